@@ -1,0 +1,63 @@
+# pg_lambda — PGXS build.
+#
+#   make && make install     build and install into the PostgreSQL that pg_config names
+#   make test                everything CI runs (installs missing packages when run as root)
+#   make demo                a throwaway server and broker, streaming sample events
+
+EXTENSION = pg_lambda
+MODULE_big = pg_lambda
+PGFILEDESC = "pg_lambda - lambda architecture (Kafka, event tables, continuous views) in PostgreSQL"
+
+OBJS = \
+	src/pg_lambda.o \
+	src/catalog.o \
+	src/ddl.o \
+	src/event_table.o
+
+# The install script lives in its own folder under sql/ (sql/ also holds the
+# pg_regress inputs); DATA installs it under its base name.
+DATA = sql/install/pg_lambda--0.1.0.sql
+
+# pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
+REGRESS = event_table event_table_errors
+# The regression tests start their own server with the library preloaded
+# (pg_lambda refuses to load any other way), as pg_cron's do.
+REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress
+
+# TAP tests (server lifecycle, Kafka) live in test/t; PGXS runs them with prove
+# after the pg_regress suite in "make installcheck".
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+# Our Perl test helpers (broker, preloaded node) live beside the tests.
+PROVE_FLAGS = -I $(srcdir)/test/perl
+
+# librdkafka through pkg-config (only src/kafka.c includes its header).
+RDKAFKA_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
+RDKAFKA_LIBS := $(shell pkg-config --libs rdkafka 2>/dev/null || echo -lrdkafka)
+PG_CPPFLAGS = -I$(srcdir)/src $(RDKAFKA_CFLAGS)
+SHLIB_LINK = $(RDKAFKA_LIBS)
+
+# CI builds with warnings as errors: "make WERROR=1" (make test does).
+ifdef WERROR
+PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+endif
+
+EXTRA_CLEAN = test/kafka_broker tmp_check_regress
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The Kafka-protocol broker the tests run: librdkafka's mock cluster on loopback.
+test/kafka_broker: test/kafka_broker.c
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS) -lpthread
+
+.PHONY: test demo deps
+deps:
+	@sh $(srcdir)/test/install_deps.sh
+
+test: deps
+	@sh $(srcdir)/test/run_tests.sh
+
+demo: deps
+	@sh $(srcdir)/test/demo.sh

@@ -1,0 +1,635 @@
+/*-------------------------------------------------------------------------
+ *
+ * event_table.c
+ *	  Immutable, append-only event tables: the master dataset.
+ *
+ * lambda.create_event_table() records a table in lambda_catalog.event_table.
+ * From then on nothing may change or remove the rows it holds, whatever the
+ * path: UPDATE, DELETE, MERGE with UPDATE/DELETE actions and INSERT ... ON
+ * CONFLICT DO UPDATE are refused when their plan starts (ExecutorStart hook,
+ * which sees every result relation, including inheritance children and the
+ * targets of data-modifying CTEs and rules); TRUNCATE (also through
+ * inheritance and CASCADE) and ALTER TABLE that drops or retypes a column are
+ * refused before they run (called from the ProcessUtility hook in ddl.c).
+ * INSERT and COPY are untouched. lambda.drop_events_before() is the single
+ * sanctioned removal, for retention.
+ *
+ * Whether a relation is an event table is asked on every UPDATE/DELETE, so
+ * the answer is cached per backend. The cache is kept right by relcache
+ * invalidations: a trigger on the catalog table invalidates the relcache entry
+ * of every table whose catalog row changes (including rows restored by
+ * pg_restore), dropping a table invalidates its entry, and dropping the
+ * catalog table itself (DROP EXTENSION) empties the cache.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/heap.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parsetree.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "catalog.h"
+#include "event_table.h"
+
+#define ET_CATALOG_TABLE "event_table"
+
+#define ET_APPEND_HINT "Append a correcting event instead."
+#define ET_RETENTION_HINT \
+	"Append a correcting event instead. To remove old events for retention, use lambda.drop_events_before()."
+
+/* Per-backend cache: relid -> is it an event table? */
+typedef struct EtCacheEntry
+{
+	Oid			relid;			/* hash key */
+	bool		is_event_table;
+} EtCacheEntry;
+
+static HTAB *et_cache = NULL;
+static Oid	et_cache_catalog_relid = InvalidOid;
+
+/* While drop_events_before() runs, the DELETE it issues on this table is allowed. */
+static Oid	et_retention_relid = InvalidOid;
+
+static ExecutorStart_hook_type et_prev_executor_start = NULL;
+
+PG_FUNCTION_INFO_V1(lambda_create_event_table);
+PG_FUNCTION_INFO_V1(lambda_drop_events_before);
+PG_FUNCTION_INFO_V1(lambda_event_table_changed);
+
+/*
+ * Relcache invalidation callback: forgets what the cache knew about relid,
+ * or everything when relid is InvalidOid or is the catalog table itself.
+ */
+static void
+et_cache_invalidate(Datum arg, Oid relid)
+{
+	if (et_cache == NULL)
+		return;
+	if (!OidIsValid(relid) || relid == et_cache_catalog_relid)
+	{
+		hash_destroy(et_cache);
+		et_cache = NULL;
+		et_cache_catalog_relid = InvalidOid;
+		return;
+	}
+	(void) hash_search(et_cache, &relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * Reads the time column of event table relid from the catalog; NULL when
+ * relid is not an event table (or the extension is not installed here).
+ */
+char *
+event_table_time_column(Oid relid)
+{
+	CatalogScope scope;
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	char	   *result = NULL;
+
+	if (!OidIsValid(catalog_relid(ET_CATALOG_TABLE)))
+		return NULL;
+
+	args[0] = ObjectIdGetDatum(relid);
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("SELECT time_column::text FROM lambda_catalog.event_table "
+							  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.event_table");
+	if (SPI_processed > 0)
+	{
+		char	   *val = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		result = MemoryContextStrdup(caller, val);
+	}
+	catalog_end(&scope);
+	return result;
+}
+
+/*
+ * Answers whether relid is an event table, from the per-backend cache.
+ */
+bool
+event_table_is(Oid relid)
+{
+	EtCacheEntry *entry;
+	bool		found;
+	bool		is_event;
+
+	if (et_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(EtCacheEntry);
+		ctl.hcxt = CacheMemoryContext;
+		et_cache = hash_create("pg_lambda event tables", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		et_cache_catalog_relid = catalog_relid(ET_CATALOG_TABLE);
+	}
+
+	entry = hash_search(et_cache, &relid, HASH_FIND, &found);
+	if (found)
+		return entry->is_event_table;
+
+	/* Only a table can be an event table; skip the catalog for the rest. */
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
+		is_event = false;
+	else
+		is_event = (event_table_time_column(relid) != NULL);
+
+	/* The lookup may have run invalidations that destroyed the cache. */
+	if (et_cache == NULL)
+		return is_event;
+	entry = hash_search(et_cache, &relid, HASH_ENTER, &found);
+	entry->is_event_table = is_event;
+	return is_event;
+}
+
+/*
+ * Errors out unless relid is an event table; used by functions that take one.
+ */
+void
+event_table_require(Oid relid)
+{
+	if (!event_table_is(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not an event table", get_rel_name(relid)),
+				 errdetail("lambda.event_tables lists the event tables of this database."),
+				 errhint("Make it one with lambda.create_event_table('%s', time_column => ...).",
+						 get_rel_name(relid))));
+}
+
+/*
+ * Errors out because a statement would change or remove the rows of event
+ * table relid; what names the operation ("update", "delete from", ...).
+ */
+static void
+et_refuse(Oid relid, const char *what, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s event table \"%s\"", what, get_rel_name(relid)),
+			 errdetail("Event tables are append-only: an event, once recorded, is never changed or removed."),
+			 errhint("%s", hint)));
+}
+
+/*
+ * Checks one ModifyTable node of a plan about to run.
+ */
+static void
+et_check_modify_table(PlannedStmt *pstmt, ModifyTable *mt)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, mt->resultRelations)
+	{
+		Oid			relid = rt_fetch(lfirst_int(lc), pstmt->rtable)->relid;
+
+		switch (mt->operation)
+		{
+			case CMD_UPDATE:
+				if (event_table_is(relid))
+					et_refuse(relid, "update", ET_APPEND_HINT);
+				break;
+			case CMD_DELETE:
+				if (relid != et_retention_relid && event_table_is(relid))
+					et_refuse(relid, "delete from", ET_RETENTION_HINT);
+				break;
+			case CMD_INSERT:
+				if (mt->onConflictAction == ONCONFLICT_UPDATE && event_table_is(relid))
+					et_refuse(relid, "use INSERT ... ON CONFLICT DO UPDATE on",
+							  "Append a correcting event instead; ON CONFLICT DO NOTHING is allowed.");
+				break;
+			case CMD_MERGE:
+				{
+					List	   *actions = list_nth(mt->mergeActionLists, i);
+					ListCell   *alc;
+
+					foreach(alc, actions)
+					{
+						MergeAction *action = lfirst(alc);
+
+						if ((action->commandType == CMD_UPDATE ||
+							 action->commandType == CMD_DELETE) &&
+							event_table_is(relid))
+							et_refuse(relid, "MERGE with UPDATE or DELETE actions into",
+									  "Append a correcting event instead; MERGE with only INSERT actions is allowed.");
+					}
+				}
+				break;
+			default:
+				break;
+		}
+		i++;
+	}
+}
+
+/*
+ * ExecutorStart hook: refuses plans that would change or remove events.
+ * Plain INSERT and SELECT cost nothing here; only plans with a ModifyTable
+ * that updates or deletes look at the (cached) catalog.
+ */
+static void
+et_executor_start(QueryDesc *queryDesc, int eflags)
+{
+	PlannedStmt *pstmt = queryDesc->plannedstmt;
+
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		(pstmt->commandType != CMD_SELECT || pstmt->hasModifyingCTE))
+	{
+		ListCell   *lc;
+
+		if (IsA(pstmt->planTree, ModifyTable))
+			et_check_modify_table(pstmt, (ModifyTable *) pstmt->planTree);
+		/* data-modifying CTEs are subplans topped by a ModifyTable */
+		foreach(lc, pstmt->subplans)
+		{
+			Plan	   *sub = lfirst(lc);
+
+			if (sub && IsA(sub, ModifyTable))
+				et_check_modify_table(pstmt, (ModifyTable *) sub);
+		}
+	}
+
+	if (et_prev_executor_start)
+		et_prev_executor_start(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/*
+ * Returns relid plus, when recurse, every table that inherits from it.
+ */
+static List *
+et_with_inheritors(Oid relid, bool recurse)
+{
+	if (!OidIsValid(relid))
+		return NIL;
+	if (recurse)
+		return find_all_inheritors(relid, NoLock, NULL);
+	return list_make1_oid(relid);
+}
+
+/*
+ * Refuses TRUNCATE when any table it would empty is an event table: the
+ * tables named, their inheritors unless ONLY, and with CASCADE every table
+ * that references them by foreign key, transitively.
+ */
+static void
+et_check_truncate(TruncateStmt *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->relations)
+	{
+		RangeVar   *rv = lfirst(lc);
+
+		relids = list_concat_unique_oid(relids,
+										et_with_inheritors(RangeVarGetRelid(rv, NoLock, true),
+														   rv->inh));
+	}
+	if (stmt->behavior == DROP_CASCADE)
+	{
+		for (;;)
+		{
+			int			before = list_length(relids);
+
+			relids = list_concat_unique_oid(relids, heap_truncate_find_FKs(relids));
+			if (list_length(relids) == before)
+				break;
+		}
+	}
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+
+		if (event_table_is(relid))
+			et_refuse(relid, "truncate", ET_RETENTION_HINT);
+	}
+}
+
+/*
+ * Refuses ALTER TABLE subcommands that would rewrite recorded events:
+ * dropping a column or changing its type.
+ */
+static void
+et_check_alter_table(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	ListCell   *rc;
+	List	   *relids;
+
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+	relids = et_with_inheritors(RangeVarGetRelid(stmt->relation, NoLock, true),
+								stmt->relation->inh);
+	foreach(rc, relids)
+	{
+		Oid			relid = lfirst_oid(rc);
+
+		if (!event_table_is(relid))
+			continue;
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot %s column \"%s\" of event table \"%s\"",
+								cmd->subtype == AT_DropColumn ? "drop" : "change the type of",
+								cmd->name, get_rel_name(relid)),
+						 errdetail("Event tables are append-only: changing a column would change events that were already recorded."),
+						 errhint("Add a new column instead (adding a nullable column is allowed), "
+								 "or append correcting events.")));
+		}
+	}
+}
+
+/*
+ * Called by the ProcessUtility hook before a utility statement runs:
+ * refuses the ones that would change or remove events.
+ */
+void
+event_table_check_utility(PlannedStmt *pstmt)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (IsA(stmt, TruncateStmt))
+		et_check_truncate((TruncateStmt *) stmt);
+	else if (IsA(stmt, AlterTableStmt))
+		et_check_alter_table((AlterTableStmt *) stmt);
+}
+
+/*
+ * Called by the ProcessUtility hook after a utility statement ran: keeps the
+ * recorded time column right when it is renamed (here or through a parent).
+ */
+void
+event_table_after_utility(PlannedStmt *pstmt)
+{
+	RenameStmt *stmt = (RenameStmt *) pstmt->utilityStmt;
+	ListCell   *lc;
+
+	if (!IsA(stmt, RenameStmt) || stmt->renameType != OBJECT_COLUMN ||
+		stmt->relationType != OBJECT_TABLE)
+		return;
+
+	foreach(lc, et_with_inheritors(RangeVarGetRelid(stmt->relation, NoLock, true),
+								   stmt->relation->inh))
+	{
+		Oid			relid = lfirst_oid(lc);
+		char	   *time_column;
+
+		if (!event_table_is(relid))
+			continue;
+		time_column = event_table_time_column(relid);
+		if (time_column && strcmp(time_column, stmt->subname) == 0)
+		{
+			CatalogScope scope;
+			Oid			argtypes[2] = {OIDOID, TEXTOID};
+			Datum		args[2];
+
+			args[0] = ObjectIdGetDatum(relid);
+			args[1] = CStringGetTextDatum(stmt->newname);
+			catalog_begin(&scope);
+			if (SPI_execute_with_args("UPDATE lambda_catalog.event_table SET time_column = $2 "
+									  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+									  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not update lambda_catalog.event_table");
+			catalog_end(&scope);
+		}
+	}
+}
+
+/*
+ * lambda.create_event_table(table regclass, time_column name) RETURNS void
+ *
+ * Turns an ordinary table into an append-only event table whose event time
+ * is time_column (timestamptz or timestamp).
+ */
+Datum
+lambda_create_event_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *colname;
+	char	   *relname;
+	Relation	rel;
+	AttrNumber	attnum;
+	Oid			coltype;
+	CatalogScope scope;
+	Oid			argtypes[2] = {OIDOID, NAMEOID};
+	Datum		args[2];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null"),
+				 errdetail("lambda.create_event_table() needs the table to turn into an event table."),
+				 errhint("Pass the table's name, e.g. lambda.create_event_table('pageviews', time_column => 'ts').")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("time_column must not be null"),
+				 errdetail("Every event table has an event-time column."),
+				 errhint("Name a timestamptz or timestamp column of the table, e.g. time_column => 'ts'.")));
+	relid = PG_GETARG_OID(0);
+	colname = NameStr(*PG_GETARG_NAME(1));
+
+	/* Keep concurrent writers of the schema out while we look at it. */
+	rel = table_open(relid, ShareRowExclusiveLock);
+	relname = pstrdup(RelationGetRelationName(rel));
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an ordinary table", relname),
+				 errdetail("Only ordinary tables can be event tables; partitioned tables, views and foreign tables cannot."),
+				 errhint("Create a plain table with the event's columns and call lambda.create_event_table() on it.")));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary table \"%s\" cannot be an event table", relname),
+				 errdetail("Events must outlive the session: Kafka sources and continuous views read event tables from other sessions."),
+				 errhint("Use an ordinary (permanent) table.")));
+	if (IsCatalogRelationOid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("system catalog \"%s\" cannot be an event table", relname),
+				 errhint("Use a table of your own.")));
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", relname),
+				 errdetail("Only the owner of a table can make it an event table."),
+				 errhint("Connect as the table's owner (or a member of that role) and try again.")));
+
+	attnum = get_attnum(relid, colname);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of table \"%s\" does not exist", colname, relname),
+				 errdetail("The time column must be one of the table's columns."),
+				 errhint("Name a timestamptz or timestamp column of \"%s\".", relname)));
+	if (attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+				 errmsg("system column \"%s\" cannot be the time column", colname),
+				 errhint("Name a timestamptz or timestamp column of \"%s\".", relname)));
+	coltype = get_atttype(relid, attnum);
+	if (coltype != TIMESTAMPTZOID && coltype != TIMESTAMPOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("time column \"%s\" has type %s", colname, format_type_be(coltype)),
+				 errdetail("The event-time column of an event table must be of type timestamptz or timestamp."),
+				 errhint("Add a timestamptz column for the event time, or convert this one before creating the event table.")));
+	if (event_table_is(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("table \"%s\" is already an event table", relname),
+				 errdetail("lambda.event_tables lists the event tables of this database."),
+				 errhint("Nothing to do: the table is already append-only.")));
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = NameGetDatum(PG_GETARG_NAME(1));
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("INSERT INTO lambda_catalog.event_table (relid, time_column) "
+							  "VALUES ($1::pg_catalog.regclass, $2)",
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into lambda_catalog.event_table");
+	catalog_end(&scope);
+
+	table_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+/*
+ * lambda.drop_events_before(table regclass, before timestamptz) RETURNS bigint
+ *
+ * Retention: removes the events whose event time is before "before", the
+ * one sanctioned removal from an event table. Owner only. Returns how many
+ * events were removed.
+ */
+Datum
+lambda_drop_events_before(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *time_column;
+	char	   *sql;
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		args[1];
+	uint64		removed = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "table" : "before"),
+				 errdetail("lambda.drop_events_before() removes the events of one table older than a point in time."),
+				 errhint("Call it as lambda.drop_events_before('pageviews', now() - interval '90 days').")));
+	relid = PG_GETARG_OID(0);
+	args[0] = PG_GETARG_DATUM(1);
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Name an event table listed in lambda.event_tables.")));
+	event_table_require(relid);
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(relid)),
+				 errdetail("Only the owner of an event table may drop its old events."),
+				 errhint("Connect as the table's owner (or a member of that role) and try again.")));
+
+	time_column = event_table_time_column(relid);
+	sql = psprintf("DELETE FROM ONLY %s WHERE %s OPERATOR(pg_catalog.<) $1",
+				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											  get_rel_name(relid)),
+				   quote_identifier(time_column));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	et_retention_relid = relid;
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete old events");
+		removed = SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		et_retention_relid = InvalidOid;
+	}
+	PG_END_TRY();
+	SPI_finish();
+
+	PG_RETURN_INT64((int64) removed);
+}
+
+/*
+ * Row trigger on lambda_catalog.event_table: invalidates the relcache entry
+ * of the table whose row changed, so every backend's cache learns of it.
+ */
+Datum
+lambda_event_table_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	tuples[2];
+	int			i;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "lambda_event_table_changed: not called as a trigger");
+
+	tuples[0] = trigdata->tg_trigtuple;
+	tuples[1] = trigdata->tg_newtuple;
+	for (i = 0; i < 2; i++)
+	{
+		bool		isnull;
+		Datum		d;
+
+		if (tuples[i] == NULL)
+			continue;
+		d = heap_getattr(tuples[i], 1, RelationGetDescr(trigdata->tg_relation), &isnull);
+		if (!isnull && SearchSysCacheExists1(RELOID, d))
+			CacheInvalidateRelcacheByRelid(DatumGetObjectId(d));
+	}
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Installs the executor hook and the cache's invalidation callback.
+ */
+void
+event_table_init(void)
+{
+	et_prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = et_executor_start;
+	CacheRegisterRelcacheCallback(et_cache_invalidate, (Datum) 0);
+}

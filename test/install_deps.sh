@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs what building and testing pg_lambda needs, when it is missing.
+# As root it uses apt-get (Debian 12); otherwise it only reports what is missing.
+set -eu
+
+PKGS="postgresql-15 postgresql-server-dev-15 librdkafka-dev kcat pkg-config
+      libipc-run-perl make gcc perl"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "pg_lambda: missing Debian packages:$missing" >&2
+    echo "pg_lambda: run 'sudo apt-get install$missing' (or run make as root)" >&2
+    exit 1
+fi
+echo "pg_lambda: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Do not create the default cluster: tests and the demo start their own servers.
+mkdir -p /etc/postgresql-common
+if [ ! -f /etc/postgresql-common/createcluster.conf ] ||
+   ! grep -q '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+    echo "create_main_cluster = false" >> /etc/postgresql-common/createcluster.conf
+fi
+apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold $missing >/dev/null
