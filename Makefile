@@ -12,14 +12,20 @@ OBJS = \
 	src/pg_lambda.o \
 	src/catalog.o \
 	src/ddl.o \
-	src/event_table.o
+	src/event_table.o \
+	src/format.o \
+	src/guc.o \
+	src/ingest.o \
+	src/kafka.o \
+	src/source.o \
+	src/worker.o
 
 # The install script lives in its own folder under sql/ (sql/ also holds the
 # pg_regress inputs); DATA installs it under its base name.
 DATA = sql/install/pg_lambda--0.1.0.sql
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
-REGRESS = event_table event_table_errors
+REGRESS = event_table event_table_errors kafka_source kafka_source_errors
 # The regression tests start their own server with the library preloaded
 # (pg_lambda refuses to load any other way), as pg_cron's do.
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress

@@ -17,6 +17,9 @@
 
 #include "ddl.h"
 #include "event_table.h"
+#include "guc.h"
+#include "source.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,8 +38,11 @@ _PG_init(void)
 				 errdetail("pg_lambda keeps state in shared memory and runs background workers, which only a preloaded library can do."),
 				 errhint("Add pg_lambda to shared_preload_libraries in postgresql.conf and restart the server.")));
 
+	guc_init();
 	event_table_init();
 	ddl_init();
+	source_init();
+	worker_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

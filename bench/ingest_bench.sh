@@ -1,0 +1,116 @@
+#!/bin/sh
+# Ingest benchmark: Kafka JSON -> event table, against plain COPY of the same
+# rows into an identical table, in one run on one machine.
+#
+#   bench/ingest_bench.sh [events] [partitions] [parallelism]
+#   (defaults: 1000000 events, 8 partitions, 2 workers; run as root or as a
+#    user that can run initdb; needs "make install" and test/kafka_broker)
+#
+# It starts a throwaway server and the test broker, produces the events to
+# the broker first (not timed), then times:
+#   copy   COPY pageviews_copy FROM '<file>' (FORMAT csv) of the same rows
+#   kafka  a source with the given parallelism consuming the topic into
+#          pageviews_kafka: from the source's creation until every event is
+#          committed ("total"), and between 10 % and 90 % of the events
+#          ("steady", excluding worker start-up and the last partial batch)
+# and prints rows/s for each and the ratios kafka/copy.
+set -eu
+N=${1:-1000000}
+PARTS=${2:-8}
+PAR=${3:-2}
+src=$(cd "$(dirname "$0")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$PG_CONFIG" --bindir)
+port=${BENCH_PORT:-54339}
+
+work=$(mktemp -d /tmp/pg_lambda_bench.XXXXXX)
+chmod 755 "$work"
+run=""
+if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$work"
+    run="runuser -u postgres --"
+fi
+broker_pid=""
+cleanup() {
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+    $run "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+psql_() { $run "$bindir/psql" -X -At -q -h "$work" -p "$port" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+now_ms() { date +%s%3N; }
+
+$run "$bindir/initdb" -D "$work/data" -A trust >/dev/null
+cat "$src/test/pg_lambda.conf" >> "$work/data/postgresql.conf"
+cat >> "$work/data/postgresql.conf" <<EOF
+unix_socket_directories = '$work'
+listen_addresses = ''
+shared_buffers = '1GB'
+max_wal_size = '8GB'
+checkpoint_timeout = '30min'
+EOF
+$run "$bindir/pg_ctl" -D "$work/data" -o "-p $port" -l "$work/server.log" -w start >/dev/null
+
+mkfifo "$work/broker.in"
+"$src/test/kafka_broker" "bench:$PARTS" <"$work/broker.in" >"$work/broker.out" 2>/dev/null &
+broker_pid=$!
+exec 9>"$work/broker.in"
+for i in $(seq 1 100); do grep -q '^BOOTSTRAP' "$work/broker.out" && break; sleep 0.1; done
+bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$work/broker.out")
+
+# The same rows as JSON messages and as CSV.
+awk -v n="$N" -v json="$work/events.json" -v csv="$work/events.csv" 'BEGIN {
+    srand(7);
+    for (i = 1; i <= n; i++) {
+        ip = sprintf("10.%d.%d.%d", int(rand() * 4), int(rand() * 250), int(rand() * 250));
+        url = sprintf("example.com/page/%d", int(rand() * 10000));
+        ts = sprintf("2025-01-%02dT%02d:%02d:%02dZ", 1 + i % 28, int(rand() * 24), int(rand() * 60), int(rand() * 60));
+        printf "{\"user_ip\": \"%s\", \"url\": \"%s\", \"ts\": \"%s\", \"n\": %d}\n", ip, url, ts, i % 100 > json;
+        printf "%s,%s,%s,%d\n", ip, url, ts, i % 100 > csv;
+    } }'
+chmod 644 "$work/events.csv"
+kcat -P -b "$bootstrap" -t bench -z lz4 -X linger.ms=50 -X batch.num.messages=100000 \
+     -X message.timeout.ms=300000 -l "$work/events.json"
+
+psql_ <<'EOF'
+CREATE EXTENSION pg_lambda;
+CREATE TABLE pageviews_copy (user_ip inet, url text NOT NULL, ts timestamptz NOT NULL, n int);
+CREATE TABLE pageviews_kafka (user_ip inet, url text NOT NULL, ts timestamptz NOT NULL, n int);
+SELECT lambda.create_event_table('pageviews_copy', 'ts');
+SELECT lambda.create_event_table('pageviews_kafka', 'ts');
+CHECKPOINT;
+EOF
+
+t0=$(now_ms)
+psql_ -c "COPY pageviews_copy FROM '$work/events.csv' (FORMAT csv)"
+t1=$(now_ms)
+copy_ms=$((t1 - t0))
+psql_ -c "CHECKPOINT"
+
+t0=$(now_ms)
+psql_ -c "SELECT lambda.create_kafka_source('bench_src', 'pageviews_kafka', '$bootstrap', 'bench',
+          parallelism => $PAR)"
+t10=""; t90=""
+while :; do
+    done_n=$(psql_ -c "SELECT coalesce(sum(events + dead_letters), 0) FROM lambda.source_status")
+    t=$(now_ms)
+    [ -z "$t10" ] && [ "$done_n" -ge $((N / 10)) ] && t10=$t && n10=$done_n
+    [ -z "$t90" ] && [ "$done_n" -ge $((N * 9 / 10)) ] && t90=$t && n90=$done_n
+    [ "$done_n" -ge "$N" ] && break
+    [ $((t - t0)) -gt 600000 ] && { echo "timed out at $done_n events" >&2; exit 1; }
+    sleep 0.02
+done
+t1=$(now_ms)
+kafka_ms=$((t1 - t0))
+rows=$(psql_ -c "SELECT count(*) FROM pageviews_kafka")
+dead=$(psql_ -c "SELECT count(*) FROM lambda.dead_letters")
+
+awk -v n="$N" -v copy_ms="$copy_ms" -v kafka_ms="$kafka_ms" -v steady_ms="$((t90 - t10))" \
+    -v steady_n="$((n90 - n10))" -v rows="$rows" -v dead="$dead" -v parts="$PARTS" -v par="$PAR" 'BEGIN {
+    copy = n / (copy_ms / 1000); kafka = n / (kafka_ms / 1000); steady = steady_n / (steady_ms / 1000);
+    printf "events: %d, partitions: %d, workers: %d, rows ingested: %d, dead letters: %d\n", n, parts, par, rows, dead;
+    printf "%-28s %12s %12s %8s\n", "path", "ms", "rows/s", "ratio";
+    printf "%-28s %12d %12.0f %8.2f\n", "COPY csv (baseline)", copy_ms, copy, 1;
+    printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, total", kafka_ms, kafka, kafka / copy;
+    printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, steady 10-90%", steady_ms, steady, steady / copy;
+}'

@@ -1,0 +1,67 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  pg_lambda's configuration parameters (lambda.*).
+ *
+ * Every parameter is documented in docs/configuration.md. The lambda prefix
+ * is reserved (MarkGUCPrefixReserved in _PG_init), so a misspelt lambda.*
+ * setting is reported instead of silently ignored.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+int			lambda_kafka_batch_size = 10000;
+int			lambda_kafka_batch_wait = 50;
+int			lambda_kafka_max_message_bytes = 1024 * 1024;
+int			lambda_kafka_retry_backoff_max = 30000;
+int			lambda_max_source_workers = 32;
+int			lambda_worker_restart_interval = 5;
+
+/*
+ * Defines the parameters. Called once from _PG_init in the postmaster.
+ */
+void
+guc_init(void)
+{
+	DefineCustomIntVariable("lambda.kafka_batch_size",
+							"Most Kafka messages a source worker ingests in one transaction.",
+							"A source's batch_size overrides it.",
+							&lambda_kafka_batch_size,
+							10000, 1, 1000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.kafka_batch_wait",
+							"Longest time a source worker waits to fill a batch before committing it.",
+							"Bounds how long a message waits before it is visible. A source's batch_wait overrides it.",
+							&lambda_kafka_batch_wait,
+							50, 1, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.kafka_max_message_bytes",
+							"Largest Kafka message payload ingested; larger ones become dead letters.",
+							NULL,
+							&lambda_kafka_max_message_bytes,
+							1024 * 1024, 1, 256 * 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.kafka_retry_backoff_max",
+							"Longest wait between retries while a source cannot reach its brokers.",
+							"Retries start at 100 ms and double up to this.",
+							&lambda_kafka_retry_backoff_max,
+							30000, 100, 3600 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.max_source_workers",
+							"Most Kafka source workers that can run at once, over all databases.",
+							"Each also needs a max_worker_processes slot.",
+							&lambda_max_source_workers,
+							32, 1, 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.worker_restart_interval",
+							"How long the server waits before restarting a source worker that failed.",
+							NULL,
+							&lambda_worker_restart_interval,
+							5, 1, 3600,
+							PGC_POSTMASTER, GUC_UNIT_S, NULL, NULL, NULL);
+}

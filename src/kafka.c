@@ -1,0 +1,495 @@
+/*-------------------------------------------------------------------------
+ *
+ * kafka.c
+ *	  pg_lambda's wrapper around librdkafka's consumer: the only file that
+ *	  includes librdkafka's header.
+ *
+ * A KafkaConsumer belongs to one source worker process. librdkafka runs its
+ * own threads; none of them ever calls into PostgreSQL. Every callback that
+ * librdkafka makes into this file (errors, rebalances) is served from the
+ * worker's main thread, inside kafka_poll_batch() or the other calls here,
+ * because all events are routed to the consumer queue that we poll. Callbacks only record text in the
+ * KafkaConsumer or call the worker's own callbacks, which may use
+ * PostgreSQL freely since they run on its thread.
+ *
+ * Offsets are never committed to Kafka automatically: the worker commits them
+ * to PostgreSQL with the rows, and (in group mode) to the group afterwards so
+ * that another server taking a partition over knows where to continue.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include "utils/memutils.h"
+
+#include "kafka.h"
+
+struct KafkaConsumer
+{
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *queue;	/* the consumer queue */
+	char	   *topic;
+	bool		group;
+	KafkaAssignCallback on_assign;
+	KafkaRevokeCallback on_revoke;
+	void	   *callback_arg;
+	rd_kafka_message_t **batch; /* messages handed out by the last poll */
+	int			batch_len;
+	int			batch_cap;
+	char		error[512];		/* latest client-level error, "" when none */
+};
+
+/* Properties the worker owns; users may not override them in options. */
+static const char *const kafka_reserved_options[] = {
+	"bootstrap.servers", "metadata.broker.list", "group.id", "enable.auto.commit",
+	"enable.auto.offset.store", "enable.partition.eof", "auto.offset.reset",
+	"client.id", NULL
+};
+
+/*
+ * Checks one user-supplied librdkafka property: is it known, is the value
+ * acceptable, and is it one the worker does not set itself? Fills errbuf.
+ */
+bool
+kafka_check_option(const char *name, const char *value, char *errbuf, size_t errlen)
+{
+	rd_kafka_conf_t *conf;
+	rd_kafka_conf_res_t res;
+	int			i;
+
+	for (i = 0; kafka_reserved_options[i]; i++)
+	{
+		if (strcmp(name, kafka_reserved_options[i]) == 0)
+		{
+			snprintf(errbuf, errlen, "\"%s\" is set by pg_lambda itself", name);
+			return false;
+		}
+	}
+	conf = rd_kafka_conf_new();
+	res = rd_kafka_conf_set(conf, name, value, errbuf, errlen);
+	rd_kafka_conf_destroy(conf);
+	return res == RD_KAFKA_CONF_OK;
+}
+
+/*
+ * librdkafka error callback (served on the worker's thread): remembers the
+ * latest client-level error, e.g. all brokers down.
+ */
+static void
+kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	KafkaConsumer *c = (KafkaConsumer *) opaque;
+
+	snprintf(c->error, sizeof(c->error), "%s: %s",
+			 rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+}
+
+/*
+ * librdkafka rebalance callback (group mode, served on the worker's thread).
+ * Revocation first lets the worker make its pending batch durable; an
+ * assignment asks the worker where each partition starts.
+ */
+static void
+kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+				   rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	KafkaConsumer *c = (KafkaConsumer *) opaque;
+	int			n = parts->cnt;
+	int32	   *ids = palloc(sizeof(int32) * (n + 1));
+	int64	   *offsets = palloc(sizeof(int64) * (n + 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		ids[i] = parts->elems[i].partition;
+		offsets[i] = KAFKA_OFFSET_BEGINNING;
+	}
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+	{
+		if (c->on_assign)
+			c->on_assign(c->callback_arg, n, ids, offsets);
+		for (i = 0; i < n; i++)
+			parts->elems[i].offset = offsets[i];
+		rd_kafka_assign(rk, parts);
+	}
+	else
+	{
+		if (c->on_revoke)
+			c->on_revoke(c->callback_arg, n, ids);
+		rd_kafka_assign(rk, NULL);
+	}
+	pfree(ids);
+	pfree(offsets);
+}
+
+/*
+ * Sets one librdkafka property, reporting failure in errbuf.
+ */
+static bool
+kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+			   char *errbuf, size_t errlen)
+{
+	char		buf[512];
+
+	if (rd_kafka_conf_set(conf, name, value, buf, sizeof(buf)) != RD_KAFKA_CONF_OK)
+	{
+		snprintf(errbuf, errlen, "%s: %s", name, buf);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Creates a consumer for one topic. Returns NULL with errbuf filled when the
+ * configuration is refused (connection problems show up later, as errors).
+ */
+KafkaConsumer *
+kafka_consumer_create(const KafkaSettings *s, char *errbuf, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	KafkaConsumer *c = palloc0(sizeof(KafkaConsumer));
+	char		backoff[32];
+	char		buf[512];
+	int			i;
+
+	c->topic = pstrdup(s->topic);
+	c->group = (s->group_id != NULL);
+	c->on_assign = s->on_assign;
+	c->on_revoke = s->on_revoke;
+	c->callback_arg = s->callback_arg;
+	c->batch_cap = 0;
+
+	snprintf(backoff, sizeof(backoff), "%d", s->retry_backoff_max_ms);
+	if (!kafka_conf_set(conf, "bootstrap.servers", s->brokers, errbuf, errlen) ||
+		!kafka_conf_set(conf, "client.id", s->client_id, errbuf, errlen) ||
+		!kafka_conf_set(conf, "enable.auto.commit", "false", errbuf, errlen) ||
+		!kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) ||
+		!kafka_conf_set(conf, "enable.partition.eof", "false", errbuf, errlen) ||
+		!kafka_conf_set(conf, "auto.offset.reset", s->start_earliest ? "earliest" : "latest",
+						errbuf, errlen) ||
+		/* keep the produce-to-visible delay low: do not let fetches linger */
+		!kafka_conf_set(conf, "fetch.wait.max.ms", "100", errbuf, errlen) ||
+		!kafka_conf_set(conf, "reconnect.backoff.ms", "100", errbuf, errlen) ||
+		!kafka_conf_set(conf, "reconnect.backoff.max.ms", backoff, errbuf, errlen) ||
+		/* librdkafka's consumer always needs a group id; in assigned mode it
+		 * is never joined or committed to, only named */
+		!kafka_conf_set(conf, "group.id", c->group ? s->group_id : s->client_id,
+						errbuf, errlen) ||
+		/* eager rebalancing: every revoke is seen (and flushed) before reassignment */
+		(c->group && !kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
+									 errbuf, errlen)))
+	{
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	for (i = 0; i < s->noptions; i++)
+	{
+		if (!kafka_conf_set(conf, s->option_names[i], s->option_values[i], errbuf, errlen))
+		{
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+	}
+	rd_kafka_conf_set_opaque(conf, c);
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	if (c->group)
+		rd_kafka_conf_set_rebalance_cb(conf, kafka_rebalance_cb);
+
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, buf, sizeof(buf));
+	if (c->rk == NULL)
+	{
+		/* rd_kafka_new only takes ownership of conf on success */
+		rd_kafka_conf_destroy(conf);
+		snprintf(errbuf, errlen, "%s", buf);
+		return NULL;
+	}
+	/* serve every event (errors, rebalances) from the consumer queue we poll */
+	rd_kafka_poll_set_consumer(c->rk);
+	c->queue = rd_kafka_queue_get_consumer(c->rk);
+	return c;
+}
+
+/*
+ * Closes the consumer (leaving its group cleanly) and frees it.
+ */
+void
+kafka_consumer_destroy(KafkaConsumer *c)
+{
+	if (c == NULL)
+		return;
+	kafka_release_batch(c);
+	rd_kafka_queue_destroy(c->queue);
+	rd_kafka_consumer_close(c->rk);
+	rd_kafka_destroy(c->rk);
+}
+
+/*
+ * Asks the cluster for the partitions of the topic. Returns their number
+ * (partitions palloc'd), or -1 with errbuf filled.
+ */
+int
+kafka_topic_partitions(KafkaConsumer *c, int timeout_ms, int32 **partitions,
+					   char *errbuf, size_t errlen)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err;
+	int			n = -1;
+
+	err = rd_kafka_metadata(c->rk, 0, rkt, &md, timeout_ms);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		snprintf(errbuf, errlen, "could not read metadata of topic \"%s\": %s",
+				 c->topic, rd_kafka_err2str(err));
+	else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		snprintf(errbuf, errlen, "topic \"%s\" is not available: %s", c->topic,
+				 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+	else
+	{
+		int			i;
+
+		n = md->topics[0].partition_cnt;
+		*partitions = palloc(sizeof(int32) * (n + 1));
+		for (i = 0; i < n; i++)
+			(*partitions)[i] = md->topics[0].partitions[i].id;
+	}
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	return n;
+}
+
+/*
+ * Builds a librdkafka partition list for our topic.
+ */
+static rd_kafka_topic_partition_list_t *
+kafka_partition_list(KafkaConsumer *c, int n, const int32 *partitions, const int64 *offsets)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_add(list, c->topic,
+																		  partitions[i]);
+
+		if (offsets)
+			p->offset = offsets[i];
+	}
+	return list;
+}
+
+/*
+ * Assigned mode: consume exactly these partitions from these offsets.
+ */
+bool
+kafka_assign(KafkaConsumer *c, int n, const int32 *partitions, const int64 *offsets,
+			 char *errbuf, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *list = kafka_partition_list(c, n, partitions, offsets);
+	rd_kafka_resp_err_t err = rd_kafka_assign(c->rk, list);
+
+	rd_kafka_topic_partition_list_destroy(list);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not assign partitions: %s", rd_kafka_err2str(err));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Group mode: join the consumer group for our topic. Partitions arrive
+ * through the assign callback while polling.
+ */
+bool
+kafka_subscribe(KafkaConsumer *c, char *errbuf, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t err;
+
+	rd_kafka_topic_partition_list_add(list, c->topic, RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(c->rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not subscribe to topic \"%s\": %s",
+				 c->topic, rd_kafka_err2str(err));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The partitions currently assigned to this consumer (palloc'd); returns
+ * their number.
+ */
+int
+kafka_assignment(KafkaConsumer *c, int32 **partitions)
+{
+	rd_kafka_topic_partition_list_t *list = NULL;
+	int			n = 0;
+	int			i;
+
+	if (rd_kafka_assignment(c->rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || list == NULL)
+	{
+		*partitions = palloc(sizeof(int32));
+		return 0;
+	}
+	*partitions = palloc(sizeof(int32) * (list->cnt + 1));
+	for (i = 0; i < list->cnt; i++)
+		(*partitions)[n++] = list->elems[i].partition;
+	rd_kafka_topic_partition_list_destroy(list);
+	return n;
+}
+
+/*
+ * Frees the messages handed out by the last kafka_poll_batch().
+ */
+void
+kafka_release_batch(KafkaConsumer *c)
+{
+	int			i;
+
+	for (i = 0; i < c->batch_len; i++)
+		rd_kafka_message_destroy(c->batch[i]);
+	c->batch_len = 0;
+}
+
+/*
+ * Waits up to timeout_ms for messages and returns up to max_messages of
+ * them in messages[]; they stay valid until kafka_release_batch(). Error
+ * events are consumed here and remembered (kafka_take_error).
+ */
+int
+kafka_poll_batch(KafkaConsumer *c, KafkaMessage *messages, int max_messages, int timeout_ms)
+{
+	ssize_t		got;
+	int			n = 0;
+	int			i;
+
+	kafka_release_batch(c);
+	if (c->batch_cap < max_messages)
+	{
+		if (c->batch)
+			pfree(c->batch);
+		c->batch = MemoryContextAlloc(TopMemoryContext, sizeof(rd_kafka_message_t *) * max_messages);
+		c->batch_cap = max_messages;
+	}
+	got = rd_kafka_consume_batch_queue(c->queue, timeout_ms, c->batch, max_messages);
+	if (got < 0)
+	{
+		snprintf(c->error, sizeof(c->error), "%s", rd_kafka_err2str(rd_kafka_last_error()));
+		return 0;
+	}
+	for (i = 0; i < got; i++)
+	{
+		rd_kafka_message_t *m = c->batch[i];
+
+		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		{
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				snprintf(c->error, sizeof(c->error), "%s: %s", rd_kafka_err2name(m->err),
+						 rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		c->batch[n] = m;
+		messages[n].partition = m->partition;
+		messages[n].offset = m->offset;
+		messages[n].timestamp_ms = rd_kafka_message_timestamp(m, NULL);
+		messages[n].key = m->key;
+		messages[n].key_len = m->key_len;
+		messages[n].payload = m->payload;
+		messages[n].len = m->len;
+		n++;
+	}
+	c->batch_len = n;
+	return n;
+}
+
+/*
+ * Asks the partition's leader for its low and high watermarks. Fails (with
+ * errbuf) when no broker answers within timeout_ms.
+ */
+bool
+kafka_query_watermarks(KafkaConsumer *c, int32 partition, int timeout_ms,
+					   int64 *low, int64 *high, char *errbuf, size_t errlen)
+{
+	rd_kafka_resp_err_t err;
+
+	err = rd_kafka_query_watermark_offsets(c->rk, c->topic, partition, low, high, timeout_ms);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not reach the leader of partition %d of topic \"%s\": %s",
+				 partition, c->topic, rd_kafka_err2str(err));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Group mode: commits next offsets to the consumer group, so another
+ * consumer taking a partition over continues after what we stored.
+ */
+void
+kafka_commit(KafkaConsumer *c, int n, const int32 *partitions, const int64 *next_offsets,
+			 bool async)
+{
+	rd_kafka_topic_partition_list_t *list;
+	rd_kafka_resp_err_t err;
+
+	if (!c->group || n == 0)
+		return;
+	list = kafka_partition_list(c, n, partitions, next_offsets);
+	err = rd_kafka_commit(c->rk, list, async ? 1 : 0);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+		snprintf(c->error, sizeof(c->error), "could not commit offsets to the group: %s",
+				 rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/*
+ * Group mode: the next offsets the group has committed for these partitions
+ * (-1 where it has none or the broker does not answer).
+ */
+void
+kafka_group_committed(KafkaConsumer *c, int n, const int32 *partitions, int64 *next_offsets,
+					  int timeout_ms)
+{
+	rd_kafka_topic_partition_list_t *list;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		next_offsets[i] = -1;
+	if (!c->group || n == 0)
+		return;
+	list = kafka_partition_list(c, n, partitions, NULL);
+	if (rd_kafka_committed(c->rk, list, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		for (i = 0; i < n && i < list->cnt; i++)
+		{
+			if (list->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[i].offset >= 0)
+				next_offsets[i] = list->elems[i].offset;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/*
+ * Returns the latest client-level error since the last call and forgets it;
+ * NULL when there was none. The text is valid until the next call.
+ */
+const char *
+kafka_take_error(KafkaConsumer *c)
+{
+	static char taken[512];
+
+	if (c->error[0] == '\0')
+		return NULL;
+	strlcpy(taken, c->error, sizeof(taken));
+	c->error[0] = '\0';
+	return taken;
+}

@@ -1,0 +1,1276 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Background workers: the launcher, and the Kafka source workers that
+ *	  consume topics into event tables exactly once.
+ *
+ * Lifecycle. Source workers are dynamic background workers, one per
+ * (source, worker index < parallelism). The backend that creates or starts a
+ * source registers them when its transaction commits (source.c). At server
+ * start the static launcher runs one short-lived "starter" per database,
+ * which registers the workers of every enabled source there. A worker that
+ * fails (ERROR) exits with code 1 and the postmaster restarts it after
+ * lambda.worker_restart_interval; a worker whose source was stopped or dropped
+ * exits with code 0 and is gone. Duplicates are harmless: a worker that finds
+ * its (database, source, index) slot held by a live process exits at once.
+ *
+ * Exactly once. Each poll of up to batch_size messages (or batch_wait ms)
+ * becomes one transaction that inserts the rows (ingest.c), records the dead
+ * letters and upserts the partitions' next offsets. The upsert only advances
+ * an offset from where this worker knows it stood, so two consumers of one
+ * partition can never both commit the same messages: the second one's
+ * transaction fails and it restarts from the stored offsets. On start (and on
+ * every assignment from a consumer group) consumption resumes from the
+ * offsets stored in PostgreSQL. In group mode the offsets are also committed
+ * to the group after each transaction, and synchronously before partitions
+ * are given up, so another server that takes a partition over continues
+ * where this one stopped.
+ *
+ * Shared memory. An array of lambda.max_source_workers WorkerSlots, one per
+ * running (or failed and restarting) worker, holds what source_status shows
+ * beyond the catalog: state, last error, high watermark and lag per
+ * partition. Locking: LambdaShared->lock. A worker claims and releases its
+ * slot under the lock held exclusively and is the only writer of its slot's
+ * fields, which it updates under the lock held exclusively; readers
+ * (lambda_worker_partitions, worker_wake_source) hold it shared.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "guc.h"
+#include "ingest.h"
+#include "kafka.h"
+#include "source.h"
+#include "worker.h"
+
+#define WORKER_MAX_PARTITIONS	256 /* partitions one worker can own */
+#define WORKER_STATE_LEN		32
+#define WORKER_ERROR_LEN		512
+#define WORKER_STATUS_INTERVAL	1000	/* ms between watermark checks */
+#define WORKER_METADATA_INTERVAL 10000	/* ms between partition-count checks */
+
+/* What a worker knows of one of its partitions. */
+typedef struct PartitionSlot
+{
+	int32		partition;
+	int64		next_offset;	/* committed in PostgreSQL; -1 unknown */
+	int64		high_watermark; /* -1 unknown */
+	int64		low_watermark;	/* -1 unknown */
+	TimestampTz last_message_at;
+} PartitionSlot;
+
+/* One worker's published state. */
+typedef struct WorkerSlot
+{
+	bool		in_use;
+	Oid			dbid;
+	int32		source_id;
+	int32		worker;
+	pid_t		pid;			/* 0 while not running */
+	Latch	   *latch;
+	char		state[WORKER_STATE_LEN];
+	char		last_error[WORKER_ERROR_LEN];
+	TimestampTz state_since;
+	int			npartitions;
+	PartitionSlot partitions[WORKER_MAX_PARTITIONS];
+} WorkerSlot;
+
+typedef struct LambdaShared
+{
+	LWLock	   *lock;
+	int			nslots;
+	WorkerSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+} LambdaShared;
+
+/* What a source worker is told at registration (bgw_extra). */
+typedef struct WorkerArgs
+{
+	Oid			dbid;
+	int32		source_id;
+	int32		worker;
+} WorkerArgs;
+
+/* A running source worker's private state. */
+typedef struct SourceWorker
+{
+	WorkerArgs	args;
+	SourceDef	def;
+	KafkaConsumer *kc;
+	WorkerSlot *slot;
+	/* partitions owned now, with the offsets known to be committed */
+	int			nparts;
+	PartitionSlot parts[WORKER_MAX_PARTITIONS];
+	bool		rebalanced;		/* the group changed our assignment during a poll */
+	bool		failing;		/* brokers unreachable: back off */
+	int			backoff_ms;
+	TimestampTz next_status_check;
+	TimestampTz next_metadata_check;
+	MemoryContext batch_cxt;
+} SourceWorker;
+
+static LambdaShared *lambda_shared = NULL;
+static shmem_request_hook_type worker_prev_shmem_request = NULL;
+static shmem_startup_hook_type worker_prev_shmem_startup = NULL;
+
+/* the running worker (NULL outside source workers), for callbacks */
+static SourceWorker *MyWorker = NULL;
+static bool worker_clean_exit = false;
+
+PGDLLEXPORT void lambda_launcher_main(Datum arg);
+PGDLLEXPORT void lambda_starter_main(Datum arg);
+PGDLLEXPORT void lambda_source_worker_main(Datum arg);
+
+PG_FUNCTION_INFO_V1(lambda_worker_partitions);
+
+/*
+ * Size of the shared state.
+ */
+static Size
+worker_shmem_size(void)
+{
+	return add_size(offsetof(LambdaShared, slots),
+					mul_size(sizeof(WorkerSlot), lambda_max_source_workers));
+}
+
+/*
+ * shmem_request_hook: reserves our shared memory and lock.
+ */
+static void
+worker_shmem_request(void)
+{
+	if (worker_prev_shmem_request)
+		worker_prev_shmem_request();
+	RequestAddinShmemSpace(worker_shmem_size());
+	RequestNamedLWLockTranche("pg_lambda", 1);
+}
+
+/*
+ * shmem_startup_hook: attaches to (and on first start initialises) the
+ * shared state.
+ */
+static void
+worker_shmem_startup(void)
+{
+	bool		found;
+
+	if (worker_prev_shmem_startup)
+		worker_prev_shmem_startup();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	lambda_shared = ShmemInitStruct("pg_lambda", worker_shmem_size(), &found);
+	if (!found)
+	{
+		memset(lambda_shared, 0, worker_shmem_size());
+		lambda_shared->lock = &(GetNamedLWLockTranche("pg_lambda"))->lock;
+		lambda_shared->nslots = lambda_max_source_workers;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Fills the common fields of a pg_lambda background worker.
+ */
+static void
+worker_fill(BackgroundWorker *bgw, const char *function, const char *type)
+{
+	memset(bgw, 0, sizeof(*bgw));
+	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	strlcpy(bgw->bgw_library_name, "pg_lambda", BGW_MAXLEN);
+	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(bgw->bgw_type, type, BGW_MAXLEN);
+}
+
+/*
+ * Registers the static launcher. Called from _PG_init via worker_init.
+ */
+void
+worker_init(void)
+{
+	BackgroundWorker bgw;
+
+	worker_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = worker_shmem_request;
+	worker_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = worker_shmem_startup;
+
+	worker_fill(&bgw, "lambda_launcher_main", "pg_lambda launcher");
+	strlcpy(bgw.bgw_name, "pg_lambda launcher", BGW_MAXLEN);
+	bgw.bgw_restart_time = 10;
+	RegisterBackgroundWorker(&bgw);
+}
+
+/*
+ * Registers the source worker (source_id, worker) of database dbid. Returns
+ * false (with a WARNING) when no background worker slot is free. Safe to call
+ * from a commit callback: it raises no errors.
+ */
+bool
+worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker)
+{
+	BackgroundWorker bgw;
+	WorkerArgs	args = {dbid, source_id, worker};
+
+	worker_fill(&bgw, "lambda_source_worker_main", "pg_lambda source worker");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda source %s worker %d", source_name, worker);
+	bgw.bgw_restart_time = lambda_worker_restart_interval;
+	memcpy(bgw.bgw_extra, &args, sizeof(args));
+	if (!RegisterDynamicBackgroundWorker(&bgw, NULL))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start worker %d of Kafka source \"%s\"", worker, source_name),
+				 errdetail("All background worker slots are in use."),
+				 errhint("Raise max_worker_processes, then run lambda.start_source('%s').",
+						 source_name)));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Wakes the running workers of a source so they notice at once that it was
+ * stopped or dropped.
+ */
+void
+worker_wake_source(Oid dbid, int32 source_id)
+{
+	int			i;
+
+	if (lambda_shared == NULL)
+		return;
+	LWLockAcquire(lambda_shared->lock, LW_SHARED);
+	for (i = 0; i < lambda_shared->nslots; i++)
+	{
+		WorkerSlot *s = &lambda_shared->slots[i];
+
+		if (s->in_use && s->pid != 0 && s->dbid == dbid && s->source_id == source_id && s->latch)
+			SetLatch(s->latch);
+	}
+	LWLockRelease(lambda_shared->lock);
+}
+
+/*
+ * lambda_catalog.worker_partitions(): the published state of this database's
+ * workers: a row per worker (partition NULL) and a row per owned partition.
+ */
+Datum
+lambda_worker_partitions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (lambda_shared == NULL)
+		return (Datum) 0;
+
+	LWLockAcquire(lambda_shared->lock, LW_SHARED);
+	for (i = 0; i < lambda_shared->nslots; i++)
+	{
+		WorkerSlot *s = &lambda_shared->slots[i];
+		Datum		values[10];
+		bool		nulls[10];
+		int			p;
+
+		if (!s->in_use || s->dbid != MyDatabaseId)
+			continue;
+		for (p = -1; p < s->npartitions; p++)
+		{
+			memset(nulls, 0, sizeof(nulls));
+			values[0] = Int32GetDatum(s->source_id);
+			values[1] = Int32GetDatum(s->worker);
+			values[2] = Int32GetDatum(s->pid);
+			nulls[2] = (s->pid == 0);
+			values[3] = CStringGetTextDatum(s->state);
+			values[4] = CStringGetTextDatum(s->last_error);
+			nulls[4] = (s->last_error[0] == '\0');
+			values[5] = TimestampTzGetDatum(s->state_since);
+			if (p < 0)
+			{
+				nulls[6] = nulls[7] = nulls[8] = nulls[9] = true;
+			}
+			else
+			{
+				PartitionSlot *ps = &s->partitions[p];
+				int64		from = ps->next_offset >= 0 ? ps->next_offset : ps->low_watermark;
+
+				values[6] = Int32GetDatum(ps->partition);
+				values[7] = Int64GetDatum(ps->high_watermark);
+				nulls[7] = (ps->high_watermark < 0);
+				values[8] = Int64GetDatum(Max(ps->high_watermark - from, 0));
+				nulls[8] = (ps->high_watermark < 0 || from < 0);
+				values[9] = TimestampTzGetDatum(ps->last_message_at);
+				nulls[9] = (ps->last_message_at == 0);
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	LWLockRelease(lambda_shared->lock);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Launcher and starters
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The launcher: at server start, runs a starter in every database that
+ * accepts connections (one at a time), then idles until shutdown, so that a
+ * crash-restart of the server runs it again.
+ */
+void
+lambda_launcher_main(Datum arg)
+{
+	List	   *dbs = NIL;
+	ListCell   *lc;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("pg_lambda launcher");
+
+	StartTransactionCommand();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (db->datallowconn && !db->datistemplate)
+			dbs = lappend_oid(dbs, db->oid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+
+	foreach(lc, dbs)
+	{
+		BackgroundWorker bgw;
+		BackgroundWorkerHandle *handle;
+		Oid			dbid = lfirst_oid(lc);
+
+		if (ShutdownRequestPending)
+			break;
+		worker_fill(&bgw, "lambda_starter_main", "pg_lambda starter");
+		snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda starter for database %u", dbid);
+		bgw.bgw_restart_time = BGW_NEVER_RESTART;
+		bgw.bgw_main_arg = ObjectIdGetDatum(dbid);
+		bgw.bgw_notify_pid = MyProcPid;
+		if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("pg_lambda could not start the Kafka sources of database %u", dbid),
+					 errdetail("All background worker slots are in use."),
+					 errhint("Raise max_worker_processes, then run lambda.start_source() for each source.")));
+			continue;
+		}
+		(void) WaitForBackgroundWorkerShutdown(handle);
+	}
+
+	while (!ShutdownRequestPending)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+	proc_exit(0);
+}
+
+/*
+ * A starter: registers the workers of every enabled source of one database,
+ * then exits. Databases without the extension have nothing to start.
+ */
+void
+lambda_starter_main(Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+	List	   *sources;
+	ListCell   *lc;
+
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pgstat_report_appname("pg_lambda starter");
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	sources = source_list_enabled();
+	foreach(lc, sources)
+	{
+		SourceDef  *def = lfirst(lc);
+		int			i;
+
+		for (i = 0; i < def->parallelism; i++)
+			worker_register(dbid, def->id, def->name, i);
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	proc_exit(0);
+}
+
+/* ------------------------------------------------------------------------
+ * Source workers
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Publishes the worker's state (and error, when given) in its slot.
+ */
+static void
+sw_set_state(SourceWorker *w, const char *state, const char *error)
+{
+	WorkerSlot *s = w->slot;
+
+	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	if (strcmp(s->state, state) != 0)
+	{
+		strlcpy(s->state, state, WORKER_STATE_LEN);
+		s->state_since = GetCurrentTimestamp();
+	}
+	if (error)
+		strlcpy(s->last_error, error, WORKER_ERROR_LEN);
+	LWLockRelease(lambda_shared->lock);
+}
+
+/*
+ * Copies the worker's partition view into its slot.
+ */
+static void
+sw_publish_partitions(SourceWorker *w)
+{
+	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	w->slot->npartitions = w->nparts;
+	memcpy(w->slot->partitions, w->parts, sizeof(PartitionSlot) * w->nparts);
+	LWLockRelease(lambda_shared->lock);
+}
+
+/*
+ * Exit callback: a worker leaving because its source is stopped or gone
+ * frees its slot; one leaving on an error keeps it (with the error) for its
+ * restart, so source_status shows what went wrong meanwhile.
+ */
+static void
+sw_on_exit(int code, Datum arg)
+{
+	WorkerSlot *s = (WorkerSlot *) DatumGetPointer(arg);
+
+	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	if (s->pid == MyProcPid)
+	{
+		s->pid = 0;
+		s->latch = NULL;
+		if (worker_clean_exit)
+			s->in_use = false;
+		else
+		{
+			strlcpy(s->state, "restarting", WORKER_STATE_LEN);
+			s->state_since = GetCurrentTimestamp();
+		}
+	}
+	LWLockRelease(lambda_shared->lock);
+}
+
+/*
+ * Claims this worker's slot. Returns NULL when another live process already
+ * runs the same (database, source, index), or when no slot is free.
+ */
+static WorkerSlot *
+sw_claim_slot(const WorkerArgs *args)
+{
+	WorkerSlot *mine = NULL;
+	WorkerSlot *free_slot = NULL;
+	int			i;
+
+	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < lambda_shared->nslots; i++)
+	{
+		WorkerSlot *s = &lambda_shared->slots[i];
+
+		if (!s->in_use)
+		{
+			if (!free_slot)
+				free_slot = s;
+			continue;
+		}
+		if (s->dbid == args->dbid && s->source_id == args->source_id && s->worker == args->worker)
+		{
+			mine = s;
+			break;
+		}
+	}
+	if (mine && mine->pid != 0 && mine->pid != MyProcPid && kill(mine->pid, 0) == 0)
+	{
+		LWLockRelease(lambda_shared->lock);
+		return NULL;			/* a twin is running */
+	}
+	if (!mine && free_slot)
+	{
+		mine = free_slot;
+		memset(mine, 0, sizeof(WorkerSlot));
+		mine->in_use = true;
+		mine->dbid = args->dbid;
+		mine->source_id = args->source_id;
+		mine->worker = args->worker;
+	}
+	if (mine)
+	{
+		mine->pid = MyProcPid;
+		mine->latch = MyLatch;
+		strlcpy(mine->state, "starting", WORKER_STATE_LEN);
+		mine->state_since = GetCurrentTimestamp();
+		mine->npartitions = 0;
+	}
+	LWLockRelease(lambda_shared->lock);
+	return mine;
+}
+
+/*
+ * Leaves the process cleanly: the source is stopped, dropped, or not ours.
+ */
+static void
+sw_exit_clean(void)
+{
+	worker_clean_exit = true;
+	proc_exit(0);
+}
+
+/*
+ * Finds the worker's entry for a partition, or NULL.
+ */
+static PartitionSlot *
+sw_partition(SourceWorker *w, int32 partition)
+{
+	int			i;
+
+	for (i = 0; i < w->nparts; i++)
+	{
+		if (w->parts[i].partition == partition)
+			return &w->parts[i];
+	}
+	return NULL;
+}
+
+/*
+ * Reads the next offsets stored in PostgreSQL for the given partitions
+ * (-1 where none is stored). Runs its own transaction.
+ */
+static void
+sw_read_offsets(SourceWorker *w, int n, const int32 *partitions, int64 *offsets)
+{
+	CatalogScope scope;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		offsets[i] = -1;
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	catalog_begin(&scope);
+	for (i = 0; i < n; i++)
+	{
+		Oid			argtypes[2] = {INT4OID, INT4OID};
+		Datum		args[2] = {Int32GetDatum(w->def.id), Int32GetDatum(partitions[i])};
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT next_offset FROM lambda_catalog.source_offset "
+								  "WHERE source_id = $1 AND partition = $2",
+								  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read lambda_catalog.source_offset");
+		if (SPI_processed > 0)
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				offsets[i] = DatumGetInt64(d);
+		}
+	}
+	catalog_end(&scope);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * Makes partitions[] the worker's partitions, each starting at
+ * start_offsets[i] (which is also what is known to be committed).
+ */
+static void
+sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *committed)
+{
+	int			i;
+
+	if (n > WORKER_MAX_PARTITIONS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("Kafka source \"%s\" assigns %d partitions to one worker", w->def.name, n),
+				 errdetail("One worker can consume at most %d partitions.", WORKER_MAX_PARTITIONS),
+				 errhint("Recreate the source with a higher parallelism.")));
+	w->nparts = n;
+	for (i = 0; i < n; i++)
+	{
+		PartitionSlot *p = &w->parts[i];
+
+		memset(p, 0, sizeof(*p));
+		p->partition = partitions[i];
+		p->next_offset = committed[i];
+		p->high_watermark = -1;
+		p->low_watermark = -1;
+	}
+	sw_publish_partitions(w);
+}
+
+/*
+ * Group-mode assignment callback: start each partition at the larger of the
+ * offset stored here and the one the group committed (another server may
+ * have consumed further before the partition came to us).
+ */
+static void
+sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
+{
+	SourceWorker *w = (SourceWorker *) arg;
+	int64	   *stored = palloc(sizeof(int64) * (n + 1));
+	int64	   *group = palloc(sizeof(int64) * (n + 1));
+	int			i;
+
+	sw_read_offsets(w, n, partitions, stored);
+	kafka_group_committed(w->kc, n, partitions, group, 5000);
+	for (i = 0; i < n; i++)
+	{
+		int64		start = Max(stored[i], group[i]);
+
+		stored[i] = start;
+		offsets[i] = start >= 0 ? start :
+			(w->def.start_earliest ? KAFKA_OFFSET_BEGINNING : KAFKA_OFFSET_END);
+	}
+	sw_set_partitions(w, n, partitions, stored);
+	w->rebalanced = true;
+	ereport(LOG,
+			(errmsg("Kafka source \"%s\" worker %d was assigned %d partition(s)",
+					w->def.name, w->args.worker, n)));
+	pfree(stored);
+	pfree(group);
+}
+
+/*
+ * Group-mode revocation callback: everything consumed so far is already
+ * committed in PostgreSQL (batches commit before the next poll); commit those
+ * offsets to the group synchronously so the next owner continues after them.
+ */
+static void
+sw_on_revoke(void *arg, int n, const int32 *partitions)
+{
+	SourceWorker *w = (SourceWorker *) arg;
+	int32	   *ids = palloc(sizeof(int32) * (w->nparts + 1));
+	int64	   *offs = palloc(sizeof(int64) * (w->nparts + 1));
+	int			k = 0;
+	int			i;
+
+	for (i = 0; i < w->nparts; i++)
+	{
+		if (w->parts[i].next_offset >= 0)
+		{
+			ids[k] = w->parts[i].partition;
+			offs[k] = w->parts[i].next_offset;
+			k++;
+		}
+	}
+	kafka_commit(w->kc, k, ids, offs, false);
+	w->nparts = 0;
+	w->rebalanced = true;
+	sw_publish_partitions(w);
+	pfree(ids);
+	pfree(offs);
+}
+
+/*
+ * Assigned mode: (re)computes which partitions this worker owns — those
+ * whose number modulo parallelism is its index — and assigns them, starting
+ * from the stored offsets. Returns false (with errbuf) when the cluster
+ * cannot be asked.
+ */
+static bool
+sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
+{
+	int32	   *all;
+	int32	   *mine;
+	int64	   *offsets;
+	int64	   *start;
+	int			n;
+	int			k = 0;
+	int			i;
+	bool		changed;
+
+	n = kafka_topic_partitions(w->kc, 5000, &all, errbuf, errlen);
+	if (n < 0)
+		return false;
+	mine = palloc(sizeof(int32) * (n + 1));
+	for (i = 0; i < n; i++)
+	{
+		if (all[i] % w->def.parallelism == w->args.worker)
+			mine[k++] = all[i];
+	}
+	changed = force || k != w->nparts;
+	for (i = 0; !changed && i < k; i++)
+		changed = (sw_partition(w, mine[i]) == NULL);
+	if (!changed)
+		return true;
+
+	offsets = palloc(sizeof(int64) * (k + 1));
+	start = palloc(sizeof(int64) * (k + 1));
+	sw_read_offsets(w, k, mine, offsets);
+	for (i = 0; i < k; i++)
+		start[i] = offsets[i] >= 0 ? offsets[i] :
+			(w->def.start_earliest ? KAFKA_OFFSET_BEGINNING : KAFKA_OFFSET_END);
+	if (!kafka_assign(w->kc, k, mine, start, errbuf, errlen))
+		return false;
+	sw_set_partitions(w, k, mine, offsets);
+	ereport(LOG,
+			(errmsg("Kafka source \"%s\" worker %d consumes %d of the %d partition(s) of topic \"%s\"",
+					w->def.name, w->args.worker, k, n, w->def.topic)));
+	return true;
+}
+
+/*
+ * Converts a Kafka timestamp (ms since the Unix epoch) to a TimestampTz;
+ * the arrival time when the message has none.
+ */
+static TimestampTz
+sw_kafka_time(int64 ms)
+{
+	if (ms < 0)
+		return GetCurrentTimestamp();
+	return (TimestampTz) (ms * 1000) -
+		(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+}
+
+/*
+ * Checks, inside the batch transaction, that the source still exists and is
+ * enabled, locking its row against a concurrent drop until commit.
+ */
+static bool
+sw_source_still_wanted(SourceWorker *w)
+{
+	CatalogScope scope;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(w->def.id)};
+	bool		wanted = false;
+
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("SELECT enabled, parallelism FROM lambda_catalog.source "
+							  "WHERE id = $1 FOR KEY SHARE",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.source");
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+
+		wanted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	catalog_end(&scope);
+	return wanted;
+}
+
+/*
+ * Records the batch's dead letters and advances the offsets of the
+ * partitions it covered, in the batch transaction. An offset only advances
+ * from the value this worker knows to be stored; if another consumer moved
+ * it, the batch fails as a whole (and the worker restarts from the stored
+ * offsets), so no message is ever committed twice.
+ */
+static void
+sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n, const IngestResult *res,
+				int64 *part_next, int64 *part_events, int64 *part_dead, int64 *part_first)
+{
+	CatalogScope scope;
+	int			i;
+
+	catalog_begin(&scope);
+	for (i = 0; i < res->ndead; i++)
+	{
+		const KafkaMessage *m = &msgs[res->dead_index[i]];
+		Oid			argtypes[6] = {INT4OID, INT4OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID};
+		Datum		args[6];
+		char		nulls[7] = "      ";
+		bytea	   *key = NULL;
+		bytea	   *payload = NULL;
+
+		if (m->key)
+		{
+			key = palloc(VARHDRSZ + m->key_len);
+			SET_VARSIZE(key, VARHDRSZ + m->key_len);
+			memcpy(VARDATA(key), m->key, m->key_len);
+		}
+		else
+			nulls[3] = 'n';
+		if (m->payload)
+		{
+			payload = palloc(VARHDRSZ + m->len);
+			SET_VARSIZE(payload, VARHDRSZ + m->len);
+			memcpy(VARDATA(payload), m->payload, m->len);
+		}
+		else
+			nulls[4] = 'n';
+		args[0] = Int32GetDatum(w->def.id);
+		args[1] = Int32GetDatum(m->partition);
+		args[2] = Int64GetDatum(m->offset);
+		args[3] = PointerGetDatum(key);
+		args[4] = PointerGetDatum(payload);
+		args[5] = CStringGetTextDatum(res->dead_error[i]);
+		if (SPI_execute_with_args("INSERT INTO lambda_catalog.dead_letter "
+								  "(source_id, partition, \"offset\", key, payload, error) "
+								  "VALUES ($1, $2, $3, $4, $5, $6)",
+								  6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into lambda_catalog.dead_letter");
+	}
+
+	for (i = 0; i < w->nparts; i++)
+	{
+		PartitionSlot *p = &w->parts[i];
+		Oid			argtypes[7] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
+		Datum		args[7];
+
+		if (part_next[i] < 0)
+			continue;			/* nothing from this partition in the batch */
+		args[0] = Int32GetDatum(w->def.id);
+		args[1] = Int32GetDatum(p->partition);
+		args[2] = Int64GetDatum(part_next[i]);
+		args[3] = Int64GetDatum(part_events[i]);
+		args[4] = Int64GetDatum(part_dead[i]);
+		args[5] = TimestampTzGetDatum(p->last_message_at);
+		/* where this worker believes the partition stood */
+		args[6] = Int64GetDatum(p->next_offset >= 0 ? p->next_offset : part_first[i]);
+		if (SPI_execute_with_args("INSERT INTO lambda_catalog.source_offset AS o "
+								  "(source_id, partition, next_offset, events, dead_letters, last_message_at) "
+								  "VALUES ($1, $2, $3, $4, $5, $6) "
+								  "ON CONFLICT (source_id, partition) DO UPDATE SET "
+								  "next_offset = excluded.next_offset, "
+								  "events = o.events + excluded.events, "
+								  "dead_letters = o.dead_letters + excluded.dead_letters, "
+								  "last_message_at = excluded.last_message_at, "
+								  "updated_at = pg_catalog.now() "
+								  "WHERE o.next_offset <= $7",
+								  7, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not upsert lambda_catalog.source_offset");
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("partition %d of Kafka source \"%s\" was consumed concurrently",
+							p->partition, w->def.name),
+					 errdetail("The stored offset is past offset " INT64_FORMAT ", where this worker stood.",
+							   DatumGetInt64(args[6])),
+					 errhint("The batch was rolled back; the worker restarts from the stored offsets.")));
+	}
+	catalog_end(&scope);
+}
+
+/*
+ * Ingests one polled batch in one transaction: rows, dead letters, offsets.
+ */
+static void
+sw_process_batch(SourceWorker *w, KafkaMessage *msgs, int n)
+{
+	MemoryContext old;
+	IngestMessage *imsgs;
+	IngestResult res;
+	int64	   *part_next;
+	int64	   *part_events;
+	int64	   *part_dead;
+	int64	   *part_first;
+	int		   *part_of;
+	int			keep = 0;
+	int			i;
+	Oid			save_userid;
+	int			save_sec;
+
+	old = MemoryContextSwitchTo(w->batch_cxt);
+	part_next = palloc(sizeof(int64) * (w->nparts + 1));
+	part_events = palloc0(sizeof(int64) * (w->nparts + 1));
+	part_dead = palloc0(sizeof(int64) * (w->nparts + 1));
+	part_first = palloc(sizeof(int64) * (w->nparts + 1));
+	part_of = palloc(sizeof(int) * (n + 1));
+	for (i = 0; i < w->nparts; i++)
+		part_next[i] = part_first[i] = -1;
+
+	/*
+	 * Keep only messages of partitions we own (a rebalance during the poll
+	 * may have taken some away) and past what is already stored.
+	 */
+	for (i = 0; i < n; i++)
+	{
+		PartitionSlot *p = sw_partition(w, msgs[i].partition);
+		int			pi;
+
+		if (p == NULL || (p->next_offset >= 0 && msgs[i].offset < p->next_offset))
+			continue;
+		pi = p - w->parts;
+		if (part_first[pi] < 0)
+			part_first[pi] = msgs[i].offset;
+		part_next[pi] = msgs[i].offset + 1;
+		msgs[keep] = msgs[i];
+		part_of[keep] = pi;
+		keep++;
+	}
+	n = keep;
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(w->batch_cxt);
+		return;
+	}
+
+	imsgs = palloc(sizeof(IngestMessage) * n);
+	for (i = 0; i < n; i++)
+	{
+		imsgs[i].partition = msgs[i].partition;
+		imsgs[i].offset = msgs[i].offset;
+		imsgs[i].payload = msgs[i].payload;
+		imsgs[i].len = msgs[i].len;
+		imsgs[i].kafka_time = sw_kafka_time(msgs[i].timestamp_ms);
+	}
+	MemoryContextSwitchTo(old);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "pg_lambda: ingesting a batch of Kafka messages");
+
+	if (!sw_source_still_wanted(w))
+	{
+		/* stopped or dropped: nothing of this batch is committed */
+		PopActiveSnapshot();
+		AbortCurrentTransaction();
+		sw_exit_clean();
+	}
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(w->def.owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	ingest_batch(w->def.target, w->def.time_column, w->def.format, w->def.event_time,
+				 lambda_kafka_max_message_bytes, imsgs, n, &res);
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	old = MemoryContextSwitchTo(w->batch_cxt);
+	for (i = 0; i < n; i++)
+		part_events[part_of[i]]++;
+	for (i = 0; i < res.ndead; i++)
+	{
+		part_events[part_of[res.dead_index[i]]]--;
+		part_dead[part_of[res.dead_index[i]]]++;
+	}
+	for (i = 0; i < n; i++)
+	{
+		PartitionSlot *p = &w->parts[part_of[i]];
+		TimestampTz t = imsgs[i].kafka_time;
+
+		if (t > p->last_message_at)
+			p->last_message_at = t;
+	}
+	MemoryContextSwitchTo(old);
+
+	sw_record_batch(w, msgs, n, &res, part_next, part_events, part_dead, part_first);
+
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(false);
+
+	/* committed: remember where each partition stands, tell the group */
+	{
+		int32	   *ids = palloc(sizeof(int32) * (w->nparts + 1));
+		int64	   *offs = palloc(sizeof(int64) * (w->nparts + 1));
+		int			k = 0;
+
+		for (i = 0; i < w->nparts; i++)
+		{
+			if (part_next[i] < 0)
+				continue;
+			w->parts[i].next_offset = part_next[i];
+			ids[k] = w->parts[i].partition;
+			offs[k] = part_next[i];
+			k++;
+		}
+		kafka_commit(w->kc, k, ids, offs, true);
+	}
+	sw_publish_partitions(w);
+	MemoryContextReset(w->batch_cxt);
+}
+
+/*
+ * Every WORKER_STATUS_INTERVAL (longer while failing): asks the brokers for
+ * the watermarks of the owned partitions, which gives the lag and tells
+ * whether the brokers are reachable; publishes state and error.
+ */
+static void
+sw_check_status(SourceWorker *w)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	const char *kerr = kafka_take_error(w->kc);
+	char		errbuf[WORKER_ERROR_LEN];
+	bool		ok = true;
+	int			i;
+
+	if (now < w->next_status_check && kerr == NULL)
+		return;
+
+	for (i = 0; i < w->nparts && ok; i++)
+	{
+		int64		low,
+					high;
+
+		if (kafka_query_watermarks(w->kc, w->parts[i].partition, 1000, &low, &high,
+								   errbuf, sizeof(errbuf)))
+		{
+			w->parts[i].low_watermark = low;
+			w->parts[i].high_watermark = high;
+		}
+		else
+			ok = false;
+	}
+	if (ok && w->nparts == 0 && kerr != NULL)
+	{
+		strlcpy(errbuf, kerr, sizeof(errbuf));
+		ok = false;
+	}
+
+	if (ok)
+	{
+		w->failing = false;
+		w->backoff_ms = 100;
+		sw_set_state(w, w->nparts > 0 ? "running" : "waiting for partitions", NULL);
+	}
+	else
+	{
+		if (!w->failing)
+			ereport(WARNING,
+					(errmsg("Kafka source \"%s\" cannot reach its brokers, retrying", w->def.name),
+					 errdetail("%s", errbuf)));
+		w->failing = true;
+		w->backoff_ms = Min(w->backoff_ms * 2, lambda_kafka_retry_backoff_max);
+		sw_set_state(w, "retrying", errbuf);
+	}
+	sw_publish_partitions(w);
+	w->next_status_check = TimestampTzPlusMilliseconds(now, w->failing ? w->backoff_ms
+													   : WORKER_STATUS_INTERVAL);
+}
+
+/*
+ * Loads the source definition; exits cleanly when the worker is not wanted.
+ */
+static void
+sw_load_definition(SourceWorker *w)
+{
+	bool		found;
+	MemoryContext old;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	found = source_load(w->args.source_id, &w->def);
+	MemoryContextSwitchTo(old);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	if (!found || !w->def.enabled || w->args.worker >= w->def.parallelism)
+		sw_exit_clean();
+}
+
+/*
+ * Creates the consumer and takes partitions (assigned mode) or joins the
+ * group; retries with backoff while the brokers cannot be reached.
+ */
+static void
+sw_connect(SourceWorker *w)
+{
+	KafkaSettings ks;
+	char		errbuf[WORKER_ERROR_LEN];
+	char		client_id[NAMEDATALEN * 2 + 32];
+
+	snprintf(client_id, sizeof(client_id), "pg_lambda.%u.%s", MyDatabaseId, w->def.name);
+	memset(&ks, 0, sizeof(ks));
+	ks.brokers = w->def.brokers;
+	ks.topic = w->def.topic;
+	ks.group_id = w->def.group_id;
+	ks.client_id = client_id;
+	ks.start_earliest = w->def.start_earliest;
+	ks.retry_backoff_max_ms = lambda_kafka_retry_backoff_max;
+	ks.noptions = w->def.noptions;
+	ks.option_names = (const char **) w->def.option_names;
+	ks.option_values = (const char **) w->def.option_values;
+	ks.on_assign = sw_on_assign;
+	ks.on_revoke = sw_on_revoke;
+	ks.callback_arg = w;
+
+	w->kc = kafka_consumer_create(&ks, errbuf, sizeof(errbuf));
+	if (w->kc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("Kafka source \"%s\" has an invalid configuration", w->def.name),
+				 errdetail("%s", errbuf),
+				 errhint("Drop the source and create it again with valid options.")));
+
+	if (w->def.group_id)
+	{
+		if (!kafka_subscribe(w->kc, errbuf, sizeof(errbuf)))
+			ereport(ERROR, (errmsg("%s", errbuf)));
+		sw_set_state(w, "waiting for partitions", NULL);
+		return;
+	}
+
+	while (!sw_assign_partitions(w, true, errbuf, sizeof(errbuf)))
+	{
+		if (!w->failing)
+			ereport(WARNING,
+					(errmsg("Kafka source \"%s\" cannot read topic \"%s\", retrying",
+							w->def.name, w->def.topic),
+					 errdetail("%s", errbuf)));
+		w->failing = true;
+		sw_set_state(w, "retrying", errbuf);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 w->backoff_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		w->backoff_ms = Min(w->backoff_ms * 2, lambda_kafka_retry_backoff_max);
+		if (ShutdownRequestPending)
+			sw_exit_clean();
+		sw_load_definition(w);	/* exits if stopped or dropped meanwhile */
+	}
+	w->failing = false;
+	w->backoff_ms = 100;
+	sw_set_state(w, "running", NULL);
+}
+
+/*
+ * Entry point of a source worker.
+ */
+void
+lambda_source_worker_main(Datum arg)
+{
+	SourceWorker *w;
+	KafkaMessage *msgs;
+	char		appname[NAMEDATALEN];
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+
+	w = MemoryContextAllocZero(TopMemoryContext, sizeof(SourceWorker));
+	memcpy(&w->args, MyBgworkerEntry->bgw_extra, sizeof(WorkerArgs));
+	w->backoff_ms = 100;
+	w->batch_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda batch",
+										 ALLOCSET_DEFAULT_SIZES);
+	MyWorker = w;
+
+	BackgroundWorkerInitializeConnectionByOid(w->args.dbid, InvalidOid, 0);
+
+	w->slot = sw_claim_slot(&w->args);
+	if (w->slot == NULL)
+		sw_exit_clean();		/* a twin runs already, or no slot is free */
+	before_shmem_exit(sw_on_exit, PointerGetDatum(w->slot));
+
+	PG_TRY();
+	{
+		sw_load_definition(w);
+		snprintf(appname, sizeof(appname), "pg_lambda source %s/%d", w->def.name, w->args.worker);
+		pgstat_report_appname(appname);
+
+		sw_connect(w);
+		msgs = MemoryContextAlloc(TopMemoryContext, sizeof(KafkaMessage) * w->def.batch_size);
+
+		while (!ShutdownRequestPending)
+		{
+			int			n;
+			TimestampTz now;
+
+			CHECK_FOR_INTERRUPTS();
+			if (ConfigReloadPending)
+			{
+				ConfigReloadPending = false;
+				ProcessConfigFile(PGC_SIGHUP);
+			}
+
+			w->rebalanced = false;
+			n = kafka_poll_batch(w->kc, msgs, w->def.batch_size,
+								 w->failing ? Min(w->backoff_ms, 1000) : w->def.batch_wait);
+			if (n > 0)
+			{
+				sw_process_batch(w, msgs, n);
+				if (w->failing)
+					w->next_status_check = 0;	/* messages flow again */
+			}
+			kafka_release_batch(w->kc);
+
+			now = GetCurrentTimestamp();
+			sw_check_status(w);
+
+			/* stopped or dropped while idle? a latch set by the backend says so */
+			if (n == 0)
+			{
+				int			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+										   0, PG_WAIT_EXTENSION);
+
+				if (rc & WL_LATCH_SET)
+				{
+					ResetLatch(MyLatch);
+					sw_load_definition(w);
+				}
+			}
+
+			if (!w->def.group_id && now >= w->next_metadata_check)
+			{
+				char		errbuf[WORKER_ERROR_LEN];
+
+				/* partitions may have been added to the topic */
+				(void) sw_assign_partitions(w, false, errbuf, sizeof(errbuf));
+				w->next_metadata_check = TimestampTzPlusMilliseconds(now, WORKER_METADATA_INTERVAL);
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		MemoryContext ecxt = MemoryContextSwitchTo(TopMemoryContext);
+
+		edata = CopyErrorData();
+		MemoryContextSwitchTo(ecxt);
+		sw_set_state(w, "failed", edata->message);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	/* server shutdown: the last batch is committed; leave the group cleanly */
+	kafka_consumer_destroy(w->kc);
+	proc_exit(0);
+}
