@@ -411,59 +411,79 @@ kafka_poll_batch(KafkaConsumer *c, KafkaMessage *messages, int max_messages, int
 }
 
 /*
- * Asks the partition's leader for its low and high watermarks. Fails (with
- * errbuf) when no broker answers within timeout_ms.
+ * The low and high watermarks of a partition as last seen in fetch
+ * responses; no network round trip. False when none was seen yet.
  */
 bool
-kafka_query_watermarks(KafkaConsumer *c, int32 partition, int timeout_ms,
-					   int64 *low, int64 *high, char *errbuf, size_t errlen)
+kafka_cached_watermarks(KafkaConsumer *c, int32 partition, int64 *low, int64 *high)
 {
-	rd_kafka_resp_err_t err;
-
-	err = rd_kafka_query_watermark_offsets(c->rk, c->topic, partition, low, high, timeout_ms);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-	{
-		snprintf(errbuf, errlen, "could not reach the leader of partition %d of topic \"%s\": %s",
-				 partition, c->topic, rd_kafka_err2str(err));
+	if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, low, high) !=
+		RD_KAFKA_RESP_ERR_NO_ERROR)
 		return false;
-	}
-	return true;
+	return *high >= 0;
 }
 
 /*
- * Group mode: commits next offsets to the consumer group, so another
- * consumer taking a partition over continues after what we stored.
+ * Group mode: commits next offsets to the consumer group, each tagged with
+ * metadata (may be NULL), and waits for the answer. Returns false, with
+ * errbuf filled, when the group did not take them.
  */
-void
+bool
 kafka_commit(KafkaConsumer *c, int n, const int32 *partitions, const int64 *next_offsets,
-			 bool async)
+			 const char *metadata, char *errbuf, size_t errlen)
 {
 	rd_kafka_topic_partition_list_t *list;
 	rd_kafka_resp_err_t err;
+	int			i;
+	bool		ok = true;
 
 	if (!c->group || n == 0)
-		return;
+		return true;
 	list = kafka_partition_list(c, n, partitions, next_offsets);
-	err = rd_kafka_commit(c->rk, list, async ? 1 : 0);
-	if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-		snprintf(c->error, sizeof(c->error), "could not commit offsets to the group: %s",
+	if (metadata)
+	{
+		for (i = 0; i < list->cnt; i++)
+		{
+			/* librdkafka frees it with the list */
+			list->elems[i].metadata = strdup(metadata);
+			list->elems[i].metadata_size = strlen(metadata);
+		}
+	}
+	err = rd_kafka_commit(c->rk, list, 0);
+	if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		for (i = 0; i < list->cnt; i++)
+			if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+				err = list->elems[i].err;
+	}
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not commit offsets to consumer group: %s",
 				 rd_kafka_err2str(err));
+		ok = false;
+	}
 	rd_kafka_topic_partition_list_destroy(list);
+	return ok;
 }
 
 /*
  * Group mode: the next offsets the group has committed for these partitions
- * (-1 where it has none or the broker does not answer).
+ * (-1 where it has none or the broker does not answer) and, when metadata is
+ * not NULL, the metadata of each commit (palloc'd, "" when none).
  */
 void
 kafka_group_committed(KafkaConsumer *c, int n, const int32 *partitions, int64 *next_offsets,
-					  int timeout_ms)
+					  char **metadata, int timeout_ms)
 {
 	rd_kafka_topic_partition_list_t *list;
 	int			i;
 
 	for (i = 0; i < n; i++)
+	{
 		next_offsets[i] = -1;
+		if (metadata)
+			metadata[i] = pstrdup("");
+	}
 	if (!c->group || n == 0)
 		return;
 	list = kafka_partition_list(c, n, partitions, NULL);
@@ -471,9 +491,32 @@ kafka_group_committed(KafkaConsumer *c, int n, const int32 *partitions, int64 *n
 	{
 		for (i = 0; i < n && i < list->cnt; i++)
 		{
-			if (list->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[i].offset >= 0)
-				next_offsets[i] = list->elems[i].offset;
+			rd_kafka_topic_partition_t *p = &list->elems[i];
+
+			if (p->err != RD_KAFKA_RESP_ERR_NO_ERROR || p->offset < 0)
+				continue;
+			next_offsets[i] = p->offset;
+			if (metadata && p->metadata)
+				metadata[i] = pnstrdup(p->metadata, p->metadata_size);
 		}
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/*
+ * Moves the consumer's position in assigned partitions (to consume a batch
+ * again that was not committed).
+ */
+void
+kafka_seek(KafkaConsumer *c, int n, const int32 *partitions, const int64 *offsets)
+{
+	rd_kafka_topic_partition_list_t *list = kafka_partition_list(c, n, partitions, offsets);
+	rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, list, 5000);
+
+	if (error)
+	{
+		snprintf(c->error, sizeof(c->error), "could not seek: %s", rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
 	}
 	rd_kafka_topic_partition_list_destroy(list);
 }

@@ -70,14 +70,16 @@ extern int	kafka_assignment(KafkaConsumer *consumer, int32 **partitions);
 extern int	kafka_poll_batch(KafkaConsumer *consumer, KafkaMessage *messages,
 							 int max_messages, int timeout_ms);
 extern void kafka_release_batch(KafkaConsumer *consumer);
-extern bool kafka_query_watermarks(KafkaConsumer *consumer, int32 partition,
-								   int timeout_ms, int64 *low, int64 *high,
-								   char *errbuf, size_t errlen);
-extern void kafka_commit(KafkaConsumer *consumer, int n, const int32 *partitions,
-						 const int64 *next_offsets, bool async);
+extern bool kafka_cached_watermarks(KafkaConsumer *consumer, int32 partition,
+									int64 *low, int64 *high);
+extern bool kafka_commit(KafkaConsumer *consumer, int n, const int32 *partitions,
+						 const int64 *next_offsets, const char *metadata,
+						 char *errbuf, size_t errlen);
 extern void kafka_group_committed(KafkaConsumer *consumer, int n,
 								  const int32 *partitions, int64 *next_offsets,
-								  int timeout_ms);
+								  char **metadata, int timeout_ms);
+extern void kafka_seek(KafkaConsumer *consumer, int n, const int32 *partitions,
+					   const int64 *offsets);
 extern const char *kafka_take_error(KafkaConsumer *consumer);
 
 #endif							/* LAMBDA_KAFKA_H */

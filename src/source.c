@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -400,6 +401,12 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 	if (group_id != NULL && strlen(group_id) == 0)
 		source_bad_value("group_id", group_id, "A consumer group id cannot be empty.",
 						 "Pass NULL to have this server consume every partition, or a group name.");
+	if (group_id != NULL && max_prepared_xacts < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a Kafka source in a consumer group needs prepared transactions"),
+				 errdetail("In a consumer group each batch is committed here and to the group together, by two-phase commit; max_prepared_transactions is 0."),
+				 errhint("Set max_prepared_transactions to at least the number of group-mode source workers and restart the server.")));
 	if (parallelism < 1 || parallelism > Min(SOURCE_MAX_PARALLELISM, lambda_max_source_workers))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -43,6 +43,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/pg_database.h"
 #include "executor/spi.h"
@@ -75,6 +76,7 @@
 #define WORKER_ERROR_LEN		512
 #define WORKER_STATUS_INTERVAL	1000	/* ms between watermark checks */
 #define WORKER_METADATA_INTERVAL 10000	/* ms between partition-count checks */
+#define WORKER_GID_PARTITIONS	6	/* partitions one group-mode transaction covers */
 
 /* What a worker knows of one of its partitions. */
 typedef struct PartitionSlot
@@ -668,7 +670,7 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
 	int			i;
 
 	sw_read_offsets(w, n, partitions, stored);
-	kafka_group_committed(w->kc, n, partitions, group, 5000);
+	kafka_group_committed(w->kc, n, partitions, group, NULL, 5000);
 	for (i = 0; i < n; i++)
 	{
 		int64		start = Max(stored[i], group[i]);
@@ -687,34 +689,20 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
 }
 
 /*
- * Group-mode revocation callback: everything consumed so far is already
- * committed in PostgreSQL (batches commit before the next poll); commit those
- * offsets to the group synchronously so the next owner continues after them.
+ * Group-mode revocation callback. Nothing is pending: in group mode every
+ * batch is committed both here and to the group, or in neither (see
+ * sw_process_chunk), so the next owner continues exactly after it. The
+ * messages of the lost partitions that the current poll still returns are
+ * dropped by sw_process_chunk.
  */
 static void
 sw_on_revoke(void *arg, int n, const int32 *partitions)
 {
 	SourceWorker *w = (SourceWorker *) arg;
-	int32	   *ids = palloc(sizeof(int32) * (w->nparts + 1));
-	int64	   *offs = palloc(sizeof(int64) * (w->nparts + 1));
-	int			k = 0;
-	int			i;
 
-	for (i = 0; i < w->nparts; i++)
-	{
-		if (w->parts[i].next_offset >= 0)
-		{
-			ids[k] = w->parts[i].partition;
-			offs[k] = w->parts[i].next_offset;
-			k++;
-		}
-	}
-	kafka_commit(w->kc, k, ids, offs, false);
 	w->nparts = 0;
 	w->rebalanced = true;
 	sw_publish_partitions(w);
-	pfree(ids);
-	pfree(offs);
 }
 
 /*
@@ -791,7 +779,7 @@ sw_source_still_wanted(SourceWorker *w)
 	bool		wanted = false;
 
 	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT enabled, parallelism FROM lambda_catalog.source "
+	if (SPI_execute_with_args("SELECT enabled FROM lambda_catalog.source "
 							  "WHERE id = $1 FOR KEY SHARE",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.source");
@@ -803,6 +791,24 @@ sw_source_still_wanted(SourceWorker *w)
 	}
 	catalog_end(&scope);
 	return wanted;
+}
+
+/*
+ * Exits cleanly when the source was stopped or dropped (checked in a short
+ * transaction of its own, outside any batch).
+ */
+static void
+sw_exit_if_unwanted(SourceWorker *w)
+{
+	bool		wanted;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	wanted = sw_source_still_wanted(w);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	if (!wanted)
+		sw_exit_clean();
 }
 
 /*
@@ -899,11 +905,43 @@ sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n, const IngestRe
 }
 
 /*
- * Ingests one polled batch in one transaction: rows, dead letters, offsets.
+ * The global id of the prepared transaction of a group-mode batch: it names
+ * the worker and, for each partition, the next offset after the batch, so
+ * that a restarted worker can settle a batch left prepared by a crash.
  */
 static void
-sw_process_batch(SourceWorker *w, KafkaMessage *msgs, int n)
+sw_batch_gid(SourceWorker *w, const int64 *part_next, char *gid)
 {
+	int			len;
+	int			i;
+
+	len = snprintf(gid, GIDSIZE, "pg_lambda:%u:%d:%d:", MyDatabaseId, w->def.id, w->args.worker);
+	for (i = 0; i < w->nparts; i++)
+	{
+		if (part_next[i] >= 0)
+			len += snprintf(gid + len, GIDSIZE - len, "%d@" INT64_FORMAT ",",
+							w->parts[i].partition, part_next[i]);
+	}
+	Assert(len < GIDSIZE);
+}
+
+/*
+ * Ingests one chunk of a polled batch in one transaction: rows, dead
+ * letters, offsets.
+ *
+ * In group mode the transaction is prepared (two-phase commit), then the
+ * offsets are committed to the consumer group, and the prepared transaction
+ * is committed if the group took them and rolled back if it did not. So the
+ * rows and the group's offsets always agree: a partition that moves to
+ * another server continues exactly after the last batch committed here. (A
+ * group refuses commits during a rebalance; the batch is then simply
+ * consumed again by whoever owns the partition next.)
+ */
+static void
+sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
+{
+	bool		twophase = (w->def.group_id != NULL);
+	char		gid[GIDSIZE];
 	MemoryContext old;
 	IngestMessage *imsgs;
 	IngestResult res;
@@ -964,6 +1002,13 @@ sw_process_batch(SourceWorker *w, KafkaMessage *msgs, int n)
 	}
 	MemoryContextSwitchTo(old);
 
+	if (twophase)
+	{
+		sw_batch_gid(w, part_next, gid);
+		StartTransactionCommand();
+		BeginTransactionBlock();
+		CommitTransactionCommand();
+	}
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -972,8 +1017,7 @@ sw_process_batch(SourceWorker *w, KafkaMessage *msgs, int n)
 	if (!sw_source_still_wanted(w))
 	{
 		/* stopped or dropped: nothing of this batch is committed */
-		PopActiveSnapshot();
-		AbortCurrentTransaction();
+		AbortOutOfAnyTransaction();
 		sw_exit_clean();
 	}
 
@@ -1004,35 +1048,190 @@ sw_process_batch(SourceWorker *w, KafkaMessage *msgs, int n)
 	sw_record_batch(w, msgs, n, &res, part_next, part_events, part_dead, part_first);
 
 	PopActiveSnapshot();
+	if (twophase)
+		(void) PrepareTransactionBlock(gid);
 	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	pgstat_report_stat(false);
 
-	/* committed: remember where each partition stands, tell the group */
+	if (twophase)
 	{
 		int32	   *ids = palloc(sizeof(int32) * (w->nparts + 1));
 		int64	   *offs = palloc(sizeof(int64) * (w->nparts + 1));
+		int64	   *firsts = palloc(sizeof(int64) * (w->nparts + 1));
+		char		errbuf[WORKER_ERROR_LEN];
 		int			k = 0;
+		bool		taken;
 
 		for (i = 0; i < w->nparts; i++)
 		{
 			if (part_next[i] < 0)
 				continue;
-			w->parts[i].next_offset = part_next[i];
 			ids[k] = w->parts[i].partition;
 			offs[k] = part_next[i];
+			firsts[k] = part_first[i];
 			k++;
 		}
-		kafka_commit(w->kc, k, ids, offs, true);
+		taken = kafka_commit(w->kc, k, ids, offs, gid, errbuf, sizeof(errbuf));
+		StartTransactionCommand();
+		FinishPreparedTransaction(gid, taken);
+		CommitTransactionCommand();
+		if (!taken)
+		{
+			ereport(LOG,
+					(errmsg("Kafka source \"%s\": a batch of %d messages was rolled back", w->def.name, n),
+					 errdetail("%s", errbuf),
+					 errhint("Its messages are consumed again by the partition's next owner.")));
+			/* if the partitions stay ours, read the batch again */
+			kafka_seek(w->kc, k, ids, firsts);
+			pgstat_report_activity(STATE_IDLE, NULL);
+			MemoryContextReset(w->batch_cxt);
+			return;
+		}
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	pgstat_report_stat(false);
+
+	/* committed: remember where each partition stands */
+	for (i = 0; i < w->nparts; i++)
+	{
+		if (part_next[i] >= 0)
+			w->parts[i].next_offset = part_next[i];
 	}
 	sw_publish_partitions(w);
 	MemoryContextReset(w->batch_cxt);
 }
 
 /*
- * Every WORKER_STATUS_INTERVAL (longer while failing): asks the brokers for
- * the watermarks of the owned partitions, which gives the lag and tells
- * whether the brokers are reachable; publishes state and error.
+ * Ingests one polled batch. In group mode a transaction's global id can
+ * name only so many partitions, so a batch spanning more is ingested in
+ * several transactions, a few partitions each.
+ */
+static void
+sw_process_batch(SourceWorker *w, KafkaMessage *msgs, int n)
+{
+	KafkaMessage *sub;
+	int			first;
+
+	if (w->def.group_id == NULL || w->nparts <= WORKER_GID_PARTITIONS)
+	{
+		sw_process_chunk(w, msgs, n);
+		return;
+	}
+	sub = palloc(sizeof(KafkaMessage) * n);
+	for (first = 0; first < w->nparts; first += WORKER_GID_PARTITIONS)
+	{
+		int			k = 0;
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			PartitionSlot *p = sw_partition(w, msgs[i].partition);
+
+			if (p != NULL && p - w->parts >= first && p - w->parts < first + WORKER_GID_PARTITIONS)
+				sub[k++] = msgs[i];
+		}
+		if (k > 0)
+			sw_process_chunk(w, sub, k);
+	}
+	pfree(sub);
+}
+
+/*
+ * Group mode, at start: settles batches that a crash left prepared. A batch
+ * whose offsets the group holds (its commit landed) is committed, one whose
+ * offsets the group does not hold is rolled back (whoever owns the partition
+ * consumes it again). If another consumer has committed past the batch since,
+ * whether our commit landed cannot be told; the batch is then committed —
+ * a possible duplicate rather than a possible loss — with a warning.
+ */
+static void
+sw_settle_prepared(SourceWorker *w)
+{
+	CatalogScope scope;
+	char		pattern[64];
+	List	   *gids = NIL;
+	ListCell   *lc;
+	uint64		i;
+
+	snprintf(pattern, sizeof(pattern), "pg_lambda:%u:%d:%d:%%", MyDatabaseId, w->def.id, w->args.worker);
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	catalog_begin(&scope);
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(pattern)};
+
+		if (SPI_execute_with_args("SELECT gid FROM pg_catalog.pg_prepared_xacts WHERE gid LIKE $1",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read pg_prepared_xacts");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+			gids = lappend(gids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+			MemoryContextSwitchTo(old);
+		}
+	}
+	catalog_end(&scope);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+
+	foreach(lc, gids)
+	{
+		char	   *gid = lfirst(lc);
+		char	   *p = gid + strlen(pattern) - 1;	/* after the prefix */
+		int32		ids[WORKER_GID_PARTITIONS + 1];
+		int64		ends[WORKER_GID_PARTITIONS + 1];
+		int64		committed[WORKER_GID_PARTITIONS + 1];
+		char	   *meta[WORKER_GID_PARTITIONS + 1];
+		int			k = 0;
+		int			j;
+		bool		commit = true;
+		bool		certain = true;
+
+		while (*p && k <= WORKER_GID_PARTITIONS)
+		{
+			int			part;
+			long long	end;
+			int			used;
+
+			if (sscanf(p, "%d@%lld,%n", &part, &end, &used) < 2)
+				break;
+			ids[k] = part;
+			ends[k] = end;
+			k++;
+			p += used;
+		}
+		kafka_group_committed(w->kc, k, ids, committed, meta, 10000);
+		for (j = 0; j < k; j++)
+		{
+			if (committed[j] < ends[j])
+				commit = false; /* the group does not have this batch */
+			else if (strcmp(meta[j], gid) != 0)
+				certain = false;
+		}
+		if (commit && !certain)
+			ereport(WARNING,
+					(errmsg("Kafka source \"%s\": committing a batch left prepared by a crash, which may duplicate events",
+							w->def.name),
+					 errdetail("Another consumer of group \"%s\" committed past the batch since; whether it started after the batch cannot be told.",
+							   w->def.group_id)));
+		StartTransactionCommand();
+		FinishPreparedTransaction(gid, commit);
+		CommitTransactionCommand();
+		ereport(LOG,
+				(errmsg("Kafka source \"%s\": %s the batch a crash left prepared (%s)",
+						w->def.name, commit ? "committed" : "rolled back", gid)));
+	}
+}
+
+/*
+ * Every WORKER_STATUS_INTERVAL (at backoff intervals while failing): checks
+ * that the source still exists and is enabled (exiting if not: it may have
+ * been dropped with its target table, or changed by a restore), asks the
+ * cluster for the topic's metadata with a short timeout — which tells
+ * whether the brokers are reachable — and publishes state, last error and
+ * the watermarks seen in fetch responses (for the lag). Nothing here blocks
+ * for long, so shutdown and stop requests are served promptly.
  */
 static void
 sw_check_status(SourceWorker *w)
@@ -1040,37 +1239,40 @@ sw_check_status(SourceWorker *w)
 	TimestampTz now = GetCurrentTimestamp();
 	const char *kerr = kafka_take_error(w->kc);
 	char		errbuf[WORKER_ERROR_LEN];
-	bool		ok = true;
+	int32	   *partitions;
+	bool		ok;
 	int			i;
 
-	if (now < w->next_status_check && kerr == NULL)
+	/* a client-level error (e.g. all brokers down): check at once */
+	if (kerr != NULL && !w->failing)
+		w->next_status_check = now;
+	if (now < w->next_status_check)
 		return;
 
-	for (i = 0; i < w->nparts && ok; i++)
+	sw_exit_if_unwanted(w);
+
+	ok = kafka_topic_partitions(w->kc, 1000, &partitions, errbuf, sizeof(errbuf)) >= 0;
+	for (i = 0; i < w->nparts; i++)
 	{
 		int64		low,
 					high;
 
-		if (kafka_query_watermarks(w->kc, w->parts[i].partition, 1000, &low, &high,
-								   errbuf, sizeof(errbuf)))
+		if (kafka_cached_watermarks(w->kc, w->parts[i].partition, &low, &high))
 		{
 			w->parts[i].low_watermark = low;
 			w->parts[i].high_watermark = high;
 		}
-		else
-			ok = false;
-	}
-	if (ok && w->nparts == 0 && kerr != NULL)
-	{
-		strlcpy(errbuf, kerr, sizeof(errbuf));
-		ok = false;
 	}
 
 	if (ok)
 	{
+		if (w->failing)
+			ereport(LOG,
+					(errmsg("Kafka source \"%s\" reaches its brokers again", w->def.name)));
 		w->failing = false;
 		w->backoff_ms = 100;
-		sw_set_state(w, w->nparts > 0 ? "running" : "waiting for partitions", NULL);
+		sw_set_state(w, (w->nparts > 0 || !w->def.group_id) ? "running" : "waiting for partitions",
+					 NULL);
 	}
 	else
 	{
@@ -1144,6 +1346,7 @@ sw_connect(SourceWorker *w)
 
 	if (w->def.group_id)
 	{
+		sw_settle_prepared(w);
 		if (!kafka_subscribe(w->kc, errbuf, sizeof(errbuf)))
 			ereport(ERROR, (errmsg("%s", errbuf)));
 		sw_set_state(w, "waiting for partitions", NULL);
@@ -1165,7 +1368,7 @@ sw_connect(SourceWorker *w)
 		w->backoff_ms = Min(w->backoff_ms * 2, lambda_kafka_retry_backoff_max);
 		if (ShutdownRequestPending)
 			sw_exit_clean();
-		sw_load_definition(w);	/* exits if stopped or dropped meanwhile */
+		sw_exit_if_unwanted(w); /* stopped or dropped meanwhile? */
 	}
 	w->failing = false;
 	w->backoff_ms = 100;
@@ -1244,7 +1447,7 @@ lambda_source_worker_main(Datum arg)
 				if (rc & WL_LATCH_SET)
 				{
 					ResetLatch(MyLatch);
-					sw_load_definition(w);
+					sw_exit_if_unwanted(w);
 				}
 			}
 

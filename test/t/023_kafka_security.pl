@@ -11,7 +11,8 @@ use LambdaKafka;
 
 my $kafka = LambdaKafka->start(topics => { sec => 1 }, brokers => 1);
 my $bootstrap = $kafka->bootstrap;
-my $node = LambdaNode->new_node('security');
+# log_statement = 'all' (the test default) would log every statement's text by design
+my $node = LambdaNode->new_node('security', conf => "log_statement = 'none'");
 my $secret = 'Xyzzy-s3cret-pw';
 
 $node->safe_psql('postgres', q{
