@@ -366,7 +366,7 @@ et_check_alter_table(AlterTableStmt *stmt)
 								cmd->subtype == AT_DropColumn ? "drop" : "change the type of",
 								cmd->name, get_rel_name(relid)),
 						 errdetail("Event tables are append-only: changing a column would change events that were already recorded."),
-						 errhint("Add a new column instead (adding a nullable column is allowed), "
+						 errhint("Add a new column instead (adding columns is allowed), "
 								 "or append correcting events.")));
 		}
 	}

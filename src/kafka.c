@@ -468,10 +468,11 @@ kafka_commit(KafkaConsumer *c, int n, const int32 *partitions, const int64 *next
 
 /*
  * Group mode: the next offsets the group has committed for these partitions
- * (-1 where it has none or the broker does not answer) and, when metadata is
- * not NULL, the metadata of each commit (palloc'd, "" when none).
+ * (-1 where it has none) and, when metadata is not NULL, the metadata of
+ * each commit (palloc'd, "" when none). Returns false when the group's
+ * coordinator did not answer within timeout_ms.
  */
-void
+bool
 kafka_group_committed(KafkaConsumer *c, int n, const int32 *partitions, int64 *next_offsets,
 					  char **metadata, int timeout_ms)
 {
@@ -485,9 +486,13 @@ kafka_group_committed(KafkaConsumer *c, int n, const int32 *partitions, int64 *n
 			metadata[i] = pstrdup("");
 	}
 	if (!c->group || n == 0)
-		return;
+		return true;
 	list = kafka_partition_list(c, n, partitions, NULL);
-	if (rd_kafka_committed(c->rk, list, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (rd_kafka_committed(c->rk, list, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		rd_kafka_topic_partition_list_destroy(list);
+		return false;
+	}
 	{
 		for (i = 0; i < n && i < list->cnt; i++)
 		{
@@ -501,6 +506,7 @@ kafka_group_committed(KafkaConsumer *c, int n, const int32 *partitions, int64 *n
 		}
 	}
 	rd_kafka_topic_partition_list_destroy(list);
+	return true;
 }
 
 /*

@@ -75,7 +75,7 @@ extern bool kafka_cached_watermarks(KafkaConsumer *consumer, int32 partition,
 extern bool kafka_commit(KafkaConsumer *consumer, int n, const int32 *partitions,
 						 const int64 *next_offsets, const char *metadata,
 						 char *errbuf, size_t errlen);
-extern void kafka_group_committed(KafkaConsumer *consumer, int n,
+extern bool kafka_group_committed(KafkaConsumer *consumer, int n,
 								  const int32 *partitions, int64 *next_offsets,
 								  char **metadata, int timeout_ms);
 extern void kafka_seek(KafkaConsumer *consumer, int n, const int32 *partitions,

@@ -623,9 +623,11 @@ source_from_row(HeapTuple tup, TupleDesc desc, MemoryContext cxt, SourceDef *def
 	if (!ingest_parse_event_time_mode(s, &def->event_time))
 		elog(ERROR, "unknown event_time \"%s\" in lambda_catalog.source", s);
 	def->batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
+	def->batch_size_is_default = isnull;
 	if (isnull)
 		def->batch_size = lambda_kafka_batch_size;
 	def->batch_wait = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
+	def->batch_wait_is_default = isnull;
 	if (isnull)
 		def->batch_wait = lambda_kafka_batch_wait;
 	def->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 14, &isnull));

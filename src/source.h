@@ -29,6 +29,8 @@ typedef struct SourceDef
 	EventTimeMode event_time;
 	int			batch_size;		/* resolved: the source's or the GUC's */
 	int			batch_wait;		/* milliseconds, resolved likewise */
+	bool		batch_size_is_default;	/* follows lambda.kafka_batch_size */
+	bool		batch_wait_is_default;	/* follows lambda.kafka_batch_wait */
 	Oid			owner;
 	bool		enabled;
 	int			noptions;

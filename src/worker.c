@@ -21,10 +21,13 @@
  * partition can never both commit the same messages: the second one's
  * transaction fails and it restarts from the stored offsets. On start (and on
  * every assignment from a consumer group) consumption resumes from the
- * offsets stored in PostgreSQL. In group mode the offsets are also committed
- * to the group after each transaction, and synchronously before partitions
- * are given up, so another server that takes a partition over continues
- * where this one stopped.
+ * offsets stored in PostgreSQL. In group mode each batch transaction is
+ * prepared (two-phase commit), its offsets are committed to the group, and it
+ * is committed only if the group took them (rolled back otherwise): rows here
+ * and offsets in the group always agree, so another server that takes a
+ * partition over continues exactly where this one stopped, and a rebalance
+ * loses and duplicates nothing. A restarted worker settles a batch that a
+ * crash left prepared (sw_settle_prepared).
  *
  * Shared memory. An array of lambda.max_source_workers WorkerSlots, one per
  * running (or failed and restarting) worker, holds what source_status shows
@@ -85,6 +88,7 @@ typedef struct PartitionSlot
 	int64		next_offset;	/* committed in PostgreSQL; -1 unknown */
 	int64		high_watermark; /* -1 unknown */
 	int64		low_watermark;	/* -1 unknown */
+	int64		lag;			/* messages not yet committed; -1 unknown */
 	TimestampTz last_message_at;
 } PartitionSlot;
 
@@ -321,13 +325,12 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 			else
 			{
 				PartitionSlot *ps = &s->partitions[p];
-				int64		from = ps->next_offset >= 0 ? ps->next_offset : ps->low_watermark;
 
 				values[6] = Int32GetDatum(ps->partition);
 				values[7] = Int64GetDatum(ps->high_watermark);
 				nulls[7] = (ps->high_watermark < 0);
-				values[8] = Int64GetDatum(Max(ps->high_watermark - from, 0));
-				nulls[8] = (ps->high_watermark < 0 || from < 0);
+				values[8] = Int64GetDatum(ps->lag);
+				nulls[8] = (ps->lag < 0);
 				values[9] = TimestampTzGetDatum(ps->last_message_at);
 				nulls[9] = (ps->last_message_at == 0);
 			}
@@ -551,6 +554,15 @@ sw_claim_slot(const WorkerArgs *args)
 		mine->source_id = args->source_id;
 		mine->worker = args->worker;
 	}
+	if (mine == NULL)
+	{
+		LWLockRelease(lambda_shared->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("no free slot for worker %d of Kafka source %d", args->worker, args->source_id),
+				 errdetail("All %d source worker slots are in use.", lambda_shared->nslots),
+				 errhint("Raise lambda.max_source_workers (takes a restart); the worker retries meanwhile.")));
+	}
 	if (mine)
 	{
 		mine->pid = MyProcPid;
@@ -652,6 +664,7 @@ sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *
 		p->next_offset = committed[i];
 		p->high_watermark = -1;
 		p->low_watermark = -1;
+		p->lag = -1;
 	}
 	sw_publish_partitions(w);
 }
@@ -670,7 +683,13 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
 	int			i;
 
 	sw_read_offsets(w, n, partitions, stored);
-	kafka_group_committed(w->kc, n, partitions, group, NULL, 5000);
+	if (!kafka_group_committed(w->kc, n, partitions, group, NULL, 10000))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("Kafka source \"%s\" could not read the offsets of consumer group \"%s\"",
+						w->def.name, w->def.group_id),
+				 errdetail("Without them the worker cannot tell where another member stopped."),
+				 errhint("The worker restarts and tries again; check that the brokers are reachable.")));
 	for (i = 0; i < n; i++)
 	{
 		int64		start = Max(stored[i], group[i]);
@@ -1201,7 +1220,13 @@ sw_settle_prepared(SourceWorker *w)
 			k++;
 			p += used;
 		}
-		kafka_group_committed(w->kc, k, ids, committed, meta, 10000);
+		if (!kafka_group_committed(w->kc, k, ids, committed, meta, 10000))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("Kafka source \"%s\" could not read the offsets of consumer group \"%s\"",
+							w->def.name, w->def.group_id),
+					 errdetail("A batch left prepared by a crash (%s) can only be settled against them.", gid),
+					 errhint("The worker restarts and tries again; check that the brokers are reachable.")));
 		for (j = 0; j < k; j++)
 		{
 			if (committed[j] < ends[j])
@@ -1259,8 +1284,15 @@ sw_check_status(SourceWorker *w)
 
 		if (kafka_cached_watermarks(w->kc, w->parts[i].partition, &low, &high))
 		{
-			w->parts[i].low_watermark = low;
-			w->parts[i].high_watermark = high;
+			PartitionSlot *p = &w->parts[i];
+			int64		from;
+
+			p->low_watermark = low;
+			p->high_watermark = high;
+			/* before the first commit, the start is where start_from says */
+			from = p->next_offset >= 0 ? p->next_offset :
+				(w->def.start_earliest ? low : high);
+			p->lag = Max(high - from, 0);
 		}
 	}
 
@@ -1306,7 +1338,13 @@ sw_load_definition(SourceWorker *w)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 
-	if (!found || !w->def.enabled || w->args.worker >= w->def.parallelism)
+	if (!found || w->args.worker >= w->def.parallelism)
+		sw_exit_clean();
+	/*
+	 * A stopped source's group-mode worker still connects once, to settle a
+	 * batch that a crash may have left prepared (sw_connect), then exits.
+	 */
+	if (!w->def.enabled && w->def.group_id == NULL)
 		sw_exit_clean();
 }
 
@@ -1347,6 +1385,7 @@ sw_connect(SourceWorker *w)
 	if (w->def.group_id)
 	{
 		sw_settle_prepared(w);
+		sw_exit_if_unwanted(w);
 		if (!kafka_subscribe(w->kc, errbuf, sizeof(errbuf)))
 			ereport(ERROR, (errmsg("%s", errbuf)));
 		sw_set_state(w, "waiting for partitions", NULL);
@@ -1383,6 +1422,7 @@ lambda_source_worker_main(Datum arg)
 {
 	SourceWorker *w;
 	KafkaMessage *msgs;
+	int			msgs_cap;
 	char		appname[NAMEDATALEN];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -1400,7 +1440,7 @@ lambda_source_worker_main(Datum arg)
 
 	w->slot = sw_claim_slot(&w->args);
 	if (w->slot == NULL)
-		sw_exit_clean();		/* a twin runs already, or no slot is free */
+		sw_exit_clean();		/* a twin runs already */
 	before_shmem_exit(sw_on_exit, PointerGetDatum(w->slot));
 
 	PG_TRY();
@@ -1410,7 +1450,8 @@ lambda_source_worker_main(Datum arg)
 		pgstat_report_appname(appname);
 
 		sw_connect(w);
-		msgs = MemoryContextAlloc(TopMemoryContext, sizeof(KafkaMessage) * w->def.batch_size);
+		msgs_cap = w->def.batch_size;
+		msgs = MemoryContextAlloc(TopMemoryContext, sizeof(KafkaMessage) * msgs_cap);
 
 		while (!ShutdownRequestPending)
 		{
@@ -1422,6 +1463,17 @@ lambda_source_worker_main(Datum arg)
 			{
 				ConfigReloadPending = false;
 				ProcessConfigFile(PGC_SIGHUP);
+				/* sources without settings of their own follow the GUCs */
+				if (w->def.batch_size_is_default)
+					w->def.batch_size = lambda_kafka_batch_size;
+				if (w->def.batch_wait_is_default)
+					w->def.batch_wait = lambda_kafka_batch_wait;
+				if (w->def.batch_size > msgs_cap)
+				{
+					pfree(msgs);
+					msgs_cap = w->def.batch_size;
+					msgs = MemoryContextAlloc(TopMemoryContext, sizeof(KafkaMessage) * msgs_cap);
+				}
 			}
 
 			w->rebalanced = false;

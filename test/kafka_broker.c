@@ -97,8 +97,15 @@
  *     once every member has left, the group re-forms for the next joiner
  *     only after (session.timeout.ms of the last member - 1 s), i.e. 44 s
  *     with librdkafka's default 45 s, so test consumers should use a short
- *     session.timeout.ms (LambdaKafka uses 6000).  Committed offsets live
- *     only in memory.
+ *     session.timeout.ms (LambdaKafka uses 6000).  Two more quirks: the
+ *     mock finishes SyncGroup as soon as the leader's SyncGroup arrives, so
+ *     a follower whose SyncGroup comes later gets INVALID_REQUEST and forces
+ *     a rebalance (about 1 in 3 when members join together; avoid it with
+ *     "coordinator group <g> <b>" plus "berror <b> JoinGroup NO_ERROR 1 500",
+ *     which delays the first joiner, i.e. the leader); and while a group is
+ *     rebalancing (JOINING) it rejects OffsetCommit with
+ *     REBALANCE_IN_PROGRESS, so offsets committed on revoke are lost and
+ *     re-read.  Committed offsets live only in memory.
  *   - Supported APIs (versions): Produce 0-7, Fetch 0-11, ListOffsets 0-5,
  *     Metadata 0-2, OffsetCommit 0-7, OffsetFetch 0-5, FindCoordinator 0-2,
  *     JoinGroup 0-5, SyncGroup 0-3, Heartbeat 0-3, LeaveGroup 0-1,

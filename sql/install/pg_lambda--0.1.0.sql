@@ -195,7 +195,8 @@ CREATE VIEW lambda.source_status AS
            p.partition,
            o.next_offset AS committed_offset,
            wp.high_watermark,
-           COALESCE(wp.lag, GREATEST(wp.high_watermark - o.next_offset, 0)) AS lag,
+           COALESCE(wp.lag, CASE WHEN wp.high_watermark IS NOT NULL AND o.next_offset IS NOT NULL
+                                 THEN GREATEST(wp.high_watermark - o.next_offset, 0) END) AS lag,
            COALESCE(o.events, 0) AS events,
            COALESCE(o.dead_letters, 0) AS dead_letters,
            CASE WHEN NOT s.enabled THEN 'stopped'

@@ -427,6 +427,8 @@ Options:
                         kafka_broker.c on how the mock re-forms groups)
   debug     => 'fetch'  librdkafka debug contexts; the log is in
                         $kafka->{last_stderr}
+  unbuffered => 0|1     kcat -u, so records_so_far() sees every record at
+                        once; default 1 when eof is 0
   exit_on_error => 1    let kcat exit on the first consumer error (by
                         default it is run with -E and keeps going)
   records   => 1        return hashrefs { partition, offset, key, payload }
@@ -517,6 +519,9 @@ sub consume_start
 	push @args, '-f', $fmt, '-q';
 	push @args, '-c', $opts{count} if defined $opts{count};
 	push @args, '-e' if $eof;
+	# Unbuffered output so records_so_far() sees every record as it arrives
+	# (by default only for consumers that do not stop at the end).
+	push @args, '-u' if $opts{unbuffered} // !$eof;
 	push @args, '-d', $opts{debug} if $opts{debug};
 	foreach my $k (sort keys %{ $opts{config} // {} })
 	{
