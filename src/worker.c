@@ -475,11 +475,31 @@ sw_set_state(SourceWorker *w, const char *state, const char *error)
 }
 
 /*
- * Copies the worker's partition view into its slot.
+ * Refreshes the watermarks (as last seen in fetch responses; no network
+ * round trip) and the lag of each partition, and copies the worker's
+ * partition view into its slot.
  */
 static void
 sw_publish_partitions(SourceWorker *w)
 {
+	int			i;
+
+	for (i = 0; w->kc != NULL && i < w->nparts; i++)
+	{
+		PartitionSlot *p = &w->parts[i];
+		int64		low,
+					high,
+					from;
+
+		if (!kafka_cached_watermarks(w->kc, p->partition, &low, &high))
+			continue;
+		p->low_watermark = low;
+		p->high_watermark = high;
+		/* before the first commit, the start is where start_from says */
+		from = p->next_offset >= 0 ? p->next_offset : (w->def.start_earliest ? low : high);
+		p->lag = Max(high - from, 0);
+	}
+
 	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
 	w->slot->npartitions = w->nparts;
 	memcpy(w->slot->partitions, w->parts, sizeof(PartitionSlot) * w->nparts);
@@ -741,6 +761,7 @@ sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
 	int			k = 0;
 	int			i;
 	bool		changed;
+	bool		ok;
 
 	n = kafka_topic_partitions(w->kc, 5000, &all, errbuf, errlen);
 	if (n < 0)
@@ -755,7 +776,11 @@ sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
 	for (i = 0; !changed && i < k; i++)
 		changed = (sw_partition(w, mine[i]) == NULL);
 	if (!changed)
+	{
+		pfree(all);
+		pfree(mine);
 		return true;
+	}
 
 	offsets = palloc(sizeof(int64) * (k + 1));
 	start = palloc(sizeof(int64) * (k + 1));
@@ -763,13 +788,19 @@ sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
 	for (i = 0; i < k; i++)
 		start[i] = offsets[i] >= 0 ? offsets[i] :
 			(w->def.start_earliest ? KAFKA_OFFSET_BEGINNING : KAFKA_OFFSET_END);
-	if (!kafka_assign(w->kc, k, mine, start, errbuf, errlen))
-		return false;
-	sw_set_partitions(w, k, mine, offsets);
-	ereport(LOG,
-			(errmsg("Kafka source \"%s\" worker %d consumes %d of the %d partition(s) of topic \"%s\"",
-					w->def.name, w->args.worker, k, n, w->def.topic)));
-	return true;
+	ok = kafka_assign(w->kc, k, mine, start, errbuf, errlen);
+	if (ok)
+	{
+		sw_set_partitions(w, k, mine, offsets);
+		ereport(LOG,
+				(errmsg("Kafka source \"%s\" worker %d consumes %d of the %d partition(s) of topic \"%s\"",
+						w->def.name, w->args.worker, k, n, w->def.topic)));
+	}
+	pfree(all);
+	pfree(mine);
+	pfree(offsets);
+	pfree(start);
+	return ok;
 }
 
 /*
@@ -1266,7 +1297,6 @@ sw_check_status(SourceWorker *w)
 	char		errbuf[WORKER_ERROR_LEN];
 	int32	   *partitions;
 	bool		ok;
-	int			i;
 
 	/* a client-level error (e.g. all brokers down): check at once */
 	if (kerr != NULL && !w->failing)
@@ -1277,27 +1307,9 @@ sw_check_status(SourceWorker *w)
 	sw_exit_if_unwanted(w);
 
 	ok = kafka_topic_partitions(w->kc, 1000, &partitions, errbuf, sizeof(errbuf)) >= 0;
-	for (i = 0; i < w->nparts; i++)
-	{
-		int64		low,
-					high;
-
-		if (kafka_cached_watermarks(w->kc, w->parts[i].partition, &low, &high))
-		{
-			PartitionSlot *p = &w->parts[i];
-			int64		from;
-
-			p->low_watermark = low;
-			p->high_watermark = high;
-			/* before the first commit, the start is where start_from says */
-			from = p->next_offset >= 0 ? p->next_offset :
-				(w->def.start_earliest ? low : high);
-			p->lag = Max(high - from, 0);
-		}
-	}
-
 	if (ok)
 	{
+		pfree(partitions);
 		if (w->failing)
 			ereport(LOG,
 					(errmsg("Kafka source \"%s\" reaches its brokers again", w->def.name)));
