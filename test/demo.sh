@@ -76,7 +76,7 @@ awk 'BEGIN { srand(42); for (i = 1; i <= 20000; i++)
            int(rand() * 4), int(rand() * 250), int(rand() * 50), int(rand() * 24), int(rand() * 60) }' \
     > "$work/events.json"
 echo 'this is not json' >> "$work/events.json"
-kcat -P -b "$bootstrap" -t pageviews -l "$work/events.json"
+kcat -P -b "$bootstrap" -t pageviews -X sticky.partitioning.linger.ms=0 -l "$work/events.json"
 for i in $(seq 1 100); do
     n=$($run "$bindir/psql" -X -At -h "$work" -p "$port" -d postgres \
         -c "SELECT sum(events + dead_letters) FROM lambda.source_status")
