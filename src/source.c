@@ -681,11 +681,13 @@ source_load(int32 source_id, SourceDef *def)
 }
 
 /*
- * The enabled sources of this database (a List of SourceDef *, options not
- * loaded); NIL when the extension is not installed here.
+ * The sources of this database whose workers should run at server start (a
+ * List of SourceDef *, options not loaded): the enabled ones, and stopped
+ * group-mode ones with a batch left prepared by a crash, whose workers settle
+ * it and exit. NIL when the extension is not installed here.
  */
 List *
-source_list_enabled(void)
+source_list_to_start(void)
 {
 	CatalogScope scope;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -695,7 +697,12 @@ source_list_enabled(void)
 	if (!OidIsValid(catalog_relid("source")))
 		return NIL;
 	catalog_begin(&scope);
-	if (SPI_execute("SELECT " SOURCE_COLUMNS SOURCE_FROM "WHERE s.enabled ORDER BY s.id",
+	if (SPI_execute("SELECT " SOURCE_COLUMNS SOURCE_FROM
+					"WHERE s.enabled OR (s.group_id IS NOT NULL AND EXISTS ("
+					"  SELECT 1 FROM pg_catalog.pg_prepared_xacts x, pg_catalog.pg_database d"
+					"   WHERE d.datname = pg_catalog.current_database()"
+					"     AND x.gid LIKE 'pg_lambda:' || d.oid || ':' || s.id || ':%')) "
+					"ORDER BY s.id",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.source");
 	for (i = 0; i < SPI_processed; i++)

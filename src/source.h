@@ -40,6 +40,6 @@ typedef struct SourceDef
 
 extern void source_init(void);
 extern bool source_load(int32 source_id, SourceDef *def);
-extern List *source_list_enabled(void);
+extern List *source_list_to_start(void);
 
 #endif							/* LAMBDA_SOURCE_H */

@@ -420,8 +420,9 @@ lambda_launcher_main(Datum arg)
 }
 
 /*
- * A starter: registers the workers of every enabled source of one database,
- * then exits. Databases without the extension have nothing to start.
+ * A starter: registers the workers of one database's sources (see
+ * source_list_to_start), then exits. Databases without the extension have
+ * nothing to start.
  */
 void
 lambda_starter_main(Datum arg)
@@ -436,7 +437,7 @@ lambda_starter_main(Datum arg)
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	sources = source_list_enabled();
+	sources = source_list_to_start();
 	foreach(lc, sources)
 	{
 		SourceDef  *def = lfirst(lc);
