@@ -4,6 +4,10 @@
 #   make test                everything CI runs (installs missing packages when run as root)
 #   make demo                a throwaway server and broker, streaming sample events
 
+# This tree's directory, known before PGXS is loaded (on a fresh machine
+# pg_config is not installed yet when "make test" or "make demo" starts).
+LAMBDA_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
 EXTENSION = pg_lambda
 MODULE_big = pg_lambda
 PGFILEDESC = "pg_lambda - lambda architecture (Kafka, event tables, continuous views) in PostgreSQL"
@@ -51,8 +55,12 @@ endif
 EXTRA_CLEAN = test/kafka_broker tmp_check_regress
 
 PG_CONFIG ?= pg_config
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+# Without pg_config (a fresh machine) only deps, test and demo can run:
+# they install it first, then call make again.
+ifneq ($(PGXS),)
 include $(PGXS)
+endif
 
 # The Kafka-protocol broker the tests run: librdkafka's mock cluster on loopback.
 test/kafka_broker: test/kafka_broker.c
@@ -60,10 +68,10 @@ test/kafka_broker: test/kafka_broker.c
 
 .PHONY: test demo deps
 deps:
-	@sh $(srcdir)/test/install_deps.sh
+	@sh $(LAMBDA_DIR)/test/install_deps.sh
 
 test: deps
-	@sh $(srcdir)/test/run_tests.sh
+	@sh $(LAMBDA_DIR)/test/run_tests.sh
 
 demo: deps
-	@sh $(srcdir)/test/demo.sh
+	@sh $(LAMBDA_DIR)/test/demo.sh
