@@ -482,6 +482,7 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("system catalog \"%s\" cannot be an event table", relname),
+				 errdetail("PostgreSQL itself updates and deletes catalog rows."),
 				 errhint("Use a table of your own.")));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		ereport(ERROR,
@@ -501,6 +502,7 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
 				 errmsg("system column \"%s\" cannot be the time column", colname),
+				 errdetail("The event time must be a column the events carry."),
 				 errhint("Name a timestamptz or timestamp column of \"%s\".", relname)));
 	coltype = get_atttype(relid, attnum);
 	if (coltype != TIMESTAMPTZOID && coltype != TIMESTAMPOID)
@@ -559,6 +561,7 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid),
+				 errdetail("lambda.drop_events_before() needs an existing event table."),
 				 errhint("Name an event table listed in lambda.event_tables.")));
 	event_table_require(relid);
 	if (!pg_class_ownercheck(relid, GetUserId()))

@@ -383,6 +383,7 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", target),
+				 errdetail("A Kafka source's target must be an existing event table."),
 				 errhint("Name an event table listed in lambda.event_tables.")));
 	event_table_require(target);
 	aclresult = pg_class_aclcheck(target, GetUserId(), ACL_INSERT);
@@ -500,37 +501,55 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* What lambda.start_source, stop_source and drop_source do to a source. */
+typedef enum SourceAction
+{
+	SOURCE_START,
+	SOURCE_STOP,
+	SOURCE_DROP
+} SourceAction;
+
 /*
- * Sets a source's enabled flag; shared by start_source and stop_source.
+ * Starts, stops or drops the source named by the first argument: changes
+ * its catalog row and leaves the workers to the commit callback (started
+ * for SOURCE_START, woken to exit otherwise).
  */
 static void
-source_set_enabled(FunctionCallInfo fcinfo, bool enabled)
+source_manage(FunctionCallInfo fcinfo, SourceAction action)
 {
+	static const char *const verbs[] = {"start", "stop", "drop"};
+	static const char *const statements[] = {
+		"UPDATE lambda_catalog.source SET enabled = true WHERE id = $1",
+		"UPDATE lambda_catalog.source SET enabled = false WHERE id = $1",
+		"DELETE FROM lambda_catalog.source WHERE id = $1"
+	};
 	char	   *name;
 	int32		id;
 	int			parallelism;
 	CatalogScope scope;
-	Oid			argtypes[2] = {INT4OID, BOOLOID};
-	Datum		args[2];
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1];
+	int			rc;
 
-	source_check_admin(enabled ? "start" : "stop");
+	source_check_admin(verbs[action]);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("name must not be null"),
+				 errdetail("lambda.%s_source() needs the name of the source to %s.",
+						   verbs[action], verbs[action]),
 				 errhint("Pass the name of a source listed in lambda.sources.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	id = source_lookup(name, &parallelism);
 
 	args[0] = Int32GetDatum(id);
-	args[1] = BoolGetDatum(enabled);
 	catalog_begin(&scope);
-	if (SPI_execute_with_args("UPDATE lambda_catalog.source SET enabled = $2 WHERE id = $1",
-							  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update lambda_catalog.source");
+	rc = SPI_execute_with_args(statements[action], 1, argtypes, args, NULL, false, 0);
+	if (rc != (action == SOURCE_DROP ? SPI_OK_DELETE : SPI_OK_UPDATE))
+		elog(ERROR, "could not change lambda_catalog.source");
 	catalog_end(&scope);
 
-	source_defer(id, name, enabled ? parallelism : 0);
+	source_defer(id, name, action == SOURCE_START ? parallelism : 0);
 }
 
 /*
@@ -540,7 +559,7 @@ source_set_enabled(FunctionCallInfo fcinfo, bool enabled)
 Datum
 lambda_start_source(PG_FUNCTION_ARGS)
 {
-	source_set_enabled(fcinfo, true);
+	source_manage(fcinfo, SOURCE_START);
 	PG_RETURN_VOID();
 }
 
@@ -550,7 +569,7 @@ lambda_start_source(PG_FUNCTION_ARGS)
 Datum
 lambda_stop_source(PG_FUNCTION_ARGS)
 {
-	source_set_enabled(fcinfo, false);
+	source_manage(fcinfo, SOURCE_STOP);
 	PG_RETURN_VOID();
 }
 
@@ -561,30 +580,7 @@ lambda_stop_source(PG_FUNCTION_ARGS)
 Datum
 lambda_drop_source(PG_FUNCTION_ARGS)
 {
-	char	   *name;
-	int32		id;
-	int			parallelism;
-	CatalogScope scope;
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1];
-
-	source_check_admin("drop");
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name must not be null"),
-				 errhint("Pass the name of a source listed in lambda.sources.")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	id = source_lookup(name, &parallelism);
-
-	args[0] = Int32GetDatum(id);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("DELETE FROM lambda_catalog.source WHERE id = $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from lambda_catalog.source");
-	catalog_end(&scope);
-
-	source_defer(id, name, 0);
+	source_manage(fcinfo, SOURCE_DROP);
 	PG_RETURN_VOID();
 }
 
