@@ -584,14 +584,11 @@ sw_claim_slot(const WorkerArgs *args)
 				 errdetail("All %d source worker slots are in use.", lambda_shared->nslots),
 				 errhint("Raise lambda.max_source_workers (takes a restart); the worker retries meanwhile.")));
 	}
-	if (mine)
-	{
-		mine->pid = MyProcPid;
-		mine->latch = MyLatch;
-		strlcpy(mine->state, "starting", WORKER_STATE_LEN);
-		mine->state_since = GetCurrentTimestamp();
-		mine->npartitions = 0;
-	}
+	mine->pid = MyProcPid;
+	mine->latch = MyLatch;
+	strlcpy(mine->state, "starting", WORKER_STATE_LEN);
+	mine->state_since = GetCurrentTimestamp();
+	mine->npartitions = 0;
 	LWLockRelease(lambda_shared->lock);
 	return mine;
 }
