@@ -61,6 +61,15 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM ev'), '1500', 'a stopped s
 $node->safe_psql('postgres', q{SELECT lambda.start_source('f_src')});
 ok(LambdaNode::wait_for($node, $count, '1600|1600', timeout => 60), 'start_source resumes from the stored offsets');
 
+# An oversized payload is a dead letter; the limit follows a reload.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET lambda.kafka_max_message_bytes = 200; SELECT pg_reload_conf()});
+$kafka->produce('f', [ qq({"id": 1601, "ts": "2025-03-01T00:00:00Z", "pad": ") . ('x' x 300) . '"}',
+	qq({"id": 1602, "ts": "2025-03-01T00:00:00Z"}) ], partition => 0);
+ok(LambdaNode::wait_for($node, $count, '1601|1601', timeout => 60), 'a message under the limit still arrives');
+is($node->safe_psql('postgres', q{SELECT error FROM lambda.dead_letters WHERE source = 'f_src'}),
+	'payload of 353 bytes exceeds lambda.kafka_max_message_bytes (200)', 'an oversized message is a dead letter');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET lambda.kafka_max_message_bytes; SELECT pg_reload_conf()});
+
 # A source created in a transaction that rolls back never starts.
 $node->safe_psql('postgres', qq{
 	BEGIN;
@@ -117,7 +126,7 @@ ok(LambdaNode::wait_for($node,
 	'drop_source stops its workers');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM lambda.source_status WHERE source = 'f_src'}), '0',
 	'the dropped source has no status');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM ev'), '1600', 'its events stay');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM ev'), '1601', 'its events stay');
 
 # Dropping the target table drops its sources.
 $node->safe_psql('postgres', q{DROP TABLE rows_text});
