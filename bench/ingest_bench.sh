@@ -21,45 +21,14 @@ N=${1:-1000000}
 PARTS=${2:-16}
 PAR=${3:-2}
 src=$(cd "$(dirname "$0")/.." && pwd)
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-bindir=$("$PG_CONFIG" --bindir)
-port=${BENCH_PORT:-54339}
-
-work=$(mktemp -d /tmp/pg_lambda_bench.XXXXXX)
-chmod 755 "$work"
-run=""
-if [ "$(id -u)" -eq 0 ]; then
-    chown postgres:postgres "$work"
-    run="runuser -u postgres --"
-fi
-broker_pid=""
-cleanup() {
-    [ -n "${BENCH_KEEP:-}" ] && { echo "kept $work" >&2; return; }
-    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
-    $run "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-psql_() { $run "$bindir/psql" -X -At -q -h "$work" -p "$port" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+. "$src/test/scratch.sh"
+psql_() { scratch_psql -At -q -v ON_ERROR_STOP=1 "$@"; }
 now_ms() { date +%s%3N; }
 
-$run "$bindir/initdb" -D "$work/data" -A trust >/dev/null
-cat "$src/test/pg_lambda.conf" >> "$work/data/postgresql.conf"
-cat >> "$work/data/postgresql.conf" <<EOF
-unix_socket_directories = '$work'
-listen_addresses = ''
-shared_buffers = '1GB'
+scratch_start bench "${BENCH_PORT:-54339}" "shared_buffers = '1GB'
 max_wal_size = '8GB'
-checkpoint_timeout = '30min'
-EOF
-$run "$bindir/pg_ctl" -D "$work/data" -o "-p $port" -l "$work/server.log" -w start >/dev/null
-
-mkfifo "$work/broker.in"
-"$src/test/kafka_broker" "bench:$PARTS" <"$work/broker.in" >"$work/broker.out" 2>/dev/null &
-broker_pid=$!
-exec 9>"$work/broker.in"
-for i in $(seq 1 100); do grep -q '^BOOTSTRAP' "$work/broker.out" && break; sleep 0.1; done
-bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$work/broker.out")
+checkpoint_timeout = '30min'"
+scratch_broker "bench:$PARTS"
 
 # The same rows as JSON messages and as CSV.
 awk -v n="$N" -v parts="$PARTS" -v json="$work/events.json" -v csv="$work/events.csv" 'BEGIN {

@@ -6,53 +6,24 @@
 # Everything it starts is stopped and removed when it ends.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-bindir=$("$PG_CONFIG" --bindir)
-port=${DEMO_PORT:-54329}
+. "$src/test/scratch.sh"
 
 cd "$src"
 make -s PG_CONFIG="$PG_CONFIG"
 make -s PG_CONFIG="$PG_CONFIG" test/kafka_broker
 make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 
-work=$(mktemp -d /tmp/pg_lambda_demo.XXXXXX)
-run=""
-if [ "$(id -u)" -eq 0 ]; then
-    chown postgres:postgres "$work"
-    run="runuser -u postgres --"
-fi
-broker_pid=""
-cleanup() {
-    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
-    $run "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 sql() {
     printf '\033[36m%s\033[0m\n' "$1"
-    $run "$bindir/psql" -X -q -h "$work" -p "$port" -d postgres -v ON_ERROR_STOP=0 -c "$1" 2>&1 || true
+    scratch_psql -q -v ON_ERROR_STOP=0 -c "$1" 2>&1 || true
 }
 
 step "Starting a throwaway PostgreSQL server with shared_preload_libraries = 'pg_lambda'"
-$run "$bindir/initdb" -D "$work/data" -A trust >/dev/null
-cat "$src/test/pg_lambda.conf" >> "$work/data/postgresql.conf"
-echo "unix_socket_directories = '$work'" >> "$work/data/postgresql.conf"
-echo "listen_addresses = ''" >> "$work/data/postgresql.conf"
-$run "$bindir/pg_ctl" -D "$work/data" -o "-p $port" -l "$work/server.log" -w start >/dev/null
+scratch_start demo "${DEMO_PORT:-54329}"
 
 step "Starting a local Kafka broker (librdkafka's mock cluster) with a 4-partition topic"
-mkfifo "$work/broker.in"
-chmod 666 "$work/broker.in"
-"$src/test/kafka_broker" pageviews:4 <"$work/broker.in" >"$work/broker.out" 2>"$work/broker.err" &
-broker_pid=$!
-exec 9>"$work/broker.in"  # keep the control pipe open
-for i in $(seq 1 100); do
-    grep -q '^BOOTSTRAP' "$work/broker.out" 2>/dev/null && break
-    sleep 0.1
-done
-bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$work/broker.out")
+scratch_broker pageviews:4
 echo "bootstrap servers: $bootstrap"
 
 step "1. The master dataset: an append-only event table"
@@ -78,8 +49,7 @@ awk 'BEGIN { srand(42); for (i = 1; i <= 20000; i++)
 echo 'this is not json' >> "$work/events.json"
 kcat -P -b "$bootstrap" -t pageviews -X sticky.partitioning.linger.ms=0 -l "$work/events.json"
 for i in $(seq 1 100); do
-    n=$($run "$bindir/psql" -X -At -h "$work" -p "$port" -d postgres \
-        -c "SELECT sum(events + dead_letters) FROM lambda.source_status")
+    n=$(scratch_psql -At -c "SELECT sum(events + dead_letters) FROM lambda.source_status")
     [ "$n" = "20001" ] && break
     sleep 0.2
 done

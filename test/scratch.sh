@@ -1,0 +1,66 @@
+# Shell helpers shared by "make demo" (test/demo.sh) and the benchmarks
+# (bench/*.sh): a throwaway PostgreSQL server with pg_lambda preloaded and the
+# test Kafka broker, both removed by scratch_cleanup (installed as an EXIT
+# trap). Source it after setting $src (the tree's top directory).
+#
+#   scratch_start <name> <port> [extra postgresql.conf lines]
+#       sets $work (a fresh directory), $bindir, $run (runs a command as the
+#       server's owner) and starts the server on the Unix socket in $work
+#   scratch_broker <topic[:partitions]> ...
+#       starts test/kafka_broker and sets $bootstrap
+#   scratch_psql [psql options]
+#       psql on the scratch server as its owner
+#   SCRATCH_KEEP=1 keeps everything for inspection instead of removing it.
+
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$PG_CONFIG" --bindir)
+broker_pid=""
+work=""
+run=""
+
+scratch_cleanup() {
+    [ -n "$work" ] || return 0
+    if [ -n "${SCRATCH_KEEP:-}" ]; then
+        echo "kept $work" >&2
+        return 0
+    fi
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+    $run "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+
+scratch_start() {
+    name=$1; scratch_port=$2; extra=${3:-}
+    work=$(mktemp -d "/tmp/pg_lambda_$name.XXXXXX")
+    chmod 755 "$work"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres:postgres "$work"
+        run="runuser -u postgres --"
+    fi
+    trap scratch_cleanup EXIT INT TERM
+    $run "$bindir/initdb" -D "$work/data" -A trust >/dev/null
+    {
+        cat "$src/test/pg_lambda.conf"
+        echo "unix_socket_directories = '$work'"
+        echo "listen_addresses = ''"
+        [ -n "$extra" ] && printf '%s\n' "$extra"
+    } | $run tee -a "$work/data/postgresql.conf" >/dev/null
+    $run "$bindir/pg_ctl" -D "$work/data" -o "-p $scratch_port" -l "$work/server.log" -w start >/dev/null
+}
+
+scratch_broker() {
+    mkfifo "$work/broker.in"
+    "$src/test/kafka_broker" "$@" <"$work/broker.in" >"$work/broker.out" 2>"$work/broker.err" &
+    broker_pid=$!
+    exec 9>"$work/broker.in"    # keep the control pipe open while we run
+    for _ in $(seq 1 100); do
+        grep -q '^BOOTSTRAP' "$work/broker.out" 2>/dev/null && break
+        sleep 0.1
+    done
+    bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$work/broker.out")
+    [ -n "$bootstrap" ] || { echo "the test broker did not start:" >&2; cat "$work/broker.err" >&2; exit 1; }
+}
+
+scratch_psql() {
+    $run "$bindir/psql" -X -h "$work" -p "$scratch_port" -d postgres "$@"
+}
