@@ -119,6 +119,20 @@ is($node->safe_psql('postgres', q{SELECT id, name, name IS NULL FROM rows_text O
 is($node->safe_psql('postgres', q{SELECT count(*) FROM lambda.dead_letters WHERE source = 't_src'}),
 	'1', 'bad text rows are dead letters');
 
+# start_from => 'latest': a new source skips what the topic already holds.
+$node->safe_psql('postgres', qq{
+	CREATE TABLE ev_latest (id int NOT NULL, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('ev_latest', 'ts');
+	SELECT lambda.create_kafka_source('latest_src', 'ev_latest', '$bootstrap', 'f', start_from => 'latest');
+});
+ok(LambdaNode::wait_for($node,
+	q{SELECT count(high_watermark) = 2 AND bool_and(state = 'running') FROM lambda.source_status WHERE source = 'latest_src'}, 't',
+	timeout => 60), 'the latest-offset source is fetching from both partitions');
+produce_ids(5001, 5010);
+ok(LambdaNode::wait_for($node, 'SELECT count(*), min(id) FROM ev_latest', '10|5001', timeout => 60),
+	'it ingests only the messages produced after it started');
+$node->safe_psql('postgres', q{SELECT lambda.drop_source('latest_src')});
+
 # drop_source: workers exit, catalog rows go, events stay.
 $node->safe_psql('postgres', q{SELECT lambda.drop_source('f_src')});
 ok(LambdaNode::wait_for($node,
@@ -126,7 +140,7 @@ ok(LambdaNode::wait_for($node,
 	'drop_source stops its workers');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM lambda.source_status WHERE source = 'f_src'}), '0',
 	'the dropped source has no status');
-is($node->safe_psql('postgres', 'SELECT count(*) FROM ev'), '1601', 'its events stay');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM ev'), '1611', 'its events stay');
 
 # Dropping the target table drops its sources.
 $node->safe_psql('postgres', q{DROP TABLE rows_text});
