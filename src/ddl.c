@@ -5,21 +5,41 @@
  *
  * One hook for the whole extension. It asks each module whether a statement
  * concerns it before the statement runs (event tables refuse TRUNCATE and
- * column-destroying ALTER TABLE) and tells them afterwards (a renamed time
- * column). Statements in a database without the extension pass straight
- * through: every check answers from catalog lookups that find nothing there.
+ * column-destroying ALTER TABLE; DROP DATABASE first stops the database's
+ * source workers) and tells them afterwards (a renamed time column).
+ * Statements in a database without the extension pass straight through:
+ * every check answers from catalog lookups that find nothing there.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 
 #include "ddl.h"
 #include "event_table.h"
+#include "worker.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
+
+/*
+ * Before DROP DATABASE: a database's Kafka source workers are sessions in
+ * it, and DROP DATABASE gives other sessions only a few seconds to leave;
+ * ask them to finish their batch and go. Only for a role that may drop the
+ * database, so nobody else can stop another database's sources.
+ */
+static void
+ddl_before_dropdb(DropdbStmt *stmt)
+{
+	Oid			dbid = get_database_oid(stmt->dbname, true);
+
+	if (OidIsValid(dbid) && pg_database_ownercheck(dbid, GetUserId()))
+		worker_stop_database(dbid);
+}
 
 /*
  * The ProcessUtility hook proper.
@@ -34,6 +54,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (in_xact)
 		event_table_check_utility(pstmt);
+	if (IsA(pstmt->utilityStmt, DropdbStmt))
+		ddl_before_dropdb((DropdbStmt *) pstmt->utilityStmt);
 
 	if (ddl_prev_process_utility)
 		ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,

@@ -284,6 +284,29 @@ worker_wake_source(Oid dbid, int32 source_id)
 }
 
 /*
+ * Asks every source worker of database dbid to finish its batch and exit
+ * (they exit with code 0, so they are not restarted). Used before DROP
+ * DATABASE, which waits only a few seconds for other sessions to leave.
+ */
+void
+worker_stop_database(Oid dbid)
+{
+	int			i;
+
+	if (lambda_shared == NULL)
+		return;
+	LWLockAcquire(lambda_shared->lock, LW_SHARED);
+	for (i = 0; i < lambda_shared->nslots; i++)
+	{
+		WorkerSlot *s = &lambda_shared->slots[i];
+
+		if (s->in_use && s->pid != 0 && s->dbid == dbid)
+			(void) kill(s->pid, SIGTERM);
+	}
+	LWLockRelease(lambda_shared->lock);
+}
+
+/*
  * lambda_catalog.worker_partitions(): the published state of this database's
  * workers: a row per worker (partition NULL) and a row per owned partition.
  */
@@ -1535,7 +1558,10 @@ lambda_source_worker_main(Datum arg)
 	}
 	PG_END_TRY();
 
-	/* server shutdown: the last batch is committed; leave the group cleanly */
+	/*
+	 * Server shutdown or DROP DATABASE: the last batch is committed; leave
+	 * the group cleanly and free the slot.
+	 */
 	kafka_consumer_destroy(w->kc);
-	proc_exit(0);
+	sw_exit_clean();
 }

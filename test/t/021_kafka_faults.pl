@@ -150,5 +150,21 @@ ok(LambdaNode::wait_for($node,
 is($node->safe_psql('postgres', q{SELECT string_agg(name, ',') FROM lambda.sources}), 'c_src',
 	'and removes it');
 
+# A database with running sources can be dropped: its workers leave first.
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', qq{
+	CREATE EXTENSION pg_lambda;
+	CREATE TABLE ev (id int NOT NULL, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('ev', 'ts');
+	SELECT lambda.create_kafka_source('o_src', 'ev', '$bootstrap', 'f', parallelism => 2);
+});
+ok(LambdaNode::wait_for($node,
+	q{SELECT count(*) FROM pg_stat_activity WHERE datname = 'other' AND backend_type = 'pg_lambda source worker'},
+	'2', timeout => 30), 'the other database has two source workers');
+my ($ret, $out, $err) = $node->psql('postgres', 'DROP DATABASE other');
+is($ret, 0, 'DROP DATABASE succeeds while its sources run') or diag($err);
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_lambda source worker'
+	AND application_name LIKE 'pg_lambda source o_src%'}), '0', '... and its workers are gone');
+
 $kafka->stop;
 done_testing();
