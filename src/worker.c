@@ -849,6 +849,8 @@ sw_source_still_wanted(SourceWorker *w)
 	Datum		args[1] = {Int32GetDatum(w->def.id)};
 	bool		wanted = false;
 
+	if (!OidIsValid(catalog_relid("source")))
+		return false;			/* DROP EXTENSION pg_lambda */
 	catalog_begin(&scope);
 	if (SPI_execute_with_args("SELECT enabled FROM lambda_catalog.source "
 							  "WHERE id = $1 FOR KEY SHARE",
