@@ -995,7 +995,8 @@ sw_batch_gid(SourceWorker *w, const int64 *part_next, char *gid)
 			len += snprintf(gid + len, GIDSIZE - len, "%d@" INT64_FORMAT ",",
 							w->parts[i].partition, part_next[i]);
 	}
-	Assert(len < GIDSIZE);
+	if (len >= GIDSIZE)
+		elog(ERROR, "global transaction id of a batch of source \"%s\" is too long", w->def.name);
 }
 
 /*
