@@ -133,7 +133,6 @@ typedef struct SourceWorker
 	/* partitions owned now, with the offsets known to be committed */
 	int			nparts;
 	PartitionSlot parts[WORKER_MAX_PARTITIONS];
-	bool		rebalanced;		/* the group changed our assignment during a poll */
 	bool		failing;		/* brokers unreachable: back off */
 	int			backoff_ms;
 	TimestampTz next_status_check;
@@ -145,8 +144,6 @@ static LambdaShared *lambda_shared = NULL;
 static shmem_request_hook_type worker_prev_shmem_request = NULL;
 static shmem_startup_hook_type worker_prev_shmem_startup = NULL;
 
-/* the running worker (NULL outside source workers), for callbacks */
-static SourceWorker *MyWorker = NULL;
 static bool worker_clean_exit = false;
 
 PGDLLEXPORT void lambda_launcher_main(Datum arg);
@@ -740,7 +737,6 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
 			(w->def.start_earliest ? KAFKA_OFFSET_BEGINNING : KAFKA_OFFSET_END);
 	}
 	sw_set_partitions(w, n, partitions, stored);
-	w->rebalanced = true;
 	ereport(LOG,
 			(errmsg("Kafka source \"%s\" worker %d was assigned %d partition(s)",
 					w->def.name, w->args.worker, n)));
@@ -761,7 +757,6 @@ sw_on_revoke(void *arg, int n, const int32 *partitions)
 	SourceWorker *w = (SourceWorker *) arg;
 
 	w->nparts = 0;
-	w->rebalanced = true;
 	sw_publish_partitions(w);
 }
 
@@ -1470,7 +1465,6 @@ lambda_source_worker_main(Datum arg)
 	w->backoff_ms = 100;
 	w->batch_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda batch",
 										 ALLOCSET_DEFAULT_SIZES);
-	MyWorker = w;
 
 	BackgroundWorkerInitializeConnectionByOid(w->args.dbid, InvalidOid, 0);
 
@@ -1512,7 +1506,6 @@ lambda_source_worker_main(Datum arg)
 				}
 			}
 
-			w->rebalanced = false;
 			n = kafka_poll_batch(w->kc, msgs, w->def.batch_size,
 								 w->failing ? Min(w->backoff_ms, 1000) : w->def.batch_wait);
 			if (n > 0)
