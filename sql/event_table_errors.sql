@@ -10,7 +10,9 @@ CREATE TABLE pageviews (id int, url text NOT NULL, ts timestamptz NOT NULL);
 INSERT INTO pageviews SELECT g, 'u' || g, '2025-01-01'::timestamptz + g * interval '1 minute'
   FROM generate_series(1, 100) g;
 CREATE VIEW pv_view AS SELECT * FROM pageviews;
-CREATE TABLE parted (ts timestamptz) PARTITION BY RANGE (ts);
+CREATE TABLE parted (id int, ts timestamptz) PARTITION BY RANGE (ts);
+CREATE TABLE parted_2025 PARTITION OF parted FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE parted_2026 PARTITION OF parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 CREATE TEMP TABLE tmp_events (ts timestamptz);
 
 -- bad arguments to create_event_table
@@ -22,7 +24,7 @@ SELECT lambda.create_event_table('no_such_table', 'ts');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT lambda.create_event_table('pv_view', 'ts');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT lambda.create_event_table('parted', 'ts');
+SELECT lambda.create_event_table('parted_2025', 'ts');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT lambda.create_event_table('tmp_events', 'ts');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -126,6 +128,24 @@ ALTER TABLE pageviews ADD COLUMN note text, DROP COLUMN id;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 ALTER TABLE parent_ev DROP COLUMN url;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- a partitioned event table: no changes through the root or a partition,
+-- and no removing a partition
+SELECT lambda.create_event_table('parted', 'ts');
+INSERT INTO parted VALUES (1, '2025-06-01'), (2, '2026-06-01');
+UPDATE parted SET id = 3;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DELETE FROM parted_2026;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+TRUNCATE parted_2025;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ALTER TABLE parted DETACH PARTITION parted_2025;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP TABLE parted_2025;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ALTER TABLE parted DROP COLUMN id;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT * FROM parted ORDER BY id;
 
 -- bad arguments to drop_events_before
 SELECT lambda.drop_events_before(NULL, now());

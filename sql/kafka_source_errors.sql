@@ -22,6 +22,10 @@ SELECT lambda.create_kafka_source('s', 'no_such_table', 'localhost:9092', 't');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT lambda.create_kafka_source('s', 'plain', 'localhost:9092', 't');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+CREATE TABLE ev_parted (id bigint NOT NULL, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
+SELECT lambda.create_event_table('ev_parted', 'ts');
+SELECT lambda.create_kafka_source('s', 'ev_parted', 'localhost:9092', 't');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT lambda.create_kafka_source('s', 'ev', 'localhost', 't');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT lambda.create_kafka_source('s', 'ev', 'localhost:99999', 't');
@@ -93,7 +97,7 @@ RESET ROLE;
 SELECT name FROM lambda.sources;
 
 SELECT lambda.drop_source('s');
-DROP TABLE ev, plain;
+DROP TABLE ev, plain, ev_parted;
 REVOKE lambda_source_admin FROM lambda_regress_user;
 DROP ROLE lambda_regress_user;
 DROP EXTENSION pg_lambda;

@@ -14,6 +14,11 @@
  * INSERT and COPY are untouched. lambda.drop_events_before() is the single
  * sanctioned removal, for retention.
  *
+ * A partitioned table is an event table as a whole: its partitions are
+ * protected like it (a partition answers event_table_is() through its
+ * ancestors), and detaching or dropping one of its partitions is refused, as
+ * that would remove events too.
+ *
  * Whether a relation is an event table is asked on every UPDATE/DELETE, so
  * the answer is cached per backend. The cache is kept right by relcache
  * invalidations: a trigger on the catalog table invalidates the relcache entry
@@ -29,6 +34,7 @@
 #include "access/table.h"
 #include "catalog/catalog.h"
 #include "catalog/heap.h"
+#include "catalog/partition.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -38,6 +44,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
@@ -129,6 +136,25 @@ event_table_time_column(Oid relid)
 }
 
 /*
+ * For a partition: the ancestor that is a registered event table, or
+ * InvalidOid when none is.
+ */
+static Oid
+et_partition_root(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, get_partition_ancestors(relid))
+	{
+		Oid			ancestor = lfirst_oid(lc);
+
+		if (event_table_time_column(ancestor) != NULL)
+			return ancestor;
+	}
+	return InvalidOid;
+}
+
+/*
  * Answers whether relid is an event table, from the per-backend cache.
  */
 bool
@@ -137,6 +163,7 @@ event_table_is(Oid relid)
 	EtCacheEntry *entry;
 	bool		found;
 	bool		is_event;
+	char		relkind;
 
 	if (et_cache == NULL)
 	{
@@ -154,11 +181,19 @@ event_table_is(Oid relid)
 	if (found)
 		return entry->is_event_table;
 
-	/* Only a table can be an event table; skip the catalog for the rest. */
-	if (get_rel_relkind(relid) != RELKIND_RELATION)
+	/*
+	 * Only a table can be an event table; skip the catalog for the rest. A
+	 * partition belongs to the event table it is a partition of.
+	 */
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		is_event = false;
 	else
+	{
 		is_event = (event_table_time_column(relid) != NULL);
+		if (!is_event && get_rel_relispartition(relid))
+			is_event = OidIsValid(et_partition_root(relid));
+	}
 
 	/* The lookup may have run invalidations that destroyed the cache. */
 	if (et_cache == NULL)
@@ -198,6 +233,21 @@ et_refuse(Oid relid, const char *what, const char *hint)
 }
 
 /*
+ * Is relid the table drop_events_before() is removing old events from, or
+ * one of its partitions?
+ */
+static bool
+et_is_retention_target(Oid relid)
+{
+	if (!OidIsValid(et_retention_relid))
+		return false;
+	if (relid == et_retention_relid)
+		return true;
+	return get_rel_relispartition(relid) &&
+		list_member_oid(get_partition_ancestors(relid), et_retention_relid);
+}
+
+/*
  * Checks one ModifyTable node of a plan about to run.
  */
 static void
@@ -217,7 +267,7 @@ et_check_modify_table(PlannedStmt *pstmt, ModifyTable *mt)
 					et_refuse(relid, "update", ET_APPEND_HINT);
 				break;
 			case CMD_DELETE:
-				if (relid != et_retention_relid && event_table_is(relid))
+				if (!et_is_retention_target(relid) && event_table_is(relid))
 					et_refuse(relid, "delete from", ET_RETENTION_HINT);
 				break;
 			case CMD_INSERT:
@@ -359,6 +409,12 @@ et_check_alter_table(AlterTableStmt *stmt)
 		{
 			AlterTableCmd *cmd = lfirst(lc);
 
+			if (cmd->subtype == AT_DetachPartition)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot detach a partition of event table \"%s\"", get_rel_name(relid)),
+						 errdetail("Detaching a partition would remove its events from the event table."),
+						 errhint("To remove old events for retention, use lambda.drop_events_before().")));
 			if (cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -369,6 +425,41 @@ et_check_alter_table(AlterTableStmt *stmt)
 						 errhint("Add a new column instead (adding columns is allowed), "
 								 "or append correcting events.")));
 		}
+	}
+}
+
+/*
+ * Refuses DROP TABLE of a partition of an event table (it would remove some
+ * of its events) unless the event table itself is dropped too. Dropping a
+ * whole event table is allowed.
+ */
+static void
+et_check_drop(DropStmt *stmt)
+{
+	List	   *dropped = NIL;
+	ListCell   *lc;
+
+	if (stmt->removeType != OBJECT_TABLE)
+		return;
+	foreach(lc, stmt->objects)
+		dropped = lappend_oid(dropped,
+							  RangeVarGetRelid(makeRangeVarFromNameList(lfirst(lc)), NoLock, true));
+	foreach(lc, dropped)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			root;
+
+		if (!OidIsValid(relid) || !get_rel_relispartition(relid))
+			continue;
+		root = et_partition_root(relid);
+		if (OidIsValid(root) && !list_member_oid(dropped, root))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot drop partition \"%s\" of event table \"%s\"",
+							get_rel_name(relid), get_rel_name(root)),
+					 errdetail("Dropping a partition would remove some of the event table's events."),
+					 errhint("To remove old events for retention, use lambda.drop_events_before(); "
+							 "to remove everything, drop the event table itself.")));
 	}
 }
 
@@ -385,6 +476,8 @@ event_table_check_utility(PlannedStmt *pstmt)
 		et_check_truncate((TruncateStmt *) stmt);
 	else if (IsA(stmt, AlterTableStmt))
 		et_check_alter_table((AlterTableStmt *) stmt);
+	else if (IsA(stmt, DropStmt))
+		et_check_drop((DropStmt *) stmt);
 }
 
 /*
@@ -466,12 +559,19 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 	rel = table_open(relid, ShareRowExclusiveLock);
 	relname = pstrdup(RelationGetRelationName(rel));
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ordinary table", relname),
-				 errdetail("Only ordinary tables can be event tables; partitioned tables, views and foreign tables cannot."),
-				 errhint("Create a plain table with the event's columns and call lambda.create_event_table() on it.")));
+				 errmsg("\"%s\" is not a table", relname),
+				 errdetail("Only tables (ordinary or partitioned) can be event tables; views, foreign tables and the like cannot."),
+				 errhint("Create a table with the event's columns and call lambda.create_event_table() on it.")));
+	if (rel->rd_rel->relispartition)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partition", relname),
+				 errdetail("A partitioned table is an event table as a whole."),
+				 errhint("Call lambda.create_event_table() on the partitioned table.")));
 	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -572,7 +672,8 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 				 errhint("Connect as the table's owner (or a member of that role) and try again.")));
 
 	time_column = event_table_time_column(relid);
-	sql = psprintf("DELETE FROM ONLY %s WHERE %s OPERATOR(pg_catalog.<) $1",
+	sql = psprintf("DELETE FROM %s%s WHERE %s OPERATOR(pg_catalog.<) $1",
+				   get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 											  get_rel_name(relid)),
 				   quote_identifier(time_column));
@@ -598,7 +699,8 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 
 /*
  * Row trigger on lambda_catalog.event_table: invalidates the relcache entry
- * of the table whose row changed, so every backend's cache learns of it.
+ * of the table whose row changed (and of its partitions), so every backend's
+ * cache learns of it.
  */
 Datum
 lambda_event_table_changed(PG_FUNCTION_ARGS)
@@ -621,7 +723,13 @@ lambda_event_table_changed(PG_FUNCTION_ARGS)
 			continue;
 		d = heap_getattr(tuples[i], 1, RelationGetDescr(trigdata->tg_relation), &isnull);
 		if (!isnull && SearchSysCacheExists1(RELOID, d))
-			CacheInvalidateRelcacheByRelid(DatumGetObjectId(d));
+		{
+			ListCell   *lc;
+
+			/* the table and, for a partitioned one, every partition */
+			foreach(lc, find_all_inheritors(DatumGetObjectId(d), NoLock, NULL))
+				CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+		}
 	}
 	return PointerGetDatum(NULL);
 }
