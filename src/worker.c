@@ -259,11 +259,13 @@ worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker
 }
 
 /*
- * Wakes the running workers of a source so they notice at once that it was
- * stopped or dropped.
+ * Signals the running workers of database dbid — of one source, or of all
+ * when source_id is -1: sets their latch (they re-check their source), or
+ * with terminate sends SIGTERM (they finish their batch and exit with code
+ * 0, so they are not restarted).
  */
-void
-worker_wake_source(Oid dbid, int32 source_id)
+static void
+worker_signal(Oid dbid, int32 source_id, bool terminate)
 {
 	int			i;
 
@@ -274,33 +276,36 @@ worker_wake_source(Oid dbid, int32 source_id)
 	{
 		WorkerSlot *s = &lambda_shared->slots[i];
 
-		if (s->in_use && s->pid != 0 && s->dbid == dbid && s->source_id == source_id && s->latch)
+		if (!s->in_use || s->pid == 0 || s->dbid != dbid ||
+			(source_id >= 0 && s->source_id != source_id))
+			continue;
+		if (terminate)
+			(void) kill(s->pid, SIGTERM);
+		else if (s->latch)
 			SetLatch(s->latch);
 	}
 	LWLockRelease(lambda_shared->lock);
 }
 
 /*
- * Asks every source worker of database dbid to finish its batch and exit
- * (they exit with code 0, so they are not restarted). Used before DROP
- * DATABASE, which waits only a few seconds for other sessions to leave.
+ * Wakes the running workers of a source so they notice at once that it was
+ * stopped or dropped.
+ */
+void
+worker_wake_source(Oid dbid, int32 source_id)
+{
+	worker_signal(dbid, source_id, false);
+}
+
+/*
+ * Asks every source worker of database dbid to finish its batch and exit.
+ * Used before DROP DATABASE, which waits only a few seconds for other
+ * sessions to leave.
  */
 void
 worker_stop_database(Oid dbid)
 {
-	int			i;
-
-	if (lambda_shared == NULL)
-		return;
-	LWLockAcquire(lambda_shared->lock, LW_SHARED);
-	for (i = 0; i < lambda_shared->nslots; i++)
-	{
-		WorkerSlot *s = &lambda_shared->slots[i];
-
-		if (s->in_use && s->pid != 0 && s->dbid == dbid)
-			(void) kill(s->pid, SIGTERM);
-	}
-	LWLockRelease(lambda_shared->lock);
+	worker_signal(dbid, -1, true);
 }
 
 /*
