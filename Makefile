@@ -14,19 +14,24 @@ PGFILEDESC = "pg_lambda - lambda architecture (Kafka, event tables, continuous v
 
 OBJS = \
 	src/pg_lambda.o \
+	src/batch.o \
 	src/catalog.o \
+	src/cview.o \
 	src/ddl.o \
 	src/event_table.o \
 	src/format.o \
 	src/guc.o \
 	src/ingest.o \
 	src/kafka.o \
+	src/merge.o \
 	src/source.o \
+	src/speed.o \
+	src/view.o \
 	src/worker.o
 
 # The install script lives in its own folder under sql/ (sql/ also holds the
 # pg_regress inputs); DATA installs it under its base name.
-DATA = sql/install/pg_lambda--0.1.0.sql
+DATA = sql/install/pg_lambda--0.1.0.sql sql/install/pg_lambda--0.1.0--0.2.0.sql
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
 REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors

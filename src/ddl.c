@@ -22,6 +22,8 @@
 
 #include "ddl.h"
 #include "event_table.h"
+#include "speed.h"
+#include "view.h"
 #include "worker.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
@@ -56,6 +58,29 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		event_table_check_utility(pstmt);
 	if (IsA(pstmt->utilityStmt, DropdbStmt))
 		ddl_before_dropdb((DropdbStmt *) pstmt->utilityStmt);
+	if (in_xact && view_process_utility(&pstmt, qc))
+		return;
+	if (IsA(pstmt->utilityStmt, TransactionStmt))
+	{
+		TransactionStmt *t = (TransactionStmt *) pstmt->utilityStmt;
+
+		if (t->kind == TRANS_STMT_PREPARE)
+			speed_set_prepare_gid(t->gid);
+		else if (t->kind == TRANS_STMT_COMMIT_PREPARED || t->kind == TRANS_STMT_ROLLBACK_PREPARED)
+		{
+			bool		commit = (t->kind == TRANS_STMT_COMMIT_PREPARED);
+
+			speed_before_finish_prepared(t->gid);
+			if (ddl_prev_process_utility)
+				ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,
+										 params, queryEnv, dest, qc);
+			else
+				standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+										params, queryEnv, dest, qc);
+			speed_after_finish_prepared(t->gid, commit);
+			return;
+		}
+	}
 
 	if (ddl_prev_process_utility)
 		ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,

@@ -11,6 +11,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "utils/guc.h"
 
 #include "guc.h"
@@ -21,6 +23,8 @@ int			lambda_kafka_max_message_bytes = 1024 * 1024;
 int			lambda_kafka_retry_backoff_max = 30000;
 int			lambda_max_source_workers = 32;
 int			lambda_worker_restart_interval = 5;
+int			lambda_max_continuous_views = 64;
+int			lambda_speed_layer_memory = 256;
 
 /*
  * Defines the parameters. Called once from _PG_init in the postmaster.
@@ -64,4 +68,15 @@ guc_init(void)
 							&lambda_worker_restart_interval,
 							5, 1, 3600,
 							PGC_POSTMASTER, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("lambda.max_continuous_views",
+							"Most continuous views the server keeps a speed layer for.",
+							"Each takes a slot of shared memory reserved at server start.",
+							&lambda_max_continuous_views, 64, 1, 10000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.speed_layer_memory",
+							"Shared memory the speed layer may use, over all continuous views.",
+							"At the limit views degrade: they refresh early and answer recent events from the event table.",
+							&lambda_speed_layer_memory, 256, 1, INT_MAX / 2,
+							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
 }

@@ -14,6 +14,8 @@ extern int	lambda_kafka_max_message_bytes;
 extern int	lambda_kafka_retry_backoff_max;
 extern int	lambda_max_source_workers;
 extern int	lambda_worker_restart_interval;
+extern int	lambda_max_continuous_views;
+extern int	lambda_speed_layer_memory;
 
 extern void guc_init(void);
 

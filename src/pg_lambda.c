@@ -19,6 +19,7 @@
 #include "event_table.h"
 #include "guc.h"
 #include "source.h"
+#include "speed.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -43,6 +44,7 @@ _PG_init(void)
 	ddl_init();
 	source_init();
 	worker_init();
+	speed_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

@@ -71,7 +71,9 @@
 #include "guc.h"
 #include "ingest.h"
 #include "kafka.h"
+#include "batch.h"
 #include "source.h"
+#include "speed.h"
 #include "worker.h"
 
 #define WORKER_MAX_PARTITIONS	256 /* partitions one worker can own */
@@ -149,6 +151,7 @@ static bool worker_clean_exit = false;
 PGDLLEXPORT void lambda_launcher_main(Datum arg);
 PGDLLEXPORT void lambda_starter_main(Datum arg);
 PGDLLEXPORT void lambda_source_worker_main(Datum arg);
+PGDLLEXPORT void lambda_scheduler_main(Datum arg);
 
 PG_FUNCTION_INFO_V1(lambda_worker_partitions);
 
@@ -471,8 +474,175 @@ lambda_starter_main(Datum arg)
 		for (i = 0; i < def->parallelism; i++)
 			worker_register(dbid, def->id, def->name, i);
 	}
+	if (OidIsValid(catalog_relid("continuous_view")))
+		worker_start_scheduler(dbid);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	proc_exit(0);
+}
+
+/* ------------------------------------------------------------------------
+ * Scheduler
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Starts the database's continuous-view scheduler unless one runs.
+ */
+void
+worker_start_scheduler(Oid dbid)
+{
+	BackgroundWorker bgw;
+	BackgroundWorkerHandle *handle;
+
+	if (speed_scheduler_running(dbid))
+		return;
+	worker_fill(&bgw, "lambda_scheduler_main", "pg_lambda scheduler");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda scheduler for database %u", dbid);
+	bgw.bgw_restart_time = lambda_worker_restart_interval;
+	bgw.bgw_main_arg = ObjectIdGetDatum(dbid);
+	if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("pg_lambda could not start the continuous-view scheduler of database %u", dbid),
+				 errdetail("All background worker slots are in use."),
+				 errhint("Raise max_worker_processes; until then views are refreshed only by REFRESH MATERIALIZED VIEW.")));
+}
+
+static void
+scheduler_on_exit(int code, Datum arg)
+{
+	speed_scheduler_release(DatumGetObjectId(arg));
+}
+
+/* One view's turn: rebuild, or refresh when due or short of memory. */
+static void
+scheduler_view(Oid batch, bool due, bool memory_short)
+{
+	ViewDef    *def;
+	bool		needs_rebuild;
+	bool		wants_refresh;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	def = cview_get(batch);
+	if (def != NULL)
+	{
+		speed_maintain(def, &needs_rebuild, &wants_refresh);
+		PopActiveSnapshot();
+		if (needs_rebuild && !wants_refresh)
+		{
+			if (!batch_rebuild(batch))
+				batch_refresh(batch, false, "rebuild did not fit");
+		}
+		else if (needs_rebuild || wants_refresh)
+			batch_refresh(batch, false, "degraded");
+		else if (due)
+			batch_refresh(batch, false, "scheduled");
+		else if (memory_short)
+			batch_refresh(batch, false, "memory");
+	}
+	else
+		PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * The scheduler of one database: refreshes each continuous view every
+ * refresh_interval (earlier when the speed layer is short of memory),
+ * rebuilds speed layers after a restart, and frees generations that every
+ * snapshot has seen folded into the batch tables. Exits when the extension
+ * is dropped.
+ */
+void
+lambda_scheduler_main(Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+	MemoryContext loop_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pgstat_report_appname("pg_lambda scheduler");
+	if (!speed_scheduler_claim(dbid))
+		proc_exit(0);
+	before_shmem_exit(scheduler_on_exit, ObjectIdGetDatum(dbid));
+	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda scheduler", ALLOCSET_DEFAULT_SIZES);
+
+	while (!ShutdownRequestPending)
+	{
+		List	   *views = NIL;
+		List	   *due = NIL;
+		long		wait_ms = 1000;
+		bool		installed;
+		bool		memory_short;
+		ListCell   *lc;
+		ListCell   *lc2;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		MemoryContextReset(loop_cxt);
+
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		installed = OidIsValid(catalog_relid("continuous_view"));
+		if (installed)
+		{
+			CatalogScope scope;
+			uint64		i;
+
+			catalog_begin(&scope);
+			if (SPI_execute("SELECT batch_table::oid,"
+							"       last_refresh IS NULL OR last_refresh + refresh_interval <= pg_catalog.now()"
+							"  FROM lambda_catalog.continuous_view ORDER BY last_refresh NULLS FIRST",
+							true, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not read lambda_catalog.continuous_view");
+			for (i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+				MemoryContext old = MemoryContextSwitchTo(loop_cxt);
+
+				views = lappend_oid(views, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
+				due = lappend_int(due, DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)));
+				MemoryContextSwitchTo(old);
+			}
+			catalog_end(&scope);
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (!installed)
+			break;
+
+		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
+		forboth(lc, views, lc2, due)
+		{
+			Oid			batch = lfirst_oid(lc);
+
+			if (ShutdownRequestPending)
+				break;
+			PG_TRY();
+			{
+				pgstat_report_activity(STATE_RUNNING, "maintaining continuous views");
+				scheduler_view(batch, lfirst_int(lc2) != 0, memory_short);
+			}
+			PG_CATCH();
+			{
+				EmitErrorReport();
+				FlushErrorState();
+				AbortCurrentTransaction();
+			}
+			PG_END_TRY();
+		}
+		pgstat_report_activity(STATE_IDLE, NULL);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 wait_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 	proc_exit(0);
 }
 
@@ -1123,7 +1293,10 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 
 	PopActiveSnapshot();
 	if (twophase)
+	{
+		speed_set_prepare_gid(gid);
 		(void) PrepareTransactionBlock(gid);
+	}
 	CommitTransactionCommand();
 
 	if (twophase)
@@ -1146,7 +1319,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 		}
 		taken = kafka_commit(w->kc, k, ids, offs, gid, errbuf, sizeof(errbuf));
 		StartTransactionCommand();
-		FinishPreparedTransaction(gid, taken);
+		speed_finish_prepared(gid, taken);
 		CommitTransactionCommand();
 		if (!taken)
 		{
@@ -1296,7 +1469,7 @@ sw_settle_prepared(SourceWorker *w)
 					 errdetail("Another consumer of group \"%s\" committed past the batch since; whether it started after the batch cannot be told.",
 							   w->def.group_id)));
 		StartTransactionCommand();
-		FinishPreparedTransaction(gid, commit);
+		speed_finish_prepared(gid, commit);
 		CommitTransactionCommand();
 		ereport(LOG,
 				(errmsg("Kafka source \"%s\": %s the batch a crash left prepared (%s)",

@@ -15,5 +15,6 @@ extern void worker_init(void);
 extern bool worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker);
 extern void worker_wake_source(Oid dbid, int32 source_id);
 extern void worker_stop_database(Oid dbid);
+extern void worker_start_scheduler(Oid dbid);
 
 #endif							/* LAMBDA_WORKER_H */

@@ -1,0 +1,584 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch.c
+ *	  The batch layer: a table of partial states per group, refreshed from
+ *	  the speed layer's closed generations or recomputed from the events.
+ *
+ * The cut. lambda_catalog.continuous_view records, in the same transaction
+ * as the batch rows, which events the batch table holds: those visible to
+ * the cut snapshot (xmin, xmax, and every transaction and subtransaction in
+ * progress at it), and the last speed-layer generation folded in. An event
+ * is "in the batch" when its inserting transaction is visible to the cut
+ * snapshot. That is what a tail scan tests for each event (raw xmin, so that
+ * freezing does not hide it), to answer or rebuild the events after the cut.
+ *
+ * Refresh (REFRESH MATERIALIZED VIEW, the scheduler): locks the batch table
+ * against other refreshes (ShareUpdateExclusive; readers go on), closes the
+ * open generation and takes the cut snapshot in one instant (speed_cut),
+ * then folds in either the closed generations (incremental: cost in
+ * proportion to the groups that changed) or, when one of them is incomplete,
+ * the events after the old cut (a tail scan); upserts the groups into the
+ * batch table, combining states; and records the new cut. Recompute deletes
+ * the batch rows and folds in every event. Rebuild (after a restart) fills
+ * the speed layer from a tail scan instead of the batch table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/subtrans.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lmgr.h"
+#include "storage/procarray.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/datum.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#include "batch.h"
+#include "catalog.h"
+#include "cview.h"
+#include "speed.h"
+
+/* lambda_catalog.continuous_view columns */
+#define Anum_cv_batch_table			1
+#define Anum_cv_refresh_interval	6
+#define Anum_cv_cut_generation		7
+#define Anum_cv_cut_xmin			8
+#define Anum_cv_cut_xmax			9
+#define Anum_cv_cut_xip				10
+#define Anum_cv_last_refresh		11
+#define Anum_cv_batch_rows			15
+
+#define BATCH_CHUNK		10000	/* groups per upsert statement */
+
+static int
+xid_cmp(const void *a, const void *b)
+{
+	TransactionId x = *(const TransactionId *) a;
+	TransactionId y = *(const TransactionId *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Reads a view's cut as the given snapshot sees it (an index scan, cheap
+ * enough for every query of the view).
+ */
+void
+batch_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut)
+{
+	Oid			relid = catalog_relid("continuous_view");
+	Oid			indexid = catalog_relid("continuous_view_pkey");
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+
+	memset(cut, 0, sizeof(BatchCut));
+	if (!OidIsValid(relid) || !OidIsValid(indexid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	ScanKeyInit(&key, Anum_cv_batch_table, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(batch_relid));
+	scan = systable_beginscan(rel, indexid, true, snap, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		Datum		d;
+
+		cut->found = true;
+		cut->gen = DatumGetInt64(heap_getattr(tup, Anum_cv_cut_generation, desc, &isnull));
+		d = heap_getattr(tup, Anum_cv_refresh_interval, desc, &isnull);
+		cut->refresh_interval = DatumGetIntervalP(datumCopy(d, false, sizeof(Interval)));
+		d = heap_getattr(tup, Anum_cv_last_refresh, desc, &isnull);
+		cut->last_refresh = isnull ? 0 : DatumGetTimestampTz(d);
+		d = heap_getattr(tup, Anum_cv_batch_rows, desc, &isnull);
+		cut->batch_rows = isnull ? 0 : DatumGetInt64(d);
+		d = heap_getattr(tup, Anum_cv_cut_xmin, desc, &isnull);
+		if (!isnull)
+		{
+			ArrayType  *arr;
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+			int			i;
+
+			cut->has_snapshot = true;
+			cut->xmin = XidFromFullTransactionId(DatumGetFullTransactionId(d));
+			d = heap_getattr(tup, Anum_cv_cut_xmax, desc, &isnull);
+			cut->xmax = XidFromFullTransactionId(DatumGetFullTransactionId(d));
+			d = heap_getattr(tup, Anum_cv_cut_xip, desc, &isnull);
+			arr = DatumGetArrayTypeP(d);
+			deconstruct_array(arr, XID8OID, sizeof(FullTransactionId), true, TYPALIGN_DOUBLE,
+							  &elems, &nulls, &n);
+			cut->nxip = n;
+			cut->xip = palloc(sizeof(TransactionId) * (n + 1));
+			for (i = 0; i < n; i++)
+				cut->xip[i] = XidFromFullTransactionId(DatumGetFullTransactionId(elems[i]));
+			qsort(cut->xip, n, sizeof(TransactionId), xid_cmp);
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+/* Whether the inserting transaction (raw xmin) is visible to the cut. */
+static inline bool
+cut_sees(BatchCut *cut, TransactionId xid, uint32 next)
+{
+	uint32		age;
+
+	if (!cut->has_snapshot)
+		return false;
+	if (!TransactionIdIsNormal(xid))
+		return true;
+	age = next - xid;
+	if (age > next - cut->xmin)
+		return true;			/* before the cut's xmin */
+	if (age <= next - cut->xmax)
+		return false;			/* at or after the cut's xmax */
+	return bsearch(&xid, cut->xip, cut->nxip, sizeof(TransactionId), xid_cmp) == NULL;
+}
+
+/*
+ * Folds into ph every event that snap sees and the cut does not (every
+ * event when cut is NULL).
+ */
+void
+batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph)
+{
+	Relation	rel = table_open(def->event_relid, AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	uint32		next = XidFromFullTransactionId(ReadNextFullTransactionId());
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (cut)
+		{
+			bool		shouldfree;
+			HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+			TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+
+			if (shouldfree)
+				heap_freetuple(tup);
+			if (cut_sees(cut, xmin, next))
+				continue;
+		}
+		partial_add_slot(ph, slot);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+static FullTransactionId
+xid_full(TransactionId xid)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (!TransactionIdIsNormal(xid))
+		return FullTransactionIdFromEpochAndXid(0, xid);
+	if (xid >= XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdFromEpochAndXid(epoch, xid);
+}
+
+/*
+ * Every transaction id the snapshot does not see between its xmin and xmax:
+ * top-level and subtransactions (from pg_subtrans when the snapshot's
+ * subtransaction cache overflowed).
+ */
+static ArrayType *
+snapshot_invisible_xids(Snapshot snap)
+{
+	int			cap = snap->xcnt + Max(snap->subxcnt, 0) + 16;
+	TransactionId *xids = palloc(sizeof(TransactionId) * cap);
+	Datum	   *elems;
+	int			n = 0;
+	int			i;
+	uint32		k;
+
+	for (k = 0; k < snap->xcnt; k++)
+		xids[n++] = snap->xip[k];
+	if (!snap->suboverflowed)
+	{
+		for (i = 0; i < snap->subxcnt; i++)
+			xids[n++] = snap->subxip[i];
+	}
+	else
+	{
+		TransactionId x = snap->xmin;
+
+		while (TransactionIdPrecedes(x, snap->xmax))
+		{
+			if (TransactionIdFollowsOrEquals(x, TransactionXmin))
+			{
+				TransactionId top = SubTransGetTopmostTransaction(x);
+
+				if (top != x)
+				{
+					for (k = 0; k < snap->xcnt; k++)
+					{
+						if (snap->xip[k] == top)
+						{
+							if (n == cap)
+							{
+								cap *= 2;
+								xids = repalloc(xids, sizeof(TransactionId) * cap);
+							}
+							xids[n++] = x;
+							break;
+						}
+					}
+				}
+			}
+			TransactionIdAdvance(x);
+		}
+	}
+	elems = palloc(sizeof(Datum) * (n + 1));
+	for (i = 0; i < n; i++)
+		elems[i] = FullTransactionIdGetDatum(xid_full(xids[i]));
+	return construct_array(elems, n, XID8OID, sizeof(FullTransactionId), true, TYPALIGN_DOUBLE);
+}
+
+static char *
+batch_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Upserts ph's groups into the batch table, combining states with what is
+ * there. Returns the number of groups inserted (new rows).
+ */
+static int64
+batch_upsert(ViewDef *def, PartialHash *ph)
+{
+	StringInfoData sql;
+	int			ncols = def->nkeys + def->naggs;
+	Oid		   *argtypes = palloc(sizeof(Oid) * (ncols + 1));
+	Datum	  **cols = palloc(sizeof(Datum *) * (ncols + 1));
+	bool	  **colnulls = palloc(sizeof(bool *) * (ncols + 1));
+	Datum	   *args = palloc(sizeof(Datum) * (ncols + 1));
+	char	   *batchname = batch_qualified_name(def->batch_relid);
+	SPIPlanPtr	plan;
+	HASH_SEQ_STATUS seq;
+	PartialEntry *e;
+	int64		inserted = 0;
+	int			i;
+	int			n = 0;
+	long		total = partial_count(ph);
+	MemoryContext chunk_cxt;
+
+	if (total == 0)
+		return 0;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s AS b (", batchname);
+	if (def->nkeys == 0)
+		appendStringInfoString(&sql, "_lambda_key, ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : ") ");
+	appendStringInfoString(&sql, "SELECT ");
+	if (def->nkeys == 0)
+		appendStringInfoString(&sql, "true, ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "u.k%d, ", i + 1);
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (def->keys_image_eq)
+			appendStringInfo(&sql, "u.s%d", i + 1);
+		else
+			appendStringInfo(&sql, "lambda_catalog.combine_agg(%u, %d, u.s%d)",
+							 def->batch_relid, i + 1, i + 1);
+		appendStringInfoString(&sql, i < def->naggs - 1 ? ", " : " ");
+	}
+	appendStringInfoString(&sql, "FROM unnest(");
+	for (i = 0; i < ncols; i++)
+		appendStringInfo(&sql, "$%d%s", i + 1, i < ncols - 1 ? ", " : ") AS u(");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "k%d, ", i + 1);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "s%d%s", i + 1, i < def->naggs - 1 ? ", " : ") ");
+	if (!def->keys_image_eq)
+	{
+		appendStringInfoString(&sql, "GROUP BY ");
+		for (i = 0; i < def->nkeys; i++)
+			appendStringInfo(&sql, "u.k%d%s", i + 1, i < def->nkeys - 1 ? ", " : " ");
+	}
+	appendStringInfoString(&sql, "ON CONFLICT (");
+	if (def->nkeys == 0)
+		appendStringInfoString(&sql, "_lambda_key");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "%s%s", quote_identifier(def->keynames[i]), i < def->nkeys - 1 ? ", " : "");
+	appendStringInfoString(&sql, ") DO UPDATE SET ");
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s = lambda_catalog.combine_states(%u, %d, b.%s, EXCLUDED.%s)%s",
+						 quote_identifier(def->aggnames[i]), def->batch_relid, i + 1,
+						 quote_identifier(def->aggnames[i]), quote_identifier(def->aggnames[i]),
+						 i < def->naggs - 1 ? ", " : " ");
+	appendStringInfoString(&sql, "RETURNING (b.xmax = 0)");
+
+	for (i = 0; i < def->nkeys; i++)
+		argtypes[i] = get_array_type(def->keytypes[i]);
+	for (i = 0; i < def->naggs; i++)
+		argtypes[def->nkeys + i] = BYTEAARRAYOID;
+	plan = SPI_prepare(sql.data, ncols, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare batch upsert: %s", SPI_result_code_string(SPI_result));
+
+	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
+	for (i = 0; i < ncols; i++)
+	{
+		cols[i] = palloc(sizeof(Datum) * BATCH_CHUNK);
+		colnulls[i] = palloc(sizeof(bool) * BATCH_CHUNK);
+	}
+
+	hash_seq_init(&seq, ph->htab);
+	for (;;)
+	{
+		MemoryContext old;
+		bool		more;
+
+		e = hash_seq_search(&seq);
+		more = (e != NULL);
+		if (more)
+		{
+			Datum		kv[INDEX_MAX_KEYS * 4];
+			bool		kn[INDEX_MAX_KEYS * 4];
+
+			old = MemoryContextSwitchTo(chunk_cxt);
+			key_decode(def, e->key.data, e->key.len, kv, kn);
+			for (i = 0; i < def->nkeys; i++)
+			{
+				cols[i][n] = kv[i];
+				colnulls[i][n] = kn[i];
+			}
+			for (i = 0; i < def->naggs; i++)
+			{
+				colnulls[def->nkeys + i][n] = e->nulls[i];
+				cols[def->nkeys + i][n] = e->nulls[i] ? (Datum) 0 :
+					PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
+			}
+			MemoryContextSwitchTo(old);
+			n++;
+		}
+		if (n > 0 && (n == BATCH_CHUNK || !more))
+		{
+			int			dims[1];
+			int			lbs[1] = {1};
+			uint64		r;
+
+			old = MemoryContextSwitchTo(chunk_cxt);
+			dims[0] = n;
+			for (i = 0; i < ncols; i++)
+			{
+				Oid			elemtype = i < def->nkeys ? def->keytypes[i] : BYTEAOID;
+				int16		typlen;
+				bool		typbyval;
+				char		typalign;
+
+				get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+				args[i] = PointerGetDatum(construct_md_array(cols[i], colnulls[i], 1, dims, lbs,
+															 elemtype, typlen, typbyval, typalign));
+			}
+			MemoryContextSwitchTo(old);
+			if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+				elog(ERROR, "batch upsert failed");
+			for (r = 0; r < SPI_processed; r++)
+			{
+				bool		isnull;
+
+				if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)))
+					inserted++;
+			}
+			SPI_freetuptable(SPI_tuptable);
+			MemoryContextReset(chunk_cxt);
+			n = 0;
+		}
+		if (!more)
+			break;
+	}
+	MemoryContextDelete(chunk_cxt);
+	SPI_freeplan(plan);
+	return inserted;
+}
+
+/*
+ * Refreshes a view's batch table: incrementally from the speed layer's
+ * closed generations, or from the events after the cut when those are
+ * incomplete; with full, recomputes it from every event.
+ */
+void
+batch_refresh(Oid batch_relid, bool full, const char *why)
+{
+	ViewDef    *def = cview_get(batch_relid);
+	BatchCut	old;
+	Snapshot	snap;
+	int64		closed;
+	PartialHash *ph;
+	List	   *rows = NIL;
+	ListCell   *lc;
+	const char *mode;
+	TimestampTz start = GetCurrentTimestamp();
+	CatalogScope scope;
+	int64		inserted;
+	int64		rows_now;
+	Oid			argtypes[10] = {OIDOID, INT8OID, XID8OID, XID8OID, XID8ARRAYOID,
+	TEXTOID, INT8OID, INT8OID, INT8OID, BOOLOID};
+	Datum		args[10];
+	long		groups;
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation %u is not the batch table of a continuous view", batch_relid)));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("continuous view \"%s\" can only be refreshed at READ COMMITTED isolation",
+						get_rel_name(def->view_relid)),
+				 errdetail("A refresh reads the newest committed events, which a REPEATABLE READ or SERIALIZABLE snapshot does not see."),
+				 errhint("Refresh outside this transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED.")));
+	if (speed_has_delta(batch_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot refresh continuous view \"%s\" in a transaction that inserted events into \"%s\"",
+						get_rel_name(def->view_relid), get_rel_name(def->event_relid)),
+				 errdetail("The transaction's events reach the view when it commits."),
+				 errhint("Commit first, then refresh.")));
+
+	LockRelationOid(batch_relid, ShareUpdateExclusiveLock);
+	pgstat_report_activity(STATE_RUNNING, psprintf("refreshing continuous view %s", get_rel_name(def->view_relid)));
+
+	batch_read_cut(batch_relid, GetLatestSnapshot(), &old);
+	snap = speed_cut(def, &closed);
+	ph = partial_create(def, CurrentMemoryContext);
+
+	if (full)
+	{
+		mode = "recompute";
+		batch_tail_scan(def, snap, NULL, ph);
+	}
+	else if (speed_collect(def, old.gen, closed, &rows))
+	{
+		mode = "incremental";
+		foreach(lc, rows)
+		{
+			SpeedRow   *r = lfirst(lc);
+
+			partial_combine_image(ph, r->key, r->keylen, r->states, r->stateslen);
+		}
+	}
+	else
+	{
+		mode = "from events";
+		batch_tail_scan(def, snap, &old, ph);
+	}
+	groups = partial_count(ph);
+
+	catalog_begin(&scope);
+	if (full)
+	{
+		char	   *sql = psprintf("DELETE FROM %s", batch_qualified_name(batch_relid));
+
+		if (SPI_execute(sql, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not empty the batch table");
+		old.batch_rows = 0;
+		if (def->nkeys == 0)
+		{
+			PartialEntry *e;
+			bool		found;
+
+			/* a global view always has its one row */
+			e = partial_lookup(ph, "", 0, &found);
+			(void) e;
+		}
+	}
+	inserted = batch_upsert(def, ph);
+	rows_now = old.batch_rows + inserted;
+
+	args[0] = ObjectIdGetDatum(batch_relid);
+	args[1] = Int64GetDatum(closed);
+	args[2] = FullTransactionIdGetDatum(xid_full(snap->xmin));
+	args[3] = FullTransactionIdGetDatum(xid_full(snap->xmax));
+	args[4] = PointerGetDatum(snapshot_invisible_xids(snap));
+	args[5] = CStringGetTextDatum(mode);
+	args[6] = Int64GetDatum(full ? ph->rows : (int64) groups);
+	args[7] = Int64GetDatum(rows_now);
+	args[8] = Int64GetDatum((GetCurrentTimestamp() - start));
+	args[9] = BoolGetDatum(full);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view"
+							  "   SET cut_generation = $2, cut_xmin = $3, cut_xmax = $4, cut_xip = $5,"
+							  "       last_refresh = pg_catalog.now(), last_refresh_mode = $6,"
+							  "       last_refresh_groups = $7, batch_rows = $8,"
+							  "       last_refresh_duration = pg_catalog.make_interval(secs => $9 / 1e6)"
+							  " WHERE batch_table = $1",
+							  10, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record the refresh of a continuous view");
+	catalog_end(&scope);
+
+	speed_refreshed(def, closed, GetCurrentTransactionId());
+	UnregisterSnapshot(snap);
+	partial_destroy(ph);
+	ereport(DEBUG1,
+			(errmsg("refreshed continuous view \"%s\" (%s, %s): %ld groups",
+					get_rel_name(def->view_relid), why, mode, groups)));
+	pgstat_report_activity(STATE_RUNNING, NULL);
+}
+
+/*
+ * Rebuilds the speed layer of a view whose generations after the cut are
+ * incomplete (after a restart) from the events after the cut. False when
+ * the speed layer has no room: the caller refreshes instead.
+ */
+bool
+batch_rebuild(Oid batch_relid)
+{
+	ViewDef    *def = cview_get(batch_relid);
+	BatchCut	cut;
+	Snapshot	snap;
+	int64		closed;
+	PartialHash *ph;
+	bool		ok;
+
+	if (def == NULL)
+		return true;
+	LockRelationOid(batch_relid, ShareUpdateExclusiveLock);
+	pgstat_report_activity(STATE_RUNNING, psprintf("rebuilding the speed layer of %s", get_rel_name(def->view_relid)));
+	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	snap = speed_cut(def, &closed);
+	ph = partial_create(def, CurrentMemoryContext);
+	batch_tail_scan(def, snap, &cut, ph);
+	ok = speed_install(def, cut.gen, closed, ph);
+	UnregisterSnapshot(snap);
+	partial_destroy(ph);
+	pgstat_report_activity(STATE_RUNNING, NULL);
+	return ok;
+}

@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch.h
+ *	  The batch layer: refresh, recompute and rebuild.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_BATCH_H
+#define LAMBDA_BATCH_H
+
+#include "postgres.h"
+
+#include "utils/snapshot.h"
+
+#include "cview.h"
+
+/* What the batch table holds: the events a snapshot saw, and generations. */
+typedef struct BatchCut
+{
+	bool		found;
+	int64		gen;
+	bool		has_snapshot;	/* false: the batch holds no events yet */
+	TransactionId xmin;
+	TransactionId xmax;
+	int			nxip;
+	TransactionId *xip;			/* sorted */
+	int64		batch_rows;
+	Interval   *refresh_interval;
+	TimestampTz last_refresh;
+} BatchCut;
+
+extern void batch_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut);
+extern void batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph);
+extern void batch_refresh(Oid batch_relid, bool full, const char *why);
+extern bool batch_rebuild(Oid batch_relid);
+
+#endif							/* LAMBDA_BATCH_H */

@@ -1,0 +1,1361 @@
+/*-------------------------------------------------------------------------
+ *
+ * cview.c
+ *	  Continuous-view analysis and the partial aggregation every layer shares.
+ *
+ * A continuous view is an aggregate query over one event table. This file
+ * checks that a defining query has a shape pg_lambda can maintain, compiles
+ * it (WHERE, GROUP BY keys, aggregate arguments and FILTERs into ExprStates;
+ * each aggregate's transition, combine, serial/deserial and final functions
+ * from pg_aggregate) and folds rows into partial states: a backend-local hash
+ * from group key to transition states. The speed layer, the batch refresh
+ * and the merged read all move the same two kinds of bytes around:
+ *
+ *   key image     per key column: 0 (NULL) or 1 followed by the value: the
+ *                 typlen bytes of a fixed-length type, or a uint32 length and
+ *                 the bytes of a (detoasted) varlena or cstring.
+ *   states image  per aggregate: 0 (NULL state) or 1, a uint32 length and the
+ *                 state's serialized form: the serial function's output for
+ *                 "internal" states, the value's own bytes otherwise (whole
+ *                 varlena, header included). The batch table holds the same
+ *                 serialized form, one bytea per aggregate.
+ *
+ * Equal key images mean equal keys. The converse holds only for types whose
+ * btree equality is image equality (keys_image_eq); otherwise one group may
+ * appear under several images (numeric 1.0 and 1.00), which is harmless:
+ * every final answer groups again with the type's own equality.
+ *
+ * Aggregate support functions are called as nodeAgg calls them, with a
+ * stand-in AggState as context so that AggCheckCallContext() finds the memory
+ * context that owns the states.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/nbtree.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "parser/parse_agg.h"
+#include "parser/parse_oper.h"
+#include "parser/parser.h"
+#include "parser/parsetree.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "catalog.h"
+#include "cview.h"
+#include "event_table.h"
+
+/* Compiled definitions of this backend, by batch table OID. */
+typedef struct CviewCacheEntry
+{
+	Oid			batch_relid;
+	ViewDef    *def;
+} CviewCacheEntry;
+
+static HTAB *cview_cache = NULL;
+static Datum fetch_byval(const char *p, int16 typlen);
+static MemoryContext cview_cxt = NULL;
+
+/* ------------------------------------------------------------------------
+ * Analysis
+ * ------------------------------------------------------------------------
+ */
+
+static void
+cview_refuse(const char *what, const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("continuous views do not support %s", what),
+			 detail ? errdetail("%s", detail) : 0,
+			 errhint("%s", hint)));
+}
+
+static bool
+cview_find_volatile(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr) && func_volatile(((FuncExpr *) node)->funcid) == PROVOLATILE_VOLATILE)
+	{
+		*(Oid *) context = ((FuncExpr *) node)->funcid;
+		return true;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, cview_find_volatile, context, 0);
+	return expression_tree_walker(node, cview_find_volatile, context);
+}
+
+/* Collects the distinct Aggrefs of an expression tree. */
+static bool
+cview_collect_aggrefs(Node *node, List **aggs)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Aggref))
+	{
+		ListCell   *lc;
+
+		foreach(lc, *aggs)
+		{
+			if (equal(lfirst(lc), node))
+				return false;
+		}
+		*aggs = lappend(*aggs, node);
+		return false;			/* arguments hold no aggregates */
+	}
+	return expression_tree_walker(node, cview_collect_aggrefs, aggs);
+}
+
+static List *
+cview_query_aggrefs(Query *query)
+{
+	List	   *aggs = NIL;
+	ListCell   *lc;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (!tle->resjunk)
+			(void) cview_collect_aggrefs((Node *) tle->expr, &aggs);
+	}
+	(void) cview_collect_aggrefs(query->havingQual, &aggs);
+	return aggs;
+}
+
+/* Checks one aggregate: a combine function, serialization, a plain call. */
+static void
+cview_validate_aggref(Aggref *aggref)
+{
+	HeapTuple	tup;
+	Form_pg_aggregate agg;
+	char	   *name = format_procedure(aggref->aggfnoid);
+
+	if (aggref->aggdistinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not support DISTINCT in aggregate %s", name),
+				 errdetail("A distinct aggregate cannot be computed from partial states."),
+				 errhint("Group by the column instead and count the groups when you query the view.")));
+	if (aggref->aggorder)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not support ORDER BY in aggregate %s", name),
+				 errdetail("The order of events across batches and the speed layer is not defined."),
+				 errhint("Remove the ORDER BY from the aggregate call.")));
+	if (aggref->aggkind != AGGKIND_NORMAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not support ordered-set or hypothetical-set aggregate %s", name),
+				 errdetail("Such aggregates have no combine function."),
+				 errhint("Use an aggregate that has a combine function (count, sum, avg, min, max, ...).")));
+	if (aggref->agglevelsup != 0)
+		cview_refuse("outer-level aggregates", NULL, "Remove the subquery.");
+
+	tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for aggregate %u", aggref->aggfnoid);
+	agg = (Form_pg_aggregate) GETSTRUCT(tup);
+	if (!OidIsValid(agg->aggcombinefn))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("aggregate %s has no combine function", name),
+				 errdetail("A continuous view merges partial states of its aggregates, which needs a combine function."),
+				 errhint("Use an aggregate that has one, or add COMBINEFUNC to the aggregate's definition.")));
+	if (agg->aggtranstype == INTERNALOID &&
+		(!OidIsValid(agg->aggserialfn) || !OidIsValid(agg->aggdeserialfn)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("aggregate %s has no serialization functions", name),
+				 errdetail("Its state has type internal, and a continuous view stores states in shared memory and tables."),
+				 errhint("Use an aggregate that has SERIALFUNC and DESERIALFUNC.")));
+	ReleaseSysCache(tup);
+}
+
+/*
+ * Checks that a defining query (analyzed, not rewritten) is an aggregate
+ * over one event table that pg_lambda can maintain; errors name the part
+ * that is not. Returns the event table.
+ */
+void
+cview_validate_query(Query *query, Oid *event_relid)
+{
+	RangeTblEntry *rte;
+	Oid			volatile_fn = InvalidOid;
+	List	   *aggs;
+	ListCell   *lc;
+
+	if (query->commandType != CMD_SELECT || query->utilityStmt)
+		cview_refuse("this statement", NULL, "Define the view with a SELECT.");
+	if (query->setOperations)
+		cview_refuse("UNION, INTERSECT or EXCEPT", NULL, "Define one continuous view per event table and combine them when you query.");
+	if (query->cteList)
+		cview_refuse("WITH queries", NULL, "Write the query without WITH.");
+	if (query->hasWindowFuncs)
+		cview_refuse("window functions", "Window functions depend on rows outside each group.",
+					 "Apply the window function when you query the view.");
+	if (query->hasTargetSRFs)
+		cview_refuse("set-returning functions", NULL, "Remove the set-returning function from the query.");
+	if (query->hasSubLinks)
+		cview_refuse("subqueries", NULL, "Remove the subquery; a continuous view reads only its event table.");
+	if (query->sortClause)
+		cview_refuse("ORDER BY", "A view has no order.", "Add ORDER BY when you query the view.");
+	if (query->limitCount || query->limitOffset)
+		cview_refuse("LIMIT or OFFSET", NULL, "Add LIMIT when you query the view.");
+	if (query->distinctClause)
+		cview_refuse("SELECT DISTINCT", NULL, "Remove DISTINCT; the groups of a continuous view are already distinct.");
+	if (query->groupingSets)
+		cview_refuse("GROUPING SETS, ROLLUP or CUBE", NULL, "Define one continuous view per grouping.");
+	if (query->rowMarks || query->hasForUpdate)
+		cview_refuse("FOR UPDATE or FOR SHARE", NULL, "Remove the locking clause.");
+
+	if (list_length(query->jointree->fromlist) != 1 ||
+		!IsA(linitial(query->jointree->fromlist), RangeTblRef) ||
+		list_length(query->rtable) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not support joins or more than one relation in FROM"),
+				 errdetail("A continuous view aggregates exactly one event table."),
+				 errhint("Aggregate the event table alone, and join the view with other tables when you query it.")));
+	rte = rt_fetch(1, query->rtable);
+	if (rte->rtekind != RTE_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views must read an event table directly"),
+				 errdetail("FROM holds a subquery, function or VALUES list."),
+				 errhint("Name an event table in FROM (see lambda.create_event_table).")));
+	if (rte->tablesample)
+		cview_refuse("TABLESAMPLE", NULL, "Remove the TABLESAMPLE clause.");
+	if (!event_table_is(rte->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an event table", get_rel_name(rte->relid)),
+				 errdetail("A continuous view is maintained from an append-only event table."),
+				 errhint("Run SELECT lambda.create_event_table('%s', time_column => ...) first.",
+						 get_rel_name(rte->relid))));
+	if (get_rel_relkind(rte->relid) == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views over partitioned event tables are not supported yet"),
+				 errdetail("\"%s\" is partitioned.", get_rel_name(rte->relid)),
+				 errhint("Use a plain event table, with lambda.drop_events_before for retention.")));
+
+	if (!query->hasAggs)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a continuous view must compute at least one aggregate"),
+				 errdetail("The query has no aggregate function."),
+				 errhint("Add an aggregate such as count(*), or query the event table directly.")));
+
+	if (cview_find_volatile((Node *) query, &volatile_fn))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not support volatile function %s", format_procedure(volatile_fn)),
+				 errdetail("A volatile function can give a different answer for the same event each time it is evaluated."),
+				 errhint("Use immutable expressions in WHERE, GROUP BY and aggregate arguments.")));
+
+	aggs = cview_query_aggrefs(query);
+	foreach(lc, aggs)
+		cview_validate_aggref(lfirst(lc));
+	if (aggs == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a continuous view must return at least one aggregate"),
+				 errhint("Add an aggregate such as count(*) to the select list.")));
+
+	/* grouping keys: an equality a unique index can enforce */
+	foreach(lc, query->groupClause)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+		Oid			type = exprType((Node *) tle->expr);
+
+		if (!OidIsValid(GetDefaultOpClass(type, BTREE_AM_OID)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("continuous views cannot group by type %s", format_type_be(type)),
+					 errdetail("The batch layer keeps one row per group under a unique btree index."),
+					 errhint("Group by an expression of a type with a btree operator class, e.g. a cast to text.")));
+		if (!OidIsValid(get_array_type(type)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("continuous views cannot group by type %s", format_type_be(type)),
+					 errdetail("The type has no array type."),
+					 errhint("Group by a cast of the expression to a base type.")));
+	}
+
+	*event_relid = rte->relid;
+}
+
+/*
+ * Parses and analyzes a stored definition (fully qualified SQL) under
+ * search_path = pg_catalog.
+ */
+Query *
+cview_parse_definition(const char *sql)
+{
+	int			nestlevel = NewGUCNestLevel();
+	List	   *raw;
+	Query	   *query;
+
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1)
+		elog(ERROR, "continuous view definition holds %d statements", list_length(raw));
+	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
+	AtEOXact_GUC(true, nestlevel);
+	return query;
+}
+
+/* ------------------------------------------------------------------------
+ * Aggregate machinery
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Resolves an aggregate call's support functions, as ExecInitAgg does.
+ */
+void
+aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	HeapTuple	tup;
+	Form_pg_aggregate agg;
+	Oid			inputTypes[FUNC_MAX_ARGS];
+	int			nargs;
+	Expr	   *expr;
+	Expr	   *expr2;
+	Datum		initdatum;
+	bool		initnull;
+
+	memset(m, 0, sizeof(AggMeta));
+	m->aggfnoid = aggref->aggfnoid;
+	m->collation = aggref->inputcollid;
+	m->resulttype = aggref->aggtype;
+
+	tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for aggregate %u", aggref->aggfnoid);
+	agg = (Form_pg_aggregate) GETSTRUCT(tup);
+
+	nargs = get_aggregate_argtypes(aggref, inputTypes);
+	m->ntransargs = nargs;
+	m->transtype = resolve_aggregate_transtype(aggref->aggfnoid, agg->aggtranstype,
+											   inputTypes, nargs);
+	get_typlenbyval(m->transtype, &m->translen, &m->transbyval);
+	m->internal = (m->transtype == INTERNALOID);
+
+	build_aggregate_transfn_expr(inputTypes, nargs, 0, aggref->aggvariadic,
+								 m->transtype, aggref->inputcollid,
+								 agg->aggtransfn, InvalidOid, &expr, &expr2);
+	fmgr_info_cxt(agg->aggtransfn, &m->transfn, cxt);
+	fmgr_info_set_expr((Node *) expr, &m->transfn);
+	m->transstrict = m->transfn.fn_strict;
+
+	build_aggregate_transfn_expr(&m->transtype, 1, 0, false, m->transtype,
+								 aggref->inputcollid, agg->aggcombinefn, InvalidOid,
+								 &expr, NULL);
+	fmgr_info_cxt(agg->aggcombinefn, &m->combinefn, cxt);
+	fmgr_info_set_expr((Node *) expr, &m->combinefn);
+	m->combinestrict = m->combinefn.fn_strict;
+
+	if (m->internal)
+	{
+		build_aggregate_serialfn_expr(agg->aggserialfn, &expr);
+		fmgr_info_cxt(agg->aggserialfn, &m->serialfn, cxt);
+		fmgr_info_set_expr((Node *) expr, &m->serialfn);
+		build_aggregate_deserialfn_expr(agg->aggdeserialfn, &expr);
+		fmgr_info_cxt(agg->aggdeserialfn, &m->deserialfn, cxt);
+		fmgr_info_set_expr((Node *) expr, &m->deserialfn);
+	}
+
+	if (OidIsValid(agg->aggfinalfn))
+	{
+		m->hasfinal = true;
+		m->nfinalargs = agg->aggfinalextra ? nargs + 1 : 1;
+		build_aggregate_finalfn_expr(inputTypes, m->nfinalargs, m->transtype,
+									 aggref->aggtype, aggref->inputcollid,
+									 agg->aggfinalfn, &expr);
+		fmgr_info_cxt(agg->aggfinalfn, &m->finalfn, cxt);
+		fmgr_info_set_expr((Node *) expr, &m->finalfn);
+		m->finalstrict = m->finalfn.fn_strict;
+	}
+
+	initdatum = SysCacheGetAttr(AGGFNOID, tup, Anum_pg_aggregate_agginitval, &initnull);
+	m->initnull = initnull;
+	if (!initnull)
+	{
+		Oid			typinput;
+		Oid			typioparam;
+		char	   *str = TextDatumGetCString(initdatum);
+
+		getTypeInputInfo(m->transtype, &typinput, &typioparam);
+		m->initval = OidInputFunctionCall(typinput, str, typioparam, -1);
+	}
+	ReleaseSysCache(tup);
+	MemoryContextSwitchTo(old);
+}
+
+/* The stand-in AggState whose aggregate context is cxt. */
+static AggState *
+agg_context(MemoryContext cxt)
+{
+	static AggState *fake = NULL;
+
+	if (fake == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		fake = makeNode(AggState);
+		fake->curaggcontext = makeNode(ExprContext);
+		MemoryContextSwitchTo(old);
+	}
+	fake->curaggcontext->ecxt_per_tuple_memory = cxt;
+	return fake;
+}
+
+/*
+ * Keeps a new transition value returned by a support function: copied into
+ * cxt (freeing the old one) unless it is the old value or an internal state,
+ * which the function allocated in the aggregate context itself.
+ */
+static void
+agg_keep(AggMeta *m, Datum *val, bool *isnull, Datum newval, bool newnull, MemoryContext cxt)
+{
+	if (!m->transbyval && !m->internal && !newnull && newval != *val)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		newval = datumCopy(newval, false, m->translen);
+		MemoryContextSwitchTo(old);
+		if (!*isnull && DatumGetPointer(*val) != NULL)
+			pfree(DatumGetPointer(*val));
+	}
+	*val = newval;
+	*isnull = newnull;
+}
+
+/* Sets a state to the aggregate's initial value (a copy in cxt). */
+void
+aggmeta_initial(AggMeta *m, Datum *val, bool *isnull, MemoryContext cxt)
+{
+	*isnull = m->initnull;
+	if (m->initnull)
+		*val = (Datum) 0;
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		*val = datumCopy(m->initval, m->transbyval, m->translen);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
+ * Folds one row's arguments into a state, with nodeAgg's rules for strict
+ * transition functions.
+ */
+static void
+aggmeta_advance(AggMeta *m, FunctionCallInfo fcinfo, Datum *val, bool *isnull,
+				MemoryContext cxt)
+{
+	Datum		newval;
+	int			i;
+
+	if (m->transstrict)
+	{
+		for (i = 1; i <= m->ntransargs; i++)
+		{
+			if (fcinfo->args[i].isnull)
+				return;
+		}
+		if (*isnull)
+		{
+			/* the first non-null input becomes the state */
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			*val = datumCopy(fcinfo->args[1].value, m->transbyval, m->translen);
+			*isnull = false;
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
+	fcinfo->args[0].value = *val;
+	fcinfo->args[0].isnull = *isnull;
+	fcinfo->context = (Node *) agg_context(cxt);
+	fcinfo->isnull = false;
+	newval = FunctionCallInvoke(fcinfo);
+	agg_keep(m, val, isnull, newval, fcinfo->isnull, cxt);
+}
+
+/*
+ * Combines state "in" into state *val (kept in cxt).
+ */
+void
+aggmeta_combine(AggMeta *m, Datum *val, bool *isnull, Datum in, bool innull, MemoryContext cxt)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		newval;
+
+	if (m->combinestrict)
+	{
+		if (innull)
+			return;
+		if (*isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			*val = datumCopy(in, m->transbyval, m->translen);
+			*isnull = false;
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
+	InitFunctionCallInfoData(*fcinfo, &m->combinefn, 2, m->collation,
+							 (Node *) agg_context(cxt), NULL);
+	fcinfo->args[0].value = *val;
+	fcinfo->args[0].isnull = *isnull;
+	fcinfo->args[1].value = in;
+	fcinfo->args[1].isnull = innull;
+	newval = FunctionCallInvoke(fcinfo);
+	agg_keep(m, val, isnull, newval, fcinfo->isnull, cxt);
+}
+
+/* A state's serialized form, as a bytea in the current context. */
+bytea *
+aggmeta_serialize(AggMeta *m, Datum val)
+{
+	bytea	   *out;
+
+	if (m->internal)
+	{
+		LOCAL_FCINFO(fcinfo, 1);
+
+		InitFunctionCallInfoData(*fcinfo, &m->serialfn, 1, InvalidOid,
+								 (Node *) agg_context(CurrentMemoryContext), NULL);
+		fcinfo->args[0].value = val;
+		fcinfo->args[0].isnull = false;
+		return DatumGetByteaPP(FunctionCallInvoke(fcinfo));
+	}
+	if (m->transbyval)
+	{
+		out = palloc(VARHDRSZ + m->translen);
+		SET_VARSIZE(out, VARHDRSZ + m->translen);
+		store_att_byval(VARDATA(out), val, m->translen);
+		return out;
+	}
+	if (m->translen == -1)
+	{
+		struct varlena *v = pg_detoast_datum((struct varlena *) DatumGetPointer(val));
+		Size		len = VARSIZE(v);
+
+		out = palloc(VARHDRSZ + len);
+		SET_VARSIZE(out, VARHDRSZ + len);
+		memcpy(VARDATA(out), v, len);
+		return out;
+	}
+	else
+	{
+		Size		len = datumGetSize(val, false, m->translen);
+
+		out = palloc(VARHDRSZ + len);
+		SET_VARSIZE(out, VARHDRSZ + len);
+		memcpy(VARDATA(out), DatumGetPointer(val), len);
+		return out;
+	}
+}
+
+/* Restores a state from its serialized form, in cxt. */
+Datum
+aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt)
+{
+	if (m->internal)
+	{
+		LOCAL_FCINFO(fcinfo, 2);
+		bytea	   *b = palloc(VARHDRSZ + len);
+		Datum		result;
+
+		SET_VARSIZE(b, VARHDRSZ + len);
+		memcpy(VARDATA(b), data, len);
+		InitFunctionCallInfoData(*fcinfo, &m->deserialfn, 2, InvalidOid,
+								 (Node *) agg_context(cxt), NULL);
+		fcinfo->args[0].value = PointerGetDatum(b);
+		fcinfo->args[0].isnull = false;
+		fcinfo->args[1].value = (Datum) 0;
+		fcinfo->args[1].isnull = false;
+		result = FunctionCallInvoke(fcinfo);
+		pfree(b);
+		return result;
+	}
+	if (m->transbyval)
+	{
+		if (len != m->translen)
+			elog(ERROR, "serialized state has %d bytes, expected %d", len, m->translen);
+		return fetch_byval(data, m->translen);
+	}
+	else
+	{
+		char	   *p = MemoryContextAlloc(cxt, len);
+
+		memcpy(p, data, len);
+		return PointerGetDatum(p);
+	}
+}
+
+/* The aggregate's result for a state. */
+Datum
+aggmeta_finalize(AggMeta *m, Datum val, bool isnull, bool *resnull)
+{
+	LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+	Datum		result;
+	int			i;
+
+	if (!m->hasfinal)
+	{
+		*resnull = isnull;
+		return val;
+	}
+	if (m->finalstrict && isnull)
+	{
+		*resnull = true;
+		return (Datum) 0;
+	}
+	InitFunctionCallInfoData(*fcinfo, &m->finalfn, m->nfinalargs, m->collation,
+							 (Node *) agg_context(CurrentMemoryContext), NULL);
+	fcinfo->args[0].value = val;
+	fcinfo->args[0].isnull = isnull;
+	for (i = 1; i < m->nfinalargs; i++)
+	{
+		fcinfo->args[i].value = (Datum) 0;
+		fcinfo->args[i].isnull = true;
+	}
+	result = FunctionCallInvoke(fcinfo);
+	*resnull = fcinfo->isnull;
+	return result;
+}
+
+/* ------------------------------------------------------------------------
+ * Definitions: compile and cache
+ * ------------------------------------------------------------------------
+ */
+
+/* Whether btree equality of type/collation is image equality. */
+static bool
+cview_type_image_eq(Oid type, Oid collation)
+{
+	Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
+	Oid			opfamily;
+	Oid			opcintype;
+	Oid			proc;
+
+	if (!OidIsValid(opclass))
+		return false;
+	opfamily = get_opclass_family(opclass);
+	opcintype = get_opclass_input_type(opclass);
+	proc = get_opfamily_proc(opfamily, opcintype, opcintype, BTEQUALIMAGE_PROC);
+	if (!OidIsValid(proc))
+		return false;
+	return DatumGetBool(OidFunctionCall1Coll(proc, collation, ObjectIdGetDatum(opcintype)));
+}
+
+static ExprState *
+cview_init_expr(Expr *expr)
+{
+	return ExecInitExpr(expression_planner(expr), NULL);
+}
+
+/* A name for a batch column, unique among names[0..n). */
+static char *
+cview_column_name(const char *want, char **names, int n)
+{
+	char	   *name = pstrdup(want);
+	int			suffix = 1;
+	int			i;
+
+	for (;;)
+	{
+		bool		clash = (strncmp(name, "_lambda", 7) == 0);
+
+		for (i = 0; i < n && !clash; i++)
+			clash = (strcmp(names[i], name) == 0);
+		if (!clash)
+			return name;
+		name = psprintf("%s_%d", want, ++suffix);
+	}
+}
+
+/*
+ * Compiles a definition in a new context under parent. The batch table
+ * column names are derived from the query: a key or aggregate that is a
+ * whole output column takes its name.
+ */
+ViewDef *
+cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
+			  Query *query, MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda view", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ViewDef    *def = palloc0(sizeof(ViewDef));
+	List	   *aggrefs;
+	ListCell   *lc;
+	char	  **names;
+	int			nnames = 0;
+	int			i;
+	Relation	rel;
+
+	def->batch_relid = batch_relid;
+	def->view_relid = view_relid;
+	def->event_relid = event_relid;
+	def->speed_relid = speed_relid;
+	def->cxt = cxt;
+	def->query = copyObject(query);
+	query = def->query;
+
+	def->nkeys = list_length(query->groupClause);
+	aggrefs = cview_query_aggrefs(query);
+	def->naggs = list_length(aggrefs);
+	names = palloc0(sizeof(char *) * (def->nkeys + def->naggs + 1));
+
+	def->keytypes = palloc0(sizeof(Oid) * (def->nkeys + 1));
+	def->keylens = palloc0(sizeof(int16) * (def->nkeys + 1));
+	def->keybyvals = palloc0(sizeof(bool) * (def->nkeys + 1));
+	def->keycolls = palloc0(sizeof(Oid) * (def->nkeys + 1));
+	def->keynames = palloc0(sizeof(char *) * (def->nkeys + 1));
+	def->keyexprs = palloc0(sizeof(ExprState *) * (def->nkeys + 1));
+	def->keys_image_eq = true;
+	i = 0;
+	foreach(lc, query->groupClause)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+
+		def->keytypes[i] = exprType((Node *) tle->expr);
+		def->keycolls[i] = exprCollation((Node *) tle->expr);
+		get_typlenbyval(def->keytypes[i], &def->keylens[i], &def->keybyvals[i]);
+		if (!cview_type_image_eq(def->keytypes[i], def->keycolls[i]))
+			def->keys_image_eq = false;
+		def->keynames[i] = cview_column_name(!tle->resjunk && tle->resname ? tle->resname :
+											 psprintf("key_%d", i + 1), names, nnames);
+		names[nnames++] = def->keynames[i];
+		def->keyexprs[i] = cview_init_expr(tle->expr);
+		i++;
+	}
+
+	def->aggs = palloc0(sizeof(ViewAgg) * (def->naggs + 1));
+	def->aggnames = palloc0(sizeof(char *) * (def->naggs + 1));
+	i = 0;
+	foreach(lc, aggrefs)
+	{
+		Aggref	   *aggref = lfirst(lc);
+		ViewAgg    *va = &def->aggs[i];
+		const char *want = NULL;
+		ListCell   *lc2;
+		int			j = 0;
+
+		va->aggref = aggref;
+		aggmeta_init(&va->meta, aggref, cxt);
+		va->nargs = list_length(aggref->args);
+		va->args = palloc0(sizeof(ExprState *) * (va->nargs + 1));
+		foreach(lc2, aggref->args)
+			va->args[j++] = cview_init_expr(((TargetEntry *) lfirst(lc2))->expr);
+		if (aggref->aggfilter)
+			va->filter = ExecInitQual(list_make1(expression_planner(aggref->aggfilter)), NULL);
+
+		foreach(lc2, query->targetList)
+		{
+			TargetEntry *tle = lfirst(lc2);
+
+			if (!tle->resjunk && tle->resname && equal(tle->expr, aggref))
+			{
+				want = tle->resname;
+				break;
+			}
+		}
+		def->aggnames[i] = cview_column_name(want ? want : psprintf("agg_%d", i + 1), names, nnames);
+		names[nnames++] = def->aggnames[i];
+		i++;
+	}
+
+	if (query->jointree->quals)
+		def->where = ExecInitQual(make_ands_implicit((Expr *) expression_planner((Expr *) query->jointree->quals)), NULL);
+
+	rel = table_open(event_relid, AccessShareLock);
+	def->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
+	table_close(rel, AccessShareLock);
+	def->econtext = CreateStandaloneExprContext();
+
+	MemoryContextSwitchTo(old);
+	return def;
+}
+
+static void
+cview_invalidate(Datum arg, Oid relid)
+{
+	if (cview_cache == NULL)
+		return;
+	if (!OidIsValid(relid))
+	{
+		HASH_SEQ_STATUS seq;
+		CviewCacheEntry *e;
+
+		hash_seq_init(&seq, cview_cache);
+		while ((e = hash_seq_search(&seq)) != NULL)
+			cview_forget(e->batch_relid);
+		return;
+	}
+	cview_forget(relid);
+}
+
+/* Drops a cached definition (the batch table changed or is gone). */
+void
+cview_forget(Oid batch_relid)
+{
+	CviewCacheEntry *e;
+
+	if (cview_cache == NULL)
+		return;
+	e = hash_search(cview_cache, &batch_relid, HASH_FIND, NULL);
+	if (e == NULL)
+		return;
+	/* contexts of definitions in use by a running statement stay alive */
+	(void) hash_search(cview_cache, &batch_relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * The compiled definition of the continuous view with batch table
+ * batch_relid, from this backend's cache or the catalog; NULL when there is
+ * no such view.
+ */
+ViewDef *
+cview_get(Oid batch_relid)
+{
+	CviewCacheEntry *e;
+	bool		found;
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	Oid			view_relid;
+	Oid			event_relid;
+	Oid			speed_relid;
+	char	   *sql;
+	Query	   *query;
+	ViewDef    *def;
+	bool		isnull;
+
+	if (cview_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		cview_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda views", ALLOCSET_DEFAULT_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CviewCacheEntry);
+		ctl.hcxt = cview_cxt;
+		cview_cache = hash_create("pg_lambda views", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(cview_invalidate, (Datum) 0);
+	}
+	e = hash_search(cview_cache, &batch_relid, HASH_FIND, NULL);
+	if (e)
+		return e->def;
+
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(batch_relid);
+	if (SPI_execute_with_args("SELECT view::oid, event_table::oid, speed_table::oid, definition"
+							  "  FROM lambda_catalog.continuous_view WHERE batch_table = $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	if (SPI_processed == 0)
+	{
+		catalog_end(&scope);
+		return NULL;
+	}
+	view_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	event_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	speed_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	sql = MemoryContextStrdup(TopTransactionContext,
+							  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
+	catalog_end(&scope);
+
+	query = cview_parse_definition(sql);
+	def = cview_compile(batch_relid, view_relid, event_relid, speed_relid, query, cview_cxt);
+	e = hash_search(cview_cache, &batch_relid, HASH_ENTER, &found);
+	e->def = def;
+	return def;
+}
+
+/* The machinery of aggregate aggno (1-based) of the view with this batch table. */
+AggMeta *
+aggmeta_lookup(Oid batch_relid, int aggno)
+{
+	ViewDef    *def = cview_get(batch_relid);
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation %u is not the batch table of a continuous view", batch_relid)));
+	if (aggno < 1 || aggno > def->naggs)
+		elog(ERROR, "continuous view has no aggregate %d", aggno);
+	return &def->aggs[aggno - 1].meta;
+}
+
+/* ------------------------------------------------------------------------
+ * Key and state images
+ * ------------------------------------------------------------------------
+ */
+
+/* A by-value datum of typlen bytes from (unaligned) memory. */
+static Datum
+fetch_byval(const char *p, int16 typlen)
+{
+	switch (typlen)
+	{
+		case 1:
+			return CharGetDatum(*p);
+		case 2:
+			{
+				int16		v;
+
+				memcpy(&v, p, 2);
+				return Int16GetDatum(v);
+			}
+		case 4:
+			{
+				int32		v;
+
+				memcpy(&v, p, 4);
+				return Int32GetDatum(v);
+			}
+		case 8:
+			{
+				int64		v;
+
+				memcpy(&v, p, 8);
+				return Int64GetDatum(v);
+			}
+	}
+	elog(ERROR, "unsupported by-value length %d", typlen);
+	return (Datum) 0;
+}
+
+static void
+image_append_value(StringInfo buf, Datum value, int16 typlen, bool byval)
+{
+	if (typlen > 0)
+	{
+		if (byval)
+		{
+			char		tmp[sizeof(Datum)];
+
+			store_att_byval(tmp, value, typlen);
+			appendBinaryStringInfo(buf, tmp, typlen);
+		}
+		else
+			appendBinaryStringInfo(buf, DatumGetPointer(value), typlen);
+	}
+	else
+	{
+		const char *p;
+		uint32		len;
+
+		if (typlen == -1)
+		{
+			struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
+
+			p = VARDATA_ANY(v);
+			len = VARSIZE_ANY_EXHDR(v);
+		}
+		else
+		{
+			p = DatumGetCString(value);
+			len = strlen(p) + 1;
+		}
+		appendBinaryStringInfo(buf, (char *) &len, sizeof(uint32));
+		appendBinaryStringInfo(buf, p, len);
+	}
+}
+
+/* Appends the key image of one group's key values. */
+void
+key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
+{
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
+		if (!nulls[i])
+			image_append_value(buf, values[i], def->keylens[i], def->keybyvals[i]);
+	}
+}
+
+/* Restores key values from a key image (in the current context). */
+void
+key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
+{
+	const char *p = data;
+	const char *end = data + len;
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		int16		typlen = def->keylens[i];
+
+		if (p >= end)
+			elog(ERROR, "truncated key image");
+		nulls[i] = (*p++ == 0);
+		if (nulls[i])
+		{
+			values[i] = (Datum) 0;
+			continue;
+		}
+		if (typlen > 0)
+		{
+			if (def->keybyvals[i])
+				values[i] = fetch_byval(p, typlen);
+			else
+			{
+				char	   *v = palloc(typlen);
+
+				memcpy(v, p, typlen);
+				values[i] = PointerGetDatum(v);
+			}
+			p += typlen;
+		}
+		else
+		{
+			uint32		l;
+
+			memcpy(&l, p, sizeof(uint32));
+			p += sizeof(uint32);
+			if (typlen == -1)
+			{
+				struct varlena *v = palloc(VARHDRSZ + l);
+
+				SET_VARSIZE(v, VARHDRSZ + l);
+				memcpy(VARDATA(v), p, l);
+				values[i] = PointerGetDatum(v);
+			}
+			else
+			{
+				char	   *v = palloc(l);
+
+				memcpy(v, p, l);
+				values[i] = CStringGetDatum(v);
+			}
+			p += l;
+		}
+	}
+}
+
+uint32
+key_hash(const char *data, int len)
+{
+	return DatumGetUInt32(hash_any((const unsigned char *) data, len));
+}
+
+/* Appends the states image of one group's states. */
+void
+states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
+{
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
+		if (!nulls[i])
+		{
+			bytea	   *b = aggmeta_serialize(&def->aggs[i].meta, values[i]);
+			uint32		l = VARSIZE_ANY_EXHDR(b);
+
+			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(buf, VARDATA_ANY(b), l);
+			pfree(b);
+		}
+	}
+}
+
+/*
+ * Splits a states image into each aggregate's serialized state (len -1 for
+ * a NULL state). Returns the number of aggregates.
+ */
+int
+states_split(ViewDef *def, const char *data, int len, const char **parts, int *lens)
+{
+	const char *p = data;
+	const char *end = data + len;
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (p >= end)
+			elog(ERROR, "truncated states image");
+		if (*p++ == 0)
+		{
+			parts[i] = NULL;
+			lens[i] = -1;
+			continue;
+		}
+		memcpy(&lens[i], p, sizeof(uint32));
+		p += sizeof(uint32);
+		parts[i] = p;
+		p += lens[i];
+	}
+	return def->naggs;
+}
+
+/* Restores states from a states image, in cxt. */
+void
+states_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls,
+			  MemoryContext cxt)
+{
+	const char **parts = palloc(sizeof(char *) * def->naggs);
+	int		   *lens = palloc(sizeof(int) * def->naggs);
+	int			i;
+
+	states_split(def, data, len, parts, lens);
+	for (i = 0; i < def->naggs; i++)
+	{
+		nulls[i] = (parts[i] == NULL);
+		values[i] = nulls[i] ? (Datum) 0 :
+			aggmeta_deserialize(&def->aggs[i].meta, parts[i], lens[i], cxt);
+	}
+	pfree(parts);
+	pfree(lens);
+}
+
+/*
+ * Appends to out the states image combining states images a and b; works
+ * in the current memory context.
+ */
+void
+states_combine_images(ViewDef *def, const char *a, int alen, const char *b, int blen,
+					  StringInfo out)
+{
+	int			n = def->naggs;
+	const char **pa = palloc(sizeof(char *) * (n + 1));
+	const char **pb = palloc(sizeof(char *) * (n + 1));
+	int		   *la = palloc(sizeof(int) * (n + 1));
+	int		   *lb = palloc(sizeof(int) * (n + 1));
+	Datum	   *vals = palloc(sizeof(Datum) * (n + 1));
+	bool	   *nulls = palloc(sizeof(bool) * (n + 1));
+	int			i;
+
+	states_split(def, a, alen, pa, la);
+	states_split(def, b, blen, pb, lb);
+	for (i = 0; i < n; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		nulls[i] = (pa[i] == NULL);
+		vals[i] = nulls[i] ? (Datum) 0 : aggmeta_deserialize(m, pa[i], la[i], CurrentMemoryContext);
+		if (pb[i] != NULL)
+			aggmeta_combine(m, &vals[i], &nulls[i],
+							aggmeta_deserialize(m, pb[i], lb[i], CurrentMemoryContext),
+							false, CurrentMemoryContext);
+	}
+	states_image(def, vals, nulls, out);
+}
+
+/* ------------------------------------------------------------------------
+ * Partial aggregation
+ * ------------------------------------------------------------------------
+ */
+
+static uint32
+partial_hashfn(const void *key, Size keysize)
+{
+	return ((const KeyRef *) key)->hash;
+}
+
+static int
+partial_matchfn(const void *a, const void *b, Size keysize)
+{
+	const KeyRef *ka = a;
+	const KeyRef *kb = b;
+
+	if (ka->hash != kb->hash || ka->len != kb->len)
+		return 1;
+	return memcmp(ka->data, kb->data, ka->len);
+}
+
+/* A new, empty partial aggregation for def, in a context under parent. */
+PartialHash *
+partial_create(ViewDef *def, MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda partial states", ALLOCSET_DEFAULT_SIZES);
+	PartialHash *ph = MemoryContextAllocZero(cxt, sizeof(PartialHash));
+	HASHCTL		ctl;
+
+	ph->def = def;
+	ph->cxt = cxt;
+	ctl.keysize = sizeof(KeyRef);
+	ctl.entrysize = sizeof(PartialEntry);
+	ctl.hash = partial_hashfn;
+	ctl.match = partial_matchfn;
+	ctl.hcxt = cxt;
+	ph->htab = hash_create("pg_lambda partial states", 256, &ctl,
+						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	return ph;
+}
+
+/* The entry for a key image, created with initial states if new. */
+PartialEntry *
+partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found)
+{
+	KeyRef		ref;
+	PartialEntry *e;
+
+	ref.hash = key_hash(key, keylen);
+	ref.len = keylen;
+	ref.data = (char *) key;
+	e = hash_search(ph->htab, &ref, HASH_ENTER, found);
+	if (!*found)
+	{
+		int			i;
+		ViewDef    *def = ph->def;
+
+		e->key.data = MemoryContextAlloc(ph->cxt, keylen > 0 ? keylen : 1);
+		memcpy(e->key.data, key, keylen);
+		e->values = MemoryContextAlloc(ph->cxt, sizeof(Datum) * (def->naggs + 1));
+		e->nulls = MemoryContextAlloc(ph->cxt, sizeof(bool) * (def->naggs + 1));
+		for (i = 0; i < def->naggs; i++)
+			aggmeta_initial(&def->aggs[i].meta, &e->values[i], &e->nulls[i], ph->cxt);
+	}
+	return e;
+}
+
+/*
+ * Folds one event (a slot of the event table's row type) into the partial
+ * states: WHERE, then the group's key, then each aggregate's FILTER and
+ * transition.
+ */
+void
+partial_add_slot(PartialHash *ph, TupleTableSlot *slot)
+{
+	ViewDef    *def = ph->def;
+	ExprContext *econtext = def->econtext;
+	MemoryContext old;
+	Datum		keyvals[INDEX_MAX_KEYS * 4];
+	bool		keynulls[INDEX_MAX_KEYS * 4];
+	StringInfoData buf;
+	PartialEntry *e;
+	bool		found;
+	int			i;
+
+	ResetExprContext(econtext);
+	econtext->ecxt_scantuple = slot;
+	if (def->where && !ExecQual(def->where, econtext))
+		return;
+
+	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	for (i = 0; i < def->nkeys; i++)
+		keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
+	initStringInfo(&buf);
+	key_image(def, keyvals, keynulls, &buf);
+	e = partial_lookup(ph, buf.data, buf.len, &found);
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		ViewAgg    *va = &def->aggs[i];
+		LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+		int			j;
+
+		if (va->filter && !ExecQual(va->filter, econtext))
+			continue;
+		InitFunctionCallInfoData(*fcinfo, &va->meta.transfn, va->meta.ntransargs + 1,
+								 va->meta.collation, NULL, NULL);
+		for (j = 0; j < va->nargs; j++)
+			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
+		aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
+	}
+	MemoryContextSwitchTo(old);
+	ph->rows++;
+}
+
+/* Combines a (key image, states image) pair into the partial states. */
+void
+partial_combine_image(PartialHash *ph, const char *key, int keylen,
+					  const char *states, int stateslen)
+{
+	ViewDef    *def = ph->def;
+	PartialEntry *e;
+	bool		found;
+	const char **parts = palloc(sizeof(char *) * (def->naggs + 1));
+	int		   *lens = palloc(sizeof(int) * (def->naggs + 1));
+	int			i;
+
+	e = partial_lookup(ph, key, keylen, &found);
+	states_split(def, states, stateslen, parts, lens);
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+		Datum		in;
+
+		if (parts[i] == NULL)
+			continue;
+		in = aggmeta_deserialize(m, parts[i], lens[i], ph->cxt);
+		aggmeta_combine(m, &e->values[i], &e->nulls[i], in, false, ph->cxt);
+	}
+	pfree(parts);
+	pfree(lens);
+}
+
+/* Combines every group of "from" into "into". */
+void
+partial_merge(PartialHash *into, PartialHash *from)
+{
+	HASH_SEQ_STATUS seq;
+	PartialEntry *fe;
+	ViewDef    *def = into->def;
+
+	hash_seq_init(&seq, from->htab);
+	while ((fe = hash_seq_search(&seq)) != NULL)
+	{
+		bool		found;
+		PartialEntry *e = partial_lookup(into, fe->key.data, fe->key.len, &found);
+		int			i;
+
+		for (i = 0; i < def->naggs; i++)
+			aggmeta_combine(&def->aggs[i].meta, &e->values[i], &e->nulls[i],
+							fe->values[i], fe->nulls[i], into->cxt);
+	}
+	into->rows += from->rows;
+}
+
+long
+partial_count(PartialHash *ph)
+{
+	return hash_get_num_entries(ph->htab);
+}
+
+void
+partial_destroy(PartialHash *ph)
+{
+	MemoryContextDelete(ph->cxt);
+}

@@ -1,0 +1,464 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge.c
+ *	  The merged read path: the speed layer as a foreign table, and the
+ *	  aggregates that combine batch and speed states into final values.
+ *
+ * A lambda view v is plain SQL (see view.c):
+ *
+ *   SELECT keys, lambda_catalog.merge(batch, n, state_n, NULL::type_n) ...
+ *     FROM (SELECT ... FROM batch_table UNION ALL SELECT ... FROM speed_table)
+ *    GROUP BY keys
+ *
+ * so WHERE key = ... reaches the batch table's unique index, and the speed
+ * table (this foreign data wrapper) receives the same condition. When every
+ * key column is compared with a constant or parameter, and equality of the
+ * key types is image equality, the scan looks up that one key in each
+ * generation instead of reading them all. The scan reads the cut its
+ * snapshot sees and returns the generations after it; when those are not
+ * complete (after a restart, or out of memory) it computes the same rows
+ * from the events after the cut instead. The executor re-checks every
+ * condition.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/reloptions.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "foreign/fdwapi.h"
+#include "foreign/foreign.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
+#include "optimizer/restrictinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/typcache.h"
+
+#include "batch.h"
+#include "cview.h"
+#include "speed.h"
+
+PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
+PG_FUNCTION_INFO_V1(lambda_merge_trans);
+PG_FUNCTION_INFO_V1(lambda_merge_final);
+PG_FUNCTION_INFO_V1(lambda_combine_states);
+PG_FUNCTION_INFO_V1(lambda_combine_step);
+
+typedef struct SpeedScanState
+{
+	ViewDef    *def;
+	bool		point;
+	List	   *keyexprs;		/* ExprStates of the looked-up key */
+	List	   *rows;			/* SpeedRows */
+	ListCell   *next;
+	bool		fetched;
+	bool		from_events;
+	MemoryContext cxt;
+} SpeedScanState;
+
+/* The batch table a speed foreign table belongs to (option "batch"). */
+static Oid
+speed_batch_of(Oid foreigntableid)
+{
+	ForeignTable *ft = GetForeignTable(foreigntableid);
+	ListCell   *lc;
+
+	foreach(lc, ft->options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, "batch") == 0)
+			return DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(defGetString(d))));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+			 errmsg("foreign table %s has no option \"batch\"", get_rel_name(foreigntableid)),
+			 errhint("Speed-layer tables are created by CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
+	return InvalidOid;
+}
+
+static void
+speed_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	SpeedStatus st;
+
+	speed_status(speed_batch_of(foreigntableid), &st);
+	baserel->rows = Max(st.keys, 1);
+	baserel->fdw_private = NULL;
+}
+
+static void
+speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+{
+	Cost		total = 1.0 + baserel->rows * cpu_tuple_cost;
+
+	add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL, baserel->rows,
+													   1.0, total, NIL, baserel->lateral_relids,
+													   NULL, NIL));
+}
+
+/* The value compared with key column attno by equality in clause, or NULL. */
+static Expr *
+speed_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
+{
+	OpExpr	   *op;
+	Node	   *l;
+	Node	   *r;
+	TypeCacheEntry *tc;
+
+	if (!IsA(clause, OpExpr))
+		return NULL;
+	op = (OpExpr *) clause;
+	if (list_length(op->args) != 2)
+		return NULL;
+	tc = lookup_type_cache(type, TYPECACHE_EQ_OPR);
+	if (op->opno != tc->eq_opr)
+		return NULL;
+	if (OidIsValid(coll) && op->inputcollid != coll)
+		return NULL;
+	l = linitial(op->args);
+	r = lsecond(op->args);
+	while (IsA(l, RelabelType))
+		l = (Node *) ((RelabelType *) l)->arg;
+	while (IsA(r, RelabelType))
+		r = (Node *) ((RelabelType *) r)->arg;
+	if (IsA(r, Var) && !IsA(l, Var))
+	{
+		Node	   *t = l;
+
+		l = r;
+		r = t;
+	}
+	if (!IsA(l, Var) || ((Var *) l)->varno != relid || ((Var *) l)->varattno != attno)
+		return NULL;
+	if (!(IsA(r, Const) || IsA(r, Param)) || exprType(r) != type)
+		return NULL;
+	return (Expr *) r;
+}
+
+static ForeignScan *
+speed_get_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
+			   ForeignPath *best_path, List *tlist, List *scan_clauses, Plan *outer_plan)
+{
+	Oid			batch_relid = speed_batch_of(foreigntableid);
+	ViewDef    *def = cview_get(batch_relid);
+	List	   *clauses = extract_actual_clauses(scan_clauses, false);
+	List	   *values = NIL;
+	bool		point = false;
+
+	if (def && def->nkeys > 0 && def->keys_image_eq)
+	{
+		int			i;
+
+		point = true;
+		for (i = 0; i < def->nkeys && point; i++)
+		{
+			ListCell   *lc;
+			Expr	   *v = NULL;
+
+			foreach(lc, clauses)
+			{
+				v = speed_key_value(lfirst(lc), baserel->relid, i + 1,
+									def->keytypes[i], def->keycolls[i]);
+				if (v)
+					break;
+			}
+			if (v == NULL)
+				point = false;
+			else
+				values = lappend(values, v);
+		}
+		if (!point)
+			values = NIL;
+	}
+	return make_foreignscan(tlist, clauses, baserel->relid, values,
+							list_make2(makeInteger(batch_relid), makeInteger(point ? 1 : 0)),
+							NIL, NIL, outer_plan);
+}
+
+static void
+speed_begin(ForeignScanState *node, int eflags)
+{
+	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
+	SpeedScanState *s;
+	Oid			batch_relid = intVal(linitial(plan->fdw_private));
+
+	s = palloc0(sizeof(SpeedScanState));
+	s->point = intVal(lsecond(plan->fdw_private)) != 0;
+	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda speed scan", ALLOCSET_SMALL_SIZES);
+	node->fdw_state = s;
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+	s->def = cview_get(batch_relid);
+	if (s->def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("continuous view of batch table %u does not exist", batch_relid)));
+	if (s->point)
+		s->keyexprs = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+}
+
+/* Collects the rows to return: the generations after the cut, or the events. */
+static void
+speed_fetch(ForeignScanState *node, SpeedScanState *s)
+{
+	EState	   *estate = node->ss.ps.state;
+	ExprContext *econtext = node->ss.ps.ps_ExprContext;
+	BatchCut	cut;
+	StringInfoData key;
+	MemoryContext old = MemoryContextSwitchTo(s->cxt);
+	bool		ok;
+
+	initStringInfo(&key);
+	if (s->point)
+	{
+		Datum		vals[INDEX_MAX_KEYS * 4];
+		bool		nulls[INDEX_MAX_KEYS * 4];
+		ListCell   *lc;
+		int			i = 0;
+
+		foreach(lc, s->keyexprs)
+		{
+			vals[i] = ExecEvalExpr(lfirst(lc), econtext, &nulls[i]);
+			i++;
+		}
+		key_image(s->def, vals, nulls, &key);
+	}
+	batch_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
+	s->rows = NIL;
+	ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len, &s->rows);
+	s->from_events = !ok;
+	if (!ok && cut.found)
+	{
+		PartialHash *ph = partial_create(s->def, s->cxt);
+		HASH_SEQ_STATUS seq;
+		PartialEntry *e;
+		StringInfoData states;
+
+		s->rows = NIL;
+		batch_tail_scan(s->def, estate->es_snapshot, &cut, ph);
+		initStringInfo(&states);
+		hash_seq_init(&seq, ph->htab);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			SpeedRow   *r;
+
+			if (s->point && (e->key.len != (uint32) key.len || memcmp(e->key.data, key.data, key.len) != 0))
+				continue;
+			r = palloc(sizeof(SpeedRow));
+			r->key = e->key.data;
+			r->keylen = e->key.len;
+			resetStringInfo(&states);
+			states_image(s->def, e->values, e->nulls, &states);
+			r->states = palloc(states.len + 1);
+			memcpy(r->states, states.data, states.len);
+			r->stateslen = states.len;
+			s->rows = lappend(s->rows, r);
+		}
+	}
+	s->next = list_head(s->rows);
+	s->fetched = true;
+	MemoryContextSwitchTo(old);
+}
+
+static TupleTableSlot *
+speed_iterate(ForeignScanState *node)
+{
+	SpeedScanState *s = node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+	ViewDef    *def = s->def;
+	SpeedRow   *r;
+	const char **parts;
+	int		   *lens;
+	int			i;
+
+	if (!s->fetched)
+		speed_fetch(node, s);
+	ExecClearTuple(slot);
+	if (s->next == NULL)
+		return slot;
+	r = lfirst(s->next);
+	s->next = lnext(s->rows, s->next);
+
+	key_decode(def, r->key, r->keylen, slot->tts_values, slot->tts_isnull);
+	parts = palloc(sizeof(char *) * (def->naggs + 1));
+	lens = palloc(sizeof(int) * (def->naggs + 1));
+	states_split(def, r->states, r->stateslen, parts, lens);
+	for (i = 0; i < def->naggs; i++)
+	{
+		int			att = def->nkeys + i;
+
+		slot->tts_isnull[att] = (parts[i] == NULL);
+		if (parts[i])
+		{
+			bytea	   *b = palloc(VARHDRSZ + lens[i]);
+
+			SET_VARSIZE(b, VARHDRSZ + lens[i]);
+			memcpy(VARDATA(b), parts[i], lens[i]);
+			slot->tts_values[att] = PointerGetDatum(b);
+		}
+	}
+	ExecStoreVirtualTuple(slot);
+	return slot;
+}
+
+static void
+speed_rescan(ForeignScanState *node)
+{
+	SpeedScanState *s = node->fdw_state;
+
+	MemoryContextReset(s->cxt);
+	s->rows = NIL;
+	s->next = NULL;
+	s->fetched = false;
+}
+
+static void
+speed_end(ForeignScanState *node)
+{
+	SpeedScanState *s = node->fdw_state;
+
+	if (s)
+		MemoryContextDelete(s->cxt);
+}
+
+static void
+speed_explain(ForeignScanState *node, ExplainState *es)
+{
+	SpeedScanState *s = node->fdw_state;
+
+	ExplainPropertyText("Speed Layer", s->point ? "key lookup" : "all keys", es);
+	if (es->analyze && s->fetched)
+		ExplainPropertyText("Speed Layer Source", s->from_events ? "events after the cut" : "shared memory", es);
+}
+
+Datum
+lambda_speed_fdw_handler(PG_FUNCTION_ARGS)
+{
+	FdwRoutine *r = makeNode(FdwRoutine);
+
+	r->GetForeignRelSize = speed_get_rel_size;
+	r->GetForeignPaths = speed_get_paths;
+	r->GetForeignPlan = speed_get_plan;
+	r->BeginForeignScan = speed_begin;
+	r->IterateForeignScan = speed_iterate;
+	r->ReScanForeignScan = speed_rescan;
+	r->EndForeignScan = speed_end;
+	r->ExplainForeignScan = speed_explain;
+	PG_RETURN_POINTER(r);
+}
+
+/* ------------------------------------------------------------------------
+ * Merge aggregates
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct MergeState
+{
+	AggMeta    *meta;
+	Datum		val;
+	bool		isnull;
+} MergeState;
+
+/*
+ * lambda_catalog.merge(batch regclass, aggno int, state bytea, result
+ * anyelement) transition: combines one partial state into the group's.
+ */
+Datum
+lambda_merge_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MergeState *st;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "lambda_merge_trans called in non-aggregate context");
+	if (PG_ARGISNULL(0))
+	{
+		st = MemoryContextAllocZero(aggcxt, sizeof(MergeState));
+		st->meta = aggmeta_lookup(PG_GETARG_OID(1), PG_GETARG_INT32(2));
+		aggmeta_initial(st->meta, &st->val, &st->isnull, aggcxt);
+	}
+	else
+		st = (MergeState *) PG_GETARG_POINTER(0);
+	if (!PG_ARGISNULL(3))
+	{
+		bytea	   *b = PG_GETARG_BYTEA_PP(3);
+		Datum		in = aggmeta_deserialize(st->meta, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), aggcxt);
+
+		aggmeta_combine(st->meta, &st->val, &st->isnull, in, false, aggcxt);
+	}
+	PG_RETURN_POINTER(st);
+}
+
+/* lambda_catalog.merge final: the aggregate's result. */
+Datum
+lambda_merge_final(PG_FUNCTION_ARGS)
+{
+	MergeState *st;
+	bool		resnull;
+	Datum		result;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (MergeState *) PG_GETARG_POINTER(0);
+	result = aggmeta_finalize(st->meta, st->val, st->isnull, &resnull);
+	if (resnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}
+
+/* Combines two serialized states of aggregate aggno; NULL is "nothing". */
+static Datum
+combine_serialized(FunctionCallInfo fcinfo, Oid batch_relid, int aggno,
+				   bytea *a, bytea *b)
+{
+	AggMeta    *m = aggmeta_lookup(batch_relid, aggno);
+	Datum		va;
+	bool		na = false;
+
+	va = aggmeta_deserialize(m, VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a), CurrentMemoryContext);
+	aggmeta_combine(m, &va, &na,
+					aggmeta_deserialize(m, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), CurrentMemoryContext),
+					false, CurrentMemoryContext);
+	if (na)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(aggmeta_serialize(m, va));
+}
+
+/* lambda_catalog.combine_states(batch, aggno, a, b): for batch upserts. */
+Datum
+lambda_combine_states(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(2))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
+	if (PG_ARGISNULL(3))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(2));
+	return combine_serialized(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT32(1),
+							  PG_GETARG_BYTEA_PP(2), PG_GETARG_BYTEA_PP(3));
+}
+
+/* lambda_catalog.combine_agg(batch, aggno, state) transition (state bytea). */
+Datum
+lambda_combine_step(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(3))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
+	return combine_serialized(fcinfo, PG_GETARG_OID(1), PG_GETARG_INT32(2),
+							  PG_GETARG_BYTEA_PP(0), PG_GETARG_BYTEA_PP(3));
+}

@@ -1,0 +1,1635 @@
+/*-------------------------------------------------------------------------
+ *
+ * speed.c
+ *	  The speed layer: partial states of recent events in shared memory,
+ *	  applied when the inserting transaction commits.
+ *
+ * Capture. Each continuous view has a statement-level AFTER INSERT trigger
+ * with a transition table on its event table (lambda_catalog.capture). It
+ * folds the statement's rows into a backend-local partial aggregation, one
+ * per (view, subtransaction level): a subtransaction that commits merges its
+ * states into its parent's, one that aborts discards them. INSERT, COPY and
+ * the Kafka workers (ingest.c fires statement triggers) all go through it.
+ *
+ * Generations. A view's shared states are kept in generations, each a hash
+ * table (key image -> states image) in one DSA area. New transactions apply
+ * to the newest ("open") generation. A refresh closes it under the commit
+ * lock and takes its snapshot in the same instant (speed_cut), so that the
+ * snapshot sees exactly the transactions whose states are in the closed
+ * generations: batch_table + generations after its cut = all events. The
+ * cut generation is recorded in the catalog with the batch rows; readers
+ * combine the batch rows their snapshot sees with the generations after the
+ * cut they see. Closed generations are freed once the refresh that folded
+ * them is visible to every snapshot (speed_maintain).
+ *
+ * A generation is "complete" when it holds the states of every transaction
+ * it stands for. It is not after a restart (shared memory is lost: the first
+ * generation after the recorded cut is created incomplete), when applying a
+ * transaction failed for lack of memory (lambda.speed_layer_memory) and when
+ * a prepared transaction committed whose states were lost. Readers then
+ * answer the tail from the event table (exact, slower), and the scheduler
+ * rebuilds the generation from the events (speed_install) or refreshes.
+ *
+ * Locking.
+ *   commit_lock    held shared by every committing transaction that has
+ *                  states to apply, from PRE_COMMIT until its COMMIT
+ *                  callback applied them (or from before COMMIT PREPARED
+ *                  until after it); held exclusively by speed_cut for an
+ *                  instant. Never held while waiting for another lock of
+ *                  ours except a view's lock.
+ *   registry_lock  the view slots' in_use/dbid/batch_relid, the scheduler
+ *                  slots and the prepared-transaction stash list; creating
+ *                  the DSA area.
+ *   view->lock     everything else in a view slot and its generations'
+ *                  tables: exclusive to apply, cut, install or free;
+ *                  shared to read.
+ *   Order: commit_lock, then registry_lock, then a view's lock.
+ *
+ * Applying happens after the transaction is committed, where an ERROR
+ * would be a PANIC: allocations use DSA_ALLOC_NO_OOM, and errors of
+ * aggregate combine functions (an overflow) are caught and turn the
+ * generation incomplete.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/dsa.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "cview.h"
+#include "guc.h"
+#include "speed.h"
+
+#define SPEED_MAX_GENS			8
+#define SPEED_MAX_SCHEDULERS	64
+#define SPEED_INITIAL_BUCKETS	1024
+#define SPEED_NOTE_LEN			256
+
+typedef struct SpeedGen
+{
+	int64		gen;
+	int64		first;			/* first generation it stands for (a
+								 * rebuilt one stands for several) */
+	bool		complete;
+	dsa_pointer buckets;		/* dsa_pointer[nbuckets], or invalid */
+	uint32		nbuckets;
+	int64		nentries;
+	int64		bytes;
+} SpeedGen;
+
+typedef struct SpeedView
+{
+	bool		in_use;
+	Oid			dbid;
+	Oid			batch_relid;
+	LWLock		lock;
+	int			ngens;
+	SpeedGen	gens[SPEED_MAX_GENS];	/* ascending; the last is open */
+	int64		free_upto;		/* free generations <= this ... */
+	TransactionId free_xid;		/* ... once this refresh is visible to all */
+	bool		rebuilding;		/* incomplete since the server started */
+	bool		refresh_wanted; /* memory is short: refresh early */
+	char		note[SPEED_NOTE_LEN];
+	TimestampTz last_apply;
+	int64		transactions;
+} SpeedView;
+
+typedef struct SpeedSched
+{
+	Oid			dbid;
+	pid_t		pid;
+	Latch	   *latch;
+} SpeedSched;
+
+typedef struct SpeedShared
+{
+	LWLock	   *commit_lock;
+	LWLock	   *registry_lock;
+	int			tranche;
+	dsa_handle	area;
+	dsa_pointer stash;			/* SpeedStash list */
+	int			nviews;
+	SpeedSched	sched[SPEED_MAX_SCHEDULERS];
+	SpeedView	views[FLEXIBLE_ARRAY_MEMBER];
+} SpeedShared;
+
+typedef struct SpeedEntry
+{
+	dsa_pointer next;
+	uint32		hash;
+	uint32		keylen;
+	uint32		stateslen;
+	uint32		cap;			/* room for states */
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
+} SpeedEntry;
+
+/* The states of a prepared transaction, until COMMIT/ROLLBACK PREPARED. */
+typedef struct SpeedStash
+{
+	dsa_pointer next;
+	Oid			dbid;
+	char		gid[GIDSIZE];
+	Size		len;			/* of data: (Oid, uint32 len, blob) ... */
+	bool		lost;			/* some states could not be kept */
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} SpeedStash;
+
+/* A transaction's states for one view at one subtransaction level. */
+typedef struct LocalDelta
+{
+	Oid			batch_relid;
+	int			nestlevel;
+	ViewDef    *def;
+	PartialHash *ph;
+	StringInfo	blob;			/* built at PRE_COMMIT / PRE_PREPARE */
+} LocalDelta;
+
+static SpeedShared *speed_shared = NULL;
+static dsa_area *speed_area = NULL;
+static shmem_request_hook_type speed_prev_shmem_request = NULL;
+static shmem_startup_hook_type speed_prev_shmem_startup = NULL;
+
+static List *speed_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
+static bool speed_holding_commit_lock = false;
+static char speed_prepare_gid[GIDSIZE];
+static bool speed_prepare_stash = false;
+static List *speed_dropped = NIL;	/* batch relids dropped by this xact */
+static List *speed_created = NIL;	/* batch relids created by this xact */
+static MemoryContext speed_scratch = NULL;
+
+/* finishing a prepared transaction */
+static SpeedStash *speed_finishing = NULL;	/* local copy */
+static bool speed_finishing_missing = false;
+
+PG_FUNCTION_INFO_V1(lambda_capture);
+
+/* ------------------------------------------------------------------------
+ * Shared memory
+ * ------------------------------------------------------------------------
+ */
+
+static Size
+speed_shmem_size(void)
+{
+	return add_size(offsetof(SpeedShared, views),
+					mul_size(sizeof(SpeedView), lambda_max_continuous_views));
+}
+
+static void
+speed_shmem_request(void)
+{
+	if (speed_prev_shmem_request)
+		speed_prev_shmem_request();
+	RequestAddinShmemSpace(speed_shmem_size());
+	RequestNamedLWLockTranche("pg_lambda speed layer", 2);
+}
+
+static void
+speed_shmem_startup(void)
+{
+	bool		found;
+
+	if (speed_prev_shmem_startup)
+		speed_prev_shmem_startup();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	speed_shared = ShmemInitStruct("pg_lambda speed layer", speed_shmem_size(), &found);
+	if (!found)
+	{
+		LWLockPadded *locks = GetNamedLWLockTranche("pg_lambda speed layer");
+		int			i;
+
+		memset(speed_shared, 0, speed_shmem_size());
+		speed_shared->commit_lock = &locks[0].lock;
+		speed_shared->registry_lock = &locks[1].lock;
+		speed_shared->tranche = LWLockNewTrancheId();
+		speed_shared->area = DSM_HANDLE_INVALID;
+		speed_shared->stash = InvalidDsaPointer;
+		speed_shared->nviews = lambda_max_continuous_views;
+		for (i = 0; i < speed_shared->nviews; i++)
+			LWLockInitialize(&speed_shared->views[i].lock, speed_shared->tranche);
+	}
+	LWLockRelease(AddinShmemInitLock);
+	LWLockRegisterTranche(speed_shared->tranche, "pg_lambda speed view");
+}
+
+/* The DSA area, created by the first backend that needs it. */
+static dsa_area *
+speed_get_area(void)
+{
+	MemoryContext old;
+
+	if (speed_area)
+		return speed_area;
+	LWLockRegisterTranche(speed_shared->tranche, "pg_lambda speed view");
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	if (speed_shared->area == DSM_HANDLE_INVALID)
+	{
+		speed_area = dsa_create(speed_shared->tranche);
+		dsa_pin(speed_area);
+		speed_shared->area = dsa_get_handle(speed_area);
+	}
+	else
+		speed_area = dsa_attach(speed_shared->area);
+	dsa_pin_mapping(speed_area);
+	LWLockRelease(speed_shared->registry_lock);
+	MemoryContextSwitchTo(old);
+	dsa_set_size_limit(speed_area, (size_t) lambda_speed_layer_memory * 1024 * 1024);
+	return speed_area;
+}
+
+static MemoryContext
+speed_scratch_cxt(void)
+{
+	if (speed_scratch == NULL)
+		speed_scratch = AllocSetContextCreate(TopMemoryContext, "pg_lambda speed apply",
+											  ALLOCSET_DEFAULT_SIZES);
+	return speed_scratch;
+}
+
+/* The slot of a view, or NULL. Caller holds registry_lock. */
+static SpeedView *
+speed_find(Oid dbid, Oid batch_relid)
+{
+	int			i;
+
+	for (i = 0; i < speed_shared->nviews; i++)
+	{
+		SpeedView  *v = &speed_shared->views[i];
+
+		if (v->in_use && v->dbid == dbid && v->batch_relid == batch_relid)
+			return v;
+	}
+	return NULL;
+}
+
+static SpeedView *
+speed_lookup(Oid batch_relid)
+{
+	SpeedView  *v;
+
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	v = speed_find(MyDatabaseId, batch_relid);
+	LWLockRelease(speed_shared->registry_lock);
+	return v;
+}
+
+/* ------------------------------------------------------------------------
+ * Generation tables (caller holds the view's lock)
+ * ------------------------------------------------------------------------
+ */
+
+static void
+gen_clear(dsa_area *area, SpeedGen *g)
+{
+	if (DsaPointerIsValid(g->buckets))
+	{
+		dsa_pointer *b = dsa_get_address(area, g->buckets);
+		uint32		i;
+
+		for (i = 0; i < g->nbuckets; i++)
+		{
+			dsa_pointer p = b[i];
+
+			while (DsaPointerIsValid(p))
+			{
+				SpeedEntry *e = dsa_get_address(area, p);
+				dsa_pointer next = e->next;
+
+				dsa_free(area, p);
+				p = next;
+			}
+		}
+		dsa_free(area, g->buckets);
+	}
+	g->buckets = InvalidDsaPointer;
+	g->nbuckets = 0;
+	g->nentries = 0;
+	g->bytes = 0;
+}
+
+static void
+gen_grow(dsa_area *area, SpeedGen *g)
+{
+	uint32		n = g->nbuckets ? g->nbuckets * 2 : SPEED_INITIAL_BUCKETS;
+	dsa_pointer nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
+										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
+	dsa_pointer *newb;
+	uint32		i;
+
+	if (!DsaPointerIsValid(nb))
+		return;					/* keep the longer chains */
+	newb = dsa_get_address(area, nb);
+	for (i = 0; i < n; i++)
+		newb[i] = InvalidDsaPointer;
+	if (DsaPointerIsValid(g->buckets))
+	{
+		dsa_pointer *old = dsa_get_address(area, g->buckets);
+
+		for (i = 0; i < g->nbuckets; i++)
+		{
+			dsa_pointer p = old[i];
+
+			while (DsaPointerIsValid(p))
+			{
+				SpeedEntry *e = dsa_get_address(area, p);
+				dsa_pointer next = e->next;
+
+				e->next = newb[e->hash & (n - 1)];
+				newb[e->hash & (n - 1)] = p;
+				p = next;
+			}
+		}
+		dsa_free(area, g->buckets);
+		g->bytes -= sizeof(dsa_pointer) * g->nbuckets;
+	}
+	g->buckets = nb;
+	g->nbuckets = n;
+	g->bytes += sizeof(dsa_pointer) * n;
+}
+
+/* The link that points at the key's entry (or the chain's end). */
+static dsa_pointer *
+gen_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen)
+{
+	dsa_pointer *b = dsa_get_address(area, g->buckets);
+	dsa_pointer *link = &b[hash & (g->nbuckets - 1)];
+
+	while (DsaPointerIsValid(*link))
+	{
+		SpeedEntry *e = dsa_get_address(area, *link);
+
+		if (e->hash == hash && e->keylen == keylen && memcmp(e->data, key, keylen) == 0)
+			return link;
+		link = &e->next;
+	}
+	return link;
+}
+
+/*
+ * Stores states for a key: the states themselves for a new key, else the
+ * combination with what is there. False when memory ran out.
+ */
+static bool
+gen_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 keylen,
+		   const char *states, uint32 stateslen)
+{
+	uint32		hash = key_hash(key, keylen);
+	dsa_pointer *link;
+	SpeedEntry *e;
+	StringInfoData combined;
+
+	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * 2)
+		gen_grow(area, g);
+	if (!DsaPointerIsValid(g->buckets))
+		return false;
+	link = gen_link(area, g, hash, key, keylen);
+	if (!DsaPointerIsValid(*link))
+	{
+		Size		size = offsetof(SpeedEntry, data) + keylen + stateslen;
+		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
+
+		if (!DsaPointerIsValid(p))
+			return false;
+		e = dsa_get_address(area, p);
+		e->next = InvalidDsaPointer;
+		e->hash = hash;
+		e->keylen = keylen;
+		e->stateslen = stateslen;
+		e->cap = stateslen;
+		memcpy(e->data, key, keylen);
+		memcpy(e->data + keylen, states, stateslen);
+		*link = p;
+		g->nentries++;
+		g->bytes += size;
+		return true;
+	}
+
+	/* combine with the stored states */
+	e = dsa_get_address(area, *link);
+	initStringInfo(&combined);
+	states_combine_images(def, e->data + e->keylen, e->stateslen, states, stateslen, &combined);
+	if ((uint32) combined.len <= e->cap)
+	{
+		memcpy(e->data + e->keylen, combined.data, combined.len);
+		e->stateslen = combined.len;
+	}
+	else
+	{
+		uint32		cap = combined.len + combined.len / 2;
+		Size		size = offsetof(SpeedEntry, data) + keylen + cap;
+		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
+		SpeedEntry *ne;
+		dsa_pointer oldp = *link;
+
+		if (!DsaPointerIsValid(p))
+			return false;
+		ne = dsa_get_address(area, p);
+		e = dsa_get_address(area, oldp);
+		ne->next = e->next;
+		ne->hash = hash;
+		ne->keylen = keylen;
+		ne->stateslen = combined.len;
+		ne->cap = cap;
+		memcpy(ne->data, key, keylen);
+		memcpy(ne->data + keylen, combined.data, combined.len);
+		*link = p;
+		g->bytes += size - (offsetof(SpeedEntry, data) + keylen + e->cap);
+		dsa_free(area, oldp);
+	}
+	return true;
+}
+
+/*
+ * Applies a blob of (key, states) pairs to a generation. False (and the
+ * generation emptied and marked incomplete) when memory ran out or a combine
+ * function failed.
+ */
+static bool
+gen_apply_blob(dsa_area *area, SpeedView *v, SpeedGen *g, ViewDef *def,
+			   const char *blob, Size len, char *why, size_t whylen)
+{
+	MemoryContext scratch = speed_scratch_cxt();
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		const char *p = blob;
+		const char *end = blob + len;
+
+		while (p < end && ok)
+		{
+			uint32		keylen;
+			uint32		stateslen;
+			const char *key;
+
+			memcpy(&keylen, p, sizeof(uint32));
+			p += sizeof(uint32);
+			key = p;
+			p += keylen;
+			memcpy(&stateslen, p, sizeof(uint32));
+			p += sizeof(uint32);
+			if (!gen_upsert(area, g, def, key, keylen, p, stateslen))
+			{
+				ok = false;
+				snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
+						 lambda_speed_layer_memory);
+			}
+			p += stateslen;
+			MemoryContextReset(scratch);
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(scratch);
+		edata = CopyErrorData();
+		FlushErrorState();
+		snprintf(why, whylen, "combining states failed: %s", edata->message);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+	return ok;
+}
+
+static void
+speed_note(SpeedView *v, const char *fmt,...) pg_attribute_printf(2, 3);
+
+static void
+speed_note(SpeedView *v, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->note, SPEED_NOTE_LEN, fmt, ap);
+	va_end(ap);
+}
+
+/* Marks a generation incomplete and frees its states. Caller holds v->lock. */
+static void
+gen_abandon(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
+{
+	if (g->complete)
+		ereport(WARNING,
+				(errmsg("continuous view speed layer degraded: %s", why),
+				 errdetail("Generation " INT64_FORMAT " of the view with batch table %u no longer holds all its events; the view answers them from the event table until it is rebuilt.",
+						   g->gen, v->batch_relid),
+				 errhint("Raise lambda.speed_layer_memory or lower the views' refresh_interval.")));
+	g->complete = false;
+	gen_clear(area, g);
+	v->refresh_wanted = true;
+	speed_note(v, "degraded: %s", why);
+}
+
+/* ------------------------------------------------------------------------
+ * View slots
+ * ------------------------------------------------------------------------
+ */
+
+static int64
+speed_catalog_cut(Oid batch_relid)
+{
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	int64		cut = 0;
+	bool		isnull;
+
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(batch_relid);
+	if (SPI_execute_with_args("SELECT cut_generation FROM lambda_catalog.continuous_view WHERE batch_table = $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	if (SPI_processed > 0)
+		cut = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	catalog_end(&scope);
+	return cut;
+}
+
+/*
+ * Makes sure the view has a slot. A slot made here (after a restart) starts
+ * with an incomplete generation after the recorded cut; "created" is for
+ * CREATE, which establishes the cut itself (speed_view_created).
+ */
+int
+speed_attach(ViewDef *def, bool created)
+{
+	SpeedView  *v;
+	int64		cut;
+	int			i;
+
+	(void) speed_get_area();
+	v = speed_lookup(def->batch_relid);
+	if (v)
+		return v - speed_shared->views;
+
+	cut = speed_catalog_cut(def->batch_relid);
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	v = speed_find(MyDatabaseId, def->batch_relid);
+	if (v == NULL)
+	{
+		for (i = 0; i < speed_shared->nviews; i++)
+		{
+			if (!speed_shared->views[i].in_use)
+			{
+				v = &speed_shared->views[i];
+				break;
+			}
+		}
+		if (v == NULL)
+		{
+			LWLockRelease(speed_shared->registry_lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("too many continuous views"),
+					 errdetail("All %d speed-layer slots are in use.", lambda_max_continuous_views),
+					 errhint("Raise lambda.max_continuous_views and restart the server.")));
+		}
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+		v->in_use = true;
+		v->dbid = MyDatabaseId;
+		v->batch_relid = def->batch_relid;
+		v->ngens = 1;
+		memset(&v->gens[0], 0, sizeof(SpeedGen));
+		v->gens[0].gen = cut + 1;
+		v->gens[0].first = cut + 1;
+		v->gens[0].complete = created;
+		v->gens[0].buckets = InvalidDsaPointer;
+		v->free_upto = 0;
+		v->free_xid = InvalidTransactionId;
+		v->rebuilding = !created;
+		v->refresh_wanted = false;
+		v->last_apply = 0;
+		v->transactions = 0;
+		speed_note(v, "%s", created ? "" : "rebuilding after a server start");
+		LWLockRelease(&v->lock);
+	}
+	LWLockRelease(speed_shared->registry_lock);
+	return v - speed_shared->views;
+}
+
+/*
+ * CREATE established the cut: the slot starts complete after it. A slot
+ * left by an earlier view with this OID is reset.
+ */
+void
+speed_view_created(ViewDef *def, int64 cut_gen)
+{
+	SpeedView  *v;
+
+	(void) speed_get_area();
+	v = speed_lookup(def->batch_relid);
+	if (v)
+	{
+		LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+		while (v->ngens > 0)
+			gen_clear(speed_area, &v->gens[--v->ngens]);
+		v->in_use = false;
+		LWLockRelease(&v->lock);
+		LWLockRelease(speed_shared->registry_lock);
+	}
+	(void) speed_attach(def, true);
+	v = speed_lookup(def->batch_relid);
+	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	v->gens[0].gen = cut_gen + 1;
+	v->gens[0].first = cut_gen + 1;
+	LWLockRelease(&v->lock);
+	/* a CREATE that aborts must not leave the slot behind */
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		speed_created = lappend_oid(speed_created, def->batch_relid);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/* Frees a view's slot when the current transaction commits. */
+void
+speed_view_dropped(Oid batch_relid)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	(void) speed_get_area();
+	speed_dropped = lappend_oid(speed_dropped, batch_relid);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+speed_release_slot(Oid dbid, Oid batch_relid)
+{
+	SpeedView  *v;
+
+	(void) speed_get_area();
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	v = speed_find(dbid, batch_relid);
+	if (v)
+	{
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+		while (v->ngens > 0)
+			gen_clear(speed_area, &v->gens[--v->ngens]);
+		v->in_use = false;
+		LWLockRelease(&v->lock);
+	}
+	LWLockRelease(speed_shared->registry_lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Capture
+ * ------------------------------------------------------------------------
+ */
+
+static LocalDelta *
+speed_local_delta(ViewDef *def)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+	LocalDelta *d;
+	MemoryContext old;
+
+	foreach(lc, speed_deltas)
+	{
+		d = lfirst(lc);
+		if (d->batch_relid == def->batch_relid && d->nestlevel == level)
+			return d;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	d = palloc0(sizeof(LocalDelta));
+	d->batch_relid = def->batch_relid;
+	d->nestlevel = level;
+	d->def = def;
+	d->ph = partial_create(def, TopTransactionContext);
+	speed_deltas = lappend(speed_deltas, d);
+	MemoryContextSwitchTo(old);
+	return d;
+}
+
+/* Whether the current transaction captured events for the view. */
+bool
+speed_has_delta(Oid batch_relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, speed_deltas)
+	{
+		if (((LocalDelta *) lfirst(lc))->batch_relid == batch_relid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * lambda_catalog.capture(): the statement-level AFTER INSERT trigger of a
+ * continuous view on its event table. Argument: the view's batch table.
+ */
+Datum
+lambda_capture(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			batch_relid;
+	ViewDef    *def;
+	LocalDelta *d;
+	Tuplestorestate *ts;
+	TupleTableSlot *slot;
+	int			rp;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_catalog.capture() must be an AFTER INSERT FOR EACH STATEMENT trigger"),
+				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
+	ts = td->tg_newtable;
+	if (ts == NULL)
+		return PointerGetDatum(NULL);
+
+	batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
+													   CStringGetDatum(td->tg_trigger->tgargs[0])));
+	def = cview_get(batch_relid);
+	if (def == NULL)
+		return PointerGetDatum(NULL);		/* the view is being dropped */
+	(void) speed_attach(def, false);
+	d = speed_local_delta(def);
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
+	rp = tuplestore_alloc_read_pointer(ts, 0);
+	tuplestore_select_read_pointer(ts, rp);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		partial_add_slot(d->ph, slot);
+	}
+	tuplestore_select_read_pointer(ts, 0);
+	ExecDropSingleTupleTableSlot(slot);
+	return PointerGetDatum(NULL);
+}
+
+/* Serializes a delta's groups as a blob of (key, states) pairs. */
+static StringInfo
+speed_delta_blob(LocalDelta *d)
+{
+	StringInfo	blob = makeStringInfo();
+	HASH_SEQ_STATUS seq;
+	PartialEntry *e;
+	StringInfoData states;
+
+	initStringInfo(&states);
+	hash_seq_init(&seq, d->ph->htab);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		uint32		l;
+
+		resetStringInfo(&states);
+		states_image(d->def, e->values, e->nulls, &states);
+		l = e->key.len;
+		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+		appendBinaryStringInfo(blob, e->key.data, l);
+		l = states.len;
+		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+		appendBinaryStringInfo(blob, states.data, l);
+	}
+	pfree(states.data);
+	return blob;
+}
+
+/* Applies a blob to the view's open generation (after commit). */
+static void
+speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
+{
+	SpeedView  *v;
+	SpeedGen   *g;
+	char		why[200];
+
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	v = speed_find(dbid, batch_relid);
+	if (v)
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	LWLockRelease(speed_shared->registry_lock);
+	if (v == NULL)
+		return;					/* dropped meanwhile */
+	g = &v->gens[v->ngens - 1];
+	if (g->complete && len > 0)
+	{
+		if (!gen_apply_blob(speed_area, v, g, def, blob, len, why, sizeof(why)))
+			gen_abandon(speed_area, v, g, why);
+	}
+	v->transactions++;
+	v->last_apply = GetCurrentTimestamp();
+	LWLockRelease(&v->lock);
+}
+
+/* Marks the open generation of a view incomplete. */
+void
+speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why)
+{
+	SpeedView  *v;
+
+	(void) speed_get_area();
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	v = speed_find(dbid, batch_relid);
+	if (v)
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	LWLockRelease(speed_shared->registry_lock);
+	if (v == NULL)
+		return;
+	gen_abandon(speed_area, v, &v->gens[v->ngens - 1], why);
+	LWLockRelease(&v->lock);
+}
+
+static void
+speed_build_blobs(void)
+{
+	ListCell   *lc;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	foreach(lc, speed_deltas)
+	{
+		LocalDelta *d = lfirst(lc);
+
+		d->blob = speed_delta_blob(d);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Stores the transaction's blobs under the prepared transaction's GID. */
+static void
+speed_stash(void)
+{
+	Size		len = 0;
+	ListCell   *lc;
+	dsa_pointer p;
+	SpeedStash *s;
+	char	   *w;
+
+	foreach(lc, speed_deltas)
+		len += sizeof(Oid) + sizeof(uint32) + ((LocalDelta *) lfirst(lc))->blob->len;
+	(void) speed_area;
+	p = dsa_allocate_extended(speed_area, offsetof(SpeedStash, data) + len, DSA_ALLOC_NO_OOM);
+	if (!DsaPointerIsValid(p))
+	{
+		foreach(lc, speed_deltas)
+			speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
+								  "no memory to keep the states of a prepared transaction");
+		return;
+	}
+	s = dsa_get_address(speed_area, p);
+	s->dbid = MyDatabaseId;
+	strlcpy(s->gid, speed_prepare_gid, GIDSIZE);
+	s->len = len;
+	s->lost = false;
+	w = s->data;
+	foreach(lc, speed_deltas)
+	{
+		LocalDelta *d = lfirst(lc);
+		uint32		l = d->blob->len;
+
+		memcpy(w, &d->batch_relid, sizeof(Oid));
+		w += sizeof(Oid);
+		memcpy(w, &l, sizeof(uint32));
+		w += sizeof(uint32);
+		memcpy(w, d->blob->data, l);
+		w += l;
+	}
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	s->next = speed_shared->stash;
+	speed_shared->stash = p;
+	LWLockRelease(speed_shared->registry_lock);
+}
+
+static void
+speed_reset_xact(void)
+{
+	speed_deltas = NIL;
+	speed_dropped = NIL;
+	speed_created = NIL;
+	speed_prepare_stash = false;
+	speed_prepare_gid[0] = '\0';
+}
+
+static void
+speed_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (speed_deltas != NIL)
+			{
+				speed_build_blobs();
+				LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
+				speed_holding_commit_lock = true;
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+			foreach(lc, speed_deltas)
+			{
+				LocalDelta *d = lfirst(lc);
+
+				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
+			}
+			if (speed_holding_commit_lock)
+				LWLockRelease(speed_shared->commit_lock);
+			speed_holding_commit_lock = false;
+			foreach(lc, speed_dropped)
+				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
+			speed_reset_xact();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (speed_deltas != NIL || OidIsValid(catalog_namespace()))
+			{
+				speed_build_blobs();
+				(void) speed_get_area();
+				speed_prepare_stash = true;
+			}
+			if (speed_dropped != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that created or dropped a continuous view"),
+						 errhint("Commit the transaction instead.")));
+			break;
+		case XACT_EVENT_PREPARE:
+			if (speed_prepare_stash)
+			{
+				if (speed_prepare_gid[0] == '\0')
+				{
+					foreach(lc, speed_deltas)
+						speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
+											  "a transaction was prepared by a path pg_lambda does not see");
+				}
+				else
+					speed_stash();
+			}
+			speed_reset_xact();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			speed_holding_commit_lock = false;	/* released with all LWLocks */
+			foreach(lc, speed_created)
+				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
+			speed_reset_xact();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	if (speed_deltas == NIL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, speed_deltas)
+		{
+			LocalDelta *d = lfirst(lc);
+
+			if (d->nestlevel >= level)
+			{
+				partial_destroy(d->ph);
+				speed_deltas = foreach_delete_current(speed_deltas, lc);
+			}
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, speed_deltas)
+		{
+			LocalDelta *d = lfirst(lc);
+			ListCell   *lc2;
+			LocalDelta *parent = NULL;
+
+			if (d->nestlevel != level)
+				continue;
+			foreach(lc2, speed_deltas)
+			{
+				LocalDelta *p = lfirst(lc2);
+
+				if (p->batch_relid == d->batch_relid && p->nestlevel == level - 1)
+					parent = p;
+			}
+			if (parent == NULL)
+				d->nestlevel = level - 1;
+			else
+			{
+				partial_merge(parent->ph, d->ph);
+				partial_destroy(d->ph);
+				speed_deltas = foreach_delete_current(speed_deltas, lc);
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Prepared transactions
+ * ------------------------------------------------------------------------
+ */
+
+/* Remembers the GID of the transaction about to be prepared. */
+void
+speed_set_prepare_gid(const char *gid)
+{
+	strlcpy(speed_prepare_gid, gid, GIDSIZE);
+}
+
+/*
+ * Before COMMIT/ROLLBACK PREPARED: takes the transaction's stash (loading
+ * the views' definitions while a transaction is open) and the commit lock.
+ */
+void
+speed_before_finish_prepared(const char *gid)
+{
+	dsa_pointer *link;
+
+	speed_finishing = NULL;
+	speed_finishing_missing = false;
+	if (!OidIsValid(catalog_namespace()))
+		return;
+	(void) speed_get_area();
+	LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
+	speed_holding_commit_lock = true;
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	link = &speed_shared->stash;
+	while (DsaPointerIsValid(*link))
+	{
+		SpeedStash *s = dsa_get_address(speed_area, *link);
+
+		if (s->dbid == MyDatabaseId && strcmp(s->gid, gid) == 0)
+		{
+			dsa_pointer p = *link;
+
+			speed_finishing = MemoryContextAlloc(TopMemoryContext, offsetof(SpeedStash, data) + s->len);
+			memcpy(speed_finishing, s, offsetof(SpeedStash, data) + s->len);
+			*link = s->next;
+			dsa_free(speed_area, p);
+			break;
+		}
+		link = &s->next;
+	}
+	LWLockRelease(speed_shared->registry_lock);
+	if (speed_finishing == NULL)
+		speed_finishing_missing = true;
+	else
+	{
+		/* definitions are needed to combine; load them now */
+		const char *w = speed_finishing->data;
+		const char *end = w + speed_finishing->len;
+
+		while (w < end)
+		{
+			Oid			relid;
+			uint32		l;
+
+			memcpy(&relid, w, sizeof(Oid));
+			w += sizeof(Oid);
+			memcpy(&l, w, sizeof(uint32));
+			w += sizeof(uint32) + l;
+			(void) cview_get(relid);
+		}
+	}
+}
+
+/*
+ * After COMMIT/ROLLBACK PREPARED: applies the stash if committed. A
+ * committed transaction without a stash was prepared before the server
+ * started: its states are unknown, so the views' open generations turn
+ * incomplete and are rebuilt from the events.
+ */
+void
+speed_after_finish_prepared(const char *gid, bool commit)
+{
+	if (!speed_holding_commit_lock)
+		return;
+	if (commit && speed_finishing)
+	{
+		const char *w = speed_finishing->data;
+		const char *end = w + speed_finishing->len;
+
+		while (w < end)
+		{
+			Oid			relid;
+			uint32		l;
+			ViewDef    *def;
+
+			memcpy(&relid, w, sizeof(Oid));
+			w += sizeof(Oid);
+			memcpy(&l, w, sizeof(uint32));
+			w += sizeof(uint32);
+			def = cview_get(relid);
+			if (def)
+				speed_apply(MyDatabaseId, relid, def, w, l);
+			w += l;
+		}
+	}
+	else if (commit && speed_finishing_missing)
+	{
+		int			i;
+
+		for (i = 0; i < speed_shared->nviews; i++)
+		{
+			SpeedView  *v = &speed_shared->views[i];
+
+			if (v->in_use && v->dbid == MyDatabaseId)
+				speed_mark_incomplete(MyDatabaseId, v->batch_relid,
+									  "a transaction prepared before the server started was committed");
+		}
+	}
+	LWLockRelease(speed_shared->commit_lock);
+	speed_holding_commit_lock = false;
+	if (speed_finishing)
+		pfree(speed_finishing);
+	speed_finishing = NULL;
+	speed_finishing_missing = false;
+}
+
+/* FinishPreparedTransaction, keeping the speed layer right. */
+void
+speed_finish_prepared(const char *gid, bool commit)
+{
+	speed_before_finish_prepared(gid);
+	FinishPreparedTransaction(gid, commit);
+	speed_after_finish_prepared(gid, commit);
+}
+
+/* ------------------------------------------------------------------------
+ * Refresh side
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Closes the view's open generation and returns a snapshot (registered;
+ * the caller unregisters it) that sees exactly the transactions whose states
+ * are in the generations up to *closed_gen.
+ */
+Snapshot
+speed_cut(ViewDef *def, int64 *closed_gen)
+{
+	SpeedView  *v;
+	Snapshot	snap;
+	int			idx = speed_attach(def, false);
+
+	v = &speed_shared->views[idx];
+	LWLockAcquire(speed_shared->commit_lock, LW_EXCLUSIVE);
+	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	if (v->ngens >= SPEED_MAX_GENS)
+	{
+		LWLockRelease(&v->lock);
+		LWLockRelease(speed_shared->commit_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("continuous view \"%s\" has too many generations awaiting release",
+						get_rel_name(def->view_relid)),
+				 errdetail("Snapshots older than the last refreshes are still open."),
+				 errhint("End long-running transactions, then refresh again.")));
+	}
+	*closed_gen = v->gens[v->ngens - 1].gen;
+	memset(&v->gens[v->ngens], 0, sizeof(SpeedGen));
+	v->gens[v->ngens].gen = *closed_gen + 1;
+	v->gens[v->ngens].first = *closed_gen + 1;
+	v->gens[v->ngens].complete = true;
+	v->gens[v->ngens].buckets = InvalidDsaPointer;
+	v->ngens++;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	LWLockRelease(&v->lock);
+	LWLockRelease(speed_shared->commit_lock);
+	return snap;
+}
+
+static void
+speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
+{
+	dsa_pointer *b;
+	uint32		i;
+
+	if (!DsaPointerIsValid(g->buckets))
+		return;
+	b = dsa_get_address(speed_area, g->buckets);
+	if (key)
+	{
+		uint32		hash = key_hash(key, keylen);
+		dsa_pointer *link = gen_link(speed_area, g, hash, key, keylen);
+
+		if (DsaPointerIsValid(*link))
+		{
+			SpeedEntry *e = dsa_get_address(speed_area, *link);
+			SpeedRow   *r = palloc(sizeof(SpeedRow));
+
+			r->keylen = e->keylen;
+			r->key = palloc(e->keylen + 1);
+			memcpy(r->key, e->data, e->keylen);
+			r->stateslen = e->stateslen;
+			r->states = palloc(e->stateslen + 1);
+			memcpy(r->states, e->data + e->keylen, e->stateslen);
+			*rows = lappend(*rows, r);
+		}
+		return;
+	}
+	for (i = 0; i < g->nbuckets; i++)
+	{
+		dsa_pointer p = b[i];
+
+		while (DsaPointerIsValid(p))
+		{
+			SpeedEntry *e = dsa_get_address(speed_area, p);
+			SpeedRow   *r = palloc(sizeof(SpeedRow));
+
+			r->keylen = e->keylen;
+			r->key = palloc(e->keylen + 1);
+			memcpy(r->key, e->data, e->keylen);
+			r->stateslen = e->stateslen;
+			r->states = palloc(e->stateslen + 1);
+			memcpy(r->states, e->data + e->keylen, e->stateslen);
+			*rows = lappend(*rows, r);
+			p = e->next;
+		}
+	}
+}
+
+/*
+ * Copies the rows of generations (after_gen, upto_gen] (upto_gen < 0: all
+ * after after_gen), only the key's when key is given. False when one of
+ * them is missing or incomplete: the caller must read the events instead.
+ */
+static bool
+speed_copy(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int keylen,
+		   List **rows)
+{
+	SpeedView  *v;
+	int			idx = speed_attach(def, false);
+	int			i;
+	bool		ok = true;
+	int64		expect = after_gen + 1;
+	int64		last = -1;
+
+	v = &speed_shared->views[idx];
+	LWLockAcquire(&v->lock, LW_SHARED);
+	for (i = 0; i < v->ngens && ok; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+
+		if (g->gen <= after_gen)
+			continue;
+		if (upto_gen >= 0 && g->gen > upto_gen)
+			break;
+		/* generations must follow the cut without a gap or an overlap */
+		if (g->first != expect || !g->complete)
+			ok = false;
+		else
+			speed_copy_gen(g, key, keylen, rows);
+		expect = g->gen + 1;
+		last = g->gen;
+	}
+	if (last < 0 || (upto_gen >= 0 && last != upto_gen))
+		ok = false;
+	LWLockRelease(&v->lock);
+	return ok;
+}
+
+bool
+speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows)
+{
+	return speed_copy(def, after_gen, upto_gen, NULL, 0, rows);
+}
+
+bool
+speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows)
+{
+	return speed_copy(def, after_gen, -1, key, keylen, rows);
+}
+
+/*
+ * Replaces generations (after_gen, upto_gen] with one complete generation
+ * numbered upto_gen holding ph's states (a rebuild from the events). False
+ * when memory ran out.
+ */
+bool
+speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
+{
+	SpeedView  *v;
+	int			idx = speed_attach(def, false);
+	LocalDelta	d;
+	StringInfo	blob;
+	SpeedGen	g;
+	char		why[200];
+	int			i;
+	int			j;
+	bool		ok;
+
+	memset(&d, 0, sizeof(d));
+	d.def = def;
+	d.ph = ph;
+	blob = speed_delta_blob(&d);
+
+	v = &speed_shared->views[idx];
+	memset(&g, 0, sizeof(g));
+	g.gen = upto_gen;
+	g.first = after_gen + 1;
+	g.complete = true;
+	g.buckets = InvalidDsaPointer;
+	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	ok = gen_apply_blob(speed_area, v, &g, def, blob->data, blob->len, why, sizeof(why));
+	if (!ok)
+	{
+		gen_clear(speed_area, &g);
+		LWLockRelease(&v->lock);
+		return false;
+	}
+	/* drop (after_gen, upto_gen], put g in their place */
+	{
+		SpeedGen	gens[SPEED_MAX_GENS];
+		bool		placed = false;
+
+		for (i = 0, j = 0; i < v->ngens; i++)
+		{
+			if (v->gens[i].gen > after_gen && v->gens[i].gen <= upto_gen)
+			{
+				gen_clear(speed_area, &v->gens[i]);
+				continue;
+			}
+			if (v->gens[i].gen > upto_gen && !placed)
+			{
+				gens[j++] = g;
+				placed = true;
+			}
+			gens[j++] = v->gens[i];
+		}
+		if (!placed)
+			gens[j++] = g;
+		memcpy(v->gens, gens, sizeof(SpeedGen) * j);
+	}
+	v->ngens = j;
+	v->rebuilding = false;
+	for (i = 0; i < v->ngens; i++)
+	{
+		if (!v->gens[i].complete)
+			break;
+	}
+	if (i == v->ngens)
+		speed_note(v, "%s", "");
+	LWLockRelease(&v->lock);
+	return true;
+}
+
+/* A refresh folded generations up to upto_gen in transaction xid. */
+void
+speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid)
+{
+	SpeedView  *v;
+	int			idx = speed_attach(def, false);
+
+	v = &speed_shared->views[idx];
+	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	if (upto_gen > v->free_upto)
+	{
+		v->free_upto = upto_gen;
+		v->free_xid = xid;
+	}
+	v->refresh_wanted = false;
+	v->rebuilding = false;
+	LWLockRelease(&v->lock);
+}
+
+/*
+ * Scheduler housekeeping for one view: frees generations that every
+ * snapshot has seen folded into the batch table, and says whether the view
+ * needs a rebuild (an incomplete generation after its cut) or an early
+ * refresh (memory).
+ */
+void
+speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh)
+{
+	SpeedView  *v;
+	int			idx = speed_attach(def, false);
+	int			i;
+	int			j;
+	TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
+
+	v = &speed_shared->views[idx];
+	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	if (TransactionIdIsValid(v->free_xid))
+	{
+		bool		done = false;
+
+		if (TransactionIdDidCommit(v->free_xid))
+		{
+			if (TransactionIdPrecedes(v->free_xid, horizon))
+			{
+				for (i = 0, j = 0; i < v->ngens; i++)
+				{
+					if (v->gens[i].gen <= v->free_upto && i < v->ngens - 1)
+						gen_clear(speed_area, &v->gens[i]);
+					else
+						v->gens[j++] = v->gens[i];
+				}
+				v->ngens = j;
+				done = true;
+			}
+		}
+		else if (!TransactionIdIsInProgress(v->free_xid))
+			done = true;		/* the refresh rolled back */
+		if (done)
+		{
+			v->free_xid = InvalidTransactionId;
+			v->free_upto = 0;
+		}
+	}
+	*needs_rebuild = false;
+	for (i = 0; i < v->ngens; i++)
+	{
+		if (!v->gens[i].complete)
+			*needs_rebuild = true;
+	}
+	*wants_refresh = v->refresh_wanted;
+	LWLockRelease(&v->lock);
+}
+
+/* Memory the speed layer holds, over all views. */
+uint64
+speed_memory_used(void)
+{
+	uint64		total = 0;
+	int			i;
+
+	for (i = 0; i < speed_shared->nviews; i++)
+	{
+		SpeedView  *v = &speed_shared->views[i];
+		int			j;
+
+		if (!v->in_use)
+			continue;
+		LWLockAcquire(&v->lock, LW_SHARED);
+		for (j = 0; j < v->ngens; j++)
+			total += v->gens[j].bytes;
+		LWLockRelease(&v->lock);
+	}
+	return total;
+}
+
+void
+speed_status(Oid batch_relid, SpeedStatus *st)
+{
+	SpeedView  *v = speed_lookup(batch_relid);
+	int			i;
+
+	memset(st, 0, sizeof(SpeedStatus));
+	if (v == NULL)
+		return;
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->in_use && v->batch_relid == batch_relid)
+	{
+		st->attached = true;
+		st->complete = true;
+		for (i = 0; i < v->ngens; i++)
+		{
+			st->keys += v->gens[i].nentries;
+			st->bytes += v->gens[i].bytes;
+			if (!v->gens[i].complete)
+				st->complete = false;
+		}
+		st->generations = v->ngens;
+		st->open_generation = v->ngens > 0 ? v->gens[v->ngens - 1].gen : 0;
+		st->rebuilding = v->rebuilding;
+		strlcpy(st->note, v->note, sizeof(st->note));
+		st->last_apply = v->last_apply;
+		st->transactions = v->transactions;
+	}
+	LWLockRelease(&v->lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Scheduler registry
+ * ------------------------------------------------------------------------
+ */
+
+bool
+speed_scheduler_claim(Oid dbid)
+{
+	int			i;
+	int			free = -1;
+	bool		ok = true;
+
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	{
+		SpeedSched *s = &speed_shared->sched[i];
+
+		if (s->pid != 0 && s->dbid == dbid)
+		{
+			if (s->pid != MyProcPid)
+				ok = false;
+			free = -2;
+			break;
+		}
+		if (s->pid == 0 && free == -1)
+			free = i;
+	}
+	if (ok && free >= 0)
+	{
+		speed_shared->sched[free].dbid = dbid;
+		speed_shared->sched[free].pid = MyProcPid;
+		speed_shared->sched[free].latch = MyLatch;
+	}
+	else if (free == -1)
+		ok = false;
+	LWLockRelease(speed_shared->registry_lock);
+	return ok;
+}
+
+void
+speed_scheduler_release(Oid dbid)
+{
+	int			i;
+
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	{
+		SpeedSched *s = &speed_shared->sched[i];
+
+		if (s->pid == MyProcPid && s->dbid == dbid)
+		{
+			s->pid = 0;
+			s->latch = NULL;
+			s->dbid = InvalidOid;
+		}
+	}
+	LWLockRelease(speed_shared->registry_lock);
+}
+
+bool
+speed_scheduler_running(Oid dbid)
+{
+	int			i;
+	bool		found = false;
+
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	{
+		if (speed_shared->sched[i].pid != 0 && speed_shared->sched[i].dbid == dbid)
+			found = true;
+	}
+	LWLockRelease(speed_shared->registry_lock);
+	return found;
+}
+
+void
+speed_scheduler_wake(Oid dbid)
+{
+	int			i;
+
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	{
+		if (speed_shared->sched[i].pid != 0 && speed_shared->sched[i].dbid == dbid &&
+			speed_shared->sched[i].latch)
+			SetLatch(speed_shared->sched[i].latch);
+	}
+	LWLockRelease(speed_shared->registry_lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Init
+ * ------------------------------------------------------------------------
+ */
+
+void
+speed_init(void)
+{
+	speed_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = speed_shmem_request;
+	speed_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = speed_shmem_startup;
+	RegisterXactCallback(speed_xact_callback, NULL);
+	RegisterSubXactCallback(speed_subxact_callback, NULL);
+}

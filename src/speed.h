@@ -1,0 +1,67 @@
+/*-------------------------------------------------------------------------
+ *
+ * speed.h
+ *	  The speed layer: partial states of recent events in shared memory.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_SPEED_H
+#define LAMBDA_SPEED_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/snapshot.h"
+
+#include "cview.h"
+
+/* What lambda.view_status shows of a view's speed layer. */
+typedef struct SpeedStatus
+{
+	bool		attached;
+	int64		keys;
+	int64		bytes;
+	int			generations;
+	int64		open_generation;
+	bool		complete;		/* every generation holds all its events */
+	bool		rebuilding;
+	char		note[256];
+	TimestampTz last_apply;
+	int64		transactions;
+} SpeedStatus;
+
+/* One row handed to a reader: a key image and a states image. */
+typedef struct SpeedRow
+{
+	char	   *key;
+	int			keylen;
+	char	   *states;
+	int			stateslen;
+} SpeedRow;
+
+extern void speed_init(void);
+extern int	speed_attach(ViewDef *def, bool created);
+extern void speed_view_created(ViewDef *def, int64 cut_gen);
+extern void speed_view_dropped(Oid batch_relid);
+extern Snapshot speed_cut(ViewDef *def, int64 *closed_gen);
+extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows);
+extern bool speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph);
+extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows);
+extern void speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid);
+extern void speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh);
+extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);
+extern void speed_status(Oid batch_relid, SpeedStatus *st);
+extern bool speed_has_delta(Oid batch_relid);
+extern void speed_set_prepare_gid(const char *gid);
+extern void speed_finish_prepared(const char *gid, bool commit);
+extern void speed_before_finish_prepared(const char *gid);
+extern void speed_after_finish_prepared(const char *gid, bool commit);
+extern uint64 speed_memory_used(void);
+
+/* Scheduler registry (one scheduler per database). */
+extern bool speed_scheduler_claim(Oid dbid);
+extern void speed_scheduler_release(Oid dbid);
+extern bool speed_scheduler_running(Oid dbid);
+extern void speed_scheduler_wake(Oid dbid);
+
+#endif							/* LAMBDA_SPEED_H */

@@ -1,0 +1,761 @@
+/*-------------------------------------------------------------------------
+ *
+ * view.c
+ *	  Lambda views: CREATE / REFRESH / ALTER / DROP MATERIALIZED VIEW with
+ *	  lambda.continuous, lambda.recompute() and lambda.view_status.
+ *
+ * CREATE MATERIALIZED VIEW v WITH (lambda.continuous, ...) AS SELECT ...
+ * is intercepted before PostgreSQL sees it (ddl.c). It makes
+ *
+ *   lambda_catalog.<v>_batch   the batch layer: one row per group, the key
+ *                              columns under a unique index (NULLS NOT
+ *                              DISTINCT) and one bytea of partial state per
+ *                              aggregate;
+ *   lambda_catalog.<v>_speed   a foreign table over the speed layer with the
+ *                              same columns (merge.c);
+ *   v                          a plain view: the two unioned, grouped by the
+ *                              keys, states merged and finalized, and the
+ *                              select list's expressions applied on top;
+ *   a capture trigger on the event table (speed.c), and a catalog row in
+ *   lambda_catalog.continuous_view holding the definition (deparsed, fully
+ *   qualified) and the cut (batch.c).
+ *
+ * then folds in every existing event (a recompute). v depends on the event
+ * table, so dropping the table needs CASCADE. Dropping v in any way (DROP
+ * MATERIALIZED VIEW, DROP VIEW, a cascade) reaches lambda_catalog.on_sql_drop,
+ * which calls lambda_catalog.view_dropped() to remove the other parts and
+ * free the speed layer's memory when the transaction commits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parsetree.h"
+#include "optimizer/optimizer.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "batch.h"
+#include "catalog.h"
+#include "cview.h"
+#include "speed.h"
+#include "view.h"
+#include "worker.h"
+
+#define VIEW_DEFAULT_REFRESH_INTERVAL "1 minute"
+
+PG_FUNCTION_INFO_V1(lambda_recompute);
+PG_FUNCTION_INFO_V1(lambda_view_dropped);
+PG_FUNCTION_INFO_V1(lambda_speed_status);
+
+/* The batch table of lambda view relid, or InvalidOid. */
+Oid
+view_batch_of(Oid relid)
+{
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	Oid			batch = InvalidOid;
+	bool		isnull;
+
+	if (!OidIsValid(catalog_relid("continuous_view")) || get_rel_relkind(relid) != RELKIND_VIEW)
+		return InvalidOid;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args("SELECT batch_table::oid FROM lambda_catalog.continuous_view WHERE view = $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	if (SPI_processed > 0)
+		batch = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	catalog_end(&scope);
+	return batch;
+}
+
+/* Runs one statement through SPI (as the current user), checking the result. */
+static void
+view_exec(const char *sql, int expect)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (rc != expect)
+		elog(ERROR, "statement failed (%s): %s", SPI_result_code_string(rc), sql);
+}
+
+/* Parses an interval option value, refusing what is not a positive interval. */
+static Interval *
+view_parse_interval(DefElem *d)
+{
+	char	   *s = defGetString(d);
+	Interval   *iv;
+	Interval	zero;
+
+	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(s),
+											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	memset(&zero, 0, sizeof(zero));
+	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv), IntervalPGetDatum(&zero))) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for lambda.%s: \"%s\"", d->defname, s),
+				 errdetail("The interval must be positive."),
+				 errhint("Use a value such as '5 minutes'.")));
+	return iv;
+}
+
+typedef struct LambdaViewOptions
+{
+	bool		continuous;
+	bool		any_lambda;
+	char	   *refresh_interval;
+} LambdaViewOptions;
+
+/* Reads the lambda.* options (and refuses the others) of a lambda view. */
+static void
+view_parse_options(List *options, LambdaViewOptions *o, bool for_alter)
+{
+	ListCell   *lc;
+
+	memset(o, 0, sizeof(LambdaViewOptions));
+	foreach(lc, options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (d->defnamespace == NULL || strcmp(d->defnamespace, "lambda") != 0)
+			continue;
+		o->any_lambda = true;
+		if (strcmp(d->defname, "continuous") == 0 && !for_alter)
+			o->continuous = d->arg ? defGetBoolean(d) : true;
+		else if (strcmp(d->defname, "refresh_interval") == 0)
+		{
+			Interval   *iv = view_parse_interval(d);
+
+			o->refresh_interval = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv)));
+		}
+		else if (strcmp(d->defname, "sliding_window") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("lambda.sliding_window is not supported yet"),
+					 errhint("Group by a tumbling window instead, e.g. date_bin('10 minutes', ts, '2000-01-01').")));
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unrecognized parameter \"lambda.%s\"", d->defname),
+					 errhint(for_alter ? "The parameter that can be changed is lambda.refresh_interval." :
+							 "Valid parameters are lambda.continuous and lambda.refresh_interval.")));
+	}
+}
+
+/* Whether a statement's options ask for a lambda view. */
+static bool
+view_options_lambda(List *options)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (d->defnamespace && strcmp(d->defnamespace, "lambda") == 0)
+			return true;
+	}
+	return false;
+}
+
+typedef struct SubstContext
+{
+	ViewDef    *def;
+	int			aggbase;		/* attno of the first aggregate column - 1 */
+} SubstContext;
+
+/* Replaces group keys and aggregates with the columns of the merged rows. */
+static Node *
+view_subst(Node *node, SubstContext *cx)
+{
+	ViewDef    *def = cx->def;
+	int			i;
+
+	if (node == NULL)
+		return NULL;
+	for (i = 0; i < def->nkeys; i++)
+	{
+		SortGroupClause *sgc = list_nth(def->query->groupClause, i);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, def->query->targetList);
+
+		if (equal(node, tle->expr))
+			return (Node *) makeVar(1, i + 1, def->keytypes[i], exprTypmod((Node *) tle->expr),
+									def->keycolls[i], 0);
+	}
+	if (IsA(node, Aggref))
+	{
+		for (i = 0; i < def->naggs; i++)
+		{
+			if (equal(node, def->aggs[i].aggref))
+				return (Node *) makeVar(1, cx->aggbase + i + 1, def->aggs[i].aggref->aggtype, -1,
+										def->aggs[i].aggref->aggcollid, 0);
+		}
+		elog(ERROR, "aggregate not found in continuous view definition");
+	}
+	if (IsA(node, Var))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views need every column outside an aggregate to be a GROUP BY expression"),
+				 errdetail("Column \"%s\" is grouped only through a primary key.",
+						   get_attname(def->event_relid, ((Var *) node)->varattno, false)),
+				 errhint("Add the column to GROUP BY.")));
+	return expression_tree_mutator(node, view_subst, cx);
+}
+
+/*
+ * The merged view's SQL: states of the batch and speed tables combined per
+ * group, then the select list on top.
+ */
+static char *
+view_merged_sql(ViewDef *def, List *colnames, const char *batchname, const char *speedname)
+{
+	StringInfoData sql;
+	StringInfoData cols;
+	SubstContext cx;
+	List	   *dpcontext;
+	ListCell   *lc;
+	int			i;
+	int			n = 0;
+	int			nestlevel;
+
+	cx.def = def;
+	cx.aggbase = def->nkeys == 0 ? 1 : def->nkeys;
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	dpcontext = deparse_context_for("m", def->batch_relid);
+
+	initStringInfo(&cols);
+	for (i = 0; i < def->nkeys + def->naggs; i++)
+	{
+		const char *name = i < def->nkeys ? def->keynames[i] : def->aggnames[i - def->nkeys];
+
+		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "", quote_identifier(name));
+	}
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	foreach(lc, def->query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Node	   *e;
+		const char *name;
+
+		if (tle->resjunk)
+			continue;
+		e = view_subst((Node *) tle->expr, &cx);
+		name = (colnames && n < list_length(colnames)) ? strVal(list_nth(colnames, n)) : tle->resname;
+		appendStringInfo(&sql, "%s%s AS %s", n > 0 ? ", " : "",
+						 deparse_expression(e, dpcontext, true, false), quote_identifier(name));
+		n++;
+	}
+	appendStringInfoString(&sql, " FROM (SELECT ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "u.%s, ", quote_identifier(def->keynames[i]));
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "lambda_catalog.merge(%s::regclass, %d, u.%s, NULL::%s) AS %s%s",
+						 quote_literal_cstr(batchname), i + 1, quote_identifier(def->aggnames[i]),
+						 format_type_be_qualified(def->aggs[i].aggref->aggtype),
+						 quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
+	appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s) u",
+					 cols.data, batchname, cols.data, speedname);
+	if (def->nkeys > 0)
+	{
+		appendStringInfoString(&sql, " GROUP BY ");
+		for (i = 0; i < def->nkeys; i++)
+			appendStringInfo(&sql, "%su.%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
+	}
+	appendStringInfoString(&sql, ") m");
+	if (def->query->havingQual)
+		appendStringInfo(&sql, " WHERE %s",
+						 deparse_expression(view_subst(def->query->havingQual, &cx), dpcontext, true, false));
+	AtEOXact_GUC(true, nestlevel);
+	return sql.data;
+}
+
+/* The column list of a batch or speed table. */
+static char *
+view_table_columns(ViewDef *def, bool batch)
+{
+	StringInfoData s;
+	int			i;
+
+	{
+		initStringInfo(&s);
+		if (batch && def->nkeys == 0)
+			appendStringInfoString(&s, "_lambda_key boolean NOT NULL DEFAULT true PRIMARY KEY CHECK (_lambda_key), ");
+		for (i = 0; i < def->nkeys; i++)
+		{
+			appendStringInfo(&s, "%s %s", quote_identifier(def->keynames[i]),
+							 format_type_be_qualified(def->keytypes[i]));
+			if (OidIsValid(def->keycolls[i]))
+				appendStringInfo(&s, " COLLATE %s", generate_collation_name(def->keycolls[i]));
+			appendStringInfoString(&s, ", ");
+		}
+		for (i = 0; i < def->naggs; i++)
+			appendStringInfo(&s, "%s%s bytea", i > 0 ? ", " : "", quote_identifier(def->aggnames[i]));
+	}
+	return s.data;
+}
+
+/*
+ * CREATE MATERIALIZED VIEW ... WITH (lambda.continuous): see the file
+ * header.
+ */
+static void
+view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
+{
+	IntoClause *into = ctas->into;
+	Query	   *query = (Query *) ctas->query;
+	LambdaViewOptions opts;
+	Oid			event_relid;
+	Oid			nsp;
+	Oid			existing;
+	Oid			catnsp = catalog_namespace();
+	char	   *viewname = into->rel->relname;
+	char	   *qualname;
+	char	   *batchname;
+	char	   *speedname;
+	char	   *batch_rel;
+	char	   *speed_rel;
+	char	   *definition;
+	ViewDef    *tmp;
+	ViewDef    *def;
+	CatalogScope scope;
+	Oid			batch_relid;
+	Oid			speed_relid;
+	Oid			view_relid;
+	int			nestlevel;
+	ObjectAddress viewaddr;
+	ObjectAddress eventaddr;
+	BatchCut	cut;
+	Oid			argtypes[6] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID};
+	Datum		args[6];
+	ListCell   *lc;
+
+	view_parse_options(into->options, &opts, false);
+	if (!OidIsValid(catnsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"pg_lambda\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION pg_lambda first.")));
+	foreach(lc, into->options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (d->defnamespace == NULL || strcmp(d->defnamespace, "lambda") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("continuous views do not take storage parameter \"%s\"", d->defname),
+					 errhint("Only lambda.* parameters apply to a continuous view.")));
+	}
+	if (into->skipData)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views cannot be created WITH NO DATA"),
+				 errdetail("A continuous view always answers over all events."),
+				 errhint("Omit WITH NO DATA.")));
+	if (into->tableSpaceName || into->accessMethod)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not take TABLESPACE or USING"),
+				 errhint("Omit the clause.")));
+	if (!IsA(query, Query))
+		elog(ERROR, "unexpected CREATE MATERIALIZED VIEW query");
+
+	nsp = RangeVarGetAndCheckCreationNamespace(into->rel, NoLock, &existing);
+	if (OidIsValid(existing))
+	{
+		if (ctas->if_not_exists)
+		{
+			ereport(NOTICE,
+					(errcode(ERRCODE_DUPLICATE_TABLE),
+					 errmsg("relation \"%s\" already exists, skipping", viewname)));
+			return;
+		}
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_TABLE),
+				 errmsg("relation \"%s\" already exists", viewname)));
+	}
+	if (into->rel->relpersistence == RELPERSISTENCE_TEMP || isTempNamespace(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views cannot be temporary"),
+				 errhint("Create it in a permanent schema.")));
+
+	cview_validate_query(query, &event_relid);
+	if (pg_class_aclcheck(event_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(event_relid));
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("continuous views can only be created at READ COMMITTED isolation"),
+				 errhint("Create it outside this transaction.")));
+	if (into->colNames)
+	{
+		int			ncols = 0;
+
+		foreach(lc, query->targetList)
+			ncols += ((TargetEntry *) lfirst(lc))->resjunk ? 0 : 1;
+		if (list_length(into->colNames) > ncols)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("too many column names were specified")));
+	}
+
+	/* no events may be in flight while the initial contents are computed */
+	LockRelationOid(event_relid, ShareRowExclusiveLock);
+
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	definition = pg_get_querydef(query, false);
+	AtEOXact_GUC(true, nestlevel);
+
+	/* names of the batch and speed tables, from the view's */
+	tmp = cview_compile(InvalidOid, InvalidOid, event_relid, InvalidOid,
+						cview_parse_definition(definition), CurrentMemoryContext);
+	if (tmp->nkeys > 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("continuous views can group by at most 32 expressions")));
+	batchname = ChooseRelationName(viewname, NULL, "batch", catnsp, false);
+	speedname = ChooseRelationName(viewname, NULL, "speed", catnsp, false);
+	batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
+	speed_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, speedname);
+	qualname = quote_qualified_identifier(get_namespace_name(nsp), viewname);
+
+	catalog_begin(&scope);
+	view_exec(psprintf("CREATE TABLE %s (%s)", batch_rel, view_table_columns(tmp, true)), SPI_OK_UTILITY);
+	if (tmp->nkeys > 0)
+	{
+		StringInfoData idx;
+		int			i;
+
+		initStringInfo(&idx);
+		for (i = 0; i < tmp->nkeys; i++)
+			appendStringInfo(&idx, "%s%s", i > 0 ? ", " : "", quote_identifier(tmp->keynames[i]));
+		view_exec(psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT", batch_rel, idx.data),
+				  SPI_OK_UTILITY);
+	}
+	view_exec(psprintf("CREATE FOREIGN TABLE %s (%s) SERVER lambda_speed OPTIONS (batch %s)",
+					   speed_rel, view_table_columns(tmp, false), quote_literal_cstr(batch_rel)),
+			  SPI_OK_UTILITY);
+	view_exec(psprintf("GRANT SELECT ON %s, %s TO %s", batch_rel, speed_rel,
+					   quote_identifier(GetUserNameFromId(GetUserId(), false))), SPI_OK_UTILITY);
+	batch_relid = get_relname_relid(batchname, catnsp);
+	speed_relid = get_relname_relid(speedname, catnsp);
+	catalog_end(&scope);
+
+	/* the view, as its owner */
+	tmp->batch_relid = batch_relid;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	view_exec(psprintf("CREATE VIEW %s AS %s", qualname,
+					   view_merged_sql(tmp, into->colNames, batch_rel, speed_rel)), SPI_OK_UTILITY);
+	SPI_finish();
+	CommandCounterIncrement();
+	view_relid = get_relname_relid(viewname, nsp);
+	ObjectAddressSet(viewaddr, RelationRelationId, view_relid);
+	ObjectAddressSet(eventaddr, RelationRelationId, event_relid);
+	recordDependencyOn(&viewaddr, &eventaddr, DEPENDENCY_NORMAL);
+
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(batch_relid);
+	args[1] = ObjectIdGetDatum(view_relid);
+	args[2] = ObjectIdGetDatum(speed_relid);
+	args[3] = ObjectIdGetDatum(event_relid);
+	args[4] = CStringGetTextDatum(definition);
+	args[5] = CStringGetTextDatum(opts.refresh_interval ? opts.refresh_interval : VIEW_DEFAULT_REFRESH_INTERVAL);
+	if (SPI_execute_with_args("INSERT INTO lambda_catalog.continuous_view"
+							  " (batch_table, view, speed_table, event_table, definition, refresh_interval)"
+							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
+							  6, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the continuous view");
+	view_exec(psprintf("CREATE TRIGGER %s AFTER INSERT ON %s REFERENCING NEW TABLE AS lambda_new"
+					   " FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture(%s)",
+					   quote_identifier(psprintf("lambda_capture_%s", batchname)),
+					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(event_relid)),
+												  get_rel_name(event_relid)),
+					   quote_literal_cstr(batch_rel)),
+			  SPI_OK_UTILITY);
+	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
+					   quote_literal_cstr(psprintf("pg_lambda continuous view over %s: batch layer %s, speed layer %s",
+												   get_rel_name(event_relid), batch_rel, speed_rel))),
+			  SPI_OK_UTILITY);
+	catalog_end(&scope);
+	CommandCounterIncrement();
+
+	def = cview_get(batch_relid);
+	speed_view_created(def, 0);
+	batch_refresh(batch_relid, true, "create");
+	worker_start_scheduler(MyDatabaseId);
+
+	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	ereport(NOTICE,
+			(errmsg("continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
+					viewname, (long long) cut.batch_rows, get_rel_name(event_relid))));
+	if (qc)
+		SetQueryCompletion(qc, CMDTAG_SELECT, cut.batch_rows);
+}
+
+/* Checks that the current user owns lambda view relid. */
+static void
+view_check_owner(Oid relid)
+{
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_MATVIEW, get_rel_name(relid));
+}
+
+static void
+view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
+{
+	ListCell   *lc;
+
+	view_check_owner(relid);
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+		LambdaViewOptions opts;
+		CatalogScope scope;
+		Oid			argtypes[2] = {OIDOID, TEXTOID};
+		Datum		args[2];
+
+		if (cmd->subtype != AT_SetRelOptions && cmd->subtype != AT_ResetRelOptions)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("ALTER MATERIALIZED VIEW on continuous view \"%s\" supports only SET and RESET of lambda.refresh_interval",
+							get_rel_name(relid)),
+					 errhint("Use ALTER VIEW to rename it or change its owner.")));
+		view_parse_options((List *) cmd->def, &opts, true);
+		if (cmd->subtype == AT_ResetRelOptions)
+			opts.refresh_interval = VIEW_DEFAULT_REFRESH_INTERVAL;
+		if (opts.refresh_interval == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("nothing to change"),
+					 errhint("Use ALTER MATERIALIZED VIEW v SET (lambda.refresh_interval = '5 minutes').")));
+		catalog_begin(&scope);
+		args[0] = ObjectIdGetDatum(batch);
+		args[1] = CStringGetTextDatum(opts.refresh_interval);
+		if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view SET refresh_interval = $2::interval"
+								  " WHERE batch_table = $1", 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update lambda_catalog.continuous_view");
+		catalog_end(&scope);
+	}
+	speed_scheduler_wake(MyDatabaseId);
+}
+
+/* A copy of pstmt running stmt instead. */
+static PlannedStmt *
+view_wrap(PlannedStmt *pstmt, Node *stmt)
+{
+	PlannedStmt *p = makeNode(PlannedStmt);
+
+	memcpy(p, pstmt, sizeof(PlannedStmt));
+	p->utilityStmt = stmt;
+	return p;
+}
+
+/*
+ * ProcessUtility: handles statements about lambda views. Returns true when
+ * the statement was handled; otherwise *pstmt may have been replaced by a
+ * statement for PostgreSQL to run (DROP MATERIALIZED VIEW of lambda views
+ * becomes DROP VIEW).
+ */
+bool
+view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
+{
+	PlannedStmt *pstmt = *pstmt_p;
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (IsA(stmt, CreateTableAsStmt))
+	{
+		CreateTableAsStmt *ctas = (CreateTableAsStmt *) stmt;
+
+		if (ctas->objtype != OBJECT_MATVIEW || !view_options_lambda(ctas->into->options))
+			return false;
+		{
+			LambdaViewOptions o;
+
+			view_parse_options(ctas->into->options, &o, false);
+			if (!o.continuous)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("lambda.* parameters need lambda.continuous"),
+						 errhint("Add lambda.continuous to the WITH clause, or remove the lambda.* parameters.")));
+		}
+		view_create(ctas, qc);
+		return true;
+	}
+	if (IsA(stmt, RefreshMatViewStmt))
+	{
+		RefreshMatViewStmt *r = (RefreshMatViewStmt *) stmt;
+		Oid			relid = RangeVarGetRelid(r->relation, NoLock, true);
+		Oid			batch;
+
+		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
+			return false;
+		view_check_owner(relid);
+		if (r->skipData)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("continuous views cannot be refreshed WITH NO DATA"),
+					 errhint("Omit WITH NO DATA; to remove the view, drop it.")));
+		batch_refresh(batch, false, "manual");
+		if (qc)
+			SetQueryCompletion(qc, CMDTAG_REFRESH_MATERIALIZED_VIEW, 0);
+		return true;
+	}
+	if (IsA(stmt, AlterTableStmt) && ((AlterTableStmt *) stmt)->objtype == OBJECT_MATVIEW)
+	{
+		AlterTableStmt *a = (AlterTableStmt *) stmt;
+		Oid			relid = RangeVarGetRelid(a->relation, NoLock, true);
+		Oid			batch;
+
+		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
+			return false;
+		view_alter(a, relid, batch);
+		return true;
+	}
+	if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_MATVIEW &&
+		((RenameStmt *) stmt)->relation)
+	{
+		RenameStmt *r = (RenameStmt *) stmt;
+		Oid			relid = RangeVarGetRelid(r->relation, NoLock, true);
+
+		if (OidIsValid(relid) && OidIsValid(view_batch_of(relid)))
+		{
+			RenameStmt *copy = copyObject(r);
+
+			copy->renameType = OBJECT_VIEW;
+			*pstmt_p = view_wrap(pstmt, (Node *) copy);
+		}
+		return false;
+	}
+	if (IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_MATVIEW)
+	{
+		DropStmt   *d = (DropStmt *) stmt;
+		List	   *views = NIL;
+		List	   *others = NIL;
+		ListCell   *lc;
+
+		foreach(lc, d->objects)
+		{
+			RangeVar   *rv = makeRangeVarFromNameList(lfirst(lc));
+			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+			if (OidIsValid(relid) && OidIsValid(view_batch_of(relid)))
+				views = lappend(views, lfirst(lc));
+			else
+				others = lappend(others, lfirst(lc));
+		}
+		if (views == NIL)
+			return false;
+		if (others != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot drop continuous views and other materialized views in one statement"),
+					 errhint("Drop them in separate statements.")));
+		{
+			DropStmt   *copy = copyObject(d);
+
+			copy->removeType = OBJECT_VIEW;
+			*pstmt_p = view_wrap(pstmt, (Node *) copy);
+		}
+		return false;
+	}
+	return false;
+}
+
+/* lambda.recompute(view regclass): rebuilds the batch layer from all events. */
+Datum
+lambda_recompute(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			batch = view_batch_of(relid);
+	BatchCut	cut;
+
+	if (!OidIsValid(batch))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a continuous view", get_rel_name(relid) ? get_rel_name(relid) : "?"),
+				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
+	view_check_owner(relid);
+	batch_refresh(batch, true, "recompute");
+	batch_read_cut(batch, GetLatestSnapshot(), &cut);
+	ereport(NOTICE,
+			(errmsg("continuous view \"%s\" recomputed: %lld groups", get_rel_name(relid),
+					(long long) cut.batch_rows)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * lambda_catalog.view_dropped(batch): called by the sql_drop event trigger
+ * for a dropped lambda view; frees its speed layer at commit.
+ */
+Datum
+lambda_view_dropped(PG_FUNCTION_ARGS)
+{
+	Oid			batch = PG_GETARG_OID(0);
+
+	speed_view_dropped(batch);
+	cview_forget(batch);
+	PG_RETURN_VOID();
+}
+
+/*
+ * lambda_catalog.speed_status(batch, OUT ...): the speed layer's side of
+ * lambda.view_status.
+ */
+Datum
+lambda_speed_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	SpeedStatus st;
+	Datum		values[6];
+	bool		nulls[6] = {0};
+	const char *state;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	speed_status(PG_GETARG_OID(0), &st);
+	if (!st.attached)
+		state = "not loaded";
+	else if (st.rebuilding)
+		state = "rebuilding";
+	else if (!st.complete)
+		state = "degraded";
+	else
+		state = "active";
+	values[0] = CStringGetTextDatum(state);
+	values[1] = Int64GetDatum(st.keys);
+	values[2] = Int64GetDatum(st.bytes);
+	values[3] = Int32GetDatum(st.generations);
+	values[4] = CStringGetTextDatum(st.note);
+	nulls[4] = (st.note[0] == '\0');
+	values[5] = TimestampTzGetDatum(st.last_apply);
+	nulls[5] = (st.last_apply == 0);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
