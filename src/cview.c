@@ -163,18 +163,18 @@ cview_validate_aggref(Aggref *aggref)
 				 errmsg("continuous views do not support DISTINCT in aggregate %s", name),
 				 errdetail("A distinct aggregate cannot be computed from partial states."),
 				 errhint("Group by the column instead and count the groups when you query the view.")));
-	if (aggref->aggorder)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("continuous views do not support ORDER BY in aggregate %s", name),
-				 errdetail("The order of events across batches and the speed layer is not defined."),
-				 errhint("Remove the ORDER BY from the aggregate call.")));
 	if (aggref->aggkind != AGGKIND_NORMAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("continuous views do not support ordered-set or hypothetical-set aggregate %s", name),
 				 errdetail("Such aggregates have no combine function."),
 				 errhint("Use an aggregate that has a combine function (count, sum, avg, min, max, ...).")));
+	if (aggref->aggorder)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not support ORDER BY in aggregate %s", name),
+				 errdetail("The order of events across batches and the speed layer is not defined."),
+				 errhint("Remove the ORDER BY from the aggregate call.")));
 	if (aggref->agglevelsup != 0)
 		cview_refuse("outer-level aggregates", NULL, "Remove the subquery.");
 

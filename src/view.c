@@ -105,17 +105,29 @@ static Interval *
 view_parse_interval(DefElem *d)
 {
 	char	   *s = defGetString(d);
-	Interval   *iv;
+	Interval   *volatile iv = NULL;
 	Interval	zero;
+	MemoryContext cxt = CurrentMemoryContext;
 
-	iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(s),
-											   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	PG_TRY();
+	{
+		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(s),
+												   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		iv = NULL;
+	}
+	PG_END_TRY();
 	memset(&zero, 0, sizeof(zero));
-	if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv), IntervalPGetDatum(&zero))) <= 0)
+	if (iv == NULL ||
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv), IntervalPGetDatum(&zero))) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for lambda.%s: \"%s\"", d->defname, s),
-				 errdetail("The interval must be positive."),
+				 errdetail("The value must be a positive interval."),
 				 errhint("Use a value such as '5 minutes'.")));
 	return iv;
 }
@@ -514,8 +526,9 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
-			(errmsg("continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
-					viewname, (long long) cut.batch_rows, get_rel_name(event_relid))));
+			(errmsg_plural("continuous view \"%s\" holds %lld group over the existing events of \"%s\"",
+						   "continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
+						   cut.batch_rows, viewname, (long long) cut.batch_rows, get_rel_name(event_relid))));
 	if (qc)
 		SetQueryCompletion(qc, CMDTAG_SELECT, cut.batch_rows);
 }
@@ -538,6 +551,7 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 	{
 		AlterTableCmd *cmd = lfirst(lc);
 		LambdaViewOptions opts;
+		ListCell   *lc2;
 		CatalogScope scope;
 		Oid			argtypes[2] = {OIDOID, TEXTOID};
 		Datum		args[2];
@@ -548,9 +562,25 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 					 errmsg("ALTER MATERIALIZED VIEW on continuous view \"%s\" supports only SET and RESET of lambda.refresh_interval",
 							get_rel_name(relid)),
 					 errhint("Use ALTER VIEW to rename it or change its owner.")));
-		view_parse_options((List *) cmd->def, &opts, true);
+		foreach(lc2, (List *) cmd->def)
+		{
+			DefElem    *d = lfirst(lc2);
+
+			if (d->defnamespace == NULL || strcmp(d->defnamespace, "lambda") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("continuous views do not take storage parameter \"%s\"", d->defname),
+						 errhint("The parameter that can be changed is lambda.refresh_interval.")));
+			if (cmd->subtype == AT_ResetRelOptions && strcmp(d->defname, "refresh_interval") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("unrecognized parameter \"lambda.%s\"", d->defname),
+						 errhint("The parameter that can be changed is lambda.refresh_interval.")));
+		}
 		if (cmd->subtype == AT_ResetRelOptions)
 			opts.refresh_interval = VIEW_DEFAULT_REFRESH_INTERVAL;
+		else
+			view_parse_options((List *) cmd->def, &opts, true);
 		if (opts.refresh_interval == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -706,8 +736,9 @@ lambda_recompute(PG_FUNCTION_ARGS)
 	batch_refresh(batch, true, "recompute");
 	batch_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
-			(errmsg("continuous view \"%s\" recomputed: %lld groups", get_rel_name(relid),
-					(long long) cut.batch_rows)));
+			(errmsg_plural("continuous view \"%s\" recomputed: %lld group",
+						   "continuous view \"%s\" recomputed: %lld groups",
+						   cut.batch_rows, get_rel_name(relid), (long long) cut.batch_rows)));
 	PG_RETURN_VOID();
 }
 

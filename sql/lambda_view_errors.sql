@@ -1,0 +1,74 @@
+-- Continuous views: what is refused, with which error; nothing is left behind.
+CREATE EXTENSION pg_lambda;
+\set VERBOSITY verbose
+CREATE TABLE ev (k text, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('ev', time_column => 'ts');
+CREATE TABLE plain (k text, x int);
+CREATE TABLE parted (k text, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
+SELECT lambda.create_event_table('parted', time_column => 'ts');
+
+-- shapes that cannot be maintained
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM plain GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM parted GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT ev.k, count(*) FROM ev JOIN plain USING (k) GROUP BY ev.k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*), rank() OVER () FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev GROUP BY k ORDER BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev GROUP BY k LIMIT 3;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(DISTINCT x) FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, array_agg(x) FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, sum(x ORDER BY ts) FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev WHERE random() < 0.5 GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev WHERE x IN (SELECT x FROM plain) GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS WITH e AS (SELECT * FROM ev) SELECT k, count(*) FROM e GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev GROUP BY ROLLUP (k);
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT DISTINCT k, count(*) FROM ev GROUP BY k;
+-- options
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '-1 minute') AS SELECT count(*) FROM ev;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = 'soon') AS SELECT count(*) FROM ev;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refreshinterval = '1 minute') AS SELECT count(*) FROM ev;
+CREATE MATERIALIZED VIEW v WITH (lambda.refresh_interval = '1 minute') AS SELECT count(*) FROM ev;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous, fillfactor = 50) AS SELECT count(*) FROM ev;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.sliding_window = '10 minutes') AS SELECT count(*) FROM ev;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT count(*) FROM ev WITH NO DATA;
+CREATE MATERIALIZED VIEW pg_temp.v WITH (lambda.continuous) AS SELECT count(*) FROM ev;
+CREATE MATERIALIZED VIEW plain WITH (lambda.continuous) AS SELECT count(*) FROM ev;
+-- nothing was left behind
+SELECT count(*) FROM lambda.views;
+SELECT count(*) FROM pg_class WHERE relnamespace = 'lambda_catalog'::regnamespace AND relname ~ '_(batch|speed)$';
+SELECT count(*) FROM pg_trigger WHERE tgrelid = 'ev'::regclass;
+
+-- statements on an existing view
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev GROUP BY k;
+ALTER MATERIALIZED VIEW v SET (lambda.refresh_interval = '0 seconds');
+ALTER MATERIALIZED VIEW v SET (lambda.continuous = false);
+ALTER MATERIALIZED VIEW v SET (fillfactor = 10);
+ALTER MATERIALIZED VIEW v ALTER COLUMN k SET STATISTICS 10;
+REFRESH MATERIALIZED VIEW v WITH NO DATA;
+SELECT lambda.recompute('plain');
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+REFRESH MATERIALIZED VIEW v;
+ROLLBACK;
+BEGIN;
+INSERT INTO ev VALUES ('a', 1, now());
+REFRESH MATERIALIZED VIEW v;
+ROLLBACK;
+UPDATE ev SET x = 2;
+-- the internal parts are not the user's to change
+SELECT lambda_catalog.capture();
+CREATE ROLE lambda_view_stranger;
+SET ROLE lambda_view_stranger;
+INSERT INTO lambda_catalog.v_batch (k) VALUES ('x');
+SELECT * FROM v;
+REFRESH MATERIALIZED VIEW v;
+SELECT lambda.recompute('v');
+DROP MATERIALIZED VIEW v;
+ALTER MATERIALIZED VIEW v SET (lambda.refresh_interval = '5 minutes');
+CREATE MATERIALIZED VIEW v2 WITH (lambda.continuous) AS SELECT k, count(*) FROM ev GROUP BY k;
+RESET ROLE;
+DROP ROLE lambda_view_stranger;
+SELECT view, refresh_interval FROM lambda.views;
+DROP MATERIALIZED VIEW v;
+DROP TABLE ev, plain, parted;
+DROP EXTENSION pg_lambda;
