@@ -105,6 +105,7 @@ typedef struct SpeedView
 	LWLock		lock;
 	int			ngens;
 	SpeedGen	gens[SPEED_MAX_GENS];	/* ascending; the last is open */
+	int64		folded_upto;	/* generations <= this are in a batch table */
 	int64		free_upto;		/* free generations <= this ... */
 	TransactionId free_xid;		/* ... once this refresh is visible to all */
 	bool		rebuilding;		/* incomplete since the server started */
@@ -621,6 +622,7 @@ speed_attach(ViewDef *def, bool created)
 		v->gens[0].complete = created;
 		v->gens[0].buckets = InvalidDsaPointer;
 		v->free_upto = 0;
+		v->folded_upto = cut;
 		v->free_xid = InvalidTransactionId;
 		v->rebuilding = !created;
 		v->refresh_wanted = false;
@@ -1418,6 +1420,18 @@ speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid)
 	}
 	v->refresh_wanted = false;
 	v->rebuilding = false;
+	{
+		bool		complete = true;
+		int			i;
+
+		for (i = 0; i < v->ngens; i++)
+		{
+			if (v->gens[i].gen > upto_gen && !v->gens[i].complete)
+				complete = false;
+		}
+		if (complete)
+			speed_note(v, "%s", "");
+	}
 	LWLockRelease(&v->lock);
 }
 
@@ -1444,6 +1458,7 @@ speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh)
 
 		if (TransactionIdDidCommit(v->free_xid))
 		{
+			v->folded_upto = Max(v->folded_upto, v->free_upto);
 			if (TransactionIdPrecedes(v->free_xid, horizon))
 			{
 				for (i = 0, j = 0; i < v->ngens; i++)
@@ -1468,7 +1483,8 @@ speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh)
 	*needs_rebuild = false;
 	for (i = 0; i < v->ngens; i++)
 	{
-		if (!v->gens[i].complete)
+		if (!v->gens[i].complete && v->gens[i].gen > v->folded_upto &&
+			!(TransactionIdIsValid(v->free_xid) && v->gens[i].gen <= v->free_upto))
 			*needs_rebuild = true;
 	}
 	*wants_refresh = v->refresh_wanted;
@@ -1513,8 +1529,14 @@ speed_status(Oid batch_relid, SpeedStatus *st)
 		st->complete = true;
 		for (i = 0; i < v->ngens; i++)
 		{
-			st->keys += v->gens[i].nentries;
+			bool		folded = v->gens[i].gen <= v->folded_upto ||
+				(TransactionIdIsValid(v->free_xid) && v->gens[i].gen <= v->free_upto &&
+				 TransactionIdDidCommit(v->free_xid));
+
 			st->bytes += v->gens[i].bytes;
+			if (folded)
+				continue;
+			st->keys += v->gens[i].nentries;
 			if (!v->gens[i].complete)
 				st->complete = false;
 		}

@@ -529,7 +529,6 @@ scheduler_view(Oid batch, bool due, bool memory_short)
 	if (def != NULL)
 	{
 		speed_maintain(def, &needs_rebuild, &wants_refresh);
-		PopActiveSnapshot();
 		if (needs_rebuild && !wants_refresh)
 		{
 			if (!batch_rebuild(batch))
@@ -542,8 +541,7 @@ scheduler_view(Oid batch, bool due, bool memory_short)
 		else if (memory_short)
 			batch_refresh(batch, false, "memory");
 	}
-	else
-		PopActiveSnapshot();
+	PopActiveSnapshot();
 	CommitTransactionCommand();
 }
 
