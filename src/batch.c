@@ -34,6 +34,7 @@
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -66,8 +67,16 @@
 #define Anum_cv_cut_xip				10
 #define Anum_cv_last_refresh		11
 #define Anum_cv_batch_rows			15
+#define Anum_cv_cut_origin			17
 
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
+
+/* Where transaction ids of this database's cuts come from. */
+static char *
+cut_origin(void)
+{
+	return psprintf(UINT64_FORMAT "/%u", GetSystemIdentifier(), MyDatabaseId);
+}
 
 static int
 xid_cmp(const void *a, const void *b)
@@ -114,6 +123,8 @@ batch_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut)
 		cut->last_refresh = isnull ? 0 : DatumGetTimestampTz(d);
 		d = heap_getattr(tup, Anum_cv_batch_rows, desc, &isnull);
 		cut->batch_rows = isnull ? 0 : DatumGetInt64(d);
+		d = heap_getattr(tup, Anum_cv_cut_origin, desc, &isnull);
+		cut->foreign = !isnull && strcmp(TextDatumGetCString(d), cut_origin()) != 0;
 		d = heap_getattr(tup, Anum_cv_cut_xmin, desc, &isnull);
 		if (!isnull)
 		{
@@ -450,9 +461,9 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	CatalogScope scope;
 	int64		inserted;
 	int64		rows_now;
-	Oid			argtypes[10] = {OIDOID, INT8OID, XID8OID, XID8OID, XID8ARRAYOID,
-	TEXTOID, INT8OID, INT8OID, INT8OID, BOOLOID};
-	Datum		args[10];
+	Oid			argtypes[11] = {OIDOID, INT8OID, XID8OID, XID8OID, XID8ARRAYOID,
+	TEXTOID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID};
+	Datum		args[11];
 	long		groups;
 
 	if (def == NULL)
@@ -478,6 +489,13 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	pgstat_report_activity(STATE_RUNNING, psprintf("refreshing continuous view %s", get_rel_name(def->view_relid)));
 
 	batch_read_cut(batch_relid, GetLatestSnapshot(), &old);
+	if (old.foreign && !full)
+	{
+		ereport(NOTICE,
+				(errmsg("continuous view \"%s\" was restored from a dump: recomputing it from all events",
+						get_rel_name(def->view_relid))));
+		full = true;
+	}
 	snap = speed_cut(def, &closed);
 	ph = partial_create(def, CurrentMemoryContext);
 
@@ -534,13 +552,15 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	args[7] = Int64GetDatum(rows_now);
 	args[8] = Int64GetDatum((GetCurrentTimestamp() - start));
 	args[9] = BoolGetDatum(full);
+	args[10] = CStringGetTextDatum(cut_origin());
 	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view"
 							  "   SET cut_generation = $2, cut_xmin = $3, cut_xmax = $4, cut_xip = $5,"
 							  "       last_refresh = pg_catalog.now(), last_refresh_mode = $6,"
 							  "       last_refresh_groups = $7, batch_rows = $8,"
-							  "       last_refresh_duration = pg_catalog.make_interval(secs => $9 / 1e6)"
-							  " WHERE batch_table = $1",
-							  10, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+							  "       last_refresh_duration = pg_catalog.make_interval(secs => $9 / 1e6),"
+							  "       cut_origin = $11"
+							  " WHERE batch_table = $1 AND $10 IS NOT NULL",
+							  11, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the refresh of a continuous view");
 	catalog_end(&scope);
 
@@ -573,6 +593,11 @@ batch_rebuild(Oid batch_relid)
 	LockRelationOid(batch_relid, ShareUpdateExclusiveLock);
 	pgstat_report_activity(STATE_RUNNING, psprintf("rebuilding the speed layer of %s", get_rel_name(def->view_relid)));
 	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	if (cut.foreign)
+	{
+		batch_refresh(batch_relid, true, "restored");
+		return true;
+	}
 	snap = speed_cut(def, &closed);
 	ph = partial_create(def, CurrentMemoryContext);
 	batch_tail_scan(def, snap, &cut, ph);

@@ -20,6 +20,8 @@ typedef struct BatchCut
 	bool		found;
 	int64		gen;
 	bool		has_snapshot;	/* false: the batch holds no events yet */
+	bool		foreign;		/* the cut was made by another server or
+								 * database (restored from a dump) */
 	TransactionId xmin;
 	TransactionId xmax;
 	int			nxip;

@@ -45,6 +45,8 @@
 #include "batch.h"
 #include "cview.h"
 #include "speed.h"
+#include "worker.h"
+#include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
 PG_FUNCTION_INFO_V1(lambda_merge_trans);
@@ -233,6 +235,17 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 		key_image(s->def, vals, nulls, &key);
 	}
 	batch_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
+	if (cut.foreign)
+	{
+		worker_start_scheduler(MyDatabaseId);
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("continuous view \"%s\" was restored from a dump and is being recomputed",
+						get_rel_name(s->def->view_relid)),
+				 errdetail("The batch layer's cut refers to transactions of the server the dump was taken from."),
+				 errhint("Wait for the scheduler to recompute it, or run SELECT lambda.recompute('%s').",
+						 get_rel_name(s->def->view_relid))));
+	}
 	s->rows = NIL;
 	ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len, &s->rows);
 	s->from_events = !ok;

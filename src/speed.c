@@ -540,7 +540,7 @@ gen_abandon(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 				(errmsg("continuous view speed layer degraded: %s", why),
 				 errdetail("Generation " INT64_FORMAT " of the view with batch table %u no longer holds all its events; the view answers them from the event table until it is rebuilt.",
 						   g->gen, v->batch_relid),
-				 errhint("Raise lambda.speed_layer_memory or lower the views' refresh_interval.")));
+				 errhint("The scheduler rebuilds it. If this happens for lack of memory, raise lambda.speed_layer_memory or lower the views' refresh_interval.")));
 	g->complete = false;
 	gen_clear(area, g);
 	v->refresh_wanted = true;

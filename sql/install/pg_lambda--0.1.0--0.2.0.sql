@@ -5,8 +5,10 @@
 -------------------------------------------------------------------------------
 -- Catalog: one row per continuous view. The cut says which events the batch
 -- table holds: those visible to the snapshot (cut_xmin, cut_xmax, cut_xip),
--- and the speed-layer generations up to cut_generation. Column order is
--- relied on by src/batch.c.
+-- and the speed-layer generations up to cut_generation. cut_origin names the
+-- server and database whose transaction ids these are: a restored dump's
+-- cut means nothing, and the view is recomputed. Column order is relied on
+-- by src/batch.c.
 CREATE TABLE lambda_catalog.continuous_view (
     batch_table           regclass PRIMARY KEY,
     view                  regclass NOT NULL UNIQUE,
@@ -23,7 +25,8 @@ CREATE TABLE lambda_catalog.continuous_view (
     last_refresh_mode     text,
     last_refresh_groups   bigint,
     batch_rows            bigint NOT NULL DEFAULT 0,
-    created_at            timestamptz NOT NULL DEFAULT pg_catalog.now()
+    created_at            timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    cut_origin            text
 );
 REVOKE ALL ON lambda_catalog.continuous_view FROM PUBLIC;
 GRANT SELECT ON lambda_catalog.continuous_view TO PUBLIC;
