@@ -1,6 +1,6 @@
 -- Continuous views: what is refused, with which error; nothing is left behind.
 CREATE EXTENSION pg_lambda;
-\set VERBOSITY verbose
+-- errors show message, detail and hint (SQLSTATEs are in the source and docs)
 CREATE TABLE ev (k text, x int, ts timestamptz NOT NULL);
 SELECT lambda.create_event_table('ev', time_column => 'ts');
 CREATE TABLE plain (k text, x int);
