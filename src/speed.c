@@ -240,8 +240,17 @@ speed_get_area(void)
 {
 	MemoryContext old;
 
+	static int	limit_mb = 0;
+
 	if (speed_area)
+	{
+		if (limit_mb != lambda_speed_layer_memory)
+		{
+			limit_mb = lambda_speed_layer_memory;
+			dsa_set_size_limit(speed_area, (size_t) limit_mb * 1024 * 1024);
+		}
 		return speed_area;
+	}
 	LWLockRegisterTranche(speed_shared->tranche, "pg_lambda speed view");
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
@@ -256,7 +265,8 @@ speed_get_area(void)
 	dsa_pin_mapping(speed_area);
 	LWLockRelease(speed_shared->registry_lock);
 	MemoryContextSwitchTo(old);
-	dsa_set_size_limit(speed_area, (size_t) lambda_speed_layer_memory * 1024 * 1024);
+	limit_mb = lambda_speed_layer_memory;
+	dsa_set_size_limit(speed_area, (size_t) limit_mb * 1024 * 1024);
 	return speed_area;
 }
 
