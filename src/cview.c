@@ -810,6 +810,7 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 	def->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
 	table_close(rel, AccessShareLock);
 	def->econtext = CreateStandaloneExprContext();
+	def->keybuf = makeStringInfo();
 
 	MemoryContextSwitchTo(old);
 	return def;
@@ -1263,7 +1264,7 @@ partial_add_slot(PartialHash *ph, TupleTableSlot *slot)
 	MemoryContext old;
 	Datum		keyvals[INDEX_MAX_KEYS * 4];
 	bool		keynulls[INDEX_MAX_KEYS * 4];
-	StringInfoData buf;
+	StringInfo	buf = def->keybuf;
 	PartialEntry *e;
 	bool		found;
 	int			i;
@@ -1276,9 +1277,9 @@ partial_add_slot(PartialHash *ph, TupleTableSlot *slot)
 	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	for (i = 0; i < def->nkeys; i++)
 		keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
-	initStringInfo(&buf);
-	key_image(def, keyvals, keynulls, &buf);
-	e = partial_lookup(ph, buf.data, buf.len, &found);
+	resetStringInfo(buf);
+	key_image(def, keyvals, keynulls, buf);
+	e = partial_lookup(ph, buf->data, buf->len, &found);
 
 	for (i = 0; i < def->naggs; i++)
 	{

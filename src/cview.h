@@ -82,6 +82,7 @@ typedef struct ViewDef
 	TupleTableSlot *slot;		/* of the event table */
 	AggState   *fake_agg;		/* context for aggregate support functions */
 	ExprContext *agg_econtext;
+	StringInfo	keybuf;			/* scratch for key images */
 } ViewDef;
 
 /* A group key or states as bytes (see cview.c for the format). */
