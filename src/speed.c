@@ -80,7 +80,7 @@
 #include "guc.h"
 #include "speed.h"
 
-#define SPEED_MAX_GENS			8
+#define SPEED_MAX_GENS			16
 #define SPEED_MAX_SCHEDULERS	64
 #define SPEED_INITIAL_BUCKETS	1024
 #define SPEED_NOTE_LEN			256
@@ -183,6 +183,8 @@ static SpeedStash *speed_finishing = NULL;	/* local copy */
 static bool speed_finishing_missing = false;
 
 PG_FUNCTION_INFO_V1(lambda_capture);
+
+static void speed_release_locked(SpeedView *v, TransactionId horizon);
 
 /* ------------------------------------------------------------------------
  * Shared memory
@@ -1211,10 +1213,24 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 	SpeedView  *v;
 	Snapshot	snap;
 	int			idx = speed_attach(def, false);
+	TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
 
 	v = &speed_shared->views[idx];
 	LWLockAcquire(speed_shared->commit_lock, LW_EXCLUSIVE);
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	if (v->ngens >= SPEED_MAX_GENS)
+		speed_release_locked(v, horizon);
+	if (v->ngens >= SPEED_MAX_GENS && v->gens[0].gen <= v->folded_upto)
+	{
+		/*
+		 * Old snapshots keep folded generations alive. Drop the oldest: it
+		 * is in the batch table, and a reader whose snapshot predates that
+		 * finds the gap and reads the events instead.
+		 */
+		gen_clear(speed_area, &v->gens[0]);
+		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
+		v->ngens--;
+	}
 	if (v->ngens >= SPEED_MAX_GENS)
 	{
 		LWLockRelease(&v->lock);
@@ -1223,8 +1239,8 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("continuous view \"%s\" has too many generations awaiting release",
 						get_rel_name(def->view_relid)),
-				 errdetail("Snapshots older than the last refreshes are still open."),
-				 errhint("End long-running transactions, then refresh again.")));
+				 errdetail("The last refreshes have not committed yet."),
+				 errhint("Refresh again once they have.")));
 	}
 	*closed_gen = v->gens[v->ngens - 1].gen;
 	memset(&v->gens[v->ngens], 0, sizeof(SpeedGen));
@@ -1446,6 +1462,38 @@ speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid)
 }
 
 /*
+ * Frees the generations a committed refresh folded into the batch table
+ * once every snapshot sees that refresh. Caller holds v->lock exclusively.
+ */
+static void
+speed_release_locked(SpeedView *v, TransactionId horizon)
+{
+	int			i;
+	int			j;
+
+	if (!TransactionIdIsValid(v->free_xid))
+		return;
+	if (TransactionIdDidCommit(v->free_xid))
+	{
+		v->folded_upto = Max(v->folded_upto, v->free_upto);
+		if (!TransactionIdPrecedes(v->free_xid, horizon))
+			return;
+		for (i = 0, j = 0; i < v->ngens; i++)
+		{
+			if (v->gens[i].gen <= v->free_upto && i < v->ngens - 1)
+				gen_clear(speed_area, &v->gens[i]);
+			else
+				v->gens[j++] = v->gens[i];
+		}
+		v->ngens = j;
+	}
+	else if (TransactionIdIsInProgress(v->free_xid))
+		return;
+	v->free_xid = InvalidTransactionId;
+	v->free_upto = 0;
+}
+
+/*
  * Scheduler housekeeping for one view: frees generations that every
  * snapshot has seen folded into the batch table, and says whether the view
  * needs a rebuild (an incomplete generation after its cut) or an early
@@ -1457,39 +1505,11 @@ speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh)
 	SpeedView  *v;
 	int			idx = speed_attach(def, false);
 	int			i;
-	int			j;
 	TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
 
 	v = &speed_shared->views[idx];
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	if (TransactionIdIsValid(v->free_xid))
-	{
-		bool		done = false;
-
-		if (TransactionIdDidCommit(v->free_xid))
-		{
-			v->folded_upto = Max(v->folded_upto, v->free_upto);
-			if (TransactionIdPrecedes(v->free_xid, horizon))
-			{
-				for (i = 0, j = 0; i < v->ngens; i++)
-				{
-					if (v->gens[i].gen <= v->free_upto && i < v->ngens - 1)
-						gen_clear(speed_area, &v->gens[i]);
-					else
-						v->gens[j++] = v->gens[i];
-				}
-				v->ngens = j;
-				done = true;
-			}
-		}
-		else if (!TransactionIdIsInProgress(v->free_xid))
-			done = true;		/* the refresh rolled back */
-		if (done)
-		{
-			v->free_xid = InvalidTransactionId;
-			v->free_upto = 0;
-		}
-	}
+	speed_release_locked(v, horizon);
 	*needs_rebuild = false;
 	for (i = 0; i < v->ngens; i++)
 	{

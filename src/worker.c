@@ -523,6 +523,7 @@ scheduler_view(Oid batch, bool due, bool memory_short)
 	bool		needs_rebuild;
 	bool		wants_refresh;
 
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	def = cview_get(batch);
@@ -586,6 +587,7 @@ lambda_scheduler_main(Datum arg)
 		}
 		MemoryContextReset(loop_cxt);
 
+		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		installed = OidIsValid(catalog_relid("continuous_view"));
