@@ -2,7 +2,8 @@
 # "make demo": builds and installs pg_lambda, starts a throwaway PostgreSQL
 # server with it preloaded and a local Kafka-protocol broker (test/kafka_broker),
 # then walks through what pg_lambda does: an append-only event table, a Kafka
-# source streaming sample events into it, its status and dead letters.
+# source streaming sample events into it, its status and dead letters, and a
+# continuous (lambda) view that answers while more events stream in.
 # Everything it starts is stopped and removed when it ends.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,27 +42,84 @@ sql "SELECT lambda.create_kafka_source(name => 'pageviews_src', target => 'pagev
        brokers => '$bootstrap', topic => 'pageviews', format => 'json', parallelism => 2);"
 sql "SELECT pid, backend_type, application_name FROM pg_stat_activity WHERE backend_type LIKE 'pg_lambda%';"
 
+# sample page views: $1 events from random seed $2, on 2025-06-01
+page_views() {
+    awk -v n="$1" -v seed="$2" 'BEGIN { srand(seed); for (i = 1; i <= n; i++)
+        printf "{\"user_ip\": \"10.0.%d.%d\", \"url\": \"foo.com/page/%d\", \"ts\": \"2025-06-01T%02d:%02d:00Z\"}\n",
+               int(rand() * 4), int(rand() * 250), int(rand() * 50), int(rand() * 24), int(rand() * 60) }'
+}
+# waits until the source has consumed $1 messages in all
+wait_consumed() {
+    for _ in $(seq 1 150); do
+        n=$(scratch_psql -At -c "SELECT sum(events + dead_letters) FROM lambda.source_status")
+        [ "$n" = "$1" ] && return 0
+        sleep 0.2
+    done
+    echo "the source consumed $n of $1 messages" >&2
+}
+
 step "Producing 20000 sample page views (and one malformed message) with kcat"
-awk 'BEGIN { srand(42); for (i = 1; i <= 20000; i++)
-    printf "{\"user_ip\": \"10.0.%d.%d\", \"url\": \"foo.com/page/%d\", \"ts\": \"2025-06-01T%02d:%02d:00Z\"}\n",
-           int(rand() * 4), int(rand() * 250), int(rand() * 50), int(rand() * 24), int(rand() * 60) }' \
-    > "$work/events.json"
+page_views 20000 42 > "$work/events.json"
 echo 'this is not json' >> "$work/events.json"
 kcat -P -b "$bootstrap" -t pageviews -X sticky.partitioning.linger.ms=0 -l "$work/events.json"
-for i in $(seq 1 100); do
-    n=$(scratch_psql -At -c "SELECT sum(events + dead_letters) FROM lambda.source_status")
-    [ "$n" = "20001" ] && break
-    sleep 0.2
-done
+wait_consumed 20001
 sql "SELECT * FROM lambda.source_status;"
 sql "SELECT count(*) AS events, count(DISTINCT url) AS urls FROM pageviews;"
 sql "SELECT source, partition, \"offset\", convert_from(payload, 'UTF8') AS payload, error FROM lambda.dead_letters;"
 sql "SELECT url, count(*) AS views, count(DISTINCT user_ip) AS uniques
        FROM pageviews GROUP BY url ORDER BY views DESC LIMIT 5;"
 
+step "3. A continuous (lambda) view: page views per URL and hour, always up to date"
+sql "CREATE MATERIALIZED VIEW pageviews_hourly
+       WITH (lambda.continuous, lambda.refresh_interval = '1 minute') AS
+       SELECT url, date_bin('1 hour', ts, '2025-01-01') AS hour,
+              count(*) AS views, max(ts) AS last_view
+         FROM pageviews GROUP BY url, date_bin('1 hour', ts, '2025-01-01');"
+sql "SELECT * FROM pageviews_hourly WHERE url = 'foo.com/page/7' ORDER BY hour LIMIT 3;"
+sql "SELECT view, state, speed_keys, batch_rows, last_refresh_mode FROM lambda.view_status;"
+
+step "Streaming 30000 more page views through Kafka while we query the view"
+page_views 30000 7 | split -l 2000 - "$work/more."
+(
+    for f in "$work"/more.*; do
+        kcat -P -b "$bootstrap" -t pageviews -X sticky.partitioning.linger.ms=0 -l "$f"
+        sleep 0.4
+    done
+) &
+producer=$!
+q="SELECT sum(views) AS views, sum(views) FILTER (WHERE url = 'foo.com/page/7') AS \"foo.com/page/7\",
+          (SELECT views FROM pageviews_hourly WHERE url = 'foo.com/page/7' AND hour = '2025-06-01 12:00+00') AS \"... at noon\"
+     FROM pageviews_hourly;"
+printf '\033[36m%s\033[0m\n' "$q"
+scratch_psql -q -P footer=off -c "$q" | sed -n 1,3p   # before the stream, with the header
+for _ in 1 2 3 4 5 6; do                             # once a second while it streams
+    sleep 1
+    scratch_psql -q -P footer=off -c "$q" | sed -n 3p
+done
+wait "$producer"
+wait_consumed 50001
+scratch_psql -q -P footer=off -c "$q" | sed -n 3p     # once all 30000 are in
+
+step "The speed layer holds what arrived since the last refresh; REFRESH folds it into the batch table"
+sql "SELECT view, state, speed_keys, speed_bytes, batch_rows, last_refresh_mode FROM lambda.view_status;"
+sql "REFRESH MATERIALIZED VIEW pageviews_hourly;"
+sql "SELECT view, state, speed_keys, batch_rows, last_refresh_mode, last_refresh_duration FROM lambda.view_status;"
+
+step "The view gives the same answer as its defining query over all events"
+sql "SELECT url, sum(views) AS views FROM pageviews_hourly GROUP BY url ORDER BY views DESC, url LIMIT 3;"
+sql "SELECT url, count(*) AS views FROM pageviews GROUP BY url ORDER BY views DESC, url LIMIT 3;"
+sql "SELECT count(*) AS rows_that_differ FROM (
+       (TABLE pageviews_hourly EXCEPT ALL
+        SELECT url, date_bin('1 hour', ts, '2025-01-01'), count(*), max(ts) FROM pageviews GROUP BY 1, 2)
+       UNION ALL
+       (SELECT url, date_bin('1 hour', ts, '2025-01-01'), count(*), max(ts) FROM pageviews GROUP BY 1, 2
+        EXCEPT ALL TABLE pageviews_hourly)) d;"
+
 step "Stopping and dropping the source (no restart needed)"
 sql "SELECT lambda.stop_source('pageviews_src');"
 sql "SELECT DISTINCT source, state FROM lambda.source_status;"
 sql "SELECT lambda.drop_source('pageviews_src');"
+
+sql "DROP MATERIALIZED VIEW pageviews_hourly;"
 
 step "Done: the demo server and broker are stopped and removed"
