@@ -102,6 +102,33 @@ SELECT view, refresh_interval FROM lambda.view_status WHERE view = 'per_g'::regc
 ALTER MATERIALIZED VIEW per_g RENAME TO per_group;
 SELECT view FROM lambda.views ORDER BY view::text;
 
+-- events inserted with session_replication_role = replica (logical
+-- replication) still reach the view
+SET session_replication_role = replica;
+INSERT INTO ev VALUES ('k1', 0, 1, '2025-01-01 00:05+00', 1);
+RESET session_replication_role;
+SELECT * FROM per_group ORDER BY grp;
+SELECT g, count(*), sum(x)::float8 / count(*) FROM ev GROUP BY g ORDER BY g;
+
+-- a view created by an ordinary role is readable by it, and by a new owner
+CREATE ROLE lambda_view_alice;
+CREATE ROLE lambda_view_bob;
+GRANT SELECT ON ev TO lambda_view_alice;
+GRANT CREATE ON SCHEMA public TO lambda_view_alice;
+SET ROLE lambda_view_alice;
+CREATE MATERIALIZED VIEW alice_counts WITH (lambda.continuous) AS SELECT k, count(*) AS n FROM ev GROUP BY k;
+SELECT * FROM alice_counts WHERE k = 'k2';
+RESET ROLE;
+ALTER MATERIALIZED VIEW alice_counts OWNER TO lambda_view_bob;
+GRANT SELECT ON alice_counts TO lambda_view_alice;
+SET ROLE lambda_view_alice;
+SELECT * FROM alice_counts WHERE k = 'k2';
+RESET ROLE;
+DROP MATERIALIZED VIEW alice_counts;
+REVOKE CREATE ON SCHEMA public FROM lambda_view_alice;
+REVOKE SELECT ON ev FROM lambda_view_alice;
+DROP ROLE lambda_view_alice, lambda_view_bob;
+
 -- IF NOT EXISTS
 CREATE MATERIALIZED VIEW IF NOT EXISTS totals WITH (lambda.continuous) AS SELECT count(*) FROM ev;
 

@@ -20,6 +20,8 @@ CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, sum(x ORDER BY 
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM ev GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev WHERE random() < 0.5 GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev WHERE ts > now() - interval '1 hour' GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev WHERE k = CURRENT_USER GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev WHERE x IN (SELECT x FROM plain) GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS WITH e AS (SELECT * FROM ev) SELECT k, count(*) FROM e GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev GROUP BY ROLLUP (k);
@@ -55,6 +57,18 @@ INSERT INTO ev VALUES ('a', 1, now());
 REFRESH MATERIALIZED VIEW v;
 ROLLBACK;
 UPDATE ev SET x = 2;
+-- the event table keeps feeding the view: no renames, no disabled or dropped capture trigger
+ALTER TABLE ev RENAME TO ev2;
+ALTER TABLE ev RENAME COLUMN k TO kk;
+ALTER TABLE ev SET SCHEMA lambda;
+ALTER SCHEMA public RENAME TO public2;
+ALTER TABLE ev DISABLE TRIGGER ALL;
+ALTER TABLE ev DISABLE TRIGGER lambda_capture_v_batch;
+ALTER TABLE ev ENABLE REPLICA TRIGGER lambda_capture_v_batch;
+DROP TRIGGER lambda_capture_v_batch ON ev;
+ALTER TRIGGER lambda_capture_v_batch ON ev RENAME TO t;
+-- the time column and other tables can still be renamed
+ALTER TABLE plain RENAME COLUMN x TO y;
 -- the internal parts are not the user's to change
 SELECT lambda_catalog.capture();
 CREATE ROLE lambda_view_stranger;

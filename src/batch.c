@@ -548,7 +548,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	args[3] = FullTransactionIdGetDatum(xid_full(snap->xmax));
 	args[4] = PointerGetDatum(snapshot_invisible_xids(snap));
 	args[5] = CStringGetTextDatum(mode);
-	args[6] = Int64GetDatum(full ? ph->rows : (int64) groups);
+	args[6] = Int64GetDatum((int64) groups);
 	args[7] = Int64GetDatum(rows_now);
 	args[8] = Int64GetDatum((GetCurrentTimestamp() - start));
 	args[9] = BoolGetDatum(full);

@@ -57,6 +57,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -109,6 +110,36 @@ cview_find_volatile(Node *node, void *context)
 	if (IsA(node, Query))
 		return query_tree_walker((Query *) node, cview_find_volatile, context, 0);
 	return expression_tree_walker(node, cview_find_volatile, context);
+}
+
+/*
+ * Finds the current time or session (now(), CURRENT_DATE, CURRENT_USER,
+ * ...): stable, but an event would count differently depending on when and
+ * by whom it was inserted.
+ */
+static bool
+cview_find_clock(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SQLValueFunction))
+	{
+		*(const char **) context = "CURRENT_DATE, CURRENT_TIMESTAMP, CURRENT_USER and similar";
+		return true;
+	}
+	if (IsA(node, FuncExpr))
+	{
+		Oid			f = ((FuncExpr *) node)->funcid;
+
+		if (f == F_NOW || f == F_STATEMENT_TIMESTAMP || f == F_TRANSACTION_TIMESTAMP)
+		{
+			*(const char **) context = "now() and the other current-time functions";
+			return true;
+		}
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, cview_find_clock, context, 0);
+	return expression_tree_walker(node, cview_find_clock, context);
 }
 
 /* Collects the distinct Aggrefs of an expression tree. */
@@ -279,6 +310,17 @@ cview_validate_query(Query *query, Oid *event_relid)
 				 errmsg("continuous views do not support volatile function %s", format_procedure(volatile_fn)),
 				 errdetail("A volatile function can give a different answer for the same event each time it is evaluated."),
 				 errhint("Use immutable expressions in WHERE, GROUP BY and aggregate arguments.")));
+
+	{
+		const char *clock = NULL;
+
+		if (cview_find_clock((Node *) query, &clock))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("continuous views do not support %s", clock),
+					 errdetail("An event would count differently depending on when or by whom it was inserted."),
+					 errhint("Apply such conditions when you query the view.")));
+	}
 
 	aggs = cview_query_aggrefs(query);
 	foreach(lc, aggs)

@@ -58,6 +58,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		event_table_check_utility(pstmt);
 	if (IsA(pstmt->utilityStmt, DropdbStmt))
 		ddl_before_dropdb((DropdbStmt *) pstmt->utilityStmt);
+	if (in_xact)
+		view_check_utility(pstmt);
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
 	if (IsA(pstmt->utilityStmt, TransactionStmt))

@@ -530,6 +530,45 @@ gen_apply_blob(dsa_area *area, SpeedView *v, SpeedGen *g, ViewDef *def,
 	return ok;
 }
 
+/*
+ * Combines every entry of generation "from" into "into". False when memory
+ * ran out or a combine function failed.
+ */
+static bool
+gen_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+		  char *why, size_t whylen)
+{
+	dsa_pointer *b;
+	uint32		i;
+	StringInfoData blob;
+	bool		ok;
+
+	if (!DsaPointerIsValid(from->buckets))
+		return true;
+	initStringInfo(&blob);
+	b = dsa_get_address(area, from->buckets);
+	for (i = 0; i < from->nbuckets; i++)
+	{
+		dsa_pointer p = b[i];
+
+		while (DsaPointerIsValid(p))
+		{
+			SpeedEntry *e = dsa_get_address(area, p);
+			uint32		l = e->keylen;
+
+			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(&blob, e->data, l);
+			l = e->stateslen;
+			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(&blob, e->data + e->keylen, l);
+			p = e->next;
+		}
+	}
+	ok = gen_apply_blob(area, NULL, into, def, blob.data, blob.len, why, whylen);
+	pfree(blob.data);
+	return ok;
+}
+
 static void
 speed_note(SpeedView *v, const char *fmt,...) pg_attribute_printf(2, 3);
 
@@ -1228,6 +1267,28 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 		 * finds the gap and reads the events instead.
 		 */
 		gen_clear(speed_area, &v->gens[0]);
+		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
+		v->ngens--;
+	}
+	if (v->ngens >= SPEED_MAX_GENS)
+	{
+		/*
+		 * Refreshes that rolled back left closed generations behind: merge
+		 * the oldest into the next. Readers whose cut lies between them
+		 * find no boundary there and read the events instead.
+		 */
+		SpeedGen   *from = &v->gens[0];
+		SpeedGen   *into = &v->gens[1];
+		char		why[200];
+
+		if (from->complete && into->complete &&
+			!gen_merge(speed_area, into, def, from, why, sizeof(why)))
+			gen_abandon(speed_area, v, into, why);
+		into->complete = into->complete && from->complete;
+		if (!into->complete)
+			gen_clear(speed_area, into);
+		into->first = from->first;
+		gen_clear(speed_area, from);
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}

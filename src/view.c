@@ -37,6 +37,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -352,6 +353,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	char	   *batch_rel;
 	char	   *speed_rel;
 	char	   *definition;
+	const char *owner;
 	ViewDef    *tmp;
 	ViewDef    *def;
 	CatalogScope scope;
@@ -457,6 +459,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
 	speed_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, speedname);
 	qualname = quote_qualified_identifier(get_namespace_name(nsp), viewname);
+	owner = quote_identifier(GetUserNameFromId(GetUserId(), false));
 
 	catalog_begin(&scope);
 	view_exec(psprintf("CREATE TABLE %s (%s)", batch_rel, view_table_columns(tmp, true)), SPI_OK_UTILITY);
@@ -474,8 +477,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	view_exec(psprintf("CREATE FOREIGN TABLE %s (%s) SERVER lambda_speed OPTIONS (batch %s)",
 					   speed_rel, view_table_columns(tmp, false), quote_literal_cstr(batch_rel)),
 			  SPI_OK_UTILITY);
-	view_exec(psprintf("GRANT SELECT ON %s, %s TO %s", batch_rel, speed_rel,
-					   quote_identifier(GetUserNameFromId(GetUserId(), false))), SPI_OK_UTILITY);
+	view_exec(psprintf("GRANT SELECT ON %s, %s TO %s", batch_rel, speed_rel, owner), SPI_OK_UTILITY);
 	batch_relid = get_relname_relid(batchname, catnsp);
 	speed_relid = get_relname_relid(speedname, catnsp);
 	catalog_end(&scope);
@@ -492,6 +494,8 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	ObjectAddressSet(viewaddr, RelationRelationId, view_relid);
 	ObjectAddressSet(eventaddr, RelationRelationId, event_relid);
 	recordDependencyOn(&viewaddr, &eventaddr, DEPENDENCY_NORMAL);
+	/* and on the columns, functions, operators and types it uses */
+	recordDependencyOnExpr(&viewaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
 
 	catalog_begin(&scope);
 	args[0] = ObjectIdGetDatum(batch_relid);
@@ -511,6 +515,12 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(event_relid)),
 												  get_rel_name(event_relid)),
 					   quote_literal_cstr(batch_rel)),
+			  SPI_OK_UTILITY);
+	/* fires under session_replication_role = replica too */
+	view_exec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s",
+					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(event_relid)),
+												  get_rel_name(event_relid)),
+					   quote_identifier(psprintf("lambda_capture_%s", batchname))),
 			  SPI_OK_UTILITY);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
 					   quote_literal_cstr(psprintf("pg_lambda continuous view over %s: batch layer %s, speed layer %s",
@@ -658,6 +668,38 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 			SetQueryCompletion(qc, CMDTAG_REFRESH_MATERIALIZED_VIEW, 0);
 		return true;
 	}
+	if (IsA(stmt, AlterTableStmt) &&
+		(((AlterTableStmt *) stmt)->objtype == OBJECT_MATVIEW ||
+		 ((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW) &&
+		list_length(((AlterTableStmt *) stmt)->cmds) == 1 &&
+		((AlterTableCmd *) linitial(((AlterTableStmt *) stmt)->cmds))->subtype == AT_ChangeOwner)
+	{
+		AlterTableStmt *a = (AlterTableStmt *) stmt;
+		AlterTableCmd *cmd = linitial(a->cmds);
+		Oid			relid = RangeVarGetRelid(a->relation, NoLock, true);
+		Oid			batch;
+		Oid			newowner;
+		CatalogScope scope;
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1];
+
+		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
+			return false;
+		newowner = get_rolespec_oid(cmd->newowner, false);
+		ATExecChangeOwner(relid, newowner, false, AccessExclusiveLock);
+		/* the new owner reads the batch and speed tables through the view */
+		catalog_begin(&scope);
+		args[0] = ObjectIdGetDatum(batch);
+		if (SPI_execute_with_args("SELECT pg_catalog.format('GRANT SELECT ON %s, %s TO %I', batch_table, speed_table,"
+								  "       pg_catalog.pg_get_userbyid(c.relowner))"
+								  "  FROM lambda_catalog.continuous_view v JOIN pg_catalog.pg_class c ON c.oid = v.view"
+								  " WHERE batch_table = $1", 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "could not read lambda_catalog.continuous_view");
+		view_exec(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), SPI_OK_UTILITY);
+		catalog_end(&scope);
+		return true;
+	}
 	if (IsA(stmt, AlterTableStmt) && ((AlterTableStmt *) stmt)->objtype == OBJECT_MATVIEW)
 	{
 		AlterTableStmt *a = (AlterTableStmt *) stmt;
@@ -717,6 +759,184 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		return false;
 	}
 	return false;
+}
+
+/* Whether event table relid feeds continuous views. */
+static bool
+view_event_table_has_views(Oid relid)
+{
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	bool		found;
+
+	if (!OidIsValid(catalog_relid("continuous_view")))
+		return false;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view WHERE event_table = $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	found = SPI_processed > 0;
+	catalog_end(&scope);
+	return found;
+}
+
+/* Whether trigger tgname of relid is the capture trigger of a live view. */
+static bool
+view_is_capture_trigger(Oid relid, const char *tgname)
+{
+	CatalogScope scope;
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2];
+	bool		found;
+
+	if (tgname == NULL || strncmp(tgname, "lambda_capture_", 15) != 0 ||
+		!OidIsValid(catalog_relid("continuous_view")))
+		return false;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(tgname);
+	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
+							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table"
+							  " WHERE v.event_table = $1 AND 'lambda_capture_' || c.relname = $2",
+							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	found = SPI_processed > 0;
+	catalog_end(&scope);
+	return found;
+}
+
+static void
+view_refuse_on_event_table(Oid relid, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot %s event table \"%s\"", what, get_rel_name(relid)),
+			 errdetail("Continuous views are maintained from it through its name, its columns and a capture trigger."),
+			 errhint("Drop the continuous views over \"%s\" first (see lambda.views), then re-create them.",
+					 get_rel_name(relid))));
+}
+
+/*
+ * Refuses statements that would make an event table stop feeding its
+ * continuous views, or break their stored definitions: renaming the table,
+ * its columns or its schema, moving it, and disabling or dropping a capture
+ * trigger.
+ */
+void
+view_check_utility(PlannedStmt *pstmt)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (IsA(stmt, RenameStmt))
+	{
+		RenameStmt *r = (RenameStmt *) stmt;
+		Oid			relid;
+
+		if (r->renameType == OBJECT_SCHEMA)
+		{
+			Oid			nsp = get_namespace_oid(r->subname, true);
+			CatalogScope scope;
+			Oid			argtypes[1] = {OIDOID};
+			Datum		args[1];
+
+			if (!OidIsValid(nsp) || !OidIsValid(catalog_relid("continuous_view")))
+				return;
+			catalog_begin(&scope);
+			args[0] = ObjectIdGetDatum(nsp);
+			if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
+									  "  JOIN pg_catalog.pg_class c ON c.oid IN (v.event_table, v.view)"
+									  " WHERE c.relnamespace = $1",
+									  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read lambda_catalog.continuous_view");
+			if (SPI_processed > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+						 errmsg("cannot rename schema \"%s\": it holds continuous views or their event tables", r->subname),
+						 errhint("Drop the continuous views first (see lambda.views), then re-create them.")));
+			catalog_end(&scope);
+			return;
+		}
+		if (r->relation == NULL ||
+			!(r->renameType == OBJECT_TABLE || r->renameType == OBJECT_COLUMN ||
+			  r->renameType == OBJECT_TRIGGER))
+			return;
+		relid = RangeVarGetRelid(r->relation, NoLock, true);
+		if (!OidIsValid(relid))
+			return;
+		if (r->renameType == OBJECT_TRIGGER)
+		{
+			if (view_is_capture_trigger(relid, r->subname))
+				view_refuse_on_event_table(relid, "rename the capture trigger of");
+		}
+		else if (view_event_table_has_views(relid))
+			view_refuse_on_event_table(relid, r->renameType == OBJECT_TABLE ?
+									   "rename" : "rename a column of");
+	}
+	else if (IsA(stmt, AlterObjectSchemaStmt))
+	{
+		AlterObjectSchemaStmt *a = (AlterObjectSchemaStmt *) stmt;
+		Oid			relid;
+
+		if (a->relation == NULL || a->objectType != OBJECT_TABLE)
+			return;
+		relid = RangeVarGetRelid(a->relation, NoLock, true);
+		if (OidIsValid(relid) && view_event_table_has_views(relid))
+			view_refuse_on_event_table(relid, "change the schema of");
+	}
+	else if (IsA(stmt, AlterTableStmt))
+	{
+		AlterTableStmt *a = (AlterTableStmt *) stmt;
+		ListCell   *lc;
+		Oid			relid;
+
+		if (a->objtype != OBJECT_TABLE)
+			return;
+		relid = RangeVarGetRelid(a->relation, NoLock, true);
+		if (!OidIsValid(relid))
+			return;
+		foreach(lc, a->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			switch (cmd->subtype)
+			{
+				case AT_DisableTrigAll:
+				case AT_DisableTrigUser:
+					if (view_event_table_has_views(relid))
+						view_refuse_on_event_table(relid, "disable the triggers of");
+					break;
+				case AT_DisableTrig:
+				case AT_EnableTrig:
+				case AT_EnableReplicaTrig:
+					if (view_is_capture_trigger(relid, cmd->name))
+						view_refuse_on_event_table(relid, "disable the capture trigger of");
+					break;
+				default:
+					break;
+			}
+		}
+	}
+	else if (IsA(stmt, DropStmt) && ((DropStmt *) stmt)->removeType == OBJECT_TRIGGER)
+	{
+		DropStmt   *d = (DropStmt *) stmt;
+		ListCell   *lc;
+
+		foreach(lc, d->objects)
+		{
+			List	   *names = lfirst(lc);
+			RangeVar   *rv;
+			Oid			relid;
+
+			if (list_length(names) < 2)
+				continue;
+			rv = makeRangeVarFromNameList(list_truncate(list_copy(names), list_length(names) - 1));
+			relid = RangeVarGetRelid(rv, NoLock, true);
+			if (OidIsValid(relid) && view_is_capture_trigger(relid, strVal(llast(names))))
+				view_refuse_on_event_table(relid, "drop the capture trigger of");
+		}
+	}
 }
 
 /* lambda.recompute(view regclass): rebuilds the batch layer from all events. */
