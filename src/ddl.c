@@ -40,7 +40,11 @@ ddl_before_dropdb(DropdbStmt *stmt)
 	Oid			dbid = get_database_oid(stmt->dbname, true);
 
 	if (OidIsValid(dbid) && pg_database_ownercheck(dbid, GetUserId()))
+	{
 		worker_stop_database(dbid);
+		speed_scheduler_stop(dbid);
+		speed_release_stale(dbid, NIL, true);
+	}
 }
 
 /*

@@ -54,6 +54,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/transam.h"
 #include "access/twophase.h"
 #include "access/xact.h"
@@ -1641,6 +1643,33 @@ speed_status(Oid batch_relid, SpeedStatus *st)
 	LWLockRelease(&v->lock);
 }
 
+/*
+ * Frees the slots of database dbid whose view is not in "live" (batch table
+ * OIDs; NIL with all = true: every slot of the database). Catches views that
+ * went without their transaction callback (DROP EXTENSION, DROP DATABASE).
+ */
+void
+speed_release_stale(Oid dbid, List *live, bool all)
+{
+	int			i;
+
+	(void) speed_get_area();
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	for (i = 0; i < speed_shared->nviews; i++)
+	{
+		SpeedView  *v = &speed_shared->views[i];
+
+		if (!v->in_use || v->dbid != dbid || (!all && list_member_oid(live, v->batch_relid)))
+			continue;
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+		while (v->ngens > 0)
+			gen_clear(speed_area, &v->gens[--v->ngens]);
+		v->in_use = false;
+		LWLockRelease(&v->lock);
+	}
+	LWLockRelease(speed_shared->registry_lock);
+}
+
 /* ------------------------------------------------------------------------
  * Scheduler registry
  * ------------------------------------------------------------------------
@@ -1714,6 +1743,21 @@ speed_scheduler_running(Oid dbid)
 	}
 	LWLockRelease(speed_shared->registry_lock);
 	return found;
+}
+
+/* Asks the database's scheduler to exit (DROP DATABASE). */
+void
+speed_scheduler_stop(Oid dbid)
+{
+	int			i;
+
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	{
+		if (speed_shared->sched[i].pid != 0 && speed_shared->sched[i].dbid == dbid)
+			(void) kill(speed_shared->sched[i].pid, SIGTERM);
+	}
+	LWLockRelease(speed_shared->registry_lock);
 }
 
 void

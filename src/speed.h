@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
 #include "utils/snapshot.h"
 
 #include "cview.h"
@@ -57,11 +58,13 @@ extern void speed_finish_prepared(const char *gid, bool commit);
 extern void speed_before_finish_prepared(const char *gid);
 extern void speed_after_finish_prepared(const char *gid, bool commit);
 extern uint64 speed_memory_used(void);
+extern void speed_release_stale(Oid dbid, List *live, bool all);
 
 /* Scheduler registry (one scheduler per database). */
 extern bool speed_scheduler_claim(Oid dbid);
 extern void speed_scheduler_release(Oid dbid);
 extern bool speed_scheduler_running(Oid dbid);
 extern void speed_scheduler_wake(Oid dbid);
+extern void speed_scheduler_stop(Oid dbid);
 
 #endif							/* LAMBDA_SPEED_H */

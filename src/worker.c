@@ -565,7 +565,13 @@ lambda_scheduler_main(Datum arg)
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pgstat_report_appname("pg_lambda scheduler");
 	if (!speed_scheduler_claim(dbid))
+	{
+		if (!speed_scheduler_running(dbid))
+			ereport(LOG,
+					(errmsg("pg_lambda scheduler for database %u cannot start: all scheduler slots are in use", dbid),
+					 errhint("Continuous views of this database are refreshed only by REFRESH MATERIALIZED VIEW.")));
 		proc_exit(0);
+	}
 	before_shmem_exit(scheduler_on_exit, ObjectIdGetDatum(dbid));
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda scheduler", ALLOCSET_DEFAULT_SIZES);
 
@@ -616,7 +622,11 @@ lambda_scheduler_main(Datum arg)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		if (!installed)
+		{
+			speed_release_stale(dbid, NIL, true);
 			break;
+		}
+		speed_release_stale(dbid, views, false);
 
 		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
 		forboth(lc, views, lc2, due)
