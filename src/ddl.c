@@ -43,7 +43,7 @@ ddl_before_dropdb(DropdbStmt *stmt)
 	{
 		worker_stop_database(dbid);
 		speed_scheduler_stop(dbid);
-		speed_release_stale(dbid, NIL, true);
+		speed_release_stale(dbid, NIL, true, NULL);
 	}
 }
 

@@ -104,6 +104,7 @@ typedef struct SpeedView
 	bool		in_use;
 	Oid			dbid;
 	Oid			batch_relid;
+	TransactionId creator;		/* transaction that made the slot */
 	LWLock		lock;
 	int			ngens;
 	SpeedGen	gens[SPEED_MAX_GENS];	/* ascending; the last is open */
@@ -668,6 +669,7 @@ speed_attach(ViewDef *def, bool created)
 		v->in_use = true;
 		v->dbid = MyDatabaseId;
 		v->batch_relid = def->batch_relid;
+		v->creator = GetTopTransactionIdIfAny();
 		v->ngens = 1;
 		memset(&v->gens[0], 0, sizeof(SpeedGen));
 		v->gens[0].gen = cut + 1;
@@ -1649,7 +1651,7 @@ speed_status(Oid batch_relid, SpeedStatus *st)
  * went without their transaction callback (DROP EXTENSION, DROP DATABASE).
  */
 void
-speed_release_stale(Oid dbid, List *live, bool all)
+speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap)
 {
 	int			i;
 
@@ -1660,6 +1662,11 @@ speed_release_stale(Oid dbid, List *live, bool all)
 		SpeedView  *v = &speed_shared->views[i];
 
 		if (!v->in_use || v->dbid != dbid || (!all && list_member_oid(live, v->batch_relid)))
+			continue;
+		/* a view whose creation "live" could not see yet */
+		if (!all && TransactionIdIsValid(v->creator) &&
+			(TransactionIdIsInProgress(v->creator) ||
+			 (snap && XidInMVCCSnapshot(v->creator, snap))))
 			continue;
 		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
 		while (v->ngens > 0)

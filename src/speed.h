@@ -58,7 +58,7 @@ extern void speed_finish_prepared(const char *gid, bool commit);
 extern void speed_before_finish_prepared(const char *gid);
 extern void speed_after_finish_prepared(const char *gid, bool commit);
 extern uint64 speed_memory_used(void);
-extern void speed_release_stale(Oid dbid, List *live, bool all);
+extern void speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
 
 /* Scheduler registry (one scheduler per database). */
 extern bool speed_scheduler_claim(Oid dbid);

@@ -619,14 +619,15 @@ lambda_scheduler_main(Datum arg)
 			}
 			catalog_end(&scope);
 		}
+		if (installed)
+			speed_release_stale(dbid, views, false, GetActiveSnapshot());
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		if (!installed)
 		{
-			speed_release_stale(dbid, NIL, true);
+			speed_release_stale(dbid, NIL, true, NULL);
 			break;
 		}
-		speed_release_stale(dbid, views, false);
 
 		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
 		forboth(lc, views, lc2, due)
