@@ -483,7 +483,7 @@ gen_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 ke
  * function failed.
  */
 static bool
-gen_apply_blob(dsa_area *area, SpeedView *v, SpeedGen *g, ViewDef *def,
+gen_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 			   const char *blob, Size len, char *why, size_t whylen)
 {
 	MemoryContext scratch = speed_scratch_cxt();
@@ -567,7 +567,7 @@ gen_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 			p = e->next;
 		}
 	}
-	ok = gen_apply_blob(area, NULL, into, def, blob.data, blob.len, why, whylen);
+	ok = gen_apply_blob(area, into, def, blob.data, blob.len, why, whylen);
 	pfree(blob.data);
 	return ok;
 }
@@ -894,7 +894,7 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && len > 0)
 	{
-		if (!gen_apply_blob(speed_area, v, g, def, blob, len, why, sizeof(why)))
+		if (!gen_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
 			gen_abandon(speed_area, v, g, why);
 	}
 	v->transactions++;
@@ -947,7 +947,6 @@ speed_stash(void)
 
 	foreach(lc, speed_deltas)
 		len += sizeof(Oid) + sizeof(uint32) + ((LocalDelta *) lfirst(lc))->blob->len;
-	(void) speed_area;
 	p = dsa_allocate_extended(speed_area, offsetof(SpeedStash, data) + len, DSA_ALLOC_NO_OOM);
 	if (!DsaPointerIsValid(p))
 	{
@@ -1452,7 +1451,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	g.complete = true;
 	g.buckets = InvalidDsaPointer;
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	ok = gen_apply_blob(speed_area, v, &g, def, blob->data, blob->len, why, sizeof(why));
+	ok = gen_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
 	if (!ok)
 	{
 		gen_clear(speed_area, &g);
