@@ -57,6 +57,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 					DestReceiver *dest, QueryCompletion *qc)
 {
 	bool		in_xact = IsTransactionState();
+	TransactionStmt *finishing;
 
 	if (in_xact)
 		event_table_check_utility(pstmt);
@@ -66,27 +67,16 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		view_check_utility(pstmt);
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
-	if (IsA(pstmt->utilityStmt, TransactionStmt))
-	{
-		TransactionStmt *t = (TransactionStmt *) pstmt->utilityStmt;
-
-		if (t->kind == TRANS_STMT_PREPARE)
-			speed_set_prepare_gid(t->gid);
-		else if (t->kind == TRANS_STMT_COMMIT_PREPARED || t->kind == TRANS_STMT_ROLLBACK_PREPARED)
-		{
-			bool		commit = (t->kind == TRANS_STMT_COMMIT_PREPARED);
-
-			speed_before_finish_prepared(t->gid);
-			if (ddl_prev_process_utility)
-				ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,
-										 params, queryEnv, dest, qc);
-			else
-				standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-										params, queryEnv, dest, qc);
-			speed_after_finish_prepared(t->gid, commit);
-			return;
-		}
-	}
+	/* COMMIT/ROLLBACK PREPARED apply or drop the transaction's speed states */
+	finishing = IsA(pstmt->utilityStmt, TransactionStmt) ?
+		((TransactionStmt *) pstmt->utilityStmt) : NULL;
+	if (finishing && finishing->kind == TRANS_STMT_PREPARE)
+		speed_set_prepare_gid(finishing->gid);
+	if (finishing && finishing->kind != TRANS_STMT_COMMIT_PREPARED &&
+		finishing->kind != TRANS_STMT_ROLLBACK_PREPARED)
+		finishing = NULL;
+	if (finishing)
+		speed_before_finish_prepared(finishing->gid);
 
 	if (ddl_prev_process_utility)
 		ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,
@@ -95,6 +85,12 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
+	if (finishing)
+	{
+		speed_after_finish_prepared(finishing->gid,
+									finishing->kind == TRANS_STMT_COMMIT_PREPARED);
+		return;
+	}
 	if (IsTransactionState())
 		event_table_after_utility(pstmt);
 }

@@ -1320,6 +1320,20 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 }
 
 static void
+speed_copy_entry(SpeedEntry *e, List **rows)
+{
+	SpeedRow   *r = palloc(sizeof(SpeedRow));
+
+	r->keylen = e->keylen;
+	r->key = palloc(e->keylen + 1);
+	memcpy(r->key, e->data, e->keylen);
+	r->stateslen = e->stateslen;
+	r->states = palloc(e->stateslen + 1);
+	memcpy(r->states, e->data + e->keylen, e->stateslen);
+	*rows = lappend(*rows, r);
+}
+
+static void
 speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 {
 	dsa_pointer *b;
@@ -1330,22 +1344,10 @@ speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 	b = dsa_get_address(speed_area, g->buckets);
 	if (key)
 	{
-		uint32		hash = key_hash(key, keylen);
-		dsa_pointer *link = gen_link(speed_area, g, hash, key, keylen);
+		dsa_pointer *link = gen_link(speed_area, g, key_hash(key, keylen), key, keylen);
 
 		if (DsaPointerIsValid(*link))
-		{
-			SpeedEntry *e = dsa_get_address(speed_area, *link);
-			SpeedRow   *r = palloc(sizeof(SpeedRow));
-
-			r->keylen = e->keylen;
-			r->key = palloc(e->keylen + 1);
-			memcpy(r->key, e->data, e->keylen);
-			r->stateslen = e->stateslen;
-			r->states = palloc(e->stateslen + 1);
-			memcpy(r->states, e->data + e->keylen, e->stateslen);
-			*rows = lappend(*rows, r);
-		}
+			speed_copy_entry(dsa_get_address(speed_area, *link), rows);
 		return;
 	}
 	for (i = 0; i < g->nbuckets; i++)
@@ -1355,15 +1357,8 @@ speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 		while (DsaPointerIsValid(p))
 		{
 			SpeedEntry *e = dsa_get_address(speed_area, p);
-			SpeedRow   *r = palloc(sizeof(SpeedRow));
 
-			r->keylen = e->keylen;
-			r->key = palloc(e->keylen + 1);
-			memcpy(r->key, e->data, e->keylen);
-			r->stateslen = e->stateslen;
-			r->states = palloc(e->stateslen + 1);
-			memcpy(r->states, e->data + e->keylen, e->stateslen);
-			*rows = lappend(*rows, r);
+			speed_copy_entry(e, rows);
 			p = e->next;
 		}
 	}
@@ -1735,8 +1730,12 @@ speed_scheduler_release(Oid dbid)
 	LWLockRelease(speed_shared->registry_lock);
 }
 
-bool
-speed_scheduler_running(Oid dbid)
+/*
+ * Finds the database's scheduler; sends it signal sig (SIGTERM) or sets its
+ * latch (0), or only reports whether it runs (-1).
+ */
+static bool
+speed_scheduler_signal(Oid dbid, int sig)
 {
 	int			i;
 	bool		found = false;
@@ -1744,41 +1743,38 @@ speed_scheduler_running(Oid dbid)
 	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
 	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
 	{
-		if (speed_shared->sched[i].pid != 0 && speed_shared->sched[i].dbid == dbid)
-			found = true;
+		SpeedSched *s = &speed_shared->sched[i];
+
+		if (s->pid == 0 || s->dbid != dbid)
+			continue;
+		found = true;
+		if (sig > 0)
+			(void) kill(s->pid, sig);
+		else if (sig == 0 && s->latch)
+			SetLatch(s->latch);
 	}
 	LWLockRelease(speed_shared->registry_lock);
 	return found;
+}
+
+bool
+speed_scheduler_running(Oid dbid)
+{
+	return speed_scheduler_signal(dbid, -1);
+}
+
+/* Wakes the database's scheduler (a refresh interval changed). */
+void
+speed_scheduler_wake(Oid dbid)
+{
+	(void) speed_scheduler_signal(dbid, 0);
 }
 
 /* Asks the database's scheduler to exit (DROP DATABASE). */
 void
 speed_scheduler_stop(Oid dbid)
 {
-	int			i;
-
-	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
-	{
-		if (speed_shared->sched[i].pid != 0 && speed_shared->sched[i].dbid == dbid)
-			(void) kill(speed_shared->sched[i].pid, SIGTERM);
-	}
-	LWLockRelease(speed_shared->registry_lock);
-}
-
-void
-speed_scheduler_wake(Oid dbid)
-{
-	int			i;
-
-	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
-	{
-		if (speed_shared->sched[i].pid != 0 && speed_shared->sched[i].dbid == dbid &&
-			speed_shared->sched[i].latch)
-			SetLatch(speed_shared->sched[i].latch);
-	}
-	LWLockRelease(speed_shared->registry_lock);
+	(void) speed_scheduler_signal(dbid, SIGTERM);
 }
 
 /* ------------------------------------------------------------------------
