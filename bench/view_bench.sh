@@ -1,0 +1,437 @@
+#!/bin/bash
+# Continuous-view benchmark: what a lambda view costs on ingest and what it
+# buys on reads, each measured against its baseline in the same run.
+#
+#   bench/view_bench.sh
+#   (run as root or as a user that can run initdb; needs "make install")
+#
+# Sizes are environment variables (defaults in brackets):
+#   INGEST_ROWS [1000000]   rows per COPY in part a
+#   ROUNDS      [3]         rounds of part a (median reported)
+#   EVENTS      [10000000]  events in the big event table (parts b-d)
+#   KEYS        [1000000]   distinct values of the grouping key k
+#   TAILS       ["0 100000 1000000"]         part b: speed-layer tails
+#   REFRESHES   ["0 10000 100000 1000000"]   part c: new events per refresh
+#   REBUILD_TAIL [1000000]  part d: events after the cut at the crash
+#   QUERY_SECONDS [4]       part b: whole seconds each query runs, in each timing
+#   PARTS       ["a b c d"] which parts to run (c and d run after b's load)
+#
+# Every event is (id bigint, k int, g int, x int, ts timestamptz): k uniform
+# in 1..KEYS, g in 0..99, x in 0..999, ts in January 2025. The server is a
+# throwaway one (fsync on, shared_buffers = 1GB); autovacuum stays on, the
+# script runs VACUUM ANALYZE itself after each load.
+#
+# a. Ingest: COPY INGEST_ROWS rows from a CSV file into fresh event tables
+#    with no continuous view, view A (GROUP BY k: count, sum), view B
+#    (GROUP BY g, date_trunc('hour', ts): count, max) and both; for
+#    reference also into one with a no-op statement-level AFTER INSERT
+#    trigger with a transition table (the capture mechanism's floor). Each
+#    round creates the five tables, times the five COPYs (order rotated per
+#    round, commit included, CHECKPOINT before each) and drops them. Prints
+#    rows/s and the cost per view: (time - time with no view) / views / time
+#    with no view.
+# b. Point query: EVENTS events loaded, then view v (GROUP BY k: count(*),
+#    sum(x)) created over them, so its batch table holds ~KEYS groups. At each
+#    tail size (events inserted after the last refresh, so only in the speed
+#    layer) each query below runs for random keys, QUERY_SECONDS twice: in a
+#    PL/pgSQL loop that times each execution inside the server ("server":
+#    plan cached, as with a prepared statement), and with pgbench, one
+#    client ("pgbench": the latency a client sees, round trip included):
+#      v, prepared        SELECT * FROM v WHERE k = $1   (pgbench -M prepared)
+#      v, simple          the same, parsed and planned each time (EXECUTE in
+#                         the loop, pgbench -M simple)
+#      mat + tail (id)    a plain table of the aggregate over events up to
+#                         the cut, UNION ALL the defining query over events
+#                         with id > cut (index on id), combined per key
+#      defining, no index SELECT k, count(*), sum(x) FROM events WHERE k = $1
+#                         GROUP BY k, with no index on k (parallel seq scan)
+#      defining, index k  the same with an index on k
+#      mat + tail (id, k) the mat + tail query with indexes on id and k
+#    and prints medians and 95th percentiles, and each server median divided
+#    by v's. It checks v against the defining query for the keys 1..1000 at
+#    each tail.
+# c. Refresh: with v's batch table full, insert REFRESHES new events and time
+#    REFRESH MATERIALIZED VIEW v after each (CHECKPOINT before it, WAL
+#    written by it); then lambda.recompute('v') over all events for
+#    comparison.
+# d. Rebuild: REFRESH, CHECKPOINT, insert REBUILD_TAIL events, pg_ctl stop -m
+#    immediate, start; times the start (crash recovery), the first exact
+#    answer of a point query for a key in the tail, and view_status.state =
+#    'active'; then checks all of v against the defining query.
+set -eu
+INGEST_ROWS=${INGEST_ROWS:-1000000}
+ROUNDS=${ROUNDS:-3}
+EVENTS=${EVENTS:-10000000}
+KEYS=${KEYS:-1000000}
+TAILS=${TAILS:-"0 100000 1000000"}
+REFRESHES=${REFRESHES:-"0 10000 100000 1000000"}
+REBUILD_TAIL=${REBUILD_TAIL:-1000000}
+QUERY_SECONDS=${QUERY_SECONDS:-4}
+PARTS=${PARTS:-"a b c d"}
+port=${BENCH_PORT:-54341}
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/test/scratch.sh"
+psql_() { scratch_psql -At -q -v ON_ERROR_STOP=1 "$@"; }
+now_ms() { date +%s%3N; }
+has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+conf="shared_buffers = '1GB'
+maintenance_work_mem = '512MB'
+max_wal_size = '8GB'
+checkpoint_timeout = '30min'
+client_min_messages = warning"
+
+# Wall-clock ms of one SQL statement, commit included (psql's \timing).
+sql_ms() {
+    psql_ -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
+}
+
+# gen_events <file> <first id> <count> <seed>: CSV events, readable by the server.
+gen_events() {
+    awk -v first="$2" -v n="$3" -v keys="$KEYS" -v seed="$4" 'BEGIN {
+        srand(seed);
+        for (i = 0; i < n; i++)
+            printf "%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", first + i,
+                1 + int(rand() * keys), int(rand() * 100), int(rand() * 1000),
+                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
+    }' > "$1"
+    chmod 644 "$1"
+}
+
+# median_p95 <log prefix>: "median_ms p95_ms count" of a pgbench -l log.
+median_p95() {
+    cat "$1".* | awk '{ print $3 }' | sort -n |
+        awk '{ a[NR] = $1 } END { printf "%.3f %.3f %d\n", a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.95 + 0.5)] / 1000, NR }'
+    rm -f "$1".*
+}
+
+# pgbench_q <name> <mode> <script text>: runs the script for QUERY_SECONDS
+# with one client and prints "median_ms p95_ms count".
+pgbench_q() {
+    printf '%s\n' "$3" > "$work/$1.sql"
+    chmod 644 "$work/$1.sql"
+    $run "$bindir/pgbench" -n -h "$work" -p "$port" -M "$2" -T "$QUERY_SECONDS" \
+        -f "$work/$1.sql" -l --log-prefix="$work/log_$1" postgres >/dev/null 2>"$work/pgbench.err" ||
+        { cat "$work/pgbench.err" >&2; exit 1; }
+    median_p95 "$work/log_$1"
+}
+
+scratch_start viewbench "$port" "$conf"
+psql_ -c "CREATE EXTENSION pg_lambda"
+echo "pg_lambda view benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgres" --version)"
+
+###############################################################################
+# a. Speed-layer cost per view on ingest
+if has_part a; then
+    gen_events "$work/ingest.csv" 1 "$INGEST_ROWS" 11
+    declare -A ms_of
+    # none: no view; T: a statement trigger with a transition table that does
+    # nothing (what the capture mechanism costs before any aggregation);
+    # A, B, AB: the continuous views
+    configs="none T A B AB"
+    psql_ -c "CREATE FUNCTION noop_trigger() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
+    for r in $(seq 1 "$ROUNDS"); do
+        for c in $configs; do
+            psql_ <<SQL
+CREATE TABLE ev_$c (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('ev_$c', time_column => 'ts') \g /dev/null
+SQL
+            case $c in T) psql_ -c "CREATE TRIGGER noop AFTER INSERT ON ev_$c REFERENCING NEW TABLE AS new
+                FOR EACH STATEMENT EXECUTE FUNCTION noop_trigger()" ;; esac
+            case $c in *A*) psql_ -c "CREATE MATERIALIZED VIEW va_$c WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+                SELECT k, count(*), sum(x) FROM ev_$c GROUP BY k" ;; esac
+            case $c in *B*) psql_ -c "CREATE MATERIALIZED VIEW vb_$c WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+                SELECT g, date_trunc('hour', ts) AS hour, count(*), max(x) FROM ev_$c GROUP BY g, date_trunc('hour', ts)" ;; esac
+        done
+        # rotate the order so that no configuration always goes first
+        order=$(echo $configs | awk -v r="$r" '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
+        for c in $order; do
+            psql_ -c "CHECKPOINT"
+            ms_of[$c,$r]=$(sql_ms "COPY ev_$c FROM '$work/ingest.csv' (FORMAT csv)")
+        done
+        for c in $configs; do
+            case $c in *A*) psql_ -c "DROP MATERIALIZED VIEW va_$c" ;; esac
+            case $c in *B*) psql_ -c "DROP MATERIALIZED VIEW vb_$c" ;; esac
+            psql_ -c "DROP TABLE ev_$c"
+        done
+    done
+    echo
+    echo "a. COPY of $INGEST_ROWS rows into an event table, by continuous views on it ($ROUNDS rounds, median ms)"
+    echo "   A: GROUP BY k (~$KEYS keys): count(*), sum(x); B: GROUP BY g, date_trunc('hour', ts) (~67k keys): count(*), max(x)"
+    for c in $configs; do
+        vals=""
+        for r in $(seq 1 "$ROUNDS"); do vals="$vals ${ms_of[$c,$r]}"; done
+        echo "$c $vals"
+    done | awk -v n="$INGEST_ROWS" '
+        function median(s,   a, m, i, j, t) {
+            m = split(s, a, " ");
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2;
+        }
+        { c = $1; $1 = ""; med[c] = median($0); runs[c] = $0; order[++k] = c }
+        END {
+            name["none"] = "no view (baseline)"; name["T"] = "no-op trigger (ref.)";
+            name["A"] = "view A"; name["B"] = "view B"; name["AB"] = "views A and B";
+            views["A"] = 1; views["B"] = 1; views["AB"] = 2;
+            printf "%-22s %8s %10s %12s %14s   %s\n", "views", "ms", "rows/s", "vs baseline", "cost per view", "ms of each round";
+            for (i = 1; i <= k; i++) {
+                c = order[i];
+                rel = (med[c] - med["none"]) / med["none"] * 100;
+                printf "%-22s %8.0f %10.0f %12s %14s  %s\n", name[c], med[c], n / (med[c] / 1000),
+                    c == "none" ? "-" : sprintf("%+.0f %%", rel), views[c] ? sprintf("%+.0f %%", rel / views[c]) : "-", runs[c];
+            }
+        }'
+    psql_ -c "DROP FUNCTION noop_trigger()"
+fi
+
+###############################################################################
+# b. Point query on v, against the defining query and mat + tail
+if has_part b || has_part c || has_part d; then
+    gen_events "$work/events.csv" 1 "$EVENTS" 21
+    psql_ <<SQL
+CREATE TABLE events (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('events', time_column => 'ts') \g /dev/null
+COPY events FROM '$work/events.csv' (FORMAT csv);
+VACUUM ANALYZE events;
+SQL
+    rm -f "$work/events.csv"
+    t0=$(now_ms)
+    psql_ -c "CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+              SELECT k, count(*), sum(x) FROM events GROUP BY k"
+    create_ms=$(( $(now_ms) - t0 ))
+    psql_ -c "VACUUM ANALYZE lambda_catalog.v_batch"
+    next_id=$((EVENTS + 1))
+    seed=100
+    # insert_events <n>: n more events, the next ids, a fresh seed
+    insert_events() {
+        [ "$1" -gt 0 ] || return 0
+        gen_events "$work/more.csv" "$next_id" "$1" "$seed"
+        psql_ -c "COPY events FROM '$work/more.csv' (FORMAT csv)"
+        rm -f "$work/more.csv"
+        next_id=$((next_id + $1)); seed=$((seed + 1))
+    }
+fi
+
+if has_part b; then
+    cut=$((next_id - 1))
+    mat_sql="SELECT k, sum(count)::bigint AS count, sum(sum)::bigint AS sum
+  FROM (SELECT k, count, sum FROM mat WHERE k = KEY
+        UNION ALL
+        SELECT k, count(*), sum(x) FROM events WHERE id > $cut AND k = KEY GROUP BY k) t
+ GROUP BY k"
+    def_sql="SELECT k, count(*), sum(x) FROM events WHERE k = KEY GROUP BY k"
+    v_sql="SELECT * FROM v WHERE k = KEY"
+    # the same as PL/pgSQL PERFORM statements (SELECT replaced by PERFORM)
+    v_perform=${v_sql#SELECT }; mat_perform=${mat_sql#SELECT }; def_perform=${def_sql#SELECT }
+    # time_query(kind, seconds): runs one kind of point query for random keys
+    # inside the server for the given time and returns the median and 95th
+    # percentile of its execution time (clock_timestamp() around each one).
+    # Static SQL, so PL/pgSQL prepares it once (like -M prepared), except
+    # v_simple, which EXECUTEs a new statement each time (parse and plan
+    # included, like -M simple).
+    psql_ <<SQL
+CREATE INDEX events_id ON events (id);
+CREATE TABLE mat AS SELECT k, count(*) AS count, sum(x) AS sum FROM events WHERE id <= $cut GROUP BY k;
+CREATE UNIQUE INDEX ON mat (k);
+VACUUM ANALYZE mat;
+CREATE FUNCTION time_query(kind text, seconds float8, OUT median_ms float8, OUT p95_ms float8, OUT n int)
+LANGUAGE plpgsql AS \$\$
+DECLARE
+    d float8[] := '{}'; key int; t timestamptz;
+    stop timestamptz := clock_timestamp() + seconds * interval '1 s';
+BEGIN
+    LOOP
+        key := 1 + floor(random() * $KEYS)::int;
+        t := clock_timestamp();
+        CASE kind
+        WHEN 'v_prepared' THEN PERFORM ${v_perform//KEY/key};
+        WHEN 'v_simple' THEN EXECUTE replace('$v_sql', 'KEY', key::text);
+        WHEN 'mat' THEN PERFORM ${mat_perform//KEY/key};
+        WHEN 'def' THEN PERFORM ${def_perform//KEY/key};
+        END CASE;
+        d := array_append(d, extract(epoch FROM clock_timestamp() - t)::float8 * 1000);
+        EXIT WHEN clock_timestamp() >= stop OR cardinality(d) >= 200000;
+    END LOOP;
+    SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY x), percentile_disc(0.95) WITHIN GROUP (ORDER BY x), count(*)
+      INTO median_ms, p95_ms, n FROM unnest(d) x;
+END
+\$\$;
+SQL
+    # measure <row name> <kind> <pgbench mode> <query>: both timings of one query
+    measure() {
+        local server client
+        server=$(psql_ -F ' ' -c "SELECT round(median_ms::numeric, 4), round(p95_ms::numeric, 4), n
+                                   FROM time_query('$2', $QUERY_SECONDS)")
+        client=$(pgbench_q "$2" "$3" "\\set k random(1, $KEYS)
+${4//KEY/:k};")
+        echo "$1 $t $server $client" >> "$out"
+    }
+    out="$work/b.txt"
+    : > "$out"
+    tail_now=0
+    for t in $TAILS; do
+        insert_events $((t - tail_now))
+        tail_now=$t
+        psql_ -c "VACUUM ANALYZE events"
+        read -r keys bytes batch_rows state <<EOF
+$(psql_ -F ' ' -c "SELECT speed_keys, speed_bytes, batch_rows, state FROM lambda.view_status WHERE view = 'v'::regclass")
+EOF
+        wrong=$(psql_ -c "SELECT count(*) FROM ((SELECT * FROM v WHERE k <= 1000 EXCEPT ALL
+                          SELECT k, count(*), sum(x) FROM events WHERE k <= 1000 GROUP BY k)
+                         UNION ALL (SELECT k, count(*), sum(x) FROM events WHERE k <= 1000 GROUP BY k
+                          EXCEPT ALL SELECT * FROM v WHERE k <= 1000)) d")
+        echo "tail $t: speed_keys $keys, speed_bytes $bytes, batch_rows $batch_rows, state $state; v vs defining query for k <= 1000: $wrong rows differ" >> "$out"
+        measure v_prepared v_prepared prepared "$v_sql"
+        measure v_simple v_simple simple "$v_sql"
+        measure mat_id mat prepared "$mat_sql"
+        measure def_noindex def prepared "$def_sql"
+        psql_ -c "CREATE INDEX events_k ON events (k)"
+        psql_ -c "ANALYZE events"
+        measure def_index def prepared "$def_sql"
+        measure mat_idk mat prepared "$mat_sql"
+        psql_ -c "DROP INDEX events_k"
+    done
+    psql_ -c "DROP TABLE mat" -c "DROP INDEX events_id" -c "DROP FUNCTION time_query"
+    echo
+    echo "b. Point query, $EVENTS events over ~$KEYS keys in the batch layer (view created over them in $create_ms ms),"
+    echo "   by speed-layer tail (events after the last refresh). server: execution time inside the server (PL/pgSQL"
+    echo "   loop); pgbench: latency seen by pgbench, 1 client, round trip included. ${QUERY_SECONDS} s each; ms"
+    grep '^tail' "$out" | sed 's/^/   /'
+    awk '
+        /^tail/ { next }
+        { k = $1; t = $2; med[k, t] = $3; p95[k, t] = $4; n[k, t] = $5; bmed[k, t] = $6; bp95[k, t] = $7; bn[k, t] = $8
+          if (!(t in seen)) { seen[t] = 1; tails[++nt] = t } }
+        END {
+            name["v_prepared"] = "v (lambda view), prepared"; name["v_simple"] = "v (lambda view), simple";
+            name["mat_id"] = "mat UNION ALL tail, index on id"; name["mat_idk"] = "mat UNION ALL tail, index id, k";
+            name["def_noindex"] = "defining query, no index"; name["def_index"] = "defining query, index on k";
+            split("v_prepared v_simple mat_id mat_idk def_noindex def_index", kinds, " ");
+            printf "%8s  %-32s %9s %9s %7s %9s %9s %7s %11s\n", "", "", "server", "", "", "pgbench", "", "", "server";
+            printf "%8s  %-32s %9s %9s %7s %9s %9s %7s %11s\n", "tail", "query", "median", "p95", "n", "median", "p95", "n", "median / v";
+            for (i = 1; i <= nt; i++) {
+                t = tails[i];
+                for (j = 1; j <= 6; j++) {
+                    kd = kinds[j];
+                    printf "%8d  %-32s %9.3f %9.3f %7d %9.3f %9.3f %7d %11.1f\n", t, name[kd], med[kd, t], p95[kd, t], n[kd, t],
+                        bmed[kd, t], bp95[kd, t], bn[kd, t], med[kd, t] / med["v_prepared", t];
+                }
+            }
+        }' "$out"
+fi
+
+###############################################################################
+# c. Refresh cost against new events
+if has_part c; then
+    psql_ -c "REFRESH MATERIALIZED VIEW v"
+    wal_lsn() { psql_ -c "SELECT pg_current_wal_insert_lsn()"; }
+    wal_mb() { psql_ -c "SELECT round(pg_wal_lsn_diff('$2', '$1') / 1048576.0, 1)"; }
+    echo
+    echo "c. REFRESH MATERIALIZED VIEW v by events since the last refresh (batch table of ~$KEYS groups;"
+    echo "   CHECKPOINT before each refresh, so every batch page it touches is logged in full once, as after any checkpoint)"
+    printf "%12s %12s %12s %14s %12s %16s %10s\n" "new events" "batch rows" "refresh ms" "mode" "groups" "ms per 1k events" "WAL MB"
+    for n in $REFRESHES; do
+        insert_events "$n"
+        psql_ -c "CHECKPOINT"
+        rows=$(psql_ -c "SELECT batch_rows FROM lambda.view_status WHERE view = 'v'::regclass")
+        l0=$(wal_lsn)
+        ms=$(sql_ms "REFRESH MATERIALIZED VIEW v")
+        wal=$(wal_mb "$l0" "$(wal_lsn)")
+        read -r mode groups <<EOF
+$(psql_ -F ' ' -c "SELECT last_refresh_mode, last_refresh_groups FROM lambda.view_status WHERE view = 'v'::regclass")
+EOF
+        awk -v n="$n" -v rows="$rows" -v ms="$ms" -v mode="$mode" -v groups="$groups" -v wal="$wal" 'BEGIN {
+            printf "%12d %12d %12.0f %14s %12d %16s %10.1f\n", n, rows, ms, mode, groups, n ? sprintf("%.2f", ms / (n / 1000)) : "-", wal }'
+    done
+    total=$(psql_ -c "SELECT count(*) FROM events")
+    psql_ -c "CHECKPOINT"
+    l0=$(wal_lsn)
+    ms=$(sql_ms "SELECT lambda.recompute('v')")
+    wal=$(wal_mb "$l0" "$(wal_lsn)")
+    read -r mode groups rows <<EOF
+$(psql_ -F ' ' -c "SELECT last_refresh_mode, last_refresh_groups, batch_rows FROM lambda.view_status WHERE view = 'v'::regclass")
+EOF
+    awk -v n="$total" -v rows="$rows" -v ms="$ms" -v mode="$mode" -v wal="$wal" 'BEGIN {
+        printf "%12s %12d %12.0f %14s %12s %16.2f %10.1f   lambda.recompute over all %d events\n", "(all)", rows, ms, mode, "-", ms / (n / 1000), wal, n }'
+fi
+
+###############################################################################
+# d. Rebuild of the speed layer after a crash
+if has_part d; then
+    psql_ <<'SQL'
+REFRESH MATERIALIZED VIEW v;
+CHECKPOINT;
+CREATE FUNCTION wait_rebuild(probe int, want_count bigint, want_sum bigint,
+    OUT first_exact float8, OUT exact_query_ms float8, OUT active float8,
+    OUT polls int, OUT wrong int, OUT rebuild_query_ms float8, OUT states text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz; q float8; c bigint; s bigint; st text; last_st text; q_sum float8 := 0; q_n int := 0;
+BEGIN
+    polls := 0; wrong := 0; states := '';
+    LOOP
+        t := clock_timestamp();
+        SELECT v.count, v.sum INTO c, s FROM v WHERE k = probe;
+        q := extract(epoch FROM clock_timestamp() - t) * 1000;
+        polls := polls + 1;
+        IF c IS NOT DISTINCT FROM want_count AND s IS NOT DISTINCT FROM want_sum THEN
+            IF first_exact IS NULL THEN
+                first_exact := extract(epoch FROM clock_timestamp()) * 1000; exact_query_ms := q;
+            END IF;
+        ELSE
+            wrong := wrong + 1;
+        END IF;
+        SELECT state INTO st FROM lambda.view_status WHERE view = 'v'::regclass;
+        IF st IS DISTINCT FROM last_st THEN states := states || coalesce(st, 'null') || ' '; last_st := st; END IF;
+        IF st = 'active' THEN
+            IF active IS NULL THEN active := extract(epoch FROM clock_timestamp()) * 1000; END IF;
+        ELSE
+            q_sum := q_sum + q; q_n := q_n + 1;
+        END IF;
+        EXIT WHEN active IS NOT NULL AND first_exact IS NOT NULL;
+        IF polls > 30000 THEN RAISE EXCEPTION 'no exact answer or not active after % polls (states: %)', polls, states; END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+    rebuild_query_ms := CASE WHEN q_n > 0 THEN q_sum / q_n END;
+END
+$$;
+SQL
+    insert_events "$REBUILD_TAIL"
+    probe=$(psql_ -c "SELECT k FROM events WHERE id = $((next_id - 1))")
+    read -r want_count want_sum <<EOF
+$(psql_ -F ' ' -c "SELECT count(*), sum(x) FROM events WHERE k = $probe")
+EOF
+    read -r keys_before <<EOF
+$(psql_ -c "SELECT speed_keys FROM lambda.view_status WHERE view = 'v'::regclass")
+EOF
+    $run "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null
+    t0=$(now_ms)
+    $run "$bindir/pg_ctl" -D "$work/data" -o "-p $port" -l "$work/server.log" -w start >/dev/null
+    t1=$(now_ms)
+    IFS='|' read -r first_exact exact_q active polls wrong rebuild_q states <<EOF
+$(psql_ -c "SELECT * FROM wait_rebuild($probe, $want_count, $want_sum)")
+EOF
+    read -r keys_after <<EOF
+$(psql_ -c "SELECT speed_keys FROM lambda.view_status WHERE view = 'v'::regclass")
+EOF
+    t2=$(now_ms)
+    mismatch=$(psql_ -c "SELECT count(*) FROM ((SELECT * FROM v EXCEPT ALL SELECT k, count(*), sum(x) FROM events GROUP BY k)
+                         UNION ALL (SELECT k, count(*), sum(x) FROM events GROUP BY k EXCEPT ALL SELECT * FROM v)) d")
+    check_ms=$(( $(now_ms) - t2 ))
+    q_after=$(pgbench_q v prepared '\set k random(1, '"$KEYS"')
+SELECT * FROM v WHERE k = :k;')
+    echo
+    echo "d. Crash (pg_ctl stop -m immediate) with $REBUILD_TAIL events after the cut ($keys_before speed-layer keys), then start"
+    awk -v t0="$t0" -v t1="$t1" -v fe="$first_exact" -v eq="$exact_q" -v ac="$active" -v polls="$polls" -v wrong="$wrong" \
+        -v rq="$rebuild_q" -v states="$states" -v keys="$keys_after" -v mismatch="$mismatch" -v check_ms="$check_ms" \
+        -v q_after="$q_after" 'BEGIN {
+        printf "%-52s %10s\n", "event", "ms";
+        printf "%-52s %10d   (pg_ctl -w checks every 100 ms)\n", "pg_ctl start returns (crash recovery)", t1 - t0;
+        printf "%-52s %10d   (that query took %.1f ms)\n", "first exact answer for a key in the tail", fe - t0, eq;
+        printf "%-52s %10d   (%d ms after the server accepted connections)\n", "view_status.state = active", ac - t0, ac - t1;
+        split(q_after, qa, " ");
+        printf "states seen: %s; %d polls, %d wrong answers; point query while not active: %s ms on average\n",
+            states, polls, wrong, rq == "" ? "-" : sprintf("%.1f", rq);
+        printf "after the rebuild: %d speed-layer keys; v vs the defining query over all events: %d rows differ (checked in %d ms);\n", keys, mismatch, check_ms;
+        printf "point query on v: median %.3f ms, p95 %.3f ms\n", qa[1], qa[2];
+    }'
+fi
