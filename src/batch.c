@@ -173,10 +173,11 @@ cut_sees(BatchCut *cut, TransactionId xid, uint32 next)
 
 /*
  * Folds into ph every event that snap sees and the cut does not (every
- * event when cut is NULL).
+ * event when cut is NULL); only the group with key image "only" when given.
  */
 void
-batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph)
+batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
+				const char *only, int onlylen)
 {
 	Relation	rel = table_open(def->event_relid, AccessShareLock);
 	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
@@ -197,7 +198,7 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph)
 			if (cut_sees(cut, xmin, next))
 				continue;
 		}
-		partial_add_slot(ph, slot);
+		partial_add_slot_key(ph, slot, only, onlylen);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
@@ -502,7 +503,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	if (full)
 	{
 		mode = "recompute";
-		batch_tail_scan(def, snap, NULL, ph);
+		batch_tail_scan(def, snap, NULL, ph, NULL, 0);
 	}
 	else if (speed_collect(def, old.gen, closed, &rows))
 	{
@@ -517,7 +518,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	else
 	{
 		mode = "from events";
-		batch_tail_scan(def, snap, &old, ph);
+		batch_tail_scan(def, snap, &old, ph, NULL, 0);
 	}
 	groups = partial_count(ph);
 
@@ -600,7 +601,7 @@ batch_rebuild(Oid batch_relid)
 	}
 	snap = speed_cut(def, &closed);
 	ph = partial_create(def, CurrentMemoryContext);
-	batch_tail_scan(def, snap, &cut, ph);
+	batch_tail_scan(def, snap, &cut, ph, NULL, 0);
 	ok = speed_install(def, cut.gen, closed, ph);
 	UnregisterSnapshot(snap);
 	partial_destroy(ph);

@@ -32,7 +32,8 @@ typedef struct BatchCut
 } BatchCut;
 
 extern void batch_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut);
-extern void batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph);
+extern void batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
+							const char *only, int onlylen);
 extern void batch_refresh(Oid batch_relid, bool full, const char *why);
 extern bool batch_rebuild(Oid batch_relid);
 

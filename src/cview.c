@@ -1301,6 +1301,16 @@ partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found)
 void
 partial_add_slot(PartialHash *ph, TupleTableSlot *slot)
 {
+	partial_add_slot_key(ph, slot, NULL, 0);
+}
+
+/*
+ * partial_add_slot, folding the event only when its group's key image is
+ * "only" (when given): a single-key lookup skips the other groups' work.
+ */
+void
+partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, int onlylen)
+{
 	ViewDef    *def = ph->def;
 	ExprContext *econtext = def->econtext;
 	MemoryContext old;
@@ -1321,6 +1331,11 @@ partial_add_slot(PartialHash *ph, TupleTableSlot *slot)
 		keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
 	resetStringInfo(buf);
 	key_image(def, keyvals, keynulls, buf);
+	if (only && (buf->len != onlylen || memcmp(buf->data, only, onlylen) != 0))
+	{
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	e = partial_lookup(ph, buf->data, buf->len, &found);
 
 	for (i = 0; i < def->naggs; i++)

@@ -142,6 +142,8 @@ extern int	states_split(ViewDef *def, const char *data, int len,
 /* Partial aggregation */
 extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
+extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
+								 const char *only, int onlylen);
 extern PartialEntry *partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found);
 extern void partial_combine_image(PartialHash *ph, const char *key, int keylen,
 								  const char *states, int stateslen);

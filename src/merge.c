@@ -257,7 +257,8 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 		StringInfoData states;
 
 		s->rows = NIL;
-		batch_tail_scan(s->def, estate->es_snapshot, &cut, ph);
+		batch_tail_scan(s->def, estate->es_snapshot, &cut, ph,
+						s->point ? key.data : NULL, key.len);
 		initStringInfo(&states);
 		hash_seq_init(&seq, ph->htab);
 		while ((e = hash_seq_search(&seq)) != NULL)
