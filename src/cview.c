@@ -1130,10 +1130,22 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 
 	for (i = 0; i < def->naggs; i++)
 	{
+		AggMeta    *m = &def->aggs[i].meta;
+
 		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
-		if (!nulls[i])
+		if (!nulls[i] && m->transbyval)
 		{
-			bytea	   *b = aggmeta_serialize(&def->aggs[i].meta, values[i]);
+			/* the common case (count, sum of int4, ...), without a bytea */
+			uint32		l = m->translen;
+			char		tmp[sizeof(Datum)];
+
+			store_att_byval(tmp, values[i], m->translen);
+			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(buf, tmp, l);
+		}
+		else if (!nulls[i])
+		{
+			bytea	   *b = aggmeta_serialize(m, values[i]);
 			uint32		l = VARSIZE_ANY_EXHDR(b);
 
 			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
