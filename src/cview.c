@@ -1133,7 +1133,7 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 		AggMeta    *m = &def->aggs[i].meta;
 
 		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
-		if (!nulls[i] && m->transbyval)
+		if (!nulls[i] && m->transbyval && !m->internal)
 		{
 			/* the common case (count, sum of int4, ...), without a bytea */
 			uint32		l = m->translen;
