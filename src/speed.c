@@ -188,6 +188,7 @@ static bool speed_finishing_missing = false;
 PG_FUNCTION_INFO_V1(lambda_capture);
 
 static void speed_release_locked(SpeedView *v, TransactionId horizon);
+static void gen_clear(dsa_area *area, SpeedGen *g);
 
 /* ------------------------------------------------------------------------
  * Shared memory
@@ -298,6 +299,31 @@ speed_find(Oid dbid, Oid batch_relid)
 			return v;
 	}
 	return NULL;
+}
+
+/* Frees a slot and its generations. Caller holds registry_lock exclusively. */
+static void
+speed_free_slot(SpeedView *v)
+{
+	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	while (v->ngens > 0)
+		gen_clear(speed_area, &v->gens[--v->ngens]);
+	v->in_use = false;
+	LWLockRelease(&v->lock);
+}
+
+/* The slot of a view, locked exclusively, or NULL. */
+static SpeedView *
+speed_lock_view(Oid dbid, Oid batch_relid)
+{
+	SpeedView  *v;
+
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	v = speed_find(dbid, batch_relid);
+	if (v)
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	LWLockRelease(speed_shared->registry_lock);
+	return v;
 }
 
 static SpeedView *
@@ -704,11 +730,7 @@ speed_view_created(ViewDef *def, int64 cut_gen)
 	if (v)
 	{
 		LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
-		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-		while (v->ngens > 0)
-			gen_clear(speed_area, &v->gens[--v->ngens]);
-		v->in_use = false;
-		LWLockRelease(&v->lock);
+		speed_free_slot(v);
 		LWLockRelease(speed_shared->registry_lock);
 	}
 	(void) speed_attach(def, true);
@@ -746,13 +768,7 @@ speed_release_slot(Oid dbid, Oid batch_relid)
 	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
 	v = speed_find(dbid, batch_relid);
 	if (v)
-	{
-		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-		while (v->ngens > 0)
-			gen_clear(speed_area, &v->gens[--v->ngens]);
-		v->in_use = false;
-		LWLockRelease(&v->lock);
-	}
+		speed_free_slot(v);
 	LWLockRelease(speed_shared->registry_lock);
 }
 
@@ -884,11 +900,7 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 	SpeedGen   *g;
 	char		why[200];
 
-	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
-	v = speed_find(dbid, batch_relid);
-	if (v)
-		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	LWLockRelease(speed_shared->registry_lock);
+	v = speed_lock_view(dbid, batch_relid);
 	if (v == NULL)
 		return;					/* dropped meanwhile */
 	g = &v->gens[v->ngens - 1];
@@ -909,11 +921,7 @@ speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why)
 	SpeedView  *v;
 
 	(void) speed_get_area();
-	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
-	v = speed_find(dbid, batch_relid);
-	if (v)
-		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	LWLockRelease(speed_shared->registry_lock);
+	v = speed_lock_view(dbid, batch_relid);
 	if (v == NULL)
 		return;
 	gen_abandon(speed_area, v, &v->gens[v->ngens - 1], why);
@@ -1662,11 +1670,7 @@ speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap)
 			(TransactionIdIsInProgress(v->creator) ||
 			 (snap && XidInMVCCSnapshot(v->creator, snap))))
 			continue;
-		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-		while (v->ngens > 0)
-			gen_clear(speed_area, &v->gens[--v->ngens]);
-		v->in_use = false;
-		LWLockRelease(&v->lock);
+		speed_free_slot(v);
 	}
 	LWLockRelease(speed_shared->registry_lock);
 }
