@@ -129,6 +129,33 @@ REVOKE CREATE ON SCHEMA public FROM lambda_view_alice;
 REVOKE SELECT ON ev FROM lambda_view_alice;
 DROP ROLE lambda_view_alice, lambda_view_bob;
 
+-- a partitioned event table: rows through the root, directly into a
+-- partition, into partitions created or attached after the view
+CREATE TABLE pev (k text, x int, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
+CREATE TABLE pev_2024 PARTITION OF pev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+SELECT lambda.create_event_table('pev', time_column => 'ts');
+INSERT INTO pev VALUES ('a', 1, '2024-05-01');
+CREATE MATERIALIZED VIEW pv WITH (lambda.continuous) AS SELECT k, count(*) AS n, sum(x) AS s FROM pev GROUP BY k;
+INSERT INTO pev VALUES ('a', 2, '2024-06-01'), ('b', 3, '2024-07-01');
+INSERT INTO pev_2024 VALUES ('b', 4, '2024-08-01');
+CREATE TABLE pev_2025 (x int, k text, ts timestamptz NOT NULL);
+ALTER TABLE pev ATTACH PARTITION pev_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO pev_2025 VALUES (5, 'a', '2025-02-01');
+CREATE TABLE pev_2026 PARTITION OF pev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO pev_2026 VALUES ('c', 6, '2026-02-01');
+COPY pev FROM stdin;
+c	7	2026-03-01 00:00:00+00
+\.
+SELECT * FROM pv ORDER BY k;
+SELECT k, count(*) AS n, sum(x) AS s FROM pev GROUP BY k ORDER BY k;
+SELECT lambda.recompute('pv');
+SELECT * FROM pv ORDER BY k;
+SELECT tgrelid::regclass AS capture_trigger_on FROM pg_trigger
+ WHERE tgname = 'lambda_capture_pv_batch' ORDER BY 1;
+DROP MATERIALIZED VIEW pv;
+SELECT count(*) FROM pg_trigger WHERE tgname = 'lambda_capture_pv_batch';
+DROP TABLE pev;
+
 -- IF NOT EXISTS
 CREATE MATERIALIZED VIEW IF NOT EXISTS totals WITH (lambda.continuous) AS SELECT count(*) FROM ev;
 

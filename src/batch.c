@@ -33,6 +33,8 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/transam.h"
+#include "access/tupconvert.h"
+#include "catalog/pg_inherits.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
@@ -179,30 +181,47 @@ void
 batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 				const char *only, int onlylen)
 {
-	Relation	rel = table_open(def->event_relid, AccessShareLock);
-	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	uint32		next = XidFromFullTransactionId(ReadNextFullTransactionId());
+	List	   *rels = list_make1_oid(def->event_relid);
+	ListCell   *lc;
 
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	if (get_rel_relkind(def->event_relid) == RELKIND_PARTITIONED_TABLE)
+		rels = find_all_inheritors(def->event_relid, AccessShareLock, NULL);
+	foreach(lc, rels)
 	{
-		CHECK_FOR_INTERRUPTS();
-		if (cut)
-		{
-			bool		shouldfree;
-			HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-			TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+		Relation	rel;
+		TableScanDesc scan;
+		TupleTableSlot *slot;
+		TupleConversionMap *map;
 
-			if (shouldfree)
-				heap_freetuple(tup);
-			if (cut_sees(cut, xmin, next))
-				continue;
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+			continue;
+		rel = table_open(lfirst_oid(lc), AccessShareLock);
+		scan = table_beginscan(rel, snap, 0, NULL);
+		slot = table_slot_create(rel, NULL);
+		/* partitions' rows in the event table's shape */
+		map = convert_tuples_by_name(RelationGetDescr(rel), def->slot->tts_tupleDescriptor);
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (cut)
+			{
+				bool		shouldfree;
+				HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+				TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+
+				if (shouldfree)
+					heap_freetuple(tup);
+				if (cut_sees(cut, xmin, next))
+					continue;
+			}
+			partial_add_slot_key(ph, map ? execute_attr_map_slot(map->attrMap, slot, def->slot) : slot,
+								 only, onlylen);
 		}
-		partial_add_slot_key(ph, slot, only, onlylen);
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+		table_close(rel, AccessShareLock);
 	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_endscan(scan);
-	table_close(rel, AccessShareLock);
 }
 
 static FullTransactionId

@@ -290,12 +290,12 @@ cview_validate_query(Query *query, Oid *event_relid)
 				 errdetail("A continuous view is maintained from an append-only event table."),
 				 errhint("Run SELECT lambda.create_event_table('%s', time_column => ...) first.",
 						 get_rel_name(rte->relid))));
-	if (get_rel_relkind(rte->relid) == RELKIND_PARTITIONED_TABLE)
+	if (get_rel_relispartition(rte->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("continuous views over partitioned event tables are not supported yet"),
-				 errdetail("\"%s\" is partitioned.", get_rel_name(rte->relid)),
-				 errhint("Use a plain event table, with lambda.drop_events_before for retention.")));
+				 errmsg("continuous views cannot read partition \"%s\" alone", get_rel_name(rte->relid)),
+				 errdetail("Events inserted through its partitioned table would not reach the view."),
+				 errhint("Name the partitioned event table and filter with WHERE.")));
 
 	if (!query->hasAggs)
 		ereport(ERROR,

@@ -92,7 +92,10 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 	if (IsTransactionState())
+	{
 		event_table_after_utility(pstmt);
+		view_after_utility(pstmt);
+	}
 }
 
 /*

@@ -57,6 +57,7 @@
 #include <signal.h>
 
 #include "access/transam.h"
+#include "access/tupconvert.h"
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "commands/trigger.h"
@@ -829,6 +830,7 @@ lambda_capture(PG_FUNCTION_ARGS)
 	LocalDelta *d;
 	Tuplestorestate *ts;
 	TupleTableSlot *slot;
+	TupleConversionMap *map = NULL;
 	int			rp;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
@@ -851,13 +853,19 @@ lambda_capture(PG_FUNCTION_ARGS)
 	d = speed_local_delta(def);
 
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
+	/* a partition inserted into directly: its rows in the event table's shape */
+	if (RelationGetRelid(td->tg_relation) != def->event_relid)
+		map = convert_tuples_by_name(RelationGetDescr(td->tg_relation), def->slot->tts_tupleDescriptor);
 	rp = tuplestore_alloc_read_pointer(ts, 0);
 	tuplestore_select_read_pointer(ts, rp);
 	tuplestore_rescan(ts);
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
-		partial_add_slot(d->ph, slot);
+		if (map)
+			partial_add_slot(d->ph, execute_attr_map_slot(map->attrMap, slot, def->slot));
+		else
+			partial_add_slot(d->ph, slot);
 	}
 	tuplestore_select_read_pointer(ts, 0);
 	ExecDropSingleTupleTableSlot(slot);

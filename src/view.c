@@ -34,6 +34,9 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
+#include "commands/trigger.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -333,6 +336,105 @@ view_table_columns(ViewDef *def, bool batch)
 }
 
 /*
+ * Creates the capture trigger of the view with batch table batchname on
+ * relid and, when relid is partitioned, on every partition under it (a
+ * statement inserting into a partition directly fires only that
+ * partition's statement triggers). Partitions that already have it are
+ * skipped. Runs in a catalog scope.
+ */
+static void
+view_add_capture(Oid relid, const char *batchname)
+{
+	List	   *rels = list_make1_oid(relid);
+	ListCell   *lc;
+	char	   *tgname = psprintf("lambda_capture_%s", batchname);
+	char	   *batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		rels = find_all_inheritors(relid, ShareRowExclusiveLock, NULL);
+	foreach(lc, rels)
+	{
+		Oid			r = lfirst_oid(lc);
+		char	   *qual = quote_qualified_identifier(get_namespace_name(get_rel_namespace(r)),
+													  get_rel_name(r));
+
+		if (OidIsValid(get_trigger_oid(r, tgname, true)))
+			continue;
+		view_exec(psprintf("CREATE TRIGGER %s AFTER INSERT ON %s REFERENCING NEW TABLE AS lambda_new"
+						   " FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture(%s)",
+						   quote_identifier(tgname), qual, quote_literal_cstr(batch_rel)),
+				  SPI_OK_UTILITY);
+		/* fires under session_replication_role = replica too */
+		view_exec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", qual, quote_identifier(tgname)),
+				  SPI_OK_UTILITY);
+	}
+}
+
+/*
+ * After CREATE TABLE ... PARTITION OF or ATTACH PARTITION: a new partition
+ * of an event table with continuous views gets their capture triggers.
+ */
+void
+view_after_utility(PlannedStmt *pstmt)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	Oid			relid = InvalidOid;
+	List	   *ancestors;
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	uint64		i;
+	List	   *batches = NIL;
+	ListCell   *lc;
+
+	if (IsA(stmt, CreateStmt) && ((CreateStmt *) stmt)->partbound)
+		relid = RangeVarGetRelid(((CreateStmt *) stmt)->relation, NoLock, true);
+	else if (IsA(stmt, AlterTableStmt))
+	{
+		foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+
+			if (cmd->subtype == AT_AttachPartition)
+				relid = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, true);
+		}
+	}
+	if (!OidIsValid(relid) || !get_rel_relispartition(relid) ||
+		!OidIsValid(catalog_relid("continuous_view")))
+		return;
+	ancestors = get_partition_ancestors(relid);
+	if (ancestors == NIL)
+		return;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(llast_oid(ancestors));
+	if (SPI_execute_with_args("SELECT c.relname FROM lambda_catalog.continuous_view v"
+							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table WHERE v.event_table = $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	for (i = 0; i < SPI_processed; i++)
+		batches = lappend(batches, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	if (batches != NIL && IsA(stmt, AlterTableStmt))
+	{
+		/* rows that were in the table before it was attached were never captured */
+		if (SPI_execute(psprintf("SELECT 1 FROM %s LIMIT 1",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+															get_rel_name(relid))),
+						true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the attached partition");
+		if (SPI_processed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot attach non-empty table \"%s\" to an event table with continuous views",
+							get_rel_name(relid)),
+					 errdetail("Its rows would be events that the views never counted."),
+					 errhint("Attach it empty and insert the rows through the event table, or drop the views, attach, and create them again.")));
+	}
+	foreach(lc, batches)
+		view_add_capture(relid, lfirst(lc));
+	catalog_end(&scope);
+}
+
+/*
  * CREATE MATERIALIZED VIEW ... WITH (lambda.continuous): see the file
  * header.
  */
@@ -509,19 +611,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
 							  6, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the continuous view");
-	view_exec(psprintf("CREATE TRIGGER %s AFTER INSERT ON %s REFERENCING NEW TABLE AS lambda_new"
-					   " FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture(%s)",
-					   quote_identifier(psprintf("lambda_capture_%s", batchname)),
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(event_relid)),
-												  get_rel_name(event_relid)),
-					   quote_literal_cstr(batch_rel)),
-			  SPI_OK_UTILITY);
-	/* fires under session_replication_role = replica too */
-	view_exec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s",
-					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(event_relid)),
-												  get_rel_name(event_relid)),
-					   quote_identifier(psprintf("lambda_capture_%s", batchname))),
-			  SPI_OK_UTILITY);
+	view_add_capture(event_relid, batchname);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
 					   quote_literal_cstr(psprintf("pg_lambda continuous view over %s: batch layer %s, speed layer %s",
 												   get_rel_name(event_relid), batch_rel, speed_rel))),
@@ -782,6 +872,24 @@ view_event_table_has_views(Oid relid)
 	return found;
 }
 
+/* Whether relid or a partitioned table above it feeds continuous views. */
+static bool
+view_tree_has_views(Oid relid)
+{
+	ListCell   *lc;
+
+	if (view_event_table_has_views(relid))
+		return true;
+	if (!get_rel_relispartition(relid))
+		return false;
+	foreach(lc, get_partition_ancestors(relid))
+	{
+		if (view_event_table_has_views(lfirst_oid(lc)))
+			return true;
+	}
+	return false;
+}
+
 /* Whether trigger tgname of relid is the capture trigger of a live view. */
 static bool
 view_is_capture_trigger(Oid relid, const char *tgname)
@@ -799,7 +907,7 @@ view_is_capture_trigger(Oid relid, const char *tgname)
 	args[1] = CStringGetTextDatum(tgname);
 	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
 							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table"
-							  " WHERE v.event_table = $1 AND 'lambda_capture_' || c.relname = $2",
+							  " WHERE $1 <> 0 AND 'lambda_capture_' || c.relname = $2",
 							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.continuous_view");
 	found = SPI_processed > 0;
@@ -904,7 +1012,7 @@ view_check_utility(PlannedStmt *pstmt)
 			{
 				case AT_DisableTrigAll:
 				case AT_DisableTrigUser:
-					if (view_event_table_has_views(relid))
+					if (view_tree_has_views(relid))
 						view_refuse_on_event_table(relid, "disable the triggers of");
 					break;
 				case AT_DisableTrig:

@@ -130,6 +130,7 @@ CREATE OR REPLACE FUNCTION lambda_catalog.on_sql_drop() RETURNS event_trigger
     AS $$
 DECLARE
     cv record;
+    tg record;
 BEGIN
     DELETE FROM lambda_catalog.event_table e
      USING pg_catalog.pg_event_trigger_dropped_objects() d
@@ -153,14 +154,14 @@ BEGIN
                   v.speed_table::pg_catalog.oid AS speed, v.event_table::pg_catalog.oid AS event
     LOOP
         PERFORM lambda_catalog.view_dropped(cv.batch);
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                    WHERE t.tgrelid = cv.event
-                      AND t.tgname = 'lambda_capture_' || (SELECT c.relname FROM pg_catalog.pg_class c
-                                                             WHERE c.oid = cv.batch)) THEN
-            EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s',
-                'lambda_capture_' || (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = cv.batch),
-                cv.event::pg_catalog.regclass);
-        END IF;
+        -- the capture trigger, on the event table and on each of its partitions
+        FOR tg IN
+            SELECT t.tgname, t.tgrelid FROM pg_catalog.pg_trigger t
+             WHERE t.tgname = 'lambda_capture_' || (SELECT c.relname FROM pg_catalog.pg_class c
+                                                     WHERE c.oid = cv.batch)
+        LOOP
+            EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', tg.tgname, tg.tgrelid::pg_catalog.regclass);
+        END LOOP;
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = cv.view) THEN
             EXECUTE pg_catalog.format('DROP VIEW %s', cv.view::pg_catalog.regclass);
         END IF;
