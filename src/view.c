@@ -47,6 +47,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
+#include "parser/scansup.h"
 #include "optimizer/optimizer.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
@@ -350,6 +351,8 @@ view_add_capture(Oid relid, const char *batchname)
 	char	   *tgname = psprintf("lambda_capture_%s", batchname);
 	char	   *batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
 
+	/* as CREATE TRIGGER would cut it (the catalog compares it as a name) */
+	truncate_identifier(tgname, strlen(tgname), false);
 	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
 		rels = find_all_inheritors(relid, ShareRowExclusiveLock, NULL);
 	foreach(lc, rels)
@@ -907,7 +910,7 @@ view_is_capture_trigger(Oid relid, const char *tgname)
 	args[1] = CStringGetTextDatum(tgname);
 	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
 							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table"
-							  " WHERE $1 <> 0 AND 'lambda_capture_' || c.relname = $2",
+							  " WHERE $1 <> 0 AND ('lambda_capture_' || c.relname)::pg_catalog.name = $2::pg_catalog.name",
 							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.continuous_view");
 	found = SPI_processed > 0;

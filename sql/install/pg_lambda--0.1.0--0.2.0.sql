@@ -157,8 +157,8 @@ BEGIN
         -- the capture trigger, on the event table and on each of its partitions
         FOR tg IN
             SELECT t.tgname, t.tgrelid FROM pg_catalog.pg_trigger t
-             WHERE t.tgname = 'lambda_capture_' || (SELECT c.relname FROM pg_catalog.pg_class c
-                                                     WHERE c.oid = cv.batch)
+             WHERE t.tgname = ('lambda_capture_' || (SELECT c.relname FROM pg_catalog.pg_class c
+                                                      WHERE c.oid = cv.batch))::pg_catalog.name
         LOOP
             EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', tg.tgname, tg.tgrelid::pg_catalog.regclass);
         END LOOP;
