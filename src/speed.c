@@ -20,7 +20,11 @@
  * cut generation is recorded in the catalog with the batch rows; readers
  * combine the batch rows their snapshot sees with the generations after the
  * cut they see. Closed generations are freed once the refresh that folded
- * them is visible to every snapshot (speed_maintain).
+ * them is visible to every snapshot (speed_release_locked). A view keeps at
+ * most SPEED_MAX_GENS: at the limit a refresh drops the oldest folded one,
+ * or merges the oldest two that rolled-back refreshes left unfolded; a
+ * generation records the first one it stands for, so readers whose cut
+ * falls inside a merged or dropped range see the gap and read the events.
  *
  * A generation is "complete" when it holds the states of every transaction
  * it stands for. It is not after a restart (shared memory is lost: the first
