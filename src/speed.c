@@ -1509,6 +1509,18 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	return true;
 }
 
+/* Records why the scheduler's last turn on a view failed (view_status.note). */
+void
+speed_record_error(Oid dbid, Oid batch_relid, const char *message)
+{
+	SpeedView  *v = speed_lock_view(dbid, batch_relid);
+
+	if (v == NULL)
+		return;
+	speed_note(v, "last scheduled refresh failed: %s", message);
+	LWLockRelease(&v->lock);
+}
+
 /* A refresh folded generations up to upto_gen in transaction xid. */
 void
 speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid)

@@ -643,9 +643,14 @@ lambda_scheduler_main(Datum arg)
 			}
 			PG_CATCH();
 			{
+				ErrorData  *edata;
+
+				MemoryContextSwitchTo(loop_cxt);
+				edata = CopyErrorData();
 				EmitErrorReport();
 				FlushErrorState();
 				AbortCurrentTransaction();
+				speed_record_error(dbid, batch, edata->message);
 			}
 			PG_END_TRY();
 		}
