@@ -24,6 +24,7 @@ OBJS = \
 	src/ingest.o \
 	src/kafka.o \
 	src/merge.o \
+	src/sketch.o \
 	src/source.o \
 	src/speed.o \
 	src/view.o \
@@ -31,7 +32,7 @@ OBJS = \
 
 # The install script lives in its own folder under sql/ (sql/ also holds the
 # pg_regress inputs); DATA installs it under its base name.
-DATA = sql/install/pg_lambda--0.1.0.sql sql/install/pg_lambda--0.1.0--0.2.0.sql
+DATA = sql/install/pg_lambda--0.1.0.sql sql/install/pg_lambda--0.1.0--0.2.0.sql sql/install/pg_lambda--0.2.0--0.3.0.sql
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
 REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors lambda_view lambda_view_errors

@@ -518,26 +518,40 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	}
 	snap = speed_cut(def, &closed);
 	ph = partial_create(def, CurrentMemoryContext);
+	/* folded from events, distinct states keep every value */
+	ph->exact = true;
 
 	if (full)
 	{
 		mode = "recompute";
 		batch_tail_scan(def, snap, NULL, ph, NULL, 0);
 	}
-	else if (speed_collect(def, old.gen, closed, &rows))
-	{
-		mode = "incremental";
-		foreach(lc, rows)
-		{
-			SpeedRow   *r = lfirst(lc);
-
-			partial_combine_image(ph, r->key, r->keylen, r->states, r->stateslen);
-		}
-	}
 	else
 	{
-		mode = "from events";
-		batch_tail_scan(def, snap, &old, ph, NULL, 0);
+		mode = NULL;
+		if (speed_collect(def, old.gen, closed, &rows))
+		{
+			mode = "incremental";
+			foreach(lc, rows)
+			{
+				SpeedRow   *r = lfirst(lc);
+
+				partial_combine_image(ph, r->key, r->keylen, r->states, r->stateslen);
+			}
+			/* a group whose distinct values became a sketch: read them again */
+			if (!partial_for_batch(ph))
+			{
+				partial_destroy(ph);
+				ph = partial_create(def, CurrentMemoryContext);
+				ph->exact = true;
+				mode = NULL;
+			}
+		}
+		if (mode == NULL)
+		{
+			mode = "from events";
+			batch_tail_scan(def, snap, &old, ph, NULL, 0);
+		}
 	}
 	groups = partial_count(ph);
 
@@ -561,6 +575,18 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	}
 	inserted = batch_upsert(def, ph);
 	rows_now = old.batch_rows + inserted;
+	if (def->sliding)
+	{
+		/* window steps that can no longer be read (one step of slack) */
+		Oid			htype[1] = {def->steptype};
+		Datum		harg[1] = {cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1)};
+
+		if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE %s < $1",
+										   batch_qualified_name(batch_relid), CVIEW_STEP_COLUMN),
+								  1, htype, harg, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not expire window steps of the batch table");
+		rows_now -= SPI_processed;
+	}
 
 	args[0] = ObjectIdGetDatum(batch_relid);
 	args[1] = Int64GetDatum(closed);

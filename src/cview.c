@@ -51,6 +51,8 @@
 #include "optimizer/optimizer.h"
 #include "parser/analyze.h"
 #include "parser/parse_agg.h"
+#include "parser/parse_clause.h"
+#include "parser/parse_func.h"
 #include "parser/parse_oper.h"
 #include "parser/parser.h"
 #include "parser/parsetree.h"
@@ -70,6 +72,7 @@
 #include "catalog.h"
 #include "cview.h"
 #include "event_table.h"
+#include "sketch.h"
 
 /* Compiled definitions of this backend, by batch table OID. */
 typedef struct CviewCacheEntry
@@ -180,6 +183,98 @@ cview_query_aggrefs(Query *query)
 	return aggs;
 }
 
+/* Whether an aggregate call is count(DISTINCT x). */
+static bool
+cview_is_count_distinct(Aggref *aggref)
+{
+	return aggref->aggfnoid == F_COUNT_ANY && aggref->aggdistinct != NIL &&
+		list_length(aggref->args) == 1;
+}
+
+/* Whether an aggregate call is percentile_cont(p) WITHIN GROUP (ORDER BY x) on float8. */
+static bool
+cview_is_percentile(Aggref *aggref)
+{
+	return aggref->aggfnoid == F_PERCENTILE_CONT_FLOAT8_FLOAT8 &&
+		aggref->aggkind == AGGKIND_ORDERED_SET;
+}
+
+/* The fraction of a percentile_cont call: a constant in [0, 1]. */
+static double
+cview_percentile_fraction(Aggref *aggref)
+{
+	Node	   *arg = eval_const_expressions(NULL, linitial(aggref->aggdirectargs));
+	double		p;
+
+	if (!IsA(arg, Const) || ((Const *) arg)->constisnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views need the fraction of percentile_cont to be a constant"),
+				 errdetail("The sketch behind percentile_cont answers one fraction fixed when the view is created."),
+				 errhint("Write the fraction as a number, e.g. percentile_cont(0.99) WITHIN GROUP (ORDER BY x).")));
+	p = DatumGetFloat8(((Const *) arg)->constvalue);
+	if (!(p >= 0 && p <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("percentile value %g is not between 0 and 1", p),
+				 errhint("Use a fraction such as 0.5 for the median or 0.99.")));
+	return p;
+}
+
+/* The OID of one of pg_lambda's own aggregates or functions in lambda_catalog. */
+static Oid
+cview_catalog_func(const char *name, int nargs, Oid *argtypes)
+{
+	return LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA), makeString(pstrdup(name))),
+						  nargs, argtypes, false);
+}
+
+/*
+ * The aggregate call that computes a view's aggregate: the call itself, or
+ * for count(DISTINCT x) lambda_catalog.count_distinct(x), for
+ * percentile_cont(p) WITHIN GROUP (ORDER BY x) lambda_catalog.
+ * percentile_sketch(x, p) (see sketch.c). Same result type.
+ */
+static Aggref *
+cview_agg_impl(Aggref *aggref)
+{
+	Aggref	   *impl;
+
+	if (cview_is_count_distinct(aggref))
+	{
+		TargetEntry *tle = copyObject(linitial(aggref->args));
+		Oid			argtypes[1] = {ANYELEMENTOID};
+
+		impl = copyObject(aggref);
+		impl->aggfnoid = cview_catalog_func("count_distinct", 1, argtypes);
+		impl->aggargtypes = list_make1_oid(exprType((Node *) tle->expr));
+		tle->ressortgroupref = 0;
+		impl->args = list_make1(tle);
+		impl->aggdistinct = NIL;
+		impl->aggtranstype = INTERNALOID;
+		return impl;
+	}
+	if (cview_is_percentile(aggref))
+	{
+		TargetEntry *x = copyObject(linitial(aggref->args));
+		Oid			argtypes[2] = {FLOAT8OID, FLOAT8OID};
+		Const	   *p = makeConst(FLOAT8OID, -1, InvalidOid, 8,
+								  Float8GetDatum(cview_percentile_fraction(aggref)), false, true);
+
+		impl = copyObject(aggref);
+		impl->aggfnoid = cview_catalog_func("percentile_sketch", 2, argtypes);
+		impl->aggargtypes = list_make2_oid(FLOAT8OID, FLOAT8OID);
+		x->ressortgroupref = 0;
+		impl->args = list_make2(x, makeTargetEntry((Expr *) p, 2, NULL, false));
+		impl->aggdirectargs = NIL;
+		impl->aggorder = NIL;
+		impl->aggkind = AGGKIND_NORMAL;
+		impl->aggtranstype = INTERNALOID;
+		return impl;
+	}
+	return aggref;
+}
+
 /* Checks one aggregate: a combine function, serialization, a plain call. */
 static void
 cview_validate_aggref(Aggref *aggref)
@@ -188,18 +283,42 @@ cview_validate_aggref(Aggref *aggref)
 	Form_pg_aggregate agg;
 	char	   *name = format_procedure(aggref->aggfnoid);
 
+	if (cview_is_count_distinct(aggref))
+	{
+		Oid			type = exprType((Node *) ((TargetEntry *) linitial(aggref->args))->expr);
+		TypeCacheEntry *tce = lookup_type_cache(type, TYPECACHE_EQ_OPR |
+												TYPECACHE_HASH_EXTENDED_PROC);
+
+		if (aggref->aggorder)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("continuous views do not support ORDER BY in aggregate %s", name),
+					 errhint("Remove the ORDER BY from the aggregate call.")));
+		if (!OidIsValid(tce->eq_opr) || !OidIsValid(tce->hash_extended_proc))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("continuous views cannot count distinct values of type %s", format_type_be(type)),
+					 errdetail("count(DISTINCT x) in a continuous view hashes the values, and the type has no hash operator class."),
+					 errhint("Count distinct values of a cast to a type that has one, e.g. x::text.")));
+		return;
+	}
+	if (aggref->aggkind == AGGKIND_ORDERED_SET && cview_is_percentile(aggref))
+	{
+		(void) cview_percentile_fraction(aggref);
+		return;
+	}
 	if (aggref->aggdistinct)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("continuous views do not support DISTINCT in aggregate %s", name),
-				 errdetail("A distinct aggregate cannot be computed from partial states."),
-				 errhint("Group by the column instead and count the groups when you query the view.")));
+				 errdetail("A distinct aggregate cannot be computed from partial states; count(DISTINCT x) is the exception."),
+				 errhint("Use count(DISTINCT x), or group by the column and aggregate when you query the view.")));
 	if (aggref->aggkind != AGGKIND_NORMAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("continuous views do not support ordered-set or hypothetical-set aggregate %s", name),
-				 errdetail("Such aggregates have no combine function."),
-				 errhint("Use an aggregate that has a combine function (count, sum, avg, min, max, ...).")));
+				 errdetail("Such aggregates have no combine function; percentile_cont(fraction) WITHIN GROUP (ORDER BY double precision) is the exception, through a sketch."),
+				 errhint("Use percentile_cont(0.99) WITHIN GROUP (ORDER BY x::double precision), or an aggregate that has a combine function.")));
 	if (aggref->aggorder)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -420,6 +539,26 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 	fmgr_info_cxt(agg->aggtransfn, &m->transfn, cxt);
 	fmgr_info_set_expr((Node *) expr, &m->transfn);
 	m->transstrict = m->transfn.fn_strict;
+
+	if (get_func_namespace(aggref->aggfnoid) == catalog_namespace())
+	{
+		char	   *fname = get_func_name(aggref->aggfnoid);
+
+		if (strcmp(fname, "count_distinct") == 0)
+		{
+			Oid			argtypes[2] = {INTERNALOID, ANYELEMENTOID};
+			Oid			exactfn = cview_catalog_func("distinct_add_exact", 2, argtypes);
+
+			m->kind = AGG_KIND_DISTINCT;
+			m->hasexact = true;
+			build_aggregate_transfn_expr(inputTypes, nargs, 0, false, m->transtype,
+										 aggref->inputcollid, exactfn, InvalidOid, &expr, &expr2);
+			fmgr_info_cxt(exactfn, &m->exacttransfn, cxt);
+			fmgr_info_set_expr((Node *) expr, &m->exacttransfn);
+		}
+		else if (strcmp(fname, "percentile_sketch") == 0)
+			m->kind = AGG_KIND_QUANTILE;
+	}
 
 	build_aggregate_transfn_expr(&m->transtype, 1, 0, false, m->transtype,
 								 aggref->inputcollid, agg->aggcombinefn, InvalidOid,
@@ -758,9 +897,126 @@ cview_column_name(const char *want, char **names, int n)
  * column names are derived from the query: a key or aggregate that is a
  * whole output column takes its name.
  */
+/*
+ * Adds the window step of a sliding window to a query as its last GROUP BY
+ * key: date_bin(step, <time column>, origin), not in the select list.
+ */
+static void
+cview_add_step_key(ViewDef *def, Query *query)
+{
+	char	   *timecol = event_table_time_column(def->event_relid);
+	AttrNumber	attno;
+	Oid			type;
+	int32		typmod;
+	Oid			coll;
+	Expr	   *origin;
+	FuncExpr   *bin;
+	TargetEntry *tle;
+	SortGroupClause *sgc;
+	Oid			sortop;
+	Oid			eqop;
+	bool		hashable;
+
+	if (timecol == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a sliding window needs the event time of \"%s\"", get_rel_name(def->event_relid)),
+				 errdetail("The event table was created without a time column."),
+				 errhint("Create the event table with lambda.create_event_table(..., time_column => ...), or group by a tumbling window instead.")));
+	attno = get_attnum(def->event_relid, timecol);
+	get_atttypetypmodcoll(def->event_relid, attno, &type, &typmod, &coll);
+	if (type != TIMESTAMPTZOID && type != TIMESTAMPOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("a sliding window needs an event time of type timestamptz or timestamp"),
+				 errdetail("Time column \"%s\" of \"%s\" has type %s.", timecol,
+						   get_rel_name(def->event_relid), format_type_be(type)),
+				 errhint("Group by a tumbling window of the column instead.")));
+	def->steptype = type;
+	origin = (Expr *) makeConst(type, -1, InvalidOid, 8,
+								type == TIMESTAMPTZOID ?
+								DirectFunctionCall3(timestamptz_in, CStringGetDatum(CVIEW_STEP_ORIGIN),
+													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)) :
+								DirectFunctionCall3(timestamp_in, CStringGetDatum("2000-01-01 00:00:00"),
+													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)),
+								false, true);
+	bin = makeFuncExpr(type == TIMESTAMPTZOID ? F_DATE_BIN_INTERVAL_TIMESTAMPTZ_TIMESTAMPTZ :
+					   F_DATE_BIN_INTERVAL_TIMESTAMP_TIMESTAMP, type,
+					   list_make3(makeConst(INTERVALOID, -1, InvalidOid, sizeof(Interval),
+											PointerGetDatum(&def->step), false, false),
+								  makeVar(1, attno, type, typmod, InvalidOid, 0),
+								  origin),
+					   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	tle = makeTargetEntry((Expr *) bin, list_length(query->targetList) + 1, NULL, true);
+	query->targetList = lappend(query->targetList, tle);
+	get_sort_group_operators(type, true, true, false, &sortop, &eqop, NULL, &hashable);
+	sgc = makeNode(SortGroupClause);
+	sgc->tleSortGroupRef = assignSortGroupRef(tle, query->targetList);
+	sgc->eqop = eqop;
+	sgc->sortop = sortop;
+	sgc->hashable = hashable;
+	query->groupClause = lappend(query->groupClause, sgc);
+}
+
+/*
+ * The first window step that has not expired at "now", less extra_steps
+ * steps: date_bin(step, now - window, origin) - extra_steps * step, as a
+ * value of the step key's type.
+ */
+Datum
+cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps)
+{
+	Datum		t = TimestampTzGetDatum(now);
+	Datum		origin;
+	int			i;
+
+	if (def->steptype == TIMESTAMPOID)
+	{
+		t = DirectFunctionCall1(timestamptz_timestamp, t);
+		origin = DirectFunctionCall3(timestamp_in, CStringGetDatum("2000-01-01 00:00:00"),
+									 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		t = DirectFunctionCall2(timestamp_mi_interval, t, PointerGetDatum(&def->window));
+		t = DirectFunctionCall3(timestamp_bin, PointerGetDatum(&def->step), t, origin);
+		for (i = 0; i < extra_steps; i++)
+			t = DirectFunctionCall2(timestamp_mi_interval, t, PointerGetDatum(&def->step));
+	}
+	else
+	{
+		origin = DirectFunctionCall3(timestamptz_in, CStringGetDatum(CVIEW_STEP_ORIGIN),
+									 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		t = DirectFunctionCall2(timestamptz_mi_interval, t, PointerGetDatum(&def->window));
+		t = DirectFunctionCall3(timestamptz_bin, PointerGetDatum(&def->step), t, origin);
+		for (i = 0; i < extra_steps; i++)
+			t = DirectFunctionCall2(timestamptz_mi_interval, t, PointerGetDatum(&def->step));
+	}
+	return t;
+}
+
+/*
+ * SQL that is true for the step keys (column col) inside the window at read
+ * time: the steps from the one holding now() - window to the one holding
+ * now().
+ */
+char *
+cview_window_sql(ViewDef *def, const char *col)
+{
+	const char *step = DatumGetCString(DirectFunctionCall1(interval_out, PointerGetDatum(&def->step)));
+	const char *window = DatumGetCString(DirectFunctionCall1(interval_out, PointerGetDatum(&def->window)));
+
+	if (def->steptype == TIMESTAMPOID)
+		return psprintf("%s >= pg_catalog.date_bin(%s::pg_catalog.interval, LOCALTIMESTAMP - %s::pg_catalog.interval,"
+						" '2000-01-01 00:00:00'::pg_catalog.timestamp) AND %s <= LOCALTIMESTAMP",
+						col, quote_literal_cstr(step), quote_literal_cstr(window), col);
+	return psprintf("%s >= pg_catalog.date_bin(%s::pg_catalog.interval, pg_catalog.now() - %s::pg_catalog.interval,"
+					" %s::pg_catalog.timestamptz) AND %s <= pg_catalog.now()",
+					col, quote_literal_cstr(step), quote_literal_cstr(window),
+					quote_literal_cstr(CVIEW_STEP_ORIGIN), col);
+}
+
 ViewDef *
 cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
-			  Query *query, MemoryContext parent)
+			  Query *query, const Interval *window, const Interval *step,
+			  MemoryContext parent)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda view", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -779,6 +1035,13 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 	def->cxt = cxt;
 	def->query = copyObject(query);
 	query = def->query;
+	if (window)
+	{
+		def->sliding = true;
+		def->window = *window;
+		def->step = *step;
+		cview_add_step_key(def, query);
+	}
 
 	def->nkeys = list_length(query->groupClause);
 	aggrefs = cview_query_aggrefs(query);
@@ -803,8 +1066,11 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 		get_typlenbyval(def->keytypes[i], &def->keylens[i], &def->keybyvals[i]);
 		if (!cview_type_image_eq(def->keytypes[i], def->keycolls[i]))
 			def->keys_image_eq = false;
-		def->keynames[i] = cview_column_name(!tle->resjunk && tle->resname ? tle->resname :
-											 psprintf("key_%d", i + 1), names, nnames);
+		if (def->sliding && i == list_length(query->groupClause) - 1)
+			def->keynames[i] = pstrdup(CVIEW_STEP_COLUMN);
+		else
+			def->keynames[i] = cview_column_name(!tle->resjunk && tle->resname ? tle->resname :
+												 psprintf("key_%d", i + 1), names, nnames);
 		names[nnames++] = def->keynames[i];
 		def->keyexprs[i] = cview_init_expr(tle->expr);
 		i++;
@@ -822,10 +1088,11 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 		int			j = 0;
 
 		va->aggref = aggref;
-		aggmeta_init(&va->meta, aggref, cxt);
-		va->nargs = list_length(aggref->args);
+		va->impl = cview_agg_impl(aggref);
+		aggmeta_init(&va->meta, va->impl, cxt);
+		va->nargs = list_length(va->impl->args);
 		va->args = palloc0(sizeof(ExprState *) * (va->nargs + 1));
-		foreach(lc2, aggref->args)
+		foreach(lc2, va->impl->args)
 			va->args[j++] = cview_init_expr(((TargetEntry *) lfirst(lc2))->expr);
 		if (aggref->aggfilter)
 			va->filter = ExecInitQual(list_make1(expression_planner(aggref->aggfilter)), NULL);
@@ -911,6 +1178,9 @@ cview_get(Oid batch_relid)
 	Query	   *query;
 	ViewDef    *def;
 	bool		isnull;
+	Datum		d;
+	Interval   *window = NULL;
+	Interval   *step = NULL;
 
 	if (cview_cache == NULL)
 	{
@@ -929,7 +1199,8 @@ cview_get(Oid batch_relid)
 
 	catalog_begin(&scope);
 	args[0] = ObjectIdGetDatum(batch_relid);
-	if (SPI_execute_with_args("SELECT view::oid, event_table::oid, speed_table::oid, definition"
+	if (SPI_execute_with_args("SELECT view::oid, event_table::oid, speed_table::oid, definition,"
+							  "       sliding_window, window_step"
 							  "  FROM lambda_catalog.continuous_view WHERE batch_table = $1",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.continuous_view");
@@ -943,10 +1214,20 @@ cview_get(Oid batch_relid)
 	speed_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	sql = MemoryContextStrdup(TopTransactionContext,
 							  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
+	if (!isnull)
+	{
+		window = MemoryContextAlloc(TopTransactionContext, sizeof(Interval));
+		*window = *DatumGetIntervalP(d);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull);
+		step = MemoryContextAlloc(TopTransactionContext, sizeof(Interval));
+		*step = *DatumGetIntervalP(d);
+	}
 	catalog_end(&scope);
 
 	query = cview_parse_definition(sql);
-	def = cview_compile(batch_relid, view_relid, event_relid, speed_relid, query, cview_cxt);
+	def = cview_compile(batch_relid, view_relid, event_relid, speed_relid, query,
+						window, step, cview_cxt);
 	e = hash_search(cview_cache, &batch_relid, HASH_ENTER, &found);
 	e->def = def;
 	return def;
@@ -1269,6 +1550,8 @@ partial_create(ViewDef *def, MemoryContext parent)
 
 	ph->def = def;
 	ph->cxt = cxt;
+	if (def->sliding)
+		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
 	ctl.keysize = sizeof(KeyRef);
 	ctl.entrysize = sizeof(PartialEntry);
 	ctl.hash = partial_hashfn;
@@ -1341,6 +1624,17 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	for (i = 0; i < def->nkeys; i++)
 		keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
+	if (def->sliding)
+	{
+		int			k = def->nkeys - 1;
+
+		/* an event of a step that has expired can never be in the window */
+		if (keynulls[k] || DatumGetTimestamp(keyvals[k]) < DatumGetTimestamp(ph->horizon))
+		{
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
 	resetStringInfo(buf);
 	key_image(def, keyvals, keynulls, buf);
 	if (only && (buf->len != onlylen || memcmp(buf->data, only, onlylen) != 0))
@@ -1358,8 +1652,9 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 
 		if (va->filter && !ExecQual(va->filter, econtext))
 			continue;
-		InitFunctionCallInfoData(*fcinfo, &va->meta.transfn, va->meta.ntransargs + 1,
-								 va->meta.collation, NULL, NULL);
+		InitFunctionCallInfoData(*fcinfo,
+								 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
+								 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
 		for (j = 0; j < va->nargs; j++)
 			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
 		aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
@@ -1416,6 +1711,53 @@ partial_merge(PartialHash *into, PartialHash *from)
 							fe->values[i], fe->nulls[i], into->cxt);
 	}
 	into->rows += from->rows;
+}
+
+/*
+ * Prepares partial states for the batch table: distinct states become the
+ * batch layer's (they keep every value from now on). False when one of them
+ * is already a sketch, so that folding it in would make its group
+ * approximate: the caller reads the events instead.
+ */
+bool
+partial_for_batch(PartialHash *ph)
+{
+	ViewDef    *def = ph->def;
+	HASH_SEQ_STATUS seq;
+	PartialEntry *e;
+	bool		exact = true;
+	int			i;
+
+	hash_seq_init(&seq, ph->htab);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		for (i = 0; i < def->naggs; i++)
+		{
+			if (def->aggs[i].meta.kind != AGG_KIND_DISTINCT || e->nulls[i])
+				continue;
+			if (!sketch_distinct_is_exact(e->values[i]))
+				exact = false;
+			sketch_distinct_uncap(e->values[i]);
+		}
+	}
+	return exact;
+}
+
+/* The most bytes one group's sketches take in the speed layer. */
+Size
+cview_sketch_bytes_per_key(ViewDef *def)
+{
+	Size		n = 0;
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (def->aggs[i].meta.kind == AGG_KIND_DISTINCT)
+			n += sketch_distinct_max_bytes();
+		else if (def->aggs[i].meta.kind == AGG_KIND_QUANTILE)
+			n += sketch_quantile_max_bytes();
+	}
+	return n;
 }
 
 long

@@ -17,11 +17,21 @@
 #include "nodes/execnodes.h"
 #include "nodes/parsenodes.h"
 #include "utils/hsearch.h"
+#include "utils/timestamp.h"
+
+/* What an aggregate of a view is computed with. */
+typedef enum AggKind
+{
+	AGG_KIND_PLAIN,			/* its own support functions */
+	AGG_KIND_DISTINCT,				/* count(DISTINCT x): sets and sketches */
+	AGG_KIND_QUANTILE				/* percentile_cont: a quantile sketch */
+} ViewAggKind;
 
 /* One aggregate's machinery, from pg_aggregate, resolved for its inputs. */
 typedef struct AggMeta
 {
 	Oid			aggfnoid;
+	ViewAggKind kind;
 	Oid			collation;		/* the aggregate's input collation */
 	Oid			transtype;
 	int16		translen;
@@ -30,6 +40,8 @@ typedef struct AggMeta
 	int			ntransargs;		/* inputs the transition function takes */
 	FmgrInfo	transfn;
 	bool		transstrict;
+	bool		hasexact;		/* a batch-layer transition (AGG_KIND_DISTINCT) */
+	FmgrInfo	exacttransfn;
 	FmgrInfo	combinefn;
 	bool		combinestrict;
 	FmgrInfo	serialfn;
@@ -47,7 +59,8 @@ typedef struct AggMeta
 typedef struct ViewAgg
 {
 	AggMeta		meta;
-	Aggref	   *aggref;
+	Aggref	   *aggref;			/* as written in the definition */
+	Aggref	   *impl;			/* what computes it (see cview_agg_impl) */
 	int			nargs;
 	ExprState **args;			/* per argument */
 	ExprState  *filter;			/* FILTER (WHERE ...), or NULL */
@@ -77,6 +90,11 @@ typedef struct ViewDef
 	int			naggs;
 	ViewAgg    *aggs;
 	char	  **aggnames;		/* batch table column names */
+	/* sliding window: the last key is the window step of the event time */
+	bool		sliding;
+	Interval	window;
+	Interval	step;
+	Oid			steptype;		/* timestamptz or timestamp */
 	/* evaluation */
 	ExprContext *econtext;
 	TupleTableSlot *slot;		/* of the event table */
@@ -100,6 +118,8 @@ typedef struct PartialHash
 	MemoryContext cxt;
 	HTAB	   *htab;
 	int64		rows;			/* rows folded in */
+	Datum		horizon;		/* sliding: steps before it have expired */
+	bool		exact;			/* batch layer: distinct states keep every value */
 } PartialHash;
 
 typedef struct PartialEntry
@@ -113,7 +133,10 @@ typedef struct PartialEntry
 extern void cview_validate_query(Query *query, Oid *event_relid);
 extern ViewDef *cview_get(Oid batch_relid);
 extern ViewDef *cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid,
-							  Oid speed_relid, Query *query, MemoryContext parent);
+							  Oid speed_relid, Query *query, const Interval *window,
+							  const Interval *step, MemoryContext parent);
+extern Datum cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps);
+extern char *cview_window_sql(ViewDef *def, const char *col);
 extern Query *cview_parse_definition(const char *sql);
 extern void cview_forget(Oid batch_relid);
 
@@ -149,6 +172,12 @@ extern void partial_combine_image(PartialHash *ph, const char *key, int keylen,
 								  const char *states, int stateslen);
 extern void partial_merge(PartialHash *into, PartialHash *from);
 extern long partial_count(PartialHash *ph);
+extern bool partial_for_batch(PartialHash *ph);
+extern Size cview_sketch_bytes_per_key(ViewDef *def);
 extern void partial_destroy(PartialHash *ph);
+
+/* Step keys of sliding windows are aligned to this (2000-01-01 00:00 UTC) */
+#define CVIEW_STEP_ORIGIN	"2000-01-01 00:00:00+00"
+#define CVIEW_STEP_COLUMN	"_lambda_step"
 
 #endif							/* LAMBDA_CVIEW_H */

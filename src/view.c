@@ -71,6 +71,7 @@
 PG_FUNCTION_INFO_V1(lambda_recompute);
 PG_FUNCTION_INFO_V1(lambda_view_dropped);
 PG_FUNCTION_INFO_V1(lambda_speed_status);
+PG_FUNCTION_INFO_V1(lambda_sketch_bytes_per_key);
 
 /* The batch table of lambda view relid, or InvalidOid. */
 Oid
@@ -142,7 +143,70 @@ typedef struct LambdaViewOptions
 	bool		continuous;
 	bool		any_lambda;
 	char	   *refresh_interval;
+	Interval   *sliding_window;
+	Interval   *window_step;
 } LambdaViewOptions;
+
+/* Window steps per window when lambda.window_step is not given */
+#define VIEW_DEFAULT_STEPS	20
+/* and at most */
+#define VIEW_MAX_STEPS		10000
+
+/* A window or step length: a positive interval without months. */
+static Interval *
+view_parse_window_interval(DefElem *d)
+{
+	Interval   *iv = view_parse_interval(d);
+
+	if (iv->month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for lambda.%s: \"%s\"", d->defname, defGetString(d)),
+				 errdetail("Months and years have no fixed length."),
+				 errhint("Give the length in days, hours, minutes or seconds, e.g. '30 days'.")));
+	return iv;
+}
+
+static int64
+view_interval_usecs(const Interval *iv)
+{
+	return iv->time + (int64) iv->day * USECS_PER_DAY;
+}
+
+/* Checks the sliding window options and fills in the default step. */
+static void
+view_check_window(LambdaViewOptions *o)
+{
+	int64		w;
+	int64		s;
+
+	if (o->window_step && !o->sliding_window)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lambda.window_step needs lambda.sliding_window"),
+				 errhint("Add lambda.sliding_window = '10 minutes', or remove lambda.window_step.")));
+	if (!o->sliding_window)
+		return;
+	w = view_interval_usecs(o->sliding_window);
+	if (!o->window_step)
+	{
+		o->window_step = palloc0(sizeof(Interval));
+		o->window_step->time = Max(w / VIEW_DEFAULT_STEPS, 1);
+	}
+	s = view_interval_usecs(o->window_step);
+	if (s > w)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lambda.window_step must not be longer than lambda.sliding_window"),
+				 errhint("Use a step that is a fraction of the window, e.g. a twentieth.")));
+	if (w / s > VIEW_MAX_STEPS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("lambda.window_step is too short for lambda.sliding_window"),
+				 errdetail("The window would span %lld steps; at most %d are allowed.",
+						   (long long) (w / s), VIEW_MAX_STEPS),
+				 errhint("Use a longer step: every key keeps one group per step in the window.")));
+}
 
 /* Reads the lambda.* options (and refuses the others) of a lambda view. */
 static void
@@ -166,17 +230,23 @@ view_parse_options(List *options, LambdaViewOptions *o, bool for_alter)
 
 			o->refresh_interval = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv)));
 		}
-		else if (strcmp(d->defname, "sliding_window") == 0)
+		else if (strcmp(d->defname, "sliding_window") == 0 && !for_alter)
+			o->sliding_window = view_parse_window_interval(d);
+		else if (strcmp(d->defname, "window_step") == 0 && !for_alter)
+			o->window_step = view_parse_window_interval(d);
+		else if (for_alter && (strcmp(d->defname, "sliding_window") == 0 ||
+							   strcmp(d->defname, "window_step") == 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("lambda.sliding_window is not supported yet"),
-					 errhint("Group by a tumbling window instead, e.g. date_bin('10 minutes', ts, '2000-01-01').")));
+					 errmsg("lambda.%s of a continuous view cannot be changed", d->defname),
+					 errdetail("The batch layer keeps one group per window step."),
+					 errhint("Drop the view and create it again with the new window.")));
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unrecognized parameter \"lambda.%s\"", d->defname),
 					 errhint(for_alter ? "The parameter that can be changed is lambda.refresh_interval." :
-							 "Valid parameters are lambda.continuous and lambda.refresh_interval.")));
+							 "Valid parameters are lambda.continuous, lambda.refresh_interval, lambda.sliding_window and lambda.window_step.")));
 	}
 }
 
@@ -255,6 +325,8 @@ view_merged_sql(ViewDef *def, List *colnames, const char *batchname, const char 
 	int			i;
 	int			n = 0;
 	int			nestlevel;
+	/* the keys of the view's rows: a sliding window's step is merged away */
+	int			nkeys = def->sliding ? def->nkeys - 1 : def->nkeys;
 
 	cx.def = def;
 	cx.aggbase = def->nkeys == 0 ? 1 : def->nkeys;
@@ -288,7 +360,7 @@ view_merged_sql(ViewDef *def, List *colnames, const char *batchname, const char 
 		n++;
 	}
 	appendStringInfoString(&sql, " FROM (SELECT ");
-	for (i = 0; i < def->nkeys; i++)
+	for (i = 0; i < nkeys; i++)
 		appendStringInfo(&sql, "u.%s, ", quote_identifier(def->keynames[i]));
 	for (i = 0; i < def->naggs; i++)
 		appendStringInfo(&sql, "lambda_catalog.merge(%s::regclass, %d, u.%s, NULL::%s) AS %s%s",
@@ -297,10 +369,12 @@ view_merged_sql(ViewDef *def, List *colnames, const char *batchname, const char 
 						 quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
 	appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s) u",
 					 cols.data, batchname, cols.data, speedname);
-	if (def->nkeys > 0)
+	if (def->sliding)
+		appendStringInfo(&sql, " WHERE %s", cview_window_sql(def, "u." CVIEW_STEP_COLUMN));
+	if (nkeys > 0)
 	{
 		appendStringInfoString(&sql, " GROUP BY ");
-		for (i = 0; i < def->nkeys; i++)
+		for (i = 0; i < nkeys; i++)
 			appendStringInfo(&sql, "%su.%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
 	}
 	appendStringInfoString(&sql, ") m");
@@ -469,11 +543,13 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	ObjectAddress viewaddr;
 	ObjectAddress eventaddr;
 	BatchCut	cut;
-	Oid			argtypes[6] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID};
-	Datum		args[6];
+	Oid			argtypes[8] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID};
+	Datum		args[8];
+	char		argnulls[8] = "        ";
 	ListCell   *lc;
 
 	view_parse_options(into->options, &opts, false);
+	view_check_window(&opts);
 	if (!OidIsValid(catnsp))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -554,7 +630,8 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	/* names of the batch and speed tables, from the view's */
 	tmp = cview_compile(InvalidOid, InvalidOid, event_relid, InvalidOid,
-						cview_parse_definition(definition), CurrentMemoryContext);
+						cview_parse_definition(definition), opts.sliding_window,
+						opts.window_step, CurrentMemoryContext);
 	if (tmp->nkeys > 32)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -609,10 +686,15 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	args[3] = ObjectIdGetDatum(event_relid);
 	args[4] = CStringGetTextDatum(definition);
 	args[5] = CStringGetTextDatum(opts.refresh_interval ? opts.refresh_interval : VIEW_DEFAULT_REFRESH_INTERVAL);
+	args[6] = PointerGetDatum(opts.sliding_window);
+	args[7] = PointerGetDatum(opts.window_step);
+	if (opts.sliding_window == NULL)
+		argnulls[6] = argnulls[7] = 'n';
 	if (SPI_execute_with_args("INSERT INTO lambda_catalog.continuous_view"
-							  " (batch_table, view, speed_table, event_table, definition, refresh_interval)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
-							  6, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+							  " (batch_table, view, speed_table, event_table, definition, refresh_interval,"
+							  "  sliding_window, window_step)"
+							  " VALUES ($1, $2, $3, $4, $5, $6::interval, $7, $8)",
+							  8, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the continuous view");
 	view_add_capture(event_relid, batchname);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
@@ -1085,6 +1167,21 @@ lambda_view_dropped(PG_FUNCTION_ARGS)
 	speed_view_dropped(batch);
 	cview_forget(batch);
 	PG_RETURN_VOID();
+}
+
+/*
+ * lambda_catalog.sketch_bytes_per_key(batch): the most bytes the sketches
+ * of one group take in the speed layer (0 without count(DISTINCT) or
+ * percentile_cont).
+ */
+Datum
+lambda_sketch_bytes_per_key(PG_FUNCTION_ARGS)
+{
+	ViewDef    *def = cview_get(PG_GETARG_OID(0));
+
+	if (def == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64((int64) cview_sketch_bytes_per_key(def));
 }
 
 /*

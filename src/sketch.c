@@ -1,0 +1,1020 @@
+/*-------------------------------------------------------------------------
+ *
+ * sketch.c
+ *	  The aggregates behind count(DISTINCT x) and percentile_cont(p) WITHIN
+ *	  GROUP (ORDER BY x) in continuous views.
+ *
+ * A continuous view computes these through aggregates of its own (see
+ * cview.c), so that their states can be combined like any other:
+ *
+ * lambda_catalog.count_distinct(x). The state is a set of the group's
+ * distinct values, each with a 64-bit hash from the type's extended hash
+ * function, deduplicated with the type's equality (so numeric 1.0 and 1.00
+ * are one value, as in count(DISTINCT)). A state made by the speed layer is
+ * "capped": once its values no longer fit in SKETCH_DISTINCT_EXACT_BYTES
+ * serialized, it becomes a HyperLogLog sketch of 2^14 registers (standard
+ * error 0.81 %), and its values are gone. A state made by the batch layer
+ * (from the events) is never capped. Combining two sets gives a set;
+ * anything combined with a sketch is a sketch. So a group answers the exact
+ * count while every state it is made of is a set, and an estimate
+ * otherwise; a refresh that would fold a sketch into the batch table reads
+ * the events instead (batch.c), which makes the group exact again. The
+ * estimate is Ertl's improved raw estimator ("New cardinality estimation
+ * algorithms for HyperLogLog sketches", 2017), which needs no bias tables.
+ *
+ * lambda_catalog.percentile_sketch(x, p). A relative-error quantile sketch
+ * in the manner of DDSketch: bin i counts the values in
+ * (gamma^(i-1), gamma^i], gamma = (1+a)/(1-a), separately for positive
+ * values and for the magnitudes of negative ones, so every value it returns
+ * is within a = 1 % of the value at the requested rank. At most
+ * SKETCH_QUANTILE_MAX_BINS bins per sign are kept (a range of 10^17 between
+ * the smallest and largest magnitude); beyond that the lowest bins merge.
+ * Combining adds bin counts, so the result does not depend on how events
+ * were split between layers. The final function interpolates between the
+ * two ranks around p * (n - 1), as percentile_cont does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/tupmacs.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "port/pg_bitutils.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "sketch.h"
+
+PG_FUNCTION_INFO_V1(lambda_distinct_add);
+PG_FUNCTION_INFO_V1(lambda_distinct_add_exact);
+PG_FUNCTION_INFO_V1(lambda_distinct_combine);
+PG_FUNCTION_INFO_V1(lambda_distinct_serialize);
+PG_FUNCTION_INFO_V1(lambda_distinct_deserialize);
+PG_FUNCTION_INFO_V1(lambda_distinct_final);
+PG_FUNCTION_INFO_V1(lambda_quantile_add);
+PG_FUNCTION_INFO_V1(lambda_quantile_combine);
+PG_FUNCTION_INFO_V1(lambda_quantile_serialize);
+PG_FUNCTION_INFO_V1(lambda_quantile_deserialize);
+PG_FUNCTION_INFO_V1(lambda_quantile_final);
+
+#define SKETCH_FORMAT	1
+
+/* ------------------------------------------------------------------------
+ * Distinct states
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct DistinctSlot
+{
+	uint64		hash;
+	Datum		value;
+} DistinctSlot;
+
+typedef struct DistinctState
+{
+	Oid			typid;
+	Oid			collation;
+	TypeCacheEntry *tce;		/* typlen, equality and hash functions */
+	bool		capped;			/* a speed-layer state: may become a sketch */
+	bool		sketch;			/* registers valid, values gone */
+	MemoryContext cxt;
+	/* the set: open addressing on the hash */
+	uint32		nvalues;
+	uint32		nslots;			/* a power of 2, or 0 */
+	DistinctSlot *slots;
+	bool	   *used;
+	Size		bytes;			/* serialized size of the values */
+	/* the sketch */
+	uint8	   *regs;
+} DistinctState;
+
+Size
+sketch_distinct_max_bytes(void)
+{
+	/* header (format, flags, type, collation) and the larger of the two forms */
+	return 10 + Max(sizeof(uint32) + SKETCH_DISTINCT_EXACT_BYTES, SKETCH_HLL_REGISTERS);
+}
+
+static TypeCacheEntry *
+distinct_type(Oid typid)
+{
+	TypeCacheEntry *tce = lookup_type_cache(typid, TYPECACHE_EQ_OPR_FINFO |
+											TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+
+	if (!OidIsValid(tce->eq_opr_finfo.fn_oid) || !OidIsValid(tce->hash_extended_proc_finfo.fn_oid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify equality and hash functions for type %s",
+						format_type_be(typid)),
+				 errhint("Count distinct values of a cast to a type with a hash operator class, e.g. text.")));
+	return tce;
+}
+
+static DistinctState *
+distinct_new(Oid typid, Oid collation, bool capped, MemoryContext cxt)
+{
+	DistinctState *s = MemoryContextAllocZero(cxt, sizeof(DistinctState));
+
+	s->typid = typid;
+	s->collation = collation;
+	s->tce = distinct_type(typid);
+	s->capped = capped;
+	s->cxt = cxt;
+	return s;
+}
+
+/* The murmur3 finalizer: every input bit reaches every output bit. */
+static inline uint64
+sketch_mix64(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64
+distinct_hash(DistinctState *s, Datum value)
+{
+	return sketch_mix64(DatumGetUInt64(FunctionCall2Coll(&s->tce->hash_extended_proc_finfo,
+														 s->collation, value, Int64GetDatum(0))));
+}
+
+/* Bytes of a value in the serialized form (after its hash). */
+static Size
+distinct_value_bytes(DistinctState *s, Datum value)
+{
+	if (s->tce->typlen > 0)
+		return s->tce->typlen;
+	if (s->tce->typlen == -1)
+		return sizeof(uint32) + VARSIZE_ANY_EXHDR(DatumGetPointer(value));
+	return sizeof(uint32) + strlen(DatumGetCString(value)) + 1;
+}
+
+static void
+hll_add(uint8 *regs, uint64 hash)
+{
+	uint32		idx = (uint32) (hash >> (64 - SKETCH_HLL_BITS));
+	uint64		rest = hash << SKETCH_HLL_BITS;
+	uint8		rho;
+
+	/* position of the first 1 bit in the remaining 50 bits, 51 if none */
+	if (rest == 0)
+		rho = 64 - SKETCH_HLL_BITS + 1;
+	else
+		rho = 63 - pg_leftmost_one_pos64(rest) + 1;
+	if (regs[idx] < rho)
+		regs[idx] = rho;
+}
+
+static double
+hll_sigma(double x)
+{
+	double		y = 1.0;
+	double		z = x;
+	double		zp;
+
+	if (x == 1.0)
+		return get_float8_infinity();
+	do
+	{
+		x *= x;
+		zp = z;
+		z += x * y;
+		y += y;
+	} while (z != zp);
+	return z;
+}
+
+static double
+hll_tau(double x)
+{
+	double		y = 1.0;
+	double		z;
+	double		zp;
+
+	if (x == 0.0 || x == 1.0)
+		return 0.0;
+	z = 1.0 - x;
+	do
+	{
+		x = sqrt(x);
+		zp = z;
+		y *= 0.5;
+		z -= (1.0 - x) * (1.0 - x) * y;
+	} while (z != zp);
+	return z / 3.0;
+}
+
+/* Ertl's improved raw estimate from the register histogram. */
+static double
+hll_estimate(const uint8 *regs)
+{
+	const int	q = 64 - SKETCH_HLL_BITS;
+	const double m = SKETCH_HLL_REGISTERS;
+	int			hist[64 - SKETCH_HLL_BITS + 2] = {0};
+	double		z;
+	int			k;
+
+	for (k = 0; k < SKETCH_HLL_REGISTERS; k++)
+		hist[regs[k]]++;
+	if (hist[0] == SKETCH_HLL_REGISTERS)
+		return 0.0;
+	z = m * hll_tau(1.0 - hist[q + 1] / m);
+	for (k = q; k >= 1; k--)
+		z = 0.5 * (z + hist[k]);
+	z += m * hll_sigma(hist[0] / m);
+	return (0.5 / log(2.0)) * m * m / z;
+}
+
+/* Turns a set into a sketch of the same values. */
+static void
+distinct_to_sketch(DistinctState *s)
+{
+	uint32		i;
+
+	if (s->sketch)
+		return;
+	s->regs = MemoryContextAllocZero(s->cxt, SKETCH_HLL_REGISTERS);
+	for (i = 0; i < s->nslots; i++)
+	{
+		if (!s->used[i])
+			continue;
+		hll_add(s->regs, s->slots[i].hash);
+		if (!s->tce->typbyval)
+			pfree(DatumGetPointer(s->slots[i].value));
+	}
+	if (s->slots)
+	{
+		pfree(s->slots);
+		pfree(s->used);
+	}
+	s->slots = NULL;
+	s->used = NULL;
+	s->nslots = 0;
+	s->nvalues = 0;
+	s->bytes = 0;
+	s->sketch = true;
+}
+
+static void
+distinct_grow(DistinctState *s)
+{
+	uint32		oldn = s->nslots;
+	DistinctSlot *old = s->slots;
+	bool	   *oldused = s->used;
+	uint32		i;
+
+	s->nslots = oldn ? oldn * 2 : 16;
+	s->slots = MemoryContextAlloc(s->cxt, sizeof(DistinctSlot) * s->nslots);
+	s->used = MemoryContextAllocZero(s->cxt, sizeof(bool) * s->nslots);
+	for (i = 0; i < oldn; i++)
+	{
+		uint32		j;
+
+		if (!oldused[i])
+			continue;
+		j = (uint32) old[i].hash & (s->nslots - 1);
+		while (s->used[j])
+			j = (j + 1) & (s->nslots - 1);
+		s->used[j] = true;
+		s->slots[j] = old[i];
+	}
+	if (old)
+	{
+		pfree(old);
+		pfree(oldused);
+	}
+}
+
+/*
+ * Adds a value with its hash; copies it into the state's context unless
+ * "owned" (already there).
+ */
+static void
+distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
+{
+	uint32		j;
+
+	if (s->sketch)
+	{
+		hll_add(s->regs, hash);
+		return;
+	}
+	if ((s->nvalues + 1) * 2 > s->nslots)
+		distinct_grow(s);
+	j = (uint32) hash & (s->nslots - 1);
+	while (s->used[j])
+	{
+		if (s->slots[j].hash == hash &&
+			DatumGetBool(FunctionCall2Coll(&s->tce->eq_opr_finfo, s->collation,
+										   s->slots[j].value, value)))
+		{
+			if (owned && !s->tce->typbyval)
+				pfree(DatumGetPointer(value));
+			return;
+		}
+		j = (j + 1) & (s->nslots - 1);
+	}
+	if (!owned)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+		value = datumCopy(value, s->tce->typbyval, s->tce->typlen);
+		MemoryContextSwitchTo(old);
+	}
+	s->used[j] = true;
+	s->slots[j].hash = hash;
+	s->slots[j].value = value;
+	s->nvalues++;
+	s->bytes += sizeof(uint64) + distinct_value_bytes(s, value);
+	if (s->capped && sizeof(uint32) + s->bytes > SKETCH_DISTINCT_EXACT_BYTES)
+		distinct_to_sketch(s);
+}
+
+/* Folds state b into state a (a's context). */
+static void
+distinct_merge(DistinctState *a, DistinctState *b)
+{
+	uint32		i;
+
+	if (a->typid != b->typid)
+		elog(ERROR, "distinct states of different types (%u, %u)", a->typid, b->typid);
+	a->capped = a->capped && b->capped;
+	if (b->sketch)
+	{
+		distinct_to_sketch(a);
+		for (i = 0; i < SKETCH_HLL_REGISTERS; i++)
+			if (a->regs[i] < b->regs[i])
+				a->regs[i] = b->regs[i];
+		return;
+	}
+	for (i = 0; i < b->nslots; i++)
+	{
+		if (b->used[i])
+			distinct_insert(a, b->slots[i].hash, b->slots[i].value, false);
+	}
+}
+
+static MemoryContext
+sketch_agg_context(FunctionCallInfo fcinfo)
+{
+	MemoryContext cxt;
+
+	if (!AggCheckCallContext(fcinfo, &cxt))
+		cxt = CurrentMemoryContext;
+	return cxt;
+}
+
+static Datum
+distinct_add(FunctionCallInfo fcinfo, bool capped)
+{
+	DistinctState *s = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
+	Datum		value;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (s == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s);
+	}
+	if (s == NULL)
+		s = distinct_new(get_fn_expr_argtype(fcinfo->flinfo, 1), PG_GET_COLLATION(),
+						 capped, sketch_agg_context(fcinfo));
+	value = PG_GETARG_DATUM(1);
+	if (s->tce->typlen == -1)
+		value = PointerGetDatum(PG_DETOAST_DATUM_PACKED(value));
+	distinct_insert(s, distinct_hash(s, value), value, false);
+	PG_RETURN_POINTER(s);
+}
+
+/* count_distinct's transition in the speed layer: capped */
+Datum
+lambda_distinct_add(PG_FUNCTION_ARGS)
+{
+	return distinct_add(fcinfo, true);
+}
+
+/* the same in the batch layer: the whole set */
+Datum
+lambda_distinct_add_exact(PG_FUNCTION_ARGS)
+{
+	return distinct_add(fcinfo, false);
+}
+
+Datum
+lambda_distinct_combine(PG_FUNCTION_ARGS)
+{
+	DistinctState *a = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
+	DistinctState *b = PG_ARGISNULL(1) ? NULL : (DistinctState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+		a = distinct_new(b->typid, b->collation, b->capped, sketch_agg_context(fcinfo));
+	distinct_merge(a, b);
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+lambda_distinct_serialize(PG_FUNCTION_ARGS)
+{
+	DistinctState *s = (DistinctState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	uint8		flags = (s->sketch ? 1 : 0) | (s->capped ? 2 : 0);
+	uint32		u;
+	uint32		i;
+	bytea	   *out;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, SKETCH_FORMAT);
+	appendStringInfoChar(&buf, (char) flags);
+	u = s->typid;
+	appendBinaryStringInfo(&buf, (char *) &u, sizeof(uint32));
+	u = s->collation;
+	appendBinaryStringInfo(&buf, (char *) &u, sizeof(uint32));
+	if (s->sketch)
+		appendBinaryStringInfo(&buf, (char *) s->regs, SKETCH_HLL_REGISTERS);
+	else
+	{
+		appendBinaryStringInfo(&buf, (char *) &s->nvalues, sizeof(uint32));
+		for (i = 0; i < s->nslots; i++)
+		{
+			Datum		v = s->slots[i].value;
+			int16		typlen = s->tce->typlen;
+
+			if (!s->used[i])
+				continue;
+			appendBinaryStringInfo(&buf, (char *) &s->slots[i].hash, sizeof(uint64));
+			if (typlen > 0 && s->tce->typbyval)
+			{
+				char		tmp[sizeof(Datum)];
+
+				store_att_byval(tmp, v, typlen);
+				appendBinaryStringInfo(&buf, tmp, typlen);
+			}
+			else if (typlen > 0)
+				appendBinaryStringInfo(&buf, DatumGetPointer(v), typlen);
+			else
+			{
+				const char *p = typlen == -1 ? VARDATA_ANY(DatumGetPointer(v)) : DatumGetCString(v);
+				uint32		len = typlen == -1 ? VARSIZE_ANY_EXHDR(DatumGetPointer(v)) : strlen(p) + 1;
+
+				appendBinaryStringInfo(&buf, (char *) &len, sizeof(uint32));
+				appendBinaryStringInfo(&buf, p, len);
+			}
+		}
+	}
+	out = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(out, VARHDRSZ + buf.len);
+	memcpy(VARDATA(out), buf.data, buf.len);
+	pfree(buf.data);
+	PG_RETURN_BYTEA_P(out);
+}
+
+static void
+sketch_truncated(const char *p, const char *end, Size need)
+{
+	if (p + need > end)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid sketch state: truncated"),
+				 errhint("Run lambda.recompute() on the continuous view.")));
+}
+
+Datum
+lambda_distinct_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(b);
+	const char *end = p + VARSIZE_ANY_EXHDR(b);
+	uint8		flags;
+	uint32		typid;
+	uint32		coll;
+	DistinctState *s;
+	MemoryContext cxt = sketch_agg_context(fcinfo);
+	MemoryContext old;
+
+	sketch_truncated(p, end, 10);
+	if (p[0] != SKETCH_FORMAT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid sketch state: format %d", p[0]),
+				 errhint("Run lambda.recompute() on the continuous view.")));
+	flags = (uint8) p[1];
+	memcpy(&typid, p + 2, sizeof(uint32));
+	memcpy(&coll, p + 6, sizeof(uint32));
+	p += 10;
+	s = distinct_new(typid, coll, (flags & 2) != 0, cxt);
+	if (flags & 1)
+	{
+		sketch_truncated(p, end, SKETCH_HLL_REGISTERS);
+		s->sketch = true;
+		s->regs = MemoryContextAlloc(cxt, SKETCH_HLL_REGISTERS);
+		memcpy(s->regs, p, SKETCH_HLL_REGISTERS);
+		PG_RETURN_POINTER(s);
+	}
+	else
+	{
+		uint32		n;
+		uint32		i;
+		int16		typlen = s->tce->typlen;
+		bool		capped = s->capped;
+
+		sketch_truncated(p, end, sizeof(uint32));
+		memcpy(&n, p, sizeof(uint32));
+		p += sizeof(uint32);
+		/* the values were distinct: no cap while they come back */
+		s->capped = false;
+		old = MemoryContextSwitchTo(cxt);
+		for (i = 0; i < n; i++)
+		{
+			uint64		hash;
+			Datum		v;
+
+			sketch_truncated(p, end, sizeof(uint64));
+			memcpy(&hash, p, sizeof(uint64));
+			p += sizeof(uint64);
+			if (typlen > 0)
+			{
+				sketch_truncated(p, end, typlen);
+				if (s->tce->typbyval)
+				{
+					Datum		tmp = 0;
+
+					switch (typlen)
+					{
+						case 1:
+							tmp = CharGetDatum(*p);
+							break;
+						case 2:
+							{
+								int16		x;
+
+								memcpy(&x, p, 2);
+								tmp = Int16GetDatum(x);
+								break;
+							}
+						case 4:
+							{
+								int32		x;
+
+								memcpy(&x, p, 4);
+								tmp = Int32GetDatum(x);
+								break;
+							}
+						default:
+							{
+								int64		x;
+
+								memcpy(&x, p, 8);
+								tmp = Int64GetDatum(x);
+								break;
+							}
+					}
+					v = tmp;
+				}
+				else
+				{
+					char	   *c = palloc(typlen);
+
+					memcpy(c, p, typlen);
+					v = PointerGetDatum(c);
+				}
+				p += typlen;
+			}
+			else
+			{
+				uint32		len;
+
+				sketch_truncated(p, end, sizeof(uint32));
+				memcpy(&len, p, sizeof(uint32));
+				p += sizeof(uint32);
+				sketch_truncated(p, end, len);
+				if (typlen == -1)
+				{
+					struct varlena *vl = palloc(VARHDRSZ + len);
+
+					SET_VARSIZE(vl, VARHDRSZ + len);
+					memcpy(VARDATA(vl), p, len);
+					v = PointerGetDatum(vl);
+				}
+				else
+				{
+					char	   *c = palloc(len);
+
+					memcpy(c, p, len);
+					v = CStringGetDatum(c);
+				}
+				p += len;
+			}
+			distinct_insert(s, hash, v, true);
+		}
+		MemoryContextSwitchTo(old);
+		s->capped = capped;
+	}
+	PG_RETURN_POINTER(s);
+}
+
+Datum
+lambda_distinct_final(PG_FUNCTION_ARGS)
+{
+	DistinctState *s = PG_ARGISNULL(0) ? NULL : (DistinctState *) PG_GETARG_POINTER(0);
+
+	if (s == NULL)
+		PG_RETURN_INT64(0);
+	if (!s->sketch)
+		PG_RETURN_INT64((int64) s->nvalues);
+	PG_RETURN_INT64((int64) llround(hll_estimate(s->regs)));
+}
+
+/* Whether a distinct state still holds its values (its count is exact). */
+bool
+sketch_distinct_is_exact(Datum state)
+{
+	DistinctState *s = (DistinctState *) DatumGetPointer(state);
+
+	return s == NULL || !s->sketch;
+}
+
+/* Marks a distinct state as the batch layer's: it keeps every value. */
+void
+sketch_distinct_uncap(Datum state)
+{
+	DistinctState *s = (DistinctState *) DatumGetPointer(state);
+
+	if (s)
+		s->capped = false;
+}
+
+/* ------------------------------------------------------------------------
+ * Quantile states
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct QuantileStore
+{
+	int32		offset;			/* index of bins[0] */
+	int32		n;
+	uint64	   *bins;
+} QuantileStore;
+
+typedef struct QuantileState
+{
+	double		fraction;		/* the p of percentile_cont(p) */
+	uint64		count;			/* every non-null value */
+	uint64		zero;
+	uint64		neginf;
+	uint64		posinf;
+	uint64		nan;
+	double		min;			/* of the finite values */
+	double		max;
+	QuantileStore pos;			/* positive values */
+	QuantileStore neg;			/* magnitudes of negative values */
+	MemoryContext cxt;
+} QuantileState;
+
+Size
+sketch_quantile_max_bytes(void)
+{
+	return 1 + 8 * 8 + 2 * (2 * sizeof(int32) + SKETCH_QUANTILE_MAX_BINS * sizeof(uint64));
+}
+
+static double
+quantile_lngamma(void)
+{
+	return log((1.0 + SKETCH_QUANTILE_ACCURACY) / (1.0 - SKETCH_QUANTILE_ACCURACY));
+}
+
+/* The bin of a positive magnitude: x in (gamma^(i-1), gamma^i]. */
+static int32
+quantile_index(double x)
+{
+	double		i = ceil(log(x) / quantile_lngamma());
+
+	/* subnormal magnitudes share the lowest bins */
+	return (int32) Max(i, -1000000.0);
+}
+
+/* The value a bin stands for: within the accuracy of all of them. */
+static double
+quantile_value(int32 i)
+{
+	double		gamma = (1.0 + SKETCH_QUANTILE_ACCURACY) / (1.0 - SKETCH_QUANTILE_ACCURACY);
+
+	return 2.0 * exp(i * quantile_lngamma()) / (gamma + 1.0);
+}
+
+static void
+quantile_store_add(QuantileState *s, QuantileStore *st, int32 i, uint64 c)
+{
+	int32		lo;
+	int32		hi;
+	int32		nlo;
+	int32		nhi;
+	uint64	   *bins;
+	int32		k;
+
+	if (st->n == 0)
+	{
+		st->bins = MemoryContextAlloc(s->cxt, sizeof(uint64));
+		st->offset = i;
+		st->n = 1;
+		st->bins[0] = c;
+		return;
+	}
+	lo = st->offset;
+	hi = st->offset + st->n - 1;
+	if (i >= lo && i <= hi)
+	{
+		st->bins[i - lo] += c;
+		return;
+	}
+	nlo = Min(lo, i);
+	nhi = Max(hi, i);
+	/* keep the highest bins; the lowest ones merge into the first kept */
+	if ((int64) nhi - nlo + 1 > SKETCH_QUANTILE_MAX_BINS)
+		nlo = nhi - SKETCH_QUANTILE_MAX_BINS + 1;
+	bins = MemoryContextAllocZero(s->cxt, sizeof(uint64) * (nhi - nlo + 1));
+	for (k = 0; k < st->n; k++)
+		bins[Max(lo + k, nlo) - nlo] += st->bins[k];
+	bins[Max(i, nlo) - nlo] += c;
+	pfree(st->bins);
+	st->bins = bins;
+	st->offset = nlo;
+	st->n = nhi - nlo + 1;
+}
+
+static QuantileState *
+quantile_new(double fraction, MemoryContext cxt)
+{
+	QuantileState *s = MemoryContextAllocZero(cxt, sizeof(QuantileState));
+
+	s->fraction = fraction;
+	s->cxt = cxt;
+	s->min = get_float8_infinity();
+	s->max = -get_float8_infinity();
+	return s;
+}
+
+static void
+quantile_add_value(QuantileState *s, double x)
+{
+	s->count++;
+	if (isnan(x))
+		s->nan++;
+	else if (isinf(x))
+	{
+		if (x > 0)
+			s->posinf++;
+		else
+			s->neginf++;
+	}
+	else
+	{
+		if (x < s->min)
+			s->min = x;
+		if (x > s->max)
+			s->max = x;
+		if (x == 0.0)
+			s->zero++;
+		else if (x > 0)
+			quantile_store_add(s, &s->pos, quantile_index(x), 1);
+		else
+			quantile_store_add(s, &s->neg, quantile_index(-x), 1);
+	}
+}
+
+/* percentile_sketch(x, p): transition */
+Datum
+lambda_quantile_add(PG_FUNCTION_ARGS)
+{
+	QuantileState *s = PG_ARGISNULL(0) ? NULL : (QuantileState *) PG_GETARG_POINTER(0);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	{
+		if (s == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(s);
+	}
+	if (s == NULL)
+	{
+		double		p = PG_GETARG_FLOAT8(2);
+
+		if (p < 0 || p > 1 || isnan(p))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("percentile value %g is not between 0 and 1", p)));
+		s = quantile_new(p, sketch_agg_context(fcinfo));
+	}
+	quantile_add_value(s, PG_GETARG_FLOAT8(1));
+	PG_RETURN_POINTER(s);
+}
+
+static void
+quantile_merge(QuantileState *a, QuantileState *b)
+{
+	int32		k;
+
+	a->count += b->count;
+	a->zero += b->zero;
+	a->neginf += b->neginf;
+	a->posinf += b->posinf;
+	a->nan += b->nan;
+	a->min = Min(a->min, b->min);
+	a->max = Max(a->max, b->max);
+	for (k = 0; k < b->pos.n; k++)
+		if (b->pos.bins[k])
+			quantile_store_add(a, &a->pos, b->pos.offset + k, b->pos.bins[k]);
+	for (k = 0; k < b->neg.n; k++)
+		if (b->neg.bins[k])
+			quantile_store_add(a, &a->neg, b->neg.offset + k, b->neg.bins[k]);
+}
+
+Datum
+lambda_quantile_combine(PG_FUNCTION_ARGS)
+{
+	QuantileState *a = PG_ARGISNULL(0) ? NULL : (QuantileState *) PG_GETARG_POINTER(0);
+	QuantileState *b = PG_ARGISNULL(1) ? NULL : (QuantileState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+		a = quantile_new(b->fraction, sketch_agg_context(fcinfo));
+	quantile_merge(a, b);
+	PG_RETURN_POINTER(a);
+}
+
+Datum
+lambda_quantile_serialize(PG_FUNCTION_ARGS)
+{
+	QuantileState *s = (QuantileState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	QuantileStore *stores[2] = {&s->pos, &s->neg};
+	int			k;
+	bytea	   *out;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, SKETCH_FORMAT);
+	appendBinaryStringInfo(&buf, (char *) &s->fraction, sizeof(double));
+	appendBinaryStringInfo(&buf, (char *) &s->count, sizeof(uint64));
+	appendBinaryStringInfo(&buf, (char *) &s->zero, sizeof(uint64));
+	appendBinaryStringInfo(&buf, (char *) &s->neginf, sizeof(uint64));
+	appendBinaryStringInfo(&buf, (char *) &s->posinf, sizeof(uint64));
+	appendBinaryStringInfo(&buf, (char *) &s->nan, sizeof(uint64));
+	appendBinaryStringInfo(&buf, (char *) &s->min, sizeof(double));
+	appendBinaryStringInfo(&buf, (char *) &s->max, sizeof(double));
+	for (k = 0; k < 2; k++)
+	{
+		appendBinaryStringInfo(&buf, (char *) &stores[k]->offset, sizeof(int32));
+		appendBinaryStringInfo(&buf, (char *) &stores[k]->n, sizeof(int32));
+		if (stores[k]->n > 0)
+			appendBinaryStringInfo(&buf, (char *) stores[k]->bins, sizeof(uint64) * stores[k]->n);
+	}
+	out = palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(out, VARHDRSZ + buf.len);
+	memcpy(VARDATA(out), buf.data, buf.len);
+	pfree(buf.data);
+	PG_RETURN_BYTEA_P(out);
+}
+
+Datum
+lambda_quantile_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(b);
+	const char *end = p + VARSIZE_ANY_EXHDR(b);
+	QuantileState *s;
+	QuantileStore *stores[2];
+	double		fraction;
+	int			k;
+
+	sketch_truncated(p, end, 1 + 8 * 8);
+	if (p[0] != SKETCH_FORMAT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid sketch state: format %d", p[0]),
+				 errhint("Run lambda.recompute() on the continuous view.")));
+	p++;
+	memcpy(&fraction, p, sizeof(double));
+	p += sizeof(double);
+	s = quantile_new(fraction, sketch_agg_context(fcinfo));
+	memcpy(&s->count, p, sizeof(uint64));
+	p += sizeof(uint64);
+	memcpy(&s->zero, p, sizeof(uint64));
+	p += sizeof(uint64);
+	memcpy(&s->neginf, p, sizeof(uint64));
+	p += sizeof(uint64);
+	memcpy(&s->posinf, p, sizeof(uint64));
+	p += sizeof(uint64);
+	memcpy(&s->nan, p, sizeof(uint64));
+	p += sizeof(uint64);
+	memcpy(&s->min, p, sizeof(double));
+	p += sizeof(double);
+	memcpy(&s->max, p, sizeof(double));
+	p += sizeof(double);
+	stores[0] = &s->pos;
+	stores[1] = &s->neg;
+	for (k = 0; k < 2; k++)
+	{
+		QuantileStore *st = stores[k];
+
+		sketch_truncated(p, end, 2 * sizeof(int32));
+		memcpy(&st->offset, p, sizeof(int32));
+		memcpy(&st->n, p + sizeof(int32), sizeof(int32));
+		p += 2 * sizeof(int32);
+		if (st->n < 0 || st->n > SKETCH_QUANTILE_MAX_BINS)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("invalid sketch state: %d bins", st->n),
+					 errhint("Run lambda.recompute() on the continuous view.")));
+		if (st->n > 0)
+		{
+			sketch_truncated(p, end, sizeof(uint64) * st->n);
+			st->bins = MemoryContextAlloc(s->cxt, sizeof(uint64) * st->n);
+			memcpy(st->bins, p, sizeof(uint64) * st->n);
+			p += sizeof(uint64) * st->n;
+		}
+	}
+	PG_RETURN_POINTER(s);
+}
+
+/* The value at 0-based rank k, in the order ORDER BY x gives (NaN last). */
+static double
+quantile_at(QuantileState *s, uint64 k)
+{
+	uint64		seen = 0;
+	int32		i;
+	double		v;
+
+	if (k < s->neginf)
+		return -get_float8_infinity();
+	seen = s->neginf;
+	for (i = s->neg.n - 1; i >= 0; i--)
+	{
+		seen += s->neg.bins[i];
+		if (k < seen)
+		{
+			v = -quantile_value(s->neg.offset + i);
+			return Max(Min(v, s->max), s->min);
+		}
+	}
+	seen += s->zero;
+	if (k < seen)
+		return 0.0;
+	for (i = 0; i < s->pos.n; i++)
+	{
+		seen += s->pos.bins[i];
+		if (k < seen)
+		{
+			v = quantile_value(s->pos.offset + i);
+			return Max(Min(v, s->max), s->min);
+		}
+	}
+	seen += s->posinf;
+	if (k < seen)
+		return get_float8_infinity();
+	return get_float8_nan();
+}
+
+/* percentile_cont(p): interpolated between the ranks around p * (n - 1) */
+Datum
+lambda_quantile_final(PG_FUNCTION_ARGS)
+{
+	QuantileState *s = PG_ARGISNULL(0) ? NULL : (QuantileState *) PG_GETARG_POINTER(0);
+	double		r;
+	uint64		lo;
+	uint64		hi;
+	double		a;
+	double		b;
+
+	if (s == NULL || s->count == 0)
+		PG_RETURN_NULL();
+	r = s->fraction * (double) (s->count - 1);
+	lo = (uint64) floor(r);
+	hi = (uint64) ceil(r);
+	a = quantile_at(s, lo);
+	if (hi == lo)
+		PG_RETURN_FLOAT8(a);
+	b = quantile_at(s, hi);
+	PG_RETURN_FLOAT8(a + (r - lo) * (b - a));
+}
