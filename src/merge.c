@@ -37,6 +37,10 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "access/nbtree.h"
+#include "catalog/pg_am.h"
+#include "commands/defrem.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -58,6 +62,8 @@ typedef struct SpeedScanState
 {
 	ViewDef    *def;
 	bool		point;
+	bool		steps;			/* point: the key's window steps in a range */
+	List	   *stepkeys;		/* their key images (StringInfos) */
 	List	   *keyexprs;		/* ExprStates of the looked-up key */
 	List	   *rows;			/* SpeedRows */
 	ListCell   *next;
@@ -146,6 +152,33 @@ speed_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
 	return (Expr *) r;
 }
 
+/*
+ * The bound compared with the step column (attno) of a sliding window in
+ * clause: "col >= X" (strategy BTGreaterEqualStrategyNumber) or "col <= X",
+ * X free of the scanned relation's columns and volatile functions.
+ */
+static Expr *
+speed_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int strategy)
+{
+	OpExpr	   *op;
+	Node	   *l;
+	Node	   *r;
+	Oid			opfamily = get_opclass_family(GetDefaultOpClass(type, BTREE_AM_OID));
+
+	if (!IsA(clause, OpExpr) || list_length(((OpExpr *) clause)->args) != 2)
+		return NULL;
+	op = (OpExpr *) clause;
+	if (op->opno != get_opfamily_member(opfamily, type, type, strategy))
+		return NULL;
+	l = linitial(op->args);
+	r = lsecond(op->args);
+	if (!IsA(l, Var) || ((Var *) l)->varno != relid || ((Var *) l)->varattno != attno)
+		return NULL;
+	if (contain_var_clause(r) || contain_volatile_functions(r) || exprType(r) != type)
+		return NULL;
+	return (Expr *) r;
+}
+
 static ForeignScan *
 speed_get_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 			   ForeignPath *best_path, List *tlist, List *scan_clauses, Plan *outer_plan)
@@ -154,14 +187,16 @@ speed_get_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 	ViewDef    *def = cview_get(batch_relid);
 	List	   *clauses = extract_actual_clauses(scan_clauses, false);
 	List	   *values = NIL;
-	bool		point = false;
+	int			mode = 0;
 
 	if (def && def->nkeys > 0 && def->keys_image_eq)
 	{
+		/* a sliding window's step may instead lie between two bounds */
+		int			nequal = def->sliding ? def->nkeys - 1 : def->nkeys;
+		bool		point = (nequal > 0);
 		int			i;
 
-		point = true;
-		for (i = 0; i < def->nkeys && point; i++)
+		for (i = 0; i < nequal && point; i++)
 		{
 			ListCell   *lc;
 			Expr	   *v = NULL;
@@ -178,11 +213,31 @@ speed_get_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 			else
 				values = lappend(values, v);
 		}
-		if (!point)
+		if (point && def->sliding)
+		{
+			Expr	   *lo = NULL;
+			Expr	   *hi = NULL;
+			ListCell   *lc;
+
+			foreach(lc, clauses)
+			{
+				if (lo == NULL)
+					lo = speed_step_bound(lfirst(lc), baserel->relid, def->nkeys,
+										  def->steptype, BTGreaterEqualStrategyNumber);
+				if (hi == NULL)
+					hi = speed_step_bound(lfirst(lc), baserel->relid, def->nkeys,
+										  def->steptype, BTLessEqualStrategyNumber);
+			}
+			point = (lo && hi);
+			values = lappend(lappend(values, lo), hi);
+		}
+		if (point)
+			mode = def->sliding ? 2 : 1;
+		else
 			values = NIL;
 	}
 	return make_foreignscan(tlist, clauses, baserel->relid, values,
-							list_make2(makeInteger(batch_relid), makeInteger(point ? 1 : 0)),
+							list_make2(makeInteger(batch_relid), makeInteger(mode)),
 							NIL, NIL, outer_plan);
 }
 
@@ -195,6 +250,7 @@ speed_begin(ForeignScanState *node, int eflags)
 
 	s = palloc0(sizeof(SpeedScanState));
 	s->point = intVal(lsecond(plan->fdw_private)) != 0;
+	s->steps = intVal(lsecond(plan->fdw_private)) == 2;
 	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda speed scan", ALLOCSET_SMALL_SIZES);
 	node->fdw_state = s;
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
@@ -206,6 +262,57 @@ speed_begin(ForeignScanState *node, int eflags)
 				 errmsg("continuous view of batch table %u does not exist", batch_relid)));
 	if (s->point)
 		s->keyexprs = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+}
+
+/*
+ * The key images of a sliding window's lookup: vals holds the other keys,
+ * then the lower and upper bound of the step; every step value between them
+ * (date_bin(step, t, origin) takes whole multiples of the step from the
+ * origin). Too many steps, and the scan reads every key instead.
+ */
+static void
+speed_step_keys(SpeedScanState *s, Datum *vals, bool *nulls)
+{
+	ViewDef    *def = s->def;
+	int			last = def->nkeys - 1;
+	int64		stride = def->step.time + (int64) def->step.day * USECS_PER_DAY;
+	int64		window = def->window.time + (int64) def->window.day * USECS_PER_DAY;
+	int64		lo;
+	int64		hi;
+	int64		origin;
+	int64		t;
+
+	s->stepkeys = NIL;
+	if (nulls[last] || nulls[last + 1])
+		return;					/* no step compares true with NULL */
+	lo = DatumGetInt64(vals[last]);
+	hi = DatumGetInt64(vals[last + 1]);
+	origin = def->steptype == TIMESTAMPTZOID ?
+		DatumGetInt64(DirectFunctionCall3(timestamptz_in, CStringGetDatum(CVIEW_STEP_ORIGIN),
+										  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))) :
+		DatumGetInt64(DirectFunctionCall3(timestamp_in, CStringGetDatum("2000-01-01 00:00:00"),
+										  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	if (hi < lo)
+		return;
+	if ((hi - lo) / stride > 2 * (window / stride) + 2)
+	{
+		s->point = false;
+		return;
+	}
+	/* the first multiple of the stride from the origin at or after lo */
+	t = lo - origin;
+	t = origin + (t / stride) * stride - (t % stride < 0 ? stride : 0);
+	if (t < lo)
+		t += stride;
+	for (; t <= hi; t += stride)
+	{
+		StringInfo	k = makeStringInfo();
+
+		vals[last] = Int64GetDatum(t);
+		nulls[last] = false;
+		key_image(def, vals, nulls, k);
+		s->stepkeys = lappend(s->stepkeys, k);
+	}
 }
 
 /* Collects the rows to return: the generations after the cut, or the events. */
@@ -232,7 +339,10 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 			vals[i] = ExecEvalExpr(lfirst(lc), econtext, &nulls[i]);
 			i++;
 		}
-		key_image(s->def, vals, nulls, &key);
+		if (s->steps)
+			speed_step_keys(s, vals, nulls);
+		else
+			key_image(s->def, vals, nulls, &key);
 	}
 	batch_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
 	if (cut.foreign)
@@ -247,7 +357,24 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 						 get_rel_name(s->def->view_relid))));
 	}
 	s->rows = NIL;
-	ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len, &s->rows);
+	if (s->point && s->steps)
+	{
+		ListCell   *lc;
+
+		/* one lookup per window step; the executor checks the rest */
+		ok = cut.found;
+		foreach(lc, s->stepkeys)
+		{
+			StringInfo	k = lfirst(lc);
+
+			if (ok)
+				ok = speed_read(s->def, cut.gen, k->data, k->len, &s->rows);
+		}
+		if (!ok)
+			s->point = false;	/* from the events: every key */
+	}
+	else
+		ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len, &s->rows);
 	s->from_events = !ok;
 	if (!ok && cut.found)
 	{
@@ -349,7 +476,7 @@ speed_explain(ForeignScanState *node, ExplainState *es)
 {
 	SpeedScanState *s = node->fdw_state;
 
-	ExplainPropertyText("Speed Layer", s->point ? "key lookup" : "all keys", es);
+	ExplainPropertyText("Speed Layer", !s->point ? "all keys" : s->steps ? "key lookup per window step" : "key lookup", es);
 	if (es->analyze && s->fetched)
 		ExplainPropertyText("Speed Layer Source", s->from_events ? "events after the cut" : "shared memory", es);
 }
