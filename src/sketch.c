@@ -968,6 +968,11 @@ quantile_at(QuantileState *s, uint64 k)
 
 	if (k < s->neginf)
 		return -get_float8_infinity();
+	/* the ends of the finite values are kept exactly */
+	if (k == s->neginf && s->min <= s->max)
+		return s->min;
+	if (k == s->count - s->nan - s->posinf - 1 && s->min <= s->max)
+		return s->max;
 	seen = s->neginf;
 	for (i = s->neg.n - 1; i >= 0; i--)
 	{
