@@ -367,10 +367,25 @@ view_merged_sql(ViewDef *def, List *colnames, const char *batchname, const char 
 						 quote_literal_cstr(batchname), i + 1, quote_identifier(def->aggnames[i]),
 						 format_type_be_qualified(def->aggs[i].aggref->aggtype),
 						 quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
-	appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s) u",
+	appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s",
 					 cols.data, batchname, cols.data, speedname);
-	if (def->sliding)
-		appendStringInfo(&sql, " WHERE %s", cview_window_sql(def, "u." CVIEW_STEP_COLUMN));
+	if (def->sliding && nkeys == 0)
+	{
+		/*
+		 * A window without events still has its one row, with each
+		 * aggregate's value over no rows: a row of NULL states (and a NULL
+		 * step, which no event has) gives merge() that.
+		 */
+		appendStringInfo(&sql, " UNION ALL SELECT NULL::%s", format_type_be_qualified(def->steptype));
+		for (i = 0; i < def->naggs; i++)
+			appendStringInfoString(&sql, ", NULL::bytea");
+		appendStringInfo(&sql, ") u WHERE (u.%s IS NULL OR %s)", CVIEW_STEP_COLUMN,
+						 cview_window_sql(def, "u." CVIEW_STEP_COLUMN));
+	}
+	else if (def->sliding)
+		appendStringInfo(&sql, ") u WHERE %s", cview_window_sql(def, "u." CVIEW_STEP_COLUMN));
+	else
+		appendStringInfoString(&sql, ") u");
 	if (nkeys > 0)
 	{
 		appendStringInfoString(&sql, " GROUP BY ");
