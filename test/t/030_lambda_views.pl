@@ -63,8 +63,17 @@ my %views = (
 	v_global => {
 		with => q{lambda.continuous},
 		query => q{SELECT count(*) AS n, count(k) AS nk, sum(x) AS s, min(x) AS lo, max(x) AS hi,
-			avg(x) AS a, bool_and(ok) AS all_ok, max(ts) AS latest FROM ev},
-		cols => q{n, nk, s, lo, hi, round(a, 6) AS a, all_ok, latest},
+			avg(x) AS a, bool_and(ok) AS all_ok, max(ts) AS latest, count(DISTINCT x) AS dx FROM ev},
+		cols => q{n, nk, s, lo, hi, round(a, 6) AS a, all_ok, latest, dx},
+	},
+	# count(DISTINCT) is exact while a group's distinct values fit in 16 kB
+	# (x has at most 1000 values: 12 bytes each as int, 16 as float8)
+	v_distinct => {
+		with => q{lambda.continuous, lambda.refresh_interval = '2 seconds'},
+		query => q{SELECT date_trunc('hour', ts) AS hour, count(*) AS n, count(DISTINCT x) AS dx,
+			count(DISTINCT k) AS dk, count(DISTINCT f) AS df, count(DISTINCT x) FILTER (WHERE ok) AS dx_ok
+		  FROM ev GROUP BY date_trunc('hour', ts)},
+		cols => q{hour, n, dx, dk, df, dx_ok},
 	},
 	v_expr => {
 		with => q{lambda.continuous},
@@ -360,7 +369,7 @@ is(query('SELECT count(*), sum(x) FROM ev'), "$total{n}|$total{s}",
 check_all('after COPY');
 
 # A view created over existing events starts with all of them.
-create_view('v_expr');
+create_view($_) for qw(v_expr v_distinct);
 my $rows = check_all('after COPY, a view created over existing events');
 cmp_ok($rows->{v_expr}, '<',
 	query('SELECT count(*) FROM (SELECT DISTINCT k, x % 20 FROM ev WHERE x IS NOT NULL) g'),
@@ -544,7 +553,8 @@ $node->safe_psql('postgres', 'BEGIN; ' . insert_sql({}, map { ghost_event(610_00
 	  . q{PREPARE TRANSACTION 'ghosts_across_crash';});
 $node->safe_psql('postgres', q{BEGIN;
 	LOCK TABLE lambda_catalog.v_hourly_batch, lambda_catalog.v_filtered_batch,
-	           lambda_catalog.v_global_batch, lambda_catalog.v_expr_batch IN SHARE UPDATE EXCLUSIVE MODE;
+	           lambda_catalog.v_global_batch, lambda_catalog.v_expr_batch,
+	           lambda_catalog.v_distinct_batch IN SHARE UPDATE EXCLUSIVE MODE;
 	PREPARE TRANSACTION 'hold_rebuild';});
 is(scalar(@refresh_errors), 0, 'every refresh and recompute before the crash succeeded')
   or diag(join("\n", @refresh_errors[ 0 .. ($#refresh_errors > 4 ? 4 : $#refresh_errors) ]));
@@ -558,7 +568,7 @@ $kafka->command('rtt all 0');
 $node->start;
 
 my $not_rebuilt = q{SELECT count(*) FILTER (WHERE state IN ('not loaded', 'rebuilding')), count(*) FROM lambda.view_status};
-is(query($not_rebuilt), '4|4', 'after the restart no speed layer is rebuilt yet');
+is(query($not_rebuilt), '5|5', 'after the restart no speed layer is rebuilt yet');
 check_all('after the crash, before the speed layer is rebuilt');
 is(query($ghosts_sql), '0', 'no aborted event is in the event table after the crash');
 
@@ -572,7 +582,7 @@ foreach my $s (@$after_sessions)
 ok(LambdaNode::wait_for($node, q{SELECT count(*) FROM ev WHERE src = 'kafka'}, $kafka_total, timeout => 60),
 	'Kafka ingestion resumes after the crash and completes, nothing twice');
 is(query(q{SELECT count(*) - count(DISTINCT id) FROM ev}), '0', 'no event is in the table twice');
-is(query($not_rebuilt), '4|4', 'the speed layers are still not rebuilt');
+is(query($not_rebuilt), '5|5', 'the speed layers are still not rebuilt');
 check_all('new events before the rebuild');
 $node->safe_psql('postgres', q{COMMIT PREPARED 'events_across_crash'; ROLLBACK PREPARED 'ghosts_across_crash';});
 is(query(q{SELECT count(*) FROM ev WHERE id BETWEEN 610000001 AND 610000005}), '5',
@@ -581,7 +591,7 @@ check_all('prepared transactions resolved before the rebuild');
 
 # Let the scheduler rebuild.
 $node->safe_psql('postgres', q{COMMIT PREPARED 'hold_rebuild';});
-ok(LambdaNode::wait_for($node, q{SELECT string_agg(state, ',') FROM lambda.view_status}, 'active,active,active,active',
+ok(LambdaNode::wait_for($node, q{SELECT string_agg(state, ',') FROM lambda.view_status}, 'active,active,active,active,active',
 	timeout => 30), 'the scheduler rebuilds every speed layer: all views active again');
 check_all('after the scheduler rebuilt the speed layers');
 is(query($ghosts_sql), '0', 'no aborted event is in the event table');
@@ -607,7 +617,7 @@ $views{v_expr}{exists} = 0;
 is(query(q{SELECT to_regclass('v_expr'), to_regclass('lambda_catalog.v_expr_batch'), to_regclass('lambda_catalog.v_expr_speed')}),
 	'||', 'DROP MATERIALIZED VIEW removes the view and its batch and speed tables');
 is(query(q{SELECT string_agg(view::text, ',' ORDER BY view::text) FROM lambda.view_status}),
-	'v_filtered,v_global,v_hourly', '... and its row in lambda.view_status');
+	'v_distinct,v_filtered,v_global,v_hourly', '... and its row in lambda.view_status');
 $node->safe_psql('postgres', insert_sql(\%total, map { real_event(710_000_000 + $_) } 1 .. 20));
 check_all('after DROP of another view');
 
