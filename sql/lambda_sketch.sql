@@ -113,6 +113,12 @@ INSERT INTO lat VALUES ('odd', 'NaN', '2025-01-01'), ('odd', '-Infinity', '2025-
   ('odd', 1, '2025-01-01'), ('odd', 'Infinity', '2025-01-01');
 SELECT v.lo, v.hi, v.p50, d.p50 AS exact_p50 FROM pv v JOIN pv_direct d USING (svc) WHERE svc = 'odd';
 SELECT sketch_bytes_per_key FROM lambda.view_status WHERE view = 'pv'::regclass;
+-- ORDER BY x DESC counts the fraction from the top
+CREATE MATERIALIZED VIEW pdesc WITH (lambda.continuous) AS
+  SELECT svc, percentile_cont(0.01) WITHIN GROUP (ORDER BY ms DESC) AS p FROM lat GROUP BY svc;
+SELECT svc, abs(v.p - d.p) <= 0.01 * abs(d.p) AS within_1_percent
+  FROM pdesc v JOIN (SELECT svc, percentile_cont(0.01) WITHIN GROUP (ORDER BY ms DESC) AS p
+                       FROM lat GROUP BY svc) d USING (svc) ORDER BY svc;
 
 -- both kinds in a global view over no events
 CREATE TABLE quiet (x int, ts timestamptz NOT NULL);

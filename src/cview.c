@@ -218,6 +218,15 @@ cview_percentile_fraction(Aggref *aggref)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("percentile value %g is not between 0 and 1", p),
 				 errhint("Use a fraction such as 0.5 for the median or 0.99.")));
+	/* ORDER BY x DESC: the fraction counts from the top */
+	if (aggref->aggorder != NIL)
+	{
+		SortGroupClause *sgc = linitial(aggref->aggorder);
+		TypeCacheEntry *tce = lookup_type_cache(FLOAT8OID, TYPECACHE_LT_OPR);
+
+		if (sgc->sortop != tce->lt_opr)
+			p = 1.0 - p;
+	}
 	return p;
 }
 
@@ -225,8 +234,16 @@ cview_percentile_fraction(Aggref *aggref)
 static Oid
 cview_catalog_func(const char *name, int nargs, Oid *argtypes)
 {
-	return LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA), makeString(pstrdup(name))),
-						  nargs, argtypes, false);
+	Oid			fn = LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA), makeString(pstrdup(name))),
+									nargs, argtypes, true);
+
+	if (!OidIsValid(fn))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("function lambda_catalog.%s is missing", name),
+				 errdetail("The pg_lambda library is newer than the extension's SQL objects in this database."),
+				 errhint("Run ALTER EXTENSION pg_lambda UPDATE.")));
+	return fn;
 }
 
 /*
@@ -1199,8 +1216,13 @@ cview_get(Oid batch_relid)
 
 	catalog_begin(&scope);
 	args[0] = ObjectIdGetDatum(batch_relid);
-	if (SPI_execute_with_args("SELECT view::oid, event_table::oid, speed_table::oid, definition,"
+	/* before ALTER EXTENSION pg_lambda UPDATE to 0.3.0 there are no windows */
+	if (SPI_execute_with_args(get_attnum(catalog_relid("continuous_view"), "sliding_window") != InvalidAttrNumber ?
+							  "SELECT view::oid, event_table::oid, speed_table::oid, definition,"
 							  "       sliding_window, window_step"
+							  "  FROM lambda_catalog.continuous_view WHERE batch_table = $1" :
+							  "SELECT view::oid, event_table::oid, speed_table::oid, definition,"
+							  "       NULL::interval, NULL::interval"
 							  "  FROM lambda_catalog.continuous_view WHERE batch_table = $1",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.continuous_view");

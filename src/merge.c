@@ -48,6 +48,7 @@
 
 #include "batch.h"
 #include "cview.h"
+#include "sketch.h"
 #include "speed.h"
 #include "worker.h"
 #include "miscadmin.h"
@@ -535,6 +536,9 @@ lambda_merge_trans(PG_FUNCTION_ARGS)
 		Datum		in = aggmeta_deserialize(st->meta, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), aggcxt);
 
 		aggmeta_combine(st->meta, &st->val, &st->isnull, in, false, aggcxt);
+		/* the answer's set: speed-layer sets together do not become a sketch */
+		if (st->meta->kind == AGG_KIND_DISTINCT && !st->isnull)
+			sketch_distinct_uncap(st->val);
 	}
 	PG_RETURN_POINTER(st);
 }

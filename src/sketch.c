@@ -18,8 +18,11 @@
  * anything combined with a sketch is a sketch. So a group answers the exact
  * count while every state it is made of is a set, and an estimate
  * otherwise; a refresh that would fold a sketch into the batch table reads
- * the events instead (batch.c), which makes the group exact again. The
- * estimate is Ertl's improved raw estimator ("New cardinality estimation
+ * the events instead (batch.c), which makes the group exact again. (A set
+ * beyond SKETCH_DISTINCT_MAX_VALUES values or SKETCH_DISTINCT_MAX_BYTES
+ * becomes a sketch in the batch layer too: such a group stays approximate.)
+ * The merged read combines states uncapped, so that speed-layer sets of
+ * several generations or window steps stay a set. The estimate is Ertl's improved raw estimator ("New cardinality estimation
  * algorithms for HyperLogLog sketches", 2017), which needs no bias tables.
  *
  * lambda_catalog.percentile_sketch(x, p). A relative-error quantile sketch
@@ -27,8 +30,9 @@
  * (gamma^(i-1), gamma^i], gamma = (1+a)/(1-a), separately for positive
  * values and for the magnitudes of negative ones, so every value it returns
  * is within a = 1 % of the value at the requested rank. At most
- * SKETCH_QUANTILE_MAX_BINS bins per sign are kept (a range of 10^17 between
- * the smallest and largest magnitude); beyond that the lowest bins merge.
+ * SKETCH_QUANTILE_MAX_BINS bins per sign are kept (a range of about 8 * 10^8
+ * between the smallest and largest magnitude); beyond that the lowest bins
+ * merge.
  * Combining adds bin counts, so the result does not depend on how events
  * were split between layers. The final function interpolates between the
  * two ranks around p * (n - 1), as percentile_cont does.
@@ -340,6 +344,9 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 	s->nvalues++;
 	s->bytes += sizeof(uint64) + distinct_value_bytes(s, value);
 	if (s->capped && sizeof(uint32) + s->bytes > SKETCH_DISTINCT_EXACT_BYTES)
+		distinct_to_sketch(s);
+	/* a set too large to store (a bytea holds at most 1 GB) */
+	else if (s->nvalues > SKETCH_DISTINCT_MAX_VALUES || s->bytes > SKETCH_DISTINCT_MAX_BYTES)
 		distinct_to_sketch(s);
 }
 

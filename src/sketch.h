@@ -24,6 +24,10 @@
  */
 #define SKETCH_DISTINCT_EXACT_BYTES	SKETCH_HLL_REGISTERS
 
+/* The batch layer's sets: beyond either bound a group stays a sketch */
+#define SKETCH_DISTINCT_MAX_VALUES	10000000
+#define SKETCH_DISTINCT_MAX_BYTES	((Size) 256 * 1024 * 1024)
+
 /* Quantile sketch: relative accuracy of every returned value, bins per sign */
 #define SKETCH_QUANTILE_ACCURACY	0.01
 #define SKETCH_QUANTILE_MAX_BINS	1024

@@ -565,6 +565,13 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	view_parse_options(into->options, &opts, false);
 	view_check_window(&opts);
+	if (opts.sliding_window && OidIsValid(catalog_relid("continuous_view")) &&
+		get_attnum(catalog_relid("continuous_view"), "sliding_window") == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("sliding windows need pg_lambda 0.3.0 in this database"),
+				 errdetail("The extension's SQL objects are of an older version than the library."),
+				 errhint("Run ALTER EXTENSION pg_lambda UPDATE.")));
 	if (!OidIsValid(catnsp))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -705,11 +712,15 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	args[7] = PointerGetDatum(opts.window_step);
 	if (opts.sliding_window == NULL)
 		argnulls[6] = argnulls[7] = 'n';
-	if (SPI_execute_with_args("INSERT INTO lambda_catalog.continuous_view"
+	if (SPI_execute_with_args(opts.sliding_window ?
+							  "INSERT INTO lambda_catalog.continuous_view"
 							  " (batch_table, view, speed_table, event_table, definition, refresh_interval,"
 							  "  sliding_window, window_step)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::interval, $7, $8)",
-							  8, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
+							  " VALUES ($1, $2, $3, $4, $5, $6::interval, $7, $8)" :
+							  "INSERT INTO lambda_catalog.continuous_view"
+							  " (batch_table, view, speed_table, event_table, definition, refresh_interval)"
+							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
+							  opts.sliding_window ? 8 : 6, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the continuous view");
 	view_add_capture(event_relid, batchname);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
