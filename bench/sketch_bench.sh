@@ -149,6 +149,11 @@ scratch_start sketchbench "$port" "$conf"
 psql_ -c "CREATE EXTENSION pg_lambda"
 echo "pg_lambda sketch benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgres" --version)," \
      "extension $(psql_ -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_lambda'")"
+if rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null); then
+    [ -z "$(git -C "$src" status --porcelain -- src sql Makefile pg_lambda.control)" ] ||
+        rev="$rev (src/ or sql/ modified in the work tree: the installed build may differ)"
+    echo "tree at commit $rev"
+fi
 t_start=$(date +%s)
 
 ###############################################################################
@@ -217,7 +222,8 @@ SQL
         { printf "%-10s %8d %8d | %8d %+8.3f %7.2f %9d %9d | %10.0f %-12s %8d %+8.3f %7.2f | %8d %8d %+8.3f %7.2f\n",
               $1, $2, $4, $5, err($5, $4), $6, $8, $9, $10, $11, $12, err($12, $4), $13, $14, $15, err($15, $14), $16 }' "$out" |
         sed 's/^/   /'
-    echo "   (bytes: speed_bytes of d after the group's inserts, the group's key alone; sketch B: sketch_bytes_per_key)"
+    echo "   (bytes: speed_bytes of d after the group's inserts, the group's key alone, with the generation's hash"
+    echo "    buckets; sketch B: sketch_bytes_per_key)"
     printf '%s' "$final"
 fi
 
@@ -327,7 +333,10 @@ SQL
         st="- - - -"
         for r in $(seq 1 "$ROUNDS"); do
             vals="$vals ${ms_of[$c,$r]}"
-            [ "$c" = none ] || st="${stat_of[$c,$r]}"
+            [ "$c" = none ] && continue
+            [ "$r" = 1 ] || [ "${stat_of[$c,$r]}" = "$st" ] ||
+                echo "   $c: round $r: speed_keys, speed_bytes, sketch_bytes_per_key, wrong $st -> ${stat_of[$c,$r]}" >&2
+            st="${stat_of[$c,$r]}"
         done
         echo "$c $st $vals"
     done | awk -v n="$INGEST_ROWS" '
@@ -350,8 +359,8 @@ SQL
                     c == "none" ? "-" : sprintf("%.0f", sb[c] / sk[c]), sx[c], wr[c], runs[c];
             }
         }' | sed 's/^/   /'
-    echo "   (speed_keys, speed_bytes, sketch_bytes_per_key after the last round's COPY; wrong: keys where the view"
-    echo "    differed from the defining query after it (percentile_cont: by more than 1 %))"
+    echo "   (speed_keys, speed_bytes, sketch_bytes_per_key after each COPY, the same in every round unless noted above;"
+    echo "    wrong: keys where the view differed from the defining query after it (percentile_cont: by more than 1 %))"
     rm -f "$work/ingest.csv"
 fi
 

@@ -131,3 +131,4 @@ INSERT INTO quiet VALUES (1, now()), (1, now()), (3, now());
 SELECT * FROM qv;
 
 DROP EXTENSION pg_lambda CASCADE;
+DROP TABLE ev, lat, quiet CASCADE;
