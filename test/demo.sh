@@ -73,7 +73,7 @@ step "3. A continuous (lambda) view: page views per URL and hour, always up to d
 sql "CREATE MATERIALIZED VIEW pageviews_hourly
        WITH (lambda.continuous, lambda.refresh_interval = '1 minute') AS
        SELECT url, date_bin('1 hour', ts, '2025-01-01') AS hour,
-              count(*) AS views, max(ts) AS last_view
+              count(*) AS views, count(DISTINCT user_ip) AS uniques, max(ts) AS last_view
          FROM pageviews GROUP BY url, date_bin('1 hour', ts, '2025-01-01');"
 sql "SELECT * FROM pageviews_hourly WHERE url = 'foo.com/page/7' ORDER BY hour LIMIT 3;"
 sql "SELECT view, state, speed_keys, batch_rows, last_refresh_mode FROM lambda.view_status;"
@@ -110,10 +110,27 @@ sql "SELECT url, sum(views) AS views FROM pageviews_hourly GROUP BY url ORDER BY
 sql "SELECT url, count(*) AS views FROM pageviews GROUP BY url ORDER BY views DESC, url LIMIT 3;"
 sql "SELECT count(*) AS rows_that_differ FROM (
        (TABLE pageviews_hourly EXCEPT ALL
-        SELECT url, date_bin('1 hour', ts, '2025-01-01'), count(*), max(ts) FROM pageviews GROUP BY 1, 2)
+        SELECT url, date_bin('1 hour', ts, '2025-01-01'), count(*), count(DISTINCT user_ip), max(ts)
+          FROM pageviews GROUP BY 1, 2)
        UNION ALL
-       (SELECT url, date_bin('1 hour', ts, '2025-01-01'), count(*), max(ts) FROM pageviews GROUP BY 1, 2
+       (SELECT url, date_bin('1 hour', ts, '2025-01-01'), count(*), count(DISTINCT user_ip), max(ts)
+          FROM pageviews GROUP BY 1, 2
         EXCEPT ALL TABLE pageviews_hourly)) d;"
+
+step "4. A sliding window: the last 10 minutes of event time, per URL, at read time"
+sql "INSERT INTO pageviews SELECT ('10.1.0.' || i % 200)::inet, 'foo.com/page/' || i % 5,
+       now() - random() * interval '30 minutes' FROM generate_series(1, 20000) i;"
+sql "CREATE MATERIALIZED VIEW active_urls
+       WITH (lambda.continuous, lambda.sliding_window = '10 minutes', lambda.window_step = '30 seconds') AS
+       SELECT url, count(*) AS views, count(DISTINCT user_ip) AS uniques FROM pageviews GROUP BY url;"
+sql "INSERT INTO pageviews SELECT ('10.2.0.' || i % 100)::inet, 'foo.com/page/' || i % 5, now()
+       FROM generate_series(1, 1000) i;"
+sql "SELECT * FROM active_urls ORDER BY url;"
+sql "SELECT url, count(*) AS views, count(DISTINCT user_ip) AS uniques FROM pageviews
+      WHERE ts >= date_bin('30 seconds', now() - interval '10 minutes', '2000-01-01 00:00+00')
+        AND ts < date_bin('30 seconds', now(), '2000-01-01 00:00+00') + interval '30 seconds'
+      GROUP BY url ORDER BY url;"
+sql "SELECT view, state, speed_keys, batch_rows, sliding_window, window_step, sketch_bytes_per_key FROM lambda.view_status;"
 
 step "Stopping and dropping the source (no restart needed)"
 sql "SELECT lambda.stop_source('pageviews_src');"
@@ -121,5 +138,6 @@ sql "SELECT DISTINCT source, state FROM lambda.source_status;"
 sql "SELECT lambda.drop_source('pageviews_src');"
 
 sql "DROP MATERIALIZED VIEW pageviews_hourly;"
+sql "DROP MATERIALIZED VIEW active_urls;"
 
 step "Done: the demo server and broker are stopped and removed"
