@@ -25,6 +25,14 @@
  * appear under several images (numeric 1.0 and 1.00), which is harmless:
  * every final answer groups again with the type's own equality.
  *
+ * count(DISTINCT x) and percentile_cont(p) WITHIN GROUP (ORDER BY x) run as
+ * aggregates of pg_lambda's own (sketch.c); count_distinct has a second
+ * transition function for the batch layer, which keeps every value.
+ *
+ * A sliding window adds a last GROUP BY key to the compiled query:
+ * date_bin(step, <event time>, 2000-01-01), the window step. Events of steps
+ * that have expired (with one step of slack) are not folded in at all.
+ *
  * Aggregate support functions are called as nodeAgg calls them, with a
  * stand-in AggState as context so that AggCheckCallContext() finds the memory
  * context that owns the states.

@@ -14,7 +14,9 @@
  * table (this foreign data wrapper) receives the same condition. When every
  * key column is compared with a constant or parameter, and equality of the
  * key types is image equality, the scan looks up that one key in each
- * generation instead of reading them all. The scan reads the cut its
+ * generation instead of reading them all; in a sliding window, where the
+ * step column is compared with the window's two bounds instead, it looks
+ * up the key once per step between them. The scan reads the cut its
  * snapshot sees and returns the generations after it; when those are not
  * complete (after a restart, or out of memory) it computes the same rows
  * from the events after the cut instead. The executor re-checks every

@@ -20,7 +20,12 @@
  *   lambda_catalog.continuous_view holding the definition (deparsed, fully
  *   qualified) and the cut (batch.c).
  *
- * then folds in every existing event (a recompute). v depends on the event
+ * then folds in every existing event (a recompute). With
+ * lambda.sliding_window, the definition gains a last, hidden key: the
+ * window step of the event time (cview.c), a column _lambda_step of both
+ * tables; v keeps only the steps inside the window at read time (now()) and
+ * merges them per key, and each refresh deletes the steps that expired
+ * (batch.c). v depends on the event
  * table, so dropping the table needs CASCADE. Dropping v in any way (DROP
  * MATERIALIZED VIEW, DROP VIEW, a cascade) reaches lambda_catalog.on_sql_drop,
  * which calls lambda_catalog.view_dropped() to remove the other parts and
