@@ -54,8 +54,8 @@
 #    q's answers against the exact percentile_cont of the event table, before
 #    and after a REFRESH.
 # 3. Ingest. COPY of INGEST_ROWS rows (k in 1..INGEST_KEYS, x a random
-#    bigint, v random() * 1000 with 3 decimals, ts in January 2025) from a
-#    CSV file generated once, into a fresh event table with
+#    bigint below 2^40, v random() * 1000 with 3 decimals, ts in January
+#    2025) from a CSV file generated once, into a fresh event table with
 #      none      no view (baseline)
 #      count     SELECT k, count(*) FROM ev GROUP BY k
 #      distinct  SELECT k, count(DISTINCT x) FROM ev GROUP BY k
@@ -150,8 +150,8 @@ psql_ -c "CREATE EXTENSION pg_lambda"
 echo "pg_lambda sketch benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgres" --version)," \
      "extension $(psql_ -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_lambda'")"
 if rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null); then
-    [ -z "$(git -C "$src" status --porcelain -- src sql Makefile pg_lambda.control)" ] ||
-        rev="$rev (src/ or sql/ modified in the work tree: the installed build may differ)"
+    [ -z "$(git -C "$src" status --porcelain -- src sql/install Makefile pg_lambda.control)" ] ||
+        rev="$rev (src/ or sql/install/ modified in the work tree: the installed build may differ)"
     echo "tree at commit $rev"
 fi
 t_start=$(date +%s)
@@ -281,10 +281,11 @@ fi
 ###############################################################################
 # 3. Ingest cost of a count(*), a count(DISTINCT x) and a percentile_cont view
 if has_part 3; then
+    # x: %.0f, since mawk's %d stops at 2^31 - 1
     awk -v n="$INGEST_ROWS" -v keys="$INGEST_KEYS" 'BEGIN {
         srand(31);
         for (i = 0; i < n; i++)
-            printf "%d,%d,%.3f,2025-01-%02d %02d:%02d:%02d+00\n", 1 + int(rand() * keys),
+            printf "%d,%.0f,%.3f,2025-01-%02d %02d:%02d:%02d+00\n", 1 + int(rand() * keys),
                 int(rand() * 1099511627776), rand() * 1000,
                 1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
     }' > "$work/ingest.csv"
@@ -322,12 +323,16 @@ SQL
                                   WHERE NOT coalesce(CASE WHEN '$c' = 'pct' THEN abs(v_$c.a - x.a) <= 0.01 * abs(x.a)
                                                           ELSE v_$c.a = x.a END, false)")
                 stat_of[$c,$r]="$skeys $sbytes $sketchb $wrong"
+                [ "$c" != distinct ] || [ "$r" != 1 ] ||
+                    per_key=$(psql_ -c "SELECT round(avg(n), 1) || ' rows, ' || round(avg(u), 1) || ' distinct x'
+                                        FROM (SELECT count(*) n, count(DISTINCT x) u FROM ev_$c GROUP BY k) z")
             fi
         done
         for c in $configs; do psql_ -c "DROP TABLE ev_$c CASCADE"; done
     done
     echo
     echo "3. COPY of $INGEST_ROWS rows (k in 1..$INGEST_KEYS) into an event table, by the view on it ($ROUNDS rounds, median ms)"
+    [ -z "${per_key:-}" ] || echo "   per key on average: $per_key"
     for c in $configs; do
         vals=""
         st="- - - -"

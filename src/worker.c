@@ -548,7 +548,8 @@ scheduler_view(Oid batch, bool due, bool memory_short)
 
 /*
  * The scheduler of one database: refreshes each continuous view every
- * refresh_interval (earlier when the speed layer is short of memory),
+ * refresh_interval, a sliding window at least once per window (earlier when
+ * the speed layer is short of memory),
  * rebuilds speed layers after a restart, and frees generations that every
  * snapshot has seen folded into the batch tables. Exits when the extension
  * is dropped.
@@ -603,9 +604,12 @@ lambda_scheduler_main(Datum arg)
 			uint64		i;
 
 			catalog_begin(&scope);
+			/* a sliding window is refreshed at least once per window (to_jsonb: 0.2.0 has no such column) */
 			if (SPI_execute("SELECT batch_table::oid,"
-							"       last_refresh IS NULL OR last_refresh + refresh_interval <= pg_catalog.now()"
-							"  FROM lambda_catalog.continuous_view ORDER BY last_refresh NULLS FIRST",
+							"       last_refresh IS NULL OR last_refresh + LEAST(refresh_interval,"
+							"         (pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'sliding_window')::pg_catalog.interval)"
+							"         <= pg_catalog.now()"
+							"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST",
 							true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "could not read lambda_catalog.continuous_view");
 			for (i = 0; i < SPI_processed; i++)

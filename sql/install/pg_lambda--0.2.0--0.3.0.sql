@@ -86,7 +86,8 @@ CREATE OR REPLACE VIEW lambda.view_status AS
            v.batch_rows,
            v.cut_generation,
            v.last_refresh,
-           v.last_refresh + v.refresh_interval AS next_refresh,
+           -- a sliding window is refreshed at least once per window
+           v.last_refresh + least(v.refresh_interval, v.sliding_window) AS next_refresh,
            v.last_refresh_duration,
            v.last_refresh_mode,
            v.last_refresh_groups,

@@ -210,5 +210,15 @@ is(query(qq{SELECT count(*) FILTER (WHERE abs(v.p90 - d.p90) > 0.01 * abs(d.p90)
 	       WHERE @{[ window_where('1 minute', '5 seconds') ]} GROUP BY k) d LEFT JOIN sw_pct v USING (k)}) =~ /^0\|(\d+)$/ && $1 > 0
 	? 'ok' : 'off', 'ok', 'percentile_cont in a sliding window is within 1 % for every key');
 
+# A refresh interval longer than the window: the scheduler still refreshes
+# the view once per window, so that expired steps leave both layers.
+$node->safe_psql('postgres', q{ALTER MATERIALIZED VIEW sw_global SET (lambda.refresh_interval = '1 hour');
+	REFRESH MATERIALIZED VIEW sw_global});
+my $refreshed = query(q{SELECT last_refresh FROM lambda.view_status WHERE view = 'sw_global'::regclass});
+is(query(q{SELECT next_refresh - last_refresh FROM lambda.view_status WHERE view = 'sw_global'::regclass}), '00:00:05',
+	'view_status: the next refresh of a sliding window is due after the window');
+ok(LambdaNode::wait_for($node, qq{SELECT last_refresh > '$refreshed' FROM lambda.view_status WHERE view = 'sw_global'::regclass},
+	't', timeout => 15), 'the scheduler refreshes a sliding window once per window, whatever its refresh interval');
+
 $node->stop;
 done_testing();
