@@ -297,7 +297,8 @@ speed_step_keys(SpeedScanState *s, Datum *vals, bool *nulls)
 										  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	if (hi < lo)
 		return;
-	if ((hi - lo) / stride > 2 * (window / stride) + 2)
+	if (TIMESTAMP_NOT_FINITE(lo) || TIMESTAMP_NOT_FINITE(hi) ||
+		(hi - lo) / stride > 2 * (window / stride) + 2)
 	{
 		s->point = false;
 		return;
