@@ -374,6 +374,18 @@ distinct_merge(DistinctState *a, DistinctState *b)
 	}
 }
 
+/* A serialized state: the bytes of buf as a bytea (buf is freed). */
+static bytea *
+sketch_bytea(StringInfo buf)
+{
+	bytea	   *out = palloc(VARHDRSZ + buf->len);
+
+	SET_VARSIZE(out, VARHDRSZ + buf->len);
+	memcpy(VARDATA(out), buf->data, buf->len);
+	pfree(buf->data);
+	return out;
+}
+
 static MemoryContext
 sketch_agg_context(FunctionCallInfo fcinfo)
 {
@@ -446,7 +458,6 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 	uint8		flags = (s->sketch ? 1 : 0) | (s->capped ? 2 : 0);
 	uint32		u;
 	uint32		i;
-	bytea	   *out;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, SKETCH_FORMAT);
@@ -487,11 +498,7 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	out = palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(out, VARHDRSZ + buf.len);
-	memcpy(VARDATA(out), buf.data, buf.len);
-	pfree(buf.data);
-	PG_RETURN_BYTEA_P(out);
+	PG_RETURN_BYTEA_P(sketch_bytea(&buf));
 }
 
 static void
@@ -878,7 +885,6 @@ lambda_quantile_serialize(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	QuantileStore *stores[2] = {&s->pos, &s->neg};
 	int			k;
-	bytea	   *out;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, SKETCH_FORMAT);
@@ -897,11 +903,7 @@ lambda_quantile_serialize(PG_FUNCTION_ARGS)
 		if (stores[k]->n > 0)
 			appendBinaryStringInfo(&buf, (char *) stores[k]->bins, sizeof(uint64) * stores[k]->n);
 	}
-	out = palloc(VARHDRSZ + buf.len);
-	SET_VARSIZE(out, VARHDRSZ + buf.len);
-	memcpy(VARDATA(out), buf.data, buf.len);
-	pfree(buf.data);
-	PG_RETURN_BYTEA_P(out);
+	PG_RETURN_BYTEA_P(sketch_bytea(&buf));
 }
 
 Datum
