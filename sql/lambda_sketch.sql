@@ -50,6 +50,12 @@ INSERT INTO ev SELECT 'big', i, NULL, NULL, NULL, '2025-02-01 00:00+00'
   FROM generate_series(1, 50000) i;
 SELECT c, abs(du - 100000) / 100000.0 <= 0.02 AS within_2_percent, du <> 100000 AS estimated
   FROM dv WHERE k = 'big';
+-- the sketch's memory is bounded: no key of the speed layer holds more
+-- than the bound view_status reports, plus its key, its count and at most
+-- 1 kB of room to grow (and each generation has an 8 kB table of buckets)
+SELECT speed_keys, speed_bytes <= speed_keys * (sketch_bytes_per_key + 1024 + 256)
+                                  + speed_generations * 8192 AS bounded
+  FROM lambda.view_status WHERE view = 'dv'::regclass;
 -- the small groups are still exact
 SELECT count(*) AS differ FROM ((SELECT * FROM dv WHERE k <> 'big' EXCEPT ALL SELECT * FROM dv_direct)
   UNION ALL (SELECT * FROM dv_direct WHERE k <> 'big' EXCEPT ALL SELECT * FROM dv WHERE k <> 'big')) d;

@@ -484,7 +484,8 @@ gen_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 ke
 	}
 	else
 	{
-		uint32		cap = combined.len + combined.len / 2;
+		/* room to grow, at most 1 kB: a sketch's entry stays near its bound */
+		uint32		cap = combined.len + Min(combined.len / 2, SPEED_ENTRY_SLACK);
 		Size		size = offsetof(SpeedEntry, data) + keylen + cap;
 		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
 		SpeedEntry *ne;
