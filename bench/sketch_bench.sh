@@ -152,6 +152,9 @@ echo "pg_lambda sketch benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgr
 if rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null); then
     [ -z "$(git -C "$src" status --porcelain -- src sql/install Makefile pg_lambda.control)" ] ||
         rev="$rev (src/ or sql/install/ modified in the work tree: the installed build may differ)"
+    lib="$("$PG_CONFIG" --pkglibdir)/pg_lambda.so"
+    newer=$(find "$src/src" -name '*.[ch]' -newer "$lib" -printf '%f ' 2>/dev/null || true)
+    [ -z "$newer" ] || rev="$rev; changed after $lib was installed: ${newer% }"
     echo "tree at commit $rev"
 fi
 t_start=$(date +%s)
