@@ -39,6 +39,7 @@
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/timestamp.h"
 #include "access/nbtree.h"
 #include "catalog/pg_am.h"
@@ -511,7 +512,37 @@ typedef struct MergeState
 	AggMeta    *meta;
 	Datum		val;
 	bool		isnull;
+	/*
+	 * count(DISTINCT): the first state, not read yet. A group that has no
+	 * other state answers from the count at its start, without reading a
+	 * set that may hold millions of values.
+	 */
+	bool		has_pending;
+	Datum		pending;		/* a bytea, possibly a TOAST pointer */
 } MergeState;
+
+/* Combines a serialized state into the merge state. */
+static void
+merge_combine_bytes(MergeState *st, Datum bytes, MemoryContext aggcxt)
+{
+	bytea	   *b = DatumGetByteaPP(bytes);
+	Datum		in = aggmeta_deserialize(st->meta, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), aggcxt);
+
+	aggmeta_combine(st->meta, &st->val, &st->isnull, in, false, aggcxt);
+	/* the answer's set: speed-layer sets together do not become a sketch */
+	if (st->meta->kind == AGG_KIND_DISTINCT && !st->isnull)
+		sketch_distinct_uncap(st->val);
+}
+
+/* Reads the state kept unread, if any. */
+static void
+merge_read_pending(MergeState *st, MemoryContext aggcxt)
+{
+	if (!st->has_pending)
+		return;
+	st->has_pending = false;
+	merge_combine_bytes(st, st->pending, aggcxt);
+}
 
 /*
  * lambda_catalog.merge(batch regclass, aggno int, state bytea, result
@@ -535,13 +566,19 @@ lambda_merge_trans(PG_FUNCTION_ARGS)
 		st = (MergeState *) PG_GETARG_POINTER(0);
 	if (!PG_ARGISNULL(3))
 	{
-		bytea	   *b = PG_GETARG_BYTEA_PP(3);
-		Datum		in = aggmeta_deserialize(st->meta, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), aggcxt);
+		if (st->meta->kind == AGG_KIND_DISTINCT && st->isnull && !st->has_pending)
+		{
+			MemoryContext old = MemoryContextSwitchTo(aggcxt);
 
-		aggmeta_combine(st->meta, &st->val, &st->isnull, in, false, aggcxt);
-		/* the answer's set: speed-layer sets together do not become a sketch */
-		if (st->meta->kind == AGG_KIND_DISTINCT && !st->isnull)
-			sketch_distinct_uncap(st->val);
+			st->pending = datumCopy(PG_GETARG_DATUM(3), false, -1);
+			st->has_pending = true;
+			MemoryContextSwitchTo(old);
+		}
+		else
+		{
+			merge_read_pending(st, aggcxt);
+			merge_combine_bytes(st, PG_GETARG_DATUM(3), aggcxt);
+		}
 	}
 	PG_RETURN_POINTER(st);
 }
@@ -557,6 +594,18 @@ lambda_merge_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (MergeState *) PG_GETARG_POINTER(0);
+	if (st->has_pending)
+	{
+		bytea	   *head = DatumGetByteaPSlice(st->pending, 0, SKETCH_DISTINCT_COUNT_PREFIX);
+		int64		n = sketch_distinct_serialized_count(VARDATA_ANY(head), VARSIZE_ANY_EXHDR(head));
+		MemoryContext aggcxt;
+
+		if (n >= 0)
+			PG_RETURN_INT64(n);
+		if (!AggCheckCallContext(fcinfo, &aggcxt))
+			elog(ERROR, "lambda_merge_final called in non-aggregate context");
+		merge_read_pending(st, aggcxt);
+	}
 	result = aggmeta_finalize(st->meta, st->val, st->isnull, &resnull);
 	if (resnull)
 		PG_RETURN_NULL();

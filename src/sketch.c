@@ -83,6 +83,11 @@ typedef struct DistinctSlot
 	Datum		value;
 } DistinctSlot;
 
+/*
+ * A set is the values of a serialized state as they were read ("packed":
+ * sorted by hash, looked up by binary search, never unpacked) plus the
+ * values added since, in a hash table.
+ */
 typedef struct DistinctState
 {
 	Oid			typid;
@@ -91,21 +96,30 @@ typedef struct DistinctState
 	bool		capped;			/* a speed-layer state: may become a sketch */
 	bool		sketch;			/* registers valid, values gone */
 	MemoryContext cxt;
-	/* the set: open addressing on the hash */
+	/* values read from a serialized state */
+	uint32		npacked;
+	char	   *packed;			/* the buffer they are in */
+	const char *phashes;		/* npacked uint64, ascending */
+	const char *poffsets;		/* varlena/cstring: npacked + 1 uint32 */
+	const char *pvalues;
+	/* values added since: open addressing on the hash */
 	uint32		nvalues;
 	uint32		nslots;			/* a power of 2, or 0 */
 	DistinctSlot *slots;
 	bool	   *used;
-	Size		bytes;			/* serialized size of the values */
+	Size		bytes;			/* serialized size of all values */
 	/* the sketch */
 	uint8	   *regs;
 } DistinctState;
 
+/* format, flags, type, collation */
+#define DISTINCT_HEADER		10
+
 Size
 sketch_distinct_max_bytes(void)
 {
-	/* header (format, flags, type, collation) and the larger of the two forms */
-	return 10 + Max(sizeof(uint32) + SKETCH_DISTINCT_EXACT_BYTES, SKETCH_HLL_REGISTERS);
+	/* the header and the larger of the two forms */
+	return DISTINCT_HEADER + Max(sizeof(uint32) * 2 + SKETCH_DISTINCT_EXACT_BYTES, SKETCH_HLL_REGISTERS);
 }
 
 static TypeCacheEntry *
@@ -155,7 +169,10 @@ distinct_hash(DistinctState *s, Datum value)
 														 s->collation, value, Int64GetDatum(0))));
 }
 
-/* Bytes of a value in the serialized form (after its hash). */
+/*
+ * Bytes of a value in the serialized form, besides its hash: the value, and
+ * for a varlena or cstring its offset.
+ */
 static Size
 distinct_value_bytes(DistinctState *s, Datum value)
 {
@@ -164,6 +181,127 @@ distinct_value_bytes(DistinctState *s, Datum value)
 	if (s->tce->typlen == -1)
 		return sizeof(uint32) + VARSIZE_ANY_EXHDR(DatumGetPointer(value));
 	return sizeof(uint32) + strlen(DatumGetCString(value)) + 1;
+}
+
+static uint64
+distinct_packed_hash(DistinctState *s, uint32 i)
+{
+	uint64		h;
+
+	memcpy(&h, s->phashes + (Size) i * sizeof(uint64), sizeof(uint64));
+	return h;
+}
+
+/* Packed value i as a datum, in the current memory context when copied. */
+static Datum
+distinct_packed_value(DistinctState *s, uint32 i)
+{
+	int16		typlen = s->tce->typlen;
+	const char *p;
+	uint32		len;
+
+	if (typlen > 0)
+	{
+		p = s->pvalues + (Size) i * typlen;
+		if (s->tce->typbyval)
+		{
+			Datum		d = 0;
+
+			switch (typlen)
+			{
+				case 1:
+					d = CharGetDatum(*p);
+					break;
+				case 2:
+					{
+						int16		x;
+
+						memcpy(&x, p, 2);
+						d = Int16GetDatum(x);
+						break;
+					}
+				case 4:
+					{
+						int32		x;
+
+						memcpy(&x, p, 4);
+						d = Int32GetDatum(x);
+						break;
+					}
+				default:
+					{
+						int64		x;
+
+						memcpy(&x, p, 8);
+						d = Int64GetDatum(x);
+						break;
+					}
+			}
+			return d;
+		}
+		else
+		{
+			char	   *c = palloc(typlen);
+
+			memcpy(c, p, typlen);
+			return PointerGetDatum(c);
+		}
+	}
+	else
+	{
+		uint32		off;
+		uint32		next;
+
+		memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
+		memcpy(&next, s->poffsets + (Size) (i + 1) * sizeof(uint32), sizeof(uint32));
+		p = s->pvalues + off;
+		len = next - off;
+		if (typlen == -1)
+		{
+			struct varlena *v = palloc(VARHDRSZ + len);
+
+			SET_VARSIZE(v, VARHDRSZ + len);
+			memcpy(VARDATA(v), p, len);
+			return PointerGetDatum(v);
+		}
+		else
+		{
+			char	   *c = palloc(len);
+
+			memcpy(c, p, len);
+			return CStringGetDatum(c);
+		}
+	}
+}
+
+/* Whether the packed values hold one equal to value (whose hash is hash). */
+static bool
+distinct_packed_has(DistinctState *s, uint64 hash, Datum value)
+{
+	uint32		lo = 0;
+	uint32		hi = s->npacked;
+
+	/* the first packed value whose hash is not below hash */
+	while (lo < hi)
+	{
+		uint32		mid = lo + (hi - lo) / 2;
+
+		if (distinct_packed_hash(s, mid) < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < s->npacked && distinct_packed_hash(s, lo) == hash; lo++)
+	{
+		Datum		v = distinct_packed_value(s, lo);
+		bool		eq = DatumGetBool(FunctionCall2Coll(&s->tce->eq_opr_finfo, s->collation, v, value));
+
+		if (!s->tce->typbyval)
+			pfree(DatumGetPointer(v));
+		if (eq)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -251,6 +389,8 @@ distinct_to_sketch(DistinctState *s)
 	if (s->sketch)
 		return;
 	s->regs = MemoryContextAllocZero(s->cxt, SKETCH_HLL_REGISTERS);
+	for (i = 0; i < s->npacked; i++)
+		hll_add(s->regs, distinct_packed_hash(s, i));
 	for (i = 0; i < s->nslots; i++)
 	{
 		if (!s->used[i])
@@ -264,6 +404,10 @@ distinct_to_sketch(DistinctState *s)
 		pfree(s->slots);
 		pfree(s->used);
 	}
+	if (s->packed)
+		pfree(s->packed);
+	s->packed = NULL;
+	s->npacked = 0;
 	s->slots = NULL;
 	s->used = NULL;
 	s->nslots = 0;
@@ -304,7 +448,7 @@ distinct_grow(DistinctState *s)
 
 /*
  * Adds a value with its hash; copies it into the state's context unless
- * "owned" (already there).
+ * "owned" (already there, and freed here when it is not needed).
  */
 static void
 distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
@@ -314,6 +458,14 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 	if (s->sketch)
 	{
 		hll_add(s->regs, hash);
+		if (owned && !s->tce->typbyval)
+			pfree(DatumGetPointer(value));
+		return;
+	}
+	if (s->npacked > 0 && distinct_packed_has(s, hash, value))
+	{
+		if (owned && !s->tce->typbyval)
+			pfree(DatumGetPointer(value));
 		return;
 	}
 	if ((s->nvalues + 1) * 2 > s->nslots)
@@ -343,10 +495,10 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 	s->slots[j].value = value;
 	s->nvalues++;
 	s->bytes += sizeof(uint64) + distinct_value_bytes(s, value);
-	if (s->capped && sizeof(uint32) + s->bytes > SKETCH_DISTINCT_EXACT_BYTES)
+	if (s->capped && 2 * sizeof(uint32) + s->bytes > SKETCH_DISTINCT_EXACT_BYTES)
 		distinct_to_sketch(s);
 	/* a set too large to store (a bytea holds at most 1 GB) */
-	else if (s->nvalues > SKETCH_DISTINCT_MAX_VALUES || s->bytes > SKETCH_DISTINCT_MAX_BYTES)
+	else if (s->npacked + s->nvalues > SKETCH_DISTINCT_MAX_VALUES || s->bytes > SKETCH_DISTINCT_MAX_BYTES)
 		distinct_to_sketch(s);
 }
 
@@ -366,6 +518,14 @@ distinct_merge(DistinctState *a, DistinctState *b)
 			if (a->regs[i] < b->regs[i])
 				a->regs[i] = b->regs[i];
 		return;
+	}
+	if (b->npacked > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(a->cxt);
+
+		for (i = 0; i < b->npacked; i++)
+			distinct_insert(a, distinct_packed_hash(b, i), distinct_packed_value(b, i), true);
+		MemoryContextSwitchTo(old);
 	}
 	for (i = 0; i < b->nslots; i++)
 	{
@@ -450,6 +610,42 @@ lambda_distinct_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
+static int
+distinct_slot_cmp(const void *a, const void *b)
+{
+	uint64		ha = ((const DistinctSlot *) a)->hash;
+	uint64		hb = ((const DistinctSlot *) b)->hash;
+
+	return ha < hb ? -1 : ha > hb ? 1 : 0;
+}
+
+/* Appends one value's bytes (no length: offsets delimit variable ones). */
+static void
+distinct_append_value(DistinctState *s, StringInfo buf, Datum v)
+{
+	int16		typlen = s->tce->typlen;
+
+	if (typlen > 0 && s->tce->typbyval)
+	{
+		char		tmp[sizeof(Datum)];
+
+		store_att_byval(tmp, v, typlen);
+		appendBinaryStringInfo(buf, tmp, typlen);
+	}
+	else if (typlen > 0)
+		appendBinaryStringInfo(buf, DatumGetPointer(v), typlen);
+	else if (typlen == -1)
+		appendBinaryStringInfo(buf, VARDATA_ANY(DatumGetPointer(v)), VARSIZE_ANY_EXHDR(DatumGetPointer(v)));
+	else
+		appendBinaryStringInfo(buf, DatumGetCString(v), strlen(DatumGetCString(v)) + 1);
+}
+
+/*
+ * The serialized form: the header (format, flags: 1 sketch, 2 capped; type;
+ * collation), then the registers of a sketch, or the number of values,
+ * their hashes in ascending order, for variable-length types the offsets
+ * of each value and of the end, and the values.
+ */
 Datum
 lambda_distinct_serialize(PG_FUNCTION_ARGS)
 {
@@ -457,7 +653,6 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	uint8		flags = (s->sketch ? 1 : 0) | (s->capped ? 2 : 0);
 	uint32		u;
-	uint32		i;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, SKETCH_FORMAT);
@@ -470,33 +665,57 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 		appendBinaryStringInfo(&buf, (char *) s->regs, SKETCH_HLL_REGISTERS);
 	else
 	{
-		appendBinaryStringInfo(&buf, (char *) &s->nvalues, sizeof(uint32));
+		DistinctSlot *added = palloc(sizeof(DistinctSlot) * (s->nvalues + 1));
+		uint32		n = s->npacked + s->nvalues;
+		uint32		nadded = 0;
+		uint32		i;
+		uint32		j;
+		bool		varlen = s->tce->typlen < 0;
+		StringInfoData offsets;
+		StringInfoData values;
+
 		for (i = 0; i < s->nslots; i++)
+			if (s->used[i])
+				added[nadded++] = s->slots[i];
+		qsort(added, nadded, sizeof(DistinctSlot), distinct_slot_cmp);
+		initStringInfo(&offsets);
+		initStringInfo(&values);
+		appendBinaryStringInfo(&buf, (char *) &n, sizeof(uint32));
+		/* merge the packed values and the added ones, both in hash order */
+		for (i = 0, j = 0; i < s->npacked || j < nadded;)
 		{
-			Datum		v = s->slots[i].value;
-			int16		typlen = s->tce->typlen;
+			bool		packed = j >= nadded ||
+				(i < s->npacked && distinct_packed_hash(s, i) <= added[j].hash);
+			uint64		h = packed ? distinct_packed_hash(s, i) : added[j].hash;
 
-			if (!s->used[i])
-				continue;
-			appendBinaryStringInfo(&buf, (char *) &s->slots[i].hash, sizeof(uint64));
-			if (typlen > 0 && s->tce->typbyval)
+			appendBinaryStringInfo(&buf, (char *) &h, sizeof(uint64));
+			if (varlen)
 			{
-				char		tmp[sizeof(Datum)];
-
-				store_att_byval(tmp, v, typlen);
-				appendBinaryStringInfo(&buf, tmp, typlen);
+				u = values.len;
+				appendBinaryStringInfo(&offsets, (char *) &u, sizeof(uint32));
 			}
-			else if (typlen > 0)
-				appendBinaryStringInfo(&buf, DatumGetPointer(v), typlen);
+			if (packed)
+			{
+				Datum		v = distinct_packed_value(s, i);
+
+				distinct_append_value(s, &values, v);
+				if (!s->tce->typbyval)
+					pfree(DatumGetPointer(v));
+				i++;
+			}
 			else
-			{
-				const char *p = typlen == -1 ? VARDATA_ANY(DatumGetPointer(v)) : DatumGetCString(v);
-				uint32		len = typlen == -1 ? VARSIZE_ANY_EXHDR(DatumGetPointer(v)) : strlen(p) + 1;
-
-				appendBinaryStringInfo(&buf, (char *) &len, sizeof(uint32));
-				appendBinaryStringInfo(&buf, p, len);
-			}
+				distinct_append_value(s, &values, added[j++].value);
 		}
+		if (varlen)
+		{
+			u = values.len;
+			appendBinaryStringInfo(&offsets, (char *) &u, sizeof(uint32));
+			appendBinaryStringInfo(&buf, offsets.data, offsets.len);
+		}
+		appendBinaryStringInfo(&buf, values.data, values.len);
+		pfree(offsets.data);
+		pfree(values.data);
+		pfree(added);
 	}
 	PG_RETURN_BYTEA_P(sketch_bytea(&buf));
 }
@@ -511,29 +730,39 @@ sketch_truncated(const char *p, const char *end, Size need)
 				 errhint("Run lambda.recompute() on the continuous view.")));
 }
 
+static void
+sketch_corrupted(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid sketch state: %s", what),
+			 errhint("Run lambda.recompute() on the continuous view.")));
+}
+
+/*
+ * Restores a state. A set's values stay packed in a copy of the bytes: no
+ * value is decoded until one is looked up or the state is written again.
+ */
 Datum
 lambda_distinct_deserialize(PG_FUNCTION_ARGS)
 {
 	bytea	   *b = PG_GETARG_BYTEA_PP(0);
 	const char *p = VARDATA_ANY(b);
-	const char *end = p + VARSIZE_ANY_EXHDR(b);
+	Size		len = VARSIZE_ANY_EXHDR(b);
+	const char *end = p + len;
 	uint8		flags;
 	uint32		typid;
 	uint32		coll;
 	DistinctState *s;
 	MemoryContext cxt = sketch_agg_context(fcinfo);
-	MemoryContext old;
 
-	sketch_truncated(p, end, 10);
+	sketch_truncated(p, end, DISTINCT_HEADER);
 	if (p[0] != SKETCH_FORMAT)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid sketch state: format %d", p[0]),
-				 errhint("Run lambda.recompute() on the continuous view.")));
+		sketch_corrupted("unknown format");
 	flags = (uint8) p[1];
 	memcpy(&typid, p + 2, sizeof(uint32));
 	memcpy(&coll, p + 6, sizeof(uint32));
-	p += 10;
+	p += DISTINCT_HEADER;
 	s = distinct_new(typid, coll, (flags & 2) != 0, cxt);
 	if (flags & 1)
 	{
@@ -541,106 +770,39 @@ lambda_distinct_deserialize(PG_FUNCTION_ARGS)
 		s->sketch = true;
 		s->regs = MemoryContextAlloc(cxt, SKETCH_HLL_REGISTERS);
 		memcpy(s->regs, p, SKETCH_HLL_REGISTERS);
-		PG_RETURN_POINTER(s);
 	}
 	else
 	{
 		uint32		n;
-		uint32		i;
+		Size		rest;
+		Size		need;
 		int16		typlen = s->tce->typlen;
-		bool		capped = s->capped;
 
 		sketch_truncated(p, end, sizeof(uint32));
 		memcpy(&n, p, sizeof(uint32));
 		p += sizeof(uint32);
-		/* the values were distinct: no cap while they come back */
-		s->capped = false;
-		old = MemoryContextSwitchTo(cxt);
-		for (i = 0; i < n; i++)
+		rest = end - p;
+		need = (Size) n * sizeof(uint64) + (typlen > 0 ? (Size) n * typlen : ((Size) n + 1) * sizeof(uint32));
+		if (need > rest)
+			sketch_corrupted("truncated");
+		s->npacked = n;
+		s->packed = MemoryContextAlloc(cxt, rest + 1);
+		memcpy(s->packed, p, rest);
+		s->phashes = s->packed;
+		if (typlen > 0)
+			s->pvalues = s->phashes + (Size) n * sizeof(uint64);
+		else
 		{
-			uint64		hash;
-			Datum		v;
+			uint32		last;
 
-			sketch_truncated(p, end, sizeof(uint64));
-			memcpy(&hash, p, sizeof(uint64));
-			p += sizeof(uint64);
-			if (typlen > 0)
-			{
-				sketch_truncated(p, end, typlen);
-				if (s->tce->typbyval)
-				{
-					Datum		tmp = 0;
-
-					switch (typlen)
-					{
-						case 1:
-							tmp = CharGetDatum(*p);
-							break;
-						case 2:
-							{
-								int16		x;
-
-								memcpy(&x, p, 2);
-								tmp = Int16GetDatum(x);
-								break;
-							}
-						case 4:
-							{
-								int32		x;
-
-								memcpy(&x, p, 4);
-								tmp = Int32GetDatum(x);
-								break;
-							}
-						default:
-							{
-								int64		x;
-
-								memcpy(&x, p, 8);
-								tmp = Int64GetDatum(x);
-								break;
-							}
-					}
-					v = tmp;
-				}
-				else
-				{
-					char	   *c = palloc(typlen);
-
-					memcpy(c, p, typlen);
-					v = PointerGetDatum(c);
-				}
-				p += typlen;
-			}
-			else
-			{
-				uint32		len;
-
-				sketch_truncated(p, end, sizeof(uint32));
-				memcpy(&len, p, sizeof(uint32));
-				p += sizeof(uint32);
-				sketch_truncated(p, end, len);
-				if (typlen == -1)
-				{
-					struct varlena *vl = palloc(VARHDRSZ + len);
-
-					SET_VARSIZE(vl, VARHDRSZ + len);
-					memcpy(VARDATA(vl), p, len);
-					v = PointerGetDatum(vl);
-				}
-				else
-				{
-					char	   *c = palloc(len);
-
-					memcpy(c, p, len);
-					v = CStringGetDatum(c);
-				}
-				p += len;
-			}
-			distinct_insert(s, hash, v, true);
+			s->poffsets = s->phashes + (Size) n * sizeof(uint64);
+			s->pvalues = s->poffsets + ((Size) n + 1) * sizeof(uint32);
+			memcpy(&last, s->poffsets + (Size) n * sizeof(uint32), sizeof(uint32));
+			if (s->pvalues + last > s->packed + rest)
+				sketch_corrupted("truncated");
 		}
-		MemoryContextSwitchTo(old);
-		s->capped = capped;
+		/* the serialized size of the values, as distinct_insert counts it */
+		s->bytes = rest - (typlen > 0 ? 0 : sizeof(uint32));
 	}
 	PG_RETURN_POINTER(s);
 }
@@ -653,8 +815,23 @@ lambda_distinct_final(PG_FUNCTION_ARGS)
 	if (s == NULL)
 		PG_RETURN_INT64(0);
 	if (!s->sketch)
-		PG_RETURN_INT64((int64) s->nvalues);
+		PG_RETURN_INT64((int64) s->npacked + s->nvalues);
 	PG_RETURN_INT64((int64) llround(hll_estimate(s->regs)));
+}
+
+/*
+ * The count of a serialized distinct state that is a set, from its first
+ * DISTINCT_HEADER + 4 bytes; -1 for a sketch (which needs all of it).
+ */
+int64
+sketch_distinct_serialized_count(const char *data, Size len)
+{
+	uint32		n;
+
+	if (len < DISTINCT_HEADER + sizeof(uint32) || data[0] != SKETCH_FORMAT || (data[1] & 1))
+		return -1;
+	memcpy(&n, data + DISTINCT_HEADER, sizeof(uint32));
+	return n;
 }
 
 /* Whether a distinct state still holds its values (its count is exact). */

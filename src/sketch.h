@@ -39,5 +39,9 @@ extern Size sketch_quantile_max_bytes(void);
 /* Distinct states (count(DISTINCT x)): Datum is an internal state */
 extern bool sketch_distinct_is_exact(Datum state);
 extern void sketch_distinct_uncap(Datum state);
+extern int64 sketch_distinct_serialized_count(const char *data, Size len);
+
+/* Bytes at the start of a serialized distinct state that hold its count */
+#define SKETCH_DISTINCT_COUNT_PREFIX	14
 
 #endif							/* LAMBDA_SKETCH_H */

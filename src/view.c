@@ -683,6 +683,15 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 		view_exec(psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT", batch_rel, idx.data),
 				  SPI_OK_UTILITY);
 	}
+	/* count(DISTINCT) sets uncompressed, so that a read can fetch only their count */
+	{
+		int			i;
+
+		for (i = 0; i < tmp->naggs; i++)
+			if (tmp->aggs[i].meta.kind == AGG_KIND_DISTINCT)
+				view_exec(psprintf("ALTER TABLE %s ALTER COLUMN %s SET STORAGE EXTERNAL",
+								   batch_rel, quote_identifier(tmp->aggnames[i])), SPI_OK_UTILITY);
+	}
 	view_exec(psprintf("CREATE FOREIGN TABLE %s (%s) SERVER lambda_speed OPTIONS (batch %s)",
 					   speed_rel, view_table_columns(tmp, false), quote_literal_cstr(batch_rel)),
 			  SPI_OK_UTILITY);
