@@ -958,13 +958,7 @@ cview_add_step_key(ViewDef *def, Query *query)
 						   get_rel_name(def->event_relid), format_type_be(type)),
 				 errhint("Group by a tumbling window of the column instead.")));
 	def->steptype = type;
-	origin = (Expr *) makeConst(type, -1, InvalidOid, 8,
-								type == TIMESTAMPTZOID ?
-								DirectFunctionCall3(timestamptz_in, CStringGetDatum(CVIEW_STEP_ORIGIN),
-													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)) :
-								DirectFunctionCall3(timestamp_in, CStringGetDatum("2000-01-01 00:00:00"),
-													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)),
-								false, true);
+	origin = (Expr *) makeConst(type, -1, InvalidOid, 8, CVIEW_STEP_ORIGIN_DATUM, false, true);
 	bin = makeFuncExpr(type == TIMESTAMPTZOID ? F_DATE_BIN_INTERVAL_TIMESTAMPTZ_TIMESTAMPTZ :
 					   F_DATE_BIN_INTERVAL_TIMESTAMP_TIMESTAMP, type,
 					   list_make3(makeConst(INTERVALOID, -1, InvalidOid, sizeof(Interval),
@@ -992,14 +986,12 @@ Datum
 cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps)
 {
 	Datum		t = TimestampTzGetDatum(now);
-	Datum		origin;
+	Datum		origin = CVIEW_STEP_ORIGIN_DATUM;
 	int			i;
 
 	if (def->steptype == TIMESTAMPOID)
 	{
 		t = DirectFunctionCall1(timestamptz_timestamp, t);
-		origin = DirectFunctionCall3(timestamp_in, CStringGetDatum("2000-01-01 00:00:00"),
-									 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 		t = DirectFunctionCall2(timestamp_mi_interval, t, PointerGetDatum(&def->window));
 		t = DirectFunctionCall3(timestamp_bin, PointerGetDatum(&def->step), t, origin);
 		for (i = 0; i < extra_steps; i++)
@@ -1007,8 +999,6 @@ cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps)
 	}
 	else
 	{
-		origin = DirectFunctionCall3(timestamptz_in, CStringGetDatum(CVIEW_STEP_ORIGIN),
-									 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 		t = DirectFunctionCall2(timestamptz_mi_interval, t, PointerGetDatum(&def->window));
 		t = DirectFunctionCall3(timestamptz_bin, PointerGetDatum(&def->step), t, origin);
 		for (i = 0; i < extra_steps; i++)

@@ -176,8 +176,12 @@ extern bool partial_for_batch(PartialHash *ph);
 extern Size cview_sketch_bytes_per_key(ViewDef *def);
 extern void partial_destroy(PartialHash *ph);
 
-/* Step keys of sliding windows are aligned to this (2000-01-01 00:00 UTC) */
+/*
+ * Step keys of sliding windows are aligned to 2000-01-01 00:00 (UTC for
+ * timestamptz): PostgreSQL's epoch, 0 as a timestamp or timestamptz datum.
+ */
 #define CVIEW_STEP_ORIGIN	"2000-01-01 00:00:00+00"
+#define CVIEW_STEP_ORIGIN_DATUM	((Datum) 0)
 #define CVIEW_STEP_COLUMN	"_lambda_step"
 
 #endif							/* LAMBDA_CVIEW_H */

@@ -291,11 +291,7 @@ speed_step_keys(SpeedScanState *s, Datum *vals, bool *nulls)
 		return;					/* no step compares true with NULL */
 	lo = DatumGetInt64(vals[last]);
 	hi = DatumGetInt64(vals[last + 1]);
-	origin = def->steptype == TIMESTAMPTZOID ?
-		DatumGetInt64(DirectFunctionCall3(timestamptz_in, CStringGetDatum(CVIEW_STEP_ORIGIN),
-										  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1))) :
-		DatumGetInt64(DirectFunctionCall3(timestamp_in, CStringGetDatum("2000-01-01 00:00:00"),
-										  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	origin = DatumGetInt64(CVIEW_STEP_ORIGIN_DATUM);
 	if (hi < lo)
 		return;
 	if (TIMESTAMP_NOT_FINITE(lo) || TIMESTAMP_NOT_FINITE(hi) ||
