@@ -72,7 +72,7 @@ port=${BENCH_PORT:-54341}
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/test/scratch.sh"
-psql_() { scratch_psql -At -q -v ON_ERROR_STOP=1 "$@"; }
+. "$src/bench/lib.sh"
 now_ms() { date +%s%3N; }
 has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 conf="shared_buffers = '1GB'
@@ -81,10 +81,6 @@ max_wal_size = '8GB'
 checkpoint_timeout = '30min'
 client_min_messages = warning"
 
-# Wall-clock ms of one SQL statement, commit included (psql's \timing).
-sql_ms() {
-    psql_ -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
-}
 
 # gen_events <file> <first id> <count> <seed>: CSV events, readable by the server.
 gen_events() {
@@ -98,23 +94,6 @@ gen_events() {
     chmod 644 "$1"
 }
 
-# median_p95 <log prefix>: "median_ms p95_ms count" of a pgbench -l log.
-median_p95() {
-    cat "$1".* | awk '{ print $3 }' | sort -n |
-        awk '{ a[NR] = $1 } END { printf "%.3f %.3f %d\n", a[int((NR + 1) / 2)] / 1000, a[int(NR * 0.95 + 0.5)] / 1000, NR }'
-    rm -f "$1".*
-}
-
-# pgbench_q <name> <mode> <script text>: runs the script for QUERY_SECONDS
-# with one client and prints "median_ms p95_ms count".
-pgbench_q() {
-    printf '%s\n' "$3" > "$work/$1.sql"
-    chmod 644 "$work/$1.sql"
-    $run "$bindir/pgbench" -n -h "$work" -p "$port" -M "$2" -T "$QUERY_SECONDS" \
-        -f "$work/$1.sql" -l --log-prefix="$work/log_$1" postgres >/dev/null 2>"$work/pgbench.err" ||
-        { cat "$work/pgbench.err" >&2; exit 1; }
-    median_p95 "$work/log_$1"
-}
 
 scratch_start viewbench "$port" "$conf"
 psql_ -c "CREATE EXTENSION pg_lambda"
