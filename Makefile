@@ -34,6 +34,12 @@ OBJS = \
 # pg_regress inputs); DATA installs it under its base name.
 DATA = sql/install/pg_lambda--0.1.0.sql sql/install/pg_lambda--0.1.0--0.2.0.sql sql/install/pg_lambda--0.2.0--0.3.0.sql
 
+# The 0.3.0 -> 0.4.0 upgrade script is assembled from one part per concern
+# under sql/install/0.4.0/ (concatenated in file-name order), as TimescaleDB
+# builds its update scripts; DATA_built installs the result.
+UPGRADE_0_4_0 = sql/install/pg_lambda--0.3.0--0.4.0.sql
+DATA_built = $(UPGRADE_0_4_0)
+
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
 REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding
 # The regression tests start their own server with the library preloaded
@@ -67,6 +73,9 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
+
+$(UPGRADE_0_4_0): $(sort $(wildcard $(LAMBDA_DIR)/sql/install/0.4.0/*.sql))
+	cat $^ > $@
 
 # The Kafka-protocol broker the tests run: librdkafka's mock cluster on loopback.
 test/kafka_broker: test/kafka_broker.c
