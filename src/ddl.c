@@ -20,6 +20,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 
+#include "compat.h"
 #include "ddl.h"
 #include "event_table.h"
 #include "speed.h"
@@ -39,7 +40,7 @@ ddl_before_dropdb(DropdbStmt *stmt)
 {
 	Oid			dbid = get_database_oid(stmt->dbname, true);
 
-	if (OidIsValid(dbid) && pg_database_ownercheck(dbid, GetUserId()))
+	if (OidIsValid(dbid) && object_ownercheck(DatabaseRelationId, dbid, GetUserId()))
 	{
 		worker_stop_database(dbid);
 		speed_scheduler_stop(dbid);

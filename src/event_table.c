@@ -57,6 +57,7 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "event_table.h"
 
 #define ET_CATALOG_TABLE "event_table"
@@ -584,7 +585,7 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 				 errmsg("system catalog \"%s\" cannot be an event table", relname),
 				 errdetail("PostgreSQL itself updates and deletes catalog rows."),
 				 errhint("Use a table of your own.")));
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", relname),
@@ -664,7 +665,7 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 				 errdetail("lambda.drop_events_before() needs an existing event table."),
 				 errhint("Name an event table listed in lambda.event_tables.")));
 	event_table_require(relid);
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid)),

@@ -76,6 +76,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "format.h"
 #include "ingest.h"
 
@@ -104,6 +105,7 @@ typedef struct IngestState
 	IngestColumn *cols;
 	FormatParser *parser;
 	RangeTblEntry *rte;			/* the statements' only range table entry */
+	List	   *perminfos;		/* its RTEPermissionInfo (see compat.h) */
 	EventTimeMode mode;
 	int			time_att;		/* attnum - 1 of the event-time column, or -1 */
 	Oid			time_type;		/* TIMESTAMPTZOID or TIMESTAMPOID */
@@ -171,6 +173,7 @@ ing_check_target(IngestState *st)
 	Oid			relid = RelationGetRelid(rel);
 	const char *relname = RelationGetRelationName(rel);
 	RangeTblEntry *rte;
+	RTEPermissionInfo *perm;
 	int			i;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
@@ -185,17 +188,19 @@ ing_check_target(IngestState *st)
 	rte->relid = relid;
 	rte->relkind = rel->rd_rel->relkind;
 	rte->rellockmode = RowExclusiveLock;
-	rte->requiredPerms = ACL_INSERT;
+	st->perminfos = NIL;
+	perm = addRTEPermissionInfo(&st->perminfos, rte);
+	perm->requiredPerms = ACL_INSERT;
 	for (i = 0; i < st->natts; i++)
 	{
 		if (st->cols[i].is_target)
-			rte->insertedCols = bms_add_member(rte->insertedCols,
-											   i + 1 - FirstLowInvalidHeapAttributeNumber);
+			perm->insertedCols = bms_add_member(perm->insertedCols,
+												i + 1 - FirstLowInvalidHeapAttributeNumber);
 	}
 	st->rte = rte;
 
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK &&
-		!ExecCheckRTPerms(list_make1(rte), false))
+		!ExecCheckPermissions(list_make1(rte), st->perminfos, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", relname),
@@ -402,7 +407,7 @@ ing_flush(IngestState *st, EState *estate, ResultRelInfo *rri,
 		List	   *recheck = NIL;
 
 		if (rri->ri_NumIndices > 0)
-			recheck = ExecInsertIndexTuples(rri, slots[k], estate, false, false, NULL, NIL);
+			recheck = ExecInsertIndexTuples(rri, slots[k], estate, false, false, NULL, NIL, false);
 		if (after_row)
 			ExecARInsertTriggers(estate, rri, slots[k], recheck, tcs);
 		list_free(recheck);
@@ -444,10 +449,10 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 	estate = CreateExecutorState();
 	estate->es_output_cid = GetCurrentCommandId(true);
 	estate->es_snapshot = GetActiveSnapshot();
-	ExecInitRangeTable(estate, list_make1(st->rte));
+	ExecInitRangeTable(estate, list_make1(st->rte), st->perminfos, bms_make_singleton(1));
 	rri = makeNode(ResultRelInfo);
 	ExecInitResultRelation(estate, rri, 1);
-	CheckValidResultRel(rri, CMD_INSERT);
+	CheckValidResultRel(rri, CMD_INSERT, ONCONFLICT_NONE, NIL);
 	ExecOpenIndices(rri, false);
 	econtext = GetPerTupleExprContext(estate);
 

@@ -50,6 +50,7 @@
 #include "utils/typcache.h"
 
 #include "batch.h"
+#include "compat.h"
 #include "cview.h"
 #include "sketch.h"
 #include "speed.h"
@@ -112,9 +113,9 @@ speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	Cost		total = 1.0 + baserel->rows * cpu_tuple_cost;
 
-	add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL, baserel->rows,
+	add_path(baserel, (Path *) create_foreignscan_path(root, baserel, NULL, baserel->rows, 0,
 													   1.0, total, NIL, baserel->lateral_relids,
-													   NULL, NIL));
+													   NULL, NIL, NIL));
 }
 
 /* The value compared with key column attno by equality in clause, or NULL. */

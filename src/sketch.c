@@ -56,6 +56,7 @@
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "sketch.h"
 
 PG_FUNCTION_INFO_V1(lambda_distinct_add);

@@ -66,6 +66,7 @@
 
 #include "batch.h"
 #include "catalog.h"
+#include "compat.h"
 #include "cview.h"
 #include "speed.h"
 #include "view.h"
@@ -565,7 +566,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	BatchCut	cut;
 	Oid			argtypes[8] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID};
 	Datum		args[8];
-	char		argnulls[8] = "        ";
+	char		argnulls[] = "        ";	/* 8 arguments, and the NUL */
 	ListCell   *lc;
 
 	view_parse_options(into->options, &opts, false);
@@ -762,7 +763,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 static void
 view_check_owner(Oid relid)
 {
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_MATVIEW, get_rel_name(relid));
 }
 

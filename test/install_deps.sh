@@ -1,10 +1,20 @@
 #!/bin/sh
 # Installs what building and testing pg_lambda needs, when it is missing.
-# As root it uses apt-get (Debian 12); otherwise it only reports what is missing.
+# As root it uses apt-get; otherwise it only reports what is missing.
+#
+#   PG_MAJOR=NN test/install_deps.sh [--deb]
+#
+# PG_MAJOR (default 15, Debian 12's) chooses the PostgreSQL major; test/chroot.sh
+# runs this inside a chroot of the suite that ships it. --deb adds what
+# building the Debian package needs (dpkg-buildpackage, debhelper, pg_buildext).
 set -eu
 
-PKGS="postgresql-15 postgresql-server-dev-15 librdkafka-dev kcat pkg-config
+major=${PG_MAJOR:-15}
+PKGS="postgresql-$major postgresql-server-dev-$major librdkafka-dev kcat pkg-config
       libipc-run-perl make gcc perl"
+if [ "${1:-}" = --deb ]; then
+    PKGS="$PKGS dpkg-dev debhelper postgresql-server-dev-all"
+fi
 
 missing=""
 for p in $PKGS; do
