@@ -26,6 +26,9 @@
  *	18		create_foreignscan_path() takes disabled_nodes		macro
  *	18		ExplainState and ExplainProperty*() moved to		#include
  *			commands/explain_state.h and explain_format.h
+ *	18		GROUP BY queries get an RTE_GROUP range table		compat_flatten_grouping()
+ *			entry, and their target list and HAVING refer to
+ *			the grouping expressions through Vars of it
  *
  * PostgreSQL 16 is not packaged by the Debian suites pg_lambda is tested on;
  * its lines above follow the 16 release's headers and are compiled only there.
@@ -40,8 +43,10 @@
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "nodes/parsenodes.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "parser/parse_relation.h"
+#include "parser/parsetree.h"
 #include "utils/acl.h"
 
 #if PG_VERSION_NUM >= 160000
@@ -137,5 +142,37 @@ addRTEPermissionInfo(List **rteperminfos, RangeTblEntry *rte)
 							(total_cost), (pathkeys), (required_outer), \
 							(fdw_outerpath), (fdw_restrictinfo), (fdw_private))
 #endif
+
+/*
+ * Since 18 the parser gives a GROUP BY query a range table entry of kind
+ * RTE_GROUP, last in the range table, and writes the grouping expressions in
+ * the target list and HAVING as Vars of it; the planner replaces those Vars
+ * by the expressions again (flatten_group_exprs). pg_lambda reads a view's
+ * defining query the way 15-17 analyze it: one range table entry, the event
+ * table, and expressions over its columns. This returns query in that shape:
+ * unchanged before 18 or without GROUP BY, else a copy with the grouping
+ * Vars replaced and the RTE_GROUP entry removed. (No root is needed: there
+ * are no grouping sets, which continuous views refuse, to mark nullable.)
+ */
+static inline Query *
+compat_flatten_grouping(Query *query)
+{
+#if PG_VERSION_NUM >= 180000
+	if (query->hasGroupRTE)
+	{
+		int			last = list_length(query->rtable);
+
+		if (last == 0 || rt_fetch(last, query->rtable)->rtekind != RTE_GROUP)
+			elog(ERROR, "pg_lambda: the GROUP range table entry is not the last one");
+		query = copyObject(query);
+		query->targetList = (List *)
+			flatten_group_exprs(NULL, query, (Node *) query->targetList);
+		query->havingQual = flatten_group_exprs(NULL, query, query->havingQual);
+		query->rtable = list_truncate(query->rtable, last - 1);
+		query->hasGroupRTE = false;
+	}
+#endif
+	return query;
+}
 
 #endif							/* LAMBDA_COMPAT_H */

@@ -78,6 +78,7 @@
 #include "utils/typcache.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "cview.h"
 #include "event_table.h"
 #include "sketch.h"
@@ -515,7 +516,7 @@ cview_parse_definition(const char *sql)
 	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
 	if (list_length(raw) != 1)
 		elog(ERROR, "continuous view definition holds %d statements", list_length(raw));
-	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
+	query = compat_flatten_grouping(parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL));
 	AtEOXact_GUC(true, nestlevel);
 	return query;
 }

@@ -627,6 +627,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 				 errmsg("continuous views cannot be temporary"),
 				 errhint("Create it in a permanent schema.")));
 
+	query = compat_flatten_grouping(query);
 	cview_validate_query(query, &event_relid);
 	if (pg_class_aclcheck(event_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(event_relid));
