@@ -1,7 +1,12 @@
 # pg_lambda — PGXS build.
 #
 #   make && make install     build and install into the PostgreSQL that pg_config names
-#   make test                everything CI runs (installs missing packages when run as root)
+#   make test                everything CI runs against the host's PostgreSQL 15
+#                            (installs missing packages when run as root)
+#   make test PG=17          the same against PostgreSQL 17 (or 15, 18) in a chroot of the
+#                            Debian suite that ships it, then the package test (as root)
+#   make deb                 Debian packages postgresql-NN-lambda for the installed majors
+#   make test-deb PG=NN      build, install and smoke-test the package in that chroot
 #   make demo                a throwaway server and broker, streaming sample events
 
 # This tree's directory, known before PGXS is loaded (on a fresh machine
@@ -64,7 +69,7 @@ ifdef WERROR
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 endif
 
-EXTRA_CLEAN = test/kafka_broker tmp_check_regress
+EXTRA_CLEAN = test/kafka_broker tmp_check_regress deb-build
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -81,12 +86,31 @@ $(UPGRADE_0_4_0): $(sort $(wildcard $(LAMBDA_DIR)/sql/install/0.4.0/*.sql))
 test/kafka_broker: test/kafka_broker.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS) -lpthread
 
-.PHONY: test demo deps
+# PG: the PostgreSQL major "make test" and "make test-deb" run against. Unset,
+# "make test" uses the host's PostgreSQL 15 directly; set (15, 17 or 18), both
+# run in a chroot of the Debian suite that packages that major (bookworm,
+# trixie, sid), made with debootstrap and cached (test/chroot.sh).
+PG ?=
+
+.PHONY: test test-deb deb demo deps
 deps:
 	@sh $(LAMBDA_DIR)/test/install_deps.sh
 
+ifeq ($(PG),)
 test: deps
 	@sh $(LAMBDA_DIR)/test/run_tests.sh
+else
+test:
+	@sh $(LAMBDA_DIR)/test/chroot.sh $(PG) test
+endif
+
+# The package test always runs in a chroot (it installs and purges the
+# package); without PG, for the host's major.
+test-deb:
+	@sh $(LAMBDA_DIR)/test/chroot.sh $(if $(PG),$(PG),15) deb
+
+deb:
+	@sh $(LAMBDA_DIR)/test/build_deb.sh
 
 demo: deps
 	@sh $(LAMBDA_DIR)/test/demo.sh

@@ -54,7 +54,19 @@ INSERT INTO ev VALUES ('late', 1, 1, now() - interval '1 minute');
 SELECT k, n, du FROM sw WHERE k = 'late';
 
 -- a point query looks the key up in each window step of the speed layer
-EXPLAIN (COSTS OFF) SELECT * FROM sw WHERE k = 'k3';
+-- EXPLAIN without "Group Key" lines: PostgreSQL 15 prints the grouping keys
+-- that WHERE fixes to constants, 17 and later leave them out
+CREATE FUNCTION plan_lines(query text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    CONTINUE WHEN line ~ '^ *Group Key: ';
+    RETURN NEXT line;
+  END LOOP;
+END $f$;
+SELECT plan_lines($q$SELECT * FROM sw WHERE k = 'k3'$q$);
+DROP FUNCTION plan_lines(text);
 SELECT count(*) AS differ FROM ((SELECT * FROM sw WHERE k = 'k3' EXCEPT ALL SELECT * FROM sw_direct WHERE k = 'k3')
   UNION ALL (SELECT * FROM sw_direct WHERE k = 'k3' EXCEPT ALL SELECT * FROM sw WHERE k = 'k3')) d;
 

@@ -17,7 +17,7 @@ CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM e
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) FROM ev GROUP BY k LIMIT 3;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, sum(DISTINCT x) FROM ev GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(DISTINCT to_tsvector('simple', k)) FROM ev GROUP BY k;
-CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, array_agg(x) FROM ev GROUP BY k;
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, json_agg(x) FROM ev GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, sum(x ORDER BY ts) FROM ev GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, percentile_disc(0.5) WITHIN GROUP (ORDER BY x) FROM ev GROUP BY k;
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY x) FROM ev GROUP BY k;

@@ -162,19 +162,11 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 # A fresh copy of the tree (no build products of the host's build).
 tree=$root/build/pg_lambda
 rm -rf --one-file-system "$tree"
-mkdir -p "$tree"
-tar -C "$src" -cf - \
-    --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-    --exclude=./results --exclude=./tmp_check --exclude=./tmp_check_regress \
-    --exclude=./tmp_check_iso --exclude=./output_iso --exclude=./log \
-    --exclude=./regression.diffs --exclude=./regression.out \
-    --exclude=./test/kafka_broker --exclude=./debian/.debhelper \
-    --exclude='./debian/postgresql-*-lambda' --exclude=./debian/files \
-    --exclude='./build-*' . | tar -C "$tree" -xf -
+sh "$src/test/copy_tree.sh" "$src" "$tree"
 
 in_root() {
     chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-        LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PG_MAJOR="$major" \
+        LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PG_MAJOR="$major" PG_LAMBDA_IN_CHROOT=1 \
         PG_CONFIG="/usr/lib/postgresql/$major/bin/pg_config" "$@"
 }
 
