@@ -41,6 +41,10 @@
 # mirror included): a major that cannot be tested fails, it is never skipped.
 set -eu
 
+# The whole script is one function, read in full before it runs: editing this
+# file while a run is under way cannot derail that run.
+main() {
+
 die() { echo "pg_lambda chroot: $*" >&2; exit 1; }
 
 [ $# -ge 2 ] || die "usage: $0 MAJOR test|deb|sh [CMD...]"
@@ -208,3 +212,6 @@ case $action in
 esac
 [ $status -eq 0 ] || echo "pg_lambda chroot: PostgreSQL $major ($suite): FAILED (status $status); the tree is in $tree" >&2
 exit $status
+}
+
+main "$@"
