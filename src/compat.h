@@ -26,6 +26,8 @@
  *	18		create_foreignscan_path() takes disabled_nodes		macro
  *	18		ExplainState and ExplainProperty*() moved to		#include
  *			commands/explain_state.h and explain_format.h
+ *	17		REFRESH MATERIALIZED VIEW needs the MAINTAIN		compat_check_refresh()
+ *			privilege instead of ownership
  *	18		GROUP BY queries get an RTE_GROUP range table		compat_flatten_grouping()
  *			entry, and their target list and HAVING refer to
  *			the grouping expressions through Vars of it
@@ -42,12 +44,14 @@
 #include "catalog/pg_database.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "utils/acl.h"
+#include "utils/lsyscache.h"
 
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
@@ -142,6 +146,27 @@ addRTEPermissionInfo(List **rteperminfos, RangeTblEntry *rte)
 							(total_cost), (pathkeys), (required_outer), \
 							(fdw_outerpath), (fdw_restrictinfo), (fdw_private))
 #endif
+
+/*
+ * Who may refresh a continuous view (REFRESH MATERIALIZED VIEW,
+ * lambda.recompute): whoever may refresh a materialized view on this major,
+ * with PostgreSQL's own error otherwise. Before 17 that is the owner; since
+ * 17 every role with the MAINTAIN privilege on it (its owner, roles it was
+ * granted to, members of pg_maintain).
+ */
+static inline void
+compat_check_refresh(Oid relid)
+{
+#if PG_VERSION_NUM >= 170000
+	AclResult	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_MAINTAIN);
+
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_MATVIEW, get_rel_name(relid));
+#else
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_MATVIEW, get_rel_name(relid));
+#endif
+}
 
 /*
  * Since 18 the parser gives a GROUP BY query a range table entry of kind

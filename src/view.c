@@ -874,7 +874,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 
 		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
 			return false;
-		view_check_owner(relid);
+		compat_check_refresh(relid);
 		if (r->skipData)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1187,7 +1187,7 @@ lambda_recompute(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a continuous view", get_rel_name(relid) ? get_rel_name(relid) : "?"),
 				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
-	view_check_owner(relid);
+	compat_check_refresh(relid);
 	batch_refresh(batch, true, "recompute");
 	batch_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,

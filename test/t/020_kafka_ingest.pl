@@ -118,9 +118,14 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity
 # More events, and an immediate stop while they are being consumed.
 $file = $node->basedir . '/events2.json';
 my ($good2, $bad2) = write_events($file, 100_001, 200_001);
-# small record batches and a slow broker: the second file takes seconds to consume
+# small record batches and a slow broker: the second file takes seconds to
+# consume. The source waits while the file is produced (which can take as
+# long as consuming it, on a loaded machine or a newer librdkafka) and starts
+# once the broker is slow.
+$node->safe_psql('postgres', q{SELECT lambda.stop_source('ev_src')});
 $kafka->produce_file('events', $file, spread => 1, config => { 'batch.num.messages' => 100 });
 $kafka->command('rtt all 10');
+$node->safe_psql('postgres', q{SELECT lambda.start_source('ev_src')});
 LambdaNode::wait_for($node, 'SELECT count(*) > ' . ($good1 + 2000) . ' FROM events', 't', timeout => 120);
 my $before_crash = $node->safe_psql('postgres', 'SELECT count(*) FROM events');
 $node->stop('immediate');
