@@ -31,6 +31,8 @@
  *	18		GROUP BY queries get an RTE_GROUP range table		compat_flatten_grouping()
  *			entry, and their target list and HAVING refer to
  *			the grouping expressions through Vars of it
+ *	18		virtual generated columns: Vars the planner		compat_expand_virtual_columns()
+ *			replaces by the generation expression
  *
  * PostgreSQL 16 is not packaged by the Debian suites pg_lambda is tested on;
  * its lines above follow the 16 release's headers and are compiled only there.
@@ -40,6 +42,7 @@
 #ifndef LAMBDA_COMPAT_H
 #define LAMBDA_COMPAT_H
 
+#include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
 #include "commands/explain.h"
@@ -50,8 +53,10 @@
 #include "optimizer/pathnode.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #if PG_VERSION_NUM >= 160000
 #include "varatt.h"
@@ -195,6 +200,53 @@ compat_flatten_grouping(Query *query)
 		query->havingQual = flatten_group_exprs(NULL, query, query->havingQual);
 		query->rtable = list_truncate(query->rtable, last - 1);
 		query->hasGroupRTE = false;
+	}
+#endif
+	return query;
+}
+
+/*
+ * Since 18 a column may be a virtual generated column: nothing is stored, and
+ * the planner replaces every Var of it by its generation expression. A
+ * continuous view evaluates its defining query's expressions over event rows
+ * itself (speed layer, batch scans), so it needs the same replacement. This
+ * returns query with the Vars of every virtual generated column of the
+ * relations in its range table replaced (a copy, when there are any); before
+ * 18, query as is. The relations are already locked by parse analysis.
+ */
+static inline Query *
+compat_expand_virtual_columns(Query *query)
+{
+#if PG_VERSION_NUM >= 180000
+	List	   *rtable = query->rtable;
+	bool		copied = false;
+	int			rti = 0;
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+		Relation	rel;
+		TupleConstr *constr;
+
+		rti++;
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		rel = table_open(rte->relid, NoLock);
+		constr = RelationGetDescr(rel)->constr;
+		if (constr && constr->has_generated_virtual)
+		{
+			if (!copied)
+				query = copyObject(query);
+			copied = true;
+			query->targetList = (List *)
+				expand_generated_columns_in_expr((Node *) query->targetList, rel, rti);
+			query->jointree->quals =
+				expand_generated_columns_in_expr(query->jointree->quals, rel, rti);
+			query->havingQual =
+				expand_generated_columns_in_expr(query->havingQual, rel, rti);
+		}
+		table_close(rel, NoLock);
 	}
 #endif
 	return query;

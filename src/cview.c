@@ -502,7 +502,8 @@ cview_validate_query(Query *query, Oid *event_relid)
 
 /*
  * Parses and analyzes a stored definition (fully qualified SQL) under
- * search_path = pg_catalog.
+ * search_path = pg_catalog, into the shape every major gives it: no RTE_GROUP
+ * entry, virtual generated columns replaced by their expressions (compat.h).
  */
 Query *
 cview_parse_definition(const char *sql)
@@ -516,7 +517,8 @@ cview_parse_definition(const char *sql)
 	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
 	if (list_length(raw) != 1)
 		elog(ERROR, "continuous view definition holds %d statements", list_length(raw));
-	query = compat_flatten_grouping(parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL));
+	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
+	query = compat_expand_virtual_columns(compat_flatten_grouping(query));
 	AtEOXact_GUC(true, nestlevel);
 	return query;
 }
