@@ -46,6 +46,13 @@ REGRESS = event_table event_table_errors event_table_partitioned kafka_source ka
 # (pg_lambda refuses to load any other way), as pg_cron's do.
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress
 
+# Isolation specs (specs/<name>.spec, expected/<name>.out): the orderings
+# exactness relies on (a commit racing a refresh's cut, two-phase commit and
+# subtransactions across a refresh, DROP racing a commit), run by
+# pg_isolation_regress against its own preloaded temp instance.
+ISOLATION = cut_race twophase_subxact drop_commit
+ISOLATION_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_iso
+
 # TAP tests (server lifecycle, Kafka) live in test/t; PGXS runs them with prove
 # after the pg_regress suite in "make installcheck".
 TAP_TESTS = 1
@@ -64,7 +71,7 @@ ifdef WERROR
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 endif
 
-EXTRA_CLEAN = test/kafka_broker tmp_check_regress
+EXTRA_CLEAN = test/kafka_broker tmp_check_regress tmp_check_iso output_iso
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
