@@ -1158,7 +1158,7 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 }
 
 static void
-cview_invalidate(Datum arg, Oid relid)
+cview_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (cview_cache == NULL)
 		return;
@@ -1606,13 +1606,13 @@ states_combine_images(ViewDef *def, const char *a, int alen, const char *b, int 
  */
 
 static uint32
-partial_hashfn(const void *key, Size keysize)
+partial_hashfn(const void *key, Size keysize pg_attribute_unused())
 {
 	return ((const KeyRef *) key)->hash;
 }
 
 static int
-partial_matchfn(const void *a, const void *b, Size keysize)
+partial_matchfn(const void *a, const void *b, Size keysize pg_attribute_unused())
 {
 	const KeyRef *ka = a;
 	const KeyRef *kb = b;

@@ -89,7 +89,7 @@ PG_FUNCTION_INFO_V1(lambda_event_table_changed);
  * or everything when relid is InvalidOid or is the catalog table itself.
  */
 static void
-et_cache_invalidate(Datum arg, Oid relid)
+et_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (et_cache == NULL)
 		return;

@@ -78,7 +78,7 @@ kafka_check_option(const char *name, const char *value, char *errbuf, size_t err
  * latest client-level error, e.g. all brokers down.
  */
 static void
-kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+kafka_error_cb(rd_kafka_t *rk pg_attribute_unused(), int err, const char *reason, void *opaque)
 {
 	KafkaConsumer *c = (KafkaConsumer *) opaque;
 

@@ -64,7 +64,7 @@ PG_FUNCTION_INFO_V1(lambda_drop_source);
  * changes are committed (and forgets them on abort).
  */
 static void
-source_xact_callback(XactEvent event, void *arg)
+source_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	ListCell   *lc;
 

@@ -1011,7 +1011,7 @@ speed_reset_xact(void)
 }
 
 static void
-speed_xact_callback(XactEvent event, void *arg)
+speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	ListCell   *lc;
 
@@ -1079,8 +1079,9 @@ speed_xact_callback(XactEvent event, void *arg)
 }
 
 static void
-speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
+speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
+					   SubTransactionId parentSubid pg_attribute_unused(),
+					   void *arg pg_attribute_unused())
 {
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
@@ -1205,7 +1206,7 @@ speed_before_finish_prepared(const char *gid)
  * incomplete and are rebuilt from the events.
  */
 void
-speed_after_finish_prepared(const char *gid, bool commit)
+speed_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
 {
 	if (!speed_holding_commit_lock)
 		return;

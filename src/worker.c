@@ -380,7 +380,7 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
  * crash-restart of the server runs it again.
  */
 void
-lambda_launcher_main(Datum arg)
+lambda_launcher_main(Datum arg pg_attribute_unused())
 {
 	List	   *dbs = NIL;
 	ListCell   *lc;
@@ -510,7 +510,7 @@ worker_start_scheduler(Oid dbid)
 }
 
 static void
-scheduler_on_exit(int code, Datum arg)
+scheduler_on_exit(int code pg_attribute_unused(), Datum arg)
 {
 	speed_scheduler_release(DatumGetObjectId(arg));
 }
@@ -728,7 +728,7 @@ sw_publish_partitions(SourceWorker *w)
  * restart, so source_status shows what went wrong meanwhile.
  */
 static void
-sw_on_exit(int code, Datum arg)
+sw_on_exit(int code pg_attribute_unused(), Datum arg)
 {
 	WorkerSlot *s = (WorkerSlot *) DatumGetPointer(arg);
 
@@ -947,7 +947,7 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
  * dropped by sw_process_chunk.
  */
 static void
-sw_on_revoke(void *arg, int n, const int32 *partitions)
+sw_on_revoke(void *arg, int n pg_attribute_unused(), const int32 *partitions pg_attribute_unused())
 {
 	SourceWorker *w = (SourceWorker *) arg;
 
@@ -1082,7 +1082,7 @@ sw_exit_if_unwanted(SourceWorker *w)
  * offsets), so no message is ever committed twice.
  */
 static void
-sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n, const IngestResult *res,
+sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n pg_attribute_unused(), const IngestResult *res,
 				int64 *part_next, int64 *part_events, int64 *part_dead, int64 *part_first)
 {
 	CatalogScope scope;
@@ -1647,7 +1647,7 @@ sw_connect(SourceWorker *w)
  * Entry point of a source worker.
  */
 void
-lambda_source_worker_main(Datum arg)
+lambda_source_worker_main(Datum arg pg_attribute_unused())
 {
 	SourceWorker *w;
 	KafkaMessage *msgs;
