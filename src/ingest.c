@@ -309,7 +309,7 @@ ing_mark_dead(IngestState *st, int i, const char *err)
 bool
 ingest_kafka_timestamp(int64 ms, TimestampTz arrival, TimestampTz *result)
 {
-	int64		us;
+	int64		pg_ms;
 	TimestampTz t;
 
 	if (ms == -1)
@@ -317,8 +317,10 @@ ingest_kafka_timestamp(int64 ms, TimestampTz arrival, TimestampTz *result)
 		*result = arrival;
 		return true;
 	}
-	if (pg_mul_s64_overflow(ms, INT64CONST(1000), &us) ||
-		pg_sub_s64_overflow(us, (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY, &t) ||
+	/* to PostgreSQL's epoch first: the last valid microseconds since 1970 exceed int64 */
+	if (pg_sub_s64_overflow(ms, (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000,
+							&pg_ms) ||
+		pg_mul_s64_overflow(pg_ms, INT64CONST(1000), &t) ||
 		!IS_VALID_TIMESTAMP(t))
 		return false;
 	*result = t;
