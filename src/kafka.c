@@ -244,7 +244,7 @@ kafka_options_need_superuser(int n, const char *const *names, const char *const 
 	if (protocol != NULL && pg_strncasecmp(protocol, "sasl_", 5) == 0 && !mechanism)
 	{
 		denial->option = "security.protocol";
-		denial->why = "with SASL and no sasl.mechanism librdkafka uses GSSAPI: " KAFKA_WHY_KERBEROS;
+		denial->why = "SASL without a sasl.mechanism means Kerberos (GSSAPI), which runs sasl.kerberos.kinit.cmd as a shell command and uses the server's own Kerberos credentials";
 		denial->instead = KAFKA_INSTEAD_SASL;
 		return true;
 	}
