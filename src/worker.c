@@ -1015,19 +1015,6 @@ sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
 }
 
 /*
- * Converts a Kafka timestamp (ms since the Unix epoch) to a TimestampTz;
- * the arrival time when the message has none.
- */
-static TimestampTz
-sw_kafka_time(int64 ms)
-{
-	if (ms < 0)
-		return GetCurrentTimestamp();
-	return (TimestampTz) (ms * 1000) -
-		(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-}
-
-/*
  * Checks, inside the batch transaction, that the source still exists and is
  * enabled, locking its row against a concurrent drop until commit.
  */
@@ -1218,6 +1205,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 	int			i;
 	Oid			save_userid;
 	int			save_sec;
+	TimestampTz arrival;
 
 	old = MemoryContextSwitchTo(w->batch_cxt);
 	part_next = palloc(sizeof(int64) * (w->nparts + 1));
@@ -1262,7 +1250,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 		imsgs[i].offset = msgs[i].offset;
 		imsgs[i].payload = msgs[i].payload;
 		imsgs[i].len = msgs[i].len;
-		imsgs[i].kafka_time = sw_kafka_time(msgs[i].timestamp_ms);
+		imsgs[i].kafka_timestamp_ms = msgs[i].timestamp_ms;
 	}
 	MemoryContextSwitchTo(old);
 
@@ -1299,12 +1287,15 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 		part_events[part_of[res.dead_index[i]]]--;
 		part_dead[part_of[res.dead_index[i]]]++;
 	}
+	arrival = GetCurrentTimestamp();
 	for (i = 0; i < n; i++)
 	{
 		PartitionSlot *p = &w->parts[part_of[i]];
-		TimestampTz t = imsgs[i].kafka_time;
+		TimestampTz t;
 
-		if (t > p->last_message_at)
+		/* a timestamp PostgreSQL cannot hold is no message's time */
+		if (ingest_kafka_timestamp(imsgs[i].kafka_timestamp_ms, arrival, &t) &&
+			t > p->last_message_at)
 			p->last_message_at = t;
 	}
 	MemoryContextSwitchTo(old);
