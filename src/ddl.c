@@ -22,6 +22,7 @@
 
 #include "ddl.h"
 #include "event_table.h"
+#include "privilege.h"
 #include "speed.h"
 #include "view.h"
 #include "worker.h"
@@ -95,6 +96,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		event_table_after_utility(pstmt);
 		view_after_utility(pstmt);
+		privilege_after_utility(pstmt);
 	}
 }
 
