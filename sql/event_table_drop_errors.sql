@@ -38,6 +38,14 @@ SELECT lambda.create_event_table('plain_parted_1', 'ts');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT lambda.create_event_table('parted_1', 'ts');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- nor is another session's temporary table
+CREATE EXTENSION dblink;
+SELECT dblink_connect('other', 'dbname=' || current_database());
+SELECT dblink_exec('other', 'CREATE TEMP TABLE other_tmp (ts timestamptz)');
+SELECT lambda.create_event_table((SELECT oid FROM pg_class WHERE relname = 'other_tmp'), 'ts');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT dblink_disconnect('other');
+DROP EXTENSION dblink;
 SELECT table_name FROM lambda.event_tables ORDER BY 1;
 -- so the catalog stays writable: dropping a view and a table still work
 CREATE TABLE scratch (k text, ts timestamptz NOT NULL);
