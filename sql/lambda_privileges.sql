@@ -94,6 +94,17 @@ SET ROLE lambda_priv_mallory;
 SELECT * FROM lambda_catalog.mallory_counts_batch;
 RESET ROLE;
 
+-- REASSIGN OWNED gives views away like OWNER TO: the new owner reads them
+SET ROLE lambda_priv_mallory;
+CREATE MATERIALIZED VIEW mallory_totals WITH (lambda.continuous) AS SELECT count(*) AS n FROM ev;
+RESET ROLE;
+REASSIGN OWNED BY lambda_priv_mallory TO lambda_priv_team;
+SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'mallory_totals'::regclass;
+SET ROLE lambda_priv_carol;
+SELECT * FROM mallory_totals;
+RESET ROLE;
+DROP MATERIALIZED VIEW mallory_totals;
+
 -- a member of the owning role may refresh, recompute and alter the view,
 -- as PostgreSQL allows for a materialized view
 SET ROLE lambda_priv_alice;

@@ -146,6 +146,10 @@ SELECT batch_rows FROM lambda.view_status WHERE view = 'mallory_counts'::regclas
 ALTER MATERIALIZED VIEW alice_counts OWNER TO lambda_priv_other;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'alice_counts'::regclass;
+-- nor through REASSIGN OWNED
+REASSIGN OWNED BY lambda_priv_mallory TO lambda_priv_other;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'mallory_counts'::regclass;
 DROP MATERIALIZED VIEW mallory_counts;
 
 -------------------------------------------------------------------------------

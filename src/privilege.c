@@ -22,7 +22,8 @@
  *
  * Both are checked when a view is created, when it changes owner, when the
  * event table changes in a way that can take them away (ALTER TABLE ...
- * ENABLE / FORCE ROW LEVEL SECURITY, OWNER TO; REASSIGN OWNED), and on every
+ * ENABLE / FORCE ROW LEVEL SECURITY, OWNER TO; REASSIGN OWNED, which also
+ * grants the views' new owners their batch and speed tables), and on every
  * refresh, since what cannot be refused at the moment it happens (REVOKE,
  * ALTER ROLE ... NOBYPASSRLS, a lost role membership) is refused there.
  *
@@ -232,9 +233,13 @@ privilege_check_view(Oid view_relid, Oid event_relid, Query *query, PrivilegeAct
 								get_rel_name(view_relid), action);
 }
 
-/* Checks every continuous view over event table relid (all when invalid). */
+/*
+ * Checks every continuous view over event table relid (every view when
+ * InvalidOid), action saying why; with regrant, also grants each view's (possibly new) owner
+ * its batch and speed tables.
+ */
 static void
-priv_check_views_over(Oid relid)
+priv_check_views_over(Oid relid, PrivilegeAction action, bool regrant)
 {
 	ListCell   *lc;
 
@@ -242,9 +247,11 @@ priv_check_views_over(Oid relid)
 	{
 		ViewDef    *def = cview_get(lfirst_oid(lc));
 
-		if (def != NULL)
-			privilege_check_view(def->view_relid, def->event_relid, def->query,
-								 PRIVILEGE_TABLE_CHANGE);
+		if (def == NULL)
+			continue;
+		privilege_check_view(def->view_relid, def->event_relid, def->query, action);
+		if (regrant)
+			view_grant_layers(def->batch_relid);
 	}
 }
 
@@ -281,11 +288,12 @@ privilege_after_utility(PlannedStmt *pstmt)
 		if (!OidIsValid(relid))
 			return;
 		CommandCounterIncrement();
-		priv_check_views_over(relid);
+		priv_check_views_over(relid, PRIVILEGE_TABLE_CHANGE, false);
 	}
 	else if (IsA(stmt, ReassignOwnedStmt))
 	{
+		/* views given away this way need their layers, as with OWNER TO */
 		CommandCounterIncrement();
-		priv_check_views_over(InvalidOid);
+		priv_check_views_over(InvalidOid, PRIVILEGE_NEW_OWNER, true);
 	}
 }
