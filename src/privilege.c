@@ -39,6 +39,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -66,26 +67,54 @@ privilege_rel_owner(Oid relid)
 }
 
 /*
- * Whether role may read what query (over the single table relid, range
- * table index 1) reads from it, checked as the executor checks a SELECT:
- * the table, or else each column referenced; a whole-row reference needs
- * every column, and a query that references none (count(*)) needs any one.
- * Without a query, SELECT on the table is needed.
+ * The columns of table relid that query reads, as parse analysis recorded
+ * them for the permission check (offset by FirstLowInvalidHeapAttributeNumber),
+ * plus those of Vars of range table entry 1 added after it (a sliding
+ * window's step key, cview.c).
+ */
+static Bitmapset *
+priv_query_columns(Query *query, Oid relid)
+{
+	Bitmapset  *cols = NULL;
+	ListCell   *lc;
+
+	foreach(lc, query->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind != RTE_RELATION || rte->relid != relid)
+			continue;
+#if PG_VERSION_NUM >= 160000
+		if (rte->perminfoindex != 0)
+			cols = bms_union(cols, getRTEPermissionInfo(query->rteperminfos, rte)->selectedCols);
+#else
+		cols = bms_union(cols, rte->selectedCols);
+#endif
+	}
+	pull_varattnos((Node *) query->targetList, 1, &cols);
+	if (query->jointree)
+		pull_varattnos(query->jointree->quals, 1, &cols);
+	pull_varattnos(query->havingQual, 1, &cols);
+	return cols;
+}
+
+/*
+ * Whether role may read what query reads from table relid, checked as the
+ * executor checks a SELECT: the table, or else each column read; a
+ * whole-row reference needs every column, and a query that reads none
+ * (count(*)) needs any one. Without a query, SELECT on the table is needed.
  */
 static bool
 priv_may_select(Oid relid, Oid role, Query *query)
 {
-	Bitmapset  *cols = NULL;
+	Bitmapset  *cols;
 	int			col = -1;
 
 	if (pg_class_aclcheck(relid, role, ACL_SELECT) == ACLCHECK_OK)
 		return true;
 	if (query == NULL)
 		return false;
-	pull_varattnos((Node *) query->targetList, 1, &cols);
-	if (query->jointree)
-		pull_varattnos(query->jointree->quals, 1, &cols);
-	pull_varattnos(query->havingQual, 1, &cols);
+	cols = priv_query_columns(query, relid);
 	if (bms_is_empty(cols))
 		return pg_attribute_aclcheck_all(relid, role, ACL_SELECT, ACLMASK_ANY) == ACLCHECK_OK;
 	while ((col = bms_next_member(cols, col)) >= 0)
