@@ -58,6 +58,7 @@
 #include "batch.h"
 #include "catalog.h"
 #include "cview.h"
+#include "privilege.h"
 #include "speed.h"
 
 /* lambda_catalog.continuous_view columns */
@@ -490,6 +491,8 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("relation %u is not the batch table of a continuous view", batch_relid)));
+	/* the events are read with the view owner's rights, whoever refreshes */
+	privilege_check_view(def->view_relid, def->event_relid, def->query, PRIVILEGE_REFRESH);
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),

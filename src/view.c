@@ -67,6 +67,8 @@
 #include "batch.h"
 #include "catalog.h"
 #include "cview.h"
+#include "event_table.h"
+#include "privilege.h"
 #include "speed.h"
 #include "view.h"
 #include "worker.h"
@@ -627,8 +629,8 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 				 errhint("Create it in a permanent schema.")));
 
 	cview_validate_query(query, &event_relid);
-	if (pg_class_aclcheck(event_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(event_relid));
+	/* the view's owner will be the current user */
+	privilege_check_owner_reads(GetUserId(), event_relid, query, viewname, PRIVILEGE_CREATE);
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -648,6 +650,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	/* no events may be in flight while the initial contents are computed */
 	LockRelationOid(event_relid, ShareRowExclusiveLock);
+	/* and it is still an event table (lambda.drop_event_table() takes that lock too) */
+	PushActiveSnapshot(GetLatestSnapshot());
+	event_table_require(event_relid);
+	PopActiveSnapshot();
 
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
@@ -663,6 +669,9 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("continuous views can group by at most 32 expressions")));
+	/* a sliding window reads the time column too */
+	if (opts.sliding_window)
+		privilege_check_owner_reads(GetUserId(), event_relid, tmp->query, viewname, PRIVILEGE_CREATE);
 	batchname = ChooseRelationName(viewname, NULL, "batch", catnsp, false);
 	speedname = ChooseRelationName(viewname, NULL, "speed", catnsp, false);
 	batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
@@ -822,6 +831,43 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 	speed_scheduler_wake(MyDatabaseId);
 }
 
+/*
+ * After ALTER ... OWNER TO of the view with batch table batch: refuses a new
+ * owner that could not maintain it (no SELECT on the event table, or under
+ * its row-level security), as CREATE refuses such an owner.
+ */
+static void
+view_check_new_owner(Oid batch, Oid newowner)
+{
+	ViewDef    *def = cview_get(batch);
+
+	if (def != NULL)
+		privilege_check_owner_reads(newowner, def->event_relid, def->query,
+									get_rel_name(def->view_relid), PRIVILEGE_NEW_OWNER);
+}
+
+/*
+ * After ALTER ... OWNER TO: the old owner no longer reads the view's batch
+ * and speed tables (they were granted to it as the owner). Their own owner,
+ * the catalog's, keeps its rights.
+ */
+static void
+view_revoke_layers(Oid batch, Oid oldowner, Oid newowner)
+{
+	ViewDef    *def = cview_get(batch);
+	CatalogScope scope;
+
+	if (def == NULL || oldowner == newowner || oldowner == privilege_rel_owner(batch))
+		return;
+	catalog_begin(&scope);
+	view_exec(psprintf("REVOKE SELECT ON %s, %s FROM %s",
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(batch)),
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid)),
+					   quote_identifier(GetUserNameFromId(oldowner, false))),
+			  SPI_OK_UTILITY);
+	catalog_end(&scope);
+}
+
 /* A copy of pstmt running stmt instead. */
 static PlannedStmt *
 view_wrap(PlannedStmt *pstmt, Node *stmt)
@@ -885,7 +931,8 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 	}
 	if (IsA(stmt, AlterTableStmt) &&
 		(((AlterTableStmt *) stmt)->objtype == OBJECT_MATVIEW ||
-		 ((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW) &&
+		 ((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW ||
+		 ((AlterTableStmt *) stmt)->objtype == OBJECT_TABLE) &&
 		list_length(((AlterTableStmt *) stmt)->cmds) == 1 &&
 		((AlterTableCmd *) linitial(((AlterTableStmt *) stmt)->cmds))->subtype == AT_ChangeOwner)
 	{
@@ -894,6 +941,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		Oid			relid = RangeVarGetRelid(a->relation, NoLock, true);
 		Oid			batch;
 		Oid			newowner;
+		Oid			oldowner;
 		CatalogScope scope;
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1];
@@ -901,7 +949,10 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
 			return false;
 		newowner = get_rolespec_oid(cmd->newowner, false);
+		oldowner = privilege_rel_owner(relid);
+		view_check_owner(relid);
 		ATExecChangeOwner(relid, newowner, false, AccessExclusiveLock);
+		view_check_new_owner(batch, newowner);
 		/* the new owner reads the batch and speed tables through the view */
 		catalog_begin(&scope);
 		args[0] = ObjectIdGetDatum(batch);
@@ -913,6 +964,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 			elog(ERROR, "could not read lambda_catalog.continuous_view");
 		view_exec(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), SPI_OK_UTILITY);
 		catalog_end(&scope);
+		view_revoke_layers(batch, oldowner, newowner);
 		return true;
 	}
 	if (IsA(stmt, AlterTableStmt) && ((AlterTableStmt *) stmt)->objtype == OBJECT_MATVIEW)
@@ -936,6 +988,8 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		{
 			RenameStmt *copy = copyObject(r);
 
+			view_check_owner(relid);
+
 			copy->renameType = OBJECT_VIEW;
 			*pstmt_p = view_wrap(pstmt, (Node *) copy);
 		}
@@ -954,7 +1008,12 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 
 			if (OidIsValid(relid) && OidIsValid(view_batch_of(relid)))
+			{
+				/* as DROP MATERIALIZED VIEW checks it: the owner, or the schema's */
+				if (!pg_namespace_ownercheck(get_rel_namespace(relid), GetUserId()))
+					view_check_owner(relid);
 				views = lappend(views, lfirst(lc));
+			}
 			else
 				others = lappend(others, lfirst(lc));
 		}
@@ -1051,17 +1110,97 @@ view_refuse_on_event_table(Oid relid, const char *what)
 					 get_rel_name(relid))));
 }
 
+/* The continuous view that rv names, or InvalidOid. */
+static Oid
+view_continuous_relid(RangeVar *rv)
+{
+	Oid			relid = rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+
+	return OidIsValid(relid) && OidIsValid(view_batch_of(relid)) ? relid : InvalidOid;
+}
+
+/*
+ * Refuses statements that would change what the user-facing view of a
+ * continuous view runs: CREATE OR REPLACE VIEW and an ON SELECT rule would
+ * replace its query (and disconnect it from both layers); security_invoker
+ * would check each reader's rights on pg_lambda's internal tables instead of
+ * reading with the owner's, as a materialized view is read. An owner change
+ * must be a statement of its own (view_process_utility() grants the new
+ * owner the layers). Column defaults, comments, security_barrier and
+ * renames stay allowed: the query stays the same.
+ */
+static void
+view_check_definition_change(Node *stmt)
+{
+	Oid			relid;
+
+	if (IsA(stmt, ViewStmt) && ((ViewStmt *) stmt)->replace &&
+		OidIsValid(relid = view_continuous_relid(((ViewStmt *) stmt)->view)))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot replace continuous view \"%s\" with CREATE OR REPLACE VIEW", get_rel_name(relid)),
+				 errdetail("Its query merges the batch and speed layers; another query would disconnect it from both."),
+				 errhint("To change its definition, DROP MATERIALIZED VIEW %s and create it again with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).",
+						 get_rel_name(relid))));
+	else if (IsA(stmt, RuleStmt) && ((RuleStmt *) stmt)->event == CMD_SELECT &&
+			 OidIsValid(relid = view_continuous_relid(((RuleStmt *) stmt)->relation)))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot create an ON SELECT rule on continuous view \"%s\"", get_rel_name(relid)),
+				 errdetail("The rule would replace the query that merges the batch and speed layers, disconnecting the view from both."),
+				 errhint("To change its definition, DROP MATERIALIZED VIEW %s and create it again with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).",
+						 get_rel_name(relid))));
+	else if (IsA(stmt, AlterTableStmt) &&
+			 (((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW ||
+			  ((AlterTableStmt *) stmt)->objtype == OBJECT_TABLE) &&
+			 OidIsValid(relid = view_continuous_relid(((AlterTableStmt *) stmt)->relation)))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+			ListCell   *lc2;
+
+			if (cmd->subtype == AT_ChangeOwner && list_length(((AlterTableStmt *) stmt)->cmds) > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("the owner of continuous view \"%s\" must be changed in a statement of its own",
+								get_rel_name(relid)),
+						 errdetail("The new owner is given access to the view's batch and speed layers as it changes."),
+						 errhint("Run ALTER MATERIALIZED VIEW %s OWNER TO ... alone.", get_rel_name(relid))));
+			if (cmd->subtype != AT_SetRelOptions && cmd->subtype != AT_ReplaceRelOptions)
+				continue;
+			foreach(lc2, (List *) cmd->def)
+			{
+				DefElem    *d = lfirst(lc2);
+
+				if (d->defnamespace == NULL && strcmp(d->defname, "security_invoker") == 0 &&
+					(d->arg == NULL || defGetBoolean(d)))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("continuous view \"%s\" cannot be security_invoker", get_rel_name(relid)),
+							 errdetail("A continuous view is read with its owner's rights, as a materialized view is: "
+									   "its query reads pg_lambda's internal batch and speed tables, not the event table."),
+							 errhint("Grant SELECT on the view to the roles that may read it.")));
+			}
+		}
+	}
+}
+
 /*
  * Refuses statements that would make an event table stop feeding its
  * continuous views, or break their stored definitions: renaming the table,
  * its columns or its schema, moving it, and disabling or dropping a capture
- * trigger.
+ * trigger; and those that would change the continuous views' own query
+ * (view_check_definition_change).
  */
 void
 view_check_utility(PlannedStmt *pstmt)
 {
 	Node	   *stmt = pstmt->utilityStmt;
 
+	view_check_definition_change(stmt);
 	if (IsA(stmt, RenameStmt))
 	{
 		RenameStmt *r = (RenameStmt *) stmt;
@@ -1257,4 +1396,66 @@ lambda_speed_status(PG_FUNCTION_ARGS)
 	values[5] = TimestampTzGetDatum(st.last_apply);
 	nulls[5] = (st.last_apply == 0);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * The batch tables of the continuous views over event table relid or over
+ * a partition of it (of every continuous view when relid is InvalidOid).
+ */
+List *
+view_batches_over(Oid relid)
+{
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	List	   *result = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		i;
+
+	if (!OidIsValid(catalog_relid("continuous_view")))
+		return NIL;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args("SELECT batch_table::pg_catalog.oid FROM lambda_catalog.continuous_view"
+							  " WHERE $1 OPERATOR(pg_catalog.=) 0::pg_catalog.oid"
+							  "    OR event_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							  "    OR event_table::pg_catalog.oid IN"
+							  "       (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass))"
+							  " ORDER BY 1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			batch = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = lappend_oid(result, batch);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_end(&scope);
+	return result;
+}
+
+/*
+ * Grants the current owner of the view with batch table batch SELECT on its
+ * batch and speed tables, which the view reads with its owner's rights: for
+ * owner changes that do not pass through view_process_utility (REASSIGN
+ * OWNED).
+ */
+void
+view_grant_layers(Oid batch)
+{
+	ViewDef    *def = cview_get(batch);
+	CatalogScope scope;
+
+	if (def == NULL)
+		return;
+	catalog_begin(&scope);
+	view_exec(psprintf("GRANT SELECT ON %s, %s TO %s",
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(batch)),
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid)),
+					   quote_identifier(GetUserNameFromId(privilege_rel_owner(def->view_relid), false))),
+			  SPI_OK_UTILITY);
+	catalog_end(&scope);
 }
