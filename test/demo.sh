@@ -187,7 +187,7 @@ sql "SELECT view, state, speed_keys, batch_rows, sliding_window, window_step, sk
 if [ -n "${SCRATCH_KEEP:-}" ]; then
     step "Kept running (SCRATCH_KEEP): the server, the broker, the source and the views"
     say "Connect with:"
-    say "  $run $bindir/psql -X -h $work -p $port -d postgres" | sed 's/  */ /g; s/^ /  /'
+    say "  $run $("$PG_CONFIG" --bindir)/psql -X -h $work -p $port -d postgres" | sed 's/  */ /g; s/^ /  /'
     say "Produce more page views (one JSON object per line) with:"
     say "  kcat -P -b $bootstrap -t pageviews"
     say "Stop and remove everything with:"

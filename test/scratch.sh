@@ -58,7 +58,7 @@ scratch_overlay() {
 # (The executables are copied, not linked: PostgreSQL resolves symbolic
 # links to find itself.) scratch_start checks that the server really uses it.
 scratch_install_private() {
-    private=$(mktemp -d /tmp/pg_lambda_install.XXXXXX)
+    private=$(mktemp -d /tmp/pg_lambda_private.XXXXXX)
     chmod 755 "$private"
     trap scratch_cleanup EXIT INT TERM
     make -s -C "$src" PG_CONFIG="$PG_CONFIG" install DESTDIR="$private" >/dev/null
