@@ -3,6 +3,7 @@
 #   make && make install     build and install into the PostgreSQL that pg_config names
 #   make test                everything CI runs (installs missing packages when run as root)
 #   make demo                a throwaway server and broker, streaming sample events
+#                            (from a private copy of that PostgreSQL: installs nothing there)
 
 # This tree's directory, known before PGXS is loaded (on a fresh machine
 # pg_config is not installed yet when "make test" or "make demo" starts).
