@@ -3,6 +3,7 @@
 #   make && make install     build and install into the PostgreSQL that pg_config names
 #   make test                everything CI runs (installs missing packages when run as root)
 #   make demo                a throwaway server and broker, streaming sample events
+#                            (from a private copy of that PostgreSQL: installs nothing there)
 
 # This tree's directory, known before PGXS is loaded (on a fresh machine
 # pg_config is not installed yet when "make test" or "make demo" starts).
@@ -40,6 +41,12 @@ DATA = sql/install/pg_lambda--0.1.0.sql sql/install/pg_lambda--0.1.0--0.2.0.sql 
 # builds its update scripts; DATA_built installs the result.
 UPGRADE_0_4_0 = sql/install/pg_lambda--0.3.0--0.4.0.sql
 DATA_built = $(UPGRADE_0_4_0)
+
+# Monitoring files for users (docs/monitoring/): the Prometheus exporter's
+# queries file and a Grafana dashboard. PGXS installs DOCS, flattened to their
+# base names, into $(pg_config --docdir)/extension/ (on Debian
+# /usr/share/doc/postgresql-doc-15/extension/), hence the pg_lambda- prefix.
+DOCS = docs/monitoring/pg_lambda-prometheus-queries.yaml docs/monitoring/pg_lambda-grafana-dashboard.json
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
 REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding lambda_privileges lambda_privileges_errors event_table_drop event_table_drop_errors lambda_cache
@@ -85,6 +92,13 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
+
+# PGXS's uninstall removes DOCS by their path in this tree rather than by the
+# base name they were installed under; remove the installed copies by name.
+uninstall: uninstall-monitoring
+.PHONY: uninstall-monitoring
+uninstall-monitoring:
+	rm -f $(addprefix '$(DESTDIR)$(docdir)/$(docmoduledir)'/, $(notdir $(DOCS)))
 
 $(UPGRADE_0_4_0): $(sort $(wildcard $(LAMBDA_DIR)/sql/install/0.4.0/*.sql))
 	cat $^ > $@

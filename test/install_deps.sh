@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="postgresql-15 postgresql-server-dev-15 librdkafka-dev kcat pkg-config
-      libipc-run-perl make gcc perl"
+      libipc-run-perl make gcc perl prometheus-postgres-exporter"
 
 missing=""
 for p in $PKGS; do
