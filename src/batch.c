@@ -815,6 +815,96 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 	return inserted;
 }
 
+/* ------------------------------------------------------------------------
+ * Failed refreshes
+ * ------------------------------------------------------------------------
+ */
+
+/* Whether the catalog has the columns of failed refreshes (0.4.0). */
+static bool
+batch_failures_kept(void)
+{
+	Oid			cv = catalog_relid("continuous_view");
+
+	return OidIsValid(cv) && get_attnum(cv, "failed_refreshes") != InvalidAttrNumber;
+}
+
+/*
+ * Records in the catalog that a refresh of the view failed with message:
+ * one more failure in a row, the error and when. Runs in a transaction of
+ * its own (the failed refresh's was rolled back). Returns the view's name,
+ * allocated in cxt, or NULL when the view is gone; *failures gets the
+ * failures in a row now (0 when the catalog predates 0.4.0 and keeps none).
+ */
+char *
+batch_record_failure(Oid batch_relid, const char *message, MemoryContext cxt, int *failures)
+{
+	CatalogScope scope;
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2];
+	Oid			view = InvalidOid;
+	char	   *name;
+	bool		isnull;
+
+	*failures = 0;
+	if (!OidIsValid(catalog_relid("continuous_view")))
+		return NULL;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(batch_relid);
+	args[1] = CStringGetTextDatum(message);
+	if (batch_failures_kept())
+	{
+		if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view"
+								  "   SET failed_refreshes = failed_refreshes + 1,"
+								  "       failing_since = coalesce(failing_since, now()),"
+								  "       last_error = $2, last_error_at = now()"
+								  " WHERE batch_table = $1 RETURNING view::oid, failed_refreshes",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "could not record a failed refresh");
+	}
+	else if (SPI_execute_with_args("SELECT view::oid, 0 FROM lambda_catalog.continuous_view"
+								   " WHERE batch_table = $1 AND $2 IS NOT NULL",
+								   2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	if (SPI_processed > 0)
+	{
+		view = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*failures = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	catalog_end(&scope);
+	name = OidIsValid(view) ? get_rel_name(view) : NULL;
+	return name ? MemoryContextStrdup(cxt, name) : NULL;
+}
+
+/*
+ * A refresh succeeded: clears the failures the catalog holds for the view,
+ * and logs that it recovered. Runs in the refresh's catalog scope.
+ */
+static void
+batch_clear_failures(ViewDef *def)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	bool		isnull;
+
+	if (!batch_failures_kept())
+		return;
+	args[0] = ObjectIdGetDatum(def->batch_relid);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view c"
+							  "   SET failed_refreshes = 0, failing_since = NULL,"
+							  "       last_error = NULL, last_error_at = NULL"
+							  "  FROM (SELECT failed_refreshes FROM lambda_catalog.continuous_view"
+							  "         WHERE batch_table = $1 AND failed_refreshes > 0) o"
+							  " WHERE c.batch_table = $1 RETURNING o.failed_refreshes",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not clear the failed refreshes of a continuous view");
+	if (SPI_processed > 0)
+		ereport(LOG,
+				(errmsg("continuous view \"%s\" refreshed again after %d failed refreshes",
+						get_rel_name(def->view_relid),
+						DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))));
+}
+
 /*
  * Refreshes a view's batch table: incrementally from the speed layer's
  * closed generations, or from the events after the cut when those are
@@ -962,6 +1052,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 							  " WHERE batch_table = $1 AND $10 IS NOT NULL",
 							  11, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the refresh of a continuous view");
+	batch_clear_failures(def);
 	catalog_end(&scope);
 
 	speed_refreshed(def, closed, GetCurrentTransactionId());

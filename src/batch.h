@@ -50,5 +50,7 @@ extern void batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialH
 							const char *only, int onlylen);
 extern void batch_refresh(Oid batch_relid, bool full, const char *why);
 extern bool batch_rebuild(Oid batch_relid);
+extern char *batch_record_failure(Oid batch_relid, const char *message, MemoryContext cxt,
+								  int *failures);
 
 #endif							/* LAMBDA_BATCH_H */

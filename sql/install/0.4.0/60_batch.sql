@@ -23,3 +23,42 @@ COMMENT ON FUNCTION lambda_catalog.upgrade_batch_table(regclass) IS
 
 SELECT lambda_catalog.upgrade_batch_table(v.batch_table)
   FROM lambda_catalog.continuous_view v ORDER BY v.batch_table::pg_catalog.oid;
+
+-------------------------------------------------------------------------------
+-- Refreshes that keep failing. The scheduler records each failed refresh of
+-- a view here, in a transaction of its own after the failed one; a
+-- successful refresh (scheduled or not) clears them. lambda.view_status
+-- shows them, and state 'failing' while a view's refreshes fail.
+ALTER TABLE lambda_catalog.continuous_view
+    ADD COLUMN failing_since timestamptz,
+    ADD COLUMN failed_refreshes integer NOT NULL DEFAULT 0,
+    ADD COLUMN last_error text,
+    ADD COLUMN last_error_at timestamptz;
+
+CREATE OR REPLACE VIEW lambda.view_status AS
+    SELECT v.view,
+           v.event_table,
+           CASE WHEN v.failed_refreshes > 0 THEN 'failing' ELSE s.state END AS state,
+           s.keys AS speed_keys,
+           s.bytes AS speed_bytes,
+           s.generations AS speed_generations,
+           v.batch_rows,
+           v.cut_generation,
+           v.last_refresh,
+           -- a sliding window is refreshed at least once per window
+           v.last_refresh + least(v.refresh_interval, v.sliding_window) AS next_refresh,
+           v.last_refresh_duration,
+           v.last_refresh_mode,
+           v.last_refresh_groups,
+           v.refresh_interval,
+           s.last_apply AS last_speed_update,
+           s.note,
+           lambda_catalog.sketch_bytes_per_key(v.batch_table) AS sketch_bytes_per_key,
+           v.sliding_window,
+           v.window_step,
+           v.failing_since,
+           v.failed_refreshes,
+           v.last_error,
+           v.last_error_at
+      FROM lambda_catalog.continuous_view v,
+           LATERAL lambda_catalog.speed_status(v.batch_table) s;
