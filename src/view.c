@@ -830,6 +830,34 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 		SetQueryCompletion(qc, CMDTAG_SELECT, cut.batch_rows);
 }
 
+/*
+ * REFRESH and lambda.recompute: batch_refresh, noting a failure in the
+ * speed layer (lambda.view_status.note), which outlives the transaction
+ * that the error rolls back, before raising it as usual.
+ */
+static void
+view_refresh(Oid batch, bool full, const char *why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		batch_refresh(batch, full, why);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		MemoryContext ecxt = MemoryContextSwitchTo(cxt);
+
+		edata = CopyErrorData();
+		speed_record_error(MyDatabaseId, batch, full ? "recompute" : "REFRESH", edata->message);
+		FreeErrorData(edata);
+		MemoryContextSwitchTo(ecxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
 /* Checks that the current user owns lambda view relid. */
 static void
 view_check_owner(Oid relid)
@@ -950,7 +978,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("continuous views cannot be refreshed WITH NO DATA"),
 					 errhint("Omit WITH NO DATA; to remove the view, drop it.")));
-		batch_refresh(batch, false, "manual");
+		view_refresh(batch, false, "manual");
 		if (qc)
 			SetQueryCompletion(qc, CMDTAG_REFRESH_MATERIALIZED_VIEW, 0);
 		return true;
@@ -1258,7 +1286,7 @@ lambda_recompute(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a continuous view", get_rel_name(relid) ? get_rel_name(relid) : "?"),
 				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
 	view_check_owner(relid);
-	batch_refresh(batch, true, "recompute");
+	view_refresh(batch, true, "recompute");
 	batch_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" recomputed: %lld group",
