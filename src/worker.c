@@ -600,6 +600,7 @@ static void
 scheduler_refresh_failed(Oid dbid, Oid batch, ErrorData *edata, MemoryContext cxt)
 {
 	SchedulerFailure *f = scheduler_failure(batch);
+	const char *message = edata->message ? edata->message : "unknown error";
 	char	   *name;
 	int			failures;
 	long		delay_ms = SCHEDULER_RETRY_MIN_MS;
@@ -607,9 +608,12 @@ scheduler_refresh_failed(Oid dbid, Oid batch, ErrorData *edata, MemoryContext cx
 
 	if (f == NULL)
 	{
-		f = MemoryContextAllocZero(TopMemoryContext, sizeof(SchedulerFailure));
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		f = palloc0(sizeof(SchedulerFailure));
 		f->batch = batch;
 		scheduler_failures = lappend(scheduler_failures, f);
+		MemoryContextSwitchTo(old);
 	}
 	f->failures++;
 	f->failed_at = GetCurrentTimestamp();
@@ -618,18 +622,18 @@ scheduler_refresh_failed(Oid dbid, Oid batch, ErrorData *edata, MemoryContext cx
 	delay_ms = Min(delay_ms, SCHEDULER_RETRY_MAX_MS);
 	f->retry_at = TimestampTzPlusMilliseconds(f->failed_at, delay_ms);
 
-	name = scheduler_record_failure(batch, edata->message, cxt, &failures);
+	name = scheduler_record_failure(batch, message, cxt, &failures);
 	if (failures == 0)
 		failures = f->failures;
 	ereport(WARNING,
 			(errcode(edata->sqlerrcode),
-			 name ? errmsg("refresh of continuous view \"%s\" failed: %s", name, edata->message) :
-			 errmsg("refresh of the continuous view with batch table %u failed: %s", batch, edata->message),
+			 name ? errmsg("refresh of continuous view \"%s\" failed: %s", name, message) :
+			 errmsg("refresh of the continuous view with batch table %u failed: %s", batch, message),
 			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
 			 errhint("This is failure %d in a row; the scheduler tries again in %ld s. "
 					 "lambda.view_status shows the error until a refresh succeeds; the view answers "
 					 "correctly meanwhile, from the speed layer.", failures, delay_ms / 1000)));
-	speed_record_error(dbid, batch, "scheduled refresh", edata->message);
+	speed_record_error(dbid, batch, "scheduled refresh", message);
 }
 
 /*
