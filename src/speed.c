@@ -1511,16 +1511,29 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	return true;
 }
 
-/* Records why the scheduler's last turn on a view failed (view_status.note). */
+/*
+ * Records why the last refresh of a view failed (view_status.note); "what"
+ * names it: scheduled refresh, REFRESH, recompute. Called while the error
+ * is being handled, so it does nothing if the failure left one of these
+ * locks held (the abort that follows releases it).
+ */
 void
-speed_record_error(Oid dbid, Oid batch_relid, const char *message)
+speed_record_error(Oid dbid, Oid batch_relid, const char *what, const char *message)
 {
-	SpeedView  *v = speed_lock_view(dbid, batch_relid);
+	SpeedView  *v;
 
-	if (v == NULL)
+	if (speed_shared == NULL || LWLockHeldByMe(speed_shared->commit_lock) ||
+		LWLockHeldByMe(speed_shared->registry_lock))
 		return;
-	speed_note(v, "last scheduled refresh failed: %s", message);
-	LWLockRelease(&v->lock);
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	v = speed_find(dbid, batch_relid);
+	if (v != NULL && !LWLockHeldByMe(&v->lock))
+	{
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+		speed_note(v, "last %s failed: %s", what, message);
+		LWLockRelease(&v->lock);
+	}
+	LWLockRelease(speed_shared->registry_lock);
 }
 
 /* A refresh folded generations up to upto_gen in transaction xid. */

@@ -10,7 +10,10 @@
  *   lambda_catalog.<v>_batch   the batch layer: one row per group, the key
  *                              columns under a unique index (NULLS NOT
  *                              DISTINCT) and one bytea of partial state per
- *                              aggregate;
+ *                              aggregate; when keys can be too long for a
+ *                              btree entry, the unique index holds the short
+ *                              ones and the long ones are indexed by hash
+ *                              (view_create_key_indexes, batch.c);
  *   lambda_catalog.<v>_speed   a foreign table over the speed layer with the
  *                              same columns (merge.c);
  *   v                          a plain view: the two unioned, grouped by the
@@ -35,16 +38,19 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/partition.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -60,6 +66,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -79,6 +86,7 @@ PG_FUNCTION_INFO_V1(lambda_recompute);
 PG_FUNCTION_INFO_V1(lambda_view_dropped);
 PG_FUNCTION_INFO_V1(lambda_speed_status);
 PG_FUNCTION_INFO_V1(lambda_sketch_bytes_per_key);
+PG_FUNCTION_INFO_V1(lambda_upgrade_batch_table);
 
 /* The batch table of lambda view relid, or InvalidOid. */
 Oid
@@ -374,8 +382,22 @@ view_merged_sql(ViewDef *def, List *colnames, const char *batchname, const char 
 						 quote_literal_cstr(batchname), i + 1, quote_identifier(def->aggnames[i]),
 						 format_type_be_qualified(def->aggs[i].aggref->aggtype),
 						 quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
-	appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s",
-					 cols.data, batchname, cols.data, speedname);
+	if (def->nkeys > 0 && batch_has_long_keys(def->batch_relid))
+	{
+		/*
+		 * Short and long keys apart, so that each branch has an index whose
+		 * predicate its condition matches: a condition on the keys reaches
+		 * the unique index of the short ones and the hash indexes of the
+		 * long ones.
+		 */
+		appendStringInfo(&sql, " FROM (SELECT %s FROM %s WHERE NOT %s UNION ALL SELECT %s FROM %s WHERE %s"
+						 " UNION ALL SELECT %s FROM %s",
+						 cols.data, batchname, BATCH_LONG_COLUMN, cols.data, batchname, BATCH_LONG_COLUMN,
+						 cols.data, speedname);
+	}
+	else
+		appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s",
+						 cols.data, batchname, cols.data, speedname);
 	if (def->sliding && nkeys == 0)
 	{
 		/*
@@ -430,6 +452,62 @@ view_table_columns(ViewDef *def, bool batch)
 			appendStringInfo(&s, "%s%s bytea", i > 0 ? ", " : "", quote_identifier(def->aggnames[i]));
 	}
 	return s.data;
+}
+
+/*
+ * The batch table's column _lambda_long: whether a group's key is too long
+ * for the unique index (batch.c).
+ */
+static char *
+view_long_column(ViewDef *def)
+{
+	StringInfoData s;
+	int			i;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "%s boolean NOT NULL GENERATED ALWAYS AS (lambda_catalog.key_is_long(", BATCH_LONG_COLUMN);
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&s, "%s%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
+	appendStringInfoString(&s, ")) STORED");
+	return s.data;
+}
+
+/*
+ * Creates the key indexes of batch table batchname (in lambda_catalog): a
+ * unique btree index over the keys, NULLS NOT DISTINCT. With long keys
+ * (a _lambda_long column) that one holds the short keys only; a btree index
+ * on lambda_catalog.key_hash of the long ones serves refreshes, and a hash
+ * index (no size limit) on each variable-length key column over the long
+ * ones serves point queries. Runs in an SPI connection.
+ */
+static void
+view_create_key_indexes(ViewDef *def, const char *batchname, bool long_keys)
+{
+	char	   *batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
+	StringInfoData keys;
+	int			i;
+
+	initStringInfo(&keys);
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&keys, "%s%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
+	view_exec(psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT%s", batch_rel, keys.data,
+					   long_keys ? " WHERE NOT " BATCH_LONG_COLUMN : ""), SPI_OK_UTILITY);
+	if (!long_keys)
+		return;
+	view_exec(psprintf("CREATE INDEX %s ON %s (lambda_catalog.key_hash(%s)) WHERE %s",
+					   quote_identifier(ChooseRelationName(batchname, NULL, "long_idx",
+														   catalog_namespace(), false)),
+					   batch_rel, keys.data, BATCH_LONG_COLUMN), SPI_OK_UTILITY);
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (def->keylens[i] != -1 || !OidIsValid(GetDefaultOpClass(def->keytypes[i], HASH_AM_OID)))
+			continue;
+		view_exec(psprintf("CREATE INDEX %s ON %s USING hash (%s) WHERE %s",
+						   quote_identifier(ChooseRelationName(batchname, def->keynames[i], "long_idx",
+															   catalog_namespace(), false)),
+						   batch_rel, quote_identifier(def->keynames[i]), BATCH_LONG_COLUMN),
+				  SPI_OK_UTILITY);
+	}
 }
 
 /*
@@ -569,6 +647,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	Datum		args[8];
 	char		argnulls[8] = "        ";
 	ListCell   *lc;
+	bool		long_keys;
 
 	view_parse_options(into->options, &opts, false);
 	view_check_window(&opts);
@@ -679,19 +758,12 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	qualname = quote_qualified_identifier(get_namespace_name(nsp), viewname);
 	owner = quote_identifier(GetUserNameFromId(GetUserId(), false));
 
+	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && batch_long_keys_available();
 	catalog_begin(&scope);
-	view_exec(psprintf("CREATE TABLE %s (%s)", batch_rel, view_table_columns(tmp, true)), SPI_OK_UTILITY);
+	view_exec(psprintf("CREATE TABLE %s (%s%s%s)", batch_rel, view_table_columns(tmp, true),
+					   long_keys ? ", " : "", long_keys ? view_long_column(tmp) : ""), SPI_OK_UTILITY);
 	if (tmp->nkeys > 0)
-	{
-		StringInfoData idx;
-		int			i;
-
-		initStringInfo(&idx);
-		for (i = 0; i < tmp->nkeys; i++)
-			appendStringInfo(&idx, "%s%s", i > 0 ? ", " : "", quote_identifier(tmp->keynames[i]));
-		view_exec(psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT", batch_rel, idx.data),
-				  SPI_OK_UTILITY);
-	}
+		view_create_key_indexes(tmp, batchname, long_keys);
 	/* count(DISTINCT) sets uncompressed, so that a read can fetch only their count */
 	{
 		int			i;
@@ -765,6 +837,34 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 						   cut.batch_rows, viewname, (long long) cut.batch_rows, get_rel_name(event_relid))));
 	if (qc)
 		SetQueryCompletion(qc, CMDTAG_SELECT, cut.batch_rows);
+}
+
+/*
+ * REFRESH and lambda.recompute: batch_refresh, noting a failure in the
+ * speed layer (lambda.view_status.note), which outlives the transaction
+ * that the error rolls back, before raising it as usual.
+ */
+static void
+view_refresh(Oid batch, bool full, const char *why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		batch_refresh(batch, full, why);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		MemoryContext ecxt = MemoryContextSwitchTo(cxt);
+
+		edata = CopyErrorData();
+		speed_record_error(MyDatabaseId, batch, full ? "recompute" : "REFRESH", edata->message);
+		FreeErrorData(edata);
+		MemoryContextSwitchTo(ecxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 }
 
 /* Checks that the current user owns lambda view relid. */
@@ -924,7 +1024,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("continuous views cannot be refreshed WITH NO DATA"),
 					 errhint("Omit WITH NO DATA; to remove the view, drop it.")));
-		batch_refresh(batch, false, "manual");
+		view_refresh(batch, false, "manual");
 		if (qc)
 			SetQueryCompletion(qc, CMDTAG_REFRESH_MATERIALIZED_VIEW, 0);
 		return true;
@@ -1325,13 +1425,115 @@ lambda_recompute(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a continuous view", get_rel_name(relid) ? get_rel_name(relid) : "?"),
 				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
 	view_check_owner(relid);
-	batch_refresh(batch, true, "recompute");
+	view_refresh(batch, true, "recompute");
 	batch_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" recomputed: %lld group",
 						   "continuous view \"%s\" recomputed: %lld groups",
 						   cut.batch_rows, get_rel_name(relid), (long long) cut.batch_rows)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * lambda_catalog.upgrade_batch_table(batch regclass): moves the batch table
+ * of a view made before 0.4.0, whose keys can be too long for its unique
+ * index, to the long-key design (view_create_key_indexes): adds
+ * _lambda_long, replaces the unique index and redefines the view so that
+ * each branch reaches its index. Returns whether it changed anything. Run
+ * by the 0.3.0 -> 0.4.0 update script.
+ */
+Datum
+lambda_upgrade_batch_table(PG_FUNCTION_ARGS)
+{
+	Oid			batch = PG_GETARG_OID(0);
+	ViewDef    *def = cview_get(batch);
+	CatalogScope scope;
+	Relation	viewrel;
+	TupleDesc	desc;
+	List	   *colnames = NIL;
+	char	   *batchname;
+	char	   *batch_rel;
+	char	   *speed_rel;
+	char	   *viewname;
+	char	   *options;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	uint64		i;
+	int			a;
+	bool		save_creating;
+	Oid			save_extension;
+
+	if (def == NULL || def->nkeys == 0 || !batch_keys_may_be_long(def) || batch_has_long_keys(batch))
+		PG_RETURN_BOOL(false);
+	batchname = get_rel_name(batch);
+	batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
+	speed_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid));
+	viewname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->view_relid)),
+										  get_rel_name(def->view_relid));
+	/* no refresh or read while the table changes */
+	LockRelationOid(def->view_relid, AccessExclusiveLock);
+	LockRelationOid(batch, AccessExclusiveLock);
+
+	catalog_begin(&scope);
+	/* the unique index of every key goes first, so the rewrite does not rebuild it */
+	args[0] = ObjectIdGetDatum(batch);
+	if (SPI_execute_with_args("SELECT pg_catalog.format('DROP INDEX %s', indexrelid::pg_catalog.regclass)"
+							  "  FROM pg_catalog.pg_index WHERE indrelid = $1 AND indisunique AND indpred IS NULL",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the indexes of batch table \"%s\"", batchname);
+	{
+		List	   *drops = NIL;
+		ListCell   *lc;
+
+		for (i = 0; i < SPI_processed; i++)
+			drops = lappend(drops, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		foreach(lc, drops)
+			view_exec(lfirst(lc), SPI_OK_UTILITY);
+	}
+	view_exec(psprintf("ALTER TABLE %s ADD COLUMN %s", batch_rel, view_long_column(def)), SPI_OK_UTILITY);
+	view_create_key_indexes(def, batchname, true);
+	/* the view's options (e.g. security_barrier), which CREATE OR REPLACE would reset */
+	args[0] = ObjectIdGetDatum(def->view_relid);
+	if (SPI_execute_with_args("SELECT string_agg(quote_ident(split_part(o, '=', 1)) || ' = ' ||"
+							  "                  quote_literal(substr(o, strpos(o, '=') + 1)), ', ')"
+							  "  FROM pg_class c, unnest(c.reloptions) o WHERE c.oid = $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the options of view \"%s\"", viewname);
+	options = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	options = options ? psprintf(" WITH (%s)", options) : "";
+	catalog_end(&scope);
+
+	/* the view, with the same columns (as the caller: its owner, or a superuser) */
+	viewrel = relation_open(def->view_relid, NoLock);
+	desc = RelationGetDescr(viewrel);
+	for (a = 0; a < desc->natts; a++)
+		colnames = lappend(colnames, makeString(pstrdup(NameStr(TupleDescAttr(desc, a)->attname))));
+	relation_close(viewrel, NoLock);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * The view is the user's, not the extension's: inside the update script
+	 * PostgreSQL would refuse to replace it ("not a member of extension"),
+	 * so it is replaced as outside one.
+	 */
+	save_creating = creating_extension;
+	save_extension = CurrentExtensionObject;
+	PG_TRY();
+	{
+		creating_extension = false;
+		CurrentExtensionObject = InvalidOid;
+		view_exec(psprintf("CREATE OR REPLACE VIEW %s%s AS %s", viewname, options,
+						   view_merged_sql(def, colnames, batch_rel, speed_rel)), SPI_OK_UTILITY);
+	}
+	PG_FINALLY();
+	{
+		creating_extension = save_creating;
+		CurrentExtensionObject = save_extension;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_BOOL(true);
 }
 
 /*
