@@ -8,6 +8,7 @@
 #   make deb                 Debian packages postgresql-NN-lambda for the installed majors
 #   make test-deb PG=NN      build, install and smoke-test the package in that chroot
 #   make demo                a throwaway server and broker, streaming sample events
+#                            (from a private copy of that PostgreSQL: installs nothing there)
 
 # This tree's directory, known before PGXS is loaded (on a fresh machine
 # pg_config is not installed yet when "make test" or "make demo" starts).
@@ -29,6 +30,7 @@ OBJS = \
 	src/ingest.o \
 	src/kafka.o \
 	src/merge.o \
+	src/privilege.o \
 	src/sketch.o \
 	src/source.o \
 	src/speed.o \
@@ -45,11 +47,24 @@ DATA = sql/install/pg_lambda--0.1.0.sql sql/install/pg_lambda--0.1.0--0.2.0.sql 
 UPGRADE_0_4_0 = sql/install/pg_lambda--0.3.0--0.4.0.sql
 DATA_built = $(UPGRADE_0_4_0)
 
+# Monitoring files for users (docs/monitoring/): the Prometheus exporter's
+# queries file and a Grafana dashboard. PGXS installs DOCS, flattened to their
+# base names, into $(pg_config --docdir)/extension/ (on Debian
+# /usr/share/doc/postgresql-doc-15/extension/), hence the pg_lambda- prefix.
+DOCS = docs/monitoring/pg_lambda-prometheus-queries.yaml docs/monitoring/pg_lambda-grafana-dashboard.json
+
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
-REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding
+REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding lambda_privileges lambda_privileges_errors event_table_drop event_table_drop_errors lambda_cache lambda_long_keys
 # The regression tests start their own server with the library preloaded
 # (pg_lambda refuses to load any other way), as pg_cron's do.
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress
+
+# Isolation specs (specs/<name>.spec, expected/<name>.out): the orderings
+# exactness relies on (a commit racing a refresh's cut, two-phase commit and
+# subtransactions across a refresh, DROP racing a commit), run by
+# pg_isolation_regress against its own preloaded temp instance.
+ISOLATION = cut_race twophase_subxact drop_commit
+ISOLATION_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_iso
 
 # TAP tests (server lifecycle, Kafka) live in test/t; PGXS runs them with prove
 # after the pg_regress suite in "make installcheck".
@@ -65,11 +80,15 @@ PG_CPPFLAGS = -I$(srcdir)/src $(RDKAFKA_CFLAGS)
 SHLIB_LINK = $(RDKAFKA_LIBS)
 
 # CI builds with warnings as errors: "make WERROR=1" (make test does).
+# PostgreSQL's own headers are not -Wextra clean (unused parameters in
+# static inline functions), so they are read as system headers; our code
+# gets every warning.
 ifdef WERROR
-PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+PG_CFLAGS += -Wall -Wextra -Werror
+PG_CPPFLAGS += -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
 endif
 
-EXTRA_CLEAN = test/kafka_broker tmp_check_regress deb-build
+EXTRA_CLEAN = test/kafka_broker tmp_check_regress tmp_check_iso output_iso deb-build
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -78,6 +97,13 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 endif
+
+# PGXS's uninstall removes DOCS by their path in this tree rather than by the
+# base name they were installed under; remove the installed copies by name.
+uninstall: uninstall-monitoring
+.PHONY: uninstall-monitoring
+uninstall-monitoring:
+	rm -f $(addprefix '$(DESTDIR)$(docdir)/$(docmoduledir)'/, $(notdir $(DOCS)))
 
 $(UPGRADE_0_4_0): $(sort $(wildcard $(LAMBDA_DIR)/sql/install/0.4.0/*.sql))
 	cat $^ > $@

@@ -22,11 +22,27 @@
  * the batch rows and folds in every event. Rebuild (after a restart) fills
  * the speed layer from a tail scan instead of the batch table.
  *
+ * Long keys. A btree entry holds at most a third of a page, so a group key
+ * of any size cannot be under a unique btree index. When a view's keys can
+ * be long (a variable-length key column), its batch table has a stored
+ * generated column _lambda_long, true when the key's uncompressed size
+ * (batch_key_is_long) exceeds BATCH_KEY_MAX_BYTES; the unique index covers
+ * only the other rows (WHERE NOT _lambda_long), the long ones are found
+ * through a btree index on a 64-bit hash of the key (lambda_catalog.
+ * key_hash, the key types' own hash functions) and a hash index per
+ * variable-length key column (for point queries, view.c). Short keys are
+ * upserted with INSERT ... ON CONFLICT; long ones by an UPDATE of the rows
+ * whose hash and key are equal (a hash collision only costs a comparison)
+ * and an INSERT of the others, which is safe because refreshes of a view
+ * are serialized by their lock on the batch table.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/genam.h"
+#include "access/itup.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/subtrans.h"
@@ -38,9 +54,12 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parse_func.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
 #include "storage/procarray.h"
@@ -50,14 +69,17 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/datum.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/xid8.h"
 
 #include "batch.h"
 #include "catalog.h"
 #include "cview.h"
+#include "privilege.h"
 #include "speed.h"
 
 /* lambda_catalog.continuous_view columns */
@@ -72,6 +94,9 @@
 #define Anum_cv_cut_origin			17
 
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
+
+PG_FUNCTION_INFO_V1(lambda_key_is_long);
+PG_FUNCTION_INFO_V1(lambda_key_hash);
 
 /* Where transaction ids of this database's cuts come from. */
 static char *
@@ -302,31 +327,254 @@ batch_qualified_name(Oid relid)
 									  get_rel_name(relid));
 }
 
+/* ------------------------------------------------------------------------
+ * Long keys (see the file header)
+ * ------------------------------------------------------------------------
+ */
+
+/* A null key value's share of a key hash */
+#define BATCH_NULL_HASH		UINT64CONST(0x9E3779B97F4A7C15)
+
+/* The uncompressed size of a value of a type of length typlen. */
+static Size
+batch_value_bytes(Datum value, int16 typlen)
+{
+	if (typlen > 0)
+		return typlen;
+	if (typlen == -1)
+		return toast_raw_datum_size(value);
+	return strlen(DatumGetCString(value)) + 1;
+}
+
 /*
- * Upserts ph's groups into the batch table, combining states with what is
- * there. Returns the number of groups inserted (new rows).
+ * Whether a key is too large for the unique btree index: its values'
+ * uncompressed sizes, each padded to the widest alignment, plus an index
+ * tuple header with a null bitmap, exceed BATCH_KEY_MAX_BYTES. The size of
+ * a value does not depend on how it is stored (compressed, out of line,
+ * short header), so one key image always gets the same answer.
+ */
+static bool
+batch_values_long(int n, const Oid *types, const Datum *values, const bool *nulls)
+{
+	Size		total = MAXALIGN(sizeof(IndexTupleData) + sizeof(IndexAttributeBitMapData));
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!nulls[i])
+			total += MAXALIGN(batch_value_bytes(values[i], lookup_type_cache(types[i], 0)->typlen));
+	}
+	return total > BATCH_KEY_MAX_BYTES;
+}
+
+/*
+ * A 64-bit hash of a key, from each type's extended hash function under
+ * the column's collation, so that equal keys (as the type's equality, which
+ * GROUP BY uses, sees them) hash alike. A type without a hash function adds
+ * nothing: its keys then differ only by the other columns' hashes, and the
+ * comparison that follows every hash match tells them apart.
  */
 static int64
-batch_upsert(ViewDef *def, PartialHash *ph)
+batch_values_hash(int n, const Oid *types, const Oid *colls, const Datum *values, const bool *nulls)
+{
+	uint64		h = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		uint64		c = 0;
+
+		if (nulls[i])
+			c = BATCH_NULL_HASH;
+		else
+		{
+			TypeCacheEntry *tc = lookup_type_cache(types[i], TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+
+			if (OidIsValid(tc->hash_extended_proc_finfo.fn_oid))
+				c = DatumGetUInt64(FunctionCall2Coll(&tc->hash_extended_proc_finfo, colls[i],
+													 values[i], UInt64GetDatum(0)));
+		}
+		h = hash_combine64(h, c);
+	}
+	return (int64) h;
+}
+
+/*
+ * Reads the arguments of lambda_catalog.key_is_long / key_hash(VARIADIC
+ * "any"): values, nulls, types, and each argument's collation (from the
+ * call's expression: a column's own collation in an index or a generated
+ * column). Returns their number.
+ */
+static int
+batch_key_args(FunctionCallInfo fcinfo, Datum *values, bool *nulls, Oid *types, Oid *colls)
+{
+	Node	   *expr = fcinfo->flinfo->fn_expr;
+	List	   *args = (expr && IsA(expr, FuncExpr)) ? ((FuncExpr *) expr)->args : NIL;
+	int			n = PG_NARGS();
+	int			i;
+
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pg_lambda key functions do not take a VARIADIC array"),
+				 errhint("Pass the key columns as separate arguments.")));
+	for (i = 0; i < n; i++)
+	{
+		types[i] = get_fn_expr_argtype(fcinfo->flinfo, i);
+		if (!OidIsValid(types[i]))
+			elog(ERROR, "could not determine the type of key argument %d", i + 1);
+		colls[i] = i < list_length(args) ? exprCollation(list_nth(args, i)) : PG_GET_COLLATION();
+		nulls[i] = PG_ARGISNULL(i);
+		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	return n;
+}
+
+/*
+ * lambda_catalog.key_is_long(VARIADIC "any"): whether a batch table's key
+ * is kept out of its unique index (the generated column _lambda_long).
+ */
+Datum
+lambda_key_is_long(PG_FUNCTION_ARGS)
+{
+	Datum		values[FUNC_MAX_ARGS];
+	bool		nulls[FUNC_MAX_ARGS];
+	Oid			types[FUNC_MAX_ARGS];
+	Oid			colls[FUNC_MAX_ARGS];
+	int			n = batch_key_args(fcinfo, values, nulls, types, colls);
+
+	PG_RETURN_BOOL(batch_values_long(n, types, values, nulls));
+}
+
+/*
+ * lambda_catalog.key_hash(VARIADIC "any"): the hash that indexes a batch
+ * table's long keys.
+ */
+Datum
+lambda_key_hash(PG_FUNCTION_ARGS)
+{
+	Datum		values[FUNC_MAX_ARGS];
+	bool		nulls[FUNC_MAX_ARGS];
+	Oid			types[FUNC_MAX_ARGS];
+	Oid			colls[FUNC_MAX_ARGS];
+	int			n = batch_key_args(fcinfo, values, nulls, types, colls);
+
+	PG_RETURN_INT64(batch_values_hash(n, types, colls, values, nulls));
+}
+
+/* Whether some key of the view can be too large for a btree entry. */
+bool
+batch_keys_may_be_long(ViewDef *def)
+{
+	Size		total = MAXALIGN(sizeof(IndexTupleData) + sizeof(IndexAttributeBitMapData));
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (def->keylens[i] < 0)
+			return true;
+		total += MAXALIGN(def->keylens[i]);
+	}
+	return total > BATCH_KEY_MAX_BYTES;
+}
+
+/* Whether a batch table keeps long keys apart (has _lambda_long). */
+bool
+batch_has_long_keys(Oid batch_relid)
+{
+	return get_attnum(batch_relid, BATCH_LONG_COLUMN) != InvalidAttrNumber;
+}
+
+/*
+ * Whether this database's pg_lambda SQL objects include the long-key
+ * functions (0.4.0): before ALTER EXTENSION UPDATE, new batch tables get
+ * the earlier design.
+ */
+bool
+batch_long_keys_available(void)
+{
+	Oid			argtypes[1] = {ANYOID};
+
+	return OidIsValid(LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA),
+												makeString("key_hash")),
+									 1, argtypes, true));
+}
+
+/* ------------------------------------------------------------------------
+ * Upsert
+ * ------------------------------------------------------------------------
+ */
+
+/* One upsert statement and the chunk of groups it takes next. */
+typedef struct UpsertChunk
+{
+	SPIPlanPtr	plan;
+	int			ncols;			/* keys, states, and with long keys a hash */
+	Datum	  **cols;
+	bool	  **nulls;
+	int			n;
+} UpsertChunk;
+
+/*
+ * The groups an upsert statement reads: the parameter arrays unnested, the
+ * keys in their batch columns' collations, grouped by key when one key can
+ * have several images (combining their states). With hash, the key hashes
+ * come along as column h.
+ */
+static void
+batch_append_source(StringInfo sql, ViewDef *def, bool hash)
+{
+	int			ncols = def->nkeys + def->naggs + (hash ? 1 : 0);
+	int			i;
+	char	  **keyexpr = palloc(sizeof(char *) * (def->nkeys + 1));
+
+	for (i = 0; i < def->nkeys; i++)
+		keyexpr[i] = OidIsValid(def->keycolls[i]) ?
+			psprintf("u.k%d COLLATE %s", i + 1, generate_collation_name(def->keycolls[i])) :
+			psprintf("u.k%d", i + 1);
+	appendStringInfoString(sql, "SELECT ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(sql, "%s AS k%d, ", keyexpr[i], i + 1);
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (def->keys_image_eq)
+			appendStringInfo(sql, "u.s%d AS s%d", i + 1, i + 1);
+		else
+			appendStringInfo(sql, "lambda_catalog.combine_agg(%u, %d, u.s%d) AS s%d",
+							 def->batch_relid, i + 1, i + 1, i + 1);
+		appendStringInfoString(sql, i < def->naggs - 1 ? ", " : "");
+	}
+	if (hash)
+		appendStringInfoString(sql, ", u.h");
+	appendStringInfoString(sql, " FROM unnest(");
+	for (i = 0; i < ncols; i++)
+		appendStringInfo(sql, "$%d%s", i + 1, i < ncols - 1 ? ", " : ") AS u(");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(sql, "k%d, ", i + 1);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(sql, "s%d%s", i + 1, i < def->naggs - 1 ? ", " : "");
+	appendStringInfoString(sql, hash ? ", h)" : ")");
+	if (!def->keys_image_eq && def->nkeys > 0)
+	{
+		appendStringInfoString(sql, " GROUP BY ");
+		for (i = 0; i < def->nkeys; i++)
+			appendStringInfo(sql, "%s%s", i > 0 ? ", " : "", keyexpr[i]);
+		/* equal keys have equal hashes */
+		if (hash)
+			appendStringInfoString(sql, ", u.h");
+	}
+}
+
+/*
+ * The statement that upserts short keys (every key of a batch table
+ * without _lambda_long): INSERT ... ON CONFLICT on the unique index,
+ * returning for each group whether it was inserted.
+ */
+static char *
+batch_upsert_short_sql(ViewDef *def, const char *batchname, bool split)
 {
 	StringInfoData sql;
-	int			ncols = def->nkeys + def->naggs;
-	Oid		   *argtypes = palloc(sizeof(Oid) * (ncols + 1));
-	Datum	  **cols = palloc(sizeof(Datum *) * (ncols + 1));
-	bool	  **colnulls = palloc(sizeof(bool *) * (ncols + 1));
-	Datum	   *args = palloc(sizeof(Datum) * (ncols + 1));
-	char	   *batchname = batch_qualified_name(def->batch_relid);
-	SPIPlanPtr	plan;
-	HASH_SEQ_STATUS seq;
-	PartialEntry *e;
-	int64		inserted = 0;
 	int			i;
-	int			n = 0;
-	long		total = partial_count(ph);
-	MemoryContext chunk_cxt;
-
-	if (total == 0)
-		return 0;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "INSERT INTO %s AS b (", batchname);
@@ -342,123 +590,320 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 	for (i = 0; i < def->nkeys; i++)
 		appendStringInfo(&sql, "u.k%d, ", i + 1);
 	for (i = 0; i < def->naggs; i++)
-	{
-		if (def->keys_image_eq)
-			appendStringInfo(&sql, "u.s%d", i + 1);
-		else
-			appendStringInfo(&sql, "lambda_catalog.combine_agg(%u, %d, u.s%d)",
-							 def->batch_relid, i + 1, i + 1);
-		appendStringInfoString(&sql, i < def->naggs - 1 ? ", " : " ");
-	}
-	appendStringInfoString(&sql, "FROM unnest(");
-	for (i = 0; i < ncols; i++)
-		appendStringInfo(&sql, "$%d%s", i + 1, i < ncols - 1 ? ", " : ") AS u(");
-	for (i = 0; i < def->nkeys; i++)
-		appendStringInfo(&sql, "k%d, ", i + 1);
-	for (i = 0; i < def->naggs; i++)
-		appendStringInfo(&sql, "s%d%s", i + 1, i < def->naggs - 1 ? ", " : ") ");
-	if (!def->keys_image_eq)
-	{
-		appendStringInfoString(&sql, "GROUP BY ");
-		for (i = 0; i < def->nkeys; i++)
-			appendStringInfo(&sql, "u.k%d%s", i + 1, i < def->nkeys - 1 ? ", " : " ");
-	}
-	appendStringInfoString(&sql, "ON CONFLICT (");
+		appendStringInfo(&sql, "u.s%d%s", i + 1, i < def->naggs - 1 ? ", " : " ");
+	appendStringInfoString(&sql, "FROM (");
+	batch_append_source(&sql, def, false);
+	appendStringInfoString(&sql, ") u ON CONFLICT (");
 	if (def->nkeys == 0)
 		appendStringInfoString(&sql, "_lambda_key");
 	for (i = 0; i < def->nkeys; i++)
 		appendStringInfo(&sql, "%s%s", quote_identifier(def->keynames[i]), i < def->nkeys - 1 ? ", " : "");
-	appendStringInfoString(&sql, ") DO UPDATE SET ");
+	appendStringInfoString(&sql, ") ");
+	if (split)
+		appendStringInfoString(&sql, "WHERE NOT " BATCH_LONG_COLUMN " ");
+	appendStringInfoString(&sql, "DO UPDATE SET ");
 	for (i = 0; i < def->naggs; i++)
 		appendStringInfo(&sql, "%s = lambda_catalog.combine_states(%u, %d, b.%s, EXCLUDED.%s)%s",
 						 quote_identifier(def->aggnames[i]), def->batch_relid, i + 1,
 						 quote_identifier(def->aggnames[i]), quote_identifier(def->aggnames[i]),
 						 i < def->naggs - 1 ? ", " : " ");
 	appendStringInfoString(&sql, "RETURNING (b.xmax = 0)");
+	return sql.data;
+}
 
+/*
+ * The statement that upserts long keys: updates the long rows whose key
+ * hash and key are those of a group, and inserts the groups that have none
+ * (no unique index can check them). Its row count is the groups inserted.
+ */
+static char *
+batch_upsert_long_sql(ViewDef *def, const char *batchname)
+{
+	StringInfoData sql;
+	StringInfoData match;
+	int			i;
+
+	/* a long row of the batch table (b) with the key of group u */
+	initStringInfo(&match);
+	appendStringInfoString(&match, "b." BATCH_LONG_COLUMN " AND lambda_catalog.key_hash(");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&match, "%sb.%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
+	appendStringInfoString(&match, ") = u.h");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&match, " AND b.%s IS NOT DISTINCT FROM u.k%d",
+						 quote_identifier(def->keynames[i]), i + 1);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "WITH u AS MATERIALIZED (");
+	batch_append_source(&sql, def, true);
+	appendStringInfo(&sql, "), upd AS (UPDATE %s b SET ", batchname);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s = lambda_catalog.combine_states(%u, %d, b.%s, u.s%d)%s",
+						 quote_identifier(def->aggnames[i]), def->batch_relid, i + 1,
+						 quote_identifier(def->aggnames[i]), i + 1, i < def->naggs - 1 ? ", " : " ");
+	appendStringInfo(&sql, "FROM u WHERE %s) ", match.data);
+	/* the statement's snapshot does not see the updates: these had no row */
+	appendStringInfo(&sql, "INSERT INTO %s (", batchname);
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : ") ");
+	appendStringInfoString(&sql, "SELECT ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "u.k%d, ", i + 1);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "u.s%d%s", i + 1, i < def->naggs - 1 ? ", " : " ");
+	appendStringInfo(&sql, "FROM u WHERE NOT EXISTS (SELECT 1 FROM %s b WHERE %s)", batchname, match.data);
+	return sql.data;
+}
+
+/* Prepares an upsert statement and the arrays of its chunks. */
+static void
+batch_chunk_init(UpsertChunk *c, ViewDef *def, const char *sql, bool hash)
+{
+	Oid		   *argtypes;
+	int			i;
+
+	c->ncols = def->nkeys + def->naggs + (hash ? 1 : 0);
+	argtypes = palloc(sizeof(Oid) * c->ncols);
 	for (i = 0; i < def->nkeys; i++)
 		argtypes[i] = get_array_type(def->keytypes[i]);
 	for (i = 0; i < def->naggs; i++)
 		argtypes[def->nkeys + i] = BYTEAARRAYOID;
-	plan = SPI_prepare(sql.data, ncols, argtypes);
-	if (plan == NULL)
+	if (hash)
+		argtypes[c->ncols - 1] = INT8ARRAYOID;
+	c->plan = SPI_prepare(sql, c->ncols, argtypes);
+	if (c->plan == NULL)
 		elog(ERROR, "could not prepare batch upsert: %s", SPI_result_code_string(SPI_result));
-
-	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
-	for (i = 0; i < ncols; i++)
+	c->cols = palloc(sizeof(Datum *) * c->ncols);
+	c->nulls = palloc(sizeof(bool *) * c->ncols);
+	for (i = 0; i < c->ncols; i++)
 	{
-		cols[i] = palloc(sizeof(Datum) * BATCH_CHUNK);
-		colnulls[i] = palloc(sizeof(bool) * BATCH_CHUNK);
+		c->cols[i] = palloc(sizeof(Datum) * BATCH_CHUNK);
+		c->nulls[i] = palloc(sizeof(bool) * BATCH_CHUNK);
 	}
+	c->n = 0;
+}
+
+/*
+ * Runs an upsert statement over the groups of its chunk (arrays built in
+ * cxt) and empties the chunk. Returns the number of groups inserted.
+ */
+static int64
+batch_chunk_flush(UpsertChunk *c, ViewDef *def, MemoryContext cxt)
+{
+	Datum	   *args;
+	int			dims[1];
+	int			lbs[1] = {1};
+	int64		inserted = 0;
+	MemoryContext old;
+	int			i;
+	int			rc;
+
+	if (c->n == 0)
+		return 0;
+	old = MemoryContextSwitchTo(cxt);
+	args = palloc(sizeof(Datum) * c->ncols);
+	dims[0] = c->n;
+	for (i = 0; i < c->ncols; i++)
+	{
+		Oid			elemtype = i < def->nkeys ? def->keytypes[i] :
+			i < def->nkeys + def->naggs ? BYTEAOID : INT8OID;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		args[i] = PointerGetDatum(construct_md_array(c->cols[i], c->nulls[i], 1, dims, lbs,
+													 elemtype, typlen, typbyval, typalign));
+	}
+	MemoryContextSwitchTo(old);
+	rc = SPI_execute_plan(c->plan, args, NULL, false, 0);
+	if (rc == SPI_OK_INSERT_RETURNING)
+	{
+		uint64		r;
+
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+
+			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)))
+				inserted++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	else if (rc == SPI_OK_INSERT)
+		inserted = (int64) SPI_processed;
+	else
+		elog(ERROR, "batch upsert failed: %s", SPI_result_code_string(rc));
+	c->n = 0;
+	return inserted;
+}
+
+/*
+ * Upserts ph's groups into the batch table, combining states with what is
+ * there: short keys through the unique index, long ones (batch tables with
+ * _lambda_long) through their hash. Returns the number of groups inserted
+ * (new rows).
+ */
+static int64
+batch_upsert(ViewDef *def, PartialHash *ph)
+{
+	char	   *batchname = batch_qualified_name(def->batch_relid);
+	bool		split = def->nkeys > 0 && batch_has_long_keys(def->batch_relid);
+	UpsertChunk shortc;
+	UpsertChunk longc;
+	HASH_SEQ_STATUS seq;
+	PartialEntry *e;
+	int64		inserted = 0;
+	int			i;
+	MemoryContext chunk_cxt;
+
+	if (partial_count(ph) == 0)
+		return 0;
+
+	batch_chunk_init(&shortc, def, batch_upsert_short_sql(def, batchname, split), false);
+	if (split)
+		batch_chunk_init(&longc, def, batch_upsert_long_sql(def, batchname), true);
+	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
 
 	hash_seq_init(&seq, ph->htab);
-	for (;;)
+	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		MemoryContext old;
-		bool		more;
+		Datum		kv[INDEX_MAX_KEYS * 4];
+		bool		kn[INDEX_MAX_KEYS * 4];
+		UpsertChunk *c = &shortc;
+		MemoryContext old = MemoryContextSwitchTo(chunk_cxt);
 
-		e = hash_seq_search(&seq);
-		more = (e != NULL);
-		if (more)
+		key_decode(def, e->key.data, e->key.len, kv, kn);
+		if (split && batch_values_long(def->nkeys, def->keytypes, kv, kn))
 		{
-			Datum		kv[INDEX_MAX_KEYS * 4];
-			bool		kn[INDEX_MAX_KEYS * 4];
-
-			old = MemoryContextSwitchTo(chunk_cxt);
-			key_decode(def, e->key.data, e->key.len, kv, kn);
-			for (i = 0; i < def->nkeys; i++)
-			{
-				cols[i][n] = kv[i];
-				colnulls[i][n] = kn[i];
-			}
-			for (i = 0; i < def->naggs; i++)
-			{
-				colnulls[def->nkeys + i][n] = e->nulls[i];
-				cols[def->nkeys + i][n] = e->nulls[i] ? (Datum) 0 :
-					PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
-			}
-			MemoryContextSwitchTo(old);
-			n++;
+			c = &longc;
+			c->cols[c->ncols - 1][c->n] = Int64GetDatum(batch_values_hash(def->nkeys, def->keytypes,
+																		  def->keycolls, kv, kn));
+			c->nulls[c->ncols - 1][c->n] = false;
 		}
-		if (n > 0 && (n == BATCH_CHUNK || !more))
+		for (i = 0; i < def->nkeys; i++)
 		{
-			int			dims[1];
-			int			lbs[1] = {1};
-			uint64		r;
-
-			old = MemoryContextSwitchTo(chunk_cxt);
-			dims[0] = n;
-			for (i = 0; i < ncols; i++)
-			{
-				Oid			elemtype = i < def->nkeys ? def->keytypes[i] : BYTEAOID;
-				int16		typlen;
-				bool		typbyval;
-				char		typalign;
-
-				get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-				args[i] = PointerGetDatum(construct_md_array(cols[i], colnulls[i], 1, dims, lbs,
-															 elemtype, typlen, typbyval, typalign));
-			}
-			MemoryContextSwitchTo(old);
-			if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-				elog(ERROR, "batch upsert failed");
-			for (r = 0; r < SPI_processed; r++)
-			{
-				bool		isnull;
-
-				if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)))
-					inserted++;
-			}
-			SPI_freetuptable(SPI_tuptable);
+			c->cols[i][c->n] = kv[i];
+			c->nulls[i][c->n] = kn[i];
+		}
+		for (i = 0; i < def->naggs; i++)
+		{
+			c->nulls[def->nkeys + i][c->n] = e->nulls[i];
+			c->cols[def->nkeys + i][c->n] = e->nulls[i] ? (Datum) 0 :
+				PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
+		}
+		MemoryContextSwitchTo(old);
+		c->n++;
+		if (c->n == BATCH_CHUNK)
+		{
+			/* the other chunk's groups live in chunk_cxt too: flush both */
+			inserted += batch_chunk_flush(&shortc, def, chunk_cxt);
+			if (split)
+				inserted += batch_chunk_flush(&longc, def, chunk_cxt);
 			MemoryContextReset(chunk_cxt);
-			n = 0;
 		}
-		if (!more)
-			break;
+	}
+	inserted += batch_chunk_flush(&shortc, def, chunk_cxt);
+	if (split)
+	{
+		inserted += batch_chunk_flush(&longc, def, chunk_cxt);
+		SPI_freeplan(longc.plan);
 	}
 	MemoryContextDelete(chunk_cxt);
-	SPI_freeplan(plan);
+	SPI_freeplan(shortc.plan);
 	return inserted;
+}
+
+/* ------------------------------------------------------------------------
+ * Failed refreshes
+ * ------------------------------------------------------------------------
+ */
+
+/* Whether the catalog has the columns of failed refreshes (0.4.0). */
+static bool
+batch_failures_kept(void)
+{
+	Oid			cv = catalog_relid("continuous_view");
+
+	return OidIsValid(cv) && get_attnum(cv, "failed_refreshes") != InvalidAttrNumber;
+}
+
+/*
+ * Records in the catalog that a refresh of the view failed with message:
+ * one more failure in a row, the error and when. Runs in a transaction of
+ * its own (the failed refresh's was rolled back). Returns the view's name,
+ * allocated in cxt, or NULL when the view is gone; *failures gets the
+ * failures in a row now (0 when the catalog predates 0.4.0 and keeps none).
+ */
+char *
+batch_record_failure(Oid batch_relid, const char *message, MemoryContext cxt, int *failures)
+{
+	CatalogScope scope;
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2];
+	Oid			view = InvalidOid;
+	char	   *name;
+	bool		isnull;
+
+	*failures = 0;
+	if (!OidIsValid(catalog_relid("continuous_view")))
+		return NULL;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(batch_relid);
+	args[1] = CStringGetTextDatum(message);
+	if (batch_failures_kept())
+	{
+		if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view"
+								  "   SET failed_refreshes = failed_refreshes + 1,"
+								  "       failing_since = coalesce(failing_since, now()),"
+								  "       last_error = $2, last_error_at = now()"
+								  " WHERE batch_table = $1 RETURNING view::oid, failed_refreshes",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "could not record a failed refresh");
+	}
+	else if (SPI_execute_with_args("SELECT view::oid, 0 FROM lambda_catalog.continuous_view"
+								   " WHERE batch_table = $1 AND $2 IS NOT NULL",
+								   2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	if (SPI_processed > 0)
+	{
+		view = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*failures = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	catalog_end(&scope);
+	name = OidIsValid(view) ? get_rel_name(view) : NULL;
+	return name ? MemoryContextStrdup(cxt, name) : NULL;
+}
+
+/*
+ * A refresh succeeded: clears the failures the catalog holds for the view,
+ * and logs that it recovered. Runs in the refresh's catalog scope.
+ */
+static void
+batch_clear_failures(ViewDef *def)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	bool		isnull;
+
+	if (!batch_failures_kept())
+		return;
+	args[0] = ObjectIdGetDatum(def->batch_relid);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view c"
+							  "   SET failed_refreshes = 0, failing_since = NULL,"
+							  "       last_error = NULL, last_error_at = NULL"
+							  "  FROM (SELECT failed_refreshes FROM lambda_catalog.continuous_view"
+							  "         WHERE batch_table = $1 AND failed_refreshes > 0) o"
+							  " WHERE c.batch_table = $1 RETURNING o.failed_refreshes",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not clear the failed refreshes of a continuous view");
+	if (SPI_processed > 0)
+		ereport(LOG,
+				(errmsg("continuous view \"%s\" refreshed again after %d failed refreshes",
+						get_rel_name(def->view_relid),
+						DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))));
 }
 
 /*
@@ -490,6 +935,8 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("relation %u is not the batch table of a continuous view", batch_relid)));
+	/* the events are read with the view owner's rights, whoever refreshes */
+	privilege_check_view(def->view_relid, def->event_relid, def->query, PRIVILEGE_REFRESH);
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -608,6 +1055,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 							  " WHERE batch_table = $1 AND $10 IS NOT NULL",
 							  11, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the refresh of a continuous view");
+	batch_clear_failures(def);
 	catalog_end(&scope);
 
 	speed_refreshed(def, closed, GetCurrentTransactionId());

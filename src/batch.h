@@ -31,10 +31,26 @@ typedef struct BatchCut
 	TimestampTz last_refresh;
 } BatchCut;
 
+/*
+ * Batch tables whose keys can be long have this generated column: true for
+ * a key too large for the unique btree index (see batch.c). A key is long
+ * when its values' uncompressed sizes (each MAXALIGNed) plus an index tuple
+ * header exceed BATCH_KEY_MAX_BYTES, well under the btree limit (a third of
+ * a page). Stored rows depend on it: never change it without migrating the
+ * batch tables.
+ */
+#define BATCH_LONG_COLUMN	"_lambda_long"
+#define BATCH_KEY_MAX_BYTES	(BLCKSZ / 4)
+
+extern bool batch_keys_may_be_long(ViewDef *def);
+extern bool batch_has_long_keys(Oid batch_relid);
+extern bool batch_long_keys_available(void);
 extern void batch_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut);
 extern void batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 							const char *only, int onlylen);
 extern void batch_refresh(Oid batch_relid, bool full, const char *why);
 extern bool batch_rebuild(Oid batch_relid);
+extern char *batch_record_failure(Oid batch_relid, const char *message, MemoryContext cxt,
+								  int *failures);
 
 #endif							/* LAMBDA_BATCH_H */

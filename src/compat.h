@@ -4,19 +4,23 @@
  *	  The differences between the PostgreSQL majors pg_lambda builds
  *	  against (15, 16, 17 and 18), in one place.
  *
- * The code is written against the newest API; this header maps it onto what
- * each older major has, so that the rest of the tree needs no
- * "#if PG_VERSION_NUM". It includes every PostgreSQL header whose
- * declarations it adapts before redefining anything, so it may be included
- * anywhere after postgres.h.
+ * The code is written against the newest API (object_ownercheck(), not
+ * pg_class_ownercheck(); the argument lists of PostgreSQL 18); this header
+ * maps it onto what each older major has, so that the rest of the tree needs
+ * no "#if PG_VERSION_NUM". Where no newest-API spelling can work on every
+ * major, a compat_*() function stands in. The header includes every
+ * PostgreSQL header whose declarations it adapts before redefining anything,
+ * so it may be included anywhere after postgres.h. "make test PG=17" and
+ * "make test PG=18" build the tree against those majors with -Werror.
  *
  *	major	what changed									handled by
  *	16		varlena macros moved from postgres.h to varatt.h	#include
  *	16		pg_class_ownercheck() & co. became					object_ownercheck() for 15
- *			object_ownercheck(classid, objectid, roleid)
+ *			object_ownercheck(classid, objectid, roleid)		(relations, databases, schemas)
  *	16		range table permissions moved from RangeTblEntry	RTEPermissionInfo and
  *			to RTEPermissionInfo nodes; ExecCheckRTPerms()		addRTEPermissionInfo() for 15:
  *			became ExecCheckPermissions(rtable, perminfos, ..)	the entry carries them itself
+ *			(columns read: compat_rte_selected_cols())
  *	16		ExecInitRangeTable() takes the permission infos		macro
  *	16		ExecInsertIndexTuples() takes onlySummarizing		macro
  *	17		CheckValidResultRel() takes MERGE actions			macro
@@ -26,6 +30,7 @@
  *	18		create_foreignscan_path() takes disabled_nodes		macro
  *	18		ExplainState and ExplainProperty*() moved to		#include
  *			commands/explain_state.h and explain_format.h
+ *	17		PGPROC.lxid became PGPROC.vxid.lxid					compat_proc_lxid()
  *	17		REFRESH MATERIALIZED VIEW needs the MAINTAIN		compat_check_refresh()
  *			privilege instead of ownership
  *	18		GROUP BY queries get an RTE_GROUP range table		compat_flatten_grouping()
@@ -45,6 +50,7 @@
 #include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_namespace.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -54,6 +60,7 @@
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -78,12 +85,25 @@ object_ownercheck(Oid classid, Oid objectid, Oid roleid)
 			return pg_class_ownercheck(objectid, roleid);
 		case DatabaseRelationId:
 			return pg_database_ownercheck(objectid, roleid);
+		case NamespaceRelationId:
+			return pg_namespace_ownercheck(objectid, roleid);
 		default:
 			elog(ERROR, "pg_lambda: no ownership check for catalog %u", classid);
 			return false;		/* keep the compiler quiet */
 	}
 }
 #endif
+
+/* The local transaction id of the backend proc runs (moved into vxid in 17). */
+static inline LocalTransactionId
+compat_proc_lxid(PGPROC *proc)
+{
+#if PG_VERSION_NUM >= 170000
+	return proc->vxid.lxid;
+#else
+	return proc->lxid;
+#endif
+}
 
 /*
  * Range-table permissions. Since 16 the permissions an executor statement
@@ -98,12 +118,32 @@ typedef RangeTblEntry RTEPermissionInfo;
 static inline RTEPermissionInfo *
 addRTEPermissionInfo(List **rteperminfos, RangeTblEntry *rte)
 {
+	(void) rteperminfos;
 	return rte;
 }
 
 #define ExecCheckPermissions(rangeTable, rteperminfos, ereport_on_violation) \
 	ExecCheckRTPerms((rangeTable), (ereport_on_violation))
 #endif
+
+/*
+ * The columns that relation entry rte of query reads, as parse analysis
+ * recorded them for the permission check (offset by
+ * FirstLowInvalidHeapAttributeNumber); none for an entry without permission
+ * info (16+: one the executor does not check).
+ */
+static inline Bitmapset *
+compat_rte_selected_cols(Query *query, RangeTblEntry *rte)
+{
+#if PG_VERSION_NUM >= 160000
+	if (rte->perminfoindex == 0)
+		return NULL;
+	return getRTEPermissionInfo(query->rteperminfos, rte)->selectedCols;
+#else
+	(void) query;
+	return rte->selectedCols;
+#endif
+}
 
 /* ExecInitRangeTable(estate, rangeTable, permInfos, unpruned_relids), 18 */
 #if PG_VERSION_NUM < 160000

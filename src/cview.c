@@ -64,6 +64,7 @@
 #include "parser/parse_oper.h"
 #include "parser/parser.h"
 #include "parser/parsetree.h"
+#include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -93,6 +94,22 @@ typedef struct CviewCacheEntry
 static HTAB *cview_cache = NULL;
 static Datum fetch_byval(const char *p, int16 typlen);
 static MemoryContext cview_cxt = NULL;
+
+/*
+ * Definitions dropped from the cache (an invalidation) whose memory may still
+ * be in use: by the statement that was running when the invalidation
+ * arrived, or by this transaction's captured deltas, which are applied at
+ * COMMIT. No ViewDef pointer outlives the top-level transaction that got
+ * it, so a retired definition is freed by the first cache call of a later
+ * transaction.
+ */
+typedef struct RetiredDef
+{
+	MemoryContext cxt;
+	LocalTransactionId lxid;	/* the transaction that retired it */
+} RetiredDef;
+
+static List *cview_retired = NIL;
 
 /* ------------------------------------------------------------------------
  * Analysis
@@ -1144,7 +1161,7 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 }
 
 static void
-cview_invalidate(Datum arg, Oid relid)
+cview_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (cview_cache == NULL)
 		return;
@@ -1161,18 +1178,62 @@ cview_invalidate(Datum arg, Oid relid)
 	cview_forget(relid);
 }
 
-/* Drops a cached definition (the batch table changed or is gone). */
+/*
+ * Frees the retired definitions of earlier transactions (see RetiredDef).
+ * Called from cache look-ups, so a long-lived worker frees them at its next
+ * use of any view.
+ */
+static void
+cview_free_retired(void)
+{
+	LocalTransactionId now = MyProc ? compat_proc_lxid(MyProc) : InvalidLocalTransactionId;
+	List	   *keep = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (cview_retired == NIL)
+		return;
+	old = MemoryContextSwitchTo(cview_cxt);
+	foreach(lc, cview_retired)
+	{
+		RetiredDef *r = lfirst(lc);
+
+		if (r->lxid != now)
+		{
+			MemoryContextDelete(r->cxt);
+			pfree(r);
+		}
+		else
+			keep = lappend(keep, r);
+	}
+	list_free(cview_retired);
+	cview_retired = keep;
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Drops a cached definition (the batch table changed or is gone). Its
+ * memory is retired, not freed: a running statement or this transaction's
+ * deltas may still point into it.
+ */
 void
 cview_forget(Oid batch_relid)
 {
 	CviewCacheEntry *e;
+	RetiredDef *r;
+	MemoryContext old;
 
 	if (cview_cache == NULL)
 		return;
 	e = hash_search(cview_cache, &batch_relid, HASH_FIND, NULL);
 	if (e == NULL)
 		return;
-	/* contexts of definitions in use by a running statement stay alive */
+	old = MemoryContextSwitchTo(cview_cxt);
+	r = palloc(sizeof(RetiredDef));
+	r->cxt = e->def->cxt;
+	r->lxid = MyProc ? compat_proc_lxid(MyProc) : InvalidLocalTransactionId;
+	cview_retired = lappend(cview_retired, r);
+	MemoryContextSwitchTo(old);
 	(void) hash_search(cview_cache, &batch_relid, HASH_REMOVE, NULL);
 }
 
@@ -1211,6 +1272,7 @@ cview_get(Oid batch_relid)
 		cview_cache = hash_create("pg_lambda views", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(cview_invalidate, (Datum) 0);
 	}
+	cview_free_retired();
 	e = hash_search(cview_cache, &batch_relid, HASH_FIND, NULL);
 	if (e)
 		return e->def;
@@ -1547,13 +1609,13 @@ states_combine_images(ViewDef *def, const char *a, int alen, const char *b, int 
  */
 
 static uint32
-partial_hashfn(const void *key, Size keysize)
+partial_hashfn(const void *key, Size keysize pg_attribute_unused())
 {
 	return ((const KeyRef *) key)->hash;
 }
 
 static int
-partial_matchfn(const void *a, const void *b, Size keysize)
+partial_matchfn(const void *a, const void *b, Size keysize pg_attribute_unused())
 {
 	const KeyRef *ka = a;
 	const KeyRef *kb = b;

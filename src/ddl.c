@@ -6,7 +6,9 @@
  * One hook for the whole extension. It asks each module whether a statement
  * concerns it before the statement runs (event tables refuse TRUNCATE and
  * column-destroying ALTER TABLE; DROP DATABASE first stops the database's
- * source workers) and tells them afterwards (a renamed time column).
+ * source workers) and tells them afterwards (a renamed time column; a
+ * change that would leave a continuous view's owner unable to read its
+ * events is refused then, on the new state).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *
@@ -23,6 +25,7 @@
 #include "compat.h"
 #include "ddl.h"
 #include "event_table.h"
+#include "privilege.h"
 #include "speed.h"
 #include "view.h"
 #include "worker.h"
@@ -96,6 +99,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		event_table_after_utility(pstmt);
 		view_after_utility(pstmt);
+		privilege_after_utility(pstmt);
 	}
 }
 

@@ -31,6 +31,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "access/table.h"
 #include "catalog/catalog.h"
 #include "catalog/heap.h"
@@ -47,6 +48,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -83,6 +85,7 @@ static ExecutorStart_hook_type et_prev_executor_start = NULL;
 
 PG_FUNCTION_INFO_V1(lambda_create_event_table);
 PG_FUNCTION_INFO_V1(lambda_drop_events_before);
+PG_FUNCTION_INFO_V1(lambda_drop_event_table);
 PG_FUNCTION_INFO_V1(lambda_event_table_changed);
 
 /*
@@ -90,7 +93,7 @@ PG_FUNCTION_INFO_V1(lambda_event_table_changed);
  * or everything when relid is InvalidOid or is the catalog table itself.
  */
 static void
-et_cache_invalidate(Datum arg, Oid relid)
+et_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (et_cache == NULL)
 		return;
@@ -523,6 +526,47 @@ event_table_after_utility(PlannedStmt *pstmt)
 }
 
 /*
+ * Refuses a partition of event table relid's root in a function that takes
+ * the event table itself; why says what that function would have done.
+ */
+static void
+et_refuse_partition(Oid relid, const char *why)
+{
+	Oid			root = et_partition_root(relid);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("\"%s\" is a partition of event table \"%s\"", get_rel_name(relid), get_rel_name(root)),
+			 errdetail("A partitioned table is an event table as a whole: %s.", why),
+			 errhint("Name the event table \"%s\" instead.", get_rel_name(root))));
+}
+
+/*
+ * Refuses tables that are not the user's own to make append-only: pg_lambda's
+ * catalog and the batch tables of continuous views (schema lambda_catalog),
+ * whose rows pg_lambda itself updates and deletes, and the tables initdb
+ * created (information_schema's), which belong to PostgreSQL.
+ */
+static void
+et_refuse_not_own_table(Relation rel)
+{
+	if (RelationGetNamespace(rel) == catalog_namespace())
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("table \"%s.%s\" belongs to pg_lambda and cannot be an event table",
+						LAMBDA_CATALOG_SCHEMA, RelationGetRelationName(rel)),
+				 errdetail("Schema %s holds pg_lambda's catalog and the batch layers of continuous views; pg_lambda updates and deletes their rows.",
+						   LAMBDA_CATALOG_SCHEMA),
+				 errhint("Use a table of your own.")));
+	if (RelationGetRelid(rel) < FirstNormalObjectId)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("built-in table \"%s\" cannot be an event table", RelationGetRelationName(rel)),
+				 errdetail("It was created with the database cluster and belongs to PostgreSQL."),
+				 errhint("Use a table of your own.")));
+}
+
+/*
  * lambda.create_event_table(table regclass, time_column name) RETURNS void
  *
  * Turns an ordinary table into an append-only event table whose event time
@@ -567,6 +611,8 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a table", relname),
 				 errdetail("Only tables (ordinary or partitioned) can be event tables; views, foreign tables and the like cannot."),
 				 errhint("Create a table with the event's columns and call lambda.create_event_table() on it.")));
+	if (rel->rd_rel->relispartition && OidIsValid(et_partition_root(relid)))
+		et_refuse_partition(relid, "lambda.create_event_table() made it one already");
 	if (rel->rd_rel->relispartition)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -585,6 +631,7 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 				 errmsg("system catalog \"%s\" cannot be an event table", relname),
 				 errdetail("PostgreSQL itself updates and deletes catalog rows."),
 				 errhint("Use a table of your own.")));
+	et_refuse_not_own_table(rel);
 	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -696,6 +743,121 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	PG_RETURN_INT64((int64) removed);
+}
+
+/*
+ * Names the continuous views and Kafka sources that use event table relid
+ * (or one of its partitions), as "views" and "sources" (NULL when none).
+ * Reads with a fresh snapshot, so that a view committed while the caller
+ * waited for its lock is seen.
+ */
+static void
+et_users(Oid relid, char **views, char **sources)
+{
+	CatalogScope scope;
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		d;
+
+	args[0] = ObjectIdGetDatum(relid);
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("SELECT (SELECT pg_catalog.string_agg(v.view::pg_catalog.text, ', ' ORDER BY v.view::pg_catalog.text)"
+							  "          FROM lambda_catalog.continuous_view v"
+							  "         WHERE v.event_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							  "            OR v.event_table::pg_catalog.oid IN"
+							  "               (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass))),"
+							  "       (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(s.name), ', ' ORDER BY s.name)"
+							  "          FROM lambda_catalog.source s"
+							  "         WHERE s.target::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							  "            OR s.target::pg_catalog.oid IN"
+							  "               (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass)))",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read pg_lambda's catalog");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	*views = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*sources = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
+	catalog_end(&scope);
+}
+
+/*
+ * lambda.drop_event_table(table regclass) RETURNS void
+ *
+ * Makes an event table an ordinary table again: removes its catalog row,
+ * and with it the append-only protection of the table and its partitions.
+ * The table and its events stay. Refused while continuous views or Kafka
+ * sources use it (they rely on the events never changing); owner only.
+ */
+Datum
+lambda_drop_event_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *relname;
+	char	   *views;
+	char	   *sources;
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table must not be null"),
+				 errdetail("lambda.drop_event_table() needs the event table to make an ordinary table again."),
+				 errhint("Pass the table's name, e.g. lambda.drop_event_table('pageviews').")));
+	relid = PG_GETARG_OID(0);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errdetail("lambda.drop_event_table() needs an existing event table."),
+				 errhint("Name an event table listed in lambda.event_tables.")));
+	/* as create_event_table() and CREATE MATERIALIZED VIEW lock it */
+	LockRelationOid(relid, ShareRowExclusiveLock);
+	relname = get_rel_name(relid);
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errdetail("It was dropped while lambda.drop_event_table() waited for it.")));
+	if (get_rel_relispartition(relid) && OidIsValid(et_partition_root(relid)))
+		et_refuse_partition(relid, "lambda.drop_event_table() releases it with all of its partitions");
+	event_table_require(relid);
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", relname),
+				 errdetail("Only the owner of an event table can make it an ordinary table again."),
+				 errhint("Connect as the table's owner (or a member of that role) and try again.")));
+
+	et_users(relid, &views, &sources);
+	if (views || sources)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop event table \"%s\" because %s use it", relname,
+						views && sources ? "continuous views and Kafka sources" :
+						views ? "continuous views" : "Kafka sources"),
+				 errdetail("They rely on its events never changing."),
+				 views && sources ?
+				 errhint("Drop continuous views %s (DROP MATERIALIZED VIEW) and Kafka sources %s (lambda.drop_source()) first.",
+						 views, sources) :
+				 views ? errhint("Drop continuous views %s first (DROP MATERIALIZED VIEW).", views) :
+				 errhint("Drop Kafka sources %s first (lambda.drop_source()).", sources)));
+
+	/*
+	 * The row's trigger invalidates the relcache entries of the table and its
+	 * partitions, so every session stops protecting them at commit.
+	 */
+	args[0] = ObjectIdGetDatum(relid);
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("DELETE FROM lambda_catalog.event_table "
+							  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE || SPI_processed != 1)
+		elog(ERROR, "could not delete from lambda_catalog.event_table");
+	catalog_end(&scope);
+	PG_RETURN_VOID();
 }
 
 /*

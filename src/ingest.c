@@ -59,6 +59,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/int.h"
 #include "executor/executor.h"
 #include "executor/nodeModifyTable.h"
 #include "miscadmin.h"
@@ -68,6 +69,7 @@
 #include "rewrite/rewriteHandler.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -109,6 +111,7 @@ typedef struct IngestState
 	EventTimeMode mode;
 	int			time_att;		/* attnum - 1 of the event-time column, or -1 */
 	Oid			time_type;		/* TIMESTAMPTZOID or TIMESTAMPOID */
+	TimestampTz arrival;		/* the time of messages without a timestamp */
 	bool		single_insert;	/* no multi-insert (see the file header) */
 	const IngestMessage *msgs;
 	char	  **dead;			/* per message: NULL, or why it is bad */
@@ -301,24 +304,76 @@ ing_mark_dead(IngestState *st, int i, const char *err)
 }
 
 /*
- * The Kafka timestamp t as a value of the event-time column's type and
- * precision.
+ * Converts a Kafka message timestamp (milliseconds since the Unix epoch) to
+ * a timestamptz; -1, Kafka's "no timestamp", gives arrival. Returns false
+ * when the time lies outside PostgreSQL's timestamp range: a producer may
+ * write any 64-bit number, and multiplying it into microseconds or moving it
+ * to PostgreSQL's epoch must neither overflow nor yield a value that
+ * timestamptz input would have refused.
  */
-static Datum
-ing_kafka_time(IngestState *st, TimestampTz t)
+bool
+ingest_kafka_timestamp(int64 ms, TimestampTz arrival, TimestampTz *result)
+{
+	int64		pg_ms;
+	TimestampTz t;
+
+	if (ms == -1)
+	{
+		*result = arrival;
+		return true;
+	}
+	/* to PostgreSQL's epoch first: the last valid microseconds since 1970 exceed int64 */
+	if (pg_sub_s64_overflow(ms, (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000,
+							&pg_ms) ||
+		pg_mul_s64_overflow(pg_ms, INT64CONST(1000), &t) ||
+		!IS_VALID_TIMESTAMP(t))
+		return false;
+	*result = t;
+	return true;
+}
+
+/*
+ * Sets *result to the Kafka timestamp ms as a value of the event-time
+ * column's type and precision. Returns NULL, or why the message is bad when
+ * the time does not fit the column: outside the range of timestamptz, of
+ * timestamp once moved to the server's time zone, or rounded past the end
+ * of the range by the column's precision. Such a message becomes a dead
+ * letter instead of a wrong or unreadable row.
+ */
+static char *
+ing_kafka_time(IngestState *st, int64 ms, Datum *result)
 {
 	int32		typmod = st->cols[st->time_att].typmod;
-	Datum		d = TimestampTzGetDatum(t);
+	TimestampTz t;
+	Timestamp	local;
 
+	if (!ingest_kafka_timestamp(ms, st->arrival, &t))
+		return psprintf("Kafka message timestamp " INT64_FORMAT " (milliseconds since 1970) is out of range for type %s",
+						ms, format_type_be(TIMESTAMPTZOID));
 	if (st->time_type == TIMESTAMPOID)
 	{
-		d = DirectFunctionCall1(timestamptz_timestamp, d);
-		if (typmod >= 0)
-			d = DirectFunctionCall2(timestamp_scale, d, Int32GetDatum(typmod));
+		struct pg_tm tm;
+		fsec_t		fsec;
+		int			tz;
+
+		/* timestamptz_timestamp(), with an answer instead of an error */
+		if (timestamp2tm(t, &tz, &tm, &fsec, NULL, NULL) != 0 ||
+			tm2timestamp(&tm, fsec, NULL, &local) != 0 ||
+			!IS_VALID_TIMESTAMP(local))
+			return psprintf("Kafka message timestamp " INT64_FORMAT " (milliseconds since 1970) is out of range for type %s in time zone \"%s\"",
+							ms, format_type_be(TIMESTAMPOID), pg_get_timezone_name(session_timezone));
+		t = local;
 	}
-	else if (typmod >= 0)
-		d = DirectFunctionCall2(timestamptz_scale, d, Int32GetDatum(typmod));
-	return d;
+	*result = TimestampGetDatum(t);
+	if (typmod >= 0)
+	{
+		*result = DirectFunctionCall2(st->time_type == TIMESTAMPOID ? timestamp_scale : timestamptz_scale,
+									  *result, Int32GetDatum(typmod));
+		if (!IS_VALID_TIMESTAMP(DatumGetTimestamp(*result)))
+			return psprintf("Kafka message timestamp " INT64_FORMAT " (milliseconds since 1970) is out of range for type %s once rounded",
+							ms, format_type_with_typemod(st->time_type, typmod));
+	}
+	return NULL;
 }
 
 /*
@@ -360,7 +415,14 @@ ing_form_row(IngestState *st, int i, TupleTableSlot *slot, ExprContext *econtext
 		if (a == st->time_att &&
 			(st->mode == EVENT_TIME_KAFKA || field != FORMAT_FIELD_VALUE))
 		{
-			values[a] = ing_kafka_time(st, m->kafka_time);
+			err = ing_kafka_time(st, m->kafka_timestamp_ms, &values[a]);
+			if (err != NULL)
+			{
+				st->cur_att = -1;
+				ing_mark_dead(st, i, psprintf("%s (column \"%s\")", err,
+											  NameStr(TupleDescAttr(st->tupdesc, a)->attname)));
+				return false;
+			}
 			nulls[a] = false;
 		}
 		else if (field == FORMAT_FIELD_VALUE)
@@ -652,6 +714,7 @@ ingest_batch(Oid relid, const char *time_column, LambdaFormat format,
 	st.tupdesc = RelationGetDescr(st.rel);
 	st.natts = st.tupdesc->natts;
 	st.mode = mode;
+	st.arrival = GetCurrentTimestamp();
 	st.msgs = msgs;
 	st.cur_att = -1;
 	ing_prepare_columns(&st, time_column);

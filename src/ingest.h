@@ -31,7 +31,8 @@ typedef struct IngestMessage
 	const char *payload;		/* not NUL-terminated; may be NULL for a null
 								 * Kafka value */
 	size_t		len;
-	TimestampTz kafka_time;		/* Kafka message timestamp, already converted */
+	int64		kafka_timestamp_ms; /* Kafka message timestamp: milliseconds
+									 * since the Unix epoch, -1 when none */
 } IngestMessage;
 
 /* What became of a batch: every message not listed as dead was consumed. */
@@ -47,6 +48,7 @@ typedef struct IngestResult
 
 extern bool ingest_parse_event_time_mode(const char *name, EventTimeMode *mode);
 extern const char *ingest_event_time_mode_name(EventTimeMode mode);
+extern bool ingest_kafka_timestamp(int64 ms, TimestampTz arrival, TimestampTz *result);
 
 /*
  * Inserts msgs[0..n) into relid (an event table; time_column is its

@@ -49,23 +49,224 @@ static const char *const kafka_reserved_options[] = {
 };
 
 /*
+ * The consumer properties a source owned by a role that is not superuser may
+ * set (docs/kafka.md, "Security", lists them with the reasons). None of them
+ * makes librdkafka read or write the server's files, run a command, load code,
+ * use the server's own credentials or change what goes to the server log;
+ * they act only on the source's own connections to its own brokers. Names are
+ * exact: librdkafka matches property names case-sensitively, and an alias
+ * that is not listed here needs superuser like any other property.
+ */
+static const char *const kafka_user_options[] = {
+	/* connection security, with every credential given inline */
+	"security.protocol", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
+	"sasl.password", "ssl.ca.pem", "ssl.certificate.pem", "ssl.key.pem",
+	"ssl.key.password", "ssl.endpoint.identification.algorithm",
+	"enable.ssl.certificate.verification", "ssl.cipher.suites", "ssl.curves.list",
+	"ssl.sigalgs.list",
+	/* the source's own network connections */
+	"socket.timeout.ms", "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
+	"socket.keepalive.enable", "socket.nagle.disable", "socket.max.fails",
+	"socket.connection.setup.timeout.ms", "connections.max.idle.ms",
+	"broker.address.ttl", "broker.address.family", "reconnect.backoff.ms",
+	"reconnect.backoff.max.ms", "client.rack",
+	/* metadata and protocol versions */
+	"metadata.max.age.ms", "topic.metadata.refresh.interval.ms",
+	"topic.metadata.refresh.fast.interval.ms", "topic.metadata.refresh.sparse",
+	"topic.metadata.propagation.max.ms", "api.version.request",
+	"api.version.request.timeout.ms", "api.version.fallback.ms",
+	"broker.version.fallback", "allow.auto.create.topics",
+	/* fetching and the local queue */
+	"fetch.wait.max.ms", "fetch.min.bytes", "fetch.max.bytes",
+	"fetch.message.max.bytes", "max.partition.fetch.bytes", "fetch.error.backoff.ms",
+	"queued.min.messages", "queued.max.messages.kbytes", "receive.message.max.bytes",
+	"message.max.bytes", "isolation.level", "check.crcs",
+	/* consumer-group timing (group mode) */
+	"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+	"coordinator.query.interval.ms",
+	NULL
+};
+
+/* The SASL mechanisms that use nothing but the credentials in options. */
+static const char *const kafka_user_sasl_mechanisms[] = {
+	"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", NULL
+};
+
+/*
+ * Why the properties outside kafka_user_options need superuser, for the
+ * ones where there is more to say than "not on the list". A name ending in
+ * "." covers every property it begins.
+ */
+typedef struct KafkaOptionRule
+{
+	const char *name;
+	const char *why;
+	const char *instead;
+} KafkaOptionRule;
+
+#define KAFKA_WHY_FILE "librdkafka reads the file it names as the operating-system user that runs PostgreSQL"
+#define KAFKA_INSTEAD_FILE "Pass certificates and keys inline in ssl.ca.pem, ssl.certificate.pem and ssl.key.pem, or ask a superuser to create the source."
+#define KAFKA_WHY_CODE "it makes librdkafka load code into the server process"
+#define KAFKA_WHY_KERBEROS "Kerberos (GSSAPI) authentication runs sasl.kerberos.kinit.cmd as a shell command and uses the server's own Kerberos credentials"
+#define KAFKA_WHY_OAUTH "OAUTHBEARER authentication makes the server fetch tokens from URLs or make up unsigned tokens"
+#define KAFKA_INSTEAD_SASL "Set sasl.mechanism to PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with sasl.username and sasl.password, or ask a superuser to create the source."
+#define KAFKA_WHY_LOG "it decides what librdkafka writes to the server log"
+#define KAFKA_WHY_GROUP "it changes how the workers take part in a consumer group, which exactly-once ingestion relies on"
+#define KAFKA_INSTEAD_SUPERUSER "Leave it out, or ask a superuser to create the source."
+
+static const KafkaOptionRule kafka_superuser_rules[] = {
+	{"ssl.key.location", KAFKA_WHY_FILE, KAFKA_INSTEAD_FILE},
+	{"ssl.certificate.location", KAFKA_WHY_FILE, KAFKA_INSTEAD_FILE},
+	{"ssl.ca.location", KAFKA_WHY_FILE, KAFKA_INSTEAD_FILE},
+	{"ssl.crl.location", KAFKA_WHY_FILE, KAFKA_INSTEAD_FILE},
+	{"ssl.keystore.location", KAFKA_WHY_FILE, KAFKA_INSTEAD_FILE},
+	{"ssl.keystore.password", "it only unlocks the keystore file named by ssl.keystore.location, which " KAFKA_WHY_FILE, KAFKA_INSTEAD_FILE},
+	{"ssl.ca.certificate.stores", "it makes librdkafka read the certificate stores of the server's system", KAFKA_INSTEAD_FILE},
+	{"offset.store.", "file-based offset storage makes librdkafka write files on the server", KAFKA_INSTEAD_SUPERUSER},
+	{"plugin.library.paths", KAFKA_WHY_CODE, KAFKA_INSTEAD_SUPERUSER},
+	{"interceptors", KAFKA_WHY_CODE, KAFKA_INSTEAD_SUPERUSER},
+	{"ssl.engine.location", KAFKA_WHY_CODE, KAFKA_INSTEAD_SUPERUSER},
+	{"ssl.engine.id", KAFKA_WHY_CODE, KAFKA_INSTEAD_SUPERUSER},
+	{"ssl.providers", KAFKA_WHY_CODE, KAFKA_INSTEAD_SUPERUSER},
+	{"sasl.kerberos.", KAFKA_WHY_KERBEROS, KAFKA_INSTEAD_SASL},
+	{"sasl.oauthbearer.", KAFKA_WHY_OAUTH, KAFKA_INSTEAD_SASL},
+	{"enable.sasl.oauthbearer.unsecure.jwt", KAFKA_WHY_OAUTH, KAFKA_INSTEAD_SASL},
+	{"debug", KAFKA_WHY_LOG, KAFKA_INSTEAD_SUPERUSER},
+	{"log_level", KAFKA_WHY_LOG, KAFKA_INSTEAD_SUPERUSER},
+	{"log.", KAFKA_WHY_LOG, KAFKA_INSTEAD_SUPERUSER},
+	{"statistics.interval.ms", KAFKA_WHY_LOG, KAFKA_INSTEAD_SUPERUSER},
+	{"enabled_events", KAFKA_WHY_LOG, KAFKA_INSTEAD_SUPERUSER},
+	{"internal.termination.signal", "it makes librdkafka send signals to the server process", KAFKA_INSTEAD_SUPERUSER},
+	{"enable.random.seed", "it changes the random number generator of the whole server process", KAFKA_INSTEAD_SUPERUSER},
+	{"group.instance.id", KAFKA_WHY_GROUP, KAFKA_INSTEAD_SUPERUSER},
+	{"partition.assignment.strategy", KAFKA_WHY_GROUP, KAFKA_INSTEAD_SUPERUSER},
+	{"group.protocol.type", KAFKA_WHY_GROUP, KAFKA_INSTEAD_SUPERUSER},
+	{NULL, NULL, NULL}
+};
+
+/*
+ * Is name one of the properties the worker sets itself, which nobody may
+ * override?
+ */
+bool
+kafka_option_is_reserved(const char *name)
+{
+	int			i;
+
+	for (i = 0; kafka_reserved_options[i]; i++)
+	{
+		if (strcmp(name, kafka_reserved_options[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Is value one of the strings in list (exact match)?
+ */
+static bool
+kafka_in_list(const char *const *list, const char *value)
+{
+	int			i;
+
+	for (i = 0; list[i]; i++)
+	{
+		if (strcmp(list[i], value) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Decides whether these options, set together, need a source owned by a
+ * superuser. Returns false when a role that is not superuser may set them;
+ * otherwise true with *denial naming the first option that needs superuser,
+ * why, and what to do instead.
+ *
+ * Must run before any of the options reaches librdkafka: merely setting
+ * plugin.library.paths on a configuration object loads the library.
+ *
+ * Besides the allowlist there is one rule about options together: SASL
+ * without a sasl.mechanism means GSSAPI (librdkafka's default), i.e. Kerberos
+ * with the server's own credentials and a kinit shell command.
+ */
+bool
+kafka_options_need_superuser(int n, const char *const *names, const char *const *values,
+							 KafkaOptionDenial *denial)
+{
+	const char *protocol = NULL;
+	bool		mechanism = false;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		const char *name = names[i];
+		int			r;
+
+		if (strcmp(name, "sasl.mechanism") == 0 || strcmp(name, "sasl.mechanisms") == 0)
+		{
+			mechanism = true;
+			if (!kafka_in_list(kafka_user_sasl_mechanisms, values[i]))
+			{
+				denial->option = name;
+				denial->why = strcmp(values[i], "OAUTHBEARER") == 0 ? KAFKA_WHY_OAUTH :
+					strcmp(values[i], "GSSAPI") == 0 ? KAFKA_WHY_KERBEROS :
+					"only the mechanisms PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 use nothing but the credentials given in options";
+				denial->instead = KAFKA_INSTEAD_SASL;
+				return true;
+			}
+			continue;
+		}
+		if (strcmp(name, "security.protocol") == 0)
+			protocol = values[i];
+		if (kafka_in_list(kafka_user_options, name))
+			continue;
+
+		denial->option = name;
+		denial->why = "pg_lambda lets roles that are not superusers set only the librdkafka options listed in the Security section of its Kafka documentation";
+		denial->instead = KAFKA_INSTEAD_SUPERUSER;
+		for (r = 0; kafka_superuser_rules[r].name; r++)
+		{
+			const KafkaOptionRule *rule = &kafka_superuser_rules[r];
+			size_t		len = strlen(rule->name);
+
+			if (rule->name[len - 1] == '.' ? strncmp(name, rule->name, len) == 0
+				: strcmp(name, rule->name) == 0)
+			{
+				denial->why = rule->why;
+				denial->instead = rule->instead;
+				break;
+			}
+		}
+		return true;
+	}
+
+	if (protocol != NULL && pg_strncasecmp(protocol, "sasl_", 5) == 0 && !mechanism)
+	{
+		denial->option = "security.protocol";
+		denial->why = "SASL without a sasl.mechanism means Kerberos (GSSAPI), which runs sasl.kerberos.kinit.cmd as a shell command and uses the server's own Kerberos credentials";
+		denial->instead = KAFKA_INSTEAD_SASL;
+		return true;
+	}
+	return false;
+}
+
+/*
  * Checks one user-supplied librdkafka property: is it known, is the value
  * acceptable, and is it one the worker does not set itself? Fills errbuf.
+ * The caller has already decided that the user may set it (setting some
+ * properties has effects, see kafka_options_need_superuser).
  */
 bool
 kafka_check_option(const char *name, const char *value, char *errbuf, size_t errlen)
 {
 	rd_kafka_conf_t *conf;
 	rd_kafka_conf_res_t res;
-	int			i;
 
-	for (i = 0; kafka_reserved_options[i]; i++)
+	if (kafka_option_is_reserved(name))
 	{
-		if (strcmp(name, kafka_reserved_options[i]) == 0)
-		{
-			snprintf(errbuf, errlen, "\"%s\" is set by pg_lambda itself", name);
-			return false;
-		}
+		snprintf(errbuf, errlen, "\"%s\" is set by pg_lambda itself", name);
+		return false;
 	}
 	conf = rd_kafka_conf_new();
 	res = rd_kafka_conf_set(conf, name, value, errbuf, errlen);
@@ -78,7 +279,7 @@ kafka_check_option(const char *name, const char *value, char *errbuf, size_t err
  * latest client-level error, e.g. all brokers down.
  */
 static void
-kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+kafka_error_cb(rd_kafka_t *rk pg_attribute_unused(), int err, const char *reason, void *opaque)
 {
 	KafkaConsumer *c = (KafkaConsumer *) opaque;
 

@@ -56,6 +56,18 @@ typedef struct KafkaSettings
 	void	   *callback_arg;
 } KafkaSettings;
 
+/* Why an option needs a source owned by a superuser (static strings). */
+typedef struct KafkaOptionDenial
+{
+	const char *option;			/* the option's name */
+	const char *why;			/* a clause: why it needs superuser */
+	const char *instead;		/* a sentence: what to do instead */
+} KafkaOptionDenial;
+
+extern bool kafka_option_is_reserved(const char *name);
+extern bool kafka_options_need_superuser(int n, const char *const *names,
+										 const char *const *values,
+										 KafkaOptionDenial *denial);
 extern bool kafka_check_option(const char *name, const char *value,
 							   char *errbuf, size_t errlen);
 extern KafkaConsumer *kafka_consumer_create(const KafkaSettings *settings,

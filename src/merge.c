@@ -99,7 +99,7 @@ speed_batch_of(Oid foreigntableid)
 }
 
 static void
-speed_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+speed_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid)
 {
 	SpeedStatus st;
 
@@ -109,7 +109,7 @@ speed_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 }
 
 static void
-speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
+speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_attribute_unused())
 {
 	Cost		total = 1.0 + baserel->rows * cpu_tuple_cost;
 
@@ -150,7 +150,7 @@ speed_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
 		l = r;
 		r = t;
 	}
-	if (!IsA(l, Var) || ((Var *) l)->varno != relid || ((Var *) l)->varattno != attno)
+	if (!IsA(l, Var) || ((Var *) l)->varno != (int) relid || ((Var *) l)->varattno != attno)
 		return NULL;
 	if (!(IsA(r, Const) || IsA(r, Param)) || exprType(r) != type)
 		return NULL;
@@ -177,7 +177,7 @@ speed_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int stra
 		return NULL;
 	l = linitial(op->args);
 	r = lsecond(op->args);
-	if (!IsA(l, Var) || ((Var *) l)->varno != relid || ((Var *) l)->varattno != attno)
+	if (!IsA(l, Var) || ((Var *) l)->varno != (int) relid || ((Var *) l)->varattno != attno)
 		return NULL;
 	if (contain_var_clause(r) || contain_volatile_functions(r) || exprType(r) != type)
 		return NULL;
@@ -185,8 +185,8 @@ speed_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int stra
 }
 
 static ForeignScan *
-speed_get_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
-			   ForeignPath *best_path, List *tlist, List *scan_clauses, Plan *outer_plan)
+speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid,
+			   ForeignPath *best_path pg_attribute_unused(), List *tlist, List *scan_clauses, Plan *outer_plan)
 {
 	Oid			batch_relid = speed_batch_of(foreigntableid);
 	ViewDef    *def = cview_get(batch_relid);

@@ -6,12 +6,18 @@
  *
  * A source is a row of lambda_catalog.source (its librdkafka options, which
  * may hold credentials, live apart in lambda_catalog.source_secret, which no
- * other role can read). Managing sources takes superuser or membership in
- * role lambda_source_admin. The functions only change catalog rows; the
- * workers follow when the transaction commits: a transaction callback then
- * registers the workers of created or started sources and wakes those of
- * stopped or dropped ones (which see the change and exit). Nothing happens
- * if the transaction aborts, and no server restart is ever needed.
+ * other role can read). Creating a source takes superuser or membership in
+ * role lambda_source_admin; starting, stopping and dropping one also takes
+ * the privileges of its owner (the role that created it). Options that would
+ * let librdkafka act as the server's operating-system user (read files, run
+ * commands, load code) need a source owned by a superuser, checked when it is
+ * created and again whenever a worker loads it.
+ *
+ * The functions only change catalog rows; the workers follow when the
+ * transaction commits: a transaction callback then registers the workers of
+ * created or started sources and wakes those of stopped or dropped ones
+ * (which see the change and exit). Nothing happens if the transaction
+ * aborts, and no server restart is ever needed.
  *
  *-------------------------------------------------------------------------
  */
@@ -64,7 +70,7 @@ PG_FUNCTION_INFO_V1(lambda_drop_source);
  * changes are committed (and forgets them on abort).
  */
 static void
-source_xact_callback(XactEvent event, void *arg)
+source_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	ListCell   *lc;
 
@@ -152,6 +158,31 @@ source_check_admin(const char *action)
 }
 
 /*
+ * Errors out unless the current user may act on a source owned by owner:
+ * its owner, a role with the owner's privileges, or a superuser, as with
+ * PostgreSQL's own objects. Membership in lambda_source_admin lets a role
+ * create sources, not manage those of other roles.
+ */
+static void
+source_check_owner(const char *action, const char *name, Oid owner)
+{
+	const char *owner_name;
+
+	if (superuser() || has_privs_of_role(GetUserId(), owner))
+		return;
+	owner_name = GetUserNameFromId(owner, true);
+	if (owner_name == NULL)
+		owner_name = "(dropped)";
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to %s Kafka source \"%s\"", action, name),
+			 errdetail("Kafka source \"%s\" is owned by role \"%s\"; only its owner, roles with the owner's privileges and superusers may %s it.",
+					   name, owner_name, action),
+			 errhint("Run lambda.%s_source() as role \"%s\", or ask a superuser to.",
+					 action, owner_name)));
+}
+
+/*
  * Errors out with a null-argument error for a required parameter.
  */
 static void
@@ -180,11 +211,11 @@ source_bad_value(const char *name, const char *value, const char *detail, const 
 }
 
 /*
- * Looks up a source by name for start/stop/drop: its id and parallelism,
- * locking its row. Errors out when there is none.
+ * Looks up a source by name for start/stop/drop: its id, parallelism and
+ * owner, locking its row. Errors out when there is none.
  */
 static int32
-source_lookup(const char *name, int *parallelism)
+source_lookup(const char *name, int *parallelism, Oid *owner)
 {
 	CatalogScope scope;
 	Oid			argtypes[1] = {TEXTOID};
@@ -193,7 +224,8 @@ source_lookup(const char *name, int *parallelism)
 	bool		isnull;
 
 	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT id, parallelism FROM lambda_catalog.source WHERE name = $1 FOR UPDATE",
+	if (SPI_execute_with_args("SELECT id, parallelism, owner::pg_catalog.oid FROM lambda_catalog.source "
+							  "WHERE name = $1 FOR UPDATE",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.source");
 	if (SPI_processed == 0)
@@ -204,13 +236,51 @@ source_lookup(const char *name, int *parallelism)
 				 errhint("Create it with lambda.create_kafka_source().")));
 	id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*parallelism = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	catalog_end(&scope);
 	return id;
 }
 
 /*
+ * Refuses options that only a source owned by a superuser may have (see
+ * kafka_options_need_superuser): librdkafka would otherwise read the
+ * server's files, run commands or load code as the operating-system user
+ * that runs PostgreSQL on behalf of a role that may do none of that. At
+ * creation the caller becomes the owner (source_name is NULL then); a worker
+ * loading an existing source checks its owner again, which covers sources
+ * created before this rule and owners who lost superuser since.
+ */
+static void
+source_check_option_privilege(Oid owner, const char *source_name, int n,
+							  const char *const *names, const char *const *values)
+{
+	KafkaOptionDenial denial;
+	const char *owner_name;
+
+	if (superuser_arg(owner) || !kafka_options_need_superuser(n, names, values, &denial))
+		return;
+	if (source_name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to set Kafka option \"%s\"", denial.option),
+				 errdetail("Only a superuser may set option \"%s\", because %s.",
+						   denial.option, denial.why),
+				 errhint("%s", denial.instead)));
+	owner_name = GetUserNameFromId(owner, true);
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to set Kafka option \"%s\"", denial.option),
+			 errdetail("Kafka source \"%s\" is owned by role \"%s\", which is not a superuser; only a superuser may set option \"%s\", because %s.",
+					   source_name, owner_name ? owner_name : "(dropped)",
+					   denial.option, denial.why),
+			 errhint("Drop the source and create it again without option \"%s\", or have a superuser create it.",
+					 denial.option)));
+}
+
+/*
  * Validates the options jsonb: an object whose values are strings, numbers or
- * booleans, each a librdkafka property we let users set.
+ * booleans, each a librdkafka property we let users set, and only properties
+ * the current user may set (checked before any of them reaches librdkafka).
  */
 static void
 source_check_options(Jsonb *options)
@@ -219,6 +289,11 @@ source_check_options(Jsonb *options)
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 	char	   *key = NULL;
+	int			n = 0;
+	int			cap = Max(JB_ROOT_COUNT(options), 1);
+	const char **names;
+	const char **values;
+	int			i;
 
 	if (!JB_ROOT_IS_OBJECT(options))
 		ereport(ERROR,
@@ -227,10 +302,11 @@ source_check_options(Jsonb *options)
 				 errdetail("options holds librdkafka properties as {\"name\": \"value\", ...}."),
 				 errhint("Pass e.g. '{\"security.protocol\": \"SASL_SSL\"}'::jsonb, or '{}'.")));
 
+	names = palloc(sizeof(char *) * cap);
+	values = palloc(sizeof(char *) * cap);
 	it = JsonbIteratorInit(&options->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
-		char		errbuf[512];
 		char	   *value;
 
 		if (tok == WJB_KEY)
@@ -259,10 +335,29 @@ source_check_options(Jsonb *options)
 						 errhint("Write the value as a JSON string.")));
 				value = NULL;	/* keep compiler quiet */
 		}
-		if (!kafka_check_option(key, value, errbuf, sizeof(errbuf)))
+		if (kafka_option_is_reserved(key))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid Kafka option \"%s\"", key),
+					 errdetail("\"%s\" is set by pg_lambda itself.", key),
+					 errhint("See librdkafka's CONFIGURATION.md for consumer properties; "
+							 "brokers, group_id and start_from are parameters of their own.")));
+		Assert(n < cap);
+		names[n] = key;
+		values[n] = value;
+		n++;
+	}
+
+	source_check_option_privilege(GetUserId(), NULL, n, names, values);
+
+	for (i = 0; i < n; i++)
+	{
+		char		errbuf[512];
+
+		if (!kafka_check_option(names[i], values[i], errbuf, sizeof(errbuf)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Kafka option \"%s\"", names[i]),
 					 errdetail("%s.", errbuf),
 					 errhint("See librdkafka's CONFIGURATION.md for consumer properties; "
 							 "brokers, group_id and start_from are parameters of their own.")));
@@ -533,6 +628,7 @@ source_manage(FunctionCallInfo fcinfo, SourceAction action)
 	char	   *name;
 	int32		id;
 	int			parallelism;
+	Oid			owner;
 	CatalogScope scope;
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1];
@@ -547,7 +643,8 @@ source_manage(FunctionCallInfo fcinfo, SourceAction action)
 						   verbs[action], verbs[action]),
 				 errhint("Pass the name of a source listed in lambda.sources.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	id = source_lookup(name, &parallelism);
+	id = source_lookup(name, &parallelism, &owner);
+	source_check_owner(verbs[action], name, owner);
 
 	args[0] = Int32GetDatum(id);
 	catalog_begin(&scope);
@@ -640,7 +737,9 @@ source_from_row(HeapTuple tup, TupleDesc desc, MemoryContext cxt, SourceDef *def
 
 /*
  * Loads source source_id with its options into def (allocated in the
- * caller's memory context). Returns false when it does not exist.
+ * caller's memory context). Returns false when it does not exist. Errors out
+ * when the options need a superuser owner and the owner is not one, so that
+ * no option a role may not set ever reaches librdkafka this way either.
  */
 bool
 source_load(int32 source_id, SourceDef *def)
@@ -680,6 +779,10 @@ source_load(int32 source_id, SourceDef *def)
 		MemoryContextSwitchTo(old);
 	}
 	catalog_end(&scope);
+	if (found)
+		source_check_option_privilege(def->owner, def->name, def->noptions,
+									  (const char *const *) def->option_names,
+									  (const char *const *) def->option_values);
 	return found;
 }
 

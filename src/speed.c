@@ -1011,7 +1011,7 @@ speed_reset_xact(void)
 }
 
 static void
-speed_xact_callback(XactEvent event, void *arg)
+speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	ListCell   *lc;
 
@@ -1079,8 +1079,9 @@ speed_xact_callback(XactEvent event, void *arg)
 }
 
 static void
-speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					   SubTransactionId parentSubid, void *arg)
+speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
+					   SubTransactionId parentSubid pg_attribute_unused(),
+					   void *arg pg_attribute_unused())
 {
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
@@ -1205,7 +1206,7 @@ speed_before_finish_prepared(const char *gid)
  * incomplete and are rebuilt from the events.
  */
 void
-speed_after_finish_prepared(const char *gid, bool commit)
+speed_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
 {
 	if (!speed_holding_commit_lock)
 		return;
@@ -1510,16 +1511,29 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	return true;
 }
 
-/* Records why the scheduler's last turn on a view failed (view_status.note). */
+/*
+ * Records why the last refresh of a view failed (view_status.note); "what"
+ * names it: scheduled refresh, REFRESH, recompute. Called while the error
+ * is being handled, so it does nothing if the failure left one of these
+ * locks held (the abort that follows releases it).
+ */
 void
-speed_record_error(Oid dbid, Oid batch_relid, const char *message)
+speed_record_error(Oid dbid, Oid batch_relid, const char *what, const char *message)
 {
-	SpeedView  *v = speed_lock_view(dbid, batch_relid);
+	SpeedView  *v;
 
-	if (v == NULL)
+	if (speed_shared == NULL || LWLockHeldByMe(speed_shared->commit_lock) ||
+		LWLockHeldByMe(speed_shared->registry_lock))
 		return;
-	speed_note(v, "last scheduled refresh failed: %s", message);
-	LWLockRelease(&v->lock);
+	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	v = speed_find(dbid, batch_relid);
+	if (v != NULL && !LWLockHeldByMe(&v->lock))
+	{
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+		speed_note(v, "last %s failed: %s", what, message);
+		LWLockRelease(&v->lock);
+	}
+	LWLockRelease(speed_shared->registry_lock);
 }
 
 /* A refresh folded generations up to upto_gen in transaction xid. */

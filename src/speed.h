@@ -51,7 +51,7 @@ extern Snapshot speed_cut(ViewDef *def, int64 *closed_gen);
 extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows);
 extern bool speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph);
 extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows);
-extern void speed_record_error(Oid dbid, Oid batch_relid, const char *message);
+extern void speed_record_error(Oid dbid, Oid batch_relid, const char *what, const char *message);
 extern void speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid);
 extern void speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh);
 extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);

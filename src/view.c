@@ -10,7 +10,10 @@
  *   lambda_catalog.<v>_batch   the batch layer: one row per group, the key
  *                              columns under a unique index (NULLS NOT
  *                              DISTINCT) and one bytea of partial state per
- *                              aggregate;
+ *                              aggregate; when keys can be too long for a
+ *                              btree entry, the unique index holds the short
+ *                              ones and the long ones are indexed by hash
+ *                              (view_create_key_indexes, batch.c);
  *   lambda_catalog.<v>_speed   a foreign table over the speed layer with the
  *                              same columns (merge.c);
  *   v                          a plain view: the two unioned, grouped by the
@@ -35,16 +38,19 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/partition.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_inherits.h"
 #include "commands/trigger.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -60,6 +66,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -68,6 +75,8 @@
 #include "catalog.h"
 #include "compat.h"
 #include "cview.h"
+#include "event_table.h"
+#include "privilege.h"
 #include "speed.h"
 #include "view.h"
 #include "worker.h"
@@ -78,6 +87,7 @@ PG_FUNCTION_INFO_V1(lambda_recompute);
 PG_FUNCTION_INFO_V1(lambda_view_dropped);
 PG_FUNCTION_INFO_V1(lambda_speed_status);
 PG_FUNCTION_INFO_V1(lambda_sketch_bytes_per_key);
+PG_FUNCTION_INFO_V1(lambda_upgrade_batch_table);
 
 /* The batch table of lambda view relid, or InvalidOid. */
 Oid
@@ -373,8 +383,22 @@ view_merged_sql(ViewDef *def, List *colnames, const char *batchname, const char 
 						 quote_literal_cstr(batchname), i + 1, quote_identifier(def->aggnames[i]),
 						 format_type_be_qualified(def->aggs[i].aggref->aggtype),
 						 quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
-	appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s",
-					 cols.data, batchname, cols.data, speedname);
+	if (def->nkeys > 0 && batch_has_long_keys(def->batch_relid))
+	{
+		/*
+		 * Short and long keys apart, so that each branch has an index whose
+		 * predicate its condition matches: a condition on the keys reaches
+		 * the unique index of the short ones and the hash indexes of the
+		 * long ones.
+		 */
+		appendStringInfo(&sql, " FROM (SELECT %s FROM %s WHERE NOT %s UNION ALL SELECT %s FROM %s WHERE %s"
+						 " UNION ALL SELECT %s FROM %s",
+						 cols.data, batchname, BATCH_LONG_COLUMN, cols.data, batchname, BATCH_LONG_COLUMN,
+						 cols.data, speedname);
+	}
+	else
+		appendStringInfo(&sql, " FROM (SELECT %s FROM %s UNION ALL SELECT %s FROM %s",
+						 cols.data, batchname, cols.data, speedname);
 	if (def->sliding && nkeys == 0)
 	{
 		/*
@@ -429,6 +453,62 @@ view_table_columns(ViewDef *def, bool batch)
 			appendStringInfo(&s, "%s%s bytea", i > 0 ? ", " : "", quote_identifier(def->aggnames[i]));
 	}
 	return s.data;
+}
+
+/*
+ * The batch table's column _lambda_long: whether a group's key is too long
+ * for the unique index (batch.c).
+ */
+static char *
+view_long_column(ViewDef *def)
+{
+	StringInfoData s;
+	int			i;
+
+	initStringInfo(&s);
+	appendStringInfo(&s, "%s boolean NOT NULL GENERATED ALWAYS AS (lambda_catalog.key_is_long(", BATCH_LONG_COLUMN);
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&s, "%s%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
+	appendStringInfoString(&s, ")) STORED");
+	return s.data;
+}
+
+/*
+ * Creates the key indexes of batch table batchname (in lambda_catalog): a
+ * unique btree index over the keys, NULLS NOT DISTINCT. With long keys
+ * (a _lambda_long column) that one holds the short keys only; a btree index
+ * on lambda_catalog.key_hash of the long ones serves refreshes, and a hash
+ * index (no size limit) on each variable-length key column over the long
+ * ones serves point queries. Runs in an SPI connection.
+ */
+static void
+view_create_key_indexes(ViewDef *def, const char *batchname, bool long_keys)
+{
+	char	   *batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
+	StringInfoData keys;
+	int			i;
+
+	initStringInfo(&keys);
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&keys, "%s%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
+	view_exec(psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT%s", batch_rel, keys.data,
+					   long_keys ? " WHERE NOT " BATCH_LONG_COLUMN : ""), SPI_OK_UTILITY);
+	if (!long_keys)
+		return;
+	view_exec(psprintf("CREATE INDEX %s ON %s (lambda_catalog.key_hash(%s)) WHERE %s",
+					   quote_identifier(ChooseRelationName(batchname, NULL, "long_idx",
+														   catalog_namespace(), false)),
+					   batch_rel, keys.data, BATCH_LONG_COLUMN), SPI_OK_UTILITY);
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (def->keylens[i] != -1 || !OidIsValid(GetDefaultOpClass(def->keytypes[i], HASH_AM_OID)))
+			continue;
+		view_exec(psprintf("CREATE INDEX %s ON %s USING hash (%s) WHERE %s",
+						   quote_identifier(ChooseRelationName(batchname, def->keynames[i], "long_idx",
+															   catalog_namespace(), false)),
+						   batch_rel, quote_identifier(def->keynames[i]), BATCH_LONG_COLUMN),
+				  SPI_OK_UTILITY);
+	}
 }
 
 /*
@@ -568,6 +648,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	Datum		args[8];
 	char		argnulls[] = "        ";	/* 8 arguments, and the NUL */
 	ListCell   *lc;
+	bool		long_keys;
 
 	view_parse_options(into->options, &opts, false);
 	view_check_window(&opts);
@@ -629,8 +710,8 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	query = compat_flatten_grouping(query);
 	cview_validate_query(query, &event_relid);
-	if (pg_class_aclcheck(event_relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
-		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(event_relid));
+	/* the view's owner will be the current user */
+	privilege_check_owner_reads(GetUserId(), event_relid, query, viewname, PRIVILEGE_CREATE);
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -650,6 +731,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	/* no events may be in flight while the initial contents are computed */
 	LockRelationOid(event_relid, ShareRowExclusiveLock);
+	/* and it is still an event table (lambda.drop_event_table() takes that lock too) */
+	PushActiveSnapshot(GetLatestSnapshot());
+	event_table_require(event_relid);
+	PopActiveSnapshot();
 
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
@@ -665,6 +750,9 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("continuous views can group by at most 32 expressions")));
+	/* a sliding window reads the time column too */
+	if (opts.sliding_window)
+		privilege_check_owner_reads(GetUserId(), event_relid, tmp->query, viewname, PRIVILEGE_CREATE);
 	batchname = ChooseRelationName(viewname, NULL, "batch", catnsp, false);
 	speedname = ChooseRelationName(viewname, NULL, "speed", catnsp, false);
 	batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
@@ -672,19 +760,12 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	qualname = quote_qualified_identifier(get_namespace_name(nsp), viewname);
 	owner = quote_identifier(GetUserNameFromId(GetUserId(), false));
 
+	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && batch_long_keys_available();
 	catalog_begin(&scope);
-	view_exec(psprintf("CREATE TABLE %s (%s)", batch_rel, view_table_columns(tmp, true)), SPI_OK_UTILITY);
+	view_exec(psprintf("CREATE TABLE %s (%s%s%s)", batch_rel, view_table_columns(tmp, true),
+					   long_keys ? ", " : "", long_keys ? view_long_column(tmp) : ""), SPI_OK_UTILITY);
 	if (tmp->nkeys > 0)
-	{
-		StringInfoData idx;
-		int			i;
-
-		initStringInfo(&idx);
-		for (i = 0; i < tmp->nkeys; i++)
-			appendStringInfo(&idx, "%s%s", i > 0 ? ", " : "", quote_identifier(tmp->keynames[i]));
-		view_exec(psprintf("CREATE UNIQUE INDEX ON %s (%s) NULLS NOT DISTINCT", batch_rel, idx.data),
-				  SPI_OK_UTILITY);
-	}
+		view_create_key_indexes(tmp, batchname, long_keys);
 	/* count(DISTINCT) sets uncompressed, so that a read can fetch only their count */
 	{
 		int			i;
@@ -760,6 +841,34 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 		SetQueryCompletion(qc, CMDTAG_SELECT, cut.batch_rows);
 }
 
+/*
+ * REFRESH and lambda.recompute: batch_refresh, noting a failure in the
+ * speed layer (lambda.view_status.note), which outlives the transaction
+ * that the error rolls back, before raising it as usual.
+ */
+static void
+view_refresh(Oid batch, bool full, const char *why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		batch_refresh(batch, full, why);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		MemoryContext ecxt = MemoryContextSwitchTo(cxt);
+
+		edata = CopyErrorData();
+		speed_record_error(MyDatabaseId, batch, full ? "recompute" : "REFRESH", edata->message);
+		FreeErrorData(edata);
+		MemoryContextSwitchTo(ecxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+}
+
 /* Checks that the current user owns lambda view relid. */
 static void
 view_check_owner(Oid relid)
@@ -824,6 +933,43 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 	speed_scheduler_wake(MyDatabaseId);
 }
 
+/*
+ * After ALTER ... OWNER TO of the view with batch table batch: refuses a new
+ * owner that could not maintain it (no SELECT on the event table, or under
+ * its row-level security), as CREATE refuses such an owner.
+ */
+static void
+view_check_new_owner(Oid batch, Oid newowner)
+{
+	ViewDef    *def = cview_get(batch);
+
+	if (def != NULL)
+		privilege_check_owner_reads(newowner, def->event_relid, def->query,
+									get_rel_name(def->view_relid), PRIVILEGE_NEW_OWNER);
+}
+
+/*
+ * After ALTER ... OWNER TO: the old owner no longer reads the view's batch
+ * and speed tables (they were granted to it as the owner). Their own owner,
+ * the catalog's, keeps its rights.
+ */
+static void
+view_revoke_layers(Oid batch, Oid oldowner, Oid newowner)
+{
+	ViewDef    *def = cview_get(batch);
+	CatalogScope scope;
+
+	if (def == NULL || oldowner == newowner || oldowner == privilege_rel_owner(batch))
+		return;
+	catalog_begin(&scope);
+	view_exec(psprintf("REVOKE SELECT ON %s, %s FROM %s",
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(batch)),
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid)),
+					   quote_identifier(GetUserNameFromId(oldowner, false))),
+			  SPI_OK_UTILITY);
+	catalog_end(&scope);
+}
+
 /* A copy of pstmt running stmt instead. */
 static PlannedStmt *
 view_wrap(PlannedStmt *pstmt, Node *stmt)
@@ -880,14 +1026,15 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("continuous views cannot be refreshed WITH NO DATA"),
 					 errhint("Omit WITH NO DATA; to remove the view, drop it.")));
-		batch_refresh(batch, false, "manual");
+		view_refresh(batch, false, "manual");
 		if (qc)
 			SetQueryCompletion(qc, CMDTAG_REFRESH_MATERIALIZED_VIEW, 0);
 		return true;
 	}
 	if (IsA(stmt, AlterTableStmt) &&
 		(((AlterTableStmt *) stmt)->objtype == OBJECT_MATVIEW ||
-		 ((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW) &&
+		 ((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW ||
+		 ((AlterTableStmt *) stmt)->objtype == OBJECT_TABLE) &&
 		list_length(((AlterTableStmt *) stmt)->cmds) == 1 &&
 		((AlterTableCmd *) linitial(((AlterTableStmt *) stmt)->cmds))->subtype == AT_ChangeOwner)
 	{
@@ -896,6 +1043,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		Oid			relid = RangeVarGetRelid(a->relation, NoLock, true);
 		Oid			batch;
 		Oid			newowner;
+		Oid			oldowner;
 		CatalogScope scope;
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1];
@@ -903,7 +1051,10 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
 			return false;
 		newowner = get_rolespec_oid(cmd->newowner, false);
+		oldowner = privilege_rel_owner(relid);
+		view_check_owner(relid);
 		ATExecChangeOwner(relid, newowner, false, AccessExclusiveLock);
+		view_check_new_owner(batch, newowner);
 		/* the new owner reads the batch and speed tables through the view */
 		catalog_begin(&scope);
 		args[0] = ObjectIdGetDatum(batch);
@@ -915,6 +1066,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 			elog(ERROR, "could not read lambda_catalog.continuous_view");
 		view_exec(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), SPI_OK_UTILITY);
 		catalog_end(&scope);
+		view_revoke_layers(batch, oldowner, newowner);
 		return true;
 	}
 	if (IsA(stmt, AlterTableStmt) && ((AlterTableStmt *) stmt)->objtype == OBJECT_MATVIEW)
@@ -938,6 +1090,8 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		{
 			RenameStmt *copy = copyObject(r);
 
+			view_check_owner(relid);
+
 			copy->renameType = OBJECT_VIEW;
 			*pstmt_p = view_wrap(pstmt, (Node *) copy);
 		}
@@ -956,7 +1110,12 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 			Oid			relid = RangeVarGetRelid(rv, NoLock, true);
 
 			if (OidIsValid(relid) && OidIsValid(view_batch_of(relid)))
+			{
+				/* as DROP MATERIALIZED VIEW checks it: the owner, or the schema's */
+				if (!object_ownercheck(NamespaceRelationId, get_rel_namespace(relid), GetUserId()))
+					view_check_owner(relid);
 				views = lappend(views, lfirst(lc));
+			}
 			else
 				others = lappend(others, lfirst(lc));
 		}
@@ -1053,17 +1212,97 @@ view_refuse_on_event_table(Oid relid, const char *what)
 					 get_rel_name(relid))));
 }
 
+/* The continuous view that rv names, or InvalidOid. */
+static Oid
+view_continuous_relid(RangeVar *rv)
+{
+	Oid			relid = rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+
+	return OidIsValid(relid) && OidIsValid(view_batch_of(relid)) ? relid : InvalidOid;
+}
+
+/*
+ * Refuses statements that would change what the user-facing view of a
+ * continuous view runs: CREATE OR REPLACE VIEW and an ON SELECT rule would
+ * replace its query (and disconnect it from both layers); security_invoker
+ * would check each reader's rights on pg_lambda's internal tables instead of
+ * reading with the owner's, as a materialized view is read. An owner change
+ * must be a statement of its own (view_process_utility() grants the new
+ * owner the layers). Column defaults, comments, security_barrier and
+ * renames stay allowed: the query stays the same.
+ */
+static void
+view_check_definition_change(Node *stmt)
+{
+	Oid			relid;
+
+	if (IsA(stmt, ViewStmt) && ((ViewStmt *) stmt)->replace &&
+		OidIsValid(relid = view_continuous_relid(((ViewStmt *) stmt)->view)))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot replace continuous view \"%s\" with CREATE OR REPLACE VIEW", get_rel_name(relid)),
+				 errdetail("Its query merges the batch and speed layers; another query would disconnect it from both."),
+				 errhint("To change its definition, DROP MATERIALIZED VIEW %s and create it again with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).",
+						 get_rel_name(relid))));
+	else if (IsA(stmt, RuleStmt) && ((RuleStmt *) stmt)->event == CMD_SELECT &&
+			 OidIsValid(relid = view_continuous_relid(((RuleStmt *) stmt)->relation)))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot create an ON SELECT rule on continuous view \"%s\"", get_rel_name(relid)),
+				 errdetail("The rule would replace the query that merges the batch and speed layers, disconnecting the view from both."),
+				 errhint("To change its definition, DROP MATERIALIZED VIEW %s and create it again with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).",
+						 get_rel_name(relid))));
+	else if (IsA(stmt, AlterTableStmt) &&
+			 (((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW ||
+			  ((AlterTableStmt *) stmt)->objtype == OBJECT_TABLE) &&
+			 OidIsValid(relid = view_continuous_relid(((AlterTableStmt *) stmt)->relation)))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+			ListCell   *lc2;
+
+			if (cmd->subtype == AT_ChangeOwner && list_length(((AlterTableStmt *) stmt)->cmds) > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("the owner of continuous view \"%s\" must be changed in a statement of its own",
+								get_rel_name(relid)),
+						 errdetail("The new owner is given access to the view's batch and speed layers as it changes."),
+						 errhint("Run ALTER MATERIALIZED VIEW %s OWNER TO ... alone.", get_rel_name(relid))));
+			if (cmd->subtype != AT_SetRelOptions && cmd->subtype != AT_ReplaceRelOptions)
+				continue;
+			foreach(lc2, (List *) cmd->def)
+			{
+				DefElem    *d = lfirst(lc2);
+
+				if (d->defnamespace == NULL && strcmp(d->defname, "security_invoker") == 0 &&
+					(d->arg == NULL || defGetBoolean(d)))
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("continuous view \"%s\" cannot be security_invoker", get_rel_name(relid)),
+							 errdetail("A continuous view is read with its owner's rights, as a materialized view is: "
+									   "its query reads pg_lambda's internal batch and speed tables, not the event table."),
+							 errhint("Grant SELECT on the view to the roles that may read it.")));
+			}
+		}
+	}
+}
+
 /*
  * Refuses statements that would make an event table stop feeding its
  * continuous views, or break their stored definitions: renaming the table,
  * its columns or its schema, moving it, and disabling or dropping a capture
- * trigger.
+ * trigger; and those that would change the continuous views' own query
+ * (view_check_definition_change).
  */
 void
 view_check_utility(PlannedStmt *pstmt)
 {
 	Node	   *stmt = pstmt->utilityStmt;
 
+	view_check_definition_change(stmt);
 	if (IsA(stmt, RenameStmt))
 	{
 		RenameStmt *r = (RenameStmt *) stmt;
@@ -1188,13 +1427,115 @@ lambda_recompute(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a continuous view", get_rel_name(relid) ? get_rel_name(relid) : "?"),
 				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
 	compat_check_refresh(relid);
-	batch_refresh(batch, true, "recompute");
+	view_refresh(batch, true, "recompute");
 	batch_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" recomputed: %lld group",
 						   "continuous view \"%s\" recomputed: %lld groups",
 						   cut.batch_rows, get_rel_name(relid), (long long) cut.batch_rows)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * lambda_catalog.upgrade_batch_table(batch regclass): moves the batch table
+ * of a view made before 0.4.0, whose keys can be too long for its unique
+ * index, to the long-key design (view_create_key_indexes): adds
+ * _lambda_long, replaces the unique index and redefines the view so that
+ * each branch reaches its index. Returns whether it changed anything. Run
+ * by the 0.3.0 -> 0.4.0 update script.
+ */
+Datum
+lambda_upgrade_batch_table(PG_FUNCTION_ARGS)
+{
+	Oid			batch = PG_GETARG_OID(0);
+	ViewDef    *def = cview_get(batch);
+	CatalogScope scope;
+	Relation	viewrel;
+	TupleDesc	desc;
+	List	   *colnames = NIL;
+	char	   *batchname;
+	char	   *batch_rel;
+	char	   *speed_rel;
+	char	   *viewname;
+	char	   *options;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	uint64		i;
+	int			a;
+	bool		save_creating;
+	Oid			save_extension;
+
+	if (def == NULL || def->nkeys == 0 || !batch_keys_may_be_long(def) || batch_has_long_keys(batch))
+		PG_RETURN_BOOL(false);
+	batchname = get_rel_name(batch);
+	batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
+	speed_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid));
+	viewname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->view_relid)),
+										  get_rel_name(def->view_relid));
+	/* no refresh or read while the table changes */
+	LockRelationOid(def->view_relid, AccessExclusiveLock);
+	LockRelationOid(batch, AccessExclusiveLock);
+
+	catalog_begin(&scope);
+	/* the unique index of every key goes first, so the rewrite does not rebuild it */
+	args[0] = ObjectIdGetDatum(batch);
+	if (SPI_execute_with_args("SELECT pg_catalog.format('DROP INDEX %s', indexrelid::pg_catalog.regclass)"
+							  "  FROM pg_catalog.pg_index WHERE indrelid = $1 AND indisunique AND indpred IS NULL",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the indexes of batch table \"%s\"", batchname);
+	{
+		List	   *drops = NIL;
+		ListCell   *lc;
+
+		for (i = 0; i < SPI_processed; i++)
+			drops = lappend(drops, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		foreach(lc, drops)
+			view_exec(lfirst(lc), SPI_OK_UTILITY);
+	}
+	view_exec(psprintf("ALTER TABLE %s ADD COLUMN %s", batch_rel, view_long_column(def)), SPI_OK_UTILITY);
+	view_create_key_indexes(def, batchname, true);
+	/* the view's options (e.g. security_barrier), which CREATE OR REPLACE would reset */
+	args[0] = ObjectIdGetDatum(def->view_relid);
+	if (SPI_execute_with_args("SELECT string_agg(quote_ident(split_part(o, '=', 1)) || ' = ' ||"
+							  "                  quote_literal(substr(o, strpos(o, '=') + 1)), ', ')"
+							  "  FROM pg_class c, unnest(c.reloptions) o WHERE c.oid = $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the options of view \"%s\"", viewname);
+	options = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	options = options ? psprintf(" WITH (%s)", options) : "";
+	catalog_end(&scope);
+
+	/* the view, with the same columns (as the caller: its owner, or a superuser) */
+	viewrel = relation_open(def->view_relid, NoLock);
+	desc = RelationGetDescr(viewrel);
+	for (a = 0; a < desc->natts; a++)
+		colnames = lappend(colnames, makeString(pstrdup(NameStr(TupleDescAttr(desc, a)->attname))));
+	relation_close(viewrel, NoLock);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * The view is the user's, not the extension's: inside the update script
+	 * PostgreSQL would refuse to replace it ("not a member of extension"),
+	 * so it is replaced as outside one.
+	 */
+	save_creating = creating_extension;
+	save_extension = CurrentExtensionObject;
+	PG_TRY();
+	{
+		creating_extension = false;
+		CurrentExtensionObject = InvalidOid;
+		view_exec(psprintf("CREATE OR REPLACE VIEW %s%s AS %s", viewname, options,
+						   view_merged_sql(def, colnames, batch_rel, speed_rel)), SPI_OK_UTILITY);
+	}
+	PG_FINALLY();
+	{
+		creating_extension = save_creating;
+		CurrentExtensionObject = save_extension;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	PG_RETURN_BOOL(true);
 }
 
 /*
@@ -1259,4 +1600,66 @@ lambda_speed_status(PG_FUNCTION_ARGS)
 	values[5] = TimestampTzGetDatum(st.last_apply);
 	nulls[5] = (st.last_apply == 0);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * The batch tables of the continuous views over event table relid or over
+ * a partition of it (of every continuous view when relid is InvalidOid).
+ */
+List *
+view_batches_over(Oid relid)
+{
+	CatalogScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	List	   *result = NIL;
+	MemoryContext caller = CurrentMemoryContext;
+	uint64		i;
+
+	if (!OidIsValid(catalog_relid("continuous_view")))
+		return NIL;
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_execute_with_args("SELECT batch_table::pg_catalog.oid FROM lambda_catalog.continuous_view"
+							  " WHERE $1 OPERATOR(pg_catalog.=) 0::pg_catalog.oid"
+							  "    OR event_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							  "    OR event_table::pg_catalog.oid IN"
+							  "       (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass))"
+							  " ORDER BY 1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.continuous_view");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			batch = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = lappend_oid(result, batch);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_end(&scope);
+	return result;
+}
+
+/*
+ * Grants the current owner of the view with batch table batch SELECT on its
+ * batch and speed tables, which the view reads with its owner's rights: for
+ * owner changes that do not pass through view_process_utility (REASSIGN
+ * OWNED).
+ */
+void
+view_grant_layers(Oid batch)
+{
+	ViewDef    *def = cview_get(batch);
+	CatalogScope scope;
+
+	if (def == NULL)
+		return;
+	catalog_begin(&scope);
+	view_exec(psprintf("GRANT SELECT ON %s, %s TO %s",
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(batch)),
+					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid)),
+					   quote_identifier(GetUserNameFromId(privilege_rel_owner(def->view_relid), false))),
+			  SPI_OK_UTILITY);
+	catalog_end(&scope);
 }

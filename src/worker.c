@@ -380,7 +380,7 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
  * crash-restart of the server runs it again.
  */
 void
-lambda_launcher_main(Datum arg)
+lambda_launcher_main(Datum arg pg_attribute_unused())
 {
 	List	   *dbs = NIL;
 	ListCell   *lc;
@@ -510,18 +510,145 @@ worker_start_scheduler(Oid dbid)
 }
 
 static void
-scheduler_on_exit(int code, Datum arg)
+scheduler_on_exit(int code pg_attribute_unused(), Datum arg)
 {
 	speed_scheduler_release(DatumGetObjectId(arg));
 }
 
-/* One view's turn: rebuild, or refresh when due or short of memory. */
+/*
+ * A view whose refreshes by the scheduler fail: it is tried again after a
+ * delay that doubles with each failure in a row, from
+ * SCHEDULER_RETRY_MIN_MS up to SCHEDULER_RETRY_MAX_MS.
+ */
+typedef struct SchedulerFailure
+{
+	Oid			batch;
+	int			failures;		/* in a row */
+	TimestampTz failed_at;		/* the last one */
+	TimestampTz retry_at;
+} SchedulerFailure;
+
+#define SCHEDULER_RETRY_MIN_MS	1000
+#define SCHEDULER_RETRY_MAX_MS	300000
+
+/* The scheduler's failing views (in TopMemoryContext). */
+static List *scheduler_failures = NIL;
+
+/* The failure record of a view, or NULL. */
+static SchedulerFailure *
+scheduler_failure(Oid batch)
+{
+	ListCell   *lc;
+
+	foreach(lc, scheduler_failures)
+	{
+		SchedulerFailure *f = lfirst(lc);
+
+		if (f->batch == batch)
+			return f;
+	}
+	return NULL;
+}
+
+/* Forgets that a view's refreshes failed: one succeeded. */
 static void
-scheduler_view(Oid batch, bool due, bool memory_short)
+scheduler_forget_failure(SchedulerFailure *f)
+{
+	scheduler_failures = list_delete_ptr(scheduler_failures, f);
+	pfree(f);
+}
+
+/*
+ * Records a failed refresh in the catalog, in a transaction of its own (the
+ * failed one was rolled back). Returns the view's name (in cxt), or NULL
+ * when that could not be done; *failures gets its failures in a row.
+ */
+static char *
+scheduler_record_failure(Oid batch, const char *message, MemoryContext cxt, int *failures)
+{
+	char	   *volatile name = NULL;
+
+	*failures = 0;
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		name = batch_record_failure(batch, message, cxt, failures);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		/* the view may have been dropped meanwhile: say so, and go on */
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return name;
+}
+
+/*
+ * After a failed turn on a view (its transaction rolled back): records the
+ * failure (view_status shows it), sets when to try again, and logs the
+ * error with the view's name.
+ */
+static void
+scheduler_refresh_failed(Oid dbid, Oid batch, ErrorData *edata, MemoryContext cxt)
+{
+	SchedulerFailure *f = scheduler_failure(batch);
+	const char *message = edata->message ? edata->message : "unknown error";
+	char	   *name;
+	int			failures;
+	long		delay_ms = SCHEDULER_RETRY_MIN_MS;
+	int			i;
+
+	if (f == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		f = palloc0(sizeof(SchedulerFailure));
+		f->batch = batch;
+		scheduler_failures = lappend(scheduler_failures, f);
+		MemoryContextSwitchTo(old);
+	}
+	f->failures++;
+	f->failed_at = GetCurrentTimestamp();
+	for (i = 1; i < f->failures && delay_ms < SCHEDULER_RETRY_MAX_MS; i++)
+		delay_ms *= 2;
+	delay_ms = Min(delay_ms, SCHEDULER_RETRY_MAX_MS);
+	f->retry_at = TimestampTzPlusMilliseconds(f->failed_at, delay_ms);
+
+	name = scheduler_record_failure(batch, message, cxt, &failures);
+	if (failures == 0)
+		failures = f->failures;
+	ereport(WARNING,
+			(errcode(edata->sqlerrcode),
+			 name ? errmsg("refresh of continuous view \"%s\" failed: %s", name, message) :
+			 errmsg("refresh of the continuous view with batch table %u failed: %s", batch, message),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+			 errhint("This is failure %d in a row; the scheduler tries again in %ld s. "
+					 "lambda.view_status shows the error until a refresh succeeds; the view answers "
+					 "correctly meanwhile, from the speed layer.", failures, delay_ms / 1000)));
+	speed_record_error(dbid, batch, "scheduled refresh", message);
+}
+
+/*
+ * One view's turn: frees what the speed layer no longer needs, then
+ * rebuilds, or refreshes when due or short of memory, unless may_refresh
+ * is false (its refreshes fail: waiting to try again). Returns whether it
+ * rebuilt or refreshed.
+ */
+static bool
+scheduler_view(Oid batch, bool due, bool memory_short, bool may_refresh)
 {
 	ViewDef    *def;
 	bool		needs_rebuild;
 	bool		wants_refresh;
+	bool		worked = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -530,7 +657,10 @@ scheduler_view(Oid batch, bool due, bool memory_short)
 	if (def != NULL)
 	{
 		speed_maintain(def, &needs_rebuild, &wants_refresh);
-		if (needs_rebuild && !wants_refresh)
+		worked = may_refresh && (needs_rebuild || wants_refresh || due || memory_short);
+		if (!may_refresh)
+			;
+		else if (needs_rebuild && !wants_refresh)
 		{
 			if (!batch_rebuild(batch))
 				batch_refresh(batch, false, "rebuild did not fit");
@@ -544,6 +674,42 @@ scheduler_view(Oid batch, bool due, bool memory_short)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	return worked;
+}
+
+/*
+ * One view's turn, errors included: a view whose refreshes fail waits for
+ * its retry time (scheduler_refresh_failed); last_refresh (0 if never) tells
+ * whether a refresh elsewhere (REFRESH, recompute) succeeded meanwhile.
+ */
+static void
+scheduler_turn(Oid dbid, Oid batch, bool due, bool memory_short, TimestampTz last_refresh,
+			   MemoryContext cxt)
+{
+	PG_TRY();
+	{
+		SchedulerFailure *f = scheduler_failure(batch);
+
+		if (f != NULL && last_refresh > f->failed_at)
+		{
+			scheduler_forget_failure(f);
+			f = NULL;
+		}
+		if (scheduler_view(batch, due, memory_short, f == NULL || GetCurrentTimestamp() >= f->retry_at) &&
+			f != NULL)
+			scheduler_forget_failure(f);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		scheduler_refresh_failed(dbid, batch, edata, cxt);
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -580,11 +746,13 @@ lambda_scheduler_main(Datum arg)
 	{
 		List	   *views = NIL;
 		List	   *due = NIL;
+		List	   *refreshed = NIL;	/* last_refresh of each view */
 		long		wait_ms = 1000;
 		bool		installed;
 		bool		memory_short;
 		ListCell   *lc;
 		ListCell   *lc2;
+		ListCell   *lc3;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -608,7 +776,8 @@ lambda_scheduler_main(Datum arg)
 			if (SPI_execute("SELECT batch_table::oid,"
 							"       last_refresh IS NULL OR last_refresh + LEAST(refresh_interval,"
 							"         (pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'sliding_window')::pg_catalog.interval)"
-							"         <= pg_catalog.now()"
+							"         <= pg_catalog.now(),"
+							"       last_refresh"
 							"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST",
 							true, 0) != SPI_OK_SELECT)
 				elog(ERROR, "could not read lambda_catalog.continuous_view");
@@ -619,12 +788,35 @@ lambda_scheduler_main(Datum arg)
 
 				views = lappend_oid(views, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
 				due = lappend_int(due, DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)));
+				{
+					TimestampTz *t = palloc(sizeof(TimestampTz));
+
+					*t = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+					if (isnull)
+						*t = 0;
+					refreshed = lappend(refreshed, t);
+				}
 				MemoryContextSwitchTo(old);
 			}
 			catalog_end(&scope);
 		}
 		if (installed)
 			speed_release_stale(dbid, views, false, GetActiveSnapshot());
+		{
+			/* views dropped while failing */
+			ListCell   *fc;
+
+			foreach(fc, scheduler_failures)
+			{
+				SchedulerFailure *f = lfirst(fc);
+
+				if (!list_member_oid(views, f->batch))
+				{
+					scheduler_failures = foreach_delete_current(scheduler_failures, fc);
+					pfree(f);
+				}
+			}
+		}
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		if (!installed)
@@ -634,29 +826,13 @@ lambda_scheduler_main(Datum arg)
 		}
 
 		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
-		forboth(lc, views, lc2, due)
+		forthree(lc, views, lc2, due, lc3, refreshed)
 		{
-			Oid			batch = lfirst_oid(lc);
-
 			if (ShutdownRequestPending)
 				break;
-			PG_TRY();
-			{
-				pgstat_report_activity(STATE_RUNNING, "maintaining continuous views");
-				scheduler_view(batch, lfirst_int(lc2) != 0, memory_short);
-			}
-			PG_CATCH();
-			{
-				ErrorData  *edata;
-
-				MemoryContextSwitchTo(loop_cxt);
-				edata = CopyErrorData();
-				EmitErrorReport();
-				FlushErrorState();
-				AbortCurrentTransaction();
-				speed_record_error(dbid, batch, edata->message);
-			}
-			PG_END_TRY();
+			pgstat_report_activity(STATE_RUNNING, "maintaining continuous views");
+			scheduler_turn(dbid, lfirst_oid(lc), lfirst_int(lc2) != 0, memory_short,
+						   *(TimestampTz *) lfirst(lc3), loop_cxt);
 		}
 		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -728,7 +904,7 @@ sw_publish_partitions(SourceWorker *w)
  * restart, so source_status shows what went wrong meanwhile.
  */
 static void
-sw_on_exit(int code, Datum arg)
+sw_on_exit(int code pg_attribute_unused(), Datum arg)
 {
 	WorkerSlot *s = (WorkerSlot *) DatumGetPointer(arg);
 
@@ -947,7 +1123,7 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
  * dropped by sw_process_chunk.
  */
 static void
-sw_on_revoke(void *arg, int n, const int32 *partitions)
+sw_on_revoke(void *arg, int n pg_attribute_unused(), const int32 *partitions pg_attribute_unused())
 {
 	SourceWorker *w = (SourceWorker *) arg;
 
@@ -1015,19 +1191,6 @@ sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
 }
 
 /*
- * Converts a Kafka timestamp (ms since the Unix epoch) to a TimestampTz;
- * the arrival time when the message has none.
- */
-static TimestampTz
-sw_kafka_time(int64 ms)
-{
-	if (ms < 0)
-		return GetCurrentTimestamp();
-	return (TimestampTz) (ms * 1000) -
-		(TimestampTz) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
-}
-
-/*
  * Checks, inside the batch transaction, that the source still exists and is
  * enabled, locking its row against a concurrent drop until commit.
  */
@@ -1082,7 +1245,7 @@ sw_exit_if_unwanted(SourceWorker *w)
  * offsets), so no message is ever committed twice.
  */
 static void
-sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n, const IngestResult *res,
+sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n pg_attribute_unused(), const IngestResult *res,
 				int64 *part_next, int64 *part_events, int64 *part_dead, int64 *part_first)
 {
 	CatalogScope scope;
@@ -1218,6 +1381,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 	int			i;
 	Oid			save_userid;
 	int			save_sec;
+	TimestampTz arrival;
 
 	old = MemoryContextSwitchTo(w->batch_cxt);
 	part_next = palloc(sizeof(int64) * (w->nparts + 1));
@@ -1262,7 +1426,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 		imsgs[i].offset = msgs[i].offset;
 		imsgs[i].payload = msgs[i].payload;
 		imsgs[i].len = msgs[i].len;
-		imsgs[i].kafka_time = sw_kafka_time(msgs[i].timestamp_ms);
+		imsgs[i].kafka_timestamp_ms = msgs[i].timestamp_ms;
 	}
 	MemoryContextSwitchTo(old);
 
@@ -1299,12 +1463,15 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 		part_events[part_of[res.dead_index[i]]]--;
 		part_dead[part_of[res.dead_index[i]]]++;
 	}
+	arrival = GetCurrentTimestamp();
 	for (i = 0; i < n; i++)
 	{
 		PartitionSlot *p = &w->parts[part_of[i]];
-		TimestampTz t = imsgs[i].kafka_time;
+		TimestampTz t;
 
-		if (t > p->last_message_at)
+		/* a timestamp PostgreSQL cannot hold is no message's time */
+		if (ingest_kafka_timestamp(imsgs[i].kafka_timestamp_ms, arrival, &t) &&
+			t > p->last_message_at)
 			p->last_message_at = t;
 	}
 	MemoryContextSwitchTo(old);
@@ -1647,7 +1814,7 @@ sw_connect(SourceWorker *w)
  * Entry point of a source worker.
  */
 void
-lambda_source_worker_main(Datum arg)
+lambda_source_worker_main(Datum arg pg_attribute_unused())
 {
 	SourceWorker *w;
 	KafkaMessage *msgs;

@@ -5,17 +5,19 @@
 #
 #   test/dev_check.sh [regress_name ...] [test/t/NNN_x.pl ...]
 #
-# Names ending in .pl are TAP tests; the rest are pg_regress files (sql/<name>.sql).
+# Names ending in .pl are TAP tests, names ending in .spec isolation specs
+# (specs/<name>.spec); the rest are pg_regress files (sql/<name>.sql).
 # With no names it runs what "make test" runs. Run as root (the tests run as
 # "postgres" in a scratch copy of the tree) or as a user who can install.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 export PG_CONFIG
-regress=""; tap=""
+regress=""; tap=""; iso=""
 for a in "$@"; do
     case $a in
         *.pl) tap="$tap $a" ;;
+        *.spec) iso="$iso $(basename "$a" .spec)" ;;
         *) regress="$regress $a" ;;
     esac
 done
@@ -36,15 +38,19 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 cd "$run_dir"
 status=0
-if [ -z "$regress$tap" ]; then
+if [ -z "$regress$tap$iso" ]; then
     $as_user make -s PG_CONFIG="$PG_CONFIG" installcheck || status=$?
 else
     if [ -n "$regress" ]; then
-        $as_user make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS="$regress" TAP_TESTS= || status=$?
+        $as_user make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS="$regress" ISOLATION= TAP_TESTS= || status=$?
         [ -f regression.diffs ] && cat regression.diffs
     fi
+    if [ -n "$iso" ] && [ $status -eq 0 ]; then
+        $as_user make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION="$iso" TAP_TESTS= || status=$?
+        [ -f output_iso/regression.diffs ] && cat output_iso/regression.diffs
+    fi
     if [ -n "$tap" ] && [ $status -eq 0 ]; then
-        $as_user make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS= PROVE_TESTS="$tap" || status=$?
+        $as_user make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION= PROVE_TESTS="$tap" || status=$?
         [ $status -ne 0 ] && for f in tmp_check/log/regress_log_*; do
             [ -f "$f" ] && { echo "----- $f (last 60 lines)"; tail -n 60 "$f"; }
         done

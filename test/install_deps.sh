@@ -11,7 +11,7 @@ set -eu
 
 major=${PG_MAJOR:-15}
 PKGS="postgresql-$major postgresql-server-dev-$major librdkafka-dev kcat pkg-config
-      libipc-run-perl make gcc perl"
+      libipc-run-perl make gcc perl prometheus-postgres-exporter"
 if [ "${1:-}" = --deb ]; then
     PKGS="$PKGS dpkg-dev debhelper postgresql-server-dev-all"
 fi

@@ -61,6 +61,15 @@
  *                                 (NO_ERROR to clear)
  *   coordinator <group|transaction> <key> <broker_id>
  *                                 pin a group/transaction coordinator
+ *   produce <topic> <partition> <timestamp_ms> <payload>
+ *                                 OK <offset>: produce one message whose
+ *                                 CreateTime is <timestamp_ms> (any 64-bit
+ *                                 number, e.g. beyond what a clock gives;
+ *                                 0 means "now" to librdkafka), through a
+ *                                 producer client inside this process, and
+ *                                 wait for the broker's acknowledgement
+ *                                 (kcat cannot set timestamps).  The
+ *                                 payload is one token: no whitespace.
  *   help                          OK <command list>
  *   quit                          OK bye, then exit 0
  *
@@ -649,6 +658,99 @@ cmd_coordinator(char **tok, int ntok)
 				 "coordinator");
 }
 
+/* The in-process producer of the "produce" command, made on first use. */
+static rd_kafka_t *producer_rk = NULL;
+
+/*
+ * Delivery report callback of that producer: stores the message's error
+ * and offset where its opaque points.
+ */
+static void
+produce_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	int64_t    *result = (int64_t *) m->_private;
+
+	(void) rk;
+	(void) opaque;
+	result[0] = m->err;
+	result[1] = m->offset;
+}
+
+/*
+ * "produce" command: one message with an explicit CreateTime, sent alone in
+ * its own request (so the record batch's base timestamp is the message's
+ * own and no delta between messages can overflow).
+ */
+static void
+cmd_produce(char **tok, int ntok)
+{
+	char		errstr[512];
+	long		part;
+	long long	ts;
+	char	   *end;
+	int64_t		result[2] = {-1, -1};	/* error, offset; -1: no report */
+	rd_kafka_resp_err_t err;
+
+	if (ntok != 5 || !parse_long(tok[2], 0, INT32_MAX, &part))
+	{
+		reply("ERR usage: produce <topic> <partition> <timestamp_ms> <payload>");
+		return;
+	}
+	errno = 0;
+	ts = strtoll(tok[3], &end, 10);
+	if (errno != 0 || *end != '\0' || end == tok[3])
+	{
+		reply("ERR bad timestamp '%s'", tok[3]);
+		return;
+	}
+	if (producer_rk == NULL)
+	{
+		rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+		rd_kafka_conf_set_log_cb(conf, log_cb);
+		rd_kafka_conf_set_dr_msg_cb(conf, produce_dr_cb);
+		if (rd_kafka_conf_set(conf, "bootstrap.servers",
+							  rd_kafka_mock_cluster_bootstraps(mcluster),
+							  errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+			rd_kafka_conf_set(conf, "linger.ms", "0", errstr,
+							  sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+			rd_kafka_conf_set(conf, "message.timeout.ms", "10000", errstr,
+							  sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		{
+			rd_kafka_conf_destroy(conf);
+			reply("ERR producer configuration: %s", errstr);
+			return;
+		}
+		producer_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+		if (producer_rk == NULL)
+		{
+			rd_kafka_conf_destroy(conf);
+			reply("ERR producer: %s", errstr);
+			return;
+		}
+	}
+	err = rd_kafka_producev(producer_rk,
+							RD_KAFKA_V_TOPIC(tok[1]),
+							RD_KAFKA_V_PARTITION((int32_t) part),
+							RD_KAFKA_V_VALUE(tok[4], strlen(tok[4])),
+							RD_KAFKA_V_TIMESTAMP((int64_t) ts),
+							RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+							RD_KAFKA_V_OPAQUE(result),
+							RD_KAFKA_V_END);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		reply_result(err, "produce");
+		return;
+	}
+	rd_kafka_flush(producer_rk, 15000);
+	if (result[0] == -1)
+		reply("ERR produce: no delivery report within 15 s");
+	else if (result[0] != RD_KAFKA_RESP_ERR_NO_ERROR)
+		reply_result((rd_kafka_resp_err_t) result[0], "produce");
+	else
+		reply("OK %lld", (long long) result[1]);
+}
+
 /* Split a line into whitespace-separated tokens in place; returns count. */
 static int
 tokenize(char *line, char **tok, int max)
@@ -715,9 +817,11 @@ handle_command(char *line)
 		cmd_topicerror(tok, ntok);
 	else if (strcasecmp(tok[0], "coordinator") == 0)
 		cmd_coordinator(tok, ntok);
+	else if (strcasecmp(tok[0], "produce") == 0)
+		cmd_produce(tok, ntok);
 	else if (strcasecmp(tok[0], "help") == 0)
 		reply("OK ping bootstrap down up rtt error berror pending clear "
-			  "create leader topicerror coordinator help quit");
+			  "create leader topicerror coordinator produce help quit");
 	else if (strcasecmp(tok[0], "quit") == 0 || strcasecmp(tok[0], "exit") == 0)
 	{
 		reply("OK bye");
@@ -993,6 +1097,8 @@ main(int argc, char **argv)
 		}
 	}
 
+	if (producer_rk != NULL)
+		rd_kafka_destroy(producer_rk);
 	rd_kafka_mock_cluster_destroy(mcluster);
 	rd_kafka_destroy(mock_rk);
 	return 0;

@@ -1,6 +1,7 @@
 #!/bin/sh
 # "make test": build with warnings as errors, install, then run every test —
-# pg_regress against its own preloaded temp instance, then the TAP tests
+# pg_regress and the isolation specs against their own preloaded temp
+# instances, then the TAP tests
 # (server lifecycle, Kafka through the test broker). PostgreSQL refuses to
 # run its server as root, so as root the suite runs as the "postgres" user in
 # a scratch copy of the tree. Exits non-zero on any failure and prints what failed.
@@ -33,6 +34,10 @@ if [ $status -ne 0 ]; then
     if [ -f regression.diffs ]; then
         echo "----- regression.diffs -----"
         cat regression.diffs
+    fi
+    if [ -f output_iso/regression.diffs ]; then
+        echo "----- output_iso/regression.diffs (isolation) -----"
+        cat output_iso/regression.diffs
     fi
     for f in tmp_check/log/regress_log_* tmp_check_regress/log/*.log; do
         [ -f "$f" ] || continue

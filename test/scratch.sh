@@ -10,6 +10,9 @@
 #       starts test/kafka_broker and sets $bootstrap
 #   scratch_psql [psql options]
 #       psql on the scratch server as its owner
+#   scratch_install_private
+#       (before scratch_start) installs this tree into a private copy of the
+#       PostgreSQL that $PG_CONFIG names, sets $private and points $bindir there
 #   SCRATCH_KEEP=1 keeps everything for inspection instead of removing it.
 
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -17,16 +20,55 @@ bindir=$("$PG_CONFIG" --bindir)
 broker_pid=""
 work=""
 run=""
+private=""
 
 scratch_cleanup() {
-    [ -n "$work" ] || return 0
+    [ -n "$work$private" ] || return 0
     if [ -n "${SCRATCH_KEEP:-}" ]; then
-        echo "kept $work" >&2
+        echo "kept $work $private" >&2
         return 0
     fi
     [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
-    $run "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
-    rm -rf "$work"
+    [ -n "$work" ] && $run "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$work" "$private"
+}
+
+# scratch_overlay <dir> <private dir>: symbolic links in <private dir> to every
+# entry of <dir> it does not have yet, merging subdirectories both have.
+# pg_lambda's own files are never linked: only this tree's are used.
+scratch_overlay() {
+    for f in "$1"/*; do
+        n=$2/${f##*/}
+        case ${f##*/} in pg_lambda*) continue ;; esac
+        if [ ! -e "$n" ] && [ ! -L "$n" ]; then
+            ln -s "$f" "$n"
+        elif [ -d "$f" ] && [ -d "$n" ] && [ ! -L "$n" ]; then
+            scratch_overlay "$f" "$n"
+        fi
+    done
+}
+
+# PostgreSQL finds its share and lib directories relative to its executable
+# when they sit where they sat relative to the bin directory at build time
+# (PostgreSQL installations are relocatable). So copies of postgres, initdb
+# and pg_ctl in $private/<bindir>, beside $private/<sharedir> and
+# $private/<pkglibdir> holding "make install DESTDIR=$private" and symbolic
+# links to the rest of the system's installation, make a PostgreSQL that
+# loads this tree's pg_lambda without writing to the system's directories.
+# (The executables are copied, not linked: PostgreSQL resolves symbolic
+# links to find itself.) scratch_start checks that the server really uses it.
+scratch_install_private() {
+    private=$(mktemp -d /tmp/pg_lambda_private.XXXXXX)
+    chmod 755 "$private"
+    trap scratch_cleanup EXIT INT TERM
+    make -s -C "$src" PG_CONFIG="$PG_CONFIG" install DESTDIR="$private" >/dev/null
+    sys_bindir=$("$PG_CONFIG" --bindir)
+    mkdir -p "$private$sys_bindir"
+    for f in postgres initdb pg_ctl; do cp "$sys_bindir/$f" "$private$sys_bindir/"; done
+    for d in "$sys_bindir" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"; do
+        scratch_overlay "$d" "$private$d"
+    done
+    bindir=$private$sys_bindir
 }
 
 scratch_start() {
@@ -46,6 +88,14 @@ scratch_start() {
         [ -n "$extra" ] && printf '%s\n' "$extra"
     } | $run tee -a "$work/data/postgresql.conf" >/dev/null
     $run "$bindir/pg_ctl" -D "$work/data" -o "-p $scratch_port" -l "$work/server.log" -w start >/dev/null
+    if [ -n "$private" ]; then
+        libdir=$(scratch_psql -At -c "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'")
+        case $libdir in
+            "$private"/*) ;;
+            *) echo "the server in $private loads its libraries from $libdir, not from the private copy" >&2
+               exit 1 ;;
+        esac
+    fi
 }
 
 scratch_broker() {

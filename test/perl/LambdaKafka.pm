@@ -342,6 +342,36 @@ sub produce
 
 =pod
 
+=head2 $kafka->produce_timestamped($topic, $partition, \@messages)
+
+Produce messages with explicit Kafka timestamps (CreateTime, milliseconds
+since 1970; any 64-bit number, -1 meaning "no timestamp"), one request per
+message and in order, through the broker's "produce" command (kcat cannot set
+timestamps).  @messages holds [timestamp, payload] pairs; a payload must not
+contain whitespace.  Returns the offsets.  Dies on failure.
+
+=cut
+
+sub produce_timestamped
+{
+	my ($self, $topic, $partition, $messages) = @_;
+	my @offsets;
+	foreach my $m (@$messages)
+	{
+		my ($ts, $payload) = @$m;
+		croak "produce_timestamped: bad timestamp '$ts'" unless $ts =~ /^-?\d+$/;
+		croak "produce_timestamped: payload must be one token: '$payload'"
+		  if !defined $payload || $payload eq '' || $payload =~ /\s/;
+		my $reply = $self->command("produce $topic $partition $ts $payload");
+		croak "produce_timestamped: unexpected reply '$reply'"
+		  unless $reply =~ /^OK (\d+)$/;
+		push @offsets, $1;
+	}
+	return \@offsets;
+}
+
+=pod
+
 =head2 $kafka->produce_file($topic, $path, %opts)
 
 Produce one message per line of $path (newline-delimited, empty lines are

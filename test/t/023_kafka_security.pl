@@ -70,6 +70,27 @@ like($err, qr/permission denied to stop a Kafka source/, 'an outsider cannot sto
 ($ret, $out, $err) = $node->psql('postgres', q{SET ROLE bob; SELECT lambda.drop_source('s')});
 like($err, qr/permission denied to drop a Kafka source/, 'an outsider cannot drop a source');
 
+# Options a role that is not superuser may not set never reach librdkafka,
+# also when they are in the catalog already (a source from before 0.4.0, or
+# an owner who lost superuser): the worker refuses to load the source. Here,
+# Kerberos with a kinit command that would leave a file behind if it ran.
+my $marker = PostgreSQL::Test::Utils::tempdir() . '/kinit_ran';
+$node->safe_psql('postgres', qq{
+	UPDATE lambda_catalog.source_secret
+	   SET options = '{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "GSSAPI",
+	                   "sasl.kerberos.kinit.cmd": "touch $marker"}'
+	 WHERE source_id = (SELECT id FROM lambda_catalog.source WHERE name = 's');
+	SET ROLE alice;
+	SELECT lambda.stop_source('s');
+});
+$node->safe_psql('postgres', q{SET ROLE alice; SELECT lambda.start_source('s')});
+ok(LambdaNode::wait_for($node,
+	q{SELECT count(*) > 0 FROM lambda.source_status
+	   WHERE source = 's' AND last_error LIKE 'permission denied to set Kafka option "sasl.mechanism"%'}, 't', timeout => 60),
+	'a worker refuses options its source\'s owner may not set, and says so');
+ok(!-e $marker, '... and librdkafka never ran the kinit command');
+$node->safe_psql('postgres', q{SET ROLE alice; SELECT lambda.drop_source('s')});
+
 # The password is not in the server log.
 my $log = slurp_file($node->logfile);
 unlike($log, qr/\Q$secret\E/, 'the server log does not show the password');
