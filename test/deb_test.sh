@@ -17,6 +17,15 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out=/tmp/pg_lambda_deb
 pkg=postgresql-$major-lambda
 
+# One version everywhere: the control file's default_version, the package's
+# (debian/changelog) and PGXN's (META.json).
+version=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$src/pg_lambda.control")
+[ -n "$version" ] || die "no default_version in pg_lambda.control"
+[ "$(dpkg-parsechangelog -l "$src/debian/changelog" -S Version)" = "$version" ] ||
+    die "debian/changelog's version is not $version (pg_lambda.control's default_version)"
+grep -q "^   \"version\": \"$version\",\$" "$src/META.json" ||
+    die "META.json's version is not $version (pg_lambda.control's default_version)"
+
 # Anything "make install" left must not stand in for the package's files.
 dpkg -s "$pkg" >/dev/null 2>&1 && apt-get purge -y -qq "$pkg" >/dev/null
 DEB_DIR=$out PG_SUPPORTED_VERSIONS=$major sh "$src/test/build_deb.sh"
