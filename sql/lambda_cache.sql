@@ -45,3 +45,5 @@ SELECT count(*) AS differing FROM (
 DROP PROCEDURE cache_churn(int);
 DROP MATERIALIZED VIEW cache_v;
 DROP TABLE cache_ev;
+-- the next file installs an older version
+DROP EXTENSION pg_lambda;
