@@ -21,6 +21,7 @@ OBJS = \
 	src/event_table.o \
 	src/format.o \
 	src/guc.o \
+	src/image.o \
 	src/ingest.o \
 	src/kafka.o \
 	src/merge.o \
