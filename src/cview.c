@@ -325,6 +325,7 @@ cview_validate_aggref(Aggref *aggref)
 					 errmsg("continuous views cannot count distinct values of type %s", format_type_be(type)),
 					 errdetail("count(DISTINCT x) in a continuous view hashes the values, and the type has no hash operator class."),
 					 errhint("Count distinct values of a cast to a type that has one, e.g. x::text.")));
+		image_type_check_supported(type, "distinct values");
 		return;
 	}
 	if (aggref->aggkind == AGGKIND_ORDERED_SET && cview_is_percentile(aggref))
@@ -370,6 +371,16 @@ cview_validate_aggref(Aggref *aggref)
 				 errmsg("aggregate %s has no serialization functions", name),
 				 errdetail("Its state has type internal, and a continuous view stores states in shared memory and tables."),
 				 errhint("Use an aggregate that has SERIALFUNC and DESERIALFUNC.")));
+	if (agg->aggtranstype != INTERNALOID)
+	{
+		Oid			inputTypes[FUNC_MAX_ARGS];
+		int			nargs = get_aggregate_argtypes(aggref, inputTypes);
+
+		/* states are read back from bytes: their type must allow checking them */
+		image_type_check_supported(resolve_aggregate_transtype(aggref->aggfnoid, agg->aggtranstype,
+															   inputTypes, nargs),
+								   "aggregate states");
+	}
 	ReleaseSysCache(tup);
 }
 
@@ -576,7 +587,6 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 
 			m->kind = AGG_KIND_DISTINCT;
 			m->valuetype = inputTypes[0];
-			image_type_check_supported(m->valuetype, "distinct values");
 			m->hasexact = true;
 			build_aggregate_transfn_expr(inputTypes, nargs, 0, false, m->transtype,
 										 aggref->inputcollid, exactfn, InvalidOid, &expr, &expr2);
@@ -594,11 +604,9 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 	fmgr_info_set_expr((Node *) expr, &m->combinefn);
 	m->combinestrict = m->combinefn.fn_strict;
 
+	/* (a type without binary I/O is refused by CREATE: cview_validate_aggref) */
 	if (!m->internal)
-	{
-		image_type_check_supported(m->transtype, "aggregate states");
 		m->image = image_type_lookup(m->transtype);
-	}
 	if (m->internal)
 	{
 		build_aggregate_serialfn_expr(agg->aggserialfn, &expr);
@@ -857,6 +865,8 @@ aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt)
 		image_check_datum(m->image, data, len);
 		return fetch_byval(data, m->translen);
 	}
+	if (m->image->kind == IMAGE_NONE)
+		image_check_datum(m->image, data, len);	/* refuses */
 	if (m->image->kind == IMAGE_SEND)
 	{
 		MemoryContext old;
@@ -1311,7 +1321,9 @@ aggmeta_lookup(Oid batch_relid, int aggno)
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("relation %u is not the batch table of a continuous view", batch_relid)));
+				 errmsg("relation \"%s\" is not the batch table of a continuous view",
+						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
+				 errhint("Query the continuous view itself.")));
 	if (aggno < 1 || aggno > def->naggs)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

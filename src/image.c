@@ -146,6 +146,21 @@ image_bad(const ImageType *t, const char *fmt,...)
 					detail.data);
 }
 
+/*
+ * Refuses to read a value of a type without binary I/O, kept as raw bytes
+ * by a view created before 0.4.0 (CREATE refuses such types now).
+ */
+static void
+image_refuse(const ImageType *t)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("values of type %s kept by a continuous view cannot be read back safely",
+					format_type_be(t->typid)),
+			 errdetail("The type has no binary send and receive functions, and the bytes of its values cannot be checked."),
+			 errhint("Drop the continuous view and create it again without aggregating this type, e.g. with a cast to text.")));
+}
+
 /* Builds the rule of a type. */
 static void
 image_type_build(ImageType *t, Oid typid)
@@ -291,8 +306,10 @@ image_check_datum(const ImageType *t, const char *data, Size len)
 			if (len == 0 || strnlen(data, len) != len - 1)
 				image_bad(t, "The string is not terminated by its last byte.");
 			return;
-		case IMAGE_SEND:
 		case IMAGE_NONE:
+			image_refuse(t);
+			return;
+		case IMAGE_SEND:
 			elog(ERROR, "type %s has no checked image", format_type_be(t->typid));
 			return;
 		default:
@@ -469,7 +486,8 @@ image_check_array(const ImageType *t, const char *data, Size len)
 	if (ndim < 0 || ndim > MAXDIM)
 		image_bad(t, "The array has %d dimensions.", ndim);
 	if (elemtype != t->elemtype)
-		image_bad(t, "The array's element type is %u, not %u.", elemtype, t->elemtype);
+		image_bad(t, "The array's elements have type %s.",
+				  format_type_extended(elemtype, -1, FORMAT_TYPE_ALLOW_INVALID));
 	if (ndim == 0)
 	{
 		if (dataoffset != 0 || total != sizeof(ArrayType))
@@ -538,6 +556,9 @@ image_check_varlena(const ImageType *t, const char *data, Size len)
 			return;
 		case IMAGE_ARRAY:
 			image_check_array(t, data, len);
+			return;
+		case IMAGE_NONE:
+			image_refuse(t);
 			return;
 		default:
 			elog(ERROR, "type %s has no checked varlena image", format_type_be(t->typid));

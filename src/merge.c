@@ -74,6 +74,7 @@ PG_FUNCTION_INFO_V1(lambda_merge_trans);
 PG_FUNCTION_INFO_V1(lambda_merge_final);
 PG_FUNCTION_INFO_V1(lambda_combine_states);
 PG_FUNCTION_INFO_V1(lambda_combine_step);
+PG_FUNCTION_INFO_V1(lambda_states_in_binary_form);
 
 typedef struct SpeedScanState
 {
@@ -115,7 +116,8 @@ merge_check_reader(FunctionCallInfo fcinfo, Oid batch_relid)
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("relation %u is not the batch table of a continuous view", batch_relid),
+				 errmsg("relation \"%s\" is not the batch table of a continuous view",
+						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
 				 errhint("Query the continuous view itself.")));
 	if (pg_class_aclcheck(def->view_relid, userid, ACL_SELECT) != ACLCHECK_OK &&
 		pg_attribute_aclcheck_all(def->view_relid, userid, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK &&
@@ -785,4 +787,28 @@ lambda_combine_step(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
 	return combine_serialized(fcinfo, PG_GETARG_OID(1), PG_GETARG_INT32(2),
 							  PG_GETARG_BYTEA_PP(0), PG_GETARG_BYTEA_PP(3));
+}
+
+/*
+ * lambda_catalog.states_in_binary_form(batch_table): whether the view keeps
+ * states, or count(DISTINCT) values, in their type's binary send form (see
+ * image.c). Before 0.4.0 it kept them as raw bytes, which cannot be checked:
+ * the update to 0.4.0 recomputes such views.
+ */
+Datum
+lambda_states_in_binary_form(PG_FUNCTION_ARGS)
+{
+	ViewDef    *def = cview_get(PG_GETARG_OID(0));
+	int			i;
+
+	for (i = 0; def != NULL && i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		if (!m->internal && m->image->kind == IMAGE_SEND)
+			PG_RETURN_BOOL(true);
+		if (m->kind == AGG_KIND_DISTINCT && image_type_lookup(m->valuetype)->kind == IMAGE_SEND)
+			PG_RETURN_BOOL(true);
+	}
+	PG_RETURN_BOOL(false);
 }

@@ -163,8 +163,6 @@ distinct_new(Oid typid, Oid collation, bool capped, MemoryContext cxt)
 	s->collation = collation;
 	s->tce = distinct_type(typid);
 	s->img = image_type_lookup(typid);
-	if (s->img->kind == IMAGE_NONE)
-		image_type_check_supported(typid, "distinct values");
 	s->capped = capped;
 	s->cxt = cxt;
 	return s;
@@ -808,9 +806,14 @@ distinct_check_header(const char *p, Size len, Oid typid, Oid collation)
 		sketch_corrupted(psprintf("It has flags 0x%02x.", flags));
 	memcpy(&t, p + 2, sizeof(uint32));
 	memcpy(&c, p + 6, sizeof(uint32));
-	if (OidIsValid(typid) && (t != typid || c != collation))
-		sketch_corrupted(psprintf("Its values have type %u and collation %u, not the aggregate's %u and %u.",
-								  t, c, typid, collation));
+	if (OidIsValid(typid) && t != typid)
+		sketch_corrupted(psprintf("Its values have type %s, not the aggregate's %s.",
+								  format_type_extended(t, -1, FORMAT_TYPE_ALLOW_INVALID),
+								  format_type_be(typid)));
+	if (OidIsValid(typid) && c != collation)
+		sketch_corrupted(psprintf("Its values have collation %s, not the aggregate's %s.",
+								  OidIsValid(c) && get_collation_name(c) ? get_collation_name(c) : "(none)",
+								  OidIsValid(collation) ? get_collation_name(collation) : "(none)"));
 	return flags;
 }
 
