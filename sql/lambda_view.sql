@@ -119,6 +119,8 @@ SET ROLE lambda_view_alice;
 CREATE MATERIALIZED VIEW alice_counts WITH (lambda.continuous) AS SELECT k, count(*) AS n FROM ev GROUP BY k;
 SELECT * FROM alice_counts WHERE k = 'k2';
 RESET ROLE;
+-- (as for a plain view, the owner needs SELECT on the event table)
+GRANT SELECT ON ev TO lambda_view_bob;
 ALTER MATERIALIZED VIEW alice_counts OWNER TO lambda_view_bob;
 GRANT SELECT ON alice_counts TO lambda_view_alice;
 SET ROLE lambda_view_alice;
@@ -126,7 +128,7 @@ SELECT * FROM alice_counts WHERE k = 'k2';
 RESET ROLE;
 DROP MATERIALIZED VIEW alice_counts;
 REVOKE CREATE ON SCHEMA public FROM lambda_view_alice;
-REVOKE SELECT ON ev FROM lambda_view_alice;
+REVOKE SELECT ON ev FROM lambda_view_alice, lambda_view_bob;
 DROP ROLE lambda_view_alice, lambda_view_bob;
 
 -- a partitioned event table: rows through the root, directly into a
