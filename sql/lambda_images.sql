@@ -196,7 +196,9 @@ REVOKE CREATE ON SCHEMA public FROM lambda_images_owner;
 -- Capture: a trigger on a role's own table cannot feed another role's view
 CREATE ROLE lambda_images_forger;
 SET ROLE lambda_images_forger;
-CREATE TEMP TABLE fake (k text, x int, ts timestamptz);
+-- (the columns of the event table, so that its rows would pass for events)
+CREATE TEMP TABLE fake (k text, x int, t text, n numeric, f float8, ok boolean, a int[], ta text[],
+                        ip inet, b bit(4), r int4range, ts timestamptz NOT NULL);
 CREATE TRIGGER lambda_capture_v_batch AFTER INSERT ON fake REFERENCING NEW TABLE AS lambda_new
     FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture('lambda_catalog.v_batch');
 INSERT INTO fake (k, x, ts) VALUES ('k0', 5000000, '2025-01-01');
