@@ -182,7 +182,12 @@ SELECT * FROM owned WHERE k = 'k1';
 EXPLAIN (COSTS OFF) SELECT * FROM owned WHERE k = 'k1';
 RESET ROLE;
 SELECT * FROM owned ORDER BY k;
--- SELECT on the columns the definition reads is enough
+-- SELECT on the columns the definition reads is enough; on others it is not
+GRANT SELECT (x) ON ev TO lambda_images_owner;
+SET ROLE lambda_images_reader;
+SELECT * FROM plain_owned ORDER BY k;
+SELECT * FROM owned ORDER BY k;
+RESET ROLE;
 GRANT SELECT (k) ON ev TO lambda_images_owner;
 SET ROLE lambda_images_reader;
 SELECT * FROM plain_owned ORDER BY k;
@@ -190,7 +195,7 @@ SELECT * FROM owned ORDER BY k;
 RESET ROLE;
 DROP MATERIALIZED VIEW owned;
 DROP VIEW plain_owned;
-REVOKE SELECT (k) ON ev FROM lambda_images_owner;
+REVOKE SELECT (k, x) ON ev FROM lambda_images_owner;
 REVOKE CREATE ON SCHEMA public FROM lambda_images_owner;
 
 -- Capture: a trigger on a role's own table cannot feed another role's view

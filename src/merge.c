@@ -158,7 +158,10 @@ merge_check_owner(ViewDef *def)
 	ReleaseSysCache(tup);
 	if (pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK)
 		return;
-	pull_varattnos((Node *) def->query, 1, &cols);
+	/* the definition's columns: select list (keys, aggregates), WHERE, HAVING */
+	pull_varattnos((Node *) def->query->targetList, 1, &cols);
+	pull_varattnos(def->query->jointree->quals, 1, &cols);
+	pull_varattnos(def->query->havingQual, 1, &cols);
 	if (bms_is_empty(cols) || bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols))
 		ok = pg_attribute_aclcheck_all(def->event_relid, owner, ACL_SELECT,
 									   bms_is_empty(cols) ? ACLMASK_ANY : ACLMASK_ALL) == ACLCHECK_OK;
