@@ -146,6 +146,15 @@ SELECT outcome($$SELECT lambda_catalog.combine_states('lambda_catalog.v_batch'::
 SELECT outcome($$SELECT lambda_catalog.combine_states('ev'::regclass, 1, valid(1), valid(1))$$);
 -- nothing changed
 SELECT * FROM v ORDER BY k;
+-- a state type without binary send and receive functions cannot be kept
+CREATE TABLE gt (v gtsvector, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('gt', time_column => 'ts');
+CREATE FUNCTION gt_first(gtsvector, gtsvector) RETURNS gtsvector LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, $2)';
+CREATE AGGREGATE gt_keep(gtsvector) (sfunc = gt_first, stype = gtsvector, combinefunc = gt_first);
+CREATE MATERIALIZED VIEW gtv WITH (lambda.continuous) AS SELECT gt_keep(v) FROM gt;
+DROP TABLE gt;
+DROP AGGREGATE gt_keep(gtsvector);
+DROP FUNCTION gt_first(gtsvector, gtsvector);
 
 -- Privileges: states only for views the caller can read
 CREATE ROLE lambda_images_reader;
