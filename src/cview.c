@@ -1530,7 +1530,7 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 		{
 			uint32		l;
 
-			if (end - p < (Size) sizeof(uint32))
+			if (end - p < (ptrdiff_t) sizeof(uint32))
 				image_corrupted("key image", psprintf("The length of key %d runs past the end of the image.", i + 1));
 			memcpy(&l, p, sizeof(uint32));
 			p += sizeof(uint32);
@@ -1622,7 +1622,7 @@ states_split(ViewDef *def, const char *data, int len, const char **parts, int *l
 			lens[i] = -1;
 			continue;
 		}
-		if (end - p < (Size) sizeof(uint32))
+		if (end - p < (ptrdiff_t) sizeof(uint32))
 			image_corrupted("states image", psprintf("The length of state %d runs past the end of the image.", i + 1));
 		memcpy(&l, p, sizeof(uint32));
 		p += sizeof(uint32);

@@ -93,7 +93,7 @@ static void image_check_varlena(const ImageType *t, const char *data, Size len);
 
 /* A pg_type row changed (hashvalue 0: any): rebuild its rule on its next lookup */
 static void
-image_cache_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+image_cache_invalidate(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(), uint32 hashvalue)
 {
 	HASH_SEQ_STATUS seq;
 	ImageCacheEntry *e;

@@ -963,7 +963,7 @@ sketch_distinct_serialized_count(const char *data, Size len, Size total,
 	memcpy(&n, data + DISTINCT_HEADER, sizeof(uint32));
 	typlen = get_typlen(typid);
 	if (n > SKETCH_DISTINCT_MAX_VALUES ||
-		(Size) n * (sizeof(uint64) + (typlen > 0 ? typlen : sizeof(uint32))) >
+		(Size) n * (sizeof(uint64) + (typlen > 0 ? (Size) typlen : sizeof(uint32))) >
 		total - DISTINCT_HEADER - sizeof(uint32))
 		sketch_corrupted(psprintf("A set of %zu bytes claims %u values.", total, n));
 	return n;
