@@ -3,7 +3,7 @@
 -- recompiled after its batch table is invalidated, and the old one's memory
 -- is freed (not kept for the life of the backend, as it was).
 --
-CREATE EXTENSION IF NOT EXISTS pg_lambda;
+CREATE EXTENSION pg_lambda;
 CREATE TABLE cache_ev (k text, x int, ts timestamptz NOT NULL DEFAULT '2025-01-01 00:00+00');
 SELECT lambda.create_event_table('cache_ev', time_column => 'ts');
 INSERT INTO cache_ev (k, x) SELECT 'k' || (i % 3), i FROM generate_series(1, 30) i;
@@ -45,5 +45,4 @@ SELECT count(*) AS differing FROM (
 DROP PROCEDURE cache_churn(int);
 DROP MATERIALIZED VIEW cache_v;
 DROP TABLE cache_ev;
--- the next file installs an older version
 DROP EXTENSION pg_lambda;

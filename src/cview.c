@@ -343,6 +343,7 @@ cview_validate_aggref(Aggref *aggref)
 					 errmsg("continuous views cannot count distinct values of type %s", format_type_be(type)),
 					 errdetail("count(DISTINCT x) in a continuous view hashes the values, and the type has no hash operator class."),
 					 errhint("Count distinct values of a cast to a type that has one, e.g. x::text.")));
+		image_type_check_supported(type, "distinct values");
 		return;
 	}
 	if (aggref->aggkind == AGGKIND_ORDERED_SET && cview_is_percentile(aggref))
@@ -388,6 +389,16 @@ cview_validate_aggref(Aggref *aggref)
 				 errmsg("aggregate %s has no serialization functions", name),
 				 errdetail("Its state has type internal, and a continuous view stores states in shared memory and tables."),
 				 errhint("Use an aggregate that has SERIALFUNC and DESERIALFUNC.")));
+	if (agg->aggtranstype != INTERNALOID)
+	{
+		Oid			inputTypes[FUNC_MAX_ARGS];
+		int			nargs = get_aggregate_argtypes(aggref, inputTypes);
+
+		/* states are read back from bytes: their type must allow checking them */
+		image_type_check_supported(resolve_aggregate_transtype(aggref->aggfnoid, agg->aggtranstype,
+															   inputTypes, nargs),
+								   "aggregate states");
+	}
 	ReleaseSysCache(tup);
 }
 
@@ -595,6 +606,7 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 			Oid			exactfn = cview_catalog_func("distinct_add_exact", 2, argtypes);
 
 			m->kind = AGG_KIND_DISTINCT;
+			m->valuetype = inputTypes[0];
 			m->hasexact = true;
 			build_aggregate_transfn_expr(inputTypes, nargs, 0, false, m->transtype,
 										 aggref->inputcollid, exactfn, InvalidOid, &expr, &expr2);
@@ -612,6 +624,9 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 	fmgr_info_set_expr((Node *) expr, &m->combinefn);
 	m->combinestrict = m->combinefn.fn_strict;
 
+	/* (a type without binary I/O is refused by CREATE: cview_validate_aggref) */
+	if (!m->internal)
+		m->image = image_type_lookup(m->transtype);
 	if (m->internal)
 	{
 		build_aggregate_serialfn_expr(agg->aggserialfn, &expr);
@@ -797,6 +812,19 @@ aggmeta_serialize(AggMeta *m, Datum val)
 		store_att_byval(VARDATA(out), val, m->translen);
 		return out;
 	}
+	if (m->image->kind == IMAGE_SEND)
+	{
+		/* the type's binary form, behind a tag (see image.c) */
+		bytea	   *b = image_send(m->image, val);
+		Size		len = VARSIZE(b) - VARHDRSZ;
+
+		out = palloc(VARHDRSZ + 1 + len);
+		SET_VARSIZE(out, VARHDRSZ + 1 + len);
+		*VARDATA(out) = IMAGE_SEND_TAG;
+		memcpy(VARDATA(out) + 1, VARDATA(b), len);
+		pfree(b);
+		return out;
+	}
 	if (m->translen == -1)
 	{
 		struct varlena *v = pg_detoast_datum((struct varlena *) DatumGetPointer(val));
@@ -818,15 +846,27 @@ aggmeta_serialize(AggMeta *m, Datum val)
 	}
 }
 
-/* Restores a state from its serialized form, in cxt. */
+/*
+ * Restores a state from its serialized form, in cxt. The bytes may come from
+ * anyone who calls lambda_catalog.merge or combine_states, so they are
+ * checked before any function of the aggregate sees them: internal states by
+ * its deserialization function (count(DISTINCT) sets must also be of the
+ * aggregate's value type and collation), other states by image.c's rules.
+ */
 Datum
 aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt)
 {
+	if (len < 0)
+		elog(ERROR, "serialized state of %d bytes", len);
 	if (m->internal)
 	{
 		LOCAL_FCINFO(fcinfo, 2);
-		bytea	   *b = palloc(VARHDRSZ + len);
+		bytea	   *b;
 		Datum		result;
+
+		if (m->kind == AGG_KIND_DISTINCT)
+			sketch_distinct_check_header(data, len, m->valuetype, m->collation);
+		b = palloc(VARHDRSZ + len);
 
 		SET_VARSIZE(b, VARHDRSZ + len);
 		memcpy(VARDATA(b), data, len);
@@ -842,15 +882,34 @@ aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt)
 	}
 	if (m->transbyval)
 	{
-		if (len != m->translen)
-			elog(ERROR, "serialized state has %d bytes, expected %d", len, m->translen);
+		image_check_datum(m->image, data, len);
 		return fetch_byval(data, m->translen);
+	}
+	if (m->image->kind == IMAGE_NONE)
+		image_check_datum(m->image, data, len);	/* refuses */
+	if (m->image->kind == IMAGE_SEND)
+	{
+		MemoryContext old;
+		Datum		result;
+
+		if (len < 1 || (uint8) data[0] != IMAGE_SEND_TAG)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("serialized state of type %s is not in binary form", format_type_be(m->transtype)),
+					 errdetail("pg_lambda before 0.4.0 kept such states as raw bytes, which cannot be checked."),
+					 errhint("Run lambda.recompute() on the continuous view.")));
+		old = MemoryContextSwitchTo(cxt);
+		result = image_recv(m->image, data + 1, len - 1);
+		MemoryContextSwitchTo(old);
+		return result;
 	}
 	else
 	{
-		char	   *p = MemoryContextAlloc(cxt, len);
+		/* checked in an aligned copy, which is what the functions will read */
+		char	   *p = MemoryContextAlloc(cxt, len > 0 ? len : 1);
 
 		memcpy(p, data, len);
+		image_check_datum(m->image, p, len);
 		return PointerGetDatum(p);
 	}
 }
@@ -1327,9 +1386,15 @@ aggmeta_lookup(Oid batch_relid, int aggno)
 	if (def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("relation %u is not the batch table of a continuous view", batch_relid)));
+				 errmsg("relation \"%s\" is not the batch table of a continuous view",
+						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
+				 errhint("Query the continuous view itself.")));
 	if (aggno < 1 || aggno > def->naggs)
-		elog(ERROR, "continuous view has no aggregate %d", aggno);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("continuous view \"%s\" has no aggregate %d", get_rel_name(def->view_relid), aggno),
+				 errdetail("Its aggregates are numbered 1 to %d.", def->naggs),
+				 errhint("Query the continuous view itself.")));
 	return &def->aggs[aggno - 1].meta;
 }
 
@@ -1423,7 +1488,11 @@ key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 	}
 }
 
-/* Restores key values from a key image (in the current context). */
+/*
+ * Restores key values from a key image (in the current context). Key images
+ * come from pg_lambda's own memory; the framing is checked all the same, so
+ * that a wrong image is an error and never a read out of bounds.
+ */
 void
 key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 {
@@ -1436,7 +1505,9 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 		int16		typlen = def->keylens[i];
 
 		if (p >= end)
-			elog(ERROR, "truncated key image");
+			image_corrupted("key image", psprintf("It ends before key %d of %d.", i + 1, def->nkeys));
+		if (*p != 0 && *p != 1)
+			image_corrupted("key image", psprintf("Key %d has NULL flag %d.", i + 1, *p));
 		nulls[i] = (*p++ == 0);
 		if (nulls[i])
 		{
@@ -1445,6 +1516,8 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 		}
 		if (typlen > 0)
 		{
+			if (end - p < typlen)
+				image_corrupted("key image", psprintf("Key %d runs past the end of the image.", i + 1));
 			if (def->keybyvals[i])
 				values[i] = fetch_byval(p, typlen);
 			else
@@ -1460,8 +1533,12 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 		{
 			uint32		l;
 
+			if (end - p < (ptrdiff_t) sizeof(uint32))
+				image_corrupted("key image", psprintf("The length of key %d runs past the end of the image.", i + 1));
 			memcpy(&l, p, sizeof(uint32));
 			p += sizeof(uint32);
+			if ((Size) (end - p) < l || l > MaxAllocSize - VARHDRSZ || (typlen == -2 && (l == 0 || p[l - 1] != '\0')))
+				image_corrupted("key image", psprintf("Key %d of %u bytes runs past the end of the image.", i + 1, l));
 			if (typlen == -1)
 			{
 				struct varlena *v = palloc(VARHDRSZ + l);
@@ -1480,6 +1557,8 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 			p += l;
 		}
 	}
+	if (p != end)
+		image_corrupted("key image", psprintf("It has %d bytes after its %d keys.", (int) (end - p), def->nkeys));
 }
 
 uint32
@@ -1534,19 +1613,30 @@ states_split(ViewDef *def, const char *data, int len, const char **parts, int *l
 
 	for (i = 0; i < def->naggs; i++)
 	{
+		uint32		l;
+
 		if (p >= end)
-			elog(ERROR, "truncated states image");
+			image_corrupted("states image", psprintf("It ends before state %d of %d.", i + 1, def->naggs));
+		if (*p != 0 && *p != 1)
+			image_corrupted("states image", psprintf("State %d has NULL flag %d.", i + 1, *p));
 		if (*p++ == 0)
 		{
 			parts[i] = NULL;
 			lens[i] = -1;
 			continue;
 		}
-		memcpy(&lens[i], p, sizeof(uint32));
+		if (end - p < (ptrdiff_t) sizeof(uint32))
+			image_corrupted("states image", psprintf("The length of state %d runs past the end of the image.", i + 1));
+		memcpy(&l, p, sizeof(uint32));
 		p += sizeof(uint32);
+		if ((Size) (end - p) < l)
+			image_corrupted("states image", psprintf("State %d of %u bytes runs past the end of the image.", i + 1, l));
+		lens[i] = (int) l;
 		parts[i] = p;
-		p += lens[i];
+		p += l;
 	}
+	if (p != end)
+		image_corrupted("states image", psprintf("It has %d bytes after its %d states.", (int) (end - p), def->naggs));
 	return def->naggs;
 }
 

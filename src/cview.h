@@ -19,6 +19,8 @@
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
+#include "image.h"
+
 /* What an aggregate of a view is computed with. */
 typedef enum AggKind
 {
@@ -53,6 +55,8 @@ typedef struct AggMeta
 	Datum		initval;
 	bool		initnull;
 	Oid			resulttype;
+	const ImageType *image;		/* how states are checked (not internal) */
+	Oid			valuetype;		/* AGG_KIND_DISTINCT: the values' type */
 } AggMeta;
 
 /* One aggregate of a view: its machinery and its per-row expressions. */

@@ -22,11 +22,24 @@
  * from the events after the cut instead. The executor re-checks every
  * condition.
  *
+ * Privileges. The internal functions (merge, combine_states, combine_agg)
+ * are PUBLIC, because a view's query calls them as its reader. They accept
+ * states only for a view the calling role can read (SELECT on the view or
+ * on its batch table), and check every state before use (cview.c, image.c,
+ * sketch.c). As for a plain view, the view's owner needs SELECT on what the
+ * view reads: the event table (which is not in the view's query text) is
+ * checked for the owner where a read starts, in the speed-layer scan.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "access/nbtree.h"
 #include "access/reloptions.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
@@ -38,15 +51,14 @@
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/timestamp.h"
-#include "access/nbtree.h"
-#include "catalog/pg_am.h"
-#include "commands/defrem.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "utils/typcache.h"
 
 #include "batch.h"
@@ -62,6 +74,7 @@ PG_FUNCTION_INFO_V1(lambda_merge_trans);
 PG_FUNCTION_INFO_V1(lambda_merge_final);
 PG_FUNCTION_INFO_V1(lambda_combine_states);
 PG_FUNCTION_INFO_V1(lambda_combine_step);
+PG_FUNCTION_INFO_V1(lambda_states_in_binary_form);
 
 typedef struct SpeedScanState
 {
@@ -76,6 +89,101 @@ typedef struct SpeedScanState
 	bool		from_events;
 	MemoryContext cxt;
 } SpeedScanState;
+
+/* What a call site of an internal function has already checked */
+typedef struct MergeCallCheck
+{
+	Oid			batch_relid;
+	Oid			userid;
+} MergeCallCheck;
+
+/*
+ * Checks that the current user may read the continuous view with batch
+ * table batch_relid: SELECT on the view (or any of its columns), or on the
+ * batch table (its owner, and the catalog's, which refreshes it). Remembered
+ * per call site in fn_extra, so that a read checks once.
+ */
+static void
+merge_check_reader(FunctionCallInfo fcinfo, Oid batch_relid)
+{
+	MergeCallCheck *c = (MergeCallCheck *) fcinfo->flinfo->fn_extra;
+	Oid			userid = GetUserId();
+	ViewDef    *def;
+
+	if (c && c->batch_relid == batch_relid && c->userid == userid)
+		return;
+	def = cview_get(batch_relid);
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation \"%s\" is not the batch table of a continuous view",
+						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
+				 errhint("Query the continuous view itself.")));
+	if (pg_class_aclcheck(def->view_relid, userid, ACL_SELECT) != ACLCHECK_OK &&
+		pg_attribute_aclcheck_all(def->view_relid, userid, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK &&
+		pg_class_aclcheck(batch_relid, userid, ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for continuous view %s", get_rel_name(def->view_relid)),
+				 errdetail("The internal functions of pg_lambda combine the states of a view only for roles that can read it."),
+				 errhint("Query the continuous view itself; its owner can grant SELECT on it.")));
+	if (c == NULL)
+	{
+		c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(MergeCallCheck));
+		fcinfo->flinfo->fn_extra = c;
+	}
+	c->batch_relid = batch_relid;
+	c->userid = userid;
+}
+
+/*
+ * Checks that the owner of a continuous view may still read its event
+ * table, as PostgreSQL checks a view owner's privileges on the tables in
+ * the view's query: SELECT on the table, or on every column the definition
+ * uses (on any column when it uses none, like count(*)).
+ */
+static void
+merge_check_owner(ViewDef *def)
+{
+	HeapTuple	tup;
+	Oid			owner;
+	Bitmapset  *cols = NULL;
+	bool		ok;
+	int			col;
+
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(def->view_relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", def->view_relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	if (pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	/* the definition's columns: select list (keys, aggregates), WHERE, HAVING */
+	pull_varattnos((Node *) def->query->targetList, 1, &cols);
+	pull_varattnos(def->query->jointree->quals, 1, &cols);
+	pull_varattnos(def->query->havingQual, 1, &cols);
+	if (bms_is_empty(cols) || bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, cols))
+		ok = pg_attribute_aclcheck_all(def->event_relid, owner, ACL_SELECT,
+									   bms_is_empty(cols) ? ACLMASK_ANY : ACLMASK_ALL) == ACLCHECK_OK;
+	else
+	{
+		ok = true;
+		col = -1;
+		while (ok && (col = bms_next_member(cols, col)) >= 0)
+		{
+			AttrNumber	attno = col + FirstLowInvalidHeapAttributeNumber;
+
+			ok = pg_attribute_aclcheck(def->event_relid, attno, owner, ACL_SELECT) == ACLCHECK_OK;
+		}
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(def->event_relid)),
+				 errdetail("Continuous view \"%s\" reads the table with the privileges of its owner, role \"%s\".",
+						   get_rel_name(def->view_relid), GetUserNameFromId(owner, false)),
+				 errhint("Grant SELECT on the table to the view's owner.")));
+}
 
 /* The batch table a speed foreign table belongs to (option "batch"). */
 static Oid
@@ -258,13 +366,15 @@ speed_begin(ForeignScanState *node, int eflags)
 	s->steps = intVal(lsecond(plan->fdw_private)) == 2;
 	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda speed scan", ALLOCSET_SMALL_SIZES);
 	node->fdw_state = s;
-	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
-		return;
 	s->def = cview_get(batch_relid);
 	if (s->def == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("continuous view of batch table %u does not exist", batch_relid)));
+	/* where a read starts (EXPLAIN too, as for a plain view's tables) */
+	merge_check_owner(s->def);
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
 	if (s->point)
 		s->keyexprs = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
 }
@@ -555,8 +665,24 @@ lambda_merge_trans(PG_FUNCTION_ARGS)
 		elog(ERROR, "lambda_merge_trans called in non-aggregate context");
 	if (PG_ARGISNULL(0))
 	{
+		Oid			restype = get_fn_expr_argtype(fcinfo->flinfo, 4);
+
+		if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("lambda_catalog.merge needs a batch table and an aggregate number"),
+					 errhint("Query the continuous view itself.")));
+		merge_check_reader(fcinfo, PG_GETARG_OID(1));
 		st = MemoryContextAllocZero(aggcxt, sizeof(MergeState));
 		st->meta = aggmeta_lookup(PG_GETARG_OID(1), PG_GETARG_INT32(2));
+		/* the result is returned as this type: it must be the aggregate's */
+		if (restype != st->meta->resulttype)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("aggregate %d of the continuous view returns type %s, not %s",
+							PG_GETARG_INT32(2), format_type_be(st->meta->resulttype),
+							format_type_be(restype)),
+					 errhint("Query the continuous view itself.")));
 		aggmeta_initial(st->meta, &st->val, &st->isnull, aggcxt);
 	}
 	else
@@ -594,7 +720,10 @@ lambda_merge_final(PG_FUNCTION_ARGS)
 	if (st->has_pending)
 	{
 		bytea	   *head = DatumGetByteaPSlice(st->pending, 0, SKETCH_DISTINCT_COUNT_PREFIX);
-		int64		n = sketch_distinct_serialized_count(VARDATA_ANY(head), VARSIZE_ANY_EXHDR(head));
+		Size		total = toast_raw_datum_size(st->pending) - VARHDRSZ;
+		int64		n = sketch_distinct_serialized_count(VARDATA_ANY(head), VARSIZE_ANY_EXHDR(head),
+														 total, st->meta->valuetype,
+														 st->meta->collation);
 		MemoryContext aggcxt;
 
 		if (n >= 0)
@@ -631,6 +760,9 @@ combine_serialized(FunctionCallInfo fcinfo, Oid batch_relid, int aggno,
 Datum
 lambda_combine_states(PG_FUNCTION_ARGS)
 {
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	merge_check_reader(fcinfo, PG_GETARG_OID(0));
 	if (PG_ARGISNULL(2) && PG_ARGISNULL(3))
 		PG_RETURN_NULL();
 	if (PG_ARGISNULL(2))
@@ -645,6 +777,9 @@ lambda_combine_states(PG_FUNCTION_ARGS)
 Datum
 lambda_combine_step(PG_FUNCTION_ARGS)
 {
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	merge_check_reader(fcinfo, PG_GETARG_OID(1));
 	if (PG_ARGISNULL(3))
 	{
 		if (PG_ARGISNULL(0))
@@ -655,4 +790,28 @@ lambda_combine_step(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
 	return combine_serialized(fcinfo, PG_GETARG_OID(1), PG_GETARG_INT32(2),
 							  PG_GETARG_BYTEA_PP(0), PG_GETARG_BYTEA_PP(3));
+}
+
+/*
+ * lambda_catalog.states_in_binary_form(batch_table): whether the view keeps
+ * states, or count(DISTINCT) values, in their type's binary send form (see
+ * image.c). Before 0.4.0 it kept them as raw bytes, which cannot be checked:
+ * the update to 0.4.0 recomputes such views.
+ */
+Datum
+lambda_states_in_binary_form(PG_FUNCTION_ARGS)
+{
+	ViewDef    *def = cview_get(PG_GETARG_OID(0));
+	int			i;
+
+	for (i = 0; def != NULL && i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		if (!m->internal && m->image->kind == IMAGE_SEND)
+			PG_RETURN_BOOL(true);
+		if (m->kind == AGG_KIND_DISTINCT && image_type_lookup(m->valuetype)->kind == IMAGE_SEND)
+			PG_RETURN_BOOL(true);
+	}
+	PG_RETURN_BOOL(false);
 }

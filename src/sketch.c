@@ -37,15 +37,26 @@
  * were split between layers. The final function interpolates between the
  * two ranks around p * (n - 1), as percentile_cont does.
  *
+ * Serialized states come back from batch tables, the speed layer and the
+ * bytea arguments of lambda_catalog.merge and combine_states, which any role
+ * can call: the deserialization functions check every count, length and
+ * offset against the bytes, the order of a set's hashes (lookups bisect
+ * them) and the range of sketch registers and bins before a state is used.
+ * A set's values are checked by image.c's rules for their type as they are
+ * read; values of types image.c cannot check in place are kept in their
+ * binary send form (set format 2; format 1 is read for other types).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/tupmacs.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "port/pg_bitutils.h"
@@ -57,6 +68,7 @@
 #include "utils/typcache.h"
 
 #include "compat.h"
+#include "image.h"
 #include "sketch.h"
 
 PG_FUNCTION_INFO_V1(lambda_distinct_add);
@@ -71,7 +83,11 @@ PG_FUNCTION_INFO_V1(lambda_quantile_serialize);
 PG_FUNCTION_INFO_V1(lambda_quantile_deserialize);
 PG_FUNCTION_INFO_V1(lambda_quantile_final);
 
-#define SKETCH_FORMAT	1
+#define SKETCH_FORMAT	1		/* of quantile sketches */
+#define DISTINCT_FORMAT	2		/* of distinct states (1: no send forms) */
+
+/* The largest HyperLogLog register: the first 1 bit of 50, or 51 if none */
+#define HLL_MAX_RHO		(64 - SKETCH_HLL_BITS + 1)
 
 /* ------------------------------------------------------------------------
  * Distinct states
@@ -94,6 +110,7 @@ typedef struct DistinctState
 	Oid			typid;
 	Oid			collation;
 	TypeCacheEntry *tce;		/* typlen, equality and hash functions */
+	const ImageType *img;		/* how its values are checked, or sent */
 	bool		capped;			/* a speed-layer state: may become a sketch */
 	bool		sketch;			/* registers valid, values gone */
 	MemoryContext cxt;
@@ -146,6 +163,7 @@ distinct_new(Oid typid, Oid collation, bool capped, MemoryContext cxt)
 	s->typid = typid;
 	s->collation = collation;
 	s->tce = distinct_type(typid);
+	s->img = image_type_lookup(typid);
 	s->capped = capped;
 	s->cxt = cxt;
 	return s;
@@ -177,6 +195,14 @@ distinct_hash(DistinctState *s, Datum value)
 static Size
 distinct_value_bytes(DistinctState *s, Datum value)
 {
+	if (s->img->kind == IMAGE_SEND)
+	{
+		bytea	   *b = image_send(s->img, value);
+		Size		n = sizeof(uint32) + VARSIZE(b) - VARHDRSZ;
+
+		pfree(b);
+		return n;
+	}
 	if (s->tce->typlen > 0)
 		return s->tce->typlen;
 	if (s->tce->typlen == -1)
@@ -193,7 +219,10 @@ distinct_packed_hash(DistinctState *s, uint32 i)
 	return h;
 }
 
-/* Packed value i as a datum, in the current memory context when copied. */
+/*
+ * Packed value i as a datum, in the current memory context when copied;
+ * checked by its type's rule first (the bytes may be anyone's).
+ */
 static Datum
 distinct_packed_value(DistinctState *s, uint32 i)
 {
@@ -204,6 +233,8 @@ distinct_packed_value(DistinctState *s, uint32 i)
 	if (typlen > 0)
 	{
 		p = s->pvalues + (Size) i * typlen;
+		if (!s->tce->typbyval)
+			image_check_content(s->img, p, typlen);
 		if (s->tce->typbyval)
 		{
 			Datum		d = 0;
@@ -257,6 +288,9 @@ distinct_packed_value(DistinctState *s, uint32 i)
 		memcpy(&next, s->poffsets + (Size) (i + 1) * sizeof(uint32), sizeof(uint32));
 		p = s->pvalues + off;
 		len = next - off;
+		if (s->img->kind == IMAGE_SEND)
+			return image_recv(s->img, p, len);
+		image_check_content(s->img, p, len);
 		if (typlen == -1)
 		{
 			struct varlena *v = palloc(VARHDRSZ + len);
@@ -626,7 +660,14 @@ distinct_append_value(DistinctState *s, StringInfo buf, Datum v)
 {
 	int16		typlen = s->tce->typlen;
 
-	if (typlen > 0 && s->tce->typbyval)
+	if (s->img->kind == IMAGE_SEND)
+	{
+		bytea	   *b = image_send(s->img, v);
+
+		appendBinaryStringInfo(buf, VARDATA(b), VARSIZE(b) - VARHDRSZ);
+		pfree(b);
+	}
+	else if (typlen > 0 && s->tce->typbyval)
 	{
 		char		tmp[sizeof(Datum)];
 
@@ -656,7 +697,7 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 	uint32		u;
 
 	initStringInfo(&buf);
-	appendStringInfoChar(&buf, SKETCH_FORMAT);
+	appendStringInfoChar(&buf, DISTINCT_FORMAT);
 	appendStringInfoChar(&buf, (char) flags);
 	u = s->typid;
 	appendBinaryStringInfo(&buf, (char *) &u, sizeof(uint32));
@@ -695,7 +736,18 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 				u = values.len;
 				appendBinaryStringInfo(&offsets, (char *) &u, sizeof(uint32));
 			}
-			if (packed)
+			if (packed && s->img->kind == IMAGE_SEND)
+			{
+				/* already in binary form: checked when it is received */
+				uint32		off;
+				uint32		next;
+
+				memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
+				memcpy(&next, s->poffsets + (Size) (i + 1) * sizeof(uint32), sizeof(uint32));
+				appendBinaryStringInfo(&values, s->pvalues + off, next - off);
+				i++;
+			}
+			else if (packed)
 			{
 				Datum		v = distinct_packed_value(s, i);
 
@@ -721,28 +773,69 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(sketch_bytea(&buf));
 }
 
+/* Raises the error of a sketch state that fails a check. */
 static void
-sketch_truncated(const char *p, const char *end, Size need)
+sketch_corrupted(const char *detail)
 {
-	if (p + need > end)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid sketch state: truncated"),
-				 errhint("Run lambda.recompute() on the continuous view.")));
+	image_corrupted("sketch state", detail);
 }
 
 static void
-sketch_corrupted(const char *what)
+sketch_truncated(const char *p, const char *end, Size need)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("invalid sketch state: %s", what),
-			 errhint("Run lambda.recompute() on the continuous view.")));
+	if ((Size) (end - p) < need)
+		sketch_corrupted(psprintf("It ends %zu bytes short.", need - (Size) (end - p)));
+}
+
+/*
+ * Checks the header of a serialized distinct state and returns its flags:
+ * the format, the flags, and (when typid is valid) the type and collation
+ * of the values, which must be the aggregate's.
+ */
+static uint8
+distinct_check_header(const char *p, Size len, Oid typid, Oid collation)
+{
+	uint8		flags;
+	uint32		t;
+	uint32		c;
+
+	sketch_truncated(p, p + len, DISTINCT_HEADER);
+	if (p[0] != 1 && p[0] != DISTINCT_FORMAT)
+		sketch_corrupted(psprintf("It has format %d.", p[0]));
+	flags = (uint8) p[1];
+	if ((flags & ~3) != 0)
+		sketch_corrupted(psprintf("It has flags 0x%02x.", flags));
+	memcpy(&t, p + 2, sizeof(uint32));
+	memcpy(&c, p + 6, sizeof(uint32));
+	if (OidIsValid(typid) && t != typid)
+		sketch_corrupted(psprintf("Its values have type %s, not the aggregate's %s.",
+								  format_type_extended(t, -1, FORMAT_TYPE_ALLOW_INVALID),
+								  format_type_be(typid)));
+	if (OidIsValid(typid) && c != collation)
+		sketch_corrupted(psprintf("Its values have collation %s, not the aggregate's %s.",
+								  OidIsValid(c) && get_collation_name(c) ? get_collation_name(c) : "(none)",
+								  OidIsValid(collation) ? get_collation_name(collation) : "(none)"));
+	return flags;
+}
+
+/*
+ * Checks that a serialized distinct state is one of the aggregate's, whose
+ * values have type typid and collation collation (before its type is used to
+ * read it: see aggmeta_deserialize).
+ */
+void
+sketch_distinct_check_header(const char *data, Size len, Oid typid, Oid collation)
+{
+	(void) distinct_check_header(data, len, typid, collation);
 }
 
 /*
  * Restores a state. A set's values stay packed in a copy of the bytes: no
  * value is decoded until one is looked up or the state is written again.
+ * Everything a later reader relies on is checked here: the registers of a
+ * sketch; the count of a set against its size, its hashes in order, its
+ * offsets in order and within its values. The values themselves are checked
+ * as they are decoded.
  */
 Datum
 lambda_distinct_deserialize(PG_FUNCTION_ARGS)
@@ -754,20 +847,28 @@ lambda_distinct_deserialize(PG_FUNCTION_ARGS)
 	uint8		flags;
 	uint32		typid;
 	uint32		coll;
+	int			format;
 	DistinctState *s;
 	MemoryContext cxt = sketch_agg_context(fcinfo);
 
-	sketch_truncated(p, end, DISTINCT_HEADER);
-	if (p[0] != SKETCH_FORMAT)
-		sketch_corrupted("unknown format");
-	flags = (uint8) p[1];
+	flags = distinct_check_header(p, len, InvalidOid, InvalidOid);
+	format = p[0];
 	memcpy(&typid, p + 2, sizeof(uint32));
 	memcpy(&coll, p + 6, sizeof(uint32));
 	p += DISTINCT_HEADER;
 	s = distinct_new(typid, coll, (flags & 2) != 0, cxt);
 	if (flags & 1)
 	{
-		sketch_truncated(p, end, SKETCH_HLL_REGISTERS);
+		uint32		i;
+
+		if ((Size) (end - p) != SKETCH_HLL_REGISTERS)
+			sketch_corrupted(psprintf("A sketch has %zu bytes of registers, not %d.",
+									  (Size) (end - p), SKETCH_HLL_REGISTERS));
+		for (i = 0; i < SKETCH_HLL_REGISTERS; i++)
+		{
+			if ((uint8) p[i] > HLL_MAX_RHO)
+				sketch_corrupted(psprintf("Register %u holds %u.", i, (uint8) p[i]));
+		}
 		s->sketch = true;
 		s->regs = MemoryContextAlloc(cxt, SKETCH_HLL_REGISTERS);
 		memcpy(s->regs, p, SKETCH_HLL_REGISTERS);
@@ -778,29 +879,51 @@ lambda_distinct_deserialize(PG_FUNCTION_ARGS)
 		Size		rest;
 		Size		need;
 		int16		typlen = s->tce->typlen;
+		uint32		i;
 
+		if (format == 1 && s->img->kind == IMAGE_SEND)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("distinct values of type %s were kept by an older pg_lambda", format_type_be(typid)),
+					 errdetail("pg_lambda before 0.4.0 kept such values as raw bytes, which cannot be checked."),
+					 errhint("Run lambda.recompute() on the continuous view.")));
 		sketch_truncated(p, end, sizeof(uint32));
 		memcpy(&n, p, sizeof(uint32));
 		p += sizeof(uint32);
 		rest = end - p;
+		if (n > SKETCH_DISTINCT_MAX_VALUES)
+			sketch_corrupted(psprintf("A set holds %u values, more than %d.", n, SKETCH_DISTINCT_MAX_VALUES));
 		need = (Size) n * sizeof(uint64) + (typlen > 0 ? (Size) n * typlen : ((Size) n + 1) * sizeof(uint32));
-		if (need > rest)
-			sketch_corrupted("truncated");
+		if (need > rest || (typlen > 0 && need != rest))
+			sketch_corrupted(psprintf("A set of %u values has %zu bytes for them.", n, rest));
 		s->npacked = n;
 		s->packed = MemoryContextAlloc(cxt, rest + 1);
 		memcpy(s->packed, p, rest);
 		s->phashes = s->packed;
+		for (i = 1; i < n; i++)
+		{
+			if (distinct_packed_hash(s, i) < distinct_packed_hash(s, i - 1))
+				sketch_corrupted(psprintf("The hashes of a set are not in order at value %u.", i));
+		}
 		if (typlen > 0)
 			s->pvalues = s->phashes + (Size) n * sizeof(uint64);
 		else
 		{
-			uint32		last;
+			uint32		prev = 0;
 
 			s->poffsets = s->phashes + (Size) n * sizeof(uint64);
 			s->pvalues = s->poffsets + ((Size) n + 1) * sizeof(uint32);
-			memcpy(&last, s->poffsets + (Size) n * sizeof(uint32), sizeof(uint32));
-			if (s->pvalues + last > s->packed + rest)
-				sketch_corrupted("truncated");
+			for (i = 0; i <= n; i++)
+			{
+				uint32		off;
+
+				memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
+				if ((i == 0 && off != 0) || off < prev)
+					sketch_corrupted(psprintf("The offsets of a set are not in order at value %u.", i));
+				prev = off;
+			}
+			if ((Size) prev != rest - need)
+				sketch_corrupted(psprintf("The values of a set end at %u of %zu bytes.", prev, rest - need));
 		}
 		/* the serialized size of the values, as distinct_insert counts it */
 		s->bytes = rest - (typlen > 0 ? 0 : sizeof(uint32));
@@ -822,16 +945,28 @@ lambda_distinct_final(PG_FUNCTION_ARGS)
 
 /*
  * The count of a serialized distinct state that is a set, from its first
- * DISTINCT_HEADER + 4 bytes; -1 for a sketch (which needs all of it).
+ * DISTINCT_HEADER + 4 bytes (of total bytes in all); -1 for a sketch (which
+ * needs all of it). The header must be the aggregate's (values of type
+ * typid, collation collation), and the count fit in the total size.
  */
 int64
-sketch_distinct_serialized_count(const char *data, Size len)
+sketch_distinct_serialized_count(const char *data, Size len, Size total,
+								 Oid typid, Oid collation)
 {
 	uint32		n;
+	uint8		flags;
+	int16		typlen;
 
-	if (len < DISTINCT_HEADER + sizeof(uint32) || data[0] != SKETCH_FORMAT || (data[1] & 1))
+	flags = distinct_check_header(data, len, typid, collation);
+	if (flags & 1)
 		return -1;
+	sketch_truncated(data, data + len, DISTINCT_HEADER + sizeof(uint32));
 	memcpy(&n, data + DISTINCT_HEADER, sizeof(uint32));
+	typlen = get_typlen(typid);
+	if (n > SKETCH_DISTINCT_MAX_VALUES ||
+		(Size) n * (sizeof(uint64) + (typlen > 0 ? (Size) typlen : sizeof(uint32))) >
+		total - DISTINCT_HEADER - sizeof(uint32))
+		sketch_corrupted(psprintf("A set of %zu bytes claims %u values.", total, n));
 	return n;
 }
 
@@ -893,14 +1028,16 @@ quantile_lngamma(void)
 	return log((1.0 + SKETCH_QUANTILE_ACCURACY) / (1.0 - SKETCH_QUANTILE_ACCURACY));
 }
 
+/* The lowest bin: subnormal magnitudes share it */
+#define QUANTILE_MIN_INDEX	(-1000000)
+
 /* The bin of a positive magnitude: x in (gamma^(i-1), gamma^i]. */
 static int32
 quantile_index(double x)
 {
 	double		i = ceil(log(x) / quantile_lngamma());
 
-	/* subnormal magnitudes share the lowest bins */
-	return (int32) Max(i, -1000000.0);
+	return (int32) Max(i, (double) QUANTILE_MIN_INDEX);
 }
 
 /* The value a bin stands for: within the accuracy of all of them. */
@@ -1084,6 +1221,13 @@ lambda_quantile_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(sketch_bytea(&buf));
 }
 
+/*
+ * Restores a quantile state, checking what quantile_at and
+ * quantile_store_add rely on: the fraction in [0, 1], bins within the range
+ * of indexes quantile_index gives (so that index arithmetic cannot
+ * overflow), and the count equal to the values in the bins and the special
+ * counters.
+ */
 Datum
 lambda_quantile_deserialize(PG_FUNCTION_ARGS)
 {
@@ -1093,17 +1237,18 @@ lambda_quantile_deserialize(PG_FUNCTION_ARGS)
 	QuantileState *s;
 	QuantileStore *stores[2];
 	double		fraction;
+	uint64		total;
+	int32		maxindex = quantile_index(DBL_MAX);
 	int			k;
 
 	sketch_truncated(p, end, 1 + 8 * 8);
 	if (p[0] != SKETCH_FORMAT)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid sketch state: format %d", p[0]),
-				 errhint("Run lambda.recompute() on the continuous view.")));
+		sketch_corrupted(psprintf("It has format %d.", p[0]));
 	p++;
 	memcpy(&fraction, p, sizeof(double));
 	p += sizeof(double);
+	if (!(fraction >= 0 && fraction <= 1))
+		sketch_corrupted(psprintf("Its fraction is %g.", fraction));
 	s = quantile_new(fraction, sketch_agg_context(fcinfo));
 	memcpy(&s->count, p, sizeof(uint64));
 	p += sizeof(uint64);
@@ -1119,29 +1264,47 @@ lambda_quantile_deserialize(PG_FUNCTION_ARGS)
 	p += sizeof(double);
 	memcpy(&s->max, p, sizeof(double));
 	p += sizeof(double);
+	if (isnan(s->min) || isnan(s->max))
+		sketch_corrupted("Its minimum or maximum is NaN.");
+	if (pg_add_u64_overflow(s->zero, s->neginf, &total) ||
+		pg_add_u64_overflow(total, s->posinf, &total) ||
+		pg_add_u64_overflow(total, s->nan, &total))
+		sketch_corrupted("Its counters overflow.");
 	stores[0] = &s->pos;
 	stores[1] = &s->neg;
 	for (k = 0; k < 2; k++)
 	{
 		QuantileStore *st = stores[k];
+		int32		i;
 
 		sketch_truncated(p, end, 2 * sizeof(int32));
 		memcpy(&st->offset, p, sizeof(int32));
 		memcpy(&st->n, p + sizeof(int32), sizeof(int32));
 		p += 2 * sizeof(int32);
 		if (st->n < 0 || st->n > SKETCH_QUANTILE_MAX_BINS)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid sketch state: %d bins", st->n),
-					 errhint("Run lambda.recompute() on the continuous view.")));
+			sketch_corrupted(psprintf("It has %d bins.", st->n));
+		if (st->n > 0 &&
+			(st->offset < QUANTILE_MIN_INDEX || (int64) st->offset + st->n - 1 > maxindex))
+			sketch_corrupted(psprintf("Its bins %d to %lld are out of range.", st->offset,
+									  (long long) st->offset + st->n - 1));
 		if (st->n > 0)
 		{
 			sketch_truncated(p, end, sizeof(uint64) * st->n);
 			st->bins = MemoryContextAlloc(s->cxt, sizeof(uint64) * st->n);
 			memcpy(st->bins, p, sizeof(uint64) * st->n);
 			p += sizeof(uint64) * st->n;
+			for (i = 0; i < st->n; i++)
+			{
+				if (pg_add_u64_overflow(total, st->bins[i], &total))
+					sketch_corrupted("Its bins overflow.");
+			}
 		}
 	}
+	if (p != end)
+		sketch_corrupted(psprintf("It has %zu bytes after its bins.", (Size) (end - p)));
+	if (total != s->count)
+		sketch_corrupted(psprintf("It counts " UINT64_FORMAT " values but holds " UINT64_FORMAT ".",
+								  s->count, total));
 	PG_RETURN_POINTER(s);
 }
 

@@ -39,7 +39,9 @@ extern Size sketch_quantile_max_bytes(void);
 /* Distinct states (count(DISTINCT x)): Datum is an internal state */
 extern bool sketch_distinct_is_exact(Datum state);
 extern void sketch_distinct_uncap(Datum state);
-extern int64 sketch_distinct_serialized_count(const char *data, Size len);
+extern int64 sketch_distinct_serialized_count(const char *data, Size len, Size total,
+											   Oid typid, Oid collation);
+extern void sketch_distinct_check_header(const char *data, Size len, Oid typid, Oid collation);
 
 /* Bytes at the start of a serialized distinct state that hold its count */
 #define SKETCH_DISTINCT_COUNT_PREFIX	14

@@ -64,6 +64,7 @@
 #include "access/tupconvert.h"
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "catalog/partition.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -823,6 +824,55 @@ speed_has_delta(Oid batch_relid)
 }
 
 /*
+ * Refuses a capture trigger that pg_lambda did not create for the view def:
+ * one on any relation but the view's event table and its partitions (any
+ * role could otherwise add events of its own making to anyone's view from
+ * a trigger on its own temporary table), or a second one for the view on
+ * the same relation (which would count every event twice). What view.c
+ * creates: "lambda_capture_<batch table>" ... AFTER INSERT REFERENCING NEW
+ * TABLE FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture('<batch
+ * table>'), at most one per view and relation.
+ */
+static void
+speed_check_capture(TriggerData *td, FunctionCallInfo fcinfo, ViewDef *def)
+{
+	Relation	rel = td->tg_relation;
+	Oid			relid = RelationGetRelid(rel);
+	bool		ours = (relid == def->event_relid);
+	int			ncaptures = 0;
+	int			i;
+
+	if (!ours && rel->rd_rel->relispartition)
+		ours = list_member_oid(get_partition_ancestors(relid), def->event_relid);
+	if (!ours)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("lambda_catalog.capture() cannot capture events of \"%s\" for continuous view \"%s\"",
+						RelationGetRelationName(rel), get_rel_name(def->view_relid)),
+				 errdetail("The view's events are the rows of \"%s\" and its partitions.",
+						   get_rel_name(def->event_relid)),
+				 errhint("pg_lambda creates its capture triggers itself; drop trigger \"%s\".",
+						 td->tg_trigger->tgname)));
+	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &rel->trigdesc->triggers[i];
+
+		if (t->tgfoid == fcinfo->flinfo->fn_oid && t->tgnargs == 1 &&
+			strcmp(t->tgargs[0], td->tg_trigger->tgargs[0]) == 0)
+			ncaptures++;
+	}
+	if (strncmp(td->tg_trigger->tgname, "lambda_capture_", 15) != 0 ||
+		td->tg_trigger->tgnewtable == NULL || ncaptures != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("trigger \"%s\" on \"%s\" is not the capture trigger of continuous view \"%s\"",
+						td->tg_trigger->tgname, RelationGetRelationName(rel), get_rel_name(def->view_relid)),
+				 errdetail("pg_lambda creates one capture trigger per view and relation, named \"lambda_capture_\" after the view's batch table, with a transition table."),
+				 errhint("Drop trigger \"%s\"; lambda_catalog.capture() is for pg_lambda's own triggers.",
+						 td->tg_trigger->tgname)));
+}
+
+/*
  * lambda_catalog.capture(): the statement-level AFTER INSERT trigger of a
  * continuous view on its event table. Argument: the view's batch table.
  */
@@ -845,15 +895,16 @@ lambda_capture(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("lambda_catalog.capture() must be an AFTER INSERT FOR EACH STATEMENT trigger"),
 				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
-	ts = td->tg_newtable;
-	if (ts == NULL)
-		return PointerGetDatum(NULL);
 
 	batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
 													   CStringGetDatum(td->tg_trigger->tgargs[0])));
 	def = cview_get(batch_relid);
 	if (def == NULL)
 		return PointerGetDatum(NULL);		/* the view is being dropped */
+	speed_check_capture(td, fcinfo, def);
+	ts = td->tg_newtable;
+	if (ts == NULL)
+		return PointerGetDatum(NULL);
 	(void) speed_attach(def, false);
 	d = speed_local_delta(def);
 

@@ -1222,6 +1222,13 @@ view_continuous_relid(RangeVar *rv)
 }
 
 /*
+ * Set while pg_lambda itself replaces a continuous view's query with the
+ * same definition over a new batch-table layout (upgrade_batch_table), the
+ * one CREATE OR REPLACE VIEW that view_check_definition_change lets through.
+ */
+static bool view_replacing_own = false;
+
+/*
  * Refuses statements that would change what the user-facing view of a
  * continuous view runs: CREATE OR REPLACE VIEW and an ON SELECT rule would
  * replace its query (and disconnect it from both layers); security_invoker
@@ -1236,6 +1243,8 @@ view_check_definition_change(Node *stmt)
 {
 	Oid			relid;
 
+	if (view_replacing_own)
+		return;
 	if (IsA(stmt, ViewStmt) && ((ViewStmt *) stmt)->replace &&
 		OidIsValid(relid = view_continuous_relid(((ViewStmt *) stmt)->view)))
 		ereport(ERROR,
@@ -1525,6 +1534,7 @@ lambda_upgrade_batch_table(PG_FUNCTION_ARGS)
 	{
 		creating_extension = false;
 		CurrentExtensionObject = InvalidOid;
+		view_replacing_own = true;
 		view_exec(psprintf("CREATE OR REPLACE VIEW %s%s AS %s", viewname, options,
 						   view_merged_sql(def, colnames, batch_rel, speed_rel)), SPI_OK_UTILITY);
 	}
@@ -1532,6 +1542,7 @@ lambda_upgrade_batch_table(PG_FUNCTION_ARGS)
 	{
 		creating_extension = save_creating;
 		CurrentExtensionObject = save_extension;
+		view_replacing_own = false;
 	}
 	PG_END_TRY();
 	SPI_finish();
