@@ -99,13 +99,29 @@ is_deeply($kafka->high_watermarks('pv'), { 0 => 6, 1 => 5 }, 'Kafka holds 6 and 
 # The exporter, as its Debian service would run it, on a free loopback port.
 my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $log = "$PostgreSQL::Test::Utils::tmp_check/prometheus_exporter.log";
-my @cmd = ($exporter,
+# Its built-in collectors differ by version (Debian 12's 0.11: database and
+# bgwriter; 0.17 in Debian 13 and later: stat_bgwriter, locks, wal, roles,
+# replication, ...): every one its --help lists as enabled by default is
+# turned off.
+my $help = join(' ', split(/\s+/, scalar `$exporter --help 2>&1`));
+my @collectors = ($help =~ /--collector\.(\w+) Enable the \w+ collector \(default: enabled\)/g);
+ok(grep($_ eq 'database', @collectors), 'the exporter lists its default collectors (' . join(', ', @collectors) . ')');
+# Its own configuration file (authentication modules, 0.17 and later) is not
+# used, but those versions warn when it is missing: give them an empty one.
+my @config;
+if ($help =~ / --config\.file=/)
+{
+	my $config = "$PostgreSQL::Test::Utils::tmp_check/postgres_exporter.yml";
+	PostgreSQL::Test::Utils::append_to_file($config, "auth_modules: {}\n");
+	@config = ("--config.file=$config");
+}
+my @cmd = ($exporter, @config,
 	"--extend.query-path=$queries",
 	"--web.listen-address=127.0.0.1:$port",
 	# only pg_lambda's metrics and the exporter's own: no built-in
-	# PostgreSQL metrics, pg_settings or the database/bgwriter collectors
+	# PostgreSQL metrics, pg_settings or collectors
 	'--disable-default-metrics', '--disable-settings-metrics',
-	'--no-collector.database', '--no-collector.bgwriter');
+	map { "--no-collector.$_" } @collectors);
 my $dsn = 'host=' . $node->host . ' port=' . $node->port . ' user=prom_monitor dbname=postgres sslmode=disable';
 note("DATA_SOURCE_NAME='$dsn' @cmd");
 my $h;
