@@ -84,7 +84,13 @@ PG_CFLAGS += -Wall -Wextra -Werror
 PG_CPPFLAGS += -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
 endif
 
-EXTRA_CLEAN = test/kafka_broker tmp_check_regress tmp_check_iso output_iso
+EXTRA_CLEAN = $(OBJS:.o=.d) test/kafka_broker tmp_check_regress tmp_check_iso output_iso
+
+# PGXS does not track header dependencies (unless PostgreSQL was configured
+# with --enable-depend): have the compiler write them (src/*.d) and include
+# them, so changing a header rebuilds every file that includes it.
+PG_CFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
