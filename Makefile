@@ -89,7 +89,13 @@ PG_CFLAGS += -Wall -Wextra -Werror
 PG_CPPFLAGS += -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
 endif
 
-EXTRA_CLEAN = test/kafka_broker tmp_check_regress tmp_check_iso output_iso deb-build
+EXTRA_CLEAN = $(OBJS:.o=.d) test/kafka_broker tmp_check_regress tmp_check_iso output_iso deb-build
+
+# PGXS does not track header dependencies (unless PostgreSQL was configured
+# with --enable-depend): have the compiler write them (src/*.d; included
+# after PGXS, so that its "all" stays the default goal), so changing a
+# header rebuilds every file that includes it.
+PG_CFLAGS += -MMD -MP
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -97,6 +103,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # they install it first, then call make again.
 ifneq ($(PGXS),)
 include $(PGXS)
+-include $(OBJS:.o=.d)
 endif
 
 # PGXS's uninstall removes DOCS by their path in this tree rather than by the

@@ -6,7 +6,7 @@ set -eu
 [ $# -eq 2 ] || { echo "usage: $0 SRC DEST" >&2; exit 1; }
 mkdir -p "$2"
 tar -C "$1" -cf - \
-    --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+    --exclude=./.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude='./src/*.d' \
     --exclude=./results --exclude=./tmp_check --exclude=./tmp_check_regress \
     --exclude=./tmp_check_iso --exclude=./output_iso --exclude=./log \
     --exclude=./regression.diffs --exclude=./regression.out \
