@@ -13,7 +13,7 @@ major=${PG_MAJOR:-15}
 PKGS="postgresql-$major postgresql-server-dev-$major librdkafka-dev kcat pkg-config
       libipc-run-perl make gcc perl prometheus-postgres-exporter"
 if [ "${1:-}" = --deb ]; then
-    PKGS="$PKGS dpkg-dev debhelper postgresql-server-dev-all"
+    PKGS="$PKGS build-essential dpkg-dev debhelper postgresql-server-dev-all"
 fi
 
 missing=""
