@@ -34,17 +34,21 @@ set -- "$out/${pkg}_"*.deb
 deb=$1
 
 # The package holds the library, the control file and every install and
-# update script, the 0.3.0 -> 0.4.0 one assembled by the Makefile included.
+# update script, the 0.3.0 -> 0.4.0 one assembled by the Makefile included,
+# and the monitoring files (Makefile DOCS) as they are, not gzipped.
 contents=$(dpkg-deb -c "$deb")
 lib=$(/usr/lib/postgresql/$major/bin/pg_config --pkglibdir)
 share=$(/usr/lib/postgresql/$major/bin/pg_config --sharedir)
+doc=$(/usr/lib/postgresql/$major/bin/pg_config --docdir)
 for f in "$lib/pg_lambda.so" "$share/extension/pg_lambda.control" \
+         "$doc/extension/pg_lambda-prometheus-queries.yaml" \
+         "$doc/extension/pg_lambda-grafana-dashboard.json" \
          $(cd "$src/sql/install" && ls pg_lambda--*.sql | sed "s|^|$share/extension/|") \
          "$share/extension/pg_lambda--0.3.0--0.4.0.sql"; do
     echo "$contents" | grep -q " \.$f\$" || die "$deb lacks $f"
 done
 dpkg-deb -f "$deb" Depends | grep -q "postgresql-$major" || die "$deb does not depend on postgresql-$major"
-echo "deb_test: $deb holds the library, control file and every script; depends on $(dpkg-deb -f "$deb" Depends)"
+echo "deb_test: $deb holds the library, control file, every script and the monitoring files; depends on $(dpkg-deb -f "$deb" Depends)"
 
 apt-get install -y -qq "$deb" >/dev/null || die "apt-get install $deb failed"
 [ "$(dpkg-query -W -f='${Status}' "$pkg")" = "install ok installed" ] || die "$pkg is not installed"
