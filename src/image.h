@@ -65,4 +65,6 @@ extern Datum image_recv(const ImageType *t, const char *data, Size len);
 
 extern void image_corrupted(const char *what, const char *detail);
 
+extern Datum fetch_byval(const char *p, int16 typlen);
+
 #endif							/* LAMBDA_IMAGE_H */

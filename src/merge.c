@@ -61,8 +61,11 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "aggstate.h"
 #include "batch.h"
 #include "cview.h"
+#include "keyimage.h"
+#include "partial.h"
 #include "sketch.h"
 #include "speed.h"
 #include "worker.h"

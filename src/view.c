@@ -73,7 +73,9 @@
 
 #include "batch.h"
 #include "catalog.h"
+#include "aggstate.h"
 #include "cview.h"
+#include "cview_validate.h"
 #include "event_table.h"
 #include "privilege.h"
 #include "speed.h"
