@@ -380,7 +380,7 @@ aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt)
 	if (m->transbyval)
 	{
 		image_check_datum(m->image, data, len);
-		return fetch_byval(data, m->translen);
+		return image_fetch_byval(data, m->translen);
 	}
 	if (m->image->kind == IMAGE_NONE)
 		image_check_datum(m->image, data, len);	/* refuses */

@@ -18,11 +18,11 @@
 #include "image.h"
 
 /* What an aggregate of a view is computed with. */
-typedef enum AggKind
+typedef enum ViewAggKind
 {
-	AGG_KIND_PLAIN,			/* its own support functions */
-	AGG_KIND_DISTINCT,				/* count(DISTINCT x): sets and sketches */
-	AGG_KIND_QUANTILE				/* percentile_cont: a quantile sketch */
+	AGG_KIND_PLAIN,				/* its own support functions */
+	AGG_KIND_DISTINCT,			/* count(DISTINCT x): sets and sketches */
+	AGG_KIND_QUANTILE			/* percentile_cont: a quantile sketch */
 } ViewAggKind;
 
 /* One aggregate's machinery, from pg_aggregate, resolved for its inputs. */

@@ -667,7 +667,7 @@ image_recv(const ImageType *t, const char *data, Size len)
 
 /* A by-value datum of typlen bytes from (unaligned) memory. */
 Datum
-fetch_byval(const char *p, int16 typlen)
+image_fetch_byval(const char *p, int16 typlen)
 {
 	switch (typlen)
 	{

@@ -29,7 +29,7 @@
 #include "keyimage.h"
 
 static void
-image_append_value(StringInfo buf, Datum value, int16 typlen, bool byval)
+key_append_value(StringInfo buf, Datum value, int16 typlen, bool byval)
 {
 	if (typlen > 0)
 	{
@@ -75,7 +75,7 @@ key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 	{
 		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
 		if (!nulls[i])
-			image_append_value(buf, values[i], def->keylens[i], def->keybyvals[i]);
+			key_append_value(buf, values[i], def->keylens[i], def->keybyvals[i]);
 	}
 }
 
@@ -110,7 +110,7 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 			if (end - p < typlen)
 				image_corrupted("key image", psprintf("Key %d runs past the end of the image.", i + 1));
 			if (def->keybyvals[i])
-				values[i] = fetch_byval(p, typlen);
+				values[i] = image_fetch_byval(p, typlen);
 			else
 			{
 				char	   *v = palloc(typlen);
