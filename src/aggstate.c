@@ -100,7 +100,7 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 		if (strcmp(fname, "count_distinct") == 0)
 		{
 			Oid			argtypes[2] = {INTERNALOID, ANYELEMENTOID};
-			Oid			exactfn = cview_catalog_func("distinct_add_exact", 2, argtypes);
+			Oid			exactfn = catalog_funcid("distinct_add_exact", 2, argtypes);
 
 			m->kind = AGG_KIND_DISTINCT;
 			m->valuetype = inputTypes[0];

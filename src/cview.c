@@ -117,22 +117,6 @@ cview_parse_definition(const char *sql)
 	return query;
 }
 
-/* The OID of one of pg_lambda's own aggregates or functions in lambda_catalog. */
-Oid
-cview_catalog_func(const char *name, int nargs, Oid *argtypes)
-{
-	Oid			fn = LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA), makeString(pstrdup(name))),
-									nargs, argtypes, true);
-
-	if (!OidIsValid(fn))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("function lambda_catalog.%s is missing", name),
-				 errdetail("The pg_lambda library is newer than the extension's SQL objects in this database."),
-				 errhint("Run ALTER EXTENSION pg_lambda UPDATE.")));
-	return fn;
-}
-
 /*
  * The aggregate call that computes a view's aggregate: the call itself, or
  * for count(DISTINCT x) lambda_catalog.count_distinct(x), for
@@ -150,7 +134,7 @@ cview_agg_impl(Aggref *aggref)
 		Oid			argtypes[1] = {ANYELEMENTOID};
 
 		impl = copyObject(aggref);
-		impl->aggfnoid = cview_catalog_func("count_distinct", 1, argtypes);
+		impl->aggfnoid = catalog_funcid("count_distinct", 1, argtypes);
 		impl->aggargtypes = list_make1_oid(exprType((Node *) tle->expr));
 		tle->ressortgroupref = 0;
 		impl->args = list_make1(tle);
@@ -166,7 +150,7 @@ cview_agg_impl(Aggref *aggref)
 								  Float8GetDatum(cview_percentile_fraction(aggref)), false, true);
 
 		impl = copyObject(aggref);
-		impl->aggfnoid = cview_catalog_func("percentile_sketch", 2, argtypes);
+		impl->aggfnoid = catalog_funcid("percentile_sketch", 2, argtypes);
 		impl->aggargtypes = list_make2_oid(FLOAT8OID, FLOAT8OID);
 		x->ressortgroupref = 0;
 		impl->args = list_make2(x, makeTargetEntry((Expr *) p, 2, NULL, false));

@@ -76,7 +76,6 @@ extern char *cview_window_sql(ViewDef *def, const char *col);
 extern Query *cview_parse_definition(const char *sql);
 extern void cview_forget(Oid batch_relid);
 extern Size cview_sketch_bytes_per_key(ViewDef *def);
-extern Oid	cview_catalog_func(const char *name, int nargs, Oid *argtypes);
 
 /*
  * Step keys of sliding windows are aligned to 2000-01-01 00:00 (UTC for
