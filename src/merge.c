@@ -78,7 +78,7 @@ PG_FUNCTION_INFO_V1(lambda_combine_states);
 PG_FUNCTION_INFO_V1(lambda_combine_step);
 PG_FUNCTION_INFO_V1(lambda_states_in_binary_form);
 
-typedef struct SpeedScanState
+typedef struct MergeScanState
 {
 	ViewDef    *def;
 	bool		point;
@@ -90,7 +90,7 @@ typedef struct SpeedScanState
 	bool		fetched;
 	bool		from_events;
 	MemoryContext cxt;
-} SpeedScanState;
+} MergeScanState;
 
 /* What a call site of an internal function has already checked */
 typedef struct MergeCallCheck
@@ -189,7 +189,7 @@ merge_check_owner(ViewDef *def)
 
 /* The batch table a speed foreign table belongs to (option "batch"). */
 static Oid
-speed_batch_of(Oid foreigntableid)
+merge_fdw_batch_of(Oid foreigntableid)
 {
 	ForeignTable *ft = GetForeignTable(foreigntableid);
 	ListCell   *lc;
@@ -209,17 +209,17 @@ speed_batch_of(Oid foreigntableid)
 }
 
 static void
-speed_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid)
+merge_fdw_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid)
 {
 	SpeedStatus st;
 
-	speed_status(speed_batch_of(foreigntableid), &st);
+	speed_status(merge_fdw_batch_of(foreigntableid), &st);
 	baserel->rows = Max(st.keys, 1);
 	baserel->fdw_private = NULL;
 }
 
 static void
-speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_attribute_unused())
+merge_fdw_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_attribute_unused())
 {
 	Cost		total = 1.0 + baserel->rows * cpu_tuple_cost;
 
@@ -230,7 +230,7 @@ speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_at
 
 /* The value compared with key column attno by equality in clause, or NULL. */
 static Expr *
-speed_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
+merge_fdw_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
 {
 	OpExpr	   *op;
 	Node	   *l;
@@ -273,7 +273,7 @@ speed_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
  * X free of the scanned relation's columns and volatile functions.
  */
 static Expr *
-speed_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int strategy)
+merge_fdw_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int strategy)
 {
 	OpExpr	   *op;
 	Node	   *l;
@@ -295,10 +295,10 @@ speed_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int stra
 }
 
 static ForeignScan *
-speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid,
-			   ForeignPath *best_path pg_attribute_unused(), List *tlist, List *scan_clauses, Plan *outer_plan)
+merge_fdw_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid,
+				   ForeignPath *best_path pg_attribute_unused(), List *tlist, List *scan_clauses, Plan *outer_plan)
 {
-	Oid			batch_relid = speed_batch_of(foreigntableid);
+	Oid			batch_relid = merge_fdw_batch_of(foreigntableid);
 	ViewDef    *def = cview_get(batch_relid);
 	List	   *clauses = extract_actual_clauses(scan_clauses, false);
 	List	   *values = NIL;
@@ -318,8 +318,8 @@ speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid
 
 			foreach(lc, clauses)
 			{
-				v = speed_key_value(lfirst(lc), baserel->relid, i + 1,
-									def->keytypes[i], def->keycolls[i]);
+				v = merge_fdw_key_value(lfirst(lc), baserel->relid, i + 1,
+										def->keytypes[i], def->keycolls[i]);
 				if (v)
 					break;
 			}
@@ -337,11 +337,11 @@ speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid
 			foreach(lc, clauses)
 			{
 				if (lo == NULL)
-					lo = speed_step_bound(lfirst(lc), baserel->relid, def->nkeys,
-										  def->steptype, BTGreaterEqualStrategyNumber);
+					lo = merge_fdw_step_bound(lfirst(lc), baserel->relid, def->nkeys,
+											  def->steptype, BTGreaterEqualStrategyNumber);
 				if (hi == NULL)
-					hi = speed_step_bound(lfirst(lc), baserel->relid, def->nkeys,
-										  def->steptype, BTLessEqualStrategyNumber);
+					hi = merge_fdw_step_bound(lfirst(lc), baserel->relid, def->nkeys,
+											  def->steptype, BTLessEqualStrategyNumber);
 			}
 			point = (lo && hi);
 			values = lappend(lappend(values, lo), hi);
@@ -357,13 +357,13 @@ speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid
 }
 
 static void
-speed_begin(ForeignScanState *node, int eflags)
+merge_fdw_begin(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
-	SpeedScanState *s;
+	MergeScanState *s;
 	Oid			batch_relid = intVal(linitial(plan->fdw_private));
 
-	s = palloc0(sizeof(SpeedScanState));
+	s = palloc0(sizeof(MergeScanState));
 	s->point = intVal(lsecond(plan->fdw_private)) != 0;
 	s->steps = intVal(lsecond(plan->fdw_private)) == 2;
 	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda speed scan", ALLOCSET_SMALL_SIZES);
@@ -388,7 +388,7 @@ speed_begin(ForeignScanState *node, int eflags)
  * origin). Too many steps, and the scan reads every key instead.
  */
 static void
-speed_step_keys(SpeedScanState *s, Datum *vals, bool *nulls)
+merge_fdw_step_keys(MergeScanState *s, Datum *vals, bool *nulls)
 {
 	ViewDef    *def = s->def;
 	int			last = def->nkeys - 1;
@@ -431,7 +431,7 @@ speed_step_keys(SpeedScanState *s, Datum *vals, bool *nulls)
 
 /* Collects the rows to return: the generations after the cut, or the events. */
 static void
-speed_fetch(ForeignScanState *node, SpeedScanState *s)
+merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 {
 	EState	   *estate = node->ss.ps.state;
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
@@ -454,7 +454,7 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 			i++;
 		}
 		if (s->steps)
-			speed_step_keys(s, vals, nulls);
+			merge_fdw_step_keys(s, vals, nulls);
 		else
 			key_image(s->def, vals, nulls, &key);
 	}
@@ -525,9 +525,9 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 }
 
 static TupleTableSlot *
-speed_iterate(ForeignScanState *node)
+merge_fdw_iterate(ForeignScanState *node)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	ViewDef    *def = s->def;
 	SpeedRow   *r;
@@ -536,7 +536,7 @@ speed_iterate(ForeignScanState *node)
 	int			i;
 
 	if (!s->fetched)
-		speed_fetch(node, s);
+		merge_fdw_fetch(node, s);
 	ExecClearTuple(slot);
 	if (s->next == NULL)
 		return slot;
@@ -566,9 +566,9 @@ speed_iterate(ForeignScanState *node)
 }
 
 static void
-speed_rescan(ForeignScanState *node)
+merge_fdw_rescan(ForeignScanState *node)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 
 	MemoryContextReset(s->cxt);
 	s->rows = NIL;
@@ -577,18 +577,18 @@ speed_rescan(ForeignScanState *node)
 }
 
 static void
-speed_end(ForeignScanState *node)
+merge_fdw_end(ForeignScanState *node)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 
 	if (s)
 		MemoryContextDelete(s->cxt);
 }
 
 static void
-speed_explain(ForeignScanState *node, ExplainState *es)
+merge_fdw_explain(ForeignScanState *node, ExplainState *es)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 
 	ExplainPropertyText("Speed Layer", !s->point ? "all keys" : s->steps ? "key lookup per window step" : "key lookup", es);
 	if (es->analyze && s->fetched)
@@ -600,14 +600,14 @@ lambda_speed_fdw_handler(PG_FUNCTION_ARGS)
 {
 	FdwRoutine *r = makeNode(FdwRoutine);
 
-	r->GetForeignRelSize = speed_get_rel_size;
-	r->GetForeignPaths = speed_get_paths;
-	r->GetForeignPlan = speed_get_plan;
-	r->BeginForeignScan = speed_begin;
-	r->IterateForeignScan = speed_iterate;
-	r->ReScanForeignScan = speed_rescan;
-	r->EndForeignScan = speed_end;
-	r->ExplainForeignScan = speed_explain;
+	r->GetForeignRelSize = merge_fdw_get_rel_size;
+	r->GetForeignPaths = merge_fdw_get_paths;
+	r->GetForeignPlan = merge_fdw_get_plan;
+	r->BeginForeignScan = merge_fdw_begin;
+	r->IterateForeignScan = merge_fdw_iterate;
+	r->ReScanForeignScan = merge_fdw_rescan;
+	r->EndForeignScan = merge_fdw_end;
+	r->ExplainForeignScan = merge_fdw_explain;
 	PG_RETURN_POINTER(r);
 }
 
@@ -742,8 +742,8 @@ lambda_merge_final(PG_FUNCTION_ARGS)
 
 /* Combines two serialized states of aggregate aggno; NULL is "nothing". */
 static Datum
-combine_serialized(FunctionCallInfo fcinfo, Oid batch_relid, int aggno,
-				   bytea *a, bytea *b)
+merge_combine_serialized(FunctionCallInfo fcinfo, Oid batch_relid, int aggno,
+						 bytea *a, bytea *b)
 {
 	AggMeta    *m = aggmeta_lookup(batch_relid, aggno);
 	Datum		va;
@@ -771,8 +771,8 @@ lambda_combine_states(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
 	if (PG_ARGISNULL(3))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(2));
-	return combine_serialized(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT32(1),
-							  PG_GETARG_BYTEA_PP(2), PG_GETARG_BYTEA_PP(3));
+	return merge_combine_serialized(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT32(1),
+									PG_GETARG_BYTEA_PP(2), PG_GETARG_BYTEA_PP(3));
 }
 
 /* lambda_catalog.combine_agg(batch, aggno, state) transition (state bytea). */
@@ -790,8 +790,8 @@ lambda_combine_step(PG_FUNCTION_ARGS)
 	}
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
-	return combine_serialized(fcinfo, PG_GETARG_OID(1), PG_GETARG_INT32(2),
-							  PG_GETARG_BYTEA_PP(0), PG_GETARG_BYTEA_PP(3));
+	return merge_combine_serialized(fcinfo, PG_GETARG_OID(1), PG_GETARG_INT32(2),
+									PG_GETARG_BYTEA_PP(0), PG_GETARG_BYTEA_PP(3));
 }
 
 /*
