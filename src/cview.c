@@ -182,6 +182,7 @@ cview_type_image_eq(Oid type, Oid collation)
 	return DatumGetBool(OidFunctionCall1Coll(proc, collation, ObjectIdGetDatum(opcintype)));
 }
 
+/* An expression of the event table's row, planned and ready to evaluate. */
 static ExprState *
 cview_init_expr(Expr *expr)
 {
@@ -208,11 +209,6 @@ cview_column_name(const char *want, char **names, int n)
 	}
 }
 
-/*
- * Compiles a definition in a new context under parent. The batch table
- * column names are derived from the query: a key or aggregate that is a
- * whole output column takes its name.
- */
 /*
  * Adds the window step of a sliding window to a query as its last GROUP BY
  * key: date_bin(step, <time column>, origin), not in the select list.
@@ -319,6 +315,11 @@ cview_window_sql(ViewDef *def, const char *col)
 					quote_literal_cstr(CVIEW_STEP_ORIGIN), col);
 }
 
+/*
+ * Compiles a definition in a new context under parent. The batch table
+ * column names are derived from the query: a key or aggregate that is a
+ * whole output column takes its name.
+ */
 ViewDef *
 cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 			  Query *query, const Interval *window, const Interval *step,
@@ -453,6 +454,10 @@ cview_sketch_bytes_per_key(ViewDef *def)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Relcache invalidation callback: forgets the definition of a batch table
+ * that changed, or every definition (relid InvalidOid).
+ */
 static void
 cview_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {

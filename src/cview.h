@@ -61,8 +61,6 @@ typedef struct ViewDef
 	/* evaluation */
 	ExprContext *econtext;
 	TupleTableSlot *slot;		/* of the event table */
-	AggState   *fake_agg;		/* context for aggregate support functions */
-	ExprContext *agg_econtext;
 	StringInfo	keybuf;			/* scratch for key images */
 } ViewDef;
 

@@ -48,6 +48,7 @@
 #include "event_table.h"
 #include "image.h"
 
+/* Refuses a feature continuous views do not support, with a hint. */
 static void
 cview_refuse(const char *what, const char *detail, const char *hint)
 {
@@ -58,6 +59,10 @@ cview_refuse(const char *what, const char *detail, const char *hint)
 			 errhint("%s", hint)));
 }
 
+/*
+ * Finds a volatile function (expression_tree_walker callback); its OID goes
+ * to *context.
+ */
 static bool
 cview_find_volatile(Node *node, void *context)
 {
@@ -124,6 +129,10 @@ cview_collect_aggrefs(Node *node, List **aggs)
 	return expression_tree_walker(node, cview_collect_aggrefs, aggs);
 }
 
+/*
+ * The distinct aggregate calls of a query's select list and HAVING: the
+ * aggregates a view keeps states of, in the order of its batch columns.
+ */
 List *
 cview_query_aggrefs(Query *query)
 {

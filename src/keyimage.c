@@ -28,6 +28,7 @@
 #include "image.h"
 #include "keyimage.h"
 
+/* Appends one non-NULL key value's bytes, as the key image lays them out. */
 static void
 key_append_value(StringInfo buf, Datum value, int16 typlen, bool byval)
 {
@@ -152,6 +153,7 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 		image_corrupted("key image", psprintf("It has %d bytes after its %d keys.", (int) (end - p), def->nkeys));
 }
 
+/* The hash of a key image, for hash tables of groups. */
 uint32
 key_hash(const char *data, int len)
 {

@@ -25,7 +25,7 @@
  * Privileges. The internal functions (merge, combine_states, combine_agg)
  * are PUBLIC, because a view's query calls them as its reader. They accept
  * states only for a view the calling role can read (SELECT on the view or
- * on its batch table), and check every state before use (cview.c, image.c,
+ * on its batch table), and check every state before use (aggstate.c, image.c,
  * sketch.c). As for a plain view, the view's owner needs SELECT on what the
  * view reads: the event table (which is not in the view's query text) is
  * checked for the owner where a read starts, in the speed-layer scan.
@@ -45,6 +45,7 @@
 #include "commands/explain.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -69,7 +70,6 @@
 #include "sketch.h"
 #include "speed.h"
 #include "worker.h"
-#include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
 PG_FUNCTION_INFO_V1(lambda_merge_trans);
@@ -78,6 +78,7 @@ PG_FUNCTION_INFO_V1(lambda_combine_states);
 PG_FUNCTION_INFO_V1(lambda_combine_step);
 PG_FUNCTION_INFO_V1(lambda_states_in_binary_form);
 
+/* A scan of a speed-layer foreign table. */
 typedef struct MergeScanState
 {
 	ViewDef    *def;
@@ -208,6 +209,7 @@ merge_fdw_batch_of(Oid foreigntableid)
 	return InvalidOid;
 }
 
+/* GetForeignRelSize: as many rows as the speed layer holds keys. */
 static void
 merge_fdw_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid)
 {
@@ -218,6 +220,7 @@ merge_fdw_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *base
 	baserel->fdw_private = NULL;
 }
 
+/* GetForeignPaths: one path, costed by the number of keys. */
 static void
 merge_fdw_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_attribute_unused())
 {
@@ -294,6 +297,13 @@ merge_fdw_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int 
 	return (Expr *) r;
 }
 
+/*
+ * GetForeignPlan: when equal keys have equal images, a lookup of one key
+ * (mode 1) if every key column is compared with a value by equality, or in
+ * a sliding window one lookup per step (mode 2) if the other key columns
+ * are and the step column lies between two bounds; otherwise a read of
+ * every key (mode 0). The values and bounds are the plan's fdw_exprs.
+ */
 static ForeignScan *
 merge_fdw_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid,
 				   ForeignPath *best_path pg_attribute_unused(), List *tlist, List *scan_clauses, Plan *outer_plan)
@@ -356,6 +366,7 @@ merge_fdw_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel,
 							NIL, NIL, outer_plan);
 }
 
+/* BeginForeignScan: the view's definition, the owner's privilege check. */
 static void
 merge_fdw_begin(ForeignScanState *node, int eflags)
 {
@@ -524,6 +535,7 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 	MemoryContextSwitchTo(old);
 }
 
+/* IterateForeignScan: the next row, its states as one bytea per aggregate. */
 static TupleTableSlot *
 merge_fdw_iterate(ForeignScanState *node)
 {
@@ -565,6 +577,7 @@ merge_fdw_iterate(ForeignScanState *node)
 	return slot;
 }
 
+/* ReScanForeignScan: fetch again (the parameters may have changed). */
 static void
 merge_fdw_rescan(ForeignScanState *node)
 {
@@ -576,6 +589,7 @@ merge_fdw_rescan(ForeignScanState *node)
 	s->fetched = false;
 }
 
+/* EndForeignScan */
 static void
 merge_fdw_end(ForeignScanState *node)
 {
@@ -585,6 +599,7 @@ merge_fdw_end(ForeignScanState *node)
 		MemoryContextDelete(s->cxt);
 }
 
+/* ExplainForeignScan: which lookup the scan does, and where rows came from. */
 static void
 merge_fdw_explain(ForeignScanState *node, ExplainState *es)
 {
@@ -595,6 +610,7 @@ merge_fdw_explain(ForeignScanState *node, ExplainState *es)
 		ExplainPropertyText("Speed Layer Source", s->from_events ? "events after the cut" : "shared memory", es);
 }
 
+/* The handler of foreign data wrapper lambda_speed. */
 Datum
 lambda_speed_fdw_handler(PG_FUNCTION_ARGS)
 {

@@ -35,6 +35,7 @@
 #include "partial.h"
 #include "sketch.h"
 
+/* dynahash callbacks: a KeyRef hashes and compares as its key image. */
 static uint32
 partial_hashfn(const void *key, Size keysize pg_attribute_unused())
 {
@@ -255,12 +256,14 @@ partial_for_batch(PartialHash *ph)
 	return exact;
 }
 
+/* The number of groups. */
 long
 partial_count(PartialHash *ph)
 {
 	return hash_get_num_entries(ph->htab);
 }
 
+/* Frees the partial aggregation and every state in it. */
 void
 partial_destroy(PartialHash *ph)
 {

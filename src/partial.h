@@ -16,7 +16,7 @@
 
 #include "cview.h"
 
-/* A group key or states as bytes (see cview.c for the format). */
+/* A key image (keyimage.c) with its hash: the partial hash's key. */
 typedef struct KeyRef
 {
 	uint32		hash;
@@ -35,6 +35,7 @@ typedef struct PartialHash
 	bool		exact;			/* batch layer: distinct states keep every value */
 } PartialHash;
 
+/* One group: its key image and a transition state per aggregate. */
 typedef struct PartialEntry
 {
 	KeyRef		key;
