@@ -47,7 +47,6 @@
 #include "optimizer/optimizer.h"
 #include "parser/analyze.h"
 #include "parser/parse_clause.h"
-#include "parser/parse_func.h"
 #include "parser/parse_oper.h"
 #include "parser/parser.h"
 #include "storage/proc.h"
