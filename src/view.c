@@ -71,9 +71,9 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "aggstate.h"
 #include "batch.h"
 #include "catalog.h"
-#include "aggstate.h"
 #include "cview.h"
 #include "cview_validate.h"
 #include "event_table.h"
