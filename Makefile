@@ -15,9 +15,11 @@ PGFILEDESC = "pg_lambda - lambda architecture (Kafka, event tables, continuous v
 
 OBJS = \
 	src/pg_lambda.o \
+	src/aggstate.o \
 	src/batch.o \
 	src/catalog.o \
 	src/cview.o \
+	src/cview_validate.o \
 	src/ddl.o \
 	src/event_table.o \
 	src/format.o \
@@ -25,7 +27,9 @@ OBJS = \
 	src/image.o \
 	src/ingest.o \
 	src/kafka.o \
+	src/keyimage.o \
 	src/merge.o \
+	src/partial.o \
 	src/privilege.o \
 	src/sketch.o \
 	src/source.o \

@@ -71,9 +71,11 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "aggstate.h"
 #include "batch.h"
 #include "catalog.h"
 #include "cview.h"
+#include "cview_validate.h"
 #include "event_table.h"
 #include "privilege.h"
 #include "speed.h"
