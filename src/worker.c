@@ -105,6 +105,7 @@ typedef struct WorkerSlot
 	Latch	   *latch;
 	char		state[WORKER_STATE_LEN];
 	char		last_error[WORKER_ERROR_LEN];
+	TimestampTz last_error_at;	/* when last_error was set; 0: never */
 	TimestampTz state_since;
 	int			npartitions;
 	PartitionSlot partitions[WORKER_MAX_PARTITIONS];
@@ -312,8 +313,11 @@ worker_stop_database(Oid dbid)
 }
 
 /*
- * lambda_catalog.worker_partitions(): the published state of this database's
- * workers: a row per worker (partition NULL) and a row per owned partition.
+ * lambda_catalog.source_workers() (and worker_partitions(), its 0.1.0 form
+ * without the last column): the published state of this database's workers:
+ * a row per worker (partition NULL) and a row per owned partition. Values
+ * past the declared columns are ignored (tuplestore_putvalues forms the row
+ * from the result descriptor), so both declarations can call this function.
  */
 Datum
 lambda_worker_partitions(PG_FUNCTION_ARGS)
@@ -329,8 +333,8 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 	for (i = 0; i < lambda_shared->nslots; i++)
 	{
 		WorkerSlot *s = &lambda_shared->slots[i];
-		Datum		values[10];
-		bool		nulls[10];
+		Datum		values[11];
+		bool		nulls[11];
 		int			p;
 
 		if (!s->in_use || s->dbid != MyDatabaseId)
@@ -346,6 +350,8 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 			values[4] = CStringGetTextDatum(s->last_error);
 			nulls[4] = (s->last_error[0] == '\0');
 			values[5] = TimestampTzGetDatum(s->state_since);
+			values[10] = TimestampTzGetDatum(s->last_error_at);
+			nulls[10] = (s->last_error[0] == '\0' || s->last_error_at == 0);
 			if (p < 0)
 			{
 				nulls[6] = nulls[7] = nulls[8] = nulls[9] = true;
@@ -672,21 +678,28 @@ lambda_scheduler_main(Datum arg)
  */
 
 /*
- * Publishes the worker's state (and error, when given) in its slot.
+ * Publishes the worker's state (and error, when given, with the time it was
+ * seen) in its slot. A state without an error leaves the last error and its
+ * time as they were: source_status keeps showing what went wrong last, and
+ * when, after the worker has recovered (see docs/kafka.md).
  */
 static void
 sw_set_state(SourceWorker *w, const char *state, const char *error)
 {
 	WorkerSlot *s = w->slot;
+	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
 	if (strcmp(s->state, state) != 0)
 	{
 		strlcpy(s->state, state, WORKER_STATE_LEN);
-		s->state_since = GetCurrentTimestamp();
+		s->state_since = now;
 	}
 	if (error)
+	{
 		strlcpy(s->last_error, error, WORKER_ERROR_LEN);
+		s->last_error_at = now;
+	}
 	LWLockRelease(lambda_shared->lock);
 }
 
