@@ -6,7 +6,8 @@
  * One hook for the whole extension. It asks each module whether a statement
  * concerns it before the statement runs (event tables refuse TRUNCATE and
  * column-destroying ALTER TABLE; DROP DATABASE first stops the database's
- * source workers) and tells them afterwards (a renamed time column).
+ * source workers) and tells them afterwards (a renamed time column, or a
+ * renamed column of a source's column list).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *
@@ -22,6 +23,7 @@
 
 #include "ddl.h"
 #include "event_table.h"
+#include "source.h"
 #include "speed.h"
 #include "view.h"
 #include "worker.h"
@@ -94,6 +96,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (IsTransactionState())
 	{
 		event_table_after_utility(pstmt);
+		source_after_utility(pstmt);
 		view_after_utility(pstmt);
 	}
 }
