@@ -41,7 +41,7 @@ UPGRADE_0_4_0 = sql/install/pg_lambda--0.3.0--0.4.0.sql
 DATA_built = $(UPGRADE_0_4_0)
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
-REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding lambda_cache
+REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors kafka_source_alter kafka_source_alter_errors kafka_dead_letters kafka_dead_letters_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding lambda_cache
 # The regression tests start their own server with the library preloaded
 # (pg_lambda refuses to load any other way), as pg_cron's do.
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress

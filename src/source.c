@@ -269,12 +269,13 @@ source_lookup(const char *name, int *parallelism, Oid *owner)
  * kafka_options_need_superuser): librdkafka would otherwise read the
  * server's files, run commands or load code as the operating-system user
  * that runs PostgreSQL on behalf of a role that may do none of that. At
- * creation the caller becomes the owner (source_name is NULL then); a worker
- * loading an existing source checks its owner again, which covers sources
- * created before this rule and owners who lost superuser since.
+ * creation the caller becomes the owner (source_name is NULL then); an alter
+ * checks the caller (as_caller) and the owner; a worker loading an existing
+ * source checks its owner again, which covers sources created before this
+ * rule and owners who lost superuser since.
  */
 static void
-source_check_option_privilege(Oid owner, const char *source_name, int n,
+source_check_option_privilege(Oid owner, const char *source_name, bool as_caller, int n,
 							  const char *const *names, const char *const *values)
 {
 	KafkaOptionDenial denial;
@@ -282,13 +283,15 @@ source_check_option_privilege(Oid owner, const char *source_name, int n,
 
 	if (superuser_arg(owner) || !kafka_options_need_superuser(n, names, values, &denial))
 		return;
-	if (source_name == NULL)
+	if (as_caller)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set Kafka option \"%s\"", denial.option),
 				 errdetail("Only a superuser may set option \"%s\", because %s.",
 						   denial.option, denial.why),
-				 errhint("%s", denial.instead)));
+				 source_name == NULL ? errhint("%s", denial.instead) :
+				 errhint("%s To remove the option from Kafka source \"%s\", pass options => '{\"%s\": null}'.",
+						 denial.instead, source_name, denial.option)));
 	owner_name = GetUserNameFromId(owner, true);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -296,8 +299,8 @@ source_check_option_privilege(Oid owner, const char *source_name, int n,
 			 errdetail("Kafka source \"%s\" is owned by role \"%s\", which is not a superuser; only a superuser may set option \"%s\", because %s.",
 					   source_name, owner_name ? owner_name : "(dropped)",
 					   denial.option, denial.why),
-			 errhint("Drop the source and create it again without option \"%s\", or have a superuser create it.",
-					 denial.option)));
+			 errhint("Remove option \"%s\" with lambda.alter_kafka_source('%s', options => '{\"%s\": null}'), or have a superuser create the source.",
+					 denial.option, source_name, denial.option)));
 }
 
 /*
@@ -375,9 +378,9 @@ source_check_options(Jsonb *options, Oid owner, const char *source_name)
 		n++;
 	}
 
-	source_check_option_privilege(GetUserId(), NULL, n, names, values);
+	source_check_option_privilege(GetUserId(), source_name, true, n, names, values);
 	if (source_name != NULL && owner != GetUserId())
-		source_check_option_privilege(owner, source_name, n, names, values);
+		source_check_option_privilege(owner, source_name, false, n, names, values);
 
 	for (i = 0; i < n; i++)
 	{
@@ -926,16 +929,23 @@ source_reset_arg(ArrayType *arr)
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	for (i = 0; i < n; i++)
 	{
-		char	   *name = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+		char	   *name;
 		int			j;
 
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("reset must not contain NULL"),
+					 errdetail("Element %d of reset is NULL.", i + 1),
+					 errhint("Name each setting as a string, e.g. reset => '{batch_size, columns}'.")));
+		name = TextDatumGetCString(elems[i]);
 		for (j = 0; j < (int) lengthof(source_reset_names); j++)
 		{
-			if (name != NULL && strcmp(name, source_reset_names[j]) == 0)
+			if (strcmp(name, source_reset_names[j]) == 0)
 				break;
 		}
 		if (j == (int) lengthof(source_reset_names))
-			source_bad_value("reset", name ? name : "NULL",
+			source_bad_value("reset", name,
 							 "reset names settings that have a default: batch_size, batch_wait, columns and options.",
 							 "Pass e.g. reset => '{batch_size, columns}'.");
 		flags |= 1 << j;
@@ -1385,7 +1395,7 @@ source_load(int32 source_id, SourceDef *def)
 		return false;
 	if (!source_fetch("s.id", Int32GetDatum(source_id), INT4OID, "", true, def))
 		return false;
-	source_check_option_privilege(def->owner, def->name, def->noptions,
+	source_check_option_privilege(def->owner, def->name, false, def->noptions,
 								  (const char *const *) def->option_names,
 								  (const char *const *) def->option_values);
 	return true;
@@ -1599,16 +1609,16 @@ source_dead_letter_prepare(FunctionCallInfo fcinfo, bool replay, SourceDef *def,
 				 errmsg("permission denied for table %s", relname),
 				 errdetail("The dead letters of Kafka source \"%s\" are messages meant for table \"%s\"; only roles that may SELECT from it may see or %s them.",
 						   name, relname, replay ? "replay" : "delete"),
-				 errhint("Ask the owner of table \"%s\" to GRANT SELECT ON it TO %s.",
-						 relname, quote_identifier(role))));
+				 errhint("Ask the owner of table \"%s\" to run GRANT SELECT ON %s TO %s.",
+						 relname, quote_identifier(relname), quote_identifier(role))));
 	if (replay && pg_class_aclcheck(def->target, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for table %s", relname),
 				 errdetail("Replayed dead letters of Kafka source \"%s\" become rows of table \"%s\".",
 						   name, relname),
-				 errhint("Ask the owner of table \"%s\" to GRANT INSERT ON it TO %s.",
-						 relname, quote_identifier(role))));
+				 errhint("Ask the owner of table \"%s\" to run GRANT INSERT ON %s TO %s.",
+						 relname, quote_identifier(relname), quote_identifier(role))));
 }
 
 /*
@@ -1803,7 +1813,9 @@ lambda_replay_dead_letters(PG_FUNCTION_ARGS)
 			(errmsg("replayed " INT64_FORMAT " of " INT64_FORMAT " dead letters of Kafka source \"%s\" into table \"%s\"",
 					replayed, replayed + failing, def.name, get_rel_name(def.target)),
 			 failing > 0 ?
-			 errdetail(INT64_FORMAT " still fail; lambda.dead_letters shows their new reason.", failing) : 0));
+			 errdetail_plural(INT64_FORMAT " still fails; lambda.dead_letters shows its new reason.",
+							  INT64_FORMAT " still fail; lambda.dead_letters shows their new reason.",
+							  failing, failing) : 0));
 	values[0] = Int64GetDatum(replayed);
 	values[1] = Int64GetDatum(failing);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
