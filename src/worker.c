@@ -901,7 +901,7 @@ sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("Kafka source \"%s\" assigns %d partitions to one worker", w->def.name, n),
 				 errdetail("One worker can consume at most %d partitions.", WORKER_MAX_PARTITIONS),
-				 errhint("Recreate the source with a higher parallelism.")));
+				 errhint("Raise its parallelism with lambda.alter_kafka_source('%s', parallelism => ...).", w->def.name)));
 	w->nparts = n;
 	for (i = 0; i < n; i++)
 	{
@@ -1631,7 +1631,7 @@ sw_connect(SourceWorker *w)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("Kafka source \"%s\" has an invalid configuration", w->def.name),
 				 errdetail("%s", errbuf),
-				 errhint("Drop the source and create it again with valid options.")));
+				 errhint("Fix the options with lambda.alter_kafka_source('%s', options => ...).", w->def.name)));
 
 	if (w->def.group_id)
 	{
