@@ -54,9 +54,13 @@ ok(LambdaNode::wait_for($node, q{SELECT count(*), count(DISTINCT id) FROM st}, '
 ok(LambdaNode::wait_for($node, q{SELECT state, last_batch_at > last_error_at
 	FROM lambda.source_status WHERE source = 'st_src'}, 'running|t', timeout => 60),
 	'running again, and the last batch is newer than the error');
-is($node->safe_psql('postgres', q{SELECT last_error IS NOT NULL, last_error_at < last_message_at
+# messages produced now are newer than any error seen before the recovery
+produce_st(201, 210);
+ok(LambdaNode::wait_for($node, q{SELECT count(*) FROM st}, '210', timeout => 60), 'more events arrive');
+is($node->safe_psql('postgres', q{SELECT state, last_error IS NOT NULL, last_error_at < last_message_at,
+		last_error_at < last_batch_at
 	FROM lambda.source_status WHERE source = 'st_src'}),
-	't|t', 'the old error stays visible, older than the newest message');
+	'running|t|t|t', 'the old error stays visible, older than the newest message and the last batch');
 
 # ---------------------------------------------------------------------------
 # 2. Column lists in the workers' csv, text and json parsing
@@ -111,9 +115,11 @@ sub write_al
 	close $fh;
 }
 write_al($file, 1, 20000);
-$kafka->produce_file('al', $file, spread => 1);
-# small fetches from a slow broker, so that the next alter lands mid-stream
-$kafka->command('rtt all 50');
+# small record batches, small fetches and a slow broker: consuming takes
+# seconds, so that the next alter lands mid-stream
+$kafka->produce_file('al', $file, spread => 1, compression => 'none',
+	config => { 'batch.num.messages' => 100 });
+$kafka->command('rtt all 100');
 $node->safe_psql('postgres', qq{SELECT lambda.alter_kafka_source('al_src', brokers => '$bootstrap',
 	options => '{"fetch.message.max.bytes": 4096}')});
 ok(LambdaNode::wait_for($node, 'SELECT count(*) > 0 FROM al', 't', timeout => 60),
