@@ -140,3 +140,21 @@ DROP TABLE orders, readings;
 REVOKE lambda_source_admin FROM lambda_regress_owner, lambda_regress_member;
 DROP ROLE lambda_regress_member, lambda_regress_owner;
 DROP EXTENSION pg_lambda;
+
+-- A source made before 0.4.0 keeps working after ALTER EXTENSION UPDATE, and
+-- its old dead letters (recorded without a Kafka timestamp) can be replayed.
+CREATE EXTENSION pg_lambda VERSION '0.3.0';
+CREATE TABLE old_ev (id int NOT NULL, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('old_ev', 'ts');
+SELECT lambda.create_kafka_source('old_src', 'old_ev', '127.0.0.1:1', 'old', batch_size => 5);
+INSERT INTO lambda_catalog.dead_letter (source_id, partition, "offset", payload, error, received_at)
+    SELECT id, 0, 3, convert_to('{"id": 1}', 'UTF8'), 'null value in column "ts"', '2025-02-03 04:05:06.789+00'
+      FROM lambda_catalog.source;
+ALTER EXTENSION pg_lambda UPDATE;
+SELECT name, batch_size, columns, altered_at FROM lambda.sources;
+SELECT lambda.alter_kafka_source('old_src', event_time => 'payload_or_kafka', columns => ARRAY['id']);
+SELECT * FROM lambda.replay_dead_letters('old_src');
+SELECT id, ts FROM old_ev;
+SELECT lambda.drop_source('old_src');
+DROP TABLE old_ev;
+DROP EXTENSION pg_lambda;
