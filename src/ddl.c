@@ -6,8 +6,7 @@
  * One hook for the whole extension. It asks each module whether a statement
  * concerns it before the statement runs (event tables refuse TRUNCATE and
  * column-destroying ALTER TABLE; DROP DATABASE first stops the database's
- * source workers) and tells them afterwards (a renamed time column, or a
- * renamed column of a source's column list).
+ * source workers) and tells them afterwards (a renamed time column).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *

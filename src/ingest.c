@@ -222,8 +222,7 @@ ingest_resolve_columns(TupleDesc tupdesc, const char *relname, int ncolumns,
 /*
  * Checks that the target can take rows from the current user: an ordinary
  * table, INSERT privilege (table-level, or on every column a payload may
- * fill: the column list's, and the event-time column when Kafka timestamps
- * may fill it), no row-level security (which COPY FROM does not apply either). These
+ * fill), no row-level security (which COPY FROM does not apply either). These
  * are not bad data, so they throw: the batch is retried once fixed. Also
  * builds the range table entry the statements run with.
  */
@@ -249,23 +248,11 @@ ing_check_target(IngestState *st)
 	rte->relkind = rel->rd_rel->relkind;
 	rte->rellockmode = RowExclusiveLock;
 	rte->requiredPerms = ACL_INSERT;
-	if (st->nlisted > 0)
+	for (i = 0; i < st->natts; i++)
 	{
-		for (i = 0; i < st->nlisted; i++)
+		if (st->cols[i].is_target)
 			rte->insertedCols = bms_add_member(rte->insertedCols,
-											   st->listed[i] - FirstLowInvalidHeapAttributeNumber);
-		if (st->time_att >= 0)
-			rte->insertedCols = bms_add_member(rte->insertedCols,
-											   st->time_att + 1 - FirstLowInvalidHeapAttributeNumber);
-	}
-	else
-	{
-		for (i = 0; i < st->natts; i++)
-		{
-			if (st->cols[i].is_target)
-				rte->insertedCols = bms_add_member(rte->insertedCols,
-												   i + 1 - FirstLowInvalidHeapAttributeNumber);
-		}
+											   i + 1 - FirstLowInvalidHeapAttributeNumber);
 	}
 	st->rte = rte;
 

@@ -16,8 +16,18 @@
  * The functions only change catalog rows; the workers follow when the
  * transaction commits: a transaction callback then registers the workers of
  * created or started sources and wakes those of stopped or dropped ones
- * (which see the change and exit). Nothing happens if the transaction
- * aborts, and no server restart is ever needed.
+ * (which see the change and exit) and of altered ones (which see altered_at
+ * change, and load the source again in their own process, resuming from the
+ * stored offsets). Nothing happens if the transaction aborts, and no server
+ * restart is ever needed.
+ *
+ * Dead letters can be replayed (parsed again, with the source's current
+ * settings, through ingest.c, as the source's owner) or deleted, by roles
+ * that may manage the source and read its target.
+ *
+ * Catalog columns added by pg_lambda 0.4.0 (source.columns and altered_at,
+ * dead_letter.kafka_timestamp) are used only once ALTER EXTENSION ... UPDATE
+ * has added them: the library may be loaded before that.
  *
  *-------------------------------------------------------------------------
  */

@@ -13,6 +13,8 @@
  * lambda.worker_restart_interval; a worker whose source was stopped or dropped
  * exits with code 0 and is gone. Duplicates are harmless: a worker that finds
  * its (database, source, index) slot held by a live process exits at once.
+ * A worker whose source was altered (lambda.alter_kafka_source) loads it
+ * again in the same process (sw_reload) and resumes from the stored offsets.
  *
  * Exactly once. Each poll of up to batch_size messages (or batch_wait ms)
  * becomes one transaction that inserts the rows (ingest.c), records the dead
