@@ -33,6 +33,7 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/twophase.h"
@@ -1540,8 +1541,10 @@ source_after_utility(PlannedStmt *pstmt)
  * ------------------------------------------------------------------------
  */
 
-/* Dead letters replayed per ingest_batch() call. */
+/* Dead letters replayed per ingest_batch() call: at most this many, and
+ * payloads of at most this many bytes together (one, however large). */
 #define SOURCE_REPLAY_CHUNK 1000
+#define SOURCE_REPLAY_CHUNK_BYTES (64 * 1024 * 1024)
 
 /* Which dead letters of a source a call means (NULL arguments: all). */
 typedef struct DeadLetterFilter
@@ -1634,8 +1637,9 @@ source_dead_letter_prepare(FunctionCallInfo fcinfo, bool replay, SourceDef *def,
 /*
  * Reads (and locks FOR UPDATE, so that a concurrent replay waits and then
  * skips them) the next dead letters of a replay, after (*partition, *offset),
- * into msgs[] (payloads copied into the current memory context), and moves
- * the position past them. A dead letter's Kafka timestamp is the one
+ * into msgs[] (payloads copied into the current memory context, up to
+ * SOURCE_REPLAY_CHUNK_BYTES; the rows past that are read again by the next
+ * call), and moves the position past them. A dead letter's Kafka timestamp is the one
  * recorded with it; without one (the message had none, or it was recorded
  * before pg_lambda 0.4.0) the time it was recorded stands in, as a worker
  * uses the time it processes such a message.
@@ -1651,6 +1655,7 @@ source_dead_letter_chunk(int32 source_id, const DeadLetterFilter *f, int32 *part
 	char		nulls[6] = "     ";
 	uint64		i;
 	int			n;
+	Size		bytes = 0;
 
 	args[0] = Int32GetDatum(source_id);
 	args[1] = f->partition;
@@ -1672,7 +1677,7 @@ source_dead_letter_chunk(int32 source_id, const DeadLetterFilter *f, int32 *part
 									   SOURCE_REPLAY_CHUNK),
 							  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.dead_letter");
-	n = (int) SPI_processed;
+	n = 0;
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -1681,6 +1686,13 @@ source_dead_letter_chunk(int32 source_id, const DeadLetterFilter *f, int32 *part
 		bool		isnull;
 		Datum		d;
 
+		d = SPI_getbinval(tup, desc, 3, &isnull);
+		/* the size of a TOASTed payload is known before it is fetched */
+		if (!isnull)
+			bytes += toast_raw_datum_size(d);
+		if (i > 0 && bytes > SOURCE_REPLAY_CHUNK_BYTES)
+			break;
+		n++;
 		m->partition = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
 		m->offset = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		d = SPI_getbinval(tup, desc, 3, &isnull);
