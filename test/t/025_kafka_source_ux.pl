@@ -12,7 +12,7 @@ use Test::More;
 use LambdaNode;
 use LambdaKafka;
 
-my $kafka = LambdaKafka->start(topics => { st => 1, cols => 1, txt => 1, js => 1, al => 4, dl => 2 },
+my $kafka = LambdaKafka->start(topics => { st => 1, cols => 1, txt => 1, js => 1, al => 4, gr => 4, dl => 2 },
 	brokers => 1);
 my $bootstrap = $kafka->bootstrap;
 my $node = LambdaNode->new_node('source_ux');
@@ -160,6 +160,31 @@ write_al($file, 30001, 31000);
 $kafka->produce_file('al', $file, spread => 1);
 ok(LambdaNode::wait_for($node, 'SELECT count(*), count(DISTINCT id) FROM al', '31000|31000', timeout => 90),
 	'one worker consumes every partition again, exactly once');
+
+# Consumer-group mode: the workers leave the group, join it again with the
+# new settings, and every partition resumes where the last batch ended.
+$node->safe_psql('postgres', qq{
+	CREATE TABLE gr (id int NOT NULL, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('gr', 'ts');
+	SELECT lambda.create_kafka_source('gr_src', 'gr', '$bootstrap', 'gr', group_id => 'pg_lambda_ux_group',
+	    options => '{"session.timeout.ms": 6000}');
+});
+sub produce_gr
+{
+	my ($from, $to) = @_;
+	$kafka->produce('gr', [ map { qq({"id": $_, "ts": "2025-03-01T00:00:00Z"}) } $from .. $to ], spread => 1);
+}
+produce_gr(1, 2000);
+ok(LambdaNode::wait_for($node, 'SELECT count(*) FROM gr', '2000', timeout => 120), 'group mode: events arrive');
+$node->safe_psql('postgres', q{SELECT lambda.alter_kafka_source('gr_src', parallelism => 2, batch_size => 100)});
+produce_gr(2001, 4000);
+ok(LambdaNode::wait_for($node, 'SELECT count(*), count(DISTINCT id) FROM gr', '4000|4000', timeout => 120),
+	'group mode: after the alter every event arrives once');
+ok(LambdaNode::wait_for($node, q{SELECT count(DISTINCT w.worker) FROM lambda_catalog.source_workers() w
+	JOIN lambda_catalog.source s ON s.id = w.source_id WHERE s.name = 'gr_src' AND w.partition IS NOT NULL},
+	'2', timeout => 120), 'group mode: the group gives both workers partitions');
+is($node->safe_psql('postgres', q{SELECT sum(events) FROM lambda.source_status WHERE source = 'gr_src'}),
+	'4000', 'group mode: the counters went on from the stored offsets');
 
 # ---------------------------------------------------------------------------
 # 4. Dead letters replayed after the table was fixed
