@@ -18,6 +18,7 @@ OBJS = \
 	src/catalog.o \
 	src/cview.o \
 	src/ddl.o \
+	src/dead_letter.o \
 	src/event_table.o \
 	src/format.o \
 	src/guc.o \

@@ -53,6 +53,10 @@ typedef enum SourceCurrency
 } SourceCurrency;
 
 extern void source_init(void);
+extern void source_check_admin(const char *action);
+extern void source_check_owner(const char *action, const char *what, const char *function,
+							   const char *name, Oid owner);
+extern void source_load_by_name_for_share(const char *name, SourceDef *def);
 extern bool source_load(int32 source_id, SourceDef *def);
 extern List *source_list_to_start(void);
 extern SourceCurrency source_check_current(const SourceDef *def);
