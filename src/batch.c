@@ -76,9 +76,12 @@
 #include "utils/typcache.h"
 #include "utils/xid8.h"
 
+#include "aggstate.h"
 #include "batch.h"
 #include "catalog.h"
 #include "cview.h"
+#include "keyimage.h"
+#include "partial.h"
 #include "privilege.h"
 #include "speed.h"
 

@@ -12,7 +12,7 @@
 
 #include "utils/snapshot.h"
 
-#include "cview.h"
+#include "partial.h"
 
 /* What the batch table holds: the events a snapshot saw, and generations. */
 typedef struct BatchCut

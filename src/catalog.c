@@ -24,6 +24,8 @@
 #include "catalog/pg_namespace.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -52,6 +54,26 @@ catalog_relid(const char *relname)
 	if (!OidIsValid(nsp))
 		return InvalidOid;
 	return get_relname_relid(relname, nsp);
+}
+
+/*
+ * Returns the OID of one of pg_lambda's own aggregates or functions in
+ * lambda_catalog; an ERROR when it is missing (the library is newer than the
+ * extension's SQL objects in this database).
+ */
+Oid
+catalog_funcid(const char *name, int nargs, Oid *argtypes)
+{
+	Oid			fn = LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA), makeString(pstrdup(name))),
+									nargs, argtypes, true);
+
+	if (!OidIsValid(fn))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("function lambda_catalog.%s is missing", name),
+				 errdetail("The pg_lambda library is newer than the extension's SQL objects in this database."),
+				 errhint("Run ALTER EXTENSION pg_lambda UPDATE.")));
+	return fn;
 }
 
 /*

@@ -23,6 +23,7 @@ typedef struct CatalogScope
 
 extern Oid	catalog_namespace(void);
 extern Oid	catalog_relid(const char *relname);
+extern Oid	catalog_funcid(const char *name, int nargs, Oid *argtypes);
 extern void catalog_begin(CatalogScope *scope);
 extern void catalog_end(CatalogScope *scope);
 

@@ -26,6 +26,7 @@
 #include "ddl.h"
 #include "event_table.h"
 #include "privilege.h"
+#include "source.h"
 #include "speed.h"
 #include "view.h"
 #include "worker.h"
@@ -98,6 +99,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (IsTransactionState())
 	{
 		event_table_after_utility(pstmt);
+		source_after_utility(pstmt);
 		view_after_utility(pstmt);
 		privilege_after_utility(pstmt);
 	}

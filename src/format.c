@@ -43,6 +43,11 @@
  *	ignored; any other unquoted line break makes the message bad. A payload
  *	that is empty after that is bad too.
  *
+ * A source may have a column list, as COPY does: then csv and text fields
+ * fill the listed columns in the list's order, and json keys name only
+ * listed columns (a key naming any other column is ignored like an unknown
+ * key). Columns outside the list are absent from every message.
+ *
  * The JSON parser is hand-written for speed: it is the ingest hot path and
  * must cost about what COPY's own field splitting costs. It validates the
  * whole payload (RFC 8259 grammar) without recursion and without allocating
@@ -87,7 +92,8 @@ struct FormatParser
 	int			encoding;		/* database encoding */
 	int			natts;
 	int			ntargets;		/* columns a payload may fill */
-	int		   *targets;		/* their attnum - 1, in column order */
+	int		   *targets;		/* their attnum - 1, in field order */
+	bool		listed;			/* targets come from a column list */
 	char	  **names;			/* per attribute; NULL when not a target */
 	int		   *namelens;
 	uint8	   *kinds;			/* FMT_KIND_* per attribute */
@@ -177,11 +183,14 @@ fmt_column_kind(Oid typid)
 
 /*
  * Makes a parser for rows of tupdesc in the current memory context. The
- * columns a payload may fill are those COPY fills by default: not dropped,
- * not stored generated.
+ * columns a payload may fill are those COPY fills by default (not dropped,
+ * not stored generated), or with ncolumns > 0 the columns[] given (attribute
+ * numbers, in field order; the caller has checked that each is a fillable
+ * column and none repeats).
  */
 FormatParser *
-format_parser_create(LambdaFormat fmt, TupleDesc tupdesc)
+format_parser_create(LambdaFormat fmt, TupleDesc tupdesc, int ncolumns,
+					 const AttrNumber *columns)
 {
 	FormatParser *p = palloc0(sizeof(FormatParser));
 	int			natts = tupdesc->natts;
@@ -201,17 +210,24 @@ format_parser_create(LambdaFormat fmt, TupleDesc tupdesc)
 	p->row.field = palloc0(sizeof(uint8) * (natts + 1));
 	p->row.value = palloc0(sizeof(char *) * (natts + 1));
 
-	for (i = 0; i < natts; i++)
+	p->listed = (ncolumns > 0);
+	for (i = 0; i < (p->listed ? ncolumns : natts); i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		int			a = p->listed ? columns[i] - 1 : i;
+		Form_pg_attribute att;
 
+		Assert(a >= 0 && a < natts);
+		att = TupleDescAttr(tupdesc, a);
 		if (att->attisdropped || att->attgenerated)
+		{
+			Assert(!p->listed);
 			continue;
-		p->targets[p->ntargets++] = i;
-		p->names[i] = pstrdup(NameStr(att->attname));
-		p->namelens[i] = strlen(p->names[i]);
-		p->kinds[i] = fmt_column_kind(att->atttypid);
-		p->typids[i] = att->atttypid;
+		}
+		p->targets[p->ntargets++] = a;
+		p->names[a] = pstrdup(NameStr(att->attname));
+		p->namelens[a] = strlen(p->names[a]);
+		p->kinds[a] = fmt_column_kind(att->atttypid);
+		p->typids[a] = att->atttypid;
 	}
 
 	p->bufsize = 1024;
@@ -890,8 +906,11 @@ fmt_parse_csv(FormatParser *p, const char *payload, size_t len)
 		int			att;
 
 		if (nfield >= p->ntargets)
-			return psprintf("CSV payload has more fields than the table has columns (%d)",
-							p->ntargets);
+			return p->listed ?
+				psprintf("CSV payload has more fields than the source's column list has columns (%d)",
+						 p->ntargets) :
+				psprintf("CSV payload has more fields than the table has columns (%d)",
+						 p->ntargets);
 		while (s < end)
 		{
 			char		c = *s;
@@ -978,8 +997,11 @@ fmt_parse_text(FormatParser *p, const char *payload, size_t len)
 		int			att;
 
 		if (nfield >= p->ntargets)
-			return psprintf("text payload has more fields than the table has columns (%d)",
-							p->ntargets);
+			return p->listed ?
+				psprintf("text payload has more fields than the source's column list has columns (%d)",
+						 p->ntargets) :
+				psprintf("text payload has more fields than the table has columns (%d)",
+						 p->ntargets);
 		while (s < end && *s != '\t')
 		{
 			char		c = *s++;

@@ -45,7 +45,8 @@ typedef struct FormatParser FormatParser;
 extern bool format_parse_name(const char *name, LambdaFormat *fmt);
 extern const char *format_name(LambdaFormat fmt);
 
-extern FormatParser *format_parser_create(LambdaFormat fmt, TupleDesc tupdesc);
+extern FormatParser *format_parser_create(LambdaFormat fmt, TupleDesc tupdesc,
+										  int ncolumns, const AttrNumber *columns);
 extern char *format_parse_message(FormatParser *parser, const char *payload,
 								  size_t len, const FormatRow **row);
 

@@ -664,3 +664,37 @@ image_recv(const ImageType *t, const char *data, Size len)
 	pfree(buf.data);
 	return result;
 }
+
+/* A by-value datum of typlen bytes from (unaligned) memory. */
+Datum
+image_fetch_byval(const char *p, int16 typlen)
+{
+	switch (typlen)
+	{
+		case 1:
+			return CharGetDatum(*p);
+		case 2:
+			{
+				int16		v;
+
+				memcpy(&v, p, 2);
+				return Int16GetDatum(v);
+			}
+		case 4:
+			{
+				int32		v;
+
+				memcpy(&v, p, 4);
+				return Int32GetDatum(v);
+			}
+		case 8:
+			{
+				int64		v;
+
+				memcpy(&v, p, 8);
+				return Int64GetDatum(v);
+			}
+	}
+	elog(ERROR, "unsupported by-value length %d", typlen);
+	return (Datum) 0;
+}

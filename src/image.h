@@ -65,4 +65,7 @@ extern Datum image_recv(const ImageType *t, const char *data, Size len);
 
 extern void image_corrupted(const char *what, const char *detail);
 
+/* A by-value datum of typlen bytes, read from an image (unaligned) */
+extern Datum image_fetch_byval(const char *p, int16 typlen);
+
 #endif							/* LAMBDA_IMAGE_H */

@@ -106,6 +106,8 @@ typedef struct IngestState
 	int			natts;
 	IngestColumn *cols;
 	FormatParser *parser;
+	int			nlisted;		/* the source's column list, or 0 */
+	AttrNumber *listed;			/* its attribute numbers, in field order */
 	RangeTblEntry *rte;			/* the statements' only range table entry */
 	List	   *perminfos;		/* its RTEPermissionInfo (see compat.h) */
 	EventTimeMode mode;
@@ -160,6 +162,63 @@ ingest_event_time_mode_name(EventTimeMode mode)
 	}
 	elog(ERROR, "unrecognized event_time mode %d", (int) mode);
 	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * Resolves a source's column list against the target's tuple descriptor, as
+ * COPY resolves its column list: returns the attribute numbers in list order
+ * (palloc'd). Each name must be a column of the table (matched exactly, as
+ * stored), not a generated column, and named once. Used when a source is
+ * created or altered, and by every batch (the table may have changed since).
+ */
+AttrNumber *
+ingest_resolve_columns(TupleDesc tupdesc, const char *relname, int ncolumns,
+					   const char *const *columns)
+{
+	AttrNumber *attnums = palloc(sizeof(AttrNumber) * (ncolumns + 1));
+	int			i;
+	int			j;
+
+	for (i = 0; i < ncolumns; i++)
+	{
+		const char *name = columns[i];
+		Form_pg_attribute att = NULL;
+
+		for (j = 0; j < tupdesc->natts; j++)
+		{
+			Form_pg_attribute a = TupleDescAttr(tupdesc, j);
+
+			if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+			{
+				att = a;
+				break;
+			}
+		}
+		if (att == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist", name, relname),
+					 errdetail("The column list of a Kafka source names columns of its target table, exactly as they are spelled there."),
+					 errhint("Name a column of table \"%s\", or leave \"%s\" out of the column list.",
+							 relname, name)));
+		if (att->attgenerated)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_COLUMN_REFERENCE),
+					 errmsg("column \"%s\" is a generated column", name),
+					 errdetail("Generated columns cannot be filled from Kafka messages."),
+					 errhint("Leave \"%s\" out of the column list; its value is computed.", name)));
+		for (j = 0; j < i; j++)
+		{
+			if (attnums[j] == att->attnum)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("column \"%s\" specified more than once", name),
+						 errdetail("Each field of a message fills one column, so a column list names each column once."),
+						 errhint("Remove the second \"%s\" from the column list.", name)));
+		}
+		attnums[i] = att->attnum;
+	}
+	return attnums;
 }
 
 /*
@@ -686,7 +745,8 @@ ing_try(IngestState *st, const int *idx, int nidx, bool stmt_triggers, bool keep
  */
 void
 ingest_batch(Oid relid, const char *time_column, LambdaFormat format,
-			 EventTimeMode mode, int max_message_bytes,
+			 EventTimeMode mode, int ncolumns, const char *const *columns,
+			 int max_message_bytes,
 			 const IngestMessage *msgs, int n, IngestResult *result)
 {
 	MemoryContext caller = CurrentMemoryContext;
@@ -717,9 +777,15 @@ ingest_batch(Oid relid, const char *time_column, LambdaFormat format,
 	st.arrival = GetCurrentTimestamp();
 	st.msgs = msgs;
 	st.cur_att = -1;
+	if (ncolumns > 0)
+	{
+		st.nlisted = ncolumns;
+		st.listed = ingest_resolve_columns(st.tupdesc, RelationGetRelationName(st.rel),
+										   ncolumns, columns);
+	}
 	ing_prepare_columns(&st, time_column);
 	ing_check_target(&st);
-	st.parser = format_parser_create(format, st.tupdesc);
+	st.parser = format_parser_create(format, st.tupdesc, st.nlisted, st.listed);
 
 	/* oversized and empty payloads are bad without a look inside */
 	st.dead = palloc0(sizeof(char *) * n);

@@ -10,6 +10,8 @@
 
 #include "postgres.h"
 
+#include "access/attnum.h"
+#include "access/tupdesc.h"
 #include "datatype/timestamp.h"
 
 #include "format.h"
@@ -50,16 +52,21 @@ extern bool ingest_parse_event_time_mode(const char *name, EventTimeMode *mode);
 extern const char *ingest_event_time_mode_name(EventTimeMode mode);
 extern bool ingest_kafka_timestamp(int64 ms, TimestampTz arrival, TimestampTz *result);
 
+extern AttrNumber *ingest_resolve_columns(TupleDesc tupdesc, const char *relname,
+										  int ncolumns, const char *const *columns);
+
 /*
  * Inserts msgs[0..n) into relid (an event table; time_column is its
  * event-time column, used for EventTimeMode), in the caller's transaction,
- * as the current user. Never throws for bad data; throws only for
+ * as the current user. With ncolumns > 0, payloads fill only columns[] (a
+ * source's column list, by name). Never throws for bad data; throws only for
  * system-level failures (which abort the caller's whole batch transaction,
- * which is then retried). The result's arrays are allocated in the caller's
- * memory context.
+ * which is then retried) and for a column list that no longer fits the
+ * table. The result's arrays are allocated in the caller's memory context.
  */
 extern void ingest_batch(Oid relid, const char *time_column, LambdaFormat format,
-						 EventTimeMode mode, int max_message_bytes,
+						 EventTimeMode mode, int ncolumns, const char *const *columns,
+						 int max_message_bytes,
 						 const IngestMessage *msgs, int n, IngestResult *result);
 
 #endif							/* LAMBDA_INGEST_H */

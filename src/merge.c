@@ -25,7 +25,7 @@
  * Privileges. The internal functions (merge, combine_states, combine_agg)
  * are PUBLIC, because a view's query calls them as its reader. They accept
  * states only for a view the calling role can read (SELECT on the view or
- * on its batch table), and check every state before use (cview.c, image.c,
+ * on its batch table), and check every state before use (aggstate.c, image.c,
  * sketch.c). As for a plain view, the view's owner needs SELECT on what the
  * view reads: the event table (which is not in the view's query text) is
  * checked for the owner where a read starts, in the speed-layer scan.
@@ -45,6 +45,7 @@
 #include "commands/explain.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -61,13 +62,15 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "aggstate.h"
 #include "batch.h"
 #include "compat.h"
 #include "cview.h"
+#include "keyimage.h"
+#include "partial.h"
 #include "sketch.h"
 #include "speed.h"
 #include "worker.h"
-#include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
 PG_FUNCTION_INFO_V1(lambda_merge_trans);
@@ -76,7 +79,8 @@ PG_FUNCTION_INFO_V1(lambda_combine_states);
 PG_FUNCTION_INFO_V1(lambda_combine_step);
 PG_FUNCTION_INFO_V1(lambda_states_in_binary_form);
 
-typedef struct SpeedScanState
+/* A scan of a speed-layer foreign table. */
+typedef struct MergeScanState
 {
 	ViewDef    *def;
 	bool		point;
@@ -88,7 +92,7 @@ typedef struct SpeedScanState
 	bool		fetched;
 	bool		from_events;
 	MemoryContext cxt;
-} SpeedScanState;
+} MergeScanState;
 
 /* What a call site of an internal function has already checked */
 typedef struct MergeCallCheck
@@ -187,7 +191,7 @@ merge_check_owner(ViewDef *def)
 
 /* The batch table a speed foreign table belongs to (option "batch"). */
 static Oid
-speed_batch_of(Oid foreigntableid)
+merge_fdw_batch_of(Oid foreigntableid)
 {
 	ForeignTable *ft = GetForeignTable(foreigntableid);
 	ListCell   *lc;
@@ -206,18 +210,20 @@ speed_batch_of(Oid foreigntableid)
 	return InvalidOid;
 }
 
+/* GetForeignRelSize: as many rows as the speed layer holds keys. */
 static void
-speed_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid)
+merge_fdw_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid)
 {
 	SpeedStatus st;
 
-	speed_status(speed_batch_of(foreigntableid), &st);
+	speed_status(merge_fdw_batch_of(foreigntableid), &st);
 	baserel->rows = Max(st.keys, 1);
 	baserel->fdw_private = NULL;
 }
 
+/* GetForeignPaths: one path, costed by the number of keys. */
 static void
-speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_attribute_unused())
+merge_fdw_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_attribute_unused())
 {
 	Cost		total = 1.0 + baserel->rows * cpu_tuple_cost;
 
@@ -228,7 +234,7 @@ speed_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_at
 
 /* The value compared with key column attno by equality in clause, or NULL. */
 static Expr *
-speed_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
+merge_fdw_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
 {
 	OpExpr	   *op;
 	Node	   *l;
@@ -271,7 +277,7 @@ speed_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid coll)
  * X free of the scanned relation's columns and volatile functions.
  */
 static Expr *
-speed_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int strategy)
+merge_fdw_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int strategy)
 {
 	OpExpr	   *op;
 	Node	   *l;
@@ -292,11 +298,18 @@ speed_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int stra
 	return (Expr *) r;
 }
 
+/*
+ * GetForeignPlan: when equal keys have equal images, a lookup of one key
+ * (mode 1) if every key column is compared with a value by equality, or in
+ * a sliding window one lookup per step (mode 2) if the other key columns
+ * are and the step column lies between two bounds; otherwise a read of
+ * every key (mode 0). The values and bounds are the plan's fdw_exprs.
+ */
 static ForeignScan *
-speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid,
-			   ForeignPath *best_path pg_attribute_unused(), List *tlist, List *scan_clauses, Plan *outer_plan)
+merge_fdw_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid,
+				   ForeignPath *best_path pg_attribute_unused(), List *tlist, List *scan_clauses, Plan *outer_plan)
 {
-	Oid			batch_relid = speed_batch_of(foreigntableid);
+	Oid			batch_relid = merge_fdw_batch_of(foreigntableid);
 	ViewDef    *def = cview_get(batch_relid);
 	List	   *clauses = extract_actual_clauses(scan_clauses, false);
 	List	   *values = NIL;
@@ -316,8 +329,8 @@ speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid
 
 			foreach(lc, clauses)
 			{
-				v = speed_key_value(lfirst(lc), baserel->relid, i + 1,
-									def->keytypes[i], def->keycolls[i]);
+				v = merge_fdw_key_value(lfirst(lc), baserel->relid, i + 1,
+										def->keytypes[i], def->keycolls[i]);
 				if (v)
 					break;
 			}
@@ -335,11 +348,11 @@ speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid
 			foreach(lc, clauses)
 			{
 				if (lo == NULL)
-					lo = speed_step_bound(lfirst(lc), baserel->relid, def->nkeys,
-										  def->steptype, BTGreaterEqualStrategyNumber);
+					lo = merge_fdw_step_bound(lfirst(lc), baserel->relid, def->nkeys,
+											  def->steptype, BTGreaterEqualStrategyNumber);
 				if (hi == NULL)
-					hi = speed_step_bound(lfirst(lc), baserel->relid, def->nkeys,
-										  def->steptype, BTLessEqualStrategyNumber);
+					hi = merge_fdw_step_bound(lfirst(lc), baserel->relid, def->nkeys,
+											  def->steptype, BTLessEqualStrategyNumber);
 			}
 			point = (lo && hi);
 			values = lappend(lappend(values, lo), hi);
@@ -354,14 +367,15 @@ speed_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid
 							NIL, NIL, outer_plan);
 }
 
+/* BeginForeignScan: the view's definition, the owner's privilege check. */
 static void
-speed_begin(ForeignScanState *node, int eflags)
+merge_fdw_begin(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
-	SpeedScanState *s;
+	MergeScanState *s;
 	Oid			batch_relid = intVal(linitial(plan->fdw_private));
 
-	s = palloc0(sizeof(SpeedScanState));
+	s = palloc0(sizeof(MergeScanState));
 	s->point = intVal(lsecond(plan->fdw_private)) != 0;
 	s->steps = intVal(lsecond(plan->fdw_private)) == 2;
 	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda speed scan", ALLOCSET_SMALL_SIZES);
@@ -386,7 +400,7 @@ speed_begin(ForeignScanState *node, int eflags)
  * origin). Too many steps, and the scan reads every key instead.
  */
 static void
-speed_step_keys(SpeedScanState *s, Datum *vals, bool *nulls)
+merge_fdw_step_keys(MergeScanState *s, Datum *vals, bool *nulls)
 {
 	ViewDef    *def = s->def;
 	int			last = def->nkeys - 1;
@@ -429,7 +443,7 @@ speed_step_keys(SpeedScanState *s, Datum *vals, bool *nulls)
 
 /* Collects the rows to return: the generations after the cut, or the events. */
 static void
-speed_fetch(ForeignScanState *node, SpeedScanState *s)
+merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 {
 	EState	   *estate = node->ss.ps.state;
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
@@ -452,7 +466,7 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 			i++;
 		}
 		if (s->steps)
-			speed_step_keys(s, vals, nulls);
+			merge_fdw_step_keys(s, vals, nulls);
 		else
 			key_image(s->def, vals, nulls, &key);
 	}
@@ -522,10 +536,11 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 	MemoryContextSwitchTo(old);
 }
 
+/* IterateForeignScan: the next row, its states as one bytea per aggregate. */
 static TupleTableSlot *
-speed_iterate(ForeignScanState *node)
+merge_fdw_iterate(ForeignScanState *node)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	ViewDef    *def = s->def;
 	SpeedRow   *r;
@@ -534,7 +549,7 @@ speed_iterate(ForeignScanState *node)
 	int			i;
 
 	if (!s->fetched)
-		speed_fetch(node, s);
+		merge_fdw_fetch(node, s);
 	ExecClearTuple(slot);
 	if (s->next == NULL)
 		return slot;
@@ -563,10 +578,11 @@ speed_iterate(ForeignScanState *node)
 	return slot;
 }
 
+/* ReScanForeignScan: fetch again (the parameters may have changed). */
 static void
-speed_rescan(ForeignScanState *node)
+merge_fdw_rescan(ForeignScanState *node)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 
 	MemoryContextReset(s->cxt);
 	s->rows = NIL;
@@ -574,38 +590,41 @@ speed_rescan(ForeignScanState *node)
 	s->fetched = false;
 }
 
+/* EndForeignScan */
 static void
-speed_end(ForeignScanState *node)
+merge_fdw_end(ForeignScanState *node)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 
 	if (s)
 		MemoryContextDelete(s->cxt);
 }
 
+/* ExplainForeignScan: which lookup the scan does, and where rows came from. */
 static void
-speed_explain(ForeignScanState *node, ExplainState *es)
+merge_fdw_explain(ForeignScanState *node, ExplainState *es)
 {
-	SpeedScanState *s = node->fdw_state;
+	MergeScanState *s = node->fdw_state;
 
 	ExplainPropertyText("Speed Layer", !s->point ? "all keys" : s->steps ? "key lookup per window step" : "key lookup", es);
 	if (es->analyze && s->fetched)
 		ExplainPropertyText("Speed Layer Source", s->from_events ? "events after the cut" : "shared memory", es);
 }
 
+/* The handler of foreign data wrapper lambda_speed. */
 Datum
 lambda_speed_fdw_handler(PG_FUNCTION_ARGS)
 {
 	FdwRoutine *r = makeNode(FdwRoutine);
 
-	r->GetForeignRelSize = speed_get_rel_size;
-	r->GetForeignPaths = speed_get_paths;
-	r->GetForeignPlan = speed_get_plan;
-	r->BeginForeignScan = speed_begin;
-	r->IterateForeignScan = speed_iterate;
-	r->ReScanForeignScan = speed_rescan;
-	r->EndForeignScan = speed_end;
-	r->ExplainForeignScan = speed_explain;
+	r->GetForeignRelSize = merge_fdw_get_rel_size;
+	r->GetForeignPaths = merge_fdw_get_paths;
+	r->GetForeignPlan = merge_fdw_get_plan;
+	r->BeginForeignScan = merge_fdw_begin;
+	r->IterateForeignScan = merge_fdw_iterate;
+	r->ReScanForeignScan = merge_fdw_rescan;
+	r->EndForeignScan = merge_fdw_end;
+	r->ExplainForeignScan = merge_fdw_explain;
 	PG_RETURN_POINTER(r);
 }
 
@@ -740,8 +759,8 @@ lambda_merge_final(PG_FUNCTION_ARGS)
 
 /* Combines two serialized states of aggregate aggno; NULL is "nothing". */
 static Datum
-combine_serialized(FunctionCallInfo fcinfo, Oid batch_relid, int aggno,
-				   bytea *a, bytea *b)
+merge_combine_serialized(FunctionCallInfo fcinfo, Oid batch_relid, int aggno,
+						 bytea *a, bytea *b)
 {
 	AggMeta    *m = aggmeta_lookup(batch_relid, aggno);
 	Datum		va;
@@ -769,8 +788,8 @@ lambda_combine_states(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
 	if (PG_ARGISNULL(3))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(2));
-	return combine_serialized(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT32(1),
-							  PG_GETARG_BYTEA_PP(2), PG_GETARG_BYTEA_PP(3));
+	return merge_combine_serialized(fcinfo, PG_GETARG_OID(0), PG_GETARG_INT32(1),
+									PG_GETARG_BYTEA_PP(2), PG_GETARG_BYTEA_PP(3));
 }
 
 /* lambda_catalog.combine_agg(batch, aggno, state) transition (state bytea). */
@@ -788,8 +807,8 @@ lambda_combine_step(PG_FUNCTION_ARGS)
 	}
 	if (PG_ARGISNULL(0))
 		PG_RETURN_DATUM(PG_GETARG_DATUM(3));
-	return combine_serialized(fcinfo, PG_GETARG_OID(1), PG_GETARG_INT32(2),
-							  PG_GETARG_BYTEA_PP(0), PG_GETARG_BYTEA_PP(3));
+	return merge_combine_serialized(fcinfo, PG_GETARG_OID(1), PG_GETARG_INT32(2),
+									PG_GETARG_BYTEA_PP(0), PG_GETARG_BYTEA_PP(3));
 }
 
 /*

@@ -16,26 +16,38 @@
  * The functions only change catalog rows; the workers follow when the
  * transaction commits: a transaction callback then registers the workers of
  * created or started sources and wakes those of stopped or dropped ones
- * (which see the change and exit). Nothing happens if the transaction
- * aborts, and no server restart is ever needed.
+ * (which see the change and exit) and of altered ones (which see altered_at
+ * change, and load the source again in their own process, resuming from the
+ * stored offsets). Nothing happens if the transaction aborts, and no server
+ * restart is ever needed.
+ *
+ * Catalog columns added by pg_lambda 0.4.0 (source.columns and altered_at,
+ * dead_letter.kafka_timestamp) are used only once ALTER EXTENSION ... UPDATE
+ * has added them: the library may be loaded before that.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/twophase.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "tcop/tcopprot.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -54,16 +66,23 @@ typedef struct PendingAction
 {
 	int32		source_id;
 	char		name[NAMEDATALEN];
-	int			parallelism;	/* > 0: start this many workers; 0: wake them */
+	int			parallelism;	/* > 0: start this many workers */
+	bool		wake;			/* wake the running workers (always when
+								 * parallelism is 0) */
 } PendingAction;
 
 static List *source_pending = NIL;	/* in TopMemoryContext */
 static emit_log_hook_type source_prev_emit_log_hook = NULL;
 
 PG_FUNCTION_INFO_V1(lambda_create_kafka_source);
+PG_FUNCTION_INFO_V1(lambda_alter_kafka_source);
 PG_FUNCTION_INFO_V1(lambda_start_source);
 PG_FUNCTION_INFO_V1(lambda_stop_source);
 PG_FUNCTION_INFO_V1(lambda_drop_source);
+
+static void source_not_found(const char *name);
+static bool source_fetch(const char *by, Datum key, Oid keytype, const char *lock,
+						 bool with_options, SourceDef *def);
 
 /*
  * Transaction callback: carries out the pending actions once the catalog
@@ -83,10 +102,9 @@ source_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			PendingAction *a = lfirst(lc);
 			int			i;
 
-			if (a->parallelism > 0)
-				for (i = 0; i < a->parallelism; i++)
-					worker_register(MyDatabaseId, a->source_id, a->name, i);
-			else
+			for (i = 0; i < a->parallelism; i++)
+				worker_register(MyDatabaseId, a->source_id, a->name, i);
+			if (a->wake || a->parallelism == 0)
 				worker_wake_source(MyDatabaseId, a->source_id);
 		}
 	}
@@ -98,10 +116,12 @@ source_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 }
 
 /*
- * Queues an action for commit time.
+ * Queues an action for commit time: start parallelism workers (their twins
+ * that run already exit at once), and with wake, or when parallelism is 0,
+ * wake the running ones so they re-read their source.
  */
 static void
-source_defer(int32 source_id, const char *name, int parallelism)
+source_defer(int32 source_id, const char *name, int parallelism, bool wake)
 {
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	PendingAction *a = palloc0(sizeof(PendingAction));
@@ -109,19 +129,22 @@ source_defer(int32 source_id, const char *name, int parallelism)
 	a->source_id = source_id;
 	strlcpy(a->name, name, NAMEDATALEN);
 	a->parallelism = parallelism;
+	a->wake = wake;
 	source_pending = lappend(source_pending, a);
 	MemoryContextSwitchTo(old);
 }
 
 /*
- * emit_log_hook: a statement that creates a source may carry credentials in
- * its options, so no message logged while it runs repeats the statement.
+ * emit_log_hook: a statement that creates or alters a source may carry
+ * credentials in its options, so no message logged while it runs repeats
+ * the statement.
  */
 static void
 source_emit_log(ErrorData *edata)
 {
 	if (debug_query_string != NULL && edata->output_to_server &&
-		strcasestr(debug_query_string, "create_kafka_source") != NULL)
+		(strcasestr(debug_query_string, "create_kafka_source") != NULL ||
+		 strcasestr(debug_query_string, "alter_kafka_source") != NULL))
 		edata->hide_stmt = true;
 	if (source_prev_emit_log_hook)
 		source_prev_emit_log_hook(edata);
@@ -141,7 +164,7 @@ source_init(void)
 /*
  * Errors out unless the current user may manage sources.
  */
-static void
+void
 source_check_admin(const char *action)
 {
 	Oid			admin = get_role_oid(SOURCE_ADMIN_ROLE, true);
@@ -161,10 +184,13 @@ source_check_admin(const char *action)
  * Errors out unless the current user may act on a source owned by owner:
  * its owner, a role with the owner's privileges, or a superuser, as with
  * PostgreSQL's own objects. Membership in lambda_source_admin lets a role
- * create sources, not manage those of other roles.
+ * create sources, not manage those of other roles. action completes
+ * "permission denied to ... Kafka source", what "superusers may ...", and
+ * function names the SQL function to run as the owner instead.
  */
-static void
-source_check_owner(const char *action, const char *name, Oid owner)
+void
+source_check_owner(const char *action, const char *what, const char *function,
+				   const char *name, Oid owner)
 {
 	const char *owner_name;
 
@@ -176,10 +202,10 @@ source_check_owner(const char *action, const char *name, Oid owner)
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to %s Kafka source \"%s\"", action, name),
-			 errdetail("Kafka source \"%s\" is owned by role \"%s\"; only its owner, roles with the owner's privileges and superusers may %s it.",
-					   name, owner_name, action),
-			 errhint("Run lambda.%s_source() as role \"%s\", or ask a superuser to.",
-					 action, owner_name)));
+			 errdetail("Kafka source \"%s\" is owned by role \"%s\"; only its owner, roles with the owner's privileges and superusers may %s.",
+					   name, owner_name, what),
+			 errhint("Run lambda.%s() as role \"%s\", or ask a superuser to.",
+					 function, owner_name)));
 }
 
 /*
@@ -229,11 +255,7 @@ source_lookup(const char *name, int *parallelism, Oid *owner)
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.source");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Kafka source \"%s\" does not exist", name),
-				 errdetail("lambda.sources lists the Kafka sources of this database."),
-				 errhint("Create it with lambda.create_kafka_source().")));
+		source_not_found(name);
 	id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*parallelism = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
@@ -246,12 +268,13 @@ source_lookup(const char *name, int *parallelism, Oid *owner)
  * kafka_options_need_superuser): librdkafka would otherwise read the
  * server's files, run commands or load code as the operating-system user
  * that runs PostgreSQL on behalf of a role that may do none of that. At
- * creation the caller becomes the owner (source_name is NULL then); a worker
- * loading an existing source checks its owner again, which covers sources
- * created before this rule and owners who lost superuser since.
+ * creation the caller becomes the owner (source_name is NULL then); an alter
+ * checks the caller (as_caller) and the owner; a worker loading an existing
+ * source checks its owner again, which covers sources created before this
+ * rule and owners who lost superuser since.
  */
 static void
-source_check_option_privilege(Oid owner, const char *source_name, int n,
+source_check_option_privilege(Oid owner, const char *source_name, bool as_caller, int n,
 							  const char *const *names, const char *const *values)
 {
 	KafkaOptionDenial denial;
@@ -259,13 +282,15 @@ source_check_option_privilege(Oid owner, const char *source_name, int n,
 
 	if (superuser_arg(owner) || !kafka_options_need_superuser(n, names, values, &denial))
 		return;
-	if (source_name == NULL)
+	if (as_caller)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to set Kafka option \"%s\"", denial.option),
 				 errdetail("Only a superuser may set option \"%s\", because %s.",
 						   denial.option, denial.why),
-				 errhint("%s", denial.instead)));
+				 source_name == NULL ? errhint("%s", denial.instead) :
+				 errhint("%s To remove the option from Kafka source \"%s\", pass options => '{\"%s\": null}'.",
+						 denial.instead, source_name, denial.option)));
 	owner_name = GetUserNameFromId(owner, true);
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -273,17 +298,21 @@ source_check_option_privilege(Oid owner, const char *source_name, int n,
 			 errdetail("Kafka source \"%s\" is owned by role \"%s\", which is not a superuser; only a superuser may set option \"%s\", because %s.",
 					   source_name, owner_name ? owner_name : "(dropped)",
 					   denial.option, denial.why),
-			 errhint("Drop the source and create it again without option \"%s\", or have a superuser create it.",
-					 denial.option)));
+			 errhint("Remove option \"%s\" with lambda.alter_kafka_source('%s', options => '{\"%s\": null}'), or have a superuser create the source.",
+					 denial.option, source_name, denial.option)));
 }
 
 /*
  * Validates the options jsonb: an object whose values are strings, numbers or
  * booleans, each a librdkafka property we let users set, and only properties
  * the current user may set (checked before any of them reaches librdkafka).
+ * When an existing source is altered (source_name given), the options must
+ * also be ones its owner may have, since its workers check them as the
+ * owner; a caller acting for the owner may not set what it could not set
+ * itself either.
  */
 static void
-source_check_options(Jsonb *options)
+source_check_options(Jsonb *options, Oid owner, const char *source_name)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -348,7 +377,9 @@ source_check_options(Jsonb *options)
 		n++;
 	}
 
-	source_check_option_privilege(GetUserId(), NULL, n, names, values);
+	source_check_option_privilege(GetUserId(), source_name, true, n, names, values);
+	if (source_name != NULL && owner != GetUserId())
+		source_check_option_privilege(owner, source_name, false, n, names, values);
 
 	for (i = 0; i < n; i++)
 	{
@@ -421,11 +452,202 @@ source_check_topic(const char *topic)
 }
 
 /*
+ * Checks a format name and returns the format.
+ */
+static LambdaFormat
+source_check_format(const char *format)
+{
+	LambdaFormat fmt = LAMBDA_FORMAT_JSON;
+
+	if (!format_parse_name(format, &fmt))
+		source_bad_value("format", format, "The formats are json, csv and text.",
+						 "Pass format => 'json', 'csv' or 'text'.");
+	return fmt;
+}
+
+/*
+ * Checks a number of workers.
+ */
+static void
+source_check_parallelism(int32 parallelism)
+{
+	if (parallelism < 1 || parallelism > Min(SOURCE_MAX_PARALLELISM, lambda_max_source_workers))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid parallelism: %d", parallelism),
+				 errdetail("A source runs 1 to %d workers (at most %d, and at most lambda.max_source_workers).",
+						   Min(SOURCE_MAX_PARALLELISM, lambda_max_source_workers), SOURCE_MAX_PARALLELISM),
+				 errhint("One worker per few partitions is plenty; pass parallelism => 1 to 4.")));
+}
+
+/*
+ * Checks where new partitions start.
+ */
+static void
+source_check_start_from(const char *start_from)
+{
+	if (strcmp(start_from, "earliest") != 0 && strcmp(start_from, "latest") != 0)
+		source_bad_value("start_from", start_from,
+						 "A new source starts at the earliest or the latest offset of each partition.",
+						 "Pass start_from => 'earliest' or 'latest'.");
+}
+
+/*
+ * Checks an event_time mode name and returns the mode.
+ */
+static EventTimeMode
+source_check_event_time(const char *event_time)
+{
+	EventTimeMode mode = EVENT_TIME_PAYLOAD;
+
+	if (!ingest_parse_event_time_mode(event_time, &mode))
+		source_bad_value("event_time", event_time,
+						 "The event time comes from the payload, from the Kafka message timestamp, or from the payload with the Kafka timestamp when it has none.",
+						 "Pass event_time => 'payload', 'kafka' or 'payload_or_kafka'.");
+	return mode;
+}
+
+/*
+ * Checks a batch size. altering: the hint is for lambda.alter_kafka_source(),
+ * where NULL means "unchanged".
+ */
+static void
+source_check_batch_size(int32 batch_size, bool altering)
+{
+	if (batch_size < 1 || batch_size > 1000000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid batch_size: %d", batch_size),
+				 errdetail("A batch holds 1 to 1000000 messages."),
+				 altering ? errhint("Pass reset => '{batch_size}' to use lambda.kafka_batch_size.") :
+				 errhint("Pass NULL to use lambda.kafka_batch_size.")));
+}
+
+/*
+ * Checks a batch wait and returns it in milliseconds.
+ */
+static int32
+source_check_batch_wait(const Interval *iv, bool altering)
+{
+	int64		batch_wait_ms;
+
+	batch_wait_ms = (iv->time + (iv->day * USECS_PER_DAY) +
+					 (int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000;
+	if (batch_wait_ms < 1 || batch_wait_ms > 60000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid batch_wait: " INT64_FORMAT " ms", batch_wait_ms),
+				 errdetail("A batch waits 1 ms to 60 s for messages."),
+				 altering ? errhint("Pass reset => '{batch_wait}' to use lambda.kafka_batch_wait.") :
+				 errhint("Pass NULL to use lambda.kafka_batch_wait.")));
+	return (int32) batch_wait_ms;
+}
+
+/*
+ * A column list as the text[] the catalog stores.
+ */
+static Datum
+source_columns_datum(int ncolumns, char **columns)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * ncolumns);
+	int			i;
+
+	for (i = 0; i < ncolumns; i++)
+		elems[i] = CStringGetTextDatum(columns[i]);
+	return PointerGetDatum(construct_array(elems, ncolumns, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * Reads a columns argument (text[]) into *ncolumns names. Refuses an empty
+ * list and NULL elements; the names themselves are checked against the
+ * table by source_check_columns.
+ */
+static char **
+source_columns_arg(ArrayType *arr, int *ncolumns, bool altering)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	  **names;
+	int			i;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a column list must name at least one column"),
+				 errdetail("The column list says which columns the fields of a message fill, in order."),
+				 altering ? errhint("To fill every column again, pass reset => '{columns}'.") :
+				 errhint("Leave columns out (or pass NULL) to fill every column in table order.")));
+	names = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a column list must not contain NULL"),
+					 errdetail("Element %d of columns is NULL.", i + 1),
+					 errhint("Name each column as a string, e.g. columns => ARRAY['id', 'name'].")));
+		names[i] = TextDatumGetCString(elems[i]);
+	}
+	*ncolumns = n;
+	return names;
+}
+
+/*
+ * Checks a column list against the target as it is now (see
+ * ingest_resolve_columns), and that every column the list leaves out can do
+ * without a value: a NOT NULL column outside the list needs a default (or
+ * must be the event-time column filled from Kafka timestamps), or every
+ * message would become a dead letter.
+ */
+static void
+source_check_columns(Oid target, EventTimeMode mode, int ncolumns, char **columns)
+{
+	Relation	rel = table_open(target, AccessShareLock);
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	const char *relname = RelationGetRelationName(rel);
+	char	   *time_column = event_table_time_column(target);
+	AttrNumber *attnums;
+	int			i;
+	int			j;
+
+	attnums = ingest_resolve_columns(tupdesc, relname, ncolumns, (const char *const *) columns);
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		bool		listed = false;
+
+		if (att->attisdropped || att->attgenerated || !att->attnotnull ||
+			att->atthasdef || att->attidentity)
+			continue;
+		for (j = 0; j < ncolumns && !listed; j++)
+			listed = (attnums[j] == att->attnum);
+		if (listed)
+			continue;
+		if (mode != EVENT_TIME_PAYLOAD && time_column != NULL &&
+			strcmp(NameStr(att->attname), time_column) == 0)
+			continue;			/* Kafka timestamps fill it */
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("column \"%s\" of relation \"%s\" is missing from the column list",
+						NameStr(att->attname), relname),
+				 errdetail("Column \"%s\" is NOT NULL and has no default, so every message would become a dead letter.",
+						   NameStr(att->attname)),
+				 errhint("Add \"%s\" to the column list, or give the column a default.",
+						 NameStr(att->attname))));
+	}
+	table_close(rel, AccessShareLock);
+}
+
+/*
  * lambda.create_kafka_source(name, target, brokers, topic, format, group_id,
- *     parallelism, start_from, options, event_time, batch_size, batch_wait)
+ *     parallelism, start_from, options, event_time, batch_size, batch_wait,
+ *     columns)
  *
  * Validates everything, records the source; its workers start when the
- * transaction commits.
+ * transaction commits. (Before ALTER EXTENSION ... UPDATE to 0.4.0 the SQL
+ * declaration has no columns argument.)
  */
 Datum
 lambda_create_kafka_source(PG_FUNCTION_ARGS)
@@ -443,7 +665,9 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 	LambdaFormat fmt;
 	EventTimeMode mode;
 	int32		batch_size = 0;
-	int64		batch_wait_ms = 0;
+	int32		batch_wait_ms = 0;
+	int			ncolumns = 0;
+	char	  **columns = NULL;
 	CatalogScope scope;
 	int32		id;
 	bool		isnull;
@@ -498,9 +722,7 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 						 GetUserNameFromId(GetUserId(), false))));
 	source_check_brokers(brokers);
 	source_check_topic(topic);
-	if (!format_parse_name(format, &fmt))
-		source_bad_value("format", format, "The formats are json, csv and text.",
-						 "Pass format => 'json', 'csv' or 'text'.");
+	fmt = source_check_format(format);
 	if (group_id != NULL && strlen(group_id) == 0)
 		source_bad_value("group_id", group_id, "A consumer group id cannot be empty.",
 						 "Pass NULL to have this server consume every partition, or a group name.");
@@ -510,53 +732,30 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 				 errmsg("a Kafka source in a consumer group needs prepared transactions"),
 				 errdetail("In a consumer group each batch is committed here and to the group together, by two-phase commit; max_prepared_transactions is 0."),
 				 errhint("Set max_prepared_transactions to at least the number of group-mode source workers and restart the server.")));
-	if (parallelism < 1 || parallelism > Min(SOURCE_MAX_PARALLELISM, lambda_max_source_workers))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid parallelism: %d", parallelism),
-				 errdetail("A source runs 1 to %d workers (at most %d, and at most lambda.max_source_workers).",
-						   Min(SOURCE_MAX_PARALLELISM, lambda_max_source_workers), SOURCE_MAX_PARALLELISM),
-				 errhint("One worker per few partitions is plenty; pass parallelism => 1 to 4.")));
-	if (strcmp(start_from, "earliest") != 0 && strcmp(start_from, "latest") != 0)
-		source_bad_value("start_from", start_from,
-						 "A new source starts at the earliest or the latest offset of each partition.",
-						 "Pass start_from => 'earliest' or 'latest'.");
-	if (!ingest_parse_event_time_mode(event_time, &mode))
-		source_bad_value("event_time", event_time,
-						 "The event time comes from the payload, from the Kafka message timestamp, or from the payload with the Kafka timestamp when it has none.",
-						 "Pass event_time => 'payload', 'kafka' or 'payload_or_kafka'.");
+	source_check_parallelism(parallelism);
+	source_check_start_from(start_from);
+	mode = source_check_event_time(event_time);
 	if (!PG_ARGISNULL(10))
 	{
 		batch_size = PG_GETARG_INT32(10);
-		if (batch_size < 1 || batch_size > 1000000)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid batch_size: %d", batch_size),
-					 errdetail("A batch holds 1 to 1000000 messages."),
-					 errhint("Pass NULL to use lambda.kafka_batch_size.")));
+		source_check_batch_size(batch_size, false);
 	}
 	if (!PG_ARGISNULL(11))
-	{
-		Interval   *iv = PG_GETARG_INTERVAL_P(11);
-
-		batch_wait_ms = (iv->time + (iv->day * USECS_PER_DAY) +
-						 (int64) iv->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000;
-		if (batch_wait_ms < 1 || batch_wait_ms > 60000)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid batch_wait: " INT64_FORMAT " ms", batch_wait_ms),
-					 errdetail("A batch waits 1 ms to 60 s for messages."),
-					 errhint("Pass NULL to use lambda.kafka_batch_wait.")));
-	}
+		batch_wait_ms = source_check_batch_wait(PG_GETARG_INTERVAL_P(11), false);
 	if (options)
-		source_check_options(options);
+		source_check_options(options, GetUserId(), NULL);
+	if (PG_NARGS() > 12 && !PG_ARGISNULL(12))
+	{
+		columns = source_columns_arg(PG_GETARG_ARRAYTYPE_P(12), &ncolumns, false);
+		source_check_columns(target, mode, ncolumns, columns);
+	}
 
 	catalog_begin(&scope);
 	{
-		Oid			argtypes[13] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
-		TEXTOID, TEXTOID, INT4OID, INT4OID, OIDOID, JSONBOID};
-		Datum		args[13];
-		char		nulls[14] = "             ";
+		Oid			argtypes[14] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
+		TEXTOID, TEXTOID, INT4OID, INT4OID, OIDOID, JSONBOID, TEXTARRAYOID};
+		Datum		args[14];
+		char		nulls[15] = "              ";
 
 		args[0] = CStringGetTextDatum(name);
 		if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.source WHERE name = $1",
@@ -585,7 +784,18 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 		nulls[10] = PG_ARGISNULL(11) ? 'n' : ' ';
 		args[11] = ObjectIdGetDatum(scope.save_userid);
 		args[12] = options ? JsonbPGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-		if (SPI_execute_with_args("WITH s AS (INSERT INTO lambda_catalog.source "
+		args[13] = ncolumns > 0 ? source_columns_datum(ncolumns, columns) : (Datum) 0;
+		nulls[13] = ncolumns > 0 ? ' ' : 'n';
+		if (SPI_execute_with_args(PG_NARGS() > 12 ?
+								  "WITH s AS (INSERT INTO lambda_catalog.source "
+								  "(name, target, brokers, topic, format, group_id, parallelism, "
+								  " start_from, event_time, batch_size, batch_wait, owner, columns) "
+								  "VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+								  "        $12::pg_catalog.regrole, $14) RETURNING id), "
+								  "x AS (INSERT INTO lambda_catalog.source_secret (source_id, options) "
+								  "      SELECT id, $13 FROM s) "
+								  "SELECT id FROM s" :
+								  "WITH s AS (INSERT INTO lambda_catalog.source "
 								  "(name, target, brokers, topic, format, group_id, parallelism, "
 								  " start_from, event_time, batch_size, batch_wait, owner) "
 								  "VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
@@ -593,13 +803,13 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 								  "x AS (INSERT INTO lambda_catalog.source_secret (source_id, options) "
 								  "      SELECT id, $13 FROM s) "
 								  "SELECT id FROM s",
-								  13, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
+								  PG_NARGS() > 12 ? 14 : 13, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not insert into lambda_catalog.source");
 		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	catalog_end(&scope);
 
-	source_defer(id, name, parallelism);
+	source_defer(id, name, parallelism, false);
 	PG_RETURN_VOID();
 }
 
@@ -644,7 +854,8 @@ source_manage(FunctionCallInfo fcinfo, SourceAction action)
 				 errhint("Pass the name of a source listed in lambda.sources.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	id = source_lookup(name, &parallelism, &owner);
-	source_check_owner(verbs[action], name, owner);
+	source_check_owner(verbs[action], psprintf("%s it", verbs[action]),
+					   psprintf("%s_source", verbs[action]), name, owner);
 
 	args[0] = Int32GetDatum(id);
 	catalog_begin(&scope);
@@ -653,7 +864,7 @@ source_manage(FunctionCallInfo fcinfo, SourceAction action)
 		elog(ERROR, "could not change lambda_catalog.source");
 	catalog_end(&scope);
 
-	source_defer(id, name, action == SOURCE_START ? parallelism : 0);
+	source_defer(id, name, action == SOURCE_START ? parallelism : 0, false);
 }
 
 /*
@@ -688,17 +899,382 @@ lambda_drop_source(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/* ------------------------------------------------------------------------
+ * lambda.alter_kafka_source
+ * ------------------------------------------------------------------------
+ */
+
+/* Settings that lambda.alter_kafka_source(reset => ...) returns to their defaults. */
+static const char *const source_reset_names[] = {"batch_size", "batch_wait", "columns", "options"};
+
+#define SOURCE_RESET_BATCH_SIZE	0x01
+#define SOURCE_RESET_BATCH_WAIT	0x02
+#define SOURCE_RESET_COLUMNS	0x04
+#define SOURCE_RESET_OPTIONS	0x08
+
 /*
- * Fills def from the current SPI row of a "SELECT <source columns>" query
- * (see SOURCE_COLUMNS), in the caller's memory context.
+ * Reads the reset argument: the names of settings to return to their
+ * defaults, as SOURCE_RESET_* bits.
+ */
+static int
+source_reset_arg(ArrayType *arr)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			flags = 0;
+	int			i;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		char	   *name;
+		int			j;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("reset must not contain NULL"),
+					 errdetail("Element %d of reset is NULL.", i + 1),
+					 errhint("Name each setting as a string, e.g. reset => '{batch_size, columns}'.")));
+		name = TextDatumGetCString(elems[i]);
+		for (j = 0; j < (int) lengthof(source_reset_names); j++)
+		{
+			if (strcmp(name, source_reset_names[j]) == 0)
+				break;
+		}
+		if (j == (int) lengthof(source_reset_names))
+			source_bad_value("reset", name,
+							 "reset names settings that have a default: batch_size, batch_wait, columns and options.",
+							 "Pass e.g. reset => '{batch_size, columns}'.");
+		flags |= 1 << j;
+	}
+	return flags;
+}
+
+/*
+ * Errors out: setting was both given a value and named in reset.
+ */
+static void
+source_set_and_reset(const char *setting)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s cannot be both set and reset", setting),
+			 errdetail("reset => '{%s}' returns %s to its default.", setting, setting),
+			 errhint("Pass either %s or reset => '{%s}', not both.", setting, setting)));
+}
+
+/*
+ * The options of source_id after an alter: the stored ones (none when reset)
+ * with given merged in, where a key whose value is JSON null removes that
+ * option. Not yet validated.
+ */
+static Jsonb *
+source_merge_options(int32 source_id, bool reset, Jsonb *given)
+{
+	CatalogScope scope;
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			argtypes[3] = {INT4OID, BOOLOID, JSONBOID};
+	Datum		args[3];
+	char		nulls[4] = "   ";
+	Jsonb	   *merged;
+	bool		isnull;
+
+	if (given != NULL && !JB_ROOT_IS_OBJECT(given))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object"),
+				 errdetail("options holds librdkafka properties as {\"name\": \"value\", ...}; a property whose value is null is removed."),
+				 errhint("Pass e.g. '{\"fetch.max.bytes\": 1048576}'::jsonb, or '{\"fetch.max.bytes\": null}' to remove it.")));
+	args[0] = Int32GetDatum(source_id);
+	args[1] = BoolGetDatum(reset);
+	args[2] = given ? JsonbPGetDatum(given) : (Datum) 0;
+	nulls[2] = given ? ' ' : 'n';
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_strip_nulls("
+							  "  CASE WHEN $2 THEN '{}'::pg_catalog.jsonb "
+							  "       ELSE COALESCE((SELECT x.options FROM lambda_catalog.source_secret x "
+							  "                       WHERE x.source_id = $1), '{}') END "
+							  "  OPERATOR(pg_catalog.||) COALESCE($3, '{}'::pg_catalog.jsonb))",
+							  3, argtypes, args, nulls, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read lambda_catalog.source_secret");
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		merged = DatumGetJsonbPCopy(d);
+		MemoryContextSwitchTo(old);
+	}
+	catalog_end(&scope);
+	return merged;
+}
+
+/*
+ * Writes an altered source's settings (and options, when given) to the
+ * catalog and stamps altered_at, which tells its workers to load it again.
+ */
+static void
+source_store_altered(const SourceDef *def, Jsonb *options)
+{
+	CatalogScope scope;
+	Oid			argtypes[9] = {INT4OID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID,
+	INT4OID, INT4OID, TEXTARRAYOID};
+	Datum		args[9];
+	char		nulls[10] = "         ";
+
+	args[0] = Int32GetDatum(def->id);
+	args[1] = CStringGetTextDatum(def->brokers);
+	args[2] = CStringGetTextDatum(format_name(def->format));
+	args[3] = Int32GetDatum(def->parallelism);
+	args[4] = CStringGetTextDatum(def->start_earliest ? "earliest" : "latest");
+	args[5] = CStringGetTextDatum(ingest_event_time_mode_name(def->event_time));
+	args[6] = Int32GetDatum(def->batch_size);
+	nulls[6] = def->batch_size_is_default ? 'n' : ' ';
+	args[7] = Int32GetDatum(def->batch_wait);
+	nulls[7] = def->batch_wait_is_default ? 'n' : ' ';
+	args[8] = def->ncolumns > 0 ? source_columns_datum(def->ncolumns, def->columns) : (Datum) 0;
+	nulls[8] = def->ncolumns > 0 ? ' ' : 'n';
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.source SET brokers = $2, format = $3, "
+							  "parallelism = $4, start_from = $5, event_time = $6, batch_size = $7, "
+							  "batch_wait = $8, columns = $9, altered_at = pg_catalog.clock_timestamp() "
+							  "WHERE id = $1",
+							  9, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "could not update lambda_catalog.source");
+	if (options != NULL)
+	{
+		argtypes[1] = JSONBOID;
+		args[1] = JsonbPGetDatum(options);
+		if (SPI_execute_with_args("UPDATE lambda_catalog.source_secret SET options = $2 "
+								  "WHERE source_id = $1",
+								  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update lambda_catalog.source_secret");
+	}
+	catalog_end(&scope);
+}
+
+/*
+ * lambda.alter_kafka_source(name, brokers, topic, format, group_id,
+ *     parallelism, start_from, options, event_time, batch_size, batch_wait,
+ *     columns, reset)
+ *
+ * Changes the settings of an existing source, keeping its stored offsets
+ * (and counters and dead letters): a NULL argument leaves its setting as it
+ * is; reset names settings to return to their defaults; options are merged
+ * into the stored ones (a null value removes an option; with reset =>
+ * '{options}' they replace them). The topic and the consumer group cannot
+ * change: stored offsets are positions in that topic, and in group mode the
+ * group's too. Checks what create_kafka_source checks, plus the owner's
+ * privileges. When the transaction commits, the running workers load the
+ * source again (in-process, resuming from the stored offsets) and the
+ * workers of a larger parallelism start; workers beyond a smaller one exit.
+ * The alter waits for batches in flight (its row lock conflicts with theirs),
+ * and batches after it wait for its commit, so no batch commits under the
+ * old settings after the new ones are committed.
+ */
+Datum
+lambda_alter_kafka_source(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	SourceDef	def;
+	int			reset = 0;
+	bool		changed = false;
+	Jsonb	   *options = NULL;
+
+	source_check_admin("alter");
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name must not be null"),
+				 errdetail("lambda.alter_kafka_source() needs the name of the source to alter."),
+				 errhint("Pass the name of a source listed in lambda.sources.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!source_fetch("s.name", CStringGetTextDatum(name), TEXTOID, " FOR UPDATE OF s", false, &def))
+		source_not_found(name);
+	source_check_owner("alter", "alter it", "alter_kafka_source", name, def.owner);
+	if (!PG_ARGISNULL(12))
+		reset = source_reset_arg(PG_GETARG_ARRAYTYPE_P(12));
+
+	if (!PG_ARGISNULL(2))
+	{
+		char	   *topic = text_to_cstring(PG_GETARG_TEXT_PP(2));
+
+		if (strcmp(topic, def.topic) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the topic of Kafka source \"%s\" cannot be changed", name),
+					 errdetail("The source's stored offsets are positions in topic \"%s\"; in topic \"%s\" they would skip or repeat messages.",
+							   def.topic, topic),
+					 errhint("Create a new source for topic \"%s\", and drop \"%s\" once it has consumed what it needs.",
+							 topic, name)));
+	}
+	if (!PG_ARGISNULL(4))
+	{
+		char	   *group_id = text_to_cstring(PG_GETARG_TEXT_PP(4));
+
+		if (def.group_id == NULL || strcmp(group_id, def.group_id) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("the consumer group of Kafka source \"%s\" cannot be changed", name),
+					 errdetail("Which partitions this server consumes, and where a partition resumes, depend on the group (%s).",
+							   def.group_id ? psprintf("now \"%s\"", def.group_id) : "now none: assigned mode"),
+					 errhint("Create a new source with group_id => '%s', and drop \"%s\" once the new one has taken over.",
+							 group_id, name)));
+	}
+	if (!PG_ARGISNULL(1))
+	{
+		def.brokers = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		source_check_brokers(def.brokers);
+		changed = true;
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		def.format = source_check_format(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+		changed = true;
+	}
+	if (!PG_ARGISNULL(5))
+	{
+		def.parallelism = PG_GETARG_INT32(5);
+		source_check_parallelism(def.parallelism);
+		changed = true;
+	}
+	if (!PG_ARGISNULL(6))
+	{
+		char	   *start_from = text_to_cstring(PG_GETARG_TEXT_PP(6));
+
+		source_check_start_from(start_from);
+		def.start_earliest = (strcmp(start_from, "earliest") == 0);
+		changed = true;
+	}
+	if (!PG_ARGISNULL(8))
+	{
+		def.event_time = source_check_event_time(text_to_cstring(PG_GETARG_TEXT_PP(8)));
+		changed = true;
+	}
+	if (!PG_ARGISNULL(9))
+	{
+		if (reset & SOURCE_RESET_BATCH_SIZE)
+			source_set_and_reset("batch_size");
+		def.batch_size = PG_GETARG_INT32(9);
+		source_check_batch_size(def.batch_size, true);
+		def.batch_size_is_default = false;
+		changed = true;
+	}
+	if (reset & SOURCE_RESET_BATCH_SIZE)
+	{
+		def.batch_size_is_default = true;
+		changed = true;
+	}
+	if (!PG_ARGISNULL(10))
+	{
+		if (reset & SOURCE_RESET_BATCH_WAIT)
+			source_set_and_reset("batch_wait");
+		def.batch_wait = source_check_batch_wait(PG_GETARG_INTERVAL_P(10), true);
+		def.batch_wait_is_default = false;
+		changed = true;
+	}
+	if (reset & SOURCE_RESET_BATCH_WAIT)
+	{
+		def.batch_wait_is_default = true;
+		changed = true;
+	}
+	if (!PG_ARGISNULL(11))
+	{
+		if (reset & SOURCE_RESET_COLUMNS)
+			source_set_and_reset("columns");
+		def.columns = source_columns_arg(PG_GETARG_ARRAYTYPE_P(11), &def.ncolumns, true);
+		changed = true;
+	}
+	if (reset & SOURCE_RESET_COLUMNS)
+	{
+		def.ncolumns = 0;
+		def.columns = NULL;
+		changed = true;
+	}
+	/* a list is checked again when it or the event time changes */
+	if (def.ncolumns > 0 && (!PG_ARGISNULL(11) || !PG_ARGISNULL(8)))
+		source_check_columns(def.target, def.event_time, def.ncolumns, def.columns);
+	if (!PG_ARGISNULL(7) || (reset & SOURCE_RESET_OPTIONS))
+	{
+		options = source_merge_options(def.id, (reset & SOURCE_RESET_OPTIONS) != 0,
+									   PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7));
+		source_check_options(options, def.owner, def.name);
+		changed = true;
+	}
+
+	if (!changed)
+	{
+		ereport(NOTICE,
+				(errmsg("Kafka source \"%s\" is unchanged", name),
+				 errdetail("No setting was given: a NULL argument leaves its setting as it is.")));
+		PG_RETURN_VOID();
+	}
+	source_store_altered(&def, options);
+	/* a stopped source's workers are not started; a running one's reload */
+	source_defer(def.id, def.name, def.enabled ? def.parallelism : 0, true);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Whether the catalog has pg_lambda 0.4.0's columns of lambda_catalog.source
+ * (column lists, altered_at) and lambda_catalog.dead_letter
+ * (kafka_timestamp): not until ALTER EXTENSION pg_lambda UPDATE has run,
+ * while the new library may already be loaded.
+ */
+static bool
+source_catalog_has(const char *relname, const char *column)
+{
+	Oid			relid = catalog_relid(relname);
+
+	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
+}
+
+/*
+ * Whether dead letters can keep their message's Kafka timestamp (see
+ * source_catalog_has).
+ */
+bool
+source_dead_letters_keep_timestamps(void)
+{
+	return source_catalog_has("dead_letter", "kafka_timestamp");
+}
+
+/*
+ * Errors out: there is no source of that name.
+ */
+static void
+source_not_found(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("Kafka source \"%s\" does not exist", name),
+			 errdetail("lambda.sources lists the Kafka sources of this database."),
+			 errhint("Create it with lambda.create_kafka_source().")));
+}
+
+/*
+ * The columns of a "SELECT ... SOURCE_FROM" that source_from_row reads: those
+ * of 0.1.0, then (with a 0.4.0 catalog) the column list and altered_at.
  */
 #define SOURCE_COLUMNS \
 	"s.id, s.name, s.target::pg_catalog.oid, e.time_column::text, s.brokers, s.topic, s.format, " \
 	"s.group_id, s.parallelism, s.start_from, s.event_time, s.batch_size, s.batch_wait, " \
 	"s.owner::pg_catalog.oid, s.enabled"
+#define SOURCE_COLUMNS_0_4 SOURCE_COLUMNS ", s.columns, s.altered_at"
 #define SOURCE_FROM \
 	" FROM lambda_catalog.source s JOIN lambda_catalog.event_table e ON e.relid = s.target "
 
+static const char *
+source_select_list(void)
+{
+	return source_catalog_has("source", "altered_at") ? SOURCE_COLUMNS_0_4 : SOURCE_COLUMNS;
+}
+
+/*
+ * Fills def from the current SPI row of a "SELECT <source_select_list()>"
+ * query, in the caller's memory context.
+ */
 static void
 source_from_row(HeapTuple tup, TupleDesc desc, MemoryContext cxt, SourceDef *def)
 {
@@ -732,37 +1308,60 @@ source_from_row(HeapTuple tup, TupleDesc desc, MemoryContext cxt, SourceDef *def
 		def->batch_wait = lambda_kafka_batch_wait;
 	def->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 14, &isnull));
 	def->enabled = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
+	if (desc->natts >= 17)
+	{
+		Datum		d = SPI_getbinval(tup, desc, 16, &isnull);
+
+		if (!isnull)
+		{
+			Datum	   *elems;
+			int			i;
+
+			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, NULL, &def->ncolumns);
+			def->columns = palloc(sizeof(char *) * (def->ncolumns + 1));
+			for (i = 0; i < def->ncolumns; i++)
+				def->columns[i] = TextDatumGetCString(elems[i]);
+		}
+		d = SPI_getbinval(tup, desc, 17, &isnull);
+		def->altered_at = isnull ? 0 : DatumGetTimestampTz(d);
+	}
 	MemoryContextSwitchTo(old);
 }
 
 /*
- * Loads source source_id with its options into def (allocated in the
- * caller's memory context). Returns false when it does not exist. Errors out
- * when the options need a superuser owner and the owner is not one, so that
- * no option a role may not set ever reaches librdkafka this way either.
+ * Reads the source whose column by ("s.id" or "s.name") equals key into def
+ * (in the caller's memory context), with its options when with_options,
+ * locking its catalog row as lock says ("", " FOR SHARE OF s", " FOR UPDATE
+ * OF s"). Returns false when there is none.
  */
-bool
-source_load(int32 source_id, SourceDef *def)
+static bool
+source_fetch(const char *by, Datum key, Oid keytype, const char *lock,
+			 bool with_options, SourceDef *def)
 {
 	CatalogScope scope;
 	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(source_id)};
+	Oid			argtypes[1] = {keytype};
+	Datum		args[1] = {key};
 	bool		found = false;
 
-	if (!OidIsValid(catalog_relid("source")))
-		return false;
 	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT " SOURCE_COLUMNS SOURCE_FROM "WHERE s.id = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(psprintf("SELECT %s" SOURCE_FROM "WHERE %s = $1%s",
+									   source_select_list(), by, lock),
+							  1, argtypes, args, NULL, lock[0] == '\0', 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.source");
 	if (SPI_processed > 0)
+	{
+		found = true;
+		source_from_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, cxt, def);
+	}
+	if (found && with_options)
 	{
 		uint64		i;
 		MemoryContext old;
 
-		found = true;
-		source_from_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, cxt, def);
+		argtypes[0] = INT4OID;
+		args[0] = Int32GetDatum(def->id);
 		if (SPI_execute_with_args("SELECT o.key, o.value FROM lambda_catalog.source_secret x, "
 								  "pg_catalog.jsonb_each_text(x.options) o WHERE x.source_id = $1",
 								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
@@ -779,11 +1378,39 @@ source_load(int32 source_id, SourceDef *def)
 		MemoryContextSwitchTo(old);
 	}
 	catalog_end(&scope);
-	if (found)
-		source_check_option_privilege(def->owner, def->name, def->noptions,
-									  (const char *const *) def->option_names,
-									  (const char *const *) def->option_values);
 	return found;
+}
+
+/*
+ * Loads source source_id with its options into def (allocated in the
+ * caller's memory context). Returns false when it does not exist. Errors out
+ * when the options need a superuser owner and the owner is not one, so that
+ * no option a role may not set ever reaches librdkafka this way either.
+ */
+bool
+source_load(int32 source_id, SourceDef *def)
+{
+	if (!OidIsValid(catalog_relid("source")))
+		return false;
+	if (!source_fetch("s.id", Int32GetDatum(source_id), INT4OID, "", true, def))
+		return false;
+	source_check_option_privilege(def->owner, def->name, false, def->noptions,
+								  (const char *const *) def->option_names,
+								  (const char *const *) def->option_values);
+	return true;
+}
+
+/*
+ * Loads the source named name into def (in the caller's memory context),
+ * without its options, locking its catalog row FOR SHARE until the
+ * transaction ends, so that its settings cannot change meanwhile. Errors out
+ * when there is none.
+ */
+void
+source_load_by_name_for_share(const char *name, SourceDef *def)
+{
+	if (!source_fetch("s.name", CStringGetTextDatum(name), TEXTOID, " FOR SHARE OF s", false, def))
+		source_not_found(name);
 }
 
 /*
@@ -823,4 +1450,89 @@ source_list_to_start(void)
 	}
 	catalog_end(&scope);
 	return result;
+}
+
+/*
+ * Checks, in a worker's batch transaction or a short one of its own, whether
+ * the source a worker loaded is still wanted and unchanged, locking its row
+ * FOR KEY SHARE until commit: a drop, stop or alter (which lock it FOR
+ * UPDATE) waits for the batch, and a batch that starts after one of them
+ * waits for its commit and then sees it.
+ */
+SourceCurrency
+source_check_current(const SourceDef *def)
+{
+	CatalogScope scope;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(def->id)};
+	bool		altered_at_known = source_catalog_has("source", "altered_at");
+	SourceCurrency result = SOURCE_UNWANTED;
+
+	if (!OidIsValid(catalog_relid("source")))
+		return SOURCE_UNWANTED; /* DROP EXTENSION pg_lambda */
+	catalog_begin(&scope);
+	if (SPI_execute_with_args(altered_at_known ?
+							  "SELECT enabled, altered_at FROM lambda_catalog.source "
+							  "WHERE id = $1 FOR KEY SHARE" :
+							  "SELECT enabled, NULL::pg_catalog.timestamptz FROM lambda_catalog.source "
+							  "WHERE id = $1 FOR KEY SHARE",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read lambda_catalog.source");
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		bool		enabled = DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		d = SPI_getbinval(tup, desc, 2, &isnull);
+		TimestampTz altered_at = isnull ? 0 : DatumGetTimestampTz(d);
+
+		if (enabled)
+			result = (altered_at == def->altered_at) ? SOURCE_CURRENT : SOURCE_ALTERED;
+	}
+	catalog_end(&scope);
+	return result;
+}
+
+/*
+ * Called by the ProcessUtility hook after a utility statement ran: a column
+ * renamed in a source's target (here or through a parent) is renamed in the
+ * source's column list too, as PostgreSQL's own objects follow renames; the
+ * change counts as an alter, so the source's workers load it again.
+ */
+void
+source_after_utility(PlannedStmt *pstmt)
+{
+	RenameStmt *stmt = (RenameStmt *) pstmt->utilityStmt;
+	CatalogScope scope;
+	Oid			relid;
+	List	   *rels;
+	ListCell   *lc;
+	Datum	   *oids;
+	int			n = 0;
+	Oid			argtypes[3] = {OIDARRAYOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+
+	if (!IsA(stmt, RenameStmt) || stmt->renameType != OBJECT_COLUMN ||
+		stmt->relationType != OBJECT_TABLE || !source_catalog_has("source", "columns"))
+		return;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	rels = stmt->relation->inh ? find_all_inheritors(relid, NoLock, NULL) : list_make1_oid(relid);
+	oids = palloc(sizeof(Datum) * list_length(rels));
+	foreach(lc, rels)
+		oids[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	args[0] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	args[1] = CStringGetTextDatum(stmt->subname);
+	args[2] = CStringGetTextDatum(stmt->newname);
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.source "
+							  "SET columns = pg_catalog.array_replace(columns, $2, $3), "
+							  "    altered_at = pg_catalog.clock_timestamp() "
+							  "WHERE target::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) "
+							  "  AND $2 OPERATOR(pg_catalog.=) ANY (columns)",
+							  3, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update lambda_catalog.source");
+	catalog_end(&scope);
 }

@@ -10,6 +10,9 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+#include "nodes/plannodes.h"
+
 #include "format.h"
 #include "ingest.h"
 
@@ -33,13 +36,31 @@ typedef struct SourceDef
 	bool		batch_wait_is_default;	/* follows lambda.kafka_batch_wait */
 	Oid			owner;
 	bool		enabled;
+	int			ncolumns;		/* the column list; 0: every fillable column */
+	char	  **columns;
+	TimestampTz altered_at;		/* last change of its settings; 0: never */
 	int			noptions;
 	char	  **option_names;
 	char	  **option_values;
 } SourceDef;
 
+/* What a worker finds when it checks its source (source_check_current). */
+typedef enum SourceCurrency
+{
+	SOURCE_UNWANTED,			/* stopped or dropped */
+	SOURCE_CURRENT,				/* as the worker loaded it */
+	SOURCE_ALTERED				/* its settings changed: load it again */
+} SourceCurrency;
+
 extern void source_init(void);
+extern void source_check_admin(const char *action);
+extern void source_check_owner(const char *action, const char *what, const char *function,
+							   const char *name, Oid owner);
+extern void source_load_by_name_for_share(const char *name, SourceDef *def);
 extern bool source_load(int32 source_id, SourceDef *def);
 extern List *source_list_to_start(void);
+extern SourceCurrency source_check_current(const SourceDef *def);
+extern bool source_dead_letters_keep_timestamps(void);
+extern void source_after_utility(PlannedStmt *pstmt);
 
 #endif							/* LAMBDA_SOURCE_H */

@@ -83,9 +83,12 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "aggstate.h"
 #include "catalog.h"
 #include "cview.h"
 #include "guc.h"
+#include "keyimage.h"
+#include "partial.h"
 #include "speed.h"
 
 #define SPEED_MAX_GENS			16

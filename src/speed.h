@@ -14,7 +14,7 @@
 #include "nodes/pg_list.h"
 #include "utils/snapshot.h"
 
-#include "cview.h"
+#include "partial.h"
 
 /* An entry that grows is given at most this much room beyond its states */
 #define SPEED_ENTRY_SLACK	1024

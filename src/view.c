@@ -71,10 +71,12 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "aggstate.h"
 #include "batch.h"
 #include "catalog.h"
 #include "compat.h"
 #include "cview.h"
+#include "cview_validate.h"
 #include "event_table.h"
 #include "privilege.h"
 #include "speed.h"

@@ -13,6 +13,8 @@
  * lambda.worker_restart_interval; a worker whose source was stopped or dropped
  * exits with code 0 and is gone. Duplicates are harmless: a worker that finds
  * its (database, source, index) slot held by a live process exits at once.
+ * A worker whose source was altered (lambda.alter_kafka_source) loads it
+ * again in the same process (sw_reload) and resumes from the stored offsets.
  *
  * Exactly once. Each poll of up to batch_size messages (or batch_wait ms)
  * becomes one transaction that inserts the rows (ingest.c), records the dead
@@ -105,6 +107,7 @@ typedef struct WorkerSlot
 	Latch	   *latch;
 	char		state[WORKER_STATE_LEN];
 	char		last_error[WORKER_ERROR_LEN];
+	TimestampTz last_error_at;	/* when last_error was set; 0: never */
 	TimestampTz state_since;
 	int			npartitions;
 	PartitionSlot partitions[WORKER_MAX_PARTITIONS];
@@ -135,6 +138,8 @@ typedef struct SourceWorker
 	/* partitions owned now, with the offsets known to be committed */
 	int			nparts;
 	PartitionSlot parts[WORKER_MAX_PARTITIONS];
+	bool		reload;			/* the source was altered: load it again */
+	MemoryContext def_cxt;		/* holds def; reset when it is loaded again */
 	bool		failing;		/* brokers unreachable: back off */
 	int			backoff_ms;
 	TimestampTz next_status_check;
@@ -312,8 +317,11 @@ worker_stop_database(Oid dbid)
 }
 
 /*
- * lambda_catalog.worker_partitions(): the published state of this database's
- * workers: a row per worker (partition NULL) and a row per owned partition.
+ * lambda_catalog.source_workers() (and worker_partitions(), its 0.1.0 form
+ * without the last column): the published state of this database's workers:
+ * a row per worker (partition NULL) and a row per owned partition. Values
+ * past the declared columns are ignored (tuplestore_putvalues forms the row
+ * from the result descriptor), so both declarations can call this function.
  */
 Datum
 lambda_worker_partitions(PG_FUNCTION_ARGS)
@@ -329,8 +337,8 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 	for (i = 0; i < lambda_shared->nslots; i++)
 	{
 		WorkerSlot *s = &lambda_shared->slots[i];
-		Datum		values[10];
-		bool		nulls[10];
+		Datum		values[11];
+		bool		nulls[11];
 		int			p;
 
 		if (!s->in_use || s->dbid != MyDatabaseId)
@@ -346,6 +354,8 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 			values[4] = CStringGetTextDatum(s->last_error);
 			nulls[4] = (s->last_error[0] == '\0');
 			values[5] = TimestampTzGetDatum(s->state_since);
+			values[10] = TimestampTzGetDatum(s->last_error_at);
+			nulls[10] = (s->last_error[0] == '\0' || s->last_error_at == 0);
 			if (p < 0)
 			{
 				nulls[6] = nulls[7] = nulls[8] = nulls[9] = true;
@@ -848,21 +858,28 @@ lambda_scheduler_main(Datum arg)
  */
 
 /*
- * Publishes the worker's state (and error, when given) in its slot.
+ * Publishes the worker's state (and error, when given, with the time it was
+ * seen) in its slot. A state without an error leaves the last error and its
+ * time as they were: source_status keeps showing what went wrong last, and
+ * when, after the worker has recovered (see docs/kafka.md).
  */
 static void
 sw_set_state(SourceWorker *w, const char *state, const char *error)
 {
 	WorkerSlot *s = w->slot;
+	TimestampTz now = GetCurrentTimestamp();
 
 	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
 	if (strcmp(s->state, state) != 0)
 	{
 		strlcpy(s->state, state, WORKER_STATE_LEN);
-		s->state_since = GetCurrentTimestamp();
+		s->state_since = now;
 	}
 	if (error)
+	{
 		strlcpy(s->last_error, error, WORKER_ERROR_LEN);
+		s->last_error_at = now;
+	}
 	LWLockRelease(lambda_shared->lock);
 }
 
@@ -1062,7 +1079,7 @@ sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("Kafka source \"%s\" assigns %d partitions to one worker", w->def.name, n),
 				 errdetail("One worker can consume at most %d partitions.", WORKER_MAX_PARTITIONS),
-				 errhint("Recreate the source with a higher parallelism.")));
+				 errhint("Raise its parallelism with lambda.alter_kafka_source('%s', parallelism => ...).", w->def.name)));
 	w->nparts = n;
 	for (i = 0; i < n; i++)
 	{
@@ -1191,50 +1208,37 @@ sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
 }
 
 /*
- * Checks, inside the batch transaction, that the source still exists and is
- * enabled, locking its row against a concurrent drop until commit.
+ * Checks, inside the batch transaction, that the source still exists, is
+ * enabled and has not been altered since the worker loaded it, locking its
+ * row against a concurrent drop or alter until commit (see
+ * source_check_current).
  */
-static bool
+static SourceCurrency
 sw_source_still_wanted(SourceWorker *w)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(w->def.id)};
-	bool		wanted = false;
-
-	if (!OidIsValid(catalog_relid("source")))
-		return false;			/* DROP EXTENSION pg_lambda */
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT enabled FROM lambda_catalog.source "
-							  "WHERE id = $1 FOR KEY SHARE",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.source");
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-
-		wanted = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	catalog_end(&scope);
-	return wanted;
+	return source_check_current(&w->def);
 }
 
 /*
- * Exits cleanly when the source was stopped or dropped (checked in a short
- * transaction of its own, outside any batch).
+ * Exits cleanly when the source was stopped or dropped, and asks for a
+ * reload (w->reload) when it was altered (checked in a short transaction of
+ * its own, outside any batch). Returns whether a reload is due.
  */
-static void
+static bool
 sw_exit_if_unwanted(SourceWorker *w)
 {
-	bool		wanted;
+	SourceCurrency currency;
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	wanted = sw_source_still_wanted(w);
+	currency = sw_source_still_wanted(w);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	if (!wanted)
+	if (currency == SOURCE_UNWANTED)
 		sw_exit_clean();
+	if (currency == SOURCE_ALTERED)
+		w->reload = true;
+	return w->reload;
 }
 
 /*
@@ -1250,14 +1254,16 @@ sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n pg_attribute_un
 {
 	CatalogScope scope;
 	int			i;
+	/* the Kafka timestamp goes with them (for a replay), from 0.4.0 on */
+	bool		keep_timestamps = res->ndead > 0 && source_dead_letters_keep_timestamps();
 
 	catalog_begin(&scope);
 	for (i = 0; i < res->ndead; i++)
 	{
 		const KafkaMessage *m = &msgs[res->dead_index[i]];
-		Oid			argtypes[6] = {INT4OID, INT4OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID};
-		Datum		args[6];
-		char		nulls[7] = "      ";
+		Oid			argtypes[7] = {INT4OID, INT4OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, INT8OID};
+		Datum		args[7];
+		char		nulls[8] = "       ";
 		bytea	   *key = NULL;
 		bytea	   *payload = NULL;
 
@@ -1283,10 +1289,16 @@ sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n pg_attribute_un
 		args[3] = PointerGetDatum(key);
 		args[4] = PointerGetDatum(payload);
 		args[5] = CStringGetTextDatum(res->dead_error[i]);
-		if (SPI_execute_with_args("INSERT INTO lambda_catalog.dead_letter "
+		args[6] = Int64GetDatum(m->timestamp_ms);
+		nulls[6] = m->timestamp_ms == -1 ? 'n' : ' ';
+		if (SPI_execute_with_args(keep_timestamps ?
+								  "INSERT INTO lambda_catalog.dead_letter "
+								  "(source_id, partition, \"offset\", key, payload, error, kafka_timestamp) "
+								  "VALUES ($1, $2, $3, $4, $5, $6, $7)" :
+								  "INSERT INTO lambda_catalog.dead_letter "
 								  "(source_id, partition, \"offset\", key, payload, error) "
 								  "VALUES ($1, $2, $3, $4, $5, $6)",
-								  6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+								  keep_timestamps ? 7 : 6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert into lambda_catalog.dead_letter");
 	}
 
@@ -1442,16 +1454,32 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "pg_lambda: ingesting a batch of Kafka messages");
 
-	if (!sw_source_still_wanted(w))
+	switch (sw_source_still_wanted(w))
 	{
-		/* stopped or dropped: nothing of this batch is committed */
-		AbortOutOfAnyTransaction();
-		sw_exit_clean();
+		case SOURCE_UNWANTED:
+			/* stopped or dropped: nothing of this batch is committed */
+			AbortOutOfAnyTransaction();
+			sw_exit_clean();
+			break;
+		case SOURCE_ALTERED:
+			/*
+			 * Altered: nothing of this batch is committed either; the worker
+			 * loads the source again and reads the batch again from the
+			 * stored offsets, under the new settings.
+			 */
+			AbortOutOfAnyTransaction();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			w->reload = true;
+			MemoryContextReset(w->batch_cxt);
+			return;
+		case SOURCE_CURRENT:
+			break;
 	}
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(w->def.owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	ingest_batch(w->def.target, w->def.time_column, w->def.format, w->def.event_time,
+				 w->def.ncolumns, (const char *const *) w->def.columns,
 				 lambda_kafka_max_message_bytes, imsgs, n, &res);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
@@ -1565,6 +1593,8 @@ sw_process_batch(SourceWorker *w, KafkaMessage *msgs, int n)
 		}
 		if (k > 0)
 			sw_process_chunk(w, sub, k);
+		if (w->reload)
+			break;				/* the rest is read again after the reload */
 	}
 	pfree(sub);
 }
@@ -1688,7 +1718,8 @@ sw_check_status(SourceWorker *w)
 	if (now < w->next_status_check)
 		return;
 
-	sw_exit_if_unwanted(w);
+	if (sw_exit_if_unwanted(w))
+		return;					/* altered: the main loop reloads it */
 
 	ok = kafka_topic_partitions(w->kc, 1000, &partitions, errbuf, sizeof(errbuf)) >= 0;
 	if (ok)
@@ -1728,7 +1759,8 @@ sw_load_definition(SourceWorker *w)
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	old = MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContextReset(w->def_cxt);
+	old = MemoryContextSwitchTo(w->def_cxt);
 	found = source_load(w->args.source_id, &w->def);
 	MemoryContextSwitchTo(old);
 	PopActiveSnapshot();
@@ -1746,7 +1778,8 @@ sw_load_definition(SourceWorker *w)
 
 /*
  * Creates the consumer and takes partitions (assigned mode) or joins the
- * group; retries with backoff while the brokers cannot be reached.
+ * group; retries with backoff while the brokers cannot be reached. Returns
+ * early, with w->reload set, when the source is altered meanwhile.
  */
 static void
 sw_connect(SourceWorker *w)
@@ -1776,12 +1809,13 @@ sw_connect(SourceWorker *w)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("Kafka source \"%s\" has an invalid configuration", w->def.name),
 				 errdetail("%s", errbuf),
-				 errhint("Drop the source and create it again with valid options.")));
+				 errhint("Fix the options with lambda.alter_kafka_source('%s', options => ...).", w->def.name)));
 
 	if (w->def.group_id)
 	{
 		sw_settle_prepared(w);
-		sw_exit_if_unwanted(w);
+		if (sw_exit_if_unwanted(w))
+			return;				/* altered meanwhile: reload first */
 		if (!kafka_subscribe(w->kc, errbuf, sizeof(errbuf)))
 			ereport(ERROR, (errmsg("%s", errbuf)));
 		sw_set_state(w, "waiting for partitions", NULL);
@@ -1803,11 +1837,39 @@ sw_connect(SourceWorker *w)
 		w->backoff_ms = Min(w->backoff_ms * 2, lambda_kafka_retry_backoff_max);
 		if (ShutdownRequestPending)
 			sw_exit_clean();
-		sw_exit_if_unwanted(w); /* stopped or dropped meanwhile? */
+		if (sw_exit_if_unwanted(w))
+			return;				/* altered meanwhile (new brokers?): reload */
 	}
 	w->failing = false;
 	w->backoff_ms = 100;
 	sw_set_state(w, "running", NULL);
+}
+
+/*
+ * The source was altered (lambda.alter_kafka_source, or a listed column
+ * renamed): leaves the cluster or group, forgets the partitions and loads
+ * the source again, in this process (sw_load_definition exits if this
+ * worker's index is past a smaller parallelism). Nothing is pending: every
+ * batch before the alter committed, none after it did, and the next
+ * connection resumes from the stored offsets.
+ */
+static void
+sw_reload(SourceWorker *w)
+{
+	ereport(LOG,
+			(errmsg("Kafka source \"%s\" worker %d loads the source again after it was altered",
+					w->def.name, w->args.worker)));
+	kafka_consumer_destroy(w->kc);
+	w->kc = NULL;
+	w->nparts = 0;
+	sw_publish_partitions(w);
+	w->reload = false;
+	w->failing = false;
+	w->backoff_ms = 100;
+	w->next_status_check = 0;
+	w->next_metadata_check = 0;
+	sw_set_state(w, "starting", NULL);
+	sw_load_definition(w);
 }
 
 /*
@@ -1817,8 +1879,9 @@ void
 lambda_source_worker_main(Datum arg pg_attribute_unused())
 {
 	SourceWorker *w;
-	KafkaMessage *msgs;
-	int			msgs_cap;
+	/* volatile: assigned inside PG_TRY (they are not used after a throw) */
+	KafkaMessage *volatile msgs = NULL;
+	volatile int msgs_cap = 0;
 	char		appname[NAMEDATALEN];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -1830,6 +1893,8 @@ lambda_source_worker_main(Datum arg pg_attribute_unused())
 	w->backoff_ms = 100;
 	w->batch_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda batch",
 										 ALLOCSET_DEFAULT_SIZES);
+	w->def_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda source definition",
+									   ALLOCSET_SMALL_SIZES);
 
 	BackgroundWorkerInitializeConnectionByOid(w->args.dbid, InvalidOid, 0);
 
@@ -1844,14 +1909,26 @@ lambda_source_worker_main(Datum arg pg_attribute_unused())
 		snprintf(appname, sizeof(appname), "pg_lambda source %s/%d", w->def.name, w->args.worker);
 		pgstat_report_appname(appname);
 
-		sw_connect(w);
-		msgs_cap = w->def.batch_size;
-		msgs = MemoryContextAlloc(TopMemoryContext, sizeof(KafkaMessage) * msgs_cap);
-
 		while (!ShutdownRequestPending)
 		{
 			int			n;
 			TimestampTz now;
+
+			if (w->reload)
+				sw_reload(w);
+			if (w->kc == NULL)
+			{
+				sw_connect(w);
+				if (w->reload)
+					continue;
+			}
+			if (w->def.batch_size > msgs_cap)
+			{
+				if (msgs)
+					pfree(msgs);
+				msgs_cap = w->def.batch_size;
+				msgs = MemoryContextAlloc(TopMemoryContext, sizeof(KafkaMessage) * msgs_cap);
+			}
 
 			CHECK_FOR_INTERRUPTS();
 			if (ConfigReloadPending)
@@ -1880,11 +1957,15 @@ lambda_source_worker_main(Datum arg pg_attribute_unused())
 					w->next_status_check = 0;	/* messages flow again */
 			}
 			kafka_release_batch(w->kc);
+			if (w->reload)
+				continue;
 
 			now = GetCurrentTimestamp();
 			sw_check_status(w);
+			if (w->reload)
+				continue;
 
-			/* stopped or dropped while idle? a latch set by the backend says so */
+			/* stopped, dropped or altered while idle? a latch set by the backend says so */
 			if (n == 0)
 			{
 				int			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
@@ -1893,7 +1974,8 @@ lambda_source_worker_main(Datum arg pg_attribute_unused())
 				if (rc & WL_LATCH_SET)
 				{
 					ResetLatch(MyLatch);
-					sw_exit_if_unwanted(w);
+					if (sw_exit_if_unwanted(w))
+						continue;
 				}
 			}
 

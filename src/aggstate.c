@@ -1,0 +1,596 @@
+/*-------------------------------------------------------------------------
+ *
+ * aggstate.c
+ *	  Aggregate states: PostgreSQL's aggregate machinery called outside an
+ *	  Agg node, and the states image that carries one group's states.
+ *
+ * Partial states are PostgreSQL's own. An aggregate's transition, combine,
+ * serial/deserial and final functions are looked up in pg_aggregate and
+ * resolved for the call's input types as ExecInitAgg does (an AggMeta), then
+ * called as nodeAgg calls them: a strict transition or combine function
+ * skips NULL inputs and takes the first non-NULL one as the state, a
+ * stand-in AggState lets AggCheckCallContext() find the memory context that
+ * owns the states, and a new by-reference state is copied into it.
+ * pg_lambda's own count_distinct (sketch.c) has a second transition
+ * function, distinct_add_exact, for the batch layer, which keeps every value.
+ *
+ * A state's serialized form is the serial function's output for "internal"
+ * states; otherwise the value's own bytes (whole varlena, header included),
+ * or, for types whose bytes cannot be checked in place, their binary send
+ * form behind IMAGE_SEND_TAG (image.c). The batch table holds that form,
+ * one bytea per aggregate; the speed layer keeps one group's states as
+ *
+ *   states image  per aggregate: 0 (NULL state) or 1, a uint32 length and the
+ *                 state's serialized form.
+ *
+ * Serialized states can come from anyone who calls lambda_catalog.merge or
+ * combine_states, so each is checked (image.c's rules, or the aggregate's
+ * deserialization function) before a function of the aggregate sees it.
+ *
+ * Locks: none.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_type.h"
+#include "parser/parse_agg.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "aggstate.h"
+#include "catalog.h"
+#include "cview.h"
+#include "sketch.h"
+
+/* ------------------------------------------------------------------------
+ * Aggregate machinery
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Resolves an aggregate call's support functions, as ExecInitAgg does.
+ */
+void
+aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	HeapTuple	tup;
+	Form_pg_aggregate agg;
+	Oid			inputTypes[FUNC_MAX_ARGS];
+	int			nargs;
+	Expr	   *expr;
+	Expr	   *expr2;
+	Datum		initdatum;
+	bool		initnull;
+
+	memset(m, 0, sizeof(AggMeta));
+	m->aggfnoid = aggref->aggfnoid;
+	m->collation = aggref->inputcollid;
+	m->resulttype = aggref->aggtype;
+
+	tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for aggregate %u", aggref->aggfnoid);
+	agg = (Form_pg_aggregate) GETSTRUCT(tup);
+
+	nargs = get_aggregate_argtypes(aggref, inputTypes);
+	m->ntransargs = nargs;
+	m->transtype = resolve_aggregate_transtype(aggref->aggfnoid, agg->aggtranstype,
+											   inputTypes, nargs);
+	get_typlenbyval(m->transtype, &m->translen, &m->transbyval);
+	m->internal = (m->transtype == INTERNALOID);
+
+	build_aggregate_transfn_expr(inputTypes, nargs, 0, aggref->aggvariadic,
+								 m->transtype, aggref->inputcollid,
+								 agg->aggtransfn, InvalidOid, &expr, &expr2);
+	fmgr_info_cxt(agg->aggtransfn, &m->transfn, cxt);
+	fmgr_info_set_expr((Node *) expr, &m->transfn);
+	m->transstrict = m->transfn.fn_strict;
+
+	if (get_func_namespace(aggref->aggfnoid) == catalog_namespace())
+	{
+		char	   *fname = get_func_name(aggref->aggfnoid);
+
+		if (strcmp(fname, "count_distinct") == 0)
+		{
+			Oid			argtypes[2] = {INTERNALOID, ANYELEMENTOID};
+			Oid			exactfn = catalog_funcid("distinct_add_exact", 2, argtypes);
+
+			m->kind = AGG_KIND_DISTINCT;
+			m->valuetype = inputTypes[0];
+			m->hasexact = true;
+			build_aggregate_transfn_expr(inputTypes, nargs, 0, false, m->transtype,
+										 aggref->inputcollid, exactfn, InvalidOid, &expr, &expr2);
+			fmgr_info_cxt(exactfn, &m->exacttransfn, cxt);
+			fmgr_info_set_expr((Node *) expr, &m->exacttransfn);
+		}
+		else if (strcmp(fname, "percentile_sketch") == 0)
+			m->kind = AGG_KIND_QUANTILE;
+	}
+
+	build_aggregate_transfn_expr(&m->transtype, 1, 0, false, m->transtype,
+								 aggref->inputcollid, agg->aggcombinefn, InvalidOid,
+								 &expr, NULL);
+	fmgr_info_cxt(agg->aggcombinefn, &m->combinefn, cxt);
+	fmgr_info_set_expr((Node *) expr, &m->combinefn);
+	m->combinestrict = m->combinefn.fn_strict;
+
+	/* (a type without binary I/O is refused by CREATE: cview_validate_aggref) */
+	if (!m->internal)
+		m->image = image_type_lookup(m->transtype);
+	if (m->internal)
+	{
+		build_aggregate_serialfn_expr(agg->aggserialfn, &expr);
+		fmgr_info_cxt(agg->aggserialfn, &m->serialfn, cxt);
+		fmgr_info_set_expr((Node *) expr, &m->serialfn);
+		build_aggregate_deserialfn_expr(agg->aggdeserialfn, &expr);
+		fmgr_info_cxt(agg->aggdeserialfn, &m->deserialfn, cxt);
+		fmgr_info_set_expr((Node *) expr, &m->deserialfn);
+	}
+
+	if (OidIsValid(agg->aggfinalfn))
+	{
+		m->hasfinal = true;
+		m->nfinalargs = agg->aggfinalextra ? nargs + 1 : 1;
+		build_aggregate_finalfn_expr(inputTypes, m->nfinalargs, m->transtype,
+									 aggref->aggtype, aggref->inputcollid,
+									 agg->aggfinalfn, &expr);
+		fmgr_info_cxt(agg->aggfinalfn, &m->finalfn, cxt);
+		fmgr_info_set_expr((Node *) expr, &m->finalfn);
+		m->finalstrict = m->finalfn.fn_strict;
+	}
+
+	initdatum = SysCacheGetAttr(AGGFNOID, tup, Anum_pg_aggregate_agginitval, &initnull);
+	m->initnull = initnull;
+	if (!initnull)
+	{
+		Oid			typinput;
+		Oid			typioparam;
+		char	   *str = TextDatumGetCString(initdatum);
+
+		getTypeInputInfo(m->transtype, &typinput, &typioparam);
+		m->initval = OidInputFunctionCall(typinput, str, typioparam, -1);
+	}
+	ReleaseSysCache(tup);
+	MemoryContextSwitchTo(old);
+}
+
+/* The stand-in AggState whose aggregate context is cxt. */
+static AggState *
+agg_context(MemoryContext cxt)
+{
+	static AggState *fake = NULL;
+
+	if (fake == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		fake = makeNode(AggState);
+		fake->curaggcontext = makeNode(ExprContext);
+		MemoryContextSwitchTo(old);
+	}
+	fake->curaggcontext->ecxt_per_tuple_memory = cxt;
+	return fake;
+}
+
+/*
+ * Keeps a new transition value returned by a support function: copied into
+ * cxt (freeing the old one) unless it is the old value or an internal state,
+ * which the function allocated in the aggregate context itself.
+ */
+static void
+agg_keep(AggMeta *m, Datum *val, bool *isnull, Datum newval, bool newnull, MemoryContext cxt)
+{
+	if (!m->transbyval && !m->internal && !newnull && newval != *val)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		newval = datumCopy(newval, false, m->translen);
+		MemoryContextSwitchTo(old);
+		if (!*isnull && DatumGetPointer(*val) != NULL)
+			pfree(DatumGetPointer(*val));
+	}
+	*val = newval;
+	*isnull = newnull;
+}
+
+/* Sets a state to the aggregate's initial value (a copy in cxt). */
+void
+aggmeta_initial(AggMeta *m, Datum *val, bool *isnull, MemoryContext cxt)
+{
+	*isnull = m->initnull;
+	if (m->initnull)
+		*val = (Datum) 0;
+	else
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		*val = datumCopy(m->initval, m->transbyval, m->translen);
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
+ * Folds one row's arguments into a state, with nodeAgg's rules for strict
+ * transition functions.
+ */
+void
+aggmeta_advance(AggMeta *m, FunctionCallInfo fcinfo, Datum *val, bool *isnull,
+				MemoryContext cxt)
+{
+	Datum		newval;
+	int			i;
+
+	if (m->transstrict)
+	{
+		for (i = 1; i <= m->ntransargs; i++)
+		{
+			if (fcinfo->args[i].isnull)
+				return;
+		}
+		if (*isnull)
+		{
+			/* the first non-null input becomes the state */
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			*val = datumCopy(fcinfo->args[1].value, m->transbyval, m->translen);
+			*isnull = false;
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
+	fcinfo->args[0].value = *val;
+	fcinfo->args[0].isnull = *isnull;
+	fcinfo->context = (Node *) agg_context(cxt);
+	fcinfo->isnull = false;
+	newval = FunctionCallInvoke(fcinfo);
+	agg_keep(m, val, isnull, newval, fcinfo->isnull, cxt);
+}
+
+/*
+ * Combines state "in" into state *val (kept in cxt).
+ */
+void
+aggmeta_combine(AggMeta *m, Datum *val, bool *isnull, Datum in, bool innull, MemoryContext cxt)
+{
+	LOCAL_FCINFO(fcinfo, 2);
+	Datum		newval;
+
+	if (m->combinestrict)
+	{
+		if (innull)
+			return;
+		if (*isnull)
+		{
+			MemoryContext old = MemoryContextSwitchTo(cxt);
+
+			*val = datumCopy(in, m->transbyval, m->translen);
+			*isnull = false;
+			MemoryContextSwitchTo(old);
+			return;
+		}
+	}
+	InitFunctionCallInfoData(*fcinfo, &m->combinefn, 2, m->collation,
+							 (Node *) agg_context(cxt), NULL);
+	fcinfo->args[0].value = *val;
+	fcinfo->args[0].isnull = *isnull;
+	fcinfo->args[1].value = in;
+	fcinfo->args[1].isnull = innull;
+	newval = FunctionCallInvoke(fcinfo);
+	agg_keep(m, val, isnull, newval, fcinfo->isnull, cxt);
+}
+
+/* A state's serialized form, as a bytea in the current context. */
+bytea *
+aggmeta_serialize(AggMeta *m, Datum val)
+{
+	bytea	   *out;
+
+	if (m->internal)
+	{
+		LOCAL_FCINFO(fcinfo, 1);
+
+		InitFunctionCallInfoData(*fcinfo, &m->serialfn, 1, InvalidOid,
+								 (Node *) agg_context(CurrentMemoryContext), NULL);
+		fcinfo->args[0].value = val;
+		fcinfo->args[0].isnull = false;
+		return DatumGetByteaPP(FunctionCallInvoke(fcinfo));
+	}
+	if (m->transbyval)
+	{
+		out = palloc(VARHDRSZ + m->translen);
+		SET_VARSIZE(out, VARHDRSZ + m->translen);
+		store_att_byval(VARDATA(out), val, m->translen);
+		return out;
+	}
+	if (m->image->kind == IMAGE_SEND)
+	{
+		/* the type's binary form, behind a tag (see image.c) */
+		bytea	   *b = image_send(m->image, val);
+		Size		len = VARSIZE(b) - VARHDRSZ;
+
+		out = palloc(VARHDRSZ + 1 + len);
+		SET_VARSIZE(out, VARHDRSZ + 1 + len);
+		*VARDATA(out) = IMAGE_SEND_TAG;
+		memcpy(VARDATA(out) + 1, VARDATA(b), len);
+		pfree(b);
+		return out;
+	}
+	if (m->translen == -1)
+	{
+		struct varlena *v = pg_detoast_datum((struct varlena *) DatumGetPointer(val));
+		Size		len = VARSIZE(v);
+
+		out = palloc(VARHDRSZ + len);
+		SET_VARSIZE(out, VARHDRSZ + len);
+		memcpy(VARDATA(out), v, len);
+		return out;
+	}
+	else
+	{
+		Size		len = datumGetSize(val, false, m->translen);
+
+		out = palloc(VARHDRSZ + len);
+		SET_VARSIZE(out, VARHDRSZ + len);
+		memcpy(VARDATA(out), DatumGetPointer(val), len);
+		return out;
+	}
+}
+
+/*
+ * Restores a state from its serialized form, in cxt. The bytes may come from
+ * anyone who calls lambda_catalog.merge or combine_states, so they are
+ * checked before any function of the aggregate sees them: internal states by
+ * its deserialization function (count(DISTINCT) sets must also be of the
+ * aggregate's value type and collation), other states by image.c's rules.
+ */
+Datum
+aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt)
+{
+	if (len < 0)
+		elog(ERROR, "serialized state of %d bytes", len);
+	if (m->internal)
+	{
+		LOCAL_FCINFO(fcinfo, 2);
+		bytea	   *b;
+		Datum		result;
+
+		if (m->kind == AGG_KIND_DISTINCT)
+			sketch_distinct_check_header(data, len, m->valuetype, m->collation);
+		b = palloc(VARHDRSZ + len);
+
+		SET_VARSIZE(b, VARHDRSZ + len);
+		memcpy(VARDATA(b), data, len);
+		InitFunctionCallInfoData(*fcinfo, &m->deserialfn, 2, InvalidOid,
+								 (Node *) agg_context(cxt), NULL);
+		fcinfo->args[0].value = PointerGetDatum(b);
+		fcinfo->args[0].isnull = false;
+		fcinfo->args[1].value = (Datum) 0;
+		fcinfo->args[1].isnull = false;
+		result = FunctionCallInvoke(fcinfo);
+		pfree(b);
+		return result;
+	}
+	if (m->transbyval)
+	{
+		image_check_datum(m->image, data, len);
+		return image_fetch_byval(data, m->translen);
+	}
+	if (m->image->kind == IMAGE_NONE)
+		image_check_datum(m->image, data, len);	/* refuses */
+	if (m->image->kind == IMAGE_SEND)
+	{
+		MemoryContext old;
+		Datum		result;
+
+		if (len < 1 || (uint8) data[0] != IMAGE_SEND_TAG)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("serialized state of type %s is not in binary form", format_type_be(m->transtype)),
+					 errdetail("pg_lambda before 0.4.0 kept such states as raw bytes, which cannot be checked."),
+					 errhint("Run lambda.recompute() on the continuous view.")));
+		old = MemoryContextSwitchTo(cxt);
+		result = image_recv(m->image, data + 1, len - 1);
+		MemoryContextSwitchTo(old);
+		return result;
+	}
+	else
+	{
+		/* checked in an aligned copy, which is what the functions will read */
+		char	   *p = MemoryContextAlloc(cxt, len > 0 ? len : 1);
+
+		memcpy(p, data, len);
+		image_check_datum(m->image, p, len);
+		return PointerGetDatum(p);
+	}
+}
+
+/* The aggregate's result for a state. */
+Datum
+aggmeta_finalize(AggMeta *m, Datum val, bool isnull, bool *resnull)
+{
+	LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+	Datum		result;
+	int			i;
+
+	if (!m->hasfinal)
+	{
+		*resnull = isnull;
+		return val;
+	}
+	if (m->finalstrict && isnull)
+	{
+		*resnull = true;
+		return (Datum) 0;
+	}
+	InitFunctionCallInfoData(*fcinfo, &m->finalfn, m->nfinalargs, m->collation,
+							 (Node *) agg_context(CurrentMemoryContext), NULL);
+	fcinfo->args[0].value = val;
+	fcinfo->args[0].isnull = isnull;
+	for (i = 1; i < m->nfinalargs; i++)
+	{
+		fcinfo->args[i].value = (Datum) 0;
+		fcinfo->args[i].isnull = true;
+	}
+	result = FunctionCallInvoke(fcinfo);
+	*resnull = fcinfo->isnull;
+	return result;
+}
+
+/* The machinery of aggregate aggno (1-based) of the view with this batch table. */
+AggMeta *
+aggmeta_lookup(Oid batch_relid, int aggno)
+{
+	ViewDef    *def = cview_get(batch_relid);
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation \"%s\" is not the batch table of a continuous view",
+						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
+				 errhint("Query the continuous view itself.")));
+	if (aggno < 1 || aggno > def->naggs)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("continuous view \"%s\" has no aggregate %d", get_rel_name(def->view_relid), aggno),
+				 errdetail("Its aggregates are numbered 1 to %d.", def->naggs),
+				 errhint("Query the continuous view itself.")));
+	return &def->aggs[aggno - 1].meta;
+}
+
+/* ------------------------------------------------------------------------
+ * States images
+ * ------------------------------------------------------------------------
+ */
+
+/* Appends the states image of one group's states. */
+void
+states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
+{
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
+		if (!nulls[i] && m->transbyval && !m->internal)
+		{
+			/* the common case (count, sum of int4, ...), without a bytea */
+			uint32		l = m->translen;
+			char		tmp[sizeof(Datum)];
+
+			store_att_byval(tmp, values[i], m->translen);
+			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(buf, tmp, l);
+		}
+		else if (!nulls[i])
+		{
+			bytea	   *b = aggmeta_serialize(m, values[i]);
+			uint32		l = VARSIZE_ANY_EXHDR(b);
+
+			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(buf, VARDATA_ANY(b), l);
+			pfree(b);
+		}
+	}
+}
+
+/*
+ * Splits a states image into each aggregate's serialized state (len -1 for
+ * a NULL state). Returns the number of aggregates.
+ */
+int
+states_split(ViewDef *def, const char *data, int len, const char **parts, int *lens)
+{
+	const char *p = data;
+	const char *end = data + len;
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		uint32		l;
+
+		if (p >= end)
+			image_corrupted("states image", psprintf("It ends before state %d of %d.", i + 1, def->naggs));
+		if (*p != 0 && *p != 1)
+			image_corrupted("states image", psprintf("State %d has NULL flag %d.", i + 1, *p));
+		if (*p++ == 0)
+		{
+			parts[i] = NULL;
+			lens[i] = -1;
+			continue;
+		}
+		if (end - p < (ptrdiff_t) sizeof(uint32))
+			image_corrupted("states image", psprintf("The length of state %d runs past the end of the image.", i + 1));
+		memcpy(&l, p, sizeof(uint32));
+		p += sizeof(uint32);
+		if ((Size) (end - p) < l)
+			image_corrupted("states image", psprintf("State %d of %u bytes runs past the end of the image.", i + 1, l));
+		lens[i] = (int) l;
+		parts[i] = p;
+		p += l;
+	}
+	if (p != end)
+		image_corrupted("states image", psprintf("It has %d bytes after its %d states.", (int) (end - p), def->naggs));
+	return def->naggs;
+}
+
+/* Restores states from a states image, in cxt. */
+void
+states_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls,
+			  MemoryContext cxt)
+{
+	const char **parts = palloc(sizeof(char *) * def->naggs);
+	int		   *lens = palloc(sizeof(int) * def->naggs);
+	int			i;
+
+	states_split(def, data, len, parts, lens);
+	for (i = 0; i < def->naggs; i++)
+	{
+		nulls[i] = (parts[i] == NULL);
+		values[i] = nulls[i] ? (Datum) 0 :
+			aggmeta_deserialize(&def->aggs[i].meta, parts[i], lens[i], cxt);
+	}
+	pfree(parts);
+	pfree(lens);
+}
+
+/*
+ * Appends to out the states image combining states images a and b; works
+ * in the current memory context.
+ */
+void
+states_combine_images(ViewDef *def, const char *a, int alen, const char *b, int blen,
+					  StringInfo out)
+{
+	int			n = def->naggs;
+	const char **pa = palloc(sizeof(char *) * (n + 1));
+	const char **pb = palloc(sizeof(char *) * (n + 1));
+	int		   *la = palloc(sizeof(int) * (n + 1));
+	int		   *lb = palloc(sizeof(int) * (n + 1));
+	Datum	   *vals = palloc(sizeof(Datum) * (n + 1));
+	bool	   *nulls = palloc(sizeof(bool) * (n + 1));
+	int			i;
+
+	states_split(def, a, alen, pa, la);
+	states_split(def, b, blen, pb, lb);
+	for (i = 0; i < n; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		nulls[i] = (pa[i] == NULL);
+		vals[i] = nulls[i] ? (Datum) 0 : aggmeta_deserialize(m, pa[i], la[i], CurrentMemoryContext);
+		if (pb[i] != NULL)
+			aggmeta_combine(m, &vals[i], &nulls[i],
+							aggmeta_deserialize(m, pb[i], lb[i], CurrentMemoryContext),
+							false, CurrentMemoryContext);
+	}
+	states_image(def, vals, nulls, out);
+}

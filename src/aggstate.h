@@ -1,0 +1,82 @@
+/*-------------------------------------------------------------------------
+ *
+ * aggstate.h
+ *	  Aggregate states: an aggregate's support functions called as nodeAgg
+ *	  calls them, and the states image of one group.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_AGGSTATE_H
+#define LAMBDA_AGGSTATE_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "nodes/primnodes.h"
+
+#include "image.h"
+
+/* What an aggregate of a view is computed with. */
+typedef enum ViewAggKind
+{
+	AGG_KIND_PLAIN,				/* its own support functions */
+	AGG_KIND_DISTINCT,			/* count(DISTINCT x): sets and sketches */
+	AGG_KIND_QUANTILE			/* percentile_cont: a quantile sketch */
+} ViewAggKind;
+
+/* One aggregate's machinery, from pg_aggregate, resolved for its inputs. */
+typedef struct AggMeta
+{
+	Oid			aggfnoid;
+	ViewAggKind kind;
+	Oid			collation;		/* the aggregate's input collation */
+	Oid			transtype;
+	int16		translen;
+	bool		transbyval;
+	bool		internal;		/* transtype internal: serial/deserial */
+	int			ntransargs;		/* inputs the transition function takes */
+	FmgrInfo	transfn;
+	bool		transstrict;
+	bool		hasexact;		/* a batch-layer transition (AGG_KIND_DISTINCT) */
+	FmgrInfo	exacttransfn;
+	FmgrInfo	combinefn;
+	bool		combinestrict;
+	FmgrInfo	serialfn;
+	FmgrInfo	deserialfn;
+	bool		hasfinal;
+	FmgrInfo	finalfn;
+	bool		finalstrict;
+	int			nfinalargs;		/* including the state */
+	Datum		initval;
+	bool		initnull;
+	Oid			resulttype;
+	const ImageType *image;		/* how states are checked (not internal) */
+	Oid			valuetype;		/* AGG_KIND_DISTINCT: the values' type */
+} AggMeta;
+
+/* A compiled view (cview.h): which aggregates a states image holds */
+struct ViewDef;
+
+/* Aggregate machinery */
+extern void aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt);
+extern AggMeta *aggmeta_lookup(Oid batch_relid, int aggno);
+extern void aggmeta_advance(AggMeta *m, FunctionCallInfo fcinfo, Datum *val, bool *isnull,
+							MemoryContext cxt);
+extern void aggmeta_combine(AggMeta *m, Datum *val, bool *isnull,
+							Datum in, bool innull, MemoryContext cxt);
+extern void aggmeta_initial(AggMeta *m, Datum *val, bool *isnull, MemoryContext cxt);
+extern bytea *aggmeta_serialize(AggMeta *m, Datum val);
+extern Datum aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt);
+extern Datum aggmeta_finalize(AggMeta *m, Datum val, bool isnull, bool *resnull);
+
+/* States images */
+extern void states_image(struct ViewDef *def, Datum *values, bool *nulls, StringInfo buf);
+extern void states_decode(struct ViewDef *def, const char *data, int len,
+						  Datum *values, bool *nulls, MemoryContext cxt);
+extern void states_combine_images(struct ViewDef *def, const char *a, int alen,
+								  const char *b, int blen, StringInfo out);
+extern int	states_split(struct ViewDef *def, const char *data, int len,
+						 const char **parts, int *lens);
+
+#endif							/* LAMBDA_AGGSTATE_H */

@@ -1,0 +1,161 @@
+/*-------------------------------------------------------------------------
+ *
+ * keyimage.c
+ *	  Key images: a group's key values as bytes.
+ *
+ * The speed layer, the batch refresh and the merged read find a group by
+ * the image of its key:
+ *
+ *   key image     per key column: 0 (NULL) or 1 followed by the value: the
+ *                 typlen bytes of a fixed-length type, or a uint32 length and
+ *                 the bytes of a (detoasted) varlena or cstring.
+ *
+ * Equal key images mean equal keys. The converse holds only for types whose
+ * btree equality is image equality (ViewDef.keys_image_eq); otherwise one
+ * group may appear under several images (numeric 1.0 and 1.00), which is
+ * harmless: every final answer groups again with the type's own equality.
+ *
+ * Locks: none.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/tupmacs.h"
+#include "common/hashfn.h"
+#include "utils/memutils.h"
+
+#include "image.h"
+#include "keyimage.h"
+
+/* Appends one non-NULL key value's bytes, as the key image lays them out. */
+static void
+key_append_value(StringInfo buf, Datum value, int16 typlen, bool byval)
+{
+	if (typlen > 0)
+	{
+		if (byval)
+		{
+			char		tmp[sizeof(Datum)];
+
+			store_att_byval(tmp, value, typlen);
+			appendBinaryStringInfo(buf, tmp, typlen);
+		}
+		else
+			appendBinaryStringInfo(buf, DatumGetPointer(value), typlen);
+	}
+	else
+	{
+		const char *p;
+		uint32		len;
+
+		if (typlen == -1)
+		{
+			struct varlena *v = PG_DETOAST_DATUM_PACKED(value);
+
+			p = VARDATA_ANY(v);
+			len = VARSIZE_ANY_EXHDR(v);
+		}
+		else
+		{
+			p = DatumGetCString(value);
+			len = strlen(p) + 1;
+		}
+		appendBinaryStringInfo(buf, (char *) &len, sizeof(uint32));
+		appendBinaryStringInfo(buf, p, len);
+	}
+}
+
+/* Appends the key image of one group's key values. */
+void
+key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
+{
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
+		if (!nulls[i])
+			key_append_value(buf, values[i], def->keylens[i], def->keybyvals[i]);
+	}
+}
+
+/*
+ * Restores key values from a key image (in the current context). Key images
+ * come from pg_lambda's own memory; the framing is checked all the same, so
+ * that a wrong image is an error and never a read out of bounds.
+ */
+void
+key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
+{
+	const char *p = data;
+	const char *end = data + len;
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		int16		typlen = def->keylens[i];
+
+		if (p >= end)
+			image_corrupted("key image", psprintf("It ends before key %d of %d.", i + 1, def->nkeys));
+		if (*p != 0 && *p != 1)
+			image_corrupted("key image", psprintf("Key %d has NULL flag %d.", i + 1, *p));
+		nulls[i] = (*p++ == 0);
+		if (nulls[i])
+		{
+			values[i] = (Datum) 0;
+			continue;
+		}
+		if (typlen > 0)
+		{
+			if (end - p < typlen)
+				image_corrupted("key image", psprintf("Key %d runs past the end of the image.", i + 1));
+			if (def->keybyvals[i])
+				values[i] = image_fetch_byval(p, typlen);
+			else
+			{
+				char	   *v = palloc(typlen);
+
+				memcpy(v, p, typlen);
+				values[i] = PointerGetDatum(v);
+			}
+			p += typlen;
+		}
+		else
+		{
+			uint32		l;
+
+			if (end - p < (ptrdiff_t) sizeof(uint32))
+				image_corrupted("key image", psprintf("The length of key %d runs past the end of the image.", i + 1));
+			memcpy(&l, p, sizeof(uint32));
+			p += sizeof(uint32);
+			if ((Size) (end - p) < l || l > MaxAllocSize - VARHDRSZ || (typlen == -2 && (l == 0 || p[l - 1] != '\0')))
+				image_corrupted("key image", psprintf("Key %d of %u bytes runs past the end of the image.", i + 1, l));
+			if (typlen == -1)
+			{
+				struct varlena *v = palloc(VARHDRSZ + l);
+
+				SET_VARSIZE(v, VARHDRSZ + l);
+				memcpy(VARDATA(v), p, l);
+				values[i] = PointerGetDatum(v);
+			}
+			else
+			{
+				char	   *v = palloc(l);
+
+				memcpy(v, p, l);
+				values[i] = CStringGetDatum(v);
+			}
+			p += l;
+		}
+	}
+	if (p != end)
+		image_corrupted("key image", psprintf("It has %d bytes after its %d keys.", (int) (end - p), def->nkeys));
+}
+
+/* The hash of a key image, for hash tables of groups. */
+uint32
+key_hash(const char *data, int len)
+{
+	return DatumGetUInt32(hash_any((const unsigned char *) data, len));
+}

@@ -1,0 +1,58 @@
+/*-------------------------------------------------------------------------
+ *
+ * partial.h
+ *	  Partial aggregation: a backend-local hash from a group's key image to
+ *	  its transition states.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_PARTIAL_H
+#define LAMBDA_PARTIAL_H
+
+#include "postgres.h"
+
+#include "executor/tuptable.h"
+#include "utils/hsearch.h"
+
+#include "cview.h"
+
+/* A key image (keyimage.c) with its hash: the partial hash's key. */
+typedef struct KeyRef
+{
+	uint32		hash;
+	uint32		len;
+	char	   *data;
+} KeyRef;
+
+/* Partial aggregation: group key image -> transition states. */
+typedef struct PartialHash
+{
+	ViewDef    *def;
+	MemoryContext cxt;
+	HTAB	   *htab;
+	int64		rows;			/* rows folded in */
+	Datum		horizon;		/* sliding: steps before it have expired */
+	bool		exact;			/* batch layer: distinct states keep every value */
+} PartialHash;
+
+/* One group: its key image and a transition state per aggregate. */
+typedef struct PartialEntry
+{
+	KeyRef		key;
+	Datum	   *values;
+	bool	   *nulls;
+} PartialEntry;
+
+extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
+extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
+extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
+								 const char *only, int onlylen);
+extern PartialEntry *partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found);
+extern void partial_combine_image(PartialHash *ph, const char *key, int keylen,
+								  const char *states, int stateslen);
+extern void partial_merge(PartialHash *into, PartialHash *from);
+extern long partial_count(PartialHash *ph);
+extern bool partial_for_batch(PartialHash *ph);
+extern void partial_destroy(PartialHash *ph);
+
+#endif							/* LAMBDA_PARTIAL_H */
