@@ -7,6 +7,7 @@
 #                                  TAP with Kafka), then the package test
 #                                  (test/deb_test.sh)
 #   test/chroot.sh MAJOR deb       the package test only
+#   test/chroot.sh MAJOR prepare   only make (or check) the chroot and its packages
 #   test/chroot.sh MAJOR sh [CMD]  a shell (or CMD) as root in a fresh copy of
 #                                  the tree inside the chroot, for debugging
 #
@@ -47,7 +48,7 @@ main() {
 
 die() { echo "pg_lambda chroot: $*" >&2; exit 1; }
 
-[ $# -ge 2 ] || die "usage: $0 MAJOR test|deb|sh [CMD...]"
+[ $# -ge 2 ] || die "usage: $0 MAJOR test|deb|prepare|sh [CMD...]"
 major=$1; action=$2; shift 2
 case $major in
     15) suite=bookworm ;;
@@ -56,7 +57,7 @@ case $major in
     16) die "PostgreSQL 16 is packaged by no Debian suite the mirror serves; it cannot be tested here" ;;
     *) die "no Debian suite known for PostgreSQL '$major' (15, 17 and 18 are)" ;;
 esac
-case $action in test|deb|sh) ;; *) die "unknown action '$action' (test, deb or sh)" ;; esac
+case $action in test|deb|prepare|sh) ;; *) die "unknown action '$action' (test, deb, prepare or sh)" ;; esac
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mounts need it)"
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,14 +67,18 @@ root=$cache/chroot-$suite
 # Stage 1, on the host: debootstrap, then the same script again in a private
 # mount and PID namespace (stage 2 below).
 if [ -z "${PG_LAMBDA_CHROOT_NS:-}" ]; then
+    mkdir -p "$cache"
     if ! command -v debootstrap >/dev/null 2>&1; then
-        echo "pg_lambda chroot: installing debootstrap"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null ||
-            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } ||
-            die "cannot install debootstrap on the host"
+        # One run at a time installs it (CI makes several chroots at once).
+        (
+            flock 9
+            command -v debootstrap >/dev/null 2>&1 && exit 0
+            echo "pg_lambda chroot: installing debootstrap"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null ||
+                { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+        ) 9>"$cache/host-apt.lock" || die "cannot install debootstrap on the host"
     fi
     command -v unshare >/dev/null 2>&1 || die "unshare (util-linux) is missing"
-    mkdir -p "$cache"
     PG_LAMBDA_CHROOT_NS=1
     export PG_LAMBDA_CHROOT_NS
     # --fork: the shell becomes PID 1 of the namespace, so its exit ends every
@@ -201,6 +206,8 @@ case $action in
         t1=$(date +%s)
         in_root sh -c 'cd /build/pg_lambda && sh test/deb_test.sh' || status=$?
         echo "pg_lambda chroot: PostgreSQL $major package test: status $status in $(( $(date +%s) - t1 )) s"
+        ;;
+    prepare)
         ;;
     sh)
         if [ $# -eq 0 ]; then
