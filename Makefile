@@ -27,6 +27,7 @@ OBJS = \
 	src/sketch.o \
 	src/source.o \
 	src/speed.o \
+	src/triggers.o \
 	src/view.o \
 	src/worker.o
 
@@ -41,7 +42,7 @@ UPGRADE_0_4_0 = sql/install/pg_lambda--0.3.0--0.4.0.sql
 DATA_built = $(UPGRADE_0_4_0)
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
-REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding
+REGRESS = event_table event_table_errors event_table_partitioned event_table_paths_errors kafka_source kafka_source_errors lambda_view lambda_view_errors lambda_view_paths lambda_sketch lambda_sliding
 # The regression tests start their own server with the library preloaded
 # (pg_lambda refuses to load any other way), as pg_cron's do.
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress

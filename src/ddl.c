@@ -4,9 +4,11 @@
  *	  The ProcessUtility hook: pg_lambda's view of utility statements.
  *
  * One hook for the whole extension. It asks each module whether a statement
- * concerns it before the statement runs (event tables refuse TRUNCATE and
- * column-destroying ALTER TABLE; DROP DATABASE first stops the database's
- * source workers) and tells them afterwards (a renamed time column).
+ * concerns it before the statement runs (event tables refuse TRUNCATE,
+ * column-destroying ALTER TABLE and inheritance; pg_lambda's triggers may
+ * not be disabled or dropped; DROP DATABASE first stops the database's
+ * source workers) and tells them afterwards (a renamed time column, a new
+ * partition that needs triggers).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *
@@ -23,6 +25,7 @@
 #include "ddl.h"
 #include "event_table.h"
 #include "speed.h"
+#include "triggers.h"
 #include "view.h"
 #include "worker.h"
 
@@ -65,6 +68,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		ddl_before_dropdb((DropdbStmt *) pstmt->utilityStmt);
 	if (in_xact)
 		view_check_utility(pstmt);
+	if (in_xact)
+		triggers_check_utility(pstmt);
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
 	/* COMMIT/ROLLBACK PREPARED apply or drop the transaction's speed states */
@@ -95,6 +100,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 	{
 		event_table_after_utility(pstmt);
 		view_after_utility(pstmt);
+		triggers_after_utility(pstmt);
 	}
 }
 
