@@ -104,6 +104,13 @@ DROP TRIGGER lambda_capture_row_old_v_batch ON ev;
 -- as they are made (as a pg_dump script sets them) is fine
 ALTER TABLE ev ENABLE REPLICA TRIGGER lambda_capture_row_old_v_batch;
 ALTER TABLE ev ENABLE TRIGGER lambda_capture_old_v_batch;
+-- a row capture trigger on another table feeds nothing
+CREATE TABLE not_ev (k text, x int, ts timestamptz NOT NULL);
+CREATE TRIGGER t AFTER INSERT ON not_ev FOR EACH ROW
+  EXECUTE FUNCTION lambda_catalog.capture_row('lambda_catalog.old_v_batch');
+INSERT INTO not_ev VALUES ('k1', 1, '2025-01-01');
+DROP TABLE not_ev;
+SELECT same('old_v', 'SELECT k, count(*) AS n, sum(x) AS s FROM ev GROUP BY k');
 
 -- three views whose 63-character names share their first 48 characters
 -- (and two of them their first 57): each has capture triggers of its own

@@ -58,11 +58,12 @@ for my $v (sort keys %views)
 # Every view against its defining query, both ways.
 sub check_views
 {
-	my ($label) = @_;
+	my ($label, $db) = @_;
+	$db //= 'postgres';
 	for my $v (sort keys %views)
 	{
 		my $q = $views{$v};
-		is( $sub->safe_psql('postgres',
+		is( $sub->safe_psql($db,
 				"SELECT count(*) FROM ((SELECT * FROM $v EXCEPT ALL ($q)) UNION ALL (($q) EXCEPT ALL SELECT * FROM $v)) d"),
 			'0', "$label: $v equals its defining query");
 	}
@@ -188,6 +189,32 @@ $sub->safe_psql('postgres', 'SELECT lambda.recompute(v) FROM unnest(ARRAY[\'v_ke
 check_views('after recompute');
 
 $sub->safe_psql('postgres', 'DROP SUBSCRIPTION s2');
+
+# ---------------------------------------------------------------------------
+# pg_dump / pg_restore keeps every trigger firing as it did, and the
+# restored views capture rows written as a replica once.
+my $triggers_sql = q{SELECT string_agg(c.relname || '.' || t.tgname || '=' || t.tgenabled::text, ',' ORDER BY c.relname, t.tgname)
+	FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+	WHERE t.tgfoid::regproc::text IN ('lambda_catalog.capture', 'lambda_catalog.capture_row', 'lambda_catalog.refuse_change')};
+my $dump = $sub->basedir . '/subscriber.dump';
+$sub->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $sub->connstr('postgres')], 'pg_dump of the subscriber');
+$sub->safe_psql('postgres', 'CREATE DATABASE restored');
+$sub->command_ok(['pg_restore', '-d', $sub->connstr('restored'), $dump], 'pg_restore');
+like($sub->safe_psql('restored', $triggers_sql), qr/ev\.lambda_append_only=A,.*ev\.lambda_capture_row_v_keys_batch=R,.*pev_2026\.lambda_capture_row_v_years_batch=R/,
+	'the restored database has every trigger');
+is($sub->safe_psql('restored', $triggers_sql), $sub->safe_psql('postgres', $triggers_sql),
+	'the restored triggers fire as the originals');
+$sub->safe_psql('restored',
+	q{SELECT lambda.recompute(v) FROM unnest(ARRAY['v_keys', 'v_total', 'v_years']::regclass[]) v});
+$sub->safe_psql('restored', q{
+	SET session_replication_role = replica;
+	INSERT INTO ev VALUES (50000, 'k1', 1, '2025-07-01');
+	INSERT INTO pev VALUES (50000, 'k1', 1, '2026-07-01');
+	RESET session_replication_role;
+	INSERT INTO ev VALUES (50001, 'k1', 1, '2025-07-02');
+});
+check_views('restored', 'restored');
+
 $sub->stop;
 $pub->stop;
 done_testing();

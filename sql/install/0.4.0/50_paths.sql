@@ -9,16 +9,17 @@
 -- So each continuous view gets a row-level capture trigger that fires only
 -- as replica (the statement-level one now fires only as origin/local, so a
 -- row is captured once), and each event table gets append-only guards that
--- fire always.
+-- fire always. Like capture(), the trigger functions stay executable by
+-- everyone, so that a pg_restore run by a table's owner recreates the
+-- triggers; capture_row() refuses to fire on anything but its view's event
+-- table, and refuse_change() only refuses.
 CREATE FUNCTION lambda_catalog.capture_row() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'lambda_capture_row';
 COMMENT ON FUNCTION lambda_catalog.capture_row() IS 'pg_lambda: folds each event inserted under session_replication_role = replica (logical replication) into the speed layer of a continuous view';
-REVOKE ALL ON FUNCTION lambda_catalog.capture_row() FROM PUBLIC;
 
 CREATE FUNCTION lambda_catalog.refuse_change() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'lambda_refuse_change';
 COMMENT ON FUNCTION lambda_catalog.refuse_change() IS 'pg_lambda: refuses UPDATE, DELETE and TRUNCATE of an event table by any writer, logical replication included';
-REVOKE ALL ON FUNCTION lambda_catalog.refuse_change() FROM PUBLIC;
 
 -- Capture triggers are found by function and argument, not by name (names
 -- derived from long view names used to collide).
