@@ -17,7 +17,7 @@ use Test::More;
 use LambdaNode;
 
 my $pub = LambdaNode->new_node('publisher', preload => 0,
-	conf => "wal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\n");
+	conf => "wal_level = logical\nmax_wal_senders = 10\nmax_replication_slots = 10\nmax_prepared_transactions = 10\n");
 # a refused change makes the apply worker exit; restart it quickly
 my $sub = LambdaNode->new_node('subscriber', conf => "wal_retrieve_retry_interval = '200ms'\n");
 
@@ -189,6 +189,29 @@ $sub->safe_psql('postgres', 'SELECT lambda.recompute(v) FROM unnest(ARRAY[\'v_ke
 check_views('after recompute');
 
 $sub->safe_psql('postgres', 'DROP SUBSCRIPTION s2');
+
+# ---------------------------------------------------------------------------
+# A two-phase subscription: the apply worker prepares and commits prepared
+# transactions itself; the views stay exact.
+$sub->safe_psql('postgres',
+	"CREATE SUBSCRIPTION s3 CONNECTION '$pub_conn' PUBLICATION p_inserts WITH (copy_data = false, two_phase = true)");
+$sub->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_subscription WHERE subname = 's3' AND pid IS NOT NULL")
+  or die 'the two-phase subscription did not start';
+$sub->poll_query_until('postgres', "SELECT subtwophasestate = 'e' FROM pg_subscription WHERE subname = 's3'")
+  or die 'two-phase did not become enabled';
+$pub->safe_psql('postgres', q{
+	BEGIN;
+	INSERT INTO ev SELECT i, 'k2pc', i, '2025-08-01' FROM generate_series(41000, 41099) i;
+	INSERT INTO pev VALUES (41000, 'k2pc', 1, '2027-08-01');
+	PREPARE TRANSACTION 'cdc_2pc';
+});
+$pub->safe_psql('postgres', q{COMMIT PREPARED 'cdc_2pc'});
+$pub->wait_for_catchup('s3');
+is($sub->safe_psql('postgres', "SELECT count(*) FROM ev WHERE k = 'k2pc'"), '100',
+	'two-phase: the prepared transaction arrived');
+check_views('two-phase');
+$sub->safe_psql('postgres', 'DROP SUBSCRIPTION s3');
 
 # ---------------------------------------------------------------------------
 # pg_dump / pg_restore keeps every trigger firing as it did, and the
