@@ -110,6 +110,18 @@ SELECT id FROM pev ORDER BY id;
 SELECT lambda_catalog.refuse_change();
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
+-- a table that is no event table any more (its catalog row gone) keeps
+-- inert triggers, which may be dropped
+DELETE FROM lambda_catalog.event_table WHERE relid = 'pev'::regclass;
+SET session_replication_role = replica;
+UPDATE pev SET id = id + 10;
+RESET session_replication_role;
+SELECT id FROM pev ORDER BY id;
+DROP TRIGGER lambda_append_only ON pev_2026;
+DROP TRIGGER lambda_append_only_truncate ON pev_2026;
+TRUNCATE pev_2026;
+SELECT id FROM pev ORDER BY id;
+
 -- DROP EXTENSION still turns event tables back into ordinary tables
 DROP TABLE parent_ev, child_ev, child_ev2, loose;
 DROP FUNCTION ev_noop();

@@ -12,7 +12,14 @@
  * inheritance and CASCADE) and ALTER TABLE that drops or retypes a column are
  * refused before they run (called from the ProcessUtility hook in ddl.c).
  * INSERT and COPY are untouched. lambda.drop_events_before() is the single
- * sanctioned removal, for retention.
+ * sanctioned removal, for retention. Logical replication's apply workers
+ * pass neither hook; the ENABLE ALWAYS triggers that triggers.c puts on
+ * every event table call lambda_refuse_change() below for them.
+ *
+ * Event tables take no part in table inheritance: a child's inserts fire
+ * only the child's triggers, so its rows would be read as events of the
+ * parent without reaching its continuous views. create_event_table() and
+ * the utility check refuse it in both directions.
  *
  * A partitioned table is an event table as a whole: its partitions are
  * protected like it (a partition answers event_table_is() through its
@@ -855,7 +862,8 @@ lambda_event_table_changed(PG_FUNCTION_ARGS)
  * replication's apply workers applying a replicated UPDATE, DELETE or
  * TRUNCATE. The error makes the worker fail and retry, as a constraint
  * violation would, and nothing is applied. Lets drop_events_before()'s
- * DELETE through.
+ * DELETE through, and everything on a table that is no longer an event
+ * table (a guard left behind is inert).
  */
 Datum
 lambda_refuse_change(PG_FUNCTION_ARGS)
@@ -872,8 +880,11 @@ lambda_refuse_change(PG_FUNCTION_ARGS)
 				 errmsg("lambda_catalog.refuse_change() must be a BEFORE UPDATE, DELETE or TRUNCATE trigger"),
 				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
 	relid = RelationGetRelid(td->tg_relation);
-	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && et_is_retention_target(relid))
-		return PointerGetDatum(td->tg_trigtuple);
+	/* retention; or a table that is no event table any more */
+	if ((TRIGGER_FIRED_BY_DELETE(td->tg_event) && et_is_retention_target(relid)) ||
+		!event_table_is(relid))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(td->tg_event) ?
+							   td->tg_newtuple : td->tg_trigtuple);
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 		what = "truncate";

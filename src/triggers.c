@@ -43,7 +43,8 @@
  * enabling it for another session_replication_role, ENABLE/DISABLE TRIGGER
  * ALL or USER, dropping a guard); setting the mode it already has, as a
  * pg_dump script does, is allowed. DROP EXTENSION drops the guards first,
- * so that it still turns event tables back into ordinary tables.
+ * so that it still turns event tables back into ordinary tables. A guard on
+ * a table that is no longer an event table is inert and may be dropped.
  *
  *-------------------------------------------------------------------------
  */
@@ -618,7 +619,7 @@ trig_check_alter(Oid relid, AlterTableCmd *cmd)
 
 			if (trig_mode(t->kind) == mode)
 				continue;
-			if (t->kind == TRIG_GUARD)
+			if (t->kind == TRIG_GUARD && event_table_is(relid))
 				trig_refuse_guard(relid, mode == TRIGGER_DISABLED ?
 								  "disable the triggers of" : "enable all the triggers of");
 			if (trig_view_exists(t->batch_relid))
@@ -636,7 +637,8 @@ trig_check_alter(Oid relid, AlterTableCmd *cmd)
 	{
 		LambdaTrigger *t = trig_find_named(relid, cmd->name);
 
-		if (t != NULL && t->kind == TRIG_GUARD && mode != trig_mode(TRIG_GUARD))
+		if (t != NULL && t->kind == TRIG_GUARD && mode != trig_mode(TRIG_GUARD) &&
+			event_table_is(relid))
 			trig_refuse_guard(relid, mode == TRIGGER_DISABLED ?
 							  "disable the append-only trigger of" :
 							  "change how the append-only trigger fires on");
@@ -705,7 +707,7 @@ triggers_check_utility(PlannedStmt *pstmt)
 																			 list_length(names) - 1)),
 									 NoLock, true);
 			if (OidIsValid(relid) && (t = trig_find_named(relid, strVal(llast(names)))) != NULL &&
-				t->kind == TRIG_GUARD)
+				t->kind == TRIG_GUARD && event_table_is(relid))
 				trig_refuse_guard(relid, "drop the append-only trigger of");
 		}
 	}
