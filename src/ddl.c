@@ -4,11 +4,12 @@
  *	  The ProcessUtility hook: pg_lambda's view of utility statements.
  *
  * One hook for the whole extension. It asks each module whether a statement
- * concerns it before the statement runs (event tables refuse TRUNCATE and
- * column-destroying ALTER TABLE; DROP DATABASE first stops the database's
- * source workers) and tells them afterwards (a renamed time column; a
- * change that would leave a continuous view's owner unable to read its
- * events is refused then, on the new state).
+ * concerns it before the statement runs (event tables refuse TRUNCATE,
+ * column-destroying ALTER TABLE and inheritance; pg_lambda's triggers may
+ * not be disabled or dropped; DROP DATABASE first stops the database's
+ * source workers) and tells them afterwards (a renamed time column, a new
+ * partition that needs triggers; a change that would leave a continuous
+ * view's owner unable to read its events is refused then, on the new state).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *
@@ -27,6 +28,7 @@
 #include "privilege.h"
 #include "source.h"
 #include "speed.h"
+#include "triggers.h"
 #include "view.h"
 #include "worker.h"
 
@@ -69,6 +71,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		ddl_before_dropdb((DropdbStmt *) pstmt->utilityStmt);
 	if (in_xact)
 		view_check_utility(pstmt);
+	if (in_xact)
+		triggers_check_utility(pstmt);
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
 	/* COMMIT/ROLLBACK PREPARED apply or drop the transaction's speed states */
@@ -101,6 +105,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		source_after_utility(pstmt);
 		view_after_utility(pstmt);
 		privilege_after_utility(pstmt);
+		triggers_after_utility(pstmt);
 	}
 }
 

@@ -10,6 +10,10 @@
  * per (view, subtransaction level): a subtransaction that commits merges its
  * states into its parent's, one that aborts discards them. INSERT, COPY and
  * the Kafka workers (ingest.c fires statement triggers) all go through it.
+ * Sessions running with session_replication_role = replica, logical
+ * replication's apply workers among them, fire a row-level trigger instead
+ * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds
+ * each row into the same state.
  *
  * Generations. A view's shared states are kept in generations, each a hash
  * table (key image -> states image) in one DSA area. New transactions apply
@@ -195,6 +199,7 @@ static SpeedStash *speed_finishing = NULL;	/* local copy */
 static bool speed_finishing_missing = false;
 
 PG_FUNCTION_INFO_V1(lambda_capture);
+PG_FUNCTION_INFO_V1(lambda_capture_row);
 
 static void speed_release_locked(SpeedView *v, TransactionId horizon);
 static void gen_clear(dsa_area *area, SpeedGen *g);
@@ -928,6 +933,82 @@ lambda_capture(PG_FUNCTION_ARGS)
 	}
 	tuplestore_select_read_pointer(ts, 0);
 	ExecDropSingleTupleTableSlot(slot);
+	return PointerGetDatum(NULL);
+}
+
+/* What lambda_capture_row() keeps across the rows of one statement. */
+typedef struct CaptureRowCache
+{
+	Oid			relid;			/* the relation the trigger fires on */
+	Oid			batch_relid;
+	TupleConversionMap *map;	/* a partition's rows to the event table's
+								 * shape, or NULL */
+} CaptureRowCache;
+
+/*
+ * lambda_catalog.capture_row(): the row-level AFTER INSERT trigger of a
+ * continuous view on its event table and each partition that holds rows,
+ * enabled for session_replication_role = replica only (see triggers.c).
+ * Logical replication's apply workers insert row by row and fire no
+ * statement triggers; this folds each of their rows (and those of a table
+ * synchronization's COPY, or of any session running as replica) into the
+ * same backend-local partial state as lambda_capture(), which the commit
+ * callback applies. Argument: the view's batch table.
+ */
+Datum
+lambda_capture_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	CaptureRowCache *cache;
+	ViewDef    *def;
+	LocalDelta *d;
+	TupleTableSlot *slot;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_catalog.capture_row() must be an AFTER INSERT FOR EACH ROW trigger"),
+				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
+
+	cache = (CaptureRowCache *) fcinfo->flinfo->fn_extra;
+	if (cache == NULL || cache->relid != RelationGetRelid(td->tg_relation))
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		Oid			relid = RelationGetRelid(td->tg_relation);
+
+		cache = palloc0(sizeof(CaptureRowCache));
+		cache->relid = relid;
+		cache->batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
+																  CStringGetDatum(td->tg_trigger->tgargs[0])));
+		def = cview_get(cache->batch_relid);
+		if (def != NULL && relid != def->event_relid)
+		{
+			/* only the view's event table and its partitions feed it */
+			if (!get_rel_relispartition(relid) ||
+				!list_member_oid(get_partition_ancestors(relid), def->event_relid))
+				ereport(ERROR,
+						(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						 errmsg("lambda_catalog.capture_row() fired on \"%s\", which is not the event table of its view",
+								RelationGetRelationName(td->tg_relation)),
+						 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
+			cache->map = convert_tuples_by_name(RelationGetDescr(td->tg_relation),
+												def->slot->tts_tupleDescriptor);
+		}
+		fcinfo->flinfo->fn_extra = cache;
+		MemoryContextSwitchTo(old);
+	}
+
+	def = cview_get(cache->batch_relid);
+	if (def == NULL)
+		return PointerGetDatum(NULL);		/* the view is being dropped */
+	(void) speed_attach(def, false);
+	d = speed_local_delta(def);
+	slot = td->tg_trigslot;
+	if (cache->map)
+		slot = execute_attr_map_slot(cache->map->attrMap, slot, def->slot);
+	partial_add_slot(d->ph, slot);
 	return PointerGetDatum(NULL);
 }
 

@@ -19,7 +19,7 @@
  *   v                          a plain view: the two unioned, grouped by the
  *                              keys, states merged and finalized, and the
  *                              select list's expressions applied on top;
- *   a capture trigger on the event table (speed.c), and a catalog row in
+ *   capture triggers on the event table (triggers.c), and a catalog row in
  *   lambda_catalog.continuous_view holding the definition (deparsed, fully
  *   qualified) and the cut (batch.c).
  *
@@ -79,6 +79,7 @@
 #include "event_table.h"
 #include "privilege.h"
 #include "speed.h"
+#include "triggers.h"
 #include "view.h"
 #include "worker.h"
 
@@ -513,40 +514,14 @@ view_create_key_indexes(ViewDef *def, const char *batchname, bool long_keys)
 }
 
 /*
- * Creates the capture trigger of the view with batch table batchname on
- * relid and, when relid is partitioned, on every partition under it (a
- * statement inserting into a partition directly fires only that
- * partition's statement triggers). Partitions that already have it are
- * skipped. Runs in a catalog scope.
+ * Gives relid (the event table, or a partition of it) and every partition
+ * under it the capture triggers of the view with batch table batch_relid
+ * (triggers.c). Runs in a catalog scope.
  */
 static void
-view_add_capture(Oid relid, const char *batchname)
+view_add_capture(Oid relid, Oid batch_relid)
 {
-	List	   *rels = list_make1_oid(relid);
-	ListCell   *lc;
-	char	   *tgname = psprintf("lambda_capture_%s", batchname);
-	char	   *batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
-
-	/* as CREATE TRIGGER would cut it (the catalog compares it as a name) */
-	truncate_identifier(tgname, strlen(tgname), false);
-	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		rels = find_all_inheritors(relid, ShareRowExclusiveLock, NULL);
-	foreach(lc, rels)
-	{
-		Oid			r = lfirst_oid(lc);
-		char	   *qual = quote_qualified_identifier(get_namespace_name(get_rel_namespace(r)),
-													  get_rel_name(r));
-
-		if (OidIsValid(get_trigger_oid(r, tgname, true)))
-			continue;
-		view_exec(psprintf("CREATE TRIGGER %s AFTER INSERT ON %s REFERENCING NEW TABLE AS lambda_new"
-						   " FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture(%s)",
-						   quote_identifier(tgname), qual, quote_literal_cstr(batch_rel)),
-				  SPI_OK_UTILITY);
-		/* fires under session_replication_role = replica too */
-		view_exec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", qual, quote_identifier(tgname)),
-				  SPI_OK_UTILITY);
-	}
+	(void) triggers_add_capture(relid, batch_relid);
 }
 
 /*
@@ -586,12 +561,17 @@ view_after_utility(PlannedStmt *pstmt)
 		return;
 	catalog_begin(&scope);
 	args[0] = ObjectIdGetDatum(llast_oid(ancestors));
-	if (SPI_execute_with_args("SELECT c.relname FROM lambda_catalog.continuous_view v"
-							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table WHERE v.event_table = $1",
+	if (SPI_execute_with_args("SELECT v.batch_table::pg_catalog.oid FROM lambda_catalog.continuous_view v"
+							  " WHERE v.event_table = $1",
 							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.continuous_view");
 	for (i = 0; i < SPI_processed; i++)
-		batches = lappend(batches, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	{
+		bool		isnull;
+
+		batches = lappend_oid(batches, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	  SPI_tuptable->tupdesc, 1, &isnull)));
+	}
 	if (batches != NIL && IsA(stmt, AlterTableStmt))
 	{
 		/* rows that were in the table before it was attached were never captured */
@@ -609,7 +589,7 @@ view_after_utility(PlannedStmt *pstmt)
 					 errhint("Attach it empty and insert the rows through the event table, or drop the views, attach, and create them again.")));
 	}
 	foreach(lc, batches)
-		view_add_capture(relid, lfirst(lc));
+		view_add_capture(relid, lfirst_oid(lc));
 	catalog_end(&scope);
 }
 
@@ -819,7 +799,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
 							  opts.sliding_window ? 8 : 6, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the continuous view");
-	view_add_capture(event_relid, batchname);
+	view_add_capture(event_relid, batch_relid);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
 					   quote_literal_cstr(psprintf("pg_lambda continuous view over %s: batch layer %s, speed layer %s",
 												   get_rel_name(event_relid), batch_rel, speed_rel))),
@@ -1176,29 +1156,11 @@ view_tree_has_views(Oid relid)
 	return false;
 }
 
-/* Whether trigger tgname of relid is the capture trigger of a live view. */
+/* Whether trigger tgname of relid is a capture trigger of a live view. */
 static bool
 view_is_capture_trigger(Oid relid, const char *tgname)
 {
-	CatalogScope scope;
-	Oid			argtypes[2] = {OIDOID, TEXTOID};
-	Datum		args[2];
-	bool		found;
-
-	if (tgname == NULL || strncmp(tgname, "lambda_capture_", 15) != 0 ||
-		!OidIsValid(catalog_relid("continuous_view")))
-		return false;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = CStringGetTextDatum(tgname);
-	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
-							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table"
-							  " WHERE $1 <> 0 AND ('lambda_capture_' || c.relname)::pg_catalog.name = $2::pg_catalog.name",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	found = SPI_processed > 0;
-	catalog_end(&scope);
-	return found;
+	return triggers_is_live_capture(relid, tgname);
 }
 
 static void
@@ -1392,9 +1354,14 @@ view_check_utility(PlannedStmt *pstmt)
 					break;
 				case AT_DisableTrig:
 				case AT_EnableTrig:
+				case AT_EnableAlwaysTrig:
 				case AT_EnableReplicaTrig:
-					if (view_is_capture_trigger(relid, cmd->name))
-						view_refuse_on_event_table(relid, "disable the capture trigger of");
+					/* setting the mode it must have (as pg_dump does) is fine */
+					if (view_is_capture_trigger(relid, cmd->name) &&
+						!triggers_keeps_mode(relid, cmd->name, cmd->subtype))
+						view_refuse_on_event_table(relid, cmd->subtype == AT_DisableTrig ?
+												   "disable the capture trigger of" :
+												   "change how the capture trigger fires on");
 					break;
 				default:
 					break;
