@@ -45,6 +45,7 @@ _PG_init(void)
 	source_init();
 	worker_init();
 	speed_init();
+	capture_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

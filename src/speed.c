@@ -182,13 +182,14 @@ static shmem_startup_hook_type speed_prev_shmem_startup = NULL;
 static List *speed_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
 static bool speed_holding_commit_lock = false;
 static char speed_prepare_gid[GIDSIZE];
-static bool speed_prepare_stash = false;
+static StringInfo speed_prepare_stash = NULL;	/* built at PRE_PREPARE */
 static List *speed_dropped = NIL;	/* batch relids dropped by this xact */
 static List *speed_created = NIL;	/* batch relids created by this xact */
 static MemoryContext speed_scratch = NULL;
 
 /* finishing a prepared transaction */
-static SpeedStash *speed_finishing = NULL;	/* local copy */
+static char *speed_finishing = NULL;	/* its stash, copied */
+static Size speed_finishing_len = 0;
 static bool speed_finishing_missing = false;
 
 PG_FUNCTION_INFO_V1(lambda_capture);
@@ -280,6 +281,36 @@ speed_get_area(void)
 	limit_mb = lambda_speed_layer_memory;
 	dsa_set_size_limit(speed_area, (size_t) limit_mb * 1024 * 1024);
 	return speed_area;
+}
+
+/*
+ * Attaches this backend to the speed layer's memory now, where an error is
+ * still an ordinary one: a callback after COMMIT or PREPARE must not be the
+ * first to attach.
+ */
+void
+speed_attach_area(void)
+{
+	(void) speed_get_area();
+}
+
+/*
+ * Takes the commit lock shared. A transaction that has states to apply
+ * holds it from PRE_COMMIT until they are applied (and around COMMIT
+ * PREPARED), so that no cut (speed_cut, which takes it exclusively) falls
+ * between its commit and its apply.
+ */
+void
+speed_lock_commit(void)
+{
+	LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
+}
+
+/* Releases the commit lock taken by speed_lock_commit. */
+void
+speed_unlock_commit(void)
+{
+	LWLockRelease(speed_shared->commit_lock);
 }
 
 static MemoryContext
@@ -779,6 +810,211 @@ speed_release_slot(Oid dbid, Oid batch_relid)
 	LWLockRelease(speed_shared->registry_lock);
 }
 
+/*
+ * Transaction callback of the view slots: when the transaction commits,
+ * frees the slots of the views it dropped; when it aborts, those of the
+ * views it created. A transaction that dropped a view cannot be prepared
+ * (nothing would free the slot at COMMIT PREPARED).
+ */
+static void
+speed_slots_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+			foreach(lc, speed_dropped)
+				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
+			speed_dropped = NIL;
+			speed_created = NIL;
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (speed_dropped != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that created or dropped a continuous view"),
+						 errhint("Commit the transaction instead.")));
+			break;
+		case XACT_EVENT_PREPARE:
+			speed_dropped = NIL;
+			speed_created = NIL;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			foreach(lc, speed_created)
+				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
+			speed_dropped = NIL;
+			speed_created = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Applying states
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Serializes a partial aggregation's groups as a blob of (key, states)
+ * pairs, the form in which states are applied to a generation.
+ */
+StringInfo
+speed_blob(ViewDef *def, PartialHash *ph)
+{
+	StringInfo	blob = makeStringInfo();
+	HASH_SEQ_STATUS seq;
+	PartialEntry *e;
+	StringInfoData states;
+
+	initStringInfo(&states);
+	hash_seq_init(&seq, ph->htab);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		uint32		l;
+
+		resetStringInfo(&states);
+		states_image(def, e->values, e->nulls, &states);
+		l = e->key.len;
+		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+		appendBinaryStringInfo(blob, e->key.data, l);
+		l = states.len;
+		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+		appendBinaryStringInfo(blob, states.data, l);
+	}
+	pfree(states.data);
+	return blob;
+}
+
+/*
+ * Applies a blob to the view's open generation. Called after commit, where
+ * an error would be a PANIC: raises none (see gen_apply_blob).
+ */
+void
+speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
+{
+	SpeedView  *v;
+	SpeedGen   *g;
+	char		why[200];
+
+	v = speed_lock_view(dbid, batch_relid);
+	if (v == NULL)
+		return;					/* dropped meanwhile */
+	g = &v->gens[v->ngens - 1];
+	if (g->complete && len > 0)
+	{
+		if (!gen_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
+			gen_abandon(speed_area, v, g, why);
+	}
+	v->transactions++;
+	v->last_apply = GetCurrentTimestamp();
+	LWLockRelease(&v->lock);
+}
+
+/* Marks the open generation of a view incomplete. */
+void
+speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why)
+{
+	SpeedView  *v;
+
+	(void) speed_get_area();
+	v = speed_lock_view(dbid, batch_relid);
+	if (v == NULL)
+		return;
+	gen_abandon(speed_area, v, &v->gens[v->ngens - 1], why);
+	LWLockRelease(&v->lock);
+}
+
+/*
+ * Marks the open generation of every view of database dbid incomplete: a
+ * transaction whose states are unknown committed there.
+ */
+void
+speed_mark_database_incomplete(Oid dbid, const char *why)
+{
+	int			i;
+
+	for (i = 0; i < speed_shared->nviews; i++)
+	{
+		SpeedView  *v = &speed_shared->views[i];
+
+		if (v->in_use && v->dbid == dbid)
+			speed_mark_incomplete(dbid, v->batch_relid, why);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * States of prepared transactions
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Keeps a prepared transaction's states (an image only the caller reads)
+ * under its GID until COMMIT/ROLLBACK PREPARED takes them. Called at
+ * PREPARE, where an error is no longer an ordinary one: the area must
+ * already be attached (speed_attach_area); raises no error, and returns
+ * false when memory ran out.
+ */
+bool
+speed_stash_put(const char *gid, const char *data, Size len)
+{
+	dsa_pointer p;
+	SpeedStash *s;
+
+	p = dsa_allocate_extended(speed_area, offsetof(SpeedStash, data) + len, DSA_ALLOC_NO_OOM);
+	if (!DsaPointerIsValid(p))
+		return false;
+	s = dsa_get_address(speed_area, p);
+	s->dbid = MyDatabaseId;
+	strlcpy(s->gid, gid, GIDSIZE);
+	s->len = len;
+	s->lost = false;
+	memcpy(s->data, data, len);
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	s->next = speed_shared->stash;
+	speed_shared->stash = p;
+	LWLockRelease(speed_shared->registry_lock);
+	return true;
+}
+
+/*
+ * Takes the states stashed under gid in this database out of shared memory:
+ * returns a copy in TopMemoryContext (*len bytes), or NULL when there is
+ * none (the transaction was prepared before the server started).
+ */
+char *
+speed_stash_take(const char *gid, Size *len)
+{
+	dsa_pointer *link;
+	char	   *data = NULL;
+
+	(void) speed_get_area();
+	*len = 0;
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	link = &speed_shared->stash;
+	while (DsaPointerIsValid(*link))
+	{
+		SpeedStash *s = dsa_get_address(speed_area, *link);
+
+		if (s->dbid == MyDatabaseId && strcmp(s->gid, gid) == 0)
+		{
+			dsa_pointer p = *link;
+
+			data = MemoryContextAlloc(TopMemoryContext, s->len + 1);
+			memcpy(data, s->data, s->len);
+			*len = s->len;
+			*link = s->next;
+			dsa_free(speed_area, p);
+			break;
+		}
+		link = &s->next;
+	}
+	LWLockRelease(speed_shared->registry_lock);
+	return data;
+}
+
 /* ------------------------------------------------------------------------
  * Capture
  * ------------------------------------------------------------------------
@@ -928,70 +1164,7 @@ lambda_capture(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* Serializes a delta's groups as a blob of (key, states) pairs. */
-static StringInfo
-speed_delta_blob(LocalDelta *d)
-{
-	StringInfo	blob = makeStringInfo();
-	HASH_SEQ_STATUS seq;
-	PartialEntry *e;
-	StringInfoData states;
-
-	initStringInfo(&states);
-	hash_seq_init(&seq, d->ph->htab);
-	while ((e = hash_seq_search(&seq)) != NULL)
-	{
-		uint32		l;
-
-		resetStringInfo(&states);
-		states_image(d->def, e->values, e->nulls, &states);
-		l = e->key.len;
-		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
-		appendBinaryStringInfo(blob, e->key.data, l);
-		l = states.len;
-		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
-		appendBinaryStringInfo(blob, states.data, l);
-	}
-	pfree(states.data);
-	return blob;
-}
-
-/* Applies a blob to the view's open generation (after commit). */
-static void
-speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
-{
-	SpeedView  *v;
-	SpeedGen   *g;
-	char		why[200];
-
-	v = speed_lock_view(dbid, batch_relid);
-	if (v == NULL)
-		return;					/* dropped meanwhile */
-	g = &v->gens[v->ngens - 1];
-	if (g->complete && len > 0)
-	{
-		if (!gen_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
-			gen_abandon(speed_area, v, g, why);
-	}
-	v->transactions++;
-	v->last_apply = GetCurrentTimestamp();
-	LWLockRelease(&v->lock);
-}
-
-/* Marks the open generation of a view incomplete. */
-void
-speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why)
-{
-	SpeedView  *v;
-
-	(void) speed_get_area();
-	v = speed_lock_view(dbid, batch_relid);
-	if (v == NULL)
-		return;
-	gen_abandon(speed_area, v, &v->gens[v->ngens - 1], why);
-	LWLockRelease(&v->lock);
-}
-
+/* Serializes each view's states of the committing transaction (PRE_COMMIT). */
 static void
 speed_build_blobs(void)
 {
@@ -1002,65 +1175,71 @@ speed_build_blobs(void)
 	{
 		LocalDelta *d = lfirst(lc);
 
-		d->blob = speed_delta_blob(d);
+		d->blob = speed_blob(d->def, d->ph);
 	}
 	MemoryContextSwitchTo(old);
 }
 
-/* Stores the transaction's blobs under the prepared transaction's GID. */
-static void
-speed_stash(void)
+/*
+ * The states a prepared transaction leaves for COMMIT PREPARED: for each
+ * view, its batch table's OID, the blob's length and the blob. Built at
+ * PRE_PREPARE, where an error is still an ordinary one.
+ */
+static StringInfo
+speed_stash_image(void)
 {
-	Size		len = 0;
+	StringInfo	image;
 	ListCell   *lc;
-	dsa_pointer p;
-	SpeedStash *s;
-	char	   *w;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
-	foreach(lc, speed_deltas)
-		len += sizeof(Oid) + sizeof(uint32) + ((LocalDelta *) lfirst(lc))->blob->len;
-	p = dsa_allocate_extended(speed_area, offsetof(SpeedStash, data) + len, DSA_ALLOC_NO_OOM);
-	if (!DsaPointerIsValid(p))
-	{
-		foreach(lc, speed_deltas)
-			speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
-								  "no memory to keep the states of a prepared transaction");
-		return;
-	}
-	s = dsa_get_address(speed_area, p);
-	s->dbid = MyDatabaseId;
-	strlcpy(s->gid, speed_prepare_gid, GIDSIZE);
-	s->len = len;
-	s->lost = false;
-	w = s->data;
+	image = makeStringInfo();
 	foreach(lc, speed_deltas)
 	{
 		LocalDelta *d = lfirst(lc);
-		uint32		l = d->blob->len;
+		StringInfo	blob = speed_blob(d->def, d->ph);
+		uint32		l = blob->len;
 
-		memcpy(w, &d->batch_relid, sizeof(Oid));
-		w += sizeof(Oid);
-		memcpy(w, &l, sizeof(uint32));
-		w += sizeof(uint32);
-		memcpy(w, d->blob->data, l);
-		w += l;
+		appendBinaryStringInfo(image, (char *) &d->batch_relid, sizeof(Oid));
+		appendBinaryStringInfo(image, (char *) &l, sizeof(uint32));
+		appendBinaryStringInfo(image, blob->data, l);
+		pfree(blob->data);
+		pfree(blob);
 	}
-	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
-	s->next = speed_shared->stash;
-	speed_shared->stash = p;
-	LWLockRelease(speed_shared->registry_lock);
+	MemoryContextSwitchTo(old);
+	return image;
 }
 
+/*
+ * At PREPARE: stores the transaction's states under its GID; if memory ran
+ * out, the views' open generations turn incomplete instead.
+ */
+static void
+speed_stash(void)
+{
+	ListCell   *lc;
+
+	if (speed_stash_put(speed_prepare_gid, speed_prepare_stash->data, speed_prepare_stash->len))
+		return;
+	foreach(lc, speed_deltas)
+		speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
+							  "no memory to keep the states of a prepared transaction");
+}
+
+/* Forgets the transaction's captured states: it committed or aborted. */
 static void
 speed_reset_xact(void)
 {
 	speed_deltas = NIL;
-	speed_dropped = NIL;
-	speed_created = NIL;
-	speed_prepare_stash = false;
+	speed_prepare_stash = NULL;
 	speed_prepare_gid[0] = '\0';
 }
 
+/*
+ * Transaction callback of capture: at PRE_COMMIT serializes the states and
+ * takes the commit lock, at COMMIT applies them and releases it; at
+ * PRE_PREPARE/PREPARE stashes them under the transaction's GID; on abort
+ * forgets them.
+ */
 static void
 speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
@@ -1072,7 +1251,7 @@ speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			if (speed_deltas != NIL)
 			{
 				speed_build_blobs();
-				LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
+				speed_lock_commit();
 				speed_holding_commit_lock = true;
 			}
 			break;
@@ -1084,24 +1263,16 @@ speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
 			}
 			if (speed_holding_commit_lock)
-				LWLockRelease(speed_shared->commit_lock);
+				speed_unlock_commit();
 			speed_holding_commit_lock = false;
-			foreach(lc, speed_dropped)
-				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
 			speed_reset_xact();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
 			if (speed_deltas != NIL || OidIsValid(catalog_namespace()))
 			{
-				speed_build_blobs();
-				(void) speed_get_area();
-				speed_prepare_stash = true;
+				speed_prepare_stash = speed_stash_image();
+				speed_attach_area();
 			}
-			if (speed_dropped != NIL)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that created or dropped a continuous view"),
-						 errhint("Commit the transaction instead.")));
 			break;
 		case XACT_EVENT_PREPARE:
 			if (speed_prepare_stash)
@@ -1120,8 +1291,6 @@ speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			speed_holding_commit_lock = false;	/* released with all LWLocks */
-			foreach(lc, speed_created)
-				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
 			speed_reset_xact();
 			break;
 		default:
@@ -1129,6 +1298,11 @@ speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	}
 }
 
+/*
+ * Subtransaction callback of capture: a subtransaction that commits merges
+ * its states into its parent's (or hands them to the parent level), one
+ * that aborts discards them.
+ */
 static void
 speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
 					   SubTransactionId parentSubid pg_attribute_unused(),
@@ -1200,41 +1374,22 @@ speed_set_prepare_gid(const char *gid)
 void
 speed_before_finish_prepared(const char *gid)
 {
-	dsa_pointer *link;
-
 	speed_finishing = NULL;
+	speed_finishing_len = 0;
 	speed_finishing_missing = false;
 	if (!OidIsValid(catalog_namespace()))
 		return;
-	(void) speed_get_area();
-	LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
+	speed_attach_area();
+	speed_lock_commit();
 	speed_holding_commit_lock = true;
-	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
-	link = &speed_shared->stash;
-	while (DsaPointerIsValid(*link))
-	{
-		SpeedStash *s = dsa_get_address(speed_area, *link);
-
-		if (s->dbid == MyDatabaseId && strcmp(s->gid, gid) == 0)
-		{
-			dsa_pointer p = *link;
-
-			speed_finishing = MemoryContextAlloc(TopMemoryContext, offsetof(SpeedStash, data) + s->len);
-			memcpy(speed_finishing, s, offsetof(SpeedStash, data) + s->len);
-			*link = s->next;
-			dsa_free(speed_area, p);
-			break;
-		}
-		link = &s->next;
-	}
-	LWLockRelease(speed_shared->registry_lock);
+	speed_finishing = speed_stash_take(gid, &speed_finishing_len);
 	if (speed_finishing == NULL)
 		speed_finishing_missing = true;
 	else
 	{
 		/* definitions are needed to combine; load them now */
-		const char *w = speed_finishing->data;
-		const char *end = w + speed_finishing->len;
+		const char *w = speed_finishing;
+		const char *end = w + speed_finishing_len;
 
 		while (w < end)
 		{
@@ -1263,8 +1418,8 @@ speed_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
 		return;
 	if (commit && speed_finishing)
 	{
-		const char *w = speed_finishing->data;
-		const char *end = w + speed_finishing->len;
+		const char *w = speed_finishing;
+		const char *end = w + speed_finishing_len;
 
 		while (w < end)
 		{
@@ -1283,23 +1438,14 @@ speed_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
 		}
 	}
 	else if (commit && speed_finishing_missing)
-	{
-		int			i;
-
-		for (i = 0; i < speed_shared->nviews; i++)
-		{
-			SpeedView  *v = &speed_shared->views[i];
-
-			if (v->in_use && v->dbid == MyDatabaseId)
-				speed_mark_incomplete(MyDatabaseId, v->batch_relid,
-									  "a transaction prepared before the server started was committed");
-		}
-	}
-	LWLockRelease(speed_shared->commit_lock);
+		speed_mark_database_incomplete(MyDatabaseId,
+									   "a transaction prepared before the server started was committed");
+	speed_unlock_commit();
 	speed_holding_commit_lock = false;
 	if (speed_finishing)
 		pfree(speed_finishing);
 	speed_finishing = NULL;
+	speed_finishing_len = 0;
 	speed_finishing_missing = false;
 }
 
@@ -1499,7 +1645,6 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 {
 	SpeedView  *v;
 	int			idx = speed_attach(def, false);
-	LocalDelta	d;
 	StringInfo	blob;
 	SpeedGen	g;
 	char		why[200];
@@ -1507,10 +1652,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	int			j;
 	bool		ok;
 
-	memset(&d, 0, sizeof(d));
-	d.def = def;
-	d.ph = ph;
-	blob = speed_delta_blob(&d);
+	blob = speed_blob(def, ph);
 
 	v = &speed_shared->views[idx];
 	memset(&g, 0, sizeof(g));
@@ -1876,6 +2018,9 @@ speed_scheduler_stop(Oid dbid)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Installs the shared-memory hooks and the view slots' transaction callback.
+ */
 void
 speed_init(void)
 {
@@ -1883,6 +2028,15 @@ speed_init(void)
 	shmem_request_hook = speed_shmem_request;
 	speed_prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = speed_shmem_startup;
+	RegisterXactCallback(speed_slots_xact_callback, NULL);
+}
+
+/*
+ * Installs capture's transaction and subtransaction callbacks.
+ */
+void
+capture_init(void)
+{
 	RegisterXactCallback(speed_xact_callback, NULL);
 	RegisterSubXactCallback(speed_subxact_callback, NULL);
 }

@@ -55,8 +55,17 @@ extern void speed_record_error(Oid dbid, Oid batch_relid, const char *what, cons
 extern void speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid);
 extern void speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh);
 extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);
+extern void speed_mark_database_incomplete(Oid dbid, const char *why);
+extern void speed_attach_area(void);
+extern void speed_lock_commit(void);
+extern void speed_unlock_commit(void);
+extern StringInfo speed_blob(ViewDef *def, PartialHash *ph);
+extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len);
+extern bool speed_stash_put(const char *gid, const char *data, Size len);
+extern char *speed_stash_take(const char *gid, Size *len);
 extern void speed_status(Oid batch_relid, SpeedStatus *st);
 extern bool speed_has_delta(Oid batch_relid);
+extern void capture_init(void);
 extern void speed_set_prepare_gid(const char *gid);
 extern void speed_finish_prepared(const char *gid, bool commit);
 extern void speed_before_finish_prepared(const char *gid);
