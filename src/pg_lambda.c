@@ -46,6 +46,7 @@ _PG_init(void)
 	worker_init();
 	speed_init();
 	capture_init();
+	scheduler_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

@@ -41,9 +41,9 @@
  *                  until after it); held exclusively by speed_cut for an
  *                  instant. Never held while waiting for another lock of
  *                  ours except a view's lock.
- *   registry_lock  the view slots' in_use/dbid/batch_relid, the scheduler
- *                  slots and the prepared-transaction stash list; creating
- *                  the DSA area.
+ *   registry_lock  the view slots' in_use/dbid/batch_relid and the
+ *                  prepared-transaction stash list; creating the DSA area.
+ *   The scheduler registry has a lock of its own, never held with these.
  *   view->lock     everything else in a view slot and its generations'
  *                  tables: exclusive to apply, cut, install or free;
  *                  shared to read.
@@ -89,7 +89,6 @@
 #include "speed.h"
 
 #define SPEED_MAX_GENS			16
-#define SPEED_MAX_SCHEDULERS	64
 #define SPEED_INITIAL_BUCKETS	1024
 #define SPEED_NOTE_LEN			256
 
@@ -124,13 +123,6 @@ typedef struct SpeedView
 	int64		transactions;
 } SpeedView;
 
-typedef struct SpeedSched
-{
-	Oid			dbid;
-	pid_t		pid;
-	Latch	   *latch;
-} SpeedSched;
-
 typedef struct SpeedShared
 {
 	LWLock	   *commit_lock;
@@ -139,7 +131,6 @@ typedef struct SpeedShared
 	dsa_handle	area;
 	dsa_pointer stash;			/* SpeedStash list */
 	int			nviews;
-	SpeedSched	sched[SPEED_MAX_SCHEDULERS];
 	SpeedView	views[FLEXIBLE_ARRAY_MEMBER];
 } SpeedShared;
 
@@ -1912,6 +1903,73 @@ speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap)
  * ------------------------------------------------------------------------
  */
 
+#define SPEED_MAX_SCHEDULERS	64
+
+/* The scheduler of one database. */
+typedef struct SpeedSched
+{
+	Oid			dbid;
+	pid_t		pid;
+	Latch	   *latch;
+} SpeedSched;
+
+/* The registry: which process is the scheduler of which database. */
+typedef struct SchedulerShared
+{
+	LWLock	   *lock;
+	SpeedSched	sched[SPEED_MAX_SCHEDULERS];
+} SchedulerShared;
+
+static SchedulerShared *scheduler_shared = NULL;
+static shmem_request_hook_type scheduler_prev_shmem_request = NULL;
+static shmem_startup_hook_type scheduler_prev_shmem_startup = NULL;
+
+/*
+ * shmem_request_hook: reserves the registry and its lock.
+ */
+static void
+scheduler_shmem_request(void)
+{
+	if (scheduler_prev_shmem_request)
+		scheduler_prev_shmem_request();
+	RequestAddinShmemSpace(sizeof(SchedulerShared));
+	RequestNamedLWLockTranche("pg_lambda scheduler", 1);
+}
+
+/*
+ * shmem_startup_hook: attaches to (and on first start initialises) the
+ * registry.
+ */
+static void
+scheduler_shmem_startup(void)
+{
+	bool		found;
+
+	if (scheduler_prev_shmem_startup)
+		scheduler_prev_shmem_startup();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	scheduler_shared = ShmemInitStruct("pg_lambda scheduler", sizeof(SchedulerShared), &found);
+	if (!found)
+	{
+		memset(scheduler_shared, 0, sizeof(SchedulerShared));
+		scheduler_shared->lock = &(GetNamedLWLockTranche("pg_lambda scheduler"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Installs the registry's shared-memory hooks.
+ */
+void
+scheduler_init(void)
+{
+	scheduler_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = scheduler_shmem_request;
+	scheduler_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = scheduler_shmem_startup;
+}
+
 bool
 speed_scheduler_claim(Oid dbid)
 {
@@ -1919,10 +1977,10 @@ speed_scheduler_claim(Oid dbid)
 	int			free = -1;
 	bool		ok = true;
 
-	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
 	{
-		SpeedSched *s = &speed_shared->sched[i];
+		SpeedSched *s = &scheduler_shared->sched[i];
 
 		if (s->pid != 0 && s->dbid == dbid)
 		{
@@ -1936,13 +1994,13 @@ speed_scheduler_claim(Oid dbid)
 	}
 	if (ok && free >= 0)
 	{
-		speed_shared->sched[free].dbid = dbid;
-		speed_shared->sched[free].pid = MyProcPid;
-		speed_shared->sched[free].latch = MyLatch;
+		scheduler_shared->sched[free].dbid = dbid;
+		scheduler_shared->sched[free].pid = MyProcPid;
+		scheduler_shared->sched[free].latch = MyLatch;
 	}
 	else if (free == -1)
 		ok = false;
-	LWLockRelease(speed_shared->registry_lock);
+	LWLockRelease(scheduler_shared->lock);
 	return ok;
 }
 
@@ -1951,10 +2009,10 @@ speed_scheduler_release(Oid dbid)
 {
 	int			i;
 
-	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
 	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
 	{
-		SpeedSched *s = &speed_shared->sched[i];
+		SpeedSched *s = &scheduler_shared->sched[i];
 
 		if (s->pid == MyProcPid && s->dbid == dbid)
 		{
@@ -1963,7 +2021,7 @@ speed_scheduler_release(Oid dbid)
 			s->dbid = InvalidOid;
 		}
 	}
-	LWLockRelease(speed_shared->registry_lock);
+	LWLockRelease(scheduler_shared->lock);
 }
 
 /*
@@ -1976,10 +2034,10 @@ speed_scheduler_signal(Oid dbid, int sig)
 	int			i;
 	bool		found = false;
 
-	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
+	LWLockAcquire(scheduler_shared->lock, LW_SHARED);
 	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
 	{
-		SpeedSched *s = &speed_shared->sched[i];
+		SpeedSched *s = &scheduler_shared->sched[i];
 
 		if (s->pid == 0 || s->dbid != dbid)
 			continue;
@@ -1989,7 +2047,7 @@ speed_scheduler_signal(Oid dbid, int sig)
 		else if (sig == 0 && s->latch)
 			SetLatch(s->latch);
 	}
-	LWLockRelease(speed_shared->registry_lock);
+	LWLockRelease(scheduler_shared->lock);
 	return found;
 }
 

@@ -74,6 +74,7 @@ extern uint64 speed_memory_used(void);
 extern void speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
 
 /* Scheduler registry (one scheduler per database). */
+extern void scheduler_init(void);
 extern bool speed_scheduler_claim(Oid dbid);
 extern void speed_scheduler_release(Oid dbid);
 extern bool speed_scheduler_running(Oid dbid);
