@@ -16,17 +16,21 @@ PGFILEDESC = "pg_lambda - lambda architecture (Kafka, event tables, continuous v
 OBJS = \
 	src/pg_lambda.o \
 	src/batch.o \
+	src/capture.o \
 	src/catalog.o \
 	src/cview.o \
 	src/ddl.o \
 	src/event_table.o \
 	src/format.o \
+	src/generation.o \
 	src/guc.o \
 	src/image.o \
 	src/ingest.o \
 	src/kafka.o \
+	src/launcher.o \
 	src/merge.o \
 	src/privilege.o \
+	src/scheduler.o \
 	src/sketch.o \
 	src/source.o \
 	src/speed.o \

@@ -77,6 +77,7 @@
 #include "utils/xid8.h"
 
 #include "batch.h"
+#include "capture.h"
 #include "catalog.h"
 #include "cview.h"
 #include "privilege.h"

@@ -22,12 +22,14 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 
+#include "capture.h"
 #include "ddl.h"
 #include "event_table.h"
+#include "launcher.h"
 #include "privilege.h"
+#include "scheduler.h"
 #include "speed.h"
 #include "view.h"
-#include "worker.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
 

@@ -64,8 +64,8 @@
 #include "batch.h"
 #include "cview.h"
 #include "sketch.h"
+#include "scheduler.h"
 #include "speed.h"
-#include "worker.h"
 #include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);

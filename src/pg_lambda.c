@@ -15,12 +15,14 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "capture.h"
 #include "ddl.h"
 #include "event_table.h"
 #include "guc.h"
+#include "launcher.h"
+#include "scheduler.h"
 #include "source.h"
 #include "speed.h"
-#include "worker.h"
 
 PG_MODULE_MAGIC;
 

@@ -43,8 +43,8 @@
 #include "event_table.h"
 #include "guc.h"
 #include "kafka.h"
+#include "launcher.h"
 #include "source.h"
-#include "worker.h"
 
 #define SOURCE_ADMIN_ROLE	"lambda_source_admin"
 #define SOURCE_MAX_PARALLELISM 64

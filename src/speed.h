@@ -64,21 +64,7 @@ extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blo
 extern bool speed_stash_put(const char *gid, const char *data, Size len);
 extern char *speed_stash_take(const char *gid, Size *len);
 extern void speed_status(Oid batch_relid, SpeedStatus *st);
-extern bool speed_has_delta(Oid batch_relid);
-extern void capture_init(void);
-extern void speed_set_prepare_gid(const char *gid);
-extern void speed_finish_prepared(const char *gid, bool commit);
-extern void speed_before_finish_prepared(const char *gid);
-extern void speed_after_finish_prepared(const char *gid, bool commit);
 extern uint64 speed_memory_used(void);
 extern void speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
-
-/* Scheduler registry (one scheduler per database). */
-extern void scheduler_init(void);
-extern bool speed_scheduler_claim(Oid dbid);
-extern void speed_scheduler_release(Oid dbid);
-extern bool speed_scheduler_running(Oid dbid);
-extern void speed_scheduler_wake(Oid dbid);
-extern void speed_scheduler_stop(Oid dbid);
 
 #endif							/* LAMBDA_SPEED_H */

@@ -76,9 +76,9 @@
 #include "cview.h"
 #include "event_table.h"
 #include "privilege.h"
+#include "scheduler.h"
 #include "speed.h"
 #include "view.h"
-#include "worker.h"
 
 #define VIEW_DEFAULT_REFRESH_INTERVAL "1 minute"
 

@@ -1,0 +1,335 @@
+/*-------------------------------------------------------------------------
+ *
+ * launcher.c
+ *	  The launcher, and the shared memory in which source workers publish
+ *	  their state: registering, waking and stopping source workers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "launcher.h"
+
+LambdaShared *lambda_shared = NULL;
+static shmem_request_hook_type worker_prev_shmem_request = NULL;
+static shmem_startup_hook_type worker_prev_shmem_startup = NULL;
+
+PGDLLEXPORT void lambda_launcher_main(Datum arg);
+
+PG_FUNCTION_INFO_V1(lambda_worker_partitions);
+
+/*
+ * Size of the shared state.
+ */
+static Size
+worker_shmem_size(void)
+{
+	return add_size(offsetof(LambdaShared, slots),
+					mul_size(sizeof(WorkerSlot), lambda_max_source_workers));
+}
+
+/*
+ * shmem_request_hook: reserves our shared memory and lock.
+ */
+static void
+worker_shmem_request(void)
+{
+	if (worker_prev_shmem_request)
+		worker_prev_shmem_request();
+	RequestAddinShmemSpace(worker_shmem_size());
+	RequestNamedLWLockTranche("pg_lambda", 1);
+}
+
+/*
+ * shmem_startup_hook: attaches to (and on first start initialises) the
+ * shared state.
+ */
+static void
+worker_shmem_startup(void)
+{
+	bool		found;
+
+	if (worker_prev_shmem_startup)
+		worker_prev_shmem_startup();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	lambda_shared = ShmemInitStruct("pg_lambda", worker_shmem_size(), &found);
+	if (!found)
+	{
+		memset(lambda_shared, 0, worker_shmem_size());
+		lambda_shared->lock = &(GetNamedLWLockTranche("pg_lambda"))->lock;
+		lambda_shared->nslots = lambda_max_source_workers;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Fills the common fields of a pg_lambda background worker.
+ */
+void
+worker_fill(BackgroundWorker *bgw, const char *function, const char *type)
+{
+	memset(bgw, 0, sizeof(*bgw));
+	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	strlcpy(bgw->bgw_library_name, "pg_lambda", BGW_MAXLEN);
+	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(bgw->bgw_type, type, BGW_MAXLEN);
+}
+
+/*
+ * Registers the static launcher. Called from _PG_init via worker_init.
+ */
+void
+worker_init(void)
+{
+	BackgroundWorker bgw;
+
+	worker_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = worker_shmem_request;
+	worker_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = worker_shmem_startup;
+
+	worker_fill(&bgw, "lambda_launcher_main", "pg_lambda launcher");
+	strlcpy(bgw.bgw_name, "pg_lambda launcher", BGW_MAXLEN);
+	bgw.bgw_restart_time = 10;
+	RegisterBackgroundWorker(&bgw);
+}
+
+/*
+ * Registers the source worker (source_id, worker) of database dbid. Returns
+ * false (with a WARNING) when no background worker slot is free. Safe to call
+ * from a commit callback: it raises no errors.
+ */
+bool
+worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker)
+{
+	BackgroundWorker bgw;
+	WorkerArgs	args = {dbid, source_id, worker};
+
+	worker_fill(&bgw, "lambda_source_worker_main", "pg_lambda source worker");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda source %s worker %d", source_name, worker);
+	bgw.bgw_restart_time = lambda_worker_restart_interval;
+	memcpy(bgw.bgw_extra, &args, sizeof(args));
+	if (!RegisterDynamicBackgroundWorker(&bgw, NULL))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start worker %d of Kafka source \"%s\"", worker, source_name),
+				 errdetail("All background worker slots are in use."),
+				 errhint("Raise max_worker_processes, then run lambda.start_source('%s').",
+						 source_name)));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Signals the running workers of database dbid — of one source, or of all
+ * when source_id is -1: sets their latch (they re-check their source), or
+ * with terminate sends SIGTERM (they finish their batch and exit with code
+ * 0, so they are not restarted).
+ */
+static void
+worker_signal(Oid dbid, int32 source_id, bool terminate)
+{
+	int			i;
+
+	if (lambda_shared == NULL)
+		return;
+	LWLockAcquire(lambda_shared->lock, LW_SHARED);
+	for (i = 0; i < lambda_shared->nslots; i++)
+	{
+		WorkerSlot *s = &lambda_shared->slots[i];
+
+		if (!s->in_use || s->pid == 0 || s->dbid != dbid ||
+			(source_id >= 0 && s->source_id != source_id))
+			continue;
+		if (terminate)
+			(void) kill(s->pid, SIGTERM);
+		else if (s->latch)
+			SetLatch(s->latch);
+	}
+	LWLockRelease(lambda_shared->lock);
+}
+
+/*
+ * Wakes the running workers of a source so they notice at once that it was
+ * stopped or dropped.
+ */
+void
+worker_wake_source(Oid dbid, int32 source_id)
+{
+	worker_signal(dbid, source_id, false);
+}
+
+/*
+ * Asks every source worker of database dbid to finish its batch and exit.
+ * Used before DROP DATABASE, which waits only a few seconds for other
+ * sessions to leave.
+ */
+void
+worker_stop_database(Oid dbid)
+{
+	worker_signal(dbid, -1, true);
+}
+
+/*
+ * lambda_catalog.worker_partitions(): the published state of this database's
+ * workers: a row per worker (partition NULL) and a row per owned partition.
+ */
+Datum
+lambda_worker_partitions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (lambda_shared == NULL)
+		return (Datum) 0;
+
+	LWLockAcquire(lambda_shared->lock, LW_SHARED);
+	for (i = 0; i < lambda_shared->nslots; i++)
+	{
+		WorkerSlot *s = &lambda_shared->slots[i];
+		Datum		values[10];
+		bool		nulls[10];
+		int			p;
+
+		if (!s->in_use || s->dbid != MyDatabaseId)
+			continue;
+		for (p = -1; p < s->npartitions; p++)
+		{
+			memset(nulls, 0, sizeof(nulls));
+			values[0] = Int32GetDatum(s->source_id);
+			values[1] = Int32GetDatum(s->worker);
+			values[2] = Int32GetDatum(s->pid);
+			nulls[2] = (s->pid == 0);
+			values[3] = CStringGetTextDatum(s->state);
+			values[4] = CStringGetTextDatum(s->last_error);
+			nulls[4] = (s->last_error[0] == '\0');
+			values[5] = TimestampTzGetDatum(s->state_since);
+			if (p < 0)
+			{
+				nulls[6] = nulls[7] = nulls[8] = nulls[9] = true;
+			}
+			else
+			{
+				PartitionSlot *ps = &s->partitions[p];
+
+				values[6] = Int32GetDatum(ps->partition);
+				values[7] = Int64GetDatum(ps->high_watermark);
+				nulls[7] = (ps->high_watermark < 0);
+				values[8] = Int64GetDatum(ps->lag);
+				nulls[8] = (ps->lag < 0);
+				values[9] = TimestampTzGetDatum(ps->last_message_at);
+				nulls[9] = (ps->last_message_at == 0);
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	LWLockRelease(lambda_shared->lock);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Launcher and starters
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The launcher: at server start, runs a starter in every database that
+ * accepts connections (one at a time), then idles until shutdown, so that a
+ * crash-restart of the server runs it again.
+ */
+void
+lambda_launcher_main(Datum arg pg_attribute_unused())
+{
+	List	   *dbs = NIL;
+	ListCell   *lc;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	pgstat_report_appname("pg_lambda launcher");
+
+	StartTransactionCommand();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (db->datallowconn && !db->datistemplate)
+			dbs = lappend_oid(dbs, db->oid);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+
+	foreach(lc, dbs)
+	{
+		BackgroundWorker bgw;
+		BackgroundWorkerHandle *handle;
+		Oid			dbid = lfirst_oid(lc);
+
+		if (ShutdownRequestPending)
+			break;
+		worker_fill(&bgw, "lambda_starter_main", "pg_lambda starter");
+		snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda starter for database %u", dbid);
+		bgw.bgw_restart_time = BGW_NEVER_RESTART;
+		bgw.bgw_main_arg = ObjectIdGetDatum(dbid);
+		bgw.bgw_notify_pid = MyProcPid;
+		if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("pg_lambda could not start the Kafka sources of database %u", dbid),
+					 errdetail("All background worker slots are in use."),
+					 errhint("Raise max_worker_processes, then run lambda.start_source() for each source.")));
+			continue;
+		}
+		(void) WaitForBackgroundWorkerShutdown(handle);
+	}
+
+	while (!ShutdownRequestPending)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+	proc_exit(0);
+}
+

@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * launcher.h
+ *	  The launcher, and the shared memory in which source workers publish
+ *	  their state.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_LAUNCHER_H
+#define LAMBDA_LAUNCHER_H
+
+#include "postgres.h"
+
+#include "postmaster/bgworker.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "utils/timestamp.h"
+
+#define WORKER_MAX_PARTITIONS	256 /* partitions one worker can own */
+#define WORKER_STATE_LEN		32
+#define WORKER_ERROR_LEN		512
+
+/* What a worker knows of one of its partitions. */
+typedef struct PartitionSlot
+{
+	int32		partition;
+	int64		next_offset;	/* committed in PostgreSQL; -1 unknown */
+	int64		high_watermark; /* -1 unknown */
+	int64		low_watermark;	/* -1 unknown */
+	int64		lag;			/* messages not yet committed; -1 unknown */
+	TimestampTz last_message_at;
+} PartitionSlot;
+
+/* One worker's published state. */
+typedef struct WorkerSlot
+{
+	bool		in_use;
+	Oid			dbid;
+	int32		source_id;
+	int32		worker;
+	pid_t		pid;			/* 0 while not running */
+	Latch	   *latch;
+	char		state[WORKER_STATE_LEN];
+	char		last_error[WORKER_ERROR_LEN];
+	TimestampTz state_since;
+	int			npartitions;
+	PartitionSlot partitions[WORKER_MAX_PARTITIONS];
+} WorkerSlot;
+
+typedef struct LambdaShared
+{
+	LWLock	   *lock;
+	int			nslots;
+	WorkerSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+} LambdaShared;
+
+/* What a source worker is told at registration (bgw_extra). */
+typedef struct WorkerArgs
+{
+	Oid			dbid;
+	int32		source_id;
+	int32		worker;
+} WorkerArgs;
+
+extern PGDLLIMPORT LambdaShared *lambda_shared;
+
+extern void worker_init(void);
+extern void worker_fill(BackgroundWorker *bgw, const char *function, const char *type);
+extern bool worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker);
+extern void worker_wake_source(Oid dbid, int32 source_id);
+extern void worker_stop_database(Oid dbid);
+
+#endif							/* LAMBDA_LAUNCHER_H */
