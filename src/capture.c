@@ -42,15 +42,15 @@ typedef struct LocalDelta
 	StringInfo	blob;			/* built at PRE_COMMIT / PRE_PREPARE */
 } LocalDelta;
 
-static List *speed_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
-static bool speed_holding_commit_lock = false;
-static char speed_prepare_gid[GIDSIZE];
-static StringInfo speed_prepare_stash = NULL;	/* built at PRE_PREPARE */
+static List *capture_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
+static bool capture_holding_commit_lock = false;
+static char capture_prepare_gid[GIDSIZE];
+static StringInfo capture_prepare_stash = NULL;	/* built at PRE_PREPARE */
 
 /* finishing a prepared transaction */
-static char *speed_finishing = NULL;	/* its stash, copied */
-static Size speed_finishing_len = 0;
-static bool speed_finishing_missing = false;
+static char *capture_finishing = NULL;	/* its stash, copied */
+static Size capture_finishing_len = 0;
+static bool capture_finishing_missing = false;
 
 PG_FUNCTION_INFO_V1(lambda_capture);
 
@@ -60,14 +60,14 @@ PG_FUNCTION_INFO_V1(lambda_capture);
  */
 
 static LocalDelta *
-speed_local_delta(ViewDef *def)
+capture_local_delta(ViewDef *def)
 {
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
 	LocalDelta *d;
 	MemoryContext old;
 
-	foreach(lc, speed_deltas)
+	foreach(lc, capture_deltas)
 	{
 		d = lfirst(lc);
 		if (d->batch_relid == def->batch_relid && d->nestlevel == level)
@@ -79,18 +79,18 @@ speed_local_delta(ViewDef *def)
 	d->nestlevel = level;
 	d->def = def;
 	d->ph = partial_create(def, TopTransactionContext);
-	speed_deltas = lappend(speed_deltas, d);
+	capture_deltas = lappend(capture_deltas, d);
 	MemoryContextSwitchTo(old);
 	return d;
 }
 
 /* Whether the current transaction captured events for the view. */
 bool
-speed_has_delta(Oid batch_relid)
+capture_has_delta(Oid batch_relid)
 {
 	ListCell   *lc;
 
-	foreach(lc, speed_deltas)
+	foreach(lc, capture_deltas)
 	{
 		if (((LocalDelta *) lfirst(lc))->batch_relid == batch_relid)
 			return true;
@@ -109,7 +109,7 @@ speed_has_delta(Oid batch_relid)
  * table>'), at most one per view and relation.
  */
 static void
-speed_check_capture(TriggerData *td, FunctionCallInfo fcinfo, ViewDef *def)
+capture_check_trigger(TriggerData *td, FunctionCallInfo fcinfo, ViewDef *def)
 {
 	Relation	rel = td->tg_relation;
 	Oid			relid = RelationGetRelid(rel);
@@ -176,12 +176,12 @@ lambda_capture(PG_FUNCTION_ARGS)
 	def = cview_get(batch_relid);
 	if (def == NULL)
 		return PointerGetDatum(NULL);		/* the view is being dropped */
-	speed_check_capture(td, fcinfo, def);
+	capture_check_trigger(td, fcinfo, def);
 	ts = td->tg_newtable;
 	if (ts == NULL)
 		return PointerGetDatum(NULL);
 	(void) speed_attach(def, false);
-	d = speed_local_delta(def);
+	d = capture_local_delta(def);
 
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
 	/* a partition inserted into directly: its rows in the event table's shape */
@@ -205,12 +205,12 @@ lambda_capture(PG_FUNCTION_ARGS)
 
 /* Serializes each view's states of the committing transaction (PRE_COMMIT). */
 static void
-speed_build_blobs(void)
+capture_build_blobs(void)
 {
 	ListCell   *lc;
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
-	foreach(lc, speed_deltas)
+	foreach(lc, capture_deltas)
 	{
 		LocalDelta *d = lfirst(lc);
 
@@ -225,14 +225,14 @@ speed_build_blobs(void)
  * PRE_PREPARE, where an error is still an ordinary one.
  */
 static StringInfo
-speed_stash_image(void)
+capture_stash_image(void)
 {
 	StringInfo	image;
 	ListCell   *lc;
 	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
 	image = makeStringInfo();
-	foreach(lc, speed_deltas)
+	foreach(lc, capture_deltas)
 	{
 		LocalDelta *d = lfirst(lc);
 		StringInfo	blob = speed_blob(d->def, d->ph);
@@ -253,24 +253,24 @@ speed_stash_image(void)
  * out, the views' open generations turn incomplete instead.
  */
 static void
-speed_stash(void)
+capture_stash(void)
 {
 	ListCell   *lc;
 
-	if (speed_stash_put(speed_prepare_gid, speed_prepare_stash->data, speed_prepare_stash->len))
+	if (speed_stash_put(capture_prepare_gid, capture_prepare_stash->data, capture_prepare_stash->len))
 		return;
-	foreach(lc, speed_deltas)
+	foreach(lc, capture_deltas)
 		speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
 							  "no memory to keep the states of a prepared transaction");
 }
 
 /* Forgets the transaction's captured states: it committed or aborted. */
 static void
-speed_reset_xact(void)
+capture_reset_xact(void)
 {
-	speed_deltas = NIL;
-	speed_prepare_stash = NULL;
-	speed_prepare_gid[0] = '\0';
+	capture_deltas = NIL;
+	capture_prepare_stash = NULL;
+	capture_prepare_gid[0] = '\0';
 }
 
 /*
@@ -280,57 +280,57 @@ speed_reset_xact(void)
  * forgets them.
  */
 static void
-speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	ListCell   *lc;
 
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (speed_deltas != NIL)
+			if (capture_deltas != NIL)
 			{
-				speed_build_blobs();
+				capture_build_blobs();
 				speed_lock_commit();
-				speed_holding_commit_lock = true;
+				capture_holding_commit_lock = true;
 			}
 			break;
 		case XACT_EVENT_COMMIT:
-			foreach(lc, speed_deltas)
+			foreach(lc, capture_deltas)
 			{
 				LocalDelta *d = lfirst(lc);
 
 				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
 			}
-			if (speed_holding_commit_lock)
+			if (capture_holding_commit_lock)
 				speed_unlock_commit();
-			speed_holding_commit_lock = false;
-			speed_reset_xact();
+			capture_holding_commit_lock = false;
+			capture_reset_xact();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
-			if (speed_deltas != NIL || OidIsValid(catalog_namespace()))
+			if (capture_deltas != NIL || OidIsValid(catalog_namespace()))
 			{
-				speed_prepare_stash = speed_stash_image();
+				capture_prepare_stash = capture_stash_image();
 				speed_attach_area();
 			}
 			break;
 		case XACT_EVENT_PREPARE:
-			if (speed_prepare_stash)
+			if (capture_prepare_stash)
 			{
-				if (speed_prepare_gid[0] == '\0')
+				if (capture_prepare_gid[0] == '\0')
 				{
-					foreach(lc, speed_deltas)
+					foreach(lc, capture_deltas)
 						speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
 											  "a transaction was prepared by a path pg_lambda does not see");
 				}
 				else
-					speed_stash();
+					capture_stash();
 			}
-			speed_reset_xact();
+			capture_reset_xact();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			speed_holding_commit_lock = false;	/* released with all LWLocks */
-			speed_reset_xact();
+			capture_holding_commit_lock = false;	/* released with all LWLocks */
+			capture_reset_xact();
 			break;
 		default:
 			break;
@@ -343,31 +343,31 @@ speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
  * that aborts discards them.
  */
 static void
-speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
-					   SubTransactionId parentSubid pg_attribute_unused(),
-					   void *arg pg_attribute_unused())
+capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
+						 SubTransactionId parentSubid pg_attribute_unused(),
+						 void *arg pg_attribute_unused())
 {
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
 
-	if (speed_deltas == NIL)
+	if (capture_deltas == NIL)
 		return;
 	if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
-		foreach(lc, speed_deltas)
+		foreach(lc, capture_deltas)
 		{
 			LocalDelta *d = lfirst(lc);
 
 			if (d->nestlevel >= level)
 			{
 				partial_destroy(d->ph);
-				speed_deltas = foreach_delete_current(speed_deltas, lc);
+				capture_deltas = foreach_delete_current(capture_deltas, lc);
 			}
 		}
 	}
 	else if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
-		foreach(lc, speed_deltas)
+		foreach(lc, capture_deltas)
 		{
 			LocalDelta *d = lfirst(lc);
 			ListCell   *lc2;
@@ -375,7 +375,7 @@ speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute
 
 			if (d->nestlevel != level)
 				continue;
-			foreach(lc2, speed_deltas)
+			foreach(lc2, capture_deltas)
 			{
 				LocalDelta *p = lfirst(lc2);
 
@@ -388,7 +388,7 @@ speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute
 			{
 				partial_merge(parent->ph, d->ph);
 				partial_destroy(d->ph);
-				speed_deltas = foreach_delete_current(speed_deltas, lc);
+				capture_deltas = foreach_delete_current(capture_deltas, lc);
 			}
 		}
 	}
@@ -401,9 +401,9 @@ speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute
 
 /* Remembers the GID of the transaction about to be prepared. */
 void
-speed_set_prepare_gid(const char *gid)
+capture_set_prepare_gid(const char *gid)
 {
-	strlcpy(speed_prepare_gid, gid, GIDSIZE);
+	strlcpy(capture_prepare_gid, gid, GIDSIZE);
 }
 
 /*
@@ -411,24 +411,24 @@ speed_set_prepare_gid(const char *gid)
  * the views' definitions while a transaction is open) and the commit lock.
  */
 void
-speed_before_finish_prepared(const char *gid)
+capture_before_finish_prepared(const char *gid)
 {
-	speed_finishing = NULL;
-	speed_finishing_len = 0;
-	speed_finishing_missing = false;
+	capture_finishing = NULL;
+	capture_finishing_len = 0;
+	capture_finishing_missing = false;
 	if (!OidIsValid(catalog_namespace()))
 		return;
 	speed_attach_area();
 	speed_lock_commit();
-	speed_holding_commit_lock = true;
-	speed_finishing = speed_stash_take(gid, &speed_finishing_len);
-	if (speed_finishing == NULL)
-		speed_finishing_missing = true;
+	capture_holding_commit_lock = true;
+	capture_finishing = speed_stash_take(gid, &capture_finishing_len);
+	if (capture_finishing == NULL)
+		capture_finishing_missing = true;
 	else
 	{
 		/* definitions are needed to combine; load them now */
-		const char *w = speed_finishing;
-		const char *end = w + speed_finishing_len;
+		const char *w = capture_finishing;
+		const char *end = w + capture_finishing_len;
 
 		while (w < end)
 		{
@@ -451,14 +451,14 @@ speed_before_finish_prepared(const char *gid)
  * incomplete and are rebuilt from the events.
  */
 void
-speed_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
+capture_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
 {
-	if (!speed_holding_commit_lock)
+	if (!capture_holding_commit_lock)
 		return;
-	if (commit && speed_finishing)
+	if (commit && capture_finishing)
 	{
-		const char *w = speed_finishing;
-		const char *end = w + speed_finishing_len;
+		const char *w = capture_finishing;
+		const char *end = w + capture_finishing_len;
 
 		while (w < end)
 		{
@@ -476,25 +476,25 @@ speed_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
 			w += l;
 		}
 	}
-	else if (commit && speed_finishing_missing)
+	else if (commit && capture_finishing_missing)
 		speed_mark_database_incomplete(MyDatabaseId,
 									   "a transaction prepared before the server started was committed");
 	speed_unlock_commit();
-	speed_holding_commit_lock = false;
-	if (speed_finishing)
-		pfree(speed_finishing);
-	speed_finishing = NULL;
-	speed_finishing_len = 0;
-	speed_finishing_missing = false;
+	capture_holding_commit_lock = false;
+	if (capture_finishing)
+		pfree(capture_finishing);
+	capture_finishing = NULL;
+	capture_finishing_len = 0;
+	capture_finishing_missing = false;
 }
 
 /* FinishPreparedTransaction, keeping the speed layer right. */
 void
-speed_finish_prepared(const char *gid, bool commit)
+capture_finish_prepared(const char *gid, bool commit)
 {
-	speed_before_finish_prepared(gid);
+	capture_before_finish_prepared(gid);
 	FinishPreparedTransaction(gid, commit);
-	speed_after_finish_prepared(gid, commit);
+	capture_after_finish_prepared(gid, commit);
 }
 
 /* ------------------------------------------------------------------------
@@ -508,6 +508,6 @@ speed_finish_prepared(const char *gid, bool commit)
 void
 capture_init(void)
 {
-	RegisterXactCallback(speed_xact_callback, NULL);
-	RegisterSubXactCallback(speed_subxact_callback, NULL);
+	RegisterXactCallback(capture_xact_callback, NULL);
+	RegisterSubXactCallback(capture_subxact_callback, NULL);
 }

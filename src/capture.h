@@ -12,10 +12,10 @@
 #include "postgres.h"
 
 extern void capture_init(void);
-extern bool speed_has_delta(Oid batch_relid);
-extern void speed_set_prepare_gid(const char *gid);
-extern void speed_finish_prepared(const char *gid, bool commit);
-extern void speed_before_finish_prepared(const char *gid);
-extern void speed_after_finish_prepared(const char *gid, bool commit);
+extern bool capture_has_delta(Oid batch_relid);
+extern void capture_set_prepare_gid(const char *gid);
+extern void capture_finish_prepared(const char *gid, bool commit);
+extern void capture_before_finish_prepared(const char *gid);
+extern void capture_after_finish_prepared(const char *gid, bool commit);
 
 #endif							/* LAMBDA_CAPTURE_H */

@@ -46,8 +46,8 @@ ddl_before_dropdb(DropdbStmt *stmt)
 
 	if (OidIsValid(dbid) && pg_database_ownercheck(dbid, GetUserId()))
 	{
-		worker_stop_database(dbid);
-		speed_scheduler_stop(dbid);
+		launcher_stop_workers(dbid);
+		scheduler_stop(dbid);
 		speed_release_stale(dbid, NIL, true, NULL);
 	}
 }
@@ -76,12 +76,12 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 	finishing = IsA(pstmt->utilityStmt, TransactionStmt) ?
 		((TransactionStmt *) pstmt->utilityStmt) : NULL;
 	if (finishing && finishing->kind == TRANS_STMT_PREPARE)
-		speed_set_prepare_gid(finishing->gid);
+		capture_set_prepare_gid(finishing->gid);
 	if (finishing && finishing->kind != TRANS_STMT_COMMIT_PREPARED &&
 		finishing->kind != TRANS_STMT_ROLLBACK_PREPARED)
 		finishing = NULL;
 	if (finishing)
-		speed_before_finish_prepared(finishing->gid);
+		capture_before_finish_prepared(finishing->gid);
 
 	if (ddl_prev_process_utility)
 		ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,
@@ -92,8 +92,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (finishing)
 	{
-		speed_after_finish_prepared(finishing->gid,
-									finishing->kind == TRANS_STMT_COMMIT_PREPARED);
+		capture_after_finish_prepared(finishing->gid,
+									  finishing->kind == TRANS_STMT_COMMIT_PREPARED);
 		return;
 	}
 	if (IsTransactionState())

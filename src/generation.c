@@ -16,17 +16,17 @@
 #include "guc.h"
 #include "speed.h"
 
-#define SPEED_INITIAL_BUCKETS	1024
+#define GENERATION_INITIAL_BUCKETS	1024
 
-static MemoryContext speed_scratch = NULL;
+static MemoryContext generation_scratch = NULL;
 
 static MemoryContext
-speed_scratch_cxt(void)
+generation_scratch_cxt(void)
 {
-	if (speed_scratch == NULL)
-		speed_scratch = AllocSetContextCreate(TopMemoryContext, "pg_lambda speed apply",
-											  ALLOCSET_DEFAULT_SIZES);
-	return speed_scratch;
+	if (generation_scratch == NULL)
+		generation_scratch = AllocSetContextCreate(TopMemoryContext, "pg_lambda speed apply",
+												   ALLOCSET_DEFAULT_SIZES);
+	return generation_scratch;
 }
 
 /* ------------------------------------------------------------------------
@@ -35,7 +35,7 @@ speed_scratch_cxt(void)
  */
 
 void
-gen_clear(dsa_area *area, SpeedGen *g)
+generation_clear(dsa_area *area, SpeedGen *g)
 {
 	if (DsaPointerIsValid(g->buckets))
 	{
@@ -64,9 +64,9 @@ gen_clear(dsa_area *area, SpeedGen *g)
 }
 
 static void
-gen_grow(dsa_area *area, SpeedGen *g)
+generation_grow(dsa_area *area, SpeedGen *g)
 {
-	uint32		n = g->nbuckets ? g->nbuckets * 2 : SPEED_INITIAL_BUCKETS;
+	uint32		n = g->nbuckets ? g->nbuckets * 2 : GENERATION_INITIAL_BUCKETS;
 	dsa_pointer nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
 										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
 	dsa_pointer *newb;
@@ -105,7 +105,7 @@ gen_grow(dsa_area *area, SpeedGen *g)
 
 /* The link that points at the key's entry (or the chain's end). */
 dsa_pointer *
-gen_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen)
+generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen)
 {
 	dsa_pointer *b = dsa_get_address(area, g->buckets);
 	dsa_pointer *link = &b[hash & (g->nbuckets - 1)];
@@ -126,8 +126,8 @@ gen_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keyle
  * combination with what is there. False when memory ran out.
  */
 static bool
-gen_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 keylen,
-		   const char *states, uint32 stateslen)
+generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 keylen,
+				  const char *states, uint32 stateslen)
 {
 	uint32		hash = key_hash(key, keylen);
 	dsa_pointer *link;
@@ -135,10 +135,10 @@ gen_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 ke
 	StringInfoData combined;
 
 	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * 2)
-		gen_grow(area, g);
+		generation_grow(area, g);
 	if (!DsaPointerIsValid(g->buckets))
 		return false;
-	link = gen_link(area, g, hash, key, keylen);
+	link = generation_link(area, g, hash, key, keylen);
 	if (!DsaPointerIsValid(*link))
 	{
 		Size		size = offsetof(SpeedEntry, data) + keylen + stateslen;
@@ -202,10 +202,10 @@ gen_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 ke
  * function failed.
  */
 bool
-gen_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
-			   const char *blob, Size len, char *why, size_t whylen)
+generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
+					  const char *blob, Size len, char *why, size_t whylen)
 {
-	MemoryContext scratch = speed_scratch_cxt();
+	MemoryContext scratch = generation_scratch_cxt();
 	MemoryContext old = MemoryContextSwitchTo(scratch);
 	volatile bool ok = true;
 
@@ -226,7 +226,7 @@ gen_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 			p += keylen;
 			memcpy(&stateslen, p, sizeof(uint32));
 			p += sizeof(uint32);
-			if (!gen_upsert(area, g, def, key, keylen, p, stateslen))
+			if (!generation_upsert(area, g, def, key, keylen, p, stateslen))
 			{
 				ok = false;
 				snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
@@ -257,8 +257,8 @@ gen_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
  * ran out or a combine function failed.
  */
 bool
-gen_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
-		  char *why, size_t whylen)
+generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+				 char *why, size_t whylen)
 {
 	dsa_pointer *b;
 	uint32		i;
@@ -286,7 +286,7 @@ gen_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 			p = e->next;
 		}
 	}
-	ok = gen_apply_blob(area, into, def, blob.data, blob.len, why, whylen);
+	ok = generation_apply_blob(area, into, def, blob.data, blob.len, why, whylen);
 	pfree(blob.data);
 	return ok;
 }

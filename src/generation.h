@@ -37,11 +37,11 @@ typedef struct SpeedEntry
 	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
 } SpeedEntry;
 
-extern void gen_clear(dsa_area *area, SpeedGen *g);
-extern dsa_pointer *gen_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
-extern bool gen_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
-						   const char *blob, Size len, char *why, size_t whylen);
-extern bool gen_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
-					  char *why, size_t whylen);
+extern void generation_clear(dsa_area *area, SpeedGen *g);
+extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
+extern bool generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
+								  const char *blob, Size len, char *why, size_t whylen);
+extern bool generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+							 char *why, size_t whylen);
 
 #endif							/* LAMBDA_GENERATION_H */

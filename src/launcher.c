@@ -33,9 +33,9 @@
 #include "guc.h"
 #include "launcher.h"
 
-LambdaShared *lambda_shared = NULL;
-static shmem_request_hook_type worker_prev_shmem_request = NULL;
-static shmem_startup_hook_type worker_prev_shmem_startup = NULL;
+WorkerSlots *worker_slots = NULL;
+static shmem_request_hook_type launcher_prev_shmem_request = NULL;
+static shmem_startup_hook_type launcher_prev_shmem_startup = NULL;
 
 PGDLLEXPORT void lambda_launcher_main(Datum arg);
 
@@ -45,9 +45,9 @@ PG_FUNCTION_INFO_V1(lambda_worker_partitions);
  * Size of the shared state.
  */
 static Size
-worker_shmem_size(void)
+launcher_shmem_size(void)
 {
-	return add_size(offsetof(LambdaShared, slots),
+	return add_size(offsetof(WorkerSlots, slots),
 					mul_size(sizeof(WorkerSlot), lambda_max_source_workers));
 }
 
@@ -55,11 +55,11 @@ worker_shmem_size(void)
  * shmem_request_hook: reserves our shared memory and lock.
  */
 static void
-worker_shmem_request(void)
+launcher_shmem_request(void)
 {
-	if (worker_prev_shmem_request)
-		worker_prev_shmem_request();
-	RequestAddinShmemSpace(worker_shmem_size());
+	if (launcher_prev_shmem_request)
+		launcher_prev_shmem_request();
+	RequestAddinShmemSpace(launcher_shmem_size());
 	RequestNamedLWLockTranche("pg_lambda", 1);
 }
 
@@ -68,20 +68,20 @@ worker_shmem_request(void)
  * shared state.
  */
 static void
-worker_shmem_startup(void)
+launcher_shmem_startup(void)
 {
 	bool		found;
 
-	if (worker_prev_shmem_startup)
-		worker_prev_shmem_startup();
+	if (launcher_prev_shmem_startup)
+		launcher_prev_shmem_startup();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	lambda_shared = ShmemInitStruct("pg_lambda", worker_shmem_size(), &found);
+	worker_slots = ShmemInitStruct("pg_lambda", launcher_shmem_size(), &found);
 	if (!found)
 	{
-		memset(lambda_shared, 0, worker_shmem_size());
-		lambda_shared->lock = &(GetNamedLWLockTranche("pg_lambda"))->lock;
-		lambda_shared->nslots = lambda_max_source_workers;
+		memset(worker_slots, 0, launcher_shmem_size());
+		worker_slots->lock = &(GetNamedLWLockTranche("pg_lambda"))->lock;
+		worker_slots->nslots = lambda_max_source_workers;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -90,7 +90,7 @@ worker_shmem_startup(void)
  * Fills the common fields of a pg_lambda background worker.
  */
 void
-worker_fill(BackgroundWorker *bgw, const char *function, const char *type)
+launcher_fill_worker(BackgroundWorker *bgw, const char *function, const char *type)
 {
 	memset(bgw, 0, sizeof(*bgw));
 	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -101,19 +101,19 @@ worker_fill(BackgroundWorker *bgw, const char *function, const char *type)
 }
 
 /*
- * Registers the static launcher. Called from _PG_init via worker_init.
+ * Registers the static launcher. Called from _PG_init via launcher_init.
  */
 void
-worker_init(void)
+launcher_init(void)
 {
 	BackgroundWorker bgw;
 
-	worker_prev_shmem_request = shmem_request_hook;
-	shmem_request_hook = worker_shmem_request;
-	worker_prev_shmem_startup = shmem_startup_hook;
-	shmem_startup_hook = worker_shmem_startup;
+	launcher_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = launcher_shmem_request;
+	launcher_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = launcher_shmem_startup;
 
-	worker_fill(&bgw, "lambda_launcher_main", "pg_lambda launcher");
+	launcher_fill_worker(&bgw, "lambda_launcher_main", "pg_lambda launcher");
 	strlcpy(bgw.bgw_name, "pg_lambda launcher", BGW_MAXLEN);
 	bgw.bgw_restart_time = 10;
 	RegisterBackgroundWorker(&bgw);
@@ -125,12 +125,12 @@ worker_init(void)
  * from a commit callback: it raises no errors.
  */
 bool
-worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker)
+launcher_start_worker(Oid dbid, int32 source_id, const char *source_name, int32 worker)
 {
 	BackgroundWorker bgw;
 	WorkerArgs	args = {dbid, source_id, worker};
 
-	worker_fill(&bgw, "lambda_source_worker_main", "pg_lambda source worker");
+	launcher_fill_worker(&bgw, "lambda_source_worker_main", "pg_lambda source worker");
 	snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda source %s worker %d", source_name, worker);
 	bgw.bgw_restart_time = lambda_worker_restart_interval;
 	memcpy(bgw.bgw_extra, &args, sizeof(args));
@@ -154,16 +154,16 @@ worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker
  * 0, so they are not restarted).
  */
 static void
-worker_signal(Oid dbid, int32 source_id, bool terminate)
+launcher_signal_workers(Oid dbid, int32 source_id, bool terminate)
 {
 	int			i;
 
-	if (lambda_shared == NULL)
+	if (worker_slots == NULL)
 		return;
-	LWLockAcquire(lambda_shared->lock, LW_SHARED);
-	for (i = 0; i < lambda_shared->nslots; i++)
+	LWLockAcquire(worker_slots->lock, LW_SHARED);
+	for (i = 0; i < worker_slots->nslots; i++)
 	{
-		WorkerSlot *s = &lambda_shared->slots[i];
+		WorkerSlot *s = &worker_slots->slots[i];
 
 		if (!s->in_use || s->pid == 0 || s->dbid != dbid ||
 			(source_id >= 0 && s->source_id != source_id))
@@ -173,7 +173,7 @@ worker_signal(Oid dbid, int32 source_id, bool terminate)
 		else if (s->latch)
 			SetLatch(s->latch);
 	}
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 }
 
 /*
@@ -181,9 +181,9 @@ worker_signal(Oid dbid, int32 source_id, bool terminate)
  * stopped or dropped.
  */
 void
-worker_wake_source(Oid dbid, int32 source_id)
+launcher_wake_workers(Oid dbid, int32 source_id)
 {
-	worker_signal(dbid, source_id, false);
+	launcher_signal_workers(dbid, source_id, false);
 }
 
 /*
@@ -192,9 +192,9 @@ worker_wake_source(Oid dbid, int32 source_id)
  * sessions to leave.
  */
 void
-worker_stop_database(Oid dbid)
+launcher_stop_workers(Oid dbid)
 {
-	worker_signal(dbid, -1, true);
+	launcher_signal_workers(dbid, -1, true);
 }
 
 /*
@@ -208,13 +208,13 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (lambda_shared == NULL)
+	if (worker_slots == NULL)
 		return (Datum) 0;
 
-	LWLockAcquire(lambda_shared->lock, LW_SHARED);
-	for (i = 0; i < lambda_shared->nslots; i++)
+	LWLockAcquire(worker_slots->lock, LW_SHARED);
+	for (i = 0; i < worker_slots->nslots; i++)
 	{
-		WorkerSlot *s = &lambda_shared->slots[i];
+		WorkerSlot *s = &worker_slots->slots[i];
 		Datum		values[10];
 		bool		nulls[10];
 		int			p;
@@ -251,7 +251,7 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 	return (Datum) 0;
 }
 
@@ -302,7 +302,7 @@ lambda_launcher_main(Datum arg pg_attribute_unused())
 
 		if (ShutdownRequestPending)
 			break;
-		worker_fill(&bgw, "lambda_starter_main", "pg_lambda starter");
+		launcher_fill_worker(&bgw, "lambda_starter_main", "pg_lambda starter");
 		snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda starter for database %u", dbid);
 		bgw.bgw_restart_time = BGW_NEVER_RESTART;
 		bgw.bgw_main_arg = ObjectIdGetDatum(dbid);

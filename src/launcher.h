@@ -47,12 +47,12 @@ typedef struct WorkerSlot
 	PartitionSlot partitions[WORKER_MAX_PARTITIONS];
 } WorkerSlot;
 
-typedef struct LambdaShared
+typedef struct WorkerSlots
 {
 	LWLock	   *lock;
 	int			nslots;
 	WorkerSlot	slots[FLEXIBLE_ARRAY_MEMBER];
-} LambdaShared;
+} WorkerSlots;
 
 /* What a source worker is told at registration (bgw_extra). */
 typedef struct WorkerArgs
@@ -62,12 +62,12 @@ typedef struct WorkerArgs
 	int32		worker;
 } WorkerArgs;
 
-extern PGDLLIMPORT LambdaShared *lambda_shared;
+extern PGDLLIMPORT WorkerSlots *worker_slots;
 
-extern void worker_init(void);
-extern void worker_fill(BackgroundWorker *bgw, const char *function, const char *type);
-extern bool worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker);
-extern void worker_wake_source(Oid dbid, int32 source_id);
-extern void worker_stop_database(Oid dbid);
+extern void launcher_init(void);
+extern void launcher_fill_worker(BackgroundWorker *bgw, const char *function, const char *type);
+extern bool launcher_start_worker(Oid dbid, int32 source_id, const char *source_name, int32 worker);
+extern void launcher_wake_workers(Oid dbid, int32 source_id);
+extern void launcher_stop_workers(Oid dbid);
 
 #endif							/* LAMBDA_LAUNCHER_H */

@@ -458,7 +458,7 @@ speed_fetch(ForeignScanState *node, SpeedScanState *s)
 	batch_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
 	if (cut.foreign)
 	{
-		worker_start_scheduler(MyDatabaseId);
+		scheduler_start(MyDatabaseId);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("continuous view \"%s\" was restored from a dump and is being recomputed",

@@ -45,7 +45,7 @@ _PG_init(void)
 	event_table_init();
 	ddl_init();
 	source_init();
-	worker_init();
+	launcher_init();
 	speed_init();
 	capture_init();
 	scheduler_init();

@@ -45,14 +45,14 @@ PGDLLEXPORT void lambda_scheduler_main(Datum arg);
  * Starts the database's continuous-view scheduler unless one runs.
  */
 void
-worker_start_scheduler(Oid dbid)
+scheduler_start(Oid dbid)
 {
 	BackgroundWorker bgw;
 	BackgroundWorkerHandle *handle;
 
-	if (speed_scheduler_running(dbid))
+	if (scheduler_running(dbid))
 		return;
-	worker_fill(&bgw, "lambda_scheduler_main", "pg_lambda scheduler");
+	launcher_fill_worker(&bgw, "lambda_scheduler_main", "pg_lambda scheduler");
 	snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda scheduler for database %u", dbid);
 	bgw.bgw_restart_time = lambda_worker_restart_interval;
 	bgw.bgw_main_arg = ObjectIdGetDatum(dbid);
@@ -67,7 +67,7 @@ worker_start_scheduler(Oid dbid)
 static void
 scheduler_on_exit(int code pg_attribute_unused(), Datum arg)
 {
-	speed_scheduler_release(DatumGetObjectId(arg));
+	scheduler_release(DatumGetObjectId(arg));
 }
 
 /*
@@ -286,9 +286,9 @@ lambda_scheduler_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 	pgstat_report_appname("pg_lambda scheduler");
-	if (!speed_scheduler_claim(dbid))
+	if (!scheduler_claim(dbid))
 	{
-		if (!speed_scheduler_running(dbid))
+		if (!scheduler_running(dbid))
 			ereport(LOG,
 					(errmsg("pg_lambda scheduler for database %u cannot start: all scheduler slots are in use", dbid),
 					 errhint("Continuous views of this database are refreshed only by REFRESH MATERIALIZED VIEW.")));
@@ -402,21 +402,21 @@ lambda_scheduler_main(Datum arg)
  * ------------------------------------------------------------------------
  */
 
-#define SPEED_MAX_SCHEDULERS	64
+#define SCHEDULER_MAX_SLOTS	64
 
 /* The scheduler of one database. */
-typedef struct SpeedSched
+typedef struct SchedulerSlot
 {
 	Oid			dbid;
 	pid_t		pid;
 	Latch	   *latch;
-} SpeedSched;
+} SchedulerSlot;
 
 /* The registry: which process is the scheduler of which database. */
 typedef struct SchedulerShared
 {
 	LWLock	   *lock;
-	SpeedSched	sched[SPEED_MAX_SCHEDULERS];
+	SchedulerSlot slots[SCHEDULER_MAX_SLOTS];
 } SchedulerShared;
 
 static SchedulerShared *scheduler_shared = NULL;
@@ -470,16 +470,16 @@ scheduler_init(void)
 }
 
 bool
-speed_scheduler_claim(Oid dbid)
+scheduler_claim(Oid dbid)
 {
 	int			i;
 	int			free = -1;
 	bool		ok = true;
 
 	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
 	{
-		SpeedSched *s = &scheduler_shared->sched[i];
+		SchedulerSlot *s = &scheduler_shared->slots[i];
 
 		if (s->pid != 0 && s->dbid == dbid)
 		{
@@ -493,9 +493,9 @@ speed_scheduler_claim(Oid dbid)
 	}
 	if (ok && free >= 0)
 	{
-		scheduler_shared->sched[free].dbid = dbid;
-		scheduler_shared->sched[free].pid = MyProcPid;
-		scheduler_shared->sched[free].latch = MyLatch;
+		scheduler_shared->slots[free].dbid = dbid;
+		scheduler_shared->slots[free].pid = MyProcPid;
+		scheduler_shared->slots[free].latch = MyLatch;
 	}
 	else if (free == -1)
 		ok = false;
@@ -504,14 +504,14 @@ speed_scheduler_claim(Oid dbid)
 }
 
 void
-speed_scheduler_release(Oid dbid)
+scheduler_release(Oid dbid)
 {
 	int			i;
 
 	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
 	{
-		SpeedSched *s = &scheduler_shared->sched[i];
+		SchedulerSlot *s = &scheduler_shared->slots[i];
 
 		if (s->pid == MyProcPid && s->dbid == dbid)
 		{
@@ -528,15 +528,15 @@ speed_scheduler_release(Oid dbid)
  * latch (0), or only reports whether it runs (-1).
  */
 static bool
-speed_scheduler_signal(Oid dbid, int sig)
+scheduler_signal(Oid dbid, int sig)
 {
 	int			i;
 	bool		found = false;
 
 	LWLockAcquire(scheduler_shared->lock, LW_SHARED);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
+	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
 	{
-		SpeedSched *s = &scheduler_shared->sched[i];
+		SchedulerSlot *s = &scheduler_shared->slots[i];
 
 		if (s->pid == 0 || s->dbid != dbid)
 			continue;
@@ -551,22 +551,22 @@ speed_scheduler_signal(Oid dbid, int sig)
 }
 
 bool
-speed_scheduler_running(Oid dbid)
+scheduler_running(Oid dbid)
 {
-	return speed_scheduler_signal(dbid, -1);
+	return scheduler_signal(dbid, -1);
 }
 
 /* Wakes the database's scheduler (a refresh interval changed). */
 void
-speed_scheduler_wake(Oid dbid)
+scheduler_wake(Oid dbid)
 {
-	(void) speed_scheduler_signal(dbid, 0);
+	(void) scheduler_signal(dbid, 0);
 }
 
 /* Asks the database's scheduler to exit (DROP DATABASE). */
 void
-speed_scheduler_stop(Oid dbid)
+scheduler_stop(Oid dbid)
 {
-	(void) speed_scheduler_signal(dbid, SIGTERM);
+	(void) scheduler_signal(dbid, SIGTERM);
 }
 

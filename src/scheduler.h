@@ -11,11 +11,11 @@
 #include "postgres.h"
 
 extern void scheduler_init(void);
-extern void worker_start_scheduler(Oid dbid);
-extern bool speed_scheduler_claim(Oid dbid);
-extern void speed_scheduler_release(Oid dbid);
-extern bool speed_scheduler_running(Oid dbid);
-extern void speed_scheduler_wake(Oid dbid);
-extern void speed_scheduler_stop(Oid dbid);
+extern void scheduler_start(Oid dbid);
+extern bool scheduler_claim(Oid dbid);
+extern void scheduler_release(Oid dbid);
+extern bool scheduler_running(Oid dbid);
+extern void scheduler_wake(Oid dbid);
+extern void scheduler_stop(Oid dbid);
 
 #endif							/* LAMBDA_SCHEDULER_H */

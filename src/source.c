@@ -85,9 +85,9 @@ source_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 
 			if (a->parallelism > 0)
 				for (i = 0; i < a->parallelism; i++)
-					worker_register(MyDatabaseId, a->source_id, a->name, i);
+					launcher_start_worker(MyDatabaseId, a->source_id, a->name, i);
 			else
-				worker_wake_source(MyDatabaseId, a->source_id);
+				launcher_wake_workers(MyDatabaseId, a->source_id);
 		}
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)

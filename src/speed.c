@@ -274,7 +274,7 @@ speed_free_slot(SpeedView *v)
 {
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
 	while (v->ngens > 0)
-		gen_clear(speed_area, &v->gens[--v->ngens]);
+		generation_clear(speed_area, &v->gens[--v->ngens]);
 	v->in_use = false;
 	LWLockRelease(&v->lock);
 }
@@ -319,7 +319,7 @@ speed_note(SpeedView *v, const char *fmt,...)
 
 /* Marks a generation incomplete and frees its states. Caller holds v->lock. */
 static void
-gen_abandon(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
+speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 {
 	if (g->complete)
 		ereport(WARNING,
@@ -328,7 +328,7 @@ gen_abandon(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 						   g->gen, v->batch_relid),
 				 errhint("The scheduler rebuilds it. If this happens for lack of memory, raise lambda.speed_layer_memory or lower the views' refresh_interval.")));
 	g->complete = false;
-	gen_clear(area, g);
+	generation_clear(area, g);
 	v->refresh_wanted = true;
 	speed_note(v, "degraded: %s", why);
 }
@@ -558,7 +558,7 @@ speed_blob(ViewDef *def, PartialHash *ph)
 
 /*
  * Applies a blob to the view's open generation. Called after commit, where
- * an error would be a PANIC: raises none (see gen_apply_blob).
+ * an error would be a PANIC: raises none (see generation_apply_blob).
  */
 void
 speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
@@ -573,8 +573,8 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && len > 0)
 	{
-		if (!gen_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
-			gen_abandon(speed_area, v, g, why);
+		if (!generation_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, g, why);
 	}
 	v->transactions++;
 	v->last_apply = GetCurrentTimestamp();
@@ -591,7 +591,7 @@ speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why)
 	v = speed_lock_view(dbid, batch_relid);
 	if (v == NULL)
 		return;
-	gen_abandon(speed_area, v, &v->gens[v->ngens - 1], why);
+	speed_abandon_gen(speed_area, v, &v->gens[v->ngens - 1], why);
 	LWLockRelease(&v->lock);
 }
 
@@ -713,7 +713,7 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 		 * is in the batch table, and a reader whose snapshot predates that
 		 * finds the gap and reads the events instead.
 		 */
-		gen_clear(speed_area, &v->gens[0]);
+		generation_clear(speed_area, &v->gens[0]);
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}
@@ -729,13 +729,13 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 		char		why[200];
 
 		if (from->complete && into->complete &&
-			!gen_merge(speed_area, into, def, from, why, sizeof(why)))
-			gen_abandon(speed_area, v, into, why);
+			!generation_merge(speed_area, into, def, from, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, into, why);
 		into->complete = into->complete && from->complete;
 		if (!into->complete)
-			gen_clear(speed_area, into);
+			generation_clear(speed_area, into);
 		into->first = from->first;
-		gen_clear(speed_area, from);
+		generation_clear(speed_area, from);
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}
@@ -788,7 +788,7 @@ speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 	b = dsa_get_address(speed_area, g->buckets);
 	if (key)
 	{
-		dsa_pointer *link = gen_link(speed_area, g, key_hash(key, keylen), key, keylen);
+		dsa_pointer *link = generation_link(speed_area, g, key_hash(key, keylen), key, keylen);
 
 		if (DsaPointerIsValid(*link))
 			speed_copy_entry(dsa_get_address(speed_area, *link), rows);
@@ -886,10 +886,10 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	g.complete = true;
 	g.buckets = InvalidDsaPointer;
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	ok = gen_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
+	ok = generation_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
 	if (!ok)
 	{
-		gen_clear(speed_area, &g);
+		generation_clear(speed_area, &g);
 		LWLockRelease(&v->lock);
 		return false;
 	}
@@ -902,7 +902,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 		{
 			if (v->gens[i].gen > after_gen && v->gens[i].gen <= upto_gen)
 			{
-				gen_clear(speed_area, &v->gens[i]);
+				generation_clear(speed_area, &v->gens[i]);
 				continue;
 			}
 			if (v->gens[i].gen > upto_gen && !placed)
@@ -1005,7 +1005,7 @@ speed_release_locked(SpeedView *v, TransactionId horizon)
 		for (i = 0, j = 0; i < v->ngens; i++)
 		{
 			if (v->gens[i].gen <= v->free_upto && i < v->ngens - 1)
-				gen_clear(speed_area, &v->gens[i]);
+				generation_clear(speed_area, &v->gens[i]);
 			else
 				v->gens[j++] = v->gens[i];
 		}

@@ -828,7 +828,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	def = cview_get(batch_relid);
 	speed_view_created(def, 0);
 	batch_refresh(batch_relid, true, "create");
-	worker_start_scheduler(MyDatabaseId);
+	scheduler_start(MyDatabaseId);
 
 	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
@@ -928,7 +928,7 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 			elog(ERROR, "could not update lambda_catalog.continuous_view");
 		catalog_end(&scope);
 	}
-	speed_scheduler_wake(MyDatabaseId);
+	scheduler_wake(MyDatabaseId);
 }
 
 /*

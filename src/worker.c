@@ -32,10 +32,10 @@
  * Shared memory. An array of lambda.max_source_workers WorkerSlots, one per
  * running (or failed and restarting) worker, holds what source_status shows
  * beyond the catalog: state, last error, high watermark and lag per
- * partition. Locking: LambdaShared->lock. A worker claims and releases its
+ * partition. Locking: WorkerSlots->lock. A worker claims and releases its
  * slot under the lock held exclusively and is the only writer of its slot's
  * fields, which it updates under the lock held exclusively; readers
- * (lambda_worker_partitions, worker_wake_source) hold it shared.
+ * (lambda_worker_partitions, launcher_wake_workers) hold it shared.
  *
  *-------------------------------------------------------------------------
  */
@@ -132,10 +132,10 @@ lambda_starter_main(Datum arg)
 		int			i;
 
 		for (i = 0; i < def->parallelism; i++)
-			worker_register(dbid, def->id, def->name, i);
+			launcher_start_worker(dbid, def->id, def->name, i);
 	}
 	if (OidIsValid(catalog_relid("continuous_view")))
-		worker_start_scheduler(dbid);
+		scheduler_start(dbid);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	proc_exit(0);
@@ -154,7 +154,7 @@ sw_set_state(SourceWorker *w, const char *state, const char *error)
 {
 	WorkerSlot *s = w->slot;
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
 	if (strcmp(s->state, state) != 0)
 	{
 		strlcpy(s->state, state, WORKER_STATE_LEN);
@@ -162,7 +162,7 @@ sw_set_state(SourceWorker *w, const char *state, const char *error)
 	}
 	if (error)
 		strlcpy(s->last_error, error, WORKER_ERROR_LEN);
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 }
 
 /*
@@ -191,10 +191,10 @@ sw_publish_partitions(SourceWorker *w)
 		p->lag = Max(high - from, 0);
 	}
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
 	w->slot->npartitions = w->nparts;
 	memcpy(w->slot->partitions, w->parts, sizeof(PartitionSlot) * w->nparts);
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 }
 
 /*
@@ -207,7 +207,7 @@ sw_on_exit(int code pg_attribute_unused(), Datum arg)
 {
 	WorkerSlot *s = (WorkerSlot *) DatumGetPointer(arg);
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
 	if (s->pid == MyProcPid)
 	{
 		s->pid = 0;
@@ -220,7 +220,7 @@ sw_on_exit(int code pg_attribute_unused(), Datum arg)
 			s->state_since = GetCurrentTimestamp();
 		}
 	}
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 }
 
 /*
@@ -234,10 +234,10 @@ sw_claim_slot(const WorkerArgs *args)
 	WorkerSlot *free_slot = NULL;
 	int			i;
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < lambda_shared->nslots; i++)
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
+	for (i = 0; i < worker_slots->nslots; i++)
 	{
-		WorkerSlot *s = &lambda_shared->slots[i];
+		WorkerSlot *s = &worker_slots->slots[i];
 
 		if (!s->in_use)
 		{
@@ -253,7 +253,7 @@ sw_claim_slot(const WorkerArgs *args)
 	}
 	if (mine && mine->pid != 0 && mine->pid != MyProcPid && kill(mine->pid, 0) == 0)
 	{
-		LWLockRelease(lambda_shared->lock);
+		LWLockRelease(worker_slots->lock);
 		return NULL;			/* a twin is running */
 	}
 	if (!mine && free_slot)
@@ -267,11 +267,11 @@ sw_claim_slot(const WorkerArgs *args)
 	}
 	if (mine == NULL)
 	{
-		LWLockRelease(lambda_shared->lock);
+		LWLockRelease(worker_slots->lock);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("no free slot for worker %d of Kafka source %d", args->worker, args->source_id),
-				 errdetail("All %d source worker slots are in use.", lambda_shared->nslots),
+				 errdetail("All %d source worker slots are in use.", worker_slots->nslots),
 				 errhint("Raise lambda.max_source_workers (takes a restart); the worker retries meanwhile.")));
 	}
 	mine->pid = MyProcPid;
@@ -279,7 +279,7 @@ sw_claim_slot(const WorkerArgs *args)
 	strlcpy(mine->state, "starting", WORKER_STATE_LEN);
 	mine->state_since = GetCurrentTimestamp();
 	mine->npartitions = 0;
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 	return mine;
 }
 
@@ -780,7 +780,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 	PopActiveSnapshot();
 	if (twophase)
 	{
-		speed_set_prepare_gid(gid);
+		capture_set_prepare_gid(gid);
 		(void) PrepareTransactionBlock(gid);
 	}
 	CommitTransactionCommand();
@@ -805,7 +805,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 		}
 		taken = kafka_commit(w->kc, k, ids, offs, gid, errbuf, sizeof(errbuf));
 		StartTransactionCommand();
-		speed_finish_prepared(gid, taken);
+		capture_finish_prepared(gid, taken);
 		CommitTransactionCommand();
 		if (!taken)
 		{
@@ -955,7 +955,7 @@ sw_settle_prepared(SourceWorker *w)
 					 errdetail("Another consumer of group \"%s\" committed past the batch since; whether it started after the batch cannot be told.",
 							   w->def.group_id)));
 		StartTransactionCommand();
-		speed_finish_prepared(gid, commit);
+		capture_finish_prepared(gid, commit);
 		CommitTransactionCommand();
 		ereport(LOG,
 				(errmsg("Kafka source \"%s\": %s the batch a crash left prepared (%s)",
