@@ -400,7 +400,7 @@ capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribu
  */
 
 /* Remembers the GID of the transaction about to be prepared. */
-void
+static void
 capture_set_prepare_gid(const char *gid)
 {
 	strlcpy(capture_prepare_gid, gid, GIDSIZE);
@@ -410,7 +410,7 @@ capture_set_prepare_gid(const char *gid)
  * Before COMMIT/ROLLBACK PREPARED: takes the transaction's stash (loading
  * the views' definitions while a transaction is open) and the commit lock.
  */
-void
+static void
 capture_before_finish_prepared(const char *gid)
 {
 	capture_finishing = NULL;
@@ -450,7 +450,7 @@ capture_before_finish_prepared(const char *gid)
  * started: its states are unknown, so the views' open generations turn
  * incomplete and are rebuilt from the events.
  */
-void
+static void
 capture_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
 {
 	if (!capture_holding_commit_lock)
@@ -488,13 +488,64 @@ capture_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit
 	capture_finishing_missing = false;
 }
 
-/* FinishPreparedTransaction, keeping the speed layer right. */
+/*
+ * Prepares the current transaction block under gid (PrepareTransactionBlock;
+ * the caller then ends it with CommitTransactionCommand), keeping the
+ * states it captured in shared memory until capture_finish_prepared. The
+ * one entry for C code that prepares a transaction: one prepared without
+ * it leaves states nobody can apply, so its views' open generations turn
+ * incomplete (and are rebuilt from the events). Returns what
+ * PrepareTransactionBlock returns.
+ */
+bool
+capture_prepare_transaction(const char *gid)
+{
+	capture_set_prepare_gid(gid);
+	return PrepareTransactionBlock(gid);
+}
+
+/*
+ * COMMIT PREPARED (commit) or ROLLBACK PREPARED of gid from C code, in a
+ * transaction of the caller's: FinishPreparedTransaction, applying the
+ * states capture_prepare_transaction kept, or dropping them.
+ */
 void
 capture_finish_prepared(const char *gid, bool commit)
 {
 	capture_before_finish_prepared(gid);
 	FinishPreparedTransaction(gid, commit);
 	capture_after_finish_prepared(gid, commit);
+}
+
+/*
+ * The same for SQL, from ddl.c's utility hook, before a transaction
+ * statement runs: PREPARE TRANSACTION names the transaction to prepare;
+ * COMMIT/ROLLBACK PREPARED take the stash and the commit lock. Other
+ * transaction statements are no concern of capture.
+ */
+void
+capture_before_transaction_stmt(TransactionStmt *stmt)
+{
+	if (stmt->kind == TRANS_STMT_PREPARE)
+		capture_set_prepare_gid(stmt->gid);
+	else if (stmt->kind == TRANS_STMT_COMMIT_PREPARED ||
+			 stmt->kind == TRANS_STMT_ROLLBACK_PREPARED)
+		capture_before_finish_prepared(stmt->gid);
+}
+
+/*
+ * After a transaction statement ran (ddl.c): COMMIT/ROLLBACK PREPARED apply
+ * or drop the finished transaction's states. Returns whether the statement
+ * finished a prepared transaction.
+ */
+bool
+capture_after_transaction_stmt(TransactionStmt *stmt)
+{
+	if (stmt->kind != TRANS_STMT_COMMIT_PREPARED &&
+		stmt->kind != TRANS_STMT_ROLLBACK_PREPARED)
+		return false;
+	capture_after_finish_prepared(stmt->gid, stmt->kind == TRANS_STMT_COMMIT_PREPARED);
+	return true;
 }
 
 /* ------------------------------------------------------------------------

@@ -11,11 +11,15 @@
 
 #include "postgres.h"
 
+#include "nodes/parsenodes.h"
+
 extern void capture_init(void);
 extern bool capture_has_delta(Oid batch_relid);
-extern void capture_set_prepare_gid(const char *gid);
+
+/* Two-phase commit: the one entry for C code, and ddl.c's for SQL. */
+extern bool capture_prepare_transaction(const char *gid);
 extern void capture_finish_prepared(const char *gid, bool commit);
-extern void capture_before_finish_prepared(const char *gid);
-extern void capture_after_finish_prepared(const char *gid, bool commit);
+extern void capture_before_transaction_stmt(TransactionStmt *stmt);
+extern bool capture_after_transaction_stmt(TransactionStmt *stmt);
 
 #endif							/* LAMBDA_CAPTURE_H */

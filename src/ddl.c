@@ -62,7 +62,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 					DestReceiver *dest, QueryCompletion *qc)
 {
 	bool		in_xact = IsTransactionState();
-	TransactionStmt *finishing;
+	TransactionStmt *xact_stmt;
 
 	if (in_xact)
 		event_table_check_utility(pstmt);
@@ -72,16 +72,11 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		view_check_utility(pstmt);
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
-	/* COMMIT/ROLLBACK PREPARED apply or drop the transaction's speed states */
-	finishing = IsA(pstmt->utilityStmt, TransactionStmt) ?
+	/* PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED keep captured states */
+	xact_stmt = IsA(pstmt->utilityStmt, TransactionStmt) ?
 		((TransactionStmt *) pstmt->utilityStmt) : NULL;
-	if (finishing && finishing->kind == TRANS_STMT_PREPARE)
-		capture_set_prepare_gid(finishing->gid);
-	if (finishing && finishing->kind != TRANS_STMT_COMMIT_PREPARED &&
-		finishing->kind != TRANS_STMT_ROLLBACK_PREPARED)
-		finishing = NULL;
-	if (finishing)
-		capture_before_finish_prepared(finishing->gid);
+	if (xact_stmt)
+		capture_before_transaction_stmt(xact_stmt);
 
 	if (ddl_prev_process_utility)
 		ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,
@@ -90,12 +85,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
-	if (finishing)
-	{
-		capture_after_finish_prepared(finishing->gid,
-									  finishing->kind == TRANS_STMT_COMMIT_PREPARED);
+	if (xact_stmt && capture_after_transaction_stmt(xact_stmt))
 		return;
-	}
 	if (IsTransactionState())
 	{
 		event_table_after_utility(pstmt);

@@ -779,10 +779,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 
 	PopActiveSnapshot();
 	if (twophase)
-	{
-		capture_set_prepare_gid(gid);
-		(void) PrepareTransactionBlock(gid);
-	}
+		(void) capture_prepare_transaction(gid);
 	CommitTransactionCommand();
 
 	if (twophase)
