@@ -14,9 +14,11 @@
 #include "cview.h"
 #include "generation.h"
 #include "guc.h"
-#include "speed.h"
 
 #define GENERATION_INITIAL_BUCKETS	1024
+
+/* An entry that grows is given at most this much room beyond its states */
+#define GENERATION_ENTRY_SLACK	1024
 
 static MemoryContext generation_scratch = NULL;
 
@@ -172,7 +174,7 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 	else
 	{
 		/* room to grow, at most 1 kB: a sketch's entry stays near its bound */
-		uint32		cap = combined.len + Min(combined.len / 2, SPEED_ENTRY_SLACK);
+		uint32		cap = combined.len + Min(combined.len / 2, GENERATION_ENTRY_SLACK);
 		Size		size = offsetof(SpeedEntry, data) + keylen + cap;
 		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
 		SpeedEntry *ne;

@@ -16,9 +16,6 @@
 
 #include "cview.h"
 
-/* An entry that grows is given at most this much room beyond its states */
-#define SPEED_ENTRY_SLACK	1024
-
 /* What lambda.view_status shows of a view's speed layer. */
 typedef struct SpeedStatus
 {
