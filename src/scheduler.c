@@ -34,12 +34,177 @@
 #include "scheduler.h"
 #include "speed.h"
 
+#define SCHEDULER_MAX_SLOTS	64
+
+/* The scheduler of one database. */
+typedef struct SchedulerSlot
+{
+	Oid			dbid;
+	pid_t		pid;
+	Latch	   *latch;
+} SchedulerSlot;
+
+/* The registry: which process is the scheduler of which database. */
+typedef struct SchedulerShared
+{
+	LWLock	   *lock;
+	SchedulerSlot slots[SCHEDULER_MAX_SLOTS];
+} SchedulerShared;
+
+static SchedulerShared *scheduler_shared = NULL;
+static shmem_request_hook_type scheduler_prev_shmem_request = NULL;
+static shmem_startup_hook_type scheduler_prev_shmem_startup = NULL;
+
 PGDLLEXPORT void lambda_scheduler_main(Datum arg);
 
 /* ------------------------------------------------------------------------
- * Scheduler
+ * Registry in shared memory
  * ------------------------------------------------------------------------
  */
+
+/*
+ * shmem_request_hook: reserves the registry and its lock.
+ */
+static void
+scheduler_shmem_request(void)
+{
+	if (scheduler_prev_shmem_request)
+		scheduler_prev_shmem_request();
+	RequestAddinShmemSpace(sizeof(SchedulerShared));
+	RequestNamedLWLockTranche("pg_lambda scheduler", 1);
+}
+
+/*
+ * shmem_startup_hook: attaches to (and on first start initialises) the
+ * registry.
+ */
+static void
+scheduler_shmem_startup(void)
+{
+	bool		found;
+
+	if (scheduler_prev_shmem_startup)
+		scheduler_prev_shmem_startup();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	scheduler_shared = ShmemInitStruct("pg_lambda scheduler", sizeof(SchedulerShared), &found);
+	if (!found)
+	{
+		memset(scheduler_shared, 0, sizeof(SchedulerShared));
+		scheduler_shared->lock = &(GetNamedLWLockTranche("pg_lambda scheduler"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Installs the registry's shared-memory hooks.
+ */
+void
+scheduler_init(void)
+{
+	scheduler_prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = scheduler_shmem_request;
+	scheduler_prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = scheduler_shmem_startup;
+}
+
+/*
+ * Makes the calling process the scheduler of database dbid. False when
+ * another live process is, or when every slot is taken.
+ */
+static bool
+scheduler_claim(Oid dbid)
+{
+	int			i;
+	int			free = -1;
+	bool		ok = true;
+
+	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
+	{
+		SchedulerSlot *s = &scheduler_shared->slots[i];
+
+		if (s->pid != 0 && s->dbid == dbid)
+		{
+			if (s->pid != MyProcPid)
+				ok = false;
+			free = -2;
+			break;
+		}
+		if (s->pid == 0 && free == -1)
+			free = i;
+	}
+	if (ok && free >= 0)
+	{
+		scheduler_shared->slots[free].dbid = dbid;
+		scheduler_shared->slots[free].pid = MyProcPid;
+		scheduler_shared->slots[free].latch = MyLatch;
+	}
+	else if (free == -1)
+		ok = false;
+	LWLockRelease(scheduler_shared->lock);
+	return ok;
+}
+
+/* Frees the calling process's slot (on exit). */
+static void
+scheduler_release(Oid dbid)
+{
+	int			i;
+
+	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
+	{
+		SchedulerSlot *s = &scheduler_shared->slots[i];
+
+		if (s->pid == MyProcPid && s->dbid == dbid)
+		{
+			s->pid = 0;
+			s->latch = NULL;
+			s->dbid = InvalidOid;
+		}
+	}
+	LWLockRelease(scheduler_shared->lock);
+}
+
+/*
+ * Finds the database's scheduler; sends it signal sig (SIGTERM) or sets its
+ * latch (0), or only reports whether it runs (-1).
+ */
+static bool
+scheduler_signal(Oid dbid, int sig)
+{
+	int			i;
+	bool		found = false;
+
+	LWLockAcquire(scheduler_shared->lock, LW_SHARED);
+	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
+	{
+		SchedulerSlot *s = &scheduler_shared->slots[i];
+
+		if (s->pid == 0 || s->dbid != dbid)
+			continue;
+		found = true;
+		if (sig > 0)
+			(void) kill(s->pid, sig);
+		else if (sig == 0 && s->latch)
+			SetLatch(s->latch);
+	}
+	LWLockRelease(scheduler_shared->lock);
+	return found;
+}
+
+/* ------------------------------------------------------------------------
+ * Starting, waking and stopping
+ * ------------------------------------------------------------------------
+ */
+
+/* Whether database dbid has a scheduler. */
+bool
+scheduler_running(Oid dbid)
+{
+	return scheduler_signal(dbid, -1);
+}
 
 /*
  * Starts the database's continuous-view scheduler unless one runs.
@@ -64,6 +229,26 @@ scheduler_start(Oid dbid)
 				 errhint("Raise max_worker_processes; until then views are refreshed only by REFRESH MATERIALIZED VIEW.")));
 }
 
+/* Wakes the database's scheduler (a refresh interval changed). */
+void
+scheduler_wake(Oid dbid)
+{
+	(void) scheduler_signal(dbid, 0);
+}
+
+/* Asks the database's scheduler to exit (DROP DATABASE). */
+void
+scheduler_stop(Oid dbid)
+{
+	(void) scheduler_signal(dbid, SIGTERM);
+}
+
+/* ------------------------------------------------------------------------
+ * The loop
+ * ------------------------------------------------------------------------
+ */
+
+/* Exit callback: the scheduler gives up its slot. */
 static void
 scheduler_on_exit(int code pg_attribute_unused(), Datum arg)
 {
@@ -396,177 +581,3 @@ lambda_scheduler_main(Datum arg)
 	}
 	proc_exit(0);
 }
-
-/* ------------------------------------------------------------------------
- * Scheduler registry
- * ------------------------------------------------------------------------
- */
-
-#define SCHEDULER_MAX_SLOTS	64
-
-/* The scheduler of one database. */
-typedef struct SchedulerSlot
-{
-	Oid			dbid;
-	pid_t		pid;
-	Latch	   *latch;
-} SchedulerSlot;
-
-/* The registry: which process is the scheduler of which database. */
-typedef struct SchedulerShared
-{
-	LWLock	   *lock;
-	SchedulerSlot slots[SCHEDULER_MAX_SLOTS];
-} SchedulerShared;
-
-static SchedulerShared *scheduler_shared = NULL;
-static shmem_request_hook_type scheduler_prev_shmem_request = NULL;
-static shmem_startup_hook_type scheduler_prev_shmem_startup = NULL;
-
-/*
- * shmem_request_hook: reserves the registry and its lock.
- */
-static void
-scheduler_shmem_request(void)
-{
-	if (scheduler_prev_shmem_request)
-		scheduler_prev_shmem_request();
-	RequestAddinShmemSpace(sizeof(SchedulerShared));
-	RequestNamedLWLockTranche("pg_lambda scheduler", 1);
-}
-
-/*
- * shmem_startup_hook: attaches to (and on first start initialises) the
- * registry.
- */
-static void
-scheduler_shmem_startup(void)
-{
-	bool		found;
-
-	if (scheduler_prev_shmem_startup)
-		scheduler_prev_shmem_startup();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	scheduler_shared = ShmemInitStruct("pg_lambda scheduler", sizeof(SchedulerShared), &found);
-	if (!found)
-	{
-		memset(scheduler_shared, 0, sizeof(SchedulerShared));
-		scheduler_shared->lock = &(GetNamedLWLockTranche("pg_lambda scheduler"))->lock;
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-/*
- * Installs the registry's shared-memory hooks.
- */
-void
-scheduler_init(void)
-{
-	scheduler_prev_shmem_request = shmem_request_hook;
-	shmem_request_hook = scheduler_shmem_request;
-	scheduler_prev_shmem_startup = shmem_startup_hook;
-	shmem_startup_hook = scheduler_shmem_startup;
-}
-
-bool
-scheduler_claim(Oid dbid)
-{
-	int			i;
-	int			free = -1;
-	bool		ok = true;
-
-	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
-	{
-		SchedulerSlot *s = &scheduler_shared->slots[i];
-
-		if (s->pid != 0 && s->dbid == dbid)
-		{
-			if (s->pid != MyProcPid)
-				ok = false;
-			free = -2;
-			break;
-		}
-		if (s->pid == 0 && free == -1)
-			free = i;
-	}
-	if (ok && free >= 0)
-	{
-		scheduler_shared->slots[free].dbid = dbid;
-		scheduler_shared->slots[free].pid = MyProcPid;
-		scheduler_shared->slots[free].latch = MyLatch;
-	}
-	else if (free == -1)
-		ok = false;
-	LWLockRelease(scheduler_shared->lock);
-	return ok;
-}
-
-void
-scheduler_release(Oid dbid)
-{
-	int			i;
-
-	LWLockAcquire(scheduler_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
-	{
-		SchedulerSlot *s = &scheduler_shared->slots[i];
-
-		if (s->pid == MyProcPid && s->dbid == dbid)
-		{
-			s->pid = 0;
-			s->latch = NULL;
-			s->dbid = InvalidOid;
-		}
-	}
-	LWLockRelease(scheduler_shared->lock);
-}
-
-/*
- * Finds the database's scheduler; sends it signal sig (SIGTERM) or sets its
- * latch (0), or only reports whether it runs (-1).
- */
-static bool
-scheduler_signal(Oid dbid, int sig)
-{
-	int			i;
-	bool		found = false;
-
-	LWLockAcquire(scheduler_shared->lock, LW_SHARED);
-	for (i = 0; i < SCHEDULER_MAX_SLOTS; i++)
-	{
-		SchedulerSlot *s = &scheduler_shared->slots[i];
-
-		if (s->pid == 0 || s->dbid != dbid)
-			continue;
-		found = true;
-		if (sig > 0)
-			(void) kill(s->pid, sig);
-		else if (sig == 0 && s->latch)
-			SetLatch(s->latch);
-	}
-	LWLockRelease(scheduler_shared->lock);
-	return found;
-}
-
-bool
-scheduler_running(Oid dbid)
-{
-	return scheduler_signal(dbid, -1);
-}
-
-/* Wakes the database's scheduler (a refresh interval changed). */
-void
-scheduler_wake(Oid dbid)
-{
-	(void) scheduler_signal(dbid, 0);
-}
-
-/* Asks the database's scheduler to exit (DROP DATABASE). */
-void
-scheduler_stop(Oid dbid)
-{
-	(void) scheduler_signal(dbid, SIGTERM);
-}
-

@@ -12,8 +12,6 @@
 
 extern void scheduler_init(void);
 extern void scheduler_start(Oid dbid);
-extern bool scheduler_claim(Oid dbid);
-extern void scheduler_release(Oid dbid);
 extern bool scheduler_running(Oid dbid);
 extern void scheduler_wake(Oid dbid);
 extern void scheduler_stop(Oid dbid);
