@@ -842,7 +842,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 /*
  * REFRESH and lambda.recompute: batch_refresh, noting a failure in the
  * speed layer (lambda.view_status.note), which outlives the transaction
- * that the error rolls back, before raising it as usual.
+ * that the error rolls back, before raising it as usual. Then makes sure
+ * the database's scheduler runs: a database restored from a dump or copied
+ * from a template has continuous views but no scheduler until the server
+ * restarts, and reads never start one (they ask for a recompute instead).
  */
 static void
 view_refresh(Oid batch, bool full, const char *why)
@@ -865,6 +868,7 @@ view_refresh(Oid batch, bool full, const char *why)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	scheduler_start(MyDatabaseId);
 }
 
 /* Checks that the current user owns lambda view relid. */
