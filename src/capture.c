@@ -2,7 +2,7 @@
  *
  * capture.c
  *	  Capture: the events a transaction inserts, as partial states per
- *	  continuous view, handed to the speed layer when it commits.
+ *	  continuous view, applied to the speed layer when it commits.
  *
  * Capture. Each continuous view has a statement-level AFTER INSERT trigger
  * with a transition table on its event table (lambda_catalog.capture). It
@@ -10,6 +10,32 @@
  * per (view, subtransaction level): a subtransaction that commits merges its
  * states into its parent's, one that aborts discards them. INSERT, COPY and
  * the Kafka workers (ingest.c fires statement triggers) all go through it.
+ *
+ * Commit. At PRE_COMMIT each view's states are serialized (speed_blob) and
+ * the speed layer's commit lock is taken shared; the COMMIT callback
+ * applies them (speed_apply) and releases it, so that no refresh's cut
+ * falls between the commit and the apply (see speed.c). An aborted
+ * transaction's states are forgotten.
+ *
+ * Two-phase commit. At PRE_PREPARE the states become one image, which the
+ * PREPARE callback keeps in shared memory under the transaction's GID
+ * (speed_stash_put); COMMIT PREPARED applies it under the commit lock,
+ * ROLLBACK PREPARED drops it. A callback cannot learn the GID, so whoever
+ * prepares names it first: C code prepares with capture_prepare_transaction
+ * and finishes with capture_finish_prepared (the Kafka worker in group
+ * mode); SQL PREPARE TRANSACTION and COMMIT/ROLLBACK PREPARED reach the
+ * same code through ddl.c's utility hook (capture_before_transaction_stmt,
+ * capture_after_transaction_stmt). When a transaction prepared any other
+ * way, or before the server started, commits, its states are unknown: the
+ * open generations of its database's views turn incomplete and are rebuilt
+ * from the events.
+ *
+ * Locking. capture.c owns no shared memory. It holds the speed layer's
+ * commit lock shared from PRE_COMMIT to COMMIT and around COMMIT PREPARED
+ * (speed_lock_commit, speed_unlock_commit); everything else it reaches
+ * through speed.c's functions, which take registry_lock and a view's lock
+ * inside. The order is speed.c's: commit_lock, then registry_lock, then a
+ * view's lock. On abort, LWLocks are released by the abort itself.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,7 +65,7 @@ typedef struct LocalDelta
 	int			nestlevel;
 	ViewDef    *def;
 	PartialHash *ph;
-	StringInfo	blob;			/* built at PRE_COMMIT / PRE_PREPARE */
+	StringInfo	blob;			/* built at PRE_COMMIT */
 } LocalDelta;
 
 static List *capture_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
@@ -59,6 +85,10 @@ PG_FUNCTION_INFO_V1(lambda_capture);
  * ------------------------------------------------------------------------
  */
 
+/*
+ * The current transaction's states for view def at the current
+ * subtransaction level, made on first use (in TopTransactionContext).
+ */
 static LocalDelta *
 capture_local_delta(ViewDef *def)
 {

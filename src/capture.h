@@ -2,7 +2,9 @@
  *
  * capture.h
  *	  Capture: the events a transaction inserts, as partial states per
- *	  continuous view, handed to the speed layer when it commits.
+ *	  continuous view, applied to the speed layer when it commits; and
+ *	  two-phase commit, whose one entry for C code is
+ *	  capture_prepare_transaction (see capture.c).
  *
  *-------------------------------------------------------------------------
  */

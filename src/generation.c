@@ -4,6 +4,19 @@
  *	  One generation of a continuous view's speed layer: a hash table from
  *	  key image to states image in the speed layer's DSA area.
  *
+ * A chained hash table whose bucket array and entries are DSA allocations,
+ * so that every backend reads it. generation_apply_blob upserts a blob of
+ * (key, states) pairs (speed_blob), combining states with the view's
+ * combine functions; generation_merge folds one generation into another;
+ * generation_link finds a key; generation_clear frees it all.
+ *
+ * Locking: none of its own. The caller (speed.c) holds the view's lock:
+ * exclusively to change a generation, at least shared to read one. What
+ * runs after a transaction committed must not raise an ERROR (it would be
+ * a PANIC): allocations use DSA_ALLOC_NO_OOM and report failure, and
+ * generation_apply_blob catches errors of combine functions (an overflow)
+ * and reports them.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -22,6 +35,7 @@
 
 static MemoryContext generation_scratch = NULL;
 
+/* A context for combining states, reset after each entry. */
 static MemoryContext
 generation_scratch_cxt(void)
 {
@@ -36,6 +50,7 @@ generation_scratch_cxt(void)
  * ------------------------------------------------------------------------
  */
 
+/* Frees the generation's entries and buckets, leaving it empty. */
 void
 generation_clear(dsa_area *area, SpeedGen *g)
 {
@@ -65,6 +80,10 @@ generation_clear(dsa_area *area, SpeedGen *g)
 	g->bytes = 0;
 }
 
+/*
+ * Doubles the buckets (or makes the first ones), rehashing the entries.
+ * Out of memory, keeps the old buckets: chains only get longer.
+ */
 static void
 generation_grow(dsa_area *area, SpeedGen *g)
 {

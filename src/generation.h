@@ -2,7 +2,8 @@
  *
  * generation.h
  *	  One generation of a continuous view's speed layer: a hash table from
- *	  key image to states image in the speed layer's DSA area.
+ *	  key image to states image in the speed layer's DSA area. Only
+ *	  speed.c uses it, holding the view's lock.
  *
  *-------------------------------------------------------------------------
  */

@@ -1,8 +1,38 @@
 /*-------------------------------------------------------------------------
  *
  * launcher.c
- *	  The launcher, and the shared memory in which source workers publish
- *	  their state: registering, waking and stopping source workers.
+ *	  The launcher, and the Kafka source workers' slots in shared memory:
+ *	  the only functions that start, wake and stop source workers.
+ *
+ * Launcher. A static background worker, registered by launcher_init from
+ * _PG_init and restarted 10 s after it fails. At server start, and after a
+ * crash restart, once recovery has finished, it runs a starter (worker.c)
+ * in each database that accepts connections and is not a template, one at
+ * a time, waiting for each to exit; then it idles until shutdown.
+ *
+ * Source workers. launcher_start_worker registers one (a dynamic background
+ * worker, restarted after lambda.worker_restart_interval when it fails):
+ * source.c calls it when a transaction that created or started a source
+ * commits, the starter at server start. launcher_wake_workers sets the
+ * latches of a source's workers (stop_source and drop_source, at commit);
+ * launcher_stop_workers sends SIGTERM to every worker of a database (DROP
+ * DATABASE, from ddl.c). What the workers do is worker.c's.
+ *
+ * Shared memory ("pg_lambda", tranche "pg_lambda"): WorkerSlots, an array
+ * of lambda.max_source_workers WorkerSlot, one per running (or failed and
+ * restarting) worker: what source_status shows beyond the catalog (state,
+ * last error, partitions with their watermarks and lag). Locking:
+ * WorkerSlots->lock, never held with any other lock of ours. A worker
+ * claims and releases its slot (worker.c: sw_claim_slot, sw_on_exit) with
+ * the lock held exclusively, and is the only writer of its slot's fields,
+ * which it updates with the lock held exclusively; readers
+ * (lambda_worker_partitions, launcher_wake_workers, launcher_stop_workers)
+ * hold it shared.
+ *
+ * Dependencies. launcher.c calls no other module of ours: it runs the
+ * starter and the workers by the names of their entry points. So source.c
+ * can call it at commit while worker.c reads sources through source.c, and
+ * no two files call each other.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,7 +72,7 @@ PGDLLEXPORT void lambda_launcher_main(Datum arg);
 PG_FUNCTION_INFO_V1(lambda_worker_partitions);
 
 /*
- * Size of the shared state.
+ * Size of the worker slots.
  */
 static Size
 launcher_shmem_size(void)
@@ -87,7 +117,8 @@ launcher_shmem_startup(void)
 }
 
 /*
- * Fills the common fields of a pg_lambda background worker.
+ * Fills the common fields of a pg_lambda background worker (launcher,
+ * starter, source worker, and scheduler.c's scheduler).
  */
 void
 launcher_fill_worker(BackgroundWorker *bgw, const char *function, const char *type)
@@ -101,7 +132,8 @@ launcher_fill_worker(BackgroundWorker *bgw, const char *function, const char *ty
 }
 
 /*
- * Registers the static launcher. Called from _PG_init via launcher_init.
+ * Installs the worker slots' shared-memory hooks and registers the static
+ * launcher. Called from _PG_init.
  */
 void
 launcher_init(void)
@@ -256,7 +288,7 @@ lambda_worker_partitions(PG_FUNCTION_ARGS)
 }
 
 /* ------------------------------------------------------------------------
- * Launcher and starters
+ * Launcher
  * ------------------------------------------------------------------------
  */
 

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * launcher.h
- *	  The launcher, and the shared memory in which source workers publish
- *	  their state.
+ *	  The launcher, and the Kafka source workers' slots in shared memory:
+ *	  the only functions that start, wake and stop source workers. The
+ *	  slot types are here for worker.c, whose workers write their own slot
+ *	  (see launcher.c for the locking rules).
  *
  *-------------------------------------------------------------------------
  */
@@ -47,6 +49,7 @@ typedef struct WorkerSlot
 	PartitionSlot partitions[WORKER_MAX_PARTITIONS];
 } WorkerSlot;
 
+/* Every worker's slot: the shared memory launcher.c owns. */
 typedef struct WorkerSlots
 {
 	LWLock	   *lock;

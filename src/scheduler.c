@@ -1,8 +1,37 @@
 /*-------------------------------------------------------------------------
  *
  * scheduler.c
- *	  The continuous-view scheduler of each database: its loop, its
- *	  registry in shared memory, and starting it.
+ *	  The continuous-view scheduler of each database: its loop, its slot in
+ *	  shared memory, and the only functions that start, wake and stop it.
+ *
+ * One scheduler per database with pg_lambda >= 0.2.0, a dynamic background
+ * worker restarted after lambda.worker_restart_interval when it fails. It
+ * refreshes each continuous view every refresh_interval (a sliding window
+ * at least once per window; earlier when the speed layer is short of
+ * memory), rebuilds speed layers after a restart, recomputes views restored
+ * from a dump, and frees generations that every snapshot has seen folded
+ * into the batch tables. A view whose refresh fails is recorded in the
+ * catalog and tried again after a delay that doubles from 1 s to 5 min;
+ * the others go on. When it finds the extension dropped it frees the
+ * database's speed layer and exits with code 0 (not restarted).
+ *
+ * Starting and stopping. scheduler_start (nothing if one runs) is called
+ * by the starter at server start and after a crash restart (worker.c), when
+ * the database has the extension; by CREATE MATERIALIZED VIEW ... WITH
+ * (lambda.continuous), REFRESH and lambda.recompute (view.c). scheduler_stop
+ * asks it to exit before DROP DATABASE (ddl.c); scheduler_wake sets its
+ * latch when a refresh interval changes (view.c). DROP EXTENSION needs no
+ * call: the scheduler sees the catalog gone. Reads never start it: a
+ * database restored from a dump or copied from a template has no scheduler
+ * until one of those runs (or the server restarts), and a read of a view
+ * there that needs one fails with a hint to run lambda.recompute (merge.c).
+ *
+ * Shared memory ("pg_lambda scheduler"): a registry of SCHEDULER_MAX_SLOTS
+ * slots (database, pid, latch). A scheduler claims its database's slot
+ * when it starts, exiting at once if another live process holds it, and
+ * frees it on exit. Locking: SchedulerShared->lock, exclusive to claim or
+ * free a slot, shared to find a scheduler (to signal it, or to tell whether
+ * one runs); never held with any other lock of ours.
  *
  *-------------------------------------------------------------------------
  */
@@ -36,7 +65,7 @@
 
 #define SCHEDULER_MAX_SLOTS	64
 
-/* The scheduler of one database. */
+/* The slot of one database's scheduler (pid 0: free). */
 typedef struct SchedulerSlot
 {
 	Oid			dbid;

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * scheduler.h
- *	  The continuous-view scheduler of each database.
+ *	  The continuous-view scheduler of each database: the only functions
+ *	  that start, wake and stop it (see scheduler.c for who calls them).
  *
  *-------------------------------------------------------------------------
  */

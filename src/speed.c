@@ -2,7 +2,18 @@
  *
  * speed.c
  *	  The speed layer: partial states of recent events in shared memory,
- *	  applied when the inserting transaction commits.
+ *	  in generations, cut by refreshes and read by queries.
+ *
+ * This file owns the speed layer's shared memory: a slot per continuous
+ * view, the DSA area that holds the generations' tables (generation.c) and
+ * the states of prepared transactions, and the locks below. It applies the
+ * states capture.c hands it when a transaction commits (speed_apply), cuts
+ * for a refresh (speed_cut, batch.c), reads for queries (speed_read,
+ * merge.c) and refreshes (speed_collect), installs what a rebuild computed
+ * from the events (speed_install), and reports status and memory. A view's
+ * slot follows its view's transactions: made by CREATE (speed_view_created,
+ * freed again if the transaction aborts), freed when a DROP commits
+ * (speed_view_dropped); its own transaction callback does that.
  *
  * Generations. A view's shared states are kept in generations, each a hash
  * table (key image -> states image) in one DSA area. New transactions apply
@@ -27,20 +38,27 @@
  * answer the tail from the event table (exact, slower), and the scheduler
  * rebuilds the generation from the events (speed_install) or refreshes.
  *
- * Locking.
+ * Locking. All of the speed layer's locks live here, with the rest of its
+ * shared memory ("pg_lambda speed layer": two LWLocks, tranche "pg_lambda
+ * speed layer", and one per view slot, tranche "pg_lambda speed view").
+ * The commit lock is here rather than in capture.c because it exists for
+ * the cut: speed_cut takes it exclusively together with the view's lock and
+ * the snapshot. capture.c only takes it shared, through speed_lock_commit
+ * and speed_unlock_commit, and owns no shared memory.
  *   commit_lock    held shared by every committing transaction that has
  *                  states to apply, from PRE_COMMIT until its COMMIT
  *                  callback applied them (or from before COMMIT PREPARED
  *                  until after it); held exclusively by speed_cut for an
  *                  instant. Never held while waiting for another lock of
- *                  ours except a view's lock.
+ *                  ours except registry_lock and a view's lock.
  *   registry_lock  the view slots' in_use/dbid/batch_relid and the
  *                  prepared-transaction stash list; creating the DSA area.
- *   The scheduler registry has a lock of its own, never held with these.
  *   view->lock     everything else in a view slot and its generations'
  *                  tables: exclusive to apply, cut, install or free;
  *                  shared to read.
  *   Order: commit_lock, then registry_lock, then a view's lock.
+ *   (The scheduler registry and the worker slots have locks of their own,
+ *   in scheduler.c and launcher.c, never held with these.)
  *
  * Applying happens after the transaction is committed, where an ERROR
  * would be a PANIC: allocations use DSA_ALLOC_NO_OOM, and errors of
@@ -51,28 +69,18 @@
  */
 #include "postgres.h"
 
-#include <signal.h>
-
 #include "access/transam.h"
-#include "access/tupconvert.h"
 #include "access/twophase.h"
 #include "access/xact.h"
-#include "catalog/partition.h"
-#include "commands/trigger.h"
 #include "executor/spi.h"
-#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
-#include "storage/latch.h"
 #include "storage/lwlock.h"
-#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
-#include "utils/builtins.h"
 #include "utils/dsa.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -141,6 +149,7 @@ static void speed_release_locked(SpeedView *v, TransactionId horizon);
  * ------------------------------------------------------------------------
  */
 
+/* Size of the speed layer's shared structure. */
 static Size
 speed_shmem_size(void)
 {
@@ -148,6 +157,9 @@ speed_shmem_size(void)
 					mul_size(sizeof(SpeedView), lambda_max_continuous_views));
 }
 
+/*
+ * shmem_request_hook: reserves the shared structure and its two locks.
+ */
 static void
 speed_shmem_request(void)
 {
@@ -157,6 +169,10 @@ speed_shmem_request(void)
 	RequestNamedLWLockTranche("pg_lambda speed layer", 2);
 }
 
+/*
+ * shmem_startup_hook: attaches to (and on first start initialises) the
+ * shared structure and the view slots' locks.
+ */
 static void
 speed_shmem_startup(void)
 {
@@ -293,6 +309,7 @@ speed_lock_view(Oid dbid, Oid batch_relid)
 	return v;
 }
 
+/* The slot of a view of this database, or NULL (not locked). */
 static SpeedView *
 speed_lookup(Oid batch_relid)
 {
@@ -307,6 +324,7 @@ speed_lookup(Oid batch_relid)
 static void
 speed_note(SpeedView *v, const char *fmt,...) pg_attribute_printf(2, 3);
 
+/* Sets the view's note (view_status.note). Caller holds v->lock. */
 static void
 speed_note(SpeedView *v, const char *fmt,...)
 {
@@ -338,6 +356,7 @@ speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
  * ------------------------------------------------------------------------
  */
 
+/* The cut generation the catalog records for a view (0 if none). */
 static int64
 speed_catalog_cut(Oid batch_relid)
 {
@@ -465,6 +484,7 @@ speed_view_dropped(Oid batch_relid)
 	MemoryContextSwitchTo(old);
 }
 
+/* Frees the slot of a view, if it has one. */
 static void
 speed_release_slot(Oid dbid, Oid batch_relid)
 {
@@ -763,6 +783,7 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 	return snap;
 }
 
+/* Appends a copy of an entry to rows, as a SpeedRow. */
 static void
 speed_copy_entry(SpeedEntry *e, List **rows)
 {
@@ -777,6 +798,7 @@ speed_copy_entry(SpeedEntry *e, List **rows)
 	*rows = lappend(*rows, r);
 }
 
+/* Copies a generation's entries (only the key's, when key is given). */
 static void
 speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 {
@@ -848,12 +870,21 @@ speed_copy(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int k
 	return ok;
 }
 
+/*
+ * For a refresh: the rows of generations (after_gen, upto_gen]; false when
+ * the refresh must read the events instead (see speed_copy).
+ */
 bool
 speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows)
 {
 	return speed_copy(def, after_gen, upto_gen, NULL, 0, rows);
 }
 
+/*
+ * For a query: the rows of every generation after after_gen (the reader's
+ * cut), only the key's when key is given; false when the query must read
+ * the events instead (see speed_copy).
+ */
 bool
 speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows)
 {
@@ -1067,6 +1098,7 @@ speed_memory_used(void)
 	return total;
 }
 
+/* What lambda.view_status shows of a view's speed layer. */
 void
 speed_status(Oid batch_relid, SpeedStatus *st)
 {

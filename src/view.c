@@ -19,7 +19,7 @@
  *   v                          a plain view: the two unioned, grouped by the
  *                              keys, states merged and finalized, and the
  *                              select list's expressions applied on top;
- *   a capture trigger on the event table (speed.c), and a catalog row in
+ *   a capture trigger on the event table (capture.c), and a catalog row in
  *   lambda_catalog.continuous_view holding the definition (deparsed, fully
  *   qualified) and the cut (batch.c).
  *

@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  Background workers: the launcher, and the Kafka source workers that
- *	  consume topics into event tables exactly once.
+ *	  The Kafka source workers, which consume topics into event tables
+ *	  exactly once, and the starter that registers them at server start.
  *
  * Lifecycle. Source workers are dynamic background workers, one per
- * (source, worker index < parallelism). The backend that creates or starts a
- * source registers them when its transaction commits (source.c). At server
- * start the static launcher runs one short-lived "starter" per database,
- * which registers the workers of every enabled source there. A worker that
+ * (source, worker index < parallelism), registered by launcher.c
+ * (launcher_start_worker): by the backend that creates or starts a source,
+ * when its transaction commits (source.c), and at server start by the
+ * "starter" that the launcher runs in each database, which registers the
+ * workers of every enabled source there and starts the database's
+ * scheduler (scheduler_start) if it has the extension. A worker that
  * fails (ERROR) exits with code 1 and the postmaster restarts it after
  * lambda.worker_restart_interval; a worker whose source was stopped or dropped
  * exits with code 0 and is gone. Duplicates are harmless: a worker that finds
@@ -29,13 +31,21 @@
  * loses and duplicates nothing. A restarted worker settles a batch that a
  * crash left prepared (sw_settle_prepared).
  *
- * Shared memory. An array of lambda.max_source_workers WorkerSlots, one per
- * running (or failed and restarting) worker, holds what source_status shows
+ * Shared memory. Each worker publishes its state (what source_status shows
  * beyond the catalog: state, last error, high watermark and lag per
- * partition. Locking: WorkerSlots->lock. A worker claims and releases its
- * slot under the lock held exclusively and is the only writer of its slot's
- * fields, which it updates under the lock held exclusively; readers
+ * partition) in its slot of launcher.c's WorkerSlots. Locking:
+ * WorkerSlots->lock. A worker claims and releases its slot under the lock
+ * held exclusively and is the only writer of its slot's fields, which it
+ * updates under the lock held exclusively; readers
  * (lambda_worker_partitions, launcher_wake_workers) hold it shared.
+ *
+ * Why the starter is here and not in launcher.c: it reads which sources to
+ * start through source.c, as the workers read their definitions, and
+ * registers their workers through launcher.c. source.c itself calls
+ * launcher.c (to register or wake workers when a transaction commits), so
+ * a starter in launcher.c would make launcher.c and source.c call each
+ * other. Here the calls go one way: source.c -> launcher.c, and worker.c ->
+ * source.c, launcher.c, scheduler.c, capture.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -109,8 +119,9 @@ PGDLLEXPORT void lambda_source_worker_main(Datum arg);
 
 /*
  * A starter: registers the workers of one database's sources (see
- * source_list_to_start), then exits. Databases without the extension have
- * nothing to start.
+ * source_list_to_start) and starts its scheduler, then exits. Databases
+ * without the extension have nothing to start. The launcher (launcher.c)
+ * runs one per database at server start.
  */
 void
 lambda_starter_main(Datum arg)

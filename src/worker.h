@@ -2,8 +2,9 @@
  *
  * worker.h
  *	  The Kafka source workers, and the starter that registers them at
- *	  server start. Both are background workers, found by the postmaster
- *	  by the names of their entry points; nothing else is exported.
+ *	  server start. Both are background workers, which the postmaster finds
+ *	  by the names of their entry points (lambda_source_worker_main,
+ *	  lambda_starter_main); nothing else is exported.
  *
  *-------------------------------------------------------------------------
  */
