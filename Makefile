@@ -17,6 +17,7 @@ OBJS = \
 	src/pg_lambda.o \
 	src/aggstate.o \
 	src/batch.o \
+	src/capture.o \
 	src/catalog.o \
 	src/cview.o \
 	src/cview_validate.o \
@@ -24,14 +25,17 @@ OBJS = \
 	src/dead_letter.o \
 	src/event_table.o \
 	src/format.o \
+	src/generation.o \
 	src/guc.o \
 	src/image.o \
 	src/ingest.o \
 	src/kafka.o \
 	src/keyimage.o \
+	src/launcher.o \
 	src/merge.o \
 	src/partial.o \
 	src/privilege.o \
+	src/scheduler.o \
 	src/sketch.o \
 	src/source.o \
 	src/speed.o \

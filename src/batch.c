@@ -78,6 +78,7 @@
 
 #include "aggstate.h"
 #include "batch.h"
+#include "capture.h"
 #include "catalog.h"
 #include "cview.h"
 #include "keyimage.h"
@@ -947,7 +948,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 						get_rel_name(def->view_relid)),
 				 errdetail("A refresh reads the newest committed events, which a REPEATABLE READ or SERIALIZABLE snapshot does not see."),
 				 errhint("Refresh outside this transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED.")));
-	if (speed_has_delta(batch_relid))
+	if (capture_has_delta(batch_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot refresh continuous view \"%s\" in a transaction that inserted events into \"%s\"",

@@ -23,14 +23,16 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 
+#include "capture.h"
 #include "ddl.h"
 #include "event_table.h"
+#include "launcher.h"
 #include "privilege.h"
+#include "scheduler.h"
 #include "source.h"
 #include "speed.h"
 #include "triggers.h"
 #include "view.h"
-#include "worker.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
 
@@ -47,8 +49,8 @@ ddl_before_dropdb(DropdbStmt *stmt)
 
 	if (OidIsValid(dbid) && pg_database_ownercheck(dbid, GetUserId()))
 	{
-		worker_stop_database(dbid);
-		speed_scheduler_stop(dbid);
+		launcher_stop_workers(dbid);
+		scheduler_stop(dbid);
 		speed_release_stale(dbid, NIL, true, NULL);
 	}
 }
@@ -63,7 +65,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 					DestReceiver *dest, QueryCompletion *qc)
 {
 	bool		in_xact = IsTransactionState();
-	TransactionStmt *finishing;
+	TransactionStmt *xact_stmt;
 
 	if (in_xact)
 		event_table_check_utility(pstmt);
@@ -75,16 +77,11 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		triggers_check_utility(pstmt);
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
-	/* COMMIT/ROLLBACK PREPARED apply or drop the transaction's speed states */
-	finishing = IsA(pstmt->utilityStmt, TransactionStmt) ?
+	/* PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED keep captured states */
+	xact_stmt = IsA(pstmt->utilityStmt, TransactionStmt) ?
 		((TransactionStmt *) pstmt->utilityStmt) : NULL;
-	if (finishing && finishing->kind == TRANS_STMT_PREPARE)
-		speed_set_prepare_gid(finishing->gid);
-	if (finishing && finishing->kind != TRANS_STMT_COMMIT_PREPARED &&
-		finishing->kind != TRANS_STMT_ROLLBACK_PREPARED)
-		finishing = NULL;
-	if (finishing)
-		speed_before_finish_prepared(finishing->gid);
+	if (xact_stmt)
+		capture_before_transaction_stmt(xact_stmt);
 
 	if (ddl_prev_process_utility)
 		ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,
@@ -93,12 +90,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
-	if (finishing)
-	{
-		speed_after_finish_prepared(finishing->gid,
-									finishing->kind == TRANS_STMT_COMMIT_PREPARED);
+	if (xact_stmt && capture_after_transaction_stmt(xact_stmt))
 		return;
-	}
 	if (IsTransactionState())
 	{
 		event_table_after_utility(pstmt);

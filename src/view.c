@@ -19,7 +19,8 @@
  *   v                          a plain view: the two unioned, grouped by the
  *                              keys, states merged and finalized, and the
  *                              select list's expressions applied on top;
- *   capture triggers on the event table (triggers.c), and a catalog row in
+ *   capture triggers on the event table (triggers.c; capture.c folds what
+ *   they see), and a catalog row in
  *   lambda_catalog.continuous_view holding the definition (deparsed, fully
  *   qualified) and the cut (batch.c).
  *
@@ -78,10 +79,10 @@
 #include "cview_validate.h"
 #include "event_table.h"
 #include "privilege.h"
+#include "scheduler.h"
 #include "speed.h"
 #include "triggers.h"
 #include "view.h"
-#include "worker.h"
 
 #define VIEW_DEFAULT_REFRESH_INTERVAL "1 minute"
 
@@ -810,7 +811,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	def = cview_get(batch_relid);
 	speed_view_created(def, 0);
 	batch_refresh(batch_relid, true, "create");
-	worker_start_scheduler(MyDatabaseId);
+	scheduler_start(MyDatabaseId);
 
 	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
@@ -824,7 +825,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 /*
  * REFRESH and lambda.recompute: batch_refresh, noting a failure in the
  * speed layer (lambda.view_status.note), which outlives the transaction
- * that the error rolls back, before raising it as usual.
+ * that the error rolls back, before raising it as usual. Then makes sure
+ * the database's scheduler runs: a database restored from a dump or copied
+ * from a template has continuous views but no scheduler until the server
+ * restarts, and reads never start one (they ask for a recompute instead).
  */
 static void
 view_refresh(Oid batch, bool full, const char *why)
@@ -847,6 +851,7 @@ view_refresh(Oid batch, bool full, const char *why)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	scheduler_start(MyDatabaseId);
 }
 
 /* Checks that the current user owns lambda view relid. */
@@ -910,7 +915,7 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 			elog(ERROR, "could not update lambda_catalog.continuous_view");
 		catalog_end(&scope);
 	}
-	speed_scheduler_wake(MyDatabaseId);
+	scheduler_wake(MyDatabaseId);
 }
 
 /*
