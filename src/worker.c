@@ -68,6 +68,7 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -1052,6 +1053,16 @@ sw_load_definition(SourceWorker *w)
 	MemoryContext old;
 
 	StartTransactionCommand();
+
+	/*
+	 * A DROP EXTENSION running meanwhile locks the catalog tables in its own
+	 * order, which can be the reverse of this query's: give up waiting well
+	 * before the deadlock detector would pick a victim (possibly the DROP).
+	 * The worker then exits with the error and is restarted, and finds the
+	 * source gone or the same.
+	 */
+	(void) set_config_option("lock_timeout", "500", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	MemoryContextReset(w->def_cxt);
 	old = MemoryContextSwitchTo(w->def_cxt);
