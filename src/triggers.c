@@ -556,16 +556,29 @@ trig_view_exists(Oid batch_relid)
 }
 
 /*
- * Whether trigger tgname of relid is a capture trigger (of either level) of
- * a continuous view that exists.
+ * Whether trigger tgname of relid is the capture trigger (of either level)
+ * of a continuous view that exists: the only one of its kind for that view
+ * on relid. A second trigger calling the same function for the same view
+ * (which capture.c refuses to run) may be dropped; the view keeps the other.
  */
 bool
 triggers_is_live_capture(Oid relid, const char *tgname)
 {
 	LambdaTrigger *t = trig_find_named(relid, tgname);
+	ListCell   *lc;
+	int			same = 0;
 
-	return t != NULL && (t->kind == TRIG_CAPTURE || t->kind == TRIG_CAPTURE_ROW) &&
-		trig_view_exists(t->batch_relid);
+	if (t == NULL || (t->kind != TRIG_CAPTURE && t->kind != TRIG_CAPTURE_ROW) ||
+		!trig_view_exists(t->batch_relid))
+		return false;
+	foreach(lc, trig_list(relid))
+	{
+		LambdaTrigger *o = lfirst(lc);
+
+		if (o->kind == t->kind && o->batch_relid == t->batch_relid)
+			same++;
+	}
+	return same == 1;
 }
 
 /*
