@@ -64,7 +64,7 @@ ifdef WERROR
 PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 endif
 
-EXTRA_CLEAN = test/kafka_broker tmp_check_regress
+EXTRA_CLEAN = test/kafka_broker test/kafka_client tmp_check_regress
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -80,6 +80,11 @@ $(UPGRADE_0_4_0): $(sort $(wildcard $(LAMBDA_DIR)/sql/install/0.4.0/*.sql))
 # The Kafka-protocol broker the tests run: librdkafka's mock cluster on loopback.
 test/kafka_broker: test/kafka_broker.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS) -lpthread
+
+# Admin operations and transactional producing against a real Apache Kafka
+# broker (test/apache_kafka.sh), for the tests that kcat cannot serve.
+test/kafka_client: test/kafka_client.c
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS)
 
 .PHONY: test demo deps
 deps:
