@@ -59,10 +59,10 @@ is($node->safe_psql('postgres', q{SELECT state, lag FROM lambda.source_status WH
 # A wrong password: nothing is ingested, and source_status says why.
 create_source('bad_src', 'ev_bad', 'PLAIN', $wrong);
 ok(LambdaNode::wait_for($node,
-	q{SELECT state = 'retrying' AND last_error LIKE '%Authentication failed%invalid credentials%PLAIN%'
+	q{SELECT state = 'retrying' AND last_error LIKE '%SASL authentication error: Authentication failed: Invalid username or password%'
 	    FROM lambda.source_status WHERE source = 'bad_src'}, 't', timeout => 60),
 	'a wrong password: state retrying, last_error says the authentication failed');
-diag('last_error: ' . $node->safe_psql('postgres', q{SELECT last_error FROM lambda.source_status WHERE source = 'bad_src'}));
+note('last_error: ' . $node->safe_psql('postgres', q{SELECT last_error FROM lambda.source_status WHERE source = 'bad_src'}));
 is($node->safe_psql('postgres', 'SELECT count(*) FROM ev_bad'), '0', '... and nothing is ingested');
 
 # SCRAM-SHA-256.
