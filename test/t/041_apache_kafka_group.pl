@@ -154,10 +154,12 @@ SKIP:
 	my $have = LambdaApacheKafka->librdkafka_version;
 	skip "KIP-848 (group.protocol=consumer) needs librdkafka >= 2.12; this host has librdkafka $have", 12
 	  unless LambdaApacheKafka->librdkafka_at_least('2.12.0');
-	# pg_lambda's rebalance callback assigns eagerly (rd_kafka_assign), while
-	# the consumer protocol rebalances incrementally: expected to fail until
-	# the callback uses incremental assignment (see docs/kafka.md).
-	local $TODO = 'pg_lambda assigns partitions eagerly; KIP-848 needs incremental assignment';
+	# pg_lambda's rebalance callback assigns eagerly (rd_kafka_assign) and
+	# sets the eager partition.assignment.strategy, while the consumer
+	# protocol rebalances incrementally: until the callback uses incremental
+	# assignment (docs/kafka.md), running the scenario would only wait out
+	# its timeouts. Remove this skip together with that change.
+	skip "KIP-848 (group.protocol=consumer): pg_lambda's rebalance callback does not do incremental assignment yet", 12;
 	scenario('KIP-848', 'shared848', 'ev848', 'pg_lambda_real_848', '{"group.protocol": "consumer"}');
 }
 
