@@ -716,9 +716,8 @@ sw_publish_partitions(SourceWorker *w)
 		PartitionSlot *p = &w->parts[i];
 		int64		low,
 					high,
-					from;
-
-		int64		pos;
+					from,
+					pos;
 
 		if (!kafka_cached_watermarks(w->kc, p->partition, &low, &high))
 			continue;
@@ -1569,8 +1568,8 @@ sw_record_skip(SourceWorker *w, PartitionSlot *p, int64 from, int64 new_offset)
  * Applies the policy for partitions whose offset fell outside the log (see
  * the file header): skip to the log start, recording and announcing the lost
  * range, when retention overtook the source; fail, skipping nothing, when the
- * offset is past the end. Then assigns the worker's partitions again, which
- * fetches the stopped partitions again from where they now start.
+ * offset is past the end. Then has librdkafka fetch the stopped partitions
+ * again, from where they now start.
  */
 static void
 sw_handle_out_of_range(SourceWorker *w)
