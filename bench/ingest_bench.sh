@@ -109,8 +109,10 @@ if [ "$BROKER" = apache ]; then
         { echo "ConsumerPerformance failed: $perf" >&2; exit 1; }
     # header: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg,
     # nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
-    perf_n=$(echo "$perf" | awk -F', *' 'NR == 2 { print $5 }')
-    perf_ms=$(echo "$perf" | awk -F', *' 'NR == 2 { print $8 }')
+    # (the data line is the one that starts with a date: 4.x also prints a
+    # deprecation warning for --messages on stdout, kept for 4.0's sake)
+    perf_n=$(echo "$perf" | awk -F', *' '/^[0-9][0-9][0-9][0-9]-/ { print $5 }')
+    perf_ms=$(echo "$perf" | awk -F', *' '/^[0-9][0-9][0-9][0-9]-/ { print $8 }')
     [ "$perf_n" = "$N" ] || { echo "ConsumerPerformance read $perf_n of $N messages: $perf" >&2; exit 1; }
 fi
 
