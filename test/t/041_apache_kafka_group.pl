@@ -146,6 +146,38 @@ sub scenario
 
 scenario('classic', 'shared', 'ev', 'pg_lambda_real_classic', '{"session.timeout.ms": 6000}');
 
+# Retention overtaking a stopped group-mode source: the same policy as in
+# assigned mode (040), here through the group's assignment (the stopped
+# partition is assigned again in full, as the classic protocol requires).
+$kafka->create_topic('gret', 1);
+$nodes[1]->safe_psql('postgres', qq{
+	CREATE TABLE gret (id int NOT NULL, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('gret', 'ts');
+	SELECT lambda.create_kafka_source('gret', 'gret', '$bootstrap', 'gret',
+		group_id => 'pg_lambda_real_gret', batch_wait => '20 ms', options => '{"session.timeout.ms": 6000}');
+});
+sub produce_gret
+{
+	my ($from, $to) = @_;
+	$kafka->produce('gret', [ map { qq({"id": $_, "ts": "2025-01-01T00:00:00Z"}) } $from .. $to ], partition => 0);
+}
+produce_gret(1, 100);
+ok(LambdaNode::wait_for($nodes[1], 'SELECT count(*) FROM gret', '100', timeout => 60),
+	'group mode: the first 100 arrive');
+$nodes[1]->safe_psql('postgres', q{SELECT lambda.stop_source('gret')});
+ok(LambdaNode::wait_for($nodes[1],
+	q{SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pg_lambda source gret/%'}, '0', timeout => 30),
+	'group mode: the source is stopped');
+produce_gret(101, 300);
+is($kafka->delete_records('gret', 0, 250), '250', 'group mode: the log start moved to offset 250');
+$nodes[1]->safe_psql('postgres', q{SELECT lambda.start_source('gret')});
+ok(LambdaNode::wait_for($nodes[1],
+	q{SELECT count(*), min(id) FILTER (WHERE id > 100), max(id), (SELECT skipped_offsets FROM lambda.source_status WHERE source = 'gret') FROM gret},
+	'150|251|300|150', timeout => 90),
+	'group mode: offsets 100..249 skipped and counted, ids 251..300 ingested once');
+is($nodes[1]->safe_psql('postgres', q{SELECT count(*), count(DISTINCT id) FROM gret}), '150|150',
+	'group mode: nothing twice');
+
 # KIP-848: the consumer group protocol where the broker assigns partitions
 # and rebalances incrementally. librdkafka implements it from 2.12 on.
 $kafka->create_topic('shared848', 4);
