@@ -223,7 +223,9 @@ start() {
     fi
     command -v kcat >/dev/null || die "kcat not found (test/install_deps.sh installs it)"
     libs=$(fetch)
-    [ -f "$dir/server.properties" ] || configure "$dir" "$libs"
+    # a folder whose storage was never formatted (an earlier start failed
+    # there) is configured afresh
+    [ -f "$dir/data/meta.properties" ] || configure "$dir" "$libs"
     bootstrap=$(cat "$dir/bootstrap")
 
     # setsid: its own session, so a terminal's ^C or the caller's process
