@@ -20,7 +20,10 @@
 #                                      librdkafka before 2.6.1 cannot log in with SCRAM
 #                                      to Kafka 4.x (it repeats the client nonce, which
 #                                      4.x rejects); PLAIN works with any librdkafka.
-#   CONTROLLER      127.0.0.1:PORT++   KRaft, internal
+#   SASL_SSL        127.0.0.1:PORT++   the same over TLS (DIR/ssl_bootstrap); the broker's
+#                                      certificate (for 127.0.0.1 and localhost) is signed
+#                                      by a CA made for DIR: clients trust DIR/ca.pem
+#   CONTROLLER      127.0.0.1:PORT+++  KRaft, internal
 # Topics are not created automatically (auto.create.topics.enable=false).
 #
 # The jars come from Maven Central through test/kafka/pom.xml
@@ -117,13 +120,13 @@ storage_tool_class() {
     fi
 }
 
-# Three free TCP ports on 127.0.0.1, asked of the kernel (bound at once and
+# Four free TCP ports on 127.0.0.1, asked of the kernel (bound at once and
 # released, so another process could still take one; start then fails loudly).
 free_ports() {
     perl -MIO::Socket::INET -e '
         my @s = map { IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
                                             Proto => "tcp", Listen => 1, ReuseAddr => 0)
-                      or die "cannot bind a port: $!\n" } 1 .. 3;
+                      or die "cannot bind a port: $!\n" } 1 .. 4;
         print join(" ", map { $_->sockport } @s), "\n";'
 }
 
@@ -134,14 +137,34 @@ cluster_id() {
     case $id in -*) cluster_id ;; *) echo "$id" ;; esac
 }
 
+# A CA of DIR's own and a certificate for 127.0.0.1/localhost signed by it;
+# the broker reads its key and chain from one PEM file (Kafka's PEM key
+# store), clients trust DIR/ca.pem. Nothing is encrypted at rest: test keys.
+make_certificates() {
+    dir=$1
+    command -v openssl >/dev/null || die "openssl not found, needed for the TLS listener (test/install_deps.sh installs it)"
+    (
+        cd "$dir" && umask 077 &&
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=pg_lambda test CA" \
+            -keyout ca.key -out ca.pem &&
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext &&
+        openssl x509 -req -days 3650 -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+            -extfile server.ext -out server.pem &&
+        cat server.key server.pem ca.pem >server_keystore.pem &&
+        chmod 644 ca.pem
+    ) >"$dir/certificates.log" 2>&1 || { cat "$dir/certificates.log" >&2; die "could not make the TLS certificates in $dir"; }
+}
+
 # Writes DIR's configuration and formats its storage, with the SCRAM user.
 configure() {
     dir=$1 libs=$2
     set -- $(free_ports)
-    port=$1 sasl_port=$2 controller_port=$3
+    port=$1 sasl_port=$2 ssl_port=$3 controller_port=$4
     user=pg_lambda
     password=$(head -c 18 /dev/urandom | base64 | tr -d '+/=' | cut -c 1-20)
     mkdir -p "$dir/data"
+    make_certificates "$dir"
     (umask 077; : >"$dir/server.properties")
     cat >>"$dir/server.properties" <<EOF
 # Written by test/apache_kafka.sh: one KRaft node, broker and controller.
@@ -149,15 +172,20 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SASL_SSL://127.0.0.1:$ssl_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SASL_SSL://127.0.0.1:$ssl_port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 # SCRAM-SHA-256 (the credential is added at format time) and PLAIN (its
 # users are listed here: this file holds a password, so it is private)
 sasl.enabled.mechanisms=SCRAM-SHA-256,PLAIN
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$user="$password";
+# the same logins over TLS: key and certificate chain from one PEM file
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$user="$password";
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$dir/server_keystore.pem
 log.dirs=$dir/data
 # one node: every internal topic has one replica; few partitions start fast
 offsets.topic.replication.factor=1
@@ -194,6 +222,7 @@ rootLogger.appenderRef.file.ref = FILE
 EOF
     echo "127.0.0.1:$port" >"$dir/bootstrap"
     echo "127.0.0.1:$sasl_port" >"$dir/sasl_bootstrap"
+    echo "127.0.0.1:$ssl_port" >"$dir/ssl_bootstrap"
     echo "$user" >"$dir/sasl_user"
     (umask 077; echo "$password" >"$dir/sasl_password")
     # The format command prints the salted credential, never the password;

@@ -163,7 +163,7 @@ sub _start_broker
 	  . "exit $rc):\n$err" if $rc != 0;
 	chomp $out;
 	$self->{bootstrap} = $out;
-	foreach my $f ('sasl_bootstrap', 'sasl_user', 'sasl_password')
+	foreach my $f ('sasl_bootstrap', 'ssl_bootstrap', 'sasl_user', 'sasl_password')
 	{
 		$self->{$f} = PostgreSQL::Test::Utils::slurp_file("$self->{dir}/$f");
 		chomp $self->{$f};
@@ -176,14 +176,17 @@ sub _start_broker
 
 =pod
 
-=head2 $kafka->bootstrap, ->sasl_bootstrap, ->sasl_user, ->sasl_password, ->dir
+=head2 $kafka->bootstrap, ->sasl_bootstrap, ->ssl_bootstrap, ->sasl_user, ->sasl_password, ->ca_file, ->dir
 
 The PLAINTEXT listener, the SASL_PLAINTEXT listener (SCRAM-SHA-256 and
-PLAIN) with its one user, and the broker's folder.
+PLAIN) with its one user, the same over TLS (SASL_SSL), the CA certificate
+that TLS clients trust, and the broker's folder.
 
 =cut
 
 sub sasl_bootstrap { return $_[0]->{sasl_bootstrap}; }
+sub ssl_bootstrap  { return $_[0]->{ssl_bootstrap}; }
+sub ca_file        { return "$_[0]->{dir}/ca.pem"; }
 sub sasl_user      { return $_[0]->{sasl_user}; }
 sub sasl_password  { return $_[0]->{sasl_password}; }
 sub dir            { return $_[0]->{dir}; }

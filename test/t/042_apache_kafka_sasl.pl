@@ -1,8 +1,10 @@
 # Authentication against a real Apache Kafka 4.x broker: a SASL_PLAINTEXT
-# listener with PLAIN and SCRAM-SHA-256 (test/apache_kafka.sh). Credentials
-# given in a source's options work; a wrong password shows as a clear
-# last_error in source_status; the password never reaches the server log,
-# source_status or sources, nor roles other than the catalog's owner.
+# listener with PLAIN and SCRAM-SHA-256, and the same over TLS (SASL_SSL)
+# (test/apache_kafka.sh). Credentials given in a source's options work; a
+# wrong password, or a broker certificate the source does not trust, shows
+# as a clear last_error in source_status; the password never reaches the
+# server log, source_status or sources, nor roles other than the catalog's
+# owner.
 #
 # SCRAM-SHA-256 logins from librdkafka before 2.6.1 are refused by Kafka 4.x
 # (librdkafka repeated the client nonce in its final message, which 4.x
@@ -33,20 +35,27 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE ev_plain (id int NOT NULL, ts timestamptz NOT NULL);
 	CREATE TABLE ev_bad (id int NOT NULL, ts timestamptz NOT NULL);
 	CREATE TABLE ev_scram (id int NOT NULL, ts timestamptz NOT NULL);
-	SELECT lambda.create_event_table(t, 'ts') FROM unnest(ARRAY['ev_plain', 'ev_bad', 'ev_scram']) t;
-	GRANT SELECT, INSERT ON ev_plain, ev_bad, ev_scram TO alice;
-	GRANT SELECT ON ev_plain, ev_bad, ev_scram TO bob;
+	CREATE TABLE ev_tls (id int NOT NULL, ts timestamptz NOT NULL);
+	CREATE TABLE ev_untrusted (id int NOT NULL, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table(t, 'ts')
+	  FROM unnest(ARRAY['ev_plain', 'ev_bad', 'ev_scram', 'ev_tls', 'ev_untrusted']) t;
+	GRANT SELECT, INSERT ON ev_plain, ev_bad, ev_scram, ev_tls, ev_untrusted TO alice;
+	GRANT SELECT ON ev_plain, ev_bad, ev_scram, ev_tls, ev_untrusted TO bob;
 });
 $kafka->produce('sec', [ map { qq({"id": $_, "ts": "2025-01-01T00:00:00Z"}) } 1 .. 50 ]);
 
-# Creates a source as alice with the given SASL mechanism and password.
+# Creates a source as alice with the given SASL mechanism and password;
+# over TLS when $tls is given (a JSON fragment of ssl.* options, or '').
 sub create_source
 {
-	my ($name, $table, $mechanism, $pw) = @_;
+	my ($name, $table, $mechanism, $pw, $tls) = @_;
+	my ($brokers, $protocol) = defined $tls
+	  ? ($kafka->ssl_bootstrap, 'SASL_SSL') : ($sasl, 'SASL_PLAINTEXT');
+	my $ssl = defined $tls && $tls ne '' ? ", $tls" : '';
 	$node->safe_psql('postgres', qq{SET ROLE alice;
-		SELECT lambda.create_kafka_source('$name', '$table', '$sasl', 'sec', batch_wait => '20 ms',
-			options => '{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "$mechanism",
-			             "sasl.username": "$user", "sasl.password": "$pw"}')});
+		SELECT lambda.create_kafka_source('$name', '$table', '$brokers', 'sec', batch_wait => '20 ms',
+			options => '{"security.protocol": "$protocol", "sasl.mechanisms": "$mechanism",
+			             "sasl.username": "$user", "sasl.password": "$pw"$ssl}')});
 }
 
 # PLAIN with the right password: the source ingests everything.
@@ -84,6 +93,20 @@ else
 		skip "SCRAM-SHA-256 ingest: librdkafka $librdkafka < 2.6.1 repeats the client nonce, which Kafka 4.x refuses", 1;
 	}
 }
+
+# TLS (SASL_SSL): with the broker's CA the source ingests; without it the
+# broker's certificate is not trusted and source_status says so.
+my $ca = $kafka->ca_file;
+create_source('tls_src', 'ev_tls', 'PLAIN', $password, qq{"ssl.ca.location": "$ca"});
+ok(LambdaNode::wait_for($node, 'SELECT count(*), count(DISTINCT id), min(id), max(id) FROM ev_tls', '50|50|1|50', timeout => 60),
+	'SASL_SSL: TLS with the broker\'s CA, PLAIN login: every message, once');
+create_source('untrusted_src', 'ev_untrusted', 'PLAIN', $password, '');
+ok(LambdaNode::wait_for($node,
+	q{SELECT state = 'retrying' AND last_error LIKE '%certificate verify failed%'
+	    FROM lambda.source_status WHERE source = 'untrusted_src'}, 't', timeout => 60),
+	'SASL_SSL without the CA: state retrying, last_error says the certificate was not trusted');
+note('last_error: ' . $node->safe_psql('postgres', q{SELECT last_error FROM lambda.source_status WHERE source = 'untrusted_src'}));
+is($node->safe_psql('postgres', 'SELECT count(*) FROM ev_untrusted'), '0', '... and nothing is ingested');
 
 # Nobody but the catalog's owner (a superuser) sees the password.
 for my $role ('alice', 'bob')
