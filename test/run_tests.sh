@@ -3,7 +3,8 @@
 # pg_regress against its own preloaded temp instance, then the TAP tests
 # (server lifecycle, Kafka through the mock broker and a real Apache Kafka
 # broker). PostgreSQL refuses to run its server as root, so as root the suite
-# runs as the "postgres" user in a scratch copy of the tree. Exits non-zero on any failure and prints what failed.
+# runs as the "postgres" user in a scratch copy of the tree. Exits non-zero
+# on any failure and prints what failed.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
