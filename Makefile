@@ -94,7 +94,7 @@ PG_CFLAGS += -Wall -Wextra -Werror
 PG_CPPFLAGS += -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
 endif
 
-EXTRA_CLEAN = $(OBJS:.o=.d) test/kafka_broker tmp_check_regress tmp_check_iso output_iso
+EXTRA_CLEAN = $(OBJS:.o=.d) test/kafka_broker test/kafka_client tmp_check_regress tmp_check_iso output_iso
 
 # PGXS does not track header dependencies (unless PostgreSQL was configured
 # with --enable-depend): have the compiler write them (src/*.d; included
@@ -124,6 +124,11 @@ $(UPGRADE_0_4_0): $(sort $(wildcard $(LAMBDA_DIR)/sql/install/0.4.0/*.sql))
 # The Kafka-protocol broker the tests run: librdkafka's mock cluster on loopback.
 test/kafka_broker: test/kafka_broker.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS) -lpthread
+
+# Admin operations and transactional producing against a real Apache Kafka
+# broker (test/apache_kafka.sh), for the tests that kcat cannot serve.
+test/kafka_client: test/kafka_client.c
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS)
 
 .PHONY: test demo deps
 deps:

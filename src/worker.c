@@ -33,6 +33,17 @@
  * loses and duplicates nothing. A restarted worker settles a batch that a
  * crash left prepared (sw_settle_prepared).
  *
+ * Offsets outside the log (sw_handle_out_of_range). When the stored offset
+ * of a partition is older than the partition's log start, the topic's
+ * retention deleted those messages before they were consumed: they are lost
+ * whatever the worker does, and waiting would only let retention delete
+ * more. The worker records the skipped range in source_offset
+ * (skipped_offsets, in the same kind of guarded transaction as a batch),
+ * warns with the range, and continues at the log start. A stored offset
+ * past the partition's end (the topic was deleted and recreated, or the log
+ * was truncated) is never skipped: the worker fails with the reason and
+ * retries after lambda.worker_restart_interval, until an operator acts.
+ *
  * Shared memory. Each worker publishes its state (what source_status shows
  * beyond the catalog: state, last error, high watermark and lag per
  * partition) in its slot of launcher.c's WorkerSlots. Locking:
@@ -196,7 +207,8 @@ sw_publish_partitions(SourceWorker *w)
 		PartitionSlot *p = &w->parts[i];
 		int64		low,
 					high,
-					from;
+					from,
+					pos;
 
 		if (!kafka_cached_watermarks(w->kc, p->partition, &low, &high))
 			continue;
@@ -204,6 +216,17 @@ sw_publish_partitions(SourceWorker *w)
 		p->high_watermark = high;
 		/* before the first commit, the start is where start_from says */
 		from = p->next_offset >= 0 ? p->next_offset : (w->def.start_earliest ? low : high);
+
+		/*
+		 * Offsets that are never delivered (transaction control records,
+		 * aborted messages) can follow the last message committed: the
+		 * consumer's position has moved past them, and nothing is left to
+		 * read before it. Every message handed out before it is committed by
+		 * now (this runs after a batch, never inside one).
+		 */
+		pos = kafka_position(w->kc, p->partition);
+		if (pos > from)
+			from = pos;
 		p->lag = Max(high - from, 0);
 	}
 
@@ -990,6 +1013,123 @@ sw_settle_prepared(SourceWorker *w)
 }
 
 /*
+ * Records, in a transaction of its own, that partition p continues at
+ * new_offset instead of from: the offsets in between were deleted by
+ * retention. Guarded like a batch's offset update: it fails if another
+ * consumer moved the stored offset.
+ */
+static void
+sw_record_skip(SourceWorker *w, PartitionSlot *p, int64 from, int64 new_offset)
+{
+	CatalogScope scope;
+	Oid			argtypes[5] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[5];
+
+	args[0] = Int32GetDatum(w->def.id);
+	args[1] = Int32GetDatum(p->partition);
+	args[2] = Int64GetDatum(new_offset);
+	args[3] = Int64GetDatum(new_offset - from);
+	args[4] = Int64GetDatum(from);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("INSERT INTO lambda_catalog.source_offset AS o "
+							  "(source_id, partition, next_offset, skipped_offsets) "
+							  "VALUES ($1, $2, $3, $4) "
+							  "ON CONFLICT (source_id, partition) DO UPDATE SET "
+							  "next_offset = excluded.next_offset, "
+							  "skipped_offsets = o.skipped_offsets + excluded.skipped_offsets, "
+							  "updated_at = pg_catalog.now() "
+							  "WHERE o.next_offset <= $5",
+							  5, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not upsert lambda_catalog.source_offset");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("partition %d of Kafka source \"%s\" was consumed concurrently",
+						p->partition, w->def.name),
+				 errdetail("The stored offset is past offset " INT64_FORMAT ", where this worker stood.", from),
+				 errhint("Nothing was skipped; the worker restarts from the stored offsets.")));
+	catalog_end(&scope);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * Applies the policy for partitions whose offset fell outside the log (see
+ * the file header): skip to the log start, recording and announcing the lost
+ * range, when retention overtook the source; fail, skipping nothing, when the
+ * offset is past the end. Then has librdkafka fetch the stopped partitions
+ * again, from where they now start.
+ */
+static void
+sw_handle_out_of_range(SourceWorker *w)
+{
+	int32		oor[WORKER_MAX_PARTITIONS];
+	int64		asked[WORKER_MAX_PARTITIONS];
+	int32		ids[WORKER_MAX_PARTITIONS];
+	int64		start[WORKER_MAX_PARTITIONS];
+	char		errbuf[WORKER_ERROR_LEN];
+	int			n = kafka_take_out_of_range(w->kc, WORKER_MAX_PARTITIONS, oor, asked);
+	int			k = 0;
+	int			i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		PartitionSlot *p = sw_partition(w, oor[i]);
+		int64		from;
+		int64		low;
+		int64		high;
+
+		if (p == NULL)
+			continue;			/* no longer ours */
+		from = p->next_offset >= 0 ? p->next_offset : asked[i];
+		if (!kafka_query_watermarks(w->kc, p->partition, 10000, &low, &high, errbuf, sizeof(errbuf)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("Kafka source \"%s\" cannot tell where partition %d of topic \"%s\" starts",
+							w->def.name, p->partition, w->def.topic),
+					 errdetail("Offset " INT64_FORMAT " is out of range; %s.", from, errbuf),
+					 errhint("The worker restarts and tries again; nothing was skipped.")));
+		if (from > high)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("offset " INT64_FORMAT " of partition %d of Kafka source \"%s\" is past the end of the partition (offset " INT64_FORMAT ")",
+							from, p->partition, w->def.name, high),
+					 errdetail("The topic \"%s\" may have been deleted and created again, or its log truncated; pg_lambda skips nothing it cannot account for.",
+							   w->def.topic),
+					 errhint("The worker retries after lambda.worker_restart_interval. To start over on a new topic, drop the source and create it again.")));
+		if (from < low)
+		{
+			char		msg[WORKER_ERROR_LEN];
+
+			sw_record_skip(w, p, from, low);
+			snprintf(msg, sizeof(msg),
+					 "offsets " INT64_FORMAT " to " INT64_FORMAT " of partition %d were deleted by retention before they were consumed; " INT64_FORMAT " skipped",
+					 from, low - 1, p->partition, low - from);
+			ereport(WARNING,
+					(errmsg("Kafka source \"%s\" skipped offsets " INT64_FORMAT " to " INT64_FORMAT " of partition %d of topic \"%s\"",
+							w->def.name, from, low - 1, p->partition, w->def.topic),
+					 errdetail("The topic's retention deleted these " INT64_FORMAT " offsets before they were consumed; their messages are lost for this source. Consumption continues at offset " INT64_FORMAT ", the partition's log start.",
+							   low - from, low),
+					 errhint("lambda.source_status.skipped_offsets counts them. Stop a source only for less time than the topic's retention.")));
+			sw_set_state(w, "running", msg);
+			from = p->next_offset = low;
+		}
+		/* else back in range (e.g. after a leader change): fetch from there */
+		ids[k] = p->partition;
+		start[k] = from;
+		k++;
+	}
+	if (!kafka_restart_fetch(w->kc, k, ids, start, errbuf, sizeof(errbuf)))
+		ereport(ERROR, (errmsg("Kafka source \"%s\": %s", w->def.name, errbuf)));
+	sw_publish_partitions(w);
+}
+
+/*
  * Every WORKER_STATUS_INTERVAL (at backoff intervals while failing): checks
  * that the source still exists and is enabled (exiting if not: it may have
  * been dropped with its target table, or changed by a restore), asks the
@@ -1030,6 +1170,13 @@ sw_check_status(SourceWorker *w)
 	}
 	else
 	{
+		/* the client-level error taken above says why (a failed login, ...) */
+		if (kerr != NULL && strstr(errbuf, kerr) == NULL)
+		{
+			size_t		len = strlen(errbuf);
+
+			snprintf(errbuf + len, sizeof(errbuf) - len, " (%s)", kerr);
+		}
 		if (!w->failing)
 			ereport(WARNING,
 					(errmsg("Kafka source \"%s\" cannot reach its brokers, retrying", w->def.name),
@@ -1262,6 +1409,7 @@ lambda_source_worker_main(Datum arg pg_attribute_unused())
 					w->next_status_check = 0;	/* messages flow again */
 			}
 			kafka_release_batch(w->kc);
+			sw_handle_out_of_range(w);
 			if (w->reload)
 				continue;
 

@@ -3,8 +3,11 @@
 # As root it uses apt-get (Debian 12); otherwise it only reports what is missing.
 set -eu
 
+# openjdk-17-jre-headless, maven and openssl: the real Apache Kafka broker that the
+# Kafka tests run (test/apache_kafka.sh; Maven fetches its jars once).
 PKGS="postgresql-15 postgresql-server-dev-15 librdkafka-dev kcat pkg-config
-      libipc-run-perl make gcc perl prometheus-postgres-exporter"
+      libipc-run-perl make gcc perl prometheus-postgres-exporter
+      openjdk-17-jre-headless maven openssl"
 
 missing=""
 for p in $PKGS; do
