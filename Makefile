@@ -130,7 +130,12 @@ test/kafka_broker: test/kafka_broker.c
 test/kafka_client: test/kafka_client.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS)
 
-.PHONY: test demo deps
+# The architecture pictures in docs/img (Graphviz's dot; not needed to build
+# or test): docs/img/*.dot -> docs/img/*.svg, committed.
+docs-images:
+	for f in $(LAMBDA_DIR)/docs/img/*.dot; do dot -Tsvg "$$f" -o "$${f%.dot}.svg"; done
+
+.PHONY: test demo deps docs-images
 deps:
 	@sh $(LAMBDA_DIR)/test/install_deps.sh
 

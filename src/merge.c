@@ -70,7 +70,6 @@
 #include "sketch.h"
 #include "scheduler.h"
 #include "speed.h"
-#include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
 PG_FUNCTION_INFO_V1(lambda_merge_trans);
