@@ -740,7 +740,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	qualname = quote_qualified_identifier(get_namespace_name(nsp), viewname);
 	owner = quote_identifier(GetUserNameFromId(GetUserId(), false));
 
-	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && batch_long_keys_available();
+	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && catalog_has(CATALOG_LONG_KEYS);
 	catalog_begin(&scope);
 	view_exec(psprintf("CREATE TABLE %s (%s%s%s)", batch_rel, view_table_columns(tmp, true),
 					   long_keys ? ", " : "", long_keys ? view_long_column(tmp) : ""), SPI_OK_UTILITY);
@@ -812,7 +812,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	batch_refresh(batch_relid, true, "create");
 	worker_start_scheduler(MyDatabaseId);
 
-	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" holds %lld group over the existing events of \"%s\"",
 						   "continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
@@ -1404,7 +1404,7 @@ lambda_recompute(PG_FUNCTION_ARGS)
 				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
 	view_check_owner(relid);
 	view_refresh(batch, true, "recompute");
-	batch_read_cut(batch, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" recomputed: %lld group",
 						   "continuous view \"%s\" recomputed: %lld groups",
