@@ -123,29 +123,7 @@ et_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 char *
 event_table_time_column(Oid relid)
 {
-	CatalogScope scope;
-	MemoryContext caller = CurrentMemoryContext;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	char	   *result = NULL;
-
-	if (!OidIsValid(catalog_relid(ET_CATALOG_TABLE)))
-		return NULL;
-
-	args[0] = ObjectIdGetDatum(relid);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT time_column::text FROM lambda_catalog.event_table "
-							  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.event_table");
-	if (SPI_processed > 0)
-	{
-		char	   *val = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		result = MemoryContextStrdup(caller, val);
-	}
-	catalog_end(&scope);
-	return result;
+	return catalog_event_table_time_column(relid);
 }
 
 /*
@@ -620,18 +598,7 @@ event_table_after_utility(PlannedStmt *pstmt)
 		time_column = event_table_time_column(relid);
 		if (time_column && strcmp(time_column, stmt->subname) == 0)
 		{
-			CatalogScope scope;
-			Oid			argtypes[2] = {OIDOID, TEXTOID};
-			Datum		args[2];
-
-			args[0] = ObjectIdGetDatum(relid);
-			args[1] = CStringGetTextDatum(stmt->newname);
-			catalog_begin(&scope);
-			if (SPI_execute_with_args("UPDATE lambda_catalog.event_table SET time_column = $2 "
-									  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-									  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not update lambda_catalog.event_table");
-			catalog_end(&scope);
+			catalog_event_table_set_time_column(relid, stmt->newname);
 		}
 	}
 }
@@ -693,8 +660,6 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 	AttrNumber	attnum;
 	Oid			coltype;
 	CatalogScope scope;
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
-	Datum		args[2];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -779,14 +744,7 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 				 errdetail("lambda.event_tables lists the event tables of this database."),
 				 errhint("Nothing to do: the table is already append-only.")));
 
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = NameGetDatum(PG_GETARG_NAME(1));
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("INSERT INTO lambda_catalog.event_table (relid, time_column) "
-							  "VALUES ($1::pg_catalog.regclass, $2)",
-							  2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into lambda_catalog.event_table");
-	catalog_end(&scope);
+	catalog_event_table_insert(relid, colname);
 
 	table_close(rel, NoLock);
 
@@ -872,32 +830,7 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 static void
 et_users(Oid relid, char **views, char **sources)
 {
-	CatalogScope scope;
-	MemoryContext caller = CurrentMemoryContext;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	bool		isnull;
-	Datum		d;
-
-	args[0] = ObjectIdGetDatum(relid);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT (SELECT pg_catalog.string_agg(v.view::pg_catalog.text, ', ' ORDER BY v.view::pg_catalog.text)"
-							  "          FROM lambda_catalog.continuous_view v"
-							  "         WHERE v.event_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							  "            OR v.event_table::pg_catalog.oid IN"
-							  "               (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass))),"
-							  "       (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(s.name), ', ' ORDER BY s.name)"
-							  "          FROM lambda_catalog.source s"
-							  "         WHERE s.target::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							  "            OR s.target::pg_catalog.oid IN"
-							  "               (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass)))",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read pg_lambda's catalog");
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	*views = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	*sources = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
-	catalog_end(&scope);
+	catalog_event_table_users(relid, views, sources);
 }
 
 /*
@@ -915,9 +848,6 @@ lambda_drop_event_table(PG_FUNCTION_ARGS)
 	char	   *relname;
 	char	   *views;
 	char	   *sources;
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -970,13 +900,7 @@ lambda_drop_event_table(PG_FUNCTION_ARGS)
 	 * The row's trigger invalidates the relcache entries of the table and its
 	 * partitions, so every session stops protecting them at commit.
 	 */
-	args[0] = ObjectIdGetDatum(relid);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("DELETE FROM lambda_catalog.event_table "
-							  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE || SPI_processed != 1)
-		elog(ERROR, "could not delete from lambda_catalog.event_table");
-	catalog_end(&scope);
+	catalog_event_table_delete(relid);
 	PG_RETURN_VOID();
 }
 

@@ -469,7 +469,7 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 		else
 			key_image(s->def, vals, nulls, &key);
 	}
-	batch_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
+	catalog_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
 	if (cut.foreign && scheduler_running(MyDatabaseId))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -538,21 +538,7 @@ triggers_add_guards(Oid relid)
 static bool
 trig_view_exists(Oid batch_relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	bool		found;
-
-	if (!OidIsValid(batch_relid) || !OidIsValid(catalog_relid("continuous_view")))
-		return false;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(batch_relid);
-	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view WHERE batch_table = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	found = SPI_processed > 0;
-	catalog_end(&scope);
-	return found;
+	return catalog_view_exists(batch_relid);
 }
 
 /*

@@ -96,23 +96,17 @@ PG_FUNCTION_INFO_V1(lambda_upgrade_batch_table);
 Oid
 view_batch_of(Oid relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	Oid			batch = InvalidOid;
-	bool		isnull;
-
-	if (!OidIsValid(catalog_relid("continuous_view")) || get_rel_relkind(relid) != RELKIND_VIEW)
+	if (!catalog_has(CATALOG_VIEWS) || get_rel_relkind(relid) != RELKIND_VIEW)
 		return InvalidOid;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT batch_table::oid FROM lambda_catalog.continuous_view WHERE view = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	if (SPI_processed > 0)
-		batch = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	catalog_end(&scope);
-	return batch;
+	return catalog_view_batch_of(relid);
+}
+
+/* The schema-qualified, quoted name of relation relid. */
+static char *
+view_rel_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
 }
 
 /* Runs one statement through SPI (as the current user), checking the result. */
@@ -536,9 +530,6 @@ view_after_utility(PlannedStmt *pstmt)
 	Oid			relid = InvalidOid;
 	List	   *ancestors;
 	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	uint64		i;
 	List	   *batches = NIL;
 	ListCell   *lc;
 
@@ -561,18 +552,7 @@ view_after_utility(PlannedStmt *pstmt)
 	if (ancestors == NIL)
 		return;
 	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(llast_oid(ancestors));
-	if (SPI_execute_with_args("SELECT v.batch_table::pg_catalog.oid FROM lambda_catalog.continuous_view v"
-							  " WHERE v.event_table = $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-
-		batches = lappend_oid(batches, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	  SPI_tuptable->tupdesc, 1, &isnull)));
-	}
+	batches = catalog_view_list(llast_oid(ancestors));
 	if (batches != NIL && IsA(stmt, AlterTableStmt))
 	{
 		/* rows that were in the table before it was attached were never captured */
@@ -626,16 +606,14 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	ObjectAddress viewaddr;
 	ObjectAddress eventaddr;
 	BatchCut	cut;
-	Oid			argtypes[8] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID};
-	Datum		args[8];
-	char		argnulls[8] = "        ";
+	CatalogView row;
 	ListCell   *lc;
 	bool		long_keys;
 
 	view_parse_options(into->options, &opts, false);
 	view_check_window(&opts);
-	if (opts.sliding_window && OidIsValid(catalog_relid("continuous_view")) &&
-		get_attnum(catalog_relid("continuous_view"), "sliding_window") == InvalidAttrNumber)
+	if (opts.sliding_window && catalog_has(CATALOG_VIEWS) &&
+		!catalog_has(CATALOG_SLIDING_WINDOWS))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("sliding windows need pg_lambda 0.3.0 in this database"),
@@ -741,7 +719,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	qualname = quote_qualified_identifier(get_namespace_name(nsp), viewname);
 	owner = quote_identifier(GetUserNameFromId(GetUserId(), false));
 
-	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && batch_long_keys_available();
+	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && catalog_has(CATALOG_LONG_KEYS);
 	catalog_begin(&scope);
 	view_exec(psprintf("CREATE TABLE %s (%s%s%s)", batch_rel, view_table_columns(tmp, true),
 					   long_keys ? ", " : "", long_keys ? view_long_column(tmp) : ""), SPI_OK_UTILITY);
@@ -780,26 +758,14 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	recordDependencyOnExpr(&viewaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
 
 	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(batch_relid);
-	args[1] = ObjectIdGetDatum(view_relid);
-	args[2] = ObjectIdGetDatum(speed_relid);
-	args[3] = ObjectIdGetDatum(event_relid);
-	args[4] = CStringGetTextDatum(definition);
-	args[5] = CStringGetTextDatum(opts.refresh_interval ? opts.refresh_interval : VIEW_DEFAULT_REFRESH_INTERVAL);
-	args[6] = PointerGetDatum(opts.sliding_window);
-	args[7] = PointerGetDatum(opts.window_step);
-	if (opts.sliding_window == NULL)
-		argnulls[6] = argnulls[7] = 'n';
-	if (SPI_execute_with_args(opts.sliding_window ?
-							  "INSERT INTO lambda_catalog.continuous_view"
-							  " (batch_table, view, speed_table, event_table, definition, refresh_interval,"
-							  "  sliding_window, window_step)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::interval, $7, $8)" :
-							  "INSERT INTO lambda_catalog.continuous_view"
-							  " (batch_table, view, speed_table, event_table, definition, refresh_interval)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
-							  opts.sliding_window ? 8 : 6, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the continuous view");
+	row.batch_relid = batch_relid;
+	row.view_relid = view_relid;
+	row.speed_relid = speed_relid;
+	row.event_relid = event_relid;
+	row.definition = definition;
+	row.window = opts.sliding_window;
+	row.step = opts.sliding_window ? opts.window_step : NULL;
+	catalog_view_insert(&row, opts.refresh_interval ? opts.refresh_interval : VIEW_DEFAULT_REFRESH_INTERVAL);
 	view_add_capture(event_relid, batch_relid);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
 					   quote_literal_cstr(psprintf("pg_lambda continuous view over %s: batch layer %s, speed layer %s",
@@ -813,7 +779,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	batch_refresh(batch_relid, true, "create");
 	scheduler_start(MyDatabaseId);
 
-	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" holds %lld group over the existing events of \"%s\"",
 						   "continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
@@ -873,9 +839,6 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 		AlterTableCmd *cmd = lfirst(lc);
 		LambdaViewOptions opts;
 		ListCell   *lc2;
-		CatalogScope scope;
-		Oid			argtypes[2] = {OIDOID, TEXTOID};
-		Datum		args[2];
 
 		if (cmd->subtype != AT_SetRelOptions && cmd->subtype != AT_ResetRelOptions)
 			ereport(ERROR,
@@ -907,13 +870,7 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("nothing to change"),
 					 errhint("Use ALTER MATERIALIZED VIEW v SET (lambda.refresh_interval = '5 minutes').")));
-		catalog_begin(&scope);
-		args[0] = ObjectIdGetDatum(batch);
-		args[1] = CStringGetTextDatum(opts.refresh_interval);
-		if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view SET refresh_interval = $2::interval"
-								  " WHERE batch_table = $1", 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update lambda_catalog.continuous_view");
-		catalog_end(&scope);
+		catalog_view_set_refresh_interval(batch, opts.refresh_interval);
 	}
 	scheduler_wake(MyDatabaseId);
 }
@@ -1030,8 +987,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		Oid			newowner;
 		Oid			oldowner;
 		CatalogScope scope;
-		Oid			argtypes[1] = {OIDOID};
-		Datum		args[1];
+		CatalogView *row;
 
 		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
 			return false;
@@ -1041,15 +997,15 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		ATExecChangeOwner(relid, newowner, false, AccessExclusiveLock);
 		view_check_new_owner(batch, newowner);
 		/* the new owner reads the batch and speed tables through the view */
-		catalog_begin(&scope);
-		args[0] = ObjectIdGetDatum(batch);
-		if (SPI_execute_with_args("SELECT pg_catalog.format('GRANT SELECT ON %s, %s TO %I', batch_table, speed_table,"
-								  "       pg_catalog.pg_get_userbyid(c.relowner))"
-								  "  FROM lambda_catalog.continuous_view v JOIN pg_catalog.pg_class c ON c.oid = v.view"
-								  " WHERE batch_table = $1", 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
+		row = catalog_view_get(batch, CurrentMemoryContext);
+		if (row == NULL)
 			elog(ERROR, "could not read lambda_catalog.continuous_view");
-		view_exec(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), SPI_OK_UTILITY);
+		catalog_begin(&scope);
+		view_exec(psprintf("GRANT SELECT ON %s, %s TO %s",
+						   view_rel_qualified_name(row->batch_relid),
+						   view_rel_qualified_name(row->speed_relid),
+						   quote_identifier(GetUserNameFromId(newowner, false))),
+				  SPI_OK_UTILITY);
 		catalog_end(&scope);
 		view_revoke_layers(batch, oldowner, newowner);
 		return true;
@@ -1126,21 +1082,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 static bool
 view_event_table_has_views(Oid relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	bool		found;
-
-	if (!OidIsValid(catalog_relid("continuous_view")))
-		return false;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view WHERE event_table = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	found = SPI_processed > 0;
-	catalog_end(&scope);
-	return found;
+	return catalog_view_list(relid) != NIL;
 }
 
 /* Whether relid or a partitioned table above it feeds continuous views. */
@@ -1287,25 +1229,14 @@ view_check_utility(PlannedStmt *pstmt)
 		if (r->renameType == OBJECT_SCHEMA)
 		{
 			Oid			nsp = get_namespace_oid(r->subname, true);
-			CatalogScope scope;
-			Oid			argtypes[1] = {OIDOID};
-			Datum		args[1];
 
-			if (!OidIsValid(nsp) || !OidIsValid(catalog_relid("continuous_view")))
+			if (!OidIsValid(nsp) || !catalog_has(CATALOG_VIEWS))
 				return;
-			catalog_begin(&scope);
-			args[0] = ObjectIdGetDatum(nsp);
-			if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
-									  "  JOIN pg_catalog.pg_class c ON c.oid IN (v.event_table, v.view)"
-									  " WHERE c.relnamespace = $1",
-									  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not read lambda_catalog.continuous_view");
-			if (SPI_processed > 0)
+			if (catalog_view_in_schema(nsp))
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot rename schema \"%s\": it holds continuous views or their event tables", r->subname),
 						 errhint("Drop the continuous views first (see lambda.views), then re-create them.")));
-			catalog_end(&scope);
 			return;
 		}
 		if (r->relation == NULL ||
@@ -1409,7 +1340,7 @@ lambda_recompute(PG_FUNCTION_ARGS)
 				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
 	view_check_owner(relid);
 	view_refresh(batch, true, "recompute");
-	batch_read_cut(batch, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" recomputed: %lld group",
 						   "continuous view \"%s\" recomputed: %lld groups",
@@ -1592,36 +1523,7 @@ lambda_speed_status(PG_FUNCTION_ARGS)
 List *
 view_batches_over(Oid relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	List	   *result = NIL;
-	MemoryContext caller = CurrentMemoryContext;
-	uint64		i;
-
-	if (!OidIsValid(catalog_relid("continuous_view")))
-		return NIL;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT batch_table::pg_catalog.oid FROM lambda_catalog.continuous_view"
-							  " WHERE $1 OPERATOR(pg_catalog.=) 0::pg_catalog.oid"
-							  "    OR event_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							  "    OR event_table::pg_catalog.oid IN"
-							  "       (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass))"
-							  " ORDER BY 1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			batch = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		result = lappend_oid(result, batch);
-		MemoryContextSwitchTo(old);
-	}
-	catalog_end(&scope);
-	return result;
+	return catalog_view_list_over(relid);
 }
 
 /*
