@@ -271,7 +271,7 @@ catalog_xid_cmp(const void *a, const void *b)
  * Reads a view's cut as the given snapshot sees it: an index scan, cheap
  * enough for every query of the view, needing no privilege on the catalog.
  * cut->found is false when the view (or the extension) does not exist.
- * cut->gen is the cut_generation that speed.c's speed_catalog_cut reads.
+ * cut->gen is the cut generation, all that speed.c needs of it.
  */
 void
 catalog_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut)

@@ -109,9 +109,8 @@ extern bool catalog_has(CatalogFeature feature);
 extern int	catalog_schema_version(void);
 
 /*
- * The cut. speed.c keeps a copy of its own (speed_catalog_cut, an SPI
- * SELECT of cut_generation); it will be replaced by catalog_read_cut(), whose
- * gen field is the same value.
+ * The cut: the one reader, for queries (merge.c), refreshes (batch.c, view.c)
+ * and the speed layer's slots (speed.c, which needs only cut->gen).
  */
 extern void catalog_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut);
 extern void catalog_view_record_refresh(Oid batch_relid, const CatalogRefresh *r);

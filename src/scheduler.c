@@ -537,37 +537,20 @@ lambda_scheduler_main(Datum arg)
 		installed = OidIsValid(catalog_relid("continuous_view"));
 		if (installed)
 		{
-			CatalogScope scope;
-			uint64		i;
+			MemoryContext old = MemoryContextSwitchTo(loop_cxt);
 
-			catalog_begin(&scope);
-			/* a sliding window is refreshed at least once per window (to_jsonb: 0.2.0 has no such column) */
-			if (SPI_execute("SELECT batch_table::oid,"
-							"       last_refresh IS NULL OR last_refresh + LEAST(refresh_interval,"
-							"         (pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'sliding_window')::pg_catalog.interval)"
-							"         <= pg_catalog.now(),"
-							"       last_refresh"
-							"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST",
-							true, 0) != SPI_OK_SELECT)
-				elog(ERROR, "could not read lambda_catalog.continuous_view");
-			for (i = 0; i < SPI_processed; i++)
+			/* a sliding window is refreshed at least once per window */
+			foreach(lc, catalog_view_list_schedule())
 			{
-				bool		isnull;
-				MemoryContext old = MemoryContextSwitchTo(loop_cxt);
+				CatalogViewSchedule *sv = lfirst(lc);
+				TimestampTz *t = palloc(sizeof(TimestampTz));
 
-				views = lappend_oid(views, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-				due = lappend_int(due, DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)));
-				{
-					TimestampTz *t = palloc(sizeof(TimestampTz));
-
-					*t = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
-					if (isnull)
-						*t = 0;
-					refreshed = lappend(refreshed, t);
-				}
-				MemoryContextSwitchTo(old);
+				*t = sv->last_refresh;
+				views = lappend_oid(views, sv->batch_relid);
+				due = lappend_int(due, sv->due);
+				refreshed = lappend(refreshed, t);
 			}
-			catalog_end(&scope);
+			MemoryContextSwitchTo(old);
 		}
 		if (installed)
 			speed_release_stale(dbid, views, false, GetActiveSnapshot());

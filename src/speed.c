@@ -363,21 +363,10 @@ speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 static int64
 speed_catalog_cut(Oid batch_relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	int64		cut = 0;
-	bool		isnull;
+	BatchCut	cut;
 
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(batch_relid);
-	if (SPI_execute_with_args("SELECT cut_generation FROM lambda_catalog.continuous_view WHERE batch_table = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	if (SPI_processed > 0)
-		cut = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	catalog_end(&scope);
-	return cut;
+	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	return cut.found ? cut.gen : 0;
 }
 
 /*
