@@ -22,6 +22,7 @@ OBJS = \
 	src/pg_lambda.o \
 	src/aggstate.o \
 	src/batch.o \
+	src/capture.o \
 	src/catalog.o \
 	src/cview.o \
 	src/cview_validate.o \
@@ -29,17 +30,21 @@ OBJS = \
 	src/dead_letter.o \
 	src/event_table.o \
 	src/format.o \
+	src/generation.o \
 	src/guc.o \
 	src/image.o \
 	src/ingest.o \
 	src/kafka.o \
 	src/keyimage.o \
+	src/launcher.o \
 	src/merge.o \
 	src/partial.o \
 	src/privilege.o \
+	src/scheduler.o \
 	src/sketch.o \
 	src/source.o \
 	src/speed.o \
+	src/triggers.o \
 	src/view.o \
 	src/worker.o
 
@@ -60,7 +65,7 @@ DATA_built = $(UPGRADE_0_4_0)
 DOCS = docs/monitoring/pg_lambda-prometheus-queries.yaml docs/monitoring/pg_lambda-grafana-dashboard.json
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
-REGRESS = event_table event_table_errors event_table_partitioned kafka_source kafka_source_errors kafka_source_alter kafka_source_alter_errors kafka_dead_letters kafka_dead_letters_errors lambda_view lambda_view_errors lambda_sketch lambda_sliding lambda_privileges lambda_privileges_errors event_table_drop event_table_drop_errors lambda_cache lambda_long_keys lambda_images lambda_images_fuzz
+REGRESS = event_table event_table_errors event_table_partitioned event_table_paths_errors kafka_source kafka_source_errors kafka_source_alter kafka_source_alter_errors kafka_dead_letters kafka_dead_letters_errors lambda_view lambda_view_errors lambda_view_paths lambda_sketch lambda_sliding lambda_privileges lambda_privileges_errors event_table_drop event_table_drop_errors lambda_cache lambda_long_keys lambda_images lambda_images_fuzz
 # The regression tests start their own server with the library preloaded
 # (pg_lambda refuses to load any other way), as pg_cron's do.
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress
@@ -94,7 +99,7 @@ PG_CFLAGS += -Wall -Wextra -Werror
 PG_CPPFLAGS += -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
 endif
 
-EXTRA_CLEAN = $(OBJS:.o=.d) test/kafka_broker tmp_check_regress tmp_check_iso output_iso deb-build
+EXTRA_CLEAN = $(OBJS:.o=.d) test/kafka_broker test/kafka_client tmp_check_regress tmp_check_iso output_iso deb-build
 
 # PGXS does not track header dependencies (unless PostgreSQL was configured
 # with --enable-depend): have the compiler write them (src/*.d; included
@@ -125,13 +130,23 @@ $(UPGRADE_0_4_0): $(sort $(wildcard $(LAMBDA_DIR)/sql/install/0.4.0/*.sql))
 test/kafka_broker: test/kafka_broker.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS) -lpthread
 
+# Admin operations and transactional producing against a real Apache Kafka
+# broker (test/apache_kafka.sh), for the tests that kcat cannot serve.
+test/kafka_client: test/kafka_client.c
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< $(RDKAFKA_CFLAGS) $(RDKAFKA_LIBS)
+
+# The architecture pictures in docs/img (Graphviz's dot; not needed to build
+# or test): docs/img/*.dot -> docs/img/*.svg, committed.
+docs-images:
+	for f in $(LAMBDA_DIR)/docs/img/*.dot; do dot -Tsvg "$$f" -o "$${f%.dot}.svg"; done
+
 # PG: the PostgreSQL major "make test" and "make test-deb" run against. Unset,
 # "make test" uses the host's PostgreSQL 15 directly; set (15, 17 or 18), both
 # run in a chroot of the Debian suite that packages that major (bookworm,
 # trixie, sid), made with debootstrap and cached (test/chroot.sh).
 PG ?=
 
-.PHONY: test test-deb deb demo deps
+.PHONY: test test-deb deb demo deps docs-images
 deps:
 	@sh $(LAMBDA_DIR)/test/install_deps.sh
 

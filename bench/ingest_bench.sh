@@ -3,10 +3,18 @@
 # rows into an identical table, in one run on one machine.
 #
 #   bench/ingest_bench.sh [events] [partitions] [parallelism]
+#   BENCH_BROKER=apache bench/ingest_bench.sh ...   (a real Apache Kafka broker)
 #   (defaults: 1000000 events, 16 partitions, 2 workers; run as root or as a
-#    user that can run initdb; needs "make install" and test/kafka_broker)
+#    user that can run initdb; needs "make install" and test/kafka_broker,
+#    or with BENCH_BROKER=apache test/kafka_client, java and the jars that
+#    test/apache_kafka.sh fetches)
 #
-# It starts a throwaway server and the test broker, produces the events to
+# BENCH_BROKER=mock (the default) is the test broker, librdkafka's mock
+# cluster; BENCH_BROKER=apache is one Apache Kafka 4.x node (KRaft) started
+# by test/apache_kafka.sh, with its default 512 MB heap
+# (PG_LAMBDA_KAFKA_HEAP), on the same machine as PostgreSQL.
+#
+# It starts a throwaway server and the broker, produces the events to
 # the broker first (not timed), then times:
 #   copy   COPY pageviews_copy FROM '<file>' (FORMAT csv) of the same rows
 #   kafka  a source with the given parallelism consuming the topic into
@@ -18,11 +26,15 @@
 # can deliver at all, the ceiling for any consumer on this machine, and the
 # server's CPU time in each path (rows per CPU-second), which does not
 # depend on the broker (the Kafka path's figure includes the librdkafka
-# threads, and the one session that polls the progress).
+# threads, and the one session that polls the progress). With the real
+# broker it also runs Kafka's own consumer benchmark
+# (org.apache.kafka.tools.ConsumerPerformance, a Java consumer in a group):
+# what the broker delivers to Kafka's reference client on this machine.
 set -eu
 N=${1:-1000000}
 PARTS=${2:-16}
 PAR=${3:-2}
+BROKER=${BENCH_BROKER:-mock}
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/test/scratch.sh"
 psql_() { scratch_psql -At -q -v ON_ERROR_STOP=1 "$@"; }
@@ -31,7 +43,11 @@ now_ms() { date +%s%3N; }
 scratch_start bench "${BENCH_PORT:-54339}" "shared_buffers = '1GB'
 max_wal_size = '8GB'
 checkpoint_timeout = '30min'"
-scratch_broker "bench:$PARTS"
+case $BROKER in
+    mock) scratch_broker "bench:$PARTS" ;;
+    apache) scratch_apache_kafka "bench:$PARTS" ;;
+    *) echo "BENCH_BROKER must be mock or apache, not $BROKER" >&2; exit 1 ;;
+esac
 
 # The same rows as JSON messages and as CSV.
 awk -v n="$N" -v parts="$PARTS" -v json="$work/events.json" -v csv="$work/events.csv" 'BEGIN {
@@ -82,6 +98,24 @@ t1=$(now_ms)
 kcat_ms=$((t1 - t0))
 [ "$got" -eq "$N" ] || { echo "kcat read $got of $N messages" >&2; exit 1; }
 
+# Kafka's own consumer benchmark (real broker only). Its figures exclude the
+# JVM's start and the group join: nMsg.sec over the whole run and
+# fetch.nMsg.sec over the fetching alone; the latter is reported.
+perf_ms=0
+if [ "$BROKER" = apache ]; then
+    perf=$(sh "$src/test/apache_kafka.sh" run org.apache.kafka.tools.ConsumerPerformance \
+               --bootstrap-server "$bootstrap" --topic bench --messages "$N" \
+               --group "perf_$$" --timeout 60000) ||
+        { echo "ConsumerPerformance failed: $perf" >&2; exit 1; }
+    # header: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg,
+    # nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+    # (the data line is the one that starts with a date: 4.x also prints a
+    # deprecation warning for --messages on stdout, kept for 4.0's sake)
+    perf_n=$(echo "$perf" | awk -F', *' '/^[0-9][0-9][0-9][0-9]-/ { print $5 }')
+    perf_ms=$(echo "$perf" | awk -F', *' '/^[0-9][0-9][0-9][0-9]-/ { print $8 }')
+    [ "$perf_n" = "$N" ] || { echo "ConsumerPerformance read $perf_n of $N messages: $perf" >&2; exit 1; }
+fi
+
 c0=$(server_ticks)
 t0=$(now_ms)
 psql_ -c "COPY pageviews_copy FROM '$work/events.csv' (FORMAT csv)"
@@ -130,13 +164,15 @@ kafka_ms=$1; steady_ms=$2; steady_n=$3
 rows=$(psql_ -c "SELECT count(*) FROM pageviews_kafka")
 dead=$(psql_ -c "SELECT count(*) FROM lambda.dead_letters")
 
-awk -v copy_cpu="$copy_cpu" -v kafka_cpu="$kafka_cpu" -v n="$N" -v kcat_ms="$kcat_ms" -v copy_ms="$copy_ms" -v kafka_ms="$kafka_ms" -v steady_ms="$steady_ms" \
+awk -v broker="$BROKER" -v perf_ms="$perf_ms" -v copy_cpu="$copy_cpu" -v kafka_cpu="$kafka_cpu" -v n="$N" -v kcat_ms="$kcat_ms" -v copy_ms="$copy_ms" -v kafka_ms="$kafka_ms" -v steady_ms="$steady_ms" \
     -v steady_n="$steady_n" -v rows="$rows" -v dead="$dead" -v parts="$PARTS" -v par="$PAR" 'BEGIN {
     copy = n / (copy_ms / 1000); kafka = n / (kafka_ms / 1000); steady = steady_n / (steady_ms / 1000);
-    printf "events: %d, partitions: %d, workers: %d, rows ingested: %d, dead letters: %d\n", n, parts, par, rows, dead;
+    printf "broker: %s, events: %d, partitions: %d, workers: %d, rows ingested: %d, dead letters: %d\n", broker, n, parts, par, rows, dead;
     printf "%-28s %12s %12s %8s\n", "path", "ms", "rows/s", "ratio";
     printf "%-28s %12d %12.0f %8.2f\n", "COPY csv (baseline)", copy_ms, copy, 1;
     printf "%-28s %12d %12.0f %8.2f\n", "kcat consume (broker only)", kcat_ms, n / (kcat_ms / 1000), n / (kcat_ms / 1000) / copy;
+    if (perf_ms > 0)
+        printf "%-28s %12d %12.0f %8.2f\n", "Kafka ConsumerPerformance", perf_ms, n / (perf_ms / 1000), n / (perf_ms / 1000) / copy;
     printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, total", kafka_ms, kafka, kafka / copy;
     printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, steady 10-90%", steady_ms, steady, steady / copy;
     printf "server CPU: COPY %d ms (%.0f rows per CPU-second), Kafka %d ms (%.0f rows per CPU-second), ratio %.2f\n",

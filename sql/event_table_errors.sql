@@ -98,22 +98,14 @@ MERGE INTO pageviews p USING (VALUES (1)) s(id) ON p.id = s.id
 CREATE UNIQUE INDEX pageviews_id ON pageviews (id);
 INSERT INTO pageviews VALUES (1, 'changed', now()) ON CONFLICT (id) DO UPDATE SET url = excluded.url;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
--- no TRUNCATE, directly, through a parent, or by CASCADE
+-- no TRUNCATE, directly or by CASCADE
 TRUNCATE pageviews;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- an inheritance child is no event table (see event_table_paths_errors)
 CREATE TABLE parent_ev (id int, url text, ts timestamptz);
 CREATE TABLE child_ev () INHERITS (parent_ev);
 SELECT lambda.create_event_table('child_ev', 'ts');
-INSERT INTO child_ev VALUES (1, 'child', now());
-TRUNCATE parent_ev;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-UPDATE parent_ev SET url = 'changed';
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-DELETE FROM parent_ev;
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
--- ONLY the parent is fine: it is not an event table
-DELETE FROM ONLY parent_ev;
-SELECT count(*) FROM child_ev;
 CREATE TABLE users (id int PRIMARY KEY);
 CREATE TABLE logins (user_id int REFERENCES users, ts timestamptz);
 SELECT lambda.create_event_table('logins', 'ts');
@@ -125,8 +117,6 @@ ALTER TABLE pageviews DROP COLUMN url;
 ALTER TABLE pageviews ALTER COLUMN id TYPE bigint;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 ALTER TABLE pageviews ADD COLUMN note text, DROP COLUMN id;
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
-ALTER TABLE parent_ev DROP COLUMN url;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- a partitioned event table: no changes through the root or a partition,

@@ -78,6 +78,7 @@
 
 #include "aggstate.h"
 #include "batch.h"
+#include "capture.h"
 #include "catalog.h"
 #include "cview.h"
 #include "keyimage.h"
@@ -85,28 +86,10 @@
 #include "privilege.h"
 #include "speed.h"
 
-/* lambda_catalog.continuous_view columns */
-#define Anum_cv_batch_table			1
-#define Anum_cv_refresh_interval	6
-#define Anum_cv_cut_generation		7
-#define Anum_cv_cut_xmin			8
-#define Anum_cv_cut_xmax			9
-#define Anum_cv_cut_xip				10
-#define Anum_cv_last_refresh		11
-#define Anum_cv_batch_rows			15
-#define Anum_cv_cut_origin			17
-
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
 
 PG_FUNCTION_INFO_V1(lambda_key_is_long);
 PG_FUNCTION_INFO_V1(lambda_key_hash);
-
-/* Where transaction ids of this database's cuts come from. */
-static char *
-cut_origin(void)
-{
-	return psprintf(UINT64_FORMAT "/%u", GetSystemIdentifier(), MyDatabaseId);
-}
 
 static int
 xid_cmp(const void *a, const void *b)
@@ -115,72 +98,6 @@ xid_cmp(const void *a, const void *b)
 	TransactionId y = *(const TransactionId *) b;
 
 	return (x > y) - (x < y);
-}
-
-/*
- * Reads a view's cut as the given snapshot sees it (an index scan, cheap
- * enough for every query of the view).
- */
-void
-batch_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut)
-{
-	Oid			relid = catalog_relid("continuous_view");
-	Oid			indexid = catalog_relid("continuous_view_pkey");
-	Relation	rel;
-	SysScanDesc scan;
-	ScanKeyData key;
-	HeapTuple	tup;
-
-	memset(cut, 0, sizeof(BatchCut));
-	if (!OidIsValid(relid) || !OidIsValid(indexid))
-		return;
-	rel = table_open(relid, AccessShareLock);
-	ScanKeyInit(&key, Anum_cv_batch_table, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(batch_relid));
-	scan = systable_beginscan(rel, indexid, true, snap, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		Datum		d;
-
-		cut->found = true;
-		cut->gen = DatumGetInt64(heap_getattr(tup, Anum_cv_cut_generation, desc, &isnull));
-		d = heap_getattr(tup, Anum_cv_refresh_interval, desc, &isnull);
-		cut->refresh_interval = DatumGetIntervalP(datumCopy(d, false, sizeof(Interval)));
-		d = heap_getattr(tup, Anum_cv_last_refresh, desc, &isnull);
-		cut->last_refresh = isnull ? 0 : DatumGetTimestampTz(d);
-		d = heap_getattr(tup, Anum_cv_batch_rows, desc, &isnull);
-		cut->batch_rows = isnull ? 0 : DatumGetInt64(d);
-		d = heap_getattr(tup, Anum_cv_cut_origin, desc, &isnull);
-		cut->foreign = !isnull && strcmp(TextDatumGetCString(d), cut_origin()) != 0;
-		d = heap_getattr(tup, Anum_cv_cut_xmin, desc, &isnull);
-		if (!isnull)
-		{
-			ArrayType  *arr;
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-			int			i;
-
-			cut->has_snapshot = true;
-			cut->xmin = XidFromFullTransactionId(DatumGetFullTransactionId(d));
-			d = heap_getattr(tup, Anum_cv_cut_xmax, desc, &isnull);
-			cut->xmax = XidFromFullTransactionId(DatumGetFullTransactionId(d));
-			d = heap_getattr(tup, Anum_cv_cut_xip, desc, &isnull);
-			arr = DatumGetArrayTypeP(d);
-			deconstruct_array(arr, XID8OID, sizeof(FullTransactionId), true, TYPALIGN_DOUBLE,
-							  &elems, &nulls, &n);
-			cut->nxip = n;
-			cut->xip = palloc(sizeof(TransactionId) * (n + 1));
-			for (i = 0; i < n; i++)
-				cut->xip[i] = XidFromFullTransactionId(DatumGetFullTransactionId(elems[i]));
-			qsort(cut->xip, n, sizeof(TransactionId), xid_cmp);
-		}
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
 }
 
 /* Whether the inserting transaction (raw xmin) is visible to the cut. */
@@ -486,21 +403,6 @@ bool
 batch_has_long_keys(Oid batch_relid)
 {
 	return get_attnum(batch_relid, BATCH_LONG_COLUMN) != InvalidAttrNumber;
-}
-
-/*
- * Whether this database's pg_lambda SQL objects include the long-key
- * functions (0.4.0): before ALTER EXTENSION UPDATE, new batch tables get
- * the earlier design.
- */
-bool
-batch_long_keys_available(void)
-{
-	Oid			argtypes[1] = {ANYOID};
-
-	return OidIsValid(LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA),
-												makeString("key_hash")),
-									 1, argtypes, true));
 }
 
 /* ------------------------------------------------------------------------
@@ -824,15 +726,6 @@ batch_upsert(ViewDef *def, PartialHash *ph)
  * ------------------------------------------------------------------------
  */
 
-/* Whether the catalog has the columns of failed refreshes (0.4.0). */
-static bool
-batch_failures_kept(void)
-{
-	Oid			cv = catalog_relid("continuous_view");
-
-	return OidIsValid(cv) && get_attnum(cv, "failed_refreshes") != InvalidAttrNumber;
-}
-
 /*
  * Records in the catalog that a refresh of the view failed with message:
  * one more failure in a row, the error and when. Runs in a transaction of
@@ -843,70 +736,27 @@ batch_failures_kept(void)
 char *
 batch_record_failure(Oid batch_relid, const char *message, MemoryContext cxt, int *failures)
 {
-	CatalogScope scope;
-	Oid			argtypes[2] = {OIDOID, TEXTOID};
-	Datum		args[2];
 	Oid			view = InvalidOid;
 	char	   *name;
-	bool		isnull;
 
-	*failures = 0;
-	if (!OidIsValid(catalog_relid("continuous_view")))
-		return NULL;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(batch_relid);
-	args[1] = CStringGetTextDatum(message);
-	if (batch_failures_kept())
-	{
-		if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view"
-								  "   SET failed_refreshes = failed_refreshes + 1,"
-								  "       failing_since = coalesce(failing_since, now()),"
-								  "       last_error = $2, last_error_at = now()"
-								  " WHERE batch_table = $1 RETURNING view::oid, failed_refreshes",
-								  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
-			elog(ERROR, "could not record a failed refresh");
-	}
-	else if (SPI_execute_with_args("SELECT view::oid, 0 FROM lambda_catalog.continuous_view"
-								   " WHERE batch_table = $1 AND $2 IS NOT NULL",
-								   2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	if (SPI_processed > 0)
-	{
-		view = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		*failures = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	catalog_end(&scope);
+	*failures = catalog_view_record_failure(batch_relid, message, &view);
 	name = OidIsValid(view) ? get_rel_name(view) : NULL;
 	return name ? MemoryContextStrdup(cxt, name) : NULL;
 }
 
 /*
  * A refresh succeeded: clears the failures the catalog holds for the view,
- * and logs that it recovered. Runs in the refresh's catalog scope.
+ * and logs that it recovered. Runs in the refresh's transaction.
  */
 static void
 batch_clear_failures(ViewDef *def)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	bool		isnull;
+	int			failures = catalog_view_clear_failures(def->batch_relid);
 
-	if (!batch_failures_kept())
-		return;
-	args[0] = ObjectIdGetDatum(def->batch_relid);
-	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view c"
-							  "   SET failed_refreshes = 0, failing_since = NULL,"
-							  "       last_error = NULL, last_error_at = NULL"
-							  "  FROM (SELECT failed_refreshes FROM lambda_catalog.continuous_view"
-							  "         WHERE batch_table = $1 AND failed_refreshes > 0) o"
-							  " WHERE c.batch_table = $1 RETURNING o.failed_refreshes",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not clear the failed refreshes of a continuous view");
-	if (SPI_processed > 0)
+	if (failures > 0)
 		ereport(LOG,
 				(errmsg("continuous view \"%s\" refreshed again after %d failed refreshes",
-						get_rel_name(def->view_relid),
-						DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))));
+						get_rel_name(def->view_relid), failures)));
 }
 
 /*
@@ -929,9 +779,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	CatalogScope scope;
 	int64		inserted;
 	int64		rows_now;
-	Oid			argtypes[11] = {OIDOID, INT8OID, XID8OID, XID8OID, XID8ARRAYOID,
-	TEXTOID, INT8OID, INT8OID, INT8OID, BOOLOID, TEXTOID};
-	Datum		args[11];
+	CatalogRefresh r;
 	long		groups;
 
 	if (def == NULL)
@@ -947,7 +795,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 						get_rel_name(def->view_relid)),
 				 errdetail("A refresh reads the newest committed events, which a REPEATABLE READ or SERIALIZABLE snapshot does not see."),
 				 errhint("Refresh outside this transaction, or SET TRANSACTION ISOLATION LEVEL READ COMMITTED.")));
-	if (speed_has_delta(batch_relid))
+	if (capture_has_delta(batch_relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot refresh continuous view \"%s\" in a transaction that inserted events into \"%s\"",
@@ -958,7 +806,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	LockRelationOid(batch_relid, ShareUpdateExclusiveLock);
 	pgstat_report_activity(STATE_RUNNING, psprintf("refreshing continuous view %s", get_rel_name(def->view_relid)));
 
-	batch_read_cut(batch_relid, GetLatestSnapshot(), &old);
+	catalog_read_cut(batch_relid, GetLatestSnapshot(), &old);
 	if (old.foreign && !full)
 	{
 		ereport(NOTICE,
@@ -1038,26 +886,15 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 		rows_now -= SPI_processed;
 	}
 
-	args[0] = ObjectIdGetDatum(batch_relid);
-	args[1] = Int64GetDatum(closed);
-	args[2] = FullTransactionIdGetDatum(xid_full(snap->xmin));
-	args[3] = FullTransactionIdGetDatum(xid_full(snap->xmax));
-	args[4] = PointerGetDatum(snapshot_invisible_xids(snap));
-	args[5] = CStringGetTextDatum(mode);
-	args[6] = Int64GetDatum((int64) groups);
-	args[7] = Int64GetDatum(rows_now);
-	args[8] = Int64GetDatum((GetCurrentTimestamp() - start));
-	args[9] = BoolGetDatum(full);
-	args[10] = CStringGetTextDatum(cut_origin());
-	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view"
-							  "   SET cut_generation = $2, cut_xmin = $3, cut_xmax = $4, cut_xip = $5,"
-							  "       last_refresh = pg_catalog.now(), last_refresh_mode = $6,"
-							  "       last_refresh_groups = $7, batch_rows = $8,"
-							  "       last_refresh_duration = pg_catalog.make_interval(secs => $9 / 1e6),"
-							  "       cut_origin = $11"
-							  " WHERE batch_table = $1 AND $10 IS NOT NULL",
-							  11, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not record the refresh of a continuous view");
+	r.gen = closed;
+	r.xmin = xid_full(snap->xmin);
+	r.xmax = xid_full(snap->xmax);
+	r.xip = snapshot_invisible_xids(snap);
+	r.mode = mode;
+	r.groups = (int64) groups;
+	r.batch_rows = rows_now;
+	r.duration_us = GetCurrentTimestamp() - start;
+	catalog_view_record_refresh(batch_relid, &r);
 	batch_clear_failures(def);
 	catalog_end(&scope);
 
@@ -1089,7 +926,7 @@ batch_rebuild(Oid batch_relid)
 		return true;
 	LockRelationOid(batch_relid, ShareUpdateExclusiveLock);
 	pgstat_report_activity(STATE_RUNNING, psprintf("rebuilding the speed layer of %s", get_rel_name(def->view_relid)));
-	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
 	if (cut.foreign)
 	{
 		batch_refresh(batch_relid, true, "restored");

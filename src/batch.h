@@ -12,24 +12,8 @@
 
 #include "utils/snapshot.h"
 
+#include "catalog.h"
 #include "partial.h"
-
-/* What the batch table holds: the events a snapshot saw, and generations. */
-typedef struct BatchCut
-{
-	bool		found;
-	int64		gen;
-	bool		has_snapshot;	/* false: the batch holds no events yet */
-	bool		foreign;		/* the cut was made by another server or
-								 * database (restored from a dump) */
-	TransactionId xmin;
-	TransactionId xmax;
-	int			nxip;
-	TransactionId *xip;			/* sorted */
-	int64		batch_rows;
-	Interval   *refresh_interval;
-	TimestampTz last_refresh;
-} BatchCut;
 
 /*
  * Batch tables whose keys can be long have this generated column: true for
@@ -44,8 +28,6 @@ typedef struct BatchCut
 
 extern bool batch_keys_may_be_long(ViewDef *def);
 extern bool batch_has_long_keys(Oid batch_relid);
-extern bool batch_long_keys_available(void);
-extern void batch_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut);
 extern void batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 							const char *only, int onlylen);
 extern void batch_refresh(Oid batch_relid, bool full, const char *why);

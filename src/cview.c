@@ -547,19 +547,9 @@ cview_get(Oid batch_relid)
 {
 	CviewCacheEntry *e;
 	bool		found;
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	Oid			view_relid;
-	Oid			event_relid;
-	Oid			speed_relid;
-	char	   *sql;
+	CatalogView *row;
 	Query	   *query;
 	ViewDef    *def;
-	bool		isnull;
-	Datum		d;
-	Interval   *window = NULL;
-	Interval   *step = NULL;
 
 	if (cview_cache == NULL)
 	{
@@ -577,42 +567,13 @@ cview_get(Oid batch_relid)
 	if (e)
 		return e->def;
 
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(batch_relid);
-	/* before ALTER EXTENSION pg_lambda UPDATE to 0.3.0 there are no windows */
-	if (SPI_execute_with_args(get_attnum(catalog_relid("continuous_view"), "sliding_window") != InvalidAttrNumber ?
-							  "SELECT view::oid, event_table::oid, speed_table::oid, definition,"
-							  "       sliding_window, window_step"
-							  "  FROM lambda_catalog.continuous_view WHERE batch_table = $1" :
-							  "SELECT view::oid, event_table::oid, speed_table::oid, definition,"
-							  "       NULL::interval, NULL::interval"
-							  "  FROM lambda_catalog.continuous_view WHERE batch_table = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	if (SPI_processed == 0)
-	{
-		catalog_end(&scope);
+	row = catalog_view_get(batch_relid, TopTransactionContext);
+	if (row == NULL)
 		return NULL;
-	}
-	view_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	event_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	speed_relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	sql = MemoryContextStrdup(TopTransactionContext,
-							  SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
-	if (!isnull)
-	{
-		window = MemoryContextAlloc(TopTransactionContext, sizeof(Interval));
-		*window = *DatumGetIntervalP(d);
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull);
-		step = MemoryContextAlloc(TopTransactionContext, sizeof(Interval));
-		*step = *DatumGetIntervalP(d);
-	}
-	catalog_end(&scope);
 
-	query = cview_parse_definition(sql);
-	def = cview_compile(batch_relid, view_relid, event_relid, speed_relid, query,
-						window, step, cview_cxt);
+	query = cview_parse_definition(row->definition);
+	def = cview_compile(batch_relid, row->view_relid, row->event_relid, row->speed_relid, query,
+						row->window, row->step, cview_cxt);
 	e = hash_search(cview_cache, &batch_relid, HASH_ENTER, &found);
 	e->def = def;
 	return def;

@@ -4,11 +4,12 @@
  *	  The ProcessUtility hook: pg_lambda's view of utility statements.
  *
  * One hook for the whole extension. It asks each module whether a statement
- * concerns it before the statement runs (event tables refuse TRUNCATE and
- * column-destroying ALTER TABLE; DROP DATABASE first stops the database's
- * source workers) and tells them afterwards (a renamed time column; a
- * change that would leave a continuous view's owner unable to read its
- * events is refused then, on the new state).
+ * concerns it before the statement runs (event tables refuse TRUNCATE,
+ * column-destroying ALTER TABLE and inheritance; pg_lambda's triggers may
+ * not be disabled or dropped; DROP DATABASE first stops the database's
+ * source workers) and tells them afterwards (a renamed time column, a new
+ * partition that needs triggers; a change that would leave a continuous
+ * view's owner unable to read its events is refused then, on the new state).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *
@@ -22,14 +23,17 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 
+#include "capture.h"
 #include "compat.h"
 #include "ddl.h"
 #include "event_table.h"
+#include "launcher.h"
 #include "privilege.h"
+#include "scheduler.h"
 #include "source.h"
 #include "speed.h"
+#include "triggers.h"
 #include "view.h"
-#include "worker.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
 
@@ -46,8 +50,8 @@ ddl_before_dropdb(DropdbStmt *stmt)
 
 	if (OidIsValid(dbid) && object_ownercheck(DatabaseRelationId, dbid, GetUserId()))
 	{
-		worker_stop_database(dbid);
-		speed_scheduler_stop(dbid);
+		launcher_stop_workers(dbid);
+		scheduler_stop(dbid);
 		speed_release_stale(dbid, NIL, true, NULL);
 	}
 }
@@ -62,7 +66,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 					DestReceiver *dest, QueryCompletion *qc)
 {
 	bool		in_xact = IsTransactionState();
-	TransactionStmt *finishing;
+	TransactionStmt *xact_stmt;
 
 	if (in_xact)
 		event_table_check_utility(pstmt);
@@ -70,18 +74,15 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		ddl_before_dropdb((DropdbStmt *) pstmt->utilityStmt);
 	if (in_xact)
 		view_check_utility(pstmt);
+	if (in_xact)
+		triggers_check_utility(pstmt);
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
-	/* COMMIT/ROLLBACK PREPARED apply or drop the transaction's speed states */
-	finishing = IsA(pstmt->utilityStmt, TransactionStmt) ?
+	/* PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED keep captured states */
+	xact_stmt = IsA(pstmt->utilityStmt, TransactionStmt) ?
 		((TransactionStmt *) pstmt->utilityStmt) : NULL;
-	if (finishing && finishing->kind == TRANS_STMT_PREPARE)
-		speed_set_prepare_gid(finishing->gid);
-	if (finishing && finishing->kind != TRANS_STMT_COMMIT_PREPARED &&
-		finishing->kind != TRANS_STMT_ROLLBACK_PREPARED)
-		finishing = NULL;
-	if (finishing)
-		speed_before_finish_prepared(finishing->gid);
+	if (xact_stmt)
+		capture_before_transaction_stmt(xact_stmt);
 
 	if (ddl_prev_process_utility)
 		ddl_prev_process_utility(pstmt, queryString, readOnlyTree, context,
@@ -90,18 +91,15 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
-	if (finishing)
-	{
-		speed_after_finish_prepared(finishing->gid,
-									finishing->kind == TRANS_STMT_COMMIT_PREPARED);
+	if (xact_stmt && capture_after_transaction_stmt(xact_stmt))
 		return;
-	}
 	if (IsTransactionState())
 	{
 		event_table_after_utility(pstmt);
 		source_after_utility(pstmt);
 		view_after_utility(pstmt);
 		privilege_after_utility(pstmt);
+		triggers_after_utility(pstmt);
 	}
 }
 

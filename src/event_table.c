@@ -12,7 +12,14 @@
  * inheritance and CASCADE) and ALTER TABLE that drops or retypes a column are
  * refused before they run (called from the ProcessUtility hook in ddl.c).
  * INSERT and COPY are untouched. lambda.drop_events_before() is the single
- * sanctioned removal, for retention.
+ * sanctioned removal, for retention. Logical replication's apply workers
+ * pass neither hook; the ENABLE ALWAYS triggers that triggers.c puts on
+ * every event table call lambda_refuse_change() below for them.
+ *
+ * Event tables take no part in table inheritance: a child's inserts fire
+ * only the child's triggers, so its rows would be read as events of the
+ * parent without reaching its continuous views. create_event_table() and
+ * the utility check refuse it in both directions.
  *
  * A partitioned table is an event table as a whole: its partitions are
  * protected like it (a partition answers event_table_is() through its
@@ -48,6 +55,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
+#include "replication/logicalworker.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -61,6 +69,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "event_table.h"
+#include "triggers.h"
 
 #define ET_CATALOG_TABLE "event_table"
 
@@ -87,6 +96,7 @@ PG_FUNCTION_INFO_V1(lambda_create_event_table);
 PG_FUNCTION_INFO_V1(lambda_drop_events_before);
 PG_FUNCTION_INFO_V1(lambda_drop_event_table);
 PG_FUNCTION_INFO_V1(lambda_event_table_changed);
+PG_FUNCTION_INFO_V1(lambda_refuse_change);
 
 /*
  * Relcache invalidation callback: forgets what the cache knew about relid,
@@ -114,29 +124,7 @@ et_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 char *
 event_table_time_column(Oid relid)
 {
-	CatalogScope scope;
-	MemoryContext caller = CurrentMemoryContext;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	char	   *result = NULL;
-
-	if (!OidIsValid(catalog_relid(ET_CATALOG_TABLE)))
-		return NULL;
-
-	args[0] = ObjectIdGetDatum(relid);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT time_column::text FROM lambda_catalog.event_table "
-							  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.event_table");
-	if (SPI_processed > 0)
-	{
-		char	   *val = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		result = MemoryContextStrdup(caller, val);
-	}
-	catalog_end(&scope);
-	return result;
+	return catalog_event_table_time_column(relid);
 }
 
 /*
@@ -467,6 +455,107 @@ et_check_drop(DropStmt *stmt)
 	}
 }
 
+#define ET_INHERIT_HINT \
+	"Use a partitioned event table (CREATE TABLE ... PARTITION BY) and add its parts as partitions."
+
+/*
+ * Refuses to make rel an event table while it takes part in table
+ * inheritance (partitions aside). An inheritance child's rows are read
+ * through its parent, but inserting into the child fires only the child's
+ * triggers, so they would never reach the parent's continuous views, and
+ * UPDATE, DELETE and TRUNCATE of the child would change the parent's
+ * events. Partitioned tables are the supported way to split an event table.
+ */
+static void
+et_refuse_inheritance(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition)
+		return;
+	if (find_inheritance_children(relid, NoLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" has inheritance children", RelationGetRelationName(rel)),
+				 errdetail("Rows of an inheritance child would be read as events of the table without reaching its continuous views, "
+						   "and could be updated or deleted through the child."),
+				 errhint(ET_INHERIT_HINT)));
+	if (has_superclass(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" is an inheritance child", RelationGetRelationName(rel)),
+				 errdetail("Statements on its inheritance parents would reach its events, and its parents' "
+						   "continuous views could never see the rows inserted into it."),
+				 errhint(ET_INHERIT_HINT)));
+}
+
+/*
+ * Refuses to add an inheritance child to an event table (CREATE TABLE ...
+ * INHERITS, CREATE FOREIGN TABLE ... INHERITS, ALTER TABLE ... INHERIT),
+ * and to make an event table an inheritance child (see
+ * et_refuse_inheritance). Partitions are not inheritance children here:
+ * CREATE TABLE ... PARTITION OF and ATTACH PARTITION pass.
+ */
+static void
+et_check_inheritance(Node *stmt)
+{
+	CreateStmt *create = NULL;
+	ListCell   *lc;
+
+	if (IsA(stmt, CreateStmt))
+		create = (CreateStmt *) stmt;
+	else if (IsA(stmt, CreateForeignTableStmt))
+		create = &((CreateForeignTableStmt *) stmt)->base;
+	if (create != NULL && create->partbound == NULL)
+	{
+		foreach(lc, create->inhRelations)
+		{
+			Oid			parent = RangeVarGetRelid(lfirst(lc), NoLock, true);
+
+			if (OidIsValid(parent) && event_table_is(parent))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot inherit from event table \"%s\"", get_rel_name(parent)),
+						 errdetail("Rows inserted into an inheritance child would be read as events of \"%s\" "
+								   "without reaching its continuous views, and could be updated or deleted through the child.",
+								   get_rel_name(parent)),
+						 errhint(ET_INHERIT_HINT)));
+		}
+	}
+	if (IsA(stmt, AlterTableStmt) &&
+		(((AlterTableStmt *) stmt)->objtype == OBJECT_TABLE ||
+		 ((AlterTableStmt *) stmt)->objtype == OBJECT_FOREIGN_TABLE))
+	{
+		AlterTableStmt *a = (AlterTableStmt *) stmt;
+
+		foreach(lc, a->cmds)
+		{
+			AlterTableCmd *cmd = lfirst(lc);
+			Oid			child;
+			Oid			parent;
+
+			if (cmd->subtype != AT_AddInherit)
+				continue;
+			child = RangeVarGetRelid(a->relation, NoLock, true);
+			parent = RangeVarGetRelid((RangeVar *) cmd->def, NoLock, true);
+			if (OidIsValid(parent) && event_table_is(parent))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot inherit from event table \"%s\"", get_rel_name(parent)),
+						 errdetail("The rows of \"%s\" would be read as events of \"%s\" "
+								   "without ever reaching its continuous views, and could be updated or deleted through \"%s\".",
+								   a->relation->relname, get_rel_name(parent), a->relation->relname),
+						 errhint(ET_INHERIT_HINT)));
+			if (OidIsValid(child) && event_table_is(child))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("event table \"%s\" cannot become an inheritance child", get_rel_name(child)),
+						 errdetail("Statements on its inheritance parents would reach its events."),
+						 errhint("Keep the event table on its own, and read it together with other tables through a view (UNION ALL).")));
+		}
+	}
+}
+
 /*
  * Called by the ProcessUtility hook before a utility statement runs:
  * refuses the ones that would change or remove events.
@@ -476,6 +565,7 @@ event_table_check_utility(PlannedStmt *pstmt)
 {
 	Node	   *stmt = pstmt->utilityStmt;
 
+	et_check_inheritance(stmt);
 	if (IsA(stmt, TruncateStmt))
 		et_check_truncate((TruncateStmt *) stmt);
 	else if (IsA(stmt, AlterTableStmt))
@@ -509,18 +599,7 @@ event_table_after_utility(PlannedStmt *pstmt)
 		time_column = event_table_time_column(relid);
 		if (time_column && strcmp(time_column, stmt->subname) == 0)
 		{
-			CatalogScope scope;
-			Oid			argtypes[2] = {OIDOID, TEXTOID};
-			Datum		args[2];
-
-			args[0] = ObjectIdGetDatum(relid);
-			args[1] = CStringGetTextDatum(stmt->newname);
-			catalog_begin(&scope);
-			if (SPI_execute_with_args("UPDATE lambda_catalog.event_table SET time_column = $2 "
-									  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-									  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not update lambda_catalog.event_table");
-			catalog_end(&scope);
+			catalog_event_table_set_time_column(relid, stmt->newname);
 		}
 	}
 }
@@ -582,8 +661,6 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 	AttrNumber	attnum;
 	Oid			coltype;
 	CatalogScope scope;
-	Oid			argtypes[2] = {OIDOID, NAMEOID};
-	Datum		args[2];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -639,6 +716,8 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 				 errdetail("Only the owner of a table can make it an event table."),
 				 errhint("Connect as the table's owner (or a member of that role) and try again.")));
 
+	et_refuse_inheritance(rel);
+
 	attnum = get_attnum(relid, colname);
 	if (attnum == InvalidAttrNumber)
 		ereport(ERROR,
@@ -666,16 +745,14 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 				 errdetail("lambda.event_tables lists the event tables of this database."),
 				 errhint("Nothing to do: the table is already append-only.")));
 
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = NameGetDatum(PG_GETARG_NAME(1));
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("INSERT INTO lambda_catalog.event_table (relid, time_column) "
-							  "VALUES ($1::pg_catalog.regclass, $2)",
-							  2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into lambda_catalog.event_table");
-	catalog_end(&scope);
+	catalog_event_table_insert(relid, colname);
 
 	table_close(rel, NoLock);
+
+	/* the append-only triggers, once the table is closed (they ALTER it) */
+	catalog_begin(&scope);
+	triggers_add_guards(relid);
+	catalog_end(&scope);
 	PG_RETURN_VOID();
 }
 
@@ -754,32 +831,7 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 static void
 et_users(Oid relid, char **views, char **sources)
 {
-	CatalogScope scope;
-	MemoryContext caller = CurrentMemoryContext;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	bool		isnull;
-	Datum		d;
-
-	args[0] = ObjectIdGetDatum(relid);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT (SELECT pg_catalog.string_agg(v.view::pg_catalog.text, ', ' ORDER BY v.view::pg_catalog.text)"
-							  "          FROM lambda_catalog.continuous_view v"
-							  "         WHERE v.event_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							  "            OR v.event_table::pg_catalog.oid IN"
-							  "               (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass))),"
-							  "       (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(s.name), ', ' ORDER BY s.name)"
-							  "          FROM lambda_catalog.source s"
-							  "         WHERE s.target::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							  "            OR s.target::pg_catalog.oid IN"
-							  "               (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass)))",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read pg_lambda's catalog");
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	*views = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	*sources = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
-	catalog_end(&scope);
+	catalog_event_table_users(relid, views, sources);
 }
 
 /*
@@ -797,9 +849,6 @@ lambda_drop_event_table(PG_FUNCTION_ARGS)
 	char	   *relname;
 	char	   *views;
 	char	   *sources;
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -846,17 +895,13 @@ lambda_drop_event_table(PG_FUNCTION_ARGS)
 				 views ? errhint("Drop continuous views %s first (DROP MATERIALIZED VIEW).", views) :
 				 errhint("Drop Kafka sources %s first (lambda.drop_source()).", sources)));
 
+	triggers_drop_guards(relid);
+
 	/*
 	 * The row's trigger invalidates the relcache entries of the table and its
 	 * partitions, so every session stops protecting them at commit.
 	 */
-	args[0] = ObjectIdGetDatum(relid);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("DELETE FROM lambda_catalog.event_table "
-							  "WHERE relid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE || SPI_processed != 1)
-		elog(ERROR, "could not delete from lambda_catalog.event_table");
-	catalog_end(&scope);
+	catalog_event_table_delete(relid);
 	PG_RETURN_VOID();
 }
 
@@ -895,6 +940,54 @@ lambda_event_table_changed(PG_FUNCTION_ARGS)
 		}
 	}
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * lambda_catalog.refuse_change(): the append-only guards, ENABLE ALWAYS
+ * triggers on every event table and partition (triggers.c): BEFORE UPDATE
+ * OR DELETE FOR EACH ROW, and BEFORE TRUNCATE. Statements from SQL are
+ * refused before they get here, by the executor hook and the utility check
+ * above; what reaches these triggers bypassed both, i.e. logical
+ * replication's apply workers applying a replicated UPDATE, DELETE or
+ * TRUNCATE. The error makes the worker fail and retry, as a constraint
+ * violation would, and nothing is applied. Lets drop_events_before()'s
+ * DELETE through, and everything on a table that is no longer an event
+ * table (a guard left behind is inert).
+ */
+Datum
+lambda_refuse_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			relid;
+	const char *what;
+	const char *hint;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_catalog.refuse_change() must be a BEFORE UPDATE, DELETE or TRUNCATE trigger"),
+				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
+	relid = RelationGetRelid(td->tg_relation);
+	/* retention; or a table that is no event table any more */
+	if ((TRIGGER_FIRED_BY_DELETE(td->tg_event) && et_is_retention_target(relid)) ||
+		!event_table_is(relid))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(td->tg_event) ?
+							   td->tg_newtuple : td->tg_trigtuple);
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		what = "truncate";
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		what = "update";
+	else
+		what = "delete from";
+	if (IsLogicalWorker())
+		hint = "Publish only inserts to this table (CREATE PUBLICATION ... WITH (publish = 'insert')), "
+			"then let the subscription skip the refused transaction (ALTER SUBSCRIPTION ... SKIP).";
+	else
+		hint = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? ET_APPEND_HINT : ET_RETENTION_HINT;
+	et_refuse(relid, what, hint);
+	return PointerGetDatum(NULL);	/* not reached */
 }
 
 /*

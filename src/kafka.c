@@ -16,6 +16,22 @@
  * to PostgreSQL with the rows, and (in group mode) to the group afterwards so
  * that another server taking a partition over knows where to continue.
  *
+ * Offsets out of range. Partitions always start at an explicit offset (the
+ * stored one) or at a logical BEGINNING/END, so librdkafka's
+ * auto.offset.reset only matters when a stored offset is no longer in the
+ * log: retention deleted it while the source was stopped or lagging, or the
+ * topic was recreated. librdkafka would then jump to the earliest or latest
+ * offset and say so only on stderr; it is set to "error" instead, which
+ * stops fetching the partition and hands the worker an
+ * RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET event. kafka_poll_batch() records
+ * those (kafka_take_out_of_range) and the worker applies pg_lambda's policy.
+ *
+ * Isolation. isolation.level is librdkafka's default, read_committed:
+ * messages of aborted transactions are never delivered, and neither are the
+ * transactions' control records. Both occupy offsets, so the last delivered
+ * message of a partition can be followed by offsets that will never be
+ * delivered; kafka_position() tells how far the consumer has really read.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -39,6 +55,14 @@ struct KafkaConsumer
 	int			batch_len;
 	int			batch_cap;
 	char		error[512];		/* latest client-level error, "" when none */
+	/* group mode: the offsets the last assignment started from */
+	int			nassigned;
+	int32		assigned_partition[KAFKA_MAX_OUT_OF_RANGE];
+	int64		assigned_offset[KAFKA_MAX_OUT_OF_RANGE];
+	/* partitions whose offset fell outside the log, not yet taken */
+	int			noor;
+	int32		oor_partition[KAFKA_MAX_OUT_OF_RANGE];
+	int64		oor_offset[KAFKA_MAX_OUT_OF_RANGE];
 };
 
 /* Properties the worker owns; users may not override them in options. */
@@ -312,14 +336,24 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	{
 		if (c->on_assign)
 			c->on_assign(c->callback_arg, n, ids, offsets);
+		c->nassigned = 0;
 		for (i = 0; i < n; i++)
+		{
 			parts->elems[i].offset = offsets[i];
+			if (i < KAFKA_MAX_OUT_OF_RANGE)
+			{
+				c->assigned_partition[i] = ids[i];
+				c->assigned_offset[i] = offsets[i];
+				c->nassigned++;
+			}
+		}
 		rd_kafka_assign(rk, parts);
 	}
 	else
 	{
 		if (c->on_revoke)
 			c->on_revoke(c->callback_arg, n, ids);
+		c->nassigned = 0;
 		rd_kafka_assign(rk, NULL);
 	}
 	pfree(ids);
@@ -369,8 +403,8 @@ kafka_consumer_create(const KafkaSettings *s, char *errbuf, size_t errlen)
 		!kafka_conf_set(conf, "enable.auto.commit", "false", errbuf, errlen) ||
 		!kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) ||
 		!kafka_conf_set(conf, "enable.partition.eof", "false", errbuf, errlen) ||
-		!kafka_conf_set(conf, "auto.offset.reset", s->start_earliest ? "earliest" : "latest",
-						errbuf, errlen) ||
+		/* a stored offset outside the log is the worker's to decide (header) */
+		!kafka_conf_set(conf, "auto.offset.reset", "error", errbuf, errlen) ||
 		/* keep the produce-to-visible delay low: do not let fetches linger */
 		!kafka_conf_set(conf, "fetch.wait.max.ms", "100", errbuf, errlen) ||
 		!kafka_conf_set(conf, "reconnect.backoff.ms", "100", errbuf, errlen) ||
@@ -441,6 +475,35 @@ kafka_topic_partitions(KafkaConsumer *c, int timeout_ms, int32 **partitions,
 	int			n = -1;
 
 	err = rd_kafka_metadata(c->rk, 0, rkt, &md, timeout_ms);
+
+	/*
+	 * Why the brokers cannot be asked (a failed SASL login, say) is an error
+	 * event in the consumer queue. Before a worker in assigned mode has
+	 * assigned anything, nobody polls that queue: serve it here, which cannot
+	 * swallow a message while nothing is assigned (in group mode it is polled
+	 * all along, and polling here could take one).
+	 */
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR && !c->group)
+	{
+		rd_kafka_topic_partition_list_t *assigned = NULL;
+
+		if (rd_kafka_assignment(c->rk, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+			assigned != NULL && assigned->cnt == 0)
+		{
+			rd_kafka_message_t *m;
+
+			while ((m = rd_kafka_consumer_poll(c->rk, 0)) != NULL)
+			{
+				if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+					snprintf(c->error, sizeof(c->error), "%s: %s", rd_kafka_err2name(m->err),
+							 rd_kafka_message_errstr(m));
+				rd_kafka_message_destroy(m);
+			}
+		}
+		if (assigned)
+			rd_kafka_topic_partition_list_destroy(assigned);
+	}
+
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
 		snprintf(errbuf, errlen, "could not read metadata of topic \"%s\": %s",
 				 c->topic, rd_kafka_err2str(err));
@@ -455,6 +518,13 @@ kafka_topic_partitions(KafkaConsumer *c, int timeout_ms, int32 **partitions,
 		*partitions = palloc(sizeof(int32) * (n + 1));
 		for (i = 0; i < n; i++)
 			(*partitions)[i] = md->topics[0].partitions[i].id;
+	}
+	/* the latest client-level error says why, when there is one */
+	if (n < 0 && c->error[0] != '\0')
+	{
+		size_t		len = strlen(errbuf);
+
+		snprintf(errbuf + len, errlen - len, " (%s)", c->error);
 	}
 	if (md)
 		rd_kafka_metadata_destroy(md);
@@ -560,6 +630,161 @@ kafka_release_batch(KafkaConsumer *c)
 }
 
 /*
+ * Remembers that fetching a partition stopped at an offset outside the log
+ * (one entry per partition: the latest offset wins).
+ */
+static void
+kafka_note_out_of_range(KafkaConsumer *c, int32 partition, int64 offset)
+{
+	int			i;
+
+	for (i = 0; i < c->noor; i++)
+	{
+		if (c->oor_partition[i] == partition)
+			break;
+	}
+	if (i == KAFKA_MAX_OUT_OF_RANGE)
+		return;					/* can't happen: a worker owns at most that many */
+	c->oor_partition[i] = partition;
+	c->oor_offset[i] = offset;
+	if (i == c->noor)
+		c->noor++;
+}
+
+/*
+ * The partitions whose fetch stopped because their offset is outside the
+ * log, since the last call, with the offset that was asked for. librdkafka
+ * fetches nothing more from them until they are assigned again. Returns
+ * their number (at most max) and forgets them.
+ */
+int
+kafka_take_out_of_range(KafkaConsumer *c, int max, int32 *partitions, int64 *offsets)
+{
+	int			n = Min(c->noor, max);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		partitions[i] = c->oor_partition[i];
+		offsets[i] = c->oor_offset[i];
+	}
+	c->noor = 0;
+	return n;
+}
+
+/*
+ * Asks the partition's leader for its log start (low) and end (high)
+ * offsets. False, with errbuf filled, when it does not answer in time.
+ */
+bool
+kafka_query_watermarks(KafkaConsumer *c, int32 partition, int timeout_ms,
+					   int64 *low, int64 *high, char *errbuf, size_t errlen)
+{
+	rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(c->rk, c->topic, partition,
+															   low, high, timeout_ms);
+
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not read the offsets of partition %d of topic \"%s\": %s",
+				 partition, c->topic, rd_kafka_err2str(err));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Makes librdkafka fetch again the partitions whose fetch stopped at an
+ * offset outside the log, from the given offsets. A seek is refused in that
+ * state; assigning the partition again works. Outside a consumer group (and
+ * in a cooperative one) that is done for these partitions alone. The classic
+ * protocol's eager assignment refuses incremental changes, so there the
+ * whole assignment is given again: every other partition at its position,
+ * or where the group assignment started it if nothing was consumed from it
+ * since (a logical END is then resolved anew: messages produced to such a
+ * partition meanwhile and not yet delivered would be passed over, which only
+ * a start_from 'latest' partition that has delivered nothing yet can meet).
+ */
+bool
+kafka_restart_fetch(KafkaConsumer *c, int n, const int32 *partitions, const int64 *offsets,
+					char *errbuf, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *list;
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	const char *protocol = rd_kafka_rebalance_protocol(c->rk);
+
+	if (n == 0)
+		return true;
+	if (c->group && (protocol == NULL || strcmp(protocol, "COOPERATIVE") != 0))
+	{
+		rd_kafka_topic_partition_list_t *current = NULL;
+		int			i;
+		int			j;
+
+		if (rd_kafka_assignment(c->rk, &current) != RD_KAFKA_RESP_ERR_NO_ERROR || current == NULL)
+		{
+			snprintf(errbuf, errlen, "could not read the consumer's assignment");
+			return false;
+		}
+		for (i = 0; i < current->cnt; i++)
+		{
+			rd_kafka_topic_partition_t *p = &current->elems[i];
+			int64		pos = kafka_position(c, p->partition);
+
+			p->offset = pos >= 0 ? pos : KAFKA_OFFSET_BEGINNING;
+			for (j = 0; pos < 0 && j < c->nassigned; j++)
+				if (c->assigned_partition[j] == p->partition)
+					p->offset = c->assigned_offset[j];
+			for (j = 0; j < n; j++)
+				if (partitions[j] == p->partition)
+					p->offset = offsets[j];
+		}
+		err = rd_kafka_assign(c->rk, current);
+		rd_kafka_topic_partition_list_destroy(current);
+	}
+	else
+	{
+		list = kafka_partition_list(c, n, partitions, offsets);
+		error = rd_kafka_incremental_unassign(c->rk, list);
+		if (error == NULL)
+			error = rd_kafka_incremental_assign(c->rk, list);
+		rd_kafka_topic_partition_list_destroy(list);
+	}
+	if (error)
+	{
+		snprintf(errbuf, errlen, "could not assign partitions again: %s", rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		return false;
+	}
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not assign partitions again: %s", rd_kafka_err2str(err));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The consumer's position in a partition: the offset after the last message
+ * handed to us, or further when librdkafka skipped offsets that are never
+ * delivered (transaction control records, aborted messages). -1 when
+ * unknown (nothing consumed since the partition was assigned).
+ */
+int64
+kafka_position(KafkaConsumer *c, int32 partition)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+	int64		pos = -1;
+
+	rd_kafka_topic_partition_list_add(list, c->topic, partition);
+	if (rd_kafka_position(c->rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && list->elems[0].offset >= 0)
+		pos = list->elems[0].offset;
+	rd_kafka_topic_partition_list_destroy(list);
+	return pos;
+}
+
+/*
  * Waits up to timeout_ms for messages and returns up to max_messages of
  * them in messages[]; they stay valid until kafka_release_batch(). Error
  * events are consumed here and remembered (kafka_take_error).
@@ -589,6 +814,12 @@ kafka_poll_batch(KafkaConsumer *c, KafkaMessage *messages, int max_messages, int
 	{
 		rd_kafka_message_t *m = c->batch[i];
 
+		if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+		{
+			kafka_note_out_of_range(c, m->partition, m->offset);
+			rd_kafka_message_destroy(m);
+			continue;
+		}
 		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
 		{
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)

@@ -17,6 +17,10 @@
 #define KAFKA_OFFSET_BEGINNING	(-2)
 #define KAFKA_OFFSET_END		(-1)
 
+/* Out-of-range partitions remembered between two kafka_take_out_of_range()
+ * calls: as many as one worker can own. */
+#define KAFKA_MAX_OUT_OF_RANGE	256
+
 typedef struct KafkaConsumer KafkaConsumer;
 
 /* One consumed message; the pointers stay valid until kafka_release_batch(). */
@@ -46,7 +50,8 @@ typedef struct KafkaSettings
 	const char *topic;
 	const char *group_id;		/* NULL: partitions are assigned by the caller */
 	const char *client_id;
-	bool		start_earliest; /* where to start without a committed offset */
+	bool		start_earliest; /* informational: the caller passes logical start
+								 * offsets itself (KAFKA_OFFSET_BEGINNING/END) */
 	int			retry_backoff_max_ms;
 	int			noptions;		/* extra librdkafka properties */
 	const char **option_names;
@@ -93,5 +98,12 @@ extern bool kafka_group_committed(KafkaConsumer *consumer, int n,
 extern void kafka_seek(KafkaConsumer *consumer, int n, const int32 *partitions,
 					   const int64 *offsets);
 extern const char *kafka_take_error(KafkaConsumer *consumer);
+extern int	kafka_take_out_of_range(KafkaConsumer *consumer, int max,
+									int32 *partitions, int64 *offsets);
+extern bool kafka_query_watermarks(KafkaConsumer *consumer, int32 partition, int timeout_ms,
+								   int64 *low, int64 *high, char *errbuf, size_t errlen);
+extern int64 kafka_position(KafkaConsumer *consumer, int32 partition);
+extern bool kafka_restart_fetch(KafkaConsumer *consumer, int n, const int32 *partitions,
+								const int64 *offsets, char *errbuf, size_t errlen);
 
 #endif							/* LAMBDA_KAFKA_H */

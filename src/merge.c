@@ -69,8 +69,8 @@
 #include "keyimage.h"
 #include "partial.h"
 #include "sketch.h"
+#include "scheduler.h"
 #include "speed.h"
-#include "worker.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
 PG_FUNCTION_INFO_V1(lambda_merge_trans);
@@ -470,10 +470,8 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 		else
 			key_image(s->def, vals, nulls, &key);
 	}
-	batch_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
-	if (cut.foreign)
-	{
-		worker_start_scheduler(MyDatabaseId);
+	catalog_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
+	if (cut.foreign && scheduler_running(MyDatabaseId))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("continuous view \"%s\" was restored from a dump and is being recomputed",
@@ -481,7 +479,15 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 				 errdetail("The batch layer's cut refers to transactions of the server the dump was taken from."),
 				 errhint("Wait for the scheduler to recompute it, or run SELECT lambda.recompute('%s').",
 						 get_rel_name(s->def->view_relid))));
-	}
+	/* a read starts no process: a restored or copied database has no scheduler yet */
+	if (cut.foreign)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("continuous view \"%s\" was restored from a dump and must be recomputed",
+						get_rel_name(s->def->view_relid)),
+				 errdetail("The batch layer's cut refers to transactions of the server or database it was copied from, and no scheduler runs in this database to recompute it."),
+				 errhint("Run SELECT lambda.recompute('%s'), which also starts the database's scheduler.",
+						 get_rel_name(s->def->view_relid))));
 	s->rows = NIL;
 	if (s->point && s->steps)
 	{

@@ -15,12 +15,14 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "capture.h"
 #include "ddl.h"
 #include "event_table.h"
 #include "guc.h"
+#include "launcher.h"
+#include "scheduler.h"
 #include "source.h"
 #include "speed.h"
-#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -43,8 +45,10 @@ _PG_init(void)
 	event_table_init();
 	ddl_init();
 	source_init();
-	worker_init();
+	launcher_init();
 	speed_init();
+	capture_init();
+	scheduler_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

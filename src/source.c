@@ -55,8 +55,8 @@
 #include "event_table.h"
 #include "guc.h"
 #include "kafka.h"
+#include "launcher.h"
 #include "source.h"
-#include "worker.h"
 
 #define SOURCE_ADMIN_ROLE	"lambda_source_admin"
 #define SOURCE_MAX_PARALLELISM 64
@@ -103,9 +103,9 @@ source_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			int			i;
 
 			for (i = 0; i < a->parallelism; i++)
-				worker_register(MyDatabaseId, a->source_id, a->name, i);
+				launcher_start_worker(MyDatabaseId, a->source_id, a->name, i);
 			if (a->wake || a->parallelism == 0)
-				worker_wake_source(MyDatabaseId, a->source_id);
+				launcher_wake_workers(MyDatabaseId, a->source_id);
 		}
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)

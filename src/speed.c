@@ -2,14 +2,18 @@
  *
  * speed.c
  *	  The speed layer: partial states of recent events in shared memory,
- *	  applied when the inserting transaction commits.
+ *	  in generations, cut by refreshes and read by queries.
  *
- * Capture. Each continuous view has a statement-level AFTER INSERT trigger
- * with a transition table on its event table (lambda_catalog.capture). It
- * folds the statement's rows into a backend-local partial aggregation, one
- * per (view, subtransaction level): a subtransaction that commits merges its
- * states into its parent's, one that aborts discards them. INSERT, COPY and
- * the Kafka workers (ingest.c fires statement triggers) all go through it.
+ * This file owns the speed layer's shared memory: a slot per continuous
+ * view, the DSA area that holds the generations' tables (generation.c) and
+ * the states of prepared transactions, and the locks below. It applies the
+ * states capture.c hands it when a transaction commits (speed_apply), cuts
+ * for a refresh (speed_cut, batch.c), reads for queries (speed_read,
+ * merge.c) and refreshes (speed_collect), installs what a rebuild computed
+ * from the events (speed_install), and reports status and memory. A view's
+ * slot follows its view's transactions: made by CREATE (speed_view_created,
+ * freed again if the transaction aborts), freed when a DROP commits
+ * (speed_view_dropped); its own transaction callback does that.
  *
  * Generations. A view's shared states are kept in generations, each a hash
  * table (key image -> states image) in one DSA area. New transactions apply
@@ -34,20 +38,27 @@
  * answer the tail from the event table (exact, slower), and the scheduler
  * rebuilds the generation from the events (speed_install) or refreshes.
  *
- * Locking.
+ * Locking. All of the speed layer's locks live here, with the rest of its
+ * shared memory ("pg_lambda speed layer": two LWLocks, tranche "pg_lambda
+ * speed layer", and one per view slot, tranche "pg_lambda speed view").
+ * The commit lock is here rather than in capture.c because it exists for
+ * the cut: speed_cut takes it exclusively together with the view's lock and
+ * the snapshot. capture.c only takes it shared, through speed_lock_commit
+ * and speed_unlock_commit, and owns no shared memory.
  *   commit_lock    held shared by every committing transaction that has
  *                  states to apply, from PRE_COMMIT until its COMMIT
  *                  callback applied them (or from before COMMIT PREPARED
  *                  until after it); held exclusively by speed_cut for an
  *                  instant. Never held while waiting for another lock of
- *                  ours except a view's lock.
- *   registry_lock  the view slots' in_use/dbid/batch_relid, the scheduler
- *                  slots and the prepared-transaction stash list; creating
- *                  the DSA area.
+ *                  ours except registry_lock and a view's lock.
+ *   registry_lock  the view slots' in_use/dbid/batch_relid and the
+ *                  prepared-transaction stash list; creating the DSA area.
  *   view->lock     everything else in a view slot and its generations'
  *                  tables: exclusive to apply, cut, install or free;
  *                  shared to read.
  *   Order: commit_lock, then registry_lock, then a view's lock.
+ *   (The scheduler registry and the worker slots have locks of their own,
+ *   in scheduler.c and launcher.c, never held with these.)
  *
  * Applying happens after the transaction is committed, where an ERROR
  * would be a PANIC: allocations use DSA_ALLOC_NO_OOM, and errors of
@@ -58,55 +69,32 @@
  */
 #include "postgres.h"
 
-#include <signal.h>
-
 #include "access/transam.h"
-#include "access/tupconvert.h"
 #include "access/twophase.h"
 #include "access/xact.h"
-#include "catalog/partition.h"
-#include "commands/trigger.h"
 #include "executor/spi.h"
-#include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
-#include "storage/latch.h"
 #include "storage/lwlock.h"
-#include "storage/proc.h"
 #include "storage/procarray.h"
 #include "storage/shmem.h"
-#include "utils/builtins.h"
 #include "utils/dsa.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "aggstate.h"
 #include "catalog.h"
 #include "cview.h"
+#include "generation.h"
 #include "guc.h"
 #include "keyimage.h"
 #include "partial.h"
 #include "speed.h"
 
 #define SPEED_MAX_GENS			16
-#define SPEED_MAX_SCHEDULERS	64
-#define SPEED_INITIAL_BUCKETS	1024
 #define SPEED_NOTE_LEN			256
-
-typedef struct SpeedGen
-{
-	int64		gen;
-	int64		first;			/* first generation it stands for (a
-								 * rebuilt one stands for several) */
-	bool		complete;
-	dsa_pointer buckets;		/* dsa_pointer[nbuckets], or invalid */
-	uint32		nbuckets;
-	int64		nentries;
-	int64		bytes;
-} SpeedGen;
 
 typedef struct SpeedView
 {
@@ -127,13 +115,6 @@ typedef struct SpeedView
 	int64		transactions;
 } SpeedView;
 
-typedef struct SpeedSched
-{
-	Oid			dbid;
-	pid_t		pid;
-	Latch	   *latch;
-} SpeedSched;
-
 typedef struct SpeedShared
 {
 	LWLock	   *commit_lock;
@@ -142,19 +123,8 @@ typedef struct SpeedShared
 	dsa_handle	area;
 	dsa_pointer stash;			/* SpeedStash list */
 	int			nviews;
-	SpeedSched	sched[SPEED_MAX_SCHEDULERS];
 	SpeedView	views[FLEXIBLE_ARRAY_MEMBER];
 } SpeedShared;
-
-typedef struct SpeedEntry
-{
-	dsa_pointer next;
-	uint32		hash;
-	uint32		keylen;
-	uint32		stateslen;
-	uint32		cap;			/* room for states */
-	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
-} SpeedEntry;
 
 /* The states of a prepared transaction, until COMMIT/ROLLBACK PREPARED. */
 typedef struct SpeedStash
@@ -167,43 +137,22 @@ typedef struct SpeedStash
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } SpeedStash;
 
-/* A transaction's states for one view at one subtransaction level. */
-typedef struct LocalDelta
-{
-	Oid			batch_relid;
-	int			nestlevel;
-	ViewDef    *def;
-	PartialHash *ph;
-	StringInfo	blob;			/* built at PRE_COMMIT / PRE_PREPARE */
-} LocalDelta;
-
 static SpeedShared *speed_shared = NULL;
 static dsa_area *speed_area = NULL;
 static shmem_request_hook_type speed_prev_shmem_request = NULL;
 static shmem_startup_hook_type speed_prev_shmem_startup = NULL;
 
-static List *speed_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
-static bool speed_holding_commit_lock = false;
-static char speed_prepare_gid[GIDSIZE];
-static bool speed_prepare_stash = false;
 static List *speed_dropped = NIL;	/* batch relids dropped by this xact */
 static List *speed_created = NIL;	/* batch relids created by this xact */
-static MemoryContext speed_scratch = NULL;
-
-/* finishing a prepared transaction */
-static SpeedStash *speed_finishing = NULL;	/* local copy */
-static bool speed_finishing_missing = false;
-
-PG_FUNCTION_INFO_V1(lambda_capture);
 
 static void speed_release_locked(SpeedView *v, TransactionId horizon);
-static void gen_clear(dsa_area *area, SpeedGen *g);
 
 /* ------------------------------------------------------------------------
  * Shared memory
  * ------------------------------------------------------------------------
  */
 
+/* Size of the speed layer's shared structure. */
 static Size
 speed_shmem_size(void)
 {
@@ -211,6 +160,9 @@ speed_shmem_size(void)
 					mul_size(sizeof(SpeedView), lambda_max_continuous_views));
 }
 
+/*
+ * shmem_request_hook: reserves the shared structure and its two locks.
+ */
 static void
 speed_shmem_request(void)
 {
@@ -220,6 +172,10 @@ speed_shmem_request(void)
 	RequestNamedLWLockTranche("pg_lambda speed layer", 2);
 }
 
+/*
+ * shmem_startup_hook: attaches to (and on first start initialises) the
+ * shared structure and the view slots' locks.
+ */
 static void
 speed_shmem_startup(void)
 {
@@ -285,13 +241,34 @@ speed_get_area(void)
 	return speed_area;
 }
 
-static MemoryContext
-speed_scratch_cxt(void)
+/*
+ * Attaches this backend to the speed layer's memory now, where an error is
+ * still an ordinary one: a callback after COMMIT or PREPARE must not be the
+ * first to attach.
+ */
+void
+speed_attach_area(void)
 {
-	if (speed_scratch == NULL)
-		speed_scratch = AllocSetContextCreate(TopMemoryContext, "pg_lambda speed apply",
-											  ALLOCSET_DEFAULT_SIZES);
-	return speed_scratch;
+	(void) speed_get_area();
+}
+
+/*
+ * Takes the commit lock shared. A transaction that has states to apply
+ * holds it from PRE_COMMIT until they are applied (and around COMMIT
+ * PREPARED), so that no cut (speed_cut, which takes it exclusively) falls
+ * between its commit and its apply.
+ */
+void
+speed_lock_commit(void)
+{
+	LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
+}
+
+/* Releases the commit lock taken by speed_lock_commit. */
+void
+speed_unlock_commit(void)
+{
+	LWLockRelease(speed_shared->commit_lock);
 }
 
 /* The slot of a view, or NULL. Caller holds registry_lock. */
@@ -316,7 +293,7 @@ speed_free_slot(SpeedView *v)
 {
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
 	while (v->ngens > 0)
-		gen_clear(speed_area, &v->gens[--v->ngens]);
+		generation_clear(speed_area, &v->gens[--v->ngens]);
 	v->in_use = false;
 	LWLockRelease(&v->lock);
 }
@@ -335,6 +312,7 @@ speed_lock_view(Oid dbid, Oid batch_relid)
 	return v;
 }
 
+/* The slot of a view of this database, or NULL (not locked). */
 static SpeedView *
 speed_lookup(Oid batch_relid)
 {
@@ -346,271 +324,10 @@ speed_lookup(Oid batch_relid)
 	return v;
 }
 
-/* ------------------------------------------------------------------------
- * Generation tables (caller holds the view's lock)
- * ------------------------------------------------------------------------
- */
-
-static void
-gen_clear(dsa_area *area, SpeedGen *g)
-{
-	if (DsaPointerIsValid(g->buckets))
-	{
-		dsa_pointer *b = dsa_get_address(area, g->buckets);
-		uint32		i;
-
-		for (i = 0; i < g->nbuckets; i++)
-		{
-			dsa_pointer p = b[i];
-
-			while (DsaPointerIsValid(p))
-			{
-				SpeedEntry *e = dsa_get_address(area, p);
-				dsa_pointer next = e->next;
-
-				dsa_free(area, p);
-				p = next;
-			}
-		}
-		dsa_free(area, g->buckets);
-	}
-	g->buckets = InvalidDsaPointer;
-	g->nbuckets = 0;
-	g->nentries = 0;
-	g->bytes = 0;
-}
-
-static void
-gen_grow(dsa_area *area, SpeedGen *g)
-{
-	uint32		n = g->nbuckets ? g->nbuckets * 2 : SPEED_INITIAL_BUCKETS;
-	dsa_pointer nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
-										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
-	dsa_pointer *newb;
-	uint32		i;
-
-	if (!DsaPointerIsValid(nb))
-		return;					/* keep the longer chains */
-	newb = dsa_get_address(area, nb);
-	for (i = 0; i < n; i++)
-		newb[i] = InvalidDsaPointer;
-	if (DsaPointerIsValid(g->buckets))
-	{
-		dsa_pointer *old = dsa_get_address(area, g->buckets);
-
-		for (i = 0; i < g->nbuckets; i++)
-		{
-			dsa_pointer p = old[i];
-
-			while (DsaPointerIsValid(p))
-			{
-				SpeedEntry *e = dsa_get_address(area, p);
-				dsa_pointer next = e->next;
-
-				e->next = newb[e->hash & (n - 1)];
-				newb[e->hash & (n - 1)] = p;
-				p = next;
-			}
-		}
-		dsa_free(area, g->buckets);
-		g->bytes -= sizeof(dsa_pointer) * g->nbuckets;
-	}
-	g->buckets = nb;
-	g->nbuckets = n;
-	g->bytes += sizeof(dsa_pointer) * n;
-}
-
-/* The link that points at the key's entry (or the chain's end). */
-static dsa_pointer *
-gen_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen)
-{
-	dsa_pointer *b = dsa_get_address(area, g->buckets);
-	dsa_pointer *link = &b[hash & (g->nbuckets - 1)];
-
-	while (DsaPointerIsValid(*link))
-	{
-		SpeedEntry *e = dsa_get_address(area, *link);
-
-		if (e->hash == hash && e->keylen == keylen && memcmp(e->data, key, keylen) == 0)
-			return link;
-		link = &e->next;
-	}
-	return link;
-}
-
-/*
- * Stores states for a key: the states themselves for a new key, else the
- * combination with what is there. False when memory ran out.
- */
-static bool
-gen_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 keylen,
-		   const char *states, uint32 stateslen)
-{
-	uint32		hash = key_hash(key, keylen);
-	dsa_pointer *link;
-	SpeedEntry *e;
-	StringInfoData combined;
-
-	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * 2)
-		gen_grow(area, g);
-	if (!DsaPointerIsValid(g->buckets))
-		return false;
-	link = gen_link(area, g, hash, key, keylen);
-	if (!DsaPointerIsValid(*link))
-	{
-		Size		size = offsetof(SpeedEntry, data) + keylen + stateslen;
-		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
-
-		if (!DsaPointerIsValid(p))
-			return false;
-		e = dsa_get_address(area, p);
-		e->next = InvalidDsaPointer;
-		e->hash = hash;
-		e->keylen = keylen;
-		e->stateslen = stateslen;
-		e->cap = stateslen;
-		memcpy(e->data, key, keylen);
-		memcpy(e->data + keylen, states, stateslen);
-		*link = p;
-		g->nentries++;
-		g->bytes += size;
-		return true;
-	}
-
-	/* combine with the stored states */
-	e = dsa_get_address(area, *link);
-	initStringInfo(&combined);
-	states_combine_images(def, e->data + e->keylen, e->stateslen, states, stateslen, &combined);
-	if ((uint32) combined.len <= e->cap)
-	{
-		memcpy(e->data + e->keylen, combined.data, combined.len);
-		e->stateslen = combined.len;
-	}
-	else
-	{
-		/* room to grow, at most 1 kB: a sketch's entry stays near its bound */
-		uint32		cap = combined.len + Min(combined.len / 2, SPEED_ENTRY_SLACK);
-		Size		size = offsetof(SpeedEntry, data) + keylen + cap;
-		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
-		SpeedEntry *ne;
-		dsa_pointer oldp = *link;
-
-		if (!DsaPointerIsValid(p))
-			return false;
-		ne = dsa_get_address(area, p);
-		e = dsa_get_address(area, oldp);
-		ne->next = e->next;
-		ne->hash = hash;
-		ne->keylen = keylen;
-		ne->stateslen = combined.len;
-		ne->cap = cap;
-		memcpy(ne->data, key, keylen);
-		memcpy(ne->data + keylen, combined.data, combined.len);
-		*link = p;
-		g->bytes += size - (offsetof(SpeedEntry, data) + keylen + e->cap);
-		dsa_free(area, oldp);
-	}
-	return true;
-}
-
-/*
- * Applies a blob of (key, states) pairs to a generation. False (and the
- * generation emptied and marked incomplete) when memory ran out or a combine
- * function failed.
- */
-static bool
-gen_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
-			   const char *blob, Size len, char *why, size_t whylen)
-{
-	MemoryContext scratch = speed_scratch_cxt();
-	MemoryContext old = MemoryContextSwitchTo(scratch);
-	volatile bool ok = true;
-
-	PG_TRY();
-	{
-		const char *p = blob;
-		const char *end = blob + len;
-
-		while (p < end && ok)
-		{
-			uint32		keylen;
-			uint32		stateslen;
-			const char *key;
-
-			memcpy(&keylen, p, sizeof(uint32));
-			p += sizeof(uint32);
-			key = p;
-			p += keylen;
-			memcpy(&stateslen, p, sizeof(uint32));
-			p += sizeof(uint32);
-			if (!gen_upsert(area, g, def, key, keylen, p, stateslen))
-			{
-				ok = false;
-				snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
-						 lambda_speed_layer_memory);
-			}
-			p += stateslen;
-			MemoryContextReset(scratch);
-		}
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(scratch);
-		edata = CopyErrorData();
-		FlushErrorState();
-		snprintf(why, whylen, "combining states failed: %s", edata->message);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(scratch);
-	return ok;
-}
-
-/*
- * Combines every entry of generation "from" into "into". False when memory
- * ran out or a combine function failed.
- */
-static bool
-gen_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
-		  char *why, size_t whylen)
-{
-	dsa_pointer *b;
-	uint32		i;
-	StringInfoData blob;
-	bool		ok;
-
-	if (!DsaPointerIsValid(from->buckets))
-		return true;
-	initStringInfo(&blob);
-	b = dsa_get_address(area, from->buckets);
-	for (i = 0; i < from->nbuckets; i++)
-	{
-		dsa_pointer p = b[i];
-
-		while (DsaPointerIsValid(p))
-		{
-			SpeedEntry *e = dsa_get_address(area, p);
-			uint32		l = e->keylen;
-
-			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
-			appendBinaryStringInfo(&blob, e->data, l);
-			l = e->stateslen;
-			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
-			appendBinaryStringInfo(&blob, e->data + e->keylen, l);
-			p = e->next;
-		}
-	}
-	ok = gen_apply_blob(area, into, def, blob.data, blob.len, why, whylen);
-	pfree(blob.data);
-	return ok;
-}
-
 static void
 speed_note(SpeedView *v, const char *fmt,...) pg_attribute_printf(2, 3);
 
+/* Sets the view's note (view_status.note). Caller holds v->lock. */
 static void
 speed_note(SpeedView *v, const char *fmt,...)
 {
@@ -623,7 +340,7 @@ speed_note(SpeedView *v, const char *fmt,...)
 
 /* Marks a generation incomplete and frees its states. Caller holds v->lock. */
 static void
-gen_abandon(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
+speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 {
 	if (g->complete)
 		ereport(WARNING,
@@ -632,7 +349,7 @@ gen_abandon(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 						   g->gen, v->batch_relid),
 				 errhint("The scheduler rebuilds it. If this happens for lack of memory, raise lambda.speed_layer_memory or lower the views' refresh_interval.")));
 	g->complete = false;
-	gen_clear(area, g);
+	generation_clear(area, g);
 	v->refresh_wanted = true;
 	speed_note(v, "degraded: %s", why);
 }
@@ -642,24 +359,14 @@ gen_abandon(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
  * ------------------------------------------------------------------------
  */
 
+/* The cut generation the catalog records for a view (0 if none). */
 static int64
 speed_catalog_cut(Oid batch_relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	int64		cut = 0;
-	bool		isnull;
+	BatchCut	cut;
 
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(batch_relid);
-	if (SPI_execute_with_args("SELECT cut_generation FROM lambda_catalog.continuous_view WHERE batch_table = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	if (SPI_processed > 0)
-		cut = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	catalog_end(&scope);
-	return cut;
+	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	return cut.found ? cut.gen : 0;
 }
 
 /*
@@ -769,6 +476,7 @@ speed_view_dropped(Oid batch_relid)
 	MemoryContextSwitchTo(old);
 }
 
+/* Frees the slot of a view, if it has one. */
 static void
 speed_release_slot(Oid dbid, Oid batch_relid)
 {
@@ -782,158 +490,59 @@ speed_release_slot(Oid dbid, Oid batch_relid)
 	LWLockRelease(speed_shared->registry_lock);
 }
 
+/*
+ * Transaction callback of the view slots: when the transaction commits,
+ * frees the slots of the views it dropped; when it aborts, those of the
+ * views it created. A transaction that dropped a view cannot be prepared
+ * (nothing would free the slot at COMMIT PREPARED).
+ */
+static void
+speed_slots_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+			foreach(lc, speed_dropped)
+				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
+			speed_dropped = NIL;
+			speed_created = NIL;
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (speed_dropped != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that created or dropped a continuous view"),
+						 errhint("Commit the transaction instead.")));
+			break;
+		case XACT_EVENT_PREPARE:
+			speed_dropped = NIL;
+			speed_created = NIL;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			foreach(lc, speed_created)
+				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
+			speed_dropped = NIL;
+			speed_created = NIL;
+			break;
+		default:
+			break;
+	}
+}
+
 /* ------------------------------------------------------------------------
- * Capture
+ * Applying states
  * ------------------------------------------------------------------------
  */
 
-static LocalDelta *
-speed_local_delta(ViewDef *def)
-{
-	int			level = GetCurrentTransactionNestLevel();
-	ListCell   *lc;
-	LocalDelta *d;
-	MemoryContext old;
-
-	foreach(lc, speed_deltas)
-	{
-		d = lfirst(lc);
-		if (d->batch_relid == def->batch_relid && d->nestlevel == level)
-			return d;
-	}
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	d = palloc0(sizeof(LocalDelta));
-	d->batch_relid = def->batch_relid;
-	d->nestlevel = level;
-	d->def = def;
-	d->ph = partial_create(def, TopTransactionContext);
-	speed_deltas = lappend(speed_deltas, d);
-	MemoryContextSwitchTo(old);
-	return d;
-}
-
-/* Whether the current transaction captured events for the view. */
-bool
-speed_has_delta(Oid batch_relid)
-{
-	ListCell   *lc;
-
-	foreach(lc, speed_deltas)
-	{
-		if (((LocalDelta *) lfirst(lc))->batch_relid == batch_relid)
-			return true;
-	}
-	return false;
-}
-
 /*
- * Refuses a capture trigger that pg_lambda did not create for the view def:
- * one on any relation but the view's event table and its partitions (any
- * role could otherwise add events of its own making to anyone's view from
- * a trigger on its own temporary table), or a second one for the view on
- * the same relation (which would count every event twice). What view.c
- * creates: "lambda_capture_<batch table>" ... AFTER INSERT REFERENCING NEW
- * TABLE FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture('<batch
- * table>'), at most one per view and relation.
+ * Serializes a partial aggregation's groups as a blob of (key, states)
+ * pairs, the form in which states are applied to a generation.
  */
-static void
-speed_check_capture(TriggerData *td, FunctionCallInfo fcinfo, ViewDef *def)
-{
-	Relation	rel = td->tg_relation;
-	Oid			relid = RelationGetRelid(rel);
-	bool		ours = (relid == def->event_relid);
-	int			ncaptures = 0;
-	int			i;
-
-	if (!ours && rel->rd_rel->relispartition)
-		ours = list_member_oid(get_partition_ancestors(relid), def->event_relid);
-	if (!ours)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("lambda_catalog.capture() cannot capture events of \"%s\" for continuous view \"%s\"",
-						RelationGetRelationName(rel), get_rel_name(def->view_relid)),
-				 errdetail("The view's events are the rows of \"%s\" and its partitions.",
-						   get_rel_name(def->event_relid)),
-				 errhint("pg_lambda creates its capture triggers itself; drop trigger \"%s\".",
-						 td->tg_trigger->tgname)));
-	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
-	{
-		Trigger    *t = &rel->trigdesc->triggers[i];
-
-		if (t->tgfoid == fcinfo->flinfo->fn_oid && t->tgnargs == 1 &&
-			strcmp(t->tgargs[0], td->tg_trigger->tgargs[0]) == 0)
-			ncaptures++;
-	}
-	if (strncmp(td->tg_trigger->tgname, "lambda_capture_", 15) != 0 ||
-		td->tg_trigger->tgnewtable == NULL || ncaptures != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("trigger \"%s\" on \"%s\" is not the capture trigger of continuous view \"%s\"",
-						td->tg_trigger->tgname, RelationGetRelationName(rel), get_rel_name(def->view_relid)),
-				 errdetail("pg_lambda creates one capture trigger per view and relation, named \"lambda_capture_\" after the view's batch table, with a transition table."),
-				 errhint("Drop trigger \"%s\"; lambda_catalog.capture() is for pg_lambda's own triggers.",
-						 td->tg_trigger->tgname)));
-}
-
-/*
- * lambda_catalog.capture(): the statement-level AFTER INSERT trigger of a
- * continuous view on its event table. Argument: the view's batch table.
- */
-Datum
-lambda_capture(PG_FUNCTION_ARGS)
-{
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	Oid			batch_relid;
-	ViewDef    *def;
-	LocalDelta *d;
-	Tuplestorestate *ts;
-	TupleTableSlot *slot;
-	TupleConversionMap *map = NULL;
-	int			rp;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
-		td->tg_trigger->tgnargs != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lambda_catalog.capture() must be an AFTER INSERT FOR EACH STATEMENT trigger"),
-				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
-
-	batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
-													   CStringGetDatum(td->tg_trigger->tgargs[0])));
-	def = cview_get(batch_relid);
-	if (def == NULL)
-		return PointerGetDatum(NULL);		/* the view is being dropped */
-	speed_check_capture(td, fcinfo, def);
-	ts = td->tg_newtable;
-	if (ts == NULL)
-		return PointerGetDatum(NULL);
-	(void) speed_attach(def, false);
-	d = speed_local_delta(def);
-
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
-	/* a partition inserted into directly: its rows in the event table's shape */
-	if (RelationGetRelid(td->tg_relation) != def->event_relid)
-		map = convert_tuples_by_name(RelationGetDescr(td->tg_relation), def->slot->tts_tupleDescriptor);
-	rp = tuplestore_alloc_read_pointer(ts, 0);
-	tuplestore_select_read_pointer(ts, rp);
-	tuplestore_rescan(ts);
-	while (tuplestore_gettupleslot(ts, true, false, slot))
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (map)
-			partial_add_slot(d->ph, execute_attr_map_slot(map->attrMap, slot, def->slot));
-		else
-			partial_add_slot(d->ph, slot);
-	}
-	tuplestore_select_read_pointer(ts, 0);
-	ExecDropSingleTupleTableSlot(slot);
-	return PointerGetDatum(NULL);
-}
-
-/* Serializes a delta's groups as a blob of (key, states) pairs. */
-static StringInfo
-speed_delta_blob(LocalDelta *d)
+StringInfo
+speed_blob(ViewDef *def, PartialHash *ph)
 {
 	StringInfo	blob = makeStringInfo();
 	HASH_SEQ_STATUS seq;
@@ -941,13 +550,13 @@ speed_delta_blob(LocalDelta *d)
 	StringInfoData states;
 
 	initStringInfo(&states);
-	hash_seq_init(&seq, d->ph->htab);
+	hash_seq_init(&seq, ph->htab);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
 		uint32		l;
 
 		resetStringInfo(&states);
-		states_image(d->def, e->values, e->nulls, &states);
+		states_image(def, e->values, e->nulls, &states);
 		l = e->key.len;
 		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
 		appendBinaryStringInfo(blob, e->key.data, l);
@@ -959,8 +568,11 @@ speed_delta_blob(LocalDelta *d)
 	return blob;
 }
 
-/* Applies a blob to the view's open generation (after commit). */
-static void
+/*
+ * Applies a blob to the view's open generation. Called after commit, where
+ * an error would be a PANIC: raises none (see generation_apply_blob).
+ */
+void
 speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 {
 	SpeedView  *v;
@@ -973,8 +585,8 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && len > 0)
 	{
-		if (!gen_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
-			gen_abandon(speed_area, v, g, why);
+		if (!generation_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, g, why);
 	}
 	v->transactions++;
 	v->last_apply = GetCurrentTimestamp();
@@ -991,227 +603,75 @@ speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why)
 	v = speed_lock_view(dbid, batch_relid);
 	if (v == NULL)
 		return;
-	gen_abandon(speed_area, v, &v->gens[v->ngens - 1], why);
+	speed_abandon_gen(speed_area, v, &v->gens[v->ngens - 1], why);
 	LWLockRelease(&v->lock);
 }
 
-static void
-speed_build_blobs(void)
+/*
+ * Marks the open generation of every view of database dbid incomplete: a
+ * transaction whose states are unknown committed there.
+ */
+void
+speed_mark_database_incomplete(Oid dbid, const char *why)
 {
-	ListCell   *lc;
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	int			i;
 
-	foreach(lc, speed_deltas)
+	for (i = 0; i < speed_shared->nviews; i++)
 	{
-		LocalDelta *d = lfirst(lc);
+		SpeedView  *v = &speed_shared->views[i];
 
-		d->blob = speed_delta_blob(d);
-	}
-	MemoryContextSwitchTo(old);
-}
-
-/* Stores the transaction's blobs under the prepared transaction's GID. */
-static void
-speed_stash(void)
-{
-	Size		len = 0;
-	ListCell   *lc;
-	dsa_pointer p;
-	SpeedStash *s;
-	char	   *w;
-
-	foreach(lc, speed_deltas)
-		len += sizeof(Oid) + sizeof(uint32) + ((LocalDelta *) lfirst(lc))->blob->len;
-	p = dsa_allocate_extended(speed_area, offsetof(SpeedStash, data) + len, DSA_ALLOC_NO_OOM);
-	if (!DsaPointerIsValid(p))
-	{
-		foreach(lc, speed_deltas)
-			speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
-								  "no memory to keep the states of a prepared transaction");
-		return;
-	}
-	s = dsa_get_address(speed_area, p);
-	s->dbid = MyDatabaseId;
-	strlcpy(s->gid, speed_prepare_gid, GIDSIZE);
-	s->len = len;
-	s->lost = false;
-	w = s->data;
-	foreach(lc, speed_deltas)
-	{
-		LocalDelta *d = lfirst(lc);
-		uint32		l = d->blob->len;
-
-		memcpy(w, &d->batch_relid, sizeof(Oid));
-		w += sizeof(Oid);
-		memcpy(w, &l, sizeof(uint32));
-		w += sizeof(uint32);
-		memcpy(w, d->blob->data, l);
-		w += l;
-	}
-	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
-	s->next = speed_shared->stash;
-	speed_shared->stash = p;
-	LWLockRelease(speed_shared->registry_lock);
-}
-
-static void
-speed_reset_xact(void)
-{
-	speed_deltas = NIL;
-	speed_dropped = NIL;
-	speed_created = NIL;
-	speed_prepare_stash = false;
-	speed_prepare_gid[0] = '\0';
-}
-
-static void
-speed_xact_callback(XactEvent event, void *arg pg_attribute_unused())
-{
-	ListCell   *lc;
-
-	switch (event)
-	{
-		case XACT_EVENT_PRE_COMMIT:
-			if (speed_deltas != NIL)
-			{
-				speed_build_blobs();
-				LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
-				speed_holding_commit_lock = true;
-			}
-			break;
-		case XACT_EVENT_COMMIT:
-			foreach(lc, speed_deltas)
-			{
-				LocalDelta *d = lfirst(lc);
-
-				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
-			}
-			if (speed_holding_commit_lock)
-				LWLockRelease(speed_shared->commit_lock);
-			speed_holding_commit_lock = false;
-			foreach(lc, speed_dropped)
-				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
-			speed_reset_xact();
-			break;
-		case XACT_EVENT_PRE_PREPARE:
-			if (speed_deltas != NIL || OidIsValid(catalog_namespace()))
-			{
-				speed_build_blobs();
-				(void) speed_get_area();
-				speed_prepare_stash = true;
-			}
-			if (speed_dropped != NIL)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that created or dropped a continuous view"),
-						 errhint("Commit the transaction instead.")));
-			break;
-		case XACT_EVENT_PREPARE:
-			if (speed_prepare_stash)
-			{
-				if (speed_prepare_gid[0] == '\0')
-				{
-					foreach(lc, speed_deltas)
-						speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
-											  "a transaction was prepared by a path pg_lambda does not see");
-				}
-				else
-					speed_stash();
-			}
-			speed_reset_xact();
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			speed_holding_commit_lock = false;	/* released with all LWLocks */
-			foreach(lc, speed_created)
-				speed_release_slot(MyDatabaseId, lfirst_oid(lc));
-			speed_reset_xact();
-			break;
-		default:
-			break;
-	}
-}
-
-static void
-speed_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
-					   SubTransactionId parentSubid pg_attribute_unused(),
-					   void *arg pg_attribute_unused())
-{
-	int			level = GetCurrentTransactionNestLevel();
-	ListCell   *lc;
-
-	if (speed_deltas == NIL)
-		return;
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		foreach(lc, speed_deltas)
-		{
-			LocalDelta *d = lfirst(lc);
-
-			if (d->nestlevel >= level)
-			{
-				partial_destroy(d->ph);
-				speed_deltas = foreach_delete_current(speed_deltas, lc);
-			}
-		}
-	}
-	else if (event == SUBXACT_EVENT_COMMIT_SUB)
-	{
-		foreach(lc, speed_deltas)
-		{
-			LocalDelta *d = lfirst(lc);
-			ListCell   *lc2;
-			LocalDelta *parent = NULL;
-
-			if (d->nestlevel != level)
-				continue;
-			foreach(lc2, speed_deltas)
-			{
-				LocalDelta *p = lfirst(lc2);
-
-				if (p->batch_relid == d->batch_relid && p->nestlevel == level - 1)
-					parent = p;
-			}
-			if (parent == NULL)
-				d->nestlevel = level - 1;
-			else
-			{
-				partial_merge(parent->ph, d->ph);
-				partial_destroy(d->ph);
-				speed_deltas = foreach_delete_current(speed_deltas, lc);
-			}
-		}
+		if (v->in_use && v->dbid == dbid)
+			speed_mark_incomplete(dbid, v->batch_relid, why);
 	}
 }
 
 /* ------------------------------------------------------------------------
- * Prepared transactions
+ * States of prepared transactions
  * ------------------------------------------------------------------------
  */
 
-/* Remembers the GID of the transaction about to be prepared. */
-void
-speed_set_prepare_gid(const char *gid)
+/*
+ * Keeps a prepared transaction's states (an image only the caller reads)
+ * under its GID until COMMIT/ROLLBACK PREPARED takes them. Called at
+ * PREPARE, where an error is no longer an ordinary one: the area must
+ * already be attached (speed_attach_area); raises no error, and returns
+ * false when memory ran out.
+ */
+bool
+speed_stash_put(const char *gid, const char *data, Size len)
 {
-	strlcpy(speed_prepare_gid, gid, GIDSIZE);
+	dsa_pointer p;
+	SpeedStash *s;
+
+	p = dsa_allocate_extended(speed_area, offsetof(SpeedStash, data) + len, DSA_ALLOC_NO_OOM);
+	if (!DsaPointerIsValid(p))
+		return false;
+	s = dsa_get_address(speed_area, p);
+	s->dbid = MyDatabaseId;
+	strlcpy(s->gid, gid, GIDSIZE);
+	s->len = len;
+	s->lost = false;
+	memcpy(s->data, data, len);
+	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
+	s->next = speed_shared->stash;
+	speed_shared->stash = p;
+	LWLockRelease(speed_shared->registry_lock);
+	return true;
 }
 
 /*
- * Before COMMIT/ROLLBACK PREPARED: takes the transaction's stash (loading
- * the views' definitions while a transaction is open) and the commit lock.
+ * Takes the states stashed under gid in this database out of shared memory:
+ * returns a copy in TopMemoryContext (*len bytes), or NULL when there is
+ * none (the transaction was prepared before the server started).
  */
-void
-speed_before_finish_prepared(const char *gid)
+char *
+speed_stash_take(const char *gid, Size *len)
 {
 	dsa_pointer *link;
+	char	   *data = NULL;
 
-	speed_finishing = NULL;
-	speed_finishing_missing = false;
-	if (!OidIsValid(catalog_namespace()))
-		return;
 	(void) speed_get_area();
-	LWLockAcquire(speed_shared->commit_lock, LW_SHARED);
-	speed_holding_commit_lock = true;
+	*len = 0;
 	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
 	link = &speed_shared->stash;
 	while (DsaPointerIsValid(*link))
@@ -1222,8 +682,9 @@ speed_before_finish_prepared(const char *gid)
 		{
 			dsa_pointer p = *link;
 
-			speed_finishing = MemoryContextAlloc(TopMemoryContext, offsetof(SpeedStash, data) + s->len);
-			memcpy(speed_finishing, s, offsetof(SpeedStash, data) + s->len);
+			data = MemoryContextAlloc(TopMemoryContext, s->len + 1);
+			memcpy(data, s->data, s->len);
+			*len = s->len;
 			*link = s->next;
 			dsa_free(speed_area, p);
 			break;
@@ -1231,88 +692,7 @@ speed_before_finish_prepared(const char *gid)
 		link = &s->next;
 	}
 	LWLockRelease(speed_shared->registry_lock);
-	if (speed_finishing == NULL)
-		speed_finishing_missing = true;
-	else
-	{
-		/* definitions are needed to combine; load them now */
-		const char *w = speed_finishing->data;
-		const char *end = w + speed_finishing->len;
-
-		while (w < end)
-		{
-			Oid			relid;
-			uint32		l;
-
-			memcpy(&relid, w, sizeof(Oid));
-			w += sizeof(Oid);
-			memcpy(&l, w, sizeof(uint32));
-			w += sizeof(uint32) + l;
-			(void) cview_get(relid);
-		}
-	}
-}
-
-/*
- * After COMMIT/ROLLBACK PREPARED: applies the stash if committed. A
- * committed transaction without a stash was prepared before the server
- * started: its states are unknown, so the views' open generations turn
- * incomplete and are rebuilt from the events.
- */
-void
-speed_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
-{
-	if (!speed_holding_commit_lock)
-		return;
-	if (commit && speed_finishing)
-	{
-		const char *w = speed_finishing->data;
-		const char *end = w + speed_finishing->len;
-
-		while (w < end)
-		{
-			Oid			relid;
-			uint32		l;
-			ViewDef    *def;
-
-			memcpy(&relid, w, sizeof(Oid));
-			w += sizeof(Oid);
-			memcpy(&l, w, sizeof(uint32));
-			w += sizeof(uint32);
-			def = cview_get(relid);
-			if (def)
-				speed_apply(MyDatabaseId, relid, def, w, l);
-			w += l;
-		}
-	}
-	else if (commit && speed_finishing_missing)
-	{
-		int			i;
-
-		for (i = 0; i < speed_shared->nviews; i++)
-		{
-			SpeedView  *v = &speed_shared->views[i];
-
-			if (v->in_use && v->dbid == MyDatabaseId)
-				speed_mark_incomplete(MyDatabaseId, v->batch_relid,
-									  "a transaction prepared before the server started was committed");
-		}
-	}
-	LWLockRelease(speed_shared->commit_lock);
-	speed_holding_commit_lock = false;
-	if (speed_finishing)
-		pfree(speed_finishing);
-	speed_finishing = NULL;
-	speed_finishing_missing = false;
-}
-
-/* FinishPreparedTransaction, keeping the speed layer right. */
-void
-speed_finish_prepared(const char *gid, bool commit)
-{
-	speed_before_finish_prepared(gid);
-	FinishPreparedTransaction(gid, commit);
-	speed_after_finish_prepared(gid, commit);
+	return data;
 }
 
 /* ------------------------------------------------------------------------
@@ -1345,7 +725,7 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 		 * is in the batch table, and a reader whose snapshot predates that
 		 * finds the gap and reads the events instead.
 		 */
-		gen_clear(speed_area, &v->gens[0]);
+		generation_clear(speed_area, &v->gens[0]);
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}
@@ -1361,13 +741,13 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 		char		why[200];
 
 		if (from->complete && into->complete &&
-			!gen_merge(speed_area, into, def, from, why, sizeof(why)))
-			gen_abandon(speed_area, v, into, why);
+			!generation_merge(speed_area, into, def, from, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, into, why);
 		into->complete = into->complete && from->complete;
 		if (!into->complete)
-			gen_clear(speed_area, into);
+			generation_clear(speed_area, into);
 		into->first = from->first;
-		gen_clear(speed_area, from);
+		generation_clear(speed_area, from);
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}
@@ -1395,6 +775,7 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 	return snap;
 }
 
+/* Appends a copy of an entry to rows, as a SpeedRow. */
 static void
 speed_copy_entry(SpeedEntry *e, List **rows)
 {
@@ -1409,6 +790,7 @@ speed_copy_entry(SpeedEntry *e, List **rows)
 	*rows = lappend(*rows, r);
 }
 
+/* Copies a generation's entries (only the key's, when key is given). */
 static void
 speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 {
@@ -1420,7 +802,7 @@ speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 	b = dsa_get_address(speed_area, g->buckets);
 	if (key)
 	{
-		dsa_pointer *link = gen_link(speed_area, g, key_hash(key, keylen), key, keylen);
+		dsa_pointer *link = generation_link(speed_area, g, key_hash(key, keylen), key, keylen);
 
 		if (DsaPointerIsValid(*link))
 			speed_copy_entry(dsa_get_address(speed_area, *link), rows);
@@ -1480,12 +862,21 @@ speed_copy(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int k
 	return ok;
 }
 
+/*
+ * For a refresh: the rows of generations (after_gen, upto_gen]; false when
+ * the refresh must read the events instead (see speed_copy).
+ */
 bool
 speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows)
 {
 	return speed_copy(def, after_gen, upto_gen, NULL, 0, rows);
 }
 
+/*
+ * For a query: the rows of every generation after after_gen (the reader's
+ * cut), only the key's when key is given; false when the query must read
+ * the events instead (see speed_copy).
+ */
 bool
 speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows)
 {
@@ -1502,7 +893,6 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 {
 	SpeedView  *v;
 	int			idx = speed_attach(def, false);
-	LocalDelta	d;
 	StringInfo	blob;
 	SpeedGen	g;
 	char		why[200];
@@ -1510,10 +900,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	int			j;
 	bool		ok;
 
-	memset(&d, 0, sizeof(d));
-	d.def = def;
-	d.ph = ph;
-	blob = speed_delta_blob(&d);
+	blob = speed_blob(def, ph);
 
 	v = &speed_shared->views[idx];
 	memset(&g, 0, sizeof(g));
@@ -1522,10 +909,10 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	g.complete = true;
 	g.buckets = InvalidDsaPointer;
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	ok = gen_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
+	ok = generation_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
 	if (!ok)
 	{
-		gen_clear(speed_area, &g);
+		generation_clear(speed_area, &g);
 		LWLockRelease(&v->lock);
 		return false;
 	}
@@ -1538,7 +925,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 		{
 			if (v->gens[i].gen > after_gen && v->gens[i].gen <= upto_gen)
 			{
-				gen_clear(speed_area, &v->gens[i]);
+				generation_clear(speed_area, &v->gens[i]);
 				continue;
 			}
 			if (v->gens[i].gen > upto_gen && !placed)
@@ -1641,7 +1028,7 @@ speed_release_locked(SpeedView *v, TransactionId horizon)
 		for (i = 0, j = 0; i < v->ngens; i++)
 		{
 			if (v->gens[i].gen <= v->free_upto && i < v->ngens - 1)
-				gen_clear(speed_area, &v->gens[i]);
+				generation_clear(speed_area, &v->gens[i]);
 			else
 				v->gens[j++] = v->gens[i];
 		}
@@ -1703,6 +1090,7 @@ speed_memory_used(void)
 	return total;
 }
 
+/* What lambda.view_status shows of a view's speed layer. */
 void
 speed_status(Oid batch_relid, SpeedStatus *st)
 {
@@ -1769,116 +1157,13 @@ speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap)
 }
 
 /* ------------------------------------------------------------------------
- * Scheduler registry
- * ------------------------------------------------------------------------
- */
-
-bool
-speed_scheduler_claim(Oid dbid)
-{
-	int			i;
-	int			free = -1;
-	bool		ok = true;
-
-	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
-	{
-		SpeedSched *s = &speed_shared->sched[i];
-
-		if (s->pid != 0 && s->dbid == dbid)
-		{
-			if (s->pid != MyProcPid)
-				ok = false;
-			free = -2;
-			break;
-		}
-		if (s->pid == 0 && free == -1)
-			free = i;
-	}
-	if (ok && free >= 0)
-	{
-		speed_shared->sched[free].dbid = dbid;
-		speed_shared->sched[free].pid = MyProcPid;
-		speed_shared->sched[free].latch = MyLatch;
-	}
-	else if (free == -1)
-		ok = false;
-	LWLockRelease(speed_shared->registry_lock);
-	return ok;
-}
-
-void
-speed_scheduler_release(Oid dbid)
-{
-	int			i;
-
-	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
-	{
-		SpeedSched *s = &speed_shared->sched[i];
-
-		if (s->pid == MyProcPid && s->dbid == dbid)
-		{
-			s->pid = 0;
-			s->latch = NULL;
-			s->dbid = InvalidOid;
-		}
-	}
-	LWLockRelease(speed_shared->registry_lock);
-}
-
-/*
- * Finds the database's scheduler; sends it signal sig (SIGTERM) or sets its
- * latch (0), or only reports whether it runs (-1).
- */
-static bool
-speed_scheduler_signal(Oid dbid, int sig)
-{
-	int			i;
-	bool		found = false;
-
-	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
-	for (i = 0; i < SPEED_MAX_SCHEDULERS; i++)
-	{
-		SpeedSched *s = &speed_shared->sched[i];
-
-		if (s->pid == 0 || s->dbid != dbid)
-			continue;
-		found = true;
-		if (sig > 0)
-			(void) kill(s->pid, sig);
-		else if (sig == 0 && s->latch)
-			SetLatch(s->latch);
-	}
-	LWLockRelease(speed_shared->registry_lock);
-	return found;
-}
-
-bool
-speed_scheduler_running(Oid dbid)
-{
-	return speed_scheduler_signal(dbid, -1);
-}
-
-/* Wakes the database's scheduler (a refresh interval changed). */
-void
-speed_scheduler_wake(Oid dbid)
-{
-	(void) speed_scheduler_signal(dbid, 0);
-}
-
-/* Asks the database's scheduler to exit (DROP DATABASE). */
-void
-speed_scheduler_stop(Oid dbid)
-{
-	(void) speed_scheduler_signal(dbid, SIGTERM);
-}
-
-/* ------------------------------------------------------------------------
  * Init
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Installs the shared-memory hooks and the view slots' transaction callback.
+ */
 void
 speed_init(void)
 {
@@ -1886,6 +1171,5 @@ speed_init(void)
 	shmem_request_hook = speed_shmem_request;
 	speed_prev_shmem_startup = shmem_startup_hook;
 	shmem_startup_hook = speed_shmem_startup;
-	RegisterXactCallback(speed_xact_callback, NULL);
-	RegisterSubXactCallback(speed_subxact_callback, NULL);
+	RegisterXactCallback(speed_slots_xact_callback, NULL);
 }

@@ -1,7 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * speed.h
- *	  The speed layer: partial states of recent events in shared memory.
+ *	  The speed layer: partial states of recent events in shared memory,
+ *	  in generations, cut by refreshes and read by queries (see speed.c
+ *	  for what it owns and its locking rules).
  *
  *-------------------------------------------------------------------------
  */
@@ -15,9 +17,6 @@
 #include "utils/snapshot.h"
 
 #include "partial.h"
-
-/* An entry that grows is given at most this much room beyond its states */
-#define SPEED_ENTRY_SLACK	1024
 
 /* What lambda.view_status shows of a view's speed layer. */
 typedef struct SpeedStatus
@@ -44,31 +43,35 @@ typedef struct SpeedRow
 } SpeedRow;
 
 extern void speed_init(void);
+
+/* View slots (view.c, and the first capture or read after a restart) */
 extern int	speed_attach(ViewDef *def, bool created);
 extern void speed_view_created(ViewDef *def, int64 cut_gen);
 extern void speed_view_dropped(Oid batch_relid);
+extern void speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
+
+/* Applying what transactions captured (capture.c) */
+extern void speed_attach_area(void);
+extern void speed_lock_commit(void);
+extern void speed_unlock_commit(void);
+extern StringInfo speed_blob(ViewDef *def, PartialHash *ph);
+extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len);
+extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);
+extern void speed_mark_database_incomplete(Oid dbid, const char *why);
+extern bool speed_stash_put(const char *gid, const char *data, Size len);
+extern char *speed_stash_take(const char *gid, Size *len);
+
+/* Refreshes, rebuilds and reads (batch.c, merge.c, scheduler.c) */
 extern Snapshot speed_cut(ViewDef *def, int64 *closed_gen);
 extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows);
 extern bool speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph);
 extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows);
-extern void speed_record_error(Oid dbid, Oid batch_relid, const char *what, const char *message);
 extern void speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid);
 extern void speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh);
-extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);
-extern void speed_status(Oid batch_relid, SpeedStatus *st);
-extern bool speed_has_delta(Oid batch_relid);
-extern void speed_set_prepare_gid(const char *gid);
-extern void speed_finish_prepared(const char *gid, bool commit);
-extern void speed_before_finish_prepared(const char *gid);
-extern void speed_after_finish_prepared(const char *gid, bool commit);
-extern uint64 speed_memory_used(void);
-extern void speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
+extern void speed_record_error(Oid dbid, Oid batch_relid, const char *what, const char *message);
 
-/* Scheduler registry (one scheduler per database). */
-extern bool speed_scheduler_claim(Oid dbid);
-extern void speed_scheduler_release(Oid dbid);
-extern bool speed_scheduler_running(Oid dbid);
-extern void speed_scheduler_wake(Oid dbid);
-extern void speed_scheduler_stop(Oid dbid);
+/* Status and memory */
+extern void speed_status(Oid batch_relid, SpeedStatus *st);
+extern uint64 speed_memory_used(void);
 
 #endif							/* LAMBDA_SPEED_H */

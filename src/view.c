@@ -19,7 +19,8 @@
  *   v                          a plain view: the two unioned, grouped by the
  *                              keys, states merged and finalized, and the
  *                              select list's expressions applied on top;
- *   a capture trigger on the event table (speed.c), and a catalog row in
+ *   capture triggers on the event table (triggers.c; capture.c folds what
+ *   they see), and a catalog row in
  *   lambda_catalog.continuous_view holding the definition (deparsed, fully
  *   qualified) and the cut (batch.c).
  *
@@ -79,9 +80,10 @@
 #include "cview_validate.h"
 #include "event_table.h"
 #include "privilege.h"
+#include "scheduler.h"
 #include "speed.h"
+#include "triggers.h"
 #include "view.h"
-#include "worker.h"
 
 #define VIEW_DEFAULT_REFRESH_INTERVAL "1 minute"
 
@@ -95,23 +97,17 @@ PG_FUNCTION_INFO_V1(lambda_upgrade_batch_table);
 Oid
 view_batch_of(Oid relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	Oid			batch = InvalidOid;
-	bool		isnull;
-
-	if (!OidIsValid(catalog_relid("continuous_view")) || get_rel_relkind(relid) != RELKIND_VIEW)
+	if (!catalog_has(CATALOG_VIEWS) || get_rel_relkind(relid) != RELKIND_VIEW)
 		return InvalidOid;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT batch_table::oid FROM lambda_catalog.continuous_view WHERE view = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	if (SPI_processed > 0)
-		batch = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	catalog_end(&scope);
-	return batch;
+	return catalog_view_batch_of(relid);
+}
+
+/* The schema-qualified, quoted name of relation relid. */
+static char *
+view_rel_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
 }
 
 /* Runs one statement through SPI (as the current user), checking the result. */
@@ -514,40 +510,14 @@ view_create_key_indexes(ViewDef *def, const char *batchname, bool long_keys)
 }
 
 /*
- * Creates the capture trigger of the view with batch table batchname on
- * relid and, when relid is partitioned, on every partition under it (a
- * statement inserting into a partition directly fires only that
- * partition's statement triggers). Partitions that already have it are
- * skipped. Runs in a catalog scope.
+ * Gives relid (the event table, or a partition of it) and every partition
+ * under it the capture triggers of the view with batch table batch_relid
+ * (triggers.c). Runs in a catalog scope.
  */
 static void
-view_add_capture(Oid relid, const char *batchname)
+view_add_capture(Oid relid, Oid batch_relid)
 {
-	List	   *rels = list_make1_oid(relid);
-	ListCell   *lc;
-	char	   *tgname = psprintf("lambda_capture_%s", batchname);
-	char	   *batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
-
-	/* as CREATE TRIGGER would cut it (the catalog compares it as a name) */
-	truncate_identifier(tgname, strlen(tgname), false);
-	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
-		rels = find_all_inheritors(relid, ShareRowExclusiveLock, NULL);
-	foreach(lc, rels)
-	{
-		Oid			r = lfirst_oid(lc);
-		char	   *qual = quote_qualified_identifier(get_namespace_name(get_rel_namespace(r)),
-													  get_rel_name(r));
-
-		if (OidIsValid(get_trigger_oid(r, tgname, true)))
-			continue;
-		view_exec(psprintf("CREATE TRIGGER %s AFTER INSERT ON %s REFERENCING NEW TABLE AS lambda_new"
-						   " FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture(%s)",
-						   quote_identifier(tgname), qual, quote_literal_cstr(batch_rel)),
-				  SPI_OK_UTILITY);
-		/* fires under session_replication_role = replica too */
-		view_exec(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER %s", qual, quote_identifier(tgname)),
-				  SPI_OK_UTILITY);
-	}
+	(void) triggers_add_capture(relid, batch_relid);
 }
 
 /*
@@ -561,9 +531,6 @@ view_after_utility(PlannedStmt *pstmt)
 	Oid			relid = InvalidOid;
 	List	   *ancestors;
 	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	uint64		i;
 	List	   *batches = NIL;
 	ListCell   *lc;
 
@@ -586,13 +553,7 @@ view_after_utility(PlannedStmt *pstmt)
 	if (ancestors == NIL)
 		return;
 	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(llast_oid(ancestors));
-	if (SPI_execute_with_args("SELECT c.relname FROM lambda_catalog.continuous_view v"
-							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table WHERE v.event_table = $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	for (i = 0; i < SPI_processed; i++)
-		batches = lappend(batches, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	batches = catalog_view_list(llast_oid(ancestors));
 	if (batches != NIL && IsA(stmt, AlterTableStmt))
 	{
 		/* rows that were in the table before it was attached were never captured */
@@ -610,7 +571,7 @@ view_after_utility(PlannedStmt *pstmt)
 					 errhint("Attach it empty and insert the rows through the event table, or drop the views, attach, and create them again.")));
 	}
 	foreach(lc, batches)
-		view_add_capture(relid, lfirst(lc));
+		view_add_capture(relid, lfirst_oid(lc));
 	catalog_end(&scope);
 }
 
@@ -646,16 +607,14 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	ObjectAddress viewaddr;
 	ObjectAddress eventaddr;
 	BatchCut	cut;
-	Oid			argtypes[8] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID};
-	Datum		args[8];
-	char		argnulls[] = "        ";	/* 8 arguments, and the NUL */
+	CatalogView row;
 	ListCell   *lc;
 	bool		long_keys;
 
 	view_parse_options(into->options, &opts, false);
 	view_check_window(&opts);
-	if (opts.sliding_window && OidIsValid(catalog_relid("continuous_view")) &&
-		get_attnum(catalog_relid("continuous_view"), "sliding_window") == InvalidAttrNumber)
+	if (opts.sliding_window && catalog_has(CATALOG_VIEWS) &&
+		!catalog_has(CATALOG_SLIDING_WINDOWS))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("sliding windows need pg_lambda 0.3.0 in this database"),
@@ -762,7 +721,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	qualname = quote_qualified_identifier(get_namespace_name(nsp), viewname);
 	owner = quote_identifier(GetUserNameFromId(GetUserId(), false));
 
-	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && batch_long_keys_available();
+	long_keys = tmp->nkeys > 0 && batch_keys_may_be_long(tmp) && catalog_has(CATALOG_LONG_KEYS);
 	catalog_begin(&scope);
 	view_exec(psprintf("CREATE TABLE %s (%s%s%s)", batch_rel, view_table_columns(tmp, true),
 					   long_keys ? ", " : "", long_keys ? view_long_column(tmp) : ""), SPI_OK_UTILITY);
@@ -801,27 +760,15 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	recordDependencyOnExpr(&viewaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
 
 	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(batch_relid);
-	args[1] = ObjectIdGetDatum(view_relid);
-	args[2] = ObjectIdGetDatum(speed_relid);
-	args[3] = ObjectIdGetDatum(event_relid);
-	args[4] = CStringGetTextDatum(definition);
-	args[5] = CStringGetTextDatum(opts.refresh_interval ? opts.refresh_interval : VIEW_DEFAULT_REFRESH_INTERVAL);
-	args[6] = PointerGetDatum(opts.sliding_window);
-	args[7] = PointerGetDatum(opts.window_step);
-	if (opts.sliding_window == NULL)
-		argnulls[6] = argnulls[7] = 'n';
-	if (SPI_execute_with_args(opts.sliding_window ?
-							  "INSERT INTO lambda_catalog.continuous_view"
-							  " (batch_table, view, speed_table, event_table, definition, refresh_interval,"
-							  "  sliding_window, window_step)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::interval, $7, $8)" :
-							  "INSERT INTO lambda_catalog.continuous_view"
-							  " (batch_table, view, speed_table, event_table, definition, refresh_interval)"
-							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
-							  opts.sliding_window ? 8 : 6, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the continuous view");
-	view_add_capture(event_relid, batchname);
+	row.batch_relid = batch_relid;
+	row.view_relid = view_relid;
+	row.speed_relid = speed_relid;
+	row.event_relid = event_relid;
+	row.definition = definition;
+	row.window = opts.sliding_window;
+	row.step = opts.sliding_window ? opts.window_step : NULL;
+	catalog_view_insert(&row, opts.refresh_interval ? opts.refresh_interval : VIEW_DEFAULT_REFRESH_INTERVAL);
+	view_add_capture(event_relid, batch_relid);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
 					   quote_literal_cstr(psprintf("pg_lambda continuous view over %s: batch layer %s, speed layer %s",
 												   get_rel_name(event_relid), batch_rel, speed_rel))),
@@ -832,9 +779,9 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	def = cview_get(batch_relid);
 	speed_view_created(def, 0);
 	batch_refresh(batch_relid, true, "create");
-	worker_start_scheduler(MyDatabaseId);
+	scheduler_start(MyDatabaseId);
 
-	batch_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" holds %lld group over the existing events of \"%s\"",
 						   "continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
@@ -846,7 +793,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 /*
  * REFRESH and lambda.recompute: batch_refresh, noting a failure in the
  * speed layer (lambda.view_status.note), which outlives the transaction
- * that the error rolls back, before raising it as usual.
+ * that the error rolls back, before raising it as usual. Then makes sure
+ * the database's scheduler runs: a database restored from a dump or copied
+ * from a template has continuous views but no scheduler until the server
+ * restarts, and reads never start one (they ask for a recompute instead).
  */
 static void
 view_refresh(Oid batch, bool full, const char *why)
@@ -869,6 +819,7 @@ view_refresh(Oid batch, bool full, const char *why)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	scheduler_start(MyDatabaseId);
 }
 
 /* Checks that the current user owns lambda view relid. */
@@ -890,9 +841,6 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 		AlterTableCmd *cmd = lfirst(lc);
 		LambdaViewOptions opts;
 		ListCell   *lc2;
-		CatalogScope scope;
-		Oid			argtypes[2] = {OIDOID, TEXTOID};
-		Datum		args[2];
 
 		if (cmd->subtype != AT_SetRelOptions && cmd->subtype != AT_ResetRelOptions)
 			ereport(ERROR,
@@ -924,15 +872,9 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("nothing to change"),
 					 errhint("Use ALTER MATERIALIZED VIEW v SET (lambda.refresh_interval = '5 minutes').")));
-		catalog_begin(&scope);
-		args[0] = ObjectIdGetDatum(batch);
-		args[1] = CStringGetTextDatum(opts.refresh_interval);
-		if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view SET refresh_interval = $2::interval"
-								  " WHERE batch_table = $1", 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update lambda_catalog.continuous_view");
-		catalog_end(&scope);
+		catalog_view_set_refresh_interval(batch, opts.refresh_interval);
 	}
-	speed_scheduler_wake(MyDatabaseId);
+	scheduler_wake(MyDatabaseId);
 }
 
 /*
@@ -1047,8 +989,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		Oid			newowner;
 		Oid			oldowner;
 		CatalogScope scope;
-		Oid			argtypes[1] = {OIDOID};
-		Datum		args[1];
+		CatalogView *row;
 
 		if (!OidIsValid(relid) || !OidIsValid(batch = view_batch_of(relid)))
 			return false;
@@ -1058,15 +999,15 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 		ATExecChangeOwner(relid, newowner, false, AccessExclusiveLock);
 		view_check_new_owner(batch, newowner);
 		/* the new owner reads the batch and speed tables through the view */
-		catalog_begin(&scope);
-		args[0] = ObjectIdGetDatum(batch);
-		if (SPI_execute_with_args("SELECT pg_catalog.format('GRANT SELECT ON %s, %s TO %I', batch_table, speed_table,"
-								  "       pg_catalog.pg_get_userbyid(c.relowner))"
-								  "  FROM lambda_catalog.continuous_view v JOIN pg_catalog.pg_class c ON c.oid = v.view"
-								  " WHERE batch_table = $1", 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
+		row = catalog_view_get(batch, CurrentMemoryContext);
+		if (row == NULL)
 			elog(ERROR, "could not read lambda_catalog.continuous_view");
-		view_exec(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), SPI_OK_UTILITY);
+		catalog_begin(&scope);
+		view_exec(psprintf("GRANT SELECT ON %s, %s TO %s",
+						   view_rel_qualified_name(row->batch_relid),
+						   view_rel_qualified_name(row->speed_relid),
+						   quote_identifier(GetUserNameFromId(newowner, false))),
+				  SPI_OK_UTILITY);
 		catalog_end(&scope);
 		view_revoke_layers(batch, oldowner, newowner);
 		return true;
@@ -1143,21 +1084,7 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 static bool
 view_event_table_has_views(Oid relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	bool		found;
-
-	if (!OidIsValid(catalog_relid("continuous_view")))
-		return false;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view WHERE event_table = $1",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	found = SPI_processed > 0;
-	catalog_end(&scope);
-	return found;
+	return catalog_view_list(relid) != NIL;
 }
 
 /* Whether relid or a partitioned table above it feeds continuous views. */
@@ -1178,29 +1105,11 @@ view_tree_has_views(Oid relid)
 	return false;
 }
 
-/* Whether trigger tgname of relid is the capture trigger of a live view. */
+/* Whether trigger tgname of relid is a capture trigger of a live view. */
 static bool
 view_is_capture_trigger(Oid relid, const char *tgname)
 {
-	CatalogScope scope;
-	Oid			argtypes[2] = {OIDOID, TEXTOID};
-	Datum		args[2];
-	bool		found;
-
-	if (tgname == NULL || strncmp(tgname, "lambda_capture_", 15) != 0 ||
-		!OidIsValid(catalog_relid("continuous_view")))
-		return false;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	args[1] = CStringGetTextDatum(tgname);
-	if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
-							  "  JOIN pg_catalog.pg_class c ON c.oid = v.batch_table"
-							  " WHERE $1 <> 0 AND ('lambda_capture_' || c.relname)::pg_catalog.name = $2::pg_catalog.name",
-							  2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	found = SPI_processed > 0;
-	catalog_end(&scope);
-	return found;
+	return triggers_is_live_capture(relid, tgname);
 }
 
 static void
@@ -1322,25 +1231,14 @@ view_check_utility(PlannedStmt *pstmt)
 		if (r->renameType == OBJECT_SCHEMA)
 		{
 			Oid			nsp = get_namespace_oid(r->subname, true);
-			CatalogScope scope;
-			Oid			argtypes[1] = {OIDOID};
-			Datum		args[1];
 
-			if (!OidIsValid(nsp) || !OidIsValid(catalog_relid("continuous_view")))
+			if (!OidIsValid(nsp) || !catalog_has(CATALOG_VIEWS))
 				return;
-			catalog_begin(&scope);
-			args[0] = ObjectIdGetDatum(nsp);
-			if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.continuous_view v"
-									  "  JOIN pg_catalog.pg_class c ON c.oid IN (v.event_table, v.view)"
-									  " WHERE c.relnamespace = $1",
-									  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-				elog(ERROR, "could not read lambda_catalog.continuous_view");
-			if (SPI_processed > 0)
+			if (catalog_view_in_schema(nsp))
 				ereport(ERROR,
 						(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 						 errmsg("cannot rename schema \"%s\": it holds continuous views or their event tables", r->subname),
 						 errhint("Drop the continuous views first (see lambda.views), then re-create them.")));
-			catalog_end(&scope);
 			return;
 		}
 		if (r->relation == NULL ||
@@ -1394,9 +1292,14 @@ view_check_utility(PlannedStmt *pstmt)
 					break;
 				case AT_DisableTrig:
 				case AT_EnableTrig:
+				case AT_EnableAlwaysTrig:
 				case AT_EnableReplicaTrig:
-					if (view_is_capture_trigger(relid, cmd->name))
-						view_refuse_on_event_table(relid, "disable the capture trigger of");
+					/* setting the mode it must have (as pg_dump does) is fine */
+					if (view_is_capture_trigger(relid, cmd->name) &&
+						!triggers_keeps_mode(relid, cmd->name, cmd->subtype))
+						view_refuse_on_event_table(relid, cmd->subtype == AT_DisableTrig ?
+												   "disable the capture trigger of" :
+												   "change how the capture trigger fires on");
 					break;
 				default:
 					break;
@@ -1439,7 +1342,7 @@ lambda_recompute(PG_FUNCTION_ARGS)
 				 errhint("Pass a view created with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).")));
 	compat_check_refresh(relid);
 	view_refresh(batch, true, "recompute");
-	batch_read_cut(batch, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch, GetLatestSnapshot(), &cut);
 	ereport(NOTICE,
 			(errmsg_plural("continuous view \"%s\" recomputed: %lld group",
 						   "continuous view \"%s\" recomputed: %lld groups",
@@ -1622,36 +1525,7 @@ lambda_speed_status(PG_FUNCTION_ARGS)
 List *
 view_batches_over(Oid relid)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	List	   *result = NIL;
-	MemoryContext caller = CurrentMemoryContext;
-	uint64		i;
-
-	if (!OidIsValid(catalog_relid("continuous_view")))
-		return NIL;
-	catalog_begin(&scope);
-	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT batch_table::pg_catalog.oid FROM lambda_catalog.continuous_view"
-							  " WHERE $1 OPERATOR(pg_catalog.=) 0::pg_catalog.oid"
-							  "    OR event_table::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							  "    OR event_table::pg_catalog.oid IN"
-							  "       (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass))"
-							  " ORDER BY 1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			batch = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		result = lappend_oid(result, batch);
-		MemoryContextSwitchTo(old);
-	}
-	catalog_end(&scope);
-	return result;
+	return catalog_view_list_over(relid);
 }
 
 /*

@@ -1,14 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  Background workers: the launcher, and the Kafka source workers that
- *	  consume topics into event tables exactly once.
+ *	  The Kafka source workers, which consume topics into event tables
+ *	  exactly once, and the starter that registers them at server start.
  *
  * Lifecycle. Source workers are dynamic background workers, one per
- * (source, worker index < parallelism). The backend that creates or starts a
- * source registers them when its transaction commits (source.c). At server
- * start the static launcher runs one short-lived "starter" per database,
- * which registers the workers of every enabled source there. A worker that
+ * (source, worker index < parallelism), registered by launcher.c
+ * (launcher_start_worker): by the backend that creates or starts a source,
+ * when its transaction commits (source.c), and at server start by the
+ * "starter" that the launcher runs in each database, which registers the
+ * workers of every enabled source there and starts the database's
+ * scheduler (scheduler_start) if it has the extension. A worker that
  * fails (ERROR) exits with code 1 and the postmaster restarts it after
  * lambda.worker_restart_interval; a worker whose source was stopped or dropped
  * exits with code 0 and is gone. Duplicates are harmless: a worker that finds
@@ -31,13 +33,32 @@
  * loses and duplicates nothing. A restarted worker settles a batch that a
  * crash left prepared (sw_settle_prepared).
  *
- * Shared memory. An array of lambda.max_source_workers WorkerSlots, one per
- * running (or failed and restarting) worker, holds what source_status shows
+ * Offsets outside the log (sw_handle_out_of_range). When the stored offset
+ * of a partition is older than the partition's log start, the topic's
+ * retention deleted those messages before they were consumed: they are lost
+ * whatever the worker does, and waiting would only let retention delete
+ * more. The worker records the skipped range in source_offset
+ * (skipped_offsets, in the same kind of guarded transaction as a batch),
+ * warns with the range, and continues at the log start. A stored offset
+ * past the partition's end (the topic was deleted and recreated, or the log
+ * was truncated) is never skipped: the worker fails with the reason and
+ * retries after lambda.worker_restart_interval, until an operator acts.
+ *
+ * Shared memory. Each worker publishes its state (what source_status shows
  * beyond the catalog: state, last error, high watermark and lag per
- * partition. Locking: LambdaShared->lock. A worker claims and releases its
- * slot under the lock held exclusively and is the only writer of its slot's
- * fields, which it updates under the lock held exclusively; readers
- * (lambda_worker_partitions, worker_wake_source) hold it shared.
+ * partition) in its slot of launcher.c's WorkerSlots. Locking:
+ * WorkerSlots->lock. A worker claims and releases its slot under the lock
+ * held exclusively and is the only writer of its slot's fields, which it
+ * updates under the lock held exclusively; readers
+ * (lambda_worker_partitions, launcher_wake_workers) hold it shared.
+ *
+ * Why the starter is here and not in launcher.c: it reads which sources to
+ * start through source.c, as the workers read their definitions, and
+ * registers their workers through launcher.c. source.c itself calls
+ * launcher.c (to register or wake workers when a transaction commits), so
+ * a starter in launcher.c would make launcher.c and source.c call each
+ * other. Here the calls go one way: source.c -> launcher.c, and worker.c ->
+ * source.c, launcher.c, scheduler.c, capture.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -45,15 +66,9 @@
 
 #include <signal.h>
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "access/twophase.h"
 #include "access/xact.h"
-#include "catalog/pg_database.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -62,71 +77,26 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
-#include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "capture.h"
 #include "catalog.h"
 #include "guc.h"
 #include "ingest.h"
 #include "kafka.h"
-#include "batch.h"
+#include "launcher.h"
+#include "scheduler.h"
 #include "source.h"
-#include "speed.h"
 #include "worker.h"
 
-#define WORKER_MAX_PARTITIONS	256 /* partitions one worker can own */
-#define WORKER_STATE_LEN		32
-#define WORKER_ERROR_LEN		512
 #define WORKER_STATUS_INTERVAL	1000	/* ms between watermark checks */
 #define WORKER_METADATA_INTERVAL 10000	/* ms between partition-count checks */
 #define WORKER_GID_PARTITIONS	6	/* partitions one group-mode transaction covers */
-
-/* What a worker knows of one of its partitions. */
-typedef struct PartitionSlot
-{
-	int32		partition;
-	int64		next_offset;	/* committed in PostgreSQL; -1 unknown */
-	int64		high_watermark; /* -1 unknown */
-	int64		low_watermark;	/* -1 unknown */
-	int64		lag;			/* messages not yet committed; -1 unknown */
-	TimestampTz last_message_at;
-} PartitionSlot;
-
-/* One worker's published state. */
-typedef struct WorkerSlot
-{
-	bool		in_use;
-	Oid			dbid;
-	int32		source_id;
-	int32		worker;
-	pid_t		pid;			/* 0 while not running */
-	Latch	   *latch;
-	char		state[WORKER_STATE_LEN];
-	char		last_error[WORKER_ERROR_LEN];
-	TimestampTz last_error_at;	/* when last_error was set; 0: never */
-	TimestampTz state_since;
-	int			npartitions;
-	PartitionSlot partitions[WORKER_MAX_PARTITIONS];
-} WorkerSlot;
-
-typedef struct LambdaShared
-{
-	LWLock	   *lock;
-	int			nslots;
-	WorkerSlot	slots[FLEXIBLE_ARRAY_MEMBER];
-} LambdaShared;
-
-/* What a source worker is told at registration (bgw_extra). */
-typedef struct WorkerArgs
-{
-	Oid			dbid;
-	int32		source_id;
-	int32		worker;
-} WorkerArgs;
 
 /* A running source worker's private state. */
 typedef struct SourceWorker
@@ -147,320 +117,20 @@ typedef struct SourceWorker
 	MemoryContext batch_cxt;
 } SourceWorker;
 
-static LambdaShared *lambda_shared = NULL;
-static shmem_request_hook_type worker_prev_shmem_request = NULL;
-static shmem_startup_hook_type worker_prev_shmem_startup = NULL;
-
 static bool worker_clean_exit = false;
 
-PGDLLEXPORT void lambda_launcher_main(Datum arg);
 PGDLLEXPORT void lambda_starter_main(Datum arg);
 PGDLLEXPORT void lambda_source_worker_main(Datum arg);
-PGDLLEXPORT void lambda_scheduler_main(Datum arg);
-
-PG_FUNCTION_INFO_V1(lambda_worker_partitions);
-
-/*
- * Size of the shared state.
- */
-static Size
-worker_shmem_size(void)
-{
-	return add_size(offsetof(LambdaShared, slots),
-					mul_size(sizeof(WorkerSlot), lambda_max_source_workers));
-}
-
-/*
- * shmem_request_hook: reserves our shared memory and lock.
- */
-static void
-worker_shmem_request(void)
-{
-	if (worker_prev_shmem_request)
-		worker_prev_shmem_request();
-	RequestAddinShmemSpace(worker_shmem_size());
-	RequestNamedLWLockTranche("pg_lambda", 1);
-}
-
-/*
- * shmem_startup_hook: attaches to (and on first start initialises) the
- * shared state.
- */
-static void
-worker_shmem_startup(void)
-{
-	bool		found;
-
-	if (worker_prev_shmem_startup)
-		worker_prev_shmem_startup();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	lambda_shared = ShmemInitStruct("pg_lambda", worker_shmem_size(), &found);
-	if (!found)
-	{
-		memset(lambda_shared, 0, worker_shmem_size());
-		lambda_shared->lock = &(GetNamedLWLockTranche("pg_lambda"))->lock;
-		lambda_shared->nslots = lambda_max_source_workers;
-	}
-	LWLockRelease(AddinShmemInitLock);
-}
-
-/*
- * Fills the common fields of a pg_lambda background worker.
- */
-static void
-worker_fill(BackgroundWorker *bgw, const char *function, const char *type)
-{
-	memset(bgw, 0, sizeof(*bgw));
-	bgw->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	bgw->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	strlcpy(bgw->bgw_library_name, "pg_lambda", BGW_MAXLEN);
-	strlcpy(bgw->bgw_function_name, function, BGW_MAXLEN);
-	strlcpy(bgw->bgw_type, type, BGW_MAXLEN);
-}
-
-/*
- * Registers the static launcher. Called from _PG_init via worker_init.
- */
-void
-worker_init(void)
-{
-	BackgroundWorker bgw;
-
-	worker_prev_shmem_request = shmem_request_hook;
-	shmem_request_hook = worker_shmem_request;
-	worker_prev_shmem_startup = shmem_startup_hook;
-	shmem_startup_hook = worker_shmem_startup;
-
-	worker_fill(&bgw, "lambda_launcher_main", "pg_lambda launcher");
-	strlcpy(bgw.bgw_name, "pg_lambda launcher", BGW_MAXLEN);
-	bgw.bgw_restart_time = 10;
-	RegisterBackgroundWorker(&bgw);
-}
-
-/*
- * Registers the source worker (source_id, worker) of database dbid. Returns
- * false (with a WARNING) when no background worker slot is free. Safe to call
- * from a commit callback: it raises no errors.
- */
-bool
-worker_register(Oid dbid, int32 source_id, const char *source_name, int32 worker)
-{
-	BackgroundWorker bgw;
-	WorkerArgs	args = {dbid, source_id, worker};
-
-	worker_fill(&bgw, "lambda_source_worker_main", "pg_lambda source worker");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda source %s worker %d", source_name, worker);
-	bgw.bgw_restart_time = lambda_worker_restart_interval;
-	memcpy(bgw.bgw_extra, &args, sizeof(args));
-	if (!RegisterDynamicBackgroundWorker(&bgw, NULL))
-	{
-		ereport(WARNING,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start worker %d of Kafka source \"%s\"", worker, source_name),
-				 errdetail("All background worker slots are in use."),
-				 errhint("Raise max_worker_processes, then run lambda.start_source('%s').",
-						 source_name)));
-		return false;
-	}
-	return true;
-}
-
-/*
- * Signals the running workers of database dbid — of one source, or of all
- * when source_id is -1: sets their latch (they re-check their source), or
- * with terminate sends SIGTERM (they finish their batch and exit with code
- * 0, so they are not restarted).
- */
-static void
-worker_signal(Oid dbid, int32 source_id, bool terminate)
-{
-	int			i;
-
-	if (lambda_shared == NULL)
-		return;
-	LWLockAcquire(lambda_shared->lock, LW_SHARED);
-	for (i = 0; i < lambda_shared->nslots; i++)
-	{
-		WorkerSlot *s = &lambda_shared->slots[i];
-
-		if (!s->in_use || s->pid == 0 || s->dbid != dbid ||
-			(source_id >= 0 && s->source_id != source_id))
-			continue;
-		if (terminate)
-			(void) kill(s->pid, SIGTERM);
-		else if (s->latch)
-			SetLatch(s->latch);
-	}
-	LWLockRelease(lambda_shared->lock);
-}
-
-/*
- * Wakes the running workers of a source so they notice at once that it was
- * stopped or dropped.
- */
-void
-worker_wake_source(Oid dbid, int32 source_id)
-{
-	worker_signal(dbid, source_id, false);
-}
-
-/*
- * Asks every source worker of database dbid to finish its batch and exit.
- * Used before DROP DATABASE, which waits only a few seconds for other
- * sessions to leave.
- */
-void
-worker_stop_database(Oid dbid)
-{
-	worker_signal(dbid, -1, true);
-}
-
-/*
- * lambda_catalog.source_workers() (and worker_partitions(), its 0.1.0 form
- * without the last column): the published state of this database's workers:
- * a row per worker (partition NULL) and a row per owned partition. Values
- * past the declared columns are ignored (tuplestore_putvalues forms the row
- * from the result descriptor), so both declarations can call this function.
- */
-Datum
-lambda_worker_partitions(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			i;
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (lambda_shared == NULL)
-		return (Datum) 0;
-
-	LWLockAcquire(lambda_shared->lock, LW_SHARED);
-	for (i = 0; i < lambda_shared->nslots; i++)
-	{
-		WorkerSlot *s = &lambda_shared->slots[i];
-		Datum		values[11];
-		bool		nulls[11];
-		int			p;
-
-		if (!s->in_use || s->dbid != MyDatabaseId)
-			continue;
-		for (p = -1; p < s->npartitions; p++)
-		{
-			memset(nulls, 0, sizeof(nulls));
-			values[0] = Int32GetDatum(s->source_id);
-			values[1] = Int32GetDatum(s->worker);
-			values[2] = Int32GetDatum(s->pid);
-			nulls[2] = (s->pid == 0);
-			values[3] = CStringGetTextDatum(s->state);
-			values[4] = CStringGetTextDatum(s->last_error);
-			nulls[4] = (s->last_error[0] == '\0');
-			values[5] = TimestampTzGetDatum(s->state_since);
-			values[10] = TimestampTzGetDatum(s->last_error_at);
-			nulls[10] = (s->last_error[0] == '\0' || s->last_error_at == 0);
-			if (p < 0)
-			{
-				nulls[6] = nulls[7] = nulls[8] = nulls[9] = true;
-			}
-			else
-			{
-				PartitionSlot *ps = &s->partitions[p];
-
-				values[6] = Int32GetDatum(ps->partition);
-				values[7] = Int64GetDatum(ps->high_watermark);
-				nulls[7] = (ps->high_watermark < 0);
-				values[8] = Int64GetDatum(ps->lag);
-				nulls[8] = (ps->lag < 0);
-				values[9] = TimestampTzGetDatum(ps->last_message_at);
-				nulls[9] = (ps->last_message_at == 0);
-			}
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		}
-	}
-	LWLockRelease(lambda_shared->lock);
-	return (Datum) 0;
-}
-
 /* ------------------------------------------------------------------------
- * Launcher and starters
+ * Starter
  * ------------------------------------------------------------------------
  */
 
 /*
- * The launcher: at server start, runs a starter in every database that
- * accepts connections (one at a time), then idles until shutdown, so that a
- * crash-restart of the server runs it again.
- */
-void
-lambda_launcher_main(Datum arg pg_attribute_unused())
-{
-	List	   *dbs = NIL;
-	ListCell   *lc;
-	Relation	rel;
-	SysScanDesc scan;
-	HeapTuple	tup;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-	pgstat_report_appname("pg_lambda launcher");
-
-	StartTransactionCommand();
-	rel = table_open(DatabaseRelationId, AccessShareLock);
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
-	while (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
-
-		if (db->datallowconn && !db->datistemplate)
-			dbs = lappend_oid(dbs, db->oid);
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	CommitTransactionCommand();
-
-	foreach(lc, dbs)
-	{
-		BackgroundWorker bgw;
-		BackgroundWorkerHandle *handle;
-		Oid			dbid = lfirst_oid(lc);
-
-		if (ShutdownRequestPending)
-			break;
-		worker_fill(&bgw, "lambda_starter_main", "pg_lambda starter");
-		snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda starter for database %u", dbid);
-		bgw.bgw_restart_time = BGW_NEVER_RESTART;
-		bgw.bgw_main_arg = ObjectIdGetDatum(dbid);
-		bgw.bgw_notify_pid = MyProcPid;
-		if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
-		{
-			ereport(WARNING,
-					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("pg_lambda could not start the Kafka sources of database %u", dbid),
-					 errdetail("All background worker slots are in use."),
-					 errhint("Raise max_worker_processes, then run lambda.start_source() for each source.")));
-			continue;
-		}
-		(void) WaitForBackgroundWorkerShutdown(handle);
-	}
-
-	while (!ShutdownRequestPending)
-	{
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH, -1L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-	}
-	proc_exit(0);
-}
-
-/*
  * A starter: registers the workers of one database's sources (see
- * source_list_to_start), then exits. Databases without the extension have
- * nothing to start.
+ * source_list_to_start) and starts its scheduler, then exits. Databases
+ * without the extension have nothing to start. The launcher (launcher.c)
+ * runs one per database at server start.
  */
 void
 lambda_starter_main(Datum arg)
@@ -482,373 +152,12 @@ lambda_starter_main(Datum arg)
 		int			i;
 
 		for (i = 0; i < def->parallelism; i++)
-			worker_register(dbid, def->id, def->name, i);
+			launcher_start_worker(dbid, def->id, def->name, i);
 	}
 	if (OidIsValid(catalog_relid("continuous_view")))
-		worker_start_scheduler(dbid);
+		scheduler_start(dbid);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	proc_exit(0);
-}
-
-/* ------------------------------------------------------------------------
- * Scheduler
- * ------------------------------------------------------------------------
- */
-
-/*
- * Starts the database's continuous-view scheduler unless one runs.
- */
-void
-worker_start_scheduler(Oid dbid)
-{
-	BackgroundWorker bgw;
-	BackgroundWorkerHandle *handle;
-
-	if (speed_scheduler_running(dbid))
-		return;
-	worker_fill(&bgw, "lambda_scheduler_main", "pg_lambda scheduler");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "pg_lambda scheduler for database %u", dbid);
-	bgw.bgw_restart_time = lambda_worker_restart_interval;
-	bgw.bgw_main_arg = ObjectIdGetDatum(dbid);
-	if (!RegisterDynamicBackgroundWorker(&bgw, &handle))
-		ereport(WARNING,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("pg_lambda could not start the continuous-view scheduler of database %u", dbid),
-				 errdetail("All background worker slots are in use."),
-				 errhint("Raise max_worker_processes; until then views are refreshed only by REFRESH MATERIALIZED VIEW.")));
-}
-
-static void
-scheduler_on_exit(int code pg_attribute_unused(), Datum arg)
-{
-	speed_scheduler_release(DatumGetObjectId(arg));
-}
-
-/*
- * A view whose refreshes by the scheduler fail: it is tried again after a
- * delay that doubles with each failure in a row, from
- * SCHEDULER_RETRY_MIN_MS up to SCHEDULER_RETRY_MAX_MS.
- */
-typedef struct SchedulerFailure
-{
-	Oid			batch;
-	int			failures;		/* in a row */
-	TimestampTz failed_at;		/* the last one */
-	TimestampTz retry_at;
-} SchedulerFailure;
-
-#define SCHEDULER_RETRY_MIN_MS	1000
-#define SCHEDULER_RETRY_MAX_MS	300000
-
-/* The scheduler's failing views (in TopMemoryContext). */
-static List *scheduler_failures = NIL;
-
-/* The failure record of a view, or NULL. */
-static SchedulerFailure *
-scheduler_failure(Oid batch)
-{
-	ListCell   *lc;
-
-	foreach(lc, scheduler_failures)
-	{
-		SchedulerFailure *f = lfirst(lc);
-
-		if (f->batch == batch)
-			return f;
-	}
-	return NULL;
-}
-
-/* Forgets that a view's refreshes failed: one succeeded. */
-static void
-scheduler_forget_failure(SchedulerFailure *f)
-{
-	scheduler_failures = list_delete_ptr(scheduler_failures, f);
-	pfree(f);
-}
-
-/*
- * Records a failed refresh in the catalog, in a transaction of its own (the
- * failed one was rolled back). Returns the view's name (in cxt), or NULL
- * when that could not be done; *failures gets its failures in a row.
- */
-static char *
-scheduler_record_failure(Oid batch, const char *message, MemoryContext cxt, int *failures)
-{
-	char	   *volatile name = NULL;
-
-	*failures = 0;
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		name = batch_record_failure(batch, message, cxt, failures);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		/* the view may have been dropped meanwhile: say so, and go on */
-		MemoryContextSwitchTo(cxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	return name;
-}
-
-/*
- * After a failed turn on a view (its transaction rolled back): records the
- * failure (view_status shows it), sets when to try again, and logs the
- * error with the view's name.
- */
-static void
-scheduler_refresh_failed(Oid dbid, Oid batch, ErrorData *edata, MemoryContext cxt)
-{
-	SchedulerFailure *f = scheduler_failure(batch);
-	const char *message = edata->message ? edata->message : "unknown error";
-	char	   *name;
-	int			failures;
-	long		delay_ms = SCHEDULER_RETRY_MIN_MS;
-	int			i;
-
-	if (f == NULL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-
-		f = palloc0(sizeof(SchedulerFailure));
-		f->batch = batch;
-		scheduler_failures = lappend(scheduler_failures, f);
-		MemoryContextSwitchTo(old);
-	}
-	f->failures++;
-	f->failed_at = GetCurrentTimestamp();
-	for (i = 1; i < f->failures && delay_ms < SCHEDULER_RETRY_MAX_MS; i++)
-		delay_ms *= 2;
-	delay_ms = Min(delay_ms, SCHEDULER_RETRY_MAX_MS);
-	f->retry_at = TimestampTzPlusMilliseconds(f->failed_at, delay_ms);
-
-	name = scheduler_record_failure(batch, message, cxt, &failures);
-	if (failures == 0)
-		failures = f->failures;
-	ereport(WARNING,
-			(errcode(edata->sqlerrcode),
-			 name ? errmsg("refresh of continuous view \"%s\" failed: %s", name, message) :
-			 errmsg("refresh of the continuous view with batch table %u failed: %s", batch, message),
-			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-			 errhint("This is failure %d in a row; the scheduler tries again in %ld s. "
-					 "lambda.view_status shows the error until a refresh succeeds; the view answers "
-					 "correctly meanwhile, from the speed layer.", failures, delay_ms / 1000)));
-	speed_record_error(dbid, batch, "scheduled refresh", message);
-}
-
-/*
- * One view's turn: frees what the speed layer no longer needs, then
- * rebuilds, or refreshes when due or short of memory, unless may_refresh
- * is false (its refreshes fail: waiting to try again). Returns whether it
- * rebuilt or refreshed.
- */
-static bool
-scheduler_view(Oid batch, bool due, bool memory_short, bool may_refresh)
-{
-	ViewDef    *def;
-	bool		needs_rebuild;
-	bool		wants_refresh;
-	bool		worked = false;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	def = cview_get(batch);
-	if (def != NULL)
-	{
-		speed_maintain(def, &needs_rebuild, &wants_refresh);
-		worked = may_refresh && (needs_rebuild || wants_refresh || due || memory_short);
-		if (!may_refresh)
-			;
-		else if (needs_rebuild && !wants_refresh)
-		{
-			if (!batch_rebuild(batch))
-				batch_refresh(batch, false, "rebuild did not fit");
-		}
-		else if (needs_rebuild || wants_refresh)
-			batch_refresh(batch, false, "degraded");
-		else if (due)
-			batch_refresh(batch, false, "scheduled");
-		else if (memory_short)
-			batch_refresh(batch, false, "memory");
-	}
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	return worked;
-}
-
-/*
- * One view's turn, errors included: a view whose refreshes fail waits for
- * its retry time (scheduler_refresh_failed); last_refresh (0 if never) tells
- * whether a refresh elsewhere (REFRESH, recompute) succeeded meanwhile.
- */
-static void
-scheduler_turn(Oid dbid, Oid batch, bool due, bool memory_short, TimestampTz last_refresh,
-			   MemoryContext cxt)
-{
-	PG_TRY();
-	{
-		SchedulerFailure *f = scheduler_failure(batch);
-
-		if (f != NULL && last_refresh > f->failed_at)
-		{
-			scheduler_forget_failure(f);
-			f = NULL;
-		}
-		if (scheduler_view(batch, due, memory_short, f == NULL || GetCurrentTimestamp() >= f->retry_at) &&
-			f != NULL)
-			scheduler_forget_failure(f);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		scheduler_refresh_failed(dbid, batch, edata, cxt);
-	}
-	PG_END_TRY();
-}
-
-/*
- * The scheduler of one database: refreshes each continuous view every
- * refresh_interval, a sliding window at least once per window (earlier when
- * the speed layer is short of memory),
- * rebuilds speed layers after a restart, and frees generations that every
- * snapshot has seen folded into the batch tables. Exits when the extension
- * is dropped.
- */
-void
-lambda_scheduler_main(Datum arg)
-{
-	Oid			dbid = DatumGetObjectId(arg);
-	MemoryContext loop_cxt;
-
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
-	pgstat_report_appname("pg_lambda scheduler");
-	if (!speed_scheduler_claim(dbid))
-	{
-		if (!speed_scheduler_running(dbid))
-			ereport(LOG,
-					(errmsg("pg_lambda scheduler for database %u cannot start: all scheduler slots are in use", dbid),
-					 errhint("Continuous views of this database are refreshed only by REFRESH MATERIALIZED VIEW.")));
-		proc_exit(0);
-	}
-	before_shmem_exit(scheduler_on_exit, ObjectIdGetDatum(dbid));
-	loop_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda scheduler", ALLOCSET_DEFAULT_SIZES);
-
-	while (!ShutdownRequestPending)
-	{
-		List	   *views = NIL;
-		List	   *due = NIL;
-		List	   *refreshed = NIL;	/* last_refresh of each view */
-		long		wait_ms = 1000;
-		bool		installed;
-		bool		memory_short;
-		ListCell   *lc;
-		ListCell   *lc2;
-		ListCell   *lc3;
-
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		MemoryContextReset(loop_cxt);
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		installed = OidIsValid(catalog_relid("continuous_view"));
-		if (installed)
-		{
-			CatalogScope scope;
-			uint64		i;
-
-			catalog_begin(&scope);
-			/* a sliding window is refreshed at least once per window (to_jsonb: 0.2.0 has no such column) */
-			if (SPI_execute("SELECT batch_table::oid,"
-							"       last_refresh IS NULL OR last_refresh + LEAST(refresh_interval,"
-							"         (pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'sliding_window')::pg_catalog.interval)"
-							"         <= pg_catalog.now(),"
-							"       last_refresh"
-							"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST",
-							true, 0) != SPI_OK_SELECT)
-				elog(ERROR, "could not read lambda_catalog.continuous_view");
-			for (i = 0; i < SPI_processed; i++)
-			{
-				bool		isnull;
-				MemoryContext old = MemoryContextSwitchTo(loop_cxt);
-
-				views = lappend_oid(views, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)));
-				due = lappend_int(due, DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)));
-				{
-					TimestampTz *t = palloc(sizeof(TimestampTz));
-
-					*t = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
-					if (isnull)
-						*t = 0;
-					refreshed = lappend(refreshed, t);
-				}
-				MemoryContextSwitchTo(old);
-			}
-			catalog_end(&scope);
-		}
-		if (installed)
-			speed_release_stale(dbid, views, false, GetActiveSnapshot());
-		{
-			/* views dropped while failing */
-			ListCell   *fc;
-
-			foreach(fc, scheduler_failures)
-			{
-				SchedulerFailure *f = lfirst(fc);
-
-				if (!list_member_oid(views, f->batch))
-				{
-					scheduler_failures = foreach_delete_current(scheduler_failures, fc);
-					pfree(f);
-				}
-			}
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		if (!installed)
-		{
-			speed_release_stale(dbid, NIL, true, NULL);
-			break;
-		}
-
-		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
-		forthree(lc, views, lc2, due, lc3, refreshed)
-		{
-			if (ShutdownRequestPending)
-				break;
-			pgstat_report_activity(STATE_RUNNING, "maintaining continuous views");
-			scheduler_turn(dbid, lfirst_oid(lc), lfirst_int(lc2) != 0, memory_short,
-						   *(TimestampTz *) lfirst(lc3), loop_cxt);
-		}
-		pgstat_report_activity(STATE_IDLE, NULL);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 wait_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
 	proc_exit(0);
 }
 
@@ -869,7 +178,7 @@ sw_set_state(SourceWorker *w, const char *state, const char *error)
 	WorkerSlot *s = w->slot;
 	TimestampTz now = GetCurrentTimestamp();
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
 	if (strcmp(s->state, state) != 0)
 	{
 		strlcpy(s->state, state, WORKER_STATE_LEN);
@@ -880,7 +189,7 @@ sw_set_state(SourceWorker *w, const char *state, const char *error)
 		strlcpy(s->last_error, error, WORKER_ERROR_LEN);
 		s->last_error_at = now;
 	}
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 }
 
 /*
@@ -898,7 +207,8 @@ sw_publish_partitions(SourceWorker *w)
 		PartitionSlot *p = &w->parts[i];
 		int64		low,
 					high,
-					from;
+					from,
+					pos;
 
 		if (!kafka_cached_watermarks(w->kc, p->partition, &low, &high))
 			continue;
@@ -906,13 +216,24 @@ sw_publish_partitions(SourceWorker *w)
 		p->high_watermark = high;
 		/* before the first commit, the start is where start_from says */
 		from = p->next_offset >= 0 ? p->next_offset : (w->def.start_earliest ? low : high);
+
+		/*
+		 * Offsets that are never delivered (transaction control records,
+		 * aborted messages) can follow the last message committed: the
+		 * consumer's position has moved past them, and nothing is left to
+		 * read before it. Every message handed out before it is committed by
+		 * now (this runs after a batch, never inside one).
+		 */
+		pos = kafka_position(w->kc, p->partition);
+		if (pos > from)
+			from = pos;
 		p->lag = Max(high - from, 0);
 	}
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
 	w->slot->npartitions = w->nparts;
 	memcpy(w->slot->partitions, w->parts, sizeof(PartitionSlot) * w->nparts);
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 }
 
 /*
@@ -925,7 +246,7 @@ sw_on_exit(int code pg_attribute_unused(), Datum arg)
 {
 	WorkerSlot *s = (WorkerSlot *) DatumGetPointer(arg);
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
 	if (s->pid == MyProcPid)
 	{
 		s->pid = 0;
@@ -938,7 +259,7 @@ sw_on_exit(int code pg_attribute_unused(), Datum arg)
 			s->state_since = GetCurrentTimestamp();
 		}
 	}
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 }
 
 /*
@@ -952,10 +273,10 @@ sw_claim_slot(const WorkerArgs *args)
 	WorkerSlot *free_slot = NULL;
 	int			i;
 
-	LWLockAcquire(lambda_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < lambda_shared->nslots; i++)
+	LWLockAcquire(worker_slots->lock, LW_EXCLUSIVE);
+	for (i = 0; i < worker_slots->nslots; i++)
 	{
-		WorkerSlot *s = &lambda_shared->slots[i];
+		WorkerSlot *s = &worker_slots->slots[i];
 
 		if (!s->in_use)
 		{
@@ -971,7 +292,7 @@ sw_claim_slot(const WorkerArgs *args)
 	}
 	if (mine && mine->pid != 0 && mine->pid != MyProcPid && kill(mine->pid, 0) == 0)
 	{
-		LWLockRelease(lambda_shared->lock);
+		LWLockRelease(worker_slots->lock);
 		return NULL;			/* a twin is running */
 	}
 	if (!mine && free_slot)
@@ -985,11 +306,11 @@ sw_claim_slot(const WorkerArgs *args)
 	}
 	if (mine == NULL)
 	{
-		LWLockRelease(lambda_shared->lock);
+		LWLockRelease(worker_slots->lock);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("no free slot for worker %d of Kafka source %d", args->worker, args->source_id),
-				 errdetail("All %d source worker slots are in use.", lambda_shared->nslots),
+				 errdetail("All %d source worker slots are in use.", worker_slots->nslots),
 				 errhint("Raise lambda.max_source_workers (takes a restart); the worker retries meanwhile.")));
 	}
 	mine->pid = MyProcPid;
@@ -997,7 +318,7 @@ sw_claim_slot(const WorkerArgs *args)
 	strlcpy(mine->state, "starting", WORKER_STATE_LEN);
 	mine->state_since = GetCurrentTimestamp();
 	mine->npartitions = 0;
-	LWLockRelease(lambda_shared->lock);
+	LWLockRelease(worker_slots->lock);
 	return mine;
 }
 
@@ -1508,10 +829,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 
 	PopActiveSnapshot();
 	if (twophase)
-	{
-		speed_set_prepare_gid(gid);
-		(void) PrepareTransactionBlock(gid);
-	}
+		(void) capture_prepare_transaction(gid);
 	CommitTransactionCommand();
 
 	if (twophase)
@@ -1534,7 +852,7 @@ sw_process_chunk(SourceWorker *w, KafkaMessage *msgs, int n)
 		}
 		taken = kafka_commit(w->kc, k, ids, offs, gid, errbuf, sizeof(errbuf));
 		StartTransactionCommand();
-		speed_finish_prepared(gid, taken);
+		capture_finish_prepared(gid, taken);
 		CommitTransactionCommand();
 		if (!taken)
 		{
@@ -1686,12 +1004,129 @@ sw_settle_prepared(SourceWorker *w)
 					 errdetail("Another consumer of group \"%s\" committed past the batch since; whether it started after the batch cannot be told.",
 							   w->def.group_id)));
 		StartTransactionCommand();
-		speed_finish_prepared(gid, commit);
+		capture_finish_prepared(gid, commit);
 		CommitTransactionCommand();
 		ereport(LOG,
 				(errmsg("Kafka source \"%s\": %s the batch a crash left prepared (%s)",
 						w->def.name, commit ? "committed" : "rolled back", gid)));
 	}
+}
+
+/*
+ * Records, in a transaction of its own, that partition p continues at
+ * new_offset instead of from: the offsets in between were deleted by
+ * retention. Guarded like a batch's offset update: it fails if another
+ * consumer moved the stored offset.
+ */
+static void
+sw_record_skip(SourceWorker *w, PartitionSlot *p, int64 from, int64 new_offset)
+{
+	CatalogScope scope;
+	Oid			argtypes[5] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID};
+	Datum		args[5];
+
+	args[0] = Int32GetDatum(w->def.id);
+	args[1] = Int32GetDatum(p->partition);
+	args[2] = Int64GetDatum(new_offset);
+	args[3] = Int64GetDatum(new_offset - from);
+	args[4] = Int64GetDatum(from);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("INSERT INTO lambda_catalog.source_offset AS o "
+							  "(source_id, partition, next_offset, skipped_offsets) "
+							  "VALUES ($1, $2, $3, $4) "
+							  "ON CONFLICT (source_id, partition) DO UPDATE SET "
+							  "next_offset = excluded.next_offset, "
+							  "skipped_offsets = o.skipped_offsets + excluded.skipped_offsets, "
+							  "updated_at = pg_catalog.now() "
+							  "WHERE o.next_offset <= $5",
+							  5, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not upsert lambda_catalog.source_offset");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("partition %d of Kafka source \"%s\" was consumed concurrently",
+						p->partition, w->def.name),
+				 errdetail("The stored offset is past offset " INT64_FORMAT ", where this worker stood.", from),
+				 errhint("Nothing was skipped; the worker restarts from the stored offsets.")));
+	catalog_end(&scope);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * Applies the policy for partitions whose offset fell outside the log (see
+ * the file header): skip to the log start, recording and announcing the lost
+ * range, when retention overtook the source; fail, skipping nothing, when the
+ * offset is past the end. Then has librdkafka fetch the stopped partitions
+ * again, from where they now start.
+ */
+static void
+sw_handle_out_of_range(SourceWorker *w)
+{
+	int32		oor[WORKER_MAX_PARTITIONS];
+	int64		asked[WORKER_MAX_PARTITIONS];
+	int32		ids[WORKER_MAX_PARTITIONS];
+	int64		start[WORKER_MAX_PARTITIONS];
+	char		errbuf[WORKER_ERROR_LEN];
+	int			n = kafka_take_out_of_range(w->kc, WORKER_MAX_PARTITIONS, oor, asked);
+	int			k = 0;
+	int			i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		PartitionSlot *p = sw_partition(w, oor[i]);
+		int64		from;
+		int64		low;
+		int64		high;
+
+		if (p == NULL)
+			continue;			/* no longer ours */
+		from = p->next_offset >= 0 ? p->next_offset : asked[i];
+		if (!kafka_query_watermarks(w->kc, p->partition, 10000, &low, &high, errbuf, sizeof(errbuf)))
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("Kafka source \"%s\" cannot tell where partition %d of topic \"%s\" starts",
+							w->def.name, p->partition, w->def.topic),
+					 errdetail("Offset " INT64_FORMAT " is out of range; %s.", from, errbuf),
+					 errhint("The worker restarts and tries again; nothing was skipped.")));
+		if (from > high)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("offset " INT64_FORMAT " of partition %d of Kafka source \"%s\" is past the end of the partition (offset " INT64_FORMAT ")",
+							from, p->partition, w->def.name, high),
+					 errdetail("The topic \"%s\" may have been deleted and created again, or its log truncated; pg_lambda skips nothing it cannot account for.",
+							   w->def.topic),
+					 errhint("The worker retries after lambda.worker_restart_interval. To start over on a new topic, drop the source and create it again.")));
+		if (from < low)
+		{
+			char		msg[WORKER_ERROR_LEN];
+
+			sw_record_skip(w, p, from, low);
+			snprintf(msg, sizeof(msg),
+					 "offsets " INT64_FORMAT " to " INT64_FORMAT " of partition %d were deleted by retention before they were consumed; " INT64_FORMAT " skipped",
+					 from, low - 1, p->partition, low - from);
+			ereport(WARNING,
+					(errmsg("Kafka source \"%s\" skipped offsets " INT64_FORMAT " to " INT64_FORMAT " of partition %d of topic \"%s\"",
+							w->def.name, from, low - 1, p->partition, w->def.topic),
+					 errdetail("The topic's retention deleted these " INT64_FORMAT " offsets before they were consumed; their messages are lost for this source. Consumption continues at offset " INT64_FORMAT ", the partition's log start.",
+							   low - from, low),
+					 errhint("lambda.source_status.skipped_offsets counts them. Stop a source only for less time than the topic's retention.")));
+			sw_set_state(w, "running", msg);
+			from = p->next_offset = low;
+		}
+		/* else back in range (e.g. after a leader change): fetch from there */
+		ids[k] = p->partition;
+		start[k] = from;
+		k++;
+	}
+	if (!kafka_restart_fetch(w->kc, k, ids, start, errbuf, sizeof(errbuf)))
+		ereport(ERROR, (errmsg("Kafka source \"%s\": %s", w->def.name, errbuf)));
+	sw_publish_partitions(w);
 }
 
 /*
@@ -1735,6 +1170,13 @@ sw_check_status(SourceWorker *w)
 	}
 	else
 	{
+		/* the client-level error taken above says why (a failed login, ...) */
+		if (kerr != NULL && strstr(errbuf, kerr) == NULL)
+		{
+			size_t		len = strlen(errbuf);
+
+			snprintf(errbuf + len, sizeof(errbuf) - len, " (%s)", kerr);
+		}
 		if (!w->failing)
 			ereport(WARNING,
 					(errmsg("Kafka source \"%s\" cannot reach its brokers, retrying", w->def.name),
@@ -1758,6 +1200,16 @@ sw_load_definition(SourceWorker *w)
 	MemoryContext old;
 
 	StartTransactionCommand();
+
+	/*
+	 * A DROP EXTENSION running meanwhile locks the catalog tables in its own
+	 * order, which can be the reverse of this query's: give up waiting well
+	 * before the deadlock detector would pick a victim (possibly the DROP).
+	 * The worker then exits with the error and is restarted, and finds the
+	 * source gone or the same.
+	 */
+	(void) set_config_option("lock_timeout", "500", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	MemoryContextReset(w->def_cxt);
 	old = MemoryContextSwitchTo(w->def_cxt);
@@ -1957,6 +1409,7 @@ lambda_source_worker_main(Datum arg pg_attribute_unused())
 					w->next_status_check = 0;	/* messages flow again */
 			}
 			kafka_release_batch(w->kc);
+			sw_handle_out_of_range(w);
 			if (w->reload)
 				continue;
 

@@ -24,8 +24,8 @@
 # the next run start from a fresh sid.
 #
 # Everything, debootstrap included, runs in a private mount and PID namespace
-# (unshare): /proc, /dev/shm and /dev/pts are mounted inside the chroot only
-# for this run, and when the run ends -- normally, on error or killed -- the
+# (unshare): /proc, /dev/shm, /dev/pts and the host's cache of Apache Kafka
+# jars are mounted inside the chroot only for this run, and when the run ends -- normally, on error or killed -- the
 # kernel kills every process left in it (servers, the test broker) and drops
 # the mounts with the namespace. Nothing stays mounted on the host.
 #
@@ -112,7 +112,7 @@ healthy() {
 # Undo this run's mounts (they would go with the namespace anyway; removing
 # a chroot needs them gone first).
 unmount_ours() {
-    for m in "$root/dev/pts" "$root/dev/shm" "$root/proc"; do
+    for m in "$root/var/cache/pg_lambda/kafka" "$root/dev/pts" "$root/dev/shm" "$root/proc"; do
         if grep -q " $m " /proc/mounts; then umount "$m" || die "cannot unmount $m"; fi
     done
 }
@@ -158,6 +158,12 @@ mount -t proc proc "$root/proc"
 mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 [ -e "$root/dev/ptmx" ] || ln -s pts/ptmx "$root/dev/ptmx"
+# The real Apache Kafka broker's jars (test/apache_kafka.sh) are the same for
+# every major: the chroot sees the host's cache of them, so Maven fetches them
+# once per machine, not once per chroot.
+kafka_cache=${PG_LAMBDA_KAFKA_CACHE:-/var/cache/pg_lambda/kafka}
+mkdir -p "$kafka_cache" "$root/var/cache/pg_lambda/kafka"
+mount --bind "$kafka_cache" "$root/var/cache/pg_lambda/kafka"
 # Services never start in the chroot (package postinst scripts ask here).
 printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"

@@ -23,7 +23,11 @@ for a in "$@"; do
 done
 cd "$src"
 make -s PG_CONFIG="$PG_CONFIG" WERROR=1
-make -s PG_CONFIG="$PG_CONFIG" WERROR=1 test/kafka_broker
+make -s PG_CONFIG="$PG_CONFIG" WERROR=1 test/kafka_broker test/kafka_client
+# The real Apache Kafka broker's jars, fetched once into the machine-wide
+# cache (as root, before the tests run as "postgres"): a failure here stops
+# the run with the reason, rather than failing every Kafka test one by one.
+sh test/apache_kafka.sh fetch >/dev/null
 exec 9>/tmp/pg_lambda_install.lock
 flock 9
 make -s PG_CONFIG="$PG_CONFIG" install

@@ -9,9 +9,13 @@
 # building the Debian package needs (dpkg-buildpackage, debhelper, pg_buildext).
 set -eu
 
+# default-jre-headless (OpenJDK 17 on Debian 12, 21 on 13), maven and openssl:
+# the real Apache Kafka broker that the Kafka tests run (test/apache_kafka.sh;
+# Maven fetches its jars once).
 major=${PG_MAJOR:-15}
 PKGS="postgresql-$major postgresql-server-dev-$major librdkafka-dev kcat pkg-config
-      libipc-run-perl make gcc perl prometheus-postgres-exporter"
+      libipc-run-perl make gcc perl prometheus-postgres-exporter
+      default-jre-headless maven openssl"
 if [ "${1:-}" = --deb ]; then
     PKGS="$PKGS build-essential dpkg-dev debhelper postgresql-server-dev-all"
 fi

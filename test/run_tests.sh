@@ -1,10 +1,10 @@
 #!/bin/sh
 # "make test": build with warnings as errors, install, then run every test —
 # pg_regress and the isolation specs against their own preloaded temp
-# instances, then the TAP tests
-# (server lifecycle, Kafka through the test broker). PostgreSQL refuses to
-# run its server as root, so as root the suite runs as the "postgres" user in
-# a scratch copy of the tree. Exits non-zero on any failure and prints what failed.
+# instances, then the TAP tests (server lifecycle, Kafka through the mock
+# broker and a real Apache Kafka broker). PostgreSQL refuses to run its
+# server as root, so as root the suite runs as the "postgres" user in a
+# scratch copy of the tree. Exits non-zero on any failure and prints what failed.
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
@@ -12,7 +12,11 @@ export PG_CONFIG
 
 cd "$src"
 make -s PG_CONFIG="$PG_CONFIG" WERROR=1
-make -s PG_CONFIG="$PG_CONFIG" WERROR=1 test/kafka_broker
+make -s PG_CONFIG="$PG_CONFIG" WERROR=1 test/kafka_broker test/kafka_client
+# The real Apache Kafka broker's jars, fetched once into the machine-wide
+# cache (as root, before the tests run as "postgres"): a failure here stops
+# the run with the reason, rather than failing every Kafka test one by one.
+sh test/apache_kafka.sh fetch >/dev/null
 make -s PG_CONFIG="$PG_CONFIG" install
 
 run_dir=$src

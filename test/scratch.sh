@@ -8,6 +8,9 @@
 #       server's owner) and starts the server on the Unix socket in $work
 #   scratch_broker <topic[:partitions]> ...
 #       starts test/kafka_broker and sets $bootstrap
+#   scratch_apache_kafka <topic:partitions> ...
+#       starts a real Apache Kafka broker (test/apache_kafka.sh) in $work/kafka,
+#       creates the topics (test/kafka_client) and sets $bootstrap
 #   scratch_psql [psql options]
 #       psql on the scratch server as its owner
 #   scratch_install_private
@@ -18,6 +21,7 @@
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$PG_CONFIG" --bindir)
 broker_pid=""
+kafka_dir=""
 work=""
 run=""
 private=""
@@ -29,6 +33,7 @@ scratch_cleanup() {
         return 0
     fi
     [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+    [ -n "$kafka_dir" ] && sh "$src/test/apache_kafka.sh" stop "$kafka_dir" || true
     [ -n "$work" ] && $run "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
     rm -rf "$work" "$private"
 }
@@ -109,6 +114,16 @@ scratch_broker() {
     done
     bootstrap=$(sed -n 's/^BOOTSTRAP //p' "$work/broker.out")
     [ -n "$bootstrap" ] || { echo "the test broker did not start:" >&2; cat "$work/broker.err" >&2; exit 1; }
+}
+
+scratch_apache_kafka() {
+    kafka_dir="$work/kafka"
+    # the broker dies with this script even if the EXIT trap cannot run
+    bootstrap=$(PG_LAMBDA_KAFKA_OWNER=$$ sh "$src/test/apache_kafka.sh" start "$kafka_dir") ||
+        { echo "the Apache Kafka broker did not start (see above)" >&2; exit 1; }
+    for t in "$@"; do
+        "$src/test/kafka_client" -b "$bootstrap" create-topic "${t%%:*}" "${t#*:}" || exit 1
+    done
 }
 
 scratch_psql() {

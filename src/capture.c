@@ -1,0 +1,675 @@
+/*-------------------------------------------------------------------------
+ *
+ * capture.c
+ *	  Capture: the events a transaction inserts, as partial states per
+ *	  continuous view, applied to the speed layer when it commits.
+ *
+ * Capture. Each continuous view has a statement-level AFTER INSERT trigger
+ * with a transition table on its event table (lambda_catalog.capture). It
+ * folds the statement's rows into a backend-local partial aggregation, one
+ * per (view, subtransaction level): a subtransaction that commits merges its
+ * states into its parent's, one that aborts discards them. INSERT, COPY and
+ * the Kafka workers (ingest.c fires statement triggers) all go through it.
+ * Sessions running with session_replication_role = replica, logical
+ * replication's apply workers among them, fire a row-level trigger instead
+ * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds
+ * each row into the same state.
+ *
+ * Commit. At PRE_COMMIT each view's states are serialized (speed_blob) and
+ * the speed layer's commit lock is taken shared; the COMMIT callback
+ * applies them (speed_apply) and releases it, so that no refresh's cut
+ * falls between the commit and the apply (see speed.c). An aborted
+ * transaction's states are forgotten.
+ *
+ * Two-phase commit. At PRE_PREPARE the states become one image, which the
+ * PREPARE callback keeps in shared memory under the transaction's GID
+ * (speed_stash_put); COMMIT PREPARED applies it under the commit lock,
+ * ROLLBACK PREPARED drops it. A callback cannot learn the GID, so whoever
+ * prepares names it first: C code prepares with capture_prepare_transaction
+ * and finishes with capture_finish_prepared (the Kafka worker in group
+ * mode); SQL PREPARE TRANSACTION and COMMIT/ROLLBACK PREPARED reach the
+ * same code through ddl.c's utility hook (capture_before_transaction_stmt,
+ * capture_after_transaction_stmt). When a transaction prepared any other
+ * way, or before the server started, commits, its states are unknown: the
+ * open generations of its database's views turn incomplete and are rebuilt
+ * from the events.
+ *
+ * Locking. capture.c owns no shared memory. It holds the speed layer's
+ * commit lock shared from PRE_COMMIT to COMMIT and around COMMIT PREPARED
+ * (speed_lock_commit, speed_unlock_commit); everything else it reaches
+ * through speed.c's functions, which take registry_lock and a view's lock
+ * inside. The order is speed.c's: commit_lock, then registry_lock, then a
+ * view's lock. On abort, LWLocks are released by the abort itself.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/tupconvert.h"
+#include "access/twophase.h"
+#include "access/xact.h"
+#include "catalog/partition.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+
+#include "capture.h"
+#include "catalog.h"
+#include "cview.h"
+#include "speed.h"
+
+/* A transaction's states for one view at one subtransaction level. */
+typedef struct LocalDelta
+{
+	Oid			batch_relid;
+	int			nestlevel;
+	ViewDef    *def;
+	PartialHash *ph;
+	StringInfo	blob;			/* built at PRE_COMMIT */
+} LocalDelta;
+
+static List *capture_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
+static bool capture_holding_commit_lock = false;
+static char capture_prepare_gid[GIDSIZE];
+static StringInfo capture_prepare_stash = NULL;	/* built at PRE_PREPARE */
+
+/* finishing a prepared transaction */
+static char *capture_finishing = NULL;	/* its stash, copied */
+static Size capture_finishing_len = 0;
+static bool capture_finishing_missing = false;
+
+PG_FUNCTION_INFO_V1(lambda_capture);
+PG_FUNCTION_INFO_V1(lambda_capture_row);
+
+/* ------------------------------------------------------------------------
+ * Capture
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The current transaction's states for view def at the current
+ * subtransaction level, made on first use (in TopTransactionContext).
+ */
+static LocalDelta *
+capture_local_delta(ViewDef *def)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+	LocalDelta *d;
+	MemoryContext old;
+
+	foreach(lc, capture_deltas)
+	{
+		d = lfirst(lc);
+		if (d->batch_relid == def->batch_relid && d->nestlevel == level)
+			return d;
+	}
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	d = palloc0(sizeof(LocalDelta));
+	d->batch_relid = def->batch_relid;
+	d->nestlevel = level;
+	d->def = def;
+	d->ph = partial_create(def, TopTransactionContext);
+	capture_deltas = lappend(capture_deltas, d);
+	MemoryContextSwitchTo(old);
+	return d;
+}
+
+/* Whether the current transaction captured events for the view. */
+bool
+capture_has_delta(Oid batch_relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, capture_deltas)
+	{
+		if (((LocalDelta *) lfirst(lc))->batch_relid == batch_relid)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Refuses a capture trigger that pg_lambda did not create for the view def:
+ * one on any relation but the view's event table and its partitions (any
+ * role could otherwise add events of its own making to anyone's view from
+ * a trigger on its own temporary table), or a second one for the view on
+ * the same relation (which would count every event twice). What view.c
+ * creates: "lambda_capture_<batch table>" ... AFTER INSERT REFERENCING NEW
+ * TABLE FOR EACH STATEMENT EXECUTE FUNCTION lambda_catalog.capture('<batch
+ * table>'), at most one per view and relation.
+ */
+static void
+capture_check_trigger(TriggerData *td, FunctionCallInfo fcinfo, ViewDef *def)
+{
+	Relation	rel = td->tg_relation;
+	Oid			relid = RelationGetRelid(rel);
+	bool		ours = (relid == def->event_relid);
+	int			ncaptures = 0;
+	int			i;
+
+	if (!ours && rel->rd_rel->relispartition)
+		ours = list_member_oid(get_partition_ancestors(relid), def->event_relid);
+	if (!ours)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("lambda_catalog.capture() cannot capture events of \"%s\" for continuous view \"%s\"",
+						RelationGetRelationName(rel), get_rel_name(def->view_relid)),
+				 errdetail("The view's events are the rows of \"%s\" and its partitions.",
+						   get_rel_name(def->event_relid)),
+				 errhint("pg_lambda creates its capture triggers itself; drop trigger \"%s\".",
+						 td->tg_trigger->tgname)));
+	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &rel->trigdesc->triggers[i];
+
+		if (t->tgfoid == fcinfo->flinfo->fn_oid && t->tgnargs == 1 &&
+			strcmp(t->tgargs[0], td->tg_trigger->tgargs[0]) == 0)
+			ncaptures++;
+	}
+	if (strncmp(td->tg_trigger->tgname, "lambda_capture_", 15) != 0 ||
+		td->tg_trigger->tgnewtable == NULL || ncaptures != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("trigger \"%s\" on \"%s\" is not the capture trigger of continuous view \"%s\"",
+						td->tg_trigger->tgname, RelationGetRelationName(rel), get_rel_name(def->view_relid)),
+				 errdetail("pg_lambda creates one capture trigger per view and relation, named \"lambda_capture_\" after the view's batch table, with a transition table."),
+				 errhint("Drop trigger \"%s\"; lambda_catalog.capture() is for pg_lambda's own triggers.",
+						 td->tg_trigger->tgname)));
+}
+
+/*
+ * lambda_catalog.capture(): the statement-level AFTER INSERT trigger of a
+ * continuous view on its event table. Argument: the view's batch table.
+ */
+Datum
+lambda_capture(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Oid			batch_relid;
+	ViewDef    *def;
+	LocalDelta *d;
+	Tuplestorestate *ts;
+	TupleTableSlot *slot;
+	TupleConversionMap *map = NULL;
+	int			rp;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_catalog.capture() must be an AFTER INSERT FOR EACH STATEMENT trigger"),
+				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
+
+	batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
+													   CStringGetDatum(td->tg_trigger->tgargs[0])));
+	def = cview_get(batch_relid);
+	if (def == NULL)
+		return PointerGetDatum(NULL);		/* the view is being dropped */
+	capture_check_trigger(td, fcinfo, def);
+	ts = td->tg_newtable;
+	if (ts == NULL)
+		return PointerGetDatum(NULL);
+	(void) speed_attach(def, false);
+	d = capture_local_delta(def);
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
+	/* a partition inserted into directly: its rows in the event table's shape */
+	if (RelationGetRelid(td->tg_relation) != def->event_relid)
+		map = convert_tuples_by_name(RelationGetDescr(td->tg_relation), def->slot->tts_tupleDescriptor);
+	rp = tuplestore_alloc_read_pointer(ts, 0);
+	tuplestore_select_read_pointer(ts, rp);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (map)
+			partial_add_slot(d->ph, execute_attr_map_slot(map->attrMap, slot, def->slot));
+		else
+			partial_add_slot(d->ph, slot);
+	}
+	tuplestore_select_read_pointer(ts, 0);
+	ExecDropSingleTupleTableSlot(slot);
+	return PointerGetDatum(NULL);
+}
+
+/* What lambda_capture_row() keeps across the rows of one statement. */
+typedef struct CaptureRowCache
+{
+	Oid			relid;			/* the relation the trigger fires on */
+	Oid			batch_relid;
+	TupleConversionMap *map;	/* a partition's rows to the event table's
+								 * shape, or NULL */
+} CaptureRowCache;
+
+/*
+ * lambda_catalog.capture_row(): the row-level AFTER INSERT trigger of a
+ * continuous view on its event table and each partition that holds rows,
+ * enabled for session_replication_role = replica only (see triggers.c).
+ * Logical replication's apply workers insert row by row and fire no
+ * statement triggers; this folds each of their rows (and those of a table
+ * synchronization's COPY, or of any session running as replica) into the
+ * same backend-local partial state as lambda_capture(), which the commit
+ * callback applies. Argument: the view's batch table.
+ */
+Datum
+lambda_capture_row(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	CaptureRowCache *cache;
+	ViewDef    *def;
+	LocalDelta *d;
+	TupleTableSlot *slot;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		td->tg_trigger->tgnargs != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lambda_catalog.capture_row() must be an AFTER INSERT FOR EACH ROW trigger"),
+				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
+
+	cache = (CaptureRowCache *) fcinfo->flinfo->fn_extra;
+	if (cache == NULL || cache->relid != RelationGetRelid(td->tg_relation))
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		Oid			relid = RelationGetRelid(td->tg_relation);
+
+		cache = palloc0(sizeof(CaptureRowCache));
+		cache->relid = relid;
+		cache->batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
+																  CStringGetDatum(td->tg_trigger->tgargs[0])));
+		def = cview_get(cache->batch_relid);
+		if (def != NULL && relid != def->event_relid)
+		{
+			/* only the view's event table and its partitions feed it */
+			if (!get_rel_relispartition(relid) ||
+				!list_member_oid(get_partition_ancestors(relid), def->event_relid))
+				ereport(ERROR,
+						(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						 errmsg("lambda_catalog.capture_row() fired on \"%s\", which is not the event table of its view",
+								RelationGetRelationName(td->tg_relation)),
+						 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
+			cache->map = convert_tuples_by_name(RelationGetDescr(td->tg_relation),
+												def->slot->tts_tupleDescriptor);
+		}
+		fcinfo->flinfo->fn_extra = cache;
+		MemoryContextSwitchTo(old);
+	}
+
+	def = cview_get(cache->batch_relid);
+	if (def == NULL)
+		return PointerGetDatum(NULL);		/* the view is being dropped */
+	(void) speed_attach(def, false);
+	d = capture_local_delta(def);
+	slot = td->tg_trigslot;
+	if (cache->map)
+		slot = execute_attr_map_slot(cache->map->attrMap, slot, def->slot);
+	partial_add_slot(d->ph, slot);
+	return PointerGetDatum(NULL);
+}
+
+/* Serializes each view's states of the committing transaction (PRE_COMMIT). */
+static void
+capture_build_blobs(void)
+{
+	ListCell   *lc;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	foreach(lc, capture_deltas)
+	{
+		LocalDelta *d = lfirst(lc);
+
+		d->blob = speed_blob(d->def, d->ph);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * The states a prepared transaction leaves for COMMIT PREPARED: for each
+ * view, its batch table's OID, the blob's length and the blob. Built at
+ * PRE_PREPARE, where an error is still an ordinary one.
+ */
+static StringInfo
+capture_stash_image(void)
+{
+	StringInfo	image;
+	ListCell   *lc;
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	image = makeStringInfo();
+	foreach(lc, capture_deltas)
+	{
+		LocalDelta *d = lfirst(lc);
+		StringInfo	blob = speed_blob(d->def, d->ph);
+		uint32		l = blob->len;
+
+		appendBinaryStringInfo(image, (char *) &d->batch_relid, sizeof(Oid));
+		appendBinaryStringInfo(image, (char *) &l, sizeof(uint32));
+		appendBinaryStringInfo(image, blob->data, l);
+		pfree(blob->data);
+		pfree(blob);
+	}
+	MemoryContextSwitchTo(old);
+	return image;
+}
+
+/*
+ * At PREPARE: stores the transaction's states under its GID; if memory ran
+ * out, the views' open generations turn incomplete instead.
+ */
+static void
+capture_stash(void)
+{
+	ListCell   *lc;
+
+	if (speed_stash_put(capture_prepare_gid, capture_prepare_stash->data, capture_prepare_stash->len))
+		return;
+	foreach(lc, capture_deltas)
+		speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
+							  "no memory to keep the states of a prepared transaction");
+}
+
+/* Forgets the transaction's captured states: it committed or aborted. */
+static void
+capture_reset_xact(void)
+{
+	capture_deltas = NIL;
+	capture_prepare_stash = NULL;
+	capture_prepare_gid[0] = '\0';
+}
+
+/*
+ * Transaction callback of capture: at PRE_COMMIT serializes the states and
+ * takes the commit lock, at COMMIT applies them and releases it; at
+ * PRE_PREPARE/PREPARE stashes them under the transaction's GID; on abort
+ * forgets them.
+ */
+static void
+capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	ListCell   *lc;
+
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (capture_deltas != NIL)
+			{
+				capture_build_blobs();
+				speed_lock_commit();
+				capture_holding_commit_lock = true;
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+			foreach(lc, capture_deltas)
+			{
+				LocalDelta *d = lfirst(lc);
+
+				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
+			}
+			if (capture_holding_commit_lock)
+				speed_unlock_commit();
+			capture_holding_commit_lock = false;
+			capture_reset_xact();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (capture_deltas != NIL || OidIsValid(catalog_namespace()))
+			{
+				capture_prepare_stash = capture_stash_image();
+				speed_attach_area();
+			}
+			break;
+		case XACT_EVENT_PREPARE:
+			if (capture_prepare_stash)
+			{
+				if (capture_prepare_gid[0] == '\0')
+				{
+					foreach(lc, capture_deltas)
+						speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
+											  "a transaction was prepared by a path pg_lambda does not see");
+				}
+				else
+					capture_stash();
+			}
+			capture_reset_xact();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			capture_holding_commit_lock = false;	/* released with all LWLocks */
+			capture_reset_xact();
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * Subtransaction callback of capture: a subtransaction that commits merges
+ * its states into its parent's (or hands them to the parent level), one
+ * that aborts discards them.
+ */
+static void
+capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribute_unused(),
+						 SubTransactionId parentSubid pg_attribute_unused(),
+						 void *arg pg_attribute_unused())
+{
+	int			level = GetCurrentTransactionNestLevel();
+	ListCell   *lc;
+
+	if (capture_deltas == NIL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, capture_deltas)
+		{
+			LocalDelta *d = lfirst(lc);
+
+			if (d->nestlevel >= level)
+			{
+				partial_destroy(d->ph);
+				capture_deltas = foreach_delete_current(capture_deltas, lc);
+			}
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, capture_deltas)
+		{
+			LocalDelta *d = lfirst(lc);
+			ListCell   *lc2;
+			LocalDelta *parent = NULL;
+
+			if (d->nestlevel != level)
+				continue;
+			foreach(lc2, capture_deltas)
+			{
+				LocalDelta *p = lfirst(lc2);
+
+				if (p->batch_relid == d->batch_relid && p->nestlevel == level - 1)
+					parent = p;
+			}
+			if (parent == NULL)
+				d->nestlevel = level - 1;
+			else
+			{
+				partial_merge(parent->ph, d->ph);
+				partial_destroy(d->ph);
+				capture_deltas = foreach_delete_current(capture_deltas, lc);
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Prepared transactions
+ * ------------------------------------------------------------------------
+ */
+
+/* Remembers the GID of the transaction about to be prepared. */
+static void
+capture_set_prepare_gid(const char *gid)
+{
+	strlcpy(capture_prepare_gid, gid, GIDSIZE);
+}
+
+/*
+ * Before COMMIT/ROLLBACK PREPARED: takes the transaction's stash (loading
+ * the views' definitions while a transaction is open) and the commit lock.
+ */
+static void
+capture_before_finish_prepared(const char *gid)
+{
+	capture_finishing = NULL;
+	capture_finishing_len = 0;
+	capture_finishing_missing = false;
+	if (!OidIsValid(catalog_namespace()))
+		return;
+	speed_attach_area();
+	speed_lock_commit();
+	capture_holding_commit_lock = true;
+	capture_finishing = speed_stash_take(gid, &capture_finishing_len);
+	if (capture_finishing == NULL)
+		capture_finishing_missing = true;
+	else
+	{
+		/* definitions are needed to combine; load them now */
+		const char *w = capture_finishing;
+		const char *end = w + capture_finishing_len;
+
+		while (w < end)
+		{
+			Oid			relid;
+			uint32		l;
+
+			memcpy(&relid, w, sizeof(Oid));
+			w += sizeof(Oid);
+			memcpy(&l, w, sizeof(uint32));
+			w += sizeof(uint32) + l;
+			(void) cview_get(relid);
+		}
+	}
+}
+
+/*
+ * After COMMIT/ROLLBACK PREPARED: applies the stash if committed. A
+ * committed transaction without a stash was prepared before the server
+ * started: its states are unknown, so the views' open generations turn
+ * incomplete and are rebuilt from the events.
+ */
+static void
+capture_after_finish_prepared(const char *gid pg_attribute_unused(), bool commit)
+{
+	if (!capture_holding_commit_lock)
+		return;
+	if (commit && capture_finishing)
+	{
+		const char *w = capture_finishing;
+		const char *end = w + capture_finishing_len;
+
+		while (w < end)
+		{
+			Oid			relid;
+			uint32		l;
+			ViewDef    *def;
+
+			memcpy(&relid, w, sizeof(Oid));
+			w += sizeof(Oid);
+			memcpy(&l, w, sizeof(uint32));
+			w += sizeof(uint32);
+			def = cview_get(relid);
+			if (def)
+				speed_apply(MyDatabaseId, relid, def, w, l);
+			w += l;
+		}
+	}
+	else if (commit && capture_finishing_missing)
+		speed_mark_database_incomplete(MyDatabaseId,
+									   "a transaction prepared before the server started was committed");
+	speed_unlock_commit();
+	capture_holding_commit_lock = false;
+	if (capture_finishing)
+		pfree(capture_finishing);
+	capture_finishing = NULL;
+	capture_finishing_len = 0;
+	capture_finishing_missing = false;
+}
+
+/*
+ * Prepares the current transaction block under gid (PrepareTransactionBlock;
+ * the caller then ends it with CommitTransactionCommand), keeping the
+ * states it captured in shared memory until capture_finish_prepared. The
+ * one entry for C code that prepares a transaction: one prepared without
+ * it leaves states nobody can apply, so its views' open generations turn
+ * incomplete (and are rebuilt from the events). Returns what
+ * PrepareTransactionBlock returns.
+ */
+bool
+capture_prepare_transaction(const char *gid)
+{
+	capture_set_prepare_gid(gid);
+	return PrepareTransactionBlock(gid);
+}
+
+/*
+ * COMMIT PREPARED (commit) or ROLLBACK PREPARED of gid from C code, in a
+ * transaction of the caller's: FinishPreparedTransaction, applying the
+ * states capture_prepare_transaction kept, or dropping them.
+ */
+void
+capture_finish_prepared(const char *gid, bool commit)
+{
+	capture_before_finish_prepared(gid);
+	FinishPreparedTransaction(gid, commit);
+	capture_after_finish_prepared(gid, commit);
+}
+
+/*
+ * The same for SQL, from ddl.c's utility hook, before a transaction
+ * statement runs: PREPARE TRANSACTION names the transaction to prepare;
+ * COMMIT/ROLLBACK PREPARED take the stash and the commit lock. Other
+ * transaction statements are no concern of capture.
+ */
+void
+capture_before_transaction_stmt(TransactionStmt *stmt)
+{
+	if (stmt->kind == TRANS_STMT_PREPARE)
+		capture_set_prepare_gid(stmt->gid);
+	else if (stmt->kind == TRANS_STMT_COMMIT_PREPARED ||
+			 stmt->kind == TRANS_STMT_ROLLBACK_PREPARED)
+		capture_before_finish_prepared(stmt->gid);
+}
+
+/*
+ * After a transaction statement ran (ddl.c): COMMIT/ROLLBACK PREPARED apply
+ * or drop the finished transaction's states. Returns whether the statement
+ * finished a prepared transaction.
+ */
+bool
+capture_after_transaction_stmt(TransactionStmt *stmt)
+{
+	if (stmt->kind != TRANS_STMT_COMMIT_PREPARED &&
+		stmt->kind != TRANS_STMT_ROLLBACK_PREPARED)
+		return false;
+	capture_after_finish_prepared(stmt->gid, stmt->kind == TRANS_STMT_COMMIT_PREPARED);
+	return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Init
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Installs capture's transaction and subtransaction callbacks.
+ */
+void
+capture_init(void)
+{
+	RegisterXactCallback(capture_xact_callback, NULL);
+	RegisterSubXactCallback(capture_subxact_callback, NULL);
+}

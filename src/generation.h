@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * generation.h
+ *	  One generation of a continuous view's speed layer: a hash table from
+ *	  key image to states image in the speed layer's DSA area. Only
+ *	  speed.c uses it, holding the view's lock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_GENERATION_H
+#define LAMBDA_GENERATION_H
+
+#include "postgres.h"
+
+#include "utils/dsa.h"
+
+#include "cview.h"
+
+typedef struct SpeedGen
+{
+	int64		gen;
+	int64		first;			/* first generation it stands for (a
+								 * rebuilt one stands for several) */
+	bool		complete;
+	dsa_pointer buckets;		/* dsa_pointer[nbuckets], or invalid */
+	uint32		nbuckets;
+	int64		nentries;
+	int64		bytes;
+} SpeedGen;
+
+typedef struct SpeedEntry
+{
+	dsa_pointer next;
+	uint32		hash;
+	uint32		keylen;
+	uint32		stateslen;
+	uint32		cap;			/* room for states */
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
+} SpeedEntry;
+
+extern void generation_clear(dsa_area *area, SpeedGen *g);
+extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
+extern bool generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
+								  const char *blob, Size len, char *why, size_t whylen);
+extern bool generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+							 char *why, size_t whylen);
+
+#endif							/* LAMBDA_GENERATION_H */
