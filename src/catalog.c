@@ -699,7 +699,7 @@ catalog_view_insert(const CatalogView *view, const char *refresh_interval)
 	CatalogScope scope;
 	Oid			argtypes[8] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID};
 	Datum		args[8];
-	char		argnulls[8] = "        ";
+	char		argnulls[] = "        ";	/* 8 arguments, and the NUL */
 
 	args[0] = ObjectIdGetDatum(view->batch_relid);
 	args[1] = ObjectIdGetDatum(view->view_relid);
