@@ -180,7 +180,7 @@ SELECT * FROM alice_counts ORDER BY k;
 SET ROLE lambda_priv_mallory;
 -- PostgreSQL's own refusal for a materialized view, whose wording differs by
 -- major (15: must be owner; 17+: permission denied, as MAINTAIN would do);
--- the messages are checked in test/t/040_majors.pl
+-- the messages are checked in test/t/060_majors.pl
 \set VERBOSITY sqlstate
 REFRESH MATERIALIZED VIEW alice_counts;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

@@ -98,7 +98,7 @@ INSERT INTO lambda_catalog.v_batch (k) VALUES ('x');
 SELECT * FROM v;
 -- refused with PostgreSQL's own error for a materialized view, which differs
 -- by major (15: must be owner; 17+: permission denied, MAINTAIN would do):
--- the SQLSTATE only here, the messages in test/t/040_majors.pl
+-- the SQLSTATE only here, the messages in test/t/060_majors.pl
 \set VERBOSITY sqlstate
 REFRESH MATERIALIZED VIEW v;
 SELECT lambda.recompute('v');
