@@ -299,16 +299,28 @@ kafka_check_option(const char *name, const char *value, char *errbuf, size_t err
 }
 
 /*
+ * Remembers err as the consumer's latest client-level error. All brokers
+ * down only sums up the errors before it, and librdkafka 2.14 (Debian sid)
+ * reports it right after the failed SASL login or TLS handshake that is the
+ * cause, where 2.0 and 2.8 did not: it does not replace an error that says
+ * why.
+ */
+static void
+kafka_note_error(KafkaConsumer *c, rd_kafka_resp_err_t err, const char *reason)
+{
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && c->error[0] != '\0')
+		return;
+	snprintf(c->error, sizeof(c->error), "%s: %s", rd_kafka_err2name(err), reason);
+}
+
+/*
  * librdkafka error callback (served on the worker's thread): remembers the
  * latest client-level error, e.g. all brokers down.
  */
 static void
 kafka_error_cb(rd_kafka_t *rk pg_attribute_unused(), int err, const char *reason, void *opaque)
 {
-	KafkaConsumer *c = (KafkaConsumer *) opaque;
-
-	snprintf(c->error, sizeof(c->error), "%s: %s",
-			 rd_kafka_err2name((rd_kafka_resp_err_t) err), reason);
+	kafka_note_error((KafkaConsumer *) opaque, (rd_kafka_resp_err_t) err, reason);
 }
 
 /*
@@ -495,8 +507,7 @@ kafka_topic_partitions(KafkaConsumer *c, int timeout_ms, int32 **partitions,
 			while ((m = rd_kafka_consumer_poll(c->rk, 0)) != NULL)
 			{
 				if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
-					snprintf(c->error, sizeof(c->error), "%s: %s", rd_kafka_err2name(m->err),
-							 rd_kafka_message_errstr(m));
+					kafka_note_error(c, m->err, rd_kafka_message_errstr(m));
 				rd_kafka_message_destroy(m);
 			}
 		}
@@ -823,8 +834,7 @@ kafka_poll_batch(KafkaConsumer *c, KafkaMessage *messages, int max_messages, int
 		if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
 		{
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				snprintf(c->error, sizeof(c->error), "%s: %s", rd_kafka_err2name(m->err),
-						 rd_kafka_message_errstr(m));
+				kafka_note_error(c, m->err, rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 			continue;
 		}
