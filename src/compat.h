@@ -25,22 +25,24 @@
  *	16		ExecInsertIndexTuples() takes onlySummarizing		macro
  *	17		CheckValidResultRel() takes MERGE actions			macro
  *	17		create_foreignscan_path() takes fdw_restrictinfo	macro
+ *	17		PGPROC.lxid became PGPROC.vxid.lxid					compat_proc_lxid()
+ *	17		REFRESH MATERIALIZED VIEW needs the MAINTAIN		compat_check_refresh()
+ *			privilege instead of ownership
  *	18		ExecInitRangeTable() takes the unpruned relids		macro
  *	18		CheckValidResultRel() takes the ON CONFLICT action	macro
  *	18		create_foreignscan_path() takes disabled_nodes		macro
  *	18		ExplainState and ExplainProperty*() moved to		#include
  *			commands/explain_state.h and explain_format.h
- *	17		PGPROC.lxid became PGPROC.vxid.lxid					compat_proc_lxid()
- *	17		REFRESH MATERIALIZED VIEW needs the MAINTAIN		compat_check_refresh()
- *			privilege instead of ownership
  *	18		GROUP BY queries get an RTE_GROUP range table		compat_flatten_grouping()
  *			entry, and their target list and HAVING refer to
  *			the grouping expressions through Vars of it
  *	18		virtual generated columns: Vars the planner		compat_expand_virtual_columns()
  *			replaces by the generation expression
  *
- * PostgreSQL 16 is not packaged by the Debian suites pg_lambda is tested on;
- * its lines above follow the 16 release's headers and are compiled only there.
+ * PostgreSQL 16 is packaged by no Debian suite pg_lambda is tested on, so no
+ * build for 16 is tested. Every branch 16 takes here is also taken by 15 (the
+ * "before 17" ones) or by 17 (the "since 16" ones), so each is compiled and
+ * tested; only their combination is not.
  *
  *-------------------------------------------------------------------------
  */
