@@ -44,6 +44,7 @@ OBJS = \
 	src/sketch.o \
 	src/source.o \
 	src/speed.o \
+	src/stateimage.o \
 	src/triggers.o \
 	src/view.o \
 	src/worker.o

@@ -2,7 +2,7 @@
  *
  * aggstate.h
  *	  Aggregate states: an aggregate's support functions called as nodeAgg
- *	  calls them, and the states image of one group.
+ *	  calls them, and the serialized form of one state.
  *
  *-------------------------------------------------------------------------
  */
@@ -55,12 +55,8 @@ typedef struct AggMeta
 	Oid			valuetype;		/* AGG_KIND_DISTINCT: the values' type */
 } AggMeta;
 
-/* A compiled view (cview.h): which aggregates a states image holds */
-struct ViewDef;
-
 /* Aggregate machinery */
 extern void aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt);
-extern AggMeta *aggmeta_lookup(Oid batch_relid, int aggno);
 extern void aggmeta_advance(AggMeta *m, FunctionCallInfo fcinfo, Datum *val, bool *isnull,
 							MemoryContext cxt);
 extern void aggmeta_combine(AggMeta *m, Datum *val, bool *isnull,
@@ -69,14 +65,5 @@ extern void aggmeta_initial(AggMeta *m, Datum *val, bool *isnull, MemoryContext 
 extern bytea *aggmeta_serialize(AggMeta *m, Datum val);
 extern Datum aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt);
 extern Datum aggmeta_finalize(AggMeta *m, Datum val, bool isnull, bool *resnull);
-
-/* States images */
-extern void states_image(struct ViewDef *def, Datum *values, bool *nulls, StringInfo buf);
-extern void states_decode(struct ViewDef *def, const char *data, int len,
-						  Datum *values, bool *nulls, MemoryContext cxt);
-extern void states_combine_images(struct ViewDef *def, const char *a, int alen,
-								  const char *b, int blen, StringInfo out);
-extern int	states_split(struct ViewDef *def, const char *data, int len,
-						 const char **parts, int *lens);
 
 #endif							/* LAMBDA_AGGSTATE_H */

@@ -28,6 +28,7 @@
 #include "generation.h"
 #include "keyimage.h"
 #include "guc.h"
+#include "stateimage.h"
 
 #define GENERATION_INITIAL_BUCKETS	1024
 

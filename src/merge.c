@@ -71,6 +71,7 @@
 #include "sketch.h"
 #include "scheduler.h"
 #include "speed.h"
+#include "stateimage.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
 PG_FUNCTION_INFO_V1(lambda_merge_trans);

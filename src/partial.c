@@ -34,6 +34,7 @@
 #include "keyimage.h"
 #include "partial.h"
 #include "sketch.h"
+#include "stateimage.h"
 
 /* dynahash callbacks: a KeyRef hashes and compares as its key image. */
 static uint32

@@ -27,6 +27,11 @@
  * refresh, since what cannot be refused at the moment it happens (REVOKE,
  * ALTER ROLE ... NOBYPASSRLS, a lost role membership) is refused there.
  *
+ * privilege_grant_layers grants a view's owner SELECT on its batch and
+ * speed tables after an owner change that view.c does not see (REASSIGN
+ * OWNED). It takes no locks of its own; it reads views through catalog.c
+ * and cview.c and never calls view.c, which calls it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -36,6 +41,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "optimizer/optimizer.h"
@@ -46,10 +52,10 @@
 #include "utils/rls.h"
 #include "utils/syscache.h"
 
+#include "catalog.h"
 #include "compat.h"
 #include "cview.h"
 #include "privilege.h"
-#include "view.h"
 
 /*
  * The owner of relation relid.
@@ -259,6 +265,33 @@ privilege_check_view(Oid view_relid, Oid event_relid, Query *query, PrivilegeAct
 }
 
 /*
+ * Grants the current owner of the view with batch table batch SELECT on its
+ * batch and speed tables, which the view reads with its owner's rights: for
+ * owner changes that do not pass through view_process_utility (REASSIGN
+ * OWNED).
+ */
+void
+privilege_grant_layers(Oid batch)
+{
+	ViewDef    *def = cview_get(batch);
+	CatalogScope scope;
+	const char *sql;
+	int			rc;
+
+	if (def == NULL)
+		return;
+	catalog_begin(&scope);
+	sql = psprintf("GRANT SELECT ON %s, %s TO %s",
+				   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(batch)),
+				   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid)),
+				   quote_identifier(GetUserNameFromId(privilege_rel_owner(def->view_relid), false)));
+	rc = SPI_execute(sql, false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "statement failed (%s): %s", SPI_result_code_string(rc), sql);
+	catalog_end(&scope);
+}
+
+/*
  * Checks every continuous view over event table relid (every view when
  * InvalidOid), action saying why; with regrant, also grants each view's (possibly new) owner
  * its batch and speed tables.
@@ -268,7 +301,7 @@ priv_check_views_over(Oid relid, PrivilegeAction action, bool regrant)
 {
 	ListCell   *lc;
 
-	foreach(lc, view_batches_over(relid))
+	foreach(lc, catalog_view_list_over(relid))
 	{
 		ViewDef    *def = cview_get(lfirst_oid(lc));
 
@@ -276,7 +309,7 @@ priv_check_views_over(Oid relid, PrivilegeAction action, bool regrant)
 			continue;
 		privilege_check_view(def->view_relid, def->event_relid, def->query, action);
 		if (regrant)
-			view_grant_layers(def->batch_relid);
+			privilege_grant_layers(def->batch_relid);
 	}
 }
 

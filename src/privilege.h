@@ -28,6 +28,7 @@ extern void privilege_check_owner_reads(Oid owner, Oid event_relid, Query *query
 extern void privilege_check_view(Oid view_relid, Oid event_relid, Query *query,
 								 PrivilegeAction action);
 extern Oid	privilege_rel_owner(Oid relid);
+extern void privilege_grant_layers(Oid batch);
 extern void privilege_after_utility(PlannedStmt *pstmt);
 
 #endif							/* LAMBDA_PRIVILEGE_H */

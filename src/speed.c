@@ -92,6 +92,7 @@
 #include "keyimage.h"
 #include "partial.h"
 #include "speed.h"
+#include "stateimage.h"
 
 #define SPEED_MAX_GENS			16
 #define SPEED_NOTE_LEN			256

@@ -1517,36 +1517,3 @@ lambda_speed_status(PG_FUNCTION_ARGS)
 	nulls[5] = (st.last_apply == 0);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
-
-/*
- * The batch tables of the continuous views over event table relid or over
- * a partition of it (of every continuous view when relid is InvalidOid).
- */
-List *
-view_batches_over(Oid relid)
-{
-	return catalog_view_list_over(relid);
-}
-
-/*
- * Grants the current owner of the view with batch table batch SELECT on its
- * batch and speed tables, which the view reads with its owner's rights: for
- * owner changes that do not pass through view_process_utility (REASSIGN
- * OWNED).
- */
-void
-view_grant_layers(Oid batch)
-{
-	ViewDef    *def = cview_get(batch);
-	CatalogScope scope;
-
-	if (def == NULL)
-		return;
-	catalog_begin(&scope);
-	view_exec(psprintf("GRANT SELECT ON %s, %s TO %s",
-					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(batch)),
-					   quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid)),
-					   quote_identifier(GetUserNameFromId(privilege_rel_owner(def->view_relid), false))),
-			  SPI_OK_UTILITY);
-	catalog_end(&scope);
-}

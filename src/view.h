@@ -14,8 +14,6 @@
 #include "tcop/cmdtag.h"
 
 extern Oid	view_batch_of(Oid relid);
-extern List *view_batches_over(Oid relid);
-extern void view_grant_layers(Oid batch);
 extern bool view_process_utility(PlannedStmt **pstmt, QueryCompletion *qc);
 extern void view_check_utility(PlannedStmt *pstmt);
 extern void view_after_utility(PlannedStmt *pstmt);

@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ *
+ * stateimage.c
+ *	  The states of a view's aggregates: the states image that carries one
+ *	  group's states, and the machinery of aggregate n of a view.
+ *
+ * The speed layer (speed.c, generation.c, partial.c) and the read path
+ * (merge.c) keep or pass one group's partial states as
+ *
+ *   states image  per aggregate of the view, in order: 0 (NULL state) or 1,
+ *                 a uint32 length and the state's serialized form
+ *                 (aggstate.c: aggmeta_serialize).
+ *
+ * states_image builds one, states_split cuts one into its states (checking
+ * its framing), states_decode deserializes them, and states_combine_images
+ * combines two images of the same group. aggmeta_lookup is what the merge
+ * aggregate (merge.c) calls with the batch table and aggregate number it is
+ * given: the AggMeta of that aggregate of the compiled view (cview.c).
+ *
+ * Images can come from anyone who calls lambda_catalog.merge or
+ * combine_states, so each state is checked (image.c's rules, or the
+ * aggregate's deserialization function) before a function of the aggregate
+ * sees it.
+ *
+ * Locks: none.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "aggstate.h"
+#include "cview.h"
+#include "image.h"
+#include "stateimage.h"
+
+/* The machinery of aggregate aggno (1-based) of the view with this batch table. */
+AggMeta *
+aggmeta_lookup(Oid batch_relid, int aggno)
+{
+	ViewDef    *def = cview_get(batch_relid);
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation \"%s\" is not the batch table of a continuous view",
+						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
+				 errhint("Query the continuous view itself.")));
+	if (aggno < 1 || aggno > def->naggs)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("continuous view \"%s\" has no aggregate %d", get_rel_name(def->view_relid), aggno),
+				 errdetail("Its aggregates are numbered 1 to %d.", def->naggs),
+				 errhint("Query the continuous view itself.")));
+	return &def->aggs[aggno - 1].meta;
+}
+
+/* ------------------------------------------------------------------------
+ * States images
+ * ------------------------------------------------------------------------
+ */
+
+/* Appends the states image of one group's states. */
+void
+states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
+{
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
+		if (!nulls[i] && m->transbyval && !m->internal)
+		{
+			/* the common case (count, sum of int4, ...), without a bytea */
+			uint32		l = m->translen;
+			char		tmp[sizeof(Datum)];
+
+			store_att_byval(tmp, values[i], m->translen);
+			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(buf, tmp, l);
+		}
+		else if (!nulls[i])
+		{
+			bytea	   *b = aggmeta_serialize(m, values[i]);
+			uint32		l = VARSIZE_ANY_EXHDR(b);
+
+			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(buf, VARDATA_ANY(b), l);
+			pfree(b);
+		}
+	}
+}
+
+/*
+ * Splits a states image into each aggregate's serialized state (len -1 for
+ * a NULL state). Returns the number of aggregates.
+ */
+int
+states_split(ViewDef *def, const char *data, int len, const char **parts, int *lens)
+{
+	const char *p = data;
+	const char *end = data + len;
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		uint32		l;
+
+		if (p >= end)
+			image_corrupted("states image", psprintf("It ends before state %d of %d.", i + 1, def->naggs));
+		if (*p != 0 && *p != 1)
+			image_corrupted("states image", psprintf("State %d has NULL flag %d.", i + 1, *p));
+		if (*p++ == 0)
+		{
+			parts[i] = NULL;
+			lens[i] = -1;
+			continue;
+		}
+		if (end - p < (ptrdiff_t) sizeof(uint32))
+			image_corrupted("states image", psprintf("The length of state %d runs past the end of the image.", i + 1));
+		memcpy(&l, p, sizeof(uint32));
+		p += sizeof(uint32);
+		if ((Size) (end - p) < l)
+			image_corrupted("states image", psprintf("State %d of %u bytes runs past the end of the image.", i + 1, l));
+		lens[i] = (int) l;
+		parts[i] = p;
+		p += l;
+	}
+	if (p != end)
+		image_corrupted("states image", psprintf("It has %d bytes after its %d states.", (int) (end - p), def->naggs));
+	return def->naggs;
+}
+
+/* Restores states from a states image, in cxt. */
+void
+states_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls,
+			  MemoryContext cxt)
+{
+	const char **parts = palloc(sizeof(char *) * def->naggs);
+	int		   *lens = palloc(sizeof(int) * def->naggs);
+	int			i;
+
+	states_split(def, data, len, parts, lens);
+	for (i = 0; i < def->naggs; i++)
+	{
+		nulls[i] = (parts[i] == NULL);
+		values[i] = nulls[i] ? (Datum) 0 :
+			aggmeta_deserialize(&def->aggs[i].meta, parts[i], lens[i], cxt);
+	}
+	pfree(parts);
+	pfree(lens);
+}
+
+/*
+ * Appends to out the states image combining states images a and b; works
+ * in the current memory context.
+ */
+void
+states_combine_images(ViewDef *def, const char *a, int alen, const char *b, int blen,
+					  StringInfo out)
+{
+	int			n = def->naggs;
+	const char **pa = palloc(sizeof(char *) * (n + 1));
+	const char **pb = palloc(sizeof(char *) * (n + 1));
+	int		   *la = palloc(sizeof(int) * (n + 1));
+	int		   *lb = palloc(sizeof(int) * (n + 1));
+	Datum	   *vals = palloc(sizeof(Datum) * (n + 1));
+	bool	   *nulls = palloc(sizeof(bool) * (n + 1));
+	int			i;
+
+	states_split(def, a, alen, pa, la);
+	states_split(def, b, blen, pb, lb);
+	for (i = 0; i < n; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		nulls[i] = (pa[i] == NULL);
+		vals[i] = nulls[i] ? (Datum) 0 : aggmeta_deserialize(m, pa[i], la[i], CurrentMemoryContext);
+		if (pb[i] != NULL)
+			aggmeta_combine(m, &vals[i], &nulls[i],
+							aggmeta_deserialize(m, pb[i], lb[i], CurrentMemoryContext),
+							false, CurrentMemoryContext);
+	}
+	states_image(def, vals, nulls, out);
+}

@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * stateimage.h
+ *	  The states of a view's aggregates: the states image of one group, and
+ *	  the machinery of aggregate n of a view.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_STATEIMAGE_H
+#define LAMBDA_STATEIMAGE_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+
+#include "aggstate.h"
+#include "cview.h"
+
+extern AggMeta *aggmeta_lookup(Oid batch_relid, int aggno);
+
+/* States images */
+extern void states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf);
+extern void states_decode(ViewDef *def, const char *data, int len,
+						  Datum *values, bool *nulls, MemoryContext cxt);
+extern void states_combine_images(ViewDef *def, const char *a, int alen,
+								  const char *b, int blen, StringInfo out);
+extern int	states_split(ViewDef *def, const char *data, int len,
+						 const char **parts, int *lens);
+
+#endif							/* LAMBDA_STATEIMAGE_H */
