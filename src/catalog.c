@@ -48,6 +48,11 @@
  * not cached: ALTER EXTENSION UPDATE changes the answers in the middle of a
  * transaction.
  *
+ * "Is this an event table?" (catalog_event_table_is) is answered from a
+ * per-backend cache, since event_table.c's executor hook asks it on every
+ * UPDATE and DELETE; catalog_init registers the relcache callback that
+ * keeps it right (event_table.c says which invalidations reach it).
+ *
  * Locking: nothing here takes locks of its own beyond what its SPI
  * statements (and catalog_read_cut's index scan, AccessShareLock) take.
  *
@@ -60,6 +65,8 @@
 #include "access/table.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -70,7 +77,10 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
@@ -779,6 +789,110 @@ catalog_event_table_time_column(Oid relid)
 	return result;
 }
 
+/*
+ * Per-backend cache: relid -> is it an event table? Asked on every
+ * UPDATE/DELETE (event_table.c's executor hook), so not looked up each time.
+ * Kept right by relcache invalidations (see event_table.c): the entry of a
+ * table whose catalog row changes or that is dropped is forgotten, and the
+ * whole cache when the catalog table itself is invalidated (DROP EXTENSION).
+ */
+typedef struct EtCacheEntry
+{
+	Oid			relid;			/* hash key */
+	bool		is_event_table;
+} EtCacheEntry;
+
+static HTAB *et_cache = NULL;
+static Oid	et_cache_catalog_relid = InvalidOid;
+
+/*
+ * Relcache invalidation callback: forgets what the cache knew about relid,
+ * or everything when relid is InvalidOid or is the catalog table itself.
+ */
+static void
+et_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	if (et_cache == NULL)
+		return;
+	if (!OidIsValid(relid) || relid == et_cache_catalog_relid)
+	{
+		hash_destroy(et_cache);
+		et_cache = NULL;
+		et_cache_catalog_relid = InvalidOid;
+		return;
+	}
+	(void) hash_search(et_cache, &relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * For a partition: the ancestor that is a registered event table, or
+ * InvalidOid when none is.
+ */
+Oid
+catalog_event_table_root(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, get_partition_ancestors(relid))
+	{
+		Oid			ancestor = lfirst_oid(lc);
+
+		if (catalog_event_table_time_column(ancestor) != NULL)
+			return ancestor;
+	}
+	return InvalidOid;
+}
+
+/*
+ * Answers whether relid is an event table (a partition belongs to the event
+ * table it is a partition of), from the per-backend cache.
+ */
+bool
+catalog_event_table_is(Oid relid)
+{
+	EtCacheEntry *entry;
+	bool		found;
+	bool		is_event;
+	char		relkind;
+
+	if (et_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(EtCacheEntry);
+		ctl.hcxt = CacheMemoryContext;
+		et_cache = hash_create("pg_lambda event tables", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		et_cache_catalog_relid = catalog_relid("event_table");
+	}
+
+	entry = hash_search(et_cache, &relid, HASH_FIND, &found);
+	if (found)
+		return entry->is_event_table;
+
+	/*
+	 * Only a table can be an event table; skip the catalog for the rest. A
+	 * partition belongs to the event table it is a partition of.
+	 */
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		is_event = false;
+	else
+	{
+		is_event = (catalog_event_table_time_column(relid) != NULL);
+		if (!is_event && get_rel_relispartition(relid))
+			is_event = OidIsValid(catalog_event_table_root(relid));
+	}
+
+	/* The lookup may have run invalidations that destroyed the cache. */
+	if (et_cache == NULL)
+		return is_event;
+	entry = hash_search(et_cache, &relid, HASH_ENTER, &found);
+	entry->is_event_table = is_event;
+	return is_event;
+}
+
 /* Records a new event table (its row trigger invalidates its relcache). */
 void
 catalog_event_table_insert(Oid relid, const char *time_column)
@@ -868,4 +982,14 @@ catalog_event_table_users(Oid relid, char **views, char **sources)
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	*sources = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
 	catalog_end(&scope);
+}
+
+/*
+ * Registers the event-table cache's relcache invalidation callback; called
+ * once from _PG_init.
+ */
+void
+catalog_init(void)
+{
+	CacheRegisterRelcacheCallback(et_cache_invalidate, (Datum) 0);
 }

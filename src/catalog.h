@@ -129,6 +129,9 @@ extern void catalog_view_insert(const CatalogView *view, const char *refresh_int
 extern void catalog_view_set_refresh_interval(Oid batch_relid, const char *refresh_interval);
 
 /* lambda_catalog.event_table */
+extern void catalog_init(void);
+extern bool catalog_event_table_is(Oid relid);
+extern Oid	catalog_event_table_root(Oid relid);
 extern char *catalog_event_table_time_column(Oid relid);
 extern void catalog_event_table_insert(Oid relid, const char *time_column);
 extern void catalog_event_table_set_time_column(Oid relid, const char *time_column);

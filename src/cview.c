@@ -62,7 +62,6 @@
 #include "compat.h"
 #include "cview.h"
 #include "cview_validate.h"
-#include "event_table.h"
 #include "sketch.h"
 
 /* Compiled definitions of this backend, by batch table OID. */
@@ -218,7 +217,7 @@ cview_column_name(const char *want, char **names, int n)
 static void
 cview_add_step_key(ViewDef *def, Query *query)
 {
-	char	   *timecol = event_table_time_column(def->event_relid);
+	char	   *timecol = catalog_event_table_time_column(def->event_relid);
 	AttrNumber	attno;
 	Oid			type;
 	int32		typmod;

@@ -44,8 +44,8 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "catalog.h"
 #include "cview_validate.h"
-#include "event_table.h"
 #include "image.h"
 
 /* Refuses a feature continuous views do not support, with a hint. */
@@ -335,7 +335,7 @@ cview_validate_query(Query *query, Oid *event_relid)
 				 errhint("Name an event table in FROM (see lambda.create_event_table).")));
 	if (rte->tablesample)
 		cview_refuse("TABLESAMPLE", NULL, "Remove the TABLESAMPLE clause.");
-	if (!event_table_is(rte->relid))
+	if (!catalog_event_table_is(rte->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an event table", get_rel_name(rte->relid)),

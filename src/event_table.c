@@ -27,8 +27,9 @@
  * that would remove events too.
  *
  * Whether a relation is an event table is asked on every UPDATE/DELETE, so
- * the answer is cached per backend. The cache is kept right by relcache
- * invalidations: a trigger on the catalog table invalidates the relcache entry
+ * the answer is cached per backend (catalog.c: catalog_event_table_is). The
+ * cache is kept right by relcache invalidations: a trigger on the catalog
+ * table (lambda_event_table_changed, below) invalidates the relcache entry
  * of every table whose catalog row changes (including rows restored by
  * pg_restore), dropping a table invalidates its entry, and dropping the
  * catalog table itself (DROP EXTENSION) empties the cache.
@@ -59,7 +60,6 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -71,21 +71,9 @@
 #include "event_table.h"
 #include "triggers.h"
 
-#define ET_CATALOG_TABLE "event_table"
-
 #define ET_APPEND_HINT "Append a correcting event instead."
 #define ET_RETENTION_HINT \
 	"Append a correcting event instead. To remove old events for retention, use lambda.drop_events_before()."
-
-/* Per-backend cache: relid -> is it an event table? */
-typedef struct EtCacheEntry
-{
-	Oid			relid;			/* hash key */
-	bool		is_event_table;
-} EtCacheEntry;
-
-static HTAB *et_cache = NULL;
-static Oid	et_cache_catalog_relid = InvalidOid;
 
 /* While drop_events_before() runs, the DELETE it issues on this table is allowed. */
 static Oid	et_retention_relid = InvalidOid;
@@ -97,25 +85,7 @@ PG_FUNCTION_INFO_V1(lambda_drop_events_before);
 PG_FUNCTION_INFO_V1(lambda_drop_event_table);
 PG_FUNCTION_INFO_V1(lambda_event_table_changed);
 PG_FUNCTION_INFO_V1(lambda_refuse_change);
-
-/*
- * Relcache invalidation callback: forgets what the cache knew about relid,
- * or everything when relid is InvalidOid or is the catalog table itself.
- */
-static void
-et_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
-{
-	if (et_cache == NULL)
-		return;
-	if (!OidIsValid(relid) || relid == et_cache_catalog_relid)
-	{
-		hash_destroy(et_cache);
-		et_cache = NULL;
-		et_cache_catalog_relid = InvalidOid;
-		return;
-	}
-	(void) hash_search(et_cache, &relid, HASH_REMOVE, NULL);
-}
+PG_FUNCTION_INFO_V1(lambda_add_event_table_triggers);
 
 /*
  * Reads the time column of event table relid from the catalog; NULL when
@@ -128,71 +98,13 @@ event_table_time_column(Oid relid)
 }
 
 /*
- * For a partition: the ancestor that is a registered event table, or
- * InvalidOid when none is.
- */
-static Oid
-et_partition_root(Oid relid)
-{
-	ListCell   *lc;
-
-	foreach(lc, get_partition_ancestors(relid))
-	{
-		Oid			ancestor = lfirst_oid(lc);
-
-		if (event_table_time_column(ancestor) != NULL)
-			return ancestor;
-	}
-	return InvalidOid;
-}
-
-/*
- * Answers whether relid is an event table, from the per-backend cache.
+ * Answers whether relid (a table, or a partition of one) is an event table,
+ * from catalog.c's per-backend cache.
  */
 bool
 event_table_is(Oid relid)
 {
-	EtCacheEntry *entry;
-	bool		found;
-	bool		is_event;
-	char		relkind;
-
-	if (et_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(EtCacheEntry);
-		ctl.hcxt = CacheMemoryContext;
-		et_cache = hash_create("pg_lambda event tables", 64, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		et_cache_catalog_relid = catalog_relid(ET_CATALOG_TABLE);
-	}
-
-	entry = hash_search(et_cache, &relid, HASH_FIND, &found);
-	if (found)
-		return entry->is_event_table;
-
-	/*
-	 * Only a table can be an event table; skip the catalog for the rest. A
-	 * partition belongs to the event table it is a partition of.
-	 */
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-		is_event = false;
-	else
-	{
-		is_event = (event_table_time_column(relid) != NULL);
-		if (!is_event && get_rel_relispartition(relid))
-			is_event = OidIsValid(et_partition_root(relid));
-	}
-
-	/* The lookup may have run invalidations that destroyed the cache. */
-	if (et_cache == NULL)
-		return is_event;
-	entry = hash_search(et_cache, &relid, HASH_ENTER, &found);
-	entry->is_event_table = is_event;
-	return is_event;
+	return catalog_event_table_is(relid);
 }
 
 /*
@@ -443,7 +355,7 @@ et_check_drop(DropStmt *stmt)
 
 		if (!OidIsValid(relid) || !get_rel_relispartition(relid))
 			continue;
-		root = et_partition_root(relid);
+		root = catalog_event_table_root(relid);
 		if (OidIsValid(root) && !list_member_oid(dropped, root))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -611,7 +523,7 @@ event_table_after_utility(PlannedStmt *pstmt)
 static void
 et_refuse_partition(Oid relid, const char *why)
 {
-	Oid			root = et_partition_root(relid);
+	Oid			root = catalog_event_table_root(relid);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -688,7 +600,7 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a table", relname),
 				 errdetail("Only tables (ordinary or partitioned) can be event tables; views, foreign tables and the like cannot."),
 				 errhint("Create a table with the event's columns and call lambda.create_event_table() on it.")));
-	if (rel->rd_rel->relispartition && OidIsValid(et_partition_root(relid)))
+	if (rel->rd_rel->relispartition && OidIsValid(catalog_event_table_root(relid)))
 		et_refuse_partition(relid, "lambda.create_event_table() made it one already");
 	if (rel->rd_rel->relispartition)
 		ereport(ERROR,
@@ -871,7 +783,7 @@ lambda_drop_event_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid),
 				 errdetail("It was dropped while lambda.drop_event_table() waited for it.")));
-	if (get_rel_relispartition(relid) && OidIsValid(et_partition_root(relid)))
+	if (get_rel_relispartition(relid) && OidIsValid(catalog_event_table_root(relid)))
 		et_refuse_partition(relid, "lambda.drop_event_table() releases it with all of its partitions");
 	event_table_require(relid);
 	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
@@ -991,12 +903,29 @@ lambda_refuse_change(PG_FUNCTION_ARGS)
 }
 
 /*
- * Installs the executor hook and the cache's invalidation callback.
+ * lambda_catalog.add_event_table_triggers(event_table regclass): gives an
+ * event table (and its partitions) the guards it lacks; for the update to
+ * 0.4.0 and for tables restored from an older dump.
+ */
+Datum
+lambda_add_event_table_triggers(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	CatalogScope scope;
+
+	event_table_require(relid);
+	catalog_begin(&scope);
+	triggers_add_guards(relid);
+	catalog_end(&scope);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Installs the executor hook.
  */
 void
 event_table_init(void)
 {
 	et_prev_executor_start = ExecutorStart_hook;
 	ExecutorStart_hook = et_executor_start;
-	CacheRegisterRelcacheCallback(et_cache_invalidate, (Datum) 0);
 }

@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 
 #include "capture.h"
+#include "catalog.h"
 #include "ddl.h"
 #include "event_table.h"
 #include "guc.h"
@@ -42,6 +43,7 @@ _PG_init(void)
 				 errhint("Add pg_lambda to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	guc_init();
+	catalog_init();
 	event_table_init();
 	ddl_init();
 	source_init();

@@ -76,7 +76,6 @@
 
 #include "catalog.h"
 #include "cview.h"
-#include "event_table.h"
 #include "triggers.h"
 
 /* What one of our triggers does, told by its function. */
@@ -102,7 +101,6 @@ typedef struct LambdaTrigger
 } LambdaTrigger;
 
 PG_FUNCTION_INFO_V1(lambda_drop_capture_triggers);
-PG_FUNCTION_INFO_V1(lambda_add_event_table_triggers);
 PG_FUNCTION_INFO_V1(lambda_add_capture_triggers);
 
 /*
@@ -618,7 +616,7 @@ trig_check_alter(Oid relid, AlterTableCmd *cmd)
 
 			if (trig_mode(t->kind) == mode)
 				continue;
-			if (t->kind == TRIG_GUARD && event_table_is(relid))
+			if (t->kind == TRIG_GUARD && catalog_event_table_is(relid))
 				trig_refuse_guard(relid, mode == TRIGGER_DISABLED ?
 								  "disable the triggers of" : "enable all the triggers of");
 			if (trig_view_exists(t->batch_relid))
@@ -637,7 +635,7 @@ trig_check_alter(Oid relid, AlterTableCmd *cmd)
 		LambdaTrigger *t = trig_find_named(relid, cmd->name);
 
 		if (t != NULL && t->kind == TRIG_GUARD && mode != trig_mode(TRIG_GUARD) &&
-			event_table_is(relid))
+			catalog_event_table_is(relid))
 			trig_refuse_guard(relid, mode == TRIGGER_DISABLED ?
 							  "disable the append-only trigger of" :
 							  "change how the append-only trigger fires on");
@@ -734,7 +732,7 @@ triggers_check_utility(PlannedStmt *pstmt)
 																			 list_length(names) - 1)),
 									 NoLock, true);
 			if (OidIsValid(relid) && (t = trig_find_named(relid, strVal(llast(names)))) != NULL &&
-				t->kind == TRIG_GUARD && event_table_is(relid))
+				t->kind == TRIG_GUARD && catalog_event_table_is(relid))
 				trig_refuse_guard(relid, "drop the append-only trigger of");
 		}
 	}
@@ -774,7 +772,7 @@ triggers_after_utility(PlannedStmt *pstmt)
 				relid = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, true);
 		}
 	}
-	if (!OidIsValid(relid) || !get_rel_relispartition(relid) || !event_table_is(relid))
+	if (!OidIsValid(relid) || !get_rel_relispartition(relid) || !catalog_event_table_is(relid))
 		return;
 	catalog_begin(&scope);
 	triggers_add_guards(relid);
@@ -805,24 +803,6 @@ lambda_drop_capture_triggers(PG_FUNCTION_ARGS)
 		add_exact_object_address(&addr, objs);
 	}
 	performMultipleDeletions(objs, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
-	PG_RETURN_VOID();
-}
-
-/*
- * lambda_catalog.add_event_table_triggers(event_table regclass): gives an
- * event table (and its partitions) the guards it lacks; for the update to
- * 0.4.0 and for tables restored from an older dump.
- */
-Datum
-lambda_add_event_table_triggers(PG_FUNCTION_ARGS)
-{
-	Oid			relid = PG_GETARG_OID(0);
-	CatalogScope scope;
-
-	event_table_require(relid);
-	catalog_begin(&scope);
-	triggers_add_guards(relid);
-	catalog_end(&scope);
 	PG_RETURN_VOID();
 }
 
