@@ -24,6 +24,7 @@ OBJS = \
 	src/batch.o \
 	src/capture.o \
 	src/catalog.o \
+	src/catalog_source.o \
 	src/cview.o \
 	src/cview_validate.o \
 	src/ddl.o \

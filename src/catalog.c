@@ -24,12 +24,10 @@
  *   lambda_catalog.continuous_view  continuous views: their parts, their
  *                                   definitions, the batch layer's cut and
  *                                   refresh history, failed refreshes
- *   lambda_catalog.source           Kafka sources (read here only to say
- *                                   what uses an event table; source.c
- *                                   still queries it, and source_offset,
- *                                   source_secret and dead_letter, itself,
- *                                   as worker.c and speed.c still query
- *                                   continuous_view: to be moved here)
+ *   lambda_catalog.source           read here only to say what uses an
+ *                                   event table; catalog_source.c owns the
+ *                                   Kafka side (source, source_secret,
+ *                                   source_offset, dead_letter)
  *
  * Version differences (the library may run over an older catalog until
  * ALTER EXTENSION pg_lambda UPDATE; catalog_has() answers for each):
@@ -42,8 +40,8 @@
  *   0.4.0  function key_hash (batch tables keep long keys apart: column
  *          _lambda_long), continuous_view.failing_since, failed_refreshes,
  *          last_error, last_error_at (added after key_hash in the update
- *          script, hence two features); source's column lists and
- *          altered_at, dead_letter's columns (source.c checks those)
+ *          script, hence two features); source.columns and altered_at,
+ *          dead_letter.kafka_timestamp (catalog_source.c asks for those)
  * Each feature is looked up (in the syscache) every time it is asked for,
  * not cached: ALTER EXTENSION UPDATE changes the answers in the middle of a
  * transaction.
@@ -231,6 +229,10 @@ catalog_has(CatalogFeature feature)
 			}
 		case CATALOG_FAILED_REFRESHES:
 			return catalog_has_column("continuous_view", "failed_refreshes");
+		case CATALOG_SOURCE_COLUMNS:
+			return catalog_has_column("source", "altered_at");
+		case CATALOG_DEAD_LETTER_TIMESTAMPS:
+			return catalog_has_column("dead_letter", "kafka_timestamp");
 	}
 	elog(ERROR, "unknown catalog feature %d", (int) feature);
 	return false;				/* keep compiler quiet */

@@ -42,8 +42,10 @@ typedef enum CatalogFeature
 								 * window_step */
 	CATALOG_LONG_KEYS,			/* 0.4.0: lambda_catalog.key_hash(), for batch
 								 * tables that keep long keys apart */
-	CATALOG_FAILED_REFRESHES	/* 0.4.0: continuous_view.failed_refreshes,
+	CATALOG_FAILED_REFRESHES,	/* 0.4.0: continuous_view.failed_refreshes,
 								 * failing_since, last_error, last_error_at */
+	CATALOG_SOURCE_COLUMNS,		/* 0.4.0: source.columns, altered_at */
+	CATALOG_DEAD_LETTER_TIMESTAMPS	/* 0.4.0: dead_letter.kafka_timestamp */
 } CatalogFeature;
 
 /* What the batch table holds: the events a snapshot saw, and generations. */

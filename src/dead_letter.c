@@ -41,6 +41,7 @@
 #include "utils/snapmgr.h"
 
 #include "catalog.h"
+#include "catalog_source.h"
 #include "guc.h"
 #include "ingest.h"
 #include "source.h"
@@ -52,15 +53,6 @@ PG_FUNCTION_INFO_V1(lambda_delete_dead_letters);
  * payloads of at most this many bytes together (one, however large). */
 #define DL_REPLAY_CHUNK 1000
 #define DL_REPLAY_CHUNK_BYTES (64 * 1024 * 1024)
-
-/* Which dead letters of a source a call means (NULL arguments: all). */
-typedef struct DeadLetterFilter
-{
-	Datum		partition;
-	bool		partition_null;
-	Datum		offset;
-	bool		offset_null;
-} DeadLetterFilter;
 
 /*
  * The checks replay_dead_letters and delete_dead_letters share, in order:
@@ -141,128 +133,6 @@ dl_prepare(FunctionCallInfo fcinfo, bool replay, SourceDef *def,
 }
 
 /*
- * Reads (and locks FOR UPDATE, so that a concurrent replay waits and then
- * skips them) the next dead letters of a replay, after (*partition, *offset),
- * into msgs[] (payloads copied into the current memory context, up to
- * DL_REPLAY_CHUNK_BYTES; the rows past that are read again by the next
- * call), and moves the position past them. A dead letter's Kafka timestamp is the one
- * recorded with it; without one (the message had none, or it was recorded
- * before pg_lambda 0.4.0) the time it was recorded stands in, as a worker
- * uses the time it processes such a message.
- */
-static int
-dl_chunk(int32 source_id, const DeadLetterFilter *f, int32 *partition,
-						 int64 *offset, IngestMessage *msgs)
-{
-	CatalogScope scope;
-	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[5] = {INT4OID, INT4OID, INT8OID, INT4OID, INT8OID};
-	Datum		args[5];
-	char		nulls[6] = "     ";
-	uint64		i;
-	int			n;
-	Size		bytes = 0;
-
-	args[0] = Int32GetDatum(source_id);
-	args[1] = f->partition;
-	nulls[1] = f->partition_null ? 'n' : ' ';
-	args[2] = f->offset;
-	nulls[2] = f->offset_null ? 'n' : ' ';
-	args[3] = Int32GetDatum(*partition);
-	args[4] = Int64GetDatum(*offset);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args(psprintf("SELECT partition, \"offset\", payload, "
-									   "       COALESCE(%s, (pg_catalog.date_part('epoch', received_at) * 1000)::pg_catalog.int8) "
-									   "  FROM lambda_catalog.dead_letter "
-									   " WHERE source_id = $1 AND ($2 IS NULL OR partition = $2) "
-									   "   AND ($3 IS NULL OR \"offset\" = $3) "
-									   "   AND (partition, \"offset\") > ($4, $5) "
-									   " ORDER BY partition, \"offset\" LIMIT %d FOR UPDATE",
-									   source_dead_letters_keep_timestamps() ?
-									   "kafka_timestamp" : "NULL::pg_catalog.int8",
-									   DL_REPLAY_CHUNK),
-							  5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.dead_letter");
-	n = 0;
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		IngestMessage *m = &msgs[i];
-		bool		isnull;
-		Datum		d;
-
-		d = SPI_getbinval(tup, desc, 3, &isnull);
-		/* the size of a TOASTed payload is known before it is fetched */
-		if (!isnull)
-			bytes += toast_raw_datum_size(d);
-		if (i > 0 && bytes > DL_REPLAY_CHUNK_BYTES)
-			break;
-		n++;
-		m->partition = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-		m->offset = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		d = SPI_getbinval(tup, desc, 3, &isnull);
-		m->payload = NULL;
-		m->len = 0;
-		if (!isnull)
-		{
-			bytea	   *b = DatumGetByteaPP(d);
-			char	   *copy = MemoryContextAlloc(cxt, VARSIZE_ANY_EXHDR(b) + 1);
-
-			memcpy(copy, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
-			m->payload = copy;
-			m->len = VARSIZE_ANY_EXHDR(b);
-		}
-		m->kafka_timestamp_ms = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-		*partition = m->partition;
-		*offset = m->offset;
-	}
-	catalog_end(&scope);
-	return n;
-}
-
-/*
- * After a replayed chunk: deletes the dead letters that became rows and
- * records the new reason of those that still fail.
- */
-static void
-dl_settle(int32 source_id, const IngestMessage *msgs, int n,
-						  const IngestResult *res)
-{
-	CatalogScope scope;
-	Oid			argtypes[4] = {INT4OID, INT4OID, INT8OID, TEXTOID};
-	Datum		args[4];
-	int			dead = 0;
-	int			i;
-
-	args[0] = Int32GetDatum(source_id);
-	catalog_begin(&scope);
-	for (i = 0; i < n; i++)
-	{
-		bool		failed = (dead < res->ndead && res->dead_index[dead] == i);
-
-		args[1] = Int32GetDatum(msgs[i].partition);
-		args[2] = Int64GetDatum(msgs[i].offset);
-		if (failed)
-		{
-			args[3] = CStringGetTextDatum(res->dead_error[dead]);
-			dead++;
-			if (SPI_execute_with_args("UPDATE lambda_catalog.dead_letter SET error = $4 "
-									  "WHERE source_id = $1 AND partition = $2 AND \"offset\" = $3 "
-									  "  AND error IS DISTINCT FROM $4",
-									  4, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not update lambda_catalog.dead_letter");
-		}
-		else if (SPI_execute_with_args("DELETE FROM lambda_catalog.dead_letter "
-									   "WHERE source_id = $1 AND partition = $2 AND \"offset\" = $3",
-									   3, argtypes, args, NULL, false, 0) != SPI_OK_DELETE ||
-				 SPI_processed != 1)
-			elog(ERROR, "could not delete from lambda_catalog.dead_letter");
-	}
-	catalog_end(&scope);
-}
-
-/*
  * lambda.replay_dead_letters(source, partition, offset)
  *	  RETURNS (replayed bigint, still_failing bigint)
  *
@@ -308,7 +178,8 @@ lambda_replay_dead_letters(PG_FUNCTION_ARGS)
 		int			n;
 
 		old = MemoryContextSwitchTo(chunk_cxt);
-		n = dl_chunk(def.id, &f, &partition, &offset, msgs);
+		n = catalog_dead_letters_read(def.id, &f, DL_REPLAY_CHUNK, DL_REPLAY_CHUNK_BYTES,
+									  &partition, &offset, msgs);
 		if (n == 0)
 		{
 			MemoryContextSwitchTo(old);
@@ -329,7 +200,7 @@ lambda_replay_dead_letters(PG_FUNCTION_ARGS)
 		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_userid, save_sec);
 
-		dl_settle(def.id, msgs, n, &res);
+		catalog_dead_letters_settle(def.id, msgs, n, &res);
 		replayed += n - res.ndead;
 		failing += res.ndead;
 		MemoryContextSwitchTo(old);
@@ -360,27 +231,7 @@ lambda_delete_dead_letters(PG_FUNCTION_ARGS)
 {
 	SourceDef	def;
 	DeadLetterFilter f;
-	CatalogScope scope;
-	Oid			argtypes[3] = {INT4OID, INT4OID, INT8OID};
-	Datum		args[3];
-	char		nulls[4] = "   ";
-	bool		isnull;
-	int64		deleted;
 
 	dl_prepare(fcinfo, false, &def, &f);
-	args[0] = Int32GetDatum(def.id);
-	args[1] = f.partition;
-	nulls[1] = f.partition_null ? 'n' : ' ';
-	args[2] = f.offset;
-	nulls[2] = f.offset_null ? 'n' : ' ';
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("WITH d AS (DELETE FROM lambda_catalog.dead_letter "
-							  "           WHERE source_id = $1 AND ($2 IS NULL OR partition = $2) "
-							  "             AND ($3 IS NULL OR \"offset\" = $3) RETURNING 1) "
-							  "SELECT pg_catalog.count(*) FROM d",
-							  3, argtypes, args, nulls, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not delete from lambda_catalog.dead_letter");
-	deleted = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	catalog_end(&scope);
-	PG_RETURN_INT64(deleted);
+	PG_RETURN_INT64(catalog_dead_letters_delete(def.id, &f));
 }

@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "catalog_source.h"
 #include "event_table.h"
 #include "guc.h"
 #include "kafka.h"
@@ -81,8 +82,6 @@ PG_FUNCTION_INFO_V1(lambda_stop_source);
 PG_FUNCTION_INFO_V1(lambda_drop_source);
 
 static void source_not_found(const char *name);
-static bool source_fetch(const char *by, Datum key, Oid keytype, const char *lock,
-						 bool with_options, SourceDef *def);
 
 /*
  * Transaction callback: carries out the pending actions once the catalog
@@ -243,23 +242,10 @@ source_bad_value(const char *name, const char *value, const char *detail, const 
 static int32
 source_lookup(const char *name, int *parallelism, Oid *owner)
 {
-	CatalogScope scope;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(name)};
 	int32		id;
-	bool		isnull;
 
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT id, parallelism, owner::pg_catalog.oid FROM lambda_catalog.source "
-							  "WHERE name = $1 FOR UPDATE",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.source");
-	if (SPI_processed == 0)
+	if (!catalog_source_lock(name, &id, parallelism, owner))
 		source_not_found(name);
-	id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*parallelism = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	*owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	catalog_end(&scope);
 	return id;
 }
 
@@ -544,20 +530,6 @@ source_check_batch_wait(const Interval *iv, bool altering)
 }
 
 /*
- * A column list as the text[] the catalog stores.
- */
-static Datum
-source_columns_datum(int ncolumns, char **columns)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * ncolumns);
-	int			i;
-
-	for (i = 0; i < ncolumns; i++)
-		elems[i] = CStringGetTextDatum(columns[i]);
-	return PointerGetDatum(construct_array(elems, ncolumns, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-/*
  * Reads a columns argument (text[]) into *ncolumns names. Refuses an empty
  * list and NULL elements; the names themselves are checked against the
  * table by source_check_columns.
@@ -668,9 +640,8 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 	int32		batch_wait_ms = 0;
 	int			ncolumns = 0;
 	char	  **columns = NULL;
-	CatalogScope scope;
+	SourceDef	def;
 	int32		id;
-	bool		isnull;
 	AclResult	aclresult;
 
 	source_check_admin("create");
@@ -750,64 +721,31 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 		source_check_columns(target, mode, ncolumns, columns);
 	}
 
-	catalog_begin(&scope);
-	{
-		Oid			argtypes[14] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID,
-		TEXTOID, TEXTOID, INT4OID, INT4OID, OIDOID, JSONBOID, TEXTARRAYOID};
-		Datum		args[14];
-		char		nulls[15] = "              ";
-
-		args[0] = CStringGetTextDatum(name);
-		if (SPI_execute_with_args("SELECT 1 FROM lambda_catalog.source WHERE name = $1",
-								  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read lambda_catalog.source");
-		if (SPI_processed > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("Kafka source \"%s\" already exists", name),
-					 errdetail("lambda.sources lists the Kafka sources of this database."),
-					 errhint("Pick another name, or drop the existing source with lambda.drop_source('%s').",
-							 name)));
-
-		args[1] = ObjectIdGetDatum(target);
-		args[2] = CStringGetTextDatum(brokers);
-		args[3] = CStringGetTextDatum(topic);
-		args[4] = CStringGetTextDatum(format_name(fmt));
-		args[5] = group_id ? CStringGetTextDatum(group_id) : (Datum) 0;
-		nulls[5] = group_id ? ' ' : 'n';
-		args[6] = Int32GetDatum(parallelism);
-		args[7] = CStringGetTextDatum(start_from);
-		args[8] = CStringGetTextDatum(ingest_event_time_mode_name(mode));
-		args[9] = Int32GetDatum(batch_size);
-		nulls[9] = PG_ARGISNULL(10) ? 'n' : ' ';
-		args[10] = Int32GetDatum((int32) batch_wait_ms);
-		nulls[10] = PG_ARGISNULL(11) ? 'n' : ' ';
-		args[11] = ObjectIdGetDatum(scope.save_userid);
-		args[12] = options ? JsonbPGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-		args[13] = ncolumns > 0 ? source_columns_datum(ncolumns, columns) : (Datum) 0;
-		nulls[13] = ncolumns > 0 ? ' ' : 'n';
-		if (SPI_execute_with_args(PG_NARGS() > 12 ?
-								  "WITH s AS (INSERT INTO lambda_catalog.source "
-								  "(name, target, brokers, topic, format, group_id, parallelism, "
-								  " start_from, event_time, batch_size, batch_wait, owner, columns) "
-								  "VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-								  "        $12::pg_catalog.regrole, $14) RETURNING id), "
-								  "x AS (INSERT INTO lambda_catalog.source_secret (source_id, options) "
-								  "      SELECT id, $13 FROM s) "
-								  "SELECT id FROM s" :
-								  "WITH s AS (INSERT INTO lambda_catalog.source "
-								  "(name, target, brokers, topic, format, group_id, parallelism, "
-								  " start_from, event_time, batch_size, batch_wait, owner) "
-								  "VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-								  "        $12::pg_catalog.regrole) RETURNING id), "
-								  "x AS (INSERT INTO lambda_catalog.source_secret (source_id, options) "
-								  "      SELECT id, $13 FROM s) "
-								  "SELECT id FROM s",
-								  PG_NARGS() > 12 ? 14 : 13, argtypes, args, nulls, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not insert into lambda_catalog.source");
-		id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	catalog_end(&scope);
+	if (catalog_source_exists(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("Kafka source \"%s\" already exists", name),
+				 errdetail("lambda.sources lists the Kafka sources of this database."),
+				 errhint("Pick another name, or drop the existing source with lambda.drop_source('%s').",
+						 name)));
+	memset(&def, 0, sizeof(def));
+	def.name = name;
+	def.target = target;
+	def.brokers = brokers;
+	def.topic = topic;
+	def.format = fmt;
+	def.group_id = group_id;
+	def.parallelism = parallelism;
+	def.start_earliest = (strcmp(start_from, "earliest") == 0);
+	def.event_time = mode;
+	def.batch_size = batch_size;
+	def.batch_size_is_default = PG_ARGISNULL(10);
+	def.batch_wait = (int) batch_wait_ms;
+	def.batch_wait_is_default = PG_ARGISNULL(11);
+	def.owner = GetUserId();
+	def.ncolumns = ncolumns;
+	def.columns = columns;
+	id = catalog_source_insert(&def, options, PG_NARGS() > 12);
 
 	source_defer(id, name, parallelism, false);
 	PG_RETURN_VOID();
@@ -830,19 +768,10 @@ static void
 source_manage(FunctionCallInfo fcinfo, SourceAction action)
 {
 	static const char *const verbs[] = {"start", "stop", "drop"};
-	static const char *const statements[] = {
-		"UPDATE lambda_catalog.source SET enabled = true WHERE id = $1",
-		"UPDATE lambda_catalog.source SET enabled = false WHERE id = $1",
-		"DELETE FROM lambda_catalog.source WHERE id = $1"
-	};
 	char	   *name;
 	int32		id;
 	int			parallelism;
 	Oid			owner;
-	CatalogScope scope;
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1];
-	int			rc;
 
 	source_check_admin(verbs[action]);
 	if (PG_ARGISNULL(0))
@@ -857,12 +786,10 @@ source_manage(FunctionCallInfo fcinfo, SourceAction action)
 	source_check_owner(verbs[action], psprintf("%s it", verbs[action]),
 					   psprintf("%s_source", verbs[action]), name, owner);
 
-	args[0] = Int32GetDatum(id);
-	catalog_begin(&scope);
-	rc = SPI_execute_with_args(statements[action], 1, argtypes, args, NULL, false, 0);
-	if (rc != (action == SOURCE_DROP ? SPI_OK_DELETE : SPI_OK_UPDATE))
-		elog(ERROR, "could not change lambda_catalog.source");
-	catalog_end(&scope);
+	if (action == SOURCE_DROP)
+		catalog_source_delete(id);
+	else
+		catalog_source_set_enabled(id, action == SOURCE_START);
 
 	source_defer(id, name, action == SOURCE_START ? parallelism : 0, false);
 }
@@ -973,85 +900,13 @@ source_set_and_reset(const char *setting)
 static Jsonb *
 source_merge_options(int32 source_id, bool reset, Jsonb *given)
 {
-	CatalogScope scope;
-	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[3] = {INT4OID, BOOLOID, JSONBOID};
-	Datum		args[3];
-	char		nulls[4] = "   ";
-	Jsonb	   *merged;
-	bool		isnull;
-
 	if (given != NULL && !JB_ROOT_IS_OBJECT(given))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("options must be a JSON object"),
 				 errdetail("options holds librdkafka properties as {\"name\": \"value\", ...}; a property whose value is null is removed."),
 				 errhint("Pass e.g. '{\"fetch.max.bytes\": 1048576}'::jsonb, or '{\"fetch.max.bytes\": null}' to remove it.")));
-	args[0] = Int32GetDatum(source_id);
-	args[1] = BoolGetDatum(reset);
-	args[2] = given ? JsonbPGetDatum(given) : (Datum) 0;
-	nulls[2] = given ? ' ' : 'n';
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("SELECT pg_catalog.jsonb_strip_nulls("
-							  "  CASE WHEN $2 THEN '{}'::pg_catalog.jsonb "
-							  "       ELSE COALESCE((SELECT x.options FROM lambda_catalog.source_secret x "
-							  "                       WHERE x.source_id = $1), '{}') END "
-							  "  OPERATOR(pg_catalog.||) COALESCE($3, '{}'::pg_catalog.jsonb))",
-							  3, argtypes, args, nulls, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read lambda_catalog.source_secret");
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		merged = DatumGetJsonbPCopy(d);
-		MemoryContextSwitchTo(old);
-	}
-	catalog_end(&scope);
-	return merged;
-}
-
-/*
- * Writes an altered source's settings (and options, when given) to the
- * catalog and stamps altered_at, which tells its workers to load it again.
- */
-static void
-source_store_altered(const SourceDef *def, Jsonb *options)
-{
-	CatalogScope scope;
-	Oid			argtypes[9] = {INT4OID, TEXTOID, TEXTOID, INT4OID, TEXTOID, TEXTOID,
-	INT4OID, INT4OID, TEXTARRAYOID};
-	Datum		args[9];
-	char		nulls[10] = "         ";
-
-	args[0] = Int32GetDatum(def->id);
-	args[1] = CStringGetTextDatum(def->brokers);
-	args[2] = CStringGetTextDatum(format_name(def->format));
-	args[3] = Int32GetDatum(def->parallelism);
-	args[4] = CStringGetTextDatum(def->start_earliest ? "earliest" : "latest");
-	args[5] = CStringGetTextDatum(ingest_event_time_mode_name(def->event_time));
-	args[6] = Int32GetDatum(def->batch_size);
-	nulls[6] = def->batch_size_is_default ? 'n' : ' ';
-	args[7] = Int32GetDatum(def->batch_wait);
-	nulls[7] = def->batch_wait_is_default ? 'n' : ' ';
-	args[8] = def->ncolumns > 0 ? source_columns_datum(def->ncolumns, def->columns) : (Datum) 0;
-	nulls[8] = def->ncolumns > 0 ? ' ' : 'n';
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("UPDATE lambda_catalog.source SET brokers = $2, format = $3, "
-							  "parallelism = $4, start_from = $5, event_time = $6, batch_size = $7, "
-							  "batch_wait = $8, columns = $9, altered_at = pg_catalog.clock_timestamp() "
-							  "WHERE id = $1",
-							  9, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
-		elog(ERROR, "could not update lambda_catalog.source");
-	if (options != NULL)
-	{
-		argtypes[1] = JSONBOID;
-		args[1] = JsonbPGetDatum(options);
-		if (SPI_execute_with_args("UPDATE lambda_catalog.source_secret SET options = $2 "
-								  "WHERE source_id = $1",
-								  2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update lambda_catalog.source_secret");
-	}
-	catalog_end(&scope);
+	return catalog_source_merge_options(source_id, reset, given);
 }
 
 /*
@@ -1090,7 +945,7 @@ lambda_alter_kafka_source(PG_FUNCTION_ARGS)
 				 errdetail("lambda.alter_kafka_source() needs the name of the source to alter."),
 				 errhint("Pass the name of a source listed in lambda.sources.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!source_fetch("s.name", CStringGetTextDatum(name), TEXTOID, " FOR UPDATE OF s", false, &def))
+	if (!catalog_source_get_by_name(name, CATALOG_SOURCE_FOR_UPDATE, &def))
 		source_not_found(name);
 	source_check_owner("alter", "alter it", "alter_kafka_source", name, def.owner);
 	if (!PG_ARGISNULL(12))
@@ -1210,34 +1065,10 @@ lambda_alter_kafka_source(PG_FUNCTION_ARGS)
 				 errdetail("No setting was given: a NULL argument leaves its setting as it is.")));
 		PG_RETURN_VOID();
 	}
-	source_store_altered(&def, options);
+	catalog_source_update(&def, options);
 	/* a stopped source's workers are not started; a running one's reload */
 	source_defer(def.id, def.name, def.enabled ? def.parallelism : 0, true);
 	PG_RETURN_VOID();
-}
-
-/*
- * Whether the catalog has pg_lambda 0.4.0's columns of lambda_catalog.source
- * (column lists, altered_at) and lambda_catalog.dead_letter
- * (kafka_timestamp): not until ALTER EXTENSION pg_lambda UPDATE has run,
- * while the new library may already be loaded.
- */
-static bool
-source_catalog_has(const char *relname, const char *column)
-{
-	Oid			relid = catalog_relid(relname);
-
-	return OidIsValid(relid) && get_attnum(relid, column) != InvalidAttrNumber;
-}
-
-/*
- * Whether dead letters can keep their message's Kafka timestamp (see
- * source_catalog_has).
- */
-bool
-source_dead_letters_keep_timestamps(void)
-{
-	return source_catalog_has("dead_letter", "kafka_timestamp");
 }
 
 /*
@@ -1254,134 +1085,6 @@ source_not_found(const char *name)
 }
 
 /*
- * The columns of a "SELECT ... SOURCE_FROM" that source_from_row reads: those
- * of 0.1.0, then (with a 0.4.0 catalog) the column list and altered_at.
- */
-#define SOURCE_COLUMNS \
-	"s.id, s.name, s.target::pg_catalog.oid, e.time_column::text, s.brokers, s.topic, s.format, " \
-	"s.group_id, s.parallelism, s.start_from, s.event_time, s.batch_size, s.batch_wait, " \
-	"s.owner::pg_catalog.oid, s.enabled"
-#define SOURCE_COLUMNS_0_4 SOURCE_COLUMNS ", s.columns, s.altered_at"
-#define SOURCE_FROM \
-	" FROM lambda_catalog.source s JOIN lambda_catalog.event_table e ON e.relid = s.target "
-
-static const char *
-source_select_list(void)
-{
-	return source_catalog_has("source", "altered_at") ? SOURCE_COLUMNS_0_4 : SOURCE_COLUMNS;
-}
-
-/*
- * Fills def from the current SPI row of a "SELECT <source_select_list()>"
- * query, in the caller's memory context.
- */
-static void
-source_from_row(HeapTuple tup, TupleDesc desc, MemoryContext cxt, SourceDef *def)
-{
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	bool		isnull;
-	char	   *s;
-
-	memset(def, 0, sizeof(*def));
-	def->id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-	def->name = SPI_getvalue(tup, desc, 2);
-	def->target = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
-	def->time_column = SPI_getvalue(tup, desc, 4);
-	def->brokers = SPI_getvalue(tup, desc, 5);
-	def->topic = SPI_getvalue(tup, desc, 6);
-	s = SPI_getvalue(tup, desc, 7);
-	if (!format_parse_name(s, &def->format))
-		elog(ERROR, "unknown format \"%s\" in lambda_catalog.source", s);
-	def->group_id = SPI_getvalue(tup, desc, 8);
-	def->parallelism = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-	def->start_earliest = (strcmp(SPI_getvalue(tup, desc, 10), "earliest") == 0);
-	s = SPI_getvalue(tup, desc, 11);
-	if (!ingest_parse_event_time_mode(s, &def->event_time))
-		elog(ERROR, "unknown event_time \"%s\" in lambda_catalog.source", s);
-	def->batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
-	def->batch_size_is_default = isnull;
-	if (isnull)
-		def->batch_size = lambda_kafka_batch_size;
-	def->batch_wait = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
-	def->batch_wait_is_default = isnull;
-	if (isnull)
-		def->batch_wait = lambda_kafka_batch_wait;
-	def->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 14, &isnull));
-	def->enabled = DatumGetBool(SPI_getbinval(tup, desc, 15, &isnull));
-	if (desc->natts >= 17)
-	{
-		Datum		d = SPI_getbinval(tup, desc, 16, &isnull);
-
-		if (!isnull)
-		{
-			Datum	   *elems;
-			int			i;
-
-			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-							  &elems, NULL, &def->ncolumns);
-			def->columns = palloc(sizeof(char *) * (def->ncolumns + 1));
-			for (i = 0; i < def->ncolumns; i++)
-				def->columns[i] = TextDatumGetCString(elems[i]);
-		}
-		d = SPI_getbinval(tup, desc, 17, &isnull);
-		def->altered_at = isnull ? 0 : DatumGetTimestampTz(d);
-	}
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * Reads the source whose column by ("s.id" or "s.name") equals key into def
- * (in the caller's memory context), with its options when with_options,
- * locking its catalog row as lock says ("", " FOR SHARE OF s", " FOR UPDATE
- * OF s"). Returns false when there is none.
- */
-static bool
-source_fetch(const char *by, Datum key, Oid keytype, const char *lock,
-			 bool with_options, SourceDef *def)
-{
-	CatalogScope scope;
-	MemoryContext cxt = CurrentMemoryContext;
-	Oid			argtypes[1] = {keytype};
-	Datum		args[1] = {key};
-	bool		found = false;
-
-	catalog_begin(&scope);
-	if (SPI_execute_with_args(psprintf("SELECT %s" SOURCE_FROM "WHERE %s = $1%s",
-									   source_select_list(), by, lock),
-							  1, argtypes, args, NULL, lock[0] == '\0', 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.source");
-	if (SPI_processed > 0)
-	{
-		found = true;
-		source_from_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, cxt, def);
-	}
-	if (found && with_options)
-	{
-		uint64		i;
-		MemoryContext old;
-
-		argtypes[0] = INT4OID;
-		args[0] = Int32GetDatum(def->id);
-		if (SPI_execute_with_args("SELECT o.key, o.value FROM lambda_catalog.source_secret x, "
-								  "pg_catalog.jsonb_each_text(x.options) o WHERE x.source_id = $1",
-								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read lambda_catalog.source_secret");
-		old = MemoryContextSwitchTo(cxt);
-		def->noptions = (int) SPI_processed;
-		def->option_names = palloc(sizeof(char *) * (SPI_processed + 1));
-		def->option_values = palloc(sizeof(char *) * (SPI_processed + 1));
-		for (i = 0; i < SPI_processed; i++)
-		{
-			def->option_names[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			def->option_values[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-		}
-		MemoryContextSwitchTo(old);
-	}
-	catalog_end(&scope);
-	return found;
-}
-
-/*
  * Loads source source_id with its options into def (allocated in the
  * caller's memory context). Returns false when it does not exist. Errors out
  * when the options need a superuser owner and the owner is not one, so that
@@ -1390,9 +1093,7 @@ source_fetch(const char *by, Datum key, Oid keytype, const char *lock,
 bool
 source_load(int32 source_id, SourceDef *def)
 {
-	if (!OidIsValid(catalog_relid("source")))
-		return false;
-	if (!source_fetch("s.id", Int32GetDatum(source_id), INT4OID, "", true, def))
+	if (!catalog_source_get(source_id, def))
 		return false;
 	source_check_option_privilege(def->owner, def->name, false, def->noptions,
 								  (const char *const *) def->option_names,
@@ -1409,89 +1110,8 @@ source_load(int32 source_id, SourceDef *def)
 void
 source_load_by_name_for_share(const char *name, SourceDef *def)
 {
-	if (!source_fetch("s.name", CStringGetTextDatum(name), TEXTOID, " FOR SHARE OF s", false, def))
+	if (!catalog_source_get_by_name(name, CATALOG_SOURCE_FOR_SHARE, def))
 		source_not_found(name);
-}
-
-/*
- * The sources of this database whose workers should run at server start (a
- * List of SourceDef *, options not loaded): the enabled ones, and stopped
- * group-mode ones with a batch left prepared by a crash, whose workers settle
- * it and exit. NIL when the extension is not installed here.
- */
-List *
-source_list_to_start(void)
-{
-	CatalogScope scope;
-	MemoryContext cxt = CurrentMemoryContext;
-	List	   *result = NIL;
-	uint64		i;
-
-	if (!OidIsValid(catalog_relid("source")))
-		return NIL;
-	catalog_begin(&scope);
-	if (SPI_execute("SELECT " SOURCE_COLUMNS SOURCE_FROM
-					"WHERE s.enabled OR (s.group_id IS NOT NULL AND EXISTS ("
-					"  SELECT 1 FROM pg_catalog.pg_prepared_xacts x, pg_catalog.pg_database d"
-					"   WHERE d.datname = pg_catalog.current_database()"
-					"     AND x.gid LIKE 'pg_lambda:' || d.oid || ':' || s.id || ':%')) "
-					"ORDER BY s.id",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.source");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		SourceDef  *def = MemoryContextAlloc(cxt, sizeof(SourceDef));
-		MemoryContext old;
-
-		source_from_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, cxt, def);
-		old = MemoryContextSwitchTo(cxt);
-		result = lappend(result, def);
-		MemoryContextSwitchTo(old);
-	}
-	catalog_end(&scope);
-	return result;
-}
-
-/*
- * Checks, in a worker's batch transaction or a short one of its own, whether
- * the source a worker loaded is still wanted and unchanged, locking its row
- * FOR KEY SHARE until commit: a drop, stop or alter (which lock it FOR
- * UPDATE) waits for the batch, and a batch that starts after one of them
- * waits for its commit and then sees it.
- */
-SourceCurrency
-source_check_current(const SourceDef *def)
-{
-	CatalogScope scope;
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(def->id)};
-	bool		altered_at_known = source_catalog_has("source", "altered_at");
-	SourceCurrency result = SOURCE_UNWANTED;
-
-	if (!OidIsValid(catalog_relid("source")))
-		return SOURCE_UNWANTED; /* DROP EXTENSION pg_lambda */
-	catalog_begin(&scope);
-	if (SPI_execute_with_args(altered_at_known ?
-							  "SELECT enabled, altered_at FROM lambda_catalog.source "
-							  "WHERE id = $1 FOR KEY SHARE" :
-							  "SELECT enabled, NULL::pg_catalog.timestamptz FROM lambda_catalog.source "
-							  "WHERE id = $1 FOR KEY SHARE",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read lambda_catalog.source");
-	if (SPI_processed > 0)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[0];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		bool		enabled = DatumGetBool(SPI_getbinval(tup, desc, 1, &isnull));
-		Datum		d = SPI_getbinval(tup, desc, 2, &isnull);
-		TimestampTz altered_at = isnull ? 0 : DatumGetTimestampTz(d);
-
-		if (enabled)
-			result = (altered_at == def->altered_at) ? SOURCE_CURRENT : SOURCE_ALTERED;
-	}
-	catalog_end(&scope);
-	return result;
 }
 
 /*
@@ -1504,35 +1124,15 @@ void
 source_after_utility(PlannedStmt *pstmt)
 {
 	RenameStmt *stmt = (RenameStmt *) pstmt->utilityStmt;
-	CatalogScope scope;
 	Oid			relid;
 	List	   *rels;
-	ListCell   *lc;
-	Datum	   *oids;
-	int			n = 0;
-	Oid			argtypes[3] = {OIDARRAYOID, TEXTOID, TEXTOID};
-	Datum		args[3];
 
 	if (!IsA(stmt, RenameStmt) || stmt->renameType != OBJECT_COLUMN ||
-		stmt->relationType != OBJECT_TABLE || !source_catalog_has("source", "columns"))
+		stmt->relationType != OBJECT_TABLE || !catalog_has(CATALOG_SOURCE_COLUMNS))
 		return;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid))
 		return;
 	rels = stmt->relation->inh ? find_all_inheritors(relid, NoLock, NULL) : list_make1_oid(relid);
-	oids = palloc(sizeof(Datum) * list_length(rels));
-	foreach(lc, rels)
-		oids[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-	args[0] = PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	args[1] = CStringGetTextDatum(stmt->subname);
-	args[2] = CStringGetTextDatum(stmt->newname);
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("UPDATE lambda_catalog.source "
-							  "SET columns = pg_catalog.array_replace(columns, $2, $3), "
-							  "    altered_at = pg_catalog.clock_timestamp() "
-							  "WHERE target::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) "
-							  "  AND $2 OPERATOR(pg_catalog.=) ANY (columns)",
-							  3, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not update lambda_catalog.source");
-	catalog_end(&scope);
+	catalog_source_rename_column(rels, stmt->subname, stmt->newname);
 }

@@ -86,6 +86,7 @@
 
 #include "capture.h"
 #include "catalog.h"
+#include "catalog_source.h"
 #include "guc.h"
 #include "ingest.h"
 #include "kafka.h"
@@ -128,7 +129,7 @@ PGDLLEXPORT void lambda_source_worker_main(Datum arg);
 
 /*
  * A starter: registers the workers of one database's sources (see
- * source_list_to_start) and starts its scheduler, then exits. Databases
+ * catalog_source_list_to_start) and starts its scheduler, then exits. Databases
  * without the extension have nothing to start. The launcher (launcher.c)
  * runs one per database at server start.
  */
@@ -145,7 +146,7 @@ lambda_starter_main(Datum arg)
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	sources = source_list_to_start();
+	sources = catalog_source_list_to_start();
 	foreach(lc, sources)
 	{
 		SourceDef  *def = lfirst(lc);
@@ -355,33 +356,9 @@ sw_partition(SourceWorker *w, int32 partition)
 static void
 sw_read_offsets(SourceWorker *w, int n, const int32 *partitions, int64 *offsets)
 {
-	CatalogScope scope;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		offsets[i] = -1;
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	catalog_begin(&scope);
-	for (i = 0; i < n; i++)
-	{
-		Oid			argtypes[2] = {INT4OID, INT4OID};
-		Datum		args[2] = {Int32GetDatum(w->def.id), Int32GetDatum(partitions[i])};
-		bool		isnull;
-
-		if (SPI_execute_with_args("SELECT next_offset FROM lambda_catalog.source_offset "
-								  "WHERE source_id = $1 AND partition = $2",
-								  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read lambda_catalog.source_offset");
-		if (SPI_processed > 0)
-		{
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-			if (!isnull)
-				offsets[i] = DatumGetInt64(d);
-		}
-	}
-	catalog_end(&scope);
+	catalog_source_offsets_read(w->def.id, n, partitions, offsets);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 }
@@ -532,12 +509,12 @@ sw_assign_partitions(SourceWorker *w, bool force, char *errbuf, size_t errlen)
  * Checks, inside the batch transaction, that the source still exists, is
  * enabled and has not been altered since the worker loaded it, locking its
  * row against a concurrent drop or alter until commit (see
- * source_check_current).
+ * catalog_source_check_current).
  */
 static SourceCurrency
 sw_source_still_wanted(SourceWorker *w)
 {
-	return source_check_current(&w->def);
+	return catalog_source_check_current(&w->def);
 }
 
 /*
@@ -573,94 +550,44 @@ static void
 sw_record_batch(SourceWorker *w, const KafkaMessage *msgs, int n pg_attribute_unused(), const IngestResult *res,
 				int64 *part_next, int64 *part_events, int64 *part_dead, int64 *part_first)
 {
-	CatalogScope scope;
+	CatalogDeadLetter *letters = NULL;
 	int			i;
-	/* the Kafka timestamp goes with them (for a replay), from 0.4.0 on */
-	bool		keep_timestamps = res->ndead > 0 && source_dead_letters_keep_timestamps();
 
-	catalog_begin(&scope);
+	if (res->ndead > 0)
+		letters = palloc(sizeof(CatalogDeadLetter) * res->ndead);
 	for (i = 0; i < res->ndead; i++)
 	{
 		const KafkaMessage *m = &msgs[res->dead_index[i]];
-		Oid			argtypes[7] = {INT4OID, INT4OID, INT8OID, BYTEAOID, BYTEAOID, TEXTOID, INT8OID};
-		Datum		args[7];
-		char		nulls[8] = "       ";
-		bytea	   *key = NULL;
-		bytea	   *payload = NULL;
 
-		if (m->key)
-		{
-			key = palloc(VARHDRSZ + m->key_len);
-			SET_VARSIZE(key, VARHDRSZ + m->key_len);
-			memcpy(VARDATA(key), m->key, m->key_len);
-		}
-		else
-			nulls[3] = 'n';
-		if (m->payload)
-		{
-			payload = palloc(VARHDRSZ + m->len);
-			SET_VARSIZE(payload, VARHDRSZ + m->len);
-			memcpy(VARDATA(payload), m->payload, m->len);
-		}
-		else
-			nulls[4] = 'n';
-		args[0] = Int32GetDatum(w->def.id);
-		args[1] = Int32GetDatum(m->partition);
-		args[2] = Int64GetDatum(m->offset);
-		args[3] = PointerGetDatum(key);
-		args[4] = PointerGetDatum(payload);
-		args[5] = CStringGetTextDatum(res->dead_error[i]);
-		args[6] = Int64GetDatum(m->timestamp_ms);
-		nulls[6] = m->timestamp_ms == -1 ? 'n' : ' ';
-		if (SPI_execute_with_args(keep_timestamps ?
-								  "INSERT INTO lambda_catalog.dead_letter "
-								  "(source_id, partition, \"offset\", key, payload, error, kafka_timestamp) "
-								  "VALUES ($1, $2, $3, $4, $5, $6, $7)" :
-								  "INSERT INTO lambda_catalog.dead_letter "
-								  "(source_id, partition, \"offset\", key, payload, error) "
-								  "VALUES ($1, $2, $3, $4, $5, $6)",
-								  keep_timestamps ? 7 : 6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not insert into lambda_catalog.dead_letter");
+		letters[i].partition = m->partition;
+		letters[i].offset = m->offset;
+		letters[i].key = m->key;
+		letters[i].key_len = m->key_len;
+		letters[i].payload = m->payload;
+		letters[i].len = m->len;
+		letters[i].error = res->dead_error[i];
+		letters[i].timestamp_ms = m->timestamp_ms;
 	}
+	catalog_dead_letters_insert(w->def.id, res->ndead, letters);
 
 	for (i = 0; i < w->nparts; i++)
 	{
 		PartitionSlot *p = &w->parts[i];
-		Oid			argtypes[7] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, INT8OID};
-		Datum		args[7];
+		/* where this worker believes the partition stood */
+		int64		stood_at = p->next_offset >= 0 ? p->next_offset : part_first[i];
 
 		if (part_next[i] < 0)
 			continue;			/* nothing from this partition in the batch */
-		args[0] = Int32GetDatum(w->def.id);
-		args[1] = Int32GetDatum(p->partition);
-		args[2] = Int64GetDatum(part_next[i]);
-		args[3] = Int64GetDatum(part_events[i]);
-		args[4] = Int64GetDatum(part_dead[i]);
-		args[5] = TimestampTzGetDatum(p->last_message_at);
-		/* where this worker believes the partition stood */
-		args[6] = Int64GetDatum(p->next_offset >= 0 ? p->next_offset : part_first[i]);
-		if (SPI_execute_with_args("INSERT INTO lambda_catalog.source_offset AS o "
-								  "(source_id, partition, next_offset, events, dead_letters, last_message_at) "
-								  "VALUES ($1, $2, $3, $4, $5, $6) "
-								  "ON CONFLICT (source_id, partition) DO UPDATE SET "
-								  "next_offset = excluded.next_offset, "
-								  "events = o.events + excluded.events, "
-								  "dead_letters = o.dead_letters + excluded.dead_letters, "
-								  "last_message_at = excluded.last_message_at, "
-								  "updated_at = pg_catalog.now() "
-								  "WHERE o.next_offset <= $7",
-								  7, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not upsert lambda_catalog.source_offset");
-		if (SPI_processed != 1)
+		if (!catalog_source_offset_advance(w->def.id, p->partition, part_next[i], part_events[i],
+										   part_dead[i], p->last_message_at, stood_at))
 			ereport(ERROR,
 					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 					 errmsg("partition %d of Kafka source \"%s\" was consumed concurrently",
 							p->partition, w->def.name),
 					 errdetail("The stored offset is past offset " INT64_FORMAT ", where this worker stood.",
-							   DatumGetInt64(args[6])),
+							   stood_at),
 					 errhint("The batch was rolled back; the worker restarts from the stored offsets.")));
 	}
-	catalog_end(&scope);
 }
 
 /*
@@ -1021,37 +948,16 @@ sw_settle_prepared(SourceWorker *w)
 static void
 sw_record_skip(SourceWorker *w, PartitionSlot *p, int64 from, int64 new_offset)
 {
-	CatalogScope scope;
-	Oid			argtypes[5] = {INT4OID, INT4OID, INT8OID, INT8OID, INT8OID};
-	Datum		args[5];
-
-	args[0] = Int32GetDatum(w->def.id);
-	args[1] = Int32GetDatum(p->partition);
-	args[2] = Int64GetDatum(new_offset);
-	args[3] = Int64GetDatum(new_offset - from);
-	args[4] = Int64GetDatum(from);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	catalog_begin(&scope);
-	if (SPI_execute_with_args("INSERT INTO lambda_catalog.source_offset AS o "
-							  "(source_id, partition, next_offset, skipped_offsets) "
-							  "VALUES ($1, $2, $3, $4) "
-							  "ON CONFLICT (source_id, partition) DO UPDATE SET "
-							  "next_offset = excluded.next_offset, "
-							  "skipped_offsets = o.skipped_offsets + excluded.skipped_offsets, "
-							  "updated_at = pg_catalog.now() "
-							  "WHERE o.next_offset <= $5",
-							  5, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not upsert lambda_catalog.source_offset");
-	if (SPI_processed != 1)
+	if (!catalog_source_offset_skip(w->def.id, p->partition, from, new_offset))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("partition %d of Kafka source \"%s\" was consumed concurrently",
 						p->partition, w->def.name),
 				 errdetail("The stored offset is past offset " INT64_FORMAT ", where this worker stood.", from),
 				 errhint("Nothing was skipped; the worker restarts from the stored offsets.")));
-	catalog_end(&scope);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 }
