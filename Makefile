@@ -48,7 +48,9 @@ OBJS = \
 	src/stateimage.o \
 	src/triggers.o \
 	src/view.o \
-	src/worker.o
+	src/worker.o \
+	src/worker_batch.o \
+	src/worker_state.o
 
 # The install script lives in its own folder under sql/ (sql/ also holds the
 # pg_regress inputs); DATA installs it under its base name.

@@ -40,7 +40,6 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "catalog.h"
 #include "catalog_source.h"
 #include "guc.h"
 #include "ingest.h"
