@@ -41,6 +41,7 @@ OBJS = \
 	src/merge.o \
 	src/partial.o \
 	src/privilege.o \
+	src/quantile.o \
 	src/scheduler.o \
 	src/sketch.o \
 	src/source.o \

@@ -62,6 +62,7 @@
 #include "compat.h"
 #include "cview.h"
 #include "cview_validate.h"
+#include "quantile.h"
 #include "sketch.h"
 
 /* Compiled definitions of this backend, by batch table OID. */

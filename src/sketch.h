@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * sketch.h
- *	  The aggregates behind count(DISTINCT x) and percentile_cont in
- *	  continuous views: exact value sets that turn into HyperLogLog
- *	  sketches, and relative-error quantile sketches.
+ *	  The aggregate behind count(DISTINCT x) in continuous views: exact
+ *	  value sets that turn into HyperLogLog sketches; helpers shared with
+ *	  quantile.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 
 /* HyperLogLog: 2^14 one-byte registers, standard error 1.04 / 2^7 = 0.81 % */
 #define SKETCH_HLL_BITS		14
@@ -28,13 +29,8 @@
 #define SKETCH_DISTINCT_MAX_VALUES	10000000
 #define SKETCH_DISTINCT_MAX_BYTES	((Size) 256 * 1024 * 1024)
 
-/* Quantile sketch: relative accuracy of every returned value, bins per sign */
-#define SKETCH_QUANTILE_ACCURACY	0.01
-#define SKETCH_QUANTILE_MAX_BINS	1024
-
-/* Upper bounds of a serialized state, per group */
+/* Upper bound of a serialized state, per group */
 extern Size sketch_distinct_max_bytes(void);
-extern Size sketch_quantile_max_bytes(void);
 
 /* Distinct states (count(DISTINCT x)): Datum is an internal state */
 extern bool sketch_distinct_is_exact(Datum state);
@@ -45,5 +41,11 @@ extern void sketch_distinct_check_header(const char *data, Size len, Oid typid, 
 
 /* Bytes at the start of a serialized distinct state that hold its count */
 #define SKETCH_DISTINCT_COUNT_PREFIX	14
+
+/* Shared with quantile.c */
+extern bytea *sketch_bytea(StringInfo buf);
+extern MemoryContext sketch_agg_context(FunctionCallInfo fcinfo);
+extern void sketch_corrupted(const char *detail);
+extern void sketch_truncated(const char *p, const char *end, Size need);
 
 #endif							/* LAMBDA_SKETCH_H */
