@@ -49,6 +49,9 @@ OBJS = \
 	src/stateimage.o \
 	src/triggers.o \
 	src/view.o \
+	src/view_admin.o \
+	src/view_guard.o \
+	src/view_parts.o \
 	src/worker.o \
 	src/worker_batch.o \
 	src/worker_state.o

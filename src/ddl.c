@@ -34,6 +34,7 @@
 #include "speed.h"
 #include "triggers.h"
 #include "view.h"
+#include "view_guard.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
 
