@@ -45,6 +45,7 @@ OBJS = \
 	src/scheduler.o \
 	src/sketch.o \
 	src/source.o \
+	src/source_args.o \
 	src/speed.o \
 	src/stateimage.o \
 	src/triggers.o \
