@@ -22,6 +22,7 @@ for a in "$@"; do
     esac
 done
 cd "$src"
+sh test/room_graph.sh >/dev/null
 make -s PG_CONFIG="$PG_CONFIG" WERROR=1
 make -s PG_CONFIG="$PG_CONFIG" WERROR=1 test/kafka_broker test/kafka_client
 # The real Apache Kafka broker's jars, fetched once into the machine-wide

@@ -11,6 +11,8 @@ PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 export PG_CONFIG
 
 cd "$src"
+# The rooms of src/ must not include each other in a circle (docs/architecture.md).
+sh test/room_graph.sh >/dev/null
 make -s PG_CONFIG="$PG_CONFIG" WERROR=1
 make -s PG_CONFIG="$PG_CONFIG" WERROR=1 test/kafka_broker test/kafka_client
 # The real Apache Kafka broker's jars, fetched once into the machine-wide
