@@ -46,6 +46,14 @@
  * so that it still turns event tables back into ordinary tables. A guard on
  * a table that is no longer an event table is inert and may be dropped.
  *
+ * Dependencies. Whether a table is an event table is asked of catalog.c
+ * (catalog_event_table_is), never of event_table.c, which calls this file to
+ * add and drop the guards; lambda_catalog.add_event_table_triggers() is
+ * event_table.c's for the same reason.
+ *
+ * Locks: none of its own; creating, altering and dropping triggers take
+ * what PostgreSQL's trigger DDL takes.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -596,7 +604,7 @@ trig_refuse_guard(Oid relid, const char *what)
  * Refuses ALTER TABLE subcommands that would change how pg_lambda's
  * triggers on relid fire: a guard disabled or enabled for another role,
  * and ENABLE/DISABLE TRIGGER ALL or USER where that changes one of ours.
- * (view.c refuses the same for live capture triggers first, naming the
+ * (view_guard.c refuses the same for live capture triggers first, naming the
  * views.)
  */
 static void
@@ -695,7 +703,7 @@ triggers_drop_guards(Oid relid)
 }
 
 /*
- * Called by the ProcessUtility hook before a statement runs (after view.c's
+ * Called by the ProcessUtility hook before a statement runs (after view_guard.c's
  * checks): refuses statements that would change how pg_lambda's triggers
  * fire or drop a guard, and clears the guards out of DROP EXTENSION's way.
  */
