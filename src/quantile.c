@@ -38,6 +38,7 @@
 #include "utils/float.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "quantile.h"
 #include "sketch.h"
 
