@@ -31,6 +31,7 @@ OBJS = \
 	src/event_table.o \
 	src/format.o \
 	src/generation.o \
+	src/speed_index.o \
 	src/guc.o \
 	src/image.o \
 	src/ingest.o \

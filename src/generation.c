@@ -28,6 +28,7 @@
 #include "generation.h"
 #include "keyimage.h"
 #include "guc.h"
+#include "speed_index.h"
 
 #define GENERATION_INITIAL_BUCKETS	1024
 
@@ -75,6 +76,8 @@ generation_clear(dsa_area *area, SpeedGen *g)
 		}
 		dsa_free(area, g->buckets);
 	}
+	/* the read side's column indexes (speed_index.c) */
+	speed_index_clear(area, g);
 	g->buckets = InvalidDsaPointer;
 	g->nbuckets = 0;
 	g->nentries = 0;
@@ -179,6 +182,8 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 		*link = p;
 		g->nentries++;
 		g->bytes += size;
+		/* the read side's column indexes (speed_index.c) */
+		speed_index_add(area, g, def, key, keylen, hash);
 		return true;
 	}
 
