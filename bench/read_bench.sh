@@ -147,8 +147,8 @@ $(psql_ -F ' ' -c "SELECT speed_keys, state FROM lambda.view_status WHERE view =
 EOF
     # v must answer what the defining query answers, for every shape
     for s in $SHAPES; do
-        wrong=$(psql_ -c "SELECT count(*) FROM (($(shape_sql "$s" v 42 43 7) EXCEPT ALL $(shape_sql "$s" def 42 43 7))
-                          UNION ALL ($(shape_sql "$s" def 42 43 7) EXCEPT ALL $(shape_sql "$s" v 42 43 7))) d")
+        a="($(shape_sql "$s" v 42 43 7))"; b="($(shape_sql "$s" def 42 43 7))"
+        wrong=$(psql_ -c "SELECT count(*) FROM (($a EXCEPT ALL $b) UNION ALL ($b EXCEPT ALL $a)) d")
         [ "$wrong" = 0 ] || { echo "tail $t: shape $s on v differs from the defining query in $wrong rows" >&2; exit 1; }
     done
     for s in $SHAPES; do

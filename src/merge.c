@@ -92,6 +92,8 @@ typedef struct MergeScanState
 								 * the column filters' values */
 	List	   *filters;		/* column filters (mode 3, see get_plan) */
 	SpeedFilter *filter;		/* as evaluated for the current read */
+	int			index_col;		/* EXPLAIN: column index last used, or -1 */
+	int64		keys_read;		/* EXPLAIN: keys examined, all reads */
 	List	   *rows;			/* SpeedRows */
 	ListCell   *next;
 	bool		fetched;
@@ -548,6 +550,7 @@ merge_fdw_begin(ForeignScanState *node, int eflags)
 	s->point = intVal(lsecond(plan->fdw_private)) == 1 || intVal(lsecond(plan->fdw_private)) == 2;
 	s->steps = intVal(lsecond(plan->fdw_private)) == 2;
 	s->filters = lthird(plan->fdw_private);
+	s->index_col = -1;
 	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda speed scan", ALLOCSET_SMALL_SIZES);
 	node->fdw_state = s;
 	s->def = cview_get(batch_relid);
@@ -796,6 +799,12 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 		ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len,
 									 s->point ? NULL : s->filter, &s->rows);
 	s->from_events = !ok;
+	if (ok && s->filter)
+	{
+		s->keys_read += s->filter->keys_read;
+		if (s->filter->index_col >= 0)
+			s->index_col = s->filter->index_col;
+	}
 	if (!ok && cut.found)
 	{
 		PartialHash *ph = partial_create(s->def, s->cxt);
@@ -881,6 +890,7 @@ merge_fdw_rescan(ForeignScanState *node)
 	MergeScanState *s = node->fdw_state;
 
 	MemoryContextReset(s->cxt);
+	s->filter = NULL;
 	s->rows = NIL;
 	s->next = NULL;
 	s->fetched = false;
@@ -932,12 +942,11 @@ merge_fdw_explain(ForeignScanState *node, ExplainState *es)
 	if (es->analyze && s->fetched)
 	{
 		ExplainPropertyText("Speed Layer Source", s->from_events ? "events after the cut" : "shared memory", es);
-		if (s->filter && !s->from_events)
+		if (s->filters != NIL && !s->from_events)
 		{
 			ExplainPropertyText("Speed Layer Index Used",
-								s->filter->index_col < 0 ? "none" :
-								s->def->keynames[s->filter->index_col], es);
-			ExplainPropertyInteger("Speed Layer Keys Read", NULL, s->filter->keys_read, es);
+								s->index_col < 0 ? "none" : s->def->keynames[s->index_col], es);
+			ExplainPropertyInteger("Speed Layer Keys Read", NULL, s->keys_read, es);
 		}
 	}
 }
