@@ -17,6 +17,8 @@
 #   QUERY_SECONDS [3]        seconds of pgbench per query and mode
 #   SHAPES        [all]      which shapes to run (names below)
 #   TARGETS       ["v mv def"]
+#   PLOT          [unset]    a PNG file: gnuplot draws each shape's median
+#                            server time on v against the tail (and mv's)
 #
 # Events are (id bigint, k text, ts timestamptz, x int): k = 'k' || (0 ..
 # KEYS-1), ts in HOURS hours from 2026-01-01. The view and the materialized
@@ -176,3 +178,26 @@ echo "Median ms: server = EXPLAIN ANALYZE planning + execution; simple/prepared 
 printf "%-8s %-9s %-4s %9s %9s %9s %7s\n" tail shape on server simple prepared faults
 sort -s -k2,2 -k1,1n "$out" | awk '{ printf "%-8s %-9s %-4s %9s %9s %9s %7s\n", $1, $2, $3, $4, $5, $6, $7 }'
 cp "$out" "${READ_BENCH_OUT:-/tmp/read_bench_results.txt}" 2>/dev/null || true
+
+if [ -n "${PLOT:-}" ] && command -v gnuplot >/dev/null; then
+    plots=""
+    for s in $SHAPES; do
+        for tg in v mv; do
+            awk -v s="$s" -v tg="$tg" '$2 == s && $3 == tg { print $1, $4 }' "$out" > "$work/plot_${s}_$tg.dat"
+            [ "$tg" = v ] && style="linespoints lw 2" || style="linespoints dt 2"
+            plots="$plots${plots:+, }'$work/plot_${s}_$tg.dat' using (\$1 + 1):2 with $style title '$s ($tg)'"
+        done
+    done
+    gnuplot <<GP
+set terminal pngcairo size 900,560
+set output '$PLOT'
+set title "Read path: median server time (EXPLAIN ANALYZE planning + execution) against the speed-layer tail"
+set xlabel "events in the speed layer (tail, + 1)"
+set ylabel "ms"
+set logscale xy
+set key outside right
+set grid
+plot $plots
+GP
+    echo "plot: $PLOT"
+fi

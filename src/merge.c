@@ -49,6 +49,7 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/clauses.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
@@ -313,8 +314,10 @@ merge_fdw_filter(ViewDef *def, Expr *clause, Index relid, Expr **value)
 /*
  * GetForeignRelSize: the speed layer's keys that meet the conditions.
  * Equality and IN on a key column are estimated from the distinct values
- * the speed layer's column indexes hold, other conditions by PostgreSQL's
- * defaults (the foreign table has no statistics).
+ * the speed layer's column indexes hold, ranges on a key column with bounds
+ * known at plan time by counting the keys under each distinct value that
+ * meets them, other conditions by PostgreSQL's defaults (the foreign table
+ * has no statistics).
  */
 static void
 merge_fdw_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
@@ -323,8 +326,10 @@ merge_fdw_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 	Oid			batch_relid = merge_fdw_batch_of(foreigntableid);
 	ViewDef    *def = cview_get(batch_relid);
 	List	   *others = NIL;
+	List	   *checks[INDEX_MAX_KEYS] = {0};
 	double		sel = 1.0;
 	ListCell   *lc;
+	int			col;
 
 	speed_status(batch_relid, &st);
 	foreach(lc, baserel->baserestrictinfo)
@@ -333,21 +338,72 @@ merge_fdw_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 		Expr	   *value;
 		List	   *f = def ? merge_fdw_filter(def, ri->clause, baserel->relid, &value) : NIL;
 		int			kind = f ? intVal(lsecond(f)) : -1;
-		int64		nd = f ? speed_ndistinct(batch_relid, intVal(linitial(f))) : -1;
+		int64		nd = -1;
 
-		if ((kind == MERGE_FILTER_EQ || kind == MERGE_FILTER_IN) && nd > 0)
+		if (kind == MERGE_FILTER_EQ || kind == MERGE_FILTER_IN)
+			nd = speed_ndistinct(batch_relid, intVal(linitial(f)));
+		if (nd > 0)
 		{
 			double		nvals = 1.0;
 
 			if (kind == MERGE_FILTER_IN && IsA(value, Const) && !((Const *) value)->constisnull)
-				nvals = ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(((Const *) value)->constvalue)),
-									   ARR_DIMS(DatumGetArrayTypeP(((Const *) value)->constvalue)));
+			{
+				ArrayType  *a = DatumGetArrayTypeP(((Const *) value)->constvalue);
+
+				nvals = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+			}
 			else if (kind == MERGE_FILTER_IN)
 				nvals = 10.0;
 			sel *= Min(1.0, nvals / (double) nd);
+			continue;
 		}
+		/* a range with a value known at plan time: counted per column */
+		if (kind == MERGE_FILTER_CHECK && intVal(linitial(f)) < INDEX_MAX_KEYS)
+		{
+			Node	   *c = estimate_expression_value(root, (Node *) value);
+
+			if (IsA(c, Const) && !((Const *) c)->constisnull)
+			{
+				col = intVal(linitial(f));
+				checks[col] = lappend(checks[col], list_make3(ri, f, c));
+				continue;
+			}
+		}
+		others = lappend(others, ri);
+	}
+	for (col = 0; def && col < Min(def->nkeys, INDEX_MAX_KEYS); col++)
+	{
+		SpeedColFilter cf;
+		double		s;
+		int			i = 0;
+
+		if (checks[col] == NIL)
+			continue;
+		memset(&cf, 0, sizeof(cf));
+		cf.col = col;
+		cf.nvals = -1;
+		cf.fns = palloc(sizeof(FmgrInfo) * list_length(checks[col]));
+		cf.bounds = palloc(sizeof(Datum) * list_length(checks[col]));
+		foreach(lc, checks[col])
+		{
+			List	   *f = lsecond((List *) lfirst(lc));
+			Const	   *c = lthird((List *) lfirst(lc));
+
+			if (i > 0 && cf.coll != (Oid) intVal(lfourth(f)))
+				continue;
+			cf.coll = (Oid) intVal(lfourth(f));
+			fmgr_info(get_opcode((Oid) intVal(lthird(f))), &cf.fns[i]);
+			cf.bounds[i++] = c->constvalue;
+		}
+		cf.nchecks = i;
+		s = speed_selectivity(def, &cf);
+		if (s >= 0)
+			sel *= Max(s, 1.0 / Max(st.keys, 1));
 		else
-			others = lappend(others, ri);
+		{
+			foreach(lc, checks[col])
+				others = lappend(others, linitial((List *) lfirst(lc)));
+		}
 	}
 	sel *= clauselist_selectivity(root, others, baserel->relid, JOIN_INNER, NULL);
 	baserel->rows = clamp_row_est(Max(st.keys, 1) * sel);

@@ -955,6 +955,45 @@ speed_ndistinct(Oid batch_relid, int col)
 }
 
 /*
+ * For the planner: the fraction of the view's speed-layer keys whose
+ * column cf->col meets cf's range checks, from the generations' column
+ * indexes (walking each column's distinct values), or -1 when a generation
+ * has none.
+ */
+double
+speed_selectivity(ViewDef *def, struct SpeedColFilter *cf)
+{
+	SpeedView  *v = speed_lookup(def->batch_relid);
+	int64		matched = 0;
+	int64		total = 0;
+	bool		ok = true;
+	int			i;
+
+	if (v == NULL)
+		return -1;
+	(void) speed_get_area();
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->in_use && v->batch_relid == def->batch_relid)
+	{
+		for (i = 0; i < v->ngens && ok; i++)
+		{
+			int64		m;
+			int64		t;
+
+			if (v->gens[i].nentries == 0)
+				continue;
+			ok = speed_index_count(speed_area, &v->gens[i], def, cf, &m, &t);
+			matched += m;
+			total += t;
+		}
+	}
+	LWLockRelease(&v->lock);
+	if (!ok || total == 0)
+		return -1;
+	return (double) matched / (double) total;
+}
+
+/*
  * Replaces generations (after_gen, upto_gen] with one complete generation
  * numbered upto_gen holding ph's states (a rebuild from the events). False
  * when memory ran out.

@@ -539,3 +539,42 @@ speed_index_candidates(dsa_area *area, SpeedGen *g, ViewDef *def, SpeedFilter *f
 	*hashes = h;
 	return n;
 }
+
+/*
+ * For the planner: how many of generation g's keys have a value of column
+ * cf->col that meets cf's range checks (*matched), out of *total; false
+ * without a usable index.
+ */
+bool
+speed_index_count(dsa_area *area, SpeedGen *g, ViewDef *def, SpeedColFilter *cf,
+				  int64 *matched, int64 *total)
+{
+	SpeedIndex *ix = speed_index_get(area, g, def);
+	SpeedIndexCol *c;
+	dsa_pointer *b;
+	uint32		j;
+
+	*matched = 0;
+	*total = 0;
+	if (ix == NULL)
+		return false;
+	c = &ix->cols[cf->col];
+	if (!DsaPointerIsValid(c->buckets))
+		return true;
+	b = dsa_get_address(area, c->buckets);
+	for (j = 0; j < c->nbuckets; j++)
+	{
+		dsa_pointer p = b[j];
+
+		while (DsaPointerIsValid(p))
+		{
+			SpeedIndexValue *v = dsa_get_address(area, p);
+
+			*total += v->nposts;
+			if (speed_filter_checks(def, cf, v->data, v->len))
+				*matched += v->nposts;
+			p = v->next;
+		}
+	}
+	return true;
+}

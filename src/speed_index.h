@@ -53,5 +53,7 @@ extern int	speed_index_candidates(dsa_area *area, SpeedGen *g, ViewDef *def,
 								   SpeedFilter *f, uint32 **hashes);
 extern bool speed_filter_match(ViewDef *def, SpeedFilter *f, const char *key, int keylen);
 extern int64 speed_index_ndistinct(dsa_area *area, SpeedGen *g, int col);
+extern bool speed_index_count(dsa_area *area, SpeedGen *g, ViewDef *def, SpeedColFilter *cf,
+							  int64 *matched, int64 *total);
 
 #endif							/* LAMBDA_SPEED_INDEX_H */
