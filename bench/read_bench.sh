@@ -36,7 +36,7 @@
 #   keyrange WHERE k = $k AND hour >= <the last 30 hours>     (30 groups)
 #   range    WHERE hour = <a random hour>                (KEYS groups)
 #   limit    WHERE k = $k ORDER BY hour DESC LIMIT 10     (10 groups)
-#   lateral  FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE k = p.k)
+#   lateral  FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE k = p.k OFFSET 0)
 #            (probe: a one-row table of keys; 60 groups)
 #   join     FROM probe p JOIN v USING (k)  (the same join, written plainly)
 # For each: "server" = the median of EXPLAIN ANALYZE's planning + execution
@@ -116,7 +116,7 @@ shape_sql() {
         keyrange) echo "SELECT * FROM $rel WHERE k = $k AND hour >= $last30" ;;
         range) echo "SELECT * FROM $rel WHERE hour = $h" ;;
         limit) echo "SELECT * FROM $rel WHERE k = $k ORDER BY hour DESC LIMIT 10" ;;
-        lateral) echo "SELECT * FROM probe p CROSS JOIN LATERAL (SELECT * FROM $rel WHERE k = p.k) x" ;;
+        lateral) echo "SELECT * FROM probe p CROSS JOIN LATERAL (SELECT * FROM $rel WHERE k = p.k OFFSET 0) x" ;;
         join) echo "SELECT * FROM probe p JOIN $rel USING (k)" ;;
     esac
 }
