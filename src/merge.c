@@ -340,7 +340,10 @@ merge_fdw_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntablei
 		int			kind = f ? intVal(lsecond(f)) : -1;
 		int64		nd = -1;
 
-		if (kind == MERGE_FILTER_EQ || kind == MERGE_FILTER_IN)
+		/* one key column: its values are the keys */
+		if ((kind == MERGE_FILTER_EQ || kind == MERGE_FILTER_IN) && def->nkeys == 1)
+			nd = st.keys;
+		else if (kind == MERGE_FILTER_EQ || kind == MERGE_FILTER_IN)
 			nd = speed_ndistinct(batch_relid, intVal(linitial(f)));
 		if (nd > 0)
 		{
