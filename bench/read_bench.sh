@@ -189,7 +189,7 @@ if [ -n "${PLOT:-}" ] && command -v gnuplot >/dev/null; then
         done
     done
     gnuplot <<GP
-set terminal pngcairo size 900,560
+set terminal pngcairo size 900,560 noenhanced
 set output '$PLOT'
 set title "Read path: median server time (EXPLAIN ANALYZE planning + execution) against the speed-layer tail"
 set xlabel "events in the speed layer (tail, + 1)"
