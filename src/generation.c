@@ -29,6 +29,7 @@
 #include "keyimage.h"
 #include "guc.h"
 #include "stateimage.h"
+#include "speed_index.h"
 
 #define GENERATION_INITIAL_BUCKETS	1024
 
@@ -76,6 +77,8 @@ generation_clear(dsa_area *area, SpeedGen *g)
 		}
 		dsa_free(area, g->buckets);
 	}
+	/* the read side's column indexes (speed_index.c) */
+	speed_index_clear(area, g);
 	g->buckets = InvalidDsaPointer;
 	g->nbuckets = 0;
 	g->nentries = 0;
@@ -180,6 +183,8 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 		*link = p;
 		g->nentries++;
 		g->bytes += size;
+		/* the read side's column indexes (speed_index.c) */
+		speed_index_add(area, g, def, key, keylen, hash);
 		return true;
 	}
 

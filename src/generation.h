@@ -25,7 +25,8 @@ typedef struct SpeedGen
 	dsa_pointer buckets;		/* dsa_pointer[nbuckets], or invalid */
 	uint32		nbuckets;
 	int64		nentries;
-	int64		bytes;
+	int64		bytes;			/* entries, buckets and index */
+	dsa_pointer index;			/* column indexes (speed_index.c), or invalid */
 } SpeedGen;
 
 typedef struct SpeedEntry

@@ -153,6 +153,124 @@ key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls)
 		image_corrupted("key image", psprintf("It has %d bytes after its %d keys.", (int) (end - p), def->nkeys));
 }
 
+/*
+ * Appends the image of one key column's value (its part of a key image:
+ * the NULL flag, then the value), so that a value can be compared with the
+ * column's part of stored key images (speed_index.c).
+ */
+void
+key_column_image(ViewDef *def, int col, Datum value, bool isnull, StringInfo buf)
+{
+	appendStringInfoChar(buf, isnull ? 0 : 1);
+	if (!isnull)
+		key_append_value(buf, value, def->keylens[col], def->keybyvals[col]);
+}
+
+/*
+ * Finds key column col's part of a key image: sets *off and *len and
+ * returns true, or false when the image is too short for it (only a wrong
+ * image is; callers treat that as "does not match").
+ */
+bool
+key_column_span(ViewDef *def, const char *data, int len, int col, int *off, int *partlen)
+{
+	int			p = 0;
+	int			i;
+
+	for (i = 0; i <= col; i++)
+	{
+		int			start = p;
+		int16		typlen = def->keylens[i];
+
+		if (p >= len)
+			return false;
+		if (data[p++] == 0)
+			;					/* NULL: the flag only */
+		else if (typlen > 0)
+			p += typlen;
+		else
+		{
+			uint32		l;
+
+			if (len - p < (int) sizeof(uint32))
+				return false;
+			memcpy(&l, data + p, sizeof(uint32));
+			if ((uint32) (len - p - sizeof(uint32)) < l)
+				return false;
+			p += sizeof(uint32) + l;
+		}
+		if (p > len)
+			return false;
+		if (i == col)
+		{
+			*off = start;
+			*partlen = p - start;
+		}
+	}
+	return true;
+}
+
+/*
+ * Restores one key column's value from its part of a key image (see
+ * key_column_image), in the current context. The part is checked as
+ * key_decode checks a whole image.
+ */
+void
+key_column_decode(ViewDef *def, int col, const char *data, int len, Datum *value, bool *isnull)
+{
+	int16		typlen = def->keylens[col];
+
+	if (len < 1 || (data[0] != 0 && data[0] != 1))
+		image_corrupted("key image", psprintf("Key %d has no valid NULL flag.", col + 1));
+	*isnull = (data[0] == 0);
+	*value = (Datum) 0;
+	if (*isnull)
+		return;
+	data++;
+	len--;
+	if (typlen > 0)
+	{
+		if (len != typlen)
+			image_corrupted("key image", psprintf("Key %d has %d bytes, not %d.", col + 1, len, typlen));
+		if (def->keybyvals[col])
+			*value = image_fetch_byval(data, typlen);
+		else
+		{
+			char	   *v = palloc(typlen);
+
+			memcpy(v, data, typlen);
+			*value = PointerGetDatum(v);
+		}
+	}
+	else
+	{
+		uint32		l;
+
+		if (len < (int) sizeof(uint32))
+			image_corrupted("key image", psprintf("The length of key %d runs past the end of its image.", col + 1));
+		memcpy(&l, data, sizeof(uint32));
+		data += sizeof(uint32);
+		len -= sizeof(uint32);
+		if ((uint32) len != l || l > MaxAllocSize - VARHDRSZ || (typlen == -2 && (l == 0 || data[l - 1] != '\0')))
+			image_corrupted("key image", psprintf("Key %d of %u bytes does not fill its image.", col + 1, l));
+		if (typlen == -1)
+		{
+			struct varlena *v = palloc(VARHDRSZ + l);
+
+			SET_VARSIZE(v, VARHDRSZ + l);
+			memcpy(VARDATA(v), data, l);
+			*value = PointerGetDatum(v);
+		}
+		else
+		{
+			char	   *v = palloc(l);
+
+			memcpy(v, data, l);
+			*value = CStringGetDatum(v);
+		}
+	}
+}
+
 /* The hash of a key image, for hash tables of groups. */
 uint32
 key_hash(const char *data, int len)

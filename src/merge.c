@@ -49,10 +49,12 @@
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/clauses.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -72,6 +74,7 @@
 #include "scheduler.h"
 #include "speed.h"
 #include "stateimage.h"
+#include "speed_index.h"
 
 PG_FUNCTION_INFO_V1(lambda_speed_fdw_handler);
 PG_FUNCTION_INFO_V1(lambda_merge_trans);
@@ -87,7 +90,12 @@ typedef struct MergeScanState
 	bool		point;
 	bool		steps;			/* point: the key's window steps in a range */
 	List	   *stepkeys;		/* their key images (StringInfos) */
-	List	   *keyexprs;		/* ExprStates of the looked-up key */
+	List	   *keyexprs;		/* ExprStates of the looked-up key, or of
+								 * the column filters' values */
+	List	   *filters;		/* column filters (mode 3, see get_plan) */
+	SpeedFilter *filter;		/* as evaluated for the current read */
+	int			index_col;		/* EXPLAIN: column index last used, or -1 */
+	int64		keys_read;		/* EXPLAIN: keys examined, all reads */
 	List	   *rows;			/* SpeedRows */
 	ListCell   *next;
 	bool		fetched;
@@ -211,18 +219,205 @@ merge_fdw_batch_of(Oid foreigntableid)
 	return InvalidOid;
 }
 
-/* GetForeignRelSize: as many rows as the speed layer holds keys. */
+/*
+ * A condition on a key column the speed layer can apply itself (mode 3):
+ * col = X, col = ANY (array X) or col OP X (OP a btree comparison of the
+ * column's type), X free of the relation's columns and of volatile
+ * functions. Returns the filter (list of col, kind, operator, collation,
+ * as Integers) and sets *value to X, or returns NIL. Equality and IN match
+ * column images (kinds 0 and 1), so only when equal keys have equal images;
+ * otherwise, and for other operators, the scan calls the operator (kind 2).
+ */
+#define MERGE_FILTER_EQ		0
+#define MERGE_FILTER_IN		1
+#define MERGE_FILTER_CHECK	2
+
+static List *
+merge_fdw_filter(ViewDef *def, Expr *clause, Index relid, Expr **value)
+{
+	Node	   *l;
+	Node	   *r;
+	Oid			opno;
+	Oid			coll;
+	int			kind;
+	int			col;
+	Oid			type;
+	TypeCacheEntry *tc;
+
+	if (IsA(clause, OpExpr) && list_length(((OpExpr *) clause)->args) == 2)
+	{
+		OpExpr	   *op = (OpExpr *) clause;
+
+		l = linitial(op->args);
+		r = lsecond(op->args);
+		opno = op->opno;
+		coll = op->inputcollid;
+		kind = MERGE_FILTER_CHECK;
+	}
+	else if (IsA(clause, ScalarArrayOpExpr) && ((ScalarArrayOpExpr *) clause)->useOr &&
+			 list_length(((ScalarArrayOpExpr *) clause)->args) == 2)
+	{
+		ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) clause;
+
+		l = linitial(op->args);
+		r = lsecond(op->args);
+		opno = op->opno;
+		coll = op->inputcollid;
+		kind = MERGE_FILTER_IN;
+	}
+	else
+		return NIL;
+	while (IsA(l, RelabelType))
+		l = (Node *) ((RelabelType *) l)->arg;
+	if (kind == MERGE_FILTER_CHECK && !IsA(l, Var))
+	{
+		Node	   *t = l;
+
+		while (IsA(r, RelabelType))
+			r = (Node *) ((RelabelType *) r)->arg;
+		l = r;
+		r = t;
+		opno = get_commutator(opno);
+		if (!OidIsValid(opno))
+			return NIL;
+	}
+	if (!IsA(l, Var) || ((Var *) l)->varno != (int) relid)
+		return NIL;
+	col = ((Var *) l)->varattno - 1;
+	if (col < 0 || col >= def->nkeys)
+		return NIL;
+	if (contain_var_clause(r) || contain_volatile_functions(r))
+		return NIL;
+	type = def->keytypes[col];
+	tc = lookup_type_cache(type, TYPECACHE_EQ_OPR | TYPECACHE_BTREE_OPFAMILY);
+	if (kind == MERGE_FILTER_IN)
+	{
+		/* only as image matches: an array of the column's own type */
+		if (opno != tc->eq_opr || !def->keys_image_eq ||
+			(OidIsValid(def->keycolls[col]) && coll != def->keycolls[col]) ||
+			get_element_type(exprType(r)) != type)
+			return NIL;
+	}
+	else
+	{
+		if (!OidIsValid(tc->btree_opf) || get_op_opfamily_strategy(opno, tc->btree_opf) == 0 ||
+			!op_strict(opno))
+			return NIL;
+		if (opno == tc->eq_opr && def->keys_image_eq && exprType(r) == type &&
+			(!OidIsValid(def->keycolls[col]) || coll == def->keycolls[col]))
+			kind = MERGE_FILTER_EQ;
+	}
+	*value = (Expr *) r;
+	return list_make4(makeInteger(col), makeInteger(kind), makeInteger((int) opno),
+					  makeInteger((int) coll));
+}
+
+/*
+ * GetForeignRelSize: the speed layer's keys that meet the conditions.
+ * Equality and IN on a key column are estimated from the distinct values
+ * the speed layer's column indexes hold, ranges on a key column with bounds
+ * known at plan time by counting the keys under each distinct value that
+ * meets them, other conditions by PostgreSQL's defaults (the foreign table
+ * has no statistics).
+ */
 static void
-merge_fdw_get_rel_size(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid)
+merge_fdw_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	SpeedStatus st;
+	Oid			batch_relid = merge_fdw_batch_of(foreigntableid);
+	ViewDef    *def = cview_get(batch_relid);
+	List	   *others = NIL;
+	List	   *checks[INDEX_MAX_KEYS] = {0};
+	double		sel = 1.0;
+	ListCell   *lc;
+	int			col;
 
-	speed_status(merge_fdw_batch_of(foreigntableid), &st);
-	baserel->rows = Max(st.keys, 1);
+	speed_status(batch_relid, &st);
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst(lc);
+		Expr	   *value;
+		List	   *f = def ? merge_fdw_filter(def, ri->clause, baserel->relid, &value) : NIL;
+		int			kind = f ? intVal(lsecond(f)) : -1;
+		int64		nd = -1;
+
+		/* one key column: its values are the keys */
+		if ((kind == MERGE_FILTER_EQ || kind == MERGE_FILTER_IN) && def->nkeys == 1)
+			nd = st.keys;
+		else if (kind == MERGE_FILTER_EQ || kind == MERGE_FILTER_IN)
+			nd = speed_ndistinct(batch_relid, intVal(linitial(f)));
+		if (nd > 0)
+		{
+			double		nvals = 1.0;
+
+			if (kind == MERGE_FILTER_IN && IsA(value, Const) && !((Const *) value)->constisnull)
+			{
+				ArrayType  *a = DatumGetArrayTypeP(((Const *) value)->constvalue);
+
+				nvals = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+			}
+			else if (kind == MERGE_FILTER_IN)
+				nvals = 10.0;
+			sel *= Min(1.0, nvals / (double) nd);
+			continue;
+		}
+		/* a range with a value known at plan time: counted per column */
+		if (kind == MERGE_FILTER_CHECK && intVal(linitial(f)) < INDEX_MAX_KEYS)
+		{
+			Node	   *c = estimate_expression_value(root, (Node *) value);
+
+			if (IsA(c, Const) && !((Const *) c)->constisnull)
+			{
+				col = intVal(linitial(f));
+				checks[col] = lappend(checks[col], list_make3(ri, f, c));
+				continue;
+			}
+		}
+		others = lappend(others, ri);
+	}
+	for (col = 0; def && col < Min(def->nkeys, INDEX_MAX_KEYS); col++)
+	{
+		SpeedColFilter cf;
+		double		s;
+		int			i = 0;
+
+		if (checks[col] == NIL)
+			continue;
+		memset(&cf, 0, sizeof(cf));
+		cf.col = col;
+		cf.nvals = -1;
+		cf.fns = palloc(sizeof(FmgrInfo) * list_length(checks[col]));
+		cf.bounds = palloc(sizeof(Datum) * list_length(checks[col]));
+		foreach(lc, checks[col])
+		{
+			List	   *f = lsecond((List *) lfirst(lc));
+			Const	   *c = lthird((List *) lfirst(lc));
+
+			if (i > 0 && cf.coll != (Oid) intVal(lfourth(f)))
+				continue;
+			cf.coll = (Oid) intVal(lfourth(f));
+			fmgr_info(get_opcode((Oid) intVal(lthird(f))), &cf.fns[i]);
+			cf.bounds[i++] = c->constvalue;
+		}
+		cf.nchecks = i;
+		s = speed_selectivity(def, &cf);
+		if (s >= 0)
+			sel *= Max(s, 1.0 / Max(st.keys, 1));
+		else
+		{
+			foreach(lc, checks[col])
+				others = lappend(others, linitial((List *) lfirst(lc)));
+		}
+	}
+	sel *= clauselist_selectivity(root, others, baserel->relid, JOIN_INNER, NULL);
+	baserel->rows = clamp_row_est(Max(st.keys, 1) * sel);
 	baserel->fdw_private = NULL;
 }
 
-/* GetForeignPaths: one path, costed by the number of keys. */
+/*
+ * GetForeignPaths: one path, costed by the keys it returns (the column
+ * indexes read about as many as they return).
+ */
 static void
 merge_fdw_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid pg_attribute_unused())
 {
@@ -267,7 +462,7 @@ merge_fdw_key_value(Expr *clause, Index relid, AttrNumber attno, Oid type, Oid c
 	}
 	if (!IsA(l, Var) || ((Var *) l)->varno != (int) relid || ((Var *) l)->varattno != attno)
 		return NULL;
-	if (!(IsA(r, Const) || IsA(r, Param)) || exprType(r) != type)
+	if (contain_var_clause(r) || contain_volatile_functions(r) || exprType(r) != type)
 		return NULL;
 	return (Expr *) r;
 }
@@ -304,7 +499,9 @@ merge_fdw_step_bound(Expr *clause, Index relid, AttrNumber attno, Oid type, int 
  * (mode 1) if every key column is compared with a value by equality, or in
  * a sliding window one lookup per step (mode 2) if the other key columns
  * are and the step column lies between two bounds; otherwise a read of
- * every key (mode 0). The values and bounds are the plan's fdw_exprs.
+ * every key, filtered by the conditions on key columns it can apply itself
+ * (mode 3, through the column indexes, see merge_fdw_filter), or of every
+ * key (mode 0). The values and bounds are the plan's fdw_exprs.
  */
 static ForeignScan *
 merge_fdw_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel, Oid foreigntableid,
@@ -314,6 +511,7 @@ merge_fdw_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel,
 	ViewDef    *def = cview_get(batch_relid);
 	List	   *clauses = extract_actual_clauses(scan_clauses, false);
 	List	   *values = NIL;
+	List	   *filters = NIL;
 	int			mode = 0;
 
 	if (def && def->nkeys > 0 && def->keys_image_eq)
@@ -363,8 +561,40 @@ merge_fdw_get_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *baserel,
 		else
 			values = NIL;
 	}
+	if (def && mode == 0)
+	{
+		ListCell   *lc;
+		Bitmapset  *eqcols = NULL;
+
+		/* conditions on key columns the column indexes serve */
+		foreach(lc, clauses)
+		{
+			Expr	   *v;
+			List	   *f = merge_fdw_filter(def, lfirst(lc), baserel->relid, &v);
+			int			col;
+
+			if (f == NIL)
+				continue;
+			col = intVal(linitial(f));
+			/* one set of values per column; a second equality is a check */
+			if (intVal(lsecond(f)) != MERGE_FILTER_CHECK)
+			{
+				if (bms_is_member(col, eqcols))
+				{
+					if (intVal(lsecond(f)) == MERGE_FILTER_IN)
+						continue;
+					intVal(lsecond(f)) = MERGE_FILTER_CHECK;
+				}
+				eqcols = bms_add_member(eqcols, col);
+			}
+			filters = lappend(filters, f);
+			values = lappend(values, v);
+		}
+		if (filters != NIL)
+			mode = 3;
+	}
 	return make_foreignscan(tlist, clauses, baserel->relid, values,
-							list_make2(makeInteger(batch_relid), makeInteger(mode)),
+							list_make3(makeInteger(batch_relid), makeInteger(mode), filters),
 							NIL, NIL, outer_plan);
 }
 
@@ -377,8 +607,10 @@ merge_fdw_begin(ForeignScanState *node, int eflags)
 	Oid			batch_relid = intVal(linitial(plan->fdw_private));
 
 	s = palloc0(sizeof(MergeScanState));
-	s->point = intVal(lsecond(plan->fdw_private)) != 0;
+	s->point = intVal(lsecond(plan->fdw_private)) == 1 || intVal(lsecond(plan->fdw_private)) == 2;
 	s->steps = intVal(lsecond(plan->fdw_private)) == 2;
+	s->filters = lthird(plan->fdw_private);
+	s->index_col = -1;
 	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda speed scan", ALLOCSET_SMALL_SIZES);
 	node->fdw_state = s;
 	s->def = cview_get(batch_relid);
@@ -390,8 +622,123 @@ merge_fdw_begin(ForeignScanState *node, int eflags)
 	merge_check_owner(s->def);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
-	if (s->point)
+	if (s->point || s->filters != NIL)
 		s->keyexprs = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
+}
+
+/*
+ * Evaluates the column filters' values for a read (in the scan's context):
+ * column images for equality and IN (without duplicates), operator calls
+ * for the other conditions. A NULL value makes a filter nothing meets.
+ */
+static SpeedFilter *
+merge_fdw_eval_filter(MergeScanState *s, ExprContext *econtext)
+{
+	ViewDef    *def = s->def;
+	SpeedFilter *f = palloc0(sizeof(SpeedFilter));
+	ListCell   *lf;
+	ListCell   *le;
+	int			i;
+
+	f->cols = palloc0(sizeof(SpeedColFilter) * def->nkeys);
+	f->index_col = -1;
+	forboth(lf, s->filters, le, s->keyexprs)
+	{
+		List	   *spec = lfirst(lf);
+		int			col = intVal(linitial(spec));
+		int			kind = intVal(lsecond(spec));
+		Oid			opno = (Oid) intVal(lthird(spec));
+		Oid			coll = (Oid) intVal(lfourth(spec));
+		SpeedColFilter *cf = NULL;
+		bool		isnull;
+		Datum		d = ExecEvalExpr(lfirst(le), econtext, &isnull);
+
+		if (isnull)
+		{
+			f->none = true;		/* strict: true for no key */
+			continue;
+		}
+		for (i = 0; i < f->ncols; i++)
+		{
+			if (f->cols[i].col == col)
+				cf = &f->cols[i];
+		}
+		if (cf == NULL)
+		{
+			cf = &f->cols[f->ncols++];
+			cf->col = col;
+			cf->nvals = -1;
+			cf->coll = coll;
+		}
+		if (kind == MERGE_FILTER_CHECK)
+		{
+			if (cf->nchecks > 0 && cf->coll != coll)
+				continue;		/* the executor checks it */
+			cf->coll = coll;
+			cf->fns = cf->nchecks ? repalloc(cf->fns, sizeof(FmgrInfo) * (cf->nchecks + 1))
+				: palloc(sizeof(FmgrInfo));
+			cf->bounds = cf->nchecks ? repalloc(cf->bounds, sizeof(Datum) * (cf->nchecks + 1))
+				: palloc(sizeof(Datum));
+			fmgr_info(get_opcode(opno), &cf->fns[cf->nchecks]);
+			{
+				int16		typlen;
+				bool		typbyval;
+
+				get_typlenbyval(exprType((Node *) ((ExprState *) lfirst(le))->expr), &typlen, &typbyval);
+				cf->bounds[cf->nchecks] = datumCopy(d, typbyval, typlen);
+			}
+			cf->nchecks++;
+		}
+		else
+		{
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n;
+
+			if (kind == MERGE_FILTER_EQ)
+			{
+				elems = &d;
+				enulls = &isnull;
+				n = 1;
+			}
+			else
+			{
+				int16		typlen;
+				bool		typbyval;
+				char		typalign;
+
+				get_typlenbyvalalign(def->keytypes[col], &typlen, &typbyval, &typalign);
+				deconstruct_array(DatumGetArrayTypeP(d), def->keytypes[col], typlen, typbyval,
+								  typalign, &elems, &enulls, &n);
+			}
+			cf->nvals = 0;
+			cf->vals = palloc(sizeof(char *) * Max(n, 1));
+			cf->vlens = palloc(sizeof(int) * Max(n, 1));
+			for (i = 0; i < n; i++)
+			{
+				StringInfoData img;
+				int			j2;
+
+				if (enulls[i])
+					continue;	/* = NULL is true for no key */
+				initStringInfo(&img);
+				key_column_image(def, col, elems[i], false, &img);
+				for (j2 = 0; j2 < cf->nvals; j2++)
+				{
+					if (cf->vlens[j2] == img.len && memcmp(cf->vals[j2], img.data, img.len) == 0)
+						break;
+				}
+				if (j2 < cf->nvals)
+					continue;
+				cf->vals[cf->nvals] = img.data;
+				cf->vlens[cf->nvals] = img.len;
+				cf->nvals++;
+			}
+			if (cf->nvals == 0)
+				f->none = true;
+		}
+	}
+	return f;
 }
 
 /*
@@ -471,6 +818,8 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 		else
 			key_image(s->def, vals, nulls, &key);
 	}
+	else if (s->filters != NIL)
+		s->filter = merge_fdw_eval_filter(s, econtext);
 	catalog_read_cut(s->def->batch_relid, estate->es_snapshot, &cut);
 	if (cut.foreign && scheduler_running(MyDatabaseId))
 		ereport(ERROR,
@@ -501,14 +850,21 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 			StringInfo	k = lfirst(lc);
 
 			if (ok)
-				ok = speed_read(s->def, cut.gen, k->data, k->len, &s->rows);
+				ok = speed_read(s->def, cut.gen, k->data, k->len, NULL, &s->rows);
 		}
 		if (!ok)
 			s->point = false;	/* from the events: every key */
 	}
 	else
-		ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len, &s->rows);
+		ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len,
+									 s->point ? NULL : s->filter, &s->rows);
 	s->from_events = !ok;
+	if (ok && s->filter)
+	{
+		s->keys_read += s->filter->keys_read;
+		if (s->filter->index_col >= 0)
+			s->index_col = s->filter->index_col;
+	}
 	if (!ok && cut.found)
 	{
 		PartialHash *ph = partial_create(s->def, s->cxt);
@@ -526,6 +882,8 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 			SpeedRow   *r;
 
 			if (s->point && (e->key.len != (uint32) key.len || memcmp(e->key.data, key.data, key.len) != 0))
+				continue;
+			if (!s->point && s->filter && !speed_filter_match(s->def, s->filter, e->key.data, e->key.len))
 				continue;
 			r = palloc(sizeof(SpeedRow));
 			r->key = e->key.data;
@@ -592,6 +950,7 @@ merge_fdw_rescan(ForeignScanState *node)
 	MergeScanState *s = node->fdw_state;
 
 	MemoryContextReset(s->cxt);
+	s->filter = NULL;
 	s->rows = NIL;
 	s->next = NULL;
 	s->fetched = false;
@@ -607,15 +966,49 @@ merge_fdw_end(ForeignScanState *node)
 		MemoryContextDelete(s->cxt);
 }
 
-/* ExplainForeignScan: which lookup the scan does, and where rows came from. */
+/*
+ * ExplainForeignScan: which lookup the scan does, and where rows came from;
+ * for conditions on key columns (mode 3), which columns' indexes it may
+ * use, and with ANALYZE the one it used and how many keys it examined.
+ */
 static void
 merge_fdw_explain(ForeignScanState *node, ExplainState *es)
 {
 	MergeScanState *s = node->fdw_state;
 
-	ExplainPropertyText("Speed Layer", !s->point ? "all keys" : s->steps ? "key lookup per window step" : "key lookup", es);
+	if (s->filters != NIL)
+	{
+		StringInfoData cols;
+		ListCell   *lc;
+		Bitmapset  *seen = NULL;
+
+		initStringInfo(&cols);
+		appendStringInfoString(&cols, "column index on ");
+		foreach(lc, s->filters)
+		{
+			int			col = intVal(linitial((List *) lfirst(lc)));
+
+			if (bms_is_member(col, seen))
+				continue;
+			seen = bms_add_member(seen, col);
+			if (!bms_is_empty(seen) && bms_num_members(seen) > 1)
+				appendStringInfoString(&cols, ", ");
+			appendStringInfoString(&cols, quote_identifier(s->def->keynames[col]));
+		}
+		ExplainPropertyText("Speed Layer", cols.data, es);
+	}
+	else
+		ExplainPropertyText("Speed Layer", !s->point ? "all keys" : s->steps ? "key lookup per window step" : "key lookup", es);
 	if (es->analyze && s->fetched)
+	{
 		ExplainPropertyText("Speed Layer Source", s->from_events ? "events after the cut" : "shared memory", es);
+		if (s->filters != NIL && !s->from_events)
+		{
+			ExplainPropertyText("Speed Layer Index Used",
+								s->index_col < 0 ? "none" : s->def->keynames[s->index_col], es);
+			ExplainPropertyInteger("Speed Layer Keys Read", NULL, s->keys_read, es);
+		}
+	}
 }
 
 /* The handler of foreign data wrapper lambda_speed. */

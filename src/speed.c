@@ -93,6 +93,7 @@
 #include "partial.h"
 #include "speed.h"
 #include "stateimage.h"
+#include "speed_index.h"
 
 #define SPEED_MAX_GENS			16
 #define SPEED_NOTE_LEN			256
@@ -791,9 +792,14 @@ speed_copy_entry(SpeedEntry *e, List **rows)
 	*rows = lappend(*rows, r);
 }
 
-/* Copies a generation's entries (only the key's, when key is given). */
+/*
+ * Copies a generation's entries: only the key's, when key is given; only
+ * those that meet filter f, when it is given (through the generation's
+ * column indexes when it has them, see speed_index.c).
+ */
 static void
-speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
+speed_copy_gen(ViewDef *def, SpeedGen *g, const char *key, int keylen, SpeedFilter *f,
+			   List **rows)
 {
 	dsa_pointer *b;
 	uint32		i;
@@ -805,9 +811,45 @@ speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 	{
 		dsa_pointer *link = generation_link(speed_area, g, key_hash(key, keylen), key, keylen);
 
+		if (f)
+			f->keys_read++;
 		if (DsaPointerIsValid(*link))
 			speed_copy_entry(dsa_get_address(speed_area, *link), rows);
 		return;
+	}
+	if (f)
+	{
+		uint32	   *hashes;
+		int			n;
+		int			j;
+
+		if (f->none)
+			return;
+		n = speed_index_candidates(speed_area, g, def, f, &hashes);
+		if (n >= 0)
+		{
+			/* each candidate's chain; keys sharing a hash are all checked */
+			for (j = 0; j < n; j++)
+			{
+				dsa_pointer p = b[hashes[j] & (g->nbuckets - 1)];
+
+				while (DsaPointerIsValid(p))
+				{
+					SpeedEntry *e = dsa_get_address(speed_area, p);
+
+					if (e->hash == hashes[j])
+					{
+						f->keys_read++;
+						if (speed_filter_match(def, f, e->data, e->keylen))
+							speed_copy_entry(e, rows);
+					}
+					p = e->next;
+				}
+			}
+			pfree(hashes);
+			return;
+		}
+		f->gens_scanned++;
 	}
 	for (i = 0; i < g->nbuckets; i++)
 	{
@@ -817,7 +859,8 @@ speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 		{
 			SpeedEntry *e = dsa_get_address(speed_area, p);
 
-			speed_copy_entry(e, rows);
+			if (f == NULL || (f->keys_read++, speed_filter_match(def, f, e->data, e->keylen)))
+				speed_copy_entry(e, rows);
 			p = e->next;
 		}
 	}
@@ -825,12 +868,13 @@ speed_copy_gen(SpeedGen *g, const char *key, int keylen, List **rows)
 
 /*
  * Copies the rows of generations (after_gen, upto_gen] (upto_gen < 0: all
- * after after_gen), only the key's when key is given. False when one of
- * them is missing or incomplete: the caller must read the events instead.
+ * after after_gen), only the key's when key is given, only those meeting f
+ * when it is given. False when one of them is missing or incomplete: the
+ * caller must read the events instead.
  */
 static bool
 speed_copy(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int keylen,
-		   List **rows)
+		   SpeedFilter *f, List **rows)
 {
 	SpeedView  *v;
 	int			idx = speed_attach(def, false);
@@ -853,7 +897,7 @@ speed_copy(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int k
 		if (g->first != expect || !g->complete)
 			ok = false;
 		else
-			speed_copy_gen(g, key, keylen, rows);
+			speed_copy_gen(def, g, key, keylen, f, rows);
 		expect = g->gen + 1;
 		last = g->gen;
 	}
@@ -870,18 +914,84 @@ speed_copy(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int k
 bool
 speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows)
 {
-	return speed_copy(def, after_gen, upto_gen, NULL, 0, rows);
+	return speed_copy(def, after_gen, upto_gen, NULL, 0, NULL, rows);
 }
 
 /*
  * For a query: the rows of every generation after after_gen (the reader's
- * cut), only the key's when key is given; false when the query must read
- * the events instead (see speed_copy).
+ * cut), only the key's when key is given, only those meeting f (conditions
+ * on key columns) when it is given; false when the query must read the
+ * events instead (see speed_copy).
  */
 bool
-speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows)
+speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, SpeedFilter *f,
+		   List **rows)
 {
-	return speed_copy(def, after_gen, -1, key, keylen, rows);
+	return speed_copy(def, after_gen, -1, key, keylen, f, rows);
+}
+
+/*
+ * For the planner: the most distinct values key column col has in one of
+ * the view's generations (from their column indexes), or -1 when none has
+ * an index.
+ */
+int64
+speed_ndistinct(Oid batch_relid, int col)
+{
+	SpeedView  *v = speed_lookup(batch_relid);
+	int64		n = -1;
+	int			i;
+
+	if (v == NULL)
+		return -1;
+	(void) speed_get_area();
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->in_use && v->batch_relid == batch_relid)
+	{
+		for (i = 0; i < v->ngens; i++)
+			n = Max(n, speed_index_ndistinct(speed_area, &v->gens[i], col));
+	}
+	LWLockRelease(&v->lock);
+	return n;
+}
+
+/*
+ * For the planner: the fraction of the view's speed-layer keys whose
+ * column cf->col meets cf's range checks, from the generations' column
+ * indexes (walking each column's distinct values), or -1 when a generation
+ * has none.
+ */
+double
+speed_selectivity(ViewDef *def, struct SpeedColFilter *cf)
+{
+	SpeedView  *v = speed_lookup(def->batch_relid);
+	int64		matched = 0;
+	int64		total = 0;
+	bool		ok = true;
+	int			i;
+
+	if (v == NULL)
+		return -1;
+	(void) speed_get_area();
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->in_use && v->batch_relid == def->batch_relid)
+	{
+		for (i = 0; i < v->ngens && ok; i++)
+		{
+			int64		m;
+			int64		t;
+
+			if (v->gens[i].nentries == 0)
+				continue;
+			ok = speed_index_count(speed_area, &v->gens[i], def, cf, &m, &t);
+			matched += m;
+			total += t;
+		}
+	}
+	LWLockRelease(&v->lock);
+	if (!ok || total == 0)
+		return -1;
+	return (double) matched / (double) total;
 }
 
 /*

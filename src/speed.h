@@ -33,6 +33,9 @@ typedef struct SpeedStatus
 	int64		transactions;
 } SpeedStatus;
 
+struct SpeedFilter;				/* speed_index.h */
+struct SpeedColFilter;
+
 /* One row handed to a reader: a key image and a states image. */
 typedef struct SpeedRow
 {
@@ -65,7 +68,10 @@ extern char *speed_stash_take(const char *gid, Size *len);
 extern Snapshot speed_cut(ViewDef *def, int64 *closed_gen);
 extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows);
 extern bool speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph);
-extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, List **rows);
+extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen,
+					   struct SpeedFilter *f, List **rows);
+extern int64 speed_ndistinct(Oid batch_relid, int col);
+extern double speed_selectivity(ViewDef *def, struct SpeedColFilter *cf);
 extern void speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid);
 extern void speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh);
 extern void speed_record_error(Oid dbid, Oid batch_relid, const char *what, const char *message);

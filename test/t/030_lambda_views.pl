@@ -51,6 +51,14 @@ my %views = (
 		cols => q{k, hour, n, nx, s, round(a, 6) AS a, lo, hi, first, last, all_ok, any_ok,
 			round(sd, 6) AS sd, round(var, 6) AS var, round(af::numeric, 6) AS af,
 			round(sdf::numeric, 6) AS sdf, round(vpf::numeric, 6) AS vpf},
+		# the read shapes the speed layer's column indexes serve
+		shapes => [
+			q{k = 'k1'},
+			q{k IN ('k2', 'k3', 'ghost', NULL)},
+			q{hour >= '2025-01-01 02:00+00' AND hour < '2025-01-01 05:00+00'},
+			q{k = 'k4' AND hour > '2025-01-01 01:00+00'},
+			q{k IS NULL AND hour = '2025-01-01 03:00+00'},
+		],
 	},
 	v_filtered => {
 		with => q{lambda.continuous},
@@ -59,6 +67,7 @@ my %views = (
 		  FROM ev WHERE x % 3 = 0 AND ok AND k IS DISTINCT FROM 'k0'
 		  GROUP BY k, date_bin('15 minutes', ts, '2025-01-01 00:00+00')},
 		cols => q{k, w, n, s, hi_f, bits},
+		shapes => [ q{k = 'k5'}, q{w >= '2025-01-01 04:30+00'}, q{k > 'k7' AND w < '2025-01-01 01:00+00'} ],
 	},
 	v_global => {
 		with => q{lambda.continuous},
@@ -94,14 +103,17 @@ sub create_view
 }
 
 # Compares view $name with its defining query, in one statement (one
-# snapshot): counts of both sides and EXCEPT ALL both ways. Returns the
-# number of rows the defining query gives.
+# snapshot): counts of both sides and EXCEPT ALL both ways; only the rows
+# meeting $where when it is given. Returns the number of rows the defining
+# query gives.
 sub compare_view
 {
-	my ($name, $what) = @_;
+	my ($name, $what, $where) = @_;
 	my $v = $views{$name};
-	my $with = qq{WITH a AS MATERIALIZED (SELECT $v->{cols} FROM $name),
-		b AS MATERIALIZED (SELECT $v->{cols} FROM ($v->{query}) d)};
+	my $cond = defined $where ? "WHERE $where" : '';
+	$what .= " (WHERE $where)" if defined $where;
+	my $with = qq{WITH a AS MATERIALIZED (SELECT $v->{cols} FROM $name $cond),
+		b AS MATERIALIZED (SELECT $v->{cols} FROM ($v->{query}) d $cond)};
 	my $got = $node->safe_psql('postgres', qq{$with
 		SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b),
 		       (SELECT count(*) FROM (TABLE a EXCEPT ALL TABLE b) x),
@@ -128,6 +140,7 @@ sub check_all
 		next unless $views{$name}{exists};
 		$rows{$name} = compare_view($name, $what);
 		cmp_ok($rows{$name}, '>', 0, "$what: $name is not empty") unless $empty{$name};
+		compare_view($name, $what, $_) foreach @{ $views{$name}{shapes} // [] };
 	}
 	return \%rows;
 }

@@ -1,0 +1,214 @@
+-- The read paths of a continuous view: conditions on part of the group key
+-- (equality, IN, ranges, parameters) are served by the speed layer's column
+-- indexes instead of a read of every key, EXPLAIN says which, the planner
+-- estimates the scan from them, and every answer equals the defining
+-- query's: for groups only in the batch table, only in the speed layer and
+-- in both, NULL keys, views whose keys are not compared by image (numeric)
+-- and sliding windows.
+SET timezone = 'UTC';
+SET client_min_messages = warning;
+CREATE EXTENSION pg_lambda;
+CREATE TABLE ev (k text, g int, num numeric, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('ev', time_column => 'ts');
+
+-- 40 keys k0..k39 x 4 values of g x 24 hours, and NULL keys
+INSERT INTO ev SELECT 'k' || (i % 40), i % 4, (i % 3)::numeric / 2, i % 100,
+                      '2025-01-01'::timestamptz + (i % 24) * interval '1 hour' + (i % 7) * interval '1 minute'
+  FROM generate_series(1, 20000) i;
+INSERT INTO ev VALUES (NULL, 1, 1, 5, '2025-01-01 03:00'), ('k1', NULL, NULL, 6, '2025-01-01 04:00');
+
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, g, date_trunc('hour', ts) AS hour, count(*) AS n, sum(x) AS s, max(x) AS mx
+    FROM ev GROUP BY k, g, date_trunc('hour', ts);
+CREATE VIEW v_direct AS
+  SELECT k, g, date_trunc('hour', ts) AS hour, count(*) AS n, sum(x) AS s, max(x) AS mx
+    FROM ev GROUP BY k, g, date_trunc('hour', ts);
+-- numeric keys: equal values may have different images (1.0, 1.00)
+CREATE MATERIALIZED VIEW vn WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT num, k, count(*) AS n FROM ev GROUP BY num, k;
+CREATE VIEW vn_direct AS SELECT num, k, count(*) AS n FROM ev GROUP BY num, k;
+
+-- the tail: keys in both layers, keys only in the speed layer (k40..k49, g 7)
+INSERT INTO ev SELECT 'k' || (i % 50), CASE WHEN i % 50 >= 40 THEN 7 ELSE i % 4 END,
+                      (i % 3)::numeric / 2 + 0.00, i % 100,
+                      '2025-01-01'::timestamptz + (i % 30) * interval '1 hour'
+  FROM generate_series(1, 5000) i;
+INSERT INTO ev VALUES (NULL, 2, 1.0, 7, '2025-01-02 03:00'), ('k1', NULL, 1.00, 8, '2025-01-01 04:00'),
+                      (NULL, NULL, NULL, 9, '2025-01-01 05:00');
+-- and k30..k39 get no new events: they are only in the batch table
+
+-- compares the view's answer with the defining query's, both ways
+CREATE FUNCTION same(q_view text, q_direct text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  nv bigint;
+  nd bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM (%s) q', q_view) INTO nv;
+  EXECUTE format('SELECT count(*) FROM (((%s) EXCEPT ALL (%s)) UNION ALL ((%s) EXCEPT ALL (%s))) d',
+                 q_view, q_direct, q_direct, q_view) INTO nd;
+  RETURN format('%s rows, %s differ', nv, nd);
+END
+$$;
+-- the speed-layer lines of EXPLAIN ANALYZE (keys read: see speed_keys_read)
+CREATE FUNCTION speed_path(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    CONTINUE WHEN line !~ '^ *Speed Layer' OR line ~ 'Keys Read';
+    RETURN NEXT btrim(line);
+  END LOOP;
+END
+$$;
+-- how many speed-layer keys the scans of q examined, against all it holds
+CREATE FUNCTION speed_keys_read(q text, OUT keys_read bigint, OUT speed_keys bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  keys_read := 0;
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    IF line ~ 'Speed Layer Keys Read' THEN
+      keys_read := keys_read + substring(line from '(\d+)$')::bigint;
+    END IF;
+  END LOOP;
+  SELECT s.speed_keys INTO speed_keys FROM lambda.view_status s WHERE view = 'v'::regclass;
+END
+$$;
+
+SELECT speed_keys > 1000 AS speed_layer_full FROM lambda.view_status WHERE view = 'v'::regclass;
+
+-- equality on one key column, on two, IN lists, ranges, and combinations
+SELECT same($$SELECT * FROM v WHERE k = 'k1'$$, $$SELECT * FROM v_direct WHERE k = 'k1'$$);
+SELECT speed_path($$SELECT * FROM v WHERE k = 'k1'$$);
+SELECT keys_read <= 2 * 30 * 5 AS few, keys_read < speed_keys AS not_all
+  FROM speed_keys_read($$SELECT * FROM v WHERE k = 'k1'$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k45'$$, $$SELECT * FROM v_direct WHERE k = 'k45'$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k35'$$, $$SELECT * FROM v_direct WHERE k = 'k35'$$);
+SELECT same($$SELECT * FROM v WHERE g = 7$$, $$SELECT * FROM v_direct WHERE g = 7$$);
+SELECT speed_path($$SELECT * FROM v WHERE g = 7$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k2' AND g = 2$$, $$SELECT * FROM v_direct WHERE k = 'k2' AND g = 2$$);
+SELECT same($$SELECT * FROM v WHERE k IN ('k1', 'k45', 'k35', 'k1', NULL, 'nope')$$,
+            $$SELECT * FROM v_direct WHERE k IN ('k1', 'k45', 'k35', 'k1', NULL, 'nope')$$);
+SELECT speed_path($$SELECT * FROM v WHERE k IN ('k1', 'k45', 'k35', 'k1', NULL, 'nope')$$);
+SELECT same($$SELECT * FROM v WHERE hour >= '2025-01-01 20:00' AND hour < '2025-01-02 02:00'$$,
+            $$SELECT * FROM v_direct WHERE hour >= '2025-01-01 20:00' AND hour < '2025-01-02 02:00'$$);
+SELECT speed_path($$SELECT * FROM v WHERE hour >= '2025-01-01 20:00' AND hour < '2025-01-02 02:00'$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k3' AND hour > '2025-01-01 12:00'$$,
+            $$SELECT * FROM v_direct WHERE k = 'k3' AND hour > '2025-01-01 12:00'$$);
+SELECT speed_path($$SELECT * FROM v WHERE k = 'k3' AND hour > '2025-01-01 12:00'$$);
+-- a bound of another type (date), an expression, text ranges
+SELECT same($$SELECT * FROM v WHERE hour >= '2025-01-02'::date$$, $$SELECT * FROM v_direct WHERE hour >= '2025-01-02'::date$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k' || 4$$, $$SELECT * FROM v_direct WHERE k = 'k' || 4$$);
+SELECT speed_path($$SELECT * FROM v WHERE k = 'k' || 4$$);
+SELECT same($$SELECT * FROM v WHERE k > 'k47' AND g >= 3$$, $$SELECT * FROM v_direct WHERE k > 'k47' AND g >= 3$$);
+-- ORDER BY ... LIMIT over a fixed part of the key
+SELECT hour, n FROM v WHERE k = 'k45' ORDER BY hour DESC, g LIMIT 3;
+SELECT hour, n FROM v_direct WHERE k = 'k45' ORDER BY hour DESC, g LIMIT 3;
+
+-- NULL keys, NULL values, contradictions
+SELECT same($$SELECT * FROM v WHERE k IS NULL$$, $$SELECT * FROM v_direct WHERE k IS NULL$$);
+SELECT same($$SELECT * FROM v WHERE g IS NULL AND k = 'k1'$$, $$SELECT * FROM v_direct WHERE g IS NULL AND k = 'k1'$$);
+SELECT same($$SELECT * FROM v WHERE g = NULL::int$$, $$SELECT * FROM v_direct WHERE g = NULL::int$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k1' AND k = 'k2'$$, $$SELECT * FROM v_direct WHERE k = 'k1' AND k = 'k2'$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k1' AND k IN ('k1', 'k2') AND g = 1$$,
+            $$SELECT * FROM v_direct WHERE k = 'k1' AND k IN ('k1', 'k2') AND g = 1$$);
+SELECT same($$SELECT * FROM v WHERE k IN (NULL)$$, $$SELECT * FROM v_direct WHERE k IN (NULL)$$);
+
+-- parameters: a generic plan, and a nested loop probing the view
+PREPARE q(text, timestamptz) AS SELECT * FROM v WHERE k = $1 AND hour >= $2;
+CREATE FUNCTION vq(kk text, hh timestamptz) RETURNS SETOF v LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM v WHERE k = kk AND hour >= hh;
+END
+$$;
+SET plan_cache_mode = force_generic_plan;
+SELECT same($$SELECT * FROM vq('k46', '2025-01-01 10:00')$$,
+            $$SELECT * FROM v_direct WHERE k = 'k46' AND hour >= '2025-01-01 10:00'$$);
+SELECT same($$SELECT * FROM vq('k1', NULL)$$, $$SELECT * FROM v_direct WHERE k = 'k1' AND hour >= NULL$$);
+SELECT speed_path($$EXECUTE q('k46', '2025-01-01 10:00')$$);
+RESET plan_cache_mode;
+CREATE TABLE probe (k text);
+INSERT INTO probe VALUES ('k1'), ('k45'), ('k35'), (NULL);
+ANALYZE probe;
+SELECT same($$SELECT p.k AS pk, x.* FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE v.k = p.k OFFSET 0) x$$,
+            $$SELECT p.k AS pk, x.* FROM probe p CROSS JOIN LATERAL (SELECT * FROM v_direct d WHERE d.k = p.k) x$$);
+SELECT speed_path($$SELECT * FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE v.k = p.k OFFSET 0) x$$);
+
+-- the planner's estimate of a filtered speed-layer scan is near the truth,
+-- so that a join with a selective condition probes the other table's index
+ANALYZE lambda_catalog.v_batch;
+CREATE TABLE big (g int PRIMARY KEY, label text);
+INSERT INTO big SELECT i, 'g' || i FROM generate_series(0, 99999) i;
+ANALYZE big;
+CREATE FUNCTION speed_estimate(q text, OUT planned float8, OUT actual float8) LANGUAGE plpgsql AS $$
+DECLARE
+  plan json;
+  node json;
+BEGIN
+  EXECUTE 'EXPLAIN (ANALYZE, FORMAT JSON, TIMING OFF) ' || q INTO plan;
+  -- the first Foreign Scan node, depth first
+  WITH RECURSIVE nodes(n) AS (
+    SELECT plan -> 0 -> 'Plan'
+    UNION ALL
+    SELECT c FROM nodes, json_array_elements(nodes.n -> 'Plans') c)
+  SELECT n INTO node FROM nodes WHERE n ->> 'Node Type' = 'Foreign Scan' LIMIT 1;
+  planned := (node ->> 'Plan Rows')::float8;
+  actual := (node ->> 'Actual Rows')::float8;
+END
+$$;
+SELECT planned BETWEEN actual / 10 AND actual * 10 AS within_10x
+  FROM speed_estimate($$SELECT * FROM v WHERE k = 'k45'$$);
+SELECT planned BETWEEN actual / 10 AND actual * 10 AS within_10x
+  FROM speed_estimate($$SELECT * FROM v WHERE k IN ('k45', 'k46', 'k1')$$);
+SELECT planned BETWEEN actual / 10 AND actual * 10 AS within_10x
+  FROM speed_estimate($$SELECT * FROM v WHERE k = 'k45' AND g = 7$$);
+-- ranges with bounds known at plan time are counted in the column index
+SELECT planned BETWEEN actual / 10 AND actual * 10 AS within_10x
+  FROM speed_estimate($$SELECT * FROM v WHERE hour >= '2025-01-01 20:00' AND hour < '2025-01-02 02:00'$$);
+SELECT planned BETWEEN actual / 10 AND actual * 10 AS within_10x
+  FROM speed_estimate($$SELECT * FROM v WHERE k = 'k45' AND hour > '2025-01-01 12:00'$$);
+EXPLAIN (COSTS OFF) SELECT v.hour, v.n, big.label FROM v JOIN big ON big.g = v.n WHERE v.k = 'k45';
+SELECT same($$SELECT v.hour, v.n, big.label FROM v JOIN big ON big.g = v.n WHERE v.k = 'k45'$$,
+            $$SELECT v.hour, v.n, big.label FROM v_direct v JOIN big ON big.g = v.n WHERE v.k = 'k45'$$);
+
+-- numeric keys: conditions are checked with the type's operators
+SELECT same($$SELECT * FROM vn WHERE num = 1$$, $$SELECT * FROM vn_direct WHERE num = 1$$);
+SELECT speed_path($$SELECT * FROM vn WHERE num = 1$$);
+SELECT same($$SELECT * FROM vn WHERE num IN (0.5, 1.000)$$, $$SELECT * FROM vn_direct WHERE num IN (0.5, 1.000)$$);
+SELECT same($$SELECT * FROM vn WHERE num >= 0.5 AND k = 'k45'$$, $$SELECT * FROM vn_direct WHERE num >= 0.5 AND k = 'k45'$$);
+
+-- after a refresh (the tail in the batch table), then a new tail
+REFRESH MATERIALIZED VIEW v;
+REFRESH MATERIALIZED VIEW vn;
+INSERT INTO ev VALUES ('k45', 7, 2, 1, '2025-01-01 01:00'), ('k99', 9, 2, 1, '2025-01-03 00:00');
+SELECT same($$SELECT * FROM v WHERE k IN ('k45', 'k99')$$, $$SELECT * FROM v_direct WHERE k IN ('k45', 'k99')$$);
+SELECT same($$SELECT * FROM v WHERE g >= 7$$, $$SELECT * FROM v_direct WHERE g >= 7$$);
+SELECT speed_path($$SELECT * FROM v WHERE g >= 7$$);
+SELECT same($$SELECT * FROM vn WHERE num = 2$$, $$SELECT * FROM vn_direct WHERE num = 2$$);
+SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
+SELECT same('SELECT * FROM vn', 'SELECT * FROM vn_direct');
+
+-- a sliding window: a condition on a key column besides the window's steps
+CREATE TABLE sev (k text, g int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('sev', time_column => 'ts');
+INSERT INTO sev SELECT 'k' || (i % 5), i % 3, now() - i * interval '3 seconds' FROM generate_series(0, 600) i;
+CREATE MATERIALIZED VIEW sw WITH (lambda.continuous, lambda.sliding_window = '10 minutes',
+                                  lambda.window_step = '1 minute', lambda.refresh_interval = '1 hour') AS
+  SELECT k, g, count(*) AS n FROM sev GROUP BY k, g;
+INSERT INTO sev SELECT 'k' || (i % 7), i % 3, now() - i * interval '2 seconds' FROM generate_series(0, 300) i;
+BEGIN;
+SELECT same($$SELECT * FROM sw WHERE g = 1$$,
+            $$SELECT k, g, count(*) AS n FROM sev
+               WHERE ts >= date_bin('1 minute', now() - interval '10 minutes', '2000-01-01 00:00+00')
+                 AND ts < date_bin('1 minute', now(), '2000-01-01 00:00+00') + interval '1 minute'
+                 AND g = 1 GROUP BY k, g$$);
+SELECT speed_path($$SELECT * FROM sw WHERE g = 1$$);
+COMMIT;
+
+DEALLOCATE q;
+DROP FUNCTION vq(text, timestamptz);
+DROP VIEW v_direct, vn_direct;
+DROP MATERIALIZED VIEW v, vn, sw;
+DROP TABLE ev, sev, probe, big;
+DROP FUNCTION same(text, text), speed_path(text), speed_keys_read(text), speed_estimate(text);
+DROP EXTENSION pg_lambda;
