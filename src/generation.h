@@ -15,29 +15,7 @@
 #include "utils/dsa.h"
 
 #include "cview.h"
-
-typedef struct SpeedGen
-{
-	int64		gen;
-	int64		first;			/* first generation it stands for (a
-								 * rebuilt one stands for several) */
-	bool		complete;
-	dsa_pointer buckets;		/* dsa_pointer[nbuckets], or invalid */
-	uint32		nbuckets;
-	int64		nentries;
-	int64		bytes;			/* entries, buckets and index */
-	dsa_pointer index;			/* column indexes (speed_index.c), or invalid */
-} SpeedGen;
-
-typedef struct SpeedEntry
-{
-	dsa_pointer next;
-	uint32		hash;
-	uint32		keylen;
-	uint32		stateslen;
-	uint32		cap;			/* room for states */
-	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
-} SpeedEntry;
+#include "genlayout.h"
 
 extern void generation_clear(dsa_area *area, SpeedGen *g);
 extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);

@@ -44,7 +44,7 @@
 #include "utils/memutils.h"
 
 #include "cview.h"
-#include "generation.h"
+#include "genlayout.h"
 #include "keyimage.h"
 #include "speed_index.h"
 

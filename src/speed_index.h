@@ -15,7 +15,7 @@
 #include "utils/dsa.h"
 
 #include "cview.h"
-#include "generation.h"
+#include "genlayout.h"
 
 /*
  * What a read asks of one key column: equal to one of vals (equality, IN;
