@@ -22,6 +22,7 @@ OBJS = \
 	src/pg_lambda.o \
 	src/aggstate.o \
 	src/batch.o \
+	src/batch_build.o \
 	src/capture.o \
 	src/catalog.o \
 	src/cview.o \
@@ -74,7 +75,7 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CUR
 # exactness relies on (a commit racing a refresh's cut, two-phase commit and
 # subtransactions across a refresh, DROP racing a commit), run by
 # pg_isolation_regress against its own preloaded temp instance.
-ISOLATION = cut_race twophase_subxact drop_commit
+ISOLATION = cut_race twophase_subxact drop_commit recompute_race
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_iso
 
 # TAP tests (server lifecycle, Kafka) live in test/t; PGXS runs them with prove
