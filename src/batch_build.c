@@ -72,6 +72,12 @@
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "nodes/supportnodes.h"
+#include "pgstat.h"
+#include "catalog/pg_inherits.h"
+#include "utils/rel.h"
+#include "access/table.h"
 
 #include "compat.h"
 #include "aggstate.h"
@@ -85,6 +91,24 @@
 PG_FUNCTION_INFO_V1(lambda_batch_state_trans);
 PG_FUNCTION_INFO_V1(lambda_batch_state_final);
 PG_FUNCTION_INFO_V1(lambda_batch_image);
+PG_FUNCTION_INFO_V1(lambda_batch_progress);
+PG_FUNCTION_INFO_V1(lambda_batch_progress_support);
+
+/* events between two progress reports (pg_stat_activity.query) */
+#define BUILD_PROGRESS_EVERY	65536
+
+/* The build running in this backend: what its progress reports say. */
+static struct
+{
+	bool		running;
+	char		view[NAMEDATALEN];
+	int64		done;
+	double		total;			/* estimate; < 0 when unknown */
+	TimestampTz start;
+} build_progress;
+
+static double build_events_estimate(Oid relid);
+static void build_report(void);
 
 /* How aggregate i of a view is computed by the statement. */
 static bool
@@ -206,9 +230,11 @@ build_sql(ViewDef *def)
 					 get_rel_relkind(def->event_relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->event_relid)),
 												get_rel_name(def->event_relid)));
+	/* counts the events read, for the progress reports */
+	appendStringInfo(&sql, " WHERE lambda_catalog.batch_progress(%s::pg_catalog.regclass)", regclass);
 	if (query->jointree->quals || stepexpr)
 	{
-		appendStringInfoString(&sql, " WHERE ");
+		appendStringInfoString(&sql, " AND ");
 		if (query->jointree->quals)
 			appendStringInfo(&sql, "(%s)", build_expr(query->jointree->quals, dpcontext));
 		if (query->jointree->quals && stepexpr)
@@ -246,6 +272,13 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	int			rc;
 	char	   *mwm;
 
+	build_progress.running = true;
+	strlcpy(build_progress.view, get_rel_name(def->view_relid), NAMEDATALEN);
+	build_progress.done = 0;
+	build_progress.total = build_events_estimate(def->event_relid);
+	build_progress.start = GetCurrentTimestamp();
+	build_report();
+
 	/* the hash aggregation spills where maintenance commands would */
 	mwm = psprintf("%dkB", maintenance_work_mem);
 	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
@@ -265,7 +298,60 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		elog(ERROR, "batch build of \"%s\" failed: %s",
 			 get_rel_name(def->view_relid), SPI_result_code_string(rc));
 	SPI_freeplan(plan);
+	build_progress.running = false;
 	return (int64) SPI_processed;
+}
+
+/*
+ * The events an event table holds, from the planner's statistics (its
+ * partitions' for a partitioned table); -1 when never counted.
+ */
+static double
+build_events_estimate(Oid relid)
+{
+	List	   *rels = list_make1_oid(relid);
+	ListCell   *lc;
+	double		total = 0;
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, rels)
+	{
+		Relation	rel;
+
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+			continue;
+		rel = table_open(lfirst_oid(lc), AccessShareLock);
+		if (rel->rd_rel->reltuples < 0)
+			total = -1;
+		else if (total >= 0)
+			total += rel->rd_rel->reltuples;
+		table_close(rel, AccessShareLock);
+	}
+	return total;
+}
+
+/*
+ * Shows how far the build got in pg_stat_activity.query: "recomputing
+ * continuous view v: 1200000 of about 5000000 events (24%), 3 s".
+ */
+static void
+build_report(void)
+{
+	long		secs;
+	int			usecs;
+	char	   *msg;
+
+	TimestampDifference(build_progress.start, GetCurrentTimestamp(), &secs, &usecs);
+	if (build_progress.total > 0)
+		msg = psprintf("recomputing continuous view %s: %lld of about %.0f events (%d%%), %ld s",
+					   build_progress.view, (long long) build_progress.done, build_progress.total,
+					   (int) Min(100.0, 100.0 * build_progress.done / build_progress.total), secs);
+	else
+		msg = psprintf("recomputing continuous view %s: %lld events, %ld s",
+					   build_progress.view, (long long) build_progress.done, secs);
+	pgstat_report_activity(STATE_RUNNING, msg);
+	pfree(msg);
 }
 
 /* ------------------------------------------------------------------------
@@ -303,6 +389,7 @@ build_meta(FunctionCallInfo fcinfo, bool image)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the continuous view and aggregate number of %s must not be NULL",
 						image ? "lambda_catalog.batch_image" : "lambda_catalog.batch_state"),
+				 errdetail("They name the aggregate whose state it computes."),
 				 errhint("pg_lambda calls this function itself, in a recompute.")));
 	aggno = PG_GETARG_INT32(first + 1);
 	m = aggmeta_lookup(PG_GETARG_OID(first), aggno);
@@ -315,7 +402,7 @@ build_meta(FunctionCallInfo fcinfo, bool image)
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("lambda_catalog.batch_image takes a state of aggregate %d of \"%s\"",
 							aggno, get_rel_name(def->view_relid)),
-					 errdetail("It was given a %s.", format_type_be(get_fn_expr_argtype(fcinfo->flinfo, 2))),
+					 errdetail("It was given type %s.", format_type_be(get_fn_expr_argtype(fcinfo->flinfo, 2))),
 					 errhint("pg_lambda calls this function itself, in a recompute.")));
 	}
 	else
@@ -324,9 +411,10 @@ build_meta(FunctionCallInfo fcinfo, bool image)
 		if (nargs != list_length(va->impl->args))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("lambda_catalog.batch_state takes the %d arguments of aggregate %d of \"%s\"",
-							list_length(va->impl->args), aggno, get_rel_name(def->view_relid)),
-					 errdetail("It was given %d.", nargs),
+					 errmsg("lambda_catalog.batch_state was given %d aggregate arguments for aggregate %d of \"%s\"",
+							nargs, aggno, get_rel_name(def->view_relid)),
+					 errdetail_plural("The aggregate takes %d argument.", "The aggregate takes %d arguments.",
+									  list_length(va->impl->args), list_length(va->impl->args)),
 					 errhint("pg_lambda calls this function itself, in a recompute.")));
 		for (i = 0; i < nargs; i++)
 		{
@@ -336,10 +424,10 @@ build_meta(FunctionCallInfo fcinfo, bool image)
 			if (want != got)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("argument %d of aggregate %d of \"%s\" has type %s, not %s",
-								i + 1, aggno, get_rel_name(def->view_relid),
-								format_type_be(want), format_type_be(got)),
-						 errhint("pg_lambda calls lambda_catalog.batch_state itself, in a recompute.")));
+						 errmsg("lambda_catalog.batch_state was given type %s as argument %d of aggregate %d of \"%s\"",
+								format_type_be(got), i + 1, aggno, get_rel_name(def->view_relid)),
+						 errdetail("The aggregate takes type %s there.", format_type_be(want)),
+						 errhint("pg_lambda calls this function itself, in a recompute.")));
 		}
 	}
 	fcinfo->flinfo->fn_extra = m;
@@ -363,7 +451,9 @@ lambda_batch_state_trans(PG_FUNCTION_ARGS)
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("lambda_catalog.batch_state_trans can only be called as an aggregate's transition")));
+				 errmsg("lambda_catalog.batch_state_trans can only be called as an aggregate's transition"),
+				 errdetail("It is the transition function of lambda_catalog.batch_state."),
+				 errhint("pg_lambda calls lambda_catalog.batch_state itself, in a recompute.")));
 	m = build_meta(fcinfo, false);
 	if (st == NULL)
 	{
@@ -390,7 +480,9 @@ lambda_batch_state_final(PG_FUNCTION_ARGS)
 	if (!AggCheckCallContext(fcinfo, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("lambda_catalog.batch_state_final can only be called as an aggregate's final function")));
+				 errmsg("lambda_catalog.batch_state_final can only be called as an aggregate's final function"),
+				 errdetail("It is the final function of lambda_catalog.batch_state."),
+				 errhint("pg_lambda calls lambda_catalog.batch_state itself, in a recompute.")));
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BuildState *) PG_GETARG_POINTER(0);
@@ -411,4 +503,33 @@ lambda_batch_image(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(2))
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(aggmeta_serialize(m, PG_GETARG_DATUM(2)));
+}
+
+/*
+ * lambda_catalog.batch_progress(view): true; counts the events the build
+ * reads and reports its progress every BUILD_PROGRESS_EVERY of them.
+ */
+Datum
+lambda_batch_progress(PG_FUNCTION_ARGS)
+{
+	if (build_progress.running && ++build_progress.done % BUILD_PROGRESS_EVERY == 0)
+		build_report();
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * Its planner support: batch_progress keeps every row (selectivity 1), so
+ * that the build is planned for all the events it reads.
+ */
+Datum
+lambda_batch_progress_support(PG_FUNCTION_ARGS)
+{
+	Node	   *req = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(req, SupportRequestSelectivity))
+	{
+		((SupportRequestSelectivity *) req)->selectivity = 1.0;
+		PG_RETURN_POINTER(req);
+	}
+	PG_RETURN_POINTER(NULL);
 }

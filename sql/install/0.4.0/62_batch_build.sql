@@ -53,3 +53,16 @@ REVOKE ALL ON FUNCTION lambda_catalog.batch_state(regclass, integer, boolean, "a
 REVOKE ALL ON FUNCTION lambda_catalog.batch_state(regclass, integer, boolean, "any", "any", "any") FROM PUBLIC;
 COMMENT ON AGGREGATE lambda_catalog.batch_state(regclass, integer, boolean, "any") IS
     'pg_lambda: the stored form of the state of one aggregate of a continuous view over a group (recompute)';
+
+-- Counts the events a recompute reads, for its progress in
+-- pg_stat_activity.query; its support function tells the planner it keeps
+-- every row.
+CREATE FUNCTION lambda_catalog.batch_progress_support(internal) RETURNS internal
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'lambda_batch_progress_support';
+REVOKE ALL ON FUNCTION lambda_catalog.batch_progress_support(internal) FROM PUBLIC;
+CREATE FUNCTION lambda_catalog.batch_progress(regclass) RETURNS boolean
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED SUPPORT lambda_catalog.batch_progress_support
+    AS 'MODULE_PATHNAME', 'lambda_batch_progress';
+REVOKE ALL ON FUNCTION lambda_catalog.batch_progress(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION lambda_catalog.batch_progress(regclass) IS
+    'pg_lambda: counts the events a recompute reads (progress in pg_stat_activity)';
