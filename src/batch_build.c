@@ -63,8 +63,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
-#include "nodes/value.h"
-#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -139,14 +137,11 @@ bool
 batch_build_possible(ViewDef *def)
 {
 	int			i;
-	Oid			owner = InvalidOid;
-	HeapTuple	tup;
-
+	Oid			owner;
 	Oid			imageargs[3] = {REGCLASSOID, INT4OID, ANYOID};
 
 	/* a database whose extension predates 0.4.0 has no batch_image yet */
-	if (!OidIsValid(LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA), makeString("batch_image")),
-								   3, imageargs, true)))
+	if (!catalog_has_function("batch_image", 3, imageargs))
 		return false;
 	for (i = 0; i < def->naggs; i++)
 	{
@@ -154,12 +149,7 @@ batch_build_possible(ViewDef *def)
 			return false;
 	}
 	/* the statement reads the events as the catalog's owner */
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(catalog_namespace()));
-	if (HeapTupleIsValid(tup))
-	{
-		owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-		ReleaseSysCache(tup);
-	}
+	owner = catalog_owner();
 	return OidIsValid(owner) &&
 		pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK;
 }
