@@ -777,10 +777,11 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	const char *mode;
 	TimestampTz start = GetCurrentTimestamp();
 	CatalogScope scope;
-	int64		inserted;
+	int64		inserted = 0;
 	int64		rows_now;
 	CatalogRefresh r;
 	long		groups;
+	bool		build = false;
 
 	if (def == NULL)
 		ereport(ERROR,
@@ -822,7 +823,10 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	if (full)
 	{
 		mode = "recompute";
-		batch_tail_scan(def, snap, NULL, ph, NULL, 0);
+		/* one statement through the executor, or a row at a time */
+		build = batch_build_possible(def);
+		if (!build)
+			batch_tail_scan(def, snap, NULL, ph, NULL, 0);
 	}
 	else
 	{
@@ -861,7 +865,12 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 		if (SPI_execute(sql, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not empty the batch table");
 		old.batch_rows = 0;
-		if (def->nkeys == 0)
+		if (build)
+		{
+			inserted = batch_build(def, snap, ph->horizon);
+			groups = (long) inserted;
+		}
+		if (def->nkeys == 0 && (!build || inserted == 0))
 		{
 			PartialEntry *e;
 			bool		found;
@@ -871,7 +880,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 			(void) e;
 		}
 	}
-	inserted = batch_upsert(def, ph);
+	inserted = (build ? inserted : 0) + batch_upsert(def, ph);
 	rows_now = old.batch_rows + inserted;
 	if (def->sliding)
 	{

@@ -141,6 +141,33 @@ catalog_funcid(const char *name, int nargs, Oid *argtypes)
 }
 
 /*
+ * Whether this database's pg_lambda SQL objects have function
+ * lambda_catalog.name(argtypes): false when they predate the version that
+ * added it (the library can be newer than the objects until ALTER
+ * EXTENSION ... UPDATE).
+ */
+bool
+catalog_has_function(const char *name, int nargs, Oid *argtypes)
+{
+	return OidIsValid(LookupFuncName(list_make2(makeString(LAMBDA_CATALOG_SCHEMA), makeString(pstrdup(name))),
+									 nargs, argtypes, true));
+}
+
+/* The owner of lambda_catalog (whom catalog_begin runs as); InvalidOid when missing. */
+Oid
+catalog_owner(void)
+{
+	HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(catalog_namespace()));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		return InvalidOid;
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/*
  * Opens a scope in which SPI statements read and write the catalog as its
  * owner, with search_path = pg_catalog, pg_temp. Connects SPI.
  */

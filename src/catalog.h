@@ -103,6 +103,8 @@ typedef struct CatalogViewSchedule
 extern Oid	catalog_namespace(void);
 extern Oid	catalog_relid(const char *relname);
 extern Oid	catalog_funcid(const char *name, int nargs, Oid *argtypes);
+extern bool catalog_has_function(const char *name, int nargs, Oid *argtypes);
+extern Oid	catalog_owner(void);
 extern void catalog_begin(CatalogScope *scope);
 extern void catalog_end(CatalogScope *scope);
 

@@ -1,0 +1,164 @@
+#!/bin/bash
+# Batch-layer benchmark: what CREATE over existing events, lambda.recompute
+# and REFRESH of a continuous view cost, beside PostgreSQL doing the same
+# work itself in the same run: a plain CREATE / REFRESH MATERIALIZED VIEW of
+# the same defining query, and the defining query alone.
+#
+#   bench/batch_bench.sh
+#   (run as root or as a user that can run initdb; installs this tree into a
+#   private copy of PostgreSQL, so it needs neither "make install" nor the
+#   install lock)
+#
+# Sizes are environment variables (defaults in brackets):
+#   EVENTS  ["1000000"]  events loaded before the views are created (one run
+#                        per value, e.g. EVENTS="1000000 10000000")
+#   KEYS    [100000]     distinct values of k
+#   NEW     [1000000]    events inserted before the timed REFRESH
+#   ROUNDS  [3]          timings per operation (median reported)
+#   VIEWS   ["plain sketch"]  which definitions to run
+#
+# Every event is (id bigint, k int, g int, x int, ts timestamptz): k uniform
+# in 1..KEYS, g in 0..99, x in 0..999, ts in January 2025. Definitions:
+#   plain   SELECT k, date_trunc('day', ts) AS day, count(*), sum(x), avg(x),
+#           min(x), max(x) FROM events GROUP BY k, day
+#           (built-in aggregates; ~KEYS*28 groups at most)
+#   sketch  SELECT g, count(*), count(DISTINCT k), percentile_cont(0.5)
+#           WITHIN GROUP (ORDER BY x) FROM events GROUP BY g
+#           (pg_lambda's exact distinct sets and quantile sketches)
+# For each definition and size it prints the median ms of
+#   query          the defining query (EXPLAIN (ANALYZE, TIMING OFF): run
+#                  whole, every aggregate computed, no rows sent; SELECT
+#                  count(*) FROM (query) would let the planner drop the
+#                  aggregates nobody reads)
+#   plain CREATE   CREATE MATERIALIZED VIEW ... AS query
+#   plain REFRESH  REFRESH MATERIALIZED VIEW of it
+#   lambda CREATE  CREATE MATERIALIZED VIEW ... WITH (lambda.continuous)
+#   recompute      SELECT lambda.recompute(view)
+# and each pg_lambda figure divided by its reference (CREATE and recompute by
+# the plain CREATE / REFRESH, and for sketch by the query). Then NEW events
+# are inserted (COPY) and it times, once, REFRESH of the continuous view
+# (its mode, from lambda.view_status), the defining query over just those
+# NEW events (a table holding only them) and the plain REFRESH over all.
+# The server is a throwaway one (fsync on, shared_buffers = 1GB,
+# maintenance_work_mem = 512MB); VACUUM ANALYZE and CHECKPOINT run before
+# each timing. Timings are taken under flock /tmp/pg_lambda_bench.lock
+# (BENCH_LOCKED=1 when the caller holds it).
+set -eu
+EVENTS=${EVENTS:-1000000}
+KEYS=${KEYS:-100000}
+NEW=${NEW:-1000000}
+ROUNDS=${ROUNDS:-3}
+VIEWS=${VIEWS:-"plain sketch"}
+port=${BENCH_PORT:-54351}
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/test/scratch.sh"
+. "$src/bench/lib.sh"
+conf="shared_buffers = '1GB'
+maintenance_work_mem = '512MB'
+max_wal_size = '8GB'
+checkpoint_timeout = '30min'
+client_min_messages = warning"
+
+gen_events() {
+    awk -v first="$2" -v n="$3" -v keys="$KEYS" -v seed="$4" 'BEGIN {
+        srand(seed);
+        for (i = 0; i < n; i++)
+            printf "%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", first + i,
+                1 + int(rand() * keys), int(rand() * 100), int(rand() * 1000),
+                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
+    }' > "$1"
+    chmod 644 "$1"
+}
+
+definition() {
+    case $1 in
+        plain) echo "SELECT k, date_trunc('day', ts) AS day, count(*), sum(x), avg(x), min(x), max(x) FROM $2 GROUP BY k, date_trunc('day', ts)" ;;
+        sketch) echo "SELECT g, count(*), count(DISTINCT k) AS users, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS median FROM $2 GROUP BY g" ;;
+    esac
+}
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# timed <sql> [setup sql]: median ms of ROUNDS runs (setup and a CHECKPOINT before each)
+timed() {
+    local vals="" r
+    for r in $(seq 1 "$ROUNDS"); do
+        [ -n "${2:-}" ] && psql_ -c "$2"
+        psql_ -c "CHECKPOINT"
+        vals="$vals $(sql_ms "$1")"
+    done
+    echo "$vals" | median
+}
+
+scratch_install_private
+scratch_start batchbench "$port" "$conf"
+psql_ -c "CREATE EXTENSION pg_lambda"
+echo "pg_lambda batch-layer benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgres" --version)"
+echo "KEYS=$KEYS NEW=$NEW ROUNDS=$ROUNDS (median ms)"
+
+# timings under the machine's benchmark lock (BENCH_LOCKED=1: the caller
+# holds it around the whole run)
+exec 8>/tmp/pg_lambda_bench.lock
+lock() { [ -n "${BENCH_LOCKED:-}" ] || flock 8; }
+unlock() { [ -n "${BENCH_LOCKED:-}" ] || flock -u 8; }
+for n in $EVENTS; do
+    gen_events "$work/events.csv" 1 "$n" 21
+    gen_events "$work/new.csv" $((n + 1)) "$NEW" 22
+    psql_ <<SQL
+DROP TABLE IF EXISTS news;
+CREATE TABLE news (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
+COPY news FROM '$work/new.csv' (FORMAT csv);
+VACUUM ANALYZE news;
+SQL
+    for v in $VIEWS; do
+        # a fresh event table per definition (event tables are append-only)
+        psql_ <<SQL
+DROP TABLE IF EXISTS events CASCADE;
+CREATE TABLE events (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('events', time_column => 'ts') \g /dev/null
+COPY events FROM '$work/events.csv' (FORMAT csv);
+VACUUM ANALYZE events;
+SQL
+        q=$(definition "$v" events)
+        lock
+        t_query=$(timed "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $q")
+        t_pcreate=$(timed "CREATE MATERIALIZED VIEW m AS $q" "DROP MATERIALIZED VIEW IF EXISTS m")
+        t_prefresh=$(timed "REFRESH MATERIALIZED VIEW m")
+        t_lcreate=$(timed "CREATE MATERIALIZED VIEW lv WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS $q" \
+                    "DROP MATERIALIZED VIEW IF EXISTS lv")
+        t_recompute=$(timed "SELECT lambda.recompute('lv')")
+        groups=$(psql_ -c "SELECT count(*) FROM m")
+        unlock
+        # NEW events after the cut: REFRESH folds them in
+        psql_ -c "COPY events FROM '$work/new.csv' (FORMAT csv)"
+        psql_ -c "VACUUM ANALYZE events"
+        lock
+        psql_ -c "CHECKPOINT"
+        t_lrefresh=$(sql_ms "REFRESH MATERIALIZED VIEW lv")
+        mode=$(psql_ -c "SELECT last_refresh_mode FROM lambda.view_status WHERE view = 'lv'::regclass" 2>/dev/null || echo "?")
+        psql_ -c "CHECKPOINT"
+        t_newquery=$(sql_ms "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $(definition "$v" news)")
+        t_prefresh2=$(timed "REFRESH MATERIALIZED VIEW m")
+        unlock
+        # the view answers what the defining query answers (but for the
+        # median, which comes from a quantile sketch)
+        cols="*"; [ "$v" = sketch ] && cols="g, count, users"
+        diff=$(psql_ -c "SELECT count(*) FROM ((SELECT $cols FROM lv EXCEPT ALL SELECT $cols FROM ($q) q)
+                                               UNION ALL (SELECT $cols FROM ($q) q EXCEPT ALL SELECT $cols FROM lv)) d" 2>/dev/null || echo "?")
+        echo
+        echo "$v, $n events ($groups groups): $q"
+        awk -v q="$t_query" -v pc="$t_pcreate" -v pr="$t_prefresh" -v lc="$t_lcreate" -v lr="$t_recompute" \
+            -v rf="$t_lrefresh" -v nq="$t_newquery" -v pr2="$t_prefresh2" -v mode="$mode" -v new="$NEW" -v v="$v" -v diff="$diff" 'BEGIN {
+            printf "  %-34s %9.0f\n", "defining query", q;
+            printf "  %-34s %9.0f\n", "plain CREATE MATERIALIZED VIEW", pc;
+            printf "  %-34s %9.0f\n", "plain REFRESH MATERIALIZED VIEW", pr;
+            printf "  %-34s %9.0f  %5.2fx plain CREATE  %5.2fx query\n", "lambda CREATE", lc, lc / pc, lc / q;
+            printf "  %-34s %9.0f  %5.2fx plain REFRESH %5.2fx query\n", "lambda.recompute", lr, lr / pr, lr / q;
+            printf "  %-34s %9.0f  %5.2fx query over the new events (%.0f ms), plain REFRESH %.0f ms\n",
+                sprintf("REFRESH after %d new (%s)", new, mode), rf, rf / nq, nq, pr2;
+            printf "  rows differing from the defining query: %s\n", diff;
+        }'
+        psql_ -c "DROP MATERIALIZED VIEW IF EXISTS lv" -c "DROP MATERIALIZED VIEW IF EXISTS m"
+    done
+done

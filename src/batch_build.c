@@ -1,0 +1,525 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch_build.c
+ *	  Recompute through PostgreSQL's executor: one INSERT ... SELECT ...
+ *	  GROUP BY that fills a batch table from every event visible to the cut.
+ *
+ * A recompute (and the build at CREATE over existing events) folds every
+ * event into the batch table. Rather than reading the events a row at a
+ * time into a backend-local hash and upserting the groups in chunks, it
+ * runs one statement, planned by PostgreSQL (hash or sorted aggregation,
+ * spilling to disk as PostgreSQL's own does):
+ *
+ *	 INSERT INTO <batch table> (<keys>, <states>)
+ *	 SELECT <key expressions>, <state of each aggregate>
+ *	   FROM [ONLY] <event table> WHERE <the definition's WHERE>
+ *	  GROUP BY <the keys>
+ *
+ * under the cut snapshot (SPI_execute_snapshot), so that it reads exactly
+ * the events the cut says the batch holds. Each aggregate's state comes in
+ * the form the batch table stores (aggmeta_serialize, aggstate.c), in one
+ * of two ways:
+ *
+ *	 direct   an aggregate without a final function whose state is not
+ *			  "internal" (count, sum of integers, min, max, bool_and, ...)
+ *			  returns its transition state: the aggregate itself runs, and
+ *			  lambda_catalog.batch_image(view, aggno, state) turns the result
+ *			  into its stored form;
+ *	 wrapped  any other aggregate (avg, sum(bigint), count(DISTINCT x) as
+ *			  pg_lambda's exact distinct sets, percentile_cont as quantile
+ *			  sketches, ...) runs inside lambda_catalog.batch_state(view,
+ *			  aggno, include, args...), an aggregate whose transition calls
+ *			  the aggregate's own transition function (the batch layer's
+ *			  exact one for count(DISTINCT)) and whose final function
+ *			  serializes the state. Its FILTER becomes the "include"
+ *			  argument, so that a group whose rows all fail the filter still
+ *			  gets the aggregate's initial state, as the row path gives it.
+ *
+ * The expressions are the definition's own, deparsed with every implicit
+ * cast shown and every name outside pg_catalog qualified (the statement
+ * runs in the catalog scope, search_path = pg_catalog, pg_temp). Keys come
+ * out of GROUP BY once each, under the key types' equality, which is what
+ * the batch table's unique index holds: plain inserts, no ON CONFLICT.
+ *
+ * What the statement cannot express falls back to the row path
+ * (batch_tail_scan and batch_upsert, batch.c): an aggregate with more than
+ * BUILD_MAX_ARGS arguments, with ORDER BY or DISTINCT inside it (other than
+ * count(DISTINCT), which the definition rewrote), or a catalog owner
+ * without SELECT on the event table.
+ *
+ * Memory: the statement runs with work_mem = maintenance_work_mem, so its
+ * hash aggregation spills past maintenance_work_mem × hash_mem_multiplier.
+ *
+ * Locks: those of the statement (AccessShare on the events, RowExclusive on
+ * the batch table); the caller holds ShareUpdateExclusive on the batch
+ * table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/ruleutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "nodes/supportnodes.h"
+#include "pgstat.h"
+#include "catalog/pg_inherits.h"
+#include "utils/rel.h"
+#include "access/table.h"
+
+#include "compat.h"
+#include "aggstate.h"
+#include "batch.h"
+#include "catalog.h"
+#include "cview.h"
+
+/* arguments of the widest aggregate batch_state takes (see the SQL) */
+#define BUILD_MAX_ARGS	3
+
+PG_FUNCTION_INFO_V1(lambda_batch_state_trans);
+PG_FUNCTION_INFO_V1(lambda_batch_state_final);
+PG_FUNCTION_INFO_V1(lambda_batch_image);
+PG_FUNCTION_INFO_V1(lambda_batch_progress);
+PG_FUNCTION_INFO_V1(lambda_batch_progress_support);
+
+/* events between two progress reports (pg_stat_activity.query) */
+#define BUILD_PROGRESS_EVERY	65536
+
+/* The build running in this backend: what its progress reports say. */
+static struct
+{
+	bool		running;
+	char		view[NAMEDATALEN];
+	int64		done;
+	double		total;			/* estimate; < 0 when unknown */
+	TimestampTz start;
+} build_progress;
+
+static double build_events_estimate(Oid relid);
+static void build_report(void);
+
+/* How aggregate i of a view is computed by the statement. */
+static bool
+build_direct(ViewAgg *va)
+{
+	AggMeta    *m = &va->meta;
+
+	return m->kind == AGG_KIND_PLAIN && !m->hasfinal && !m->internal &&
+		exprType((Node *) va->impl) == m->transtype;
+}
+
+static bool
+build_wrappable(ViewAgg *va)
+{
+	Aggref	   *impl = va->impl;
+
+	return impl->aggorder == NIL && impl->aggdistinct == NIL && !impl->aggvariadic &&
+		impl->aggdirectargs == NIL && impl->aggkind == AGGKIND_NORMAL &&
+		list_length(impl->args) <= BUILD_MAX_ARGS &&
+		va->meta.ntransargs == list_length(impl->args);
+}
+
+/*
+ * Whether a recompute of def can run as one statement (see the file
+ * header); false sends it down the row path.
+ */
+bool
+batch_build_possible(ViewDef *def)
+{
+	int			i;
+	Oid			owner;
+	Oid			imageargs[3] = {REGCLASSOID, INT4OID, ANYOID};
+
+	/* a database whose extension predates 0.4.0 has no batch_image yet */
+	if (!catalog_has_function("batch_image", 3, imageargs))
+		return false;
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (!build_direct(&def->aggs[i]) && !build_wrappable(&def->aggs[i]))
+			return false;
+	}
+	/* the statement reads the events as the catalog's owner */
+	owner = catalog_owner();
+	return OidIsValid(owner) &&
+		pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK;
+}
+
+/* An expression of the event table's row, as SQL. */
+static char *
+build_expr(Node *expr, List *dpcontext)
+{
+	return deparse_expression(expr, dpcontext, false, true);
+}
+
+/*
+ * The statement (see the file header); with a sliding window, $1 is the
+ * first window step that can still be read.
+ */
+static char *
+build_sql(ViewDef *def)
+{
+	Query	   *query = def->query;
+	List	   *dpcontext = deparse_context_for(get_rel_name(def->event_relid), def->event_relid);
+	StringInfoData sql;
+	char	   *batchname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->batch_relid)),
+													   get_rel_name(def->batch_relid));
+	char	   *regclass = quote_literal_cstr(batchname);
+	ListCell   *lc;
+	int			i;
+	char	   *stepexpr = NULL;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s (", batchname);
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
+	appendStringInfoString(&sql, ") SELECT ");
+	i = 0;
+	foreach(lc, query->groupClause)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+		char	   *e = build_expr((Node *) tle->expr, dpcontext);
+
+		appendStringInfo(&sql, "%s, ", e);
+		if (def->sliding && i == def->nkeys - 1)
+			stepexpr = e;
+		i++;
+	}
+	for (i = 0; i < def->naggs; i++)
+	{
+		ViewAgg    *va = &def->aggs[i];
+
+		if (build_direct(va))
+			appendStringInfo(&sql, "lambda_catalog.batch_image(%s::pg_catalog.regclass, %d, %s)",
+							 regclass, i + 1, build_expr((Node *) va->impl, dpcontext));
+		else
+		{
+			appendStringInfo(&sql, "lambda_catalog.batch_state(%s::pg_catalog.regclass, %d, %s",
+							 regclass, i + 1,
+							 va->aggref->aggfilter ?
+							 psprintf("(%s)", build_expr((Node *) va->aggref->aggfilter, dpcontext)) : "true");
+			foreach(lc, va->impl->args)
+				appendStringInfo(&sql, ", %s", build_expr((Node *) ((TargetEntry *) lfirst(lc))->expr, dpcontext));
+			appendStringInfoChar(&sql, ')');
+		}
+		appendStringInfoString(&sql, i < def->naggs - 1 ? ", " : " ");
+	}
+	appendStringInfo(&sql, "FROM %s%s",
+					 get_rel_relkind(def->event_relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->event_relid)),
+												get_rel_name(def->event_relid)));
+	/* counts the events read, for the progress reports */
+	appendStringInfo(&sql, " WHERE lambda_catalog.batch_progress(%s::pg_catalog.regclass)", regclass);
+	if (query->jointree->quals || stepexpr)
+	{
+		appendStringInfoString(&sql, " AND ");
+		if (query->jointree->quals)
+			appendStringInfo(&sql, "(%s)", build_expr(query->jointree->quals, dpcontext));
+		if (query->jointree->quals && stepexpr)
+			appendStringInfoString(&sql, " AND ");
+		/* an event of a step that has expired can never be in the window */
+		if (stepexpr)
+			appendStringInfo(&sql, "%s >= $1", stepexpr);
+	}
+	if (def->nkeys > 0)
+	{
+		appendStringInfoString(&sql, " GROUP BY ");
+		for (i = 0; i < def->nkeys; i++)
+			appendStringInfo(&sql, "%s%d", i > 0 ? ", " : "", i + 1);
+	}
+	else
+	{
+		/* no events, no row: the caller adds the one row with initial states */
+		appendStringInfoString(&sql, " HAVING pg_catalog.count(*) > 0");
+	}
+	return sql.data;
+}
+
+/*
+ * Fills the (emptied) batch table of def with the groups of every event
+ * that snap sees; horizon is a sliding window's first readable step. Runs
+ * in the catalog scope (catalog_begin). Returns the rows inserted.
+ */
+int64
+batch_build(ViewDef *def, Snapshot snap, Datum horizon)
+{
+	char	   *sql;
+	SPIPlanPtr	plan;
+	Oid			argtypes[1];
+	Datum		args[1];
+	int			rc;
+	char	   *mwm;
+
+	build_progress.running = true;
+	strlcpy(build_progress.view, get_rel_name(def->view_relid), NAMEDATALEN);
+	build_progress.done = 0;
+	build_progress.total = build_events_estimate(def->event_relid);
+	build_progress.start = GetCurrentTimestamp();
+	build_report();
+
+	/* the hash aggregation spills where maintenance commands would */
+	mwm = psprintf("%dkB", maintenance_work_mem);
+	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	sql = build_sql(def);
+	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
+	argtypes[0] = def->steptype;
+	args[0] = horizon;
+	plan = SPI_prepare(sql, def->sliding ? 1 : 0, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the batch build of \"%s\": %s",
+			 get_rel_name(def->view_relid), SPI_result_code_string(SPI_result));
+	/* triggers on the batch table fire as for the row path's upserts */
+	rc = SPI_execute_snapshot(plan, def->sliding ? args : NULL, NULL, snap, InvalidSnapshot,
+							  false, true, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "batch build of \"%s\" failed: %s",
+			 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+	SPI_freeplan(plan);
+	build_progress.running = false;
+	return (int64) SPI_processed;
+}
+
+/*
+ * The events an event table holds, from the planner's statistics (its
+ * partitions' for a partitioned table); -1 when never counted.
+ */
+static double
+build_events_estimate(Oid relid)
+{
+	List	   *rels = list_make1_oid(relid);
+	ListCell   *lc;
+	double		total = 0;
+
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		rels = find_all_inheritors(relid, AccessShareLock, NULL);
+	foreach(lc, rels)
+	{
+		Relation	rel;
+
+		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+			continue;
+		rel = table_open(lfirst_oid(lc), AccessShareLock);
+		if (rel->rd_rel->reltuples < 0)
+			total = -1;
+		else if (total >= 0)
+			total += rel->rd_rel->reltuples;
+		table_close(rel, AccessShareLock);
+	}
+	return total;
+}
+
+/*
+ * Shows how far the build got in pg_stat_activity.query: "recomputing
+ * continuous view v: 1200000 of about 5000000 events (24%), 3 s".
+ */
+static void
+build_report(void)
+{
+	long		secs;
+	int			usecs;
+	char	   *msg;
+
+	TimestampDifference(build_progress.start, GetCurrentTimestamp(), &secs, &usecs);
+	if (build_progress.total > 0)
+		msg = psprintf("recomputing continuous view %s: %lld of about %.0f events (%d%%), %ld s",
+					   build_progress.view, (long long) build_progress.done, build_progress.total,
+					   (int) Min(100.0, 100.0 * build_progress.done / build_progress.total), secs);
+	else
+		msg = psprintf("recomputing continuous view %s: %lld events, %ld s",
+					   build_progress.view, (long long) build_progress.done, secs);
+	pgstat_report_activity(STATE_RUNNING, msg);
+	pfree(msg);
+}
+
+/* ------------------------------------------------------------------------
+ * The statement's functions
+ * ------------------------------------------------------------------------
+ */
+
+/* One group's state of lambda_catalog.batch_state. */
+typedef struct BuildState
+{
+	AggMeta    *meta;
+	Datum		value;
+	bool		isnull;
+} BuildState;
+
+/*
+ * The aggregate a call of batch_state or batch_image computes, checked
+ * against the types it is called with (once per call site: fn_extra).
+ */
+static AggMeta *
+build_meta(FunctionCallInfo fcinfo, bool image)
+{
+	AggMeta    *m = fcinfo->flinfo->fn_extra;
+	ViewDef    *def;
+	ViewAgg    *va;
+	int			aggno;
+	int			nargs;
+	int			i;
+	int			first = image ? 0 : 1;	/* the view's argument */
+
+	if (m != NULL)
+		return m;
+	if (PG_ARGISNULL(first) || PG_ARGISNULL(first + 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the continuous view and aggregate number of %s must not be NULL",
+						image ? "lambda_catalog.batch_image" : "lambda_catalog.batch_state"),
+				 errdetail("They name the aggregate whose state it computes."),
+				 errhint("pg_lambda calls this function itself, in a recompute.")));
+	aggno = PG_GETARG_INT32(first + 1);
+	m = aggmeta_lookup(PG_GETARG_OID(first), aggno);
+	def = cview_get(PG_GETARG_OID(first));
+	va = &def->aggs[aggno - 1];
+	if (image)
+	{
+		if (!build_direct(va) || get_fn_expr_argtype(fcinfo->flinfo, 2) != m->transtype)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("lambda_catalog.batch_image takes a state of aggregate %d of \"%s\"",
+							aggno, get_rel_name(def->view_relid)),
+					 errdetail("It was given type %s.", format_type_be(get_fn_expr_argtype(fcinfo->flinfo, 2))),
+					 errhint("pg_lambda calls this function itself, in a recompute.")));
+	}
+	else
+	{
+		nargs = PG_NARGS() - 4;
+		if (nargs != list_length(va->impl->args))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("lambda_catalog.batch_state was given %d aggregate arguments for aggregate %d of \"%s\"",
+							nargs, aggno, get_rel_name(def->view_relid)),
+					 errdetail_plural("The aggregate takes %d argument.", "The aggregate takes %d arguments.",
+									  list_length(va->impl->args), list_length(va->impl->args)),
+					 errhint("pg_lambda calls this function itself, in a recompute.")));
+		for (i = 0; i < nargs; i++)
+		{
+			Oid			want = exprType((Node *) ((TargetEntry *) list_nth(va->impl->args, i))->expr);
+			Oid			got = get_fn_expr_argtype(fcinfo->flinfo, 4 + i);
+
+			if (want != got)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("lambda_catalog.batch_state was given type %s as argument %d of aggregate %d of \"%s\"",
+								format_type_be(got), i + 1, aggno, get_rel_name(def->view_relid)),
+						 errdetail("The aggregate takes type %s there.", format_type_be(want)),
+						 errhint("pg_lambda calls this function itself, in a recompute.")));
+		}
+	}
+	fcinfo->flinfo->fn_extra = m;
+	return m;
+}
+
+/*
+ * lambda_catalog.batch_state's transition: (state, view, aggno, include,
+ * args...). Folds args into the aggregate's state when include is true.
+ */
+Datum
+lambda_batch_state_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	BuildState *st = PG_ARGISNULL(0) ? NULL : (BuildState *) PG_GETARG_POINTER(0);
+	AggMeta    *m;
+	LOCAL_FCINFO(inner, FUNC_MAX_ARGS);
+	int			nargs = PG_NARGS() - 4;
+	int			i;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lambda_catalog.batch_state_trans can only be called as an aggregate's transition"),
+				 errdetail("It is the transition function of lambda_catalog.batch_state."),
+				 errhint("pg_lambda calls lambda_catalog.batch_state itself, in a recompute.")));
+	m = build_meta(fcinfo, false);
+	if (st == NULL)
+	{
+		st = MemoryContextAlloc(aggcxt, sizeof(BuildState));
+		st->meta = m;
+		aggmeta_initial(m, &st->value, &st->isnull, aggcxt);
+	}
+	if (PG_ARGISNULL(3) || !PG_GETARG_BOOL(3))
+		PG_RETURN_POINTER(st);
+	InitFunctionCallInfoData(*inner, m->hasexact ? &m->exacttransfn : &m->transfn,
+							 m->ntransargs + 1, m->collation, NULL, NULL);
+	for (i = 0; i < nargs; i++)
+		inner->args[i + 1] = fcinfo->args[i + 4];
+	aggmeta_advance(m, inner, &st->value, &st->isnull, aggcxt);
+	PG_RETURN_POINTER(st);
+}
+
+/* lambda_catalog.batch_state's final function: the state's stored form. */
+Datum
+lambda_batch_state_final(PG_FUNCTION_ARGS)
+{
+	BuildState *st;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lambda_catalog.batch_state_final can only be called as an aggregate's final function"),
+				 errdetail("It is the final function of lambda_catalog.batch_state."),
+				 errhint("pg_lambda calls lambda_catalog.batch_state itself, in a recompute.")));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (BuildState *) PG_GETARG_POINTER(0);
+	if (st->isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(aggmeta_serialize(st->meta, st->value));
+}
+
+/*
+ * lambda_catalog.batch_image(view, aggno, state): the stored form of a
+ * state computed by the aggregate itself (the direct way).
+ */
+Datum
+lambda_batch_image(PG_FUNCTION_ARGS)
+{
+	AggMeta    *m = build_meta(fcinfo, true);
+
+	if (PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(aggmeta_serialize(m, PG_GETARG_DATUM(2)));
+}
+
+/*
+ * lambda_catalog.batch_progress(view): true; counts the events the build
+ * reads and reports its progress every BUILD_PROGRESS_EVERY of them.
+ */
+Datum
+lambda_batch_progress(PG_FUNCTION_ARGS)
+{
+	if (build_progress.running && ++build_progress.done % BUILD_PROGRESS_EVERY == 0)
+		build_report();
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * Its planner support: batch_progress keeps every row (selectivity 1), so
+ * that the build is planned for all the events it reads.
+ */
+Datum
+lambda_batch_progress_support(PG_FUNCTION_ARGS)
+{
+	Node	   *req = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(req, SupportRequestSelectivity))
+	{
+		((SupportRequestSelectivity *) req)->selectivity = 1.0;
+		PG_RETURN_POINTER(req);
+	}
+	PG_RETURN_POINTER(NULL);
+}
