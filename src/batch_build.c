@@ -82,6 +82,7 @@
 #include "batch.h"
 #include "catalog.h"
 #include "cview.h"
+#include "stateimage.h"
 
 /* arguments of the widest aggregate batch_state takes (see the SQL) */
 #define BUILD_MAX_ARGS	3
