@@ -545,26 +545,33 @@ StringInfo
 speed_blob(ViewDef *def, PartialHash *ph)
 {
 	StringInfo	blob = makeStringInfo();
-	HASH_SEQ_STATUS seq;
 	PartialEntry *e;
-	StringInfoData states;
+	long		n = partial_count(ph);
+	long		i = 0;
 
-	initStringInfo(&states);
-	hash_seq_init(&seq, ph->htab);
-	while ((e = hash_seq_search(&seq)) != NULL)
+	for (e = partial_first(ph); e; e = partial_next(e), i++)
 	{
 		uint32		l;
+		int			lenpos;
 
-		resetStringInfo(&states);
-		states_image(def, e->values, e->nulls, &states);
+		/* after a few groups, make room for all of them at once */
+		if (i == 64 && n > 2 * i)
+		{
+			double		want = (double) blob->len / i * n * 1.1;
+
+			if (want < (double) (MaxAllocSize / 2))
+				enlargeStringInfo(blob, (int) want - blob->len);
+		}
 		l = e->key.len;
 		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
 		appendBinaryStringInfo(blob, e->key.data, l);
-		l = states.len;
+		/* the states image goes right behind its length, filled in after */
+		lenpos = blob->len;
 		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
-		appendBinaryStringInfo(blob, states.data, l);
+		states_image(def, e->values, e->nulls, blob);
+		l = blob->len - lenpos - sizeof(uint32);
+		memcpy(blob->data + lenpos, &l, sizeof(uint32));
 	}
-	pfree(states.data);
 	return blob;
 }
 
