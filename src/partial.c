@@ -219,11 +219,18 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 
 		if (va->filter && !ExecQual(va->filter, econtext))
 			continue;
+		for (j = 0; j < va->nargs; j++)
+			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
+		/* count, sum, min, max, avg of integers: without a function call */
+		if (va->meta.fast != AGG_FAST_NONE && !(ph->exact && va->meta.hasexact) &&
+			aggmeta_advance_fast(&va->meta,
+								 va->nargs > 0 ? fcinfo->args[1].value : (Datum) 0,
+								 va->nargs > 0 ? fcinfo->args[1].isnull : false,
+								 &e->values[i], &e->nulls[i]))
+			continue;
 		InitFunctionCallInfoData(*fcinfo,
 								 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
 								 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
-		for (j = 0; j < va->nargs; j++)
-			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
 		aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
 	}
 	MemoryContextSwitchTo(old);
@@ -311,17 +318,6 @@ long
 partial_count(PartialHash *ph)
 {
 	return ph->groups->members;
-}
-
-/*
- * The memory the partial aggregation holds, in bytes: its context's blocks
- * (entries, the hash table and the states of by-reference or internal
- * transition types).
- */
-Size
-partial_memory(PartialHash *ph)
-{
-	return MemoryContextMemAllocated(ph->cxt, true);
 }
 
 /* Frees the partial aggregation and every state in it. */

@@ -67,7 +67,6 @@ extern void partial_combine_image(PartialHash *ph, const char *key, int keylen,
 								  const char *states, int stateslen);
 extern void partial_merge(PartialHash *into, PartialHash *from);
 extern long partial_count(PartialHash *ph);
-extern Size partial_memory(PartialHash *ph);
 extern bool partial_for_batch(PartialHash *ph);
 extern void partial_destroy(PartialHash *ph);
 
