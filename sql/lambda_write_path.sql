@@ -65,6 +65,10 @@ INSERT INTO wev SELECT i % 100, i % 3, i, i, '2025-01-04' FROM generate_series(1
 SELECT wv_same();
 
 
+DROP MATERIALIZED VIEW wv;
+DROP VIEW wv_direct;
+DROP FUNCTION wv_same();
+
 -- a large transaction: past lambda.capture_memory its states move into the
 -- speed layer's shared memory while it runs (spills), so the backend holds
 -- at most about that much; the commit applies the spills; a subtransaction
@@ -81,21 +85,21 @@ CREATE FUNCTION mv_same() RETURNS text LANGUAGE sql AS $$
 $$;
 SET lambda.capture_memory = '1MB';
 BEGIN;
-INSERT INTO wev SELECT i % 100000, i % 7, i % 1000, i, '2025-01-05' FROM generate_series(1, 300000) i;
+INSERT INTO wev SELECT i % 30000, i % 7, i % 1000, i, '2025-01-05' FROM generate_series(1, 150000) i;
 SELECT sum(total_bytes) <= 1024 * 1024 AS within_bound
   FROM pg_backend_memory_contexts WHERE name = 'pg_lambda partial states';
 SAVEPOINT s;
-INSERT INTO wev SELECT i % 100000, 99, 777777, i, '2025-01-05' FROM generate_series(1, 300000) i;
+INSERT INTO wev SELECT i % 30000, 99, 777777, i, '2025-01-05' FROM generate_series(1, 150000) i;
 ROLLBACK TO SAVEPOINT s;
-INSERT INTO wev SELECT i % 50000, 8, -1, i, '2025-01-05' FROM generate_series(1, 100000) i;
+INSERT INTO wev SELECT i % 20000, 8, -1, i, '2025-01-05' FROM generate_series(1, 40000) i;
 COMMIT;
-SELECT state, speed_keys >= 100000 AS in_speed_layer FROM lambda.view_status WHERE view = 'mv'::regclass;
+SELECT state, speed_keys >= 30000 AS in_speed_layer FROM lambda.view_status WHERE view = 'mv'::regclass;
 SELECT mv_same();
 
 -- without the bound the same statement keeps them all in the backend
 RESET lambda.capture_memory;
 BEGIN;
-INSERT INTO wev SELECT i % 100000, i % 7, i % 1000, i, '2025-01-06' FROM generate_series(1, 300000) i;
+INSERT INTO wev SELECT i % 30000, i % 7, i % 1000, i, '2025-01-06' FROM generate_series(1, 150000) i;
 SELECT sum(total_bytes) > 4 * 1024 * 1024 AS unbounded
   FROM pg_backend_memory_contexts WHERE name = 'pg_lambda partial states';
 COMMIT;
@@ -104,7 +108,7 @@ SELECT mv_same();
 -- a prepared transaction keeps its spills with the rest of its states
 SET lambda.capture_memory = '1MB';
 BEGIN;
-INSERT INTO wev SELECT i % 100000, i % 5, i % 100, i, '2025-01-07' FROM generate_series(1, 200000) i;
+INSERT INTO wev SELECT i % 30000, i % 5, i % 100, i, '2025-01-07' FROM generate_series(1, 100000) i;
 PREPARE TRANSACTION 'lambda_write_path';
 SELECT mv_same();
 COMMIT PREPARED 'lambda_write_path';
@@ -114,8 +118,5 @@ RESET lambda.capture_memory;
 
 DROP MATERIALIZED VIEW mv;
 DROP FUNCTION mv_same();
-DROP MATERIALIZED VIEW wv;
-DROP VIEW wv_direct;
-DROP FUNCTION wv_same();
 DROP TABLE wev;
 DROP EXTENSION pg_lambda;

@@ -518,6 +518,9 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			}
 			break;
 		case XACT_EVENT_PREPARE:
+			/* the stash image holds copies of the spills: room for it first */
+			foreach(lc, capture_deltas)
+				capture_free_spills(lfirst(lc));
 			if (capture_prepare_stash)
 			{
 				if (capture_prepare_gid[0] == '\0')
@@ -537,8 +540,6 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 											  "lambda.speed_layer_memory had no room for the states of a large transaction while it ran");
 				}
 			}
-			foreach(lc, capture_deltas)
-				capture_free_spills(lfirst(lc));
 			capture_reset_xact();
 			break;
 		case XACT_EVENT_ABORT:
