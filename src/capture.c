@@ -147,27 +147,33 @@ capture_bound(LocalDelta *d)
 
 	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
 		return;
-	old = MemoryContextSwitchTo(TopTransactionContext);
 	if (!d->lost)
 	{
-		StringInfo	blob = speed_blob(d->def, d->ph);
-		Spill	   *sp = palloc(sizeof(Spill));
+		/* the blob, and whatever serializing states leaves, go with it */
+		MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda spill",
+												  ALLOCSET_DEFAULT_SIZES);
+		StringInfo	blob;
+		dsa_pointer p;
 
-		sp->p = speed_spill_put(blob->data, blob->len);
-		sp->len = blob->len;
-		pfree(blob->data);
-		pfree(blob);
-		if (DsaPointerIsValid(sp->p))
-			d->spills = lappend(d->spills, sp);
-		else
+		old = MemoryContextSwitchTo(tmp);
+		blob = speed_blob(d->def, d->ph);
+		p = speed_spill_put(blob->data, blob->len);
+		MemoryContextSwitchTo(TopTransactionContext);
+		if (DsaPointerIsValid(p))
 		{
-			pfree(sp);
-			d->lost = true;
+			Spill	   *sp = palloc(sizeof(Spill));
+
+			sp->p = p;
+			sp->len = blob->len;
+			d->spills = lappend(d->spills, sp);
 		}
+		else
+			d->lost = true;
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(tmp);
 	}
 	partial_destroy(d->ph);
 	d->ph = partial_create(d->def, TopTransactionContext);
-	MemoryContextSwitchTo(old);
 }
 
 /* Frees the spills of d. */
