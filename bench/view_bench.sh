@@ -14,7 +14,12 @@
 #   REFRESHES   ["0 10000 100000 1000000"]   part c: new events per refresh
 #   REBUILD_TAIL [1000000]  part d: events after the cut at the crash
 #   QUERY_SECONDS [4]       part b: whole seconds each query runs, in each timing
-#   PARTS       ["a b c d"] which parts to run (c and d run after b's load)
+#   PARTS       ["a b c d"] which parts to run (c and d run after b's load;
+#                           part w runs only when named: PARTS=w)
+#   W_ROWS      [1000000]   rows per COPY in part w
+#   BENCH_PRIVATE [unset]   1: install this tree into a private copy of
+#                           PostgreSQL first (test/scratch.sh), so that no
+#                           "make install" is needed
 #
 # Every event is (id bigint, k int, g int, x int, ts timestamptz): k uniform
 # in 1..KEYS, g in 0..99, x in 0..999, ts in January 2025. The server is a
@@ -58,6 +63,15 @@
 #    immediate, start; times the start (crash recovery), the first exact
 #    answer of a point query for a key in the tail, and view_status.state =
 #    'active'; then checks all of v against the defining query.
+# w. Write path (issue 14): COPY W_ROWS rows of (id, k1, k2, k3, x, ts) into
+#    fresh event tables, k1 in 1..1000, k2 in 1..100000 (uniform), k3 unique
+#    (W_ROWS groups), x in 0..999. Configurations: no view (baseline), the
+#    no-op transition-table trigger (reference), one view of count(*),
+#    sum(x), avg(x), min(x), max(x) grouped by k1, k2 or k3 (1k, 100k, 1M
+#    groups), the k2 and k3 views together, and a view of count(*),
+#    count(DISTINCT x) grouped by k2 (lambda.speed_layer_memory = 2GB, so
+#    that W_ROWS groups fit). Rounds and order as in part a; prints
+#    the median, the ratio to the baseline and the extra cost per row (ns).
 set -eu
 INGEST_ROWS=${INGEST_ROWS:-1000000}
 ROUNDS=${ROUNDS:-3}
@@ -95,6 +109,7 @@ gen_events() {
 }
 
 
+[ "${BENCH_PRIVATE:-}" = 1 ] && scratch_install_private
 scratch_start viewbench "$port" "$conf"
 psql_ -c "CREATE EXTENSION pg_lambda"
 echo "pg_lambda view benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgres" --version)"
@@ -413,4 +428,82 @@ SELECT * FROM v WHERE k = :k;')
         printf "after the rebuild: %d speed-layer keys; v vs the defining query over all events: %d rows differ (checked in %d ms);\n", keys, mismatch, check_ms;
         printf "point query on v: median %.3f ms, p95 %.3f ms\n", qa[1], qa[2];
     }'
+fi
+
+###############################################################################
+# w. The write path: what each view shape costs a COPY, as a ratio
+if has_part w; then
+    W_ROWS=${W_ROWS:-1000000}
+    awk -v n="$W_ROWS" 'BEGIN {
+        srand(31);
+        for (i = 0; i < n; i++)
+            printf "%d,%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", i + 1,
+                1 + int(rand() * 1000), 1 + int(rand() * 100000), (i * 7919) % n + 1, int(rand() * 1000),
+                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
+    }' > "$work/w.csv"
+    chmod 644 "$work/w.csv"
+    declare -A wms
+    wconfigs="none T g1k g100k g1m two distinct"
+    # two views of W_ROWS groups need more than the default 256 MB
+    psql_ -c "ALTER SYSTEM SET lambda.speed_layer_memory = '2GB'" -c "SELECT pg_reload_conf()" >/dev/null
+    psql_ -c "CREATE FUNCTION noop_trigger() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
+    five="count(*), sum(x), avg(x), min(x), max(x)"
+    wview() {   # wview <name> <table> <select list>
+        psql_ -c "CREATE MATERIALIZED VIEW $1 WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $3 FROM $2 GROUP BY 1"
+    }
+    for r in $(seq 1 "$ROUNDS"); do
+        # rotate the order so that no configuration always goes first; each
+        # table (and its views' speed layer) is dropped before the next COPY
+        order=$(echo $wconfigs | awk -v r="$r" '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
+        for c in $order; do
+            psql_ <<SQL
+CREATE TABLE w_$c (id bigint, k1 int, k2 int, k3 int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('w_$c', time_column => 'ts') \g /dev/null
+SQL
+            case $c in
+                T) psql_ -c "CREATE TRIGGER noop AFTER INSERT ON w_$c REFERENCING NEW TABLE AS new
+                    FOR EACH STATEMENT EXECUTE FUNCTION noop_trigger()" ;;
+                g1k) wview wv1_$c w_$c "k1, $five" ;;
+                g100k) wview wv1_$c w_$c "k2, $five" ;;
+                g1m) wview wv1_$c w_$c "k3, $five" ;;
+                two) wview wv1_$c w_$c "k2, $five"; wview wv2_$c w_$c "k3, $five" ;;
+                distinct) wview wv1_$c w_$c "k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
+            esac
+            psql_ -c "CHECKPOINT"
+            wms[$c,$r]=$(sql_ms "COPY w_$c FROM '$work/w.csv' (FORMAT csv)")
+            for v in wv1_$c wv2_$c; do
+                psql_ -c "DROP MATERIALIZED VIEW IF EXISTS $v"
+            done
+            psql_ -c "DROP TABLE w_$c"
+        done
+    done
+    echo
+    echo "w. COPY of $W_ROWS rows into an event table, by continuous views on it ($ROUNDS rounds, median ms)"
+    echo "   one view: count(*), sum(x), avg(x), min(x), max(x) GROUP BY k1 (1k groups), k2 (100k) or k3 ($W_ROWS);"
+    echo "   two views: the k2 and k3 ones; distinct: count(*), count(DISTINCT x) GROUP BY k2"
+    for c in $wconfigs; do
+        vals=""
+        for r in $(seq 1 "$ROUNDS"); do vals="$vals ${wms[$c,$r]}"; done
+        echo "$c $vals"
+    done | awk -v n="$W_ROWS" '
+        function median(s,   a, m, i, j, t) {
+            m = split(s, a, " ");
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2;
+        }
+        { c = $1; $1 = ""; med[c] = median($0); runs[c] = $0; order[++k] = c }
+        END {
+            name["none"] = "no view (baseline)"; name["T"] = "no-op trigger (ref.)";
+            name["g1k"] = "one view, 1k groups"; name["g100k"] = "one view, 100k groups";
+            name["g1m"] = "one view, " n " groups"; name["two"] = "two views (100k, " n ")";
+            name["distinct"] = "count(DISTINCT), 100k";
+            target["g100k"] = "1.25"; target["g1m"] = "1.25"; target["two"] = "1.5"; target["distinct"] = "1.6";
+            printf "%-28s %8s %8s %8s %12s   %s\n", "configuration", "ms", "ratio", "target", "ns/row extra", "ms of each round";
+            for (i = 1; i <= k; i++) {
+                c = order[i];
+                printf "%-28s %8.0f %8.2f %8s %12s  %s\n", name[c], med[c], med[c] / med["none"],
+                    c in target ? "<= " target[c] : "-", c == "none" ? "-" : sprintf("%.0f", (med[c] - med["none"]) * 1e6 / n), runs[c];
+            }
+        }'
+    psql_ -c "DROP FUNCTION noop_trigger()"
 fi

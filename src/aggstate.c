@@ -39,6 +39,9 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_type.h"
 #include "nodes/execnodes.h"
+#include "common/int.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "parser/parse_agg.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -54,6 +57,33 @@
  * Aggregate machinery
  * ------------------------------------------------------------------------
  */
+
+/* Which transition functions aggmeta_advance_fast computes inline. */
+static AggFast
+aggmeta_fast_kind(Oid transfn, int nargs)
+{
+	switch (transfn)
+	{
+		case F_INT8INC:
+			return nargs == 0 ? AGG_FAST_INT8INC : AGG_FAST_NONE;
+		case F_INT8INC_ANY:
+			return nargs == 1 ? AGG_FAST_INT8INC : AGG_FAST_NONE;
+		case F_INT4_SUM:
+			return AGG_FAST_INT4_SUM;
+		case F_INT4SMALLER:
+			return AGG_FAST_INT4_SMALLER;
+		case F_INT4LARGER:
+			return AGG_FAST_INT4_LARGER;
+		case F_INT8SMALLER:
+			return AGG_FAST_INT8_SMALLER;
+		case F_INT8LARGER:
+			return AGG_FAST_INT8_LARGER;
+		case F_INT4_AVG_ACCUM:
+			return AGG_FAST_INT4_AVG;
+		default:
+			return AGG_FAST_NONE;
+	}
+}
 
 /*
  * Resolves an aggregate call's support functions, as ExecInitAgg does.
@@ -94,6 +124,9 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 	fmgr_info_cxt(agg->aggtransfn, &m->transfn, cxt);
 	fmgr_info_set_expr((Node *) expr, &m->transfn);
 	m->transstrict = m->transfn.fn_strict;
+	m->fast = aggmeta_fast_kind(m->transfn.fn_oid, nargs);
+	if (m->fast != AGG_FAST_INT4_AVG && !m->transbyval)
+		m->fast = AGG_FAST_NONE;	/* int8 by reference (32-bit builds) */
 
 	if (get_func_namespace(aggref->aggfnoid) == catalog_namespace())
 	{
@@ -253,6 +286,90 @@ aggmeta_advance(AggMeta *m, FunctionCallInfo fcinfo, Datum *val, bool *isnull,
 	fcinfo->isnull = false;
 	newval = FunctionCallInvoke(fcinfo);
 	agg_keep(m, val, isnull, newval, fcinfo->isnull, cxt);
+}
+
+/*
+ * Folds one row's argument (none for count(*)) into a state without calling
+ * the transition function, for the functions of AggFast: the same result,
+ * the same error on overflow. False when the state is not what the function
+ * expects (the caller then calls it: aggmeta_advance).
+ */
+bool
+aggmeta_advance_fast(AggMeta *m, Datum arg, bool argnull, Datum *val, bool *isnull)
+{
+	switch (m->fast)
+	{
+		case AGG_FAST_NONE:
+			return false;
+		case AGG_FAST_INT8INC:
+			{
+				/* strict; the state starts at 0 */
+				int64		r;
+
+				if (argnull)
+					return true;
+				if (*isnull)
+					return false;
+				if (unlikely(pg_add_s64_overflow(DatumGetInt64(*val), 1, &r)))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("bigint out of range")));
+				*val = Int64GetDatum(r);
+				return true;
+			}
+		case AGG_FAST_INT4_SUM:
+			/* not strict: int4_sum's own NULL rules, no overflow check */
+			if (argnull)
+				return true;
+			if (*isnull)
+				*val = Int64GetDatum((int64) DatumGetInt32(arg));
+			else
+				*val = Int64GetDatum(DatumGetInt64(*val) + (int64) DatumGetInt32(arg));
+			*isnull = false;
+			return true;
+		case AGG_FAST_INT4_SMALLER:
+		case AGG_FAST_INT4_LARGER:
+			/* strict: the first non-NULL input becomes the state */
+			if (argnull)
+				return true;
+			if (*isnull ||
+				(m->fast == AGG_FAST_INT4_SMALLER ?
+				 DatumGetInt32(arg) < DatumGetInt32(*val) :
+				 DatumGetInt32(arg) > DatumGetInt32(*val)))
+				*val = Int32GetDatum(DatumGetInt32(arg));
+			*isnull = false;
+			return true;
+		case AGG_FAST_INT8_SMALLER:
+		case AGG_FAST_INT8_LARGER:
+			if (argnull)
+				return true;
+			if (*isnull ||
+				(m->fast == AGG_FAST_INT8_SMALLER ?
+				 DatumGetInt64(arg) < DatumGetInt64(*val) :
+				 DatumGetInt64(arg) > DatumGetInt64(*val)))
+				*val = Int64GetDatum(DatumGetInt64(arg));
+			*isnull = false;
+			return true;
+		case AGG_FAST_INT4_AVG:
+			{
+				/* strict; {count, sum} as int8[2], changed in place */
+				ArrayType  *a;
+				int64	   *d;
+
+				if (argnull)
+					return true;
+				if (*isnull || VARATT_IS_EXTENDED(DatumGetPointer(*val)))
+					return false;
+				a = (ArrayType *) DatumGetPointer(*val);
+				if (ARR_HASNULL(a) || ARR_SIZE(a) != ARR_OVERHEAD_NONULLS(1) + 2 * sizeof(int64))
+					return false;
+				d = (int64 *) ARR_DATA_PTR(a);
+				d[0]++;
+				d[1] += (int64) DatumGetInt32(arg);
+				return true;
+			}
+	}
+	return false;
 }
 
 /*

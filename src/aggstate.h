@@ -25,6 +25,23 @@ typedef enum ViewAggKind
 	AGG_KIND_QUANTILE			/* percentile_cont: a quantile sketch */
 } ViewAggKind;
 
+/*
+ * Transition functions that partial.c runs inline (aggmeta_advance_fast):
+ * the built-in ones of count, sum, min, max and avg over int4 and int8,
+ * computed exactly as the functions compute them.
+ */
+typedef enum AggFast
+{
+	AGG_FAST_NONE,
+	AGG_FAST_INT8INC,			/* count(*), count(x): int8inc(_any) */
+	AGG_FAST_INT4_SUM,			/* sum(int4): int4_sum */
+	AGG_FAST_INT4_SMALLER,		/* min(int4) */
+	AGG_FAST_INT4_LARGER,		/* max(int4) */
+	AGG_FAST_INT8_SMALLER,		/* min(int8) */
+	AGG_FAST_INT8_LARGER,		/* max(int8) */
+	AGG_FAST_INT4_AVG			/* avg(int4): int4_avg_accum */
+} AggFast;
+
 /* One aggregate's machinery, from pg_aggregate, resolved for its inputs. */
 typedef struct AggMeta
 {
@@ -38,6 +55,7 @@ typedef struct AggMeta
 	int			ntransargs;		/* inputs the transition function takes */
 	FmgrInfo	transfn;
 	bool		transstrict;
+	AggFast		fast;			/* transfn runs inline, or AGG_FAST_NONE */
 	bool		hasexact;		/* a batch-layer transition (AGG_KIND_DISTINCT) */
 	FmgrInfo	exacttransfn;
 	FmgrInfo	combinefn;
@@ -65,5 +83,7 @@ extern void aggmeta_initial(AggMeta *m, Datum *val, bool *isnull, MemoryContext 
 extern bytea *aggmeta_serialize(AggMeta *m, Datum val);
 extern Datum aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt);
 extern Datum aggmeta_finalize(AggMeta *m, Datum val, bool isnull, bool *resnull);
+
+extern bool aggmeta_advance_fast(AggMeta *m, Datum arg, bool argnull, Datum *val, bool *isnull);
 
 #endif							/* LAMBDA_AGGSTATE_H */

@@ -658,7 +658,6 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 	bool		split = def->nkeys > 0 && batch_has_long_keys(def->batch_relid);
 	UpsertChunk shortc;
 	UpsertChunk longc;
-	HASH_SEQ_STATUS seq;
 	PartialEntry *e;
 	int64		inserted = 0;
 	int			i;
@@ -672,8 +671,7 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 		batch_chunk_init(&longc, def, batch_upsert_long_sql(def, batchname), true);
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
 
-	hash_seq_init(&seq, ph->htab);
-	while ((e = hash_seq_search(&seq)) != NULL)
+	for (e = partial_first(ph); e; e = partial_next(e))
 	{
 		Datum		kv[INDEX_MAX_KEYS * 4];
 		bool		kn[INDEX_MAX_KEYS * 4];

@@ -60,7 +60,15 @@
 #include "capture.h"
 #include "catalog.h"
 #include "cview.h"
+#include "guc.h"
 #include "speed.h"
+
+/* States moved out of the backend (speed_spill_put), as a blob. */
+typedef struct Spill
+{
+	dsa_pointer p;
+	Size		len;
+} Spill;
 
 /* A transaction's states for one view at one subtransaction level. */
 typedef struct LocalDelta
@@ -69,8 +77,13 @@ typedef struct LocalDelta
 	int			nestlevel;
 	ViewDef    *def;
 	PartialHash *ph;
+	List	   *spills;			/* of Spill: states moved out of ph */
+	bool		lost;			/* a spill did not fit: states unknown */
 	StringInfo	blob;			/* built at PRE_COMMIT */
 } LocalDelta;
+
+/* How often (in rows) capture checks its memory against the bound */
+#define CAPTURE_CHECK_ROWS	1024
 
 static List *capture_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
 static bool capture_holding_commit_lock = false;
@@ -117,6 +130,61 @@ capture_local_delta(ViewDef *def)
 	capture_deltas = lappend(capture_deltas, d);
 	MemoryContextSwitchTo(old);
 	return d;
+}
+
+/*
+ * Keeps the states of d within lambda.capture_memory: when they take more,
+ * they move into the speed layer's shared memory as a blob (a spill, which
+ * the commit applies before the rest) and d starts over empty. If the area
+ * has no room for the blob, the states are dropped and the view's open
+ * generation turns incomplete when the transaction commits (its readers
+ * then read the events, and the scheduler rebuilds it): exact either way.
+ */
+static void
+capture_bound(LocalDelta *d)
+{
+	MemoryContext old;
+
+	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
+		return;
+	if (!d->lost)
+	{
+		/* the blob, and whatever serializing states leaves, go with it */
+		MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda spill",
+												  ALLOCSET_DEFAULT_SIZES);
+		StringInfo	blob;
+		dsa_pointer p;
+
+		old = MemoryContextSwitchTo(tmp);
+		blob = speed_blob(d->def, d->ph);
+		p = speed_spill_put(blob->data, blob->len);
+		MemoryContextSwitchTo(TopTransactionContext);
+		if (DsaPointerIsValid(p))
+		{
+			Spill	   *sp = palloc(sizeof(Spill));
+
+			sp->p = p;
+			sp->len = blob->len;
+			d->spills = lappend(d->spills, sp);
+		}
+		else
+			d->lost = true;
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(tmp);
+	}
+	partial_destroy(d->ph);
+	d->ph = partial_create(d->def, TopTransactionContext);
+}
+
+/* Frees the spills of d. */
+static void
+capture_free_spills(LocalDelta *d)
+{
+	ListCell   *lc;
+
+	foreach(lc, d->spills)
+		speed_spill_free(((Spill *) lfirst(lc))->p);
+	d->spills = NIL;
 }
 
 /* Whether the current transaction captured events for the view. */
@@ -197,6 +265,7 @@ lambda_capture(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot;
 	TupleConversionMap *map = NULL;
 	int			rp;
+	uint64		n = 0;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
@@ -232,7 +301,10 @@ lambda_capture(PG_FUNCTION_ARGS)
 			partial_add_slot(d->ph, execute_attr_map_slot(map->attrMap, slot, def->slot));
 		else
 			partial_add_slot(d->ph, slot);
+		if (++n % CAPTURE_CHECK_ROWS == 0)
+			capture_bound(d);
 	}
+	capture_bound(d);
 	tuplestore_select_read_pointer(ts, 0);
 	ExecDropSingleTupleTableSlot(slot);
 	return PointerGetDatum(NULL);
@@ -311,6 +383,8 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 	if (cache->map)
 		slot = execute_attr_map_slot(cache->map->attrMap, slot, def->slot);
 	partial_add_slot(d->ph, slot);
+	if (d->ph->rows % CAPTURE_CHECK_ROWS == 0)
+		capture_bound(d);
 	return PointerGetDatum(NULL);
 }
 
@@ -348,10 +422,20 @@ capture_stash_image(void)
 		LocalDelta *d = lfirst(lc);
 		StringInfo	blob = speed_blob(d->def, d->ph);
 		uint32		l = blob->len;
+		ListCell   *lc2;
 
+		/* spills first: blobs concatenated are one blob */
+		foreach(lc2, d->spills)
+			l += ((Spill *) lfirst(lc2))->len;
 		appendBinaryStringInfo(image, (char *) &d->batch_relid, sizeof(Oid));
 		appendBinaryStringInfo(image, (char *) &l, sizeof(uint32));
-		appendBinaryStringInfo(image, blob->data, l);
+		foreach(lc2, d->spills)
+		{
+			Spill	   *sp = lfirst(lc2);
+
+			appendBinaryStringInfo(image, speed_spill_data(sp->p), sp->len);
+		}
+		appendBinaryStringInfo(image, blob->data, blob->len);
 		pfree(blob->data);
 		pfree(blob);
 	}
@@ -409,7 +493,22 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			foreach(lc, capture_deltas)
 			{
 				LocalDelta *d = lfirst(lc);
+				ListCell   *lc2;
 
+				if (d->lost)
+				{
+					capture_free_spills(d);
+					speed_mark_incomplete(MyDatabaseId, d->batch_relid,
+										  "lambda.speed_layer_memory had no room for the states of a large transaction while it ran");
+					continue;
+				}
+				foreach(lc2, d->spills)
+				{
+					Spill	   *sp = lfirst(lc2);
+
+					speed_apply_spill(MyDatabaseId, d->batch_relid, d->def, sp->p, sp->len);
+				}
+				d->spills = NIL;
 				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
 			}
 			if (capture_holding_commit_lock)
@@ -425,6 +524,9 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			}
 			break;
 		case XACT_EVENT_PREPARE:
+			/* the stash image holds copies of the spills: room for it first */
+			foreach(lc, capture_deltas)
+				capture_free_spills(lfirst(lc));
 			if (capture_prepare_stash)
 			{
 				if (capture_prepare_gid[0] == '\0')
@@ -435,12 +537,22 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				}
 				else
 					capture_stash();
+				foreach(lc, capture_deltas)
+				{
+					LocalDelta *d = lfirst(lc);
+
+					if (d->lost)
+						speed_mark_incomplete(MyDatabaseId, d->batch_relid,
+											  "lambda.speed_layer_memory had no room for the states of a large transaction while it ran");
+				}
 			}
 			capture_reset_xact();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			capture_holding_commit_lock = false;	/* released with all LWLocks */
+			foreach(lc, capture_deltas)
+				capture_free_spills(lfirst(lc));
 			capture_reset_xact();
 			break;
 		default:
@@ -471,6 +583,7 @@ capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribu
 
 			if (d->nestlevel >= level)
 			{
+				capture_free_spills(d);
 				partial_destroy(d->ph);
 				capture_deltas = foreach_delete_current(capture_deltas, lc);
 			}
@@ -497,8 +610,13 @@ capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribu
 				d->nestlevel = level - 1;
 			else
 			{
+				MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
 				partial_merge(parent->ph, d->ph);
 				partial_destroy(d->ph);
+				parent->spills = list_concat(parent->spills, d->spills);
+				parent->lost |= d->lost;
+				MemoryContextSwitchTo(old);
 				capture_deltas = foreach_delete_current(capture_deltas, lc);
 			}
 		}

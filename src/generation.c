@@ -86,17 +86,22 @@ generation_clear(dsa_area *area, SpeedGen *g)
 }
 
 /*
- * Doubles the buckets (or makes the first ones), rehashing the entries.
- * Out of memory, keeps the old buckets: chains only get longer.
+ * Doubles the buckets (or makes the first ones), rehashing the entries, or
+ * more than doubles them: to at least half of "entries" (chains of two on
+ * average). Out of memory, keeps the old buckets: chains only get longer.
  */
 static void
-generation_grow(dsa_area *area, SpeedGen *g)
+generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
 {
 	uint32		n = g->nbuckets ? g->nbuckets * 2 : GENERATION_INITIAL_BUCKETS;
-	dsa_pointer nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
-										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
+	dsa_pointer nb;
 	dsa_pointer *newb;
 	uint32		i;
+
+	while ((int64) n * 2 < entries && n < (uint32) 1 << 30)
+		n *= 2;
+	nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
+										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
 
 	if (!DsaPointerIsValid(nb))
 		return;					/* keep the longer chains */
@@ -161,7 +166,7 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 	StringInfoData combined;
 
 	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * 2)
-		generation_grow(area, g);
+		generation_grow(area, g, 0);
 	if (!DsaPointerIsValid(g->buckets))
 		return false;
 	link = generation_link(area, g, hash, key, keylen);
@@ -241,7 +246,22 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 	{
 		const char *p = blob;
 		const char *end = blob + len;
+		int64		npairs = 0;
 
+		/* room for every key in one step rather than doubling as they come */
+		while (p < end)
+		{
+			uint32		l;
+
+			memcpy(&l, p, sizeof(uint32));
+			p += sizeof(uint32) + l;
+			memcpy(&l, p, sizeof(uint32));
+			p += sizeof(uint32) + l;
+			npairs++;
+		}
+		if (g->nentries + npairs > (int64) g->nbuckets * 2)
+			generation_grow(area, g, g->nentries + npairs);
+		p = blob;
 		while (p < end && ok)
 		{
 			uint32		keylen;

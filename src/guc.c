@@ -25,6 +25,7 @@ int			lambda_max_source_workers = 32;
 int			lambda_worker_restart_interval = 5;
 int			lambda_max_continuous_views = 64;
 int			lambda_speed_layer_memory = 256;
+int			lambda_capture_memory = 64 * 1024;
 
 /*
  * Defines the parameters. Called once from _PG_init in the postmaster.
@@ -79,4 +80,9 @@ guc_init(void)
 							"At the limit views degrade: they refresh early and answer recent events from the event table.",
 							&lambda_speed_layer_memory, 256, 1, INT_MAX / 2,
 							PGC_SIGHUP, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.capture_memory",
+							"Memory a transaction's captured states of one continuous view may take in its backend.",
+							"Beyond it they move into the speed layer's shared memory until the transaction ends.",
+							&lambda_capture_memory, 64 * 1024, 1024, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 }

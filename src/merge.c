@@ -868,7 +868,6 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 	if (!ok && cut.found)
 	{
 		PartialHash *ph = partial_create(s->def, s->cxt);
-		HASH_SEQ_STATUS seq;
 		PartialEntry *e;
 		StringInfoData states;
 
@@ -876,8 +875,7 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 		batch_tail_scan(s->def, estate->es_snapshot, &cut, ph,
 						s->point ? key.data : NULL, key.len);
 		initStringInfo(&states);
-		hash_seq_init(&seq, ph->htab);
-		while ((e = hash_seq_search(&seq)) != NULL)
+		for (e = partial_first(ph); e; e = partial_next(e))
 		{
 			SpeedRow   *r;
 

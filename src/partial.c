@@ -36,23 +36,39 @@
 #include "sketch.h"
 #include "stateimage.h"
 
-/* dynahash callbacks: a KeyRef hashes and compares as its key image. */
-static uint32
-partial_hashfn(const void *key, Size keysize pg_attribute_unused())
+/*
+ * The groups' hash table: a simplehash of (hash, entry) slots, open
+ * addressing, so that a lookup touches the slot array and then the one
+ * entry it finds. Each entry is one piece of memory: its header, its states'
+ * Datums and NULL flags, and its key image, carved in order out of arena
+ * blocks (partial_new_entry), so that the entries a statement makes lie side
+ * by side and a walk over them (partial_first/partial_next) reads memory in
+ * order.
+ */
+typedef struct PartialSlot
 {
-	return ((const KeyRef *) key)->hash;
-}
+	uint32		hash;
+	char		status;
+	PartialEntry *entry;
+} PartialSlot;
 
-static int
-partial_matchfn(const void *a, const void *b, Size keysize pg_attribute_unused())
-{
-	const KeyRef *ka = a;
-	const KeyRef *kb = b;
+#define SH_PREFIX		partial_groups
+#define SH_ELEMENT_TYPE	PartialSlot
+#define SH_KEY_TYPE		PartialEntry *
+#define SH_KEY			entry
+#define SH_HASH_KEY(tb, key)	((key)->key.hash)
+#define SH_EQUAL(tb, a, b)	((a)->key.len == (b)->key.len && \
+							 memcmp((a)->key.data, (b)->key.data, (a)->key.len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a)	((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
-	if (ka->hash != kb->hash || ka->len != kb->len)
-		return 1;
-	return memcmp(ka->data, kb->data, ka->len);
-}
+/* Arena blocks: the first is small (most transactions touch few groups) */
+#define PARTIAL_ARENA_MIN	(8 * 1024)
+#define PARTIAL_ARENA_MAX	(1024 * 1024)
 
 /* A new, empty partial aggregation for def, in a context under parent. */
 PartialHash *
@@ -60,46 +76,84 @@ partial_create(ViewDef *def, MemoryContext parent)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda partial states", ALLOCSET_DEFAULT_SIZES);
 	PartialHash *ph = MemoryContextAllocZero(cxt, sizeof(PartialHash));
-	HASHCTL		ctl;
 
 	ph->def = def;
 	ph->cxt = cxt;
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
-	ctl.keysize = sizeof(KeyRef);
-	ctl.entrysize = sizeof(PartialEntry);
-	ctl.hash = partial_hashfn;
-	ctl.match = partial_matchfn;
-	ctl.hcxt = cxt;
-	ph->htab = hash_create("pg_lambda partial states", 256, &ctl,
-						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	ph->groups = partial_groups_create(cxt, 256, NULL);
 	return ph;
+}
+
+/*
+ * A new entry for a key image, with initial states, linked at the end of
+ * the walk.
+ */
+static PartialEntry *
+partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
+{
+	ViewDef    *def = ph->def;
+	int			n = def->naggs + 1;
+	Size		size = MAXALIGN(sizeof(PartialEntry)) + MAXALIGN(sizeof(Datum) * n) +
+		MAXALIGN(sizeof(bool) * n + keylen);
+	PartialEntry *e;
+	char	   *p;
+	int			i;
+
+	if (ph->arena == NULL || (Size) (ph->arena_end - ph->arena) < size)
+	{
+		Size		block = ph->arena_bytes == 0 ? PARTIAL_ARENA_MIN :
+			Min(ph->arena_bytes, PARTIAL_ARENA_MAX);
+
+		block = Max(block, size);
+		ph->arena = MemoryContextAlloc(ph->cxt, block);
+		ph->arena_end = ph->arena + block;
+		ph->arena_bytes += block;
+	}
+	p = ph->arena;
+	ph->arena += size;
+	e = (PartialEntry *) p;
+	p += MAXALIGN(sizeof(PartialEntry));
+	e->values = (Datum *) p;
+	p += MAXALIGN(sizeof(Datum) * n);
+	e->nulls = (bool *) p;
+	p += sizeof(bool) * n;
+	e->key.data = p;
+	e->key.len = keylen;
+	e->key.hash = hash;
+	memcpy(e->key.data, key, keylen);
+	e->next = NULL;
+	for (i = 0; i < def->naggs; i++)
+		aggmeta_initial(&def->aggs[i].meta, &e->values[i], &e->nulls[i], ph->cxt);
+	if (ph->last)
+		ph->last->next = e;
+	else
+		ph->first = e;
+	ph->last = e;
+	return e;
+}
+
+/* The entry for a key image with this hash, created with initial states if new. */
+static inline PartialEntry *
+partial_lookup_hash(PartialHash *ph, const char *key, int keylen, uint32 hash, bool *found)
+{
+	PartialEntry probe;
+	PartialSlot *slot;
+
+	probe.key.hash = hash;
+	probe.key.len = keylen;
+	probe.key.data = (char *) key;
+	slot = partial_groups_insert_hash(ph->groups, &probe, hash, found);
+	if (!*found)
+		slot->entry = partial_new_entry(ph, key, keylen, hash);
+	return slot->entry;
 }
 
 /* The entry for a key image, created with initial states if new. */
 PartialEntry *
 partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found)
 {
-	KeyRef		ref;
-	PartialEntry *e;
-
-	ref.hash = key_hash(key, keylen);
-	ref.len = keylen;
-	ref.data = (char *) key;
-	e = hash_search(ph->htab, &ref, HASH_ENTER, found);
-	if (!*found)
-	{
-		int			i;
-		ViewDef    *def = ph->def;
-
-		e->key.data = MemoryContextAlloc(ph->cxt, keylen > 0 ? keylen : 1);
-		memcpy(e->key.data, key, keylen);
-		e->values = MemoryContextAlloc(ph->cxt, sizeof(Datum) * (def->naggs + 1));
-		e->nulls = MemoryContextAlloc(ph->cxt, sizeof(bool) * (def->naggs + 1));
-		for (i = 0; i < def->naggs; i++)
-			aggmeta_initial(&def->aggs[i].meta, &e->values[i], &e->nulls[i], ph->cxt);
-	}
-	return e;
+	return partial_lookup_hash(ph, key, keylen, key_hash(key, keylen), found);
 }
 
 /*
@@ -156,7 +210,7 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 		MemoryContextSwitchTo(old);
 		return;
 	}
-	e = partial_lookup(ph, buf->data, buf->len, &found);
+	e = partial_lookup_hash(ph, buf->data, buf->len, key_hash(buf->data, buf->len), &found);
 
 	for (i = 0; i < def->naggs; i++)
 	{
@@ -166,11 +220,18 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 
 		if (va->filter && !ExecQual(va->filter, econtext))
 			continue;
+		for (j = 0; j < va->nargs; j++)
+			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
+		/* count, sum, min, max, avg of integers: without a function call */
+		if (va->meta.fast != AGG_FAST_NONE && !(ph->exact && va->meta.hasexact) &&
+			aggmeta_advance_fast(&va->meta,
+								 va->nargs > 0 ? fcinfo->args[1].value : (Datum) 0,
+								 va->nargs > 0 ? fcinfo->args[1].isnull : false,
+								 &e->values[i], &e->nulls[i]))
+			continue;
 		InitFunctionCallInfoData(*fcinfo,
 								 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
 								 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
-		for (j = 0; j < va->nargs; j++)
-			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
 		aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
 	}
 	MemoryContextSwitchTo(old);
@@ -209,15 +270,13 @@ partial_combine_image(PartialHash *ph, const char *key, int keylen,
 void
 partial_merge(PartialHash *into, PartialHash *from)
 {
-	HASH_SEQ_STATUS seq;
 	PartialEntry *fe;
 	ViewDef    *def = into->def;
 
-	hash_seq_init(&seq, from->htab);
-	while ((fe = hash_seq_search(&seq)) != NULL)
+	for (fe = partial_first(from); fe; fe = partial_next(fe))
 	{
 		bool		found;
-		PartialEntry *e = partial_lookup(into, fe->key.data, fe->key.len, &found);
+		PartialEntry *e = partial_lookup_hash(into, fe->key.data, fe->key.len, fe->key.hash, &found);
 		int			i;
 
 		for (i = 0; i < def->naggs; i++)
@@ -237,13 +296,11 @@ bool
 partial_for_batch(PartialHash *ph)
 {
 	ViewDef    *def = ph->def;
-	HASH_SEQ_STATUS seq;
 	PartialEntry *e;
 	bool		exact = true;
 	int			i;
 
-	hash_seq_init(&seq, ph->htab);
-	while ((e = hash_seq_search(&seq)) != NULL)
+	for (e = partial_first(ph); e; e = partial_next(e))
 	{
 		for (i = 0; i < def->naggs; i++)
 		{
@@ -261,7 +318,7 @@ partial_for_batch(PartialHash *ph)
 long
 partial_count(PartialHash *ph)
 {
-	return hash_get_num_entries(ph->htab);
+	return ph->groups->members;
 }
 
 /* Frees the partial aggregation and every state in it. */

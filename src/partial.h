@@ -12,7 +12,6 @@
 #include "postgres.h"
 
 #include "executor/tuptable.h"
-#include "utils/hsearch.h"
 
 #include "cview.h"
 
@@ -24,24 +23,40 @@ typedef struct KeyRef
 	char	   *data;
 } KeyRef;
 
-/* Partial aggregation: group key image -> transition states. */
-typedef struct PartialHash
-{
-	ViewDef    *def;
-	MemoryContext cxt;
-	HTAB	   *htab;
-	int64		rows;			/* rows folded in */
-	Datum		horizon;		/* sliding: steps before it have expired */
-	bool		exact;			/* batch layer: distinct states keep every value */
-} PartialHash;
-
 /* One group: its key image and a transition state per aggregate. */
 typedef struct PartialEntry
 {
 	KeyRef		key;
 	Datum	   *values;
 	bool	   *nulls;
+	struct PartialEntry *next;	/* the next group made (partial_next) */
 } PartialEntry;
+
+struct partial_groups_hash;		/* partial.c's simplehash table */
+
+/* Partial aggregation: group key image -> transition states. */
+typedef struct PartialHash
+{
+	ViewDef    *def;
+	MemoryContext cxt;
+	struct partial_groups_hash *groups;
+	PartialEntry *first;		/* the groups, in the order they were made */
+	PartialEntry *last;
+	char	   *arena;			/* room for entries: arena .. arena_end */
+	char	   *arena_end;
+	Size		arena_bytes;	/* of the arena blocks allocated so far */
+	int64		rows;			/* rows folded in */
+	Datum		horizon;		/* sliding: steps before it have expired */
+	bool		exact;			/* batch layer: distinct states keep every value */
+} PartialHash;
+
+/*
+ * Walks every group of a partial aggregation, in the order they were made:
+ *   for (e = partial_first(ph); e; e = partial_next(e))
+ * Groups are only ever added, so a walk may look keys up as it goes.
+ */
+#define partial_first(ph)	((ph)->first)
+#define partial_next(e)		((e)->next)
 
 extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);

@@ -547,35 +547,42 @@ StringInfo
 speed_blob(ViewDef *def, PartialHash *ph)
 {
 	StringInfo	blob = makeStringInfo();
-	HASH_SEQ_STATUS seq;
 	PartialEntry *e;
-	StringInfoData states;
+	long		n = partial_count(ph);
+	long		i = 0;
 
-	initStringInfo(&states);
-	hash_seq_init(&seq, ph->htab);
-	while ((e = hash_seq_search(&seq)) != NULL)
+	for (e = partial_first(ph); e; e = partial_next(e), i++)
 	{
 		uint32		l;
+		int			lenpos;
 
-		resetStringInfo(&states);
-		states_image(def, e->values, e->nulls, &states);
+		/* after a few groups, make room for all of them at once */
+		if (i == 64 && n > 2 * i)
+		{
+			double		want = (double) blob->len / i * n * 1.1;
+
+			if (want < (double) (MaxAllocSize / 2))
+				enlargeStringInfo(blob, (int) want - blob->len);
+		}
 		l = e->key.len;
 		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
 		appendBinaryStringInfo(blob, e->key.data, l);
-		l = states.len;
+		/* the states image goes right behind its length, filled in after */
+		lenpos = blob->len;
 		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
-		appendBinaryStringInfo(blob, states.data, l);
+		states_image(def, e->values, e->nulls, blob);
+		l = blob->len - lenpos - sizeof(uint32);
+		memcpy(blob->data + lenpos, &l, sizeof(uint32));
 	}
-	pfree(states.data);
 	return blob;
 }
 
 /*
- * Applies a blob to the view's open generation. Called after commit, where
- * an error would be a PANIC: raises none (see generation_apply_blob).
+ * Applies a blob to the view's open generation; counts a transaction if
+ * "xact". Raises no error (see speed_apply).
  */
-void
-speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
+static void
+speed_apply_blob(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len, bool xact)
 {
 	SpeedView  *v;
 	SpeedGen   *g;
@@ -590,9 +597,69 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 		if (!generation_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
 	}
-	v->transactions++;
-	v->last_apply = GetCurrentTimestamp();
+	if (xact)
+	{
+		v->transactions++;
+		v->last_apply = GetCurrentTimestamp();
+	}
 	LWLockRelease(&v->lock);
+}
+
+/*
+ * Applies a blob to the view's open generation. Called after commit, where
+ * an error would be a PANIC: raises none (see generation_apply_blob).
+ */
+void
+speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
+{
+	speed_apply_blob(dbid, batch_relid, def, blob, len, true);
+}
+
+/*
+ * Spilled states. A transaction whose states for a view outgrow
+ * lambda.capture_memory while it runs moves them, as a blob, into the speed
+ * layer's area (counted in lambda.speed_layer_memory), out of every
+ * generation: nobody reads them until the transaction commits and applies
+ * them (speed_apply_spill), or aborts and frees them (speed_spill_free).
+ * Blobs are sequences of (key, states) pairs, so several spills and the
+ * final blob apply one after the other, in any order.
+ */
+
+/* Copies a blob into the area; InvalidDsaPointer when it does not fit. */
+dsa_pointer
+speed_spill_put(const char *data, Size len)
+{
+	dsa_area   *area = speed_get_area();
+	dsa_pointer p = dsa_allocate_extended(area, Max(len, 1), DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE);
+
+	if (DsaPointerIsValid(p))
+		memcpy(dsa_get_address(area, p), data, len);
+	return p;
+}
+
+/* A spilled blob's bytes. */
+const char *
+speed_spill_data(dsa_pointer p)
+{
+	return dsa_get_address(speed_area, p);
+}
+
+/* Frees a spilled blob. */
+void
+speed_spill_free(dsa_pointer p)
+{
+	dsa_free(speed_area, p);
+}
+
+/*
+ * Applies a spilled blob to the view's open generation and frees it: after
+ * commit, like speed_apply, raising no error.
+ */
+void
+speed_apply_spill(Oid dbid, Oid batch_relid, ViewDef *def, dsa_pointer p, Size len)
+{
+	speed_apply_blob(dbid, batch_relid, def, dsa_get_address(speed_area, p), len, false);
+	dsa_free(speed_area, p);
 }
 
 /* Marks the open generation of a view incomplete. */

@@ -14,6 +14,7 @@
 
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
+#include "utils/dsa.h"
 #include "utils/snapshot.h"
 
 #include "partial.h"
@@ -59,6 +60,10 @@ extern void speed_lock_commit(void);
 extern void speed_unlock_commit(void);
 extern StringInfo speed_blob(ViewDef *def, PartialHash *ph);
 extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len);
+extern dsa_pointer speed_spill_put(const char *data, Size len);
+extern const char *speed_spill_data(dsa_pointer p);
+extern void speed_spill_free(dsa_pointer p);
+extern void speed_apply_spill(Oid dbid, Oid batch_relid, ViewDef *def, dsa_pointer p, Size len);
 extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);
 extern void speed_mark_database_incomplete(Oid dbid, const char *why);
 extern bool speed_stash_put(const char *gid, const char *data, Size len);

@@ -71,23 +71,45 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 	for (i = 0; i < def->naggs; i++)
 	{
 		AggMeta    *m = &def->aggs[i].meta;
+		uint32		l;
+		char	   *w;
 
-		appendStringInfoChar(buf, nulls[i] ? 0 : 1);
-		if (!nulls[i] && m->transbyval && !m->internal)
+		if (nulls[i])
+		{
+			appendStringInfoChar(buf, 0);
+			continue;
+		}
+		if (m->transbyval && !m->internal)
 		{
 			/* the common case (count, sum of int4, ...), without a bytea */
-			uint32		l = m->translen;
-			char		tmp[sizeof(Datum)];
-
-			store_att_byval(tmp, values[i], m->translen);
-			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
-			appendBinaryStringInfo(buf, tmp, l);
+			l = m->translen;
+			enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
+			w = buf->data + buf->len;
+			*w++ = 1;
+			memcpy(w, &l, sizeof(uint32));
+			store_att_byval(w + sizeof(uint32), values[i], l);
+			buf->len += 1 + sizeof(uint32) + l;
+			buf->data[buf->len] = '\0';
 		}
-		else if (!nulls[i])
+		else if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND &&
+				 !VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
+		{
+			/* a plain varlena (avg's array, numeric): its bytes, header included */
+			l = VARSIZE(DatumGetPointer(values[i]));
+			enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
+			w = buf->data + buf->len;
+			*w++ = 1;
+			memcpy(w, &l, sizeof(uint32));
+			memcpy(w + sizeof(uint32), DatumGetPointer(values[i]), l);
+			buf->len += 1 + sizeof(uint32) + l;
+			buf->data[buf->len] = '\0';
+		}
+		else
 		{
 			bytea	   *b = aggmeta_serialize(m, values[i]);
-			uint32		l = VARSIZE_ANY_EXHDR(b);
 
+			l = VARSIZE_ANY_EXHDR(b);
+			appendStringInfoChar(buf, 1);
 			appendBinaryStringInfo(buf, (char *) &l, sizeof(uint32));
 			appendBinaryStringInfo(buf, VARDATA_ANY(b), l);
 			pfree(b);

@@ -1,0 +1,75 @@
+#!/bin/bash
+# The write path in instructions: what a COPY costs with each view shape of
+# view_bench.sh part w, counted by valgrind's callgrind (repeatable on a
+# shared, noisy machine, unlike wall-clock times; blind to cache misses).
+#
+#   bench/write_callgrind.sh
+#   (run as root or as a user that can run initdb; needs valgrind)
+#
+# ROWS [100000] rows per COPY, as in part w (k1 in 1..1000, k2 in 1..100000,
+# k3 unique, x in 0..999). Installs this tree into a private copy of
+# PostgreSQL (test/scratch.sh), makes a cluster with the event table, then
+# for each configuration copies the cluster and runs a single-user backend
+# under callgrind: it creates the views (in that session, so that their
+# speed layer is complete and the commit applies to it) and COPYs the rows;
+# only the COPY and capture's transaction callback are counted
+# (--toggle-collect=DoCopy, capture_xact_callback). Prints instructions per
+# configuration, the ratio to the COPY without a view, and per row: the
+# capture trigger's, the commit's (serializing the states and applying them
+# to the speed layer) and the rest over the baseline (the transition table's
+# tuplestore, mostly).
+set -eu
+ROWS=${ROWS:-100000}
+src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/test/scratch.sh"
+scratch_install_private
+scratch_start writecg "${BENCH_PORT:-54395}" "shared_buffers = '512MB'
+lambda.speed_layer_memory = '2GB'
+max_wal_size = '8GB'"
+awk -v n="$ROWS" 'BEGIN {
+    srand(31);
+    for (i = 0; i < n; i++)
+        printf "%d,%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", i + 1,
+            1 + int(rand() * 1000), 1 + int(rand() * 100000), i + 1, int(rand() * 1000),
+            1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
+}' > "$work/w.csv"
+chmod 644 "$work/w.csv"
+scratch_psql -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+CREATE EXTENSION pg_lambda;
+CREATE TABLE t (id bigint, k1 int, k2 int, k3 int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('t', time_column => 'ts');
+SQL
+$run "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
+five="count(*), sum(x), avg(x), min(x), max(x)"
+declare -A views
+views[none]=""
+views[g1k]="k1, $five"
+views[g100k]="k2, $five"
+views[guniq]="k3, $five"
+views[two]="k2, $five|k3, $five"
+views[distinct]="k2, count(*) AS n, count(DISTINCT x) AS nx"
+printf "%-10s %14s %7s %14s %14s %14s\n" config instructions ratio "capture/row" "commit/row" "other/row"
+for c in none g1k g100k guniq two distinct; do
+    d=$work/cg_$c
+    cp -a "$work/data" "$d"
+    : > "$work/$c.sql"
+    n=0
+    IFS='|' read -ra sels <<< "${views[$c]}"
+    for sel in "${sels[@]}"; do
+        n=$((n + 1))
+        echo "CREATE MATERIALIZED VIEW v$n WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t GROUP BY 1;" >> "$work/$c.sql"
+    done
+    echo "COPY t FROM '$work/w.csv' (FORMAT csv);" >> "$work/$c.sql"
+    chmod 644 "$work/$c.sql"
+    (cd "$work" && $run valgrind --tool=callgrind --collect-atstart=no --toggle-collect=DoCopy \
+        --toggle-collect=capture_xact_callback --callgrind-out-file="$work/cg.$c.out" \
+        "$bindir/postgres" --single -D "$d" postgres < "$work/$c.sql" > "$work/$c.log" 2>&1)
+    rm -rf "$d"
+    ann=$(callgrind_annotate --threshold=100 --inclusive=yes "$work/cg.$c.out" 2>/dev/null)
+    tot=$(echo "$ann" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    cap=$(echo "$ann" | awk '/capture.c:lambda_capture / { gsub(",", "", $1); print $1; exit }')
+    com=$(echo "$ann" | awk '/capture.c:capture_xact_callback / { gsub(",", "", $1); print $1; exit }')
+    [ "$c" = none ] && base=$tot
+    awk -v c="$c" -v t="$tot" -v b="$base" -v cap="${cap:-0}" -v com="${com:-0}" -v n="$ROWS" 'BEGIN {
+        printf "%-10s %14d %7.2f %14.0f %14.0f %14.0f\n", c, t, t / b, cap / n, com / n, (t - b - cap - com) / n }'
+done

@@ -1,0 +1,122 @@
+-- The write path: the capture trigger's partial states (a hash of groups,
+-- built-in transition functions computed inline) and their application to
+-- the speed layer at commit. Every answer is compared with the defining query.
+CREATE EXTENSION pg_lambda;
+CREATE TABLE wev (k int, g int, x int, y bigint, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('wev', time_column => 'ts');
+
+-- count, sum, min, max, avg of int4 and int8 (computed inline), NULLs
+-- included, and aggregates that still call their functions
+CREATE MATERIALIZED VIEW wv WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, count(x) AS nx, sum(x) AS sx, min(x) AS lx, max(x) AS hx,
+         avg(x) AS ax, count(y) AS ny, min(y) AS ly, max(y) AS hy, sum(y) AS sy,
+         avg(y) AS ay, min(x) FILTER (WHERE g = 1) AS lx1
+    FROM wev GROUP BY k;
+CREATE VIEW wv_direct AS
+  SELECT k, count(*) AS n, count(x) AS nx, sum(x) AS sx, min(x) AS lx, max(x) AS hx,
+         avg(x) AS ax, count(y) AS ny, min(y) AS ly, max(y) AS hy, sum(y) AS sy,
+         avg(y) AS ay, min(x) FILTER (WHERE g = 1) AS lx1
+    FROM wev GROUP BY k;
+CREATE FUNCTION wv_same() RETURNS text LANGUAGE sql AS $$
+  SELECT format('view %s rows, query %s rows, %s differ',
+    (SELECT count(*) FROM wv), (SELECT count(*) FROM wv_direct),
+    (SELECT count(*) FROM ((SELECT * FROM wv EXCEPT ALL SELECT * FROM wv_direct)
+                            UNION ALL (SELECT * FROM wv_direct EXCEPT ALL SELECT * FROM wv)) d))
+$$;
+
+-- group 1 sees only NULLs, group 2 NULLs first, then values; extremes of
+-- int4 and int8 (sum(int4) is an int8, so it does not overflow)
+INSERT INTO wev VALUES
+  (1, 0, NULL, NULL, '2025-01-01'), (1, 1, NULL, NULL, '2025-01-01'),
+  (2, 1, NULL, NULL, '2025-01-01'), (2, 1, 7, -7, '2025-01-01'),
+  (2, 0, 2147483647, 9223372036854775807, '2025-01-01'),
+  (2, 1, -2147483648, -9223372036854775808, '2025-01-01'),
+  (3, 1, 2147483647, 1, '2025-01-01'), (3, 1, 2147483647, 2, '2025-01-01');
+SELECT wv_same();
+SELECT * FROM wv WHERE k IN (1, 2) ORDER BY k;
+
+-- several statements, a subtransaction that commits and one that rolls back
+BEGIN;
+INSERT INTO wev SELECT i % 7, i % 3, nullif(i % 11, 0) * 1000, (i % 13) * 100000000000, '2025-01-02'
+  FROM generate_series(1, 2000) i;
+SAVEPOINT a;
+INSERT INTO wev SELECT i % 9, i % 3, -i, -i, '2025-01-02' FROM generate_series(1, 500) i;
+RELEASE SAVEPOINT a;
+SAVEPOINT b;
+INSERT INTO wev SELECT i % 5, 1, 123456, 123456, '2025-01-02' FROM generate_series(1, 500) i;
+ROLLBACK TO SAVEPOINT b;
+INSERT INTO wev SELECT i % 7, 1, i, NULL, '2025-01-02' FROM generate_series(1, 100) i;
+COMMIT;
+SELECT wv_same();
+
+-- one statement with many groups: the hash of groups grows, the
+-- generation's buckets are sized for all its keys at once; a second one
+-- combines with every key it left
+INSERT INTO wev SELECT i, i % 3, i % 1000, i, '2025-01-03' FROM generate_series(1, 60000) i;
+SELECT wv_same();
+INSERT INTO wev SELECT i, i % 3, -(i % 1000), -i, '2025-01-03' FROM generate_series(1, 60000, 2) i;
+SELECT wv_same();
+SELECT state, speed_keys > 60000 AS all_in_speed_layer FROM lambda.view_status WHERE view = 'wv'::regclass;
+
+-- after a refresh, the batch table holds them
+REFRESH MATERIALIZED VIEW wv;
+SELECT wv_same();
+INSERT INTO wev SELECT i % 100, i % 3, i, i, '2025-01-04' FROM generate_series(1, 1000) i;
+SELECT wv_same();
+
+
+DROP MATERIALIZED VIEW wv;
+DROP VIEW wv_direct;
+DROP FUNCTION wv_same();
+
+-- a large transaction: past lambda.capture_memory its states move into the
+-- speed layer's shared memory while it runs (spills), so the backend holds
+-- at most about that much; the commit applies the spills; a subtransaction
+-- that rolls back drops its own
+CREATE MATERIALIZED VIEW mv WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, sum(x) AS s, avg(x) AS a, count(DISTINCT g) AS dg FROM wev GROUP BY k;
+CREATE FUNCTION mv_same() RETURNS text LANGUAGE sql AS $$
+  SELECT format('view %s rows, query %s rows, %s differ',
+    (SELECT count(*) FROM mv), (SELECT count(DISTINCT k) FROM wev),
+    (SELECT count(*) FROM ((SELECT * FROM mv EXCEPT ALL
+                            SELECT k, count(*), sum(x), avg(x), count(DISTINCT g) FROM wev GROUP BY k)
+                           UNION ALL (SELECT k, count(*), sum(x), avg(x), count(DISTINCT g) FROM wev GROUP BY k
+                                      EXCEPT ALL SELECT * FROM mv)) d))
+$$;
+SET lambda.capture_memory = '1MB';
+BEGIN;
+INSERT INTO wev SELECT i % 30000, i % 7, i % 1000, i, '2025-01-05' FROM generate_series(1, 150000) i;
+SELECT sum(total_bytes) <= 1024 * 1024 AS within_bound
+  FROM pg_backend_memory_contexts WHERE name = 'pg_lambda partial states';
+SAVEPOINT s;
+INSERT INTO wev SELECT i % 30000, 99, 777777, i, '2025-01-05' FROM generate_series(1, 150000) i;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO wev SELECT i % 20000, 8, -1, i, '2025-01-05' FROM generate_series(1, 40000) i;
+COMMIT;
+SELECT state, speed_keys >= 30000 AS in_speed_layer FROM lambda.view_status WHERE view = 'mv'::regclass;
+SELECT mv_same();
+
+-- without the bound the same statement keeps them all in the backend
+RESET lambda.capture_memory;
+BEGIN;
+INSERT INTO wev SELECT i % 30000, i % 7, i % 1000, i, '2025-01-06' FROM generate_series(1, 150000) i;
+SELECT sum(total_bytes) > 4 * 1024 * 1024 AS unbounded
+  FROM pg_backend_memory_contexts WHERE name = 'pg_lambda partial states';
+COMMIT;
+SELECT mv_same();
+
+-- a prepared transaction keeps its spills with the rest of its states
+SET lambda.capture_memory = '1MB';
+BEGIN;
+INSERT INTO wev SELECT i % 30000, i % 5, i % 100, i, '2025-01-07' FROM generate_series(1, 100000) i;
+PREPARE TRANSACTION 'lambda_write_path';
+SELECT mv_same();
+COMMIT PREPARED 'lambda_write_path';
+SELECT state FROM lambda.view_status WHERE view = 'mv'::regclass;
+SELECT mv_same();
+RESET lambda.capture_memory;
+
+DROP MATERIALIZED VIEW mv;
+DROP FUNCTION mv_same();
+DROP TABLE wev;
+DROP EXTENSION pg_lambda;
