@@ -28,6 +28,7 @@ OBJS = \
 	src/cview_validate.o \
 	src/ddl.o \
 	src/dead_letter.o \
+	src/estimate.o \
 	src/event_table.o \
 	src/format.o \
 	src/generation.o \
@@ -46,6 +47,7 @@ OBJS = \
 	src/speed.o \
 	src/triggers.o \
 	src/view.o \
+	src/view_ddl.o \
 	src/worker.o
 
 # The install script lives in its own folder under sql/ (sql/ also holds the

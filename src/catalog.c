@@ -742,6 +742,24 @@ catalog_view_set_refresh_interval(Oid batch_relid, const char *refresh_interval)
 	catalog_end(&scope);
 }
 
+/* A continuous view's definition after RENAME COLUMN (view_ddl.c). */
+void
+catalog_view_set_definition(Oid batch_relid, const char *definition)
+{
+	CatalogScope scope;
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2];
+
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(batch_relid);
+	args[1] = CStringGetTextDatum(definition);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view SET definition = $2"
+							  " WHERE batch_table = $1", 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_processed != 1)
+		elog(ERROR, "could not update lambda_catalog.continuous_view");
+	catalog_end(&scope);
+}
+
 /* ------------------------------------------------------------------------
  * Event tables (lambda_catalog.event_table)
  * ------------------------------------------------------------------------

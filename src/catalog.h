@@ -127,6 +127,7 @@ extern bool catalog_view_in_schema(Oid nspid);
 extern List *catalog_view_list_schedule(void);
 extern void catalog_view_insert(const CatalogView *view, const char *refresh_interval);
 extern void catalog_view_set_refresh_interval(Oid batch_relid, const char *refresh_interval);
+extern void catalog_view_set_definition(Oid batch_relid, const char *definition);
 
 /* lambda_catalog.event_table */
 extern char *catalog_event_table_time_column(Oid relid);

@@ -191,17 +191,25 @@ cview_init_expr(Expr *expr)
 	return ExecInitExpr(expression_planner(expr), NULL);
 }
 
-/* A name for a batch column, unique among names[0..n). */
+/*
+ * A name for a batch column, unique among names[0..n), never starting with
+ * "_lambda" (pg_lambda's own columns): an output column named so gives
+ * "c_lambda...".
+ */
 static char *
 cview_column_name(const char *want, char **names, int n)
 {
-	char	   *name = pstrdup(want);
+	char	   *name;
 	int			suffix = 1;
 	int			i;
 
+	if (strncmp(want, "_lambda", 7) == 0)
+		want = psprintf("c%s", want);
+	name = pstrdup(want);
+
 	for (;;)
 	{
-		bool		clash = (strncmp(name, "_lambda", 7) == 0);
+		bool		clash = false;
 
 		for (i = 0; i < n && !clash; i++)
 			clash = (strcmp(names[i], name) == 0);

@@ -34,6 +34,7 @@
 #include "speed.h"
 #include "triggers.h"
 #include "view.h"
+#include "view_ddl.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
 
@@ -76,6 +77,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		view_check_utility(pstmt);
 	if (in_xact)
 		triggers_check_utility(pstmt);
+	if (in_xact && view_ddl_process_utility(&pstmt, qc))
+		return;
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
 	/* PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED keep captured states */
@@ -98,6 +101,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		event_table_after_utility(pstmt);
 		source_after_utility(pstmt);
 		view_after_utility(pstmt);
+		view_ddl_after_utility(pstmt);
 		privilege_after_utility(pstmt);
 		triggers_after_utility(pstmt);
 	}
