@@ -196,6 +196,34 @@ event_table_is(Oid relid)
 }
 
 /*
+ * The hint of an error saying that relid is not an event table: make it one
+ * when it is a table that can be; otherwise what to pass instead (a
+ * continuous view's event table, the table a view reads).
+ */
+char *
+event_table_not_hint(Oid relid)
+{
+	char		relkind = get_rel_relkind(relid);
+	char	   *name = get_rel_name(relid);
+	Oid			batch;
+
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+		return psprintf("Make it one with lambda.create_event_table('%s', time_column => ...).", name);
+	if (relkind == RELKIND_VIEW && catalog_has(CATALOG_VIEWS) &&
+		OidIsValid(batch = catalog_view_batch_of(relid)))
+	{
+		CatalogView *row = catalog_view_get(batch, CurrentMemoryContext);
+
+		if (row != NULL)
+			return psprintf("\"%s\" is a continuous view; its event table is \"%s\" (see lambda.views).",
+							name, get_rel_name(row->event_relid));
+	}
+	if (relkind == RELKIND_VIEW || relkind == RELKIND_MATVIEW)
+		return psprintf("\"%s\" is a view; name the table it reads (an event table is a table).", name);
+	return psprintf("\"%s\" is not a table; only an ordinary or partitioned table can be an event table.", name);
+}
+
+/*
  * Errors out unless relid is an event table; used by functions that take one.
  */
 void
@@ -206,8 +234,7 @@ event_table_require(Oid relid)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not an event table", get_rel_name(relid)),
 				 errdetail("lambda.event_tables lists the event tables of this database."),
-				 errhint("Make it one with lambda.create_event_table('%s', time_column => ...).",
-						 get_rel_name(relid))));
+				 errhint("%s", event_table_not_hint(relid))));
 }
 
 /*
@@ -818,6 +845,22 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	SPI_finish();
+
+	/* the views over the table keep counting them until recomputed */
+	if (removed > 0 && catalog_has(CATALOG_VIEWS))
+	{
+		char	   *views = NULL;
+		char	   *sources = NULL;
+
+		catalog_event_table_users(relid, &views, &sources);
+		if (views != NULL)
+			ereport(NOTICE,
+					(errmsg_plural("continuous views over \"%s\" may still count the %llu event removed",
+								   "continuous views over \"%s\" may still count the %llu events removed",
+								   removed, get_rel_name(relid), (unsigned long long) removed),
+					 errdetail("A view keeps the aggregates of the events it has folded in; views over the table: %s.", views),
+					 errhint("Run lambda.recompute() on each view that should forget them.")));
+	}
 
 	PG_RETURN_INT64((int64) removed);
 }
