@@ -10,6 +10,9 @@
  * source workers) and tells them afterwards (a renamed time column, a new
  * partition that needs triggers; a change that would leave a continuous
  * view's owner unable to read its events is refused then, on the new state).
+ * Statements about continuous views go to view_ddl.c (the materialized-view
+ * and index statements PostgreSQL would refuse on a plain view), then to
+ * view.c (CREATE, REFRESH, ALTER, DROP MATERIALIZED VIEW).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *

@@ -347,6 +347,11 @@ view_ddl_create_index(IndexStmt *stmt, Oid relid, Oid batch, QueryCompletion *qc
 		if (e->name == NULL)
 			view_ddl_index_refuse(relid, "be on an expression",
 								  "Index columns of the view that are its grouping keys, e.g. CREATE INDEX ON v (hour).");
+		if (get_attnum(relid, e->name) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" does not exist", e->name),
+					 errhint("Index columns of the view that are its grouping keys.")));
 		if (col == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -377,10 +382,12 @@ view_ddl_create_index(IndexStmt *stmt, Oid relid, Oid batch, QueryCompletion *qc
 }
 
 /*
- * The continuous view whose batch table index indexrelid is a secondary
- * index of (made by CREATE INDEX on the view), or InvalidOid. pg_lambda's
- * own indexes of a batch table are unique, or partial (over _lambda_long);
- * those made on the view are neither.
+ * The continuous view whose batch table index indexrelid is an index of,
+ * or InvalidOid; InvalidOid too when the current user owns the batch table
+ * (a superuser, pg_lambda itself in the update script): PostgreSQL's own
+ * rules apply then. *own says whether it is one of pg_lambda's own
+ * indexes: unique, or partial (over _lambda_long); those made on the view
+ * are neither.
  */
 static Oid
 view_ddl_index_view(Oid indexrelid, bool *own)
@@ -399,7 +406,8 @@ view_ddl_index_view(Oid indexrelid, bool *own)
 	heap = idx->indrelid;
 	*own = idx->indisunique || !heap_attisnull(tup, Anum_pg_index_indpred, NULL);
 	ReleaseSysCache(tup);
-	if (get_rel_namespace(heap) != catalog_namespace() || !catalog_has(CATALOG_VIEWS))
+	if (get_rel_namespace(heap) != catalog_namespace() || !catalog_has(CATALOG_VIEWS) ||
+		object_ownercheck(RelationRelationId, heap, GetUserId()))
 		return InvalidOid;
 	batch = heap;
 	row = catalog_view_get(batch, CurrentMemoryContext);
@@ -435,7 +443,8 @@ view_ddl_drop_list(List *drops, bool cascade)
 /*
  * DROP INDEX of indexes on batch tables: by the owner of the view, as the
  * catalog's owner; pg_lambda's own indexes are refused. Returns whether the
- * statement was handled.
+ * statement was handled. (Whoever owns the batch table drops as
+ * PostgreSQL lets it.)
  */
 static bool
 view_ddl_drop_index(DropStmt *d, QueryCompletion *qc)
@@ -463,7 +472,7 @@ view_ddl_drop_index(DropStmt *d, QueryCompletion *qc)
 					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 					 errmsg("cannot drop index \"%s\": continuous view \"%s\" needs it",
 							get_rel_name(indexrelid), get_rel_name(view)),
-					 errdetail("pg_lambda keeps the keys of the batch table unique through it."),
+					 errdetail("pg_lambda made it to keep the batch table's groups unique and to find them by their keys."),
 					 errhint("Drop only the indexes made with CREATE INDEX on the view.")));
 		view_ddl_check_owner(view);
 		drops = lappend(drops, quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(indexrelid)));
