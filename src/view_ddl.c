@@ -190,8 +190,13 @@ view_ddl_sync_columns(Oid batch)
 		n++;
 	}
 	relation_close(viewrel, NoLock);
+	/* constants in a form every session reads back the same */
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	definition = pg_get_querydef(query, false);
 	AtEOXact_GUC(true, nestlevel);
