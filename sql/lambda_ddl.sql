@@ -193,7 +193,6 @@ DROP MATERIALIZED VIEW own_names;
 -- and a recompute in a session set to a time zone east of the one it
 -- started in (PST8PDT under pg_regress)
 RESET timezone;
-SHOW timezone;
 CREATE TABLE lt (k text, ts timestamp NOT NULL);
 SELECT lambda.create_event_table('lt', time_column => 'ts');
 INSERT INTO lt SELECT 'a', LOCALTIMESTAMP - i * interval '5 minutes' FROM generate_series(0, 5) i;
@@ -229,6 +228,7 @@ SELECT k, n FROM dk ORDER BY k;
 
 DROP TABLE ev, dv, lt CASCADE;
 DROP SCHEMA reports;
+DROP FUNCTION same_as_direct(regclass), plan_lines(text);
 DROP ROLE lambda_ddl_reader;
 DROP ROLE lambda_ddl_owner;
 DROP EXTENSION pg_lambda;
