@@ -781,6 +781,24 @@ catalog_view_set_refresh_interval(Oid batch_relid, const char *refresh_interval)
 	catalog_end(&scope);
 }
 
+/* A continuous view's definition after RENAME COLUMN (view_ddl.c). */
+void
+catalog_view_set_definition(Oid batch_relid, const char *definition)
+{
+	CatalogScope scope;
+	Oid			argtypes[2] = {OIDOID, TEXTOID};
+	Datum		args[2];
+
+	catalog_begin(&scope);
+	args[0] = ObjectIdGetDatum(batch_relid);
+	args[1] = CStringGetTextDatum(definition);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view SET definition = $2"
+							  " WHERE batch_table = $1", 2, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE ||
+		SPI_processed != 1)
+		elog(ERROR, "could not update lambda_catalog.continuous_view");
+	catalog_end(&scope);
+}
+
 /* ------------------------------------------------------------------------
  * Event tables (lambda_catalog.event_table)
  * ------------------------------------------------------------------------
@@ -1021,4 +1039,32 @@ void
 catalog_init(void)
 {
 	CacheRegisterRelcacheCallback(et_cache_invalidate, (Datum) 0);
+}
+
+/*
+ * The hint of an error saying that relid is not an event table: make it one
+ * when it is a table that can be; otherwise what to pass instead (a
+ * continuous view's event table, the table a view reads).
+ */
+char *
+catalog_event_table_hint(Oid relid)
+{
+	char		relkind = get_rel_relkind(relid);
+	char	   *name = get_rel_name(relid);
+	Oid			batch;
+
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+		return psprintf("Make it one with lambda.create_event_table('%s', time_column => ...).", name);
+	if (relkind == RELKIND_VIEW && catalog_has(CATALOG_VIEWS) &&
+		OidIsValid(batch = catalog_view_batch_of(relid)))
+	{
+		CatalogView *row = catalog_view_get(batch, CurrentMemoryContext);
+
+		if (row != NULL)
+			return psprintf("\"%s\" is a continuous view; its event table is \"%s\" (see lambda.views).",
+							name, get_rel_name(row->event_relid));
+	}
+	if (relkind == RELKIND_VIEW || relkind == RELKIND_MATVIEW)
+		return psprintf("\"%s\" is a view; name the table it reads (an event table is a table).", name);
+	return psprintf("\"%s\" is not a table; only an ordinary or partitioned table can be an event table.", name);
 }

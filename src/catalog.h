@@ -131,6 +131,7 @@ extern bool catalog_view_in_schema(Oid nspid);
 extern List *catalog_view_list_schedule(void);
 extern void catalog_view_insert(const CatalogView *view, const char *refresh_interval);
 extern void catalog_view_set_refresh_interval(Oid batch_relid, const char *refresh_interval);
+extern void catalog_view_set_definition(Oid batch_relid, const char *definition);
 
 /* lambda_catalog.event_table */
 extern void catalog_init(void);
@@ -141,5 +142,7 @@ extern void catalog_event_table_insert(Oid relid, const char *time_column);
 extern void catalog_event_table_set_time_column(Oid relid, const char *time_column);
 extern void catalog_event_table_delete(Oid relid);
 extern void catalog_event_table_users(Oid relid, char **views, char **sources);
+
+extern char *catalog_event_table_hint(Oid relid);
 
 #endif							/* LAMBDA_CATALOG_H */

@@ -191,17 +191,25 @@ cview_init_expr(Expr *expr)
 	return ExecInitExpr(expression_planner(expr), NULL);
 }
 
-/* A name for a batch column, unique among names[0..n). */
+/*
+ * A name for a batch column, unique among names[0..n), never starting with
+ * "_lambda" (pg_lambda's own columns): an output column named so gives
+ * "c_lambda...".
+ */
 static char *
 cview_column_name(const char *want, char **names, int n)
 {
-	char	   *name = pstrdup(want);
+	char	   *name;
 	int			suffix = 1;
 	int			i;
 
+	if (strncmp(want, "_lambda", 7) == 0)
+		want = psprintf("c%s", want);
+	name = pstrdup(want);
+
 	for (;;)
 	{
-		bool		clash = (strncmp(name, "_lambda", 7) == 0);
+		bool		clash = false;
 
 		for (i = 0; i < n && !clash; i++)
 			clash = (strcmp(names[i], name) == 0);
@@ -267,9 +275,44 @@ cview_add_step_key(ViewDef *def, Query *query)
 }
 
 /*
+ * "now" as a timestamp in the TimeZone a session starts with (its reset
+ * value: postgresql.conf, ALTER DATABASE/ROLE ... SET, the connection's
+ * options), into *local; false when that zone cannot be read.
+ */
+static bool
+cview_local_in_reset_zone(TimestampTz now, Datum *local)
+{
+	const char *zone = GetConfigOptionResetString("TimeZone");
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	if (zone == NULL)
+		return false;
+	PG_TRY();
+	{
+		*local = DirectFunctionCall2(timestamptz_zone, CStringGetTextDatum(zone), TimestampTzGetDatum(now));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
  * The first window step that has not expired at "now", less extra_steps
  * steps: date_bin(step, now - window, origin) - extra_steps * step, as a
  * value of the step key's type.
+ *
+ * Over a timestamp event time "now" is a local time: the earlier of the
+ * session's and the one in the TimeZone it started with, which is the
+ * scheduler's (the database's) for a session that did not change it. So a
+ * REFRESH or an insert in a session set to a zone east of it keeps the
+ * steps that sessions in the database's zone still read (the scheduler
+ * expires them later), rather than dropping them from the batch layer.
  */
 Datum
 cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps)
@@ -280,7 +323,12 @@ cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps)
 
 	if (def->steptype == TIMESTAMPOID)
 	{
+		Datum		reset_local;
+
 		t = DirectFunctionCall1(timestamptz_timestamp, t);
+		if (cview_local_in_reset_zone(now, &reset_local) &&
+			DatumGetTimestamp(reset_local) < DatumGetTimestamp(t))
+			t = reset_local;
 		t = DirectFunctionCall2(timestamp_mi_interval, t, PointerGetDatum(&def->window));
 		t = DirectFunctionCall3(timestamp_bin, PointerGetDatum(&def->step), t, origin);
 		for (i = 0; i < extra_steps; i++)

@@ -236,6 +236,20 @@ cview_validate_aggref(Aggref *aggref)
 				 errmsg("continuous views do not support DISTINCT in aggregate %s", name),
 				 errdetail("A distinct aggregate cannot be computed from partial states; count(DISTINCT x) is the exception."),
 				 errhint("Use count(DISTINCT x), or group by the column and aggregate when you query the view.")));
+	if (aggref->aggfnoid == F_PERCENTILE_CONT_FLOAT8_INTERVAL ||
+		aggref->aggfnoid == F_PERCENTILE_CONT__FLOAT8_INTERVAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views support percentile_cont only over double precision"),
+				 errdetail("The sketch behind percentile_cont keeps numbers; an interval has no cast to double precision."),
+				 errhint("Order by the interval's seconds, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM x)::double precision), "
+						 "and turn the result back with make_interval(secs => ...) when you query the view.")));
+	if (aggref->aggfnoid == F_PERCENTILE_CONT__FLOAT8_FLOAT8)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("continuous views do not support percentile_cont of an array of fractions"),
+				 errdetail("The sketch behind percentile_cont answers one fraction fixed when the view is created."),
+				 errhint("Write one percentile_cont per fraction, e.g. percentile_cont(0.5) WITHIN GROUP (ORDER BY x), percentile_cont(0.9) WITHIN GROUP (ORDER BY x).")));
 	if (aggref->aggkind != AGGKIND_NORMAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -279,6 +293,92 @@ cview_validate_aggref(Aggref *aggref)
 								   "aggregate states");
 	}
 	ReleaseSysCache(tup);
+}
+
+/*
+ * Whether an expression's value depends on the TimeZone setting: a call of
+ * a stable function (or operator) that takes or gives a timestamptz or
+ * timetz (date_trunc('hour', ts), ts::date, extract(hour FROM ts), ts +
+ * interval '1 day'), but for date_trunc with its time zone given, or a
+ * conversion between such a type and text.
+ */
+static bool
+cview_depends_on_timezone(Node *node, void *context)
+{
+	Oid			fn = InvalidOid;
+	List	   *args = NIL;
+	Oid			restype = InvalidOid;
+	ListCell   *lc;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncExpr))
+	{
+		fn = ((FuncExpr *) node)->funcid;
+		args = ((FuncExpr *) node)->args;
+		restype = ((FuncExpr *) node)->funcresulttype;
+	}
+	else if (IsA(node, OpExpr))
+	{
+		set_opfuncid((OpExpr *) node);
+		fn = ((OpExpr *) node)->opfuncid;
+		args = ((OpExpr *) node)->args;
+		restype = ((OpExpr *) node)->opresulttype;
+	}
+	else if (IsA(node, CoerceViaIO))
+	{
+		CoerceViaIO *c = (CoerceViaIO *) node;
+		Oid			in = exprType((Node *) c->arg);
+
+		if (in == TIMESTAMPTZOID || in == TIMETZOID ||
+			c->resulttype == TIMESTAMPTZOID || c->resulttype == TIMETZOID)
+			return true;
+	}
+	if (OidIsValid(fn) && fn != F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT &&
+		func_volatile(fn) == PROVOLATILE_STABLE)
+	{
+		bool		zoned = (restype == TIMESTAMPTZOID || restype == TIMETZOID);
+
+		foreach(lc, args)
+		{
+			Oid			t = exprType(lfirst(lc));
+
+			zoned = zoned || t == TIMESTAMPTZOID || t == TIMETZOID;
+		}
+		if (zoned)
+			return true;
+	}
+	return expression_tree_walker(node, cview_depends_on_timezone, context);
+}
+
+/*
+ * Warns about grouping keys whose value depends on the TimeZone setting:
+ * sessions in different time zones (and the scheduler, in the database's)
+ * would put one event time in different groups.
+ */
+static void
+cview_warn_timezone_keys(Query *query)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, query->groupClause)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+
+		n++;
+		if (!cview_depends_on_timezone((Node *) tle->expr, NULL))
+			continue;
+		ereport(WARNING,
+				(errmsg("grouping key \"%s\" of the continuous view depends on the TimeZone setting",
+						tle->resname && !tle->resjunk ? tle->resname : psprintf("number %d", n)),
+				 errdetail("Each event's group is computed in the TimeZone of the session that inserts it, "
+						   "and a refresh's in that of the refreshing session (the scheduler's is the database's): "
+						   "sessions in different time zones put one event time in different groups."),
+				 errhint("Name the time zone in the key, e.g. date_trunc('hour', ts, 'UTC') or date_trunc('hour', ts AT TIME ZONE 'UTC'), "
+						 "or use date_bin, which does not depend on it.")));
+	}
 }
 
 /*
@@ -340,8 +440,7 @@ cview_validate_query(Query *query, Oid *event_relid)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not an event table", get_rel_name(rte->relid)),
 				 errdetail("A continuous view is maintained from an append-only event table."),
-				 errhint("Run SELECT lambda.create_event_table('%s', time_column => ...) first.",
-						 get_rel_name(rte->relid))));
+				 errhint("%s", catalog_event_table_hint(rte->relid))));
 	if (get_rel_relispartition(rte->relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -404,5 +503,6 @@ cview_validate_query(Query *query, Oid *event_relid)
 					 errhint("Group by a cast of the expression to a base type.")));
 	}
 
+	cview_warn_timezone_keys(query);
 	*event_relid = rte->relid;
 }

@@ -10,6 +10,9 @@
  * source workers) and tells them afterwards (a renamed time column, a new
  * partition that needs triggers; a change that would leave a continuous
  * view's owner unable to read its events is refused then, on the new state).
+ * Statements about continuous views go to view_ddl.c (the materialized-view
+ * and index statements PostgreSQL would refuse on a plain view), then to
+ * view.c (CREATE, REFRESH, ALTER, DROP MATERIALIZED VIEW).
  * Statements in a database without the extension pass straight through:
  * every check answers from catalog lookups that find nothing there.
  *
@@ -35,6 +38,7 @@
 #include "triggers.h"
 #include "view.h"
 #include "view_guard.h"
+#include "view_ddl.h"
 
 static ProcessUtility_hook_type ddl_prev_process_utility = NULL;
 
@@ -77,6 +81,8 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		view_check_utility(pstmt);
 	if (in_xact)
 		triggers_check_utility(pstmt);
+	if (in_xact && view_ddl_process_utility(&pstmt, qc))
+		return;
 	if (in_xact && view_process_utility(&pstmt, qc))
 		return;
 	/* PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED keep captured states */
@@ -99,6 +105,7 @@ ddl_process_utility(PlannedStmt *pstmt, const char *queryString,
 		event_table_after_utility(pstmt);
 		source_after_utility(pstmt);
 		view_after_utility(pstmt);
+		view_ddl_after_utility(pstmt);
 		privilege_after_utility(pstmt);
 		triggers_after_utility(pstmt);
 	}

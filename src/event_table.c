@@ -118,8 +118,7 @@ event_table_require(Oid relid)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table \"%s\" is not an event table", get_rel_name(relid)),
 				 errdetail("lambda.event_tables lists the event tables of this database."),
-				 errhint("Make it one with lambda.create_event_table('%s', time_column => ...).",
-						 get_rel_name(relid))));
+				 errhint("%s", catalog_event_table_hint(relid))));
 }
 
 /*
@@ -730,6 +729,22 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	SPI_finish();
+
+	/* the views over the table keep counting them until recomputed */
+	if (removed > 0 && catalog_has(CATALOG_VIEWS))
+	{
+		char	   *views = NULL;
+		char	   *sources = NULL;
+
+		catalog_event_table_users(relid, &views, &sources);
+		if (views != NULL)
+			ereport(NOTICE,
+					(errmsg_plural("continuous views over \"%s\" may still count the %llu event removed",
+								   "continuous views over \"%s\" may still count the %llu events removed",
+								   removed, get_rel_name(relid), (unsigned long long) removed),
+					 errdetail("A view keeps the aggregates of the events it has folded in; views over the table: %s.", views),
+					 errhint("Run lambda.recompute() on each view that should forget them.")));
+	}
 
 	PG_RETURN_INT64((int64) removed);
 }

@@ -145,6 +145,7 @@ view_parse_interval(DefElem *d)
 typedef struct LambdaViewOptions
 {
 	bool		continuous;
+	bool		continuous_given;	/* lambda.continuous appears, true or false */
 	bool		any_lambda;
 	char	   *refresh_interval;
 	Interval   *sliding_window;
@@ -227,7 +228,18 @@ view_parse_options(List *options, LambdaViewOptions *o, bool for_alter)
 			continue;
 		o->any_lambda = true;
 		if (strcmp(d->defname, "continuous") == 0 && !for_alter)
-			o->continuous = d->arg ? defGetBoolean(d) : true;
+		{
+			/* any Boolean a reloption takes (true, yes, on, 1, ...) */
+			if (d->arg == NULL)
+				o->continuous = true;
+			else if (!parse_bool(defGetString(d), &o->continuous))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value for lambda.continuous: \"%s\"", defGetString(d)),
+						 errdetail("lambda.continuous takes a Boolean value."),
+						 errhint("Write WITH (lambda.continuous) for a continuous view.")));
+			o->continuous_given = true;
+		}
 		else if (strcmp(d->defname, "refresh_interval") == 0)
 		{
 			Interval   *iv = view_parse_interval(d);
@@ -254,10 +266,11 @@ view_parse_options(List *options, LambdaViewOptions *o, bool for_alter)
 	}
 }
 
-/* Whether a statement's options ask for a lambda view. */
-static bool
-view_options_lambda(List *options)
+/* The lambda.* options of a statement. */
+static List *
+view_lambda_options(List *options)
 {
+	List	   *result = NIL;
 	ListCell   *lc;
 
 	foreach(lc, options)
@@ -265,9 +278,16 @@ view_options_lambda(List *options)
 		DefElem    *d = lfirst(lc);
 
 		if (d->defnamespace && strcmp(d->defnamespace, "lambda") == 0)
-			return true;
+			result = lappend(result, d);
 	}
-	return false;
+	return result;
+}
+
+/* Whether a statement's options ask for a lambda view. */
+static bool
+view_options_lambda(List *options)
+{
+	return view_lambda_options(options) != NIL;
 }
 
 /*
@@ -337,6 +357,44 @@ view_after_utility(PlannedStmt *pstmt)
 }
 
 /*
+ * Refuses output columns of the same name (the column list of CREATE, then
+ * the select list's names), before anything is created: the view's columns
+ * must have distinct names, as a materialized view's must.
+ */
+static void
+view_check_column_names(Query *query, List *colnames)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		const char *name;
+		ListCell   *lc2;
+
+		if (tle->resjunk)
+			continue;
+		name = n < list_length(colnames) ? strVal(list_nth(colnames, n)) : tle->resname;
+		n++;
+		if (name == NULL)
+			continue;
+		foreach(lc2, names)
+		{
+			if (strcmp(lfirst(lc2), name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("column \"%s\" specified more than once", name),
+						 errdetail("Columns %d and %d of the view are both named \"%s\".",
+								   foreach_current_index(lc2) + 1, n, name),
+						 errhint("Give each output column its own name with AS, or list the names after the view's name.")));
+		}
+		names = lappend(names, (char *) name);
+	}
+}
+
+/*
  * CREATE MATERIALIZED VIEW ... WITH (lambda.continuous): see the file
  * header.
  */
@@ -386,6 +444,12 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("extension \"pg_lambda\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION pg_lambda first.")));
+	if (!catalog_has(CATALOG_VIEWS))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("continuous views need pg_lambda 0.2.0 or later in this database"),
+				 errdetail("The extension's SQL objects are of an older version than the library."),
+				 errhint("Run ALTER EXTENSION pg_lambda UPDATE.")));
 	foreach(lc, into->options)
 	{
 		DefElem    *d = lfirst(lc);
@@ -450,6 +514,7 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 					(errcode(ERRCODE_SYNTAX_ERROR),
 					 errmsg("too many column names were specified")));
 	}
+	view_check_column_names(query, into->colNames);
 
 	/* no events may be in flight while the initial contents are computed */
 	LockRelationOid(event_relid, ShareRowExclusiveLock);
@@ -606,9 +671,10 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 		if (cmd->subtype != AT_SetRelOptions && cmd->subtype != AT_ResetRelOptions)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("ALTER MATERIALIZED VIEW on continuous view \"%s\" supports only SET and RESET of lambda.refresh_interval",
+					 errmsg("ALTER MATERIALIZED VIEW on continuous view \"%s\" supports only SET and RESET of lambda.refresh_interval, RENAME, RENAME COLUMN, SET SCHEMA and OWNER TO",
 							get_rel_name(relid)),
-					 errhint("Use ALTER VIEW to rename it or change its owner.")));
+					 errdetail("The other forms change a materialized view's storage; a continuous view keeps its rows in pg_lambda's batch and speed tables."),
+					 errhint("To change its definition, drop the view and create it again.")));
 		foreach(lc2, (List *) cmd->def)
 		{
 			DefElem    *d = lfirst(lc2);
@@ -708,6 +774,23 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 			LambdaViewOptions o;
 
 			view_parse_options(ctas->into->options, &o, false);
+			if (!o.continuous && o.continuous_given &&
+				list_length(view_lambda_options(ctas->into->options)) == 1)
+			{
+				/* lambda.continuous = false alone: an ordinary materialized view */
+				CreateTableAsStmt *copy = copyObject(ctas);
+
+				copy->into->options = list_difference_ptr(copy->into->options,
+														  view_lambda_options(copy->into->options));
+				*pstmt_p = view_wrap(pstmt, (Node *) copy);
+				return false;
+			}
+			if (!o.continuous && o.continuous_given)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("lambda.* parameters need lambda.continuous = true"),
+						 errdetail("lambda.continuous = false makes an ordinary materialized view, which takes no lambda.* parameters."),
+						 errhint("Remove lambda.continuous = false for a continuous view, or the other lambda.* parameters for an ordinary materialized view.")));
 			if (!o.continuous)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -49,10 +49,18 @@ PG_FUNCTION_INFO_V1(lambda_upgrade_batch_table);
 Datum
 lambda_recompute(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	Oid			batch = view_batch_of(relid);
+	Oid			relid;
+	Oid			batch;
 	BatchCut	cut;
 
+	/* called on NULL input from 0.4.0 (STRICT before: NULL did nothing) */
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the view passed to lambda.recompute must not be NULL"),
+				 errhint("Pass a continuous view, e.g. lambda.recompute('pageviews_hourly'); lambda.views lists them.")));
+	relid = PG_GETARG_OID(0);
+	batch = view_batch_of(relid);
 	if (!OidIsValid(batch))
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
