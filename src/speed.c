@@ -79,6 +79,7 @@
 #include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "utils/dsa.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -103,6 +104,9 @@ typedef struct SpeedView
 	bool		in_use;
 	Oid			dbid;
 	Oid			batch_relid;
+	Oid			view_relid;		/* the view users query (named in messages) */
+	NameData	view_name;		/* its name when last attached (for messages
+								 * where the catalog cannot be read) */
 	TransactionId creator;		/* transaction that made the slot */
 	LWLock		lock;
 	int			ngens;
@@ -345,11 +349,25 @@ static void
 speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 {
 	if (g->complete)
+	{
+		/*
+		 * The view's name from the catalog while a transaction is in
+		 * progress; at commit or abort (no catalog access) its OID.
+		 */
+		char	   *name = IsTransactionState() ? get_rel_name(v->view_relid) : NULL;
+		char	   *what;
+
+		if (name == NULL && NameStr(v->view_name)[0] != '\0')
+			name = NameStr(v->view_name);
+		what = name ? psprintf("continuous view \"%s\"", name) :
+			psprintf("the continuous view with OID %u", v->view_relid);
+
 		ereport(WARNING,
 				(errmsg("continuous view speed layer degraded: %s", why),
-				 errdetail("Generation " INT64_FORMAT " of the view with batch table %u no longer holds all its events; the view answers them from the event table until it is rebuilt.",
-						   g->gen, v->batch_relid),
+				 errdetail("Generation " INT64_FORMAT " of %s no longer holds all its events; the view answers them from the event table until it is rebuilt.",
+						   g->gen, what),
 				 errhint("The scheduler rebuilds it. If this happens for lack of memory, raise lambda.speed_layer_memory or lower the views' refresh_interval.")));
+	}
 	g->complete = false;
 	generation_clear(area, g);
 	v->refresh_wanted = true;
@@ -372,6 +390,22 @@ speed_catalog_cut(Oid batch_relid)
 }
 
 /*
+ * Records the view's current name in its slot, for the messages of a commit
+ * (which cannot read the catalog). Called in a transaction.
+ */
+static void
+speed_remember_name(SpeedView *v, ViewDef *def)
+{
+	char	   *name = get_rel_name(def->view_relid);
+
+	if (name == NULL || strcmp(NameStr(v->view_name), name) == 0)
+		return;
+	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+	namestrcpy(&v->view_name, name);
+	LWLockRelease(&v->lock);
+}
+
+/*
  * Makes sure the view has a slot. A slot made here (after a restart) starts
  * with an incomplete generation after the recorded cut; "created" is for
  * CREATE, which establishes the cut itself (speed_view_created).
@@ -386,7 +420,10 @@ speed_attach(ViewDef *def, bool created)
 	(void) speed_get_area();
 	v = speed_lookup(def->batch_relid);
 	if (v)
+	{
+		speed_remember_name(v, def);
 		return v - speed_shared->views;
+	}
 
 	cut = speed_catalog_cut(def->batch_relid);
 	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
@@ -414,6 +451,8 @@ speed_attach(ViewDef *def, bool created)
 		v->in_use = true;
 		v->dbid = MyDatabaseId;
 		v->batch_relid = def->batch_relid;
+		v->view_relid = def->view_relid;
+		namestrcpy(&v->view_name, "");
 		v->creator = GetTopTransactionIdIfAny();
 		v->ngens = 1;
 		memset(&v->gens[0], 0, sizeof(SpeedGen));
@@ -432,6 +471,7 @@ speed_attach(ViewDef *def, bool created)
 		LWLockRelease(&v->lock);
 	}
 	LWLockRelease(speed_shared->registry_lock);
+	speed_remember_name(v, def);
 	return v - speed_shared->views;
 }
 

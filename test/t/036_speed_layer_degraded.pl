@@ -1,0 +1,48 @@
+# A transaction whose states do not fit lambda.speed_layer_memory degrades
+# its view's speed layer: the committing session gets a WARNING whose DETAIL
+# names the view (by the name it has now, after a RENAME), the view's status
+# says degraded, the transaction commits, and the view still answers exactly
+# what its defining query answers (recent events read from the event table).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PostgreSQL::Test::Utils;
+use Test::More;
+use LambdaNode;
+
+my $node = LambdaNode->new_node('degraded');
+$node->append_conf('postgresql.conf', "lambda.speed_layer_memory = '1MB'");
+$node->reload;
+
+$node->safe_psql('postgres', q{
+	CREATE TABLE ev (k text, x int, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('ev', time_column => 'ts');
+	CREATE MATERIALIZED VIEW first_name WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+	  SELECT k, count(*) AS n, sum(x) AS s FROM ev GROUP BY k;
+	ALTER MATERIALIZED VIEW first_name RENAME TO by_key;
+	INSERT INTO ev VALUES ('small', 1, now());
+});
+
+my ($stdout, $stderr);
+$node->psql('postgres',
+	q{INSERT INTO ev SELECT 'k' || i, i, now() FROM generate_series(1, 100000) i},
+	stdout => \$stdout, stderr => \$stderr);
+like($stderr, qr/WARNING:  continuous view speed layer degraded: /,
+	'a transaction that does not fit the speed layer warns at commit');
+like($stderr, qr/DETAIL:  Generation \d+ of continuous view "by_key" no longer holds all its events/,
+	'the DETAIL names the view by its current name, not its batch table');
+unlike($stderr, qr/batch table \d+/, 'no batch table OID in the message');
+
+is($node->safe_psql('postgres', q{SELECT count(*) FROM ev}), '100001', 'the transaction committed');
+is($node->safe_psql('postgres', q{SELECT state FROM lambda.view_status WHERE view = 'by_key'::regclass}),
+	'degraded', 'view_status says degraded');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (
+	  (SELECT k, n, s FROM by_key EXCEPT ALL SELECT k, count(*), sum(x) FROM ev GROUP BY k)
+	  UNION ALL
+	  (SELECT k, count(*), sum(x) FROM ev GROUP BY k EXCEPT ALL SELECT k, n, s FROM by_key)) d}),
+	'0', 'the degraded view answers exactly what its defining query answers');
+
+$node->stop;
+done_testing();
