@@ -335,12 +335,43 @@ kafka_classic_only_option(const char *name)
 }
 
 /*
+ * pg_lambda's own rules for an option's value, beyond librdkafka's:
+ * isolation.level is read_committed (file header), group.protocol is classic
+ * or, where librdkafka has it, consumer. False with errbuf filled when value
+ * breaks one.
+ */
+static bool
+kafka_check_rules(const char *name, const char *value, char *errbuf, size_t errlen)
+{
+	char		version[64];
+
+	if (strcmp(name, "isolation.level") == 0 && strcmp(value, "read_committed") != 0)
+	{
+		snprintf(errbuf, errlen, "isolation.level: pg_lambda reads only committed messages (read_committed), not \"%s\"",
+				 value);
+		return false;
+	}
+	if (strcmp(name, "group.protocol") != 0)
+		return true;
+	if (strcmp(value, "classic") != 0 && strcmp(value, "consumer") != 0)
+	{
+		snprintf(errbuf, errlen, "group.protocol is \"classic\" or \"consumer\", not \"%s\"", value);
+		return false;
+	}
+	if (strcmp(value, "consumer") == 0 && !kafka_consumer_protocol_available(version, sizeof(version)))
+	{
+		snprintf(errbuf, errlen, "group.protocol \"consumer\" (KIP-848) needs librdkafka 2.12 or later; this server runs librdkafka %s",
+				 version);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Checks one user-supplied librdkafka property: is it known, is the value
  * acceptable, and is it one the worker does not set itself? Fills errbuf.
  * The caller has already decided that the user may set it (setting some
- * properties has effects, see kafka_options_need_superuser) and refused,
- * with its own words, what kafka_check_option would refuse for
- * isolation.level and group.protocol.
+ * properties has effects, see kafka_options_need_superuser).
  */
 bool
 kafka_check_option(const char *name, const char *value, char *errbuf, size_t errlen)
@@ -353,30 +384,11 @@ kafka_check_option(const char *name, const char *value, char *errbuf, size_t err
 		snprintf(errbuf, errlen, "\"%s\" is set by pg_lambda itself", name);
 		return false;
 	}
-	if (strcmp(name, "isolation.level") == 0 && strcmp(value, "read_committed") != 0)
-	{
-		snprintf(errbuf, errlen, "isolation.level: pg_lambda reads only committed messages (read_committed), not \"%s\"",
-				 value);
+	if (!kafka_check_rules(name, value, errbuf, errlen))
 		return false;
-	}
-	if (strcmp(name, "group.protocol") == 0)
-	{
-		char		version[64];
-
-		if (strcmp(value, "classic") != 0 && strcmp(value, "consumer") != 0)
-		{
-			snprintf(errbuf, errlen, "group.protocol is \"classic\" or \"consumer\", not \"%s\"", value);
-			return false;
-		}
-		if (!kafka_consumer_protocol_available(version, sizeof(version)))
-		{
-			if (strcmp(value, "classic") == 0)
-				return true;	/* the only protocol there is; not passed on */
-			snprintf(errbuf, errlen, "group.protocol \"consumer\" (KIP-848) needs librdkafka 2.12 or later; this server runs librdkafka %s",
-					 version);
-			return false;
-		}
-	}
+	/* "classic" where librdkafka knows no other protocol: nothing to check */
+	if (strcmp(name, "group.protocol") == 0 && !kafka_consumer_protocol_available(NULL, 0))
+		return true;
 	conf = rd_kafka_conf_new();
 	res = rd_kafka_conf_set(conf, name, value, errbuf, errlen);
 	rd_kafka_conf_destroy(conf);
@@ -628,7 +640,7 @@ kafka_consumer_create(const KafkaSettings *s, char *errbuf, size_t errlen)
 		 * before a rule, or restored where librdkafka is older, is refused
 		 * with the reason rather than run otherwise than asked.
 		 */
-		if (!kafka_check_option(s->option_names[i], s->option_values[i], errbuf, errlen))
+		if (!kafka_check_rules(s->option_names[i], s->option_values[i], errbuf, errlen))
 		{
 			rd_kafka_conf_destroy(conf);
 			return NULL;
