@@ -136,6 +136,13 @@ source_check_option_rules(int n, const char *const *names, const char *const *va
 					 errdetail("pg_lambda reads Kafka with isolation.level read_committed only: messages of aborted transactions must never become rows, and a source's offsets and lag are counted that way."),
 					 errhint("%s read_committed is always used.",
 							 source_remove_option_hint("isolation.level", source_name))));
+		if (strcmp(names[i], "group.protocol") == 0 && strcmp(values[i], "classic") != 0 &&
+			strcmp(values[i], "consumer") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Kafka option \"group.protocol\": \"%s\"", values[i]),
+					 errdetail("The consumer-group protocols are \"classic\" (the default) and \"consumer\" (KIP-848)."),
+					 errhint("Pass options => '{\"group.protocol\": \"consumer\"}', or leave group.protocol out for the classic protocol.")));
 		if (strcmp(names[i], "group.protocol") == 0 && strcmp(values[i], "consumer") == 0)
 		{
 			char		version[64];
