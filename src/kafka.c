@@ -521,7 +521,7 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
 	{
 		if (c->on_assign)
-			c->on_assign(c->callback_arg, n, ids, offsets);
+			c->on_assign(c->callback_arg, incremental, n, ids, offsets);
 		for (i = 0; i < n; i++)
 			parts->elems[i].offset = offsets[i];
 		kafka_note_assigned(c, incremental, n, ids, offsets);
@@ -533,7 +533,7 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
 	{
 		if (c->on_revoke)
-			c->on_revoke(c->callback_arg, n, ids);
+			c->on_revoke(c->callback_arg, incremental, n, ids);
 		kafka_note_revoked(c, incremental, n, ids);
 		if (incremental)
 			error = rd_kafka_incremental_unassign(rk, parts);
@@ -542,12 +542,8 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	}
 	else
 	{
-		int32	   *all = NULL;
-		int			nall = kafka_assignment(c, &all);
-
 		if (c->on_revoke)
-			c->on_revoke(c->callback_arg, nall, all);
-		pfree(all);
+			c->on_revoke(c->callback_arg, false, n, ids);
 		kafka_note_revoked(c, false, 0, NULL);
 		aerr = rd_kafka_assign(rk, NULL);
 		kafka_note_error(c, err, "the consumer group's rebalance failed");

@@ -36,16 +36,17 @@ typedef struct KafkaMessage
 } KafkaMessage;
 
 /* Called, in the consuming process, when a consumer group assigns partitions
- * (with the classic protocol the whole new assignment, with an incremental
- * one, KIP-848's, only the partitions added): fill offsets[i] with where to
- * start partitions[i] (an offset, or KAFKA_OFFSET_BEGINNING / KAFKA_OFFSET_END). */
-typedef void (*KafkaAssignCallback) (void *arg, int n, const int32 *partitions, int64 *offsets);
+ * (incremental false: the whole new assignment, as the classic protocol
+ * does; true: only the partitions added, as KIP-848's does): fill offsets[i]
+ * with where to start partitions[i] (an offset, or KAFKA_OFFSET_BEGINNING /
+ * KAFKA_OFFSET_END). */
+typedef void (*KafkaAssignCallback) (void *arg, bool incremental, int n, const int32 *partitions,
+									 int64 *offsets);
 
-/* Called before a consumer group takes partitions away (with the classic
- * protocol all of them, with an incremental one only these): the callee must
- * make durable (and commit) everything consumed from them so far, and forget
- * them. */
-typedef void (*KafkaRevokeCallback) (void *arg, int n, const int32 *partitions);
+/* Called before a consumer group takes partitions away (incremental false:
+ * all of them; true: only these): the callee must make durable (and commit)
+ * everything consumed from them so far, and forget them. */
+typedef void (*KafkaRevokeCallback) (void *arg, bool incremental, int n, const int32 *partitions);
 
 typedef struct KafkaSettings
 {

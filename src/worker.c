@@ -217,11 +217,11 @@ sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *
  * Group-mode assignment callback: start each partition at the larger of the
  * offset stored here and the one the group committed (another server may
  * have consumed further before the partition came to us). The partitions
- * join those the worker owns: with the classic protocol the revocation
- * before left none, with KIP-848's incremental one the others stay.
+ * replace those the worker owns (the classic protocol), or, incrementally
+ * (KIP-848's), join them.
  */
 static void
-sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
+sw_on_assign(void *arg, bool incremental, int n, const int32 *partitions, int64 *offsets)
 {
 	SourceWorker *w = (SourceWorker *) arg;
 	int64	   *stored = palloc(sizeof(int64) * (n + 1));
@@ -244,7 +244,10 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
 		offsets[i] = start >= 0 ? start :
 			(w->def.start_earliest ? KAFKA_OFFSET_BEGINNING : KAFKA_OFFSET_END);
 	}
-	sw_add_partitions(w, n, partitions, stored);
+	if (incremental)
+		sw_add_partitions(w, n, partitions, stored);
+	else
+		sw_set_partitions(w, n, partitions, stored);
 	ereport(LOG,
 			(errmsg("Kafka source \"%s\" worker %d was assigned %d partition(s), and now owns %d",
 					w->def.name, w->args.worker, n, w->nparts)));
@@ -254,7 +257,7 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
 
 /*
  * Group-mode revocation callback: forgets the partitions taken away (all of
- * them with the classic protocol). Nothing of theirs is pending: the
+ * them unless incremental, as with the classic protocol). Nothing of theirs is pending: the
  * callback runs between two batches, and in group mode every batch is
  * committed both here and to the group, or in neither (see
  * sw_process_chunk), so the next owner continues exactly after it. The
@@ -262,14 +265,14 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
  * dropped by sw_process_chunk.
  */
 static void
-sw_on_revoke(void *arg, int n, const int32 *partitions)
+sw_on_revoke(void *arg, bool incremental, int n, const int32 *partitions)
 {
 	SourceWorker *w = (SourceWorker *) arg;
 	int			keep = 0;
 	int			i;
 	int			j;
 
-	for (j = 0; j < w->nparts; j++)
+	for (j = 0; incremental && j < w->nparts; j++)
 	{
 		bool		revoked = false;
 
@@ -281,7 +284,7 @@ sw_on_revoke(void *arg, int n, const int32 *partitions)
 			w->parts[keep] = w->parts[j];
 		keep++;
 	}
-	if (n > 0)
+	if (w->nparts > keep)
 		ereport(LOG,
 				(errmsg("Kafka source \"%s\" worker %d gave up %d partition(s), and now owns %d",
 						w->def.name, w->args.worker, w->nparts - keep, keep)));
