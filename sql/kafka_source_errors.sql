@@ -155,6 +155,22 @@ SELECT lambda.create_kafka_source('mine', 'ev', '127.0.0.1:1', 't',
                  "security.protocol": "SASL_SSL"}');
 SELECT count(*) FROM lambda.sources WHERE name = 'mine';
 ROLLBACK;
+-- isolation.level is read_committed, whoever asks: messages of aborted
+-- transactions never become rows
+SELECT lambda.create_kafka_source('mine', 'ev', '127.0.0.1:1', 't',
+    options => '{"isolation.level": "read_uncommitted"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- group.protocol is classic (any librdkafka) or consumer (KIP-848, TAP test
+-- 041 checks it where librdkafka has it and the refusal where not)
+SELECT lambda.create_kafka_source('mine', 'ev', '127.0.0.1:1', 't',
+    options => '{"group.protocol": "eager"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+BEGIN;
+SELECT lambda.create_kafka_source('mine', 'ev', '127.0.0.1:1', 't', group_id => 'g',
+    options => '{"group.protocol": "classic", "isolation.level": "read_committed"}');
+SELECT lambda.alter_kafka_source('mine', options => '{"isolation.level": "read_uncommitted"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+ROLLBACK;
 
 -- A source is managed by its owner, a role with the owner's privileges or a
 -- superuser; membership in lambda_source_admin lets a role create sources,

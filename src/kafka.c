@@ -26,11 +26,26 @@
  * RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET event. kafka_poll_batch() records
  * those (kafka_take_out_of_range) and the worker applies pg_lambda's policy.
  *
- * Isolation. isolation.level is librdkafka's default, read_committed:
+ * Isolation. isolation.level is always read_committed (set here, after the
+ * user's options, and any other value refused: kafka_check_option):
  * messages of aborted transactions are never delivered, and neither are the
  * transactions' control records. Both occupy offsets, so the last delivered
  * message of a partition can be followed by offsets that will never be
  * delivered; kafka_position() tells how far the consumer has really read.
+ *
+ * Consumer-group protocols. The classic protocol (librdkafka's default) runs
+ * with the eager assignors range,roundrobin, which pg_lambda sets: a
+ * rebalance revokes every partition, then assigns anew (rd_kafka_assign). The
+ * consumer-group protocol of KIP-848 (group.protocol=consumer, Kafka 4.0 and
+ * librdkafka 2.12 on) has the broker assign partitions, and rebalances
+ * incrementally: the rebalance callback is given only the partitions added or
+ * taken away, and answers with rd_kafka_incremental_assign/unassign (so does
+ * a cooperative classic assignor, which a superuser may configure). It needs
+ * librdkafka 2.12 at build and at run time (kafka_consumer_protocol_available);
+ * with an older one a source asking for it is refused with the reason. Either
+ * way the callbacks run between two batches (only polling serves them), so a
+ * revoked partition's last batch is already committed, here and to the group,
+ * when it is given up.
  *
  *-------------------------------------------------------------------------
  */
@@ -107,7 +122,7 @@ static const char *const kafka_user_options[] = {
 	"message.max.bytes", "isolation.level", "check.crcs",
 	/* consumer-group timing (group mode) */
 	"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-	"coordinator.query.interval.ms",
+	"coordinator.query.interval.ms", "group.protocol",
 	NULL
 };
 
@@ -165,6 +180,7 @@ static const KafkaOptionRule kafka_superuser_rules[] = {
 	{"group.instance.id", KAFKA_WHY_GROUP, KAFKA_INSTEAD_SUPERUSER},
 	{"partition.assignment.strategy", KAFKA_WHY_GROUP, KAFKA_INSTEAD_SUPERUSER},
 	{"group.protocol.type", KAFKA_WHY_GROUP, KAFKA_INSTEAD_SUPERUSER},
+	{"group.remote.assignor", KAFKA_WHY_GROUP, KAFKA_INSTEAD_SUPERUSER},
 	{NULL, NULL, NULL}
 };
 
@@ -276,6 +292,82 @@ kafka_options_need_superuser(int n, const char *const *names, const char *const 
 }
 
 /*
+ * Does this build of pg_lambda, with the librdkafka it runs with, have the
+ * consumer-group protocol of KIP-848 (group.protocol=consumer)? librdkafka
+ * made it generally available in 2.12; both the headers pg_lambda was built
+ * with and the library loaded now must be that new. Fills version with the
+ * loaded librdkafka's version ("2.0.2").
+ */
+bool
+kafka_consumer_protocol_available(char *version, size_t len)
+{
+	if (version)
+		snprintf(version, len, "%s", rd_kafka_version_str());
+#if RD_KAFKA_VERSION >= KAFKA_CONSUMER_PROTOCOL_VERSION
+	return rd_kafka_version() >= KAFKA_CONSUMER_PROTOCOL_VERSION;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Under group.protocol=consumer, librdkafka refuses the classic protocol's
+ * own settings: the broker owns them. Returns the broker setting that takes
+ * name's place (a static string), or NULL when name is not one of them.
+ */
+const char *
+kafka_classic_only_option(const char *name)
+{
+	static const char *const pairs[][2] = {
+		{"session.timeout.ms", "group.consumer.session.timeout.ms"},
+		{"heartbeat.interval.ms", "group.consumer.heartbeat.interval.ms"},
+		{"partition.assignment.strategy", "group.consumer.assignors (or the source's group.remote.assignor)"},
+		{"group.protocol.type", "the consumer protocol itself"},
+	};
+	size_t		i;
+
+	for (i = 0; i < lengthof(pairs); i++)
+	{
+		if (strcmp(name, pairs[i][0]) == 0)
+			return pairs[i][1];
+	}
+	return NULL;
+}
+
+/*
+ * pg_lambda's own rules for an option's value, beyond librdkafka's:
+ * isolation.level is read_committed (file header), group.protocol is classic
+ * or, where librdkafka has it, consumer. False with errbuf filled when value
+ * breaks one.
+ */
+static bool
+kafka_check_rules(const char *name, const char *value, char *errbuf, size_t errlen)
+{
+	char		version[64];
+
+	if (strcmp(name, "isolation.level") == 0 && strcmp(value, "read_committed") != 0)
+	{
+		snprintf(errbuf, errlen, "isolation.level: pg_lambda reads only committed messages (read_committed), not \"%s\"",
+				 value);
+		return false;
+	}
+	if (strcmp(name, "group.protocol") != 0)
+		return true;
+	if (strcmp(value, "classic") != 0 && strcmp(value, "consumer") != 0)
+	{
+		snprintf(errbuf, errlen, "group.protocol is \"classic\" or \"consumer\", not \"%s\"", value);
+		return false;
+	}
+	if (strcmp(value, "consumer") == 0 && !kafka_consumer_protocol_available(version, sizeof(version)))
+	{
+		snprintf(errbuf, errlen, "group.protocol \"consumer\" (KIP-848) needs librdkafka 2.12 or later; this server runs librdkafka %s",
+				 version);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Checks one user-supplied librdkafka property: is it known, is the value
  * acceptable, and is it one the worker does not set itself? Fills errbuf.
  * The caller has already decided that the user may set it (setting some
@@ -292,6 +384,11 @@ kafka_check_option(const char *name, const char *value, char *errbuf, size_t err
 		snprintf(errbuf, errlen, "\"%s\" is set by pg_lambda itself", name);
 		return false;
 	}
+	if (!kafka_check_rules(name, value, errbuf, errlen))
+		return false;
+	/* "classic" where librdkafka knows no other protocol: nothing to check */
+	if (strcmp(name, "group.protocol") == 0 && !kafka_consumer_protocol_available(NULL, 0))
+		return true;
 	conf = rd_kafka_conf_new();
 	res = rd_kafka_conf_set(conf, name, value, errbuf, errlen);
 	rd_kafka_conf_destroy(conf);
@@ -324,18 +421,95 @@ kafka_error_cb(rd_kafka_t *rk pg_attribute_unused(), int err, const char *reason
 }
 
 /*
- * librdkafka rebalance callback (group mode, served on the worker's thread).
- * Revocation first lets the worker make its pending batch durable; an
- * assignment asks the worker where each partition starts.
+ * Remembers where the partitions of an assignment start (for
+ * kafka_restart_fetch under the eager protocol): replaces what was
+ * remembered, or, incrementally, adds to it.
+ */
+static void
+kafka_note_assigned(KafkaConsumer *c, bool incremental, int n, const int32 *ids,
+					const int64 *offsets)
+{
+	int			i;
+	int			j;
+
+	if (!incremental)
+		c->nassigned = 0;
+	for (i = 0; i < n; i++)
+	{
+		for (j = 0; j < c->nassigned; j++)
+			if (c->assigned_partition[j] == ids[i])
+				break;
+		if (j == KAFKA_MAX_OUT_OF_RANGE)
+			continue;			/* can't happen: a worker owns at most that many */
+		c->assigned_partition[j] = ids[i];
+		c->assigned_offset[j] = offsets[i];
+		if (j == c->nassigned)
+			c->nassigned++;
+	}
+}
+
+/*
+ * Forgets the start of revoked partitions (all of them when not incremental).
+ */
+static void
+kafka_note_revoked(KafkaConsumer *c, bool incremental, int n, const int32 *ids)
+{
+	int			i;
+	int			j;
+	int			keep = 0;
+
+	if (!incremental)
+	{
+		c->nassigned = 0;
+		return;
+	}
+	for (j = 0; j < c->nassigned; j++)
+	{
+		bool		revoked = false;
+
+		for (i = 0; i < n && !revoked; i++)
+			revoked = (c->assigned_partition[j] == ids[i]);
+		if (revoked)
+			continue;
+		c->assigned_partition[keep] = c->assigned_partition[j];
+		c->assigned_offset[keep] = c->assigned_offset[j];
+		keep++;
+	}
+	c->nassigned = keep;
+}
+
+/*
+ * Is the group's rebalance protocol incremental (KIP-848's consumer
+ * protocol, or a cooperative classic assignor)?
+ */
+static bool
+kafka_incremental(rd_kafka_t *rk)
+{
+	const char *protocol = rd_kafka_rebalance_protocol(rk);
+
+	return protocol != NULL && strcmp(protocol, "COOPERATIVE") == 0;
+}
+
+/*
+ * librdkafka rebalance callback (group mode, served on the worker's thread,
+ * between two batches: see the file header). Revocation first lets the
+ * worker forget the partitions (their last batch is committed already); an
+ * assignment asks the worker where each partition starts. Eagerly (classic
+ * range,roundrobin) the lists hold the whole assignment, which is replaced;
+ * incrementally they hold only the partitions added or taken away. Any other
+ * event (a failed rebalance) drops the whole assignment, as librdkafka asks.
  */
 static void
 kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 				   rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	KafkaConsumer *c = (KafkaConsumer *) opaque;
+	bool		incremental = kafka_incremental(rk);
 	int			n = parts->cnt;
 	int32	   *ids = palloc(sizeof(int32) * (n + 1));
 	int64	   *offsets = palloc(sizeof(int64) * (n + 1));
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 	int			i;
 
 	for (i = 0; i < n; i++)
@@ -347,27 +521,40 @@ kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
 	{
 		if (c->on_assign)
-			c->on_assign(c->callback_arg, n, ids, offsets);
-		c->nassigned = 0;
+			c->on_assign(c->callback_arg, incremental, n, ids, offsets);
 		for (i = 0; i < n; i++)
-		{
 			parts->elems[i].offset = offsets[i];
-			if (i < KAFKA_MAX_OUT_OF_RANGE)
-			{
-				c->assigned_partition[i] = ids[i];
-				c->assigned_offset[i] = offsets[i];
-				c->nassigned++;
-			}
-		}
-		rd_kafka_assign(rk, parts);
+		kafka_note_assigned(c, incremental, n, ids, offsets);
+		if (incremental)
+			error = rd_kafka_incremental_assign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, parts);
+	}
+	else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+	{
+		if (c->on_revoke)
+			c->on_revoke(c->callback_arg, incremental, n, ids);
+		kafka_note_revoked(c, incremental, n, ids);
+		if (incremental)
+			error = rd_kafka_incremental_unassign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, NULL);
 	}
 	else
 	{
 		if (c->on_revoke)
-			c->on_revoke(c->callback_arg, n, ids);
-		c->nassigned = 0;
-		rd_kafka_assign(rk, NULL);
+			c->on_revoke(c->callback_arg, false, n, ids);
+		kafka_note_revoked(c, false, 0, NULL);
+		aerr = rd_kafka_assign(rk, NULL);
+		kafka_note_error(c, err, "the consumer group's rebalance failed");
 	}
+	if (error)
+	{
+		kafka_note_error(c, rd_kafka_error_code(error), rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	}
+	else if (aerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+		kafka_note_error(c, aerr, "could not change the consumer's assignment");
 	pfree(ids);
 	pfree(offsets);
 }
@@ -400,6 +587,7 @@ kafka_consumer_create(const KafkaSettings *s, char *errbuf, size_t errlen)
 	KafkaConsumer *c = palloc0(sizeof(KafkaConsumer));
 	char		backoff[32];
 	char		buf[512];
+	bool		consumer_protocol = false;
 	int			i;
 
 	c->topic = pstrdup(s->topic);
@@ -408,6 +596,13 @@ kafka_consumer_create(const KafkaSettings *s, char *errbuf, size_t errlen)
 	c->on_revoke = s->on_revoke;
 	c->callback_arg = s->callback_arg;
 	c->batch_cap = 0;
+
+	/* the consumer protocol of KIP-848 assigns on the broker (file header) */
+	for (i = 0; i < s->noptions; i++)
+	{
+		if (strcmp(s->option_names[i], "group.protocol") == 0)
+			consumer_protocol = (strcmp(s->option_values[i], "consumer") == 0);
+	}
 
 	snprintf(backoff, sizeof(backoff), "%d", s->retry_backoff_max_ms);
 	if (!kafka_conf_set(conf, "bootstrap.servers", s->brokers, errbuf, errlen) ||
@@ -425,20 +620,42 @@ kafka_consumer_create(const KafkaSettings *s, char *errbuf, size_t errlen)
 		 * is never joined or committed to, only named */
 		!kafka_conf_set(conf, "group.id", c->group ? s->group_id : s->client_id,
 						errbuf, errlen) ||
-		/* eager rebalancing: every revoke is seen (and flushed) before reassignment */
-		(c->group && !kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
-									 errbuf, errlen)))
+		/* classic protocol: eager rebalancing, every partition revoked (and
+		 * its work committed) before the group assigns anew */
+		(c->group && !consumer_protocol &&
+		 !kafka_conf_set(conf, "partition.assignment.strategy", "range,roundrobin",
+						 errbuf, errlen)))
 	{
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
 	for (i = 0; i < s->noptions; i++)
 	{
+		/*
+		 * The same checks as when the options were set: a source stored
+		 * before a rule, or restored where librdkafka is older, is refused
+		 * with the reason rather than run otherwise than asked.
+		 */
+		if (!kafka_check_rules(s->option_names[i], s->option_values[i], errbuf, errlen))
+		{
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
+		/* "classic" where librdkafka knows no other protocol: nothing to set */
+		if (strcmp(s->option_names[i], "group.protocol") == 0 &&
+			!kafka_consumer_protocol_available(NULL, 0))
+			continue;
 		if (!kafka_conf_set(conf, s->option_names[i], s->option_values[i], errbuf, errlen))
 		{
 			rd_kafka_conf_destroy(conf);
 			return NULL;
 		}
+	}
+	/* after the options: nothing overrides it (file header) */
+	if (!kafka_conf_set(conf, "isolation.level", "read_committed", errbuf, errlen))
+	{
+		rd_kafka_conf_destroy(conf);
+		return NULL;
 	}
 	rd_kafka_conf_set_opaque(conf, c);
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);

@@ -35,14 +35,18 @@ typedef struct KafkaMessage
 	size_t		len;
 } KafkaMessage;
 
-/* Called, in the consuming process, when a consumer group assigns partitions:
- * fill offsets[i] with where to start partitions[i] (an offset, or
- * KAFKA_OFFSET_BEGINNING / KAFKA_OFFSET_END). */
-typedef void (*KafkaAssignCallback) (void *arg, int n, const int32 *partitions, int64 *offsets);
+/* Called, in the consuming process, when a consumer group assigns partitions
+ * (incremental false: the whole new assignment, as the classic protocol
+ * does; true: only the partitions added, as KIP-848's does): fill offsets[i]
+ * with where to start partitions[i] (an offset, or KAFKA_OFFSET_BEGINNING /
+ * KAFKA_OFFSET_END). */
+typedef void (*KafkaAssignCallback) (void *arg, bool incremental, int n, const int32 *partitions,
+									 int64 *offsets);
 
-/* Called before a consumer group takes partitions away: the callee must make
- * durable (and commit) everything consumed from them so far. */
-typedef void (*KafkaRevokeCallback) (void *arg, int n, const int32 *partitions);
+/* Called before a consumer group takes partitions away (incremental false:
+ * all of them; true: only these): the callee must make durable (and commit)
+ * everything consumed from them so far, and forget them. */
+typedef void (*KafkaRevokeCallback) (void *arg, bool incremental, int n, const int32 *partitions);
 
 typedef struct KafkaSettings
 {
@@ -69,7 +73,12 @@ typedef struct KafkaOptionDenial
 	const char *instead;		/* a sentence: what to do instead */
 } KafkaOptionDenial;
 
+/* librdkafka's version with the consumer-group protocol of KIP-848 (2.12.0) */
+#define KAFKA_CONSUMER_PROTOCOL_VERSION 0x020c0000
+
 extern bool kafka_option_is_reserved(const char *name);
+extern bool kafka_consumer_protocol_available(char *version, size_t len);
+extern const char *kafka_classic_only_option(const char *name);
 extern bool kafka_options_need_superuser(int n, const char *const *names,
 										 const char *const *values,
 										 KafkaOptionDenial *denial);

@@ -97,6 +97,81 @@ source_check_option_privilege(Oid owner, const char *source_name, bool as_caller
 }
 
 /*
+ * The hint for leaving option name out: of a new source's options, or of an
+ * existing one's, where it may be stored already.
+ */
+static char *
+source_remove_option_hint(const char *name, const char *source_name)
+{
+	if (source_name == NULL)
+		return psprintf("Leave \"%s\" out of options.", name);
+	return psprintf("Leave \"%s\" out of options; to remove it from Kafka source \"%s\", pass options => '{\"%s\": null}'.",
+					name, source_name, name);
+}
+
+/*
+ * The rules pg_lambda has for options beyond librdkafka's own checks:
+ *
+ * isolation.level is read_committed, always: exactly-once ingestion of
+ * transactional producers means that messages of aborted transactions never
+ * become rows, and a source's offsets and lag are counted that way.
+ *
+ * group.protocol "consumer" (KIP-848) needs a librdkafka that has it
+ * (kafka_consumer_protocol_available), and does not go with the classic
+ * protocol's own settings, which the broker owns under it.
+ */
+static void
+source_check_option_rules(int n, const char *const *names, const char *const *values,
+						  const char *source_name)
+{
+	bool		consumer_protocol = false;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (strcmp(names[i], "isolation.level") == 0 && strcmp(values[i], "read_committed") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Kafka option \"isolation.level\": \"%s\"", values[i]),
+					 errdetail("pg_lambda reads Kafka with isolation.level read_committed only: messages of aborted transactions must never become rows, and a source's offsets and lag are counted that way."),
+					 errhint("%s read_committed is always used.",
+							 source_remove_option_hint("isolation.level", source_name))));
+		if (strcmp(names[i], "group.protocol") == 0 && strcmp(values[i], "classic") != 0 &&
+			strcmp(values[i], "consumer") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid Kafka option \"group.protocol\": \"%s\"", values[i]),
+					 errdetail("The consumer-group protocols are \"classic\" (the default) and \"consumer\" (KIP-848)."),
+					 errhint("Pass options => '{\"group.protocol\": \"consumer\"}', or leave group.protocol out for the classic protocol.")));
+		if (strcmp(names[i], "group.protocol") == 0 && strcmp(values[i], "consumer") == 0)
+		{
+			char		version[64];
+
+			if (!kafka_consumer_protocol_available(version, sizeof(version)))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("Kafka option \"group.protocol\": \"consumer\" is not supported by this server"),
+						 errdetail("The consumer-group protocol of KIP-848 needs librdkafka 2.12 or later; pg_lambda here runs with librdkafka %s.",
+								   version),
+						 errhint("Leave group.protocol out to use the classic protocol, which every Kafka version supports, or install librdkafka 2.12 or later, rebuild pg_lambda against it and restart the server.")));
+			consumer_protocol = true;
+		}
+	}
+	for (i = 0; consumer_protocol && i < n; i++)
+	{
+		const char *broker_setting = kafka_classic_only_option(names[i]);
+
+		if (broker_setting != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Kafka option \"%s\" cannot be used with group.protocol \"consumer\"", names[i]),
+					 errdetail("Under the consumer-group protocol of KIP-848 the broker sets it (%s), and librdkafka refuses \"%s\".",
+							   broker_setting, names[i]),
+					 errhint("%s", source_remove_option_hint(names[i], source_name))));
+	}
+}
+
+/*
  * Validates the options jsonb: an object whose values are strings, numbers or
  * booleans, each a librdkafka property we let users set, and only properties
  * the current user may set (checked before any of them reaches librdkafka).
@@ -174,6 +249,7 @@ source_check_options(Jsonb *options, Oid owner, const char *source_name)
 	source_check_option_privilege(GetUserId(), source_name, true, n, names, values);
 	if (source_name != NULL && owner != GetUserId())
 		source_check_option_privilege(owner, source_name, false, n, names, values);
+	source_check_option_rules(n, names, values, source_name);
 
 	for (i = 0; i < n; i++)
 	{

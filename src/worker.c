@@ -167,25 +167,31 @@ sw_read_offsets(SourceWorker *w, int n, const int32 *partitions, int64 *offsets)
 }
 
 /*
- * Makes partitions[] the worker's partitions, each starting at
- * start_offsets[i] (which is also what is known to be committed).
+ * Adds partitions[] to the worker's partitions, each starting at
+ * committed[i] (which is also what is known to be committed); a partition
+ * the worker owns already starts over there.
  */
 static void
-sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *committed)
+sw_add_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *committed)
 {
+	int			total = w->nparts;
 	int			i;
 
-	if (n > WORKER_MAX_PARTITIONS)
+	for (i = 0; i < n; i++)
+		if (sw_partition(w, partitions[i]) == NULL)
+			total++;
+	if (total > WORKER_MAX_PARTITIONS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("Kafka source \"%s\" assigns %d partitions to one worker", w->def.name, n),
+				 errmsg("Kafka source \"%s\" assigns %d partitions to one worker", w->def.name, total),
 				 errdetail("One worker can consume at most %d partitions.", WORKER_MAX_PARTITIONS),
 				 errhint("Raise its parallelism with lambda.alter_kafka_source('%s', parallelism => ...).", w->def.name)));
-	w->nparts = n;
 	for (i = 0; i < n; i++)
 	{
-		PartitionSlot *p = &w->parts[i];
+		PartitionSlot *p = sw_partition(w, partitions[i]);
 
+		if (p == NULL)
+			p = &w->parts[w->nparts++];
 		memset(p, 0, sizeof(*p));
 		p->partition = partitions[i];
 		p->next_offset = committed[i];
@@ -197,12 +203,25 @@ sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *
 }
 
 /*
- * Group-mode assignment callback: start each partition at the larger of the
- * offset stored here and the one the group committed (another server may
- * have consumed further before the partition came to us).
+ * Makes partitions[] the worker's partitions, each starting at
+ * committed[i] (which is also what is known to be committed).
  */
 static void
-sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
+sw_set_partitions(SourceWorker *w, int n, const int32 *partitions, const int64 *committed)
+{
+	w->nparts = 0;
+	sw_add_partitions(w, n, partitions, committed);
+}
+
+/*
+ * Group-mode assignment callback: start each partition at the larger of the
+ * offset stored here and the one the group committed (another server may
+ * have consumed further before the partition came to us). The partitions
+ * replace those the worker owns (the classic protocol), or, incrementally
+ * (KIP-848's), join them.
+ */
+static void
+sw_on_assign(void *arg, bool incremental, int n, const int32 *partitions, int64 *offsets)
 {
 	SourceWorker *w = (SourceWorker *) arg;
 	int64	   *stored = palloc(sizeof(int64) * (n + 1));
@@ -225,27 +244,51 @@ sw_on_assign(void *arg, int n, const int32 *partitions, int64 *offsets)
 		offsets[i] = start >= 0 ? start :
 			(w->def.start_earliest ? KAFKA_OFFSET_BEGINNING : KAFKA_OFFSET_END);
 	}
-	sw_set_partitions(w, n, partitions, stored);
+	if (incremental)
+		sw_add_partitions(w, n, partitions, stored);
+	else
+		sw_set_partitions(w, n, partitions, stored);
 	ereport(LOG,
-			(errmsg("Kafka source \"%s\" worker %d was assigned %d partition(s)",
-					w->def.name, w->args.worker, n)));
+			(errmsg("Kafka source \"%s\" worker %d was assigned %d partition(s), and now owns %d",
+					w->def.name, w->args.worker, n, w->nparts)));
 	pfree(stored);
 	pfree(group);
 }
 
 /*
- * Group-mode revocation callback. Nothing is pending: in group mode every
- * batch is committed both here and to the group, or in neither (see
+ * Group-mode revocation callback: forgets the partitions taken away (all of
+ * them unless incremental, as with the classic protocol). Nothing of theirs is pending: the
+ * callback runs between two batches, and in group mode every batch is
+ * committed both here and to the group, or in neither (see
  * sw_process_chunk), so the next owner continues exactly after it. The
  * messages of the lost partitions that the current poll still returns are
  * dropped by sw_process_chunk.
  */
 static void
-sw_on_revoke(void *arg, int n pg_attribute_unused(), const int32 *partitions pg_attribute_unused())
+sw_on_revoke(void *arg, bool incremental, int n, const int32 *partitions)
 {
 	SourceWorker *w = (SourceWorker *) arg;
+	int			keep = 0;
+	int			i;
+	int			j;
 
-	w->nparts = 0;
+	for (j = 0; incremental && j < w->nparts; j++)
+	{
+		bool		revoked = false;
+
+		for (i = 0; i < n && !revoked; i++)
+			revoked = (partitions[i] == w->parts[j].partition);
+		if (revoked)
+			continue;
+		if (keep != j)
+			w->parts[keep] = w->parts[j];
+		keep++;
+	}
+	if (w->nparts > keep)
+		ereport(LOG,
+				(errmsg("Kafka source \"%s\" worker %d gave up %d partition(s), and now owns %d",
+						w->def.name, w->args.worker, w->nparts - keep, keep)));
+	w->nparts = keep;
 	sw_publish_partitions(w);
 }
 

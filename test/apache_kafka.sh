@@ -200,6 +200,15 @@ auto.create.topics.enable=false
 num.partitions=1
 # a consumer group forms at once instead of waiting 3 s for more members
 group.initial.rebalance.delay.ms=0
+# both consumer-group protocols: classic, and KIP-848's (group.protocol=consumer
+# on the client), which is Kafka 4.x's default too; under KIP-848 the broker
+# owns the session timeout and heartbeat interval: a crashed member is noticed
+# after 6 s, as the tests' classic sources ask with session.timeout.ms
+group.coordinator.rebalance.protocols=classic,consumer
+group.consumer.min.session.timeout.ms=6000
+group.consumer.session.timeout.ms=6000
+group.consumer.min.heartbeat.interval.ms=1000
+group.consumer.heartbeat.interval.ms=1000
 # retention runs every 5 s (tests with small retention.ms see it soon)
 log.retention.check.interval.ms=5000
 # two cores shared with PostgreSQL: fewer threads than the defaults

@@ -4,9 +4,10 @@
 # batch is committed here and to the group together (two-phase commit).
 # Together the servers hold every event exactly once: no overlap, no gap.
 #
-# Classic group protocol (mandatory). KIP-848 (group.protocol=consumer) runs
-# only where librdkafka supports it (>= 2.12); otherwise it is skipped with
-# the reason.
+# Classic group protocol (mandatory), then KIP-848 (group.protocol=consumer):
+# the same scenario where librdkafka supports it (>= 2.12, e.g. Debian sid),
+# and otherwise the clear refusal of it (SQLSTATE 0A000) is checked, never
+# skipped.
 use strict;
 use warnings;
 use FindBin;
@@ -179,20 +180,53 @@ is($nodes[1]->safe_psql('postgres', q{SELECT count(*), count(DISTINCT id) FROM g
 	'group mode: nothing twice');
 
 # KIP-848: the consumer group protocol where the broker assigns partitions
-# and rebalances incrementally. librdkafka implements it from 2.12 on.
+# and rebalances incrementally (group.protocol=consumer; the broker enables it
+# in test/apache_kafka.sh). librdkafka implements it from 2.12 on; an older
+# one must refuse it, clearly, when the source is created.
 $kafka->create_topic('shared848', 4);
-SKIP:
+my $librdkafka = LambdaApacheKafka->librdkafka_version;
+if (LambdaApacheKafka->librdkafka_at_least('2.12.0'))
 {
-	my $have = LambdaApacheKafka->librdkafka_version;
-	skip "KIP-848 (group.protocol=consumer) needs librdkafka >= 2.12; this host has librdkafka $have", 12
-	  unless LambdaApacheKafka->librdkafka_at_least('2.12.0');
-	# pg_lambda's rebalance callback assigns eagerly (rd_kafka_assign) and
-	# sets the eager partition.assignment.strategy, while the consumer
-	# protocol rebalances incrementally: until the callback uses incremental
-	# assignment (docs/kafka.md), running the scenario would only wait out
-	# its timeouts. Remove this skip together with that change.
-	skip "KIP-848 (group.protocol=consumer): pg_lambda's rebalance callback does not do incremental assignment yet", 12;
+	note("librdkafka $librdkafka: KIP-848 runs");
+	# the classic protocol's own settings belong to the broker under KIP-848
+	my ($ret, $out, $err) = $nodes[0]->psql('postgres', qq{
+		SELECT lambda.create_kafka_source('ev848', 'ev848', '$bootstrap', 'shared848',
+			group_id => 'pg_lambda_real_848',
+			options => '{"group.protocol": "consumer", "session.timeout.ms": 6000}')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  22023: Kafka option "session.timeout.ms" cannot be used with group.protocol "consumer"/,
+		'KIP-848: session.timeout.ms with group.protocol consumer is refused (22023)');
+	like($err, qr/DETAIL:  .*group.consumer.session.timeout.ms/, '... the detail names the broker setting');
+
 	scenario('KIP-848', 'shared848', 'ev848', 'pg_lambda_real_848', '{"group.protocol": "consumer"}');
+
+	# The rebalances were incremental: when B joined, A gave up some of its
+	# partitions and kept the others (the classic protocol revokes all).
+	like(slurp_file($nodes[0]->logfile),
+		qr/Kafka source "ev848" worker 0 gave up [1-3] partition\(s\), and now owns [1-3]\b/,
+		'KIP-848: server A gave up only some partitions when B joined (incremental rebalance)');
+}
+else
+{
+	note("librdkafka $librdkafka: KIP-848 must be refused");
+	my ($ret, $out, $err) = $nodes[0]->psql('postgres', qq{
+		SELECT lambda.create_kafka_source('ev848', 'ev848', '$bootstrap', 'shared848',
+			group_id => 'pg_lambda_real_848', options => '{"group.protocol": "consumer"}')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  0A000: Kafka option "group.protocol": "consumer" is not supported by this server/,
+		"librdkafka $librdkafka < 2.12: group.protocol consumer is refused (0A000)");
+	like($err, qr/DETAIL:  The consumer-group protocol of KIP-848 needs librdkafka 2.12 or later; pg_lambda here runs with librdkafka \Q$librdkafka\E\./,
+		'... the detail names the version needed and the one here');
+	like($err, qr/HINT:  Leave group.protocol out to use the classic protocol/, '... the hint says what to do');
+	is($nodes[0]->safe_psql('postgres', q{SELECT count(*) FROM lambda.sources WHERE name = 'ev848'}), '0',
+		'... and no source is created');
+	# the classic protocol, named, works with any librdkafka
+	$nodes[0]->safe_psql('postgres', qq{
+		SELECT lambda.create_kafka_source('ev848', 'ev848', '$bootstrap', 'shared848',
+			group_id => 'pg_lambda_real_848c', options => '{"group.protocol": "classic"}')});
+	$kafka->produce('shared848', [ map { qq({"id": $_, "ts": "2025-01-01T00:00:00Z"}) } 1 .. 40 ]);
+	ok(LambdaNode::wait_for($nodes[0], 'SELECT count(*), count(DISTINCT id) FROM ev848', '40|40', timeout => 60),
+		"librdkafka $librdkafka: group.protocol classic, named, runs the classic protocol");
 }
 
 $kafka->stop;
