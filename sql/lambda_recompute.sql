@@ -103,6 +103,26 @@ SELECT lambda_catalog.batch_state((SELECT batch_table FROM lambda.views WHERE vi
 SELECT lambda_catalog.batch_state((SELECT batch_table FROM lambda.views WHERE view = 'v_build'::regclass), 6, true, b, x) FROM ev;
 SELECT lambda_catalog.batch_image(NULL, 1, 1::bigint);
 
+
+-- a view whose owner does not have the catalog owner's rights is recomputed
+-- with its own: its expressions never run as the catalog's owner
+CREATE ROLE lambda_recompute_owner;
+GRANT CREATE ON SCHEMA public TO lambda_recompute_owner;
+SET ROLE lambda_recompute_owner;
+CREATE FUNCTION who() RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT current_user::text';
+CREATE TABLE oev (x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('oev', time_column => 'ts');
+INSERT INTO oev VALUES (1, now()), (2, now());
+CREATE MATERIALIZED VIEW v_owner WITH (lambda.continuous) AS SELECT who() AS w, count(*) AS n FROM oev GROUP BY who();
+SELECT w, n FROM v_owner;
+SELECT lambda.recompute('v_owner');
+SELECT w, n FROM v_owner;
+DROP MATERIALIZED VIEW v_owner;
+DROP TABLE oev;
+DROP FUNCTION who();
+RESET ROLE;
+REVOKE CREATE ON SCHEMA public FROM lambda_recompute_owner;
+DROP ROLE lambda_recompute_owner;
 DROP MATERIALIZED VIEW v_inc, v_build, v_sk, v_none, v_p;
 DROP TABLE ev, pev;
 DROP FUNCTION batch_diff(regclass, regclass), query_diff(regclass, text);

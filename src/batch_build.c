@@ -44,8 +44,10 @@
  * What the statement cannot express falls back to the row path
  * (batch_tail_scan and batch_upsert, batch.c): an aggregate with more than
  * BUILD_MAX_ARGS arguments, with ORDER BY or DISTINCT inside it (other than
- * count(DISTINCT), which the definition rewrote), or a catalog owner
- * without SELECT on the event table.
+ * count(DISTINCT), which the definition rewrote), a catalog owner
+ * without SELECT on the event table, or a view whose owner does not have
+ * the catalog owner's privileges (the statement, and so the definition's
+ * expressions, run as the catalog's owner).
  *
  * Memory: the statement runs with work_mem = maintenance_work_mem, so its
  * hash aggregation spills past maintenance_work_mem × hash_mem_multiplier.
@@ -69,6 +71,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/ruleutils.h"
+#include "catalog/pg_class.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "nodes/supportnodes.h"
@@ -130,6 +133,20 @@ build_wrappable(ViewAgg *va)
 		va->meta.ntransargs == list_length(impl->args);
 }
 
+/* The owner of def's view (pg_class.relowner). */
+static Oid
+build_view_owner(ViewDef *def)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(def->view_relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", def->view_relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 /*
  * Whether a recompute of def can run as one statement (see the file
  * header); false sends it down the row path.
@@ -149,9 +166,18 @@ batch_build_possible(ViewDef *def)
 		if (!build_direct(&def->aggs[i]) && !build_wrappable(&def->aggs[i]))
 			return false;
 	}
-	/* the statement reads the events as the catalog's owner */
+	/*
+	 * The statement runs as the catalog's owner (it inserts into the batch
+	 * table), and so do the definition's expressions in it. That must give
+	 * the view's owner no rights it does not have: only a view whose owner
+	 * has the catalog owner's privileges (a superuser's view, when a
+	 * superuser installed the extension) takes this path; other views are
+	 * recomputed by the row path, whose expressions run as the session's
+	 * user like every other refresh.
+	 */
 	owner = catalog_owner();
 	return OidIsValid(owner) &&
+		has_privs_of_role(build_view_owner(def), owner) &&
 		pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK;
 }
 
