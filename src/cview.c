@@ -99,10 +99,12 @@ static List *cview_retired = NIL;
 /*
  * Parses and analyzes a stored definition (fully qualified SQL) under
  * search_path = pg_catalog, into the shape every major gives it: no RTE_GROUP
- * entry, virtual generated columns replaced by their expressions (compat.h).
+ * entry (compat.h). Virtual generated columns are replaced by their
+ * expressions too, unless for_deparse: a definition that is deparsed and
+ * stored again (RENAME COLUMN) must keep naming the columns.
  */
-Query *
-cview_parse_definition(const char *sql)
+static Query *
+cview_parse(const char *sql, bool for_deparse)
 {
 	int			nestlevel = NewGUCNestLevel();
 	List	   *raw;
@@ -114,9 +116,25 @@ cview_parse_definition(const char *sql)
 	if (list_length(raw) != 1)
 		elog(ERROR, "continuous view definition holds %d statements", list_length(raw));
 	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
-	query = compat_expand_virtual_columns(compat_flatten_grouping(query));
+	query = compat_flatten_grouping(query);
+	if (!for_deparse)
+		query = compat_expand_virtual_columns(query);
 	AtEOXact_GUC(true, nestlevel);
 	return query;
+}
+
+/* A stored definition, analyzed for compiling (see cview_parse). */
+Query *
+cview_parse_definition(const char *sql)
+{
+	return cview_parse(sql, false);
+}
+
+/* A stored definition, analyzed to be deparsed and stored again. */
+Query *
+cview_parse_for_deparse(const char *sql)
+{
+	return cview_parse(sql, true);
 }
 
 /*

@@ -72,6 +72,7 @@ extern ViewDef *cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid,
 extern Datum cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps);
 extern char *cview_window_sql(ViewDef *def, const char *col);
 extern Query *cview_parse_definition(const char *sql);
+extern Query *cview_parse_for_deparse(const char *sql);
 extern void cview_forget(Oid batch_relid);
 extern Size cview_sketch_bytes_per_key(ViewDef *def);
 

@@ -106,30 +106,6 @@ view_ddl_exec(const char *sql, int expect)
  * ------------------------------------------------------------------------
  */
 
-/*
- * A stored definition parsed as view_create() deparsed it: analyzed under
- * search_path = pg_catalog, grouping flattened, nothing else expanded, so
- * that pg_get_querydef() gives back the same text but for what the caller
- * changes.
- */
-static Query *
-view_ddl_parse(const char *sql)
-{
-	int			nestlevel = NewGUCNestLevel();
-	List	   *raw;
-	Query	   *query;
-
-	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
-	if (list_length(raw) != 1)
-		elog(ERROR, "continuous view definition holds %d statements", list_length(raw));
-	query = parse_analyze_fixedparams(linitial_node(RawStmt, raw), sql, NULL, 0, NULL);
-	query = compat_flatten_grouping(query);
-	AtEOXact_GUC(true, nestlevel);
-	return query;
-}
-
 /* Renames column from to to in the batch table and the speed table. */
 static void
 view_ddl_rename_layers(const char *batch_rel, const char *speed_rel, const char *from, const char *to)
@@ -174,7 +150,7 @@ view_ddl_sync_columns(Oid batch)
 
 	if (row == NULL)
 		elog(ERROR, "could not read lambda_catalog.continuous_view");
-	query = view_ddl_parse(row->definition);
+	query = cview_parse_for_deparse(row->definition);
 	viewrel = relation_open(row->view_relid, NoLock);
 	desc = RelationGetDescr(viewrel);
 	foreach(lc, query->targetList)
