@@ -131,7 +131,9 @@ SELECT (SELECT count(*) FROM lambda_catalog.by_url_batch) AS by_url_rows,
 -- recompute rebuilds every group from the events
 SELECT lambda.recompute('by_url');
 SELECT lambda.recompute('by_all');
+SET client_min_messages = warning;  -- its group count depends on whether the recent events straddle a step boundary
 SELECT lambda.recompute('recent');
+RESET client_min_messages;
 SELECT differ('by_url', 'SELECT url, count(*) AS n, sum(x) AS s, count(DISTINCT u) AS du FROM hits GROUP BY url');
 SELECT by_all_same();
 SELECT differ('recent', 'SELECT * FROM recent_direct');
