@@ -211,6 +211,28 @@ INSERT INTO lt VALUES ('c', (now() AT TIME ZONE 'PST8PDT') - interval '10 minute
 RESET timezone;
 SELECT * FROM ltw ORDER BY k;
 SELECT count(DISTINCT k) FROM lambda_catalog.ltw_batch;
+-- and in a session that starts in such a zone (its connection's TimeZone,
+-- here PGTZ; or ALTER ROLE/DATABASE ... SET timezone): expiry never passes
+-- the local time of the zone the view was created in, which lambda.views
+-- shows
+SELECT window_time_zone = current_setting('TimeZone') AS created_zone FROM lambda.views WHERE view = 'ltw'::regclass;
+\getenv regress_tz PGTZ
+\setenv PGTZ Pacific/Kiritimati
+\c
+SHOW timezone;
+REFRESH MATERIALIZED VIEW ltw;
+SELECT lambda.recompute('ltw');
+-- read there, the window ends 22 hours later: nothing is in it
+SELECT * FROM ltw ORDER BY k;
+\setenv PGTZ :regress_tz
+\c
+SELECT current_setting('TimeZone') = :'regress_tz' AS back_home;
+SELECT * FROM ltw ORDER BY k;
+SELECT count(DISTINCT k) FROM lambda_catalog.ltw_batch;
+SELECT k, count(*) FROM lt WHERE ts >= date_bin('3 minutes', LOCALTIMESTAMP - interval '1 hour', '2000-01-01')
+  GROUP BY k ORDER BY k;
+SELECT window_time_zone IS NULL AS no_zone FROM lambda.views WHERE view = 'dk'::regclass;
+SET timezone = 'UTC';
 
 -- a grouping key that depends on TimeZone: a WARNING at CREATE (not for
 -- date_trunc with its zone, AT TIME ZONE or date_bin)

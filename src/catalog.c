@@ -41,7 +41,8 @@
  *          _lambda_long), continuous_view.failing_since, failed_refreshes,
  *          last_error, last_error_at (added after key_hash in the update
  *          script, hence two features); source.columns and altered_at,
- *          dead_letter.kafka_timestamp (catalog_source.c asks for those)
+ *          dead_letter.kafka_timestamp (catalog_source.c asks for those),
+ *          continuous_view.window_time_zone
  * Each feature is looked up (in the syscache) every time it is asked for,
  * not cached: ALTER EXTENSION UPDATE changes the answers in the middle of a
  * transaction.
@@ -260,6 +261,8 @@ catalog_has(CatalogFeature feature)
 			return catalog_has_column("source", "altered_at");
 		case CATALOG_DEAD_LETTER_TIMESTAMPS:
 			return catalog_has_column("dead_letter", "kafka_timestamp");
+		case CATALOG_WINDOW_TIME_ZONES:
+			return catalog_has_column("continuous_view", "window_time_zone");
 	}
 	elog(ERROR, "unknown catalog feature %d", (int) feature);
 	return false;				/* keep compiler quiet */
@@ -539,12 +542,16 @@ catalog_view_get(Oid batch_relid, MemoryContext cxt)
 	if (!catalog_has(CATALOG_VIEWS))
 		return NULL;
 	catalog_begin(&scope);
-	catalog_select_oid(catalog_has(CATALOG_SLIDING_WINDOWS) ?
+	catalog_select_oid(catalog_has(CATALOG_WINDOW_TIME_ZONES) ?
 					   "SELECT view::oid, event_table::oid, speed_table::oid, definition,"
-					   "       sliding_window, window_step"
+					   "       sliding_window, window_step, window_time_zone"
+					   "  FROM lambda_catalog.continuous_view WHERE batch_table = $1" :
+					   catalog_has(CATALOG_SLIDING_WINDOWS) ?
+					   "SELECT view::oid, event_table::oid, speed_table::oid, definition,"
+					   "       sliding_window, window_step, NULL::text"
 					   "  FROM lambda_catalog.continuous_view WHERE batch_table = $1" :
 					   "SELECT view::oid, event_table::oid, speed_table::oid, definition,"
-					   "       NULL::interval, NULL::interval"
+					   "       NULL::interval, NULL::interval, NULL::text"
 					   "  FROM lambda_catalog.continuous_view WHERE batch_table = $1",
 					   batch_relid, false, 1);
 	if (SPI_processed == 0)
@@ -568,6 +575,9 @@ catalog_view_get(Oid batch_relid, MemoryContext cxt)
 		d = SPI_getbinval(tup, desc, 6, &isnull);
 		v->step = MemoryContextAlloc(cxt, sizeof(Interval));
 		*v->step = *DatumGetIntervalP(d);
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		if (!isnull)
+			v->window_time_zone = MemoryContextStrdup(cxt, SPI_getvalue(tup, desc, 7));
 	}
 	catalog_end(&scope);
 	return v;
@@ -730,15 +740,17 @@ catalog_view_list_schedule(void)
  * Records a new continuous view (view->definition, its parts, and its
  * window when it has one; the cut comes with its first refresh).
  * refresh_interval is text in interval syntax. A window needs 0.3.0: the
- * caller checks catalog_has(CATALOG_SLIDING_WINDOWS) first.
+ * caller checks catalog_has(CATALOG_SLIDING_WINDOWS) first. The window's
+ * time zone is recorded where the catalog has its column (0.4.0).
  */
 void
 catalog_view_insert(const CatalogView *view, const char *refresh_interval)
 {
 	CatalogScope scope;
-	Oid			argtypes[8] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID};
-	Datum		args[8];
-	char		argnulls[] = "        ";	/* 8 arguments, and the NUL */
+	Oid			argtypes[9] = {OIDOID, OIDOID, OIDOID, OIDOID, TEXTOID, TEXTOID, INTERVALOID, INTERVALOID, TEXTOID};
+	Datum		args[9];
+	char		argnulls[] = "         ";	/* 9 arguments, and the NUL */
+	bool		zone = view->window_time_zone != NULL && catalog_has(CATALOG_WINDOW_TIME_ZONES);
 
 	args[0] = ObjectIdGetDatum(view->batch_relid);
 	args[1] = ObjectIdGetDatum(view->view_relid);
@@ -748,10 +760,18 @@ catalog_view_insert(const CatalogView *view, const char *refresh_interval)
 	args[5] = CStringGetTextDatum(refresh_interval);
 	args[6] = PointerGetDatum(view->window);
 	args[7] = PointerGetDatum(view->step);
+	args[8] = zone ? CStringGetTextDatum(view->window_time_zone) : (Datum) 0;
 	if (view->window == NULL)
 		argnulls[6] = argnulls[7] = 'n';
+	if (!zone)
+		argnulls[8] = 'n';
 	catalog_begin(&scope);
-	if (SPI_execute_with_args(view->window ?
+	if (SPI_execute_with_args(zone ?
+							  "INSERT INTO lambda_catalog.continuous_view"
+							  " (batch_table, view, speed_table, event_table, definition, refresh_interval,"
+							  "  sliding_window, window_step, window_time_zone)"
+							  " VALUES ($1, $2, $3, $4, $5, $6::interval, $7, $8, $9)" :
+							  view->window ?
 							  "INSERT INTO lambda_catalog.continuous_view"
 							  " (batch_table, view, speed_table, event_table, definition, refresh_interval,"
 							  "  sliding_window, window_step)"
@@ -759,7 +779,7 @@ catalog_view_insert(const CatalogView *view, const char *refresh_interval)
 							  "INSERT INTO lambda_catalog.continuous_view"
 							  " (batch_table, view, speed_table, event_table, definition, refresh_interval)"
 							  " VALUES ($1, $2, $3, $4, $5, $6::interval)",
-							  view->window ? 8 : 6, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
+							  zone ? 9 : view->window ? 8 : 6, argtypes, args, argnulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the continuous view");
 	catalog_end(&scope);
 }

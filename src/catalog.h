@@ -45,7 +45,8 @@ typedef enum CatalogFeature
 	CATALOG_FAILED_REFRESHES,	/* 0.4.0: continuous_view.failed_refreshes,
 								 * failing_since, last_error, last_error_at */
 	CATALOG_SOURCE_COLUMNS,		/* 0.4.0: source.columns, altered_at */
-	CATALOG_DEAD_LETTER_TIMESTAMPS	/* 0.4.0: dead_letter.kafka_timestamp */
+	CATALOG_DEAD_LETTER_TIMESTAMPS,	/* 0.4.0: dead_letter.kafka_timestamp */
+	CATALOG_WINDOW_TIME_ZONES	/* 0.4.0: continuous_view.window_time_zone */
 } CatalogFeature;
 
 /* What the batch table holds: the events a snapshot saw, and generations. */
@@ -88,6 +89,8 @@ typedef struct CatalogView
 	char	   *definition;		/* deparsed, fully qualified SELECT */
 	Interval   *window;			/* sliding_window, or NULL */
 	Interval   *step;			/* window_step, or NULL */
+	char	   *window_time_zone;	/* the zone expiry keeps steps for, over
+									 * a timestamp column; or NULL */
 } CatalogView;
 
 /* A view as the scheduler sees it (catalog_view_list_schedule()). */

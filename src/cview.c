@@ -293,14 +293,12 @@ cview_add_step_key(ViewDef *def, Query *query)
 }
 
 /*
- * "now" as a timestamp in the TimeZone a session starts with (its reset
- * value: postgresql.conf, ALTER DATABASE/ROLE ... SET, the connection's
- * options), into *local; false when that zone cannot be read.
+ * "now" as a timestamp in time zone zone, into *local; false when that zone
+ * cannot be read (a zone name the database does not know any more).
  */
 static bool
-cview_local_in_reset_zone(TimestampTz now, Datum *local)
+cview_local_in_zone(const char *zone, TimestampTz now, Datum *local)
 {
-	const char *zone = GetConfigOptionResetString("TimeZone");
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile bool ok = true;
 
@@ -325,12 +323,14 @@ cview_local_in_reset_zone(TimestampTz now, Datum *local)
  * steps: date_bin(step, now - window, origin) - extra_steps * step, as a
  * value of the step key's type.
  *
- * Over a timestamp event time "now" is a local time: the earlier of the
- * session's and the one in the TimeZone it started with, which is the
- * scheduler's (the database's) for a session that did not change it. So a
- * REFRESH or an insert in a session set to a zone east of it keeps the
- * steps that sessions in the database's zone still read (the scheduler
- * expires them later), rather than dropping them from the batch layer.
+ * Over a timestamp event time "now" is a local time: the earliest of the
+ * session's, the one in the TimeZone it started with (its reset value:
+ * postgresql.conf, ALTER DATABASE/ROLE ... SET, the connection's options;
+ * the database's for the scheduler), and the one in the zone the view was
+ * created in (def->window_zone). So a REFRESH, a recompute or an insert in
+ * a session set to, or started in, a zone east of the view's never drops
+ * steps that readers in the view's zone still read; the scheduler expires
+ * them later.
  */
 Datum
 cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps)
@@ -341,12 +341,15 @@ cview_step_horizon(ViewDef *def, TimestampTz now, int extra_steps)
 
 	if (def->steptype == TIMESTAMPOID)
 	{
-		Datum		reset_local;
+		Datum		local;
 
 		t = DirectFunctionCall1(timestamptz_timestamp, t);
-		if (cview_local_in_reset_zone(now, &reset_local) &&
-			DatumGetTimestamp(reset_local) < DatumGetTimestamp(t))
-			t = reset_local;
+		if (cview_local_in_zone(GetConfigOptionResetString("TimeZone"), now, &local) &&
+			DatumGetTimestamp(local) < DatumGetTimestamp(t))
+			t = local;
+		if (cview_local_in_zone(def->window_zone, now, &local) &&
+			DatumGetTimestamp(local) < DatumGetTimestamp(t))
+			t = local;
 		t = DirectFunctionCall2(timestamp_mi_interval, t, PointerGetDatum(&def->window));
 		t = DirectFunctionCall3(timestamp_bin, PointerGetDatum(&def->step), t, origin);
 		for (i = 0; i < extra_steps; i++)
@@ -640,6 +643,8 @@ cview_get(Oid batch_relid)
 	query = cview_parse_definition(row->definition);
 	def = cview_compile(batch_relid, row->view_relid, row->event_relid, row->speed_relid, query,
 						row->window, row->step, cview_cxt);
+	if (row->window_time_zone)
+		def->window_zone = MemoryContextStrdup(def->cxt, row->window_time_zone);
 	e = hash_search(cview_cache, &batch_relid, HASH_ENTER, &found);
 	e->def = def;
 	return def;

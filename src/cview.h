@@ -58,6 +58,8 @@ typedef struct ViewDef
 	Interval	window;
 	Interval	step;
 	Oid			steptype;		/* timestamptz or timestamp */
+	char	   *window_zone;	/* over timestamp: the zone whose local time
+								 * expiry never passes (NULL before 0.4.0) */
 	/* evaluation */
 	ExprContext *econtext;
 	TupleTableSlot *slot;		/* of the event table */

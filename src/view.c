@@ -74,6 +74,7 @@
 #include "nodes/nodeFuncs.h"
 #include "parser/parsetree.h"
 #include "parser/scansup.h"
+#include "pgtime.h"
 #include "optimizer/optimizer.h"
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
@@ -593,6 +594,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	row.definition = definition;
 	row.window = opts.sliding_window;
 	row.step = opts.sliding_window ? opts.window_step : NULL;
+	/* over a timestamp column, the zone its event times are taken to be in */
+	row.window_time_zone = NULL;
+	if (opts.sliding_window && tmp->steptype == TIMESTAMPOID)
+		row.window_time_zone = pstrdup(pg_get_timezone_name(session_timezone));
 	catalog_view_insert(&row, opts.refresh_interval ? opts.refresh_interval : VIEW_DEFAULT_REFRESH_INTERVAL);
 	view_add_capture(event_relid, batch_relid);
 	view_exec(psprintf("COMMENT ON VIEW %s IS %s", qualname,
