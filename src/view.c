@@ -296,6 +296,20 @@ view_options_lambda(List *options)
  * under it the capture triggers of the view with batch table batch_relid
  * (triggers.c). Runs in a catalog scope.
  */
+/*
+ * Set by lambda.alter_view_query (view_redefine.c) for the one CREATE it
+ * runs: the new view starts without the existing events (no initial build,
+ * and its event table is locked only for the moment it is registered); the
+ * caller builds it from all events in a transaction of its own.
+ */
+static bool view_create_skip_build = false;
+
+void
+view_create_without_events(bool on)
+{
+	view_create_skip_build = on;
+}
+
 static void
 view_add_capture(Oid relid, Oid batch_relid)
 {
@@ -430,7 +444,9 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	CatalogView row;
 	ListCell   *lc;
 	bool		long_keys;
+	bool		skip_build = view_create_skip_build;
 
+	view_create_skip_build = false;
 	view_parse_options(into->options, &opts, false);
 	view_check_window(&opts);
 	if (opts.sliding_window && catalog_has(CATALOG_VIEWS) &&
@@ -609,6 +625,8 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	def = cview_get(batch_relid);
 	speed_view_created(def, 0);
+	if (skip_build)
+		return;
 	batch_refresh(batch_relid, true, "create");
 	scheduler_start(MyDatabaseId);
 
@@ -679,7 +697,7 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 					 errmsg("ALTER MATERIALIZED VIEW on continuous view \"%s\" supports only SET and RESET of lambda.refresh_interval, RENAME, RENAME COLUMN, SET SCHEMA and OWNER TO",
 							get_rel_name(relid)),
 					 errdetail("The other forms change a materialized view's storage; a continuous view keeps its rows in pg_lambda's batch and speed tables."),
-					 errhint("To change its definition, drop the view and create it again.")));
+					 errhint("To change its definition, use CALL lambda.alter_view_query(view, new_query).")));
 		foreach(lc2, (List *) cmd->def)
 		{
 			DefElem    *d = lfirst(lc2);
