@@ -85,3 +85,4 @@ SELECT sliding_window, window_step FROM lambda.views WHERE view = 'rw'::regclass
 
 DROP TABLE rv_ev CASCADE;
 DROP ROLE lambda_rv_reader, lambda_rv_other;
+DROP EXTENSION pg_lambda;

@@ -705,7 +705,13 @@ catalog_view_list_schedule(void)
 	if (!catalog_has(CATALOG_VIEWS))
 		return NIL;
 	catalog_begin(&scope);
-	if (SPI_execute(catalog_has(CATALOG_SLIDING_WINDOWS) ?
+	if (SPI_execute(catalog_has(CATALOG_REDEFINE) ?
+					"SELECT batch_table::oid,"
+					"       redefines IS NULL AND (last_refresh IS NULL"
+					"         OR last_refresh + LEAST(refresh_interval, sliding_window) <= pg_catalog.now()),"
+					"       last_refresh"
+					"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST" :
+					catalog_has(CATALOG_SLIDING_WINDOWS) ?
 					"SELECT batch_table::oid,"
 					"       last_refresh IS NULL OR last_refresh + LEAST(refresh_interval, sliding_window)"
 					"         <= pg_catalog.now(),"

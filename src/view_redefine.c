@@ -223,7 +223,7 @@ redefine_carry_over(Oid old_relid, Oid new_relid)
  * transaction: returns the number of groups.
  */
 static int64
-redefine_build_and_swap(Oid view_relid, Oid new_relid, const char *viewname, Oid owner)
+redefine_build_and_swap(Oid view_relid, Oid old_batch, Oid new_relid, const char *viewname, Oid owner)
 {
 	Oid			new_batch;
 	BatchCut	cut;
@@ -236,6 +236,8 @@ redefine_build_and_swap(Oid view_relid, Oid new_relid, const char *viewname, Oid
 	/* the swap: the old view must still be there, with nothing new on it */
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("redefining continuous view %s: built, waiting for its readers to swap it in", viewname));
+	/* a refresh of the old view first (it locks its batch table first too) */
+	LockRelationOid(old_batch, ShareUpdateExclusiveLock);
 	LockRelationOid(view_relid, AccessExclusiveLock);
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(view_relid)) ||
 		!OidIsValid(view_batch_of(view_relid)))
@@ -305,7 +307,7 @@ redefine_run(Oid view_relid, Oid batch, const char *viewname, const char *query,
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		groups = redefine_build_and_swap(view_relid, new_relid, viewname, owner);
+		groups = redefine_build_and_swap(view_relid, batch, new_relid, viewname, owner);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 	}
