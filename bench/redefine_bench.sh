@@ -1,6 +1,7 @@
 #!/bin/bash
-# Redefinition benchmark: what CALL lambda.alter_view_query costs beside
-# lambda.recompute of the same view, in the same run.
+# Redefinition and rollup benchmark: what CALL lambda.alter_view_query costs
+# beside lambda.recompute of the same view, and what a point query on a
+# rollup of a view costs beside the same query on the view, in one run.
 #
 #   bench/redefine_bench.sh
 #   (run as root or as a user that can run initdb; installs this tree into a
@@ -11,19 +12,24 @@
 #   EVENTS  [1000000]  events (id bigint, k int, g int, x int, ts timestamptz)
 #   KEYS    [100000]   distinct values of k
 #   ROUNDS  [3]        timings per operation (median reported)
+#   QUERY_SECONDS [5]  how long each point query runs (pgbench, one client)
 #
 # The view: SELECT k, date_trunc('day', ts, 'UTC') AS day, count(*), sum(x),
 # avg(x), min(x), max(x) FROM events GROUP BY 1, 2. It prints the median ms of
 #   recompute        SELECT lambda.recompute('lv')
 #   redefine         CALL lambda.alter_view_query('lv', ...) to the view with
 #                    one more aggregate (sum(g)) and back, alternately
-# and redefine / recompute. The server is a throwaway one (fsync on,
+# and redefine / recompute. Then it makes the weekly rollup of the view
+# (SELECT k, date_trunc('week', day, 'UTC') AS week, sum(count), max(max)
+# FROM lv GROUP BY 1, 2) and prints the median and p95 ms of the point query
+# WHERE k = :k (random k, prepared) on the view and on the rollup. The server is a throwaway one (fsync on,
 # shared_buffers = 1GB, maintenance_work_mem = 512MB); a CHECKPOINT runs
 # before each timing, under flock /tmp/pg_lambda_bench.lock.
 set -eu
 EVENTS=${EVENTS:-1000000}
 KEYS=${KEYS:-100000}
 ROUNDS=${ROUNDS:-3}
+QUERY_SECONDS=${QUERY_SECONDS:-5}
 port=${BENCH_PORT:-54353}
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,3 +86,16 @@ awk -v rc="$t_rc" -v rd="$t_rd" -v groups="$groups" -v diff="$diff" 'BEGIN {
     printf "  %-28s %9.0f  %5.2fx recompute\n", "lambda.alter_view_query", rd, rd / rc;
     printf "  groups: %d; rows differing from the new defining query: %s\n", groups, diff;
 }'
+
+# a point query on the rollup beside the same on the view it rolls up
+psql_ -c "CREATE MATERIALIZED VIEW lw WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+          SELECT k, date_trunc('week', day, 'UTC') AS week, sum(count) AS n, max(max) AS top FROM lv GROUP BY 1, 2"
+psql_ -c "VACUUM ANALYZE"
+flock 8
+lower=$(pgbench_q lower prepared "\\set k random(1, $KEYS)
+SELECT * FROM lv WHERE k = :k;")
+upper=$(pgbench_q upper prepared "\\set k random(1, $KEYS)
+SELECT * FROM lw WHERE k = :k;")
+flock -u 8
+echo "$lower" | awk '{ printf "  %-28s %9.3f ms median, %.3f p95 (%d queries)\n", "point query on the view", $1, $2, $3 }'
+echo "$upper" | awk '{ printf "  %-28s %9.3f ms median, %.3f p95 (%d queries)\n", "point query on its rollup", $1, $2, $3 }'
