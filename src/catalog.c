@@ -42,7 +42,7 @@
  *          last_error, last_error_at (added after key_hash in the update
  *          script, hence two features); source.columns and altered_at,
  *          dead_letter.kafka_timestamp (catalog_source.c asks for those),
- *          continuous_view.window_time_zone
+ *          continuous_view.window_time_zone, continuous_view.redefines
  * Each feature is looked up (in the syscache) every time it is asked for,
  * not cached: ALTER EXTENSION UPDATE changes the answers in the middle of a
  * transaction.
@@ -263,6 +263,8 @@ catalog_has(CatalogFeature feature)
 			return catalog_has_column("dead_letter", "kafka_timestamp");
 		case CATALOG_WINDOW_TIME_ZONES:
 			return catalog_has_column("continuous_view", "window_time_zone");
+		case CATALOG_REDEFINE:
+			return catalog_has_column("continuous_view", "redefines");
 	}
 	elog(ERROR, "unknown catalog feature %d", (int) feature);
 	return false;				/* keep compiler quiet */
@@ -703,7 +705,13 @@ catalog_view_list_schedule(void)
 	if (!catalog_has(CATALOG_VIEWS))
 		return NIL;
 	catalog_begin(&scope);
-	if (SPI_execute(catalog_has(CATALOG_SLIDING_WINDOWS) ?
+	if (SPI_execute(catalog_has(CATALOG_REDEFINE) ?
+					"SELECT batch_table::oid,"
+					"       redefines IS NULL AND (last_refresh IS NULL"
+					"         OR last_refresh + LEAST(refresh_interval, sliding_window) <= pg_catalog.now()),"
+					"       last_refresh"
+					"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST" :
+					catalog_has(CATALOG_SLIDING_WINDOWS) ?
 					"SELECT batch_table::oid,"
 					"       last_refresh IS NULL OR last_refresh + LEAST(refresh_interval, sliding_window)"
 					"         <= pg_catalog.now(),"
@@ -817,6 +825,72 @@ catalog_view_set_definition(Oid batch_relid, const char *definition)
 		SPI_processed != 1)
 		elog(ERROR, "could not update lambda_catalog.continuous_view");
 	catalog_end(&scope);
+}
+
+/*
+ * The refresh interval of the view with batch table batch_relid, as text in
+ * interval syntax (its lambda.refresh_interval), palloc'd.
+ */
+char *
+catalog_view_refresh_interval(Oid batch_relid)
+{
+	CatalogScope scope;
+	char	   *result;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	catalog_begin(&scope);
+	catalog_select_oid("SELECT refresh_interval::text FROM lambda_catalog.continuous_view WHERE batch_table = $1",
+					   batch_relid, true, 1);
+	if (SPI_processed != 1)
+		elog(ERROR, "continuous view with batch table %u is not in the catalog", batch_relid);
+	result = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	catalog_end(&scope);
+	return result;
+}
+
+/*
+ * Marks the view with batch table batch_relid as the new definition of
+ * old_view_relid being built (InvalidOid: not any more).
+ */
+void
+catalog_view_set_redefines(Oid batch_relid, Oid old_view_relid)
+{
+	CatalogScope scope;
+	Oid			argtypes[2] = {OIDOID, OIDOID};
+	Datum		args[2];
+	char		nulls[] = "  ";
+
+	args[0] = ObjectIdGetDatum(batch_relid);
+	args[1] = ObjectIdGetDatum(old_view_relid);
+	if (!OidIsValid(old_view_relid))
+		nulls[1] = 'n';
+	catalog_begin(&scope);
+	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view SET redefines = $2"
+							  " WHERE batch_table = $1", 2, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE ||
+		SPI_processed != 1)
+		elog(ERROR, "could not update lambda_catalog.continuous_view");
+	catalog_end(&scope);
+}
+
+/*
+ * The user-facing views (oids) of the new definitions of old_view_relid
+ * being built, or left by a build that did not finish.
+ */
+List *
+catalog_view_list_redefining(Oid old_view_relid)
+{
+	CatalogScope scope;
+	List	   *result;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!catalog_has(CATALOG_REDEFINE))
+		return NIL;
+	catalog_begin(&scope);
+	catalog_select_oid("SELECT view::pg_catalog.oid FROM lambda_catalog.continuous_view WHERE redefines = $1",
+					   old_view_relid, false, 0);
+	result = catalog_result_oids(cxt);
+	catalog_end(&scope);
+	return result;
 }
 
 /* ------------------------------------------------------------------------

@@ -46,7 +46,9 @@ typedef enum CatalogFeature
 								 * failing_since, last_error, last_error_at */
 	CATALOG_SOURCE_COLUMNS,		/* 0.4.0: source.columns, altered_at */
 	CATALOG_DEAD_LETTER_TIMESTAMPS,	/* 0.4.0: dead_letter.kafka_timestamp */
-	CATALOG_WINDOW_TIME_ZONES	/* 0.4.0: continuous_view.window_time_zone */
+	CATALOG_WINDOW_TIME_ZONES,	/* 0.4.0: continuous_view.window_time_zone */
+	CATALOG_REDEFINE			/* 0.4.0: continuous_view.redefines,
+								 * lambda.alter_view_query */
 } CatalogFeature;
 
 /* What the batch table holds: the events a snapshot saw, and generations. */
@@ -135,6 +137,9 @@ extern List *catalog_view_list_schedule(void);
 extern void catalog_view_insert(const CatalogView *view, const char *refresh_interval);
 extern void catalog_view_set_refresh_interval(Oid batch_relid, const char *refresh_interval);
 extern void catalog_view_set_definition(Oid batch_relid, const char *definition);
+extern char *catalog_view_refresh_interval(Oid batch_relid);
+extern void catalog_view_set_redefines(Oid batch_relid, Oid old_view_relid);
+extern List *catalog_view_list_redefining(Oid old_view_relid);
 
 /* lambda_catalog.event_table */
 extern void catalog_init(void);

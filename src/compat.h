@@ -147,6 +147,16 @@ compat_rte_selected_cols(Query *query, RangeTblEntry *rte)
 #endif
 }
 
+/* dst takes a copy of src's range table (and, 16+, its permission infos) */
+static inline void
+compat_copy_range_table(Query *dst, Query *src)
+{
+	dst->rtable = copyObject(src->rtable);
+#if PG_VERSION_NUM >= 160000
+	dst->rteperminfos = copyObject(src->rteperminfos);
+#endif
+}
+
 /* ExecInitRangeTable(estate, rangeTable, permInfos, unpruned_relids), 18 */
 #if PG_VERSION_NUM < 160000
 #define ExecInitRangeTable(estate, rangeTable, permInfos, unpruned_relids) \

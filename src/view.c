@@ -91,6 +91,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "cview.h"
+#include "cview_rollup.h"
 #include "cview_validate.h"
 #include "event_table.h"
 #include "privilege.h"
@@ -296,6 +297,36 @@ view_options_lambda(List *options)
  * under it the capture triggers of the view with batch table batch_relid
  * (triggers.c). Runs in a catalog scope.
  */
+/*
+ * The continuous view that query reads alone (a rollup of it), or InvalidOid.
+ */
+static Oid
+view_rollup_lower(Query *query)
+{
+	RangeTblEntry *rte;
+
+	if (list_length(query->rtable) != 1 || list_length(query->jointree->fromlist) != 1)
+		return InvalidOid;
+	rte = linitial(query->rtable);
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_VIEW)
+		return InvalidOid;
+	return OidIsValid(view_batch_of(rte->relid)) ? rte->relid : InvalidOid;
+}
+
+/*
+ * Set by lambda.alter_view_query (view_redefine.c) for the one CREATE it
+ * runs: the new view starts without the existing events (no initial build,
+ * and its event table is locked only for the moment it is registered); the
+ * caller builds it from all events in a transaction of its own.
+ */
+static bool view_create_skip_build = false;
+
+void
+view_create_without_events(bool on)
+{
+	view_create_skip_build = on;
+}
+
 static void
 view_add_capture(Oid relid, Oid batch_relid)
 {
@@ -430,7 +461,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	CatalogView row;
 	ListCell   *lc;
 	bool		long_keys;
+	bool		skip_build = view_create_skip_build;
+	Oid			lower_relid;
 
+	view_create_skip_build = false;
 	view_parse_options(into->options, &opts, false);
 	view_check_window(&opts);
 	if (opts.sliding_window && catalog_has(CATALOG_VIEWS) &&
@@ -496,6 +530,10 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 				 errhint("Create it in a permanent schema.")));
 
 	query = compat_flatten_grouping(query);
+	/* over another continuous view: the same query over its event table */
+	lower_relid = view_rollup_lower(query);
+	if (OidIsValid(lower_relid))
+		query = cview_rollup_compose(query, lower_relid, view_batch_of(lower_relid), viewname);
 	cview_validate_query(query, &event_relid);
 	/* the view's owner will be the current user */
 	privilege_check_owner_reads(GetUserId(), event_relid, query, viewname, PRIVILEGE_CREATE);
@@ -583,6 +621,14 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	ObjectAddressSet(viewaddr, RelationRelationId, view_relid);
 	ObjectAddressSet(eventaddr, RelationRelationId, event_relid);
 	recordDependencyOn(&viewaddr, &eventaddr, DEPENDENCY_NORMAL);
+	/* a rollup depends on the view it rolls up, as a view on a view does */
+	if (OidIsValid(lower_relid))
+	{
+		ObjectAddress loweraddr;
+
+		ObjectAddressSet(loweraddr, RelationRelationId, lower_relid);
+		recordDependencyOn(&viewaddr, &loweraddr, DEPENDENCY_NORMAL);
+	}
 	/* and on the columns, functions, operators and types it uses */
 	recordDependencyOnExpr(&viewaddr, (Node *) query, NIL, DEPENDENCY_NORMAL);
 
@@ -609,6 +655,8 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 
 	def = cview_get(batch_relid);
 	speed_view_created(def, 0);
+	if (skip_build)
+		return;
 	batch_refresh(batch_relid, true, "create");
 	scheduler_start(MyDatabaseId);
 
@@ -679,7 +727,7 @@ view_alter(AlterTableStmt *stmt, Oid relid, Oid batch)
 					 errmsg("ALTER MATERIALIZED VIEW on continuous view \"%s\" supports only SET and RESET of lambda.refresh_interval, RENAME, RENAME COLUMN, SET SCHEMA and OWNER TO",
 							get_rel_name(relid)),
 					 errdetail("The other forms change a materialized view's storage; a continuous view keeps its rows in pg_lambda's batch and speed tables."),
-					 errhint("To change its definition, drop the view and create it again.")));
+					 errhint("To change its definition, use CALL lambda.alter_view_query(view, new_query).")));
 		foreach(lc2, (List *) cmd->def)
 		{
 			DefElem    *d = lfirst(lc2);

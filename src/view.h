@@ -16,5 +16,6 @@
 extern bool view_process_utility(PlannedStmt **pstmt, QueryCompletion *qc);
 extern void view_refresh(Oid batch, bool full, const char *why);
 extern void view_after_utility(PlannedStmt *pstmt);
+extern void view_create_without_events(bool on);
 
 #endif							/* LAMBDA_VIEW_H */

@@ -123,7 +123,7 @@ view_check_definition_change(Node *stmt)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot replace continuous view \"%s\" with CREATE OR REPLACE VIEW", get_rel_name(relid)),
 				 errdetail("Its query merges the batch and speed layers; another query would disconnect it from both."),
-				 errhint("To change its definition, DROP MATERIALIZED VIEW %s and create it again with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).",
+				 errhint("To change its definition, use CALL lambda.alter_view_query('%s', new_query).",
 						 get_rel_name(relid))));
 	else if (IsA(stmt, RuleStmt) && ((RuleStmt *) stmt)->event == CMD_SELECT &&
 			 OidIsValid(relid = view_continuous_relid(((RuleStmt *) stmt)->relation)))
@@ -131,7 +131,7 @@ view_check_definition_change(Node *stmt)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot create an ON SELECT rule on continuous view \"%s\"", get_rel_name(relid)),
 				 errdetail("The rule would replace the query that merges the batch and speed layers, disconnecting the view from both."),
-				 errhint("To change its definition, DROP MATERIALIZED VIEW %s and create it again with CREATE MATERIALIZED VIEW ... WITH (lambda.continuous).",
+				 errhint("To change its definition, use CALL lambda.alter_view_query('%s', new_query).",
 						 get_rel_name(relid))));
 	else if (IsA(stmt, AlterTableStmt) &&
 			 (((AlterTableStmt *) stmt)->objtype == OBJECT_VIEW ||
