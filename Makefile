@@ -57,6 +57,7 @@ OBJS = \
 	src/view_ddl.o \
 	src/view_guard.o \
 	src/view_parts.o \
+	src/view_stats.o \
 	src/worker.o \
 	src/worker_batch.o \
 	src/worker_state.o

@@ -24,6 +24,7 @@
 #include "scheduler.h"
 #include "source.h"
 #include "speed.h"
+#include "view_stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -51,6 +52,7 @@ _PG_init(void)
 	speed_init();
 	capture_init();
 	scheduler_init();
+	view_stats_init();
 
 	MarkGUCPrefixReserved("lambda");
 }
