@@ -42,6 +42,8 @@ OBJS = \
 	src/keyimage.o \
 	src/launcher.o \
 	src/merge.o \
+	src/merge_group.o \
+	src/mergestate.o \
 	src/partial.o \
 	src/privilege.o \
 	src/quantile.o \

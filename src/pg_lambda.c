@@ -21,6 +21,7 @@
 #include "event_table.h"
 #include "guc.h"
 #include "launcher.h"
+#include "merge_group.h"
 #include "scheduler.h"
 #include "source.h"
 #include "speed.h"
@@ -53,6 +54,7 @@ _PG_init(void)
 	capture_init();
 	scheduler_init();
 	view_stats_init();
+	merge_group_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

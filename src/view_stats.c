@@ -44,7 +44,7 @@
 static get_relation_stats_hook_type view_stats_prev_hook = NULL;
 
 /* The relation a UNION ALL leaf (a one-table subquery) reads, or InvalidOid. */
-static Oid
+Oid
 view_stats_leaf_relid(RangeTblEntry *leaf)
 {
 	RangeTblEntry *rte;
@@ -57,23 +57,21 @@ view_stats_leaf_relid(RangeTblEntry *leaf)
 }
 
 /*
- * For column attnum of setop, a lambda view's merged UNION ALL: the batch
- * table and its column holding that column's values. False when setop is
- * not one.
+ * The continuous view whose merged UNION ALL (batch UNION ALL speed, see
+ * view_parts.c) setop is, or NULL; *batch_leaf is the first leaf reading
+ * its batch table.
  */
-static bool
-view_stats_union_column(Query *setop, AttrNumber attnum, Oid *batch_relid, AttrNumber *batch_attno)
+ViewDef *
+view_stats_union_view(Query *setop, RangeTblEntry **batch_leaf)
 {
 	Oid			nsp;
 	ListCell   *lc;
-	RangeTblEntry *batch_leaf = NULL;
 	ViewDef    *def = NULL;
 	bool		has_speed = false;
-	TargetEntry *tle;
-	Var		   *var;
 
-	if (setop == NULL || setop->setOperations == NULL || attnum <= 0 || !catalog_has(CATALOG_VIEWS))
-		return false;
+	*batch_leaf = NULL;
+	if (setop == NULL || setop->setOperations == NULL || !catalog_has(CATALOG_VIEWS))
+		return NULL;
 	nsp = catalog_namespace();
 	foreach(lc, setop->rtable)
 	{
@@ -81,18 +79,34 @@ view_stats_union_column(Query *setop, AttrNumber attnum, Oid *batch_relid, AttrN
 		Oid			relid = view_stats_leaf_relid(leaf);
 
 		if (!OidIsValid(relid) || get_rel_namespace(relid) != nsp)
-			return false;
-		if (batch_leaf == NULL && get_rel_relkind(relid) == RELKIND_RELATION)
+			return NULL;
+		if (*batch_leaf == NULL && get_rel_relkind(relid) == RELKIND_RELATION)
 		{
 			def = cview_get(relid);
 			if (def == NULL)
-				return false;
-			batch_leaf = leaf;
+				return NULL;
+			*batch_leaf = leaf;
 		}
 		else if (def != NULL && relid == def->speed_relid)
 			has_speed = true;
 	}
-	if (batch_leaf == NULL || !has_speed)
+	return has_speed ? def : NULL;
+}
+
+/*
+ * For column attnum of setop, a lambda view's merged UNION ALL: the batch
+ * table and its column holding that column's values. False when setop is
+ * not one.
+ */
+static bool
+view_stats_union_column(Query *setop, AttrNumber attnum, Oid *batch_relid, AttrNumber *batch_attno)
+{
+	RangeTblEntry *batch_leaf;
+	ViewDef    *def;
+	TargetEntry *tle;
+	Var		   *var;
+
+	if (attnum <= 0 || (def = view_stats_union_view(setop, &batch_leaf)) == NULL)
 		return false;
 	tle = get_tle_by_resno(batch_leaf->subquery->targetList, attnum);
 	if (tle == NULL || !IsA(tle->expr, Var))
