@@ -201,6 +201,14 @@ DROP FUNCTION plan_lines(text);
 SELECT same($$SELECT v.hour, v.n, big.label FROM v JOIN big ON big.g = v.n WHERE v.k = 'k45'$$,
             $$SELECT v.hour, v.n, big.label FROM v_direct v JOIN big ON big.g = v.n WHERE v.k = 'k45'$$);
 
+-- whole-view reads: the merged scan (batch rows streamed, the speed layer's
+-- keys hashed) answers what the GROUP BY answered, for keys in both layers,
+-- in one of them, and NULL keys
+SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
+SELECT same('SELECT k, sum(n), max(mx) FROM v GROUP BY k', 'SELECT k, sum(n), max(mx) FROM v_direct GROUP BY k');
+SELECT same('SELECT * FROM vn', 'SELECT * FROM vn_direct');
+EXPLAIN (COSTS OFF) SELECT count(*), sum(s) FROM v;
+
 -- numeric keys: conditions are checked with the type's operators
 SELECT same($$SELECT * FROM vn WHERE num = 1$$, $$SELECT * FROM vn_direct WHERE num = 1$$);
 SELECT speed_path($$SELECT * FROM vn WHERE num = 1$$);
