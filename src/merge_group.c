@@ -73,16 +73,23 @@
 
 static create_upper_paths_hook_type merge_group_prev_hook = NULL;
 
-/* A key of the speed layer and its rows' states */
+/* One speed-layer row of a key: per aggregate column its state (0: NULL) */
+typedef struct MergeGroupRow
+{
+	struct MergeGroupRow *next;
+	Datum		states[FLEXIBLE_ARRAY_MEMBER];
+} MergeGroupRow;
+
+/* A key of the speed layer and its rows, in arrival order */
 typedef struct MergeGroupEntry
 {
 	struct MergeGroupEntry *next;
 	uint32		hash;
 	bool		emitted;
-	Datum	   *keys;
+	Datum	   *keys;			/* in the same allocation */
 	bool	   *keynulls;
-	List	   *rows;			/* Datum arrays: per aggregate column its state
-								 * (0 for NULL), in arrival order */
+	MergeGroupRow *first;
+	MergeGroupRow *last;
 } MergeGroupEntry;
 
 typedef struct MergeGroupState
@@ -536,9 +543,8 @@ merge_group_load_speed(MergeGroupState *s)
 	if (s->speed_child < 0)
 		return;
 	ps = list_nth(s->css.custom_ps, s->speed_child);
-	old = MemoryContextSwitchTo(s->scancxt);
 	s->nbuckets = 256;
-	s->buckets = palloc0(sizeof(MergeGroupEntry *) * s->nbuckets);
+	s->buckets = MemoryContextAllocZero(s->scancxt, sizeof(MergeGroupEntry *) * s->nbuckets);
 	for (;;)
 	{
 		TupleTableSlot *in = ExecProcNode(ps);
@@ -546,12 +552,13 @@ merge_group_load_speed(MergeGroupState *s)
 		bool	   *nulls;
 		uint32		h;
 		MergeGroupEntry *e;
-		Datum	   *row;
+		MergeGroupRow *row;
 		int			i;
 
 		if (TupIsNull(in))
 			break;
 		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(s->scancxt);
 		slot_getallattrs(in);
 		vals = in->tts_values;
 		nulls = in->tts_isnull;
@@ -559,10 +566,12 @@ merge_group_load_speed(MergeGroupState *s)
 		e = merge_group_find(s, vals, nulls, h);
 		if (e == NULL)
 		{
-			e = palloc0(sizeof(MergeGroupEntry));
+			Size		sz = MAXALIGN(sizeof(MergeGroupEntry)) + MAXALIGN(sizeof(Datum) * s->nkeys);
+
+			e = palloc0(sz + sizeof(bool) * s->nkeys);
 			e->hash = h;
-			e->keys = palloc(sizeof(Datum) * s->nkeys);
-			e->keynulls = palloc(sizeof(bool) * s->nkeys);
+			e->keys = (Datum *) ((char *) e + MAXALIGN(sizeof(MergeGroupEntry)));
+			e->keynulls = (bool *) ((char *) e + sz);
 			for (i = 0; i < s->nkeys; i++)
 			{
 				e->keynulls[i] = nulls[s->keypos[i]];
@@ -574,12 +583,17 @@ merge_group_load_speed(MergeGroupState *s)
 			if (++s->nentries > s->nbuckets * 2)
 				merge_group_grow(s);
 		}
-		row = palloc(sizeof(Datum) * Max(s->naggs, 1));
+		row = palloc(offsetof(MergeGroupRow, states) + sizeof(Datum) * Max(s->naggs, 1));
+		row->next = NULL;
 		for (i = 0; i < s->naggs; i++)
-			row[i] = nulls[s->aggpos[i]] ? (Datum) 0 : datumCopy(vals[s->aggpos[i]], false, -1);
-		e->rows = lappend(e->rows, row);
+			row->states[i] = nulls[s->aggpos[i]] ? (Datum) 0 : datumCopy(vals[s->aggpos[i]], false, -1);
+		if (e->last)
+			e->last->next = row;
+		else
+			e->first = row;
+		e->last = row;
+		MemoryContextSwitchTo(old);
 	}
-	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -615,19 +629,14 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 			case MG_AGG:
 				{
 					MergeState st;
-					ListCell   *lc;
+					MergeGroupRow *row;
 
 					merge_state_init(&st, s->meta[idx], s->rowcxt);
 					if (bvals && !bnulls[s->aggpos[idx]])
 						merge_state_add(&st, bvals[s->aggpos[idx]], s->rowcxt);
-					if (e)
-						foreach(lc, e->rows)
-						{
-							Datum	   *row = lfirst(lc);
-
-							if (row[idx] != (Datum) 0)
-								merge_state_add(&st, row[idx], s->rowcxt);
-						}
+					for (row = e ? e->first : NULL; row; row = row->next)
+						if (row->states[idx] != (Datum) 0)
+							merge_state_add(&st, row->states[idx], s->rowcxt);
 					out->tts_values[c] = merge_state_result(&st, &out->tts_isnull[c], s->rowcxt);
 				}
 				break;
@@ -686,8 +695,14 @@ merge_group_next(ScanState *ss)
 
 			/* no speed-layer keys (just after a refresh): nothing to look up */
 			if (s->nentries > 0)
+			{
+				/* what the key's hash and equality functions allocate goes with the row */
+				MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+
 				e = merge_group_find(s, in->tts_values, in->tts_isnull,
 									 merge_group_hash(s, in->tts_values, in->tts_isnull, true));
+				MemoryContextSwitchTo(old);
+			}
 
 			if (e)
 				e->emitted = true;
