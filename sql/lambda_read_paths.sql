@@ -208,6 +208,28 @@ SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
 SELECT same('SELECT k, sum(n), max(mx) FROM v GROUP BY k', 'SELECT k, sum(n), max(mx) FROM v_direct GROUP BY k');
 SELECT same('SELECT * FROM vn', 'SELECT * FROM vn_direct');
 EXPLAIN (COSTS OFF) SELECT count(*), sum(s) FROM v;
+-- it is used when the speed layer's keys fit in a hash aggregate's memory;
+-- with less memory the view groups as written, with the same answer
+CREATE FUNCTION uses_merged_scan(q text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+    IF line ~ 'LambdaMerge' THEN
+      RETURN true;
+    END IF;
+  END LOOP;
+  RETURN false;
+END
+$$;
+SET work_mem = '64kB';
+SET hash_mem_multiplier = 1;
+SELECT uses_merged_scan('SELECT * FROM v');
+SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
+RESET work_mem;
+RESET hash_mem_multiplier;
+SELECT uses_merged_scan('SELECT * FROM v');
+DROP FUNCTION uses_merged_scan(text);
 
 -- numeric keys: conditions are checked with the type's operators
 SELECT same($$SELECT * FROM vn WHERE num = 1$$, $$SELECT * FROM vn_direct WHERE num = 1$$);

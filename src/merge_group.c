@@ -26,7 +26,10 @@
  *   3. it returns the keys only in the speed layer.
  *
  * Conditions on the keys reach the branches as before (they are below it),
- * and its memory is the speed layer's keys, not the view's. EXPLAIN shows
+ * and its memory is the speed layer's keys, not the view's. It is offered
+ * only when the planner's estimate of those keys fits in what a hash
+ * aggregate may take (work_mem x hash_mem_multiplier); with a larger speed
+ * layer the aggregation stays, which spills to disk. EXPLAIN shows
  * "Custom Scan (LambdaMerge)" with the branches under it.
  *
  * Privileges: the scan combines a view's states only for a role that may
@@ -42,6 +45,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
+#include "executor/nodeHash.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
@@ -65,6 +69,9 @@
 #include "view_stats.h"
 
 #define MERGE_GROUP_NAME "LambdaMerge"
+
+/* allocation headers and copies of a speed-layer key's datums, roughly */
+#define MERGE_GROUP_KEY_OVERHEAD 96
 
 /* What an output column is */
 #define MG_CONST	0			/* a constant (a column the query does not use) */
@@ -327,7 +334,21 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 			return;
 	}
 
-	startup = speed_child >= 0 ? ((Path *) list_nth(app->subpaths, speed_child))->total_cost : 0;
+	/*
+	 * Its memory is the speed layer's keys: within what a hash aggregate may
+	 * take (work_mem x hash_mem_multiplier), else PostgreSQL's aggregation,
+	 * which spills to disk, stays.
+	 */
+	if (speed_child >= 0)
+	{
+		Path	   *sp = list_nth(app->subpaths, speed_child);
+		double		per_key = MAXALIGN(sizeof(MergeGroupEntry)) + sizeof(Datum) * (def->nkeys + def->naggs) +
+			sp->pathtarget->width + MERGE_GROUP_KEY_OVERHEAD;
+
+		if (sp->rows * per_key > (double) get_hash_memory_limit())
+			return;
+		startup = sp->total_cost;
+	}
 	cp = makeNode(CustomPath);
 	cp->path.pathtype = T_CustomScan;
 	cp->path.parent = output_rel;
