@@ -43,6 +43,8 @@ OBJS = \
 	src/keyimage.o \
 	src/launcher.o \
 	src/merge.o \
+	src/merge_group.o \
+	src/mergestate.o \
 	src/partial.o \
 	src/privilege.o \
 	src/quantile.o \
@@ -59,6 +61,7 @@ OBJS = \
 	src/view_ddl.o \
 	src/view_guard.o \
 	src/view_parts.o \
+	src/view_stats.o \
 	src/worker.o \
 	src/worker_batch.o \
 	src/worker_state.o

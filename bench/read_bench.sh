@@ -39,6 +39,8 @@
 #   lateral  FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE k = p.k OFFSET 0)
 #            (probe: a one-row table of keys; 60 groups)
 #   join     FROM probe p JOIN v USING (k)  (the same join, written plainly)
+#   rollup   SELECT k, sum(n) FROM v GROUP BY k      (KEYS groups, whole view)
+#   scan     SELECT count(*), sum(n), sum(sx) FROM v  (1 row, whole view)
 # For each: "server" = the median of EXPLAIN ANALYZE's planning + execution
 # time over 5 runs in one session (after one warm-up run) for k = 'k42';
 # "simple" and "prepared" = pgbench's median latency (one client, random
@@ -50,7 +52,7 @@ KEYS=${KEYS:-10000}
 HOURS=${HOURS:-60}
 TAILS=${TAILS:-"0 100000 1000000"}
 QUERY_SECONDS=${QUERY_SECONDS:-3}
-SHAPES=${SHAPES:-"eq in keyrange range limit lateral join"}
+SHAPES=${SHAPES:-"eq in keyrange range limit lateral join rollup scan"}
 TARGETS=${TARGETS:-"v mv def"}
 port=${BENCH_PORT:-54351}
 
@@ -102,6 +104,11 @@ VACUUM ANALYZE mv;
 VACUUM ANALYZE probe;
 SQL
 next=$((EVENTS + 1))
+# storage: the batch table against the materialized view (heap; with indexes)
+psql_ -F ' ' -c "SELECT 'storage: batch table ' || pg_size_pretty(pg_relation_size('lambda_catalog.v_batch'))
+                   || ' (with indexes ' || pg_size_pretty(pg_total_relation_size('lambda_catalog.v_batch'))
+                   || '), mv ' || pg_size_pretty(pg_relation_size('mv'))
+                   || ' (with indexes ' || pg_size_pretty(pg_total_relation_size('mv')) || ')'"
 
 # shape_sql <shape> <target> <key number expression> <2nd key> <hour number>
 shape_sql() {
@@ -118,6 +125,8 @@ shape_sql() {
         limit) echo "SELECT * FROM $rel WHERE k = $k ORDER BY hour DESC LIMIT 10" ;;
         lateral) echo "SELECT * FROM probe p CROSS JOIN LATERAL (SELECT * FROM $rel WHERE k = p.k OFFSET 0) x" ;;
         join) echo "SELECT * FROM probe p JOIN $rel USING (k)" ;;
+        rollup) echo "SELECT k, sum(n) FROM $rel GROUP BY k" ;;
+        scan) echo "SELECT count(*), sum(n), sum(sx) FROM $rel" ;;
     esac
 }
 

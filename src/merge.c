@@ -69,6 +69,7 @@
 #include "compat.h"
 #include "cview.h"
 #include "keyimage.h"
+#include "mergestate.h"
 #include "partial.h"
 #include "sketch.h"
 #include "scheduler.h"
@@ -121,25 +122,10 @@ merge_check_reader(FunctionCallInfo fcinfo, Oid batch_relid)
 {
 	MergeCallCheck *c = (MergeCallCheck *) fcinfo->flinfo->fn_extra;
 	Oid			userid = GetUserId();
-	ViewDef    *def;
 
 	if (c && c->batch_relid == batch_relid && c->userid == userid)
 		return;
-	def = cview_get(batch_relid);
-	if (def == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("relation \"%s\" is not the batch table of a continuous view",
-						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
-				 errhint("Query the continuous view itself.")));
-	if (pg_class_aclcheck(def->view_relid, userid, ACL_SELECT) != ACLCHECK_OK &&
-		pg_attribute_aclcheck_all(def->view_relid, userid, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK &&
-		pg_class_aclcheck(batch_relid, userid, ACL_SELECT) != ACLCHECK_OK)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for continuous view %s", get_rel_name(def->view_relid)),
-				 errdetail("The internal functions of pg_lambda combine the states of a view only for roles that can read it."),
-				 errhint("Query the continuous view itself; its owner can grant SELECT on it.")));
+	merge_reader_check(batch_relid, userid);
 	if (c == NULL)
 	{
 		c = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(MergeCallCheck));
@@ -1031,43 +1017,6 @@ lambda_speed_fdw_handler(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-typedef struct MergeState
-{
-	AggMeta    *meta;
-	Datum		val;
-	bool		isnull;
-	/*
-	 * count(DISTINCT): the first state, not read yet. A group that has no
-	 * other state answers from the count at its start, without reading a
-	 * set that may hold millions of values.
-	 */
-	bool		has_pending;
-	Datum		pending;		/* a bytea, possibly a TOAST pointer */
-} MergeState;
-
-/* Combines a serialized state into the merge state. */
-static void
-merge_combine_bytes(MergeState *st, Datum bytes, MemoryContext aggcxt)
-{
-	bytea	   *b = DatumGetByteaPP(bytes);
-	Datum		in = aggmeta_deserialize(st->meta, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), aggcxt);
-
-	aggmeta_combine(st->meta, &st->val, &st->isnull, in, false, aggcxt);
-	/* the answer's set: speed-layer sets together do not become a sketch */
-	if (st->meta->kind == AGG_KIND_DISTINCT && !st->isnull)
-		sketch_distinct_uncap(st->val);
-}
-
-/* Reads the state kept unread, if any. */
-static void
-merge_read_pending(MergeState *st, MemoryContext aggcxt)
-{
-	if (!st->has_pending)
-		return;
-	st->has_pending = false;
-	merge_combine_bytes(st, st->pending, aggcxt);
-}
-
 /*
  * lambda_catalog.merge(batch regclass, aggno int, state bytea, result
  * anyelement) transition: combines one partial state into the group's.
@@ -1090,8 +1039,8 @@ lambda_merge_trans(PG_FUNCTION_ARGS)
 					 errmsg("lambda_catalog.merge needs a batch table and an aggregate number"),
 					 errhint("Query the continuous view itself.")));
 		merge_check_reader(fcinfo, PG_GETARG_OID(1));
-		st = MemoryContextAllocZero(aggcxt, sizeof(MergeState));
-		st->meta = aggmeta_lookup(PG_GETARG_OID(1), PG_GETARG_INT32(2));
+		st = MemoryContextAlloc(aggcxt, sizeof(MergeState));
+		merge_state_init(st, aggmeta_lookup(PG_GETARG_OID(1), PG_GETARG_INT32(2)), aggcxt);
 		/* the result is returned as this type: it must be the aggregate's */
 		if (restype != st->meta->resulttype)
 			ereport(ERROR,
@@ -1100,26 +1049,11 @@ lambda_merge_trans(PG_FUNCTION_ARGS)
 							PG_GETARG_INT32(2), format_type_be(st->meta->resulttype),
 							format_type_be(restype)),
 					 errhint("Query the continuous view itself.")));
-		aggmeta_initial(st->meta, &st->val, &st->isnull, aggcxt);
 	}
 	else
 		st = (MergeState *) PG_GETARG_POINTER(0);
 	if (!PG_ARGISNULL(3))
-	{
-		if (st->meta->kind == AGG_KIND_DISTINCT && st->isnull && !st->has_pending)
-		{
-			MemoryContext old = MemoryContextSwitchTo(aggcxt);
-
-			st->pending = datumCopy(PG_GETARG_DATUM(3), false, -1);
-			st->has_pending = true;
-			MemoryContextSwitchTo(old);
-		}
-		else
-		{
-			merge_read_pending(st, aggcxt);
-			merge_combine_bytes(st, PG_GETARG_DATUM(3), aggcxt);
-		}
-	}
+		merge_state_add(st, PG_GETARG_DATUM(3), aggcxt);
 	PG_RETURN_POINTER(st);
 }
 
@@ -1127,29 +1061,15 @@ lambda_merge_trans(PG_FUNCTION_ARGS)
 Datum
 lambda_merge_final(PG_FUNCTION_ARGS)
 {
-	MergeState *st;
+	MemoryContext aggcxt;
 	bool		resnull;
 	Datum		result;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	st = (MergeState *) PG_GETARG_POINTER(0);
-	if (st->has_pending)
-	{
-		bytea	   *head = DatumGetByteaPSlice(st->pending, 0, SKETCH_DISTINCT_COUNT_PREFIX);
-		Size		total = toast_raw_datum_size(st->pending) - VARHDRSZ;
-		int64		n = sketch_distinct_serialized_count(VARDATA_ANY(head), VARSIZE_ANY_EXHDR(head),
-														 total, st->meta->valuetype,
-														 st->meta->collation);
-		MemoryContext aggcxt;
-
-		if (n >= 0)
-			PG_RETURN_INT64(n);
-		if (!AggCheckCallContext(fcinfo, &aggcxt))
-			elog(ERROR, "lambda_merge_final called in non-aggregate context");
-		merge_read_pending(st, aggcxt);
-	}
-	result = aggmeta_finalize(st->meta, st->val, st->isnull, &resnull);
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "lambda_merge_final called in non-aggregate context");
+	result = merge_state_result((MergeState *) PG_GETARG_POINTER(0), &resnull, aggcxt);
 	if (resnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(result);

@@ -21,9 +21,11 @@
 #include "event_table.h"
 #include "guc.h"
 #include "launcher.h"
+#include "merge_group.h"
 #include "scheduler.h"
 #include "source.h"
 #include "speed.h"
+#include "view_stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -51,6 +53,8 @@ _PG_init(void)
 	speed_init();
 	capture_init();
 	scheduler_init();
+	view_stats_init();
+	merge_group_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

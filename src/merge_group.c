@@ -1,0 +1,811 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge_group.c
+ *	  The merged scan of a continuous view: batch rows streamed, the speed
+ *	  layer's keys hashed, instead of grouping every row of the view.
+ *
+ * A lambda view groups "batch UNION ALL speed" by its keys and combines the
+ * states of each group with lambda_catalog.merge (view_parts.c). The batch
+ * table holds one row per key (its unique index), and the speed layer after
+ * a refresh holds few keys; yet PostgreSQL's aggregation hashes (or sorts)
+ * every row, so that a read of the whole view built a hash table of all its
+ * groups: most of the time of a full scan or a rollup went to that table.
+ *
+ * When the planner groups a view's merged UNION ALL by all its keys (not a
+ * sliding window, whose steps are merged away), with only merge aggregates
+ * over the branches' state columns, this room's create_upper_paths_hook
+ * offers a custom scan in place of the aggregation:
+ *
+ *   1. it reads the speed-layer branch and keeps its rows per key in a hash
+ *      table (by the keys' own equality and hash functions, NULL equal to
+ *      NULL, as GROUP BY compares);
+ *   2. it streams the batch branches: a batch row whose key is not in the
+ *      hash table is one group, finalized at once; one whose key is, is
+ *      combined with the speed rows of its key (batch first, then the speed
+ *      rows in the order they came, as the aggregation did);
+ *   3. it returns the keys only in the speed layer.
+ *
+ * Conditions on the keys reach the branches as before (they are below it),
+ * and its memory is the speed layer's keys, not the view's. It is offered
+ * only when the planner's estimate of those keys fits in what a hash
+ * aggregate may take (work_mem x hash_mem_multiplier); with a larger speed
+ * layer the aggregation stays, which spills to disk. EXPLAIN shows
+ * "Custom Scan (LambdaMerge)" with the branches under it.
+ *
+ * Privileges: the scan combines a view's states only for a role that may
+ * read the view, checked as the merge aggregate checks (mergestate.c).
+ *
+ * Locks: none of its own; the branches take what their scans take.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/executor.h"
+#include "executor/nodeHash.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planner.h"
+#include "optimizer/restrictinfo.h"
+#include "optimizer/tlist.h"
+#include "parser/parsetree.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "catalog.h"
+#include "cview.h"
+#include "merge_group.h"
+#include "mergestate.h"
+#include "stateimage.h"
+#include "view_stats.h"
+
+#define MERGE_GROUP_NAME "LambdaMerge"
+
+/* allocation headers and copies of a speed-layer key's datums, roughly */
+#define MERGE_GROUP_KEY_OVERHEAD 96
+
+/* What an output column is */
+#define MG_CONST	0			/* a constant (a column the query does not use) */
+#define MG_KEY		1			/* a key column */
+#define MG_AGG		2			/* a merge aggregate */
+
+static create_upper_paths_hook_type merge_group_prev_hook = NULL;
+
+/* One speed-layer row of a key: per aggregate column its state (0: NULL) */
+typedef struct MergeGroupRow
+{
+	struct MergeGroupRow *next;
+	Datum		states[FLEXIBLE_ARRAY_MEMBER];
+} MergeGroupRow;
+
+/* A key of the speed layer and its rows, in arrival order */
+typedef struct MergeGroupEntry
+{
+	struct MergeGroupEntry *next;
+	uint32		hash;
+	bool		emitted;
+	Datum	   *keys;			/* in the same allocation */
+	bool	   *keynulls;
+	MergeGroupRow *first;
+	MergeGroupRow *last;
+} MergeGroupEntry;
+
+typedef struct MergeGroupState
+{
+	CustomScanState css;
+	Oid			batch_relid;
+	int			speed_child;
+	int			nkeys;
+	int		   *keypos;			/* input column of each key */
+	FmgrInfo   *eqfn;
+	FmgrInfo   *hashfn;
+	Oid		   *keycoll;
+	int16	   *keylen;
+	bool	   *keybyval;
+	int			ncols;
+	int		   *colkind;		/* MG_* per output column */
+	int		   *colidx;			/* key number or aggregate column number */
+	int			naggs;
+	int		   *aggpos;			/* input column of each aggregate's state */
+	AggMeta   **meta;
+	/* execution */
+	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
+	int			child;
+	MergeGroupEntry **buckets;
+	int			nbuckets;
+	int			nentries;
+	int			iter_bucket;
+	MergeGroupEntry *iter_entry;
+	MemoryContext scancxt;		/* the hash table */
+	MemoryContext rowcxt;		/* one output row */
+} MergeGroupState;
+
+static Plan *merge_group_plan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
+							  List *tlist, List *clauses, List *custom_plans);
+static Node *merge_group_create_state(CustomScan *cscan);
+static void merge_group_begin(CustomScanState *node, EState *estate, int eflags);
+static TupleTableSlot *merge_group_exec(CustomScanState *node);
+static void merge_group_end(CustomScanState *node);
+static void merge_group_rescan(CustomScanState *node);
+
+static const CustomPathMethods merge_group_path_methods = {
+	.CustomName = MERGE_GROUP_NAME,
+	.PlanCustomPath = merge_group_plan,
+};
+
+static const CustomScanMethods merge_group_scan_methods = {
+	.CustomName = MERGE_GROUP_NAME,
+	.CreateCustomScanState = merge_group_create_state,
+};
+
+static const CustomExecMethods merge_group_exec_methods = {
+	.CustomName = MERGE_GROUP_NAME,
+	.BeginCustomScan = merge_group_begin,
+	.ExecCustomScan = merge_group_exec,
+	.EndCustomScan = merge_group_end,
+	.ReScanCustomScan = merge_group_rescan,
+};
+
+/* ------------------------------------------------------------------------
+ * Planning
+ * ------------------------------------------------------------------------
+ */
+
+/* The 0-based position of expr in exprs, or -1. */
+static int
+merge_group_position(List *exprs, Node *expr)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, exprs)
+	{
+		if (equal(lfirst(lc), expr))
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/* Whether aggref is lambda_catalog.merge(batch, aggno, <input column>, NULL::t) of def. */
+static bool
+merge_group_is_merge(Aggref *aggref, ViewDef *def, List *inexprs, int *aggno, int *pos)
+{
+	TargetEntry *a1,
+			   *a2,
+			   *a3;
+	Const	   *c1,
+			   *c2;
+
+	if (aggref->aggfilter || aggref->aggdistinct || aggref->aggorder || aggref->aggstar ||
+		aggref->agglevelsup != 0 || aggref->aggkind != AGGKIND_NORMAL ||
+		list_length(aggref->args) != 4)
+		return false;
+	if (get_func_namespace(aggref->aggfnoid) != catalog_namespace() ||
+		strcmp(get_func_name(aggref->aggfnoid), "merge") != 0)
+		return false;
+	a1 = linitial(aggref->args);
+	a2 = lsecond(aggref->args);
+	a3 = lthird(aggref->args);
+	if (!IsA(a1->expr, Const) || !IsA(a2->expr, Const) || !IsA(a3->expr, Var))
+		return false;
+	c1 = (Const *) a1->expr;
+	c2 = (Const *) a2->expr;
+	if (c1->constisnull || c2->constisnull || c1->consttype != REGCLASSOID || c2->consttype != INT4OID ||
+		DatumGetObjectId(c1->constvalue) != def->batch_relid)
+		return false;
+	*aggno = DatumGetInt32(c2->constvalue);
+	if (*aggno < 1 || *aggno > def->naggs || aggref->aggtype != def->aggs[*aggno - 1].meta.resulttype)
+		return false;
+	*pos = merge_group_position(inexprs, (Node *) a3->expr);
+	return *pos >= 0;
+}
+
+/*
+ * Offers the merged scan for the grouping of a view's merged UNION ALL
+ * (input_rel) when it can replace it; see the header.
+ */
+static void
+merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
+{
+	Query	   *parse = root->parse;
+	RangeTblEntry *rte;
+	RangeTblEntry *batch_leaf;
+	ViewDef    *def;
+	AppendPath *app;
+	List	   *inexprs;
+	List	   *keypos = NIL,
+			   *keyops = NIL,
+			   *keycolls = NIL,
+			   *colkind = NIL,
+			   *colidx = NIL,
+			   *aggpos = NIL,
+			   *aggnos = NIL;
+	ListCell   *lc;
+	int			speed_child = -1;
+	int			i;
+	double		inrows = 0;
+	Cost		total = 0;
+	Cost		startup = 0;
+	CustomPath *cp;
+
+	if (parse->groupingSets || parse->havingQual || parse->groupClause == NIL ||
+		!parse->hasAggs || parse->hasWindowFuncs || parse->hasTargetSRFs ||
+		output_rel->pathlist == NIL)
+		return;
+	if (input_rel->reloptkind != RELOPT_BASEREL || input_rel->rtekind != RTE_SUBQUERY)
+		return;
+	rte = planner_rt_fetch(input_rel->relid, root);
+	if (!rte->inh)
+		return;
+	def = view_stats_union_view(rte->subquery, &batch_leaf);
+	if (def == NULL || def->sliding || def->nkeys == 0 ||
+		list_length(parse->groupClause) != def->nkeys)
+		return;
+	if (input_rel->cheapest_total_path == NULL || !IsA(input_rel->cheapest_total_path, AppendPath))
+		return;
+	app = (AppendPath *) input_rel->cheapest_total_path;
+	if (app->path.param_info != NULL || app->subpaths == NIL)
+		return;
+	inexprs = app->path.pathtarget->exprs;
+
+	/* the branches: the speed layer once, the rest the batch table */
+	i = 0;
+	foreach(lc, app->subpaths)
+	{
+		Path	   *sub = lfirst(lc);
+		RangeTblEntry *srte;
+
+		Oid			relid;
+
+		if (sub->param_info != NULL || sub->parent->reloptkind != RELOPT_OTHER_MEMBER_REL ||
+			list_length(sub->pathtarget->exprs) != list_length(inexprs))
+			return;
+		/* a branch is its table, or a subquery reading it */
+		srte = planner_rt_fetch(sub->parent->relid, root);
+		relid = srte->rtekind == RTE_RELATION ? srte->relid : view_stats_leaf_relid(srte);
+		if (relid == def->speed_relid && speed_child < 0)
+			speed_child = i;
+		else if (relid != def->batch_relid)
+			return;
+		inrows += sub->rows;
+		total += sub->total_cost;
+		i++;
+	}
+
+	/* the keys: every key of the view, each an input column */
+	foreach(lc, parse->groupClause)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, parse->targetList);
+		int			pos;
+		Oid			hashfn;
+
+		if (!IsA(tle->expr, Var) || !sgc->hashable ||
+			!get_op_hash_functions(sgc->eqop, &hashfn, NULL) ||
+			(pos = merge_group_position(inexprs, (Node *) tle->expr)) < 0)
+			return;
+		keypos = lappend_int(keypos, pos);
+		keyops = lappend_oid(keyops, sgc->eqop);
+		keycolls = lappend_oid(keycolls, exprCollation((Node *) tle->expr));
+	}
+
+	/* the output: keys, merge aggregates, constants */
+	foreach(lc, output_rel->reltarget->exprs)
+	{
+		Node	   *e = lfirst(lc);
+		int			aggno;
+		int			pos;
+
+		if (IsA(e, Const))
+		{
+			colkind = lappend_int(colkind, MG_CONST);
+			colidx = lappend_int(colidx, 0);
+		}
+		else if (IsA(e, Var))
+		{
+			int			k;
+
+			pos = merge_group_position(inexprs, e);
+			if (pos < 0 || !list_member_int(keypos, pos))
+				return;
+			for (k = 0; list_nth_int(keypos, k) != pos; k++)
+				;
+			colkind = lappend_int(colkind, MG_KEY);
+			colidx = lappend_int(colidx, k);
+		}
+		else if (IsA(e, Aggref) && merge_group_is_merge((Aggref *) e, def, inexprs, &aggno, &pos))
+		{
+			colkind = lappend_int(colkind, MG_AGG);
+			colidx = lappend_int(colidx, list_length(aggpos));
+			aggpos = lappend_int(aggpos, pos);
+			aggnos = lappend_int(aggnos, aggno);
+		}
+		else
+			return;
+	}
+
+	/*
+	 * Its memory is the speed layer's keys: within what a hash aggregate may
+	 * take (work_mem x hash_mem_multiplier), else PostgreSQL's aggregation,
+	 * which spills to disk, stays.
+	 */
+	if (speed_child >= 0)
+	{
+		Path	   *sp = list_nth(app->subpaths, speed_child);
+		double		per_key = MAXALIGN(sizeof(MergeGroupEntry)) + sizeof(Datum) * (def->nkeys + def->naggs) +
+			sp->pathtarget->width + MERGE_GROUP_KEY_OVERHEAD;
+
+		if (sp->rows * per_key > (double) get_hash_memory_limit())
+			return;
+		startup = sp->total_cost;
+	}
+	cp = makeNode(CustomPath);
+	cp->path.pathtype = T_CustomScan;
+	cp->path.parent = output_rel;
+	cp->path.pathtarget = output_rel->reltarget;
+	cp->path.param_info = NULL;
+	cp->path.parallel_aware = false;
+	cp->path.parallel_safe = false;
+	cp->path.parallel_workers = 0;
+	cp->path.rows = ((Path *) linitial(output_rel->pathlist))->rows;
+	cp->path.startup_cost = startup;
+	cp->path.total_cost = total + inrows * cpu_tuple_cost;
+	cp->path.pathkeys = NIL;
+	cp->flags = 0;
+	cp->custom_paths = list_copy(app->subpaths);
+	cp->custom_private = list_make5(list_make2_int(speed_child, (int) def->batch_relid),
+									list_make3(keypos, keyops, keycolls),
+									colkind, colidx, list_make2(aggpos, aggnos));
+	cp->methods = &merge_group_path_methods;
+	/* it does what the aggregation paths do, with less: they go */
+	output_rel->pathlist = NIL;
+	output_rel->partial_pathlist = NIL;
+	add_path(output_rel, (Path *) cp);
+}
+
+/* create_upper_paths_hook */
+static void
+merge_group_upper_paths(PlannerInfo *root, UpperRelationKind stage, RelOptInfo *input_rel,
+						RelOptInfo *output_rel, void *extra)
+{
+	if (merge_group_prev_hook)
+		merge_group_prev_hook(root, stage, input_rel, output_rel, extra);
+	if (stage == UPPERREL_GROUP_AGG)
+		merge_group_add_path(root, input_rel, output_rel);
+}
+
+/* PlanCustomPath: the scan returns the grouping's target, its branches below it */
+static Plan *
+merge_group_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *rel pg_attribute_unused(),
+				 CustomPath *best_path, List *tlist, List *clauses, List *custom_plans)
+{
+	CustomScan *cs = makeNode(CustomScan);
+
+	cs->scan.plan.targetlist = tlist;
+	cs->scan.plan.qual = extract_actual_clauses(clauses, false);
+	cs->scan.scanrelid = 0;
+	cs->custom_plans = custom_plans;
+	cs->custom_scan_tlist = copyObject(tlist);
+	cs->custom_private = best_path->custom_private;
+	cs->flags = best_path->flags;
+	cs->methods = &merge_group_scan_methods;
+	return &cs->scan.plan;
+}
+
+/* ------------------------------------------------------------------------
+ * Execution
+ * ------------------------------------------------------------------------
+ */
+
+static Node *
+merge_group_create_state(CustomScan *cscan pg_attribute_unused())
+{
+	MergeGroupState *s = (MergeGroupState *) newNode(sizeof(MergeGroupState), T_CustomScanState);
+
+	s->css.methods = &merge_group_exec_methods;
+	return (Node *) s;
+}
+
+static void
+merge_group_begin(CustomScanState *node, EState *estate, int eflags)
+{
+	MergeGroupState *s = (MergeGroupState *) node;
+	CustomScan *cs = (CustomScan *) node->ss.ps.plan;
+	List	   *head = linitial(cs->custom_private);
+	List	   *keys = lsecond(cs->custom_private);
+	List	   *colkind = lthird(cs->custom_private);
+	List	   *colidx = lfourth(cs->custom_private);
+	List	   *aggs = list_nth(cs->custom_private, 4);
+	List	   *aggpos = linitial(aggs);
+	List	   *aggnos = lsecond(aggs);
+	ListCell   *lc;
+	int			i;
+
+	s->speed_child = linitial_int(head);
+	s->batch_relid = (Oid) lsecond_int(head);
+	s->nkeys = list_length(linitial(keys));
+	s->keypos = palloc(sizeof(int) * s->nkeys);
+	s->eqfn = palloc(sizeof(FmgrInfo) * s->nkeys);
+	s->hashfn = palloc(sizeof(FmgrInfo) * s->nkeys);
+	s->keycoll = palloc(sizeof(Oid) * s->nkeys);
+	s->keylen = palloc(sizeof(int16) * s->nkeys);
+	s->keybyval = palloc(sizeof(bool) * s->nkeys);
+	for (i = 0; i < s->nkeys; i++)
+	{
+		Oid			eqop = list_nth_oid(lsecond(keys), i);
+		Oid			hashfn;
+		Oid			lefttype;
+		Oid			righttype;
+
+		s->keypos[i] = list_nth_int(linitial(keys), i);
+		s->keycoll[i] = list_nth_oid(lthird(keys), i);
+		fmgr_info(get_opcode(eqop), &s->eqfn[i]);
+		if (!get_op_hash_functions(eqop, &hashfn, NULL))
+			elog(ERROR, "could not find hash function for hash operator %u", eqop);
+		fmgr_info(hashfn, &s->hashfn[i]);
+		op_input_types(eqop, &lefttype, &righttype);
+		get_typlenbyval(lefttype, &s->keylen[i], &s->keybyval[i]);
+	}
+	s->ncols = list_length(colkind);
+	s->colkind = palloc(sizeof(int) * s->ncols);
+	s->colidx = palloc(sizeof(int) * s->ncols);
+	for (i = 0; i < s->ncols; i++)
+	{
+		s->colkind[i] = list_nth_int(colkind, i);
+		s->colidx[i] = list_nth_int(colidx, i);
+	}
+	s->naggs = list_length(aggpos);
+	s->aggpos = palloc(sizeof(int) * Max(s->naggs, 1));
+	s->meta = palloc(sizeof(AggMeta *) * Max(s->naggs, 1));
+	for (i = 0; i < s->naggs; i++)
+	{
+		s->aggpos[i] = list_nth_int(aggpos, i);
+		s->meta[i] = aggmeta_lookup(s->batch_relid, list_nth_int(aggnos, i));
+	}
+	foreach(lc, cs->custom_plans)
+		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
+	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
+	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
+	s->phase = 0;
+}
+
+/* The hash of a key (input slot values at the key positions, or a key's copy). */
+static uint32
+merge_group_hash(MergeGroupState *s, Datum *vals, bool *nulls, bool from_slot)
+{
+	uint32		h = 0;
+	int			i;
+
+	for (i = 0; i < s->nkeys; i++)
+	{
+		int			at = from_slot ? s->keypos[i] : i;
+		uint32		kh = 0;
+
+		if (!nulls[at])
+			kh = DatumGetUInt32(FunctionCall1Coll(&s->hashfn[i], s->keycoll[i], vals[at]));
+		h = hash_combine(h, kh);
+	}
+	return h;
+}
+
+/* The speed-layer key equal to the slot's, or NULL (NULL equals NULL). */
+static MergeGroupEntry *
+merge_group_find(MergeGroupState *s, Datum *vals, bool *nulls, uint32 h)
+{
+	MergeGroupEntry *e;
+
+	if (s->buckets == NULL)
+		return NULL;
+	for (e = s->buckets[h & (s->nbuckets - 1)]; e; e = e->next)
+	{
+		int			i;
+
+		if (e->hash != h)
+			continue;
+		for (i = 0; i < s->nkeys; i++)
+		{
+			int			at = s->keypos[i];
+
+			if (nulls[at] != e->keynulls[i])
+				break;
+			if (!nulls[at] &&
+				!DatumGetBool(FunctionCall2Coll(&s->eqfn[i], s->keycoll[i], e->keys[i], vals[at])))
+				break;
+		}
+		if (i == s->nkeys)
+			return e;
+	}
+	return NULL;
+}
+
+/* Doubles the hash table. */
+static void
+merge_group_grow(MergeGroupState *s)
+{
+	int			n = s->nbuckets * 2;
+	MergeGroupEntry **b = MemoryContextAllocZero(s->scancxt, sizeof(MergeGroupEntry *) * n);
+	int			i;
+
+	for (i = 0; i < s->nbuckets; i++)
+	{
+		MergeGroupEntry *e = s->buckets[i];
+
+		while (e)
+		{
+			MergeGroupEntry *next = e->next;
+
+			e->next = b[e->hash & (n - 1)];
+			b[e->hash & (n - 1)] = e;
+			e = next;
+		}
+	}
+	pfree(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+}
+
+/* Reads the speed-layer branch into the hash table. */
+static void
+merge_group_load_speed(MergeGroupState *s)
+{
+	PlanState  *ps;
+	MemoryContext old;
+
+	if (s->speed_child < 0)
+		return;
+	ps = list_nth(s->css.custom_ps, s->speed_child);
+	s->nbuckets = 256;
+	s->buckets = MemoryContextAllocZero(s->scancxt, sizeof(MergeGroupEntry *) * s->nbuckets);
+	for (;;)
+	{
+		TupleTableSlot *in = ExecProcNode(ps);
+		Datum	   *vals;
+		bool	   *nulls;
+		uint32		h;
+		MergeGroupEntry *e;
+		MergeGroupRow *row;
+		int			i;
+
+		if (TupIsNull(in))
+			break;
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(s->scancxt);
+		slot_getallattrs(in);
+		vals = in->tts_values;
+		nulls = in->tts_isnull;
+		h = merge_group_hash(s, vals, nulls, true);
+		e = merge_group_find(s, vals, nulls, h);
+		if (e == NULL)
+		{
+			Size		sz = MAXALIGN(sizeof(MergeGroupEntry)) + MAXALIGN(sizeof(Datum) * s->nkeys);
+
+			e = palloc0(sz + sizeof(bool) * s->nkeys);
+			e->hash = h;
+			e->keys = (Datum *) ((char *) e + MAXALIGN(sizeof(MergeGroupEntry)));
+			e->keynulls = (bool *) ((char *) e + sz);
+			for (i = 0; i < s->nkeys; i++)
+			{
+				e->keynulls[i] = nulls[s->keypos[i]];
+				e->keys[i] = e->keynulls[i] ? (Datum) 0 :
+					datumCopy(vals[s->keypos[i]], s->keybyval[i], s->keylen[i]);
+			}
+			e->next = s->buckets[h & (s->nbuckets - 1)];
+			s->buckets[h & (s->nbuckets - 1)] = e;
+			if (++s->nentries > s->nbuckets * 2)
+				merge_group_grow(s);
+		}
+		row = palloc(offsetof(MergeGroupRow, states) + sizeof(Datum) * Max(s->naggs, 1));
+		row->next = NULL;
+		for (i = 0; i < s->naggs; i++)
+			row->states[i] = nulls[s->aggpos[i]] ? (Datum) 0 : datumCopy(vals[s->aggpos[i]], false, -1);
+		if (e->last)
+			e->last->next = row;
+		else
+			e->first = row;
+		e->last = row;
+		MemoryContextSwitchTo(old);
+	}
+}
+
+/*
+ * Fills the scan slot with one group: its keys (from the batch row's values
+ * or the entry's), each aggregate merged from the batch state (when given)
+ * and then the entry's speed rows.
+ */
+static TupleTableSlot *
+merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry *e)
+{
+	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
+	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+	int			c;
+
+	for (c = 0; c < s->ncols; c++)
+	{
+		int			idx = s->colidx[c];
+
+		switch (s->colkind[c])
+		{
+			case MG_KEY:
+				if (bvals)
+				{
+					out->tts_values[c] = bvals[s->keypos[idx]];
+					out->tts_isnull[c] = bnulls[s->keypos[idx]];
+				}
+				else
+				{
+					out->tts_values[c] = e->keys[idx];
+					out->tts_isnull[c] = e->keynulls[idx];
+				}
+				break;
+			case MG_AGG:
+				{
+					MergeState st;
+					MergeGroupRow *row;
+
+					merge_state_init(&st, s->meta[idx], s->rowcxt);
+					if (bvals && !bnulls[s->aggpos[idx]])
+						merge_state_add(&st, bvals[s->aggpos[idx]], s->rowcxt);
+					for (row = e ? e->first : NULL; row; row = row->next)
+						if (row->states[idx] != (Datum) 0)
+							merge_state_add(&st, row->states[idx], s->rowcxt);
+					out->tts_values[c] = merge_state_result(&st, &out->tts_isnull[c], s->rowcxt);
+				}
+				break;
+			default:
+				out->tts_values[c] = (Datum) 0;
+				out->tts_isnull[c] = true;
+				break;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return ExecStoreVirtualTuple(out);
+}
+
+/* The next group: batch rows first, then the keys only in the speed layer. */
+static TupleTableSlot *
+merge_group_next(ScanState *ss)
+{
+	MergeGroupState *s = (MergeGroupState *) ss;
+	TupleTableSlot *out = ss->ss_ScanTupleSlot;
+	int			nchildren = list_length(s->css.custom_ps);
+
+	MemoryContextReset(s->rowcxt);
+	ExecClearTuple(out);
+	if (s->phase == 0)
+	{
+		merge_reader_check(s->batch_relid, GetUserId());
+		merge_group_load_speed(s);
+		s->phase = 1;
+		s->child = 0;
+	}
+	while (s->phase == 1)
+	{
+		TupleTableSlot *in;
+
+		if (s->child >= nchildren)
+		{
+			s->phase = 2;
+			s->iter_bucket = -1;
+			s->iter_entry = NULL;
+			break;
+		}
+		if (s->child == s->speed_child)
+		{
+			s->child++;
+			continue;
+		}
+		in = ExecProcNode(list_nth(s->css.custom_ps, s->child));
+		if (TupIsNull(in))
+		{
+			s->child++;
+			continue;
+		}
+		slot_getallattrs(in);
+		{
+			MergeGroupEntry *e = NULL;
+
+			/* no speed-layer keys (just after a refresh): nothing to look up */
+			if (s->nentries > 0)
+			{
+				/* what the key's hash and equality functions allocate goes with the row */
+				MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+
+				e = merge_group_find(s, in->tts_values, in->tts_isnull,
+									 merge_group_hash(s, in->tts_values, in->tts_isnull, true));
+				MemoryContextSwitchTo(old);
+			}
+
+			if (e)
+				e->emitted = true;
+			return merge_group_emit(s, in->tts_values, in->tts_isnull, e);
+		}
+	}
+	while (s->phase == 2)
+	{
+		if (s->iter_entry)
+			s->iter_entry = s->iter_entry->next;
+		while (s->iter_entry == NULL)
+		{
+			if (s->buckets == NULL || ++s->iter_bucket >= s->nbuckets)
+			{
+				s->phase = 3;
+				return out;
+			}
+			s->iter_entry = s->buckets[s->iter_bucket];
+		}
+		if (!s->iter_entry->emitted)
+			return merge_group_emit(s, NULL, NULL, s->iter_entry);
+	}
+	return out;
+}
+
+static bool
+merge_group_recheck(ScanState *ss pg_attribute_unused(), TupleTableSlot *slot pg_attribute_unused())
+{
+	return true;
+}
+
+static TupleTableSlot *
+merge_group_exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, merge_group_next, merge_group_recheck);
+}
+
+/* Forgets the keys read; the branches start again. */
+static void
+merge_group_reset(MergeGroupState *s)
+{
+	MemoryContextReset(s->scancxt);
+	MemoryContextReset(s->rowcxt);
+	s->buckets = NULL;
+	s->nbuckets = 0;
+	s->nentries = 0;
+	s->iter_entry = NULL;
+	s->phase = 0;
+}
+
+static void
+merge_group_rescan(CustomScanState *node)
+{
+	MergeGroupState *s = (MergeGroupState *) node;
+	ListCell   *lc;
+
+	merge_group_reset(s);
+	foreach(lc, node->custom_ps)
+	{
+		PlanState  *ps = lfirst(lc);
+
+		if (node->ss.ps.chgParam != NULL)
+			UpdateChangedParamSet(ps, node->ss.ps.chgParam);
+		if (ps->chgParam == NULL)
+			ExecReScan(ps);
+	}
+}
+
+static void
+merge_group_end(CustomScanState *node)
+{
+	ListCell   *lc;
+
+	foreach(lc, node->custom_ps)
+		ExecEndNode(lfirst(lc));
+}
+
+/* Installs the planner hook, chaining whatever was there before. */
+void
+merge_group_init(void)
+{
+	RegisterCustomScanMethods(&merge_group_scan_methods);
+	merge_group_prev_hook = create_upper_paths_hook;
+	create_upper_paths_hook = merge_group_upper_paths;
+}

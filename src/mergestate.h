@@ -1,0 +1,34 @@
+/*-------------------------------------------------------------------------
+ *
+ * mergestate.h
+ *	  One group's merge of serialized states into an aggregate's result.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_MERGESTATE_H
+#define LAMBDA_MERGESTATE_H
+
+#include "postgres.h"
+
+#include "aggstate.h"
+
+typedef struct MergeState
+{
+	AggMeta    *meta;
+	Datum		val;
+	bool		isnull;
+	/*
+	 * count(DISTINCT): the first state, not read yet. A group that has no
+	 * other state answers from the count at its start, without reading a
+	 * set that may hold millions of values.
+	 */
+	bool		has_pending;
+	Datum		pending;		/* a bytea, possibly a TOAST pointer */
+} MergeState;
+
+extern void merge_reader_check(Oid batch_relid, Oid userid);
+extern void merge_state_init(MergeState *st, AggMeta *meta, MemoryContext cxt);
+extern void merge_state_add(MergeState *st, Datum bytes, MemoryContext cxt);
+extern Datum merge_state_result(MergeState *st, bool *isnull, MemoryContext cxt);
+
+#endif							/* LAMBDA_MERGESTATE_H */
