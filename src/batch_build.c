@@ -78,7 +78,13 @@
 #include "pgstat.h"
 #include "catalog/pg_inherits.h"
 #include "utils/rel.h"
+#include "access/heapam.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
+#include "storage/bufmgr.h"
+#include "utils/snapmgr.h"
 
 #include "compat.h"
 #include "aggstate.h"
@@ -95,6 +101,9 @@ PG_FUNCTION_INFO_V1(lambda_batch_state_final);
 PG_FUNCTION_INFO_V1(lambda_batch_image);
 PG_FUNCTION_INFO_V1(lambda_batch_progress);
 PG_FUNCTION_INFO_V1(lambda_batch_progress_support);
+
+/* rows a build puts into a new batch table at once (table_multi_insert) */
+#define BUILD_MULTI_INSERT	1000
 
 /* events between two progress reports (pg_stat_activity.query) */
 #define BUILD_PROGRESS_EVERY	65536
@@ -188,12 +197,28 @@ build_expr(Node *expr, List *dpcontext)
 	return deparse_expression(expr, dpcontext, false, true);
 }
 
+/* The type of the batch table's column name, as SQL. */
+static char *
+build_column_type(ViewDef *def, const char *name)
+{
+	HeapTuple	tup = SearchSysCacheAttName(def->batch_relid, name);
+	Form_pg_attribute att;
+	char	   *type;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "batch table of \"%s\" has no column \"%s\"", get_rel_name(def->view_relid), name);
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	type = format_type_with_typemod(att->atttypid, att->atttypmod);
+	ReleaseSysCache(tup);
+	return type;
+}
+
 /*
  * The statement (see the file header); with a sliding window, $1 is the
  * first window step that can still be read.
  */
 static char *
-build_sql(ViewDef *def)
+build_sql(ViewDef *def, bool insert)
 {
 	Query	   *query = def->query;
 	List	   *dpcontext = deparse_context_for(get_rel_name(def->event_relid), def->event_relid);
@@ -206,12 +231,16 @@ build_sql(ViewDef *def)
 	char	   *stepexpr = NULL;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "INSERT INTO %s (", batchname);
-	for (i = 0; i < def->nkeys; i++)
-		appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
-	for (i = 0; i < def->naggs; i++)
-		appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
-	appendStringInfoString(&sql, ") SELECT ");
+	if (insert)
+	{
+		appendStringInfo(&sql, "INSERT INTO %s (", batchname);
+		for (i = 0; i < def->nkeys; i++)
+			appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
+		for (i = 0; i < def->naggs; i++)
+			appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
+		appendStringInfoString(&sql, ") ");
+	}
+	appendStringInfoString(&sql, "SELECT ");
 	i = 0;
 	foreach(lc, query->groupClause)
 	{
@@ -219,7 +248,11 @@ build_sql(ViewDef *def)
 		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
 		char	   *e = build_expr((Node *) tle->expr, dpcontext);
 
-		appendStringInfo(&sql, "%s, ", e);
+		/* without INSERT, each column has the batch column's type itself */
+		if (insert)
+			appendStringInfo(&sql, "%s, ", e);
+		else
+			appendStringInfo(&sql, "(%s)::%s, ", e, build_column_type(def, def->keynames[i]));
 		if (def->sliding && i == def->nkeys - 1)
 			stepexpr = e;
 		i++;
@@ -228,6 +261,8 @@ build_sql(ViewDef *def)
 	{
 		ViewAgg    *va = &def->aggs[i];
 
+		if (!insert)
+			appendStringInfoChar(&sql, '(');
 		if (build_direct(va))
 			appendStringInfo(&sql, "lambda_catalog.batch_image(%s::pg_catalog.regclass, %d, %s)",
 							 regclass, i + 1, build_expr((Node *) va->impl, dpcontext));
@@ -241,6 +276,8 @@ build_sql(ViewDef *def)
 				appendStringInfo(&sql, ", %s", build_expr((Node *) ((TargetEntry *) lfirst(lc))->expr, dpcontext));
 			appendStringInfoChar(&sql, ')');
 		}
+		if (!insert)
+			appendStringInfo(&sql, ")::%s", build_column_type(def, def->aggnames[i]));
 		appendStringInfoString(&sql, i < def->naggs - 1 ? ", " : " ");
 	}
 	appendStringInfo(&sql, "FROM %s%s",
@@ -275,9 +312,152 @@ build_sql(ViewDef *def)
 }
 
 /*
+ * The rows of the statement's SELECT, put into a batch table whose storage
+ * this transaction created (no other transaction can see it) a thousand at
+ * a time by table_multi_insert, without touching its indexes: the caller
+ * builds them afterwards, sorted, as CREATE INDEX does.
+ */
+typedef struct BuildReceiver
+{
+	DestReceiver pub;
+	Relation	rel;
+	ViewDef    *def;
+	BulkInsertState bistate;
+	CommandId	cid;
+	AttrNumber *colmap;			/* batch attribute of each SELECT column */
+	int			ncols;
+	TupleTableSlot *slots[BUILD_MULTI_INSERT];
+	int			nslots;
+	int64		rows;
+} BuildReceiver;
+
+static void
+build_receiver_flush(BuildReceiver *r)
+{
+	int			i;
+
+	if (r->nslots == 0)
+		return;
+	table_multi_insert(r->rel, r->slots, r->nslots, r->cid, 0, r->bistate);
+	for (i = 0; i < r->nslots; i++)
+		ExecClearTuple(r->slots[i]);
+	r->rows += r->nslots;
+	r->nslots = 0;
+}
+
+static void
+build_receiver_startup(DestReceiver *self, int operation pg_attribute_unused(), TupleDesc typeinfo)
+{
+	BuildReceiver *r = (BuildReceiver *) self;
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	int			i;
+	int			j;
+
+	r->ncols = typeinfo->natts;
+	if (r->ncols != r->def->nkeys + r->def->naggs)
+		elog(ERROR, "batch build of \"%s\" returned %d columns for %d",
+			 RelationGetRelationName(r->rel), r->ncols, r->def->nkeys + r->def->naggs);
+	r->colmap = palloc(sizeof(AttrNumber) * r->ncols);
+	for (i = 0; i < r->ncols; i++)
+	{
+		Form_pg_attribute src = TupleDescAttr(typeinfo, i);
+		const char *name = i < r->def->nkeys ? r->def->keynames[i] : r->def->aggnames[i - r->def->nkeys];
+
+		r->colmap[i] = InvalidAttrNumber;
+		for (j = 0; j < desc->natts; j++)
+		{
+			Form_pg_attribute dst = TupleDescAttr(desc, j);
+
+			if (!dst->attisdropped && strcmp(NameStr(dst->attname), name) == 0)
+			{
+				if (dst->atttypid != src->atttypid)
+					elog(ERROR, "batch build of \"%s\" returned type %s for column \"%s\" of type %s",
+						 RelationGetRelationName(r->rel), format_type_be(src->atttypid),
+						 NameStr(dst->attname), format_type_be(dst->atttypid));
+				r->colmap[i] = dst->attnum;
+			}
+		}
+		if (r->colmap[i] == InvalidAttrNumber)
+			elog(ERROR, "batch table \"%s\" has no column \"%s\"",
+				 RelationGetRelationName(r->rel), name);
+	}
+}
+
+static bool
+build_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	BuildReceiver *r = (BuildReceiver *) self;
+	TupleTableSlot *dst = r->slots[r->nslots];
+	int			i;
+
+	if (dst == NULL)
+		dst = r->slots[r->nslots] = table_slot_create(r->rel, NULL);
+	ExecClearTuple(dst);
+	memset(dst->tts_isnull, true, sizeof(bool) * dst->tts_tupleDescriptor->natts);
+	slot_getallattrs(slot);
+	for (i = 0; i < r->ncols; i++)
+	{
+		dst->tts_values[r->colmap[i] - 1] = slot->tts_values[i];
+		dst->tts_isnull[r->colmap[i] - 1] = slot->tts_isnull[i];
+	}
+	ExecStoreVirtualTuple(dst);
+	/* the values live in the statement's per-row memory: copy them */
+	ExecMaterializeSlot(dst);
+	if (++r->nslots == BUILD_MULTI_INSERT)
+		build_receiver_flush(r);
+	return true;
+}
+
+static void
+build_receiver_shutdown(DestReceiver *self)
+{
+	build_receiver_flush((BuildReceiver *) self);
+}
+
+static void
+build_receiver_destroy(DestReceiver *self pg_attribute_unused())
+{
+}
+
+/*
+ * Whether the storage of the batch table rel was created by this
+ * transaction (CREATE over existing events): no other transaction can read
+ * it, so it can be filled without its indexes and indexed afterwards; and
+ * whether it holds nothing but the keys and states the statement returns.
+ */
+static bool
+build_storage_is_new(ViewDef *def, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			ncols = 0;
+	int			i;
+
+	if ((rel->rd_createSubid == InvalidSubTransactionId &&
+		 rel->rd_firstRelfilenodeSubid == InvalidSubTransactionId) ||
+		rel->rd_rel->relhastriggers || RelationGetNumberOfBlocks(rel) != 0)
+		return false;
+	/*
+	 * Only the keys and the states: a column the statement does not fill
+	 * (_lambda_long, generated from the keys) needs INSERT to compute it.
+	 */
+	for (i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			ncols++;
+	}
+	return ncols == def->nkeys + def->naggs;
+}
+
+/*
  * Fills the (emptied) batch table of def with the groups of every event
  * that snap sees; horizon is a sliding window's first readable step. Runs
  * in the catalog scope (catalog_begin). Returns the rows inserted.
+ *
+ * A batch table created by this transaction gets the SELECT's rows by
+ * multi-insert and its indexes built afterwards (REINDEX: a sort, not a
+ * descent of the unique index per row); any other gets INSERT ... SELECT,
+ * whose rows other transactions must not see before it commits, and whose
+ * old rows they keep reading meanwhile.
  */
 int64
 batch_build(ViewDef *def, Snapshot snap, Datum horizon)
@@ -285,9 +465,11 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	char	   *sql;
 	SPIPlanPtr	plan;
 	Oid			argtypes[1];
-	Datum		args[1];
 	int			rc;
 	char	   *mwm;
+	Relation	rel;
+	bool		fresh;
+	int64		rows;
 
 	build_progress.running = true;
 	strlcpy(build_progress.view, get_rel_name(def->view_relid), NAMEDATALEN);
@@ -300,23 +482,81 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	mwm = psprintf("%dkB", maintenance_work_mem);
 	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	sql = build_sql(def);
+	rel = table_open(def->batch_relid, RowExclusiveLock);
+	fresh = build_storage_is_new(def, rel);
+	sql = build_sql(def, !fresh);
 	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
 	argtypes[0] = def->steptype;
-	args[0] = horizon;
-	plan = SPI_prepare(sql, def->sliding ? 1 : 0, argtypes);
+	plan = SPI_prepare_cursor(sql, def->sliding ? 1 : 0, argtypes, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the batch build of \"%s\": %s",
 			 get_rel_name(def->view_relid), SPI_result_code_string(SPI_result));
-	/* triggers on the batch table fire as for the row path's upserts */
-	rc = SPI_execute_snapshot(plan, def->sliding ? args : NULL, NULL, snap, InvalidSnapshot,
-							  false, true, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "batch build of \"%s\" failed: %s",
-			 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+	if (fresh)
+	{
+		SPIExecuteOptions options;
+		BuildReceiver *r = palloc0(sizeof(BuildReceiver));
+
+		r->pub.receiveSlot = build_receiver_receive;
+		r->pub.rStartup = build_receiver_startup;
+		r->pub.rShutdown = build_receiver_shutdown;
+		r->pub.rDestroy = build_receiver_destroy;
+		r->pub.mydest = DestNone;
+		r->rel = rel;
+		r->def = def;
+		r->bistate = GetBulkInsertState();
+		r->cid = GetCurrentCommandId(true);
+		memset(&options, 0, sizeof(options));
+		if (def->sliding)
+		{
+			options.params = makeParamList(1);
+			options.params->numParams = 1;
+			options.params->params[0].value = horizon;
+			options.params->params[0].isnull = false;
+			options.params->params[0].pflags = PARAM_FLAG_CONST;
+			options.params->params[0].ptype = def->steptype;
+		}
+		/* read-only: the statement reads under the active snapshot, snap */
+		options.read_only = true;
+		options.dest = (DestReceiver *) r;
+		PushActiveSnapshot(snap);
+		rc = SPI_execute_plan_extended(plan, &options);
+		PopActiveSnapshot();
+		/* a SELECT into DestNone counts as SPI_OK_UTILITY */
+		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+			elog(ERROR, "batch build of \"%s\" failed: %s",
+				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+		FreeBulkInsertState(r->bistate);
+		for (rc = 0; rc < BUILD_MULTI_INSERT && r->slots[rc] != NULL; rc++)
+			ExecDropSingleTupleTableSlot(r->slots[rc]);
+		rows = r->rows;
+		table_close(rel, NoLock);
+		CommandCounterIncrement();
+		/* the indexes, sorted from the rows just written */
+		pgstat_report_activity(STATE_RUNNING, psprintf("recomputing continuous view %s: indexing %lld rows",
+													   build_progress.view, (long long) rows));
+		if (SPI_execute(psprintf("REINDEX TABLE %s",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->batch_relid)),
+															get_rel_name(def->batch_relid))),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not index the batch table of \"%s\"", get_rel_name(def->view_relid));
+	}
+	else
+	{
+		Datum		args[1];
+
+		table_close(rel, NoLock);
+		args[0] = horizon;
+		/* triggers on the batch table fire as for the row path's upserts */
+		rc = SPI_execute_snapshot(plan, def->sliding ? args : NULL, NULL, snap, InvalidSnapshot,
+								  false, true, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "batch build of \"%s\" failed: %s",
+				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+		rows = (int64) SPI_processed;
+	}
 	SPI_freeplan(plan);
 	build_progress.running = false;
-	return (int64) SPI_processed;
+	return rows;
 }
 
 /*
