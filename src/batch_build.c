@@ -84,6 +84,7 @@
 #include "executor/tuptable.h"
 #include "nodes/params.h"
 #include "storage/bufmgr.h"
+#include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
 
 #include "compat.h"
@@ -112,7 +113,8 @@ PG_FUNCTION_INFO_V1(lambda_batch_progress_support);
 static struct
 {
 	bool		running;
-	char		view[NAMEDATALEN];
+	char		view[2 * NAMEDATALEN + 8];	/* schema.name, quoted as needed */
+	const char *phase;			/* NULL, or what follows reading the events */
 	int64		done;
 	double		total;			/* estimate; < 0 when unknown */
 	TimestampTz start;
@@ -472,7 +474,11 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	int64		rows;
 
 	build_progress.running = true;
-	strlcpy(build_progress.view, get_rel_name(def->view_relid), NAMEDATALEN);
+	strlcpy(build_progress.view,
+			quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->view_relid)),
+									   get_rel_name(def->view_relid)),
+			sizeof(build_progress.view));
+	build_progress.phase = NULL;
 	build_progress.done = 0;
 	build_progress.total = build_events_estimate(def->event_relid);
 	build_progress.start = GetCurrentTimestamp();
@@ -532,8 +538,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		table_close(rel, NoLock);
 		CommandCounterIncrement();
 		/* the indexes, sorted from the rows just written */
-		pgstat_report_activity(STATE_RUNNING, psprintf("recomputing continuous view %s: indexing %lld rows",
-													   build_progress.view, (long long) rows));
+		build_progress.phase = "indexing";
+		build_report();
 		if (SPI_execute(psprintf("REINDEX TABLE %s",
 								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->batch_relid)),
 															get_rel_name(def->batch_relid))),
@@ -556,6 +562,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	}
 	SPI_freeplan(plan);
 	build_progress.running = false;
+	/* lambda.view_status shows no rebuild once the statement is over */
+	pgstat_report_activity(STATE_RUNNING, debug_query_string ? debug_query_string : "");
 	return rows;
 }
 
@@ -589,26 +597,41 @@ build_events_estimate(Oid relid)
 }
 
 /*
- * Shows how far the build got in pg_stat_activity.query: "recomputing
- * continuous view v: 1200000 of about 5000000 events (24%), 3 s".
+ * Shows how far the build got in pg_stat_activity.query, which
+ * lambda.view_status reads (its rebuild_* columns):
+ *
+ *	 recomputing continuous view public.v: 1200000 of about 5000000 events (24%), 3 s, about 9 s left
+ *
+ * "of about ... (P%)" only when the event table's size is known, the time
+ * left once some events were read, and ", indexing" once all were.
  */
 static void
 build_report(void)
 {
 	long		secs;
 	int			usecs;
-	char	   *msg;
+	StringInfoData msg;
 
 	TimestampDifference(build_progress.start, GetCurrentTimestamp(), &secs, &usecs);
+	initStringInfo(&msg);
+	appendStringInfo(&msg, "recomputing continuous view %s: %lld ", build_progress.view,
+					 (long long) build_progress.done);
 	if (build_progress.total > 0)
-		msg = psprintf("recomputing continuous view %s: %lld of about %.0f events (%d%%), %ld s",
-					   build_progress.view, (long long) build_progress.done, build_progress.total,
-					   (int) Min(100.0, 100.0 * build_progress.done / build_progress.total), secs);
+		appendStringInfo(&msg, "of about %.0f events (%d%%), %ld s", build_progress.total,
+						 (int) Min(100.0, 100.0 * build_progress.done / build_progress.total), secs);
 	else
-		msg = psprintf("recomputing continuous view %s: %lld events, %ld s",
-					   build_progress.view, (long long) build_progress.done, secs);
-	pgstat_report_activity(STATE_RUNNING, msg);
-	pfree(msg);
+		appendStringInfo(&msg, "events, %ld s", secs);
+	if (build_progress.phase)
+		appendStringInfo(&msg, ", %s", build_progress.phase);
+	else if (build_progress.total > 0 && build_progress.done > 0)
+	{
+		double		elapsed = secs + usecs / 1e6;
+		double		left = elapsed * Max(0.0, build_progress.total - build_progress.done) / build_progress.done;
+
+		appendStringInfo(&msg, ", about %.0f s left", left);
+	}
+	pgstat_report_activity(STATE_RUNNING, msg.data);
+	pfree(msg.data);
 }
 
 /* ------------------------------------------------------------------------
