@@ -331,6 +331,7 @@ typedef struct BuildReceiver
 	TupleTableSlot *slots[BUILD_MULTI_INSERT];
 	int			nslots;
 	int64		rows;
+	MemoryContext cxt;			/* of the slots */
 } BuildReceiver;
 
 static void
@@ -393,7 +394,13 @@ build_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
 	int			i;
 
 	if (dst == NULL)
+	{
+		/* in the caller's memory: the executor's is gone before they are dropped */
+		MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
 		dst = r->slots[r->nslots] = table_slot_create(r->rel, NULL);
+		MemoryContextSwitchTo(old);
+	}
 	ExecClearTuple(dst);
 	memset(dst->tts_isnull, true, sizeof(bool) * dst->tts_tupleDescriptor->natts);
 	slot_getallattrs(slot);
@@ -511,6 +518,7 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		r->def = def;
 		r->bistate = GetBulkInsertState();
 		r->cid = GetCurrentCommandId(true);
+		r->cxt = CurrentMemoryContext;
 		memset(&options, 0, sizeof(options));
 		if (def->sliding)
 		{
