@@ -442,7 +442,7 @@ build_storage_is_new(ViewDef *def, Relation rel)
 	int			i;
 
 	if ((rel->rd_createSubid == InvalidSubTransactionId &&
-		 rel->rd_firstRelfilenodeSubid == InvalidSubTransactionId) ||
+		 rel->rd_firstRelfilelocatorSubid == InvalidSubTransactionId) ||
 		rel->rd_rel->relhastriggers || RelationGetNumberOfBlocks(rel) != 0)
 		return false;
 	/*
