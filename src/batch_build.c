@@ -79,6 +79,13 @@
 #include "catalog/pg_inherits.h"
 #include "utils/rel.h"
 #include "access/heapam.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/pg_index.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "storage/lmgr.h"
+#include "utils/relcache.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "executor/tuptable.h"
@@ -102,6 +109,19 @@ PG_FUNCTION_INFO_V1(lambda_batch_state_final);
 PG_FUNCTION_INFO_V1(lambda_batch_image);
 PG_FUNCTION_INFO_V1(lambda_batch_progress);
 PG_FUNCTION_INFO_V1(lambda_batch_progress_support);
+
+/* How the rows reach the batch table. */
+typedef enum BuildWay
+{
+	BUILD_INSERT,				/* INSERT ... SELECT */
+	BUILD_NEW_STORAGE,			/* multi-insert into storage new in this
+								 * transaction, then REINDEX */
+	BUILD_NEW_INDEXES			/* multi-insert, then new indexes replace the
+								 * old ones */
+} BuildWay;
+
+/* how long a recompute asks for the index swap's lock without waiting */
+#define BUILD_SWAP_TRY_MS	5000
 
 /* rows a build puts into a new batch table at once (table_multi_insert) */
 #define BUILD_MULTI_INSERT	1000
@@ -429,32 +449,151 @@ build_receiver_destroy(DestReceiver *self pg_attribute_unused())
 }
 
 /*
- * Whether the storage of the batch table rel was created by this
- * transaction (CREATE over existing events): no other transaction can read
- * it, so it can be filled without its indexes and indexed afterwards; and
- * whether it holds nothing but the keys and states the statement returns.
+ * Whether the statement's rows can go into the batch table rel as they
+ * are: it has nothing but the keys and states the statement returns (a
+ * column it does not fill, _lambda_long, generated from the keys, needs
+ * INSERT to compute it), and no trigger that INSERT would fire.
  */
 static bool
-build_storage_is_new(ViewDef *def, Relation rel)
+build_rows_fit(ViewDef *def, Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			ncols = 0;
 	int			i;
 
-	if ((rel->rd_createSubid == InvalidSubTransactionId &&
-		 rel->rd_firstRelfilelocatorSubid == InvalidSubTransactionId) ||
-		rel->rd_rel->relhastriggers || RelationGetNumberOfBlocks(rel) != 0)
+	if (rel->rd_rel->relhastriggers)
 		return false;
-	/*
-	 * Only the keys and the states: a column the statement does not fill
-	 * (_lambda_long, generated from the keys) needs INSERT to compute it.
-	 */
 	for (i = 0; i < desc->natts; i++)
 	{
 		if (!TupleDescAttr(desc, i)->attisdropped)
 			ncols++;
 	}
 	return ncols == def->nkeys + def->naggs;
+}
+
+/*
+ * Whether the storage of the batch table rel was created by this
+ * transaction (CREATE over existing events) and is empty: no other
+ * transaction can read it, so it can be filled without its indexes and
+ * reindexed afterwards.
+ */
+static bool
+build_storage_is_new(Relation rel)
+{
+	return (rel->rd_createSubid != InvalidSubTransactionId ||
+			rel->rd_firstRelfilelocatorSubid != InvalidSubTransactionId) &&
+		RelationGetNumberOfBlocks(rel) == 0;
+}
+
+/* An index of a batch table that a recompute replaces by a new one. */
+typedef struct BuildIndex
+{
+	Oid			oldoid;
+	char	   *oldname;
+	char	   *rest;			/* its definition after "CREATE ... INDEX name" */
+	bool		unique;
+	Oid			newoid;
+} BuildIndex;
+
+/*
+ * The indexes of rel that a recompute can build anew beside the old ones
+ * (a plain CREATE INDEX each, from pg_get_indexdef), or NIL with *ok false
+ * when one cannot be: backing a constraint, not valid, or a definition
+ * that does not read as expected.
+ */
+static List *
+build_index_copies(Relation rel, bool *ok)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	List	   *copies = NIL;
+	ListCell   *lc;
+
+	*ok = true;
+	foreach(lc, indexes)
+	{
+		Oid			idx = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+		Form_pg_index form;
+		BuildIndex *b;
+		char	   *ddl;
+		char	   *prefix;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", idx);
+		form = (Form_pg_index) GETSTRUCT(tup);
+		b = palloc0(sizeof(BuildIndex));
+		b->oldoid = idx;
+		b->oldname = get_rel_name(idx);
+		b->unique = form->indisunique;
+		*ok = form->indisvalid && form->indisready && form->indislive && !form->indisexclusion &&
+			!OidIsValid(get_index_constraint(idx));
+		ReleaseSysCache(tup);
+		if (!*ok)
+			return NIL;
+		ddl = pg_get_indexdef_string(idx);
+		prefix = psprintf("CREATE %sINDEX %s ON ", b->unique ? "UNIQUE " : "", quote_identifier(b->oldname));
+		if (strncmp(ddl, prefix, strlen(prefix)) != 0)
+		{
+			*ok = false;
+			return NIL;
+		}
+		b->rest = ddl + strlen(prefix) - strlen(" ON ");
+		copies = lappend(copies, b);
+	}
+	return copies;
+}
+
+/*
+ * A recompute's new indexes: each index of the batch table is built anew,
+ * sorted, from the table as it is now (the old rows, which this transaction
+ * deleted but others still read, and the new ones), under a SHARE lock that
+ * lets readers read on. Then, in an instant of ACCESS EXCLUSIVE, the old
+ * indexes are dropped and the new ones take their names. That lock is
+ * first asked for without waiting (for up to BUILD_SWAP_TRY_MS, so that
+ * readers never queue behind it while a long one holds the table), then
+ * waited for.
+ */
+static void
+build_swap_indexes(Oid batch_relid, List *copies)
+{
+	Oid			nsp = get_rel_namespace(batch_relid);
+	ListCell   *lc;
+	int			waited;
+
+	foreach(lc, copies)
+	{
+		BuildIndex *b = lfirst(lc);
+		char	   *newname = ChooseRelationName(b->oldname, NULL, "new", nsp, false);
+
+		if (SPI_execute(psprintf("CREATE %sINDEX %s%s", b->unique ? "UNIQUE " : "",
+								 quote_identifier(newname), b->rest),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not build index \"%s\" anew", b->oldname);
+		b->newoid = get_relname_relid(newname, nsp);
+		if (!OidIsValid(b->newoid))
+			elog(ERROR, "index \"%s\" was not created", newname);
+	}
+	for (waited = 0; !ConditionalLockRelationOid(batch_relid, AccessExclusiveLock); waited += 10)
+	{
+		if (waited >= BUILD_SWAP_TRY_MS)
+		{
+			LockRelationOid(batch_relid, AccessExclusiveLock);
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+	foreach(lc, copies)
+	{
+		BuildIndex *b = lfirst(lc);
+		ObjectAddress obj;
+
+		ObjectAddressSet(obj, RelationRelationId, b->oldoid);
+		performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+		CommandCounterIncrement();
+		RenameRelationInternal(b->newoid, b->oldname, true, true);
+		CommandCounterIncrement();
+	}
 }
 
 /*
@@ -477,7 +616,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	int			rc;
 	char	   *mwm;
 	Relation	rel;
-	bool		fresh;
+	BuildWay	way;
+	List	   *copies = NIL;
 	int64		rows;
 
 	build_progress.running = true;
@@ -496,15 +636,24 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	rel = table_open(def->batch_relid, RowExclusiveLock);
-	fresh = build_storage_is_new(def, rel);
-	sql = build_sql(def, !fresh);
+	way = BUILD_INSERT;
+	if (build_rows_fit(def, rel))
+	{
+		bool		ok;
+
+		if (build_storage_is_new(rel))
+			way = BUILD_NEW_STORAGE;
+		else if ((copies = build_index_copies(rel, &ok)) != NIL && ok)
+			way = BUILD_NEW_INDEXES;
+	}
+	sql = build_sql(def, way == BUILD_INSERT);
 	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
 	argtypes[0] = def->steptype;
 	plan = SPI_prepare_cursor(sql, def->sliding ? 1 : 0, argtypes, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the batch build of \"%s\": %s",
 			 get_rel_name(def->view_relid), SPI_result_code_string(SPI_result));
-	if (fresh)
+	if (way != BUILD_INSERT)
 	{
 		SPIExecuteOptions options;
 		BuildReceiver *r = palloc0(sizeof(BuildReceiver));
@@ -548,7 +697,9 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		/* the indexes, sorted from the rows just written */
 		build_progress.phase = "indexing";
 		build_report();
-		if (SPI_execute(psprintf("REINDEX TABLE %s",
+		if (way == BUILD_NEW_INDEXES)
+			build_swap_indexes(def->batch_relid, copies);
+		else if (SPI_execute(psprintf("REINDEX TABLE %s",
 								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->batch_relid)),
 															get_rel_name(def->batch_relid))),
 						false, 0) != SPI_OK_UTILITY)
