@@ -452,7 +452,8 @@ build_receiver_destroy(DestReceiver *self pg_attribute_unused())
  * Whether the statement's rows can go into the batch table rel as they
  * are: it has nothing but the keys and states the statement returns (a
  * column it does not fill, _lambda_long, generated from the keys, needs
- * INSERT to compute it), and no trigger that INSERT would fire.
+ * INSERT to compute it), no trigger that INSERT would fire, and no other
+ * user in this session.
  */
 static bool
 build_rows_fit(ViewDef *def, Relation rel)
@@ -461,7 +462,12 @@ build_rows_fit(ViewDef *def, Relation rel)
 	int			ncols = 0;
 	int			i;
 
-	if (rel->rd_rel->relhastriggers)
+	/*
+	 * Its indexes are rebuilt afterwards, which PostgreSQL refuses while a
+	 * query of this session has the table open (e.g. a recompute called
+	 * from a query of the view): only this build may have it open.
+	 */
+	if (rel->rd_rel->relhastriggers || rel->rd_refcnt != 1)
 		return false;
 	for (i = 0; i < desc->natts; i++)
 	{
