@@ -25,7 +25,11 @@
 #   sketch  SELECT g, count(*), count(DISTINCT k), percentile_cont(0.5)
 #           WITHIN GROUP (ORDER BY x) FROM events GROUP BY g
 #           (pg_lambda's exact distinct sets and quantile sketches)
-# For each definition and size it prints the median ms of
+# For each definition and size it prints the median wall-clock ms and the
+# median CPU ms of the backend (user + system, from /proc/<pid>/stat: on a
+# machine shared with other work the CPU time moves much less than the wall
+# clock; a parallel worker's CPU is not counted, which can only flatter
+# PostgreSQL's own commands) of
 #   query          the defining query (EXPLAIN (ANALYZE, TIMING OFF): run
 #                  whole, every aggregate computed, no rows sent; SELECT
 #                  count(*) FROM (query) would let the planner drop the
@@ -80,22 +84,39 @@ definition() {
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-# timed <sql> [setup sql]: median ms of ROUNDS runs (setup and a CHECKPOINT before each)
+# sql_wall_cpu <sql>: "wall_ms cpu_ms" of one statement: psql's \timing,
+# and the user + system CPU time its backend spent (/proc/<pid>/stat; a
+# parallel worker's is not counted)
+tck=$(getconf CLK_TCK)
+sql_wall_cpu() {
+    psql_ <<SQL | awk -v tck="$tck" '/^Time: / { wall = $2 } /^cpu / { cpu = $2 * 1000 / tck } END { printf "%s %s\n", wall, cpu }'
+SELECT pg_backend_pid() AS pid \gset
+SELECT s[14]::bigint + s[15]::bigint AS c0 FROM pg_catalog.string_to_array(pg_catalog.pg_read_file('/proc/' || :pid || '/stat'), ' ') s \gset
+\timing on
+$1;
+\timing off
+SELECT 'cpu ' || (s[14]::bigint + s[15]::bigint - :c0) FROM pg_catalog.string_to_array(pg_catalog.pg_read_file('/proc/' || :pid || '/stat'), ' ') s;
+SQL
+}
+
+# timed <sql> [setup sql]: "wall_ms cpu_ms", medians of ROUNDS runs (setup
+# and a CHECKPOINT before each)
 timed() {
-    local vals="" r
+    local walls="" cpus="" r w c
     for r in $(seq 1 "$ROUNDS"); do
         [ -n "${2:-}" ] && psql_ -c "$2"
         psql_ -c "CHECKPOINT"
-        vals="$vals $(sql_ms "$1")"
+        read -r w c <<< "$(sql_wall_cpu "$1")"
+        walls="$walls $w"; cpus="$cpus $c"
     done
-    echo "$vals" | median
+    echo "$(echo "$walls" | median) $(echo "$cpus" | median)"
 }
 
 scratch_install_private
 scratch_start batchbench "$port" "$conf"
 psql_ -c "CREATE EXTENSION pg_lambda"
 echo "pg_lambda batch-layer benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgres" --version)"
-echo "KEYS=$KEYS NEW=$NEW ROUNDS=$ROUNDS (median ms)"
+echo "KEYS=$KEYS NEW=$NEW ROUNDS=$ROUNDS (medians; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 
 # timings under the machine's benchmark lock (BENCH_LOCKED=1: the caller
 # holds it around the whole run)
@@ -122,12 +143,12 @@ VACUUM ANALYZE events;
 SQL
         q=$(definition "$v" events)
         lock
-        t_query=$(timed "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $q")
-        t_pcreate=$(timed "CREATE MATERIALIZED VIEW m AS $q" "DROP MATERIALIZED VIEW IF EXISTS m")
-        t_prefresh=$(timed "REFRESH MATERIALIZED VIEW m")
-        t_lcreate=$(timed "CREATE MATERIALIZED VIEW lv WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS $q" \
-                    "DROP MATERIALIZED VIEW IF EXISTS lv")
-        t_recompute=$(timed "SELECT lambda.recompute('lv')")
+        read -r w_query c_query <<< "$(timed "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $q")"
+        read -r w_pcreate c_pcreate <<< "$(timed "CREATE MATERIALIZED VIEW m AS $q" "DROP MATERIALIZED VIEW IF EXISTS m")"
+        read -r w_prefresh c_prefresh <<< "$(timed "REFRESH MATERIALIZED VIEW m")"
+        read -r w_lcreate c_lcreate <<< "$(timed "CREATE MATERIALIZED VIEW lv WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS $q" \
+                    "DROP MATERIALIZED VIEW IF EXISTS lv")"
+        read -r w_recompute c_recompute <<< "$(timed "SELECT lambda.recompute('lv')")"
         groups=$(psql_ -c "SELECT count(*) FROM m")
         unlock
         # NEW events after the cut: REFRESH folds them in
@@ -135,11 +156,11 @@ SQL
         psql_ -c "VACUUM ANALYZE events"
         lock
         psql_ -c "CHECKPOINT"
-        t_lrefresh=$(sql_ms "REFRESH MATERIALIZED VIEW lv")
+        read -r w_lrefresh c_lrefresh <<< "$(sql_wall_cpu "REFRESH MATERIALIZED VIEW lv")"
         mode=$(psql_ -c "SELECT last_refresh_mode FROM lambda.view_status WHERE view = 'lv'::regclass" 2>/dev/null || echo "?")
         psql_ -c "CHECKPOINT"
-        t_newquery=$(sql_ms "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $(definition "$v" news)")
-        t_prefresh2=$(timed "REFRESH MATERIALIZED VIEW m")
+        read -r w_newquery c_newquery <<< "$(sql_wall_cpu "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $(definition "$v" news)")"
+        read -r w_prefresh2 c_prefresh2 <<< "$(timed "REFRESH MATERIALIZED VIEW m")"
         unlock
         # the view answers what the defining query answers (but for the
         # median, which comes from a quantile sketch)
@@ -148,15 +169,26 @@ SQL
                                                UNION ALL (SELECT $cols FROM ($q) q EXCEPT ALL SELECT $cols FROM lv)) d" 2>/dev/null || echo "?")
         echo
         echo "$v, $n events ($groups groups): $q"
-        awk -v q="$t_query" -v pc="$t_pcreate" -v pr="$t_prefresh" -v lc="$t_lcreate" -v lr="$t_recompute" \
-            -v rf="$t_lrefresh" -v nq="$t_newquery" -v pr2="$t_prefresh2" -v mode="$mode" -v new="$NEW" -v v="$v" -v diff="$diff" 'BEGIN {
-            printf "  %-34s %9.0f\n", "defining query", q;
-            printf "  %-34s %9.0f\n", "plain CREATE MATERIALIZED VIEW", pc;
-            printf "  %-34s %9.0f\n", "plain REFRESH MATERIALIZED VIEW", pr;
-            printf "  %-34s %9.0f  %5.2fx plain CREATE  %5.2fx query\n", "lambda CREATE", lc, lc / pc, lc / q;
-            printf "  %-34s %9.0f  %5.2fx plain REFRESH %5.2fx query\n", "lambda.recompute", lr, lr / pr, lr / q;
-            printf "  %-34s %9.0f  %5.2fx query over the new events (%.0f ms), plain REFRESH %.0f ms\n",
-                sprintf("REFRESH after %d new (%s)", new, mode), rf, rf / nq, nq, pr2;
+        echo "  (wall ms, then the backend's CPU ms; x: the ratio of each)"
+        awk -v q="$w_query $c_query" -v pc="$w_pcreate $c_pcreate" -v pr="$w_prefresh $c_prefresh" \
+            -v lc="$w_lcreate $c_lcreate" -v lr="$w_recompute $c_recompute" -v rf="$w_lrefresh $c_lrefresh" \
+            -v nq="$w_newquery $c_newquery" -v pr2="$w_prefresh2 $c_prefresh2" -v mode="$mode" -v new="$NEW" -v diff="$diff" '
+        function row(name, t) { split(t, a, " "); printf "  %-36s %9.0f %9.0f\n", name, a[1], a[2]; }
+        function rel(name, t, ref, refname, ref2, refname2) {
+            split(t, a, " "); split(ref, b, " "); split(ref2, c, " ");
+            printf "  %-36s %9.0f %9.0f  %5.2fx / %5.2fx %s", name, a[1], a[2], a[1] / b[1], a[2] / b[2], refname;
+            if (refname2 != "") printf "  %5.2fx / %5.2fx %s", a[1] / c[1], a[2] / c[2], refname2;
+            printf "\n";
+        }
+        BEGIN {
+            row("defining query", q);
+            row("plain CREATE MATERIALIZED VIEW", pc);
+            row("plain REFRESH MATERIALIZED VIEW", pr);
+            rel("lambda CREATE", lc, pc, "plain CREATE", q, "query");
+            rel("lambda.recompute", lr, pr, "plain REFRESH", q, "query");
+            rel(sprintf("REFRESH after %d new (%s)", new, mode), rf, nq, "query over the new events", pr2, "plain REFRESH");
+            row("query over the new events", nq);
+            row("plain REFRESH after them", pr2);
             printf "  rows differing from the defining query: %s\n", diff;
         }'
         psql_ -c "DROP MATERIALIZED VIEW IF EXISTS lv" -c "DROP MATERIALIZED VIEW IF EXISTS m"

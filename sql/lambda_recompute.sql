@@ -14,6 +14,11 @@ CREATE MATERIALIZED VIEW v_inc WITH (lambda.continuous, lambda.refresh_interval 
          count(*) FILTER (WHERE x > 1000) AS none_cnt, sum(x) FILTER (WHERE x > 1000) AS none_sum,
          avg(x) FILTER (WHERE x > 1000) AS none_avg, stddev(b) AS sd
     FROM ev WHERE g <> 3 GROUP BY k, g % 2;
+-- the same with keys that are never too long for the unique index
+CREATE MATERIALIZED VIEW vi_inc WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT g, x % 3 AS r, count(*) AS cnt, sum(x) AS sx, sum(b) AS sb, avg(n) AS an, min(k) AS lo,
+         max(ts) AS hi, count(*) FILTER (WHERE x > 1000) AS none_cnt, stddev(b) AS sd
+    FROM ev WHERE g <> 3 GROUP BY g, x % 3;
 INSERT INTO ev SELECT 'k' || (i % 7), i % 5, i % 100, i * 1000000000::bigint, i / 3.0,
        '2025-01-01 00:00+00'::timestamptz + i * interval '1 minute'
   FROM generate_series(1, 2000) i;
@@ -59,6 +64,57 @@ SELECT query_diff('v_build', $q$
     FROM ev WHERE g <> 3 GROUP BY k, g % 2 $q$);
 -- a group whose rows all fail a FILTER holds the aggregate's initial state
 SELECT k, parity, none_cnt, none_sum, none_avg FROM v_build WHERE k = 'k1' ORDER BY parity;
+
+-- keys that are never too long for the unique index (no _lambda_long): the
+-- batch table created over the events gets the rows by multi-insert and its
+-- index afterwards (REINDEX, so it has storage of its own: relfilenode <>
+-- oid); a recompute inserts them the same way and swaps in a new index; the
+-- rows are those of the incremental path, and the index finds each of them
+REFRESH MATERIALIZED VIEW vi_inc;
+CREATE MATERIALIZED VIEW vi_build WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT g, x % 3 AS r, count(*) AS cnt, sum(x) AS sx, sum(b) AS sb, avg(n) AS an, min(k) AS lo,
+         max(ts) AS hi, count(*) FILTER (WHERE x > 1000) AS none_cnt, stddev(b) AS sd
+    FROM ev WHERE g <> 3 GROUP BY g, x % 3;
+SELECT batch_diff('vi_inc', 'vi_build');
+SELECT lambda.recompute('vi_inc');
+SELECT batch_diff('vi_inc', 'vi_build');
+SELECT i.relfilenode <> i.oid AS indexed_after, h.relfilenode = h.oid AS same_heap, x.indisunique, x.indisvalid
+  FROM lambda.views v JOIN pg_index x ON x.indrelid = v.batch_table
+  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class h ON h.oid = x.indrelid
+ WHERE v.view = 'vi_build'::regclass;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM lambda_catalog.vi_build_batch b WHERE b.g = q.g AND b.r = q.r)) AS found_by_index
+  FROM (SELECT DISTINCT g, x % 3 AS r FROM ev WHERE g <> 3 AND g IS NOT NULL AND x IS NOT NULL) q;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT query_diff('vi_build', $q$
+  SELECT g, x % 3 AS r, count(*) AS cnt, sum(x) AS sx, sum(b) AS sb, avg(n) AS an, min(k) AS lo,
+         max(ts) AS hi, count(*) FILTER (WHERE x > 1000) AS none_cnt, stddev(b) AS sd
+    FROM ev WHERE g <> 3 GROUP BY g, x % 3 $q$);
+-- a recompute builds the index anew and gives it the old one's name
+SELECT x.indexrelid AS old_index, i.relname AS old_index_name
+  FROM lambda.views v JOIN pg_index x ON x.indrelid = v.batch_table JOIN pg_class i ON i.oid = x.indexrelid
+ WHERE v.view = 'vi_build'::regclass \gset
+SELECT lambda.recompute('vi_build');
+SELECT batch_diff('vi_inc', 'vi_build');
+SELECT count(*) AS indexes, bool_and(x.indexrelid <> :old_index) AS new_index,
+       bool_and(i.relname = :'old_index_name') AS same_name, bool_and(x.indisunique AND x.indisvalid) AS unique_valid
+  FROM lambda.views v JOIN pg_index x ON x.indrelid = v.batch_table JOIN pg_class i ON i.oid = x.indexrelid
+ WHERE v.view = 'vi_build'::regclass;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM lambda_catalog.vi_build_batch b WHERE b.g = q.g AND b.r = q.r)) AS found_by_index
+  FROM (SELECT DISTINCT g, x % 3 AS r FROM ev WHERE g <> 3 AND g IS NOT NULL AND x IS NOT NULL) q;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+-- called from a query of the view, which holds its batch table open (no
+-- index can be rebuilt then): INSERT ... SELECT
+SELECT lambda.recompute('vi_build') FROM vi_build LIMIT 1;
+SELECT batch_diff('vi_inc', 'vi_build');
+DROP MATERIALIZED VIEW vi_inc, vi_build;
 
 -- a recompute gives the same rows again, and so does the incremental view's
 SELECT lambda.recompute('v_build');

@@ -758,6 +758,56 @@ batch_clear_failures(ViewDef *def)
 }
 
 /*
+ * The cut also holds this transaction's own events (a CREATE over existing
+ * events in the transaction that inserted them folds them in), but a
+ * snapshot leaves its own transaction out of its xip and may have an xmax
+ * at or below its ids: then the cut's xmax moves past the newest of them,
+ * and every id between the snapshot's xmax and there that is not this
+ * transaction's joins the ids the cut does not see. Otherwise a later scan
+ * of the events after the cut would count those events a second time.
+ */
+static void
+cut_include_own(Snapshot snap, CatalogRefresh *r)
+{
+	TransactionId newest = InvalidTransactionId;
+	TransactionId next = XidFromFullTransactionId(ReadNextFullTransactionId());
+	TransactionId x;
+	List	   *others = NIL;
+	ArrayType  *xip = r->xip;
+	Datum	   *elems;
+	int			nelems;
+	int			i;
+	ListCell   *lc;
+
+	if (!TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		return;
+	/* this transaction's newest id (top level or subtransaction) */
+	for (x = snap->xmax; TransactionIdPrecedes(x, next);)
+	{
+		if (TransactionIdIsCurrentTransactionId(x))
+			newest = x;
+		TransactionIdAdvance(x);
+	}
+	if (!TransactionIdIsValid(newest))
+		return;
+	for (x = snap->xmax; TransactionIdPrecedes(x, newest);)
+	{
+		if (!TransactionIdIsCurrentTransactionId(x))
+			others = lappend(others, (void *) (uintptr_t) x);
+		TransactionIdAdvance(x);
+	}
+	deconstruct_array(xip, XID8OID, sizeof(FullTransactionId), true, TYPALIGN_DOUBLE,
+					  &elems, NULL, &nelems);
+	elems = repalloc(elems, sizeof(Datum) * (nelems + list_length(others) + 1));
+	i = nelems;
+	foreach(lc, others)
+		elems[i++] = FullTransactionIdGetDatum(xid_full((TransactionId) (uintptr_t) lfirst(lc)));
+	r->xip = construct_array(elems, i, XID8OID, sizeof(FullTransactionId), true, TYPALIGN_DOUBLE);
+	TransactionIdAdvance(newest);
+	r->xmax = xid_full(newest);
+}
+
+/*
  * Refreshes a view's batch table: incrementally from the speed layer's
  * closed generations, or from the events after the cut when those are
  * incomplete; with full, recomputes it from every event.
@@ -897,6 +947,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	r.xmin = xid_full(snap->xmin);
 	r.xmax = xid_full(snap->xmax);
 	r.xip = snapshot_invisible_xids(snap);
+	cut_include_own(snap, &r);
 	r.mode = mode;
 	r.groups = (int64) groups;
 	r.batch_rows = rows_now;

@@ -78,7 +78,21 @@
 #include "pgstat.h"
 #include "catalog/pg_inherits.h"
 #include "utils/rel.h"
+#include "access/heapam.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/pg_index.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "storage/lmgr.h"
+#include "utils/relcache.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
+#include "storage/bufmgr.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
 
 #include "compat.h"
 #include "aggstate.h"
@@ -96,6 +110,22 @@ PG_FUNCTION_INFO_V1(lambda_batch_image);
 PG_FUNCTION_INFO_V1(lambda_batch_progress);
 PG_FUNCTION_INFO_V1(lambda_batch_progress_support);
 
+/* How the rows reach the batch table. */
+typedef enum BuildWay
+{
+	BUILD_INSERT,				/* INSERT ... SELECT */
+	BUILD_NEW_STORAGE,			/* multi-insert into storage new in this
+								 * transaction, then REINDEX */
+	BUILD_NEW_INDEXES			/* multi-insert, then new indexes replace the
+								 * old ones */
+} BuildWay;
+
+/* how long a recompute asks for the index swap's lock without waiting */
+#define BUILD_SWAP_TRY_MS	5000
+
+/* rows a build puts into a new batch table at once (table_multi_insert) */
+#define BUILD_MULTI_INSERT	1000
+
 /* events between two progress reports (pg_stat_activity.query) */
 #define BUILD_PROGRESS_EVERY	65536
 
@@ -103,7 +133,8 @@ PG_FUNCTION_INFO_V1(lambda_batch_progress_support);
 static struct
 {
 	bool		running;
-	char		view[NAMEDATALEN];
+	char		view[2 * NAMEDATALEN + 8];	/* schema.name, quoted as needed */
+	const char *phase;			/* NULL, or what follows reading the events */
 	int64		done;
 	double		total;			/* estimate; < 0 when unknown */
 	TimestampTz start;
@@ -188,12 +219,28 @@ build_expr(Node *expr, List *dpcontext)
 	return deparse_expression(expr, dpcontext, false, true);
 }
 
+/* The type of the batch table's column name, as SQL. */
+static char *
+build_column_type(ViewDef *def, const char *name)
+{
+	HeapTuple	tup = SearchSysCacheAttName(def->batch_relid, name);
+	Form_pg_attribute att;
+	char	   *type;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "batch table of \"%s\" has no column \"%s\"", get_rel_name(def->view_relid), name);
+	att = (Form_pg_attribute) GETSTRUCT(tup);
+	type = format_type_with_typemod(att->atttypid, att->atttypmod);
+	ReleaseSysCache(tup);
+	return type;
+}
+
 /*
  * The statement (see the file header); with a sliding window, $1 is the
  * first window step that can still be read.
  */
 static char *
-build_sql(ViewDef *def)
+build_sql(ViewDef *def, bool insert)
 {
 	Query	   *query = def->query;
 	List	   *dpcontext = deparse_context_for(get_rel_name(def->event_relid), def->event_relid);
@@ -206,12 +253,16 @@ build_sql(ViewDef *def)
 	char	   *stepexpr = NULL;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "INSERT INTO %s (", batchname);
-	for (i = 0; i < def->nkeys; i++)
-		appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
-	for (i = 0; i < def->naggs; i++)
-		appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
-	appendStringInfoString(&sql, ") SELECT ");
+	if (insert)
+	{
+		appendStringInfo(&sql, "INSERT INTO %s (", batchname);
+		for (i = 0; i < def->nkeys; i++)
+			appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
+		for (i = 0; i < def->naggs; i++)
+			appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : "");
+		appendStringInfoString(&sql, ") ");
+	}
+	appendStringInfoString(&sql, "SELECT ");
 	i = 0;
 	foreach(lc, query->groupClause)
 	{
@@ -219,7 +270,11 @@ build_sql(ViewDef *def)
 		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
 		char	   *e = build_expr((Node *) tle->expr, dpcontext);
 
-		appendStringInfo(&sql, "%s, ", e);
+		/* without INSERT, each column has the batch column's type itself */
+		if (insert)
+			appendStringInfo(&sql, "%s, ", e);
+		else
+			appendStringInfo(&sql, "(%s)::%s, ", e, build_column_type(def, def->keynames[i]));
 		if (def->sliding && i == def->nkeys - 1)
 			stepexpr = e;
 		i++;
@@ -228,6 +283,8 @@ build_sql(ViewDef *def)
 	{
 		ViewAgg    *va = &def->aggs[i];
 
+		if (!insert)
+			appendStringInfoChar(&sql, '(');
 		if (build_direct(va))
 			appendStringInfo(&sql, "lambda_catalog.batch_image(%s::pg_catalog.regclass, %d, %s)",
 							 regclass, i + 1, build_expr((Node *) va->impl, dpcontext));
@@ -241,6 +298,8 @@ build_sql(ViewDef *def)
 				appendStringInfo(&sql, ", %s", build_expr((Node *) ((TargetEntry *) lfirst(lc))->expr, dpcontext));
 			appendStringInfoChar(&sql, ')');
 		}
+		if (!insert)
+			appendStringInfo(&sql, ")::%s", build_column_type(def, def->aggnames[i]));
 		appendStringInfoString(&sql, i < def->naggs - 1 ? ", " : " ");
 	}
 	appendStringInfo(&sql, "FROM %s%s",
@@ -275,9 +334,284 @@ build_sql(ViewDef *def)
 }
 
 /*
+ * The rows of the statement's SELECT, put into a batch table whose storage
+ * this transaction created (no other transaction can see it) a thousand at
+ * a time by table_multi_insert, without touching its indexes: the caller
+ * builds them afterwards, sorted, as CREATE INDEX does.
+ */
+typedef struct BuildReceiver
+{
+	DestReceiver pub;
+	Relation	rel;
+	ViewDef    *def;
+	BulkInsertState bistate;
+	CommandId	cid;
+	AttrNumber *colmap;			/* batch attribute of each SELECT column */
+	int			ncols;
+	TupleTableSlot *slots[BUILD_MULTI_INSERT];
+	int			nslots;
+	int64		rows;
+	MemoryContext cxt;			/* of the slots */
+} BuildReceiver;
+
+static void
+build_receiver_flush(BuildReceiver *r)
+{
+	int			i;
+
+	if (r->nslots == 0)
+		return;
+	table_multi_insert(r->rel, r->slots, r->nslots, r->cid, 0, r->bistate);
+	for (i = 0; i < r->nslots; i++)
+		ExecClearTuple(r->slots[i]);
+	r->rows += r->nslots;
+	r->nslots = 0;
+}
+
+static void
+build_receiver_startup(DestReceiver *self, int operation pg_attribute_unused(), TupleDesc typeinfo)
+{
+	BuildReceiver *r = (BuildReceiver *) self;
+	TupleDesc	desc = RelationGetDescr(r->rel);
+	int			i;
+	int			j;
+
+	r->ncols = typeinfo->natts;
+	if (r->ncols != r->def->nkeys + r->def->naggs)
+		elog(ERROR, "batch build of \"%s\" returned %d columns for %d",
+			 RelationGetRelationName(r->rel), r->ncols, r->def->nkeys + r->def->naggs);
+	r->colmap = palloc(sizeof(AttrNumber) * r->ncols);
+	for (i = 0; i < r->ncols; i++)
+	{
+		Form_pg_attribute src = TupleDescAttr(typeinfo, i);
+		const char *name = i < r->def->nkeys ? r->def->keynames[i] : r->def->aggnames[i - r->def->nkeys];
+
+		r->colmap[i] = InvalidAttrNumber;
+		for (j = 0; j < desc->natts; j++)
+		{
+			Form_pg_attribute dst = TupleDescAttr(desc, j);
+
+			if (!dst->attisdropped && strcmp(NameStr(dst->attname), name) == 0)
+			{
+				if (dst->atttypid != src->atttypid)
+					elog(ERROR, "batch build of \"%s\" returned type %s for column \"%s\" of type %s",
+						 RelationGetRelationName(r->rel), format_type_be(src->atttypid),
+						 NameStr(dst->attname), format_type_be(dst->atttypid));
+				r->colmap[i] = dst->attnum;
+			}
+		}
+		if (r->colmap[i] == InvalidAttrNumber)
+			elog(ERROR, "batch table \"%s\" has no column \"%s\"",
+				 RelationGetRelationName(r->rel), name);
+	}
+}
+
+static bool
+build_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	BuildReceiver *r = (BuildReceiver *) self;
+	TupleTableSlot *dst = r->slots[r->nslots];
+	int			i;
+
+	if (dst == NULL)
+	{
+		/* in the caller's memory: the executor's is gone before they are dropped */
+		MemoryContext old = MemoryContextSwitchTo(r->cxt);
+
+		dst = r->slots[r->nslots] = table_slot_create(r->rel, NULL);
+		MemoryContextSwitchTo(old);
+	}
+	ExecClearTuple(dst);
+	memset(dst->tts_isnull, true, sizeof(bool) * dst->tts_tupleDescriptor->natts);
+	slot_getallattrs(slot);
+	for (i = 0; i < r->ncols; i++)
+	{
+		dst->tts_values[r->colmap[i] - 1] = slot->tts_values[i];
+		dst->tts_isnull[r->colmap[i] - 1] = slot->tts_isnull[i];
+	}
+	ExecStoreVirtualTuple(dst);
+	/* the values live in the statement's per-row memory: copy them */
+	ExecMaterializeSlot(dst);
+	if (++r->nslots == BUILD_MULTI_INSERT)
+		build_receiver_flush(r);
+	return true;
+}
+
+static void
+build_receiver_shutdown(DestReceiver *self)
+{
+	build_receiver_flush((BuildReceiver *) self);
+}
+
+static void
+build_receiver_destroy(DestReceiver *self pg_attribute_unused())
+{
+}
+
+/*
+ * Whether the statement's rows can go into the batch table rel as they
+ * are: it has nothing but the keys and states the statement returns (a
+ * column it does not fill, _lambda_long, generated from the keys, needs
+ * INSERT to compute it), no trigger that INSERT would fire, and no other
+ * user in this session.
+ */
+static bool
+build_rows_fit(ViewDef *def, Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			ncols = 0;
+	int			i;
+
+	/*
+	 * Its indexes are rebuilt afterwards, which PostgreSQL refuses while a
+	 * query of this session has the table open (e.g. a recompute called
+	 * from a query of the view): only this build may have it open.
+	 */
+	if (rel->rd_rel->relhastriggers || rel->rd_refcnt != 1)
+		return false;
+	for (i = 0; i < desc->natts; i++)
+	{
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			ncols++;
+	}
+	return ncols == def->nkeys + def->naggs;
+}
+
+/*
+ * Whether the storage of the batch table rel was created by this
+ * transaction (CREATE over existing events) and is empty: no other
+ * transaction can read it, so it can be filled without its indexes and
+ * reindexed afterwards.
+ */
+static bool
+build_storage_is_new(Relation rel)
+{
+	return (rel->rd_createSubid != InvalidSubTransactionId ||
+			rel->rd_firstRelfilelocatorSubid != InvalidSubTransactionId) &&
+		RelationGetNumberOfBlocks(rel) == 0;
+}
+
+/* An index of a batch table that a recompute replaces by a new one. */
+typedef struct BuildIndex
+{
+	Oid			oldoid;
+	char	   *oldname;
+	char	   *rest;			/* its definition after "CREATE ... INDEX name" */
+	bool		unique;
+	Oid			newoid;
+} BuildIndex;
+
+/*
+ * The indexes of rel that a recompute can build anew beside the old ones
+ * (a plain CREATE INDEX each, from pg_get_indexdef), or NIL with *ok false
+ * when one cannot be: backing a constraint, not valid, or a definition
+ * that does not read as expected.
+ */
+static List *
+build_index_copies(Relation rel, bool *ok)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	List	   *copies = NIL;
+	ListCell   *lc;
+
+	*ok = true;
+	foreach(lc, indexes)
+	{
+		Oid			idx = lfirst_oid(lc);
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(idx));
+		Form_pg_index form;
+		BuildIndex *b;
+		char	   *ddl;
+		char	   *prefix;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", idx);
+		form = (Form_pg_index) GETSTRUCT(tup);
+		b = palloc0(sizeof(BuildIndex));
+		b->oldoid = idx;
+		b->oldname = get_rel_name(idx);
+		b->unique = form->indisunique;
+		*ok = form->indisvalid && form->indisready && form->indislive && !form->indisexclusion &&
+			!OidIsValid(get_index_constraint(idx));
+		ReleaseSysCache(tup);
+		if (!*ok)
+			return NIL;
+		ddl = pg_get_indexdef_string(idx);
+		prefix = psprintf("CREATE %sINDEX %s ON ", b->unique ? "UNIQUE " : "", quote_identifier(b->oldname));
+		if (strncmp(ddl, prefix, strlen(prefix)) != 0)
+		{
+			*ok = false;
+			return NIL;
+		}
+		b->rest = ddl + strlen(prefix) - strlen(" ON ");
+		copies = lappend(copies, b);
+	}
+	return copies;
+}
+
+/*
+ * A recompute's new indexes: each index of the batch table is built anew,
+ * sorted, from the table as it is now (the old rows, which this transaction
+ * deleted but others still read, and the new ones), under a SHARE lock that
+ * lets readers read on. Then, in an instant of ACCESS EXCLUSIVE, the old
+ * indexes are dropped and the new ones take their names. That lock is
+ * first asked for without waiting (for up to BUILD_SWAP_TRY_MS, so that
+ * readers never queue behind it while a long one holds the table), then
+ * waited for.
+ */
+static void
+build_swap_indexes(Oid batch_relid, List *copies)
+{
+	Oid			nsp = get_rel_namespace(batch_relid);
+	ListCell   *lc;
+	int			waited;
+
+	foreach(lc, copies)
+	{
+		BuildIndex *b = lfirst(lc);
+		char	   *newname = ChooseRelationName(b->oldname, NULL, "new", nsp, false);
+
+		if (SPI_execute(psprintf("CREATE %sINDEX %s%s", b->unique ? "UNIQUE " : "",
+								 quote_identifier(newname), b->rest),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not build index \"%s\" anew", b->oldname);
+		b->newoid = get_relname_relid(newname, nsp);
+		if (!OidIsValid(b->newoid))
+			elog(ERROR, "index \"%s\" was not created", newname);
+	}
+	for (waited = 0; !ConditionalLockRelationOid(batch_relid, AccessExclusiveLock); waited += 10)
+	{
+		if (waited >= BUILD_SWAP_TRY_MS)
+		{
+			LockRelationOid(batch_relid, AccessExclusiveLock);
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+	foreach(lc, copies)
+	{
+		BuildIndex *b = lfirst(lc);
+		ObjectAddress obj;
+
+		ObjectAddressSet(obj, RelationRelationId, b->oldoid);
+		performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+		CommandCounterIncrement();
+		RenameRelationInternal(b->newoid, b->oldname, true, true);
+		CommandCounterIncrement();
+	}
+}
+
+/*
  * Fills the (emptied) batch table of def with the groups of every event
  * that snap sees; horizon is a sliding window's first readable step. Runs
  * in the catalog scope (catalog_begin). Returns the rows inserted.
+ *
+ * A batch table created by this transaction gets the SELECT's rows by
+ * multi-insert and its indexes built afterwards (REINDEX: a sort, not a
+ * descent of the unique index per row); any other gets INSERT ... SELECT,
+ * whose rows other transactions must not see before it commits, and whose
+ * old rows they keep reading meanwhile.
  */
 int64
 batch_build(ViewDef *def, Snapshot snap, Datum horizon)
@@ -285,12 +619,19 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	char	   *sql;
 	SPIPlanPtr	plan;
 	Oid			argtypes[1];
-	Datum		args[1];
 	int			rc;
 	char	   *mwm;
+	Relation	rel;
+	BuildWay	way;
+	List	   *copies = NIL;
+	int64		rows;
 
 	build_progress.running = true;
-	strlcpy(build_progress.view, get_rel_name(def->view_relid), NAMEDATALEN);
+	strlcpy(build_progress.view,
+			quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->view_relid)),
+									   get_rel_name(def->view_relid)),
+			sizeof(build_progress.view));
+	build_progress.phase = NULL;
 	build_progress.done = 0;
 	build_progress.total = build_events_estimate(def->event_relid);
 	build_progress.start = GetCurrentTimestamp();
@@ -300,23 +641,95 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	mwm = psprintf("%dkB", maintenance_work_mem);
 	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	sql = build_sql(def);
+	rel = table_open(def->batch_relid, RowExclusiveLock);
+	way = BUILD_INSERT;
+	if (build_rows_fit(def, rel))
+	{
+		bool		ok;
+
+		if (build_storage_is_new(rel))
+			way = BUILD_NEW_STORAGE;
+		else if ((copies = build_index_copies(rel, &ok)) != NIL && ok)
+			way = BUILD_NEW_INDEXES;
+	}
+	sql = build_sql(def, way == BUILD_INSERT);
 	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
 	argtypes[0] = def->steptype;
-	args[0] = horizon;
-	plan = SPI_prepare(sql, def->sliding ? 1 : 0, argtypes);
+	plan = SPI_prepare_cursor(sql, def->sliding ? 1 : 0, argtypes, CURSOR_OPT_PARALLEL_OK);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the batch build of \"%s\": %s",
 			 get_rel_name(def->view_relid), SPI_result_code_string(SPI_result));
-	/* triggers on the batch table fire as for the row path's upserts */
-	rc = SPI_execute_snapshot(plan, def->sliding ? args : NULL, NULL, snap, InvalidSnapshot,
-							  false, true, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "batch build of \"%s\" failed: %s",
-			 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+	if (way != BUILD_INSERT)
+	{
+		SPIExecuteOptions options;
+		BuildReceiver *r = palloc0(sizeof(BuildReceiver));
+
+		r->pub.receiveSlot = build_receiver_receive;
+		r->pub.rStartup = build_receiver_startup;
+		r->pub.rShutdown = build_receiver_shutdown;
+		r->pub.rDestroy = build_receiver_destroy;
+		r->pub.mydest = DestNone;
+		r->rel = rel;
+		r->def = def;
+		r->bistate = GetBulkInsertState();
+		r->cid = GetCurrentCommandId(true);
+		r->cxt = CurrentMemoryContext;
+		memset(&options, 0, sizeof(options));
+		if (def->sliding)
+		{
+			options.params = makeParamList(1);
+			options.params->numParams = 1;
+			options.params->params[0].value = horizon;
+			options.params->params[0].isnull = false;
+			options.params->params[0].pflags = PARAM_FLAG_CONST;
+			options.params->params[0].ptype = def->steptype;
+		}
+		/* read-only: the statement reads under the active snapshot, snap */
+		options.read_only = true;
+		options.dest = (DestReceiver *) r;
+		PushActiveSnapshot(snap);
+		rc = SPI_execute_plan_extended(plan, &options);
+		PopActiveSnapshot();
+		/* a SELECT into DestNone counts as SPI_OK_UTILITY */
+		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
+			elog(ERROR, "batch build of \"%s\" failed: %s",
+				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+		FreeBulkInsertState(r->bistate);
+		for (rc = 0; rc < BUILD_MULTI_INSERT && r->slots[rc] != NULL; rc++)
+			ExecDropSingleTupleTableSlot(r->slots[rc]);
+		rows = r->rows;
+		table_close(rel, NoLock);
+		CommandCounterIncrement();
+		/* the indexes, sorted from the rows just written */
+		build_progress.phase = "indexing";
+		build_report();
+		if (way == BUILD_NEW_INDEXES)
+			build_swap_indexes(def->batch_relid, copies);
+		else if (SPI_execute(psprintf("REINDEX TABLE %s",
+								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->batch_relid)),
+															get_rel_name(def->batch_relid))),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not index the batch table of \"%s\"", get_rel_name(def->view_relid));
+	}
+	else
+	{
+		Datum		args[1];
+
+		table_close(rel, NoLock);
+		args[0] = horizon;
+		/* triggers on the batch table fire as for the row path's upserts */
+		rc = SPI_execute_snapshot(plan, def->sliding ? args : NULL, NULL, snap, InvalidSnapshot,
+								  false, true, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "batch build of \"%s\" failed: %s",
+				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+		rows = (int64) SPI_processed;
+	}
 	SPI_freeplan(plan);
 	build_progress.running = false;
-	return (int64) SPI_processed;
+	/* lambda.view_status shows no rebuild once the statement is over */
+	pgstat_report_activity(STATE_RUNNING, debug_query_string ? debug_query_string : "");
+	return rows;
 }
 
 /*
@@ -349,26 +762,41 @@ build_events_estimate(Oid relid)
 }
 
 /*
- * Shows how far the build got in pg_stat_activity.query: "recomputing
- * continuous view v: 1200000 of about 5000000 events (24%), 3 s".
+ * Shows how far the build got in pg_stat_activity.query, which
+ * lambda.view_status reads (its rebuild_* columns):
+ *
+ *	 recomputing continuous view public.v: 1200000 of about 5000000 events (24%), 3 s, about 9 s left
+ *
+ * "of about ... (P%)" only when the event table's size is known, the time
+ * left once some events were read, and ", indexing" once all were.
  */
 static void
 build_report(void)
 {
 	long		secs;
 	int			usecs;
-	char	   *msg;
+	StringInfoData msg;
 
 	TimestampDifference(build_progress.start, GetCurrentTimestamp(), &secs, &usecs);
+	initStringInfo(&msg);
+	appendStringInfo(&msg, "recomputing continuous view %s: %lld ", build_progress.view,
+					 (long long) build_progress.done);
 	if (build_progress.total > 0)
-		msg = psprintf("recomputing continuous view %s: %lld of about %.0f events (%d%%), %ld s",
-					   build_progress.view, (long long) build_progress.done, build_progress.total,
-					   (int) Min(100.0, 100.0 * build_progress.done / build_progress.total), secs);
+		appendStringInfo(&msg, "of about %.0f events (%d%%), %ld s", build_progress.total,
+						 (int) Min(100.0, 100.0 * build_progress.done / build_progress.total), secs);
 	else
-		msg = psprintf("recomputing continuous view %s: %lld events, %ld s",
-					   build_progress.view, (long long) build_progress.done, secs);
-	pgstat_report_activity(STATE_RUNNING, msg);
-	pfree(msg);
+		appendStringInfo(&msg, "events, %ld s", secs);
+	if (build_progress.phase)
+		appendStringInfo(&msg, ", %s", build_progress.phase);
+	else if (build_progress.total > 0 && build_progress.done > 0)
+	{
+		double		elapsed = secs + usecs / 1e6;
+		double		left = elapsed * Max(0.0, build_progress.total - build_progress.done) / build_progress.done;
+
+		appendStringInfo(&msg, ", about %.0f s left", left);
+	}
+	pgstat_report_activity(STATE_RUNNING, msg.data);
+	pfree(msg.data);
 }
 
 /* ------------------------------------------------------------------------

@@ -455,6 +455,9 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	Oid			speed_relid;
 	Oid			view_relid;
 	int			nestlevel;
+	TimestampTz start;
+	long		secs;
+	int			usecs;
 	ObjectAddress viewaddr;
 	ObjectAddress eventaddr;
 	BatchCut	cut;
@@ -657,14 +660,22 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	speed_view_created(def, 0);
 	if (skip_build)
 		return;
+	start = GetCurrentTimestamp();
 	batch_refresh(batch_relid, true, "create");
+	TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 	scheduler_start(MyDatabaseId);
 
 	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
-	ereport(NOTICE,
-			(errmsg_plural("continuous view \"%s\" holds %lld group over the existing events of \"%s\"",
-						   "continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
-						   cut.batch_rows, viewname, (long long) cut.batch_rows, get_rel_name(event_relid))));
+	if (secs >= VIEW_NOTICE_SECONDS)
+		ereport(NOTICE,
+				(errmsg_plural("continuous view \"%s\" holds %lld group over the existing events of \"%s\", built in %ld s",
+							   "continuous view \"%s\" holds %lld groups over the existing events of \"%s\", built in %ld s",
+							   cut.batch_rows, viewname, (long long) cut.batch_rows, get_rel_name(event_relid), secs)));
+	else
+		ereport(NOTICE,
+				(errmsg_plural("continuous view \"%s\" holds %lld group over the existing events of \"%s\"",
+							   "continuous view \"%s\" holds %lld groups over the existing events of \"%s\"",
+							   cut.batch_rows, viewname, (long long) cut.batch_rows, get_rel_name(event_relid))));
 	if (qc)
 		SetQueryCompletion(qc, CMDTAG_SELECT, cut.batch_rows);
 }

@@ -59,6 +59,26 @@ CREATE OR REPLACE VIEW lambda.view_status AS
            v.failing_since,
            v.failed_refreshes,
            v.last_error,
-           v.last_error_at
+           v.last_error_at,
+           p.pid AS rebuild_pid,
+           p.m[1]::bigint AS rebuild_events_done,
+           p.m[2]::bigint AS rebuild_events_total,
+           p.m[3]::integer AS rebuild_seconds,
+           p.m[4]::integer AS rebuild_seconds_left,
+           p.m[5] IS NOT NULL AS rebuild_indexing
       FROM lambda_catalog.continuous_view v,
-           LATERAL lambda_catalog.speed_status(v.batch_table) s;
+           LATERAL lambda_catalog.speed_status(v.batch_table) s
+           -- a recompute running now: its progress is its query text
+           -- (src/batch_build.c) while it reads the events and indexes the
+           -- new rows, which pg_stat_activity shows to its own user and to
+           -- pg_read_all_stats
+           LEFT JOIN LATERAL (
+             SELECT a.pid,
+                    pg_catalog.regexp_match(a.query,
+                      ': ([0-9]+) (?:of about ([0-9]+) )?events(?: \([0-9]+%\))?, ([0-9]+) s(?:, about ([0-9]+) s left)?(, indexing)?$') AS m
+               FROM pg_catalog.pg_stat_activity a, pg_catalog.pg_class c, pg_catalog.pg_namespace n
+              WHERE c.oid = v.view AND n.oid = c.relnamespace
+                AND a.datname = pg_catalog.current_database() AND a.state = 'active'
+                AND pg_catalog.starts_with(a.query, 'recomputing continuous view ' ||
+                      pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ': ')
+              LIMIT 1) p ON true;
