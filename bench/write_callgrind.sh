@@ -6,6 +6,8 @@
 #   bench/write_callgrind.sh
 #   (run as root or as a user that can run initdb; needs valgrind)
 #
+# CONFIGS ["none g1k g100k guniq two distinct"] which configurations to
+# run (none, the baseline, always runs first).
 # ROWS [100000] rows per COPY, as in part w (k1 in 1..1000, k2 in 1..100000,
 # k3 unique, x in 0..999). Installs this tree into a private copy of
 # PostgreSQL (test/scratch.sh), makes a cluster with the event table, then
@@ -49,7 +51,8 @@ views[guniq]="k3, $five"
 views[two]="k2, $five|k3, $five"
 views[distinct]="k2, count(*) AS n, count(DISTINCT x) AS nx"
 printf "%-10s %14s %7s %14s %14s %14s\n" config instructions ratio "capture/row" "commit/row" "other/row"
-for c in none g1k g100k guniq two distinct; do
+CONFIGS=${CONFIGS:-g1k g100k guniq two distinct}
+for c in none ${CONFIGS/none/}; do
     d=$work/cg_$c
     cp -a "$work/data" "$d"
     : > "$work/$c.sql"

@@ -242,6 +242,8 @@ aggmeta_initial(AggMeta *m, Datum *val, bool *isnull, MemoryContext cxt)
 	*isnull = m->initnull;
 	if (m->initnull)
 		*val = (Datum) 0;
+	else if (m->transbyval)
+		*val = m->initval;
 	else
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);

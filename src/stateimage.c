@@ -83,7 +83,8 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 		{
 			/* the common case (count, sum of int4, ...), without a bytea */
 			l = m->translen;
-			enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
+			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
+				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
 			w = buf->data + buf->len;
 			*w++ = 1;
 			memcpy(w, &l, sizeof(uint32));
@@ -96,7 +97,8 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 		{
 			/* a plain varlena (avg's array, numeric): its bytes, header included */
 			l = VARSIZE(DatumGetPointer(values[i]));
-			enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
+			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
+				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
 			w = buf->data + buf->len;
 			*w++ = 1;
 			memcpy(w, &l, sizeof(uint32));
