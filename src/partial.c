@@ -81,7 +81,7 @@ partial_create(ViewDef *def, MemoryContext parent)
 	ph->cxt = cxt;
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
-	ph->groups = partial_groups_create(cxt, 256, NULL);
+	ph->groups = partial_groups_create(cxt, 32, NULL);
 	return ph;
 }
 
