@@ -10,6 +10,12 @@
  * per (view, subtransaction level): a subtransaction that commits merges its
  * states into its parent's, one that aborts discards them. INSERT, COPY and
  * the Kafka workers (ingest.c fires statement triggers) all go through it.
+ * A relation with several views has a capture trigger per view, all fired
+ * with the same transition table: the first one to fire reads the rows once
+ * for every view (keys and arguments that are plain columns come straight
+ * from the deformed row, see partial.c), and leaves the others a note
+ * (capture_reads) on which they return at once. The note goes with a
+ * subtransaction that aborts, and with the transaction.
  * Sessions running with session_replication_role = replica, logical
  * replication's apply workers among them, fire a row-level trigger instead
  * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds
