@@ -162,6 +162,13 @@ SET session_replication_role = replica;
 INSERT INTO wev SELECT i % 50, 7, i, i, '2025-01-08' FROM generate_series(1, 200) i;
 RESET session_replication_role;
 SELECT mv_same(), mw_same();
+-- at commit, states of mw's form (count, sum(int4), max(int8)) combine in
+-- place in the speed layer; a NULL state meeting a value does not
+INSERT INTO wev VALUES (1, 77, NULL, NULL, '2025-01-08');
+INSERT INTO wev VALUES (1, 77, 5, 6, '2025-01-08');
+INSERT INTO wev VALUES (1, 77, 7, -8, '2025-01-08'), (2, 77, -2147483648, 9223372036854775807, '2025-01-08');
+SELECT * FROM mw WHERE g = 77;
+SELECT mv_same(), mw_same();
 DROP FUNCTION wev_between();
 DROP MATERIALIZED VIEW mw;
 DROP FUNCTION mw_same();
