@@ -6,7 +6,7 @@
 #   bench/write_callgrind.sh
 #   (run as root or as a user that can run initdb; needs valgrind)
 #
-# CONFIGS ["none g1k g100k guniq two distinct"] which configurations to
+# CONFIGS ["g1k g100k guniq two distinct"] which configurations to
 # run (none, the baseline, always runs first).
 # XACTS [0] when set, instead of the COPY: XACTS transactions of XACT_ROWS
 # [5] rows each (INSERT ... VALUES), counted as the whole session less the
@@ -107,5 +107,5 @@ for c in none ${CONFIGS/none/}; do
     n=$ROWS
     [ "${XACTS:-0}" -gt 0 ] && n=$XACTS
     awk -v c="$c" -v t="$tot" -v b="$base" -v cap="${cap:-0}" -v com="${com:-0}" -v n="$n" 'BEGIN {
-        printf "%-10s %14d %7.2f %14.0f %14.0f %14.0f\n", c, t, t / b, cap / n, com / n, (t - b - cap - com) / n }'
+        printf "%-10s %14.0f %7.2f %14.0f %14.0f %14.0f\n", c, t, t / b, cap / n, com / n, (t - b - cap - com) / n }'
 done
