@@ -4,6 +4,9 @@
 #
 #   bench/ingest_bench.sh [events] [partitions] [parallelism]
 #   BENCH_BROKER=apache bench/ingest_bench.sh ...   (a real Apache Kafka broker)
+#   VIEWS=2 bench/ingest_bench.sh ...   (two continuous views on both tables)
+#   BENCH_PRIVATE=1 ...   (this tree in a private copy of PostgreSQL, no
+#                          "make install"; see test/scratch.sh)
 #   (defaults: 1000000 events, 16 partitions, 2 workers; run as root or as a
 #    user that can run initdb; needs "make install" and test/kafka_broker,
 #    or with BENCH_BROKER=apache test/kafka_client, java and the jars that
@@ -40,6 +43,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 psql_() { scratch_psql -At -q -v ON_ERROR_STOP=1 "$@"; }
 now_ms() { date +%s%3N; }
 
+[ "${BENCH_PRIVATE:-}" = 1 ] && scratch_install_private
 scratch_start bench "${BENCH_PORT:-54339}" "shared_buffers = '1GB'
 max_wal_size = '8GB'
 checkpoint_timeout = '30min'"
@@ -78,6 +82,16 @@ SELECT lambda.create_event_table('pageviews_copy', 'ts');
 SELECT lambda.create_event_table('pageviews_kafka', 'ts');
 CHECKPOINT;
 EOF
+# VIEWS=2: the same two continuous views on both tables (count, sum, avg,
+# min, max of n by url, ~10k groups, and by user_ip, ~250k groups)
+if [ "${VIEWS:-0}" = 2 ]; then
+    for t in copy kafka; do
+        for k in url user_ip; do
+            psql_ -c "CREATE MATERIALIZED VIEW v_${k}_$t WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+                      SELECT $k, count(*), sum(n), avg(n), min(n), max(n) FROM pageviews_$t GROUP BY 1" >/dev/null
+        done
+    done
+fi
 
 # CPU time of the whole server, in clock ticks: the postmaster with its
 # reaped children, plus every live child (workers with their librdkafka

@@ -15,7 +15,7 @@
 #   REBUILD_TAIL [1000000]  part d: events after the cut at the crash
 #   QUERY_SECONDS [4]       part b: whole seconds each query runs, in each timing
 #   PARTS       ["a b c d"] which parts to run (c and d run after b's load;
-#                           part w runs only when named: PARTS=w)
+#                           parts w and s run only when named: PARTS=w)
 #   W_ROWS      [1000000]   rows per COPY in part w
 #   BENCH_PRIVATE [unset]   1: install this tree into a private copy of
 #                           PostgreSQL first (test/scratch.sh), so that no
@@ -72,6 +72,12 @@
 #    count(DISTINCT x) grouped by k2 (lambda.speed_layer_memory = 2GB, so
 #    that W_ROWS groups fit). Rounds and order as in part a; prints
 #    the median, the ratio to the baseline and the extra cost per row (ns).
+# s. Small transactions (issue 14): pgbench with S_CLIENTS ["4 16"] clients
+#    for S_SECONDS [10] s, each transaction one INSERT of 1-10 rows (random)
+#    of the shape of part w, into an event table with no view (baseline) and
+#    into one with two views (part w's five aggregates by k1 and by k2);
+#    ROUNDS rounds, the order alternating. Prints the median tps, the ratio
+#    to the baseline and the p99 latency of each (from pgbench's log).
 set -eu
 INGEST_ROWS=${INGEST_ROWS:-1000000}
 ROUNDS=${ROUNDS:-3}
@@ -506,4 +512,64 @@ SQL
             }
         }'
     psql_ -c "DROP FUNCTION noop_trigger()"
+fi
+
+###############################################################################
+# s. Small transactions: two views against none, with pgbench
+if has_part s; then
+    S_CLIENTS=${S_CLIENTS:-"4 16"}
+    S_SECONDS=${S_SECONDS:-10}
+    five="count(*), sum(x), avg(x), min(x), max(x)"
+    declare -A stps sp99
+    for c in none two; do
+        psql_ <<SQL
+CREATE TABLE s_$c (id bigint, k1 int, k2 int, k3 int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('s_$c', time_column => 'ts') \g /dev/null
+SQL
+        cat > "$work/s_$c.sql" <<SQL
+\set n random(1, 10)
+INSERT INTO s_$c SELECT i, 1 + (random() * 999)::int, 1 + (random() * 99999)::int, i,
+  (random() * 999)::int, '2025-01-05 10:00:00+00' FROM generate_series(1, :n) i;
+SQL
+        chmod 644 "$work/s_$c.sql"
+    done
+    for sel in k1 k2; do
+        psql_ -c "CREATE MATERIALIZED VIEW s_$sel WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel, $five FROM s_two GROUP BY 1"
+    done
+    for cl in $S_CLIENTS; do
+        for r in $(seq 1 "$ROUNDS"); do
+            order="none two"
+            [ $((r % 2)) -eq 0 ] && order="two none"
+            for c in $order; do
+                out=$($run "$bindir/pgbench" -n -h "$work" -p "$port" -c "$cl" -j 2 -T "$S_SECONDS" \
+                    -f "$work/s_$c.sql" -l --log-prefix="$work/slog_$c" postgres 2>"$work/pgbench.err") ||
+                    { cat "$work/pgbench.err" >&2; exit 1; }
+                stps[$cl,$c,$r]=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
+                sp99[$cl,$c,$r]=$(cat "$work"/slog_$c.* | awk '{ print $3 }' | sort -n |
+                    awk '{ a[NR] = $1 } END { printf "%.3f", a[int(NR * 0.99 + 0.5)] / 1000 }')
+                rm -f "$work"/slog_$c.*
+            done
+        done
+    done
+    echo
+    echo "s. Small transactions: one INSERT of 1-10 rows each, $S_SECONDS s per run, $ROUNDS rounds (median)"
+    echo "   two views: count(*), sum(x), avg(x), min(x), max(x) GROUP BY k1 and GROUP BY k2 (targets: tps >= 0.9x, p99 <= +20 %)"
+    for cl in $S_CLIENTS; do
+        for c in none two; do
+            t=""; p=""
+            for r in $(seq 1 "$ROUNDS"); do t="$t ${stps[$cl,$c,$r]}"; p="$p ${sp99[$cl,$c,$r]}"; done
+            echo "$cl $c |$t |$p"
+        done
+    done | awk -F'|' '
+        function median(s,   a, m, i, j, t) {
+            m = split(s, a, " ");
+            for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2;
+        }
+        BEGIN { printf "%-8s %-10s %10s %8s %10s %8s   %s\n", "clients", "views", "tps", "ratio", "p99 ms", "p99 +%", "tps of each round" }
+        { split($1, h, " "); cl = h[1]; c = h[2]; t = median($2); p = median($3);
+          if (c == "none") { bt = t; bp = p }
+          printf "%-8s %-10s %10.0f %8.2f %10.3f %8s  %s\n", cl, c, t, t / bt, p,
+              c == "none" ? "-" : sprintf("%+.0f", (p / bp - 1) * 100), $2 }'
+    psql_ -c "DROP TABLE s_none" -c "DROP MATERIALIZED VIEW s_k1" -c "DROP MATERIALIZED VIEW s_k2" -c "DROP TABLE s_two"
 fi

@@ -6,6 +6,12 @@
 #   bench/write_callgrind.sh
 #   (run as root or as a user that can run initdb; needs valgrind)
 #
+# CONFIGS ["g1k g100k guniq two distinct"] which configurations to
+# run (none, the baseline, always runs first).
+# XACTS [0] when set, instead of the COPY: XACTS transactions of XACT_ROWS
+# [5] rows each (INSERT ... VALUES), counted as the whole session less the
+# same session without them; prints instructions per transaction (the
+# small-transaction path's fixed costs).
 # ROWS [100000] rows per COPY, as in part w (k1 in 1..1000, k2 in 1..100000,
 # k3 unique, x in 0..999). Installs this tree into a private copy of
 # PostgreSQL (test/scratch.sh), makes a cluster with the event table, then
@@ -48,8 +54,11 @@ views[g100k]="k2, $five"
 views[guniq]="k3, $five"
 views[two]="k2, $five|k3, $five"
 views[distinct]="k2, count(*) AS n, count(DISTINCT x) AS nx"
-printf "%-10s %14s %7s %14s %14s %14s\n" config instructions ratio "capture/row" "commit/row" "other/row"
-for c in none g1k g100k guniq two distinct; do
+per=row
+[ "${XACTS:-0}" -gt 0 ] && per=xact
+printf "%-10s %14s %7s %14s %14s %14s\n" config instructions ratio "capture/$per" "commit/$per" "other/$per"
+CONFIGS=${CONFIGS:-g1k g100k guniq two distinct}
+for c in none ${CONFIGS/none/}; do
     d=$work/cg_$c
     cp -a "$work/data" "$d"
     : > "$work/$c.sql"
@@ -59,17 +68,44 @@ for c in none g1k g100k guniq two distinct; do
         n=$((n + 1))
         echo "CREATE MATERIALIZED VIEW v$n WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t GROUP BY 1;" >> "$work/$c.sql"
     done
-    echo "COPY t FROM '$work/w.csv' (FORMAT csv);" >> "$work/$c.sql"
+    toggle="--collect-atstart=no --toggle-collect=DoCopy --toggle-collect=capture_xact_callback"
+    pre=0
+    if [ "${XACTS:-0}" -gt 0 ]; then
+        # everything counted, less a run of the same session without the transactions
+        toggle=--collect-atstart=yes
+        chmod 644 "$work/$c.sql"
+        (cd "$work" && $run valgrind --tool=callgrind $toggle --callgrind-out-file="$work/cg.$c.pre" \
+            "$bindir/postgres" --single -D "$d" postgres < "$work/$c.sql" > "$work/$c.log" 2>&1)
+        rm -rf "$d"
+        cp -a "$work/data" "$d"
+        pre=$(callgrind_annotate --threshold=100 "$work/cg.$c.pre" 2>/dev/null |
+            awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+        awk -v n="$XACTS" -v r="${XACT_ROWS:-5}" 'BEGIN {
+            srand(7);
+            for (i = 0; i < n; i++) {
+                s = "BEGIN; INSERT INTO t VALUES ";
+                for (j = 0; j < r; j++)
+                    s = s sprintf("%s(%d,%d,%d,%d,%d,'\''2025-01-05 10:00:00+00'\'')", j ? "," : "",
+                        i * r + j, 1 + int(rand() * 1000), 1 + int(rand() * 100000), i * r + j, int(rand() * 1000));
+                print s "; COMMIT;";
+            }
+        }' >> "$work/$c.sql"
+    else
+        echo "COPY t FROM '$work/w.csv' (FORMAT csv);" >> "$work/$c.sql"
+    fi
     chmod 644 "$work/$c.sql"
-    (cd "$work" && $run valgrind --tool=callgrind --collect-atstart=no --toggle-collect=DoCopy \
-        --toggle-collect=capture_xact_callback --callgrind-out-file="$work/cg.$c.out" \
+    (cd "$work" && $run valgrind --tool=callgrind $toggle \
+        --callgrind-out-file="$work/cg.$c.out" \
         "$bindir/postgres" --single -D "$d" postgres < "$work/$c.sql" > "$work/$c.log" 2>&1)
     rm -rf "$d"
     ann=$(callgrind_annotate --threshold=100 --inclusive=yes "$work/cg.$c.out" 2>/dev/null)
     tot=$(echo "$ann" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    tot=$((tot - pre))
     cap=$(echo "$ann" | awk '/capture.c:lambda_capture / { gsub(",", "", $1); print $1; exit }')
     com=$(echo "$ann" | awk '/capture.c:capture_xact_callback / { gsub(",", "", $1); print $1; exit }')
     [ "$c" = none ] && base=$tot
-    awk -v c="$c" -v t="$tot" -v b="$base" -v cap="${cap:-0}" -v com="${com:-0}" -v n="$ROWS" 'BEGIN {
-        printf "%-10s %14d %7.2f %14.0f %14.0f %14.0f\n", c, t, t / b, cap / n, com / n, (t - b - cap - com) / n }'
+    n=$ROWS
+    [ "${XACTS:-0}" -gt 0 ] && n=$XACTS
+    awk -v c="$c" -v t="$tot" -v b="$base" -v cap="${cap:-0}" -v com="${com:-0}" -v n="$n" 'BEGIN {
+        printf "%-10s %14.0f %7.2f %14.0f %14.0f %14.0f\n", c, t, t / b, cap / n, com / n, (t - b - cap - com) / n }'
 done

@@ -86,6 +86,34 @@ aggmeta_fast_kind(Oid transfn, int nargs)
 }
 
 /*
+ * Whether the combine function is the built-in one of the inline transition
+ * (an aggregate of one's own could pair int4_sum with another combine).
+ */
+static bool
+aggmeta_fast_combines(AggFast fast, Oid combinefn)
+{
+	switch (fast)
+	{
+		case AGG_FAST_INT8INC:
+		case AGG_FAST_INT4_SUM:
+			return combinefn == F_INT8PL;
+		case AGG_FAST_INT4_SMALLER:
+			return combinefn == F_INT4SMALLER;
+		case AGG_FAST_INT4_LARGER:
+			return combinefn == F_INT4LARGER;
+		case AGG_FAST_INT8_SMALLER:
+			return combinefn == F_INT8SMALLER;
+		case AGG_FAST_INT8_LARGER:
+			return combinefn == F_INT8LARGER;
+		case AGG_FAST_INT4_AVG:
+			return combinefn == F_INT4_AVG_COMBINE;
+		case AGG_FAST_NONE:
+			break;
+	}
+	return false;
+}
+
+/*
  * Resolves an aggregate call's support functions, as ExecInitAgg does.
  */
 void
@@ -155,6 +183,7 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 	fmgr_info_cxt(agg->aggcombinefn, &m->combinefn, cxt);
 	fmgr_info_set_expr((Node *) expr, &m->combinefn);
 	m->combinestrict = m->combinefn.fn_strict;
+	m->fastcombine = aggmeta_fast_combines(m->fast, m->combinefn.fn_oid);
 
 	/* (a type without binary I/O is refused by CREATE: cview_validate_aggref) */
 	if (!m->internal)
@@ -242,6 +271,8 @@ aggmeta_initial(AggMeta *m, Datum *val, bool *isnull, MemoryContext cxt)
 	*isnull = m->initnull;
 	if (m->initnull)
 		*val = (Datum) 0;
+	else if (m->transbyval)
+		*val = m->initval;
 	else
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -368,6 +399,103 @@ aggmeta_advance_fast(AggMeta *m, Datum arg, bool argnull, Datum *val, bool *isnu
 				d[1] += (int64) DatumGetInt32(arg);
 				return true;
 			}
+	}
+	return false;
+}
+
+/*
+ * Combines the serialized non-NULL state b into the serialized non-NULL
+ * state a, in place, both len bytes (their images' bytes, see
+ * states_image), for the aggregates of AggMeta.fastcombine: what the
+ * combine function computes, with its overflow error. With "check", only
+ * says whether it can: a's and b's bytes are of the form it expects.
+ */
+bool
+aggmeta_combine_image_fast(AggMeta *m, char *a, const char *b, uint32 len, bool check)
+{
+	if (!m->fastcombine)
+		return false;
+	switch (m->fast)
+	{
+		case AGG_FAST_INT8INC:
+		case AGG_FAST_INT4_SUM:
+			{
+				/* int8pl */
+				int64		x;
+				int64		y;
+
+				if (len != sizeof(int64) || m->translen != sizeof(int64))
+					return false;
+				if (check)
+					return true;
+				memcpy(&x, a, sizeof(int64));
+				memcpy(&y, b, sizeof(int64));
+				if (unlikely(pg_add_s64_overflow(x, y, &x)))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("bigint out of range")));
+				memcpy(a, &x, sizeof(int64));
+				return true;
+			}
+		case AGG_FAST_INT4_SMALLER:
+		case AGG_FAST_INT4_LARGER:
+			{
+				int32		x;
+				int32		y;
+
+				if (len != sizeof(int32) || m->translen != sizeof(int32))
+					return false;
+				if (check)
+					return true;
+				memcpy(&x, a, sizeof(int32));
+				memcpy(&y, b, sizeof(int32));
+				if (m->fast == AGG_FAST_INT4_SMALLER ? y < x : y > x)
+					memcpy(a, &y, sizeof(int32));
+				return true;
+			}
+		case AGG_FAST_INT8_SMALLER:
+		case AGG_FAST_INT8_LARGER:
+			{
+				int64		x;
+				int64		y;
+
+				if (len != sizeof(int64) || m->translen != sizeof(int64))
+					return false;
+				if (check)
+					return true;
+				memcpy(&x, a, sizeof(int64));
+				memcpy(&y, b, sizeof(int64));
+				if (m->fast == AGG_FAST_INT8_SMALLER ? y < x : y > x)
+					memcpy(a, &y, sizeof(int64));
+				return true;
+			}
+		case AGG_FAST_INT4_AVG:
+			{
+				/* int4_avg_combine: {count, sum} as int8[2], added without checks */
+				Size		hdr = ARR_OVERHEAD_NONULLS(1);
+				ArrayType	h;
+				int			dim;
+				int64		x[2];
+				int64		y[2];
+
+				if (len != hdr + 2 * sizeof(int64) || memcmp(a, b, hdr) != 0)
+					return false;
+				memcpy(&h, a, sizeof(ArrayType));
+				memcpy(&dim, a + sizeof(ArrayType), sizeof(int));
+				if (VARATT_IS_EXTENDED(&h) || VARSIZE(&h) != len || h.ndim != 1 ||
+					h.dataoffset != 0 || h.elemtype != INT8OID || dim != 2)
+					return false;
+				if (check)
+					return true;
+				memcpy(x, a + hdr, sizeof(x));
+				memcpy(y, b + hdr, sizeof(y));
+				x[0] += y[0];
+				x[1] += y[1];
+				memcpy(a + hdr, x, sizeof(x));
+				return true;
+			}
+		case AGG_FAST_NONE:
+			break;
 	}
 	return false;
 }

@@ -56,6 +56,7 @@ typedef struct AggMeta
 	FmgrInfo	transfn;
 	bool		transstrict;
 	AggFast		fast;			/* transfn runs inline, or AGG_FAST_NONE */
+	bool		fastcombine;	/* and its combinefn (aggmeta_combine_image_fast) */
 	bool		hasexact;		/* a batch-layer transition (AGG_KIND_DISTINCT) */
 	FmgrInfo	exacttransfn;
 	FmgrInfo	combinefn;
@@ -85,5 +86,6 @@ extern Datum aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryCo
 extern Datum aggmeta_finalize(AggMeta *m, Datum val, bool isnull, bool *resnull);
 
 extern bool aggmeta_advance_fast(AggMeta *m, Datum arg, bool argnull, Datum *val, bool *isnull);
+extern bool aggmeta_combine_image_fast(AggMeta *m, char *a, const char *b, uint32 len, bool check);
 
 #endif							/* LAMBDA_AGGSTATE_H */

@@ -10,6 +10,12 @@
  * per (view, subtransaction level): a subtransaction that commits merges its
  * states into its parent's, one that aborts discards them. INSERT, COPY and
  * the Kafka workers (ingest.c fires statement triggers) all go through it.
+ * A relation with several views has a capture trigger per view, all fired
+ * with the same transition table: the first one to fire reads the rows once
+ * for every view (keys and arguments that are plain columns come straight
+ * from the deformed row, see partial.c), and leaves the others a note
+ * (capture_reads) on which they return at once. The note goes with a
+ * subtransaction that aborts, and with the transaction.
  * Sessions running with session_replication_role = replica, logical
  * replication's apply workers among them, fire a row-level trigger instead
  * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds
@@ -49,10 +55,12 @@
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "catalog/partition.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -82,10 +90,26 @@ typedef struct LocalDelta
 	StringInfo	blob;			/* built at PRE_COMMIT */
 } LocalDelta;
 
+/*
+ * A statement's transition table that one capture trigger read for every
+ * view of the relation (capture_one_pass): the other capture triggers of
+ * that statement, still to fire, find their trigger here and return.
+ */
+typedef struct CaptureRead
+{
+	Tuplestorestate *ts;
+	int			nestlevel;
+	List	   *pending;		/* OIDs of the triggers still to fire */
+} CaptureRead;
+
+/* The most views one pass over a transition table feeds (the rest: their own) */
+#define CAPTURE_ONE_PASS	16
+
 /* How often (in rows) capture checks its memory against the bound */
 #define CAPTURE_CHECK_ROWS	1024
 
 static List *capture_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
+static List *capture_reads = NIL;	/* of CaptureRead, in TopTransactionContext */
 static bool capture_holding_commit_lock = false;
 static char capture_prepare_gid[GIDSIZE];
 static StringInfo capture_prepare_stash = NULL;	/* built at PRE_PREPARE */
@@ -95,6 +119,22 @@ static char *capture_finishing = NULL;	/* its stash, copied */
 static Size capture_finishing_len = 0;
 static bool capture_finishing_missing = false;
 
+/*
+ * The batch tables capture triggers name (their argument, a qualified name),
+ * resolved: regclassin costs more than a small transaction's rows. Emptied
+ * by any relation's invalidation (a rename, a drop).
+ */
+typedef struct CaptureName
+{
+	char		name[2 * NAMEDATALEN + 8];
+	Oid			relid;
+} CaptureName;
+
+#define CAPTURE_NAMES	16
+static CaptureName capture_names[CAPTURE_NAMES];
+static int	capture_nnames = 0;
+static bool capture_names_registered = false;
+
 PG_FUNCTION_INFO_V1(lambda_capture);
 PG_FUNCTION_INFO_V1(lambda_capture_row);
 
@@ -102,6 +142,40 @@ PG_FUNCTION_INFO_V1(lambda_capture_row);
  * Capture
  * ------------------------------------------------------------------------
  */
+
+/* Empties the cache of resolved batch table names (a relcache callback). */
+static void
+capture_names_invalidate(Datum arg pg_attribute_unused(), Oid relid pg_attribute_unused())
+{
+	capture_nnames = 0;
+}
+
+/* The batch table a capture trigger's argument names. */
+static Oid
+capture_batch_relid(const char *name)
+{
+	Oid			relid;
+	int			i;
+
+	for (i = 0; i < capture_nnames; i++)
+	{
+		if (strcmp(capture_names[i].name, name) == 0)
+			return capture_names[i].relid;
+	}
+	if (!capture_names_registered)
+	{
+		CacheRegisterRelcacheCallback(capture_names_invalidate, (Datum) 0);
+		capture_names_registered = true;
+	}
+	relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(name)));
+	if (strlen(name) < sizeof(capture_names[0].name))
+	{
+		i = capture_nnames < CAPTURE_NAMES ? capture_nnames++ : 0;
+		strcpy(capture_names[i].name, name);
+		capture_names[i].relid = relid;
+	}
+	return relid;
+}
 
 /*
  * The current transaction's states for view def at the current
@@ -212,9 +286,8 @@ capture_has_delta(Oid batch_relid)
  * table>'), at most one per view and relation.
  */
 static void
-capture_check_trigger(TriggerData *td, FunctionCallInfo fcinfo, ViewDef *def)
+capture_check_trigger(Relation rel, Trigger *trig, Oid fnoid, ViewDef *def)
 {
-	Relation	rel = td->tg_relation;
 	Oid			relid = RelationGetRelid(rel);
 	bool		ours = (relid == def->event_relid);
 	int			ncaptures = 0;
@@ -230,24 +303,70 @@ capture_check_trigger(TriggerData *td, FunctionCallInfo fcinfo, ViewDef *def)
 				 errdetail("The view's events are the rows of \"%s\" and its partitions.",
 						   get_rel_name(def->event_relid)),
 				 errhint("pg_lambda creates its capture triggers itself; drop trigger \"%s\".",
-						 td->tg_trigger->tgname)));
+						 trig->tgname)));
 	for (i = 0; rel->trigdesc && i < rel->trigdesc->numtriggers; i++)
 	{
 		Trigger    *t = &rel->trigdesc->triggers[i];
 
-		if (t->tgfoid == fcinfo->flinfo->fn_oid && t->tgnargs == 1 &&
-			strcmp(t->tgargs[0], td->tg_trigger->tgargs[0]) == 0)
+		if (t->tgfoid == fnoid && t->tgnargs == 1 &&
+			strcmp(t->tgargs[0], trig->tgargs[0]) == 0)
 			ncaptures++;
 	}
-	if (strncmp(td->tg_trigger->tgname, "lambda_capture_", 15) != 0 ||
-		td->tg_trigger->tgnewtable == NULL || ncaptures != 1)
+	if (strncmp(trig->tgname, "lambda_capture_", 15) != 0 ||
+		trig->tgnewtable == NULL || ncaptures != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("trigger \"%s\" on \"%s\" is not the capture trigger of continuous view \"%s\"",
-						td->tg_trigger->tgname, RelationGetRelationName(rel), get_rel_name(def->view_relid)),
+						trig->tgname, RelationGetRelationName(rel), get_rel_name(def->view_relid)),
 				 errdetail("pg_lambda creates one capture trigger per view and relation, named \"lambda_capture_\" after the view's batch table, with a transition table."),
 				 errhint("Drop trigger \"%s\"; lambda_catalog.capture() is for pg_lambda's own triggers.",
-						 td->tg_trigger->tgname)));
+						 trig->tgname)));
+}
+
+/*
+ * Whether trigger t is another capture trigger that fires with this one for
+ * the same statement and transition table: an AFTER INSERT FOR EACH
+ * STATEMENT trigger of the same function, with a NEW TABLE, no WHEN, and
+ * enabled for this session's replication role (as PostgreSQL decided when it
+ * queued the statement's triggers).
+ */
+static bool
+capture_fires_with(Trigger *t, Trigger *self, Oid fnoid)
+{
+	if (t->tgoid == self->tgoid || t->tgfoid != fnoid || t->tgnargs != 1 ||
+		t->tgnewtable == NULL || t->tgqual != NULL ||
+		!TRIGGER_TYPE_MATCHES(t->tgtype, TRIGGER_TYPE_STATEMENT, TRIGGER_TYPE_AFTER,
+							  TRIGGER_TYPE_INSERT))
+		return false;
+	if (t->tgenabled == TRIGGER_DISABLED)
+		return false;
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return t->tgenabled != TRIGGER_FIRES_ON_ORIGIN;
+	return t->tgenabled != TRIGGER_FIRES_ON_REPLICA;
+}
+
+/*
+ * Whether the statement's transition table ts was already read for this
+ * trigger's view by another capture trigger of the statement (which then
+ * left it in capture_reads); forgets it there.
+ */
+static bool
+capture_already_read(Tuplestorestate *ts, Oid tgoid)
+{
+	ListCell   *lc;
+
+	foreach(lc, capture_reads)
+	{
+		CaptureRead *r = lfirst(lc);
+
+		if (r->ts != ts || !list_member_oid(r->pending, tgoid))
+			continue;
+		r->pending = list_delete_oid(r->pending, tgoid);
+		if (r->pending == NIL)
+			capture_reads = foreach_delete_current(capture_reads, lc);
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -258,13 +377,18 @@ Datum
 lambda_capture(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	Oid			fnoid = fcinfo->flinfo->fn_oid;
 	Oid			batch_relid;
 	ViewDef    *def;
-	LocalDelta *d;
 	Tuplestorestate *ts;
 	TupleTableSlot *slot;
-	TupleConversionMap *map = NULL;
+	LocalDelta *ds[CAPTURE_ONE_PASS];
+	TupleConversionMap *maps[CAPTURE_ONE_PASS];
+	List	   *pending = NIL;
+	int			nviews = 0;
 	int			rp;
+	int			i;
 	uint64		n = 0;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
@@ -275,36 +399,81 @@ lambda_capture(PG_FUNCTION_ARGS)
 				 errmsg("lambda_catalog.capture() must be an AFTER INSERT FOR EACH STATEMENT trigger"),
 				 errhint("pg_lambda creates this trigger itself; do not use the function elsewhere.")));
 
-	batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
-													   CStringGetDatum(td->tg_trigger->tgargs[0])));
+	rel = td->tg_relation;
+	ts = td->tg_newtable;
+	/* another capture trigger of this statement read the rows for this view too */
+	if (ts != NULL && capture_already_read(ts, td->tg_trigger->tgoid))
+		return PointerGetDatum(NULL);
+	batch_relid = capture_batch_relid(td->tg_trigger->tgargs[0]);
 	def = cview_get(batch_relid);
 	if (def == NULL)
 		return PointerGetDatum(NULL);		/* the view is being dropped */
-	capture_check_trigger(td, fcinfo, def);
-	ts = td->tg_newtable;
+	capture_check_trigger(rel, td->tg_trigger, fnoid, def);
 	if (ts == NULL)
 		return PointerGetDatum(NULL);
-	(void) speed_attach(def, false);
-	d = capture_local_delta(def);
 
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(td->tg_relation), &TTSOpsMinimalTuple);
-	/* a partition inserted into directly: its rows in the event table's shape */
-	if (RelationGetRelid(td->tg_relation) != def->event_relid)
-		map = convert_tuples_by_name(RelationGetDescr(td->tg_relation), def->slot->tts_tupleDescriptor);
+	/*
+	 * One pass over the rows for every view of the relation: this trigger's,
+	 * then those of the capture triggers that fire after it for the same
+	 * statement, which find their view done (capture_already_read).
+	 */
+	for (i = -1; i < (rel->trigdesc ? rel->trigdesc->numtriggers : 0) && nviews < CAPTURE_ONE_PASS; i++)
+	{
+		Trigger    *t = i < 0 ? td->tg_trigger : &rel->trigdesc->triggers[i];
+		ViewDef    *tdef = def;
+
+		if (i >= 0)
+		{
+			if (!capture_fires_with(t, td->tg_trigger, fnoid))
+				continue;
+			tdef = cview_get(capture_batch_relid(t->tgargs[0]));
+			if (tdef == NULL)
+				continue;
+			capture_check_trigger(rel, t, fnoid, tdef);
+			pending = lappend_oid(pending, t->tgoid);
+		}
+		(void) speed_attach(tdef, false);
+		ds[nviews] = capture_local_delta(tdef);
+		/* a partition inserted into directly: its rows in the event table's shape */
+		maps[nviews] = NULL;
+		if (RelationGetRelid(rel) != tdef->event_relid)
+			maps[nviews] = convert_tuples_by_name(RelationGetDescr(rel), tdef->slot->tts_tupleDescriptor);
+		nviews++;
+	}
+	if (pending != NIL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+		CaptureRead *r = palloc(sizeof(CaptureRead));
+
+		r->ts = ts;
+		r->nestlevel = GetCurrentTransactionNestLevel();
+		r->pending = list_copy(pending);
+		capture_reads = lappend(capture_reads, r);
+		MemoryContextSwitchTo(old);
+	}
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	rp = tuplestore_alloc_read_pointer(ts, 0);
 	tuplestore_select_read_pointer(ts, rp);
 	tuplestore_rescan(ts);
 	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (map)
-			partial_add_slot(d->ph, execute_attr_map_slot(map->attrMap, slot, def->slot));
-		else
-			partial_add_slot(d->ph, slot);
-		if (++n % CAPTURE_CHECK_ROWS == 0)
-			capture_bound(d);
+		n++;
+		for (i = 0; i < nviews; i++)
+		{
+			LocalDelta *d = ds[i];
+
+			if (maps[i])
+				partial_add_slot(d->ph, execute_attr_map_slot(maps[i]->attrMap, slot, d->def->slot));
+			else
+				partial_add_slot(d->ph, slot);
+			if (n % CAPTURE_CHECK_ROWS == 0)
+				capture_bound(d);
+		}
 	}
-	capture_bound(d);
+	for (i = 0; i < nviews; i++)
+		capture_bound(ds[i]);
 	tuplestore_select_read_pointer(ts, 0);
 	ExecDropSingleTupleTableSlot(slot);
 	return PointerGetDatum(NULL);
@@ -354,8 +523,7 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 
 		cache = palloc0(sizeof(CaptureRowCache));
 		cache->relid = relid;
-		cache->batch_relid = DatumGetObjectId(DirectFunctionCall1(regclassin,
-																  CStringGetDatum(td->tg_trigger->tgargs[0])));
+		cache->batch_relid = capture_batch_relid(td->tg_trigger->tgargs[0]);
 		def = cview_get(cache->batch_relid);
 		if (def != NULL && relid != def->event_relid)
 		{
@@ -464,6 +632,7 @@ static void
 capture_reset_xact(void)
 {
 	capture_deltas = NIL;
+	capture_reads = NIL;
 	capture_prepare_stash = NULL;
 	capture_prepare_gid[0] = '\0';
 }
@@ -573,6 +742,18 @@ capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribu
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
 
+	/* transition tables read in the subtransaction: gone if it aborts */
+	foreach(lc, capture_reads)
+	{
+		CaptureRead *r = lfirst(lc);
+
+		if (r->nestlevel < level)
+			continue;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			capture_reads = foreach_delete_current(capture_reads, lc);
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+			r->nestlevel = level - 1;
+	}
 	if (capture_deltas == NIL)
 		return;
 	if (event == SUBXACT_EVENT_ABORT_SUB)

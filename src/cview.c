@@ -210,6 +210,27 @@ cview_init_expr(Expr *expr)
 }
 
 /*
+ * The event table column that expr is, plainly (a Var of the row), or 0;
+ * notes the last such column in def->maxcol. Capture reads these columns
+ * straight from the deformed row instead of evaluating the expression.
+ */
+static AttrNumber
+cview_plain_column(ViewDef *def, Expr *expr)
+{
+	Var		   *var;
+
+	while (expr && IsA(expr, RelabelType))
+		expr = ((RelabelType *) expr)->arg;
+	if (expr == NULL || !IsA(expr, Var))
+		return 0;
+	var = (Var *) expr;
+	if (var->varno != 1 || var->varlevelsup != 0 || var->varattno <= 0)
+		return 0;
+	def->maxcol = Max(def->maxcol, var->varattno);
+	return var->varattno;
+}
+
+/*
  * A name for a batch column, unique among names[0..n), never starting with
  * "_lambda" (pg_lambda's own columns): an output column named so gives
  * "c_lambda...".
@@ -432,7 +453,9 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 	def->keycolls = palloc0(sizeof(Oid) * (def->nkeys + 1));
 	def->keynames = palloc0(sizeof(char *) * (def->nkeys + 1));
 	def->keyexprs = palloc0(sizeof(ExprState *) * (def->nkeys + 1));
+	def->keycols = palloc0(sizeof(AttrNumber) * (def->nkeys + 1));
 	def->keys_image_eq = true;
+	def->keys_fixed = true;
 	i = 0;
 	foreach(lc, query->groupClause)
 	{
@@ -442,6 +465,8 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 		def->keytypes[i] = exprType((Node *) tle->expr);
 		def->keycolls[i] = exprCollation((Node *) tle->expr);
 		get_typlenbyval(def->keytypes[i], &def->keylens[i], &def->keybyvals[i]);
+		if (!def->keybyvals[i] || def->keylens[i] <= 0)
+			def->keys_fixed = false;
 		if (!cview_type_image_eq(def->keytypes[i], def->keycolls[i]))
 			def->keys_image_eq = false;
 		if (def->sliding && i == list_length(query->groupClause) - 1)
@@ -451,6 +476,7 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 												 psprintf("key_%d", i + 1), names, nnames);
 		names[nnames++] = def->keynames[i];
 		def->keyexprs[i] = cview_init_expr(tle->expr);
+		def->keycols[i] = cview_plain_column(def, tle->expr);
 		i++;
 	}
 
@@ -470,10 +496,18 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 		aggmeta_init(&va->meta, va->impl, cxt);
 		va->nargs = list_length(va->impl->args);
 		va->args = palloc0(sizeof(ExprState *) * (va->nargs + 1));
+		va->argcols = palloc0(sizeof(AttrNumber) * (va->nargs + 1));
 		foreach(lc2, va->impl->args)
-			va->args[j++] = cview_init_expr(((TargetEntry *) lfirst(lc2))->expr);
+		{
+			Expr	   *arg = ((TargetEntry *) lfirst(lc2))->expr;
+
+			va->argcols[j] = cview_plain_column(def, arg);
+			va->args[j++] = cview_init_expr(arg);
+		}
 		if (aggref->aggfilter)
 			va->filter = ExecInitQual(list_make1(expression_planner(aggref->aggfilter)), NULL);
+		va->plain = va->filter == NULL && va->meta.fast != AGG_FAST_NONE &&
+			(va->nargs == 0 || (va->nargs == 1 && va->argcols[0] > 0));
 
 		foreach(lc2, query->targetList)
 		{

@@ -26,7 +26,11 @@ typedef struct ViewAgg
 	Aggref	   *impl;			/* what computes it (see cview_agg_impl) */
 	int			nargs;
 	ExprState **args;			/* per argument */
+	AttrNumber *argcols;		/* per argument: its event table column when
+								 * it is one plainly, else 0 */
 	ExprState  *filter;			/* FILTER (WHERE ...), or NULL */
+	bool		plain;			/* no FILTER, inline transition (meta.fast),
+								 * its argument (if any) a plain column */
 } ViewAgg;
 
 /*
@@ -49,6 +53,9 @@ typedef struct ViewDef
 	char	  **keynames;		/* batch table column names */
 	bool		keys_image_eq;	/* equal keys always have equal images */
 	ExprState **keyexprs;
+	AttrNumber *keycols;		/* per key: as ViewAgg.argcols */
+	AttrNumber	maxcol;			/* the last column keycols/argcols name */
+	bool		keys_fixed;		/* every key fixed-length and by value */
 	ExprState  *where;
 	int			naggs;
 	ViewAgg    *aggs;

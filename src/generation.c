@@ -193,8 +193,10 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 		return true;
 	}
 
-	/* combine with the stored states */
+	/* combine with the stored states: in place when they keep their size */
 	e = dsa_get_address(area, *link);
+	if (states_combine_in_place(def, e->data + e->keylen, e->stateslen, states, stateslen))
+		return true;
 	initStringInfo(&combined);
 	states_combine_images(def, e->data + e->keylen, e->stateslen, states, stateslen, &combined);
 	if ((uint32) combined.len <= e->cap)

@@ -15,6 +15,7 @@
 #include "cview.h"
 
 extern void key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf);
+extern int	key_image_fixed(ViewDef *def, Datum *values, bool *nulls, char *out);
 extern void key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls);
 extern uint32 key_hash(const char *data, int len);
 extern void key_column_image(ViewDef *def, int col, Datum value, bool isnull, StringInfo buf);

@@ -81,7 +81,7 @@ partial_create(ViewDef *def, MemoryContext parent)
 	ph->cxt = cxt;
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
-	ph->groups = partial_groups_create(cxt, 256, NULL);
+	ph->groups = partial_groups_create(cxt, 32, NULL);
 	return ph;
 }
 
@@ -157,6 +157,43 @@ partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found)
 }
 
 /*
+ * Folds one event into one aggregate's state, in general: its FILTER, its
+ * arguments, then its transition (inline when aggmeta_advance_fast can).
+ */
+static pg_noinline void
+partial_advance_agg(PartialHash *ph, ViewAgg *va, TupleTableSlot *slot, Datum *val, bool *isnull)
+{
+	ExprContext *econtext = ph->def->econtext;
+	LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+	int			j;
+
+	if (va->filter && !ExecQual(va->filter, econtext))
+		return;
+	for (j = 0; j < va->nargs; j++)
+	{
+		AttrNumber	col = va->argcols[j];
+
+		if (col > 0)
+		{
+			fcinfo->args[j + 1].value = slot->tts_values[col - 1];
+			fcinfo->args[j + 1].isnull = slot->tts_isnull[col - 1];
+		}
+		else
+			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
+	}
+	if (va->meta.fast != AGG_FAST_NONE && !(ph->exact && va->meta.hasexact) &&
+		aggmeta_advance_fast(&va->meta,
+							 va->nargs > 0 ? fcinfo->args[1].value : (Datum) 0,
+							 va->nargs > 0 ? fcinfo->args[1].isnull : false,
+							 val, isnull))
+		return;
+	InitFunctionCallInfoData(*fcinfo,
+							 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
+							 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
+	aggmeta_advance(&va->meta, fcinfo, val, isnull, ph->cxt);
+}
+
+/*
  * Folds one event (a slot of the event table's row type) into the partial
  * states: WHERE, then the group's key, then each aggregate's FILTER and
  * transition.
@@ -179,6 +216,9 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 	MemoryContext old;
 	Datum		keyvals[INDEX_MAX_KEYS * 4];
 	bool		keynulls[INDEX_MAX_KEYS * 4];
+	char		fixed[INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
+	const char *key;
+	int			keylen;
 	StringInfo	buf = def->keybuf;
 	PartialEntry *e;
 	bool		found;
@@ -190,8 +230,21 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 		return;
 
 	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	/* keys and arguments that are plain columns: read from the row, deformed once */
+	if (def->maxcol > 0)
+		slot_getsomeattrs(slot, def->maxcol);
 	for (i = 0; i < def->nkeys; i++)
-		keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
+	{
+		AttrNumber	col = def->keycols[i];
+
+		if (col > 0)
+		{
+			keyvals[i] = slot->tts_values[col - 1];
+			keynulls[i] = slot->tts_isnull[col - 1];
+		}
+		else
+			keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
+	}
 	if (def->sliding)
 	{
 		int			k = def->nkeys - 1;
@@ -203,36 +256,41 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 			return;
 		}
 	}
-	resetStringInfo(buf);
-	key_image(def, keyvals, keynulls, buf);
-	if (only && (buf->len != onlylen || memcmp(buf->data, only, onlylen) != 0))
+	if (def->keys_fixed)
+	{
+		keylen = key_image_fixed(def, keyvals, keynulls, fixed);
+		key = fixed;
+	}
+	else
+	{
+		resetStringInfo(buf);
+		key_image(def, keyvals, keynulls, buf);
+		key = buf->data;
+		keylen = buf->len;
+	}
+	if (only && (keylen != onlylen || memcmp(key, only, onlylen) != 0))
 	{
 		MemoryContextSwitchTo(old);
 		return;
 	}
-	e = partial_lookup_hash(ph, buf->data, buf->len, key_hash(buf->data, buf->len), &found);
+	e = partial_lookup_hash(ph, key, keylen, key_hash(key, keylen), &found);
 
 	for (i = 0; i < def->naggs; i++)
 	{
 		ViewAgg    *va = &def->aggs[i];
-		LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
-		int			j;
 
-		if (va->filter && !ExecQual(va->filter, econtext))
-			continue;
-		for (j = 0; j < va->nargs; j++)
-			fcinfo->args[j + 1].value = ExecEvalExpr(va->args[j], econtext, &fcinfo->args[j + 1].isnull);
-		/* count, sum, min, max, avg of integers: without a function call */
-		if (va->meta.fast != AGG_FAST_NONE && !(ph->exact && va->meta.hasexact) &&
-			aggmeta_advance_fast(&va->meta,
-								 va->nargs > 0 ? fcinfo->args[1].value : (Datum) 0,
-								 va->nargs > 0 ? fcinfo->args[1].isnull : false,
-								 &e->values[i], &e->nulls[i]))
-			continue;
-		InitFunctionCallInfoData(*fcinfo,
-								 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
-								 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
-		aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
+		/* count, sum, min, max, avg of a column: inline, without a function call */
+		if (va->plain && !(ph->exact && va->meta.hasexact))
+		{
+			AttrNumber	col = va->nargs > 0 ? va->argcols[0] : 0;
+
+			if (aggmeta_advance_fast(&va->meta,
+									 col > 0 ? slot->tts_values[col - 1] : (Datum) 0,
+									 col > 0 ? slot->tts_isnull[col - 1] : false,
+									 &e->values[i], &e->nulls[i]))
+				continue;
+		}
+		partial_advance_agg(ph, va, slot, &e->values[i], &e->nulls[i]);
 	}
 	MemoryContextSwitchTo(old);
 	ph->rows++;

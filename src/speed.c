@@ -605,14 +605,19 @@ speed_blob(ViewDef *def, PartialHash *ph)
 				enlargeStringInfo(blob, (int) want - blob->len);
 		}
 		l = e->key.len;
-		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
-		appendBinaryStringInfo(blob, e->key.data, l);
+		/* the lengths and key, written at once */
+		if (blob->len + 2 * sizeof(uint32) + l >= (Size) blob->maxlen)
+			enlargeStringInfo(blob, 2 * sizeof(uint32) + l);
+		memcpy(blob->data + blob->len, &l, sizeof(uint32));
+		memcpy(blob->data + blob->len + sizeof(uint32), e->key.data, l);
+		blob->len += sizeof(uint32) + l;
 		/* the states image goes right behind its length, filled in after */
 		lenpos = blob->len;
-		appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+		blob->len += sizeof(uint32);
 		states_image(def, e->values, e->nulls, blob);
 		l = blob->len - lenpos - sizeof(uint32);
 		memcpy(blob->data + lenpos, &l, sizeof(uint32));
+		blob->data[blob->len] = '\0';
 	}
 	return blob;
 }

@@ -83,7 +83,8 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 		{
 			/* the common case (count, sum of int4, ...), without a bytea */
 			l = m->translen;
-			enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
+			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
+				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
 			w = buf->data + buf->len;
 			*w++ = 1;
 			memcpy(w, &l, sizeof(uint32));
@@ -96,7 +97,8 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 		{
 			/* a plain varlena (avg's array, numeric): its bytes, header included */
 			l = VARSIZE(DatumGetPointer(values[i]));
-			enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
+			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
+				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
 			w = buf->data + buf->len;
 			*w++ = 1;
 			memcpy(w, &l, sizeof(uint32));
@@ -115,6 +117,50 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 			pfree(b);
 		}
 	}
+}
+
+/*
+ * Combines states image b into states image a in place, when both have the
+ * same form (the same NULL states, the same lengths) and every aggregate's
+ * combine runs inline (aggmeta_combine_image_fast): count, sum, min, max,
+ * avg over integers. False, with a untouched, otherwise; the caller then
+ * combines them with states_combine_images.
+ */
+bool
+states_combine_in_place(ViewDef *def, char *a, int alen, const char *b, int blen)
+{
+	int			pass;
+	int			i;
+
+	if (alen != blen)
+		return false;
+	/* first check every state, then change them: all or nothing */
+	for (pass = 0; pass < 2; pass++)
+	{
+		int			off = 0;
+
+		for (i = 0; i < def->naggs; i++)
+		{
+			uint32		l;
+
+			if (off >= alen || a[off] != b[off])
+				return false;
+			if (a[off++] == 0)
+				continue;
+			if (off + (int) sizeof(uint32) > alen)
+				return false;
+			memcpy(&l, a + off, sizeof(uint32));
+			if (memcmp(a + off, b + off, sizeof(uint32)) != 0 || l > (uint32) (alen - off - sizeof(uint32)))
+				return false;
+			off += sizeof(uint32);
+			if (!aggmeta_combine_image_fast(&def->aggs[i].meta, a + off, b + off, l, pass == 0))
+				return false;
+			off += l;
+		}
+		if (off != alen)
+			return false;
+	}
+	return true;
 }
 
 /*

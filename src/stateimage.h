@@ -22,6 +22,7 @@ extern AggMeta *aggmeta_lookup(Oid batch_relid, int aggno);
 extern void states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf);
 extern void states_decode(ViewDef *def, const char *data, int len,
 						  Datum *values, bool *nulls, MemoryContext cxt);
+extern bool states_combine_in_place(ViewDef *def, char *a, int alen, const char *b, int blen);
 extern void states_combine_images(ViewDef *def, const char *a, int alen,
 								  const char *b, int blen, StringInfo out);
 extern int	states_split(ViewDef *def, const char *data, int len,
