@@ -819,8 +819,9 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 		catalog_event_table_users(relid, &views, &sources);
 		if (views != NULL)
 			ereport(NOTICE,
-					(errmsg("continuous views over \"%s\" may still count the events of the dropped partitions and the %llu event(s) deleted",
-							get_rel_name(relid), (unsigned long long) removed),
+					(errmsg_plural("continuous views over \"%s\" may still count the events of the dropped partitions and the %llu event deleted",
+								   "continuous views over \"%s\" may still count the events of the dropped partitions and the %llu events deleted",
+								   removed, get_rel_name(relid), (unsigned long long) removed),
 					 errdetail("A view keeps the aggregates of the events it has folded in; views over the table: %s.", views),
 					 errhint("Run lambda.recompute() on each view that should forget them.")));
 	}
