@@ -193,6 +193,13 @@ ingest_route_slot(IngestRoute *route, ResultRelInfo *part, TupleTableSlot *slot,
 			rp->rri = part;
 			rp->slots = palloc0(sizeof(TupleTableSlot *) * route->maxrows);
 			route->parts = lappend(route->parts, rp);
+			/*
+			 * The map that puts the partition's rows into the statement's
+			 * transition table: built on first use in the current context,
+			 * which for the AFTER ROW trigger events is a per-chunk one, so
+			 * build it here, in the statement's.
+			 */
+			(void) ExecGetChildToRootMap(part);
 			MemoryContextSwitchTo(old);
 		}
 		route->last = rp;

@@ -44,7 +44,7 @@ $node->safe_psql('postgres', q{
 	  FOR VALUES FROM ('2025-01-05 00:00:00+00') TO ('2025-01-06 00:00:00+00');
 	-- a partition with a BEFORE ROW trigger: its rows go in one by one
 	CREATE FUNCTION mark_p7() RETURNS trigger LANGUAGE plpgsql AS
-	  $$BEGIN NEW.note := 'p7:' || (SELECT count(*) FROM events_07); RETURN NEW; END$$;
+	  $$BEGIN NEW.note := 'p7:' || (SELECT count(*) FROM public.events_07); RETURN NEW; END$$;
 	CREATE TRIGGER mark_p7 BEFORE INSERT ON events_07 FOR EACH ROW EXECUTE FUNCTION mark_p7();
 	SELECT lambda.create_event_table('events', time_column => 'ts');
 	CREATE MATERIALIZED VIEW ev_daily WITH (lambda.continuous) AS
