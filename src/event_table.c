@@ -24,7 +24,8 @@
  * A partitioned table is an event table as a whole: its partitions are
  * protected like it (a partition answers event_table_is() through its
  * ancestors), and detaching or dropping one of its partitions is refused, as
- * that would remove events too.
+ * that would remove events too; only drop_events_before() drops the
+ * partitions that lie wholly before its cut (retention.c finds them).
  *
  * Whether a relation is an event table is asked on every UPDATE/DELETE, so
  * the answer is cached per backend (catalog.c: catalog_event_table_is). The

@@ -18,7 +18,9 @@
  * columns per row. Like COPY, it falls back to one row per chunk when the
  * table has BEFORE ROW triggers or a volatile default (other than nextval),
  * since those may look at the table. Column defaults are planned once per
- * batch and evaluated only for the columns a message does not give.
+ * batch and evaluated only for the columns a message does not give. A
+ * partitioned target's rows are routed to their partitions as COPY routes
+ * them (ingest_route.c); the rows buffered at any time go to one partition.
  *
  * Bad data is contained in layers:
  *	- Oversized, empty and malformed payloads (format.c) are reported
@@ -224,7 +226,7 @@ ingest_resolve_columns(TupleDesc tupdesc, const char *relname, int ncolumns,
 
 /*
  * Checks that the target can take rows from the current user: an ordinary
- * table, INSERT privilege (table-level, or on every column a payload may
+ * or partitioned table, INSERT privilege (table-level, or on every column a payload may
  * fill), no row-level security (which COPY FROM does not apply either). These
  * are not bad data, so they throw: the batch is retried once fixed. Also
  * builds the range table entry the statements run with.
