@@ -642,10 +642,7 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 				else
 					slot = ingest_route_slot(route, part, slot, 0);
 				/* the bulk-insert state's buffer is one of the last partition's */
-				FreeBulkInsertState(bistate);
-				MemoryContextSwitchTo(estate->es_query_cxt);
-				bistate = GetBulkInsertState();
-				MemoryContextSwitchTo(st->chunk_cxt);
+				ReleaseBulkInsertStatePin(bistate);
 			}
 			else
 				slot = ingest_route_slot(route, part, slot, nbuffered);
