@@ -33,7 +33,15 @@
 # broker it also runs Kafka's own consumer benchmark
 # (org.apache.kafka.tools.ConsumerPerformance, a Java consumer in a group):
 # what the broker delivers to Kafka's reference client on this machine.
+#
+# BENCH_TARGET=partitioned makes pageviews_kafka a partitioned event table
+# (RANGE on ts, one partition per day of January 2025) while the COPY
+# baseline stays an ordinary table: what routing rows to partitions costs.
+# The events' days rotate message by message (day = 1 + i % 28), so every
+# row goes to another partition than the one before: the worst case for
+# ingest.c, which multi-inserts runs of rows bound for one partition.
 set -eu
+TARGET=${BENCH_TARGET:-ordinary}
 N=${1:-1000000}
 PARTS=${2:-16}
 PAR=${3:-2}
@@ -82,6 +90,21 @@ SELECT lambda.create_event_table('pageviews_copy', 'ts');
 SELECT lambda.create_event_table('pageviews_kafka', 'ts');
 CHECKPOINT;
 EOF
+if [ "$TARGET" = partitioned ]; then
+    psql_ <<'EOF'
+DROP TABLE pageviews_kafka;
+CREATE TABLE pageviews_kafka (user_ip inet, url text NOT NULL, ts timestamptz NOT NULL, n int) PARTITION BY RANGE (ts);
+DO $$
+BEGIN
+    FOR d IN 1 .. 31 LOOP
+        EXECUTE format('CREATE TABLE pageviews_kafka_%s PARTITION OF pageviews_kafka FOR VALUES FROM (%L) TO (%L)', d,
+                       make_timestamptz(2025, 1, d, 0, 0, 0, 'UTC'), make_timestamptz(2025, 1, d, 0, 0, 0, 'UTC') + interval '1 day');
+    END LOOP;
+END $$;
+SELECT lambda.create_event_table('pageviews_kafka', 'ts');
+CHECKPOINT;
+EOF
+fi
 # VIEWS=2: the same two continuous views on both tables (count, sum, avg,
 # min, max of n by url, ~10k groups, and by user_ip, ~250k groups)
 if [ "${VIEWS:-0}" = 2 ]; then
@@ -178,10 +201,10 @@ kafka_ms=$1; steady_ms=$2; steady_n=$3
 rows=$(psql_ -c "SELECT count(*) FROM pageviews_kafka")
 dead=$(psql_ -c "SELECT count(*) FROM lambda.dead_letters")
 
-awk -v broker="$BROKER" -v perf_ms="$perf_ms" -v copy_cpu="$copy_cpu" -v kafka_cpu="$kafka_cpu" -v n="$N" -v kcat_ms="$kcat_ms" -v copy_ms="$copy_ms" -v kafka_ms="$kafka_ms" -v steady_ms="$steady_ms" \
+awk -v target="$TARGET" -v broker="$BROKER" -v perf_ms="$perf_ms" -v copy_cpu="$copy_cpu" -v kafka_cpu="$kafka_cpu" -v n="$N" -v kcat_ms="$kcat_ms" -v copy_ms="$copy_ms" -v kafka_ms="$kafka_ms" -v steady_ms="$steady_ms" \
     -v steady_n="$steady_n" -v rows="$rows" -v dead="$dead" -v parts="$PARTS" -v par="$PAR" 'BEGIN {
     copy = n / (copy_ms / 1000); kafka = n / (kafka_ms / 1000); steady = steady_n / (steady_ms / 1000);
-    printf "broker: %s, events: %d, partitions: %d, workers: %d, rows ingested: %d, dead letters: %d\n", broker, n, parts, par, rows, dead;
+    printf "broker: %s, target: %s, events: %d, partitions: %d, workers: %d, rows ingested: %d, dead letters: %d\n", broker, target, n, parts, par, rows, dead;
     printf "%-28s %12s %12s %8s\n", "path", "ms", "rows/s", "ratio";
     printf "%-28s %12d %12.0f %8.2f\n", "COPY csv (baseline)", copy_ms, copy, 1;
     printf "%-28s %12d %12.0f %8.2f\n", "kcat consume (broker only)", kcat_ms, n / (kcat_ms / 1000), n / (kcat_ms / 1000) / copy;

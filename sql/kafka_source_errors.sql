@@ -24,8 +24,9 @@ SELECT lambda.create_kafka_source('s', 'plain', 'localhost:9092', 't');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 CREATE TABLE ev_parted (id bigint NOT NULL, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
 SELECT lambda.create_event_table('ev_parted', 'ts');
-SELECT lambda.create_kafka_source('s', 'ev_parted', 'localhost:9092', 't');
-\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a partitioned event table is a target like any other (since 0.4.0)
+SELECT lambda.create_kafka_source('s_parted', 'ev_parted', 'localhost:9092', 't');
+SELECT lambda.drop_source('s_parted');
 SELECT lambda.create_kafka_source('s', 'ev', 'localhost', 't');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT lambda.create_kafka_source('s', 'ev', 'localhost:99999', 't');

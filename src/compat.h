@@ -182,6 +182,15 @@ compat_copy_range_table(Query *dst, Query *src)
 	CheckValidResultRel((resultRelInfo), (operation), (mergeActions))
 #endif
 
+/*
+ * The map from a partitioned table's rows to one of its partitions', 16
+ * (before: set up by tuple routing in ri_RootToPartitionMap).
+ */
+#if PG_VERSION_NUM < 160000
+#define ExecGetRootToChildMap(resultRelInfo, estate) \
+	((void) (estate), (resultRelInfo)->ri_RootToPartitionMap)
+#endif
+
 /* ExecInsertIndexTuples(..., arbiterIndexes, onlySummarizing), 16 */
 #if PG_VERSION_NUM < 160000
 #define ExecInsertIndexTuples(resultRelInfo, slot, estate, update, noDupErr, \

@@ -24,7 +24,8 @@
  * A partitioned table is an event table as a whole: its partitions are
  * protected like it (a partition answers event_table_is() through its
  * ancestors), and detaching or dropping one of its partitions is refused, as
- * that would remove events too.
+ * that would remove events too; only drop_events_before() drops the
+ * partitions that lie wholly before its cut (retention.c finds them).
  *
  * Whether a relation is an event table is asked on every UPDATE/DELETE, so
  * the answer is cached per backend (catalog.c: catalog_event_table_is). The
@@ -69,6 +70,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "event_table.h"
+#include "retention.h"
 #include "triggers.h"
 
 #define ET_APPEND_HINT "Append a correcting event instead."
@@ -355,7 +357,8 @@ et_check_drop(DropStmt *stmt)
 		if (!OidIsValid(relid) || !get_rel_relispartition(relid))
 			continue;
 		root = catalog_event_table_root(relid);
-		if (OidIsValid(root) && !list_member_oid(dropped, root))
+		/* drop_events_before() drops the partitions wholly before its cut */
+		if (OidIsValid(root) && !list_member_oid(dropped, root) && root != et_retention_relid)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("cannot drop partition \"%s\" of event table \"%s\"",
@@ -668,11 +671,66 @@ lambda_create_event_table(PG_FUNCTION_ARGS)
 }
 
 /*
- * lambda.drop_events_before(table regclass, before timestamptz) RETURNS bigint
+ * Drops the partitions of event table relid that lie wholly before
+ * "before" (retention.c names them), in the caller's SPI connection while
+ * et_retention_relid is relid; returns their names, for the NOTICE.
+ */
+static List *
+et_drop_whole_partitions(Oid relid, const char *time_column, TimestampTz before)
+{
+	List	   *parts;
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	parts = retention_whole_partitions(relid, time_column, before);
+	if (parts == NIL)
+		return NIL;
+	/*
+	 * DROP TABLE of a partition locks the event table AccessExclusive;
+	 * taking that lock now (rather than upgrading to it partition after
+	 * partition) keeps two retention calls from deadlocking, and keeps the
+	 * partitions from changing before they are dropped.
+	 */
+	LockRelationOid(relid, AccessExclusiveLock);
+	parts = retention_whole_partitions(relid, time_column, before);
+	foreach(lc, parts)
+	{
+		Oid			part = lfirst_oid(lc);
+		char	   *name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)),
+													  get_rel_name(part));
+
+		if (SPI_execute(psprintf("DROP TABLE %s", name), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not drop partition %s", name);
+		names = lappend(names, name);
+	}
+	return names;
+}
+
+/* The names in list names, comma-separated. */
+static char *
+et_name_list(List *names)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", (char *) lfirst(lc));
+	return buf.data;
+}
+
+/*
+ * lambda.drop_events_before(table regclass, before timestamptz,
+ *                           drop_partitions boolean DEFAULT true) RETURNS bigint
  *
  * Retention: removes the events whose event time is before "before", the
- * one sanctioned removal from an event table. Owner only. Returns how many
- * events were removed.
+ * one sanctioned removal from an event table. Owner only. On a table
+ * partitioned by range of its time column, partitions lying wholly before
+ * the cut are dropped (unless drop_partitions is false), at a cost that
+ * does not depend on how many events they hold, and rows are deleted only
+ * in the partitions that straddle the cut. Returns how many events were
+ * deleted row by row: the events of dropped partitions are not counted
+ * (that would cost a scan of each); a NOTICE names the partitions dropped.
  */
 Datum
 lambda_drop_events_before(PG_FUNCTION_ARGS)
@@ -683,6 +741,8 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
 	Datum		args[1];
 	uint64		removed = 0;
+	volatile bool drop_partitions = true;
+	List	   *volatile dropped = NIL;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -692,6 +752,17 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 				 errhint("Call it as lambda.drop_events_before('pageviews', now() - interval '90 days').")));
 	relid = PG_GETARG_OID(0);
 	args[0] = PG_GETARG_DATUM(1);
+	/* the three-argument form (0.4.0); the library serves older scripts too */
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("drop_partitions must not be null"),
+					 errdetail("drop_partitions says whether partitions lying wholly before the cut are dropped whole."),
+					 errhint("Pass true (the default) to drop them, or false to delete their events row by row.")));
+		drop_partitions = PG_GETARG_BOOL(2);
+	}
 
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
@@ -719,6 +790,8 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 	et_retention_relid = relid;
 	PG_TRY();
 	{
+		if (drop_partitions)
+			dropped = et_drop_whole_partitions(relid, time_column, DatumGetTimestampTz(args[0]));
 		if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not delete old events");
 		removed = SPI_processed;
@@ -730,8 +803,30 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	SPI_finish();
 
+	if (dropped != NIL)
+		ereport(NOTICE,
+				(errmsg_plural("dropped %d partition of \"%s\" lying wholly before the cut",
+							   "dropped %d partitions of \"%s\" lying wholly before the cut",
+							   list_length(dropped), list_length(dropped), get_rel_name(relid)),
+				 errdetail("Dropped: %s. The result counts only the events deleted row by row from the other partitions.",
+						   et_name_list(dropped))));
+
 	/* the views over the table keep counting them until recomputed */
-	if (removed > 0 && catalog_has(CATALOG_VIEWS))
+	if (dropped != NIL && catalog_has(CATALOG_VIEWS))
+	{
+		char	   *views = NULL;
+		char	   *sources = NULL;
+
+		catalog_event_table_users(relid, &views, &sources);
+		if (views != NULL)
+			ereport(NOTICE,
+					(errmsg_plural("continuous views over \"%s\" may still count the events of the dropped partitions and the %llu event deleted",
+								   "continuous views over \"%s\" may still count the events of the dropped partitions and the %llu events deleted",
+								   removed, get_rel_name(relid), (unsigned long long) removed),
+					 errdetail("A view keeps the aggregates of the events it has folded in; views over the table: %s.", views),
+					 errhint("Run lambda.recompute() on each view that should forget them.")));
+	}
+	else if (removed > 0 && catalog_has(CATALOG_VIEWS))
 	{
 		char	   *views = NULL;
 		char	   *sources = NULL;

@@ -18,7 +18,9 @@
  * columns per row. Like COPY, it falls back to one row per chunk when the
  * table has BEFORE ROW triggers or a volatile default (other than nextval),
  * since those may look at the table. Column defaults are planned once per
- * batch and evaluated only for the columns a message does not give.
+ * batch and evaluated only for the columns a message does not give. A
+ * partitioned target's rows are routed to their partitions as COPY routes
+ * them (ingest_route.c); the rows buffered at any time go to one partition.
  *
  * Bad data is contained in layers:
  *	- Oversized, empty and malformed payloads (format.c) are reported
@@ -81,6 +83,7 @@
 #include "compat.h"
 #include "format.h"
 #include "ingest.h"
+#include "ingest_route.h"
 
 /* Rows and payload bytes buffered before a table_multi_insert() call. */
 #define ING_CHUNK_ROWS	1000
@@ -223,7 +226,7 @@ ingest_resolve_columns(TupleDesc tupdesc, const char *relname, int ncolumns,
 
 /*
  * Checks that the target can take rows from the current user: an ordinary
- * table, INSERT privilege (table-level, or on every column a payload may
+ * or partitioned table, INSERT privilege (table-level, or on every column a payload may
  * fill), no row-level security (which COPY FROM does not apply either). These
  * are not bad data, so they throw: the batch is retried once fixed. Also
  * builds the range table entry the statements run with.
@@ -238,12 +241,13 @@ ing_check_target(IngestState *st)
 	RTEPermissionInfo *perm;
 	int			i;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION)
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot ingest Kafka messages into \"%s\"", relname),
-				 errdetail("Only ordinary tables can be the target of a Kafka source."),
-				 errhint("Make the source's target an ordinary (not partitioned, foreign or view) event table.")));
+				 errdetail("Only tables (ordinary or partitioned) can be the target of a Kafka source."),
+				 errhint("Make the source's target an ordinary or partitioned event table.")));
 
 	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
@@ -520,7 +524,7 @@ ing_flush(IngestState *st, EState *estate, ResultRelInfo *rri,
 	int			k;
 
 	old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-	table_multi_insert(st->rel, slots, nslots, estate->es_output_cid, 0, bistate);
+	table_multi_insert(rri->ri_RelationDesc, slots, nslots, estate->es_output_cid, 0, bistate);
 	MemoryContextSwitchTo(old);
 
 	for (k = 0; k < nslots; k++)
@@ -552,10 +556,13 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 	int			maxrows = (st->single_insert || nidx == 1) ? 1 : ING_CHUNK_ROWS;
 	EState	   *estate;
 	ResultRelInfo *rri;
+	ResultRelInfo *target = NULL;	/* where the buffered rows go */
+	IngestRoute *route;
 	ExprContext *econtext;
 	TransitionCaptureState *tcs;
 	BulkInsertState bistate;
-	TupleTableSlot **slots;
+	TupleTableSlot **slots;		/* rows as formed, in the table's shape */
+	TupleTableSlot **bslots;	/* the same rows as buffered for target */
 	MemoryContext old;
 	int			nbuffered = 0;
 	size_t		bufbytes = 0;
@@ -585,12 +592,14 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 		col->defstate = col->defexpr ? ExecInitExpr(col->defexpr, NULL) : NULL;
 	}
 	slots = palloc0(sizeof(TupleTableSlot *) * maxrows);
+	bslots = palloc0(sizeof(TupleTableSlot *) * maxrows);
 
 	AfterTriggerBeginQuery();
 	tcs = MakeTransitionCaptureState(rel->trigdesc, RelationGetRelid(rel), CMD_INSERT);
 	if (stmt_triggers)
 		ExecBSInsertTriggers(estate, rri);
 	bistate = GetBulkInsertState();
+	route = ingest_route_begin(estate, rri, maxrows);
 
 	for (k = 0; k < nidx; k++)
 	{
@@ -611,28 +620,60 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 		MemoryContextSwitchTo(st->chunk_cxt);
 		if (!ing_form_row(st, i, slot, econtext))
 			continue;
-		if (rri->ri_TrigDesc != NULL && rri->ri_TrigDesc->trig_insert_before_row &&
-			!ExecBRInsertTriggers(estate, rri, slot))
+		if (route == NULL)
+			target = rri;
+		else
+		{
+			/* a partitioned table: the rows buffered all go to one partition */
+			ResultRelInfo *part = ingest_route_find(route, slot);
+
+			if (part != target && target != NULL)
+			{
+				if (nbuffered > 0)
+				{
+					/* keep this row (its own copy), insert the other partition's */
+					slot = ingest_route_slot(route, part, slot, 0);
+					ExecMaterializeSlot(slot);
+					ing_flush(st, estate, target, bslots, nbuffered, bistate, tcs);
+					nbuffered = 0;
+					bufbytes = 0;
+					MemoryContextReset(st->chunk_cxt);
+				}
+				else
+					slot = ingest_route_slot(route, part, slot, 0);
+				/* the bulk-insert state's buffer is one of the last partition's */
+				ReleaseBulkInsertStatePin(bistate);
+			}
+			else
+				slot = ingest_route_slot(route, part, slot, nbuffered);
+			target = part;
+			constr = RelationGetDescr(part->ri_RelationDesc)->constr;
+		}
+		if (target->ri_TrigDesc != NULL && target->ri_TrigDesc->trig_insert_before_row &&
+			!ExecBRInsertTriggers(estate, target, slot))
 			continue;			/* skipped by a trigger: consumed */
 		if (constr != NULL && constr->has_generated_stored)
-			ExecComputeStoredGenerated(rri, estate, slot, CMD_INSERT);
+			ExecComputeStoredGenerated(target, estate, slot, CMD_INSERT);
 		if (constr != NULL)
-			ExecConstraints(rri, slot, estate);
-		if (rel->rd_rel->relispartition)
-			ExecPartitionCheck(rri, slot, estate, true);
+			ExecConstraints(target, slot, estate);
+		if (target->ri_RelationDesc->rd_rel->relispartition &&
+			(route == NULL || ingest_route_one_by_one(target)))
+			ExecPartitionCheck(target, slot, estate, true);
 
+		bslots[nbuffered] = slot;
 		nbuffered++;
 		bufbytes += st->msgs[i].len;
-		if (nbuffered >= maxrows || bufbytes >= ING_CHUNK_BYTES)
+		if (nbuffered >= maxrows || bufbytes >= ING_CHUNK_BYTES ||
+			(route != NULL && ingest_route_one_by_one(target)))
 		{
-			ing_flush(st, estate, rri, slots, nbuffered, bistate, tcs);
+			ing_flush(st, estate, target, bslots, nbuffered, bistate, tcs);
 			nbuffered = 0;
 			bufbytes = 0;
 			MemoryContextReset(st->chunk_cxt);
 		}
 	}
 	if (nbuffered > 0)
-		ing_flush(st, estate, rri, slots, nbuffered, bistate, tcs);
+		ing_flush(st, estate, target, bslots, nbuffered, bistate, tcs);
 	MemoryContextSwitchTo(estate->es_query_cxt);
 	MemoryContextReset(st->chunk_cxt);
 
@@ -642,6 +683,7 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 
 	FreeBulkInsertState(bistate);
 	ExecResetTupleTable(estate->es_tupleTable, false);
+	ingest_route_end(route);
 	ExecCloseResultRelations(estate);
 	ExecCloseRangeTableRelations(estate);
 	MemoryContextSwitchTo(old);

@@ -293,12 +293,6 @@ lambda_create_kafka_source(PG_FUNCTION_ARGS)
 				 errdetail("A Kafka source's target must be an existing event table."),
 				 errhint("Name an event table listed in lambda.event_tables.")));
 	event_table_require(target);
-	if (get_rel_relkind(target) != RELKIND_RELATION)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("Kafka sources cannot write into partitioned event table \"%s\" yet", get_rel_name(target)),
-				 errdetail("A source's workers insert into one ordinary table."),
-				 errhint("Consume into an ordinary event table.")));
 	aclresult = pg_class_aclcheck(target, GetUserId(), ACL_INSERT);
 	if (aclresult != ACLCHECK_OK)
 		ereport(ERROR,
