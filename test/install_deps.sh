@@ -11,10 +11,11 @@ set -eu
 
 # default-jre-headless (OpenJDK 17 on Debian 12, 21 on 13), maven and openssl:
 # the real Apache Kafka broker that the Kafka tests run (test/apache_kafka.sh;
-# Maven fetches its jars once).
+# Maven fetches its jars once). postgresql-NN-partman: pg_partman, which
+# test/t/027_pg_partman.pl runs beside pg_lambda.
 major=${PG_MAJOR:-15}
 PKGS="postgresql-$major postgresql-server-dev-$major librdkafka-dev kcat pkg-config
-      libipc-run-perl make gcc perl prometheus-postgres-exporter
+      libipc-run-perl make gcc perl prometheus-postgres-exporter postgresql-$major-partman
       default-jre-headless maven openssl"
 if [ "${1:-}" = --deb ]; then
     PKGS="$PKGS build-essential dpkg-dev debhelper postgresql-server-dev-all"
