@@ -30,7 +30,8 @@ CREATE MATERIALIZED VIEW v (k, n) WITH (lambda.continuous) AS SELECT k, count(*)
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, k, count(*) FROM ev GROUP BY k;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- not an event table: the hint says what to pass instead
+-- not an event table: the hint says what to pass instead (a continuous view
+-- is accepted as a rollup's source, lambda_rollup; here its rows are counted)
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous) AS SELECT k, count(*) AS n FROM ev GROUP BY k;
 CREATE VIEW pv AS SELECT * FROM ev;
 CREATE TABLE plain (k text);
