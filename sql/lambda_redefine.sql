@@ -47,6 +47,8 @@ SELECT * FROM rv WHERE url = 'u1' AND day = '2025-02-01';
 -- errors change nothing
 CALL lambda.alter_view_query('rv', $$SELECT url, count(*) FROM no_such_table GROUP BY url$$);
 CALL lambda.alter_view_query('rv', $$SELECT url, random() FROM rv_ev$$);
+CALL lambda.alter_view_query('rv', $$SELECT url, count(*) FROM rv_ev GROUP BY url; SELECT 1$$);
+CALL lambda.alter_view_query('rv', $$DELETE FROM rv_ev$$);
 CALL lambda.alter_view_query('rv_ev', $$SELECT url, count(*) FROM rv_ev GROUP BY url$$);
 CALL lambda.alter_view_query(NULL, $$SELECT url, count(*) FROM rv_ev GROUP BY url$$);
 BEGIN;

@@ -53,10 +53,15 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "pgstat.h"
 #include "rewrite/rewriteSupport.h"
 #include "storage/lmgr.h"
+#include "tcop/dest.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -164,25 +169,29 @@ redefine_drop_leftovers(Oid view_relid)
 }
 
 /*
- * The CREATE statement of the new definition: name newname in the view's
- * schema, the old view's options, the new query.
+ * The lambda.* options of the new definition's CREATE: the old view's
+ * refresh interval and sliding window.
  */
-static char *
-redefine_create_sql(Oid view_relid, Oid batch, const char *newname, const char *query)
+static List *
+redefine_options(Oid batch)
 {
 	CatalogView *row = catalog_view_get(batch, CurrentMemoryContext);
-	StringInfoData sql;
+	List	   *options = NIL;
 
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE MATERIALIZED VIEW %s WITH (lambda.continuous, lambda.refresh_interval = %s",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(view_relid)), newname),
-					 quote_literal_cstr(catalog_view_refresh_interval(batch)));
+	options = lappend(options, makeDefElemExtended("lambda", "continuous", NULL, DEFELEM_UNSPEC, -1));
+	options = lappend(options, makeDefElemExtended("lambda", "refresh_interval",
+												   (Node *) makeString(catalog_view_refresh_interval(batch)),
+												   DEFELEM_UNSPEC, -1));
 	if (row->window)
-		appendStringInfo(&sql, ", lambda.sliding_window = %s, lambda.window_step = %s",
-						 quote_literal_cstr(DatumGetCString(DirectFunctionCall1(interval_out, PointerGetDatum(row->window)))),
-						 quote_literal_cstr(DatumGetCString(DirectFunctionCall1(interval_out, PointerGetDatum(row->step)))));
-	appendStringInfo(&sql, ") AS %s", query);
-	return sql.data;
+	{
+		options = lappend(options, makeDefElemExtended("lambda", "sliding_window",
+													   (Node *) makeString(DatumGetCString(DirectFunctionCall1(interval_out, PointerGetDatum(row->window)))),
+													   DEFELEM_UNSPEC, -1));
+		options = lappend(options, makeDefElemExtended("lambda", "window_step",
+													   (Node *) makeString(DatumGetCString(DirectFunctionCall1(interval_out, PointerGetDatum(row->step)))),
+													   DEFELEM_UNSPEC, -1));
+	}
+	return options;
 }
 
 /*
@@ -257,14 +266,74 @@ redefine_build_and_swap(Oid view_relid, Oid old_batch, Oid new_relid, const char
 	return cut.batch_rows;
 }
 
-/* Runs the CREATE of the new definition without the existing events. */
+/*
+ * An error with a position in the new query (say, an unknown column) points
+ * into that query, shown as the statement's internal query, as an error in
+ * a function's SQL does; the client's statement is the CALL.
+ */
 static void
-redefine_create(const char *sql)
+redefine_error_callback(void *arg)
 {
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery((const char *) arg);
+	}
+}
+
+/*
+ * Runs CREATE MATERIALIZED VIEW <schema>.<newname> WITH (options) AS query,
+ * without the existing events. The statement is built as a node, not as
+ * SQL text around the user's query, and analyzed with that query as its
+ * text: an error in the query points into what the user wrote, and no
+ * generated SQL shows in the error.
+ */
+static void
+redefine_create(Oid nsp, const char *newname, List *options, const char *query)
+{
+	List	   *raw = raw_parser(query, RAW_PARSE_DEFAULT);
+	RawStmt    *select;
+	RawStmt    *stmt;
+	CreateTableAsStmt *ctas;
+	IntoClause *into;
+	List	   *queries;
+	PlannedStmt *pstmt;
+	ErrorContextCallback errcallback;
+
+	if (list_length(raw) != 1 || !IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the new query of a continuous view must be one SELECT"),
+				 errhint("Pass the SELECT of the new definition alone, as in CREATE MATERIALIZED VIEW ... AS SELECT ...")));
+	select = linitial(raw);
+	into = makeNode(IntoClause);
+	into->rel = makeRangeVar(get_namespace_name(nsp), pstrdup(newname), -1);
+	into->options = options;
+	into->onCommit = ONCOMMIT_NOOP;
+	ctas = makeNode(CreateTableAsStmt);
+	ctas->query = select->stmt;
+	ctas->into = into;
+	ctas->objtype = OBJECT_MATVIEW;
+	stmt = makeNode(RawStmt);
+	stmt->stmt = (Node *) ctas;
+	stmt->stmt_location = select->stmt_location;
+	stmt->stmt_len = select->stmt_len;
+
+	errcallback.callback = redefine_error_callback;
+	errcallback.arg = (void *) query;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	view_create_without_events(true);
 	PG_TRY();
 	{
-		redefine_exec(sql, SPI_OK_UTILITY);
+		PushActiveSnapshot(GetTransactionSnapshot());
+		queries = pg_analyze_and_rewrite_fixedparams(stmt, query, NULL, 0, NULL);
+		pstmt = linitial_node(PlannedStmt, pg_plan_queries(queries, query, CURSOR_OPT_PARALLEL_OK, NULL));
+		ProcessUtility(pstmt, query, false, PROCESS_UTILITY_QUERY, NULL, NULL, None_Receiver, NULL);
+		PopActiveSnapshot();
 	}
 	PG_CATCH();
 	{
@@ -273,6 +342,7 @@ redefine_create(const char *sql)
 	}
 	PG_END_TRY();
 	view_create_without_events(false);
+	error_context_stack = errcallback.previous;
 }
 
 /*
@@ -293,7 +363,7 @@ redefine_run(Oid view_relid, Oid batch, const char *viewname, const char *query,
 	/* 1. the new definition, registered and committed */
 	redefine_drop_leftovers(view_relid);
 	newname = ChooseRelationName(viewname, NULL, "redefine", get_rel_namespace(view_relid), false);
-	redefine_create(redefine_create_sql(view_relid, batch, newname, query));
+	redefine_create(get_rel_namespace(view_relid), newname, redefine_options(batch), query);
 	CommandCounterIncrement();
 	new_relid = get_relname_relid(newname, get_rel_namespace(view_relid));
 	catalog_view_set_redefines(view_batch_of(new_relid), view_relid);
