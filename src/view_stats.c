@@ -38,6 +38,7 @@
 #include "utils/syscache.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "cview.h"
 #include "view_stats.h"
 
@@ -137,6 +138,8 @@ view_stats_column(RangeTblEntry *rte, AttrNumber attnum, Oid *batch_relid, AttrN
 	sub = rte->subquery;
 	if (sub->setOperations != NULL)
 		return view_stats_union_column(sub, attnum, batch_relid, batch_attno);
+	/* 18: the keys as expressions, not Vars of the GROUP range table entry */
+	sub = compat_flatten_grouping(sub);
 	/* SELECT keys, merge(...) FROM (<union>) u GROUP BY keys */
 	if (sub->groupClause == NIL || list_length(sub->rtable) != 1)
 		return false;
