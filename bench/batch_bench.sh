@@ -82,7 +82,6 @@ definition() {
     esac
 }
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # sql_wall_cpu <sql>: "wall_ms cpu_ms" of one statement: psql's \timing,
 # and the user + system CPU time its backend spent (/proc/<pid>/stat; a

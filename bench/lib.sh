@@ -3,6 +3,9 @@
 
 psql_() { scratch_psql -At -q -v ON_ERROR_STOP=1 "$@"; }
 
+# The median of the numbers on standard input (separated by blanks).
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
 # Wall-clock ms of one SQL statement, commit included (psql's \timing).
 sql_ms() {
     psql_ -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1

@@ -41,7 +41,6 @@ max_wal_size = '8GB'
 checkpoint_timeout = '30min'
 client_min_messages = warning"
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 scratch_install_private
 scratch_start redefinebench "$port" "$conf"

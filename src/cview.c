@@ -641,6 +641,24 @@ cview_forget(Oid batch_relid)
 }
 
 /*
+ * cview_get for pg_lambda's SQL-callable internals that take a batch table:
+ * the definition, or an error for a relation that is not one.
+ */
+ViewDef *
+cview_get_required(Oid batch_relid)
+{
+	ViewDef    *def = cview_get(batch_relid);
+
+	if (def == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("relation \"%s\" is not the batch table of a continuous view",
+						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
+				 errhint("Query the continuous view itself.")));
+	return def;
+}
+
+/*
  * The compiled definition of the continuous view with batch table
  * batch_relid, from this backend's cache or the catalog; NULL when there is
  * no such view.

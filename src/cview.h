@@ -75,6 +75,7 @@ typedef struct ViewDef
 
 /* Definitions */
 extern ViewDef *cview_get(Oid batch_relid);
+extern ViewDef *cview_get_required(Oid batch_relid);
 extern ViewDef *cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid,
 							  Oid speed_relid, Query *query, const Interval *window,
 							  const Interval *step, MemoryContext parent);

@@ -812,7 +812,7 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 						   et_name_list(dropped))));
 
 	/* the views over the table keep counting them until recomputed */
-	if (dropped != NIL && catalog_has(CATALOG_VIEWS))
+	if ((dropped != NIL || removed > 0) && catalog_has(CATALOG_VIEWS))
 	{
 		char	   *views = NULL;
 		char	   *sources = NULL;
@@ -820,21 +820,11 @@ lambda_drop_events_before(PG_FUNCTION_ARGS)
 		catalog_event_table_users(relid, &views, &sources);
 		if (views != NULL)
 			ereport(NOTICE,
-					(errmsg_plural("continuous views over \"%s\" may still count the events of the dropped partitions and the %llu event deleted",
+					(dropped != NIL ?
+					 errmsg_plural("continuous views over \"%s\" may still count the events of the dropped partitions and the %llu event deleted",
 								   "continuous views over \"%s\" may still count the events of the dropped partitions and the %llu events deleted",
-								   removed, get_rel_name(relid), (unsigned long long) removed),
-					 errdetail("A view keeps the aggregates of the events it has folded in; views over the table: %s.", views),
-					 errhint("Run lambda.recompute() on each view that should forget them.")));
-	}
-	else if (removed > 0 && catalog_has(CATALOG_VIEWS))
-	{
-		char	   *views = NULL;
-		char	   *sources = NULL;
-
-		catalog_event_table_users(relid, &views, &sources);
-		if (views != NULL)
-			ereport(NOTICE,
-					(errmsg_plural("continuous views over \"%s\" may still count the %llu event removed",
+								   removed, get_rel_name(relid), (unsigned long long) removed) :
+					 errmsg_plural("continuous views over \"%s\" may still count the %llu event removed",
 								   "continuous views over \"%s\" may still count the %llu events removed",
 								   removed, get_rel_name(relid), (unsigned long long) removed),
 					 errdetail("A view keeps the aggregates of the events it has folded in; views over the table: %s.", views),

@@ -38,14 +38,8 @@
 void
 merge_reader_check(Oid batch_relid, Oid userid)
 {
-	ViewDef    *def = cview_get(batch_relid);
+	ViewDef    *def = cview_get_required(batch_relid);
 
-	if (def == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("relation \"%s\" is not the batch table of a continuous view",
-						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
-				 errhint("Query the continuous view itself.")));
 	if (pg_class_aclcheck(def->view_relid, userid, ACL_SELECT) != ACLCHECK_OK &&
 		pg_attribute_aclcheck_all(def->view_relid, userid, ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK &&
 		pg_class_aclcheck(batch_relid, userid, ACL_SELECT) != ACLCHECK_OK)

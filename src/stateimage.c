@@ -40,14 +40,8 @@
 AggMeta *
 aggmeta_lookup(Oid batch_relid, int aggno)
 {
-	ViewDef    *def = cview_get(batch_relid);
+	ViewDef    *def = cview_get_required(batch_relid);
 
-	if (def == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("relation \"%s\" is not the batch table of a continuous view",
-						get_rel_name(batch_relid) ? get_rel_name(batch_relid) : psprintf("%u", batch_relid)),
-				 errhint("Query the continuous view itself.")));
 	if (aggno < 1 || aggno > def->naggs)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

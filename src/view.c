@@ -104,14 +104,6 @@
 #define VIEW_DEFAULT_REFRESH_INTERVAL "1 minute"
 
 
-/* The schema-qualified, quoted name of relation relid. */
-static char *
-view_rel_qualified_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
 /* Parses an interval option value, refusing what is not a positive interval. */
 static Interval *
 view_parse_interval(DefElem *d)
@@ -912,8 +904,8 @@ view_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 			elog(ERROR, "could not read lambda_catalog.continuous_view");
 		catalog_begin(&scope);
 		view_exec(psprintf("GRANT SELECT ON %s, %s TO %s",
-						   view_rel_qualified_name(row->batch_relid),
-						   view_rel_qualified_name(row->speed_relid),
+						   view_qualified_name(row->batch_relid),
+						   view_qualified_name(row->speed_relid),
 						   quote_identifier(GetUserNameFromId(newowner, false))),
 				  SPI_OK_UTILITY);
 		catalog_end(&scope);

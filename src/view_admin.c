@@ -123,8 +123,7 @@ lambda_upgrade_batch_table(PG_FUNCTION_ARGS)
 	batchname = get_rel_name(batch);
 	batch_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, batchname);
 	speed_rel = quote_qualified_identifier(LAMBDA_CATALOG_SCHEMA, get_rel_name(def->speed_relid));
-	viewname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->view_relid)),
-										  get_rel_name(def->view_relid));
+	viewname = view_qualified_name(def->view_relid);
 	/* no refresh or read while the table changes */
 	LockRelationOid(def->view_relid, AccessExclusiveLock);
 	LockRelationOid(batch, AccessExclusiveLock);

@@ -48,6 +48,14 @@ view_batch_of(Oid relid)
 	return catalog_view_batch_of(relid);
 }
 
+/* The schema-qualified, quoted name of relation relid. */
+char *
+view_qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
 /* Runs one statement through SPI (as the current user), checking the result. */
 void
 view_exec(const char *sql, int expect)

@@ -17,6 +17,7 @@
 
 extern Oid	view_batch_of(Oid relid);
 extern void view_exec(const char *sql, int expect);
+extern char *view_qualified_name(Oid relid);
 extern char *view_merged_sql(ViewDef *def, List *colnames, const char *batchname,
 							 const char *speedname);
 extern char *view_table_columns(ViewDef *def, bool batch);

@@ -82,23 +82,6 @@ PG_FUNCTION_INFO_V1(lambda_alter_view_query);
 /* the advisory lock's second key: one redefinition of a view at a time */
 #define REDEFINE_LOCK_CLASS 0x6c616d62	/* "lamb" */
 
-/* Runs one statement through SPI; any result but expected is a bug. */
-static void
-redefine_exec(const char *sql, int expected)
-{
-	int			rc = SPI_execute(sql, false, 0);
-
-	if (rc != expected)
-		elog(ERROR, "SPI_execute failed (%d): %s", rc, sql);
-}
-
-/* "schema.name" of relation relid, quoted. */
-static char *
-redefine_qualname(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
-
 /*
  * Refuses when objects other than the view's own rule depend on view_relid
  * (they would be dropped with it, or lose it): names them in the detail.
@@ -164,7 +147,7 @@ redefine_drop_leftovers(Oid view_relid)
 		ereport(NOTICE,
 				(errmsg("dropping \"%s\", left by an unfinished redefinition of \"%s\"",
 						get_rel_name(left), get_rel_name(view_relid))));
-		redefine_exec(psprintf("DROP MATERIALIZED VIEW %s", redefine_qualname(left)), SPI_OK_UTILITY);
+		view_exec(psprintf("DROP MATERIALIZED VIEW %s", view_qualified_name(left)), SPI_OK_UTILITY);
 	}
 }
 
@@ -209,7 +192,7 @@ redefine_carry_over(Oid old_relid, Oid new_relid)
 	ListCell   *lc;
 
 	args[0] = ObjectIdGetDatum(old_relid);
-	args[1] = CStringGetTextDatum(redefine_qualname(new_relid));
+	args[1] = CStringGetTextDatum(view_qualified_name(new_relid));
 	if (SPI_execute_with_args("SELECT pg_catalog.format('GRANT %s ON %s TO %s%s', a.privilege_type, $2,"
 							  "       CASE WHEN a.grantee = 0 THEN 'PUBLIC'"
 							  "            ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,"
@@ -221,7 +204,7 @@ redefine_carry_over(Oid old_relid, Oid new_relid)
 	for (i = 0; i < SPI_processed; i++)
 		grants = lappend(grants, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 	foreach(lc, grants)
-		redefine_exec(lfirst(lc), SPI_OK_UTILITY);
+		view_exec(lfirst(lc), SPI_OK_UTILITY);
 	/* pg_lambda's own comment names the old layers: the new view has its own */
 	if (comment && strncmp(comment, "pg_lambda continuous view over ", 31) != 0)
 		CreateComments(new_relid, RelationRelationId, 0, comment);
@@ -255,11 +238,11 @@ redefine_build_and_swap(Oid view_relid, Oid old_batch, Oid new_relid, const char
 				 errmsg("continuous view \"%s\" was dropped during its redefinition", viewname)));
 	redefine_check_dependents(view_relid);
 	redefine_carry_over(view_relid, new_relid);
-	redefine_exec(psprintf("DROP MATERIALIZED VIEW %s", redefine_qualname(view_relid)), SPI_OK_UTILITY);
-	redefine_exec(psprintf("ALTER MATERIALIZED VIEW %s RENAME TO %s", redefine_qualname(new_relid),
+	view_exec(psprintf("DROP MATERIALIZED VIEW %s", view_qualified_name(view_relid)), SPI_OK_UTILITY);
+	view_exec(psprintf("ALTER MATERIALIZED VIEW %s RENAME TO %s", view_qualified_name(new_relid),
 						   quote_identifier(viewname)), SPI_OK_UTILITY);
 	if (owner != GetUserId())
-		redefine_exec(psprintf("ALTER MATERIALIZED VIEW %s OWNER TO %s", redefine_qualname(new_relid),
+		view_exec(psprintf("ALTER MATERIALIZED VIEW %s OWNER TO %s", view_qualified_name(new_relid),
 							   quote_identifier(GetUserNameFromId(owner, false))), SPI_OK_UTILITY);
 	catalog_view_set_redefines(new_batch, InvalidOid);
 	catalog_read_cut(new_batch, GetLatestSnapshot(), &cut);
@@ -391,7 +374,7 @@ redefine_run(Oid view_relid, Oid batch, const char *viewname, const char *query,
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		if (get_rel_name(new_relid))
-			redefine_exec(psprintf("DROP MATERIALIZED VIEW %s", redefine_qualname(new_relid)), SPI_OK_UTILITY);
+			view_exec(psprintf("DROP MATERIALIZED VIEW %s", view_qualified_name(new_relid)), SPI_OK_UTILITY);
 		SPI_commit();
 		ReThrowError(edata);
 	}
