@@ -44,10 +44,16 @@
  * What the statement cannot express falls back to the row path
  * (batch_tail_scan and batch_upsert, batch.c): an aggregate with more than
  * BUILD_MAX_ARGS arguments, with ORDER BY or DISTINCT inside it (other than
- * count(DISTINCT), which the definition rewrote), a catalog owner
- * without SELECT on the event table, or a view whose owner does not have
- * the catalog owner's privileges (the statement, and so the definition's
- * expressions, run as the catalog's owner).
+ * count(DISTINCT), which the definition rewrote), or a catalog owner
+ * without SELECT on the event table or subject to its row-level security.
+ *
+ * Rights: the statement is planned and its executor started by the
+ * catalog's owner, whose alone the batch_* functions and the batch table
+ * are; its rows are computed as the view's owner (build_execute), so the
+ * definition's expressions run with the view owner's rights, whoever owns
+ * the view, as in its defining query. What the view's owner may read (SELECT
+ * on the columns, no row-level security) is checked by every refresh before
+ * (privilege_check_view).
  *
  * Memory: the statement runs with work_mem = maintenance_work_mem, so its
  * hash aggregation spills past maintenance_work_mem × hash_mem_multiplier.
@@ -93,6 +99,10 @@
 #include "storage/bufmgr.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
+#include "utils/rls.h"
+#include "utils/plancache.h"
+#include "executor/executor.h"
+#include "tcop/dest.h"
 
 #include "compat.h"
 #include "aggstate.h"
@@ -197,19 +207,20 @@ batch_build_possible(ViewDef *def)
 		if (!build_direct(&def->aggs[i]) && !build_wrappable(&def->aggs[i]))
 			return false;
 	}
+
 	/*
-	 * The statement runs as the catalog's owner (it inserts into the batch
-	 * table), and so do the definition's expressions in it. That must give
-	 * the view's owner no rights it does not have: only a view whose owner
-	 * has the catalog owner's privileges (a superuser's view, when a
-	 * superuser installed the extension) takes this path; other views are
-	 * recomputed by the row path, whose expressions run as the session's
-	 * user like every other refresh.
+	 * The statement is planned and its executor started by the catalog's
+	 * owner (the batch_* functions and the batch table are its alone); what
+	 * the view's owner may read was checked by privilege_check_view, and the
+	 * definition's expressions run as the view's owner (build_execute). The
+	 * executor checks the catalog owner's SELECT on the event table, and a
+	 * plan made for a role that row-level security applies to would filter
+	 * the events: then the row path reads them.
 	 */
 	owner = catalog_owner();
 	return OidIsValid(owner) &&
-		has_privs_of_role(build_view_owner(def), owner) &&
-		pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK;
+		pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK &&
+		check_enable_rls(def->event_relid, owner, true) != RLS_ENABLED;
 }
 
 /* An expression of the event table's row, as SQL. */
@@ -603,6 +614,60 @@ build_swap_indexes(Oid batch_relid, List *copies)
 }
 
 /*
+ * Runs the build's statement (plan, text sql) under snap, its rows going to
+ * dest (NULL for the INSERT, which sends none), and returns the rows it
+ * processed. The executor is started by the current user, the catalog's
+ * owner: its permission checks are those of the statement, whose batch_*
+ * functions and batch table are the catalog owner's alone. The rows are then
+ * computed as runas, the view's owner, in a security-restricted operation,
+ * so that the definition's expressions (a function of the view owner's, say)
+ * run with the view owner's rights, as the defining query would; what the
+ * view owner may read was checked before (privilege_check_view). An error
+ * on the way restores the user with the transaction's abort.
+ */
+static uint64
+build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo params,
+			  DestReceiver *dest, Oid runas)
+{
+	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
+	PlannedStmt *stmt;
+	QueryDesc  *qd;
+	Oid			save_userid;
+	int			save_sec;
+	uint64		processed;
+
+	if (cplan == NULL || list_length(cplan->stmt_list) != 1)
+		elog(ERROR, "the batch build is not one statement");
+	stmt = linitial_node(PlannedStmt, cplan->stmt_list);
+	if (dest == NULL)
+	{
+		/* the INSERT sees what this transaction did before it (the DELETE) */
+		CommandCounterIncrement();
+		PushCopiedSnapshot(snap);
+		UpdateActiveSnapshotCommandId();
+	}
+	else
+		PushActiveSnapshot(snap);
+	qd = CreateQueryDesc(stmt, sql, GetActiveSnapshot(), InvalidSnapshot,
+						 dest ? dest : None_Receiver, params, NULL, 0);
+	ExecutorStart(qd, 0);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(runas, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ExecutorRun(qd, ForwardScanDirection, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	/* AFTER triggers of the INSERT fire here, as for the row path's upserts */
+	ExecutorFinish(qd);
+	processed = qd->estate->es_processed;
+	ExecutorEnd(qd);
+	FreeQueryDesc(qd);
+	PopActiveSnapshot();
+	/* an unsaved plan's cached plan has no resource owner */
+	ReleaseCachedPlan(cplan, NULL);
+	return processed;
+}
+
+/*
  * Fills the (emptied) batch table of def with the groups of every event
  * that snap sees; horizon is a sliding window's first readable step. Runs
  * in the catalog scope (catalog_begin). Returns the rows inserted.
@@ -619,7 +684,7 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	char	   *sql;
 	SPIPlanPtr	plan;
 	Oid			argtypes[1];
-	int			rc;
+	ParamListInfo params;
 	char	   *mwm;
 	Relation	rel;
 	BuildWay	way;
@@ -659,10 +724,20 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the batch build of \"%s\": %s",
 			 get_rel_name(def->view_relid), SPI_result_code_string(SPI_result));
+	params = NULL;
+	if (def->sliding)
+	{
+		params = makeParamList(1);
+		params->numParams = 1;
+		params->params[0].value = horizon;
+		params->params[0].isnull = false;
+		params->params[0].pflags = PARAM_FLAG_CONST;
+		params->params[0].ptype = def->steptype;
+	}
 	if (way != BUILD_INSERT)
 	{
-		SPIExecuteOptions options;
 		BuildReceiver *r = palloc0(sizeof(BuildReceiver));
+		int			i;
 
 		r->pub.receiveSlot = build_receiver_receive;
 		r->pub.rStartup = build_receiver_startup;
@@ -674,29 +749,10 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		r->bistate = GetBulkInsertState();
 		r->cid = GetCurrentCommandId(true);
 		r->cxt = CurrentMemoryContext;
-		memset(&options, 0, sizeof(options));
-		if (def->sliding)
-		{
-			options.params = makeParamList(1);
-			options.params->numParams = 1;
-			options.params->params[0].value = horizon;
-			options.params->params[0].isnull = false;
-			options.params->params[0].pflags = PARAM_FLAG_CONST;
-			options.params->params[0].ptype = def->steptype;
-		}
-		/* read-only: the statement reads under the active snapshot, snap */
-		options.read_only = true;
-		options.dest = (DestReceiver *) r;
-		PushActiveSnapshot(snap);
-		rc = SPI_execute_plan_extended(plan, &options);
-		PopActiveSnapshot();
-		/* a SELECT into DestNone counts as SPI_OK_UTILITY */
-		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
-			elog(ERROR, "batch build of \"%s\" failed: %s",
-				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+		(void) build_execute(plan, sql, snap, params, (DestReceiver *) r, build_view_owner(def));
 		FreeBulkInsertState(r->bistate);
-		for (rc = 0; rc < BUILD_MULTI_INSERT && r->slots[rc] != NULL; rc++)
-			ExecDropSingleTupleTableSlot(r->slots[rc]);
+		for (i = 0; i < BUILD_MULTI_INSERT && r->slots[i] != NULL; i++)
+			ExecDropSingleTupleTableSlot(r->slots[i]);
 		rows = r->rows;
 		table_close(rel, NoLock);
 		CommandCounterIncrement();
@@ -713,17 +769,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	}
 	else
 	{
-		Datum		args[1];
-
 		table_close(rel, NoLock);
-		args[0] = horizon;
-		/* triggers on the batch table fire as for the row path's upserts */
-		rc = SPI_execute_snapshot(plan, def->sliding ? args : NULL, NULL, snap, InvalidSnapshot,
-								  false, true, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "batch build of \"%s\" failed: %s",
-				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
-		rows = (int64) SPI_processed;
+		rows = (int64) build_execute(plan, sql, snap, params, NULL, build_view_owner(def));
 	}
 	SPI_freeplan(plan);
 	build_progress.running = false;
