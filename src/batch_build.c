@@ -47,11 +47,11 @@
  * count(DISTINCT), which the definition rewrote), or a catalog owner
  * without SELECT on the event table or subject to its row-level security.
  *
- * Rights: the statement is planned and its executor started by the
+ * Rights: the statement is parsed and its executor started by the
  * catalog's owner, whose alone the batch_* functions and the batch table
- * are; its rows are computed as the view's owner (build_execute), so the
- * definition's expressions run with the view owner's rights, whoever owns
- * the view, as in its defining query. What the view's owner may read (SELECT
+ * are; it is planned and its rows are computed as the view's owner
+ * (build_execute), so the definition's expressions run with the view
+ * owner's rights, whoever owns the view, as in its defining query. What the view's owner may read (SELECT
  * on the columns, no row-level security) is checked by every refresh before
  * (privilege_check_view).
  *
@@ -209,13 +209,13 @@ batch_build_possible(ViewDef *def)
 	}
 
 	/*
-	 * The statement is planned and its executor started by the catalog's
+	 * The statement is parsed and its executor started by the catalog's
 	 * owner (the batch_* functions and the batch table are its alone); what
 	 * the view's owner may read was checked by privilege_check_view, and the
-	 * definition's expressions run as the view's owner (build_execute). The
+	 * statement is planned and run as the view's owner (build_execute). The
 	 * executor checks the catalog owner's SELECT on the event table, and a
-	 * plan made for a role that row-level security applies to would filter
-	 * the events: then the row path reads them.
+	 * statement parsed for a role that row-level security applies to would
+	 * filter the events: then the row path reads them.
 	 */
 	owner = catalog_owner();
 	return OidIsValid(owner) &&
@@ -613,29 +613,51 @@ build_swap_indexes(Oid batch_relid, List *copies)
 	}
 }
 
+/* Names the build's statement in the context of an error, as SPI does. */
+static void
+build_error_context(void *arg)
+{
+	errcontext("SQL statement \"%s\"", (const char *) arg);
+}
+
 /*
  * Runs the build's statement (plan, text sql) under snap, its rows going to
  * dest (NULL for the INSERT, which sends none), and returns the rows it
- * processed. The executor is started by the current user, the catalog's
- * owner: its permission checks are those of the statement, whose batch_*
- * functions and batch table are the catalog owner's alone. The rows are then
- * computed as runas, the view's owner, in a security-restricted operation,
- * so that the definition's expressions (a function of the view owner's, say)
- * run with the view owner's rights, as the defining query would; what the
- * view owner may read was checked before (privilege_check_view). An error
- * on the way restores the user with the transaction's abort.
+ * processed.
+ *
+ * Rights: the statement was parsed by the current user, the catalog's
+ * owner, and its executor is started by it: its permission checks are
+ * those of the statement, whose batch_* functions and batch table are the
+ * catalog owner's alone. It is planned and its rows are computed as runas,
+ * the view's owner, in a security-restricted operation, so that the
+ * definition's expressions (a function of the view owner's, say, evaluated
+ * per row or folded by the planner) run with the view owner's rights, as its
+ * defining query would; what the view owner may read was checked before
+ * (privilege_check_view). An error on the way restores the user with the
+ * transaction's (or subtransaction's) abort.
  */
 static uint64
 build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo params,
 			  DestReceiver *dest, Oid runas)
 {
-	CachedPlan *cplan = SPI_plan_get_cached_plan(plan);
+	CachedPlan *cplan;
 	PlannedStmt *stmt;
 	QueryDesc  *qd;
 	Oid			save_userid;
 	int			save_sec;
 	uint64		processed;
+	ErrorContextCallback errcb;
 
+	errcb.callback = build_error_context;
+	errcb.arg = (void *) sql;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(runas, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	cplan = SPI_plan_get_cached_plan(plan);
+	SetUserIdAndSecContext(save_userid, save_sec);
 	if (cplan == NULL || list_length(cplan->stmt_list) != 1)
 		elog(ERROR, "the batch build is not one statement");
 	stmt = linitial_node(PlannedStmt, cplan->stmt_list);
@@ -651,7 +673,6 @@ build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo par
 	qd = CreateQueryDesc(stmt, sql, GetActiveSnapshot(), InvalidSnapshot,
 						 dest ? dest : None_Receiver, params, NULL, 0);
 	ExecutorStart(qd, 0);
-	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(runas, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	ExecutorRun(qd, ForwardScanDirection, 0);
@@ -664,6 +685,7 @@ build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo par
 	PopActiveSnapshot();
 	/* an unsaved plan's cached plan has no resource owner */
 	ReleaseCachedPlan(cplan, NULL);
+	error_context_stack = errcb.previous;
 	return processed;
 }
 
