@@ -552,8 +552,15 @@ lambda_scheduler_main(Datum arg)
 			}
 			MemoryContextSwitchTo(old);
 		}
+		/*
+		 * Under the snapshot that found the views (or no extension): a
+		 * transaction that creates the extension and views, still running,
+		 * keeps their slots.
+		 */
 		if (installed)
-			speed_release_stale(dbid, views, false, GetActiveSnapshot());
+			(void) speed_release_stale(dbid, views, false, GetActiveSnapshot());
+		else if (speed_release_stale(dbid, NIL, true, GetActiveSnapshot()) > 0)
+			installed = true;	/* it may be: wait for that transaction */
 		{
 			/* views dropped while failing */
 			ListCell   *fc;
@@ -572,10 +579,7 @@ lambda_scheduler_main(Datum arg)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		if (!installed)
-		{
-			speed_release_stale(dbid, NIL, true, NULL);
 			break;
-		}
 
 		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
 		forthree(lc, views, lc2, due, lc3, refreshed)
