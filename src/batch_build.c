@@ -15,7 +15,7 @@
  *	   FROM [ONLY] <event table> WHERE <the definition's WHERE>
  *	  GROUP BY <the keys>
  *
- * under the cut snapshot (SPI_execute_snapshot), so that it reads exactly
+ * under the cut snapshot (build_execute), so that it reads exactly
  * the events the cut says the batch holds. Each aggregate's state comes in
  * the form the batch table stores (aggmeta_serialize, aggstate.c), in one
  * of two ways:
@@ -51,16 +51,21 @@
  * catalog's owner, whose alone the batch_* functions and the batch table
  * are; it is planned and its rows are computed as the view's owner
  * (build_execute), so the definition's expressions run with the view
- * owner's rights, whoever owns the view, as in its defining query. What the view's owner may read (SELECT
- * on the columns, no row-level security) is checked by every refresh before
- * (privilege_check_view).
+ * owner's rights, whoever owns the view, as in its defining query. What
+ * the view's owner may read (SELECT on the columns, no row-level security)
+ * is checked by every refresh before (privilege_check_view).
  *
  * Memory: the statement runs with work_mem = maintenance_work_mem, so its
  * hash aggregation spills past maintenance_work_mem × hash_mem_multiplier.
  *
+ * Room: before a recompute writes, the pages of the batch table are pruned
+ * and their room recorded in the free space map (build_note_free_space), so
+ * that the new rows take the room of the recompute before last.
+ *
  * Locks: those of the statement (AccessShare on the events, RowExclusive on
- * the batch table); the caller holds ShareUpdateExclusive on the batch
- * table.
+ * the batch table), SHARE while new indexes are built and a moment of
+ * ACCESS EXCLUSIVE to swap them in (build_swap_indexes); the caller holds
+ * ShareUpdateExclusive on the batch table.
  *
  *-------------------------------------------------------------------------
  */
