@@ -13,7 +13,10 @@
  * into the batch tables. A view whose refresh fails is recorded in the
  * catalog and tried again after a delay that doubles from 1 s to 5 min;
  * the others go on. When it finds the extension dropped it frees the
- * database's speed layer and exits with code 0 (not restarted).
+ * database's speed layer and exits with code 0 (not restarted); but while
+ * a transaction that creates the extension and views runs (the CREATE
+ * started the scheduler, which cannot see the extension yet), it keeps
+ * those views' slots and waits for that transaction.
  *
  * Starting and stopping. scheduler_start (nothing if one runs) is called
  * by the starter at server start and after a crash restart (worker.c), when
