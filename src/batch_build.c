@@ -509,24 +509,27 @@ build_storage_is_new(Relation rel)
 }
 
 /*
- * Before a recompute writes its rows: prunes each page of the batch table
- * rel (the rows an earlier recompute or refresh deleted, that no snapshot
- * can see any more) and records the free space of every page in the free
- * space map, which only VACUUM fills otherwise. The multi-insert then puts
- * the new rows into the room of the rows of the recompute before last
- * instead of appending them all: a batch table recomputed again and again
- * without a VACUUM in between stays at about two generations of rows,
- * rather than growing by one each time (and every recompute's DELETE and
- * index builds reading them all). The map is a hint: an insert checks the
- * page's room itself.
+ * Before a recompute writes its rows (by multi-insert or INSERT ...
+ * SELECT): prunes each page of the batch table rel (the rows an earlier
+ * recompute or refresh deleted, that no snapshot can see any more) and
+ * records the free space of every page in the free space map, which only
+ * VACUUM fills otherwise. The new rows then go into the room of the rows of
+ * the recompute before last instead of all being appended: a batch table
+ * recomputed again and again without a VACUUM in between stays at about two
+ * generations of rows, rather than growing by one each time (and every
+ * recompute's DELETE and index builds reading them all). The map is a
+ * hint: an insert checks the page's room itself.
  */
 static void
 build_note_free_space(Relation rel)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
-	BufferAccessStrategy strategy = GetAccessStrategy(BAS_BULKREAD);
+	BufferAccessStrategy strategy;
 	BlockNumber blk;
 
+	if (nblocks == 0)
+		return;
+	strategy = GetAccessStrategy(BAS_BULKREAD);
 	for (blk = 0; blk < nblocks; blk++)
 	{
 		Buffer		buf;
@@ -779,11 +782,10 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		if (build_storage_is_new(rel))
 			way = BUILD_NEW_STORAGE;
 		else if ((copies = build_index_copies(rel, &ok)) != NIL && ok)
-		{
 			way = BUILD_NEW_INDEXES;
-			build_note_free_space(rel);
-		}
 	}
+	if (way != BUILD_NEW_STORAGE)
+		build_note_free_space(rel);
 	sql = build_sql(def, way == BUILD_INSERT);
 	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
 	argtypes[0] = def->steptype;
