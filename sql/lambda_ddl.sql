@@ -254,3 +254,21 @@ DROP FUNCTION same_as_direct(regclass), plan_lines(text);
 DROP ROLE lambda_ddl_reader;
 DROP ROLE lambda_ddl_owner;
 DROP EXTENSION pg_lambda;
+
+-- a transaction that creates the extension and a view keeps the view's
+-- speed layer while the database's scheduler (which the CREATE starts, and
+-- which looks at the database every second) finds no extension yet: the
+-- events inserted after the CREATE are counted once
+BEGIN;
+CREATE EXTENSION pg_lambda;
+CREATE TABLE ev1 (k text, ts timestamptz NOT NULL DEFAULT '2025-01-01 00:00+00');
+SELECT lambda.create_event_table('ev1', time_column => 'ts');
+INSERT INTO ev1 (k) VALUES ('a'), ('b');
+CREATE MATERIALIZED VIEW v1 WITH (lambda.continuous) AS SELECT k, count(*) AS n FROM ev1 GROUP BY k;
+INSERT INTO ev1 (k) VALUES ('a'), ('c');
+SELECT pg_sleep(3);
+COMMIT;
+SELECT * FROM v1 ORDER BY k;
+SELECT k, count(*) AS n FROM ev1 GROUP BY k ORDER BY k;
+DROP TABLE ev1 CASCADE;
+DROP EXTENSION pg_lambda;

@@ -131,6 +131,30 @@ COMMENT ON VIEW alice_counts IS 'counts';
 SELECT reloptions FROM pg_class WHERE oid = 'alice_counts'::regclass;
 SELECT * FROM alice_counts ORDER BY k;
 
+-- a recompute computes the batch layer with the rights of the view's owner,
+-- whoever calls it: a function of the definition runs as the view's owner
+-- (here a superuser recomputes mallory's view)
+CREATE TABLE ev_who (k text, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('ev_who', time_column => 'ts');
+INSERT INTO ev_who VALUES ('a', '2025-01-01'), ('b', '2025-01-01'), ('b', '2025-01-02');
+GRANT SELECT ON ev_who TO lambda_priv_mallory;
+SET ROLE lambda_priv_mallory;
+CREATE FUNCTION lambda_priv_who(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF t = 'a' THEN
+        RAISE NOTICE 'lambda_priv_who runs as %', current_user;
+    END IF;
+    RETURN t;
+END $$;
+CREATE MATERIALIZED VIEW mallory_who WITH (lambda.continuous) AS
+    SELECT lambda_priv_who(k) AS k, count(*) AS n FROM ev_who GROUP BY 1;
+RESET ROLE;
+SELECT lambda.recompute('mallory_who');
+SELECT * FROM mallory_who ORDER BY k;
+DROP MATERIALIZED VIEW mallory_who;
+DROP FUNCTION lambda_priv_who(text);
+DROP TABLE ev_who;
+
 DROP MATERIALIZED VIEW alice_counts, mallory_counts;
 DROP TABLE ev;
 REVOKE ALL ON SCHEMA public FROM lambda_priv_alice, lambda_priv_mallory, lambda_priv_team, lambda_priv_bypass;

@@ -15,7 +15,7 @@
  *	   FROM [ONLY] <event table> WHERE <the definition's WHERE>
  *	  GROUP BY <the keys>
  *
- * under the cut snapshot (SPI_execute_snapshot), so that it reads exactly
+ * under the cut snapshot (build_execute), so that it reads exactly
  * the events the cut says the batch holds. Each aggregate's state comes in
  * the form the batch table stores (aggmeta_serialize, aggstate.c), in one
  * of two ways:
@@ -44,17 +44,28 @@
  * What the statement cannot express falls back to the row path
  * (batch_tail_scan and batch_upsert, batch.c): an aggregate with more than
  * BUILD_MAX_ARGS arguments, with ORDER BY or DISTINCT inside it (other than
- * count(DISTINCT), which the definition rewrote), a catalog owner
- * without SELECT on the event table, or a view whose owner does not have
- * the catalog owner's privileges (the statement, and so the definition's
- * expressions, run as the catalog's owner).
+ * count(DISTINCT), which the definition rewrote), or a catalog owner
+ * without SELECT on the event table or subject to its row-level security.
+ *
+ * Rights: the statement is parsed and its executor started by the
+ * catalog's owner, whose alone the batch_* functions and the batch table
+ * are; it is planned and its rows are computed as the view's owner
+ * (build_execute), so the definition's expressions run with the view
+ * owner's rights, whoever owns the view, as in its defining query. What
+ * the view's owner may read (SELECT on the columns, no row-level security)
+ * is checked by every refresh before (privilege_check_view).
  *
  * Memory: the statement runs with work_mem = maintenance_work_mem, so its
  * hash aggregation spills past maintenance_work_mem × hash_mem_multiplier.
  *
+ * Room: before a recompute writes, the pages of the batch table are pruned
+ * and their room recorded in the free space map (build_note_free_space), so
+ * that the new rows take the room of the recompute before last.
+ *
  * Locks: those of the statement (AccessShare on the events, RowExclusive on
- * the batch table); the caller holds ShareUpdateExclusive on the batch
- * table.
+ * the batch table), SHARE while new indexes are built and a moment of
+ * ACCESS EXCLUSIVE to swap them in (build_swap_indexes); the caller holds
+ * ShareUpdateExclusive on the batch table.
  *
  *-------------------------------------------------------------------------
  */
@@ -91,8 +102,13 @@
 #include "executor/tuptable.h"
 #include "nodes/params.h"
 #include "storage/bufmgr.h"
+#include "storage/freespace.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
+#include "utils/rls.h"
+#include "utils/plancache.h"
+#include "executor/executor.h"
+#include "tcop/dest.h"
 
 #include "compat.h"
 #include "aggstate.h"
@@ -197,19 +213,20 @@ batch_build_possible(ViewDef *def)
 		if (!build_direct(&def->aggs[i]) && !build_wrappable(&def->aggs[i]))
 			return false;
 	}
+
 	/*
-	 * The statement runs as the catalog's owner (it inserts into the batch
-	 * table), and so do the definition's expressions in it. That must give
-	 * the view's owner no rights it does not have: only a view whose owner
-	 * has the catalog owner's privileges (a superuser's view, when a
-	 * superuser installed the extension) takes this path; other views are
-	 * recomputed by the row path, whose expressions run as the session's
-	 * user like every other refresh.
+	 * The statement is parsed and its executor started by the catalog's
+	 * owner (the batch_* functions and the batch table are its alone); what
+	 * the view's owner may read was checked by privilege_check_view, and the
+	 * statement is planned and run as the view's owner (build_execute). The
+	 * executor checks the catalog owner's SELECT on the event table, and a
+	 * statement parsed for a role that row-level security applies to would
+	 * filter the events: then the row path reads them.
 	 */
 	owner = catalog_owner();
 	return OidIsValid(owner) &&
-		has_privs_of_role(build_view_owner(def), owner) &&
-		pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK;
+		pg_class_aclcheck(def->event_relid, owner, ACL_SELECT) == ACLCHECK_OK &&
+		check_enable_rls(def->event_relid, owner, true) != RLS_ENABLED;
 }
 
 /* An expression of the event table's row, as SQL. */
@@ -491,6 +508,45 @@ build_storage_is_new(Relation rel)
 		RelationGetNumberOfBlocks(rel) == 0;
 }
 
+/*
+ * Before a recompute writes its rows (by multi-insert or INSERT ...
+ * SELECT): prunes each page of the batch table rel (the rows an earlier
+ * recompute or refresh deleted, that no snapshot can see any more) and
+ * records the free space of every page in the free space map, which only
+ * VACUUM fills otherwise. The new rows then go into the room of the rows of
+ * the recompute before last instead of all being appended: a batch table
+ * recomputed again and again without a VACUUM in between stays at about two
+ * generations of rows, rather than growing by one each time (and every
+ * recompute's DELETE and index builds reading them all). The map is a
+ * hint: an insert checks the page's room itself.
+ */
+static void
+build_note_free_space(Relation rel)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	BufferAccessStrategy strategy;
+	BlockNumber blk;
+
+	if (nblocks == 0)
+		return;
+	strategy = GetAccessStrategy(BAS_BULKREAD);
+	for (blk = 0; blk < nblocks; blk++)
+	{
+		Buffer		buf;
+		Size		room;
+
+		CHECK_FOR_INTERRUPTS();
+		buf = ReadBufferExtended(rel, MAIN_FORKNUM, blk, RBM_NORMAL, strategy);
+		heap_page_prune_opt(rel, buf);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		room = PageGetHeapFreeSpace(BufferGetPage(buf));
+		UnlockReleaseBuffer(buf);
+		RecordPageWithFreeSpace(rel, blk, room);
+	}
+	FreeSpaceMapVacuum(rel);
+	FreeAccessStrategy(strategy);
+}
+
 /* An index of a batch table that a recompute replaces by a new one. */
 typedef struct BuildIndex
 {
@@ -602,6 +658,82 @@ build_swap_indexes(Oid batch_relid, List *copies)
 	}
 }
 
+/* Names the build's statement in the context of an error, as SPI does. */
+static void
+build_error_context(void *arg)
+{
+	errcontext("SQL statement \"%s\"", (const char *) arg);
+}
+
+/*
+ * Runs the build's statement (plan, text sql) under snap, its rows going to
+ * dest (NULL for the INSERT, which sends none), and returns the rows it
+ * processed.
+ *
+ * Rights: the statement was parsed by the current user, the catalog's
+ * owner, and its executor is started by it: its permission checks are
+ * those of the statement, whose batch_* functions and batch table are the
+ * catalog owner's alone. It is planned and its rows are computed as runas,
+ * the view's owner, in a security-restricted operation, so that the
+ * definition's expressions (a function of the view owner's, say, evaluated
+ * per row or folded by the planner) run with the view owner's rights, as its
+ * defining query would; what the view owner may read was checked before
+ * (privilege_check_view). An error on the way restores the user with the
+ * transaction's (or subtransaction's) abort.
+ */
+static uint64
+build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo params,
+			  DestReceiver *dest, Oid runas)
+{
+	CachedPlan *cplan;
+	PlannedStmt *stmt;
+	QueryDesc  *qd;
+	Oid			save_userid;
+	int			save_sec;
+	uint64		processed;
+	ErrorContextCallback errcb;
+
+	errcb.callback = build_error_context;
+	errcb.arg = (void *) sql;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(runas, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	cplan = SPI_plan_get_cached_plan(plan);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	if (cplan == NULL || list_length(cplan->stmt_list) != 1)
+		elog(ERROR, "the batch build is not one statement");
+	stmt = linitial_node(PlannedStmt, cplan->stmt_list);
+	if (dest == NULL)
+	{
+		/* the INSERT sees what this transaction did before it (the DELETE) */
+		CommandCounterIncrement();
+		PushCopiedSnapshot(snap);
+		UpdateActiveSnapshotCommandId();
+	}
+	else
+		PushActiveSnapshot(snap);
+	qd = CreateQueryDesc(stmt, sql, GetActiveSnapshot(), InvalidSnapshot,
+						 dest ? dest : None_Receiver, params, NULL, 0);
+	ExecutorStart(qd, 0);
+	SetUserIdAndSecContext(runas, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	ExecutorRun(qd, ForwardScanDirection, 0);
+	SetUserIdAndSecContext(save_userid, save_sec);
+	/* AFTER triggers of the INSERT fire here, as for the row path's upserts */
+	ExecutorFinish(qd);
+	processed = qd->estate->es_processed;
+	ExecutorEnd(qd);
+	FreeQueryDesc(qd);
+	PopActiveSnapshot();
+	/* an unsaved plan's cached plan has no resource owner */
+	ReleaseCachedPlan(cplan, NULL);
+	error_context_stack = errcb.previous;
+	return processed;
+}
+
 /*
  * Fills the (emptied) batch table of def with the groups of every event
  * that snap sees; horizon is a sliding window's first readable step. Runs
@@ -619,7 +751,7 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	char	   *sql;
 	SPIPlanPtr	plan;
 	Oid			argtypes[1];
-	int			rc;
+	ParamListInfo params;
 	char	   *mwm;
 	Relation	rel;
 	BuildWay	way;
@@ -652,6 +784,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		else if ((copies = build_index_copies(rel, &ok)) != NIL && ok)
 			way = BUILD_NEW_INDEXES;
 	}
+	if (way != BUILD_NEW_STORAGE)
+		build_note_free_space(rel);
 	sql = build_sql(def, way == BUILD_INSERT);
 	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
 	argtypes[0] = def->steptype;
@@ -659,10 +793,20 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	if (plan == NULL)
 		elog(ERROR, "could not prepare the batch build of \"%s\": %s",
 			 get_rel_name(def->view_relid), SPI_result_code_string(SPI_result));
+	params = NULL;
+	if (def->sliding)
+	{
+		params = makeParamList(1);
+		params->numParams = 1;
+		params->params[0].value = horizon;
+		params->params[0].isnull = false;
+		params->params[0].pflags = PARAM_FLAG_CONST;
+		params->params[0].ptype = def->steptype;
+	}
 	if (way != BUILD_INSERT)
 	{
-		SPIExecuteOptions options;
 		BuildReceiver *r = palloc0(sizeof(BuildReceiver));
+		int			i;
 
 		r->pub.receiveSlot = build_receiver_receive;
 		r->pub.rStartup = build_receiver_startup;
@@ -674,29 +818,10 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		r->bistate = GetBulkInsertState();
 		r->cid = GetCurrentCommandId(true);
 		r->cxt = CurrentMemoryContext;
-		memset(&options, 0, sizeof(options));
-		if (def->sliding)
-		{
-			options.params = makeParamList(1);
-			options.params->numParams = 1;
-			options.params->params[0].value = horizon;
-			options.params->params[0].isnull = false;
-			options.params->params[0].pflags = PARAM_FLAG_CONST;
-			options.params->params[0].ptype = def->steptype;
-		}
-		/* read-only: the statement reads under the active snapshot, snap */
-		options.read_only = true;
-		options.dest = (DestReceiver *) r;
-		PushActiveSnapshot(snap);
-		rc = SPI_execute_plan_extended(plan, &options);
-		PopActiveSnapshot();
-		/* a SELECT into DestNone counts as SPI_OK_UTILITY */
-		if (rc != SPI_OK_SELECT && rc != SPI_OK_UTILITY)
-			elog(ERROR, "batch build of \"%s\" failed: %s",
-				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
+		(void) build_execute(plan, sql, snap, params, (DestReceiver *) r, build_view_owner(def));
 		FreeBulkInsertState(r->bistate);
-		for (rc = 0; rc < BUILD_MULTI_INSERT && r->slots[rc] != NULL; rc++)
-			ExecDropSingleTupleTableSlot(r->slots[rc]);
+		for (i = 0; i < BUILD_MULTI_INSERT && r->slots[i] != NULL; i++)
+			ExecDropSingleTupleTableSlot(r->slots[i]);
 		rows = r->rows;
 		table_close(rel, NoLock);
 		CommandCounterIncrement();
@@ -713,17 +838,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	}
 	else
 	{
-		Datum		args[1];
-
 		table_close(rel, NoLock);
-		args[0] = horizon;
-		/* triggers on the batch table fire as for the row path's upserts */
-		rc = SPI_execute_snapshot(plan, def->sliding ? args : NULL, NULL, snap, InvalidSnapshot,
-								  false, true, 0);
-		if (rc != SPI_OK_INSERT)
-			elog(ERROR, "batch build of \"%s\" failed: %s",
-				 get_rel_name(def->view_relid), SPI_result_code_string(rc));
-		rows = (int64) SPI_processed;
+		rows = (int64) build_execute(plan, sql, snap, params, NULL, build_view_owner(def));
 	}
 	SPI_freeplan(plan);
 	build_progress.running = false;

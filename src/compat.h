@@ -40,6 +40,7 @@
  *			the grouping expressions through Vars of it
  *	18		virtual generated columns: Vars the planner		compat_expand_virtual_columns()
  *			replaces by the generation expression
+ *	18		ExecutorRun() lost its execute_once argument		macro
  *
  * PostgreSQL 16 is packaged by no Debian suite pg_lambda is tested on, so no
  * build for 16 is tested. Every branch 16 takes here is also taken by 15 (the
@@ -319,5 +320,11 @@ compat_expand_virtual_columns(Query *query)
 #endif
 	return query;
 }
+
+/* 18: ExecutorRun() without execute_once (always true where pg_lambda calls it) */
+#if PG_VERSION_NUM < 180000
+#define ExecutorRun(queryDesc, direction, count) \
+	ExecutorRun(queryDesc, direction, count, true)
+#endif
 
 #endif							/* LAMBDA_COMPAT_H */

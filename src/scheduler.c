@@ -13,7 +13,10 @@
  * into the batch tables. A view whose refresh fails is recorded in the
  * catalog and tried again after a delay that doubles from 1 s to 5 min;
  * the others go on. When it finds the extension dropped it frees the
- * database's speed layer and exits with code 0 (not restarted).
+ * database's speed layer and exits with code 0 (not restarted); but while
+ * a transaction that creates the extension and views runs (the CREATE
+ * started the scheduler, which cannot see the extension yet), it keeps
+ * those views' slots and waits for that transaction.
  *
  * Starting and stopping. scheduler_start (nothing if one runs) is called
  * by the starter at server start and after a crash restart (worker.c), when
@@ -552,8 +555,15 @@ lambda_scheduler_main(Datum arg)
 			}
 			MemoryContextSwitchTo(old);
 		}
+		/*
+		 * Under the snapshot that found the views (or no extension): a
+		 * transaction that creates the extension and views, still running,
+		 * keeps their slots.
+		 */
 		if (installed)
-			speed_release_stale(dbid, views, false, GetActiveSnapshot());
+			(void) speed_release_stale(dbid, views, false, GetActiveSnapshot());
+		else if (speed_release_stale(dbid, NIL, true, GetActiveSnapshot()) > 0)
+			installed = true;	/* it may be: wait for that transaction */
 		{
 			/* views dropped while failing */
 			ListCell   *fc;
@@ -572,10 +582,7 @@ lambda_scheduler_main(Datum arg)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		if (!installed)
-		{
-			speed_release_stale(dbid, NIL, true, NULL);
 			break;
-		}
 
 		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
 		forthree(lc, views, lc2, due, lc3, refreshed)

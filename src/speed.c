@@ -1353,13 +1353,17 @@ speed_status(Oid batch_relid, SpeedStatus *st)
 
 /*
  * Frees the slots of database dbid whose view is not in "live" (batch table
- * OIDs; NIL with all = true: every slot of the database). Catches views that
- * went without their transaction callback (DROP EXTENSION, DROP DATABASE).
+ * OIDs; NIL with all = true: every slot of the database), but for views
+ * created by a transaction still in progress or that snap (when given, the
+ * one "live" was read with) does not see: returns how many of those it
+ * kept. Catches views that went without their transaction callback (DROP
+ * EXTENSION, DROP DATABASE).
  */
-void
+int
 speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap)
 {
 	int			i;
+	int			kept = 0;
 
 	(void) speed_get_area();
 	LWLockAcquire(speed_shared->registry_lock, LW_EXCLUSIVE);
@@ -1369,14 +1373,23 @@ speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap)
 
 		if (!v->in_use || v->dbid != dbid || (!all && list_member_oid(live, v->batch_relid)))
 			continue;
-		/* a view whose creation "live" could not see yet */
-		if (!all && TransactionIdIsValid(v->creator) &&
+
+		/*
+		 * A view whose creation "live" (or, with all, the caller's finding
+		 * that the extension is not installed) could not see yet: the
+		 * transaction that creates the extension and a view is in progress.
+		 */
+		if (TransactionIdIsValid(v->creator) &&
 			(TransactionIdIsInProgress(v->creator) ||
 			 (snap && XidInMVCCSnapshot(v->creator, snap))))
+		{
+			kept++;
 			continue;
+		}
 		speed_free_slot(v);
 	}
 	LWLockRelease(speed_shared->registry_lock);
+	return kept;
 }
 
 /* ------------------------------------------------------------------------

@@ -52,7 +52,7 @@ extern void speed_init(void);
 extern int	speed_attach(ViewDef *def, bool created);
 extern void speed_view_created(ViewDef *def, int64 cut_gen);
 extern void speed_view_dropped(Oid batch_relid);
-extern void speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
+extern int speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
 
 /* Applying what transactions captured (capture.c) */
 extern void speed_attach_area(void);
