@@ -203,14 +203,20 @@ $$;
 SELECT same($$SELECT * FROM run_pj(3)$$,
             $$SELECT u.tag, d.hour, d.n FROM urls u JOIN v_direct d ON d.k = u.k WHERE u.tag <= 3$$);
 RESET plan_cache_mode;
--- not offered: a join on an aggregate column, and a join with a condition
--- on the view that PostgreSQL moved into the view's query
-SELECT probe_plan($$SELECT u.tag, v.k FROM urls u JOIN v ON v.n = u.tag$$);
-SELECT same($$SELECT u.tag, v.k FROM urls u JOIN v ON v.n = u.tag$$,
-            $$SELECT u.tag, d.k FROM urls u JOIN v_direct d ON d.n = u.tag$$);
+-- conditions on the view alone, which PostgreSQL moves into the view's
+-- query, are the probe's too: a key and a time range per outer row
 SELECT probe_plan($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.g = 1$$);
 SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.g = 1$$,
             $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k WHERE d.g = 1$$);
+SELECT probe_plan($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.hour >= '2025-01-01 20:00'$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.hour >= '2025-01-01 20:00'$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k WHERE d.hour >= '2025-01-01 20:00'$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.g IN (SELECT 1) AND v.n > 2$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k WHERE d.g IN (SELECT 1) AND d.n > 2$$);
+-- not offered: a join on an aggregate column
+SELECT probe_plan($$SELECT u.tag, v.k FROM urls u JOIN v ON v.n = u.tag$$);
+SELECT same($$SELECT u.tag, v.k FROM urls u JOIN v ON v.n = u.tag$$,
+            $$SELECT u.tag, d.k FROM urls u JOIN v_direct d ON d.n = u.tag$$);
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;

@@ -37,11 +37,12 @@
  * remaining restrictions hold, so each row is checked as a scan of the view
  * would check it. HAVING on grouping columns selects the same groups as a
  * condition above the grouping, which is what the join clause is: the
- * answer is the view's. It is not offered when PostgreSQL has already moved
- * some of the query's conditions on the view into the view's own subquery
- * (they are no longer among the relation's restrictions to copy), for a
- * security-barrier view, or when an outer expression is not a plain column
- * of an outer relation.
+ * answer is the view's. The query's conditions on the view alone that
+ * PostgreSQL has already moved into the view's subquery (they are no longer
+ * among the relation's restrictions) are copied from that subquery's WHERE
+ * into the probe's. It is not offered when those hold subqueries or outer
+ * references, for a security-barrier view, or when an outer expression is
+ * not a plain column of an outer relation.
  *
  * EXPLAIN shows "Custom Scan (LambdaProbe)" with "Lambda Probe: <columns>"
  * and the probe's plan under it (the batch table's index scan, the speed
@@ -189,6 +190,24 @@ merge_probe_key_column(Query *q, AttrNumber attno)
 }
 
 /*
+ * Whether the conditions moved into the view's query hold anything a copy
+ * of them could not be planned again with: subqueries, parameters or
+ * columns of other levels, placeholders.
+ */
+static bool
+merge_probe_unsafe(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, PlaceHolderVar) || IsA(node, Aggref) || IsA(node, WindowFunc) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC) ||
+		(IsA(node, Var) && ((Var *) node)->varlevelsup != 0))
+		return true;
+	return expression_tree_walker(node, merge_probe_unsafe, context);
+}
+
+/*
  * The clause in the view query's terms: the view's columns replaced by its
  * target list's expressions (key columns only), the outer relations'
  * columns made references to the level above. Clears cx->ok for anything
@@ -288,10 +307,12 @@ merge_probe_ec_key(PlannerInfo *root pg_attribute_unused(), RelOptInfo *rel,
 
 /*
  * Adds the probe path of rel parameterized by required_outer, if that
- * parameterization has a key equality to push into the view.
+ * parameterization has a key equality to push into the view; moved are the
+ * conditions already moved into the view's query (its WHERE).
  */
 static void
-merge_probe_add_path(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte, Relids required_outer)
+merge_probe_add_path(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte, Relids required_outer,
+					 List *moved)
 {
 	Query	   *viewq = rte->subquery;
 	ParamPathInfo *ppi = get_baserel_parampathinfo(root, rel, required_outer);
@@ -324,6 +345,8 @@ merge_probe_add_path(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte, Rel
 
 	/* the view's query, its groups restricted to the outer row's keys */
 	probeq = copyObject(viewq);
+	if (moved != NIL)
+		probeq->jointree->quals = (Node *) make_ands_explicit(copyObject(moved));
 	probeq->havingQual = (Node *) make_ands_explicit(pushed);
 	saved_params = root->plan_params;
 	root->plan_params = NIL;
@@ -403,6 +426,8 @@ merge_probe_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTbl
 {
 	List	   *outers = NIL;
 	List	   *clauses;
+	List	   *moved;
+	Query	   *sp;
 	ListCell   *lc;
 
 	if (merge_probe_prev_hook)
@@ -413,8 +438,19 @@ merge_probe_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTbl
 		return;
 	if (!merge_probe_is_view(rte->subquery))
 		return;
-	/* conditions PostgreSQL moved into the view's subquery: not ours to copy */
-	if (rel->subroot->parse->jointree->quals != NULL || rel->subroot->parse->havingQual != NULL)
+	/*
+	 * The query's conditions on the view alone that PostgreSQL moved into the
+	 * view's subquery (set_subquery_pathlist) are no longer among the
+	 * relation's restrictions: they are the planned subquery's WHERE (as
+	 * HAVING on grouping columns, moved there by the planner), preprocessed.
+	 * The probe's query gets them too; anything else and no probe.
+	 */
+	sp = rel->subroot->parse;
+	if (sp->havingQual != NULL || sp->hasSubLinks || sp->jointree == NULL ||
+		list_length(sp->jointree->fromlist) != 1)
+		return;
+	moved = (List *) sp->jointree->quals;
+	if (moved != NIL && (!IsA(moved, List) || merge_probe_unsafe((Node *) moved, NULL)))
 		return;
 	/* every relation target is a column of the view */
 	foreach(lc, rel->reltarget->exprs)
@@ -449,7 +485,7 @@ merge_probe_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTbl
 			break;
 	}
 	foreach(lc, outers)
-		merge_probe_add_path(root, rel, rte, lfirst(lc));
+		merge_probe_add_path(root, rel, rte, lfirst(lc), moved);
 }
 
 /*
