@@ -135,10 +135,12 @@ sub compare_view
 	return $rows;
 }
 
-# Compares a plain join of the outer rows $outer (one column, the key k) with
+# Compares a plain (left) join of the outer rows $outer (one column, the key k) with
 # view $name against the same join with its defining query, in one
-# statement; the view's join runs as a nested loop probing the view
-# (Custom Scan (LambdaProbe)), which the first call checks.
+# statement. Without hash and merge joins and materialization, the view's
+# join is a nested loop probing the view (Custom Scan (LambdaProbe)) once
+# the view has rows, which the first such call checks (an empty view is
+# cheaper to read whole).
 my %probe_checked;
 
 sub compare_probe
@@ -147,9 +149,9 @@ sub compare_probe
 	my $v = $views{$name};
 	my $set = q{SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_material = off;};
 	my $cols = join(', ', map { "v.$_" } split /\s*,\s*/, 'k, hour, n, nx, s, lo, hi, first, last');
-	my $a = "SELECT p.pk, $cols FROM ($outer) p(pk) JOIN $name v ON v.k = p.pk";
-	my $b = "SELECT p.pk, $cols FROM ($outer) p(pk) JOIN ($v->{query}) v ON v.k = p.pk";
-	if (!$probe_checked{"$name $outer"}++)
+	my $a = "SELECT p.pk, $cols FROM ($outer) p(pk) LEFT JOIN $name v ON v.k = p.pk";
+	my $b = "SELECT p.pk, $cols FROM ($outer) p(pk) LEFT JOIN ($v->{query}) v ON v.k = p.pk";
+	if ($what ne 'empty event table' && !$probe_checked{"$name $outer"}++)
 	{
 		like($node->safe_psql('postgres', "$set EXPLAIN (COSTS OFF) $a"),
 			qr/Custom Scan \(LambdaProbe\)/, "a join with $name probes it per outer row");
