@@ -322,6 +322,11 @@ SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
 RESET work_mem;
 RESET hash_mem_multiplier;
 SELECT uses_merged_scan('SELECT * FROM v');
+-- and with a condition that fixes a key (on 17 and later the grouping then
+-- reads the UNION ALL's columns through a projection, in another order)
+SELECT uses_merged_scan($$SELECT * FROM v WHERE k = 'k45'$$);
+SELECT uses_merged_scan($$SELECT * FROM v WHERE k = 'k2' AND g = 2$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k2' AND g = 2$$, $$SELECT * FROM v_direct WHERE k = 'k2' AND g = 2$$);
 DROP FUNCTION uses_merged_scan(text);
 
 -- numeric keys: conditions are checked with the type's operators
