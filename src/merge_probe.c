@@ -502,17 +502,32 @@ merge_probe_plan(PlannerInfo *root, RelOptInfo *rel pg_attribute_unused(), Custo
 	Plan	   *sub = create_plan(mp->subroot, mp->subpath);
 	int			plan_id = compat_add_subplan(root->glob, sub, mp->subpath, mp->subroot);
 	List	   *paramids = NIL;
+	List	   *params = NIL;
 	ListCell   *lc;
 
 	process_subquery_nestloop_params(root, mp->plan_params);
 	foreach(lc, mp->plan_params)
-		paramids = lappend_int(paramids, ((PlannerParamItem *) lfirst(lc))->paramId);
+	{
+		PlannerParamItem *pi = lfirst(lc);
+		Var		   *var = (Var *) pi->item;
+		Param	   *p = makeNode(Param);
+
+		paramids = lappend_int(paramids, pi->paramId);
+		/* so that the plan depends on them (extParam), as a scan using them does */
+		p->paramkind = PARAM_EXEC;
+		p->paramid = pi->paramId;
+		p->paramtype = var->vartype;
+		p->paramtypmod = var->vartypmod;
+		p->paramcollid = var->varcollid;
+		p->location = -1;
+		params = lappend(params, p);
+	}
 
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.plan.qual = extract_actual_clauses(clauses, false);
 	cs->scan.scanrelid = 0;
 	cs->custom_plans = NIL;
-	cs->custom_exprs = NIL;
+	cs->custom_exprs = params;
 	cs->custom_scan_tlist = mp->scan_tlist;
 	cs->custom_private = list_make3(makeInteger(plan_id), paramids, mp->probe_cols);
 	cs->flags = best_path->flags;
