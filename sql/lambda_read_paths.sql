@@ -283,7 +283,7 @@ DECLARE
 BEGIN
   -- the join's strategy, its probe of big and the speed layer's path; how
   -- the layers are merged under the join differs by major (17 and later
-  -- drop a grouping key that WHERE fixes, and the merged scan is not offered)
+  -- drop a grouping key that WHERE fixes, and group through a projection)
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
     CONTINUE WHEN line !~ '(Nested Loop|Hash Join|Merge Join| on big|Speed Layer: )';
     RETURN NEXT regexp_replace(line, '^\s*(->\s*)?', '');
