@@ -45,6 +45,7 @@ OBJS = \
 	src/launcher.o \
 	src/merge.o \
 	src/merge_group.o \
+	src/merge_probe.o \
 	src/mergestate.o \
 	src/partial.o \
 	src/privilege.o \

@@ -134,6 +134,96 @@ SELECT same($$SELECT p.k AS pk, x.* FROM probe p CROSS JOIN LATERAL (SELECT * FR
             $$SELECT p.k AS pk, x.* FROM probe p CROSS JOIN LATERAL (SELECT * FROM v_direct d WHERE d.k = p.k) x$$);
 SELECT speed_path($$SELECT * FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE v.k = p.k OFFSET 0) x$$);
 
+-- a plain join probes the view per outer row (Custom Scan (LambdaProbe)):
+-- the batch table's index and the speed layer's column index with the
+-- outer row's key, as the LATERAL form above does
+CREATE TABLE urls (k text, tag int);
+INSERT INTO urls VALUES ('k1', 1), ('k45', 2), ('k35', 3), ('nope', 4), (NULL, 5), ('k1', 6);
+ANALYZE urls;
+-- the join's strategy, the probe and the speed layer's path under it
+CREATE FUNCTION probe_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+    CONTINUE WHEN line !~ '(Nested Loop|Hash.*Join|Merge.*Join|LambdaProbe|Lambda Probe|Speed Layer: )'
+               OR line ~ '(Filter|Cond):';
+    RETURN NEXT regexp_replace(line, '^\s*(->\s*)?', '');
+  END LOOP;
+END
+$$;
+-- the planner chooses it for an outer row or two
+SELECT probe_plan($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE u.tag = 2$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE u.tag = 2$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k WHERE u.tag = 2$$);
+-- and reads the view once for many
+CREATE TABLE many_urls AS SELECT 'k' || (i % 60) AS k, i AS tag FROM generate_series(1, 20000) i;
+ANALYZE many_urls;
+SELECT probe_plan($$SELECT m.tag, v.* FROM many_urls m JOIN v ON v.k = m.k$$);
+SELECT same($$SELECT m.tag, v.* FROM many_urls m JOIN v ON v.k = m.k$$,
+            $$SELECT m.tag, d.* FROM many_urls m JOIN v_direct d ON d.k = m.k$$);
+-- The test view is small: for six outer rows one read of it costs less
+-- than six probes. Without hash and merge joins and materialization, the
+-- planner probes, and the probe's answers are checked: keys only in the
+-- batch table (k35), only in the speed layer (k45), in both (k1, twice),
+-- absent, NULL.
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+SELECT probe_plan($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v USING (k)$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d USING (k)$$);
+-- two key columns; a condition the probe leaves to its filter; LEFT JOIN
+SELECT probe_plan($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k AND v.g = u.tag % 4$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k AND v.g = u.tag % 4$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k AND d.g = u.tag % 4$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k AND v.n > 40 * u.tag$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k AND d.n > 40 * u.tag$$);
+SELECT probe_plan($$SELECT u.tag, v.hour, v.n FROM urls u LEFT JOIN v ON v.k = u.k$$);
+SELECT same($$SELECT u.tag, v.hour, v.n FROM urls u LEFT JOIN v ON v.k = u.k$$,
+            $$SELECT u.tag, d.hour, d.n FROM urls u LEFT JOIN v_direct d ON d.k = u.k$$);
+-- numeric keys: equal values of different images (1.0, 1.00) meet
+CREATE TABLE nums (num numeric);
+INSERT INTO nums VALUES (1.0), (0.50), (NULL), (7);
+ANALYZE nums;
+SELECT probe_plan($$SELECT n.num AS probe, vn.* FROM nums n JOIN vn ON vn.num = n.num$$);
+SELECT same($$SELECT n.num AS probe, vn.* FROM nums n JOIN vn ON vn.num = n.num$$,
+            $$SELECT n.num AS probe, d.* FROM nums n JOIN vn_direct d ON d.num = n.num$$);
+-- a generic plan of a prepared join
+PREPARE pj(int) AS SELECT u.tag, v.hour, v.n FROM urls u JOIN v ON v.k = u.k WHERE u.tag <= $1;
+SET plan_cache_mode = force_generic_plan;
+SELECT probe_plan($$EXECUTE pj(3)$$);
+CREATE FUNCTION run_pj(lim int) RETURNS TABLE (tag int, hour timestamptz, cnt bigint) LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format('EXECUTE pj(%s)', lim);
+END
+$$;
+SELECT same($$SELECT * FROM run_pj(3)$$,
+            $$SELECT u.tag, d.hour, d.n FROM urls u JOIN v_direct d ON d.k = u.k WHERE u.tag <= 3$$);
+RESET plan_cache_mode;
+-- conditions on the view alone, which PostgreSQL moves into the view's
+-- query, are the probe's too: a key and a time range per outer row
+SELECT probe_plan($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.g = 1$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.g = 1$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k WHERE d.g = 1$$);
+SELECT probe_plan($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.hour >= '2025-01-01 20:00'$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.hour >= '2025-01-01 20:00'$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k WHERE d.hour >= '2025-01-01 20:00'$$);
+SELECT same($$SELECT u.tag, v.* FROM urls u JOIN v ON v.k = u.k WHERE v.g IN (SELECT 1) AND v.n > 2$$,
+            $$SELECT u.tag, d.* FROM urls u JOIN v_direct d ON d.k = u.k WHERE d.g IN (SELECT 1) AND d.n > 2$$);
+-- not offered: a join on an aggregate column
+SELECT probe_plan($$SELECT u.tag, v.k FROM urls u JOIN v ON v.n = u.tag$$);
+SELECT same($$SELECT u.tag, v.k FROM urls u JOIN v ON v.n = u.tag$$,
+            $$SELECT u.tag, d.k FROM urls u JOIN v_direct d ON d.n = u.tag$$);
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
+DEALLOCATE pj;
+DROP FUNCTION run_pj(int);
+DROP TABLE many_urls, nums;
+
 -- the planner's estimate of a filtered speed-layer scan is near the truth,
 -- so that a join with a selective condition probes the other table's index
 ANALYZE lambda_catalog.v_batch;
@@ -193,7 +283,7 @@ DECLARE
 BEGIN
   -- the join's strategy, its probe of big and the speed layer's path; how
   -- the layers are merged under the join differs by major (17 and later
-  -- drop a grouping key that WHERE fixes, and the merged scan is not offered)
+  -- drop a grouping key that WHERE fixes, and group through a projection)
   FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
     CONTINUE WHEN line !~ '(Nested Loop|Hash Join|Merge Join| on big|Speed Layer: )';
     RETURN NEXT regexp_replace(line, '^\s*(->\s*)?', '');
@@ -232,6 +322,11 @@ SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
 RESET work_mem;
 RESET hash_mem_multiplier;
 SELECT uses_merged_scan('SELECT * FROM v');
+-- and with a condition that fixes a key (on 17 and later the grouping then
+-- reads the UNION ALL's columns through a projection, in another order)
+SELECT uses_merged_scan($$SELECT * FROM v WHERE k = 'k45'$$);
+SELECT uses_merged_scan($$SELECT * FROM v WHERE k = 'k2' AND g = 2$$);
+SELECT same($$SELECT * FROM v WHERE k = 'k2' AND g = 2$$, $$SELECT * FROM v_direct WHERE k = 'k2' AND g = 2$$);
 DROP FUNCTION uses_merged_scan(text);
 
 -- numeric keys: conditions are checked with the type's operators
@@ -272,6 +367,6 @@ DEALLOCATE q;
 DROP FUNCTION vq(text, timestamptz);
 DROP VIEW v_direct, vn_direct;
 DROP MATERIALIZED VIEW v, vn, sw;
-DROP TABLE ev, sev, probe, big;
-DROP FUNCTION same(text, text), speed_path(text), speed_keys_read(text), speed_estimate(text);
+DROP TABLE ev, sev, probe, big, urls;
+DROP FUNCTION same(text, text), probe_plan(text), speed_path(text), speed_keys_read(text), speed_estimate(text);
 DROP EXTENSION pg_lambda;

@@ -28,6 +28,8 @@
  *	17		CheckValidResultRel() takes MERGE actions			macro
  *	17		create_foreignscan_path() takes fdw_restrictinfo	macro
  *	17		PGPROC.lxid became PGPROC.vxid.lxid					compat_proc_lxid()
+ *	17		subquery_planner() takes the set operation;			compat_subquery_planner(),
+ *			PlannerGlobal keeps the subplans' Paths				compat_add_subplan()
  *	17		REFRESH MATERIALIZED VIEW needs the MAINTAIN		compat_check_refresh()
  *			privilege instead of ownership
  *	18		ExecInitRangeTable() takes the unpruned relids		macro
@@ -62,6 +64,7 @@
 #include "nodes/parsenodes.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/planner.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
@@ -220,6 +223,31 @@ compat_copy_range_table(Query *dst, Query *src)
 							(total_cost), (pathkeys), (required_outer), \
 							(fdw_outerpath), (fdw_restrictinfo), (fdw_private))
 #endif
+
+/*
+ * subquery_planner() takes the set operation being planned since 17
+ * (compat_subquery_planner() passes NULL: not a set operation's leaf), and a
+ * subplan's Path is kept beside its Plan and PlannerInfo since 17
+ * (compat_add_subplan() appends to the lists a SubPlan's plan_id indexes).
+ */
+#if PG_VERSION_NUM >= 170000
+#define compat_subquery_planner(glob, parse, parent_root, tuple_fraction) \
+	subquery_planner((glob), (parse), (parent_root), false, (tuple_fraction), NULL)
+#else
+#define compat_subquery_planner(glob, parse, parent_root, tuple_fraction) \
+	subquery_planner((glob), (parse), (parent_root), false, (tuple_fraction))
+#endif
+
+static inline int
+compat_add_subplan(PlannerGlobal *glob, Plan *plan, Path *path pg_attribute_unused(), PlannerInfo *subroot)
+{
+	glob->subplans = lappend(glob->subplans, plan);
+#if PG_VERSION_NUM >= 170000
+	glob->subpaths = lappend(glob->subpaths, path);
+#endif
+	glob->subroots = lappend(glob->subroots, subroot);
+	return list_length(glob->subplans);
+}
 
 /*
  * Who may refresh a continuous view (REFRESH MATERIALIZED VIEW,

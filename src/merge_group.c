@@ -222,6 +222,7 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	RangeTblEntry *batch_leaf;
 	ViewDef    *def;
 	AppendPath *app;
+	Path	   *inpath;
 	List	   *inexprs;
 	List	   *keypos = NIL,
 			   *keyops = NIL,
@@ -251,9 +252,18 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	if (def == NULL || def->sliding || def->nkeys == 0 ||
 		list_length(parse->groupClause) != def->nkeys)
 		return;
-	if (input_rel->cheapest_total_path == NULL || !IsA(input_rel->cheapest_total_path, AppendPath))
+	/*
+	 * The UNION ALL, or (since 17, when WHERE fixes a key and the grouping
+	 * reads its columns in another order) a projection of its columns over
+	 * it: the branches' rows are what the scan reads either way, and it
+	 * finds each key and state by its position in the UNION ALL's rows.
+	 */
+	inpath = input_rel->cheapest_total_path;
+	if (inpath != NULL && IsA(inpath, ProjectionPath))
+		inpath = ((ProjectionPath *) inpath)->subpath;
+	if (inpath == NULL || !IsA(inpath, AppendPath))
 		return;
-	app = (AppendPath *) input_rel->cheapest_total_path;
+	app = (AppendPath *) inpath;
 	if (app->path.param_info != NULL || app->subpaths == NIL)
 		return;
 	inexprs = app->path.pathtarget->exprs;

@@ -59,6 +59,11 @@ my %views = (
 			q{k = 'k4' AND hour > '2025-01-01 01:00+00'},
 			q{k IS NULL AND hour = '2025-01-01 03:00+00'},
 		],
+		# plain joins that probe the view per outer row (merge_probe.c)
+		probes => [
+			q{VALUES ('k1'), ('k2'), ('ghost'), (NULL), ('k1')},
+			q{SELECT 'k' || i FROM generate_series(0, 9) i},
+		],
 	},
 	v_filtered => {
 		with => q{lambda.continuous},
@@ -130,6 +135,38 @@ sub compare_view
 	return $rows;
 }
 
+# Compares a plain (left) join of the outer rows $outer (one column, the key k) with
+# view $name against the same join with its defining query, in one
+# statement. Without hash and merge joins and materialization, the view's
+# join is a nested loop probing the view (Custom Scan (LambdaProbe)) once
+# the view has rows, which the first such call checks (an empty view is
+# cheaper to read whole).
+my %probe_checked;
+
+sub compare_probe
+{
+	my ($name, $what, $outer) = @_;
+	my $v = $views{$name};
+	my $set = q{SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_material = off;};
+	my $cols = join(', ', map { "v.$_" } split /\s*,\s*/, 'k, hour, n, nx, s, lo, hi, first, last');
+	my $a = "SELECT p.pk, $cols FROM ($outer) p(pk) LEFT JOIN $name v ON v.k = p.pk";
+	my $b = "SELECT p.pk, $cols FROM ($outer) p(pk) LEFT JOIN ($v->{query}) v ON v.k = p.pk";
+	if ($what ne 'empty event table' && !$probe_checked{"$name $outer"}++)
+	{
+		like($node->safe_psql('postgres', "$set EXPLAIN (COSTS OFF) $a"),
+			qr/Custom Scan \(LambdaProbe\)/, "a join with $name probes it per outer row");
+	}
+	my $got = $node->safe_psql('postgres', qq{$set
+		WITH a AS MATERIALIZED ($a), b AS MATERIALIZED ($b)
+		SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b),
+		       (SELECT count(*) FROM (TABLE a EXCEPT ALL TABLE b) x),
+		       (SELECT count(*) FROM (TABLE b EXCEPT ALL TABLE a) y)});
+	my (undef, $rows) = split /\|/, $got;
+	$rows //= -1;
+	is($got, "$rows|$rows|0|0", "$what: join probing $name equals the join with its defining query ($rows rows)");
+	return;
+}
+
 # Every existing view; each must have rows unless listed in $empty.
 sub check_all
 {
@@ -141,6 +178,7 @@ sub check_all
 		$rows{$name} = compare_view($name, $what);
 		cmp_ok($rows{$name}, '>', 0, "$what: $name is not empty") unless $empty{$name};
 		compare_view($name, $what, $_) foreach @{ $views{$name}{shapes} // [] };
+		compare_probe($name, $what, $_) foreach @{ $views{$name}{probes} // [] };
 	}
 	return \%rows;
 }
