@@ -121,12 +121,32 @@ fi
 # threads, backends). Tells what a path costs, whatever the broker's speed.
 server_ticks() {
     pm=$(head -n 1 "$work/data/postmaster.pid")
-    { cat "/proc/$pm/stat"; for c in $(cat /proc/$pm/task/*/children 2>/dev/null); do
-          cat "/proc/$c/stat" 2>/dev/null; done; } |
-        awk -v pm="$pm" '{ sub(/^.*\) /, ""); t += $12 + $13; if ($0 != "" && NR == 1) t += $14 + $15 }
+    cat /proc/[0-9]*/stat 2>/dev/null |
+        awk -v pm="$pm" '{ pid = $1; sub(/^.*\) /, "");
+                           if (pid == pm) t += $12 + $13 + $14 + $15; else if ($2 == pm) t += $12 + $13 }
                          END { print t }'
 }
 hz=$(getconf CLK_TCK)
+
+# BENCH_PERF=<dir>: a system-wide CPU profile (perf record -a -g) of each
+# timed path into <dir>/copy.data and <dir>/kafka.data, with the server's
+# process ids in <dir>/pids (perf report --pid=... --stdio reads them).
+perf_pid=""
+perf_start() {
+    [ -n "${BENCH_PERF:-}" ] || return 0
+    mkdir -p "$BENCH_PERF"
+    perf record -a -g -F 999 -o "$BENCH_PERF/$1.data" >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 1
+}
+perf_stop() {
+    [ -n "$perf_pid" ] || return 0
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
+    perf_pid=""
+    echo "$copy_pid" > "$BENCH_PERF/copy_pid"
+    pm=$(head -n 1 "$work/data/postmaster.pid")
+    { echo "$pm"; cat /proc/$pm/task/*/children; } | tr -s ' \n' ',' > "$BENCH_PERF/pids"
+}
 
 # What the broker can deliver at all: kcat reading the whole topic.
 t0=$(now_ms)
@@ -153,28 +173,34 @@ if [ "$BROKER" = apache ]; then
     [ "$perf_n" = "$N" ] || { echo "ConsumerPerformance read $perf_n of $N messages: $perf" >&2; exit 1; }
 fi
 
+perf_start copy
 c0=$(server_ticks)
 t0=$(now_ms)
-psql_ -c "COPY pageviews_copy FROM '$work/events.csv' (FORMAT csv)"
+copy_pid=$(psql_ -c "SELECT pg_backend_pid()" -c "COPY pageviews_copy FROM '$work/events.csv' (FORMAT csv)")
 t1=$(now_ms)
 copy_ms=$((t1 - t0))
 copy_cpu=$(( ($(server_ticks) - c0) * 1000 / hz ))
+perf_stop
 psql_ -c "CHECKPOINT"
 
 # The Kafka path, timed from inside the server by one session that polls
 # source_status every 10 ms (a new connection per poll would cost more CPU
 # than it measures): total time, and the time from 10 % to 90 % of the events.
+# transaction ids the Kafka path consumes: one per batch it commits
+x0=$(psql_ -c "SELECT txid_current()")
+perf_start kafka
 c0=$(server_ticks)
 result=$(psql_ -F ' ' <<SQL
 CREATE FUNCTION pg_temp.wait_for_ingest(total bigint, t0 timestamptz,
-    OUT total_ms bigint, OUT steady_ms bigint, OUT steady_n bigint)
+    OUT total_ms bigint, OUT steady_ms bigint, OUT steady_n bigint, OUT first_ms bigint)
 LANGUAGE plpgsql AS \$\$
 DECLARE
     n bigint; last_n bigint := -1; last_change timestamptz := clock_timestamp();
-    t10 timestamptz; n10 bigint; t90 timestamptz; n90 bigint;
+    t1 timestamptz; t10 timestamptz; n10 bigint; t90 timestamptz; n90 bigint;
 BEGIN
     LOOP
         SELECT coalesce(sum(events + dead_letters), 0) INTO n FROM lambda.source_status;
+        IF t1 IS NULL AND n > 0 THEN t1 := clock_timestamp(); END IF;
         IF t10 IS NULL AND n >= total / 10 THEN t10 := clock_timestamp(); n10 := n; END IF;
         IF t90 IS NULL AND n >= total * 9 / 10 THEN t90 := clock_timestamp(); n90 := n; END IF;
         EXIT WHEN n >= total;
@@ -187,22 +213,26 @@ BEGIN
     total_ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
     steady_ms := extract(epoch FROM t90 - t10) * 1000;
     steady_n := n90 - n10;
+    first_ms := extract(epoch FROM t1 - t0) * 1000;
 END
 \$\$;
 SELECT clock_timestamp() AS t0 \gset
 SELECT lambda.create_kafka_source('bench_src', 'pageviews_kafka', '$bootstrap', 'bench',
-       parallelism => $PAR) \g /dev/null
+       parallelism => $PAR${BATCH_SIZE:+, batch_size => $BATCH_SIZE}) \g /dev/null
 SELECT * FROM pg_temp.wait_for_ingest($N, :'t0');
 SQL
 )
 kafka_cpu=$(( ($(server_ticks) - c0) * 1000 / hz ))
+perf_stop
 set -- $result
-kafka_ms=$1; steady_ms=$2; steady_n=$3
+kafka_ms=$1; steady_ms=$2; steady_n=$3; first_ms=$4
+x1=$(psql_ -c "SELECT txid_current()")
+batches=$((x1 - x0 - 1))
 rows=$(psql_ -c "SELECT count(*) FROM pageviews_kafka")
 dead=$(psql_ -c "SELECT count(*) FROM lambda.dead_letters")
 
 awk -v target="$TARGET" -v broker="$BROKER" -v perf_ms="$perf_ms" -v copy_cpu="$copy_cpu" -v kafka_cpu="$kafka_cpu" -v n="$N" -v kcat_ms="$kcat_ms" -v copy_ms="$copy_ms" -v kafka_ms="$kafka_ms" -v steady_ms="$steady_ms" \
-    -v steady_n="$steady_n" -v rows="$rows" -v dead="$dead" -v parts="$PARTS" -v par="$PAR" 'BEGIN {
+    -v steady_n="$steady_n" -v batches="$batches" -v first_ms="$first_ms" -v rows="$rows" -v dead="$dead" -v parts="$PARTS" -v par="$PAR" 'BEGIN {
     copy = n / (copy_ms / 1000); kafka = n / (kafka_ms / 1000); steady = steady_n / (steady_ms / 1000);
     printf "broker: %s, target: %s, events: %d, partitions: %d, workers: %d, rows ingested: %d, dead letters: %d\n", broker, target, n, parts, par, rows, dead;
     printf "%-28s %12s %12s %8s\n", "path", "ms", "rows/s", "ratio";
@@ -212,6 +242,9 @@ awk -v target="$TARGET" -v broker="$BROKER" -v perf_ms="$perf_ms" -v copy_cpu="$
         printf "%-28s %12d %12.0f %8.2f\n", "Kafka ConsumerPerformance", perf_ms, n / (perf_ms / 1000), n / (perf_ms / 1000) / copy;
     printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, total", kafka_ms, kafka, kafka / copy;
     printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, steady 10-90%", steady_ms, steady, steady / copy;
+    printf "Kafka: first batch committed after %d ms (worker start, partition assignment, first fetch)\n", first_ms;
+    printf "Kafka transactions (batches): %d, %.0f rows each\n", batches, n / batches;
     printf "server CPU: COPY %d ms (%.0f rows per CPU-second), Kafka %d ms (%.0f rows per CPU-second), ratio %.2f\n",
         copy_cpu, n / (copy_cpu / 1000), kafka_cpu, n / (kafka_cpu / 1000), copy_cpu / kafka_cpu;
+    printf "server CPU per million rows: COPY %.0f ms, Kafka %.0f ms\n", copy_cpu * 1e6 / n, kafka_cpu * 1e6 / n;
 }'
