@@ -55,6 +55,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/hio.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -69,6 +70,7 @@
 #include "nodes/parsenodes.h"
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -127,6 +129,46 @@ typedef struct IngestState
 	MemoryContext stmt_cxt;		/* one statement's executor state */
 	MemoryContext chunk_cxt;	/* values of the buffered rows */
 } IngestState;
+
+/*
+ * The bulk-write buffer ring of this process's batches. COPY FROM inserts
+ * through one ring of BAS_BULKWRITE buffers; a ring made per batch would
+ * start empty every time and, batch after batch, take fresh buffers until
+ * the inserts had gone through all of shared_buffers (in a profile of
+ * bench/ingest_bench.sh, the kernel zeroing shared memory that the worker
+ * touched first was 5 % of the Kafka path's CPU). So the ring is made once
+ * and kept from batch to batch, as COPY keeps it through a statement. It
+ * holds no pin between statements (the BulkInsertState around it, which
+ * pins the page being filled, is made per statement), so an aborted
+ * (sub)transaction leaves nothing behind in it.
+ */
+static BufferAccessStrategy ing_ring = NULL;
+
+/* A BulkInsertState for one statement, over the kept ring. */
+static BulkInsertState
+ing_bulk_begin(void)
+{
+	BulkInsertState bistate = GetBulkInsertState();
+
+	if (ing_ring == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		ing_ring = GetAccessStrategy(BAS_BULKWRITE);
+		MemoryContextSwitchTo(old);
+	}
+	FreeAccessStrategy(bistate->strategy);
+	bistate->strategy = ing_ring;
+	return bistate;
+}
+
+/* Ends a statement's BulkInsertState, keeping the ring. */
+static void
+ing_bulk_end(BulkInsertState bistate)
+{
+	bistate->strategy = NULL;	/* FreeAccessStrategy() leaves NULL alone */
+	FreeBulkInsertState(bistate);
+}
 
 /*
  * Parses an event_time mode name as given to lambda.create_kafka_source();
@@ -598,7 +640,7 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 	tcs = MakeTransitionCaptureState(rel->trigdesc, RelationGetRelid(rel), CMD_INSERT);
 	if (stmt_triggers)
 		ExecBSInsertTriggers(estate, rri);
-	bistate = GetBulkInsertState();
+	bistate = ing_bulk_begin();
 	route = ingest_route_begin(estate, rri, maxrows);
 
 	for (k = 0; k < nidx; k++)
@@ -681,7 +723,7 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 		ExecASInsertTriggers(estate, rri, tcs);
 	AfterTriggerEndQuery(estate);
 
-	FreeBulkInsertState(bistate);
+	ing_bulk_end(bistate);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	ingest_route_end(route);
 	ExecCloseResultRelations(estate);
