@@ -7,6 +7,8 @@
 #   VIEWS=2 bench/ingest_bench.sh ...   (two continuous views on both tables)
 #   BENCH_PRIVATE=1 ...   (this tree in a private copy of PostgreSQL, no
 #                          "make install"; see test/scratch.sh)
+#   BATCH_SIZE=n ...   (the source's batch_size; default: lambda.kafka_batch_size)
+#   BENCH_PERF=<dir> ...   (a CPU profile of each path: see perf_start below)
 #   (defaults: 1000000 events, 16 partitions, 2 workers; run as root or as a
 #    user that can run initdb; needs "make install" and test/kafka_broker,
 #    or with BENCH_BROKER=apache test/kafka_client, java and the jars that
@@ -24,8 +26,14 @@
 #          pageviews_kafka: from the source's creation until every event is
 #          committed ("total"), and between 10 % and 90 % of the events
 #          ("steady", excluding worker start-up and the last partial batch)
-# and prints rows/s for each and the ratios kafka/copy. It also times kcat
-# reading the whole topic: what the test broker (librdkafka's mock cluster)
+# and prints rows/s for each and the ratios kafka/copy. The baseline is COPY
+# of the same rows in CSV (COPY parses them; the Kafka path parses the JSON),
+# into an identical event table with the same views; "end to end" runs from
+# create_kafka_source (all messages already in the topic) until the last
+# batch is committed. It also prints the time until the first batch was
+# committed, the number of batch transactions (transaction ids the path
+# consumed), and the server's CPU per million rows of each path.
+# It also times kcat reading the whole topic: what the test broker (librdkafka's mock cluster)
 # can deliver at all, the ceiling for any consumer on this machine, and the
 # server's CPU time in each path (rows per CPU-second), which does not
 # depend on the broker (the Kafka path's figure includes the librdkafka
@@ -55,6 +63,23 @@ now_ms() { date +%s%3N; }
 scratch_start bench "${BENCH_PORT:-54339}" "shared_buffers = '1GB'
 max_wal_size = '8GB'
 checkpoint_timeout = '30min'"
+# BENCH_CALLGRIND=<dir>: the server runs under valgrind's callgrind (every
+# process it forks too), each process writing <dir>/callgrind.<pid> when it
+# exits; <dir>/copy_pid and <dir>/pids name the COPY backend and the
+# server's processes. Instructions executed do not depend on the machine's
+# load as times do; use about 100000 events (callgrind runs ~50x slower).
+if [ -n "${BENCH_CALLGRIND:-}" ]; then
+    mkdir -p "$BENCH_CALLGRIND"
+    chmod 777 "$BENCH_CALLGRIND"
+    $run "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
+    $run valgrind --tool=callgrind -q --callgrind-out-file="$BENCH_CALLGRIND/callgrind.%p" \
+        "$bindir/postgres" -D "$work/data" -p "$scratch_port" >"$work/valgrind.log" 2>&1 &
+    i=0
+    until scratch_psql -At -c "SELECT 1" >/dev/null 2>&1; do
+        i=$((i + 1)); [ $i -lt 600 ] || { echo "the server did not start under valgrind" >&2; exit 1; }
+        sleep 0.1
+    done
+fi
 case $BROKER in
     mock) scratch_broker "bench:$PARTS" ;;
     apache) scratch_apache_kafka "bench:$PARTS" ;;
@@ -140,12 +165,15 @@ perf_start() {
     sleep 1
 }
 perf_stop() {
-    [ -n "$perf_pid" ] || return 0
-    kill -INT "$perf_pid"; wait "$perf_pid" || true
-    perf_pid=""
-    echo "$copy_pid" > "$BENCH_PERF/copy_pid"
-    pm=$(head -n 1 "$work/data/postmaster.pid")
-    { echo "$pm"; cat /proc/$pm/task/*/children; } | tr -s ' \n' ',' > "$BENCH_PERF/pids"
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid"; wait "$perf_pid" || true
+        perf_pid=""
+    fi
+    for d in ${BENCH_PERF:-} ${BENCH_CALLGRIND:-}; do
+        echo "$copy_pid" > "$d/copy_pid"
+        pm=$(head -n 1 "$work/data/postmaster.pid")
+        { echo "$pm"; cat /proc/$pm/task/*/children; } | tr -s ' \n' ',' > "$d/pids"
+    done
 }
 
 # What the broker can deliver at all: kcat reading the whole topic.
