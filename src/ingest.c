@@ -137,7 +137,7 @@ typedef struct IngestState
  * start empty every time and, batch after batch, take fresh buffers until
  * the inserts had gone through all of shared_buffers (in a profile of
  * bench/ingest_bench.sh, the kernel zeroing shared memory that the worker
- * touched first was 5 % of the Kafka path's CPU). So the ring is made once
+ * touched first was up to 7 % of the Kafka path's CPU). So the ring is made once
  * and kept from batch to batch, as COPY keeps it through a statement. It
  * holds no pin between statements (the BulkInsertState around it, which
  * pins the page being filled, is made per statement), so an aborted
