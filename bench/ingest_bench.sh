@@ -7,6 +7,8 @@
 #   VIEWS=2 bench/ingest_bench.sh ...   (two continuous views on both tables)
 #   BENCH_PRIVATE=1 ...   (this tree in a private copy of PostgreSQL, no
 #                          "make install"; see test/scratch.sh)
+#   BATCH_SIZE=n ...   (the source's batch_size; default: lambda.kafka_batch_size)
+#   BENCH_PERF=<dir> ...   (a CPU profile of each path: see perf_start below)
 #   (defaults: 1000000 events, 16 partitions, 2 workers; run as root or as a
 #    user that can run initdb; needs "make install" and test/kafka_broker,
 #    or with BENCH_BROKER=apache test/kafka_client, java and the jars that
@@ -24,8 +26,14 @@
 #          pageviews_kafka: from the source's creation until every event is
 #          committed ("total"), and between 10 % and 90 % of the events
 #          ("steady", excluding worker start-up and the last partial batch)
-# and prints rows/s for each and the ratios kafka/copy. It also times kcat
-# reading the whole topic: what the test broker (librdkafka's mock cluster)
+# and prints rows/s for each and the ratios kafka/copy. The baseline is COPY
+# of the same rows in CSV (COPY parses them; the Kafka path parses the JSON),
+# into an identical event table with the same views; "end to end" runs from
+# create_kafka_source (all messages already in the topic) until the last
+# batch is committed. It also prints the time until the first batch was
+# committed, the number of batch transactions (transaction ids the path
+# consumed), and the server's CPU per million rows of each path.
+# It also times kcat reading the whole topic: what the test broker (librdkafka's mock cluster)
 # can deliver at all, the ceiling for any consumer on this machine, and the
 # server's CPU time in each path (rows per CPU-second), which does not
 # depend on the broker (the Kafka path's figure includes the librdkafka
@@ -55,6 +63,23 @@ now_ms() { date +%s%3N; }
 scratch_start bench "${BENCH_PORT:-54339}" "shared_buffers = '1GB'
 max_wal_size = '8GB'
 checkpoint_timeout = '30min'"
+# BENCH_CALLGRIND=<dir>: the server runs under valgrind's callgrind (every
+# process it forks too), each process writing <dir>/callgrind.<pid> when it
+# exits; <dir>/copy_pid and <dir>/pids name the COPY backend and the
+# server's processes. Instructions executed do not depend on the machine's
+# load as times do; use about 100000 events (callgrind runs ~50x slower).
+if [ -n "${BENCH_CALLGRIND:-}" ]; then
+    mkdir -p "$BENCH_CALLGRIND"
+    chmod 777 "$BENCH_CALLGRIND"
+    $run "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
+    $run valgrind --tool=callgrind -q --callgrind-out-file="$BENCH_CALLGRIND/callgrind.%p" \
+        "$bindir/postgres" -D "$work/data" -p "$scratch_port" >"$work/valgrind.log" 2>&1 &
+    i=0
+    until scratch_psql -At -c "SELECT 1" >/dev/null 2>&1; do
+        i=$((i + 1)); [ $i -lt 600 ] || { echo "the server did not start under valgrind" >&2; exit 1; }
+        sleep 0.1
+    done
+fi
 case $BROKER in
     mock) scratch_broker "bench:$PARTS" ;;
     apache) scratch_apache_kafka "bench:$PARTS" ;;
@@ -121,12 +146,35 @@ fi
 # threads, backends). Tells what a path costs, whatever the broker's speed.
 server_ticks() {
     pm=$(head -n 1 "$work/data/postmaster.pid")
-    { cat "/proc/$pm/stat"; for c in $(cat /proc/$pm/task/*/children 2>/dev/null); do
-          cat "/proc/$c/stat" 2>/dev/null; done; } |
-        awk -v pm="$pm" '{ sub(/^.*\) /, ""); t += $12 + $13; if ($0 != "" && NR == 1) t += $14 + $15 }
+    cat /proc/[0-9]*/stat 2>/dev/null |
+        awk -v pm="$pm" '{ pid = $1; sub(/^.*\) /, "");
+                           if (pid == pm) t += $12 + $13 + $14 + $15; else if ($2 == pm) t += $12 + $13 }
                          END { print t }'
 }
 hz=$(getconf CLK_TCK)
+
+# BENCH_PERF=<dir>: a system-wide CPU profile (perf record -a -g) of each
+# timed path into <dir>/copy.data and <dir>/kafka.data, with the server's
+# process ids in <dir>/pids (perf report --pid=... --stdio reads them).
+perf_pid=""
+perf_start() {
+    [ -n "${BENCH_PERF:-}" ] || return 0
+    mkdir -p "$BENCH_PERF"
+    perf record -a -g -F 999 -o "$BENCH_PERF/$1.data" >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 1
+}
+perf_stop() {
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid"; wait "$perf_pid" || true
+        perf_pid=""
+    fi
+    for d in ${BENCH_PERF:-} ${BENCH_CALLGRIND:-}; do
+        echo "$copy_pid" > "$d/copy_pid"
+        pm=$(head -n 1 "$work/data/postmaster.pid")
+        { echo "$pm"; cat /proc/$pm/task/*/children; } | tr -s ' \n' ',' > "$d/pids"
+    done
+}
 
 # What the broker can deliver at all: kcat reading the whole topic.
 t0=$(now_ms)
@@ -153,28 +201,34 @@ if [ "$BROKER" = apache ]; then
     [ "$perf_n" = "$N" ] || { echo "ConsumerPerformance read $perf_n of $N messages: $perf" >&2; exit 1; }
 fi
 
+perf_start copy
 c0=$(server_ticks)
 t0=$(now_ms)
-psql_ -c "COPY pageviews_copy FROM '$work/events.csv' (FORMAT csv)"
+copy_pid=$(psql_ -c "SELECT pg_backend_pid()" -c "COPY pageviews_copy FROM '$work/events.csv' (FORMAT csv)")
 t1=$(now_ms)
 copy_ms=$((t1 - t0))
 copy_cpu=$(( ($(server_ticks) - c0) * 1000 / hz ))
+perf_stop
 psql_ -c "CHECKPOINT"
 
 # The Kafka path, timed from inside the server by one session that polls
 # source_status every 10 ms (a new connection per poll would cost more CPU
 # than it measures): total time, and the time from 10 % to 90 % of the events.
+# transaction ids the Kafka path consumes: one per batch it commits
+x0=$(psql_ -c "SELECT txid_current()")
+perf_start kafka
 c0=$(server_ticks)
 result=$(psql_ -F ' ' <<SQL
 CREATE FUNCTION pg_temp.wait_for_ingest(total bigint, t0 timestamptz,
-    OUT total_ms bigint, OUT steady_ms bigint, OUT steady_n bigint)
+    OUT total_ms bigint, OUT steady_ms bigint, OUT steady_n bigint, OUT first_ms bigint)
 LANGUAGE plpgsql AS \$\$
 DECLARE
     n bigint; last_n bigint := -1; last_change timestamptz := clock_timestamp();
-    t10 timestamptz; n10 bigint; t90 timestamptz; n90 bigint;
+    t1 timestamptz; t10 timestamptz; n10 bigint; t90 timestamptz; n90 bigint;
 BEGIN
     LOOP
         SELECT coalesce(sum(events + dead_letters), 0) INTO n FROM lambda.source_status;
+        IF t1 IS NULL AND n > 0 THEN t1 := clock_timestamp(); END IF;
         IF t10 IS NULL AND n >= total / 10 THEN t10 := clock_timestamp(); n10 := n; END IF;
         IF t90 IS NULL AND n >= total * 9 / 10 THEN t90 := clock_timestamp(); n90 := n; END IF;
         EXIT WHEN n >= total;
@@ -187,22 +241,26 @@ BEGIN
     total_ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
     steady_ms := extract(epoch FROM t90 - t10) * 1000;
     steady_n := n90 - n10;
+    first_ms := extract(epoch FROM t1 - t0) * 1000;
 END
 \$\$;
 SELECT clock_timestamp() AS t0 \gset
 SELECT lambda.create_kafka_source('bench_src', 'pageviews_kafka', '$bootstrap', 'bench',
-       parallelism => $PAR) \g /dev/null
+       parallelism => $PAR${BATCH_SIZE:+, batch_size => $BATCH_SIZE}) \g /dev/null
 SELECT * FROM pg_temp.wait_for_ingest($N, :'t0');
 SQL
 )
 kafka_cpu=$(( ($(server_ticks) - c0) * 1000 / hz ))
+perf_stop
 set -- $result
-kafka_ms=$1; steady_ms=$2; steady_n=$3
+kafka_ms=$1; steady_ms=$2; steady_n=$3; first_ms=$4
+x1=$(psql_ -c "SELECT txid_current()")
+batches=$((x1 - x0 - 1))
 rows=$(psql_ -c "SELECT count(*) FROM pageviews_kafka")
 dead=$(psql_ -c "SELECT count(*) FROM lambda.dead_letters")
 
 awk -v target="$TARGET" -v broker="$BROKER" -v perf_ms="$perf_ms" -v copy_cpu="$copy_cpu" -v kafka_cpu="$kafka_cpu" -v n="$N" -v kcat_ms="$kcat_ms" -v copy_ms="$copy_ms" -v kafka_ms="$kafka_ms" -v steady_ms="$steady_ms" \
-    -v steady_n="$steady_n" -v rows="$rows" -v dead="$dead" -v parts="$PARTS" -v par="$PAR" 'BEGIN {
+    -v steady_n="$steady_n" -v batches="$batches" -v first_ms="$first_ms" -v rows="$rows" -v dead="$dead" -v parts="$PARTS" -v par="$PAR" 'BEGIN {
     copy = n / (copy_ms / 1000); kafka = n / (kafka_ms / 1000); steady = steady_n / (steady_ms / 1000);
     printf "broker: %s, target: %s, events: %d, partitions: %d, workers: %d, rows ingested: %d, dead letters: %d\n", broker, target, n, parts, par, rows, dead;
     printf "%-28s %12s %12s %8s\n", "path", "ms", "rows/s", "ratio";
@@ -212,6 +270,9 @@ awk -v target="$TARGET" -v broker="$BROKER" -v perf_ms="$perf_ms" -v copy_cpu="$
         printf "%-28s %12d %12.0f %8.2f\n", "Kafka ConsumerPerformance", perf_ms, n / (perf_ms / 1000), n / (perf_ms / 1000) / copy;
     printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, total", kafka_ms, kafka, kafka / copy;
     printf "%-28s %12d %12.0f %8.2f\n", "Kafka json, steady 10-90%", steady_ms, steady, steady / copy;
+    printf "Kafka: first batch committed after %d ms (worker start, partition assignment, first fetch)\n", first_ms;
+    printf "Kafka transactions (batches): %d, %.0f rows each\n", batches, n / batches;
     printf "server CPU: COPY %d ms (%.0f rows per CPU-second), Kafka %d ms (%.0f rows per CPU-second), ratio %.2f\n",
         copy_cpu, n / (copy_cpu / 1000), kafka_cpu, n / (kafka_cpu / 1000), copy_cpu / kafka_cpu;
+    printf "server CPU per million rows: COPY %.0f ms, Kafka %.0f ms\n", copy_cpu * 1e6 / n, kafka_cpu * 1e6 / n;
 }'

@@ -55,6 +55,7 @@
 #include "postgres.h"
 
 #include "access/heapam.h"
+#include "access/hio.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -69,6 +70,7 @@
 #include "nodes/parsenodes.h"
 #include "optimizer/optimizer.h"
 #include "rewrite/rewriteHandler.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -94,6 +96,7 @@ typedef struct IngestColumn
 {
 	bool		is_target;		/* not dropped, not stored generated */
 	bool		is_domain;		/* NULLs go through the input function too */
+	bool		fast_timestamptz;	/* timestamptz without typmod: ing_timestamptz() */
 	FmgrInfo	input;			/* the type's input function */
 	Oid			typioparam;
 	int32		typmod;
@@ -127,6 +130,46 @@ typedef struct IngestState
 	MemoryContext stmt_cxt;		/* one statement's executor state */
 	MemoryContext chunk_cxt;	/* values of the buffered rows */
 } IngestState;
+
+/*
+ * The bulk-write buffer ring of this process's batches. COPY FROM inserts
+ * through one ring of BAS_BULKWRITE buffers; a ring made per batch would
+ * start empty every time and, batch after batch, take fresh buffers until
+ * the inserts had gone through all of shared_buffers (in a profile of
+ * bench/ingest_bench.sh, the kernel zeroing shared memory that the worker
+ * touched first was up to 7 % of the Kafka path's CPU). So the ring is made once
+ * and kept from batch to batch, as COPY keeps it through a statement. It
+ * holds no pin between statements (the BulkInsertState around it, which
+ * pins the page being filled, is made per statement), so an aborted
+ * (sub)transaction leaves nothing behind in it.
+ */
+static BufferAccessStrategy ing_ring = NULL;
+
+/* A BulkInsertState for one statement, over the kept ring. */
+static BulkInsertState
+ing_bulk_begin(void)
+{
+	BulkInsertState bistate = GetBulkInsertState();
+
+	if (ing_ring == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		ing_ring = GetAccessStrategy(BAS_BULKWRITE);
+		MemoryContextSwitchTo(old);
+	}
+	FreeAccessStrategy(bistate->strategy);
+	bistate->strategy = ing_ring;
+	return bistate;
+}
+
+/* Ends a statement's BulkInsertState, keeping the ring. */
+static void
+ing_bulk_end(BulkInsertState bistate)
+{
+	bistate->strategy = NULL;	/* FreeAccessStrategy() leaves NULL alone */
+	FreeBulkInsertState(bistate);
+}
 
 /*
  * Parses an event_time mode name as given to lambda.create_kafka_source();
@@ -310,6 +353,7 @@ ing_prepare_columns(IngestState *st, const char *time_column)
 		col->is_domain = (get_typtype(att->atttypid) == TYPTYPE_DOMAIN);
 		col->typmod = att->atttypmod;
 		getTypeInputInfo(att->atttypid, &infunc, &col->typioparam);
+		col->fast_timestamptz = (att->atttypid == TIMESTAMPTZOID && att->atttypmod < 0);
 		fmgr_info_cxt(infunc, &col->input, st->batch_cxt);
 
 		def = build_column_default(rel, i + 1);
@@ -440,6 +484,107 @@ ing_kafka_time(IngestState *st, int64 ms, Datum *result)
 }
 
 /*
+ * timestamptz input for the spelling producers nearly always use, ISO 8601
+ * with an explicit zone: YYYY-MM-DD, 'T' or a space, HH:MM:SS, optionally a
+ * point and one to six digits, then 'Z' or a sign with HH, HHMM or HH:MM.
+ * True with *result set to exactly what timestamptz_in() makes of str (the
+ * zone is explicit, so neither TimeZone nor DateStyle matters); false for
+ * any other spelling or a field outside its usual range (day 31 of a 30-day
+ * month, hour 24, second 60, a zone beyond 14 hours, more digits), which
+ * then goes through the input function, to be accepted or refused by it.
+ * In a profile of bench/ingest_bench.sh timestamptz_in() was the costliest
+ * input function, about 7 % of the Kafka path's CPU.
+ */
+static bool
+ing_timestamptz(const char *s, Datum *result)
+{
+	static const int mdays[2][12] = {
+		{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31},
+		{31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}};
+	int			year;
+	int			mon;
+	int			mday;
+	int			hour;
+	int			min;
+	int			sec;
+	int64		usec = 0;
+	int			zone = 0;		/* seconds east of UTC */
+	const char *p;
+	int			i;
+
+#define ING_D(c) ((c) >= '0' && (c) <= '9')
+#define ING_2(q) (((q)[0] - '0') * 10 + ((q)[1] - '0'))
+	/* each test stops at the terminating NUL: nothing past it is read */
+	if (!(ING_D(s[0]) && ING_D(s[1]) && ING_D(s[2]) && ING_D(s[3]) && s[4] == '-' &&
+		  ING_D(s[5]) && ING_D(s[6]) && s[7] == '-' && ING_D(s[8]) && ING_D(s[9]) &&
+		  (s[10] == 'T' || s[10] == ' ') &&
+		  ING_D(s[11]) && ING_D(s[12]) && s[13] == ':' && ING_D(s[14]) && ING_D(s[15]) &&
+		  s[16] == ':' && ING_D(s[17]) && ING_D(s[18])))
+		return false;
+	year = ING_2(s) * 100 + ING_2(s + 2);
+	mon = ING_2(s + 5);
+	mday = ING_2(s + 8);
+	hour = ING_2(s + 11);
+	min = ING_2(s + 14);
+	sec = ING_2(s + 17);
+	if (year < 1 || mon < 1 || mon > 12 || mday < 1 ||
+		mday > mdays[isleap(year) ? 1 : 0][mon - 1] || hour > 23 || min > 59 || sec > 59)
+		return false;
+	p = s + 19;
+	if (*p == '.')
+	{
+		int			scale = 100000;
+
+		p++;
+		for (i = 0; ING_D(*p); i++, p++)
+		{
+			if (i >= 6)
+				return false;
+			usec += (*p - '0') * scale;
+			scale /= 10;
+		}
+		if (i == 0)
+			return false;
+	}
+	if (*p == 'Z')
+		p++;
+	else if (*p == '+' || *p == '-')
+	{
+		int			sign = (*p == '+') ? 1 : -1;
+		int			zh;
+		int			zm = 0;
+
+		if (!ING_D(p[1]) || !ING_D(p[2]))
+			return false;
+		zh = ING_2(p + 1);
+		p += 3;
+		if (*p == ':')
+			p++;
+		if (ING_D(p[0]) && ING_D(p[1]))
+		{
+			zm = ING_2(p);
+			p += 2;
+		}
+		else if (p[-1] == ':')
+			return false;
+		if (zh > 14 || zm > 59)
+			return false;
+		zone = sign * (zh * SECS_PER_HOUR + zm * SECS_PER_MINUTE);
+	}
+	else
+		return false;
+	if (*p != '\0')
+		return false;
+#undef ING_D
+#undef ING_2
+
+	*result = TimestampTzGetDatum(((int64) (date2j(year, mon, mday) - POSTGRES_EPOCH_JDATE) * SECS_PER_DAY +
+								   hour * SECS_PER_HOUR + min * SECS_PER_MINUTE + sec - zone) *
+								  USECS_PER_SEC + usec);
+	return true;
+}
+
+/*
  * Parses message i and fills slot with its row, in the current memory
  * context (the chunk context). Returns false, having marked the message bad,
  * when the payload is malformed; conversion errors throw, with st->cur_att
@@ -490,8 +635,9 @@ ing_form_row(IngestState *st, int i, TupleTableSlot *slot, ExprContext *econtext
 		}
 		else if (field == FORMAT_FIELD_VALUE)
 		{
-			values[a] = InputFunctionCall(&col->input, row->value[a],
-										  col->typioparam, col->typmod);
+			if (!col->fast_timestamptz || !ing_timestamptz(row->value[a], &values[a]))
+				values[a] = InputFunctionCall(&col->input, row->value[a],
+											  col->typioparam, col->typmod);
 			nulls[a] = false;
 		}
 		else if (field == FORMAT_FIELD_NULL)
@@ -598,7 +744,7 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 	tcs = MakeTransitionCaptureState(rel->trigdesc, RelationGetRelid(rel), CMD_INSERT);
 	if (stmt_triggers)
 		ExecBSInsertTriggers(estate, rri);
-	bistate = GetBulkInsertState();
+	bistate = ing_bulk_begin();
 	route = ingest_route_begin(estate, rri, maxrows);
 
 	for (k = 0; k < nidx; k++)
@@ -681,7 +827,7 @@ ing_statement(IngestState *st, const int *idx, int nidx, bool stmt_triggers)
 		ExecASInsertTriggers(estate, rri, tcs);
 	AfterTriggerEndQuery(estate);
 
-	FreeBulkInsertState(bistate);
+	ing_bulk_end(bistate);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	ingest_route_end(route);
 	ExecCloseResultRelations(estate);
