@@ -96,7 +96,7 @@ extern bool aggmeta_combine_image_fast(AggMeta *m, char *a, const char *b, uint3
  * expects (the caller then calls it: aggmeta_advance). Inline: partial.c
  * calls it for every aggregate of every row.
  */
-static inline bool
+static pg_attribute_always_inline bool
 aggmeta_advance_fast(AggMeta *m, Datum arg, bool argnull, Datum *val, bool *isnull)
 {
 	switch (m->fast)

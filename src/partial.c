@@ -144,8 +144,20 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 	{
 		for (i = 0; i < def->naggs; i++)
 		{
-			if (!e->nulls[i] && !def->aggs[i].meta.transbyval)
-				aggmeta_initial(&def->aggs[i].meta, &e->values[i], &e->nulls[i], ph->cxt);
+			AggMeta    *m = &def->aggs[i].meta;
+
+			if (e->nulls[i] || m->transbyval)
+				continue;
+			if (m->translen == -1 && !VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
+			{
+				/* a plain varlena (avg's array): its bytes, copied */
+				Size		l = VARSIZE(DatumGetPointer(m->initval));
+
+				e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
+													  DatumGetPointer(m->initval), l));
+			}
+			else
+				aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
 		}
 	}
 	if (ph->last)
