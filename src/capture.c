@@ -479,6 +479,11 @@ lambda_capture(PG_FUNCTION_ARGS)
 		capture_bound(ds[i]);
 	tuplestore_select_read_pointer(ts, 0);
 	ExecDropSingleTupleTableSlot(slot);
+	for (i = 0; i < nviews; i++)
+	{
+		if (shapes[i])
+			pfree(shapes[i]);
+	}
 	return PointerGetDatum(NULL);
 }
 

@@ -360,18 +360,17 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		if (!def->aggs[i].plain || def->aggs[i].meta.hasexact)
 			return NULL;
 	}
-	shape = palloc(sizeof(PartialShape));
+	/* one piece: the header, the offsets, the lengths */
+	shape = palloc(MAXALIGN(sizeof(PartialShape)) + (sizeof(int32) + sizeof(int16)) * def->maxcol);
 	shape->maxcol = def->maxcol;
-	shape->attlen = palloc(sizeof(int16) * def->maxcol);
-	shape->attoff = palloc(sizeof(int32) * def->maxcol);
+	shape->attoff = (int32 *) ((char *) shape + MAXALIGN(sizeof(PartialShape)));
+	shape->attlen = (int16 *) (shape->attoff + def->maxcol);
 	for (i = 0; i < def->maxcol; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (att->attisdropped || att->attlen <= 0 || !att->attbyval)
 		{
-			pfree(shape->attlen);
-			pfree(shape->attoff);
 			pfree(shape);
 			return NULL;
 		}
