@@ -11,9 +11,11 @@
 
 #include "postgres.h"
 
+#include "common/int.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/primnodes.h"
+#include "utils/array.h"
 
 #include "image.h"
 
@@ -85,7 +87,91 @@ extern bytea *aggmeta_serialize(AggMeta *m, Datum val);
 extern Datum aggmeta_deserialize(AggMeta *m, const char *data, int len, MemoryContext cxt);
 extern Datum aggmeta_finalize(AggMeta *m, Datum val, bool isnull, bool *resnull);
 
-extern bool aggmeta_advance_fast(AggMeta *m, Datum arg, bool argnull, Datum *val, bool *isnull);
 extern bool aggmeta_combine_image_fast(AggMeta *m, char *a, const char *b, uint32 len, bool check);
+
+/*
+ * Folds one row's argument (none for count(*)) into a state without calling
+ * the transition function, for the functions of AggFast: the same result,
+ * the same error on overflow. False when the state is not what the function
+ * expects (the caller then calls it: aggmeta_advance). Inline: partial.c
+ * calls it for every aggregate of every row.
+ */
+static pg_attribute_always_inline bool
+aggmeta_advance_fast(AggMeta *m, Datum arg, bool argnull, Datum *val, bool *isnull)
+{
+	switch (m->fast)
+	{
+		case AGG_FAST_NONE:
+			return false;
+		case AGG_FAST_INT8INC:
+			{
+				/* strict; the state starts at 0 */
+				int64		r;
+
+				if (argnull)
+					return true;
+				if (*isnull)
+					return false;
+				if (unlikely(pg_add_s64_overflow(DatumGetInt64(*val), 1, &r)))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("bigint out of range")));
+				*val = Int64GetDatum(r);
+				return true;
+			}
+		case AGG_FAST_INT4_SUM:
+			/* not strict: int4_sum's own NULL rules, no overflow check */
+			if (argnull)
+				return true;
+			if (*isnull)
+				*val = Int64GetDatum((int64) DatumGetInt32(arg));
+			else
+				*val = Int64GetDatum(DatumGetInt64(*val) + (int64) DatumGetInt32(arg));
+			*isnull = false;
+			return true;
+		case AGG_FAST_INT4_SMALLER:
+		case AGG_FAST_INT4_LARGER:
+			/* strict: the first non-NULL input becomes the state */
+			if (argnull)
+				return true;
+			if (*isnull ||
+				(m->fast == AGG_FAST_INT4_SMALLER ?
+				 DatumGetInt32(arg) < DatumGetInt32(*val) :
+				 DatumGetInt32(arg) > DatumGetInt32(*val)))
+				*val = Int32GetDatum(DatumGetInt32(arg));
+			*isnull = false;
+			return true;
+		case AGG_FAST_INT8_SMALLER:
+		case AGG_FAST_INT8_LARGER:
+			if (argnull)
+				return true;
+			if (*isnull ||
+				(m->fast == AGG_FAST_INT8_SMALLER ?
+				 DatumGetInt64(arg) < DatumGetInt64(*val) :
+				 DatumGetInt64(arg) > DatumGetInt64(*val)))
+				*val = Int64GetDatum(DatumGetInt64(arg));
+			*isnull = false;
+			return true;
+		case AGG_FAST_INT4_AVG:
+			{
+				/* strict; {count, sum} as int8[2], changed in place */
+				ArrayType  *a;
+				int64	   *d;
+
+				if (argnull)
+					return true;
+				if (*isnull || VARATT_IS_EXTENDED(DatumGetPointer(*val)))
+					return false;
+				a = (ArrayType *) DatumGetPointer(*val);
+				if (ARR_HASNULL(a) || ARR_SIZE(a) != ARR_OVERHEAD_NONULLS(1) + 2 * sizeof(int64))
+					return false;
+				d = (int64 *) ARR_DATA_PTR(a);
+				d[0]++;
+				d[1] += (int64) DatumGetInt32(arg);
+				return true;
+			}
+	}
+	return false;
+}
 
 #endif							/* LAMBDA_AGGSTATE_H */

@@ -385,6 +385,7 @@ lambda_capture(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot;
 	LocalDelta *ds[CAPTURE_ONE_PASS];
 	TupleConversionMap *maps[CAPTURE_ONE_PASS];
+	PartialShape *shapes[CAPTURE_ONE_PASS];
 	List	   *pending = NIL;
 	int			nviews = 0;
 	int			rp;
@@ -438,6 +439,8 @@ lambda_capture(PG_FUNCTION_ARGS)
 		maps[nviews] = NULL;
 		if (RelationGetRelid(rel) != tdef->event_relid)
 			maps[nviews] = convert_tuples_by_name(RelationGetDescr(rel), tdef->slot->tts_tupleDescriptor);
+		/* plain fixed-length columns: read from the rows where they lie */
+		shapes[nviews] = maps[nviews] ? NULL : partial_shape(tdef, RelationGetDescr(rel));
 		nviews++;
 	}
 	if (pending != NIL)
@@ -467,7 +470,7 @@ lambda_capture(PG_FUNCTION_ARGS)
 			if (maps[i])
 				partial_add_slot(d->ph, execute_attr_map_slot(maps[i]->attrMap, slot, d->def->slot));
 			else
-				partial_add_slot(d->ph, slot);
+				partial_add_shaped(d->ph, slot, shapes[i]);
 			if (n % CAPTURE_CHECK_ROWS == 0)
 				capture_bound(d);
 		}
@@ -476,6 +479,11 @@ lambda_capture(PG_FUNCTION_ARGS)
 		capture_bound(ds[i]);
 	tuplestore_select_read_pointer(ts, 0);
 	ExecDropSingleTupleTableSlot(slot);
+	for (i = 0; i < nviews; i++)
+	{
+		if (shapes[i])
+			pfree(shapes[i]);
+	}
 	return PointerGetDatum(NULL);
 }
 

@@ -25,6 +25,8 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "access/tupmacs.h"
 #include "access/xact.h"
 #include "executor/executor.h"
 #include "utils/memutils.h"
@@ -76,12 +78,25 @@ partial_create(ViewDef *def, MemoryContext parent)
 {
 	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda partial states", ALLOCSET_DEFAULT_SIZES);
 	PartialHash *ph = MemoryContextAllocZero(cxt, sizeof(PartialHash));
+	int			i;
 
 	ph->def = def;
 	ph->cxt = cxt;
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
 	ph->groups = partial_groups_create(cxt, 32, NULL);
+	/* the initial states a new group starts from: copied at once (most are by value) */
+	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
+	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		ph->initnulls[i] = m->initnull;
+		ph->initvals[i] = m->initnull ? (Datum) 0 : m->initval;
+		if (!m->initnull && !m->transbyval)
+			ph->initcopy = true;
+	}
 	return ph;
 }
 
@@ -123,8 +138,28 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 	e->key.hash = hash;
 	memcpy(e->key.data, key, keylen);
 	e->next = NULL;
-	for (i = 0; i < def->naggs; i++)
-		aggmeta_initial(&def->aggs[i].meta, &e->values[i], &e->nulls[i], ph->cxt);
+	memcpy(e->values, ph->initvals, sizeof(Datum) * def->naggs);
+	memcpy(e->nulls, ph->initnulls, sizeof(bool) * def->naggs);
+	if (ph->initcopy)
+	{
+		for (i = 0; i < def->naggs; i++)
+		{
+			AggMeta    *m = &def->aggs[i].meta;
+
+			if (e->nulls[i] || m->transbyval)
+				continue;
+			if (m->translen == -1 && !VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
+			{
+				/* a plain varlena (avg's array): its bytes, copied */
+				Size		l = VARSIZE(DatumGetPointer(m->initval));
+
+				e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
+													  DatumGetPointer(m->initval), l));
+			}
+			else
+				aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
+		}
+	}
 	if (ph->last)
 		ph->last->next = e;
 	else
@@ -293,6 +328,128 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 		partial_advance_agg(ph, va, slot, &e->values[i], &e->nulls[i]);
 	}
 	MemoryContextSwitchTo(old);
+	ph->rows++;
+}
+
+/*
+ * The shape of rows of desc for what def reads, when capture can read its
+ * columns straight from a row (partial_add_shaped): no WHERE, no sliding
+ * window, keys and aggregate arguments plain columns of fixed length and by
+ * value, aggregates computed inline (ViewAgg.plain), and every column up to
+ * the last one it reads fixed-length and by value, so that in a row without
+ * NULLs each lies at an offset known in advance. NULL otherwise. Allocated
+ * in the current memory context.
+ */
+PartialShape *
+partial_shape(ViewDef *def, TupleDesc desc)
+{
+	PartialShape *shape;
+	int32		off = 0;
+	int			i;
+
+	if (def->where != NULL || def->sliding || !def->keys_fixed ||
+		def->maxcol <= 0 || desc->natts < def->maxcol)
+		return NULL;
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (def->keycols[i] <= 0)
+			return NULL;
+	}
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (!def->aggs[i].plain || def->aggs[i].meta.hasexact)
+			return NULL;
+	}
+	/* one piece: the header, the offsets, the lengths */
+	shape = palloc(MAXALIGN(sizeof(PartialShape)) + (sizeof(int32) + sizeof(int16)) * def->maxcol);
+	shape->maxcol = def->maxcol;
+	shape->attoff = (int32 *) ((char *) shape + MAXALIGN(sizeof(PartialShape)));
+	shape->attlen = (int16 *) (shape->attoff + def->maxcol);
+	for (i = 0; i < def->maxcol; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || att->attlen <= 0 || !att->attbyval)
+		{
+			pfree(shape);
+			return NULL;
+		}
+		/* as heap_fill_tuple lays out a row without NULLs */
+		off = att_align_nominal(off, att->attalign);
+		shape->attlen[i] = att->attlen;
+		shape->attoff[i] = off;
+		off += att->attlen;
+	}
+	return shape;
+}
+
+/*
+ * partial_add_slot for a view whose rows have this shape (partial_shape,
+ * for the slot's tuple descriptor; NULL: none): when the slot holds a
+ * minimal tuple without NULLs, the keys and the aggregates' arguments are
+ * read at their offsets in it, without deforming the row into the slot, and
+ * the aggregates run inline. Otherwise, or when an aggregate cannot run
+ * inline on a state, as partial_add_slot.
+ */
+void
+partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape)
+{
+	ViewDef    *def = ph->def;
+	MinimalTuple mt;
+	const char *data;
+	Datum		keyvals[INDEX_MAX_KEYS * 4];
+	bool		keynulls[INDEX_MAX_KEYS * 4];
+	char		fixed[INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
+	int			keylen;
+	PartialEntry *e;
+	bool		found;
+	bool		deformed = false;
+	int			i;
+
+	if (shape == NULL || ph->exact || !TTS_IS_MINIMALTUPLE(slot) || TTS_EMPTY(slot))
+	{
+		partial_add_slot(ph, slot);
+		return;
+	}
+	mt = ((MinimalTupleTableSlot *) slot)->mintuple;
+	if ((mt->t_infomask & HEAP_HASNULL) ||
+		(mt->t_infomask2 & HEAP_NATTS_MASK) < shape->maxcol)
+	{
+		partial_add_slot(ph, slot);
+		return;
+	}
+	/* a minimal tuple's t_hoff counts from where a heap tuple's header would begin */
+	data = (const char *) mt - MINIMAL_TUPLE_OFFSET + mt->t_hoff;
+	for (i = 0; i < def->nkeys; i++)
+	{
+		AttrNumber	c = def->keycols[i] - 1;
+
+		keyvals[i] = fetch_att(data + shape->attoff[c], true, shape->attlen[c]);
+		keynulls[i] = false;
+	}
+	keylen = key_image_fixed(def, keyvals, keynulls, fixed);
+	e = partial_lookup_hash(ph, fixed, keylen, key_hash(fixed, keylen), &found);
+	for (i = 0; i < def->naggs; i++)
+	{
+		ViewAgg    *va = &def->aggs[i];
+		AttrNumber	c = va->nargs > 0 ? va->argcols[0] - 1 : -1;
+		Datum		arg = c >= 0 ? fetch_att(data + shape->attoff[c], true, shape->attlen[c]) : (Datum) 0;
+		MemoryContext old;
+
+		if (aggmeta_advance_fast(&va->meta, arg, false, &e->values[i], &e->nulls[i]))
+			continue;
+		/* a state the inline transition does not take: the function, from the slot */
+		if (!deformed)
+		{
+			slot_getsomeattrs(slot, def->maxcol);
+			ResetExprContext(def->econtext);
+			def->econtext->ecxt_scantuple = slot;
+			deformed = true;
+		}
+		old = MemoryContextSwitchTo(def->econtext->ecxt_per_tuple_memory);
+		partial_advance_agg(ph, va, slot, &e->values[i], &e->nulls[i]);
+		MemoryContextSwitchTo(old);
+	}
 	ph->rows++;
 }
 

@@ -48,6 +48,9 @@ typedef struct PartialHash
 	int64		rows;			/* rows folded in */
 	Datum		horizon;		/* sliding: steps before it have expired */
 	bool		exact;			/* batch layer: distinct states keep every value */
+	Datum	   *initvals;		/* per aggregate: its initial state ... */
+	bool	   *initnulls;
+	bool		initcopy;		/* ... some of them to be copied (by reference) */
 } PartialHash;
 
 /*
@@ -55,6 +58,18 @@ typedef struct PartialHash
  *   for (e = partial_first(ph); e; e = partial_next(e))
  * Groups are only ever added, so a walk may look keys up as it goes.
  */
+/*
+ * Where the columns a view reads lie in rows of one tuple descriptor, when
+ * it reads plain fixed-length columns only (partial_shape): capture reads
+ * them straight from a row without NULLs (partial_add_shaped).
+ */
+typedef struct PartialShape
+{
+	AttrNumber	maxcol;			/* the last column read */
+	int16	   *attlen;			/* per column 1..maxcol (index col - 1) */
+	int32	   *attoff;			/* its offset in the row's data */
+} PartialShape;
+
 #define partial_first(ph)	((ph)->first)
 #define partial_next(e)		((e)->next)
 
@@ -62,6 +77,8 @@ extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);
+extern PartialShape *partial_shape(ViewDef *def, TupleDesc desc);
+extern void partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape);
 extern PartialEntry *partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found);
 extern void partial_combine_image(PartialHash *ph, const char *key, int keylen,
 								  const char *states, int stateslen);

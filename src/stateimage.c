@@ -56,38 +56,44 @@ aggmeta_lookup(Oid batch_relid, int aggno)
  * ------------------------------------------------------------------------
  */
 
-/* Appends the states image of one group's states. */
+/*
+ * Appends the states image of one group's states. Room for every NULL or
+ * by-value state is made at once; the bytes are written through a pointer,
+ * buf's length set at the end (and before the rest, which appends).
+ */
 void
 states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 {
+	Size		room = (Size) def->naggs * (1 + sizeof(uint32) + sizeof(Datum)) + 1;
+	char	   *w;
 	int			i;
 
+	if (buf->len + room >= (Size) buf->maxlen)
+		enlargeStringInfo(buf, (int) room);
+	w = buf->data + buf->len;
 	for (i = 0; i < def->naggs; i++)
 	{
 		AggMeta    *m = &def->aggs[i].meta;
 		uint32		l;
-		char	   *w;
 
 		if (nulls[i])
 		{
-			appendStringInfoChar(buf, 0);
+			*w++ = 0;
 			continue;
 		}
 		if (m->transbyval && !m->internal)
 		{
 			/* the common case (count, sum of int4, ...), without a bytea */
 			l = m->translen;
-			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
-				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
-			w = buf->data + buf->len;
 			*w++ = 1;
 			memcpy(w, &l, sizeof(uint32));
 			store_att_byval(w + sizeof(uint32), values[i], l);
-			buf->len += 1 + sizeof(uint32) + l;
-			buf->data[buf->len] = '\0';
+			w += sizeof(uint32) + l;
+			continue;
 		}
-		else if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND &&
-				 !VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
+		buf->len = w - buf->data;
+		if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND &&
+			!VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
 		{
 			/* a plain varlena (avg's array, numeric): its bytes, header included */
 			l = VARSIZE(DatumGetPointer(values[i]));
@@ -98,7 +104,6 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 			memcpy(w, &l, sizeof(uint32));
 			memcpy(w + sizeof(uint32), DatumGetPointer(values[i]), l);
 			buf->len += 1 + sizeof(uint32) + l;
-			buf->data[buf->len] = '\0';
 		}
 		else
 		{
@@ -110,7 +115,13 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 			appendBinaryStringInfo(buf, VARDATA_ANY(b), l);
 			pfree(b);
 		}
+		/* room again for what is left */
+		if (buf->len + room >= (Size) buf->maxlen)
+			enlargeStringInfo(buf, (int) room);
+		w = buf->data + buf->len;
 	}
+	buf->len = w - buf->data;
+	buf->data[buf->len] = '\0';
 }
 
 /*
