@@ -16,13 +16,21 @@
 #   ROUNDS  [3]          REFRESHes timed per table (NEW more events before
 #                        each one); the query over the new events is timed
 #                        as often (medians reported)
+#   VIEW    [bounded]    the definition: bounded or sketch
 #
 # Every event is (id bigint, k int, g int, x int, ts timestamptz), as in
-# bench/batch_bench.sh. The view is its "sketch" definition,
-#   SELECT g, count(*), count(DISTINCT k), percentile_cont(0.5) WITHIN GROUP
-#   (ORDER BY x) FROM events GROUP BY g
-# whose groups each get ~NEW/100 new distinct values of k: their speed-layer
-# sets become sketches, so every REFRESH reads the events after its cut.
+# bench/batch_bench.sh. The definitions:
+#   sketch   batch_bench.sh's: SELECT g, count(*), count(DISTINCT k),
+#            percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM events
+#            GROUP BY g. Each group's batch state holds every distinct k it
+#            ever saw (up to KEYS), which a refresh merges its new values
+#            into: that part grows with the distinct values seen, not with
+#            the new events.
+#   bounded  SELECT g, count(*), sum(x), avg(x), count(DISTINCT k % 5000)
+#            FROM events GROUP BY g: states of a size that does not grow.
+# In both, each group gets ~NEW/100 new values of the distinct argument:
+# their speed-layer sets become sketches, so every REFRESH reads the events
+# after its cut.
 # Two event tables get the same events: "indexed" (with the arrival index)
 # and "unindexed" (without, a whole-table scan as before). For each it
 # prints the median wall-clock ms and backend CPU ms (user + system, from
@@ -37,6 +45,7 @@ OLD=${OLD:-5000000}
 NEW=${NEW:-1000000}
 KEYS=${KEYS:-100000}
 ROUNDS=${ROUNDS:-3}
+VIEW=${VIEW:-bounded}
 port=${BENCH_PORT:-54352}
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,8 +70,13 @@ gen_events() {
 }
 
 definition() {
-    echo "SELECT g, count(*), count(DISTINCT k) AS users, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS median FROM $1 GROUP BY g"
+    case $VIEW in
+        sketch) echo "SELECT g, count(*), count(DISTINCT k) AS users, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS median FROM $1 GROUP BY g" ;;
+        bounded) echo "SELECT g, count(*), sum(x) AS sx, avg(x) AS ax, count(DISTINCT k % 5000) AS users FROM $1 GROUP BY g" ;;
+    esac
 }
+# the columns compared with the defining query (not sketch's median, an estimate)
+cols="g, count, users"; [ "$VIEW" = bounded ] && cols="g, count, sx, ax, users"
 
 # sql_wall_cpu <sql>: "wall_ms cpu_ms events_read" of one statement: psql's
 # \timing, the CPU time of its backend, and the events a refresh read (its
@@ -87,7 +101,7 @@ scratch_install_private
 scratch_start refreshbench "$port" "$conf"
 psql_ -c "CREATE EXTENSION pg_lambda"
 echo "pg_lambda REFRESH-from-events benchmark: $(nproc) cores, $(uname -r), $("$bindir/postgres" --version)"
-echo "NEW=$NEW KEYS=$KEYS ROUNDS=$ROUNDS (medians; load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "VIEW=$VIEW NEW=$NEW KEYS=$KEYS ROUNDS=$ROUNDS (medians; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 exec 8>/tmp/pg_lambda_bench.lock
 q=$(definition news)
 for old in $OLD; do
@@ -133,9 +147,10 @@ SQL
         modes="$modes $(psql_ -c "SELECT last_refresh_mode FROM lambda.view_status WHERE view = 'v_unindexed'::regclass" | tr ' ' _)"
         flock -u 8
     done
-    diff=$(psql_ -c "SELECT count(*) FROM ((SELECT g, count, users FROM v_indexed EXCEPT ALL SELECT g, count, users FROM ($(definition indexed)) q)
-                                           UNION ALL (SELECT g, count, users FROM ($(definition indexed)) q EXCEPT ALL SELECT g, count, users FROM v_indexed)) d")
+    diff=$(psql_ -c "SELECT count(*) FROM ((SELECT $cols FROM v_indexed EXCEPT ALL SELECT $cols FROM ($(definition indexed)) q)
+                                           UNION ALL (SELECT $cols FROM ($(definition indexed)) q EXCEPT ALL SELECT $cols FROM v_indexed)) d")
     echo
+    echo "$VIEW: $(definition events)"
     echo "$old old events, then $ROUNDS x $NEW new; modes:$modes"
     echo "  (median wall ms, backend CPU ms; x: ratio to the query over the new events)"
     awk -v q="$(echo "$w_q" | median) $(echo "$c_q" | median)" \
