@@ -1,6 +1,7 @@
 -- lambda.add_arrival_index: bad input gets a clear error and changes nothing.
 CREATE EXTENSION pg_lambda;
 SELECT lambda.add_arrival_index(NULL);
+SELECT lambda.add_arrival_index(4000000000::oid::regclass);
 CREATE TABLE not_events (k int, ts timestamptz NOT NULL);
 SELECT lambda.add_arrival_index('not_events');
 CREATE TABLE parted (k int, ts timestamptz NOT NULL) PARTITION BY RANGE (ts);
