@@ -99,6 +99,29 @@ RESET client_min_messages;
 UNION ALL
 (SELECT k, count(*), count(DISTINCT u) FROM parted GROUP BY k EXCEPT ALL SELECT k, n, d FROM vpart);
 
+-- The value is the inserting transaction's id, also through a generic plan
+-- prepared in an earlier transaction; a subtransaction's rows get the id of
+-- the transaction above it (not newer than their xmin).
+CREATE TABLE ev2 (k int, ts timestamptz NOT NULL DEFAULT '2025-01-01 00:00+00');
+SELECT lambda.create_event_table('ev2', time_column => 'ts');
+SELECT lambda.add_arrival_index('ev2');
+SET plan_cache_mode = force_generic_plan;
+PREPARE ins AS INSERT INTO ev2 (k) VALUES ($1);
+EXECUTE ins(1);
+EXECUTE ins(2);
+BEGIN;
+SAVEPOINT s;
+EXECUTE ins(3);
+RELEASE SAVEPOINT s;
+COMMIT;
+RESET plan_cache_mode;
+SELECT k, _lambda_xact % 4294967296 = xmin::text::bigint AS own_xid,
+       _lambda_xact % 4294967296 <= xmin::text::bigint AS not_newer
+  FROM ev2 ORDER BY k;
+SELECT count(DISTINCT _lambda_xact) FROM ev2;
+DEALLOCATE ins;
+DROP TABLE ev2;
+
 DROP MATERIALIZED VIEW v;
 DROP MATERIALIZED VIEW vp;
 DROP MATERIALIZED VIEW vpart;
