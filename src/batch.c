@@ -22,6 +22,11 @@
  * the batch rows and folds in every event. Rebuild (after a restart) fills
  * the speed layer from a tail scan instead of the batch table.
  *
+ * A tail scan of an event table with an arrival index (event_table.c) reads
+ * only the block ranges whose inserting transactions reach the cut's xmin,
+ * which hold every event the cut does not see; it tests each event it reads
+ * against the cut as a whole-table scan does (batch_tail_pages).
+ *
  * Long keys. A btree entry holds at most a third of a page, so a group key
  * of any size cannot be under a unique btree index. When a view's keys can
  * be long (a variable-length key column), its batch table has a stored
@@ -41,12 +46,12 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
-#include "access/nbtree.h"
-#include "access/skey.h"
 #include "access/genam.h"
 #include "access/itup.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/subtrans.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -56,12 +61,12 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
-#include "nodes/tidbitmap.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/tidbitmap.h"
 #include "parser/parse_func.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
@@ -173,7 +178,7 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 	uint32		next = XidFromFullTransactionId(ReadNextFullTransactionId());
 	List	   *rels = list_make1_oid(def->event_relid);
 	ListCell   *lc;
-	int64		read = 0;
+	int64		nread = 0;
 
 	if (get_rel_relkind(def->event_relid) == RELKIND_PARTITIONED_TABLE)
 		rels = find_all_inheritors(def->event_relid, AccessShareLock, NULL);
@@ -221,7 +226,7 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 				   table_scan_getnextslot(scan, ForwardScanDirection, slot))
 			{
 				CHECK_FOR_INTERRUPTS();
-				read++;
+				nread++;
 				if (cut)
 				{
 					bool		shouldfree;
@@ -244,7 +249,7 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 			table_endscan(scan);
 		table_close(rel, AccessShareLock);
 	}
-	return read;
+	return nread;
 }
 
 static FullTransactionId
