@@ -97,6 +97,9 @@
 /* While drop_events_before() runs, the DELETE it issues on this table is allowed. */
 static Oid	et_retention_relid = InvalidOid;
 
+/* While add_arrival_index() rewrites this table, the rewrite is allowed. */
+static Oid	et_arrival_relid = InvalidOid;
+
 static ExecutorStart_hook_type et_prev_executor_start = NULL;
 
 PG_FUNCTION_INFO_V1(lambda_create_event_table);
@@ -507,8 +510,65 @@ event_table_check_utility(PlannedStmt *pstmt)
 }
 
 /*
- * Called by the ProcessUtility hook after a utility statement ran: keeps the
- * recorded time column right when it is renamed (here or through a parent).
+ * Refuses, after it ran, an ALTER TABLE that rewrote an event table that
+ * continuous views read (adding a column with a volatile default or a
+ * stored generated one, SET LOGGED/UNLOGGED, SET ACCESS METHOD): a rewrite
+ * inserts every event again as this transaction's, so every view's cut
+ * would no longer hold them and each would count them a second time. A
+ * rewrite gives the table a new relfilenode in this transaction (which the
+ * relcache records); SET TABLESPACE alone copies the pages as they are and
+ * is let through. lambda.add_arrival_index() rewrites its table and
+ * recomputes the views in the same transaction (et_arrival_relid).
+ */
+static void
+et_check_rewrite(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	bool		only_tablespace = true;
+
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		if (((AlterTableCmd *) lfirst(lc))->subtype != AT_SetTableSpace)
+			only_tablespace = false;
+	}
+	if (only_tablespace)
+		return;
+	foreach(lc, et_with_inheritors(RangeVarGetRelid(stmt->relation, NoLock, true),
+								   stmt->relation->inh))
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			root;
+		Relation	rel;
+		bool		rewritten;
+
+		if (get_rel_relkind(relid) != RELKIND_RELATION || !event_table_is(relid))
+			continue;
+		root = catalog_event_table_root(relid);
+		if (!OidIsValid(root))
+			root = relid;
+		if (root == et_arrival_relid || catalog_view_list_over(root) == NIL)
+			continue;
+		rel = RelationIdGetRelation(relid);
+		rewritten = rel->rd_createSubid == InvalidSubTransactionId &&
+			rel->rd_firstRelfilelocatorSubid != InvalidSubTransactionId;
+		RelationClose(rel);
+		if (rewritten)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot rewrite event table \"%s\"", get_rel_name(relid)),
+					 errdetail("This ALTER TABLE rewrites the table, which would make every event look inserted now: "
+							   "the continuous views over it would count them again."),
+					 errhint("Add the column without a default and set the default in a second ALTER TABLE "
+							 "(new events get it, older ones read NULL), or drop the continuous views over the table first.")));
+	}
+}
+
+/*
+ * Called by the ProcessUtility hook after a utility statement ran: refuses
+ * an ALTER TABLE that rewrote an event table, and keeps the recorded time
+ * column right when it is renamed (here or through a parent).
  */
 void
 event_table_after_utility(PlannedStmt *pstmt)
@@ -516,6 +576,11 @@ event_table_after_utility(PlannedStmt *pstmt)
 	RenameStmt *stmt = (RenameStmt *) pstmt->utilityStmt;
 	ListCell   *lc;
 
+	if (IsA(stmt, AlterTableStmt))
+	{
+		et_check_rewrite((AlterTableStmt *) stmt);
+		return;
+	}
 	if (!IsA(stmt, RenameStmt) || stmt->renameType != OBJECT_COLUMN ||
 		stmt->relationType != OBJECT_TABLE)
 		return;
@@ -1156,11 +1221,21 @@ event_table_add_arrival(Oid relid)
 		return false;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (!has_column &&
-		SPI_execute(psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.int8"
-							 " GENERATED ALWAYS AS (lambda_catalog.inserting_xact()) STORED",
-							 name, EVENT_TABLE_ARRIVAL_COLUMN), false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not add the arrival column");
+	/* the rewrite, which et_check_rewrite lets through for this table */
+	et_arrival_relid = relid;
+	PG_TRY();
+	{
+		if (!has_column &&
+			SPI_execute(psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.int8"
+								 " GENERATED ALWAYS AS (lambda_catalog.inserting_xact()) STORED",
+								 name, EVENT_TABLE_ARRIVAL_COLUMN), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not add the arrival column");
+	}
+	PG_FINALLY();
+	{
+		et_arrival_relid = InvalidOid;
+	}
+	PG_END_TRY();
 	if (SPI_execute(psprintf("CREATE INDEX ON %s USING brin (%s)"
 							 " WITH (pages_per_range = %d, autosummarize = on)",
 							 name, EVENT_TABLE_ARRIVAL_COLUMN, EVENT_TABLE_ARRIVAL_RANGE),
