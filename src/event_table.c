@@ -53,6 +53,7 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/transam.h"
 #include "access/xact.h"
 #include "access/table.h"
@@ -1178,9 +1179,12 @@ event_table_arrival_index(Relation rel, AttrNumber *attnum)
 		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
 		Form_pg_index ix = index->rd_index;
 
+		/* one column, the whole table, an operator class that answers >= */
 		if (index->rd_rel->relam == BRIN_AM_OID && ix->indisvalid && ix->indnatts == 1 &&
 			ix->indkey.values[0] == *attnum &&
-			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL))
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			OidIsValid(get_opfamily_member(index->rd_opfamily[0], INT8OID, INT8OID,
+										   BTGreaterEqualStrategyNumber)))
 			result = RelationGetRelid(index);
 		index_close(index, AccessShareLock);
 		if (OidIsValid(result))
@@ -1194,11 +1198,12 @@ event_table_arrival_index(Relation rel, AttrNumber *attnum)
  * Gives event table relid (and so its partitions) the arrival column and
  * its BRIN index, unless it has them. Adding a stored generated column
  * rewrites the table under ACCESS EXCLUSIVE lock, and the rewritten rows
- * belong to this transaction: the caller recomputes the views over the
- * table in the same transaction. Returns false when there was nothing to do.
+ * belong to this transaction: then *rewritten is set, and the caller
+ * recomputes the views over the table in the same transaction. Returns
+ * false when there was nothing to do.
  */
 bool
-event_table_add_arrival(Oid relid)
+event_table_add_arrival(Oid relid, bool *rewritten)
 {
 	Relation	rel = table_open(relid, AccessExclusiveLock);
 	AttrNumber	attnum;
@@ -1209,6 +1214,7 @@ event_table_add_arrival(Oid relid)
 
 	has_index = OidIsValid(event_table_arrival_index(rel, &attnum));
 	has_column = attnum > 0;
+	*rewritten = false;
 	if (has_column && !et_is_arrival_column(rel, attnum, catalog_funcid("inserting_xact", 0, NULL)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_COLUMN),
@@ -1236,6 +1242,7 @@ event_table_add_arrival(Oid relid)
 		et_arrival_relid = InvalidOid;
 	}
 	PG_END_TRY();
+	*rewritten = !has_column;
 	if (SPI_execute(psprintf("CREATE INDEX ON %s USING brin (%s)"
 							 " WITH (pages_per_range = %d, autosummarize = on)",
 							 name, EVENT_TABLE_ARRIVAL_COLUMN, EVENT_TABLE_ARRIVAL_RANGE),

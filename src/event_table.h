@@ -21,7 +21,7 @@
 
 extern void event_table_init(void);
 extern Oid	event_table_arrival_index(Relation rel, AttrNumber *attnum);
-extern bool event_table_add_arrival(Oid relid);
+extern bool event_table_add_arrival(Oid relid, bool *rewritten);
 extern bool event_table_is(Oid relid);
 extern char *event_table_time_column(Oid relid);
 extern void event_table_require(Oid relid);

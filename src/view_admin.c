@@ -100,7 +100,8 @@ lambda_recompute(PG_FUNCTION_ARGS)
  * Adding the column rewrites the table, which makes every event look
  * inserted by this transaction: the views over the table are recomputed in
  * it, before anyone sees the rewritten rows. Owner of the table only.
- * Returns false when the table had both already.
+ * Returns false when the table had both already. (When it had the column
+ * and lacked only the index, nothing is rewritten or recomputed.)
  */
 Datum
 lambda_add_arrival_index(PG_FUNCTION_ARGS)
@@ -108,6 +109,7 @@ lambda_add_arrival_index(PG_FUNCTION_ARGS)
 	Oid			relid;
 	List	   *views;
 	ListCell   *lc;
+	bool		rewritten;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -133,12 +135,15 @@ lambda_add_arrival_index(PG_FUNCTION_ARGS)
 				 errmsg("must be owner of table %s", get_rel_name(relid)),
 				 errdetail("Adding the arrival index adds a column to the table."),
 				 errhint("Connect as the table's owner (or a member of that role) and try again.")));
-	if (!event_table_add_arrival(relid))
+	if (!event_table_add_arrival(relid, &rewritten))
 	{
 		ereport(NOTICE,
 				(errmsg("event table \"%s\" already has its arrival index, skipping", get_rel_name(relid))));
 		PG_RETURN_BOOL(false);
 	}
+	/* only the index was missing: the events are as they were */
+	if (!rewritten)
+		PG_RETURN_BOOL(true);
 	views = catalog_view_list_over(relid);
 	foreach(lc, views)
 		view_refresh(lfirst_oid(lc), true, "arrival index");
