@@ -660,7 +660,13 @@ batch_chunk_init(UpsertChunk *c, ViewDef *def, const char *sql, bool hash)
 		argtypes[def->nkeys + i] = BYTEAARRAYOID;
 	if (hash)
 		argtypes[c->ncols - 1] = INT8ARRAYOID;
-	c->plan = SPI_prepare(sql, c->ncols, argtypes);
+	/*
+	 * A generic plan: a custom one would first copy every chunk's arrays
+	 * (all the states, megabytes for count(DISTINCT) sets) into constants
+	 * and evaluate unnest() on them while planning; nothing in the plan
+	 * depends on their values.
+	 */
+	c->plan = SPI_prepare_cursor(sql, c->ncols, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (c->plan == NULL)
 		elog(ERROR, "could not prepare batch upsert: %s", SPI_result_code_string(SPI_result));
 	c->cols = palloc(sizeof(Datum *) * c->ncols);
