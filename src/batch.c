@@ -22,6 +22,11 @@
  * the batch rows and folds in every event. Rebuild (after a restart) fills
  * the speed layer from a tail scan instead of the batch table.
  *
+ * A tail scan of an event table with an arrival index (event_table.c) reads
+ * only the block ranges whose inserting transactions reach the cut's xmin,
+ * which hold every event the cut does not see; it tests each event it reads
+ * against the cut as a whole-table scan does (batch_tail_pages).
+ *
  * Long keys. A btree entry holds at most a third of a page, so a group key
  * of any size cannot be under a unique btree index. When a view's keys can
  * be long (a variable-length key column), its batch table has a stored
@@ -45,6 +50,8 @@
 #include "access/itup.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/subtrans.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -59,6 +66,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/tidbitmap.h"
 #include "parser/parse_func.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
@@ -80,7 +88,9 @@
 #include "batch.h"
 #include "capture.h"
 #include "catalog.h"
+#include "compat.h"
 #include "cview.h"
+#include "event_table.h"
 #include "keyimage.h"
 #include "partial.h"
 #include "privilege.h"
@@ -119,54 +129,127 @@ cut_sees(BatchCut *cut, TransactionId xid, uint32 next)
 }
 
 /*
+ * The pages of rel that can hold events the cut does not see, in increasing
+ * order; NULL (every page) when rel has no arrival index. Every such event
+ * was inserted by a transaction at or after the cut's xmin (the older ones
+ * had all ended at the cut), so its arrival column is at least that: the
+ * BRIN index gives the pages of the block ranges whose largest value
+ * reaches it, and every page of a range it has not summarized yet. Pages
+ * added after this runs hold only events of transactions snap does not see.
+ */
+static BlockNumber *
+batch_tail_pages(Relation rel, Snapshot snap, BatchCut *cut, int *npages)
+{
+	AttrNumber	attnum;
+	Oid			indexid = event_table_arrival_index(rel, &attnum);
+	Relation	index;
+	IndexScanDesc scan;
+	ScanKeyData key;
+	TIDBitmap  *tbm;
+	BlockNumber *pages;
+
+	if (!OidIsValid(indexid))
+		return NULL;
+	index = index_open(indexid, AccessShareLock);
+	ScanKeyEntryInitialize(&key, 0, 1, BTGreaterEqualStrategyNumber, INT8OID, InvalidOid, F_INT8GE,
+						   Int64GetDatum((int64) U64FromFullTransactionId(cut->xmin_full)));
+	tbm = tbm_create(work_mem * 1024L, NULL);
+	scan = compat_index_beginscan_bitmap(index, snap, 1);
+	index_rescan(scan, &key, 1, NULL, 0);
+	(void) index_getbitmap(scan, tbm);
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	pages = compat_tbm_blocks(tbm, npages);
+	tbm_free(tbm);
+	return pages;
+}
+
+/*
  * Folds into ph every event that snap sees and the cut does not (every
  * event when cut is NULL); only the group with key image "only" when given.
+ * With a cut, reads only the pages its arrival index points to (see
+ * batch_tail_pages), each run of consecutive pages by a TID range scan.
+ * Returns the number of events read (tested against the cut or not).
  */
-void
+int64
 batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 				const char *only, int onlylen)
 {
 	uint32		next = XidFromFullTransactionId(ReadNextFullTransactionId());
 	List	   *rels = list_make1_oid(def->event_relid);
 	ListCell   *lc;
+	int64		nread = 0;
 
 	if (get_rel_relkind(def->event_relid) == RELKIND_PARTITIONED_TABLE)
 		rels = find_all_inheritors(def->event_relid, AccessShareLock, NULL);
 	foreach(lc, rels)
 	{
 		Relation	rel;
-		TableScanDesc scan;
+		TableScanDesc scan = NULL;
 		TupleTableSlot *slot;
 		TupleConversionMap *map;
+		BlockNumber *pages = NULL;
+		int			npages = 0;
+		int			run = 0;
 
 		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
 			continue;
 		rel = table_open(lfirst_oid(lc), AccessShareLock);
-		scan = table_beginscan(rel, snap, 0, NULL);
+		if (cut && cut->has_snapshot)
+			pages = batch_tail_pages(rel, snap, cut, &npages);
 		slot = table_slot_create(rel, NULL);
 		/* partitions' rows in the event table's shape */
 		map = convert_tuples_by_name(RelationGetDescr(rel), def->slot->tts_tupleDescriptor);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+		for (;;)
 		{
-			CHECK_FOR_INTERRUPTS();
-			if (cut)
+			if (pages)
 			{
-				bool		shouldfree;
-				HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-				TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+				ItemPointerData lo;
+				ItemPointerData hi;
+				int			end = run;
 
-				if (shouldfree)
-					heap_freetuple(tup);
-				if (cut_sees(cut, xmin, next))
-					continue;
+				if (run >= npages)
+					break;
+				while (end + 1 < npages && pages[end + 1] == pages[end] + 1)
+					end++;
+				ItemPointerSet(&lo, pages[run], FirstOffsetNumber);
+				ItemPointerSet(&hi, pages[end], MaxOffsetNumber);
+				if (scan == NULL)
+					scan = table_beginscan_tidrange(rel, snap, &lo, &hi);
+				else
+					table_rescan_tidrange(scan, &lo, &hi);
+				run = end + 1;
 			}
-			partial_add_slot_key(ph, map ? execute_attr_map_slot(map->attrMap, slot, def->slot) : slot,
-								 only, onlylen);
+			else
+				scan = table_beginscan(rel, snap, 0, NULL);
+			while (pages ? table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot) :
+				   table_scan_getnextslot(scan, ForwardScanDirection, slot))
+			{
+				CHECK_FOR_INTERRUPTS();
+				nread++;
+				if (cut)
+				{
+					bool		shouldfree;
+					HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
+					TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+
+					if (shouldfree)
+						heap_freetuple(tup);
+					if (cut_sees(cut, xmin, next))
+						continue;
+				}
+				partial_add_slot_key(ph, map ? execute_attr_map_slot(map->attrMap, slot, def->slot) : slot,
+									 only, onlylen);
+			}
+			if (!pages)
+				break;
 		}
 		ExecDropSingleTupleTableSlot(slot);
-		table_endscan(scan);
+		if (scan)
+			table_endscan(scan);
 		table_close(rel, AccessShareLock);
 	}
+	return nread;
 }
 
 static FullTransactionId
@@ -577,7 +660,13 @@ batch_chunk_init(UpsertChunk *c, ViewDef *def, const char *sql, bool hash)
 		argtypes[def->nkeys + i] = BYTEAARRAYOID;
 	if (hash)
 		argtypes[c->ncols - 1] = INT8ARRAYOID;
-	c->plan = SPI_prepare(sql, c->ncols, argtypes);
+	/*
+	 * A generic plan: a custom one would first copy every chunk's arrays
+	 * (all the states, megabytes for count(DISTINCT) sets) into constants
+	 * and evaluate unnest() on them while planning; nothing in the plan
+	 * depends on their values.
+	 */
+	c->plan = SPI_prepare_cursor(sql, c->ncols, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	if (c->plan == NULL)
 		elog(ERROR, "could not prepare batch upsert: %s", SPI_result_code_string(SPI_result));
 	c->cols = palloc(sizeof(Datum *) * c->ncols);
@@ -830,6 +919,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	CatalogRefresh r;
 	long		groups;
 	bool		build = false;
+	int64		events_read = -1;
 
 	if (def == NULL)
 		ereport(ERROR,
@@ -900,7 +990,7 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 		if (mode == NULL)
 		{
 			mode = "from events";
-			batch_tail_scan(def, snap, &old, ph, NULL, 0);
+			events_read = batch_tail_scan(def, snap, &old, ph, NULL, 0);
 		}
 	}
 	groups = partial_count(ph);
@@ -959,9 +1049,14 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	speed_refreshed(def, closed, GetCurrentTransactionId());
 	UnregisterSnapshot(snap);
 	partial_destroy(ph);
-	ereport(DEBUG1,
-			(errmsg("refreshed continuous view \"%s\" (%s, %s): %ld groups",
-					get_rel_name(def->view_relid), why, mode, groups)));
+	if (events_read >= 0)
+		ereport(DEBUG1,
+				(errmsg("refreshed continuous view \"%s\" (%s, %s): %ld groups from %lld events read",
+						get_rel_name(def->view_relid), why, mode, groups, (long long) events_read)));
+	else
+		ereport(DEBUG1,
+				(errmsg("refreshed continuous view \"%s\" (%s, %s): %ld groups",
+						get_rel_name(def->view_relid), why, mode, groups)));
 	pgstat_report_activity(STATE_RUNNING, NULL);
 }
 

@@ -28,8 +28,8 @@
 
 extern bool batch_keys_may_be_long(ViewDef *def);
 extern bool batch_has_long_keys(Oid batch_relid);
-extern void batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
-							const char *only, int onlylen);
+extern int64 batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
+							 const char *only, int onlylen);
 /* batch_build.c: a recompute as one statement */
 extern bool batch_build_possible(ViewDef *def);
 extern int64 batch_build(ViewDef *def, Snapshot snap, Datum horizon);

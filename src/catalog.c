@@ -361,7 +361,8 @@ catalog_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut)
 			int			i;
 
 			cut->has_snapshot = true;
-			cut->xmin = XidFromFullTransactionId(DatumGetFullTransactionId(d));
+			cut->xmin_full = DatumGetFullTransactionId(d);
+			cut->xmin = XidFromFullTransactionId(cut->xmin_full);
 			d = heap_getattr(tup, Anum_cv_cut_xmax, desc, &isnull);
 			cut->xmax = XidFromFullTransactionId(DatumGetFullTransactionId(d));
 			d = heap_getattr(tup, Anum_cv_cut_xip, desc, &isnull);

@@ -60,6 +60,7 @@ typedef struct BatchCut
 	bool		foreign;		/* the cut was made by another server or
 								 * database (restored from a dump) */
 	TransactionId xmin;
+	FullTransactionId xmin_full;	/* xmin with its epoch */
 	TransactionId xmax;
 	int			nxip;
 	TransactionId *xip;			/* sorted */

@@ -43,6 +43,9 @@
  *	18		virtual generated columns: Vars the planner		compat_expand_virtual_columns()
  *			replaces by the generation expression
  *	18		ExecutorRun() lost its execute_once argument		macro
+ *	18		index_beginscan_bitmap() takes instrumentation;	macro;
+ *			TID bitmaps are read through "private"			compat_tbm_blocks()
+ *			iterators that fill a caller's result
  *
  * PostgreSQL 16 is packaged by no Debian suite pg_lambda is tested on, so no
  * build for 16 is tested. Every branch 16 takes here is also taken by 15 (the
@@ -60,8 +63,10 @@
 #include "catalog/pg_namespace.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
+#include "access/genam.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "nodes/tidbitmap.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
 #include "optimizer/planner.h"
@@ -354,5 +359,57 @@ compat_expand_virtual_columns(Query *query)
 #define ExecutorRun(queryDesc, direction, count) \
 	ExecutorRun(queryDesc, direction, count, true)
 #endif
+
+/* A bitmap index scan (18 takes the scan's instrumentation, none here). */
+#if PG_VERSION_NUM >= 180000
+#define compat_index_beginscan_bitmap(index, snapshot, nkeys) \
+	index_beginscan_bitmap(index, snapshot, NULL, nkeys)
+#else
+#define compat_index_beginscan_bitmap(index, snapshot, nkeys) \
+	index_beginscan_bitmap(index, snapshot, nkeys)
+#endif
+
+/*
+ * The pages of a TID bitmap in increasing order, palloc'd; *n gets their
+ * number. The iterator changed shape in 18.
+ */
+static inline BlockNumber *
+compat_tbm_blocks(TIDBitmap *tbm, int *n)
+{
+	int			cap = 64;
+	BlockNumber *blocks = palloc(sizeof(BlockNumber) * cap);
+#if PG_VERSION_NUM >= 180000
+	TBMPrivateIterator *it = tbm_begin_private_iterate(tbm);
+	TBMIterateResult res;
+
+	*n = 0;
+	while (tbm_private_iterate(it, &res))
+	{
+		if (*n == cap)
+		{
+			cap *= 2;
+			blocks = repalloc(blocks, sizeof(BlockNumber) * cap);
+		}
+		blocks[(*n)++] = res.blockno;
+	}
+	tbm_end_private_iterate(it);
+#else
+	TBMIterator *it = tbm_begin_iterate(tbm);
+	TBMIterateResult *res;
+
+	*n = 0;
+	while ((res = tbm_iterate(it)) != NULL)
+	{
+		if (*n == cap)
+		{
+			cap *= 2;
+			blocks = repalloc(blocks, sizeof(BlockNumber) * cap);
+		}
+		blocks[(*n)++] = res->blockno;
+	}
+	tbm_end_iterate(it);
+#endif
+	return blocks;
+}
 
 #endif							/* LAMBDA_COMPAT_H */

@@ -27,6 +27,18 @@
  * that would remove events too; only drop_events_before() drops the
  * partitions that lie wholly before its cut (retention.c finds them).
  *
+ * Arrival order. A refresh that reads events (batch.c: the events its cut
+ * does not hold) would otherwise scan the whole table. The column
+ * _lambda_xact, stored generated as lambda_catalog.inserting_xact() (the
+ * inserting transaction's 64-bit id, evaluated once per statement in that
+ * transaction), and a BRIN index on it give the scan the pages that can hold
+ * events of transactions at or after the cut's xmin: every event the cut
+ * does not see is of such a transaction (all older ones had ended when the
+ * cut was taken). The scan still tests every event it reads against the cut,
+ * so the index only narrows which pages it reads. event_table_add_arrival()
+ * adds both (lambda.add_arrival_index, view_admin.c);
+ * event_table_arrival_index() finds them on one table or partition.
+ *
  * Whether a relation is an event table is asked on every UPDATE/DELETE, so
  * the answer is cached per backend (catalog.c: catalog_event_table_is). The
  * cache is kept right by relcache invalidations: a trigger on the catalog
@@ -40,13 +52,18 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/transam.h"
+#include "access/xact.h"
 #include "access/table.h"
 #include "catalog/catalog.h"
 #include "catalog/heap.h"
 #include "catalog/partition.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -55,6 +72,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/primnodes.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
 #include "replication/logicalworker.h"
@@ -80,6 +98,9 @@
 /* While drop_events_before() runs, the DELETE it issues on this table is allowed. */
 static Oid	et_retention_relid = InvalidOid;
 
+/* While add_arrival_index() rewrites this table, the rewrite is allowed. */
+static Oid	et_arrival_relid = InvalidOid;
+
 static ExecutorStart_hook_type et_prev_executor_start = NULL;
 
 PG_FUNCTION_INFO_V1(lambda_create_event_table);
@@ -88,6 +109,7 @@ PG_FUNCTION_INFO_V1(lambda_drop_event_table);
 PG_FUNCTION_INFO_V1(lambda_event_table_changed);
 PG_FUNCTION_INFO_V1(lambda_refuse_change);
 PG_FUNCTION_INFO_V1(lambda_add_event_table_triggers);
+PG_FUNCTION_INFO_V1(lambda_inserting_xact);
 
 /*
  * Reads the time column of event table relid from the catalog; NULL when
@@ -489,8 +511,65 @@ event_table_check_utility(PlannedStmt *pstmt)
 }
 
 /*
- * Called by the ProcessUtility hook after a utility statement ran: keeps the
- * recorded time column right when it is renamed (here or through a parent).
+ * Refuses, after it ran, an ALTER TABLE that rewrote an event table that
+ * continuous views read (adding a column with a volatile default or a
+ * stored generated one, SET LOGGED/UNLOGGED, SET ACCESS METHOD): a rewrite
+ * inserts every event again as this transaction's, so every view's cut
+ * would no longer hold them and each would count them a second time. A
+ * rewrite gives the table a new relfilenode in this transaction (which the
+ * relcache records); SET TABLESPACE alone copies the pages as they are and
+ * is let through. lambda.add_arrival_index() rewrites its table and
+ * recomputes the views in the same transaction (et_arrival_relid).
+ */
+static void
+et_check_rewrite(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+	bool		only_tablespace = true;
+
+	if (stmt->objtype != OBJECT_TABLE)
+		return;
+	foreach(lc, stmt->cmds)
+	{
+		if (((AlterTableCmd *) lfirst(lc))->subtype != AT_SetTableSpace)
+			only_tablespace = false;
+	}
+	if (only_tablespace)
+		return;
+	foreach(lc, et_with_inheritors(RangeVarGetRelid(stmt->relation, NoLock, true),
+								   stmt->relation->inh))
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			root;
+		Relation	rel;
+		bool		rewritten;
+
+		if (get_rel_relkind(relid) != RELKIND_RELATION || !event_table_is(relid))
+			continue;
+		root = catalog_event_table_root(relid);
+		if (!OidIsValid(root))
+			root = relid;
+		if (root == et_arrival_relid || catalog_view_list_over(root) == NIL)
+			continue;
+		rel = RelationIdGetRelation(relid);
+		rewritten = rel->rd_createSubid == InvalidSubTransactionId &&
+			rel->rd_firstRelfilelocatorSubid != InvalidSubTransactionId;
+		RelationClose(rel);
+		if (rewritten)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot rewrite event table \"%s\"", get_rel_name(relid)),
+					 errdetail("This ALTER TABLE rewrites the table, which would make every event look inserted now: "
+							   "the continuous views over it would count them again."),
+					 errhint("Add the column without a default and set the default in a second ALTER TABLE "
+							 "(new events get it, older ones read NULL), or drop the continuous views over the table first.")));
+	}
+}
+
+/*
+ * Called by the ProcessUtility hook after a utility statement ran: refuses
+ * an ALTER TABLE that rewrote an event table, and keeps the recorded time
+ * column right when it is renamed (here or through a parent).
  */
 void
 event_table_after_utility(PlannedStmt *pstmt)
@@ -498,6 +577,11 @@ event_table_after_utility(PlannedStmt *pstmt)
 	RenameStmt *stmt = (RenameStmt *) pstmt->utilityStmt;
 	ListCell   *lc;
 
+	if (IsA(stmt, AlterTableStmt))
+	{
+		et_check_rewrite((AlterTableStmt *) stmt);
+		return;
+	}
 	if (!IsA(stmt, RenameStmt) || stmt->renameType != OBJECT_COLUMN ||
 		stmt->relationType != OBJECT_TABLE)
 		return;
@@ -1018,6 +1102,154 @@ lambda_add_event_table_triggers(PG_FUNCTION_ARGS)
 	triggers_add_guards(relid);
 	catalog_end(&scope);
 	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Arrival order (see the file header)
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * lambda_catalog.inserting_xact() RETURNS bigint: the 64-bit id of the
+ * current top-level transaction, assigning one if it has none. The
+ * generation expression of _lambda_xact. Declared IMMUTABLE because a
+ * stored generated column needs that; PostgreSQL evaluates a generation
+ * expression when a statement starts inserting into the table, in the
+ * inserting transaction, so the value is that transaction's id (a table
+ * rewrite by ALTER TABLE gives every row the rewriting transaction's id,
+ * which is newer than any row's: still a bound the scan can rely on).
+ */
+Datum
+lambda_inserting_xact(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+}
+
+/*
+ * Whether attribute attnum of rel is the arrival column: a stored generated
+ * bigint column named _lambda_xact whose expression is
+ * lambda_catalog.inserting_xact().
+ */
+static bool
+et_is_arrival_column(Relation rel, AttrNumber attnum, Oid fn)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	int			i;
+
+	if (att->attisdropped || att->atttypid != INT8OID ||
+		att->attgenerated != ATTRIBUTE_GENERATED_STORED || desc->constr == NULL)
+		return false;
+	for (i = 0; i < desc->constr->num_defval; i++)
+	{
+		Node	   *expr;
+
+		if (desc->constr->defval[i].adnum != attnum)
+			continue;
+		expr = stringToNode(desc->constr->defval[i].adbin);
+		return IsA(expr, FuncExpr) && ((FuncExpr *) expr)->funcid == fn;
+	}
+	return false;
+}
+
+/*
+ * The BRIN index on the arrival column of rel (an event table or one of
+ * its partitions, with storage); InvalidOid when it has none. *attnum gets
+ * the column's number in rel.
+ */
+Oid
+event_table_arrival_index(Relation rel, AttrNumber *attnum)
+{
+	Oid			fn;
+	List	   *indexes;
+	ListCell   *lc;
+	Oid			result = InvalidOid;
+
+	if (!catalog_has_function("inserting_xact", 0, NULL))
+		return InvalidOid;
+	*attnum = get_attnum(RelationGetRelid(rel), EVENT_TABLE_ARRIVAL_COLUMN);
+	if (*attnum <= 0)
+		return InvalidOid;
+	fn = catalog_funcid("inserting_xact", 0, NULL);
+	if (!et_is_arrival_column(rel, *attnum, fn))
+		return InvalidOid;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index ix = index->rd_index;
+
+		/* one column, the whole table, an operator class that answers >= */
+		if (index->rd_rel->relam == BRIN_AM_OID && ix->indisvalid && ix->indnatts == 1 &&
+			ix->indkey.values[0] == *attnum &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			OidIsValid(get_opfamily_member(index->rd_opfamily[0], INT8OID, INT8OID,
+										   BTGreaterEqualStrategyNumber)))
+			result = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+		if (OidIsValid(result))
+			break;
+	}
+	list_free(indexes);
+	return result;
+}
+
+/*
+ * Gives event table relid (and so its partitions) the arrival column and
+ * its BRIN index, unless it has them. Adding a stored generated column
+ * rewrites the table under ACCESS EXCLUSIVE lock, and the rewritten rows
+ * belong to this transaction: then *rewritten is set, and the caller
+ * recomputes the views over the table in the same transaction. Returns
+ * false when there was nothing to do.
+ */
+bool
+event_table_add_arrival(Oid relid, bool *rewritten)
+{
+	Relation	rel = table_open(relid, AccessExclusiveLock);
+	AttrNumber	attnum;
+	char	   *name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												  RelationGetRelationName(rel));
+	bool		has_column;
+	bool		has_index;
+
+	has_index = OidIsValid(event_table_arrival_index(rel, &attnum));
+	has_column = attnum > 0;
+	*rewritten = false;
+	if (has_column && !et_is_arrival_column(rel, attnum, catalog_funcid("inserting_xact", 0, NULL)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_COLUMN),
+				 errmsg("column \"%s\" of event table \"%s\" is not pg_lambda's arrival column",
+						EVENT_TABLE_ARRIVAL_COLUMN, RelationGetRelationName(rel)),
+				 errdetail("pg_lambda's arrival column is a stored generated bigint column defined as lambda_catalog.inserting_xact()."),
+				 errhint("Rename that column, then call lambda.add_arrival_index() again.")));
+	table_close(rel, NoLock);
+	if (has_index)
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* the rewrite, which et_check_rewrite lets through for this table */
+	et_arrival_relid = relid;
+	PG_TRY();
+	{
+		if (!has_column &&
+			SPI_execute(psprintf("ALTER TABLE %s ADD COLUMN %s pg_catalog.int8"
+								 " GENERATED ALWAYS AS (lambda_catalog.inserting_xact()) STORED",
+								 name, EVENT_TABLE_ARRIVAL_COLUMN), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not add the arrival column");
+	}
+	PG_FINALLY();
+	{
+		et_arrival_relid = InvalidOid;
+	}
+	PG_END_TRY();
+	*rewritten = !has_column;
+	if (SPI_execute(psprintf("CREATE INDEX ON %s USING brin (%s)"
+							 " WITH (pages_per_range = %d, autosummarize = on)",
+							 name, EVENT_TABLE_ARRIVAL_COLUMN, EVENT_TABLE_ARRIVAL_RANGE),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create the arrival index");
+	SPI_finish();
+	return true;
 }
 
 /*

@@ -10,8 +10,18 @@
 
 #include "postgres.h"
 #include "nodes/plannodes.h"
+#include "utils/relcache.h"
+
+/*
+ * The arrival column: the inserting transaction's 64-bit id, and the pages
+ * per range of its BRIN index (see event_table.c).
+ */
+#define EVENT_TABLE_ARRIVAL_COLUMN	"_lambda_xact"
+#define EVENT_TABLE_ARRIVAL_RANGE	32
 
 extern void event_table_init(void);
+extern Oid	event_table_arrival_index(Relation rel, AttrNumber *attnum);
+extern bool event_table_add_arrival(Oid relid, bool *rewritten);
 extern bool event_table_is(Oid relid);
 extern char *event_table_time_column(Oid relid);
 extern void event_table_require(Oid relid);

@@ -4,7 +4,9 @@
  *	  The SQL functions of continuous views: lambda.recompute(),
  *	  lambda_catalog.view_dropped() (called by the sql_drop event trigger),
  *	  speed_status() and sketch_bytes_per_key() behind lambda.view_status,
- *	  and upgrade_batch_table(), which the 0.3.0 -> 0.4.0 update script runs.
+ *	  upgrade_batch_table(), which the 0.3.0 -> 0.4.0 update script runs,
+ *	  and lambda.add_arrival_index(), which gives an event table its arrival
+ *	  order (event_table.c) and recomputes the views over it.
  *
  * They sit on top of the other view rooms: view.c (the refresh a recompute
  * runs), view_parts.c (the parts an upgrade rebuilds), view_guard.c (which
@@ -34,6 +36,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "cview.h"
+#include "event_table.h"
 #include "speed.h"
 #include "view.h"
 #include "view_admin.h"
@@ -41,6 +44,7 @@
 #include "view_parts.h"
 
 PG_FUNCTION_INFO_V1(lambda_recompute);
+PG_FUNCTION_INFO_V1(lambda_add_arrival_index);
 PG_FUNCTION_INFO_V1(lambda_view_dropped);
 PG_FUNCTION_INFO_V1(lambda_speed_status);
 PG_FUNCTION_INFO_V1(lambda_sketch_bytes_per_key);
@@ -87,6 +91,69 @@ lambda_recompute(PG_FUNCTION_ARGS)
 							   "continuous view \"%s\" recomputed: %lld groups",
 							   cut.batch_rows, get_rel_name(relid), (long long) cut.batch_rows)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * lambda.add_arrival_index(event_table regclass) RETURNS boolean: gives an
+ * event table the arrival column and its BRIN index (event_table.c), so
+ * that a refresh reads only the pages of events its cut does not hold.
+ * Adding the column rewrites the table, which makes every event look
+ * inserted by this transaction: the views over the table are recomputed in
+ * it, before anyone sees the rewritten rows. Owner of the table only.
+ * Returns false when the table had both already. (When it had the column
+ * and lacked only the index, nothing is rewritten or recomputed.)
+ */
+Datum
+lambda_add_arrival_index(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	List	   *views;
+	ListCell   *lc;
+	bool		rewritten;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the table passed to lambda.add_arrival_index must not be NULL"),
+				 errhint("Pass an event table, e.g. lambda.add_arrival_index('pageviews'); lambda.event_tables lists them.")));
+	relid = PG_GETARG_OID(0);
+	if (get_rel_relkind(relid) == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Pass an event table; lambda.event_tables lists them.")));
+	event_table_require(relid);
+	if (get_rel_relispartition(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a partition", get_rel_name(relid)),
+				 errdetail("A partitioned event table gets its arrival index as a whole."),
+				 errhint("Call lambda.add_arrival_index() on the partitioned table.")));
+	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(relid)),
+				 errdetail("Adding the arrival index adds a column to the table."),
+				 errhint("Connect as the table's owner (or a member of that role) and try again.")));
+	if (!event_table_add_arrival(relid, &rewritten))
+	{
+		ereport(NOTICE,
+				(errmsg("event table \"%s\" already has its arrival index, skipping", get_rel_name(relid))));
+		PG_RETURN_BOOL(false);
+	}
+	/* only the index was missing: the events are as they were */
+	if (!rewritten)
+		PG_RETURN_BOOL(true);
+	views = catalog_view_list_over(relid);
+	foreach(lc, views)
+		view_refresh(lfirst_oid(lc), true, "arrival index");
+	if (views != NIL)
+		ereport(NOTICE,
+				(errmsg_plural("recomputed %d continuous view over \"%s\"",
+							   "recomputed %d continuous views over \"%s\"",
+							   list_length(views), list_length(views), get_rel_name(relid)),
+				 errdetail("Adding the arrival column rewrote the table.")));
+	PG_RETURN_BOOL(true);
 }
 
 /*

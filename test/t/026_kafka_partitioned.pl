@@ -47,6 +47,8 @@ $node->safe_psql('postgres', q{
 	  $$BEGIN NEW.note := 'p7:' || (SELECT count(*) FROM public.events_07); RETURN NEW; END$$;
 	CREATE TRIGGER mark_p7 BEFORE INSERT ON events_07 FOR EACH ROW EXECUTE FUNCTION mark_p7();
 	SELECT lambda.create_event_table('events', time_column => 'ts');
+	-- the arrival column reaches every partition, whatever its column order
+	SELECT lambda.add_arrival_index('events');
 	CREATE MATERIALIZED VIEW ev_daily WITH (lambda.continuous) AS
 	  SELECT kind, date_bin('1 day', ts, '2025-01-01 00:00:00+00') AS day,
 	         count(*) AS n, sum(amount) AS total, min(id) AS lo, max(id) AS hi
@@ -154,6 +156,11 @@ is($node->safe_psql('postgres', $view_differs), '0', 'the view counts the replay
 $kafka->produce('events', [ map { qq({"id": $_, "kind": "k1", "amount": 1, "ts": "2025-01-12T10:00:00Z"}) } 70_001 .. 70_050 ], partition => 1);
 ok(LambdaNode::wait_for($node, 'SELECT count(*) FROM events_11 WHERE id > 70000', '50', timeout => 60),
 	'new events reach the new partition');
+# Every event the workers inserted carries its transaction's id in the
+# arrival column (a subtransaction's rows: the id of the transaction above).
+is($node->safe_psql('postgres', q{SELECT count(*) FROM events
+	WHERE _lambda_xact IS NULL OR _lambda_xact % 4294967296 > xmin::text::bigint}),
+	'0', 'Kafka-ingested events carry their arrival value');
 $node->safe_psql('postgres', 'REFRESH MATERIALIZED VIEW ev_daily');
 is($node->safe_psql('postgres', $view_differs), '0', 'the view equals its defining query after a refresh');
 $node->safe_psql('postgres', q{SELECT lambda.recompute('ev_daily')});
