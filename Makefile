@@ -36,6 +36,8 @@ OBJS = \
 	src/format.o \
 	src/generation.o \
 	src/speed_index.o \
+	src/speed_read.o \
+	src/speed_set.o \
 	src/guc.o \
 	src/image.o \
 	src/ingest.o \

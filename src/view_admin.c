@@ -35,6 +35,7 @@
 #include "compat.h"
 #include "cview.h"
 #include "speed.h"
+#include "speed_read.h"
 #include "view.h"
 #include "view_admin.h"
 #include "view_guard.h"
