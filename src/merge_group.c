@@ -60,11 +60,15 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 
 #include "catalog.h"
 #include "cview.h"
+#include "keyimage.h"
+#include "merge.h"
 #include "merge_group.h"
 #include "mergestate.h"
+#include "speed_set.h"
 #include "stateimage.h"
 #include "view_stats.h"
 
@@ -127,6 +131,13 @@ typedef struct MergeGroupState
 	MergeGroupEntry *iter_entry;
 	MemoryContext scancxt;		/* the hash table */
 	MemoryContext rowcxt;		/* one output row */
+	/* probing the speed layer's copy by key image (merge_group_image_*) */
+	ViewDef    *def;
+	int		   *imgkey;			/* view key column of each key, or NULL */
+	int		   *aggno;			/* view aggregate number of each aggregate */
+	SpeedSet   *set;			/* the copy, when probing by image */
+	int64		iter_item;
+	StringInfoData img;
 } MergeGroupState;
 
 static Plan *merge_group_plan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -211,6 +222,55 @@ merge_group_is_merge(Aggref *aggref, ViewDef *def, List *inexprs, int *aggno, in
 }
 
 /*
+ * For each key (in the grouping's order) the view's key column it is, when
+ * the merged scan can probe the speed layer's copy by key image instead of
+ * hashing the speed rows (merge_group_image_load): equal keys have equal
+ * images (ViewDef.keys_image_eq), the grouping compares each key with its
+ * type's equality in the view's collation, and the speed branch sp is a
+ * scan of the speed table without conditions (merge_speed_set), whose
+ * columns at the keys' and aggregates' positions are the view's keys and
+ * those aggregates' states. NIL otherwise.
+ */
+static List *
+merge_group_image_keys(ViewDef *def, Path *sp, List *keypos, List *keyops, List *keycolls,
+					   List *aggpos, List *aggnos)
+{
+	List	   *imgkey = NIL;
+	Bitmapset  *seen = NULL;
+	ListCell   *lp,
+			   *lo,
+			   *lc;
+
+	if (!def->keys_image_eq || !IsA(sp, ForeignPath) || sp->param_info != NULL ||
+		sp->parent->baserestrictinfo != NIL)
+		return NIL;
+	forthree(lp, keypos, lo, keyops, lc, keycolls)
+	{
+		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
+		int			j;
+
+		if (!IsA(var, Var) || var->varno != sp->parent->relid)
+			return NIL;
+		j = var->varattno - 1;
+		if (j < 0 || j >= def->nkeys || bms_is_member(j, seen) ||
+			lfirst_oid(lo) != lookup_type_cache(def->keytypes[j], TYPECACHE_EQ_OPR)->eq_opr ||
+			(OidIsValid(def->keycolls[j]) && lfirst_oid(lc) != def->keycolls[j]))
+			return NIL;
+		seen = bms_add_member(seen, j);
+		imgkey = lappend_int(imgkey, j);
+	}
+	forboth(lp, aggpos, lo, aggnos)
+	{
+		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
+
+		if (!IsA(var, Var) || var->varno != sp->parent->relid ||
+			var->varattno != def->nkeys + lfirst_int(lo))
+			return NIL;
+	}
+	return imgkey;
+}
+
+/*
  * Offers the merged scan for the grouping of a view's merged UNION ALL
  * (input_rel) when it can replace it; see the header.
  */
@@ -233,6 +293,7 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	ListCell   *lc;
 	int			speed_child = -1;
 	int			i;
+	List	   *imgkey = NIL;
 	double		inrows = 0;
 	Cost		total = 0;
 	Cost		startup = 0;
@@ -335,9 +396,11 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	}
 
 	/*
-	 * Its memory is the speed layer's keys: within what a hash aggregate may
-	 * take (work_mem x hash_mem_multiplier), else PostgreSQL's aggregation,
-	 * which spills to disk, stays.
+	 * Its memory is the speed layer's keys: when it probes the speed scan's
+	 * copy by key image, that copy (which any read of the speed layer makes);
+	 * else its own hash table, within what a hash aggregate may take
+	 * (work_mem x hash_mem_multiplier), or PostgreSQL's aggregation, which
+	 * spills to disk, stays.
 	 */
 	if (speed_child >= 0)
 	{
@@ -345,7 +408,8 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 		double		per_key = MAXALIGN(sizeof(MergeGroupEntry)) + sizeof(Datum) * (def->nkeys + def->naggs) +
 			sp->pathtarget->width + MERGE_GROUP_KEY_OVERHEAD;
 
-		if (sp->rows * per_key > (double) get_hash_memory_limit())
+		imgkey = merge_group_image_keys(def, sp, keypos, keyops, keycolls, aggpos, aggnos);
+		if (imgkey == NIL && sp->rows * per_key > (double) get_hash_memory_limit())
 			return;
 		startup = sp->total_cost;
 	}
@@ -366,6 +430,7 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	cp->custom_private = list_make5(list_make2_int(speed_child, (int) def->batch_relid),
 									list_make3(keypos, keyops, keycolls),
 									colkind, colidx, list_make2(aggpos, aggnos));
+	cp->custom_private = lappend(cp->custom_private, imgkey);
 	cp->methods = &merge_group_path_methods;
 	/* it does what the aggregation paths do, with less: they go */
 	output_rel->pathlist = NIL;
@@ -414,6 +479,186 @@ merge_group_create_state(CustomScan *cscan pg_attribute_unused())
 
 	s->css.methods = &merge_group_exec_methods;
 	return (Node *) s;
+}
+
+/*
+ * Probing by key image. When the planner found the speed branch fit
+ * (merge_group_image_keys), the scan takes the speed scan's copy of the
+ * speed layer (merge_speed_set) instead of its rows, indexes it by key image
+ * (the copy keeps the speed layer's own hashes), and probes it with the key
+ * image of each batch row. Its memory is that copy, which a read of the
+ * speed layer makes in any case; the speed rows are not hashed, decoded or
+ * copied again. A key's entries (one per generation) merge after the batch
+ * state, oldest first, as the speed rows did.
+ */
+
+/* Sets up probing by image: imgkey from the plan, NIL when not. */
+static void
+merge_group_image_begin(MergeGroupState *s, List *imgkey, List *aggnos)
+{
+	int			i;
+
+	s->imgkey = NULL;
+	if (imgkey == NIL)
+		return;
+	s->def = cview_get_required(s->batch_relid);
+	s->imgkey = palloc(sizeof(int) * s->nkeys);
+	for (i = 0; i < s->nkeys; i++)
+		s->imgkey[i] = list_nth_int(imgkey, i);
+	s->aggno = palloc(sizeof(int) * Max(s->naggs, 1));
+	for (i = 0; i < s->naggs; i++)
+		s->aggno[i] = list_nth_int(aggnos, i);
+	initStringInfo(&s->img);
+}
+
+/* Takes and indexes the speed scan's copy; false when not probing by image. */
+static bool
+merge_group_image_load(MergeGroupState *s)
+{
+	if (s->imgkey == NULL || s->speed_child < 0)
+		return false;
+	s->set = merge_speed_set(list_nth(s->css.custom_ps, s->speed_child));
+	if (s->set == NULL)
+		return false;
+	speed_set_index(s->set);
+	s->iter_item = 0;
+	return true;
+}
+
+/*
+ * Fills the scan slot with one group: its keys from the batch row (bvals)
+ * or decoded from the first entry's key image, each aggregate merged from
+ * the batch state (when given) and then the entries of the key, oldest
+ * first, which are marked merged.
+ */
+static TupleTableSlot *
+merge_group_image_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, SpeedSetEntry *first)
+{
+	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
+	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+	ViewDef    *def = s->def;
+	SpeedSetEntry *e;
+	const char **parts = NULL;
+	int		   *lens = NULL;
+	int			nmatch = 0;
+	Datum	   *kvals = NULL;
+	bool	   *knulls = NULL;
+	int			c;
+	int			m;
+
+	/* the key's entries, each split into its aggregates' states */
+	for (e = first; e; e = speed_set_lookup(s->set, first->hash, SPEED_SET_KEY(first), first->keylen, e))
+	{
+		if (nmatch % 4 == 0)
+		{
+			parts = parts ? repalloc(parts, sizeof(char *) * (def->naggs + 1) * (nmatch + 4)) :
+				palloc(sizeof(char *) * (def->naggs + 1) * 4);
+			lens = lens ? repalloc(lens, sizeof(int) * (def->naggs + 1) * (nmatch + 4)) :
+				palloc(sizeof(int) * (def->naggs + 1) * 4);
+		}
+		states_split(def, SPEED_SET_STATES(e), e->stateslen,
+					 parts + nmatch * (def->naggs + 1), lens + nmatch * (def->naggs + 1));
+		e->seen = true;
+		nmatch++;
+	}
+	if (bvals == NULL && first)
+	{
+		kvals = palloc(sizeof(Datum) * def->nkeys);
+		knulls = palloc(sizeof(bool) * def->nkeys);
+		key_decode(def, SPEED_SET_KEY(first), first->keylen, kvals, knulls);
+	}
+	for (c = 0; c < s->ncols; c++)
+	{
+		int			idx = s->colidx[c];
+
+		switch (s->colkind[c])
+		{
+			case MG_KEY:
+				if (bvals)
+				{
+					out->tts_values[c] = bvals[s->keypos[idx]];
+					out->tts_isnull[c] = bnulls[s->keypos[idx]];
+				}
+				else
+				{
+					out->tts_values[c] = kvals[s->imgkey[idx]];
+					out->tts_isnull[c] = knulls[s->imgkey[idx]];
+				}
+				break;
+			case MG_AGG:
+				{
+					MergeState st;
+					int			a = s->aggno[idx] - 1;
+
+					merge_state_init(&st, s->meta[idx], s->rowcxt);
+					if (bvals && !bnulls[s->aggpos[idx]])
+						merge_state_add(&st, bvals[s->aggpos[idx]], s->rowcxt);
+					for (m = 0; m < nmatch; m++)
+					{
+						const char *p = parts[m * (def->naggs + 1) + a];
+						int			len = lens[m * (def->naggs + 1) + a];
+						bytea	   *b;
+
+						if (p == NULL)
+							continue;
+						b = palloc(VARHDRSZ + len);
+						SET_VARSIZE(b, VARHDRSZ + len);
+						memcpy(VARDATA(b), p, len);
+						merge_state_add(&st, PointerGetDatum(b), s->rowcxt);
+					}
+					out->tts_values[c] = merge_state_result(&st, &out->tts_isnull[c], s->rowcxt);
+				}
+				break;
+			default:
+				out->tts_values[c] = (Datum) 0;
+				out->tts_isnull[c] = true;
+				break;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return ExecStoreVirtualTuple(out);
+}
+
+/* One batch row's group: its key image looked up in the copy. */
+static TupleTableSlot *
+merge_group_image_row(MergeGroupState *s, Datum *vals, bool *nulls)
+{
+	SpeedSetEntry *e = NULL;
+
+	if (speed_set_count(s->set) > 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+		Datum	   *kvals = palloc(sizeof(Datum) * s->def->nkeys);
+		bool	   *knulls = palloc(sizeof(bool) * s->def->nkeys);
+		int			i;
+
+		for (i = 0; i < s->nkeys; i++)
+		{
+			kvals[s->imgkey[i]] = vals[s->keypos[i]];
+			knulls[s->imgkey[i]] = nulls[s->keypos[i]];
+		}
+		resetStringInfo(&s->img);
+		key_image(s->def, kvals, knulls, &s->img);
+		e = speed_set_lookup(s->set, key_hash(s->img.data, s->img.len), s->img.data, s->img.len, NULL);
+		MemoryContextSwitchTo(old);
+	}
+	return merge_group_image_emit(s, vals, nulls, e);
+}
+
+/* The next key only in the speed layer, or an empty slot when none is left. */
+static TupleTableSlot *
+merge_group_image_rest(MergeGroupState *s)
+{
+	while (s->iter_item < speed_set_count(s->set))
+	{
+		SpeedSetEntry *e = speed_set_get(s->set, s->iter_item++);
+
+		/* a key's first entry in copy order comes first: it leads the rest */
+		if (!e->seen)
+			return merge_group_image_emit(s, NULL, NULL, e);
+	}
+	s->phase = 3;
+	return s->css.ss.ss_ScanTupleSlot;
 }
 
 static void
@@ -472,6 +717,7 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		s->aggpos[i] = list_nth_int(aggpos, i);
 		s->meta[i] = aggmeta_lookup(s->batch_relid, list_nth_int(aggnos, i));
 	}
+	merge_group_image_begin(s, list_nth(cs->custom_private, 5), aggnos);
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
@@ -684,7 +930,8 @@ merge_group_next(ScanState *ss)
 	if (s->phase == 0)
 	{
 		merge_reader_check(s->batch_relid, GetUserId());
-		merge_group_load_speed(s);
+		if (!merge_group_image_load(s))
+			merge_group_load_speed(s);
 		s->phase = 1;
 		s->child = 0;
 	}
@@ -711,6 +958,8 @@ merge_group_next(ScanState *ss)
 			continue;
 		}
 		slot_getallattrs(in);
+		if (s->set)
+			return merge_group_image_row(s, in->tts_values, in->tts_isnull);
 		{
 			MergeGroupEntry *e = NULL;
 
@@ -730,6 +979,8 @@ merge_group_next(ScanState *ss)
 			return merge_group_emit(s, in->tts_values, in->tts_isnull, e);
 		}
 	}
+	if (s->phase == 2 && s->set)
+		return merge_group_image_rest(s);
 	while (s->phase == 2)
 	{
 		if (s->iter_entry)
@@ -771,6 +1022,8 @@ merge_group_reset(MergeGroupState *s)
 	s->nbuckets = 0;
 	s->nentries = 0;
 	s->iter_entry = NULL;
+	s->set = NULL;
+	s->iter_item = 0;
 	s->phase = 0;
 }
 
