@@ -74,6 +74,9 @@
 
 #define MERGE_GROUP_NAME "LambdaMerge"
 
+/* batch rows read ahead when probing by key image (merge_group_image_batch) */
+#define MERGE_GROUP_AHEAD 16
+
 /* allocation headers and copies of a speed-layer key's datums, roughly */
 #define MERGE_GROUP_KEY_OVERHEAD 96
 
@@ -137,7 +140,12 @@ typedef struct MergeGroupState
 	int		   *aggno;			/* view aggregate number of each aggregate */
 	SpeedSet   *set;			/* the copy, when probing by image */
 	int64		iter_item;
-	StringInfoData img;
+	TupleTableSlot **ahead;		/* batch rows read ahead (a ring) */
+	StringInfoData *aheadimg;	/* their key images */
+	uint32	   *aheadhash;		/* and hashes */
+	int			aheadfirst;
+	int			aheadcount;
+	bool		batch_done;
 } MergeGroupState;
 
 static Plan *merge_group_plan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -508,7 +516,6 @@ merge_group_image_begin(MergeGroupState *s, List *imgkey, List *aggnos)
 	s->aggno = palloc(sizeof(int) * Max(s->naggs, 1));
 	for (i = 0; i < s->naggs; i++)
 		s->aggno[i] = list_nth_int(aggnos, i);
-	initStringInfo(&s->img);
 }
 
 /* Takes and indexes the speed scan's copy; false when not probing by image. */
@@ -529,11 +536,13 @@ merge_group_image_load(MergeGroupState *s)
  * Fills the scan slot with one group: its keys from the batch row (bvals)
  * or decoded from the first entry's key image, each aggregate merged from
  * the batch state (when given) and then the entries of the key, oldest
- * first, which are marked merged.
+ * first (from first, found at probe position pos), which are marked merged.
  */
 static TupleTableSlot *
-merge_group_image_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, SpeedSetEntry *first)
+merge_group_image_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, SpeedSetEntry *first,
+					   uint64 pos)
 {
+	bool		unique = speed_set_unique(s->set);
 	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
 	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
 	ViewDef    *def = s->def;
@@ -547,7 +556,8 @@ merge_group_image_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, SpeedSetE
 	int			m;
 
 	/* the key's entries, each split into its aggregates' states */
-	for (e = first; e; e = speed_set_lookup(s->set, first->hash, SPEED_SET_KEY(first), first->keylen, e))
+	for (e = first; e; e = unique ? NULL :
+		 speed_set_lookup(s->set, first->hash, SPEED_SET_KEY(first), first->keylen, &pos))
 	{
 		if (nmatch % 4 == 0)
 		{
@@ -619,30 +629,122 @@ merge_group_image_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, SpeedSetE
 	return ExecStoreVirtualTuple(out);
 }
 
-/* One batch row's group: its key image looked up in the copy. */
+/* The next batch row from the batch branches, or NULL after the last. */
 static TupleTableSlot *
-merge_group_image_row(MergeGroupState *s, Datum *vals, bool *nulls)
+merge_group_image_pull(MergeGroupState *s)
+{
+	int			nchildren = list_length(s->css.custom_ps);
+
+	while (s->child < nchildren)
+	{
+		TupleTableSlot *in;
+
+		if (s->child == s->speed_child)
+		{
+			s->child++;
+			continue;
+		}
+		in = ExecProcNode(list_nth(s->css.custom_ps, s->child));
+		if (!TupIsNull(in))
+			return in;
+		s->child++;
+	}
+	return NULL;
+}
+
+/*
+ * The next batch row's group into the scan slot; false after the last.
+ *
+ * The probes of the copy are cache misses (an index slot, then the entry),
+ * in the batch table's order, so the scan reads MERGE_GROUP_AHEAD batch rows
+ * ahead: it copies each row, computes its key image and starts loading its
+ * index slot, and half the ring later that slot's entry; a row's lookup,
+ * when its turn comes, finds both near. The groups come out in the batch
+ * rows' order.
+ */
+static bool
+merge_group_image_batch(MergeGroupState *s)
 {
 	SpeedSetEntry *e = NULL;
+	uint64		pos = SPEED_SET_PROBE_START;
+	TupleTableSlot *row;
+	int			i;
+	int			k;
 
-	if (speed_set_count(s->set) > 0)
+	/* no speed-layer keys (just after a refresh): nothing to look up */
+	if (speed_set_count(s->set) == 0)
 	{
-		MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
-		Datum	   *kvals = palloc(sizeof(Datum) * s->def->nkeys);
-		bool	   *knulls = palloc(sizeof(bool) * s->def->nkeys);
-		int			i;
+		row = merge_group_image_pull(s);
+		if (row == NULL)
+			return false;
+		slot_getallattrs(row);
+		(void) merge_group_image_emit(s, row->tts_values, row->tts_isnull, NULL, pos);
+		return true;
+	}
+	if (s->ahead == NULL)
+	{
+		/*
+		 * The ring, for the whole query: slots of the first batch branch's
+		 * kind (a heap scan's rows are kept by pinning their buffer, not
+		 * copied).
+		 */
+		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
+		PlanState  *first = list_nth(s->css.custom_ps, s->speed_child == 0 ? 1 : 0);
 
-		for (i = 0; i < s->nkeys; i++)
+		s->ahead = palloc(sizeof(TupleTableSlot *) * MERGE_GROUP_AHEAD);
+		s->aheadimg = palloc(sizeof(StringInfoData) * MERGE_GROUP_AHEAD);
+		s->aheadhash = palloc(sizeof(uint32) * MERGE_GROUP_AHEAD);
+		for (i = 0; i < MERGE_GROUP_AHEAD; i++)
 		{
-			kvals[s->imgkey[i]] = vals[s->keypos[i]];
-			knulls[s->imgkey[i]] = nulls[s->keypos[i]];
+			s->ahead[i] = MakeSingleTupleTableSlot(ExecGetResultType(first),
+												   ExecGetResultSlotOps(first, NULL));
+			initStringInfo(&s->aheadimg[i]);
 		}
-		resetStringInfo(&s->img);
-		key_image(s->def, kvals, knulls, &s->img);
-		e = speed_set_lookup(s->set, key_hash(s->img.data, s->img.len), s->img.data, s->img.len, NULL);
 		MemoryContextSwitchTo(old);
 	}
-	return merge_group_image_emit(s, vals, nulls, e);
+	while (s->aheadcount < MERGE_GROUP_AHEAD && !s->batch_done)
+	{
+		TupleTableSlot *in = merge_group_image_pull(s);
+		MemoryContext old;
+		Datum	   *kvals;
+		bool	   *knulls;
+
+		if (in == NULL)
+		{
+			s->batch_done = true;
+			break;
+		}
+		i = (s->aheadfirst + s->aheadcount) % MERGE_GROUP_AHEAD;
+		row = ExecCopySlot(s->ahead[i], in);
+		slot_getallattrs(row);
+		/* the key image in view key order (detoasting in the row context) */
+		old = MemoryContextSwitchTo(s->rowcxt);
+		kvals = palloc(sizeof(Datum) * s->def->nkeys);
+		knulls = palloc(sizeof(bool) * s->def->nkeys);
+		for (k = 0; k < s->nkeys; k++)
+		{
+			kvals[s->imgkey[k]] = row->tts_values[s->keypos[k]];
+			knulls[s->imgkey[k]] = row->tts_isnull[s->keypos[k]];
+		}
+		resetStringInfo(&s->aheadimg[i]);
+		key_image(s->def, kvals, knulls, &s->aheadimg[i]);
+		MemoryContextSwitchTo(old);
+		s->aheadhash[i] = key_hash(s->aheadimg[i].data, s->aheadimg[i].len);
+		s->aheadcount++;
+		speed_set_prefetch_slot(s->set, s->aheadhash[i]);
+		if (s->aheadcount > MERGE_GROUP_AHEAD / 2)
+			speed_set_prefetch_entry(s->set,
+									 s->aheadhash[(s->aheadfirst + s->aheadcount - 1 - MERGE_GROUP_AHEAD / 2) % MERGE_GROUP_AHEAD]);
+	}
+	if (s->aheadcount == 0)
+		return false;
+	i = s->aheadfirst;
+	s->aheadfirst = (i + 1) % MERGE_GROUP_AHEAD;
+	s->aheadcount--;
+	row = s->ahead[i];
+	e = speed_set_lookup(s->set, s->aheadhash[i], s->aheadimg[i].data, s->aheadimg[i].len, &pos);
+	(void) merge_group_image_emit(s, row->tts_values, row->tts_isnull, e, pos);
+	return true;
 }
 
 /* The next key only in the speed layer, or an empty slot when none is left. */
@@ -655,7 +757,14 @@ merge_group_image_rest(MergeGroupState *s)
 
 		/* a key's first entry in copy order comes first: it leads the rest */
 		if (!e->seen)
-			return merge_group_image_emit(s, NULL, NULL, e);
+		{
+			uint64		pos = SPEED_SET_PROBE_START;
+
+			/* its probe position, from which the others follow */
+			if (!speed_set_unique(s->set))
+				(void) speed_set_lookup(s->set, e->hash, SPEED_SET_KEY(e), e->keylen, &pos);
+			return merge_group_image_emit(s, NULL, NULL, e, pos);
+		}
 	}
 	s->phase = 3;
 	return s->css.ss.ss_ScanTupleSlot;
@@ -935,6 +1044,12 @@ merge_group_next(ScanState *ss)
 		s->phase = 1;
 		s->child = 0;
 	}
+	if (s->phase == 1 && s->set)
+	{
+		if (merge_group_image_batch(s))
+			return out;
+		s->phase = 2;
+	}
 	while (s->phase == 1)
 	{
 		TupleTableSlot *in;
@@ -958,8 +1073,6 @@ merge_group_next(ScanState *ss)
 			continue;
 		}
 		slot_getallattrs(in);
-		if (s->set)
-			return merge_group_image_row(s, in->tts_values, in->tts_isnull);
 		{
 			MergeGroupEntry *e = NULL;
 
@@ -1024,6 +1137,9 @@ merge_group_reset(MergeGroupState *s)
 	s->iter_entry = NULL;
 	s->set = NULL;
 	s->iter_item = 0;
+	s->aheadfirst = 0;
+	s->aheadcount = 0;
+	s->batch_done = false;
 	s->phase = 0;
 }
 

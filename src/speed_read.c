@@ -145,6 +145,7 @@ speed_read_gens(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, 
 	bool		ok = true;
 	int64		expect = after_gen + 1;
 	int64		last = -1;
+	int			filled = 0;
 
 	LWLockAcquire(&v->lock, LW_SHARED);
 	for (i = 0; i < v->ngens && ok; i++)
@@ -159,7 +160,14 @@ speed_read_gens(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, 
 		if (g->first != expect || !g->complete)
 			ok = false;
 		else
+		{
+			int64		before = speed_set_count(set);
+
 			speed_read_gen(area, def, g, key, keylen, f, set);
+			/* a key may then be in the set once per generation */
+			if (speed_set_count(set) > before && ++filled > 1)
+				speed_set_set_unique(set, false);
+		}
 		expect = g->gen + 1;
 		last = g->gen;
 	}

@@ -25,6 +25,19 @@
 
 #include "speed_set.h"
 
+/* A slot of the index: an entry and its hash (NULL entry: empty) */
+typedef struct SpeedSetSlot
+{
+	uint32		hash;
+	SpeedSetEntry *entry;
+} SpeedSetSlot;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define speed_set_prefetch(p)	__builtin_prefetch(p)
+#else
+#define speed_set_prefetch(p)	((void) (p))
+#endif
+
 /* the arena's blocks, unless a reservation asks for more */
 #define SPEED_SET_BLOCK		(256 * 1024)
 
@@ -37,8 +50,9 @@ struct SpeedSet
 	SpeedSetEntry **items;		/* in copy order */
 	int64		n;
 	int64		cap;
-	SpeedSetEntry **buckets;	/* the index, or NULL */
-	uint64		nbuckets;
+	SpeedSetSlot *slots;		/* the index, or NULL */
+	uint64		nslots;
+	bool		unique;			/* no key image more than once */
 };
 
 /* An empty set in context cxt. */
@@ -48,6 +62,7 @@ speed_set_create(MemoryContext cxt)
 	SpeedSet   *s = MemoryContextAllocZero(cxt, sizeof(SpeedSet));
 
 	s->cxt = cxt;
+	s->unique = true;
 	return s;
 }
 
@@ -99,10 +114,10 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 			MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetEntry *) * cap);
 		s->cap = cap;
 	}
+	Assert(s->slots == NULL);
 	e = (SpeedSetEntry *) s->free;
 	s->free += size;
 	s->avail -= size;
-	e->chain = NULL;
 	e->hash = hash;
 	e->keylen = keylen;
 	e->stateslen = stateslen;
@@ -110,15 +125,25 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 	memcpy(e->data, key, keylen);
 	memcpy(e->data + keylen, states, stateslen);
 	s->items[s->n++] = e;
-	if (s->buckets)
-	{
-		/* indexed already: keep a key's entries in copy order */
-		SpeedSetEntry **link = &s->buckets[hash & (s->nbuckets - 1)];
+}
 
-		while (*link)
-			link = &(*link)->chain;
-		*link = e;
-	}
+/*
+ * Says whether the set holds each key image at most once, so that a lookup
+ * may stop at the first match. A new set says so; whoever fills it with a
+ * key more than once must say otherwise (speed_read.c does when it copies
+ * more than one generation).
+ */
+void
+speed_set_set_unique(SpeedSet *s, bool unique)
+{
+	s->unique = unique;
+}
+
+/* Whether the set holds each key image at most once (speed_set_set_unique). */
+bool
+speed_set_unique(SpeedSet *s)
+{
+	return s->unique;
 }
 
 /* The number of entries. */
@@ -140,13 +165,16 @@ speed_set_get(SpeedSet *s, int64 i)
 Size
 speed_set_bytes(SpeedSet *s)
 {
-	return s->bytes + sizeof(SpeedSetEntry *) * (s->cap + s->nbuckets);
+	return s->bytes + sizeof(SpeedSetEntry *) * s->cap + sizeof(SpeedSetSlot) * s->nslots;
 }
 
 /*
- * Builds the hash index: a power of two of buckets, about one per entry.
- * Each bucket's chain lists its entries in copy order, so that the entries
- * of one key (one per generation) are found oldest first.
+ * Builds the hash index: open addressing with linear probing over a power of
+ * two of slots, at least twice the entries. A slot keeps the entry's hash,
+ * so that a probe reads the entries whose hash matches and no other (each
+ * such read is likely a cache miss: the entries lie in copy order, probes
+ * come in the batch table's). Entries go in in copy order, so the entries
+ * of one key (one per generation) are met oldest first along the probe.
  */
 void
 speed_set_index(SpeedSet *s)
@@ -154,38 +182,68 @@ speed_set_index(SpeedSet *s)
 	uint64		n = 16;
 	int64		i;
 
-	if (s->buckets)
+	if (s->slots)
 		return;
-	while (n < (uint64) s->n)
+	while (n < 2 * (uint64) s->n)
 		n *= 2;
-	s->buckets = MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetEntry *) * n);
-	memset(s->buckets, 0, sizeof(SpeedSetEntry *) * n);
-	s->nbuckets = n;
-	/* pushed in front from the last: each chain comes out in copy order */
-	for (i = s->n - 1; i >= 0; i--)
+	s->slots = MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetSlot) * n);
+	memset(s->slots, 0, sizeof(SpeedSetSlot) * n);
+	s->nslots = n;
+	for (i = 0; i < s->n; i++)
 	{
 		SpeedSetEntry *e = s->items[i];
-		SpeedSetEntry **b = &s->buckets[e->hash & (n - 1)];
+		uint64		pos = e->hash & (n - 1);
 
-		e->chain = *b;
-		*b = e;
+		while (s->slots[pos].entry != NULL)
+			pos = (pos + 1) & (n - 1);
+		s->slots[pos].hash = e->hash;
+		s->slots[pos].entry = e;
 	}
 }
 
+/* Starts loading the index slot where a probe for hash begins. */
+void
+speed_set_prefetch_slot(SpeedSet *s, uint32 hash)
+{
+	speed_set_prefetch(&s->slots[hash & (s->nslots - 1)]);
+}
+
 /*
- * The first entry with this key image after "after" (NULL: the first of
- * all), in copy order; NULL when there is none. The set must be indexed.
+ * Starts loading the entry in the slot where a probe for hash begins, when
+ * its hash is that one (after speed_set_prefetch_slot, that slot is near).
+ */
+void
+speed_set_prefetch_entry(SpeedSet *s, uint32 hash)
+{
+	SpeedSetSlot *slot = &s->slots[hash & (s->nslots - 1)];
+
+	if (slot->entry != NULL && slot->hash == hash)
+		speed_set_prefetch(slot->entry);
+}
+
+/*
+ * The next entry with this key image, in copy order; NULL when there is no
+ * other. *pos is the probe's position: SPEED_SET_PROBE_START for the first
+ * entry, then what the previous call left there. The set must be indexed.
  */
 SpeedSetEntry *
-speed_set_lookup(SpeedSet *s, uint32 hash, const char *key, uint32 keylen, SpeedSetEntry *after)
+speed_set_lookup(SpeedSet *s, uint32 hash, const char *key, uint32 keylen, uint64 *pos)
 {
-	SpeedSetEntry *e = after ? after->chain : s->buckets[hash & (s->nbuckets - 1)];
+	uint64		mask = s->nslots - 1;
+	uint64		p = *pos == SPEED_SET_PROBE_START ? (hash & mask) : ((*pos + 1) & mask);
 
-	Assert(s->buckets != NULL);
-	for (; e; e = e->chain)
+	Assert(s->slots != NULL);
+	for (;; p = (p + 1) & mask)
 	{
-		if (e->hash == hash && e->keylen == keylen && memcmp(e->data, key, keylen) == 0)
-			return e;
+		SpeedSetSlot *slot = &s->slots[p];
+
+		if (slot->entry == NULL)
+			return NULL;
+		if (slot->hash == hash && slot->entry->keylen == keylen &&
+			memcmp(slot->entry->data, key, keylen) == 0)
+		{
+			*pos = p;
+			return slot->entry;
+		}
 	}
-	return NULL;
 }

@@ -15,7 +15,6 @@
 /* One copied entry: its key image, then its states image, in data */
 typedef struct SpeedSetEntry
 {
-	struct SpeedSetEntry *chain;	/* next in its hash bucket (index) */
 	uint32		hash;			/* key_hash of the key image */
 	uint32		keylen;
 	uint32		stateslen;
@@ -28,6 +27,9 @@ typedef struct SpeedSetEntry
 
 typedef struct SpeedSet SpeedSet;
 
+/* where speed_set_lookup starts a probe */
+#define SPEED_SET_PROBE_START	PG_UINT64_MAX
+
 extern SpeedSet *speed_set_create(MemoryContext cxt);
 extern void speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 						  const char *states, uint32 stateslen);
@@ -37,6 +39,10 @@ extern SpeedSetEntry *speed_set_get(SpeedSet *s, int64 i);
 extern Size speed_set_bytes(SpeedSet *s);
 extern void speed_set_index(SpeedSet *s);
 extern SpeedSetEntry *speed_set_lookup(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
-									   SpeedSetEntry *after);
+									   uint64 *pos);
+extern void speed_set_prefetch_slot(SpeedSet *s, uint32 hash);
+extern void speed_set_prefetch_entry(SpeedSet *s, uint32 hash);
+extern void speed_set_set_unique(SpeedSet *s, bool unique);
+extern bool speed_set_unique(SpeedSet *s);
 
 #endif							/* LAMBDA_SPEED_SET_H */
