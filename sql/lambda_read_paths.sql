@@ -215,6 +215,8 @@ EXPLAIN (COSTS OFF) SELECT count(*), sum(s) FROM v;
 -- work_mem (its memory is that copy, which any read of the speed layer
 -- makes); EXPLAIN ANALYZE says how many entries it merged
 SELECT speed_path('SELECT count(*), sum(s) FROM v');
+-- a read that stops early lets go of the batch rows it read ahead
+SELECT count(*) FROM (SELECT * FROM v LIMIT 5) s;
 -- a view whose keys are not compared by image (numeric) hashes the speed
 -- rows itself: only when they fit in a hash aggregate's memory; with less
 -- memory the view groups as written, with the same answer

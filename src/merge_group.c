@@ -60,30 +60,24 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/typcache.h"
 
 #include "catalog.h"
 #include "cview.h"
-#include "keyimage.h"
-#include "merge.h"
 #include "merge_group.h"
+#include "merge_image.h"
 #include "mergestate.h"
-#include "speed_set.h"
 #include "stateimage.h"
 #include "view_stats.h"
 
 #define MERGE_GROUP_NAME "LambdaMerge"
 
-/* batch rows read ahead when probing by key image (merge_group_image_batch) */
-#define MERGE_GROUP_AHEAD 16
-
 /* allocation headers and copies of a speed-layer key's datums, roughly */
 #define MERGE_GROUP_KEY_OVERHEAD 96
 
-/* What an output column is */
-#define MG_CONST	0			/* a constant (a column the query does not use) */
-#define MG_KEY		1			/* a key column */
-#define MG_AGG		2			/* a merge aggregate */
+/* What an output column is (merge_image.c reads the same codes) */
+#define MG_CONST	MERGE_COL_CONST /* a constant (a column the query does not use) */
+#define MG_KEY		MERGE_COL_KEY	/* a key column */
+#define MG_AGG		MERGE_COL_AGG	/* a merge aggregate */
 
 static create_upper_paths_hook_type merge_group_prev_hook = NULL;
 
@@ -134,18 +128,8 @@ typedef struct MergeGroupState
 	MergeGroupEntry *iter_entry;
 	MemoryContext scancxt;		/* the hash table */
 	MemoryContext rowcxt;		/* one output row */
-	/* probing the speed layer's copy by key image (merge_group_image_*) */
-	ViewDef    *def;
-	int		   *imgkey;			/* view key column of each key, or NULL */
-	int		   *aggno;			/* view aggregate number of each aggregate */
-	SpeedSet   *set;			/* the copy, when probing by image */
-	int64		iter_item;
-	TupleTableSlot **ahead;		/* batch rows read ahead (a ring) */
-	StringInfoData *aheadimg;	/* their key images */
-	uint32	   *aheadhash;		/* and hashes */
-	int			aheadfirst;
-	int			aheadcount;
-	bool		batch_done;
+	MergeImage *image;			/* probing by key image (merge_image.c), or NULL */
+	bool		by_image;		/* ... and this scan does */
 } MergeGroupState;
 
 static Plan *merge_group_plan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -227,55 +211,6 @@ merge_group_is_merge(Aggref *aggref, ViewDef *def, List *inexprs, int *aggno, in
 		return false;
 	*pos = merge_group_position(inexprs, (Node *) a3->expr);
 	return *pos >= 0;
-}
-
-/*
- * For each key (in the grouping's order) the view's key column it is, when
- * the merged scan can probe the speed layer's copy by key image instead of
- * hashing the speed rows (merge_group_image_load): equal keys have equal
- * images (ViewDef.keys_image_eq), the grouping compares each key with its
- * type's equality in the view's collation, and the speed branch sp is a
- * scan of the speed table without conditions (merge_speed_set), whose
- * columns at the keys' and aggregates' positions are the view's keys and
- * those aggregates' states. NIL otherwise.
- */
-static List *
-merge_group_image_keys(ViewDef *def, Path *sp, List *keypos, List *keyops, List *keycolls,
-					   List *aggpos, List *aggnos)
-{
-	List	   *imgkey = NIL;
-	Bitmapset  *seen = NULL;
-	ListCell   *lp,
-			   *lo,
-			   *lc;
-
-	if (!def->keys_image_eq || !IsA(sp, ForeignPath) || sp->param_info != NULL ||
-		sp->parent->baserestrictinfo != NIL)
-		return NIL;
-	forthree(lp, keypos, lo, keyops, lc, keycolls)
-	{
-		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
-		int			j;
-
-		if (!IsA(var, Var) || var->varno != sp->parent->relid)
-			return NIL;
-		j = var->varattno - 1;
-		if (j < 0 || j >= def->nkeys || bms_is_member(j, seen) ||
-			lfirst_oid(lo) != lookup_type_cache(def->keytypes[j], TYPECACHE_EQ_OPR)->eq_opr ||
-			(OidIsValid(def->keycolls[j]) && lfirst_oid(lc) != def->keycolls[j]))
-			return NIL;
-		seen = bms_add_member(seen, j);
-		imgkey = lappend_int(imgkey, j);
-	}
-	forboth(lp, aggpos, lo, aggnos)
-	{
-		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
-
-		if (!IsA(var, Var) || var->varno != sp->parent->relid ||
-			var->varattno != def->nkeys + lfirst_int(lo))
-			return NIL;
-	}
-	return imgkey;
 }
 
 /*
@@ -416,7 +351,7 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 		double		per_key = MAXALIGN(sizeof(MergeGroupEntry)) + sizeof(Datum) * (def->nkeys + def->naggs) +
 			sp->pathtarget->width + MERGE_GROUP_KEY_OVERHEAD;
 
-		imgkey = merge_group_image_keys(def, sp, keypos, keyops, keycolls, aggpos, aggnos);
+		imgkey = merge_image_keys(def, sp, keypos, keyops, keycolls, aggpos, aggnos);
 		if (imgkey == NIL && sp->rows * per_key > (double) get_hash_memory_limit())
 			return;
 		startup = sp->total_cost;
@@ -489,287 +424,6 @@ merge_group_create_state(CustomScan *cscan pg_attribute_unused())
 	return (Node *) s;
 }
 
-/*
- * Probing by key image. When the planner found the speed branch fit
- * (merge_group_image_keys), the scan takes the speed scan's copy of the
- * speed layer (merge_speed_set) instead of its rows, indexes it by key image
- * (the copy keeps the speed layer's own hashes), and probes it with the key
- * image of each batch row. Its memory is that copy, which a read of the
- * speed layer makes in any case; the speed rows are not hashed, decoded or
- * copied again. A key's entries (one per generation) merge after the batch
- * state, oldest first, as the speed rows did.
- */
-
-/* Sets up probing by image: imgkey from the plan, NIL when not. */
-static void
-merge_group_image_begin(MergeGroupState *s, List *imgkey, List *aggnos)
-{
-	int			i;
-
-	s->imgkey = NULL;
-	if (imgkey == NIL)
-		return;
-	s->def = cview_get_required(s->batch_relid);
-	s->imgkey = palloc(sizeof(int) * s->nkeys);
-	for (i = 0; i < s->nkeys; i++)
-		s->imgkey[i] = list_nth_int(imgkey, i);
-	s->aggno = palloc(sizeof(int) * Max(s->naggs, 1));
-	for (i = 0; i < s->naggs; i++)
-		s->aggno[i] = list_nth_int(aggnos, i);
-}
-
-/* Takes and indexes the speed scan's copy; false when not probing by image. */
-static bool
-merge_group_image_load(MergeGroupState *s)
-{
-	if (s->imgkey == NULL || s->speed_child < 0)
-		return false;
-	s->set = merge_speed_set(list_nth(s->css.custom_ps, s->speed_child));
-	if (s->set == NULL)
-		return false;
-	speed_set_index(s->set);
-	s->iter_item = 0;
-	return true;
-}
-
-/*
- * Fills the scan slot with one group: its keys from the batch row (bvals)
- * or decoded from the first entry's key image, each aggregate merged from
- * the batch state (when given) and then the entries of the key, oldest
- * first (from first, found at probe position pos), which are marked merged.
- */
-static TupleTableSlot *
-merge_group_image_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, SpeedSetEntry *first,
-					   uint64 pos)
-{
-	bool		unique = speed_set_unique(s->set);
-	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
-	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
-	ViewDef    *def = s->def;
-	SpeedSetEntry *e;
-	const char **parts = NULL;
-	int		   *lens = NULL;
-	int			nmatch = 0;
-	Datum	   *kvals = NULL;
-	bool	   *knulls = NULL;
-	int			c;
-	int			m;
-
-	/* the key's entries, each split into its aggregates' states */
-	for (e = first; e; e = unique ? NULL :
-		 speed_set_lookup(s->set, first->hash, SPEED_SET_KEY(first), first->keylen, &pos))
-	{
-		if (nmatch % 4 == 0)
-		{
-			parts = parts ? repalloc(parts, sizeof(char *) * (def->naggs + 1) * (nmatch + 4)) :
-				palloc(sizeof(char *) * (def->naggs + 1) * 4);
-			lens = lens ? repalloc(lens, sizeof(int) * (def->naggs + 1) * (nmatch + 4)) :
-				palloc(sizeof(int) * (def->naggs + 1) * 4);
-		}
-		states_split(def, SPEED_SET_STATES(e), e->stateslen,
-					 parts + nmatch * (def->naggs + 1), lens + nmatch * (def->naggs + 1));
-		e->seen = true;
-		nmatch++;
-	}
-	if (bvals == NULL && first)
-	{
-		kvals = palloc(sizeof(Datum) * def->nkeys);
-		knulls = palloc(sizeof(bool) * def->nkeys);
-		key_decode(def, SPEED_SET_KEY(first), first->keylen, kvals, knulls);
-	}
-	for (c = 0; c < s->ncols; c++)
-	{
-		int			idx = s->colidx[c];
-
-		switch (s->colkind[c])
-		{
-			case MG_KEY:
-				if (bvals)
-				{
-					out->tts_values[c] = bvals[s->keypos[idx]];
-					out->tts_isnull[c] = bnulls[s->keypos[idx]];
-				}
-				else
-				{
-					out->tts_values[c] = kvals[s->imgkey[idx]];
-					out->tts_isnull[c] = knulls[s->imgkey[idx]];
-				}
-				break;
-			case MG_AGG:
-				{
-					MergeState st;
-					int			a = s->aggno[idx] - 1;
-
-					merge_state_init(&st, s->meta[idx], s->rowcxt);
-					if (bvals && !bnulls[s->aggpos[idx]])
-						merge_state_add(&st, bvals[s->aggpos[idx]], s->rowcxt);
-					for (m = 0; m < nmatch; m++)
-					{
-						const char *p = parts[m * (def->naggs + 1) + a];
-						int			len = lens[m * (def->naggs + 1) + a];
-						bytea	   *b;
-
-						if (p == NULL)
-							continue;
-						b = palloc(VARHDRSZ + len);
-						SET_VARSIZE(b, VARHDRSZ + len);
-						memcpy(VARDATA(b), p, len);
-						merge_state_add(&st, PointerGetDatum(b), s->rowcxt);
-					}
-					out->tts_values[c] = merge_state_result(&st, &out->tts_isnull[c], s->rowcxt);
-				}
-				break;
-			default:
-				out->tts_values[c] = (Datum) 0;
-				out->tts_isnull[c] = true;
-				break;
-		}
-	}
-	MemoryContextSwitchTo(old);
-	return ExecStoreVirtualTuple(out);
-}
-
-/* The next batch row from the batch branches, or NULL after the last. */
-static TupleTableSlot *
-merge_group_image_pull(MergeGroupState *s)
-{
-	int			nchildren = list_length(s->css.custom_ps);
-
-	while (s->child < nchildren)
-	{
-		TupleTableSlot *in;
-
-		if (s->child == s->speed_child)
-		{
-			s->child++;
-			continue;
-		}
-		in = ExecProcNode(list_nth(s->css.custom_ps, s->child));
-		if (!TupIsNull(in))
-			return in;
-		s->child++;
-	}
-	return NULL;
-}
-
-/*
- * The next batch row's group into the scan slot; false after the last.
- *
- * The probes of the copy are cache misses (an index slot, then the entry),
- * in the batch table's order, so the scan reads MERGE_GROUP_AHEAD batch rows
- * ahead: it copies each row, computes its key image and starts loading its
- * index slot, and half the ring later that slot's entry; a row's lookup,
- * when its turn comes, finds both near. The groups come out in the batch
- * rows' order.
- */
-static bool
-merge_group_image_batch(MergeGroupState *s)
-{
-	SpeedSetEntry *e = NULL;
-	uint64		pos = SPEED_SET_PROBE_START;
-	TupleTableSlot *row;
-	int			i;
-	int			k;
-
-	/* no speed-layer keys (just after a refresh): nothing to look up */
-	if (speed_set_count(s->set) == 0)
-	{
-		row = merge_group_image_pull(s);
-		if (row == NULL)
-			return false;
-		slot_getallattrs(row);
-		(void) merge_group_image_emit(s, row->tts_values, row->tts_isnull, NULL, pos);
-		return true;
-	}
-	if (s->ahead == NULL)
-	{
-		/*
-		 * The ring, for the whole query: slots of the first batch branch's
-		 * kind (a heap scan's rows are kept by pinning their buffer, not
-		 * copied).
-		 */
-		MemoryContext old = MemoryContextSwitchTo(s->css.ss.ps.state->es_query_cxt);
-		PlanState  *first = list_nth(s->css.custom_ps, s->speed_child == 0 ? 1 : 0);
-
-		s->ahead = palloc(sizeof(TupleTableSlot *) * MERGE_GROUP_AHEAD);
-		s->aheadimg = palloc(sizeof(StringInfoData) * MERGE_GROUP_AHEAD);
-		s->aheadhash = palloc(sizeof(uint32) * MERGE_GROUP_AHEAD);
-		for (i = 0; i < MERGE_GROUP_AHEAD; i++)
-		{
-			s->ahead[i] = MakeSingleTupleTableSlot(ExecGetResultType(first),
-												   ExecGetResultSlotOps(first, NULL));
-			initStringInfo(&s->aheadimg[i]);
-		}
-		MemoryContextSwitchTo(old);
-	}
-	while (s->aheadcount < MERGE_GROUP_AHEAD && !s->batch_done)
-	{
-		TupleTableSlot *in = merge_group_image_pull(s);
-		MemoryContext old;
-		Datum	   *kvals;
-		bool	   *knulls;
-
-		if (in == NULL)
-		{
-			s->batch_done = true;
-			break;
-		}
-		i = (s->aheadfirst + s->aheadcount) % MERGE_GROUP_AHEAD;
-		row = ExecCopySlot(s->ahead[i], in);
-		slot_getallattrs(row);
-		/* the key image in view key order (detoasting in the row context) */
-		old = MemoryContextSwitchTo(s->rowcxt);
-		kvals = palloc(sizeof(Datum) * s->def->nkeys);
-		knulls = palloc(sizeof(bool) * s->def->nkeys);
-		for (k = 0; k < s->nkeys; k++)
-		{
-			kvals[s->imgkey[k]] = row->tts_values[s->keypos[k]];
-			knulls[s->imgkey[k]] = row->tts_isnull[s->keypos[k]];
-		}
-		resetStringInfo(&s->aheadimg[i]);
-		key_image(s->def, kvals, knulls, &s->aheadimg[i]);
-		MemoryContextSwitchTo(old);
-		s->aheadhash[i] = key_hash(s->aheadimg[i].data, s->aheadimg[i].len);
-		s->aheadcount++;
-		speed_set_prefetch_slot(s->set, s->aheadhash[i]);
-		if (s->aheadcount > MERGE_GROUP_AHEAD / 2)
-			speed_set_prefetch_entry(s->set,
-									 s->aheadhash[(s->aheadfirst + s->aheadcount - 1 - MERGE_GROUP_AHEAD / 2) % MERGE_GROUP_AHEAD]);
-	}
-	if (s->aheadcount == 0)
-		return false;
-	i = s->aheadfirst;
-	s->aheadfirst = (i + 1) % MERGE_GROUP_AHEAD;
-	s->aheadcount--;
-	row = s->ahead[i];
-	e = speed_set_lookup(s->set, s->aheadhash[i], s->aheadimg[i].data, s->aheadimg[i].len, &pos);
-	(void) merge_group_image_emit(s, row->tts_values, row->tts_isnull, e, pos);
-	return true;
-}
-
-/* The next key only in the speed layer, or an empty slot when none is left. */
-static TupleTableSlot *
-merge_group_image_rest(MergeGroupState *s)
-{
-	while (s->iter_item < speed_set_count(s->set))
-	{
-		SpeedSetEntry *e = speed_set_get(s->set, s->iter_item++);
-
-		/* a key's first entry in copy order comes first: it leads the rest */
-		if (!e->seen)
-		{
-			uint64		pos = SPEED_SET_PROBE_START;
-
-			/* its probe position, from which the others follow */
-			if (!speed_set_unique(s->set))
-				(void) speed_set_lookup(s->set, e->hash, SPEED_SET_KEY(e), e->keylen, &pos);
-			return merge_group_image_emit(s, NULL, NULL, e, pos);
-		}
-	}
-	s->phase = 3;
-	return s->css.ss.ss_ScanTupleSlot;
-}
-
 static void
 merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -826,9 +480,15 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		s->aggpos[i] = list_nth_int(aggpos, i);
 		s->meta[i] = aggmeta_lookup(s->batch_relid, list_nth_int(aggnos, i));
 	}
-	merge_group_image_begin(s, list_nth(cs->custom_private, 5), aggnos);
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
+	if (list_nth(cs->custom_private, 5) != NIL)
+	{
+		MergeImageCols cols = {s->batch_relid, s->speed_child, s->nkeys, s->keypos, s->ncols,
+		s->colkind, s->colidx, s->naggs, s->aggpos, s->meta};
+
+		s->image = merge_image_begin(node, &cols, list_nth(cs->custom_private, 5), aggnos);
+	}
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
 	s->phase = 0;
@@ -1039,16 +699,18 @@ merge_group_next(ScanState *ss)
 	if (s->phase == 0)
 	{
 		merge_reader_check(s->batch_relid, GetUserId());
-		if (!merge_group_image_load(s))
+		s->by_image = s->image && merge_image_load(s->image);
+		if (!s->by_image)
 			merge_group_load_speed(s);
 		s->phase = 1;
 		s->child = 0;
 	}
-	if (s->phase == 1 && s->set)
+	if (s->by_image)
 	{
-		if (merge_group_image_batch(s))
+		if (merge_image_next(s->image, out, s->rowcxt))
 			return out;
-		s->phase = 2;
+		s->phase = 3;
+		return out;
 	}
 	while (s->phase == 1)
 	{
@@ -1092,8 +754,6 @@ merge_group_next(ScanState *ss)
 			return merge_group_emit(s, in->tts_values, in->tts_isnull, e);
 		}
 	}
-	if (s->phase == 2 && s->set)
-		return merge_group_image_rest(s);
 	while (s->phase == 2)
 	{
 		if (s->iter_entry)
@@ -1135,11 +795,9 @@ merge_group_reset(MergeGroupState *s)
 	s->nbuckets = 0;
 	s->nentries = 0;
 	s->iter_entry = NULL;
-	s->set = NULL;
-	s->iter_item = 0;
-	s->aheadfirst = 0;
-	s->aheadcount = 0;
-	s->batch_done = false;
+	if (s->image)
+		merge_image_reset(s->image);
+	s->by_image = false;
 	s->phase = 0;
 }
 
@@ -1164,7 +822,11 @@ merge_group_rescan(CustomScanState *node)
 static void
 merge_group_end(CustomScanState *node)
 {
+	MergeGroupState *s = (MergeGroupState *) node;
 	ListCell   *lc;
+
+	if (s->image)
+		merge_image_end(s->image);
 
 	foreach(lc, node->custom_ps)
 		ExecEndNode(lfirst(lc));
