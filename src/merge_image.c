@@ -94,7 +94,7 @@ merge_image_keys(ViewDef *def, Path *sp, List *keypos, List *keyops, List *keyco
 		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
 		int			j;
 
-		if (!IsA(var, Var) || var->varno != sp->parent->relid)
+		if (!IsA(var, Var) || var->varno != (int) sp->parent->relid)
 			return NIL;
 		j = var->varattno - 1;
 		if (j < 0 || j >= def->nkeys || bms_is_member(j, seen) ||
@@ -108,7 +108,7 @@ merge_image_keys(ViewDef *def, Path *sp, List *keypos, List *keyops, List *keyco
 	{
 		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
 
-		if (!IsA(var, Var) || var->varno != sp->parent->relid ||
+		if (!IsA(var, Var) || var->varno != (int) sp->parent->relid ||
 			var->varattno != def->nkeys + lfirst_int(lo))
 			return NIL;
 	}
