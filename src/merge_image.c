@@ -140,7 +140,9 @@ merge_image_begin(CustomScanState *node, const MergeImageCols *cols, List *imgke
 
 /*
  * Takes and indexes the speed scan's copy, when the scan starts; false when
- * the speed branch does not hand one (the caller hashes its rows instead).
+ * the speed branch does not hand one, or hands an empty one (just after a
+ * refresh): the caller then reads the speed branch itself (which returns no
+ * rows once it handed its copy) and streams the batch rows as they are.
  */
 bool
 merge_image_load(MergeImage *mi)
@@ -148,7 +150,7 @@ merge_image_load(MergeImage *mi)
 	if (mi->c.speed_child < 0)
 		return false;
 	mi->set = merge_speed_set(list_nth(mi->node->custom_ps, mi->c.speed_child));
-	if (mi->set == NULL)
+	if (mi->set == NULL || speed_set_count(mi->set) == 0)
 		return false;
 	speed_set_index(mi->set);
 	mi->iter_item = 0;
@@ -319,16 +321,6 @@ merge_image_batch(MergeImage *mi)
 	int			i;
 	int			k;
 
-	/* no speed-layer keys (just after a refresh): nothing to look up */
-	if (speed_set_count(mi->set) == 0)
-	{
-		row = merge_image_pull(mi);
-		if (row == NULL)
-			return false;
-		slot_getallattrs(row);
-		merge_image_emit(mi, row->tts_values, row->tts_isnull, NULL, pos);
-		return true;
-	}
 	if (mi->ahead == NULL)
 	{
 		/*
