@@ -1,7 +1,7 @@
 #!/bin/sh
-# Developers' quick check: build this tree, install it into a private copy of
-# PostgreSQL (removed at the end) and run only the named tests there, so that
-# several trees on one machine (git worktrees) can check at the same time.
+# Developers' quick check: build this tree, install it and run only the named
+# tests, holding a lock so that several trees on one machine (git worktrees)
+# do not install over each other's library while a test runs.
 #
 #   test/dev_check.sh [regress_name ...] [test/t/NNN_x.pl ...]
 #
@@ -29,12 +29,9 @@ make -s PG_CONFIG="$PG_CONFIG" WERROR=1 test/kafka_broker test/kafka_client
 # cache (as root, before the tests run as "postgres"): a failure here stops
 # the run with the reason, rather than failing every Kafka test one by one.
 sh test/apache_kafka.sh fetch >/dev/null
-# Installed into a private copy of PostgreSQL (test/scratch.sh), not into the
-# system's: several trees (git worktrees) check at once without one's
-# library replacing another's under a running test.
-. test/scratch.sh
-scratch_install_private
-PG_CONFIG=$bindir/pg_config
+exec 9>/tmp/pg_lambda_install.lock
+flock 9
+make -s PG_CONFIG="$PG_CONFIG" install
 run_dir=$src
 as_user=""
 if [ "$(id -u)" -eq 0 ]; then

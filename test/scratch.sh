@@ -61,9 +61,7 @@ scratch_overlay() {
 # links to the rest of the system's installation, make a PostgreSQL that
 # loads this tree's pg_lambda without writing to the system's directories.
 # (The executables are copied, not linked: PostgreSQL resolves symbolic
-# links to find itself.) Its pg_config, a copy too, names the private
-# directories, so PGXS's installcheck (test/dev_check.sh) runs pg_regress and
-# the TAP tests on it. scratch_start checks that the server really uses it.
+# links to find itself.) scratch_start checks that the server really uses it.
 scratch_install_private() {
     private=$(mktemp -d /tmp/pg_lambda_private.XXXXXX)
     chmod 755 "$private"
@@ -71,11 +69,8 @@ scratch_install_private() {
     make -s -C "$src" PG_CONFIG="$PG_CONFIG" install DESTDIR="$private" >/dev/null
     sys_bindir=$("$PG_CONFIG" --bindir)
     mkdir -p "$private$sys_bindir"
-    for f in postgres initdb pg_ctl pg_config; do cp "$sys_bindir/$f" "$private$sys_bindir/"; done
-    for d in "$sys_bindir" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)" \
-             "$("$PG_CONFIG" --includedir)" "$("$PG_CONFIG" --pkgincludedir)" \
-             "$("$PG_CONFIG" --includedir-server)"; do
-        mkdir -p "$private$d"
+    for f in postgres initdb pg_ctl; do cp "$sys_bindir/$f" "$private$sys_bindir/"; done
+    for d in "$sys_bindir" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"; do
         scratch_overlay "$d" "$private$d"
     done
     bindir=$private$sys_bindir
