@@ -36,6 +36,8 @@ OBJS = \
 	src/format.o \
 	src/generation.o \
 	src/speed_index.o \
+	src/speed_read.o \
+	src/speed_set.o \
 	src/guc.o \
 	src/image.o \
 	src/ingest.o \
@@ -46,6 +48,7 @@ OBJS = \
 	src/merge.o \
 	src/merge_group.o \
 	src/merge_probe.o \
+	src/merge_image.o \
 	src/mergestate.o \
 	src/partial.o \
 	src/privilege.o \

@@ -95,6 +95,7 @@
 #include "partial.h"
 #include "privilege.h"
 #include "speed.h"
+#include "speed_read.h"
 
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
 
@@ -909,8 +910,6 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	Snapshot	snap;
 	int64		closed;
 	PartialHash *ph;
-	List	   *rows = NIL;
-	ListCell   *lc;
 	const char *mode;
 	TimestampTz start = GetCurrentTimestamp();
 	CatalogScope scope;
@@ -968,15 +967,19 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	}
 	else
 	{
-		mode = NULL;
-		if (speed_collect(def, old.gen, closed, &rows))
-		{
-			mode = "incremental";
-			foreach(lc, rows)
-			{
-				SpeedRow   *r = lfirst(lc);
+		SpeedSet   *rows = speed_set_create(CurrentMemoryContext);
 
-				partial_combine_image(ph, r->key, r->keylen, r->states, r->stateslen);
+		mode = NULL;
+		if (speed_collect(def, old.gen, closed, rows))
+		{
+			int64		i;
+
+			mode = "incremental";
+			for (i = 0; i < speed_set_count(rows); i++)
+			{
+				SpeedSetEntry *r = speed_set_get(rows, i);
+
+				partial_combine_image(ph, SPEED_SET_KEY(r), r->keylen, SPEED_SET_STATES(r), r->stateslen);
 			}
 			/* a group whose distinct values became a sketch: read them again */
 			if (!partial_for_batch(ph))

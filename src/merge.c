@@ -69,11 +69,13 @@
 #include "compat.h"
 #include "cview.h"
 #include "keyimage.h"
+#include "merge.h"
 #include "mergestate.h"
 #include "partial.h"
 #include "sketch.h"
 #include "scheduler.h"
 #include "speed.h"
+#include "speed_read.h"
 #include "stateimage.h"
 #include "speed_index.h"
 
@@ -97,8 +99,9 @@ typedef struct MergeScanState
 	SpeedFilter *filter;		/* as evaluated for the current read */
 	int			index_col;		/* EXPLAIN: column index last used, or -1 */
 	int64		keys_read;		/* EXPLAIN: keys examined, all reads */
-	List	   *rows;			/* SpeedRows */
-	ListCell   *next;
+	SpeedSet   *set;			/* the entries to return */
+	int64		next;			/* the next one */
+	bool		handed;			/* the merged scan took the set */
 	bool		fetched;
 	bool		from_events;
 	MemoryContext cxt;
@@ -824,7 +827,7 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 				 errdetail("The batch layer's cut refers to transactions of the server or database it was copied from, and no scheduler runs in this database to recompute it."),
 				 errhint("Run SELECT lambda.recompute('%s'), which also starts the database's scheduler.",
 						 get_rel_name(s->def->view_relid))));
-	s->rows = NIL;
+	s->set = speed_set_create(s->cxt);
 	if (s->point && s->steps)
 	{
 		ListCell   *lc;
@@ -836,14 +839,14 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 			StringInfo	k = lfirst(lc);
 
 			if (ok)
-				ok = speed_read(s->def, cut.gen, k->data, k->len, NULL, &s->rows);
+				ok = speed_read(s->def, cut.gen, k->data, k->len, NULL, s->set);
 		}
 		if (!ok)
 			s->point = false;	/* from the events: every key */
 	}
 	else
 		ok = cut.found && speed_read(s->def, cut.gen, s->point ? key.data : NULL, key.len,
-									 s->point ? NULL : s->filter, &s->rows);
+									 s->point ? NULL : s->filter, s->set);
 	s->from_events = !ok;
 	if (ok && s->filter)
 	{
@@ -857,30 +860,23 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 		PartialEntry *e;
 		StringInfoData states;
 
-		s->rows = NIL;
+		s->set = speed_set_create(s->cxt);
 		batch_tail_scan(s->def, estate->es_snapshot, &cut, ph,
 						s->point ? key.data : NULL, key.len);
 		initStringInfo(&states);
 		for (e = partial_first(ph); e; e = partial_next(e))
 		{
-			SpeedRow   *r;
-
 			if (s->point && (e->key.len != (uint32) key.len || memcmp(e->key.data, key.data, key.len) != 0))
 				continue;
 			if (!s->point && s->filter && !speed_filter_match(s->def, s->filter, e->key.data, e->key.len))
 				continue;
-			r = palloc(sizeof(SpeedRow));
-			r->key = e->key.data;
-			r->keylen = e->key.len;
 			resetStringInfo(&states);
 			states_image(s->def, e->values, e->nulls, &states);
-			r->states = palloc(states.len + 1);
-			memcpy(r->states, states.data, states.len);
-			r->stateslen = states.len;
-			s->rows = lappend(s->rows, r);
+			speed_set_add(s->set, key_hash(e->key.data, e->key.len), e->key.data, e->key.len,
+						  states.data, states.len);
 		}
 	}
-	s->next = list_head(s->rows);
+	s->next = 0;
 	s->fetched = true;
 	MemoryContextSwitchTo(old);
 }
@@ -892,7 +888,7 @@ merge_fdw_iterate(ForeignScanState *node)
 	MergeScanState *s = node->fdw_state;
 	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	ViewDef    *def = s->def;
-	SpeedRow   *r;
+	SpeedSetEntry *r;
 	const char **parts;
 	int		   *lens;
 	int			i;
@@ -900,15 +896,14 @@ merge_fdw_iterate(ForeignScanState *node)
 	if (!s->fetched)
 		merge_fdw_fetch(node, s);
 	ExecClearTuple(slot);
-	if (s->next == NULL)
+	if (s->handed || s->next >= speed_set_count(s->set))
 		return slot;
-	r = lfirst(s->next);
-	s->next = lnext(s->rows, s->next);
+	r = speed_set_get(s->set, s->next++);
 
-	key_decode(def, r->key, r->keylen, slot->tts_values, slot->tts_isnull);
+	key_decode(def, SPEED_SET_KEY(r), r->keylen, slot->tts_values, slot->tts_isnull);
 	parts = palloc(sizeof(char *) * (def->naggs + 1));
 	lens = palloc(sizeof(int) * (def->naggs + 1));
-	states_split(def, r->states, r->stateslen, parts, lens);
+	states_split(def, SPEED_SET_STATES(r), r->stateslen, parts, lens);
 	for (i = 0; i < def->naggs; i++)
 	{
 		int			att = def->nkeys + i;
@@ -927,6 +922,37 @@ merge_fdw_iterate(ForeignScanState *node)
 	return slot;
 }
 
+/*
+ * For the merged scan (merge_group.c): the speed-layer entries a scan of
+ * the speed table returns (a copy, in generation order; see speed_read.c),
+ * taken from the scan instead of its rows, or NULL when ps is not such a
+ * scan or has conditions of its own to check. The scan then returns no
+ * rows itself; a rescan makes the copy again.
+ */
+SpeedSet *
+merge_speed_set(PlanState *ps)
+{
+	ForeignScanState *node;
+	MergeScanState *s;
+
+	if (!IsA(ps, ForeignScanState))
+		return NULL;
+	node = (ForeignScanState *) ps;
+	if (node->fdwroutine == NULL || node->fdwroutine->IterateForeignScan != merge_fdw_iterate ||
+		ps->qual != NULL || node->fdw_state == NULL)
+		return NULL;
+	s = node->fdw_state;
+	if (!s->fetched)
+	{
+		MemoryContext old = MemoryContextSwitchTo(node->ss.ps.ps_ExprContext->ecxt_per_tuple_memory);
+
+		merge_fdw_fetch(node, s);
+		MemoryContextSwitchTo(old);
+	}
+	s->handed = true;
+	return s->set;
+}
+
 /* ReScanForeignScan: fetch again (the parameters may have changed). */
 static void
 merge_fdw_rescan(ForeignScanState *node)
@@ -935,8 +961,9 @@ merge_fdw_rescan(ForeignScanState *node)
 
 	MemoryContextReset(s->cxt);
 	s->filter = NULL;
-	s->rows = NIL;
-	s->next = NULL;
+	s->set = NULL;
+	s->next = 0;
+	s->handed = false;
 	s->fetched = false;
 }
 
@@ -986,6 +1013,9 @@ merge_fdw_explain(ForeignScanState *node, ExplainState *es)
 	if (es->analyze && s->fetched)
 	{
 		ExplainPropertyText("Speed Layer Source", s->from_events ? "events after the cut" : "shared memory", es);
+		if (s->handed)
+			ExplainPropertyInteger("Speed Layer Entries Merged By Key Image", NULL,
+								   speed_set_count(s->set), es);
 		if (s->filters != NIL && !s->from_events)
 		{
 			ExplainPropertyText("Speed Layer Index Used",

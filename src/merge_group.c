@@ -64,6 +64,7 @@
 #include "catalog.h"
 #include "cview.h"
 #include "merge_group.h"
+#include "merge_image.h"
 #include "mergestate.h"
 #include "stateimage.h"
 #include "view_stats.h"
@@ -73,10 +74,10 @@
 /* allocation headers and copies of a speed-layer key's datums, roughly */
 #define MERGE_GROUP_KEY_OVERHEAD 96
 
-/* What an output column is */
-#define MG_CONST	0			/* a constant (a column the query does not use) */
-#define MG_KEY		1			/* a key column */
-#define MG_AGG		2			/* a merge aggregate */
+/* What an output column is (merge_image.c reads the same codes) */
+#define MG_CONST	MERGE_COL_CONST /* a constant (a column the query does not use) */
+#define MG_KEY		MERGE_COL_KEY	/* a key column */
+#define MG_AGG		MERGE_COL_AGG	/* a merge aggregate */
 
 static create_upper_paths_hook_type merge_group_prev_hook = NULL;
 
@@ -127,6 +128,8 @@ typedef struct MergeGroupState
 	MergeGroupEntry *iter_entry;
 	MemoryContext scancxt;		/* the hash table */
 	MemoryContext rowcxt;		/* one output row */
+	MergeImage *image;			/* probing by key image (merge_image.c), or NULL */
+	bool		by_image;		/* ... and this scan does */
 } MergeGroupState;
 
 static Plan *merge_group_plan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -234,6 +237,7 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	ListCell   *lc;
 	int			speed_child = -1;
 	int			i;
+	List	   *imgkey = NIL;
 	double		inrows = 0;
 	Cost		total = 0;
 	Cost		startup = 0;
@@ -345,9 +349,11 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	}
 
 	/*
-	 * Its memory is the speed layer's keys: within what a hash aggregate may
-	 * take (work_mem x hash_mem_multiplier), else PostgreSQL's aggregation,
-	 * which spills to disk, stays.
+	 * Its memory is the speed layer's keys: when it probes the speed scan's
+	 * copy by key image, that copy (which any read of the speed layer makes);
+	 * else its own hash table, within what a hash aggregate may take
+	 * (work_mem x hash_mem_multiplier), or PostgreSQL's aggregation, which
+	 * spills to disk, stays.
 	 */
 	if (speed_child >= 0)
 	{
@@ -355,7 +361,8 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 		double		per_key = MAXALIGN(sizeof(MergeGroupEntry)) + sizeof(Datum) * (def->nkeys + def->naggs) +
 			sp->pathtarget->width + MERGE_GROUP_KEY_OVERHEAD;
 
-		if (sp->rows * per_key > (double) get_hash_memory_limit())
+		imgkey = merge_image_keys(def, sp, keypos, keyops, keycolls, aggpos, aggnos);
+		if (imgkey == NIL && sp->rows * per_key > (double) get_hash_memory_limit())
 			return;
 		startup = sp->total_cost;
 	}
@@ -376,6 +383,7 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	cp->custom_private = list_make5(list_make2_int(speed_child, (int) def->batch_relid),
 									list_make3(keypos, keyops, keycolls),
 									colkind, colidx, list_make2(aggpos, aggnos));
+	cp->custom_private = lappend(cp->custom_private, imgkey);
 	cp->methods = &merge_group_path_methods;
 	/* it does what the aggregation paths do, with less: they go */
 	output_rel->pathlist = NIL;
@@ -484,6 +492,13 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 	}
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
+	if (list_nth(cs->custom_private, 5) != NIL)
+	{
+		MergeImageCols cols = {s->batch_relid, s->speed_child, s->nkeys, s->keypos, s->ncols,
+		s->colkind, s->colidx, s->naggs, s->aggpos, s->meta};
+
+		s->image = merge_image_begin(node, &cols, list_nth(cs->custom_private, 5), aggnos);
+	}
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
 	s->phase = 0;
@@ -694,9 +709,18 @@ merge_group_next(ScanState *ss)
 	if (s->phase == 0)
 	{
 		merge_reader_check(s->batch_relid, GetUserId());
-		merge_group_load_speed(s);
+		s->by_image = s->image && merge_image_load(s->image);
+		if (!s->by_image)
+			merge_group_load_speed(s);
 		s->phase = 1;
 		s->child = 0;
+	}
+	if (s->by_image)
+	{
+		if (merge_image_next(s->image, out, s->rowcxt))
+			return out;
+		s->phase = 3;
+		return out;
 	}
 	while (s->phase == 1)
 	{
@@ -781,6 +805,9 @@ merge_group_reset(MergeGroupState *s)
 	s->nbuckets = 0;
 	s->nentries = 0;
 	s->iter_entry = NULL;
+	if (s->image)
+		merge_image_reset(s->image);
+	s->by_image = false;
 	s->phase = 0;
 }
 
@@ -805,7 +832,11 @@ merge_group_rescan(CustomScanState *node)
 static void
 merge_group_end(CustomScanState *node)
 {
+	MergeGroupState *s = (MergeGroupState *) node;
 	ListCell   *lc;
+
+	if (s->image)
+		merge_image_end(s->image);
 
 	foreach(lc, node->custom_ps)
 		ExecEndNode(lfirst(lc));

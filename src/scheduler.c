@@ -65,6 +65,7 @@
 #include "launcher.h"
 #include "scheduler.h"
 #include "speed.h"
+#include "speed_read.h"
 
 #define SCHEDULER_MAX_SLOTS	64
 

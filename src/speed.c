@@ -8,9 +8,10 @@
  * view, the DSA area that holds the generations' tables (generation.c) and
  * the states of prepared transactions, and the locks below. It applies the
  * states capture.c hands it when a transaction commits (speed_apply), cuts
- * for a refresh (speed_cut, batch.c), reads for queries (speed_read,
- * merge.c) and refreshes (speed_collect), installs what a rebuild computed
- * from the events (speed_install), and reports status and memory. A view's
+ * for a refresh (speed_cut, batch.c), installs what a rebuild computed
+ * from the events (speed_install). speed_read.c reads the slots (copies for
+ * queries and refreshes, the planner's figures, status and memory), under
+ * the locking rules below; the slots' layout is in speed_slot.h. A view's
  * slot follows its view's transactions: made by CREATE (speed_view_created,
  * freed again if the transaction aborts), freed when a DROP commits
  * (speed_view_dropped); its own transaction callback does that.
@@ -93,33 +94,8 @@
 #include "keyimage.h"
 #include "partial.h"
 #include "speed.h"
+#include "speed_slot.h"
 #include "stateimage.h"
-#include "speed_index.h"
-
-#define SPEED_MAX_GENS			16
-#define SPEED_NOTE_LEN			256
-
-typedef struct SpeedView
-{
-	bool		in_use;
-	Oid			dbid;
-	Oid			batch_relid;
-	Oid			view_relid;		/* the view users query (named in messages) */
-	NameData	view_name;		/* its name when last attached (for messages
-								 * where the catalog cannot be read) */
-	TransactionId creator;		/* transaction that made the slot */
-	LWLock		lock;
-	int			ngens;
-	SpeedGen	gens[SPEED_MAX_GENS];	/* ascending; the last is open */
-	int64		folded_upto;	/* generations <= this are in a batch table */
-	int64		free_upto;		/* free generations <= this ... */
-	TransactionId free_xid;		/* ... once this refresh is visible to all */
-	bool		rebuilding;		/* incomplete since the server started */
-	bool		refresh_wanted; /* memory is short: refresh early */
-	char		note[SPEED_NOTE_LEN];
-	TimestampTz last_apply;
-	int64		transactions;
-} SpeedView;
 
 typedef struct SpeedShared
 {
@@ -328,6 +304,45 @@ speed_lookup(Oid batch_relid)
 	v = speed_find(MyDatabaseId, batch_relid);
 	LWLockRelease(speed_shared->registry_lock);
 	return v;
+}
+
+/*
+ * For speed_read.c: the slot of a view of this database, made if it has
+ * none (see speed_attach); not locked.
+ */
+SpeedView *
+speed_slot_attach(ViewDef *def)
+{
+	return &speed_shared->views[speed_attach(def, false)];
+}
+
+/* For speed_read.c: the slot of a view of this database, or NULL; not locked. */
+SpeedView *
+speed_slot_find(Oid batch_relid)
+{
+	(void) speed_get_area();
+	return speed_lookup(batch_relid);
+}
+
+/* For speed_read.c: the number of view slots, used or not. */
+int
+speed_slot_count(void)
+{
+	return speed_shared->nviews;
+}
+
+/* For speed_read.c: slot i (0 .. speed_slot_count() - 1); not locked. */
+SpeedView *
+speed_slot_at(int i)
+{
+	return &speed_shared->views[i];
+}
+
+/* For speed_read.c: the speed layer's DSA area, attached. */
+dsa_area *
+speed_dsa(void)
+{
+	return speed_get_area();
 }
 
 static void
@@ -889,223 +904,6 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 	return snap;
 }
 
-/* Appends a copy of an entry to rows, as a SpeedRow. */
-static void
-speed_copy_entry(SpeedEntry *e, List **rows)
-{
-	SpeedRow   *r = palloc(sizeof(SpeedRow));
-
-	r->keylen = e->keylen;
-	r->key = palloc(e->keylen + 1);
-	memcpy(r->key, e->data, e->keylen);
-	r->stateslen = e->stateslen;
-	r->states = palloc(e->stateslen + 1);
-	memcpy(r->states, e->data + e->keylen, e->stateslen);
-	*rows = lappend(*rows, r);
-}
-
-/*
- * Copies a generation's entries: only the key's, when key is given; only
- * those that meet filter f, when it is given (through the generation's
- * column indexes when it has them, see speed_index.c).
- */
-static void
-speed_copy_gen(ViewDef *def, SpeedGen *g, const char *key, int keylen, SpeedFilter *f,
-			   List **rows)
-{
-	dsa_pointer *b;
-	uint32		i;
-
-	if (!DsaPointerIsValid(g->buckets))
-		return;
-	b = dsa_get_address(speed_area, g->buckets);
-	if (key)
-	{
-		dsa_pointer *link = generation_link(speed_area, g, key_hash(key, keylen), key, keylen);
-
-		if (f)
-			f->keys_read++;
-		if (DsaPointerIsValid(*link))
-			speed_copy_entry(dsa_get_address(speed_area, *link), rows);
-		return;
-	}
-	if (f)
-	{
-		uint32	   *hashes;
-		int			n;
-		int			j;
-
-		if (f->none)
-			return;
-		n = speed_index_candidates(speed_area, g, def, f, &hashes);
-		if (n >= 0)
-		{
-			/* each candidate's chain; keys sharing a hash are all checked */
-			for (j = 0; j < n; j++)
-			{
-				dsa_pointer p = b[hashes[j] & (g->nbuckets - 1)];
-
-				while (DsaPointerIsValid(p))
-				{
-					SpeedEntry *e = dsa_get_address(speed_area, p);
-
-					if (e->hash == hashes[j])
-					{
-						f->keys_read++;
-						if (speed_filter_match(def, f, e->data, e->keylen))
-							speed_copy_entry(e, rows);
-					}
-					p = e->next;
-				}
-			}
-			pfree(hashes);
-			return;
-		}
-		f->gens_scanned++;
-	}
-	for (i = 0; i < g->nbuckets; i++)
-	{
-		dsa_pointer p = b[i];
-
-		while (DsaPointerIsValid(p))
-		{
-			SpeedEntry *e = dsa_get_address(speed_area, p);
-
-			if (f == NULL || (f->keys_read++, speed_filter_match(def, f, e->data, e->keylen)))
-				speed_copy_entry(e, rows);
-			p = e->next;
-		}
-	}
-}
-
-/*
- * Copies the rows of generations (after_gen, upto_gen] (upto_gen < 0: all
- * after after_gen), only the key's when key is given, only those meeting f
- * when it is given. False when one of them is missing or incomplete: the
- * caller must read the events instead.
- */
-static bool
-speed_copy(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int keylen,
-		   SpeedFilter *f, List **rows)
-{
-	SpeedView  *v;
-	int			idx = speed_attach(def, false);
-	int			i;
-	bool		ok = true;
-	int64		expect = after_gen + 1;
-	int64		last = -1;
-
-	v = &speed_shared->views[idx];
-	LWLockAcquire(&v->lock, LW_SHARED);
-	for (i = 0; i < v->ngens && ok; i++)
-	{
-		SpeedGen   *g = &v->gens[i];
-
-		if (g->gen <= after_gen)
-			continue;
-		if (upto_gen >= 0 && g->gen > upto_gen)
-			break;
-		/* generations must follow the cut without a gap or an overlap */
-		if (g->first != expect || !g->complete)
-			ok = false;
-		else
-			speed_copy_gen(def, g, key, keylen, f, rows);
-		expect = g->gen + 1;
-		last = g->gen;
-	}
-	if (last < 0 || (upto_gen >= 0 && last != upto_gen))
-		ok = false;
-	LWLockRelease(&v->lock);
-	return ok;
-}
-
-/*
- * For a refresh: the rows of generations (after_gen, upto_gen]; false when
- * the refresh must read the events instead (see speed_copy).
- */
-bool
-speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows)
-{
-	return speed_copy(def, after_gen, upto_gen, NULL, 0, NULL, rows);
-}
-
-/*
- * For a query: the rows of every generation after after_gen (the reader's
- * cut), only the key's when key is given, only those meeting f (conditions
- * on key columns) when it is given; false when the query must read the
- * events instead (see speed_copy).
- */
-bool
-speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, SpeedFilter *f,
-		   List **rows)
-{
-	return speed_copy(def, after_gen, -1, key, keylen, f, rows);
-}
-
-/*
- * For the planner: the most distinct values key column col has in one of
- * the view's generations (from their column indexes), or -1 when none has
- * an index.
- */
-int64
-speed_ndistinct(Oid batch_relid, int col)
-{
-	SpeedView  *v = speed_lookup(batch_relid);
-	int64		n = -1;
-	int			i;
-
-	if (v == NULL)
-		return -1;
-	(void) speed_get_area();
-	LWLockAcquire(&v->lock, LW_SHARED);
-	if (v->in_use && v->batch_relid == batch_relid)
-	{
-		for (i = 0; i < v->ngens; i++)
-			n = Max(n, speed_index_ndistinct(speed_area, &v->gens[i], col));
-	}
-	LWLockRelease(&v->lock);
-	return n;
-}
-
-/*
- * For the planner: the fraction of the view's speed-layer keys whose
- * column cf->col meets cf's range checks, from the generations' column
- * indexes (walking each column's distinct values), or -1 when a generation
- * has none.
- */
-double
-speed_selectivity(ViewDef *def, struct SpeedColFilter *cf)
-{
-	SpeedView  *v = speed_lookup(def->batch_relid);
-	int64		matched = 0;
-	int64		total = 0;
-	bool		ok = true;
-	int			i;
-
-	if (v == NULL)
-		return -1;
-	(void) speed_get_area();
-	LWLockAcquire(&v->lock, LW_SHARED);
-	if (v->in_use && v->batch_relid == def->batch_relid)
-	{
-		for (i = 0; i < v->ngens && ok; i++)
-		{
-			int64		m;
-			int64		t;
-
-			if (v->gens[i].nentries == 0)
-				continue;
-			ok = speed_index_count(speed_area, &v->gens[i], def, cf, &m, &t);
-			matched += m;
-			total += t;
-		}
-	}
-	LWLockRelease(&v->lock);
-	if (!ok || total == 0)
-		return -1;
-	return (double) matched / (double) total;
-}
-
 /*
  * Replaces generations (after_gen, upto_gen] with one complete generation
  * numbered upto_gen holding ph's states (a rebuild from the events). False
@@ -1288,66 +1086,6 @@ speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh)
 			*needs_rebuild = true;
 	}
 	*wants_refresh = v->refresh_wanted;
-	LWLockRelease(&v->lock);
-}
-
-/* Memory the speed layer holds, over all views. */
-uint64
-speed_memory_used(void)
-{
-	uint64		total = 0;
-	int			i;
-
-	for (i = 0; i < speed_shared->nviews; i++)
-	{
-		SpeedView  *v = &speed_shared->views[i];
-		int			j;
-
-		if (!v->in_use)
-			continue;
-		LWLockAcquire(&v->lock, LW_SHARED);
-		for (j = 0; j < v->ngens; j++)
-			total += v->gens[j].bytes;
-		LWLockRelease(&v->lock);
-	}
-	return total;
-}
-
-/* What lambda.view_status shows of a view's speed layer. */
-void
-speed_status(Oid batch_relid, SpeedStatus *st)
-{
-	SpeedView  *v = speed_lookup(batch_relid);
-	int			i;
-
-	memset(st, 0, sizeof(SpeedStatus));
-	if (v == NULL)
-		return;
-	LWLockAcquire(&v->lock, LW_SHARED);
-	if (v->in_use && v->batch_relid == batch_relid)
-	{
-		st->attached = true;
-		st->complete = true;
-		for (i = 0; i < v->ngens; i++)
-		{
-			bool		folded = v->gens[i].gen <= v->folded_upto ||
-				(TransactionIdIsValid(v->free_xid) && v->gens[i].gen <= v->free_upto &&
-				 TransactionIdDidCommit(v->free_xid));
-
-			st->bytes += v->gens[i].bytes;
-			if (folded)
-				continue;
-			st->keys += v->gens[i].nentries;
-			if (!v->gens[i].complete)
-				st->complete = false;
-		}
-		st->generations = v->ngens;
-		st->open_generation = v->ngens > 0 ? v->gens[v->ngens - 1].gen : 0;
-		st->rebuilding = v->rebuilding;
-		strlcpy(st->note, v->note, sizeof(st->note));
-		st->last_apply = v->last_apply;
-		st->transactions = v->transactions;
-	}
 	LWLockRelease(&v->lock);
 }
 

@@ -19,33 +19,6 @@
 
 #include "partial.h"
 
-/* What lambda.view_status shows of a view's speed layer. */
-typedef struct SpeedStatus
-{
-	bool		attached;
-	int64		keys;
-	int64		bytes;
-	int			generations;
-	int64		open_generation;
-	bool		complete;		/* every generation holds all its events */
-	bool		rebuilding;
-	char		note[256];
-	TimestampTz last_apply;
-	int64		transactions;
-} SpeedStatus;
-
-struct SpeedFilter;				/* speed_index.h */
-struct SpeedColFilter;
-
-/* One row handed to a reader: a key image and a states image. */
-typedef struct SpeedRow
-{
-	char	   *key;
-	int			keylen;
-	char	   *states;
-	int			stateslen;
-} SpeedRow;
-
 extern void speed_init(void);
 
 /* View slots (view.c, and the first capture or read after a restart) */
@@ -71,18 +44,17 @@ extern char *speed_stash_take(const char *gid, Size *len);
 
 /* Refreshes, rebuilds and reads (batch.c, merge.c, scheduler.c) */
 extern Snapshot speed_cut(ViewDef *def, int64 *closed_gen);
-extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, List **rows);
 extern bool speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph);
-extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen,
-					   struct SpeedFilter *f, List **rows);
-extern int64 speed_ndistinct(Oid batch_relid, int col);
-extern double speed_selectivity(ViewDef *def, struct SpeedColFilter *cf);
 extern void speed_refreshed(ViewDef *def, int64 upto_gen, TransactionId xid);
 extern void speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh);
 extern void speed_record_error(Oid dbid, Oid batch_relid, const char *what, const char *message);
 
-/* Status and memory */
-extern void speed_status(Oid batch_relid, SpeedStatus *st);
-extern uint64 speed_memory_used(void);
+/* The slots, for the readers of speed_read.c */
+struct SpeedView;
+extern struct SpeedView *speed_slot_attach(ViewDef *def);
+extern struct SpeedView *speed_slot_find(Oid batch_relid);
+extern int	speed_slot_count(void);
+extern struct SpeedView *speed_slot_at(int i);
+extern dsa_area *speed_dsa(void);
 
 #endif							/* LAMBDA_SPEED_H */

@@ -38,6 +38,7 @@
 #include "cview.h"
 #include "event_table.h"
 #include "speed.h"
+#include "speed_read.h"
 #include "view.h"
 #include "view_admin.h"
 #include "view_guard.h"

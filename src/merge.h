@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge.h
+ *	  The speed layer's foreign table scan, as the merged scan of
+ *	  merge_group.c reads it (see merge.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_MERGE_H
+#define LAMBDA_MERGE_H
+
+#include "postgres.h"
+
+#include "nodes/execnodes.h"
+
+#include "speed_set.h"
+
+extern SpeedSet *merge_speed_set(PlanState *ps);
+
+#endif							/* LAMBDA_MERGE_H */

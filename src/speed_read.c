@@ -1,0 +1,327 @@
+/*-------------------------------------------------------------------------
+ *
+ * speed_read.c
+ *	  Reading the speed layer: copies of a view's generations for queries
+ *	  (speed_read, merge.c) and refreshes (speed_collect, batch.c), and what
+ *	  the planner (speed_ndistinct, speed_selectivity) and lambda.view_status
+ *	  (speed_status, speed_memory_used) read of it.
+ *
+ * Readers hold a view slot's lock shared (speed.c's locking rules) and only
+ * for as long as they copy: writers applying a commit wait for it. A read
+ * copies the entries it wants into a SpeedSet (speed_set.c) with one memcpy
+ * per entry into a block reserved at once, and the caller works on the copy
+ * after the lock is released. A read of every key walks a generation's
+ * buckets, which lie in hash order while the entries lie where the DSA
+ * allocator put them: it prefetches the entries of the buckets ahead, so
+ * that their cache misses overlap instead of following each other.
+ *
+ * Exactness: a read takes the generations after the reader's cut in one
+ * holding of the lock, so it sees each transaction's states whole and once
+ * (a commit applies under the lock held exclusively).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "storage/lwlock.h"
+#include "utils/dsa.h"
+
+#include "generation.h"
+#include "keyimage.h"
+#include "speed.h"
+#include "speed_index.h"
+#include "speed_read.h"
+#include "speed_slot.h"
+
+/* how many buckets ahead a read of every key prefetches */
+#define SPEED_READ_PREFETCH		8
+
+#if defined(__GNUC__) || defined(__clang__)
+#define speed_read_prefetch(p)	__builtin_prefetch(p)
+#else
+#define speed_read_prefetch(p)	((void) (p))
+#endif
+
+/* Appends a copy of an entry to the set. */
+static inline void
+speed_read_entry(SpeedEntry *e, SpeedSet *set)
+{
+	speed_set_add(set, e->hash, e->data, e->keylen, e->data + e->keylen, e->stateslen);
+}
+
+/*
+ * Copies a generation's entries: only the key's, when key is given; only
+ * those that meet filter f, when it is given (through the generation's
+ * column indexes when it has them, see speed_index.c).
+ */
+static void
+speed_read_gen(dsa_area *area, ViewDef *def, SpeedGen *g, const char *key, int keylen,
+			   SpeedFilter *f, SpeedSet *set)
+{
+	dsa_pointer *b;
+	uint32		i;
+
+	if (!DsaPointerIsValid(g->buckets))
+		return;
+	b = dsa_get_address(area, g->buckets);
+	if (key)
+	{
+		dsa_pointer *link = generation_link(area, g, key_hash(key, keylen), key, keylen);
+
+		if (f)
+			f->keys_read++;
+		if (DsaPointerIsValid(*link))
+			speed_read_entry(dsa_get_address(area, *link), set);
+		return;
+	}
+	if (f)
+	{
+		uint32	   *hashes;
+		int			n;
+		int			j;
+
+		if (f->none)
+			return;
+		n = speed_index_candidates(area, g, def, f, &hashes);
+		if (n >= 0)
+		{
+			/* each candidate's chain; keys sharing a hash are all checked */
+			for (j = 0; j < n; j++)
+			{
+				dsa_pointer p = b[hashes[j] & (g->nbuckets - 1)];
+
+				while (DsaPointerIsValid(p))
+				{
+					SpeedEntry *e = dsa_get_address(area, p);
+
+					if (e->hash == hashes[j])
+					{
+						f->keys_read++;
+						if (speed_filter_match(def, f, e->data, e->keylen))
+							speed_read_entry(e, set);
+					}
+					p = e->next;
+				}
+			}
+			pfree(hashes);
+			return;
+		}
+		f->gens_scanned++;
+	}
+	else
+		speed_set_reserve(set, g->nentries, g->bytes);
+	for (i = 0; i < g->nbuckets; i++)
+	{
+		dsa_pointer p = b[i];
+
+		if (i + SPEED_READ_PREFETCH < g->nbuckets &&
+			DsaPointerIsValid(b[i + SPEED_READ_PREFETCH]))
+			speed_read_prefetch(dsa_get_address(area, b[i + SPEED_READ_PREFETCH]));
+		while (DsaPointerIsValid(p))
+		{
+			SpeedEntry *e = dsa_get_address(area, p);
+
+			if (f == NULL || (f->keys_read++, speed_filter_match(def, f, e->data, e->keylen)))
+				speed_read_entry(e, set);
+			p = e->next;
+		}
+	}
+}
+
+/*
+ * Copies the entries of generations (after_gen, upto_gen] (upto_gen < 0:
+ * all after after_gen) into set, generation by generation, only the key's
+ * when key is given, only those meeting f when it is given. False when one
+ * of them is missing or incomplete: the caller must read the events instead.
+ */
+static bool
+speed_read_gens(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, int keylen,
+				SpeedFilter *f, SpeedSet *set)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	int			i;
+	bool		ok = true;
+	int64		expect = after_gen + 1;
+	int64		last = -1;
+	int			filled = 0;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	for (i = 0; i < v->ngens && ok; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+
+		if (g->gen <= after_gen)
+			continue;
+		if (upto_gen >= 0 && g->gen > upto_gen)
+			break;
+		/* generations must follow the cut without a gap or an overlap */
+		if (g->first != expect || !g->complete)
+			ok = false;
+		else
+		{
+			int64		before = speed_set_count(set);
+
+			speed_read_gen(area, def, g, key, keylen, f, set);
+			/* a key may then be in the set once per generation */
+			if (speed_set_count(set) > before && ++filled > 1)
+				speed_set_set_unique(set, false);
+		}
+		expect = g->gen + 1;
+		last = g->gen;
+	}
+	if (last < 0 || (upto_gen >= 0 && last != upto_gen))
+		ok = false;
+	LWLockRelease(&v->lock);
+	return ok;
+}
+
+/*
+ * For a refresh: the entries of generations (after_gen, upto_gen]; false
+ * when the refresh must read the events instead (see speed_read_gens).
+ */
+bool
+speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedSet *set)
+{
+	return speed_read_gens(def, after_gen, upto_gen, NULL, 0, NULL, set);
+}
+
+/*
+ * For a query: the entries of every generation after after_gen (the
+ * reader's cut), only the key's when key is given, only those meeting f
+ * (conditions on key columns) when it is given; false when the query must
+ * read the events instead (see speed_read_gens).
+ */
+bool
+speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, SpeedFilter *f,
+		   SpeedSet *set)
+{
+	return speed_read_gens(def, after_gen, -1, key, keylen, f, set);
+}
+
+/*
+ * For the planner: the most distinct values key column col has in one of
+ * the view's generations (from their column indexes), or -1 when none has
+ * an index.
+ */
+int64
+speed_ndistinct(Oid batch_relid, int col)
+{
+	SpeedView  *v = speed_slot_find(batch_relid);
+	dsa_area   *area;
+	int64		n = -1;
+	int			i;
+
+	if (v == NULL)
+		return -1;
+	area = speed_dsa();
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->in_use && v->batch_relid == batch_relid)
+	{
+		for (i = 0; i < v->ngens; i++)
+			n = Max(n, speed_index_ndistinct(area, &v->gens[i], col));
+	}
+	LWLockRelease(&v->lock);
+	return n;
+}
+
+/*
+ * For the planner: the fraction of the view's speed-layer keys whose
+ * column cf->col meets cf's range checks, from the generations' column
+ * indexes (walking each column's distinct values), or -1 when a generation
+ * has none.
+ */
+double
+speed_selectivity(ViewDef *def, struct SpeedColFilter *cf)
+{
+	SpeedView  *v = speed_slot_find(def->batch_relid);
+	dsa_area   *area;
+	int64		matched = 0;
+	int64		total = 0;
+	bool		ok = true;
+	int			i;
+
+	if (v == NULL)
+		return -1;
+	area = speed_dsa();
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->in_use && v->batch_relid == def->batch_relid)
+	{
+		for (i = 0; i < v->ngens && ok; i++)
+		{
+			int64		m;
+			int64		t;
+
+			if (v->gens[i].nentries == 0)
+				continue;
+			ok = speed_index_count(area, &v->gens[i], def, cf, &m, &t);
+			matched += m;
+			total += t;
+		}
+	}
+	LWLockRelease(&v->lock);
+	if (!ok || total == 0)
+		return -1;
+	return (double) matched / (double) total;
+}
+
+/* Memory the speed layer holds, over all views. */
+uint64
+speed_memory_used(void)
+{
+	uint64		total = 0;
+	int			i;
+
+	for (i = 0; i < speed_slot_count(); i++)
+	{
+		SpeedView  *v = speed_slot_at(i);
+		int			j;
+
+		if (!v->in_use)
+			continue;
+		LWLockAcquire(&v->lock, LW_SHARED);
+		for (j = 0; j < v->ngens; j++)
+			total += v->gens[j].bytes;
+		LWLockRelease(&v->lock);
+	}
+	return total;
+}
+
+/* What lambda.view_status shows of a view's speed layer. */
+void
+speed_status(Oid batch_relid, SpeedStatus *st)
+{
+	SpeedView  *v = speed_slot_find(batch_relid);
+	int			i;
+
+	memset(st, 0, sizeof(SpeedStatus));
+	if (v == NULL)
+		return;
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->in_use && v->batch_relid == batch_relid)
+	{
+		st->attached = true;
+		st->complete = true;
+		for (i = 0; i < v->ngens; i++)
+		{
+			bool		folded = v->gens[i].gen <= v->folded_upto ||
+				(TransactionIdIsValid(v->free_xid) && v->gens[i].gen <= v->free_upto &&
+				 TransactionIdDidCommit(v->free_xid));
+
+			st->bytes += v->gens[i].bytes;
+			if (folded)
+				continue;
+			st->keys += v->gens[i].nentries;
+			if (!v->gens[i].complete)
+				st->complete = false;
+		}
+		st->generations = v->ngens;
+		st->open_generation = v->ngens > 0 ? v->gens[v->ngens - 1].gen : 0;
+		st->rebuilding = v->rebuilding;
+		strlcpy(st->note, v->note, sizeof(st->note));
+		st->last_apply = v->last_apply;
+		st->transactions = v->transactions;
+	}
+	LWLockRelease(&v->lock);
+}

@@ -1,0 +1,51 @@
+/*-------------------------------------------------------------------------
+ *
+ * speed_read.h
+ *	  Reading the speed layer: copies of its generations for queries and
+ *	  refreshes, and what the planner and lambda.view_status read of it
+ *	  (see speed_read.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_SPEED_READ_H
+#define LAMBDA_SPEED_READ_H
+
+#include "postgres.h"
+
+#include "utils/timestamp.h"
+
+#include "cview.h"
+#include "speed_set.h"
+
+/* What lambda.view_status shows of a view's speed layer. */
+typedef struct SpeedStatus
+{
+	bool		attached;
+	int64		keys;
+	int64		bytes;
+	int			generations;
+	int64		open_generation;
+	bool		complete;		/* every generation holds all its events */
+	bool		rebuilding;
+	char		note[256];
+	TimestampTz last_apply;
+	int64		transactions;
+} SpeedStatus;
+
+struct SpeedFilter;				/* speed_index.h */
+struct SpeedColFilter;
+
+/* Reads (merge.c) and refreshes (batch.c) */
+extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen,
+					   struct SpeedFilter *f, SpeedSet *set);
+extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedSet *set);
+
+/* The planner (merge.c) */
+extern int64 speed_ndistinct(Oid batch_relid, int col);
+extern double speed_selectivity(ViewDef *def, struct SpeedColFilter *cf);
+
+/* Status and memory (view_admin.c, scheduler.c) */
+extern void speed_status(Oid batch_relid, SpeedStatus *st);
+extern uint64 speed_memory_used(void);
+
+#endif							/* LAMBDA_SPEED_READ_H */
