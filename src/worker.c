@@ -640,15 +640,21 @@ lambda_source_worker_main(Datum arg pg_attribute_unused())
 			if (w->reload)
 				continue;
 
-			/* stopped, dropped or altered while idle? a latch set by the backend says so */
+			/*
+			 * Stopped, dropped or altered while idle? A latch set by the
+			 * backend at commit says so; but PostgreSQL's own waits in this
+			 * process (a lock, ...) reset the latch too and may take that
+			 * wake-up, so an idle worker also looks once a second.
+			 */
 			if (n == 0)
 			{
 				int			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 										   0, PG_WAIT_EXTENSION);
 
-				if (rc & WL_LATCH_SET)
+				if ((rc & WL_LATCH_SET) || now >= w->next_wanted_check)
 				{
 					ResetLatch(MyLatch);
+					w->next_wanted_check = TimestampTzPlusMilliseconds(now, 1000);
 					if (sw_exit_if_unwanted(w))
 						continue;
 				}

@@ -32,6 +32,7 @@ typedef struct SourceWorker
 	bool		failing;		/* brokers unreachable: back off */
 	int			backoff_ms;
 	TimestampTz next_status_check;
+	TimestampTz next_wanted_check;	/* idle: next look at the catalog */
 	TimestampTz next_metadata_check;
 	MemoryContext batch_cxt;
 } SourceWorker;
