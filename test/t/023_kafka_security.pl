@@ -83,6 +83,11 @@ $node->safe_psql('postgres', qq{
 	SET ROLE alice;
 	SELECT lambda.stop_source('s');
 });
+# the running worker exits first: started again before it noticed the stop,
+# it would go on with the options it loaded (a restart, not a reload)
+ok(LambdaNode::wait_for($node,
+	q{SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'pg_lambda source s/%'}, '0',
+	timeout => 60), 'the stopped source\'s worker exits');
 $node->safe_psql('postgres', q{SET ROLE alice; SELECT lambda.start_source('s')});
 ok(LambdaNode::wait_for($node,
 	q{SELECT count(*) > 0 FROM lambda.source_status
