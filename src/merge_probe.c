@@ -192,7 +192,7 @@ merge_probe_key_column(Query *q, AttrNumber attno)
 /*
  * Whether the conditions moved into the view's query hold anything a copy
  * of them could not be planned again with: subqueries, parameters or
- * columns of other levels, placeholders.
+ * columns of other levels, PlaceHolderVars (outer-join nullable expressions).
  */
 static bool
 merge_probe_unsafe(Node *node, void *context)
@@ -211,7 +211,7 @@ merge_probe_unsafe(Node *node, void *context)
  * The clause in the view query's terms: the view's columns replaced by its
  * target list's expressions (key columns only), the outer relations'
  * columns made references to the level above. Clears cx->ok for anything
- * else that refers to a relation or level (placeholders, subplans, other
+ * else that refers to a relation or level (PlaceHolderVars, subplans, other
  * levels' columns or parameters).
  */
 static Node *
