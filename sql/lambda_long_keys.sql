@@ -85,6 +85,14 @@ CREATE VIEW recent_direct AS
      AND ts < date_bin(interval '1 day' / 20, now(), '2000-01-01 00:00+00') + interval '1 day' / 20
    GROUP BY url;
 
+-- a recent time, m minutes ago, but never in a day before the one that
+-- holds ten minutes ago: the events this test adds "now" fall in one day
+-- (group key "day") whenever it runs, also just after midnight UTC
+CREATE FUNCTION ago(m int) RETURNS timestamptz LANGUAGE sql STABLE AS $$
+  SELECT least(now() - m * interval '1 minute',
+               date_trunc('day', now() - interval '10 minutes', 'UTC') + interval '1 day' - m * interval '1 second')
+$$;
+
 -- the poison events: each makes a key no btree entry can hold
 INSERT INTO hits VALUES
   (long_text(91, 1), 1, '["t0"]', '2025-01-02 00:00+00', 5, 1),
@@ -93,9 +101,9 @@ INSERT INTO hits VALUES
   ('u1', long_num(1500, 1), '["t0"]', '2025-01-02 02:00+00', 8, 4),
   (NULL, NULL, jsonb_build_array(long_text(100, 3)), '2025-01-02 03:00+00', 9, 5),
   (NULL, NULL, NULL, '2025-01-02 04:00+00', 10, 6),
-  (long_text(91, 1), 3, NULL, now() - interval '1 minute', 11, 7),
-  (long_text(3200, 2), 3, NULL, now() - interval '2 minutes', 12, 8),
-  ('u2', 3, NULL, now() - interval '3 minutes', 13, 9);
+  (long_text(91, 1), 3, NULL, ago(1), 11, 7),
+  (long_text(3200, 2), 3, NULL, ago(2), 12, 8),
+  ('u2', 3, NULL, ago(3), 13, 9);
 SELECT by_all_same();
 REFRESH MATERIALIZED VIEW by_url;
 REFRESH MATERIALIZED VIEW by_all;
@@ -114,7 +122,7 @@ INSERT INTO hits VALUES
   (long_text(3200, 4), 2, '["t1"]', '2025-01-02 01:40+00', 103, 4),
   (NULL, NULL, jsonb_build_array(long_text(100, 3)), '2025-01-02 03:30+00', 104, 5),
   ('u1', long_num(1500, 1), '["t0"]', '2025-01-02 02:50+00', 105, 11),
-  (long_text(3200, 2), 3, NULL, now() - interval '5 minutes', 106, 8);
+  (long_text(3200, 2), 3, NULL, ago(5), 106, 8);
 REFRESH MATERIALIZED VIEW by_url;
 REFRESH MATERIALIZED VIEW by_all;
 REFRESH MATERIALIZED VIEW recent;
@@ -214,4 +222,5 @@ DROP TABLE hits CASCADE;
 DROP FUNCTION differ(regclass, text, text[]);
 DROP FUNCTION long_text(int, int);
 DROP FUNCTION long_num(int, int);
+DROP FUNCTION ago(int);
 DROP EXTENSION pg_lambda;
