@@ -111,11 +111,17 @@ xid_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Whether the inserting transaction (raw xmin) is visible to the cut. */
+/*
+ * Whether the cut holds the event tup: its inserting transaction (raw xmin)
+ * is visible to the cut, and when that is the transaction that made the cut,
+ * the event was inserted by a command before the cut's.
+ */
 static inline bool
-cut_sees(BatchCut *cut, TransactionId xid, uint32 next)
+cut_sees(BatchCut *cut, HeapTupleHeader tup, uint32 next)
 {
+	TransactionId xid = HeapTupleHeaderGetRawXmin(tup);
 	uint32		age;
+	int			i;
 
 	if (!cut->has_snapshot)
 		return false;
@@ -126,6 +132,17 @@ cut_sees(BatchCut *cut, TransactionId xid, uint32 next)
 		return true;			/* before the cut's xmin */
 	if (age <= next - cut->xmax)
 		return false;			/* at or after the cut's xmax */
+	for (i = 0; i < cut->nown; i++)
+	{
+		if (cut->own[i] == xid)
+		{
+			/* a combo command id only while its transaction runs */
+			CommandId	cid = (tup->t_infomask & HEAP_COMBOCID) ?
+				HeapTupleHeaderGetCmin(tup) : HeapTupleHeaderGetRawCommandId(tup);
+
+			return cid < cut->command;
+		}
+	}
 	return bsearch(&xid, cut->xip, cut->nxip, sizeof(TransactionId), xid_cmp) == NULL;
 }
 
@@ -232,11 +249,11 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 				{
 					bool		shouldfree;
 					HeapTuple	tup = ExecFetchSlotHeapTuple(slot, false, &shouldfree);
-					TransactionId xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+					bool		seen = cut_sees(cut, tup->t_data, next);
 
 					if (shouldfree)
 						heap_freetuple(tup);
-					if (cut_sees(cut, xmin, next))
+					if (seen)
 						continue;
 				}
 				partial_add_slot_key(ph, map ? execute_attr_map_slot(map->attrMap, slot, def->slot) : slot,
@@ -848,36 +865,52 @@ batch_clear_failures(ViewDef *def)
 }
 
 /*
- * The cut also holds this transaction's own events (a CREATE over existing
- * events in the transaction that inserted them folds them in), but a
- * snapshot leaves its own transaction out of its xip and may have an xmax
- * at or below its ids: then the cut's xmax moves past the newest of them,
- * and every id between the snapshot's xmax and there that is not this
- * transaction's joins the ids the cut does not see. Otherwise a later scan
- * of the events after the cut would count those events a second time.
+ * The cut also holds this transaction's own events up to the snapshot's
+ * command (a CREATE over existing events in the transaction that inserted
+ * them folds them in), but a snapshot leaves its own transaction out of its
+ * xip and may have an xmax at or below its ids: then the cut's xmax moves
+ * past the newest of them, and every id between the snapshot's xmax and
+ * there that is not this transaction's joins the ids the cut does not see.
+ * Otherwise a later scan of the events after the cut would count those
+ * events a second time. The transaction's ids and the snapshot's command id
+ * are recorded too: the events this transaction inserts after the cut, with
+ * those ids, are not in it (cut_sees); ids it takes later are past xmax.
  */
 static void
 cut_include_own(Snapshot snap, CatalogRefresh *r)
 {
+	TransactionId top = GetTopTransactionIdIfAny();
 	TransactionId newest = InvalidTransactionId;
 	TransactionId next = XidFromFullTransactionId(ReadNextFullTransactionId());
 	TransactionId x;
 	List	   *others = NIL;
+	List	   *own = NIL;
 	ArrayType  *xip = r->xip;
 	Datum	   *elems;
 	int			nelems;
 	int			i;
 	ListCell   *lc;
 
-	if (!TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	if (!TransactionIdIsValid(top))
 		return;
-	/* this transaction's newest id (top level or subtransaction) */
-	for (x = snap->xmax; TransactionIdPrecedes(x, next);)
+	/* this transaction's ids (a subtransaction's follows its parent's) */
+	for (x = top; TransactionIdPrecedes(x, next);)
 	{
 		if (TransactionIdIsCurrentTransactionId(x))
-			newest = x;
+			own = lappend(own, (void *) (uintptr_t) x);
 		TransactionIdAdvance(x);
 	}
+	elems = palloc(sizeof(Datum) * (list_length(own) + 1));
+	i = 0;
+	foreach(lc, own)
+	{
+		x = (TransactionId) (uintptr_t) lfirst(lc);
+		elems[i++] = FullTransactionIdGetDatum(xid_full(x));
+		if (!TransactionIdPrecedes(x, snap->xmax))
+			newest = x;
+	}
+	r->own = construct_array(elems, i, XID8OID, sizeof(FullTransactionId), true, TYPALIGN_DOUBLE);
+	r->command = snap->curcid;
 	if (!TransactionIdIsValid(newest))
 		return;
 	for (x = snap->xmax; TransactionIdPrecedes(x, newest);)
@@ -1040,6 +1073,8 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	r.xmin = xid_full(snap->xmin);
 	r.xmax = xid_full(snap->xmax);
 	r.xip = snapshot_invisible_xids(snap);
+	r.own = NULL;
+	r.command = InvalidCommandId;
 	cut_include_own(snap, &r);
 	r.mode = mode;
 	r.groups = (int64) groups;

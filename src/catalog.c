@@ -265,6 +265,8 @@ catalog_has(CatalogFeature feature)
 			return catalog_has_column("continuous_view", "window_time_zone");
 		case CATALOG_REDEFINE:
 			return catalog_has_column("continuous_view", "redefines");
+		case CATALOG_CUT_COMMANDS:
+			return catalog_has_column("continuous_view", "cut_command_id");
 	}
 	elog(ERROR, "unknown catalog feature %d", (int) feature);
 	return false;				/* keep compiler quiet */
@@ -359,6 +361,7 @@ catalog_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut)
 			bool	   *nulls;
 			int			n;
 			int			i;
+			AttrNumber	cmdatt;
 
 			cut->has_snapshot = true;
 			cut->xmin_full = DatumGetFullTransactionId(d);
@@ -374,6 +377,21 @@ catalog_read_cut(Oid batch_relid, Snapshot snap, BatchCut *cut)
 			for (i = 0; i < n; i++)
 				cut->xip[i] = XidFromFullTransactionId(DatumGetFullTransactionId(elems[i]));
 			qsort(cut->xip, n, sizeof(TransactionId), catalog_xid_cmp);
+			/* (columns added by 0.4.0: found by name) */
+			cmdatt = get_attnum(relid, "cut_command_id");
+			d = cmdatt == InvalidAttrNumber ? (Datum) 0 : heap_getattr(tup, cmdatt, desc, &isnull);
+			if (cmdatt != InvalidAttrNumber && !isnull)
+			{
+				cut->command = (CommandId) DatumGetInt64(d);
+				d = heap_getattr(tup, get_attnum(relid, "cut_own_xids"), desc, &isnull);
+				arr = DatumGetArrayTypeP(d);
+				deconstruct_array(arr, XID8OID, sizeof(FullTransactionId), true, TYPALIGN_DOUBLE,
+								  &elems, &nulls, &n);
+				cut->nown = n;
+				cut->own = palloc(sizeof(TransactionId) * (n + 1));
+				for (i = 0; i < n; i++)
+					cut->own[i] = XidFromFullTransactionId(DatumGetFullTransactionId(elems[i]));
+			}
 		}
 	}
 	systable_endscan(scan);
@@ -389,9 +407,11 @@ void
 catalog_view_record_refresh(Oid batch_relid, const CatalogRefresh *r)
 {
 	CatalogScope scope;
-	Oid			argtypes[10] = {OIDOID, INT8OID, XID8OID, XID8OID, XID8ARRAYOID,
-	TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
-	Datum		args[10];
+	Oid			argtypes[12] = {OIDOID, INT8OID, XID8OID, XID8OID, XID8ARRAYOID,
+	TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, XID8ARRAYOID, INT8OID};
+	Datum		args[12];
+	char		nulls[12] = "            ";
+	bool		commands = catalog_has(CATALOG_CUT_COMMANDS);
 
 	args[0] = ObjectIdGetDatum(batch_relid);
 	args[1] = Int64GetDatum(r->gen);
@@ -403,15 +423,20 @@ catalog_view_record_refresh(Oid batch_relid, const CatalogRefresh *r)
 	args[7] = Int64GetDatum(r->batch_rows);
 	args[8] = Int64GetDatum(r->duration_us);
 	args[9] = CStringGetTextDatum(catalog_cut_origin());
+	args[10] = PointerGetDatum(r->own);
+	args[11] = Int64GetDatum((int64) r->command);
+	if (r->own == NULL)
+		nulls[10] = nulls[11] = 'n';
 	catalog_begin(&scope);
-	if (SPI_execute_with_args("UPDATE lambda_catalog.continuous_view"
-							  "   SET cut_generation = $2, cut_xmin = $3, cut_xmax = $4, cut_xip = $5,"
-							  "       last_refresh = pg_catalog.now(), last_refresh_mode = $6,"
-							  "       last_refresh_groups = $7, batch_rows = $8,"
-							  "       last_refresh_duration = pg_catalog.make_interval(secs => $9 / 1e6),"
-							  "       cut_origin = $10"
-							  " WHERE batch_table = $1",
-							  10, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_with_args(psprintf("UPDATE lambda_catalog.continuous_view"
+									   "   SET cut_generation = $2, cut_xmin = $3, cut_xmax = $4, cut_xip = $5,"
+									   "       last_refresh = pg_catalog.now(), last_refresh_mode = $6,"
+									   "       last_refresh_groups = $7, batch_rows = $8,"
+									   "       last_refresh_duration = pg_catalog.make_interval(secs => $9 / 1e6),"
+									   "       cut_origin = $10%s"
+									   " WHERE batch_table = $1",
+									   commands ? ", cut_own_xids = $11, cut_command_id = $12" : ""),
+							  commands ? 12 : 10, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record the refresh of a continuous view");
 	catalog_end(&scope);
 }

@@ -47,8 +47,10 @@ typedef enum CatalogFeature
 	CATALOG_SOURCE_COLUMNS,		/* 0.4.0: source.columns, altered_at */
 	CATALOG_DEAD_LETTER_TIMESTAMPS,	/* 0.4.0: dead_letter.kafka_timestamp */
 	CATALOG_WINDOW_TIME_ZONES,	/* 0.4.0: continuous_view.window_time_zone */
-	CATALOG_REDEFINE			/* 0.4.0: continuous_view.redefines,
+	CATALOG_REDEFINE,			/* 0.4.0: continuous_view.redefines,
 								 * lambda.alter_view_query */
+	CATALOG_CUT_COMMANDS		/* 0.4.0: continuous_view.cut_own_xids,
+								 * cut_command_id */
 } CatalogFeature;
 
 /* What the batch table holds: the events a snapshot saw, and generations. */
@@ -64,6 +66,11 @@ typedef struct BatchCut
 	TransactionId xmax;
 	int			nxip;
 	TransactionId *xip;			/* sorted */
+	int			nown;
+	TransactionId *own;			/* the cutting transaction's ids that the
+								 * cut sees; their events of commands at
+								 * or after "command" are after the cut */
+	CommandId	command;
 	int64		batch_rows;
 	Interval   *refresh_interval;
 	TimestampTz last_refresh;
@@ -76,6 +83,9 @@ typedef struct CatalogRefresh
 	FullTransactionId xmin;		/* the cut snapshot */
 	FullTransactionId xmax;
 	ArrayType  *xip;			/* xid8[]: what the snapshot does not see */
+	ArrayType  *own;			/* xid8[]: this transaction's ids the cut
+								 * sees, or NULL */
+	CommandId	command;		/* the snapshot's command id (with own) */
 	const char *mode;			/* last_refresh_mode */
 	int64		groups;			/* last_refresh_groups */
 	int64		batch_rows;

@@ -5,7 +5,9 @@
 # they would be counted twice. Two views of each kind of batch table (one
 # filled by multi-insert, one by INSERT ... SELECT because of _lambda_long),
 # before and after the restart, before and after the scheduler's rebuild, and
-# after a recompute.
+# after a recompute. Events the transaction inserts after a CREATE, a
+# REFRESH or a recompute are not in that cut: counted after it, in the speed
+# layer and when the events after the cut are read.
 use strict;
 use warnings;
 use FindBin;
@@ -29,10 +31,19 @@ $node->safe_psql('postgres', q{
 	SAVEPOINT s;
 	INSERT INTO ev SELECT i % 7, 't' || (i % 5), i, '2025-01-02' FROM generate_series(1, 10) i;
 	RELEASE s;
+	SAVEPOINT across;
+	INSERT INTO ev VALUES (3, 't3', 30, '2025-01-02');
 	CREATE MATERIALIZED VIEW v_int WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
 	  SELECT k, count(*) AS n, sum(x) AS s FROM ev GROUP BY k;
+	INSERT INTO ev VALUES (3, 't3', 31, '2025-01-02');
+	RELEASE across;
+	INSERT INTO ev SELECT i % 7, 't' || (i % 5), i, '2025-01-02' FROM generate_series(1, 20) i;
 	CREATE MATERIALIZED VIEW v_text WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
 	  SELECT t, count(*) AS n, sum(x) AS s FROM ev GROUP BY t;
+	INSERT INTO ev SELECT i % 9, 't' || (i % 6), i, '2025-01-03' FROM generate_series(1, 30) i;
+	SAVEPOINT after;
+	INSERT INTO ev VALUES (8, 't8', 80, '2025-01-03');
+	RELEASE after;
 	COMMIT;
 });
 
@@ -50,7 +61,7 @@ sub check
 	}
 }
 
-check('created with its events');
+check('created with its events, and more after each CREATE');
 $node->safe_psql('postgres', q{INSERT INTO ev VALUES (1, 't1', 5, '2025-01-03')});
 check('one more event');
 $node->restart;
@@ -60,4 +71,28 @@ ok(LambdaNode::wait_for($node, q{SELECT string_agg(state, ',') FROM lambda.view_
 check('after the speed layers were rebuilt from the events after the cut');
 $node->safe_psql('postgres', q{SELECT lambda.recompute('v_int'); SELECT lambda.recompute('v_text');});
 check('after a recompute');
+
+# A refresh and a recompute, each followed by more events in its
+# transaction (a refresh after events in its transaction is refused): the
+# events after each are not in its cut (read from the events after a
+# restart, as above)
+$node->safe_psql('postgres', q{
+	INSERT INTO ev SELECT i % 13, 't' || (i % 3), i, '2025-01-04' FROM generate_series(1, 60) i;
+	BEGIN;
+	REFRESH MATERIALIZED VIEW v_int;
+	INSERT INTO ev SELECT i % 11, 't' || (i % 4), i, '2025-01-05' FROM generate_series(1, 40) i;
+	COMMIT;
+	BEGIN;
+	SELECT lambda.recompute('v_text');
+	INSERT INTO ev SELECT i % 5, 't' || (i % 7), i, '2025-01-06' FROM generate_series(1, 50) i;
+	COMMIT;
+});
+check('refreshed, recomputed, each in a transaction that inserted events after it');
+$node->restart;
+check('after a restart, from the events after the cuts');
+ok(LambdaNode::wait_for($node, q{SELECT string_agg(state, ',') FROM lambda.view_status}, 'active,active',
+	timeout => 60), 'the scheduler rebuilds both speed layers again');
+check('after the speed layers were rebuilt again');
+$node->safe_psql('postgres', q{REFRESH MATERIALIZED VIEW v_int; REFRESH MATERIALIZED VIEW v_text;});
+check('after refreshes');
 done_testing();
