@@ -412,4 +412,20 @@ compat_tbm_blocks(TIDBitmap *tbm, int *n)
 	return blocks;
 }
 
+/*
+ * A pathkey's direction as a btree strategy: since 18 a PathKey holds a
+ * CompareType instead.
+ */
+#if PG_VERSION_NUM >= 180000
+#define compat_pathkey_strategy(pk) \
+	((pk)->pk_cmptype == COMPARE_GT ? BTGreaterStrategyNumber : BTLessStrategyNumber)
+#define compat_make_canonical_pathkey(root, ec, opfamily, desc, nulls_first) \
+	make_canonical_pathkey((root), (ec), (opfamily), (desc) ? COMPARE_GT : COMPARE_LT, (nulls_first))
+#else
+#define compat_pathkey_strategy(pk) ((pk)->pk_strategy)
+#define compat_make_canonical_pathkey(root, ec, opfamily, desc, nulls_first) \
+	make_canonical_pathkey((root), (ec), (opfamily), \
+						   (desc) ? BTGreaterStrategyNumber : BTLessStrategyNumber, (nulls_first))
+#endif
+
 #endif							/* LAMBDA_COMPAT_H */
