@@ -36,6 +36,8 @@
 #   keyrange WHERE k = $k AND hour >= <the last 30 hours>     (30 groups)
 #   range    WHERE hour = <a random hour>                (KEYS groups)
 #   limit    WHERE k = $k ORDER BY hour DESC LIMIT 10     (10 groups)
+#   top      ORDER BY k, hour LIMIT 10  (10 groups of the whole view)
+#   tophour  ORDER BY hour DESC, k LIMIT 10  (10 groups of the whole view)
 #   lateral  FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE k = p.k OFFSET 0)
 #            (probe: a one-row table of keys; 60 groups)
 #   join     FROM probe p JOIN v USING (k)  (the same join, written plainly)
@@ -52,7 +54,7 @@ KEYS=${KEYS:-10000}
 HOURS=${HOURS:-60}
 TAILS=${TAILS:-"0 100000 1000000"}
 QUERY_SECONDS=${QUERY_SECONDS:-3}
-SHAPES=${SHAPES:-"eq in keyrange range limit lateral join rollup scan"}
+SHAPES=${SHAPES:-"eq in keyrange range limit top tophour lateral join rollup scan"}
 TARGETS=${TARGETS:-"v mv def"}
 port=${BENCH_PORT:-54351}
 
@@ -123,6 +125,8 @@ shape_sql() {
         keyrange) echo "SELECT * FROM $rel WHERE k = $k AND hour >= $last30" ;;
         range) echo "SELECT * FROM $rel WHERE hour = $h" ;;
         limit) echo "SELECT * FROM $rel WHERE k = $k ORDER BY hour DESC LIMIT 10" ;;
+        top) echo "SELECT * FROM $rel ORDER BY k, hour LIMIT 10" ;;
+        tophour) echo "SELECT * FROM $rel ORDER BY hour DESC, k LIMIT 10" ;;
         lateral) echo "SELECT * FROM probe p CROSS JOIN LATERAL (SELECT * FROM $rel WHERE k = p.k OFFSET 0) x" ;;
         join) echo "SELECT * FROM probe p JOIN $rel USING (k)" ;;
         rollup) echo "SELECT k, sum(n) FROM $rel GROUP BY k" ;;

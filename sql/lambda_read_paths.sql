@@ -466,6 +466,13 @@ SELECT same_order($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 100000$$,
                   $$SELECT * FROM v_direct ORDER BY hour DESC, k, g$$);
 SELECT same_order($$SELECT * FROM v WHERE g IS NULL OR k IS NULL ORDER BY k, g, hour LIMIT 20$$,
                   $$SELECT * FROM v_direct WHERE g IS NULL OR k IS NULL ORDER BY k, g, hour LIMIT 20$$);
+-- conditions on the view move into the branches read in order
+SELECT same_order($$SELECT * FROM v WHERE g = 1 ORDER BY k, g, hour LIMIT 10$$,
+                  $$SELECT * FROM v_direct WHERE g = 1 ORDER BY k, g, hour LIMIT 10$$);
+SELECT same_order($$SELECT * FROM v WHERE k > 'k3' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$,
+                  $$SELECT * FROM v_direct WHERE k > 'k3' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$);
+SELECT same_order($$SELECT * FROM vn WHERE num < 1 ORDER BY num DESC, k DESC LIMIT 100000$$,
+                  $$SELECT * FROM vn_direct WHERE num < 1 ORDER BY num DESC, k DESC$$);
 -- another NULLS placement or collation than the index's is another order: not served by it
 SELECT order_path($$SELECT * FROM v ORDER BY k NULLS FIRST, g, hour LIMIT 10$$);
 SELECT same_order($$SELECT * FROM v ORDER BY k NULLS FIRST, g, hour LIMIT 10$$,

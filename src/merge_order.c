@@ -455,6 +455,24 @@ merge_order_leaf_orders(PlannerInfo *root, RelOptInfo *child, List *inexprs)
 }
 
 /*
+ * Whether a branch's conditions hold anything a copy of them could not be
+ * planned again with: subqueries, parameters or columns of other levels,
+ * PlaceHolderVars.
+ */
+static bool
+merge_order_unsafe(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, SubLink) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
+		IsA(node, PlaceHolderVar) || IsA(node, Aggref) || IsA(node, WindowFunc) ||
+		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC) ||
+		(IsA(node, Var) && ((Var *) node)->varlevelsup != 0))
+		return true;
+	return expression_tree_walker(node, merge_order_unsafe, context);
+}
+
+/*
  * A batch branch planned as a subquery, planned again with ORDER BY the
  * order (its rows in that order, by an index where one gives it): its path
  * that returns the first rows soonest, and *subroot its planner state; NULL
@@ -471,9 +489,21 @@ merge_order_replan(PlannerInfo *root, RelOptInfo *child, List *order, List *inex
 	ListCell   *lc;
 	RelOptInfo *final_rel;
 	Path	   *best = NULL;
+	List	   *moved;
 
-	if (q->sortClause != NIL || q->limitCount != NULL || q->setOperations != NULL)
+	if (q->sortClause != NIL || q->limitCount != NULL || q->setOperations != NULL ||
+		q->jointree == NULL)
 		return NULL;
+	/*
+	 * The conditions PostgreSQL moved into the branch (the query's on the
+	 * view's keys) are in its planned copy only: the branch's WHERE there,
+	 * preprocessed, goes into this one (anything that could not be planned
+	 * again and no path).
+	 */
+	moved = (List *) child->subroot->parse->jointree->quals;
+	if (moved != NIL && (!IsA(moved, List) || merge_order_unsafe((Node *) moved, NULL)))
+		return NULL;
+	q->jointree->quals = moved == NIL ? NULL : (Node *) make_ands_explicit(copyObject(moved));
 	foreach(lc, q->targetList)
 		ref = Max(ref, ((TargetEntry *) lfirst(lc))->ressortgroupref);
 	foreach(lc, order)
@@ -496,6 +526,7 @@ merge_order_replan(PlannerInfo *root, RelOptInfo *child, List *order, List *inex
 		if (!OidIsValid(sgc->sortop))
 			return NULL;
 		sgc->eqop = get_equality_op_for_ordering_op(sgc->sortop, NULL);
+		compat_sortgroupclause_reverse(sgc, compat_pathkey_strategy(pk) == BTGreaterStrategyNumber);
 		sgc->nulls_first = pk->pk_nulls_first;
 		sgc->hashable = false;
 		if (tle->ressortgroupref == 0)
