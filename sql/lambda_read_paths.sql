@@ -425,8 +425,12 @@ END
 $$;
 -- long keys (the batch table's _lambda_long rows): one only in the batch,
 -- one in both layers, one only in the speed layer; an index on hour
+-- and 30,000 groups after them in each order used below (keys zz*, an
+-- older hour, num 7), so that reading the first groups in order is clearly
+-- cheaper than reading every group on every major
 INSERT INTO ev VALUES (repeat('kz', 1600) || md5('a'), 1, 1, 1, '2025-01-01 02:00'),
                       ('k' || repeat(md5('b'), 90), 1, 1, 2, '2025-01-01 02:00');
+INSERT INTO ev SELECT 'zz' || i, 1, 7, 1, '2024-06-01' FROM generate_series(1, 30000) i;
 REFRESH MATERIALIZED VIEW v;
 REFRESH MATERIALIZED VIEW vn;
 CREATE INDEX ON lambda_catalog.v_batch (hour);
@@ -448,6 +452,10 @@ INSERT INTO ev VALUES ('aa', NULL, 1, 15, '2025-01-01 00:00'), ('k5', 0, 0.5, 16
 SELECT order_path($$SELECT * FROM v ORDER BY k, g, hour LIMIT 10$$);
 SELECT same_order($$SELECT k, g, hour, n, s, mx FROM v ORDER BY k, g, hour LIMIT 10$$,
                   $$SELECT k, g, hour, n, s, mx FROM v_direct ORDER BY k, g, hour LIMIT 10$$);
+-- past the long keys (kz*, k + 2880 characters), into the zz* keys
+SELECT order_path($$SELECT * FROM v ORDER BY k, g, hour LIMIT 600$$);
+SELECT same_order($$SELECT * FROM v ORDER BY k, g, hour LIMIT 600$$,
+                  $$SELECT * FROM v_direct ORDER BY k, g, hour LIMIT 600$$);
 SELECT k, g, hour, n, s, mx FROM v ORDER BY k, g, hour LIMIT 3;
 SELECT order_path($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$);
 SELECT same_order($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$,
@@ -457,22 +465,19 @@ SELECT same_order($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 10$$,
                   $$SELECT * FROM v_direct ORDER BY hour DESC, k, g LIMIT 10$$);
 SELECT same_order($$SELECT * FROM v ORDER BY hour, k, g LIMIT 10$$,
                   $$SELECT * FROM v_direct ORDER BY hour, k, g LIMIT 10$$);
--- the whole view in order, past the long keys and the NULLs
-SELECT same_order($$SELECT * FROM v ORDER BY k, g, hour LIMIT 100000$$,
-                  $$SELECT * FROM v_direct ORDER BY k, g, hour$$);
-SELECT same_order($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC LIMIT 100000$$,
-                  $$SELECT * FROM v_direct ORDER BY k DESC, g DESC, hour DESC$$);
-SELECT same_order($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 100000$$,
-                  $$SELECT * FROM v_direct ORDER BY hour DESC, k, g$$);
+-- every hour of the tail and of the batch before the 30,000 groups of 2024-06-01
+SELECT order_path($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 600$$);
+SELECT same_order($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 600$$,
+                  $$SELECT * FROM v_direct ORDER BY hour DESC, k, g LIMIT 600$$);
 SELECT same_order($$SELECT * FROM v WHERE g IS NULL OR k IS NULL ORDER BY k, g, hour LIMIT 20$$,
                   $$SELECT * FROM v_direct WHERE g IS NULL OR k IS NULL ORDER BY k, g, hour LIMIT 20$$);
 -- conditions on the view move into the branches read in order
 SELECT same_order($$SELECT * FROM v WHERE g = 1 ORDER BY k, g, hour LIMIT 10$$,
                   $$SELECT * FROM v_direct WHERE g = 1 ORDER BY k, g, hour LIMIT 10$$);
-SELECT same_order($$SELECT * FROM v WHERE k > 'k3' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$,
-                  $$SELECT * FROM v_direct WHERE k > 'k3' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$);
-SELECT same_order($$SELECT * FROM vn WHERE num < 1 ORDER BY num DESC, k DESC LIMIT 100000$$,
-                  $$SELECT * FROM vn_direct WHERE num < 1 ORDER BY num DESC, k DESC$$);
+SELECT same_order($$SELECT * FROM v WHERE k > 'k3' AND k < 'zz' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$,
+                  $$SELECT * FROM v_direct WHERE k > 'k3' AND k < 'zz' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$);
+SELECT same_order($$SELECT * FROM vn WHERE num < 1 ORDER BY num DESC, k DESC LIMIT 300$$,
+                  $$SELECT * FROM vn_direct WHERE num < 1 ORDER BY num DESC, k DESC LIMIT 300$$);
 -- another NULLS placement or collation than the index's is another order: not served by it
 SELECT order_path($$SELECT * FROM v ORDER BY k NULLS FIRST, g, hour LIMIT 10$$);
 SELECT same_order($$SELECT * FROM v ORDER BY k NULLS FIRST, g, hour LIMIT 10$$,
@@ -481,13 +486,17 @@ SELECT order_path($$SELECT * FROM v ORDER BY k COLLATE "C", g, hour LIMIT 10$$);
 SELECT same_order($$SELECT * FROM v ORDER BY k COLLATE "C" DESC, g, hour LIMIT 10$$,
                   $$SELECT * FROM v_direct ORDER BY k COLLATE "C" DESC, g, hour LIMIT 10$$);
 -- numeric keys: equal values of different images are one group
-SELECT order_path($$SELECT * FROM vn ORDER BY num, k LIMIT 10$$);
-SELECT same_order($$SELECT * FROM vn ORDER BY num, k LIMIT 100000$$,
-                  $$SELECT * FROM vn_direct ORDER BY num, k$$);
+SELECT order_path($$SELECT * FROM vn ORDER BY num, k LIMIT 300$$);
+SELECT same_order($$SELECT * FROM vn ORDER BY num, k LIMIT 300$$,
+                  $$SELECT * FROM vn_direct ORDER BY num, k LIMIT 300$$);
 SELECT same_order($$SELECT * FROM vn ORDER BY num DESC, k DESC LIMIT 7$$,
                   $$SELECT * FROM vn_direct ORDER BY num DESC, k DESC LIMIT 7$$);
--- without a LIMIT the whole view is merged unordered and sorted, as before
-SELECT order_path($$SELECT * FROM v ORDER BY k, g, hour$$);
+-- the whole view in order (without a LIMIT the planner compares the ordered
+-- read of every group with the unordered one and a sort), and a rollup
+SELECT same_order($$SELECT * FROM v ORDER BY k, g, hour$$, $$SELECT * FROM v_direct ORDER BY k, g, hour$$);
+SELECT same_order($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC$$,
+                  $$SELECT * FROM v_direct ORDER BY k DESC, g DESC, hour DESC$$);
+SELECT same('SELECT k, sum(n), max(mx) FROM v GROUP BY k', 'SELECT k, sum(n), max(mx) FROM v_direct GROUP BY k');
 
 DEALLOCATE q;
 DROP FUNCTION vq(text, timestamptz);
