@@ -25,8 +25,9 @@
  *      leading part of them; a branch no index orders (the long keys'
  *      branch, a handful of rows) is sorted;
  *   2. the speed-layer branch is read whole into memory (its keys and
- *      states) and its rows sorted in that order, rows of one key kept in
- *      the order they came (generation by generation, oldest first);
+ *      states) and made a binary heap in that order, rows of one key in
+ *      the order they came (generation by generation, oldest first): under
+ *      a LIMIT only the first rows are taken off it;
  *   3. the streams are merged: the smallest key next; a batch row and the
  *      speed rows of its key are one group, combined batch state first and
  *      then the speed rows in their order, exactly as LambdaMerge and the
@@ -44,7 +45,7 @@
  *
  * EXPLAIN shows "Custom Scan (LambdaOrder)" with "Lambda Order: <keys>"
  * and the branches under it; with ANALYZE, how many speed-layer rows it
- * sorted.
+ * ordered ("Speed Layer Rows Ordered").
  *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).
@@ -140,10 +141,11 @@ typedef struct MergeOrderState
 	int			nbatch;			/* the batch branches */
 	PlanState **batch;
 	TupleTableSlot **head;		/* each one's current row, NULL when done */
-	MergeOrderRow **rows;		/* the speed layer's, sorted */
+	MergeOrderRow **rows;		/* the speed layer's: a binary heap, smallest first */
 	int64		nrows;
-	int64		next;
-	int64		sorted;			/* for EXPLAIN ANALYZE */
+	MergeOrderRow **group;		/* the rows of the key being returned */
+	int64		groupcap;
+	int64		read;			/* for EXPLAIN ANALYZE */
 	int			nowned;			/* custom_ps started (and ended) here */
 	int			pending;		/* batch branch to advance at the next row, or -1 */
 	MemoryContext scancxt;
@@ -490,6 +492,7 @@ merge_order_replan(PlannerInfo *root, RelOptInfo *child, List *order, List *inex
 	RelOptInfo *final_rel;
 	Path	   *best = NULL;
 	List	   *moved;
+	List	   *tlist = NIL;
 
 	if (q->sortClause != NIL || q->limitCount != NULL || q->setOperations != NULL ||
 		q->jointree == NULL)
@@ -504,20 +507,33 @@ merge_order_replan(PlannerInfo *root, RelOptInfo *child, List *order, List *inex
 	if (moved != NIL && (!IsA(moved, List) || merge_order_unsafe((Node *) moved, NULL)))
 		return NULL;
 	q->jointree->quals = moved == NIL ? NULL : (Node *) make_ands_explicit(copyObject(moved));
-	foreach(lc, q->targetList)
-		ref = Max(ref, ((TargetEntry *) lfirst(lc))->ressortgroupref);
+	/*
+	 * It returns the columns the UNION ALL's rows have, in their order (what
+	 * the planned branch returns, and where the scan reads keys and states).
+	 */
+	foreach(lc, inexprs)
+	{
+		Var		   *pv = lfirst(lc);
+		TargetEntry *tle;
+
+		if (!IsA(pv, Var) || (tle = get_tle_by_resno(srte->subquery->targetList, pv->varattno)) == NULL ||
+			tle->resjunk)
+			return NULL;
+		tle = copyObject(tle);
+		tle->resno = list_length(tlist) + 1;
+		tle->ressortgroupref = 0;
+		tlist = lappend(tlist, tle);
+	}
+	q->targetList = tlist;
 	foreach(lc, order)
 	{
 		PathKey    *pk = lfirst(lc);
 		int			pos = merge_order_pathkey_pos(pk, inexprs);
-		Var		   *pv = list_nth(inexprs, pos);
 		TargetEntry *tle;
 		Oid			type;
 		SortGroupClause *sgc;
 
-		if (!IsA(pv, Var) || (tle = get_tle_by_resno(q->targetList, pv->varattno)) == NULL ||
-			tle->resjunk)
-			return NULL;
+		tle = list_nth(q->targetList, pos);
 		type = exprType((Node *) tle->expr);
 		if (exprCollation((Node *) tle->expr) != pk->pk_eclass->ec_collation)
 			return NULL;
@@ -807,9 +823,9 @@ merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outp
 			double		n = Max(speed_path->rows, 2.0);
 
 			children = lappend(children, speed_path);
-			/* read whole and sorted before the first row */
-			startup += speed_path->total_cost + 2.0 * cpu_operator_cost * n * (log(n) / log(2.0));
-			total += speed_path->total_cost + 2.0 * cpu_operator_cost * n * (log(n) / log(2.0));
+			/* read whole and made a heap before the first row; each row taken off it */
+			startup += speed_path->total_cost + 2.0 * cpu_operator_cost * n;
+			total += speed_path->total_cost + 2.0 * cpu_operator_cost * n * (1.0 + log(n) / log(2.0));
 			inrows += speed_path->rows;
 		}
 		/* per row read, a comparison per stream and a group's merge */
@@ -1031,18 +1047,54 @@ merge_order_compare(MergeOrderState *s, Datum *av, bool *an, bool a_at_pos,
 	return 0;
 }
 
-/* qsort_arg comparator of speed rows: the order, then arrival */
+/* Compares two speed rows: the order, then arrival (a key's rows oldest first). */
 static int
-merge_order_row_cmp(const void *a, const void *b, void *arg)
+merge_order_row_cmp(MergeOrderState *s, MergeOrderRow *ra, MergeOrderRow *rb)
 {
-	MergeOrderRow *ra = *(MergeOrderRow *const *) a;
-	MergeOrderRow *rb = *(MergeOrderRow *const *) b;
-	int			c = merge_order_compare((MergeOrderState *) arg, ra->keys, ra->keynulls, false,
-										rb->keys, rb->keynulls, false);
+	int			c = merge_order_compare(s, ra->keys, ra->keynulls, false, rb->keys, rb->keynulls, false);
 
 	if (c != 0)
 		return c;
 	return ra->seq < rb->seq ? -1 : (ra->seq > rb->seq ? 1 : 0);
+}
+
+/*
+ * Moves the heap's row at i down to where it belongs. A heap rather than a
+ * sort: under a LIMIT only the first rows are taken off it, so making it
+ * (about two comparisons a row) is most of the work, not n log n.
+ */
+static void
+merge_order_sift_down(MergeOrderState *s, int64 i)
+{
+	MergeOrderRow **h = s->rows;
+	MergeOrderRow *r = h[i];
+
+	for (;;)
+	{
+		int64		c = 2 * i + 1;
+
+		if (c >= s->nrows)
+			break;
+		if (c + 1 < s->nrows && merge_order_row_cmp(s, h[c + 1], h[c]) < 0)
+			c++;
+		if (merge_order_row_cmp(s, h[c], r) >= 0)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = r;
+}
+
+/* Takes the smallest row off the heap. */
+static MergeOrderRow *
+merge_order_pop(MergeOrderState *s)
+{
+	MergeOrderRow *top = s->rows[0];
+
+	s->rows[0] = s->rows[--s->nrows];
+	if (s->nrows > 1)
+		merge_order_sift_down(s, 0);
+	return top;
 }
 
 /* Reads the speed-layer branch and sorts its rows. */
@@ -1054,7 +1106,6 @@ merge_order_load_speed(MergeOrderState *s)
 	MemoryContext old;
 
 	s->nrows = 0;
-	s->next = 0;
 	if (s->speed_child < 0)
 		return;
 	ps = list_nth(s->css.custom_ps, s->speed_child);
@@ -1097,17 +1148,25 @@ merge_order_load_speed(MergeOrderState *s)
 	}
 	MemoryContextSwitchTo(old);
 	if (s->nrows > 1)
-		qsort_arg(s->rows, s->nrows, sizeof(MergeOrderRow *), merge_order_row_cmp, s);
-	s->sorted += s->nrows;
+	{
+		int64		i;
+
+		for (i = s->nrows / 2 - 1; i >= 0; i--)
+		{
+			CHECK_FOR_INTERRUPTS();
+			merge_order_sift_down(s, i);
+		}
+	}
+	s->read += s->nrows;
 }
 
 /*
  * Fills the scan slot with one group: its keys (from the batch row's values
  * or the first speed row's), each aggregate merged from the batch state
- * (when given) and then speed rows first .. last-1, in their order.
+ * (when given) and then the ng speed rows of grp, in their order.
  */
 static TupleTableSlot *
-merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, int64 first, int64 last)
+merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, MergeOrderRow **grp, int64 ng)
 {
 	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
 	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
@@ -1131,8 +1190,8 @@ merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, int64 first, int64 l
 
 					for (k = 0; s->keypos[k] != idx; k++)
 						;
-					out->tts_values[c] = s->rows[first]->keys[k];
-					out->tts_isnull[c] = s->rows[first]->keynulls[k];
+					out->tts_values[c] = grp[0]->keys[k];
+					out->tts_isnull[c] = grp[0]->keynulls[k];
 				}
 				break;
 			case MO_AGG:
@@ -1143,9 +1202,9 @@ merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, int64 first, int64 l
 					merge_state_init(&st, s->meta[idx], s->rowcxt);
 					if (batch && !batch->tts_isnull[s->aggpos[idx]])
 						merge_state_add(&st, batch->tts_values[s->aggpos[idx]], s->rowcxt);
-					for (r = first; r < last; r++)
-						if (s->rows[r]->states[idx] != (Datum) 0)
-							merge_state_add(&st, s->rows[r]->states[idx], s->rowcxt);
+					for (r = 0; r < ng; r++)
+						if (grp[r]->states[idx] != (Datum) 0)
+							merge_state_add(&st, grp[r]->states[idx], s->rowcxt);
 					out->tts_values[c] = merge_state_result(&st, &out->tts_isnull[c], s->rowcxt);
 				}
 				break;
@@ -1182,7 +1241,7 @@ merge_order_next(ScanState *ss)
 	TupleTableSlot *out = ss->ss_ScanTupleSlot;
 	int			b;
 	int			min = -1;
-	int64		last;
+	int64		ng;
 	TupleTableSlot *batch = NULL;
 
 	ExecClearTuple(out);
@@ -1211,9 +1270,9 @@ merge_order_next(ScanState *ss)
 								s->head[min]->tts_values, s->head[min]->tts_isnull, true) < 0)
 			min = b;
 	}
-	if (min >= 0 && s->next < s->nrows)
+	if (min >= 0 && s->nrows > 0)
 	{
-		MergeOrderRow *r = s->rows[s->next];
+		MergeOrderRow *r = s->rows[0];
 		int			c = merge_order_compare(s, s->head[min]->tts_values, s->head[min]->tts_isnull, true,
 											r->keys, r->keynulls, false);
 
@@ -1223,27 +1282,34 @@ merge_order_next(ScanState *ss)
 		{
 			/* only in the batch */
 			s->pending = min;
-			return merge_order_emit(s, batch, 0, 0);
+			return merge_order_emit(s, batch, NULL, 0);
 		}
 	}
 	else if (min >= 0)
 	{
 		s->pending = min;
-		return merge_order_emit(s, s->head[min], 0, 0);
+		return merge_order_emit(s, s->head[min], NULL, 0);
 	}
-	else if (s->next >= s->nrows)
+	else if (s->nrows == 0)
 		return out;
 
-	/* the speed rows of the key, after its batch row if there is one */
-	for (last = s->next + 1; last < s->nrows; last++)
-		if (merge_order_compare(s, s->rows[s->next]->keys, s->rows[s->next]->keynulls, false,
-								s->rows[last]->keys, s->rows[last]->keynulls, false) != 0)
-			break;
+	/* the speed rows of the key (they leave the heap one after the other, oldest first) */
+	ng = 0;
+	do
+	{
+		if (ng == s->groupcap)
+		{
+			s->groupcap = Max(8, s->groupcap * 2);
+			s->group = s->group ? repalloc(s->group, sizeof(MergeOrderRow *) * s->groupcap) :
+				MemoryContextAlloc(s->scancxt, sizeof(MergeOrderRow *) * s->groupcap);
+		}
+		s->group[ng++] = merge_order_pop(s);
+	} while (s->nrows > 0 &&
+			 merge_order_compare(s, s->group[0]->keys, s->group[0]->keynulls, false,
+								 s->rows[0]->keys, s->rows[0]->keynulls, false) == 0);
 	if (batch)
 		s->pending = min;
-	merge_order_emit(s, batch, s->next, last);
-	s->next = last;
-	return out;
+	return merge_order_emit(s, batch, s->group, ng);
 }
 
 static bool
@@ -1268,7 +1334,8 @@ merge_order_rescan(CustomScanState *node)
 	MemoryContextReset(s->rowcxt);
 	s->rows = NULL;
 	s->nrows = 0;
-	s->next = 0;
+	s->group = NULL;
+	s->groupcap = 0;
 	s->started = false;
 	foreach(lc, node->custom_ps)
 	{
@@ -1291,7 +1358,7 @@ merge_order_end(CustomScanState *node)
 		ExecEndNode(list_nth(node->custom_ps, i));
 }
 
-/* EXPLAIN: the order, and with ANALYZE the speed-layer rows sorted. */
+/* EXPLAIN: the order, and with ANALYZE the speed-layer rows read. */
 static void
 merge_order_explain(CustomScanState *node, List *ancestors pg_attribute_unused(), ExplainState *es)
 {
@@ -1308,7 +1375,7 @@ merge_order_explain(CustomScanState *node, List *ancestors pg_attribute_unused()
 	}
 	ExplainPropertyText("Lambda Order", names.data, es);
 	if (es->analyze && s->speed_child >= 0)
-		ExplainPropertyInteger("Speed Layer Rows Sorted", NULL, s->sorted, es);
+		ExplainPropertyInteger("Speed Layer Rows Ordered", NULL, s->read, es);
 }
 
 /* Installs the planner hook, chaining whatever was there before. */
