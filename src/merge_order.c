@@ -93,6 +93,9 @@
 /* orders offered per view grouping */
 #define MERGE_ORDER_MAX_PATHS 6
 
+/* the rows of a branch a LIMIT above the view is assumed to read */
+#define MERGE_ORDER_FIRST_ROWS 100.0
+
 /* What an output column is */
 #define MO_CONST	0			/* a constant (a column the query does not use) */
 #define MO_KEY		1			/* a key column */
@@ -337,7 +340,7 @@ merge_order_index_paths(PlannerInfo *root, RelOptInfo *child)
 /*
  * The path of a batch branch in the given order: of its paths, the one
  * whose order has the longest leading part of it (an incremental sort on
- * the rest), or its cheapest sorted.
+ * the rest), or its cheapest sorted (always, for a branch of a few rows).
  */
 static Path *
 merge_order_sorted_branch(PlannerInfo *root, RelOptInfo *child, List *candidates, List *order)
@@ -346,6 +349,9 @@ merge_order_sorted_branch(PlannerInfo *root, RelOptInfo *child, List *candidates
 	int			best_n = 0;
 	ListCell   *lc;
 
+	/* a few rows: read them the cheapest way and sort them */
+	if (child->rows <= MERGE_ORDER_FIRST_ROWS)
+		candidates = NIL;
 	foreach(lc, candidates)
 	{
 		Path	   *p = lfirst(lc);
@@ -551,19 +557,18 @@ merge_order_replan(PlannerInfo *root, RelOptInfo *child, List *order, List *inex
 		sort = lappend(sort, sgc);
 	}
 	q->sortClause = sort;
-	/* planned for its first rows: what a LIMIT above the view reads */
-	*subroot = compat_subquery_planner(root->glob, q, root, 0.001);
+	/*
+	 * Planned for its first rows, what a LIMIT above the view reads: the
+	 * path cheapest for MERGE_ORDER_FIRST_ROWS of them (all of a branch with
+	 * fewer, such as the long keys', where an index scan that returns its
+	 * first row soon by the estimate may filter the whole table to find
+	 * none).
+	 */
+	*subroot = compat_subquery_planner(root->glob, q, root, MERGE_ORDER_FIRST_ROWS);
 	final_rel = fetch_upper_rel(*subroot, UPPERREL_FINAL, NULL);
-	foreach(lc, final_rel->pathlist)
-	{
-		Path	   *p = lfirst(lc);
-
-		if (p->param_info != NULL)
-			continue;
-		if (best == NULL || p->startup_cost < best->startup_cost ||
-			(p->startup_cost == best->startup_cost && p->total_cost < best->total_cost))
-			best = p;
-	}
+	best = get_cheapest_fractional_path(final_rel, MERGE_ORDER_FIRST_ROWS);
+	if (best != NULL && best->param_info != NULL)
+		return NULL;
 	return best;
 }
 
