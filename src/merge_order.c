@@ -34,7 +34,7 @@
  *      merge aggregate combine them (mergestate.c).
  *
  * The path's pathkeys are that order, so the planner above the view (its
- * ORDER BY, a merge join, a sorted grouping) uses it by cost: under a LIMIT
+ * ORDER BY, a sorted grouping or DISTINCT) uses it by cost: under a LIMIT
  * its startup cost (the speed layer's rows and the first batch rows) is
  * what counts, and it wins; a read of the whole view keeps the cheaper
  * unordered scan. An ORDER BY in another collation, or NULLS placement, than
@@ -655,6 +655,14 @@ merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outp
 		output_rel->pathlist == NIL || root->group_pathkeys == NIL)
 		return;
 	if (input_rel->reloptkind != RELOPT_BASEREL || input_rel->rtekind != RTE_SUBQUERY)
+		return;
+	/*
+	 * Only where an order of the view's rows can serve the query above it
+	 * (its ORDER BY, GROUP BY, DISTINCT ...): planning the orders' branches
+	 * again costs planning time that a read without one would pay for
+	 * nothing.
+	 */
+	if (root->parent_root == NULL || root->parent_root->query_pathkeys == NIL)
 		return;
 	rte = planner_rt_fetch(input_rel->relid, root);
 	if (!rte->inh)
