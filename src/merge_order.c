@@ -588,7 +588,7 @@ merge_order_known(List *orders, List *order)
 
 /* The names of the order's columns and their direction, for EXPLAIN. */
 static List *
-merge_order_names(Query *parse, List *order, List *inexprs, List *keypos)
+merge_order_names(Query *parse, List *order, List *inexprs)
 {
 	List	   *out = NIL;
 	ListCell   *lc;
@@ -619,7 +619,6 @@ merge_order_names(Query *parse, List *order, List *inexprs, List *keypos)
 		if (pk->pk_nulls_first != desc)
 			appendStringInfoString(&s, pk->pk_nulls_first ? " NULLS FIRST" : " NULLS LAST");
 		out = lappend(out, makeString(s.data));
-		(void) keypos;
 	}
 	return out;
 }
@@ -887,7 +886,7 @@ merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outp
 										list_make2(colkind, colidx),
 										list_make2(aggpos, aggnos));
 		cp->custom_private = lappend(cp->custom_private,
-									 merge_order_names(parse, order, inexprs, keypos));
+									 merge_order_names(parse, order, inexprs));
 		cp->methods = &merge_order_path_methods;
 		add_path(output_rel, (Path *) cp);
 	}
