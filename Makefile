@@ -47,6 +47,7 @@ OBJS = \
 	src/launcher.o \
 	src/merge.o \
 	src/merge_group.o \
+	src/merge_order.o \
 	src/merge_probe.o \
 	src/merge_image.o \
 	src/mergestate.o \

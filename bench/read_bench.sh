@@ -26,8 +26,8 @@
 #   SELECT k, date_trunc('hour', ts) AS hour, count(*) AS n, sum(x) AS sx
 #     FROM ev GROUP BY k, date_trunc('hour', ts)
 # v:   the lambda view (refresh_interval '1 day': the tail stays in the
-#      speed layer); its batch table gets an index on hour too
-# mv:  an ordinary materialized view, indexes on (k, hour) and (hour),
+#      speed layer); its batch table gets indexes on (hour) and (hour, k) too
+# mv:  an ordinary materialized view, indexes on (k, hour), (hour), (hour, k),
 #      refreshed at each tail (not timed)
 # def: the defining query over ev, indexes on (k) and (ts)
 # Shapes ($r is a random key number; 60 groups unless said):
@@ -36,6 +36,8 @@
 #   keyrange WHERE k = $k AND hour >= <the last 30 hours>     (30 groups)
 #   range    WHERE hour = <a random hour>                (KEYS groups)
 #   limit    WHERE k = $k ORDER BY hour DESC LIMIT 10     (10 groups)
+#   top      ORDER BY k, hour LIMIT 10  (10 groups of the whole view)
+#   tophour  ORDER BY hour DESC, k DESC LIMIT 10  (10 groups of the whole view)
 #   lateral  FROM probe p CROSS JOIN LATERAL (SELECT * FROM v WHERE k = p.k OFFSET 0)
 #            (probe: a one-row table of keys; 60 groups)
 #   join     FROM probe p JOIN v USING (k)  (the same join, written plainly)
@@ -52,7 +54,7 @@ KEYS=${KEYS:-10000}
 HOURS=${HOURS:-60}
 TAILS=${TAILS:-"0 100000 1000000"}
 QUERY_SECONDS=${QUERY_SECONDS:-3}
-SHAPES=${SHAPES:-"eq in keyrange range limit lateral join rollup scan"}
+SHAPES=${SHAPES:-"eq in keyrange range limit top tophour lateral join rollup scan"}
 TARGETS=${TARGETS:-"v mv def"}
 port=${BENCH_PORT:-54351}
 
@@ -92,10 +94,12 @@ psql_ <<SQL
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
   SELECT k, date_trunc('hour', ts) AS hour, count(*) AS n, sum(x) AS sx FROM ev GROUP BY k, date_trunc('hour', ts);
 CREATE INDEX ON lambda_catalog.v_batch (hour);
+CREATE INDEX ON lambda_catalog.v_batch (hour, k);
 CREATE MATERIALIZED VIEW mv AS
   SELECT k, date_trunc('hour', ts) AS hour, count(*) AS n, sum(x) AS sx FROM ev GROUP BY k, date_trunc('hour', ts);
 CREATE UNIQUE INDEX ON mv (k, hour);
 CREATE INDEX ON mv (hour);
+CREATE INDEX ON mv (hour, k);
 CREATE INDEX ON ev (k);
 CREATE INDEX ON ev (ts);
 VACUUM ANALYZE ev;
@@ -123,6 +127,8 @@ shape_sql() {
         keyrange) echo "SELECT * FROM $rel WHERE k = $k AND hour >= $last30" ;;
         range) echo "SELECT * FROM $rel WHERE hour = $h" ;;
         limit) echo "SELECT * FROM $rel WHERE k = $k ORDER BY hour DESC LIMIT 10" ;;
+        top) echo "SELECT * FROM $rel ORDER BY k, hour LIMIT 10" ;;
+        tophour) echo "SELECT * FROM $rel ORDER BY hour DESC, k DESC LIMIT 10" ;;
         lateral) echo "SELECT * FROM probe p CROSS JOIN LATERAL (SELECT * FROM $rel WHERE k = p.k OFFSET 0) x" ;;
         join) echo "SELECT * FROM probe p JOIN $rel USING (k)" ;;
         rollup) echo "SELECT k, sum(n) FROM $rel GROUP BY k" ;;

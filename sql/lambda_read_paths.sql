@@ -393,10 +393,115 @@ SELECT same($$SELECT * FROM sw WHERE g = 1$$,
 SELECT speed_path($$SELECT * FROM sw WHERE g = 1$$);
 COMMIT;
 
+-- ORDER BY <keys> LIMIT n over the whole view: the ordered merged scan
+-- (LambdaOrder) reads the batch table in the order of an index on it and
+-- merges the sorted speed layer, in the order asked, row for row as the
+-- defining query answers (ORDER BY on all the keys: one answer)
+CREATE FUNCTION same_order(q_view text, q_direct text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  av text[];
+  ad text[];
+BEGIN
+  EXECUTE format('SELECT array(SELECT q::text FROM (%s) q)', q_view) INTO av;
+  EXECUTE format('SELECT array(SELECT q::text FROM (%s) q)', q_direct) INTO ad;
+  RETURN format('%s rows, %s', cardinality(av), CASE WHEN av IS NOT DISTINCT FROM ad THEN 'same order' ELSE 'differ' END);
+END
+$$;
+-- the ordered scan's lines of EXPLAIN, or that there is none
+CREATE FUNCTION order_path(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  found boolean := false;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+    CONTINUE WHEN line !~ 'LambdaOrder|Lambda Order';
+    found := true;
+    RETURN NEXT btrim(regexp_replace(line, '^ *->', ''));
+  END LOOP;
+  IF NOT found THEN
+    RETURN NEXT 'no LambdaOrder';
+  END IF;
+END
+$$;
+-- long keys (the batch table's _lambda_long rows): one only in the batch,
+-- one in both layers, one only in the speed layer; an index on hour
+-- and 30,000 groups after them in each order used below (keys zz*, an
+-- older hour, num 7), so that reading the first groups in order is clearly
+-- cheaper than reading every group on every major
+INSERT INTO ev VALUES (repeat('kz', 1600) || md5('a'), 1, 1, 1, '2025-01-01 02:00'),
+                      ('k' || repeat(md5('b'), 90), 1, 1, 2, '2025-01-01 02:00');
+INSERT INTO ev SELECT 'zz' || i, 1, 7, 1, '2024-06-01' FROM generate_series(1, 30000) i;
+REFRESH MATERIALIZED VIEW v;
+REFRESH MATERIALIZED VIEW vn;
+CREATE INDEX ON lambda_catalog.v_batch (hour);
+ANALYZE lambda_catalog.v_batch, lambda_catalog.vn_batch;
+SELECT count(*) AS long_batch_rows FROM lambda_catalog.v_batch WHERE _lambda_long;
+INSERT INTO ev SELECT 'k' || (i % 50), CASE WHEN i % 50 >= 40 THEN 8 ELSE i % 4 END, 1, i % 100,
+                      '2025-01-01'::timestamptz + (i % 30) * interval '1 hour'
+  FROM generate_series(1, 40) i;
+INSERT INTO ev VALUES (repeat('kz', 1600) || md5('a'), 1, 1, 10, '2025-01-01 02:00'),
+                      (repeat('kz', 1600) || md5('c'), 1, 1, 11, '2025-01-01 02:00'),
+                      (NULL, 3, 1, 12, '2025-01-03 00:00'), ('aa', NULL, 1.000, 13, '2025-01-01 00:00'),
+                      ('k5', 0, 0.50, 14, '2024-12-31 00:00');
+-- a refresh rolled back: keys with entries in two generations
+BEGIN;
+REFRESH MATERIALIZED VIEW v;
+ROLLBACK;
+INSERT INTO ev VALUES ('aa', NULL, 1, 15, '2025-01-01 00:00'), ('k5', 0, 0.5, 16, '2024-12-31 00:00'),
+                      (repeat('kz', 1600) || md5('c'), 1, 1, 17, '2025-01-01 02:00');
+SELECT order_path($$SELECT * FROM v ORDER BY k, g, hour LIMIT 10$$);
+SELECT same_order($$SELECT k, g, hour, n, s, mx FROM v ORDER BY k, g, hour LIMIT 10$$,
+                  $$SELECT k, g, hour, n, s, mx FROM v_direct ORDER BY k, g, hour LIMIT 10$$);
+-- past the long keys (kz*, k + 2880 characters), into the zz* keys
+SELECT order_path($$SELECT * FROM v ORDER BY k, g, hour LIMIT 600$$);
+SELECT same_order($$SELECT * FROM v ORDER BY k, g, hour LIMIT 600$$,
+                  $$SELECT * FROM v_direct ORDER BY k, g, hour LIMIT 600$$);
+SELECT k, g, hour, n, s, mx FROM v ORDER BY k, g, hour LIMIT 3;
+SELECT order_path($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$);
+SELECT same_order($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$,
+                  $$SELECT * FROM v_direct ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$);
+SELECT order_path($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 10$$);
+SELECT same_order($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 10$$,
+                  $$SELECT * FROM v_direct ORDER BY hour DESC, k, g LIMIT 10$$);
+SELECT same_order($$SELECT * FROM v ORDER BY hour, k, g LIMIT 10$$,
+                  $$SELECT * FROM v_direct ORDER BY hour, k, g LIMIT 10$$);
+-- every hour of the tail and of the batch before the 30,000 groups of 2024-06-01
+SELECT order_path($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 600$$);
+SELECT same_order($$SELECT * FROM v ORDER BY hour DESC, k, g LIMIT 600$$,
+                  $$SELECT * FROM v_direct ORDER BY hour DESC, k, g LIMIT 600$$);
+SELECT same_order($$SELECT * FROM v WHERE g IS NULL OR k IS NULL ORDER BY k, g, hour LIMIT 20$$,
+                  $$SELECT * FROM v_direct WHERE g IS NULL OR k IS NULL ORDER BY k, g, hour LIMIT 20$$);
+-- conditions on the view move into the branches read in order
+SELECT same_order($$SELECT * FROM v WHERE g = 1 ORDER BY k, g, hour LIMIT 10$$,
+                  $$SELECT * FROM v_direct WHERE g = 1 ORDER BY k, g, hour LIMIT 10$$);
+SELECT same_order($$SELECT * FROM v WHERE k > 'k3' AND k < 'zz' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$,
+                  $$SELECT * FROM v_direct WHERE k > 'k3' AND k < 'zz' AND hour < '2025-01-01 05:00' ORDER BY k DESC, g DESC, hour DESC LIMIT 10$$);
+SELECT same_order($$SELECT * FROM vn WHERE num < 1 ORDER BY num DESC, k DESC LIMIT 300$$,
+                  $$SELECT * FROM vn_direct WHERE num < 1 ORDER BY num DESC, k DESC LIMIT 300$$);
+-- another NULLS placement or collation than the index's is another order: not served by it
+SELECT order_path($$SELECT * FROM v ORDER BY k NULLS FIRST, g, hour LIMIT 10$$);
+SELECT same_order($$SELECT * FROM v ORDER BY k NULLS FIRST, g, hour LIMIT 10$$,
+                  $$SELECT * FROM v_direct ORDER BY k NULLS FIRST, g, hour LIMIT 10$$);
+SELECT order_path($$SELECT * FROM v ORDER BY k COLLATE "C", g, hour LIMIT 10$$);
+SELECT same_order($$SELECT * FROM v ORDER BY k COLLATE "C" DESC, g, hour LIMIT 10$$,
+                  $$SELECT * FROM v_direct ORDER BY k COLLATE "C" DESC, g, hour LIMIT 10$$);
+-- numeric keys: equal values of different images are one group
+SELECT order_path($$SELECT * FROM vn ORDER BY num, k LIMIT 300$$);
+SELECT same_order($$SELECT * FROM vn ORDER BY num, k LIMIT 300$$,
+                  $$SELECT * FROM vn_direct ORDER BY num, k LIMIT 300$$);
+SELECT same_order($$SELECT * FROM vn ORDER BY num DESC, k DESC LIMIT 7$$,
+                  $$SELECT * FROM vn_direct ORDER BY num DESC, k DESC LIMIT 7$$);
+-- the whole view in order (without a LIMIT the planner compares the ordered
+-- read of every group with the unordered one and a sort), and a rollup
+SELECT same_order($$SELECT * FROM v ORDER BY k, g, hour$$, $$SELECT * FROM v_direct ORDER BY k, g, hour$$);
+SELECT same_order($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC$$,
+                  $$SELECT * FROM v_direct ORDER BY k DESC, g DESC, hour DESC$$);
+SELECT same('SELECT k, sum(n), max(mx) FROM v GROUP BY k', 'SELECT k, sum(n), max(mx) FROM v_direct GROUP BY k');
+
 DEALLOCATE q;
 DROP FUNCTION vq(text, timestamptz);
 DROP VIEW v_direct, vn_direct;
 DROP MATERIALIZED VIEW v, vn, sw;
 DROP TABLE ev, sev, probe, big, urls;
-DROP FUNCTION same(text, text), probe_plan(text), speed_path(text), speed_keys_read(text), speed_estimate(text);
+DROP FUNCTION same(text, text), same_order(text, text), order_path(text), probe_plan(text), speed_path(text), speed_keys_read(text), speed_estimate(text);
 DROP EXTENSION pg_lambda;

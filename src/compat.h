@@ -46,6 +46,9 @@
  *	18		index_beginscan_bitmap() takes instrumentation;	macro;
  *			TID bitmaps are read through "private"			compat_tbm_blocks()
  *			iterators that fill a caller's result
+ *	18		PathKey holds a CompareType, not a strategy;		compat_pathkey_strategy(),
+ *			SortGroupClause says whether it sorts descending	compat_make_canonical_pathkey(),
+ *																compat_sortgroupclause_reverse()
  *
  * PostgreSQL 16 is packaged by no Debian suite pg_lambda is tested on, so no
  * build for 16 is tested. Every branch 16 takes here is also taken by 15 (the
@@ -411,5 +414,24 @@ compat_tbm_blocks(TIDBitmap *tbm, int *n)
 #endif
 	return blocks;
 }
+
+/*
+ * A pathkey's direction as a btree strategy: since 18 a PathKey holds a
+ * CompareType instead, and a SortGroupClause says whether its operator
+ * sorts descending.
+ */
+#if PG_VERSION_NUM >= 180000
+#define compat_pathkey_strategy(pk) \
+	((pk)->pk_cmptype == COMPARE_GT ? BTGreaterStrategyNumber : BTLessStrategyNumber)
+#define compat_make_canonical_pathkey(root, ec, opfamily, desc, nulls_first) \
+	make_canonical_pathkey((root), (ec), (opfamily), (desc) ? COMPARE_GT : COMPARE_LT, (nulls_first))
+#define compat_sortgroupclause_reverse(sgc, desc) ((sgc)->reverse_sort = (desc))
+#else
+#define compat_pathkey_strategy(pk) ((pk)->pk_strategy)
+#define compat_sortgroupclause_reverse(sgc, desc) ((void) (desc))
+#define compat_make_canonical_pathkey(root, ec, opfamily, desc, nulls_first) \
+	make_canonical_pathkey((root), (ec), (opfamily), \
+						   (desc) ? BTGreaterStrategyNumber : BTLessStrategyNumber, (nulls_first))
+#endif
 
 #endif							/* LAMBDA_COMPAT_H */

@@ -22,6 +22,7 @@
 #include "guc.h"
 #include "launcher.h"
 #include "merge_group.h"
+#include "merge_order.h"
 #include "merge_probe.h"
 #include "scheduler.h"
 #include "source.h"
@@ -56,6 +57,7 @@ _PG_init(void)
 	scheduler_init();
 	view_stats_init();
 	merge_group_init();
+	merge_order_init();
 	merge_probe_init();
 
 	MarkGUCPrefixReserved("lambda");

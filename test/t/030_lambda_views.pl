@@ -59,6 +59,8 @@ my %views = (
 			q{k = 'k4' AND hour > '2025-01-01 01:00+00'},
 			q{k IS NULL AND hour = '2025-01-01 03:00+00'},
 		],
+		# ORDER BY <keys> LIMIT n over the whole view (merge_order.c)
+		orders => [ q{k, hour}, q{k DESC, hour DESC}, q{hour DESC, k} ],
 		# plain joins that probe the view per outer row (merge_probe.c)
 		probes => [
 			q{VALUES ('k1'), ('k2'), ('ghost'), (NULL), ('k1')},
@@ -73,6 +75,7 @@ my %views = (
 		  GROUP BY k, date_bin('15 minutes', ts, '2025-01-01 00:00+00')},
 		cols => q{k, w, n, s, hi_f, bits},
 		shapes => [ q{k = 'k5'}, q{w >= '2025-01-01 04:30+00'}, q{k > 'k7' AND w < '2025-01-01 01:00+00'} ],
+		orders => [ q{k, w}, q{k DESC, w DESC} ],
 	},
 	v_global => {
 		with => q{lambda.continuous},
@@ -135,6 +138,33 @@ sub compare_view
 	return $rows;
 }
 
+# Compares the first rows of view $name in the order $order (all its keys:
+# one answer) with the defining query's, row for row and in order, in one
+# statement.
+sub compare_order
+{
+	my ($name, $what, $order) = @_;
+	my $v = $views{$name};
+	my $with = qq{WITH a AS MATERIALIZED (SELECT row_number() OVER () AS rn, t.* FROM
+			(SELECT $v->{cols} FROM $name ORDER BY $order LIMIT 25) t),
+		b AS MATERIALIZED (SELECT row_number() OVER () AS rn, t.* FROM
+			(SELECT $v->{cols} FROM ($v->{query}) d ORDER BY $order LIMIT 25) t)};
+	my $got = $node->safe_psql('postgres', qq{$with
+		SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM b),
+		       (SELECT count(*) FROM (TABLE a EXCEPT ALL TABLE b) x),
+		       (SELECT count(*) FROM (TABLE b EXCEPT ALL TABLE a) y)});
+	my (undef, $rows) = split /\|/, $got;
+	$rows //= -1;
+	if (!is($got, "$rows|$rows|0|0", "$what: $name ORDER BY $order LIMIT 25 equals its defining query's"))
+	{
+		diag("view rows not in the query:\n"
+			  . $node->safe_psql('postgres', "$with (TABLE a EXCEPT ALL TABLE b) LIMIT 10"));
+		diag("query rows not in the view:\n"
+			  . $node->safe_psql('postgres', "$with (TABLE b EXCEPT ALL TABLE a) LIMIT 10"));
+	}
+	return;
+}
+
 # Compares a plain (left) join of the outer rows $outer (one column, the key k) with
 # view $name against the same join with its defining query, in one
 # statement. Without hash and merge joins and materialization, the view's
@@ -178,6 +208,7 @@ sub check_all
 		$rows{$name} = compare_view($name, $what);
 		cmp_ok($rows{$name}, '>', 0, "$what: $name is not empty") unless $empty{$name};
 		compare_view($name, $what, $_) foreach @{ $views{$name}{shapes} // [] };
+		compare_order($name, $what, $_) foreach @{ $views{$name}{orders} // [] };
 		compare_probe($name, $what, $_) foreach @{ $views{$name}{probes} // [] };
 	}
 	return \%rows;
