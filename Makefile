@@ -48,6 +48,7 @@ OBJS = \
 	src/merge.o \
 	src/merge_group.o \
 	src/merge_probe.o \
+	src/merge_prune.o \
 	src/merge_image.o \
 	src/mergestate.o \
 	src/partial.o \

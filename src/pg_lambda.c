@@ -23,6 +23,7 @@
 #include "launcher.h"
 #include "merge_group.h"
 #include "merge_probe.h"
+#include "merge_prune.h"
 #include "scheduler.h"
 #include "source.h"
 #include "speed.h"
@@ -57,6 +58,7 @@ _PG_init(void)
 	view_stats_init();
 	merge_group_init();
 	merge_probe_init();
+	merge_prune_init();
 
 	MarkGUCPrefixReserved("lambda");
 }
