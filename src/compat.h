@@ -281,7 +281,7 @@ compat_check_refresh(Oid relid)
  * 18), without copying the whole query as compat_flatten_grouping does.
  */
 static inline Node *
-compat_group_expr(Query *query, Node *expr)
+compat_group_expr(Query *query pg_attribute_unused(), Node *expr)
 {
 #if PG_VERSION_NUM >= 180000
 	if (query->hasGroupRTE)
