@@ -389,6 +389,37 @@ batch_values_long(int n, const Oid *types, const Datum *values, const bool *null
 }
 
 /*
+ * Whether no key of the view can be long whose column i (0-based) takes
+ * at most maxbytes[i] bytes (uncompressed, as batch_values_long counts
+ * them), or, where maxbytes[i] is negative, any value of the column's
+ * type: false when such a column has variable length.
+ */
+bool
+batch_key_surely_short(ViewDef *def, const int64 *maxbytes)
+{
+	Size		total = MAXALIGN(sizeof(IndexTupleData) + sizeof(IndexAttributeBitMapData));
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (maxbytes[i] >= 0)
+			total += MAXALIGN(maxbytes[i]);
+		else if (def->keylens[i] > 0)
+			total += MAXALIGN(def->keylens[i]);
+		else
+			return false;
+	}
+	return total <= BATCH_KEY_MAX_BYTES;
+}
+
+/* The uncompressed size of a value of key column col, as a key stores it. */
+int64
+batch_key_value_bytes(ViewDef *def, int col, Datum value)
+{
+	return (int64) batch_value_bytes(value, def->keylens[col]);
+}
+
+/*
  * A 64-bit hash of a key, from each type's extended hash function under
  * the column's collation, so that equal keys (as the type's equality, which
  * GROUP BY uses, sees them) hash alike. A type without a hash function adds

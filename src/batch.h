@@ -28,6 +28,8 @@
 
 extern bool batch_keys_may_be_long(ViewDef *def);
 extern bool batch_has_long_keys(Oid batch_relid);
+extern bool batch_key_surely_short(ViewDef *def, const int64 *maxbytes);
+extern int64 batch_key_value_bytes(ViewDef *def, int col, Datum value);
 extern int64 batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 							 const char *only, int onlylen);
 /* batch_build.c: a recompute as one statement */

@@ -38,7 +38,7 @@
  *	18		ExplainState and ExplainProperty*() moved to		#include
  *			commands/explain_state.h and explain_format.h
  *	18		GROUP BY queries get an RTE_GROUP range table		compat_flatten_grouping()
- *			entry, and their target list and HAVING refer to
+ *			entry, and their target list and HAVING refer to	compat_group_expr()
  *			the grouping expressions through Vars of it
  *	18		virtual generated columns: Vars the planner		compat_expand_virtual_columns()
  *			replaces by the generation expression
@@ -276,6 +276,21 @@ compat_check_refresh(Oid relid)
 	if (!object_ownercheck(RelationRelationId, relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_MATVIEW, get_rel_name(relid));
 #endif
+}
+
+/*
+ * An expression of query's target list or HAVING with the grouping
+ * expressions in place of the Vars of the GROUP range table entry (since
+ * 18), without copying the whole query as compat_flatten_grouping does.
+ */
+static inline Node *
+compat_group_expr(Query *query pg_attribute_unused(), Node *expr)
+{
+#if PG_VERSION_NUM >= 180000
+	if (query->hasGroupRTE)
+		return flatten_group_exprs(NULL, query, expr);
+#endif
+	return expr;
 }
 
 /*

@@ -57,6 +57,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/regproc.h"
@@ -187,19 +188,81 @@ merge_check_owner(ViewDef *def)
 				 errhint("Grant SELECT on the table to the view's owner.")));
 }
 
+/*
+ * The batch tables of the speed foreign tables this backend planned or
+ * scanned, so that a read does not parse the option and look the name up
+ * again (twice per plan); emptied when a foreign table's options or any
+ * relation it holds changes (merge_fdw_batch_invalidate).
+ */
+#define MERGE_BATCH_CACHE_SIZE 16
+static struct
+{
+	Oid			speed;
+	Oid			batch;
+}			merge_batch_cache[MERGE_BATCH_CACHE_SIZE];
+static int	merge_batch_cached = 0;
+static bool merge_batch_callbacks = false;
+
+/* Relcache callback: forgets the cache when one of its relations changes. */
+static void
+merge_fdw_batch_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < merge_batch_cached; i++)
+	{
+		if (!OidIsValid(relid) || merge_batch_cache[i].speed == relid || merge_batch_cache[i].batch == relid)
+		{
+			merge_batch_cached = 0;
+			return;
+		}
+	}
+}
+
+/* Syscache callback (pg_foreign_table): options may have changed. */
+static void
+merge_fdw_batch_invalidate_options(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
+								   uint32 hashvalue pg_attribute_unused())
+{
+	merge_batch_cached = 0;
+}
+
 /* The batch table a speed foreign table belongs to (option "batch"). */
 static Oid
 merge_fdw_batch_of(Oid foreigntableid)
 {
-	ForeignTable *ft = GetForeignTable(foreigntableid);
+	ForeignTable *ft;
 	ListCell   *lc;
+	int			i;
 
+	for (i = 0; i < merge_batch_cached; i++)
+	{
+		if (merge_batch_cache[i].speed == foreigntableid)
+			return merge_batch_cache[i].batch;
+	}
+	if (!merge_batch_callbacks)
+	{
+		CacheRegisterRelcacheCallback(merge_fdw_batch_invalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(FOREIGNTABLEREL, merge_fdw_batch_invalidate_options, (Datum) 0);
+		merge_batch_callbacks = true;
+	}
+	ft = GetForeignTable(foreigntableid);
 	foreach(lc, ft->options)
 	{
 		DefElem    *d = lfirst(lc);
 
 		if (strcmp(d->defname, "batch") == 0)
-			return DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(defGetString(d))));
+		{
+			Oid			batch = DatumGetObjectId(DirectFunctionCall1(regclassin,
+																	 CStringGetDatum(defGetString(d))));
+
+			if (merge_batch_cached == MERGE_BATCH_CACHE_SIZE)
+				merge_batch_cached = 0;
+			merge_batch_cache[merge_batch_cached].speed = foreigntableid;
+			merge_batch_cache[merge_batch_cached].batch = batch;
+			merge_batch_cached++;
+			return batch;
+		}
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),

@@ -24,6 +24,7 @@
 #include "merge_group.h"
 #include "merge_order.h"
 #include "merge_probe.h"
+#include "merge_prune.h"
 #include "scheduler.h"
 #include "source.h"
 #include "speed.h"
@@ -59,6 +60,7 @@ _PG_init(void)
 	merge_group_init();
 	merge_order_init();
 	merge_probe_init();
+	merge_prune_init();
 
 	MarkGUCPrefixReserved("lambda");
 }

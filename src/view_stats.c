@@ -138,17 +138,26 @@ view_stats_column(RangeTblEntry *rte, AttrNumber attnum, Oid *batch_relid, AttrN
 	sub = rte->subquery;
 	if (sub->setOperations != NULL)
 		return view_stats_union_column(sub, attnum, batch_relid, batch_attno);
-	/* 18: the keys as expressions, not Vars of the GROUP range table entry */
-	sub = compat_flatten_grouping(sub);
-	/* SELECT keys, merge(...) FROM (<union>) u GROUP BY keys */
-	if (sub->groupClause == NIL || list_length(sub->rtable) != 1)
+	/*
+	 * SELECT keys, merge(...) FROM (<union>) u GROUP BY keys: the grouped
+	 * subquery of the view, or (views made since 0.4.0, see view_parts.c)
+	 * the view's own query, whose range table also holds a view's OLD and
+	 * NEW entries before PostgreSQL 16
+	 */
+	if (sub->groupClause == NIL || sub->jointree == NULL || list_length(sub->jointree->fromlist) != 1 ||
+		!IsA(linitial(sub->jointree->fromlist), RangeTblRef))
 		return false;
 	tle = get_tle_by_resno(sub->targetList, attnum);
-	if (tle == NULL || tle->ressortgroupref == 0 || !IsA(tle->expr, Var))
+	if (tle == NULL || tle->ressortgroupref == 0)
 		return false;
-	var = (Var *) tle->expr;
-	inner = linitial(sub->rtable);
-	if (var->varlevelsup != 0 || var->varno != 1 || inner->rtekind != RTE_SUBQUERY)
+	/* 18: the key as its expression, not a Var of the GROUP range table entry */
+	var = (Var *) compat_group_expr(sub, (Node *) tle->expr);
+	if (!IsA(var, Var))
+		return false;
+	if (var->varlevelsup != 0 || var->varno != ((RangeTblRef *) linitial(sub->jointree->fromlist))->rtindex)
+		return false;
+	inner = rt_fetch(var->varno, sub->rtable);
+	if (inner->rtekind != RTE_SUBQUERY)
 		return false;
 	return view_stats_union_column(inner->subquery, var->varattno, batch_relid, batch_attno);
 }
