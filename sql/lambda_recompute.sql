@@ -93,16 +93,25 @@ SELECT query_diff('vi_build', $q$
   SELECT g, x % 3 AS r, count(*) AS cnt, sum(x) AS sx, sum(b) AS sb, avg(n) AS an, min(k) AS lo,
          max(ts) AS hi, count(*) FILTER (WHERE x > 1000) AS none_cnt, stddev(b) AS sd
     FROM ev WHERE g <> 3 GROUP BY g, x % 3 $q$);
--- a recompute builds the index anew and gives it the old one's name
-SELECT x.indexrelid AS old_index, i.relname AS old_index_name
+-- a recompute fills a new table, indexes it and swaps its storage in: the
+-- batch table and its index keep their oids and names and get new storage,
+-- and the table it filled is gone
+SELECT x.indexrelid AS old_index, i.relname AS old_index_name, i.relfilenode AS old_index_file,
+       h.relfilenode AS old_heap_file
   FROM lambda.views v JOIN pg_index x ON x.indrelid = v.batch_table JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class h ON h.oid = x.indrelid
  WHERE v.view = 'vi_build'::regclass \gset
 SELECT lambda.recompute('vi_build');
 SELECT batch_diff('vi_inc', 'vi_build');
-SELECT count(*) AS indexes, bool_and(x.indexrelid <> :old_index) AS new_index,
-       bool_and(i.relname = :'old_index_name') AS same_name, bool_and(x.indisunique AND x.indisvalid) AS unique_valid
+SELECT count(*) AS indexes, bool_and(x.indexrelid = :old_index) AS same_index,
+       bool_and(i.relname = :'old_index_name') AS same_name, bool_and(x.indisunique AND x.indisvalid) AS unique_valid,
+       bool_and(i.relfilenode <> :old_index_file) AS new_index_storage,
+       bool_and(h.relfilenode <> :old_heap_file) AS new_heap_storage
   FROM lambda.views v JOIN pg_index x ON x.indrelid = v.batch_table JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class h ON h.oid = x.indrelid
  WHERE v.view = 'vi_build'::regclass;
+SELECT count(*) AS leftover_tables FROM pg_class
+ WHERE relnamespace = 'lambda_catalog'::regnamespace AND relname LIKE 'pg\_temp\_%';
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 SELECT count(*) AS groups,
