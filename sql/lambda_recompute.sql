@@ -123,6 +123,16 @@ RESET enable_bitmapscan;
 -- index can be rebuilt then): INSERT ... SELECT
 SELECT lambda.recompute('vi_build') FROM vi_build LIMIT 1;
 SELECT batch_diff('vi_inc', 'vi_build');
+-- an index that reads a column of variable length (here one an
+-- administrator put on a state column) could meet values stored out of line
+-- in the TOAST table that is swapped in only afterwards: such a batch table
+-- is recomputed in place (INSERT ... SELECT), its storage kept
+CREATE INDEX vi_build_state_idx ON lambda_catalog.vi_build_batch (sx);
+SELECT h.relfilenode AS old_heap_file FROM pg_class h WHERE h.oid = 'lambda_catalog.vi_build_batch'::regclass \gset
+SELECT lambda.recompute('vi_build');
+SELECT batch_diff('vi_inc', 'vi_build');
+SELECT relfilenode = :old_heap_file AS same_heap_storage FROM pg_class WHERE oid = 'lambda_catalog.vi_build_batch'::regclass;
+DROP INDEX lambda_catalog.vi_build_state_idx;
 DROP MATERIALIZED VIEW vi_inc, vi_build;
 
 -- a recompute gives the same rows again, and so does the incremental view's

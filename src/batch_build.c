@@ -101,6 +101,8 @@
 #include "catalog/indexing.h"
 #include "access/genam.h"
 #include "utils/fmgroids.h"
+#include "access/sysattr.h"
+#include "optimizer/optimizer.h"
 #include "storage/lmgr.h"
 #include "utils/relcache.h"
 #include "access/table.h"
@@ -566,10 +568,44 @@ typedef struct BuildIndex
 } BuildIndex;
 
 /*
+ * Whether index indexoid of heap reads a column of variable length (or the
+ * whole row). Such a value can be out of line, in a TOAST table the new
+ * table's rows name but whose storage is swapped in only afterwards
+ * (build_swap): the index could not be built before the swap.
+ */
+static bool
+build_index_reads_varlena(Relation heap, Oid indexoid)
+{
+	Relation	idx = index_open(indexoid, AccessShareLock);
+	Bitmapset  *atts = NULL;
+	bool		varlena = false;
+	int			i;
+
+	for (i = 0; i < idx->rd_index->indnatts; i++)
+	{
+		if (idx->rd_index->indkey.values[i] != 0)
+			atts = bms_add_member(atts, idx->rd_index->indkey.values[i] - FirstLowInvalidHeapAttributeNumber);
+	}
+	pull_varattnos((Node *) RelationGetIndexExpressions(idx), 1, &atts);
+	pull_varattnos((Node *) RelationGetIndexPredicate(idx), 1, &atts);
+	i = -1;
+	while ((i = bms_next_member(atts, i)) >= 0)
+	{
+		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno == 0 || (attno > 0 && TupleDescAttr(RelationGetDescr(heap), attno - 1)->attlen < 0))
+			varlena = true;
+	}
+	index_close(idx, AccessShareLock);
+	return varlena;
+}
+
+/*
  * The indexes of rel that a recompute can build anew on another table of
  * the same columns (a plain CREATE INDEX each, from pg_get_indexdef), or
  * NIL with *ok false when one cannot be: backing a constraint, not valid,
- * or a definition that does not read as expected.
+ * reading a column of variable length (build_index_reads_varlena), or a
+ * definition that does not read as expected.
  */
 static List *
 build_index_copies(Relation rel, bool *ok)
@@ -600,6 +636,8 @@ build_index_copies(Relation rel, bool *ok)
 		*ok = form->indisvalid && form->indisready && form->indislive && !form->indisexclusion &&
 			!OidIsValid(get_index_constraint(idx));
 		ReleaseSysCache(tup);
+		if (*ok && build_index_reads_varlena(rel, idx))
+			*ok = false;
 		if (!*ok)
 			return NIL;
 		ddl = pg_get_indexdef_string(idx);
