@@ -58,14 +58,26 @@
  * Memory: the statement runs with work_mem = maintenance_work_mem, so its
  * hash aggregation spills past maintenance_work_mem × hash_mem_multiplier.
  *
- * Room: before a recompute writes, the pages of the batch table are pruned
- * and their room recorded in the free space map (build_note_free_space), so
- * that the new rows take the room of the recompute before last.
+ * Where the rows go (batch_build): into the batch table itself when this
+ * transaction created it (CREATE), then REINDEX; else into a new table of
+ * the same columns, indexed like the batch table, whose storage is then
+ * swapped into the batch table (build_swap), as REFRESH MATERIALIZED VIEW
+ * swaps a new heap in, but with the indexes built before the swap rather
+ * than under its lock. A snapshot older than the swap cannot see the new
+ * rows: a read under one fails with a serialization error
+ * (batch_build_check_snapshot) instead of answering wrongly. A batch table
+ * whose rows need INSERT (_lambda_long, a trigger) or whose indexes read a
+ * column of variable length (a value out of line would be read from the
+ * TOAST table before its storage is swapped in) is recomputed in place:
+ * DELETE, then INSERT ... SELECT, after its pages are pruned and their room
+ * recorded in the free space map (build_note_free_space), so that the new
+ * rows take the room of the recompute before last.
  *
  * Locks: those of the statement (AccessShare on the events, RowExclusive on
- * the batch table), SHARE while new indexes are built and a moment of
- * ACCESS EXCLUSIVE to swap them in (build_swap_indexes); the caller holds
- * ShareUpdateExclusive on the batch table.
+ * the batch table), ACCESS EXCLUSIVE on the new table (nobody else sees
+ * it), and a moment of ACCESS EXCLUSIVE on the batch table and its indexes
+ * for the swap (build_lock_for_swap); the caller holds ShareUpdateExclusive
+ * on the batch table.
  *
  *-------------------------------------------------------------------------
  */
@@ -144,7 +156,7 @@ typedef enum BuildWay
 								 * then swap its storage in */
 } BuildWay;
 
-/* how long a recompute asks for the index swap's lock without waiting */
+/* how long a recompute asks for the swap's lock without waiting */
 #define BUILD_SWAP_TRY_MS	5000
 
 /* rows a build puts into a new batch table at once (table_multi_insert) */
