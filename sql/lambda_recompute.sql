@@ -171,6 +171,34 @@ INSERT INTO pev SELECT i % 3, i, '2025-01-15'::timestamptz + i * interval '1 hou
 CREATE MATERIALIZED VIEW v_p WITH (lambda.continuous) AS SELECT k, count(*) AS n, avg(x) AS a FROM pev GROUP BY k;
 SELECT query_diff('v_p', 'SELECT k, count(*) AS n, avg(x) AS a FROM pev GROUP BY k');
 
+-- states stored out of line (exact sets of 10000 values): a recompute
+-- writes them into the new table's TOAST table, whose storage is swapped in
+-- with the table's, and the view reads them back exactly, after a refresh
+-- combined new values into them too, and after a second recompute
+CREATE TABLE tev (g int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('tev', time_column => 'ts');
+INSERT INTO tev SELECT i % 3, i, '2025-01-01' FROM generate_series(1, 30000) i;
+CREATE MATERIALIZED VIEW v_toast WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g;
+SELECT h.relfilenode AS old_heap_file, t.relfilenode AS old_toast_file, t.oid AS toast_oid
+  FROM lambda.views v JOIN pg_class h ON h.oid = v.batch_table JOIN pg_class t ON t.oid = h.reltoastrelid
+ WHERE v.view = 'v_toast'::regclass \gset
+SELECT lambda.recompute('v_toast');
+SELECT h.relfilenode <> :old_heap_file AS new_heap_storage, t.relfilenode <> :old_toast_file AS new_toast_storage,
+       t.oid = :toast_oid AS same_toast_table
+  FROM lambda.views v JOIN pg_class h ON h.oid = v.batch_table JOIN pg_class t ON t.oid = h.reltoastrelid
+ WHERE v.view = 'v_toast'::regclass;
+SELECT :toast_oid::regclass AS toast_table \gset
+SELECT count(DISTINCT chunk_id) AS values_out_of_line FROM :toast_table;
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+INSERT INTO tev SELECT i % 3, i, '2025-01-01' FROM generate_series(30001, 30030) i;
+REFRESH MATERIALIZED VIEW v_toast;
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+SELECT lambda.recompute('v_toast');
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+DROP MATERIALIZED VIEW v_toast;
+DROP TABLE tev;
+
 -- the statement's functions refuse what pg_lambda would not give them
 SELECT lambda_catalog.batch_image((SELECT batch_table FROM lambda.views WHERE view = 'v_build'::regclass), 1, 'x'::text);
 SELECT lambda_catalog.batch_image((SELECT batch_table FROM lambda.views WHERE view = 'v_build'::regclass), 99, 1::bigint);
