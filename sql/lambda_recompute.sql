@@ -196,6 +196,18 @@ REFRESH MATERIALIZED VIEW v_toast;
 SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
 SELECT lambda.recompute('v_toast');
 SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+-- a session's default_tablespace does not move the new indexes: they go
+-- where the batch table's are, and their storage is swapped in
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE lambda_recompute_ts LOCATION '';
+SET default_tablespace = lambda_recompute_ts;
+SELECT lambda.recompute('v_toast');
+RESET default_tablespace;
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+SELECT count(*) AS relations_in_tablespace FROM pg_class
+ WHERE reltablespace = (SELECT oid FROM pg_tablespace WHERE spcname = 'lambda_recompute_ts');
+DROP TABLESPACE lambda_recompute_ts;
+RESET allow_in_place_tablespaces;
 DROP MATERIALIZED VIEW v_toast;
 DROP TABLE tev;
 

@@ -1024,6 +1024,13 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	mwm = psprintf("%dkB", maintenance_work_mem);
 	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * The new table's indexes go where the batch table's are: in the
+	 * tablespace their definitions name, or the database's default (not the
+	 * session's default_tablespace), so that their storage can be swapped.
+	 */
+	(void) set_config_option("default_tablespace", "", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	rel = table_open(def->batch_relid, RowExclusiveLock);
 	way = BUILD_INSERT;
 	if (build_rows_fit(def, rel))
