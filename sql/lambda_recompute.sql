@@ -93,16 +93,25 @@ SELECT query_diff('vi_build', $q$
   SELECT g, x % 3 AS r, count(*) AS cnt, sum(x) AS sx, sum(b) AS sb, avg(n) AS an, min(k) AS lo,
          max(ts) AS hi, count(*) FILTER (WHERE x > 1000) AS none_cnt, stddev(b) AS sd
     FROM ev WHERE g <> 3 GROUP BY g, x % 3 $q$);
--- a recompute builds the index anew and gives it the old one's name
-SELECT x.indexrelid AS old_index, i.relname AS old_index_name
+-- a recompute fills a new table, indexes it and swaps its storage in: the
+-- batch table and its index keep their oids and names and get new storage,
+-- and the table it filled is gone
+SELECT x.indexrelid AS old_index, i.relname AS old_index_name, i.relfilenode AS old_index_file,
+       h.relfilenode AS old_heap_file
   FROM lambda.views v JOIN pg_index x ON x.indrelid = v.batch_table JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class h ON h.oid = x.indrelid
  WHERE v.view = 'vi_build'::regclass \gset
 SELECT lambda.recompute('vi_build');
 SELECT batch_diff('vi_inc', 'vi_build');
-SELECT count(*) AS indexes, bool_and(x.indexrelid <> :old_index) AS new_index,
-       bool_and(i.relname = :'old_index_name') AS same_name, bool_and(x.indisunique AND x.indisvalid) AS unique_valid
+SELECT count(*) AS indexes, bool_and(x.indexrelid = :old_index) AS same_index,
+       bool_and(i.relname = :'old_index_name') AS same_name, bool_and(x.indisunique AND x.indisvalid) AS unique_valid,
+       bool_and(i.relfilenode <> :old_index_file) AS new_index_storage,
+       bool_and(h.relfilenode <> :old_heap_file) AS new_heap_storage
   FROM lambda.views v JOIN pg_index x ON x.indrelid = v.batch_table JOIN pg_class i ON i.oid = x.indexrelid
+  JOIN pg_class h ON h.oid = x.indrelid
  WHERE v.view = 'vi_build'::regclass;
+SELECT count(*) AS leftover_tables FROM pg_class
+ WHERE relnamespace = 'lambda_catalog'::regnamespace AND relname LIKE 'pg\_temp\_%';
 SET enable_seqscan = off;
 SET enable_bitmapscan = off;
 SELECT count(*) AS groups,
@@ -114,6 +123,16 @@ RESET enable_bitmapscan;
 -- index can be rebuilt then): INSERT ... SELECT
 SELECT lambda.recompute('vi_build') FROM vi_build LIMIT 1;
 SELECT batch_diff('vi_inc', 'vi_build');
+-- an index that reads a column of variable length (here one an
+-- administrator put on a state column) could meet values stored out of line
+-- in the TOAST table that is swapped in only afterwards: such a batch table
+-- is recomputed in place (INSERT ... SELECT), its storage kept
+CREATE INDEX vi_build_state_idx ON lambda_catalog.vi_build_batch (sx);
+SELECT h.relfilenode AS old_heap_file FROM pg_class h WHERE h.oid = 'lambda_catalog.vi_build_batch'::regclass \gset
+SELECT lambda.recompute('vi_build');
+SELECT batch_diff('vi_inc', 'vi_build');
+SELECT relfilenode = :old_heap_file AS same_heap_storage FROM pg_class WHERE oid = 'lambda_catalog.vi_build_batch'::regclass;
+DROP INDEX lambda_catalog.vi_build_state_idx;
 DROP MATERIALIZED VIEW vi_inc, vi_build;
 
 -- a recompute gives the same rows again, and so does the incremental view's
@@ -151,6 +170,46 @@ SELECT lambda.create_event_table('pev', time_column => 'ts');
 INSERT INTO pev SELECT i % 3, i, '2025-01-15'::timestamptz + i * interval '1 hour' FROM generate_series(1, 1000) i;
 CREATE MATERIALIZED VIEW v_p WITH (lambda.continuous) AS SELECT k, count(*) AS n, avg(x) AS a FROM pev GROUP BY k;
 SELECT query_diff('v_p', 'SELECT k, count(*) AS n, avg(x) AS a FROM pev GROUP BY k');
+
+-- states stored out of line (exact sets of 10000 values): a recompute
+-- writes them into the new table's TOAST table, whose storage is swapped in
+-- with the table's, and the view reads them back exactly, after a refresh
+-- combined new values into them too, and after a second recompute
+CREATE TABLE tev (g int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('tev', time_column => 'ts');
+INSERT INTO tev SELECT i % 3, i, '2025-01-01' FROM generate_series(1, 30000) i;
+CREATE MATERIALIZED VIEW v_toast WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g;
+SELECT h.relfilenode AS old_heap_file, t.relfilenode AS old_toast_file, t.oid AS toast_oid
+  FROM lambda.views v JOIN pg_class h ON h.oid = v.batch_table JOIN pg_class t ON t.oid = h.reltoastrelid
+ WHERE v.view = 'v_toast'::regclass \gset
+SELECT lambda.recompute('v_toast');
+SELECT h.relfilenode <> :old_heap_file AS new_heap_storage, t.relfilenode <> :old_toast_file AS new_toast_storage,
+       t.oid = :toast_oid AS same_toast_table
+  FROM lambda.views v JOIN pg_class h ON h.oid = v.batch_table JOIN pg_class t ON t.oid = h.reltoastrelid
+ WHERE v.view = 'v_toast'::regclass;
+SELECT :toast_oid::regclass AS toast_table \gset
+SELECT count(DISTINCT chunk_id) AS values_out_of_line FROM :toast_table;
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+INSERT INTO tev SELECT i % 3, i, '2025-01-01' FROM generate_series(30001, 30030) i;
+REFRESH MATERIALIZED VIEW v_toast;
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+SELECT lambda.recompute('v_toast');
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+-- a session's default_tablespace does not move the new indexes: they go
+-- where the batch table's are, and their storage is swapped in
+SET allow_in_place_tablespaces = on;
+CREATE TABLESPACE lambda_recompute_ts LOCATION '';
+SET default_tablespace = lambda_recompute_ts;
+SELECT lambda.recompute('v_toast');
+RESET default_tablespace;
+SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
+SELECT count(*) AS relations_in_tablespace FROM pg_class
+ WHERE reltablespace = (SELECT oid FROM pg_tablespace WHERE spcname = 'lambda_recompute_ts');
+DROP TABLESPACE lambda_recompute_ts;
+RESET allow_in_place_tablespaces;
+DROP MATERIALIZED VIEW v_toast;
+DROP TABLE tev;
 
 -- the statement's functions refuse what pg_lambda would not give them
 SELECT lambda_catalog.batch_image((SELECT batch_table FROM lambda.views WHERE view = 'v_build'::regclass), 1, 'x'::text);

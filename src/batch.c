@@ -18,8 +18,10 @@
  * then folds in either the closed generations (incremental: cost in
  * proportion to the groups that changed) or, when one of them is incomplete,
  * the events after the old cut (a tail scan); upserts the groups into the
- * batch table, combining states; and records the new cut. Recompute deletes
- * the batch rows and folds in every event. Rebuild (after a restart) fills
+ * batch table, combining states; and records the new cut. Recompute
+ * replaces the batch rows by the groups of every event (batch_build.c: a
+ * new table swapped in, or a DELETE and INSERT ... SELECT; on the row path
+ * a DELETE and the upsert of every group). Rebuild (after a restart) fills
  * the speed layer from a tail scan instead of the batch table.
  *
  * A tail scan of an event table with an arrival index (event_table.c) reads
@@ -1065,9 +1067,10 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	catalog_begin(&scope);
 	if (full)
 	{
-		char	   *sql = psprintf("DELETE FROM %s", batch_qualified_name(batch_relid));
-
-		if (SPI_execute(sql, false, 0) != SPI_OK_DELETE)
+		/* the build replaces the rows itself; the row path upserts into none */
+		if (!build &&
+			SPI_execute(psprintf("DELETE FROM %s", batch_qualified_name(batch_relid)),
+						false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not empty the batch table");
 		old.batch_rows = 0;
 		if (build)

@@ -35,6 +35,7 @@ extern int64 batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, Partial
 /* batch_build.c: a recompute as one statement */
 extern bool batch_build_possible(ViewDef *def);
 extern int64 batch_build(ViewDef *def, Snapshot snap, Datum horizon);
+extern void batch_build_check_snapshot(ViewDef *def, Snapshot snap);
 
 extern void batch_refresh(Oid batch_relid, bool full, const char *why);
 extern bool batch_rebuild(Oid batch_relid);

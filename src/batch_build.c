@@ -58,14 +58,26 @@
  * Memory: the statement runs with work_mem = maintenance_work_mem, so its
  * hash aggregation spills past maintenance_work_mem × hash_mem_multiplier.
  *
- * Room: before a recompute writes, the pages of the batch table are pruned
- * and their room recorded in the free space map (build_note_free_space), so
- * that the new rows take the room of the recompute before last.
+ * Where the rows go (batch_build): into the batch table itself when this
+ * transaction created it (CREATE), then REINDEX; else into a new table of
+ * the same columns, indexed like the batch table, whose storage is then
+ * swapped into the batch table (build_swap), as REFRESH MATERIALIZED VIEW
+ * swaps a new heap in, but with the indexes built before the swap rather
+ * than under its lock. A snapshot older than the swap cannot see the new
+ * rows: a read under one fails with a serialization error
+ * (batch_build_check_snapshot) instead of answering wrongly. A batch table
+ * whose rows need INSERT (_lambda_long, a trigger) or whose indexes read a
+ * column of variable length (a value out of line would be read from the
+ * TOAST table before its storage is swapped in) is recomputed in place:
+ * DELETE, then INSERT ... SELECT, after its pages are pruned and their room
+ * recorded in the free space map (build_note_free_space), so that the new
+ * rows take the room of the recompute before last.
  *
  * Locks: those of the statement (AccessShare on the events, RowExclusive on
- * the batch table), SHARE while new indexes are built and a moment of
- * ACCESS EXCLUSIVE to swap them in (build_swap_indexes); the caller holds
- * ShareUpdateExclusive on the batch table.
+ * the batch table), ACCESS EXCLUSIVE on the new table (nobody else sees
+ * it), and a moment of ACCESS EXCLUSIVE on the batch table and its indexes
+ * for the swap (build_lock_for_swap); the caller holds ShareUpdateExclusive
+ * on the batch table.
  *
  *-------------------------------------------------------------------------
  */
@@ -95,6 +107,14 @@
 #include "catalog/pg_index.h"
 #include "commands/defrem.h"
 #include "commands/tablecmds.h"
+#include "commands/cluster.h"
+#include "access/xact.h"
+#include "access/htup_details.h"
+#include "catalog/indexing.h"
+#include "access/genam.h"
+#include "utils/fmgroids.h"
+#include "access/sysattr.h"
+#include "optimizer/optimizer.h"
 #include "storage/lmgr.h"
 #include "utils/relcache.h"
 #include "access/table.h"
@@ -132,11 +152,11 @@ typedef enum BuildWay
 	BUILD_INSERT,				/* INSERT ... SELECT */
 	BUILD_NEW_STORAGE,			/* multi-insert into storage new in this
 								 * transaction, then REINDEX */
-	BUILD_NEW_INDEXES			/* multi-insert, then new indexes replace the
-								 * old ones */
+	BUILD_SWAP					/* multi-insert into a new table, index it,
+								 * then swap its storage in */
 } BuildWay;
 
-/* how long a recompute asks for the index swap's lock without waiting */
+/* how long a recompute asks for the swap's lock without waiting */
 #define BUILD_SWAP_TRY_MS	5000
 
 /* rows a build puts into a new batch table at once (table_multi_insert) */
@@ -362,6 +382,7 @@ typedef struct BuildReceiver
 	Relation	rel;
 	ViewDef    *def;
 	BulkInsertState bistate;
+	int			options;		/* of table_multi_insert */
 	CommandId	cid;
 	AttrNumber *colmap;			/* batch attribute of each SELECT column */
 	int			ncols;
@@ -378,7 +399,7 @@ build_receiver_flush(BuildReceiver *r)
 
 	if (r->nslots == 0)
 		return;
-	table_multi_insert(r->rel, r->slots, r->nslots, r->cid, 0, r->bistate);
+	table_multi_insert(r->rel, r->slots, r->nslots, r->cid, r->options, r->bistate);
 	for (i = 0; i < r->nslots; i++)
 		ExecClearTuple(r->slots[i]);
 	r->rows += r->nslots;
@@ -547,21 +568,56 @@ build_note_free_space(Relation rel)
 	FreeAccessStrategy(strategy);
 }
 
-/* An index of a batch table that a recompute replaces by a new one. */
+/* An index of a batch table, and its twin on the table a recompute fills. */
 typedef struct BuildIndex
 {
 	Oid			oldoid;
 	char	   *oldname;
-	char	   *rest;			/* its definition after "CREATE ... INDEX name" */
+	char	   *rest;			/* its definition after "CREATE ... INDEX name
+								 * ON table " */
 	bool		unique;
 	Oid			newoid;
 } BuildIndex;
 
 /*
- * The indexes of rel that a recompute can build anew beside the old ones
- * (a plain CREATE INDEX each, from pg_get_indexdef), or NIL with *ok false
- * when one cannot be: backing a constraint, not valid, or a definition
- * that does not read as expected.
+ * Whether index indexoid of heap reads a column of variable length (or the
+ * whole row). Such a value can be out of line, in a TOAST table the new
+ * table's rows name but whose storage is swapped in only afterwards
+ * (build_swap): the index could not be built before the swap.
+ */
+static bool
+build_index_reads_varlena(Relation heap, Oid indexoid)
+{
+	Relation	idx = index_open(indexoid, AccessShareLock);
+	Bitmapset  *atts = NULL;
+	bool		varlena = false;
+	int			i;
+
+	for (i = 0; i < idx->rd_index->indnatts; i++)
+	{
+		if (idx->rd_index->indkey.values[i] != 0)
+			atts = bms_add_member(atts, idx->rd_index->indkey.values[i] - FirstLowInvalidHeapAttributeNumber);
+	}
+	pull_varattnos((Node *) RelationGetIndexExpressions(idx), 1, &atts);
+	pull_varattnos((Node *) RelationGetIndexPredicate(idx), 1, &atts);
+	i = -1;
+	while ((i = bms_next_member(atts, i)) >= 0)
+	{
+		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno == 0 || (attno > 0 && TupleDescAttr(RelationGetDescr(heap), attno - 1)->attlen < 0))
+			varlena = true;
+	}
+	index_close(idx, AccessShareLock);
+	return varlena;
+}
+
+/*
+ * The indexes of rel that a recompute can build anew on another table of
+ * the same columns (a plain CREATE INDEX each, from pg_get_indexdef), or
+ * NIL with *ok false when one cannot be: backing a constraint, not valid,
+ * reading a column of variable length (build_index_reads_varlena), or a
+ * definition that does not read as expected.
  */
 static List *
 build_index_copies(Relation rel, bool *ok)
@@ -569,6 +625,8 @@ build_index_copies(Relation rel, bool *ok)
 	List	   *indexes = RelationGetIndexList(rel);
 	List	   *copies = NIL;
 	ListCell   *lc;
+	char	   *relname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													 RelationGetRelationName(rel));
 
 	*ok = true;
 	foreach(lc, indexes)
@@ -590,51 +648,35 @@ build_index_copies(Relation rel, bool *ok)
 		*ok = form->indisvalid && form->indisready && form->indislive && !form->indisexclusion &&
 			!OidIsValid(get_index_constraint(idx));
 		ReleaseSysCache(tup);
+		if (*ok && build_index_reads_varlena(rel, idx))
+			*ok = false;
 		if (!*ok)
 			return NIL;
 		ddl = pg_get_indexdef_string(idx);
-		prefix = psprintf("CREATE %sINDEX %s ON ", b->unique ? "UNIQUE " : "", quote_identifier(b->oldname));
+		prefix = psprintf("CREATE %sINDEX %s ON %s ", b->unique ? "UNIQUE " : "",
+						  quote_identifier(b->oldname), relname);
 		if (strncmp(ddl, prefix, strlen(prefix)) != 0)
 		{
 			*ok = false;
 			return NIL;
 		}
-		b->rest = ddl + strlen(prefix) - strlen(" ON ");
+		b->rest = ddl + strlen(prefix);
 		copies = lappend(copies, b);
 	}
 	return copies;
 }
 
 /*
- * A recompute's new indexes: each index of the batch table is built anew,
- * sorted, from the table as it is now (the old rows, which this transaction
- * deleted but others still read, and the new ones), under a SHARE lock that
- * lets readers read on. Then, in an instant of ACCESS EXCLUSIVE, the old
- * indexes are dropped and the new ones take their names. That lock is
+ * Takes ACCESS EXCLUSIVE on the batch table for the instant of a swap:
  * first asked for without waiting (for up to BUILD_SWAP_TRY_MS, so that
  * readers never queue behind it while a long one holds the table), then
  * waited for.
  */
 static void
-build_swap_indexes(Oid batch_relid, List *copies)
+build_lock_for_swap(Oid batch_relid)
 {
-	Oid			nsp = get_rel_namespace(batch_relid);
-	ListCell   *lc;
 	int			waited;
 
-	foreach(lc, copies)
-	{
-		BuildIndex *b = lfirst(lc);
-		char	   *newname = ChooseRelationName(b->oldname, NULL, "new", nsp, false);
-
-		if (SPI_execute(psprintf("CREATE %sINDEX %s%s", b->unique ? "UNIQUE " : "",
-								 quote_identifier(newname), b->rest),
-						false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not build index \"%s\" anew", b->oldname);
-		b->newoid = get_relname_relid(newname, nsp);
-		if (!OidIsValid(b->newoid))
-			elog(ERROR, "index \"%s\" was not created", newname);
-	}
 	for (waited = 0; !ConditionalLockRelationOid(batch_relid, AccessExclusiveLock); waited += 10)
 	{
 		if (waited >= BUILD_SWAP_TRY_MS)
@@ -645,17 +687,219 @@ build_swap_indexes(Oid batch_relid, List *copies)
 		CHECK_FOR_INTERRUPTS();
 		pg_usleep(10000L);
 	}
+}
+
+/*
+ * Swaps the storage of relations r1 and r2 (two heaps, two TOAST tables or
+ * two indexes of the same access method): their pg_class rows exchange
+ * relfilenode and the statistics that describe the storage (relpages,
+ * reltuples, relallvisible) and, for heaps, relfrozenxid and relminmxid.
+ * The update invalidates both relcache entries; r1's new storage counts as
+ * new in this subtransaction, as after CLUSTER (with wal_level = minimal,
+ * writes to it skip WAL and it is synced at commit). The caller holds
+ * ACCESS EXCLUSIVE on both.
+ */
+static void
+build_swap_storage(Oid r1, Oid r2)
+{
+	Relation	pgclass = table_open(RelationRelationId, RowExclusiveLock);
+	HeapTuple	t1 = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(r1));
+	HeapTuple	t2 = SearchSysCacheCopy1(RELOID, ObjectIdGetDatum(r2));
+	Form_pg_class c1;
+	Form_pg_class c2;
+	Oid			filenode;
+	int32		pages;
+	float4		tuples;
+	int32		allvisible;
+	TransactionId frozenxid;
+	MultiXactId minmxid;
+	Relation	rel1;
+	Relation	rel2;
+
+	if (!HeapTupleIsValid(t1) || !HeapTupleIsValid(t2))
+		elog(ERROR, "cache lookup failed for relation %u or %u", r1, r2);
+	c1 = (Form_pg_class) GETSTRUCT(t1);
+	c2 = (Form_pg_class) GETSTRUCT(t2);
+	if (c1->relkind != c2->relkind || c1->relam != c2->relam ||
+		c1->reltablespace != c2->reltablespace || c1->relpersistence != c2->relpersistence ||
+		!OidIsValid(c1->relfilenode) || !OidIsValid(c2->relfilenode))
+		elog(ERROR, "cannot swap the storage of relations \"%s\" and \"%s\"",
+			 NameStr(c1->relname), NameStr(c2->relname));
+	filenode = c1->relfilenode;
+	c1->relfilenode = c2->relfilenode;
+	c2->relfilenode = filenode;
+	pages = c1->relpages;
+	c1->relpages = c2->relpages;
+	c2->relpages = pages;
+	tuples = c1->reltuples;
+	c1->reltuples = c2->reltuples;
+	c2->reltuples = tuples;
+	allvisible = c1->relallvisible;
+	c1->relallvisible = c2->relallvisible;
+	c2->relallvisible = allvisible;
+	frozenxid = c1->relfrozenxid;
+	c1->relfrozenxid = c2->relfrozenxid;
+	c2->relfrozenxid = frozenxid;
+	minmxid = c1->relminmxid;
+	c1->relminmxid = c2->relminmxid;
+	c2->relminmxid = minmxid;
+	CatalogTupleUpdate(pgclass, &t1->t_self, t1);
+	CatalogTupleUpdate(pgclass, &t2->t_self, t2);
+	heap_freetuple(t1);
+	heap_freetuple(t2);
+	table_close(pgclass, RowExclusiveLock);
+
+	rel1 = relation_open(r1, NoLock);
+	rel2 = relation_open(r2, NoLock);
+	rel2->rd_createSubid = rel1->rd_createSubid;
+	rel2->rd_newRelfilelocatorSubid = rel1->rd_newRelfilelocatorSubid;
+	rel2->rd_firstRelfilelocatorSubid = rel1->rd_firstRelfilelocatorSubid;
+	RelationAssumeNewRelfilelocator(rel1);
+	relation_close(rel1, NoLock);
+	relation_close(rel2, NoLock);
+}
+
+/* The TOAST table of relation relid, or InvalidOid. */
+static Oid
+build_toast_of(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			toast;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	toast = ((Form_pg_class) GETSTRUCT(tup))->reltoastrelid;
+	ReleaseSysCache(tup);
+	return toast;
+}
+
+/* The one index of TOAST table toastrelid. */
+static Oid
+build_toast_index(Oid toastrelid)
+{
+	Relation	toast = table_open(toastrelid, AccessExclusiveLock);
+	List	   *indexes = RelationGetIndexList(toast);
+	Oid			idx;
+
+	if (list_length(indexes) != 1)
+		elog(ERROR, "TOAST table \"%s\" has %d indexes", RelationGetRelationName(toast),
+			 list_length(indexes));
+	idx = linitial_oid(indexes);
+	table_close(toast, NoLock);
+	return idx;
+}
+
+/*
+ * A recompute's swap: indexes each like the batch table's on the table
+ * newoid that the recompute filled (sorted builds, under no lock anyone
+ * else wants: nobody else can see that table), then, in an instant of
+ * ACCESS EXCLUSIVE on the batch table (build_lock_for_swap), swaps the
+ * storage of the two tables, of their TOAST tables and TOAST indexes and
+ * of each pair of indexes, and drops newoid, which now holds the old
+ * storage (removed at commit). Readers read the old batch layer until the
+ * swap; one whose snapshot is older than the recompute's commit and
+ * reads the view afterwards gets a serialization failure
+ * (batch_build_check_snapshot).
+ */
+static void
+build_swap(Oid batch_relid, Oid newoid, List *copies)
+{
+	Oid			nsp = get_rel_namespace(batch_relid);
+	char	   *newname = quote_qualified_identifier(get_namespace_name(nsp), get_rel_name(newoid));
+	Oid			oldtoast;
+	Oid			newtoast;
+	ListCell   *lc;
+	ObjectAddress obj;
+
 	foreach(lc, copies)
 	{
 		BuildIndex *b = lfirst(lc);
-		ObjectAddress obj;
+		char	   *idxname = ChooseRelationName(b->oldname, NULL, "new", nsp, false);
 
-		ObjectAddressSet(obj, RelationRelationId, b->oldoid);
-		performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
-		CommandCounterIncrement();
-		RenameRelationInternal(b->newoid, b->oldname, true, true);
-		CommandCounterIncrement();
+		if (SPI_execute(psprintf("CREATE %sINDEX %s ON %s %s", b->unique ? "UNIQUE " : "",
+								 quote_identifier(idxname), newname, b->rest),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not build index \"%s\" anew", b->oldname);
+		b->newoid = get_relname_relid(idxname, nsp);
+		if (!OidIsValid(b->newoid))
+			elog(ERROR, "index \"%s\" was not created", idxname);
 	}
+	build_lock_for_swap(batch_relid);
+	build_swap_storage(batch_relid, newoid);
+	oldtoast = build_toast_of(batch_relid);
+	newtoast = build_toast_of(newoid);
+	if (OidIsValid(oldtoast) != OidIsValid(newtoast))
+		elog(ERROR, "batch table \"%s\" and its copy differ in TOAST tables", get_rel_name(batch_relid));
+	if (OidIsValid(oldtoast))
+	{
+		build_swap_storage(oldtoast, newtoast);
+		build_swap_storage(build_toast_index(oldtoast), build_toast_index(newtoast));
+	}
+	foreach(lc, copies)
+	{
+		BuildIndex *b = lfirst(lc);
+
+		LockRelationOid(b->oldoid, AccessExclusiveLock);
+		build_swap_storage(b->oldoid, b->newoid);
+	}
+	CommandCounterIncrement();
+	ObjectAddressSet(obj, RelationRelationId, newoid);
+	performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+/*
+ * For a read of def's view under snapshot snap (the merged read path calls
+ * it as its scan starts): a recompute swaps new storage into the batch
+ * table (build_swap), whose rows a snapshot older than the recompute's
+ * commit cannot see. Such a snapshot (a REPEATABLE READ or SERIALIZABLE
+ * transaction's, taken before the recompute committed, that first reads
+ * the view after it) would read no batch rows with the old cut: instead
+ * of that wrong answer, a serialization failure, as PostgreSQL gives for
+ * rows a snapshot cannot read consistently. A snapshot that sees the
+ * batch table's current pg_class row (the swap's or a later one) is fine;
+ * one that does not is checked for the storage it would have seen. A
+ * snapshot that read the view before the swap holds a lock on the batch
+ * table that the swap waits for.
+ */
+void
+batch_build_check_snapshot(ViewDef *def, Snapshot snap)
+{
+	HeapTuple	tup;
+	TransactionId xmin;
+	Oid			current;
+	Relation	pgclass;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		stale;
+
+	if (snap == NULL || !IsMVCCSnapshot(snap))
+		return;
+	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(def->batch_relid));
+	if (!HeapTupleIsValid(tup))
+		return;
+	current = ((Form_pg_class) GETSTRUCT(tup))->relfilenode;
+	xmin = HeapTupleHeaderGetXmin(tup->t_data);
+	ReleaseSysCache(tup);
+	if (!TransactionIdIsNormal(xmin) || TransactionIdIsCurrentTransactionId(xmin) ||
+		!XidInMVCCSnapshot(xmin, snap))
+		return;
+	/* the snapshot sees an older version of the row: which storage it names */
+	pgclass = table_open(RelationRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_class_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(def->batch_relid));
+	scan = systable_beginscan(pgclass, ClassOidIndexId, true, snap, 1, &key);
+	tup = systable_getnext(scan);
+	stale = HeapTupleIsValid(tup) && ((Form_pg_class) GETSTRUCT(tup))->relfilenode != current;
+	systable_endscan(scan);
+	table_close(pgclass, AccessShareLock);
+	if (stale)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent recompute of continuous view \"%s\"",
+						get_rel_name(def->view_relid)),
+				 errdetail("lambda.recompute replaced the view's batch layer after this transaction's snapshot was taken; the batch layer that snapshot would read is gone."),
+				 errhint("Retry the transaction.")));
 }
 
 /* Names the build's statement in the context of an error, as SPI does. */
@@ -735,15 +979,20 @@ build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo par
 }
 
 /*
- * Fills the (emptied) batch table of def with the groups of every event
- * that snap sees; horizon is a sliding window's first readable step. Runs
- * in the catalog scope (catalog_begin). Returns the rows inserted.
+ * Replaces the rows of def's batch table by the groups of every event that
+ * snap sees; horizon is a sliding window's first readable step. Runs in the
+ * catalog scope (catalog_begin). Returns the rows inserted.
  *
  * A batch table created by this transaction gets the SELECT's rows by
  * multi-insert and its indexes built afterwards (REINDEX: a sort, not a
- * descent of the unique index per row); any other gets INSERT ... SELECT,
- * whose rows other transactions must not see before it commits, and whose
- * old rows they keep reading meanwhile.
+ * descent of the unique index per row). Any other gets them, the same way,
+ * in a new table of the same columns (make_new_heap, as REFRESH
+ * MATERIALIZED VIEW and CLUSTER make one), indexed like it, whose storage
+ * is then swapped in (build_swap): the old rows are neither deleted nor
+ * indexed again, and readers read them until the swap. A batch table whose
+ * rows need INSERT (a generated column, a trigger) has its rows deleted
+ * and gets INSERT ... SELECT, whose rows other transactions do not see
+ * before it commits, and whose old rows they keep reading meanwhile.
  */
 int64
 batch_build(ViewDef *def, Snapshot snap, Datum horizon)
@@ -754,6 +1003,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	ParamListInfo params;
 	char	   *mwm;
 	Relation	rel;
+	Relation	target;
+	Oid			newoid = InvalidOid;
 	BuildWay	way;
 	List	   *copies = NIL;
 	int64		rows;
@@ -773,6 +1024,13 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	mwm = psprintf("%dkB", maintenance_work_mem);
 	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * The new table's indexes go where the batch table's are: in the
+	 * tablespace their definitions name, or the database's default (not the
+	 * session's default_tablespace), so that their storage can be swapped.
+	 */
+	(void) set_config_option("default_tablespace", "", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	rel = table_open(def->batch_relid, RowExclusiveLock);
 	way = BUILD_INSERT;
 	if (build_rows_fit(def, rel))
@@ -782,10 +1040,31 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		if (build_storage_is_new(rel))
 			way = BUILD_NEW_STORAGE;
 		else if ((copies = build_index_copies(rel, &ok)) != NIL && ok)
-			way = BUILD_NEW_INDEXES;
+			way = BUILD_SWAP;
 	}
-	if (way != BUILD_NEW_STORAGE)
+	target = rel;
+	if (way == BUILD_INSERT)
+	{
+		if (SPI_execute(psprintf("DELETE FROM %s",
+								 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+															RelationGetRelationName(rel))),
+						false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not empty the batch table of \"%s\"", get_rel_name(def->view_relid));
 		build_note_free_space(rel);
+	}
+	else if (way == BUILD_SWAP)
+	{
+		newoid = make_new_heap(def->batch_relid, rel->rd_rel->reltablespace, rel->rd_rel->relam,
+							   rel->rd_rel->relpersistence, ShareUpdateExclusiveLock);
+		CommandCounterIncrement();
+		target = table_open(newoid, AccessExclusiveLock);
+
+		/*
+		 * The rows' TOAST pointers name the batch table's TOAST table, whose
+		 * storage the new one's takes at the swap (as CLUSTER does).
+		 */
+		target->rd_toastoid = rel->rd_rel->reltoastrelid;
+	}
 	sql = build_sql(def, way == BUILD_INSERT);
 	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
 	argtypes[0] = def->steptype;
@@ -813,9 +1092,11 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		r->pub.rShutdown = build_receiver_shutdown;
 		r->pub.rDestroy = build_receiver_destroy;
 		r->pub.mydest = DestNone;
-		r->rel = rel;
+		r->rel = target;
 		r->def = def;
 		r->bistate = GetBulkInsertState();
+		/* a table new in this transaction: its free space map is empty */
+		r->options = TABLE_INSERT_SKIP_FSM;
 		r->cid = GetCurrentCommandId(true);
 		r->cxt = CurrentMemoryContext;
 		(void) build_execute(plan, sql, snap, params, (DestReceiver *) r, build_view_owner(def));
@@ -823,13 +1104,18 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		for (i = 0; i < BUILD_MULTI_INSERT && r->slots[i] != NULL; i++)
 			ExecDropSingleTupleTableSlot(r->slots[i]);
 		rows = r->rows;
+		if (target != rel)
+		{
+			target->rd_toastoid = InvalidOid;
+			table_close(target, NoLock);
+		}
 		table_close(rel, NoLock);
 		CommandCounterIncrement();
 		/* the indexes, sorted from the rows just written */
 		build_progress.phase = "indexing";
 		build_report();
-		if (way == BUILD_NEW_INDEXES)
-			build_swap_indexes(def->batch_relid, copies);
+		if (way == BUILD_SWAP)
+			build_swap(def->batch_relid, newoid, copies);
 		else if (SPI_execute(psprintf("REINDEX TABLE %s",
 								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->batch_relid)),
 															get_rel_name(def->batch_relid))),

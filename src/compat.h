@@ -23,8 +23,9 @@
  *			(columns read: compat_rte_selected_cols())
  *	16		ExecInitRangeTable() takes the permission infos		macro
  *	16		ExecInsertIndexTuples() takes onlySummarizing		macro
- *	16		RelationData.rd_firstRelfilenodeSubid became		macro
- *			rd_firstRelfilelocatorSubid
+ *	16		RelationData.rd_firstRelfilenodeSubid became		macros
+ *			rd_firstRelfilelocatorSubid (rd_newRelfilenodeSubid,
+ *			RelationAssumeNewRelfilenode() likewise)
  *	17		CheckValidResultRel() takes MERGE actions			macro
  *	17		create_foreignscan_path() takes fdw_restrictinfo	macro
  *	17		PGPROC.lxid became PGPROC.vxid.lxid					compat_proc_lxid()
@@ -113,6 +114,8 @@ object_ownercheck(Oid classid, Oid objectid, Oid roleid)
 /* Whether a relation's storage is new in this transaction (renamed in 16). */
 #if PG_VERSION_NUM < 160000
 #define rd_firstRelfilelocatorSubid rd_firstRelfilenodeSubid
+#define rd_newRelfilelocatorSubid rd_newRelfilenodeSubid
+#define RelationAssumeNewRelfilelocator(rel) RelationAssumeNewRelfilenode(rel)
 #endif
 
 /* The local transaction id of the backend proc runs (moved into vxid in 17). */

@@ -674,6 +674,8 @@ merge_fdw_begin(ForeignScanState *node, int eflags)
 	merge_check_owner(s->def);
 	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
 		return;
+	/* a snapshot older than a recompute cannot read the batch table it swapped in */
+	batch_build_check_snapshot(s->def, node->ss.ps.state->es_snapshot);
 	if (s->point || s->filters != NIL)
 		s->keyexprs = ExecInitExprList(plan->fdw_exprs, (PlanState *) node);
 }
