@@ -410,7 +410,7 @@ catalog_view_record_refresh(Oid batch_relid, const CatalogRefresh *r)
 	Oid			argtypes[12] = {OIDOID, INT8OID, XID8OID, XID8OID, XID8ARRAYOID,
 	TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID, XID8ARRAYOID, INT8OID};
 	Datum		args[12];
-	char		nulls[12] = "            ";
+	char		nulls[12];
 	bool		commands = catalog_has(CATALOG_CUT_COMMANDS);
 
 	args[0] = ObjectIdGetDatum(batch_relid);
@@ -425,6 +425,7 @@ catalog_view_record_refresh(Oid batch_relid, const CatalogRefresh *r)
 	args[9] = CStringGetTextDatum(catalog_cut_origin());
 	args[10] = PointerGetDatum(r->own);
 	args[11] = Int64GetDatum((int64) r->command);
+	memset(nulls, ' ', sizeof(nulls));
 	if (r->own == NULL)
 		nulls[10] = nulls[11] = 'n';
 	catalog_begin(&scope);
