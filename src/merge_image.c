@@ -246,12 +246,9 @@ merge_image_fold(MergeImage *mi, int idx, Datum bstate, bool bnull, int nmatch, 
 
 	if (!bnull)
 	{
-		struct varlena *v = (struct varlena *) DatumGetPointer(bstate);
-
-		if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		if (!merge_state_inline_bytes(bstate, &mi->fold[n], &mi->foldlens[n]))
 			return false;
-		mi->fold[n] = VARDATA_ANY(v);
-		mi->foldlens[n++] = VARSIZE_ANY_EXHDR(v);
+		n++;
 	}
 	for (m = 0; m < nmatch; m++)
 	{

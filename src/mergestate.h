@@ -31,6 +31,7 @@ extern void merge_state_init(MergeState *st, AggMeta *meta, MemoryContext cxt);
 extern void merge_state_add(MergeState *st, Datum bytes, MemoryContext cxt);
 extern Datum merge_state_result(MergeState *st, bool *isnull, MemoryContext cxt);
 extern bool merge_state_foldable(AggMeta *meta);
+extern bool merge_state_inline_bytes(Datum bytes, const char **data, int *len);
 extern bool merge_state_fold_images(AggMeta *meta, const char *const *images, const int *lens,
 									int n, Datum *result, bool *isnull);
 
