@@ -145,23 +145,6 @@ merge_state_foldable(AggMeta *meta)
 }
 
 /*
- * The bytes of a serialized state (a bytea) where they lie, when they lie
- * there uncompressed (a short or 4-byte header); false for a compressed or
- * out-of-line one, which only MergeState reads.
- */
-bool
-merge_state_inline_bytes(Datum bytes, const char **data, int *len)
-{
-	struct varlena *v = (struct varlena *) DatumGetPointer(bytes);
-
-	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
-		return false;
-	*data = VARDATA_ANY(v);
-	*len = VARSIZE_ANY_EXHDR(v);
-	return true;
-}
-
-/*
  * Merges n serialized non-NULL states (their bytes, in the order a
  * MergeState would take them) of a merge_state_foldable aggregate into its
  * result, as merge_state_init, merge_state_add and merge_state_result do:
