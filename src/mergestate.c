@@ -15,8 +15,8 @@
  * a by-value integer combined by a built-in function and returned as it is
  * (count, sum of int4, min and max of int4 and int8: merge_state_foldable)
  * straight from the serialized states, without a Datum, a copy or a
- * function call per state: the merged scan (merge_image.c) merges every
- * group of a view so.
+ * function call per state: the merged scans (merge_image.c,
+ * merge_group.c) merge those aggregates of every group so.
  *
  * merge_reader_check is the one check that the current role may combine a
  * view's states: SELECT on the view (or any of its columns) or on its batch
