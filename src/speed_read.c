@@ -113,7 +113,8 @@ speed_read_gen(dsa_area *area, ViewDef *def, SpeedGen *g, const char *key, int k
 		speed_set_reserve(set, g->nentries, g->bytes);
 	/*
 	 * Every entry, chain by chain: a ring of the next SPEED_READ_PREFETCH
-	 * entries to read, each prefetched when it goes in. A bucket's chain
+	 * entries to read, each prefetched when it goes in (two cache lines: an
+	 * entry's header, key and states take about 64 to 128 bytes). A bucket's chain
 	 * goes on in the ring (an entry's successor takes its place at the
 	 * end) while the next buckets' chains start, so that the cache misses
 	 * of many chains overlap, links within a chain included. The order is
@@ -138,6 +139,7 @@ speed_read_gen(dsa_area *area, ViewDef *def, SpeedGen *g, const char *key, int k
 				{
 					e = dsa_get_address(area, p);
 					speed_read_prefetch(e);
+					speed_read_prefetch((char *) e + 64);
 					ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = e;
 				}
 			}
@@ -151,6 +153,7 @@ speed_read_gen(dsa_area *area, ViewDef *def, SpeedGen *g, const char *key, int k
 				SpeedEntry *next = dsa_get_address(area, e->next);
 
 				speed_read_prefetch(next);
+				speed_read_prefetch((char *) next + 64);
 				ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = next;
 			}
 			if (f == NULL || (f->keys_read++, speed_filter_match(def, f, e->data, e->keylen)))
