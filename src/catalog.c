@@ -736,17 +736,17 @@ catalog_view_list_schedule(void)
 					"SELECT batch_table::oid,"
 					"       redefines IS NULL AND (last_refresh IS NULL"
 					"         OR last_refresh + LEAST(refresh_interval, sliding_window) <= pg_catalog.now()),"
-					"       last_refresh"
+					"       last_refresh, batch_rows"
 					"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST" :
 					catalog_has(CATALOG_SLIDING_WINDOWS) ?
 					"SELECT batch_table::oid,"
 					"       last_refresh IS NULL OR last_refresh + LEAST(refresh_interval, sliding_window)"
 					"         <= pg_catalog.now(),"
-					"       last_refresh"
+					"       last_refresh, batch_rows"
 					"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST" :
 					"SELECT batch_table::oid,"
 					"       last_refresh IS NULL OR last_refresh + refresh_interval <= pg_catalog.now(),"
-					"       last_refresh"
+					"       last_refresh, batch_rows"
 					"  FROM lambda_catalog.continuous_view v ORDER BY last_refresh NULLS FIRST",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read lambda_catalog.continuous_view");
@@ -763,6 +763,8 @@ catalog_view_list_schedule(void)
 		s->due = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
 		d = SPI_getbinval(tup, desc, 3, &isnull);
 		s->last_refresh = isnull ? 0 : DatumGetTimestampTz(d);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		s->batch_rows = isnull ? 0 : DatumGetInt64(d);
 		old = MemoryContextSwitchTo(caller);
 		result = lappend(result, s);
 		MemoryContextSwitchTo(old);

@@ -113,6 +113,7 @@ typedef struct CatalogViewSchedule
 	bool		due;			/* never refreshed, or its refresh interval
 								 * (or sliding window) has passed */
 	TimestampTz last_refresh;	/* 0 when never refreshed */
+	int64		batch_rows;		/* rows of its batch table at its last refresh */
 } CatalogViewSchedule;
 
 /* Finding the catalog, and running statements on it */

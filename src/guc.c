@@ -26,6 +26,7 @@ int			lambda_worker_restart_interval = 5;
 int			lambda_max_continuous_views = 64;
 int			lambda_speed_layer_memory = 256;
 int			lambda_capture_memory = 64 * 1024;
+double		lambda_refresh_tail_fraction = 0;
 
 /*
  * Defines the parameters. Called once from _PG_init in the postmaster.
@@ -85,4 +86,9 @@ guc_init(void)
 							"Beyond it they move into the speed layer's shared memory until the transaction ends.",
 							&lambda_capture_memory, 64 * 1024, 1024, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomRealVariable("lambda.refresh_tail_fraction",
+							 "Refresh a continuous view early when its speed layer holds more keys than this fraction of its batch table's rows.",
+							 "Only once the speed layer holds at least 1000 keys; 0 turns it off. Whole-view reads cost in proportion to the keys in the speed layer.",
+							 &lambda_refresh_tail_fraction, 0, 0, 1000000,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 }

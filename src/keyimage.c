@@ -66,9 +66,9 @@ key_append_value(StringInfo buf, Datum value, int16 typlen, bool byval)
 	}
 }
 
-/* Appends the key image of one group's key values. */
-void
-key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
+/* key_image value by value, each appended in turn */
+static void
+key_image_values(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 {
 	int			i;
 
@@ -78,6 +78,95 @@ key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 		if (!nulls[i])
 			key_append_value(buf, values[i], def->keylens[i], def->keybyvals[i]);
 	}
+}
+
+/* keys key_image lays out in one pass (more: value by value) */
+#define KEY_IMAGE_DIRECT_MAX	16
+
+/*
+ * Appends the key image of one group's key values. The room the whole image
+ * takes is made at once (after detoasting varlena keys) and the bytes
+ * written through a pointer: the merged scan computes the image of every
+ * batch row it probes with, and capture that of every event.
+ */
+void
+key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
+{
+	const char *ptrs[KEY_IMAGE_DIRECT_MAX];
+	uint32		lens[KEY_IMAGE_DIRECT_MAX];
+	Size		room = 0;
+	char	   *w;
+	int			i;
+
+	if (def->nkeys > KEY_IMAGE_DIRECT_MAX)
+	{
+		key_image_values(def, values, nulls, buf);
+		return;
+	}
+	for (i = 0; i < def->nkeys; i++)
+	{
+		int16		typlen = def->keylens[i];
+
+		room++;
+		if (nulls[i])
+			continue;
+		if (typlen > 0)
+			room += typlen;
+		else
+		{
+			if (typlen == -1)
+			{
+				struct varlena *v = PG_DETOAST_DATUM_PACKED(values[i]);
+
+				ptrs[i] = VARDATA_ANY(v);
+				lens[i] = VARSIZE_ANY_EXHDR(v);
+			}
+			else
+			{
+				ptrs[i] = DatumGetCString(values[i]);
+				lens[i] = strlen(ptrs[i]) + 1;
+			}
+			room += sizeof(uint32) + lens[i];
+		}
+	}
+	if (room >= (Size) MaxAllocSize)
+	{
+		/* too large for one buffer: value by value, to the same error */
+		key_image_values(def, values, nulls, buf);
+		return;
+	}
+	enlargeStringInfo(buf, (int) room);
+	w = buf->data + buf->len;
+	for (i = 0; i < def->nkeys; i++)
+	{
+		int16		typlen = def->keylens[i];
+
+		*w++ = nulls[i] ? 0 : 1;
+		if (nulls[i])
+			continue;
+		if (typlen > 0)
+		{
+			if (def->keybyvals[i])
+			{
+				char		tmp[sizeof(Datum)];
+
+				store_att_byval(tmp, values[i], typlen);
+				memcpy(w, tmp, typlen);
+			}
+			else
+				memcpy(w, DatumGetPointer(values[i]), typlen);
+			w += typlen;
+		}
+		else
+		{
+			memcpy(w, &lens[i], sizeof(uint32));
+			w += sizeof(uint32);
+			memcpy(w, ptrs[i], lens[i]);
+			w += lens[i];
+		}
+	}
+	buf->len = w - buf->data;
+	buf->data[buf->len] = '\0';
 }
 
 /*

@@ -74,6 +74,9 @@
 /* allocation headers and copies of a speed-layer key's datums, roughly */
 #define MERGE_GROUP_KEY_OVERHEAD 96
 
+/* states of one group that merge_group_fold merges at once */
+#define MERGE_GROUP_FOLD_MAX	8
+
 /* What an output column is (merge_image.c reads the same codes) */
 #define MG_CONST	MERGE_COL_CONST /* a constant (a column the query does not use) */
 #define MG_KEY		MERGE_COL_KEY	/* a key column */
@@ -118,6 +121,7 @@ typedef struct MergeGroupState
 	int			naggs;
 	int		   *aggpos;			/* input column of each aggregate's state */
 	AggMeta   **meta;
+	bool	   *foldable;		/* per aggregate: merge_state_foldable */
 	/* execution */
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
 	int			child;
@@ -485,10 +489,12 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 	s->naggs = list_length(aggpos);
 	s->aggpos = palloc(sizeof(int) * Max(s->naggs, 1));
 	s->meta = palloc(sizeof(AggMeta *) * Max(s->naggs, 1));
+	s->foldable = palloc(sizeof(bool) * Max(s->naggs, 1));
 	for (i = 0; i < s->naggs; i++)
 	{
 		s->aggpos[i] = list_nth_int(aggpos, i);
 		s->meta[i] = aggmeta_lookup(s->batch_relid, list_nth_int(aggnos, i));
+		s->foldable[i] = merge_state_foldable(s->meta[i]);
 	}
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
@@ -643,6 +649,40 @@ merge_group_load_speed(MergeGroupState *s)
 }
 
 /*
+ * Aggregate idx of a group straight from its states' bytes
+ * (merge_state_fold_images): the batch state (when given), then the
+ * entry's speed rows. False when it cannot (more states than it takes at
+ * once, one compressed or out of line, one of another length): the caller
+ * merges through MergeState.
+ */
+static bool
+merge_group_fold(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, MergeGroupEntry *e,
+				 Datum *result, bool *isnull)
+{
+	const char *images[MERGE_GROUP_FOLD_MAX];
+	int			lens[MERGE_GROUP_FOLD_MAX];
+	int			n = 0;
+	MergeGroupRow *row;
+
+	if (bvals && !bnulls[s->aggpos[idx]])
+	{
+		if (!merge_state_inline_bytes(bvals[s->aggpos[idx]], &images[n], &lens[n]))
+			return false;
+		n++;
+	}
+	for (row = e ? e->first : NULL; row; row = row->next)
+	{
+		if (row->states[idx] == (Datum) 0)
+			continue;
+		if (n == MERGE_GROUP_FOLD_MAX ||
+			!merge_state_inline_bytes(row->states[idx], &images[n], &lens[n]))
+			return false;
+		n++;
+	}
+	return merge_state_fold_images(s->meta[idx], images, lens, n, result, isnull);
+}
+
+/*
  * Fills the scan slot with one group: its keys (from the batch row's values
  * or the entry's), each aggregate merged from the batch state (when given)
  * and then the entry's speed rows.
@@ -677,6 +717,10 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 					MergeState st;
 					MergeGroupRow *row;
 
+					if (s->foldable[idx] &&
+						merge_group_fold(s, idx, bvals, bnulls, e,
+										 &out->tts_values[c], &out->tts_isnull[c]))
+						break;
 					merge_state_init(&st, s->meta[idx], s->rowcxt);
 					if (bvals && !bnulls[s->aggpos[idx]])
 						merge_state_add(&st, bvals[s->aggpos[idx]], s->rowcxt);

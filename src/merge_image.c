@@ -64,6 +64,15 @@ struct MergeImage
 	bool		batch_done;
 	TupleTableSlot *out;		/* where groups go */
 	MemoryContext rowcxt;		/* and their memory */
+	MemoryContext cxt;			/* the scan's: the arrays below */
+	bool	   *foldable;		/* per aggregate: merge_state_foldable */
+	Datum	   *kvals;			/* a batch row's keys in view key order */
+	bool	   *knulls;
+	const char **parts;			/* the key's entries' states (emit) */
+	int		   *lens;
+	int			partcap;		/* entries they have room for */
+	const char **fold;			/* one aggregate's states (emit) */
+	int		   *foldlens;
 };
 
 /*
@@ -133,8 +142,15 @@ merge_image_begin(CustomScanState *node, const MergeImageCols *cols, List *imgke
 	for (i = 0; i < cols->nkeys; i++)
 		mi->imgkey[i] = list_nth_int(imgkey, i);
 	mi->aggno = palloc(sizeof(int) * Max(cols->naggs, 1));
+	mi->foldable = palloc(sizeof(bool) * Max(cols->naggs, 1));
 	for (i = 0; i < cols->naggs; i++)
+	{
 		mi->aggno[i] = list_nth_int(aggnos, i);
+		mi->foldable[i] = merge_state_foldable(cols->meta[i]);
+	}
+	mi->kvals = palloc(sizeof(Datum) * mi->def->nkeys);
+	mi->knulls = palloc(sizeof(bool) * mi->def->nkeys);
+	mi->cxt = CurrentMemoryContext;
 	return mi;
 }
 
@@ -184,21 +200,82 @@ merge_image_reset(MergeImage *mi)
 }
 
 /*
+ * Makes room in the scan's arrays for the states of nmatch entries of a key
+ * (and the batch state).
+ */
+static void
+merge_image_room(MergeImage *mi, int nmatch)
+{
+	int			per = mi->def->naggs + 1;
+	int			cap;
+
+	if (nmatch <= mi->partcap)
+		return;
+	cap = Max(nmatch, Max(mi->partcap * 2, 4));
+	if (mi->parts == NULL)
+	{
+		mi->parts = MemoryContextAlloc(mi->cxt, sizeof(char *) * per * cap);
+		mi->lens = MemoryContextAlloc(mi->cxt, sizeof(int) * per * cap);
+		mi->fold = MemoryContextAlloc(mi->cxt, sizeof(char *) * (cap + 1));
+		mi->foldlens = MemoryContextAlloc(mi->cxt, sizeof(int) * (cap + 1));
+	}
+	else
+	{
+		mi->parts = repalloc(mi->parts, sizeof(char *) * per * cap);
+		mi->lens = repalloc(mi->lens, sizeof(int) * per * cap);
+		mi->fold = repalloc(mi->fold, sizeof(char *) * (cap + 1));
+		mi->foldlens = repalloc(mi->foldlens, sizeof(int) * (cap + 1));
+	}
+	mi->partcap = cap;
+}
+
+/*
+ * One aggregate's result for a group straight from its states' bytes
+ * (merge_state_fold_images): the batch state bstate (when not NULL) first,
+ * then the entries' states in split (nmatch entries, states of aggregate
+ * a). False when it cannot (a compressed or out-of-line batch state, a
+ * state of another length): the caller merges through MergeState.
+ */
+static bool
+merge_image_fold(MergeImage *mi, int idx, Datum bstate, bool bnull, int nmatch, int a,
+				 Datum *result, bool *isnull)
+{
+	int			per = mi->def->naggs + 1;
+	int			n = 0;
+	int			m;
+
+	if (!bnull)
+	{
+		if (!merge_state_inline_bytes(bstate, &mi->fold[n], &mi->foldlens[n]))
+			return false;
+		n++;
+	}
+	for (m = 0; m < nmatch; m++)
+	{
+		if (mi->parts[m * per + a] == NULL)
+			continue;
+		mi->fold[n] = mi->parts[m * per + a];
+		mi->foldlens[n++] = mi->lens[m * per + a];
+	}
+	return merge_state_fold_images(mi->c.meta[idx], mi->fold, mi->foldlens, n, result, isnull);
+}
+
+/*
  * Fills the output slot with one group: its keys from the batch row (bvals)
  * or decoded from the first entry's key image, each aggregate merged from
  * the batch state (when given) and then the entries of the key, oldest
  * first (from first, found at probe position pos), which are marked merged.
+ * Aggregates whose states fold as bytes (merge_state_foldable) are merged
+ * without a Datum per state; the others through MergeState, in rowcxt.
  */
 static void
 merge_image_emit(MergeImage *mi, Datum *bvals, bool *bnulls, SpeedSetEntry *first, uint64 pos)
 {
 	bool		unique = speed_set_unique(mi->set);
 	TupleTableSlot *out = mi->out;
-	MemoryContext old = MemoryContextSwitchTo(mi->rowcxt);
 	ViewDef    *def = mi->def;
+	int			per = def->naggs + 1;
 	SpeedSetEntry *e;
-	const char **parts = NULL;
-	int		   *lens = NULL;
 	int			nmatch = 0;
 	Datum	   *kvals = NULL;
 	bool	   *knulls = NULL;
@@ -209,23 +286,22 @@ merge_image_emit(MergeImage *mi, Datum *bvals, bool *bnulls, SpeedSetEntry *firs
 	for (e = first; e; e = unique ? NULL :
 		 speed_set_lookup(mi->set, first->hash, SPEED_SET_KEY(first), first->keylen, &pos))
 	{
-		if (nmatch % 4 == 0)
-		{
-			parts = parts ? repalloc(parts, sizeof(char *) * (def->naggs + 1) * (nmatch + 4)) :
-				palloc(sizeof(char *) * (def->naggs + 1) * 4);
-			lens = lens ? repalloc(lens, sizeof(int) * (def->naggs + 1) * (nmatch + 4)) :
-				palloc(sizeof(int) * (def->naggs + 1) * 4);
-		}
+		merge_image_room(mi, nmatch + 1);
 		states_split(def, SPEED_SET_STATES(e), e->stateslen,
-					 parts + nmatch * (def->naggs + 1), lens + nmatch * (def->naggs + 1));
+					 mi->parts + nmatch * per, mi->lens + nmatch * per);
 		e->seen = true;
 		nmatch++;
 	}
+	if (mi->partcap == 0)
+		merge_image_room(mi, 1);
 	if (bvals == NULL && first)
 	{
+		MemoryContext old = MemoryContextSwitchTo(mi->rowcxt);
+
 		kvals = palloc(sizeof(Datum) * def->nkeys);
 		knulls = palloc(sizeof(bool) * def->nkeys);
 		key_decode(def, SPEED_SET_KEY(first), first->keylen, kvals, knulls);
+		MemoryContextSwitchTo(old);
 	}
 	for (c = 0; c < mi->c.ncols; c++)
 	{
@@ -248,15 +324,23 @@ merge_image_emit(MergeImage *mi, Datum *bvals, bool *bnulls, SpeedSetEntry *firs
 			case MERGE_COL_AGG:
 				{
 					MergeState st;
+					MemoryContext old;
 					int			a = mi->aggno[idx] - 1;
+					bool		bnull = bvals == NULL || bnulls[mi->c.aggpos[idx]];
+					Datum		bstate = bnull ? (Datum) 0 : bvals[mi->c.aggpos[idx]];
 
+					if (mi->foldable[idx] &&
+						merge_image_fold(mi, idx, bstate, bnull, nmatch, a,
+										 &out->tts_values[c], &out->tts_isnull[c]))
+						break;
+					old = MemoryContextSwitchTo(mi->rowcxt);
 					merge_state_init(&st, mi->c.meta[idx], mi->rowcxt);
-					if (bvals && !bnulls[mi->c.aggpos[idx]])
-						merge_state_add(&st, bvals[mi->c.aggpos[idx]], mi->rowcxt);
+					if (!bnull)
+						merge_state_add(&st, bstate, mi->rowcxt);
 					for (m = 0; m < nmatch; m++)
 					{
-						const char *p = parts[m * (def->naggs + 1) + a];
-						int			len = lens[m * (def->naggs + 1) + a];
+						const char *p = mi->parts[m * per + a];
+						int			len = mi->lens[m * per + a];
 						bytea	   *b;
 
 						if (p == NULL)
@@ -267,6 +351,7 @@ merge_image_emit(MergeImage *mi, Datum *bvals, bool *bnulls, SpeedSetEntry *firs
 						merge_state_add(&st, PointerGetDatum(b), mi->rowcxt);
 					}
 					out->tts_values[c] = merge_state_result(&st, &out->tts_isnull[c], mi->rowcxt);
+					MemoryContextSwitchTo(old);
 				}
 				break;
 			default:
@@ -275,7 +360,6 @@ merge_image_emit(MergeImage *mi, Datum *bvals, bool *bnulls, SpeedSetEntry *firs
 				break;
 		}
 	}
-	MemoryContextSwitchTo(old);
 	ExecStoreVirtualTuple(out);
 }
 
@@ -359,8 +443,8 @@ merge_image_batch(MergeImage *mi)
 		slot_getallattrs(row);
 		/* the key image in view key order (detoasting in the row context) */
 		old = MemoryContextSwitchTo(mi->rowcxt);
-		kvals = palloc(sizeof(Datum) * mi->def->nkeys);
-		knulls = palloc(sizeof(bool) * mi->def->nkeys);
+		kvals = mi->kvals;
+		knulls = mi->knulls;
 		for (k = 0; k < mi->c.nkeys; k++)
 		{
 			kvals[mi->imgkey[k]] = row->tts_values[mi->c.keypos[k]];

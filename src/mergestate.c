@@ -11,6 +11,13 @@
  * first state of a count(DISTINCT) is kept unread: a group with no other
  * state answers from the count at its start (sketch.c).
  *
+ * merge_state_fold_images does the same for the aggregates whose state is
+ * a by-value integer combined by a built-in function and returned as it is
+ * (count, sum of int4, min and max of int4 and int8: merge_state_foldable)
+ * straight from the serialized states, without a Datum, a copy or a
+ * function call per state: the merged scans (merge_image.c,
+ * merge_group.c) merge those aggregates of every group so.
+ *
  * merge_reader_check is the one check that the current role may combine a
  * view's states: SELECT on the view (or any of its columns) or on its batch
  * table.
@@ -22,11 +29,13 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
+#include "access/tupmacs.h"
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
 #include "cview.h"
+#include "image.h"
 #include "mergestate.h"
 #include "sketch.h"
 
@@ -119,4 +128,63 @@ merge_state_result(MergeState *st, bool *isnull, MemoryContext cxt)
 		merge_read_pending(st, cxt);
 	}
 	return aggmeta_finalize(st->meta, st->val, st->isnull, isnull);
+}
+
+/*
+ * Whether merge_state_fold_images can merge this aggregate's states: a
+ * plain aggregate whose state is a by-value integer, whose strict combine
+ * function aggmeta_combine_image_fast computes, and which has no final
+ * function.
+ */
+bool
+merge_state_foldable(AggMeta *meta)
+{
+	return meta->kind == AGG_KIND_PLAIN && !meta->internal && meta->transbyval &&
+		meta->fastcombine && meta->combinestrict && !meta->hasfinal &&
+		(meta->translen == sizeof(int32) || meta->translen == sizeof(int64));
+}
+
+/*
+ * Merges n serialized non-NULL states (their bytes, in the order a
+ * MergeState would take them) of a merge_state_foldable aggregate into its
+ * result, as merge_state_init, merge_state_add and merge_state_result do:
+ * from the initial state, the first state when that is NULL (the combine
+ * function is strict), then the combine function's sum, minimum or
+ * maximum, with its overflow error. False, having done nothing the caller
+ * can see, when a state is not of the state type's length: the caller then
+ * merges through MergeState, which reports it.
+ */
+bool
+merge_state_fold_images(AggMeta *meta, const char *const *images, const int *lens, int n,
+						Datum *result, bool *isnull)
+{
+	union
+	{
+		int64		i8;
+		char		bytes[sizeof(int64)];
+	}			acc;
+	bool		null = meta->initnull;
+	int			i;
+
+	Assert(merge_state_foldable(meta));
+	for (i = 0; i < n; i++)
+	{
+		if (lens[i] != meta->translen)
+			return false;
+	}
+	if (!null)
+		store_att_byval(acc.bytes, meta->initval, meta->translen);
+	for (i = 0; i < n; i++)
+	{
+		if (null)
+		{
+			memcpy(acc.bytes, images[i], meta->translen);
+			null = false;
+		}
+		else if (!aggmeta_combine_image_fast(meta, acc.bytes, images[i], meta->translen, false))
+			return false;
+	}
+	*isnull = null;
+	*result = null ? (Datum) 0 : image_fetch_byval(acc.bytes, meta->translen);
+	return true;
 }

@@ -30,5 +30,26 @@ extern void merge_reader_check(Oid batch_relid, Oid userid);
 extern void merge_state_init(MergeState *st, AggMeta *meta, MemoryContext cxt);
 extern void merge_state_add(MergeState *st, Datum bytes, MemoryContext cxt);
 extern Datum merge_state_result(MergeState *st, bool *isnull, MemoryContext cxt);
+extern bool merge_state_foldable(AggMeta *meta);
+extern bool merge_state_fold_images(AggMeta *meta, const char *const *images, const int *lens,
+									int n, Datum *result, bool *isnull);
+
+/*
+ * The bytes of a serialized state (a bytea) where they lie, when they lie
+ * there uncompressed (a short or 4-byte header); false for a compressed or
+ * out-of-line one, which only MergeState reads. Inline: the merged scans
+ * call it per aggregate of every group.
+ */
+static inline bool
+merge_state_inline_bytes(Datum bytes, const char **data, int *len)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(bytes);
+
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+		return false;
+	*data = VARDATA_ANY(v);
+	*len = VARSIZE_ANY_EXHDR(v);
+	return true;
+}
 
 #endif							/* LAMBDA_MERGESTATE_H */

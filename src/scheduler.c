@@ -8,7 +8,8 @@
  * worker restarted after lambda.worker_restart_interval when it fails. It
  * refreshes each continuous view every refresh_interval (a sliding window
  * at least once per window; earlier when the speed layer is short of
- * memory), rebuilds speed layers after a restart, recomputes views restored
+ * memory, or holds more keys than lambda.refresh_tail_fraction of the
+ * view's batch rows: scheduler_tail_large), rebuilds speed layers after a restart, recomputes views restored
  * from a dump, and frees generations that every snapshot has seen folded
  * into the batch tables. A view whose refresh fails is recorded in the
  * catalog and tried again after a delay that doubles from 1 s to 5 min;
@@ -68,6 +69,9 @@
 #include "speed_read.h"
 
 #define SCHEDULER_MAX_SLOTS	64
+
+/* keys a speed layer holds at least before lambda.refresh_tail_fraction applies */
+#define SCHEDULER_TAIL_MIN_KEYS	1000
 
 /* The slot of one database's scheduler (pid 0: free). */
 typedef struct SchedulerSlot
@@ -410,17 +414,38 @@ scheduler_refresh_failed(Oid dbid, Oid batch, ErrorData *edata, MemoryContext cx
 }
 
 /*
- * One view's turn: frees what the speed layer no longer needs, then
- * rebuilds, or refreshes when due or short of memory, unless may_refresh
- * is false (its refreshes fail: waiting to try again). Returns whether it
- * rebuilt or refreshed.
+ * Whether a view's speed layer holds more keys than
+ * lambda.refresh_tail_fraction of its batch rows (batch_rows, as of its
+ * last refresh), and at least SCHEDULER_TAIL_MIN_KEYS: a read of the whole
+ * view merges every such key with its batch row, so that its cost grows
+ * with the tail; refreshing early keeps it near a read of the batch table.
  */
 static bool
-scheduler_view(Oid batch, bool due, bool memory_short, bool may_refresh)
+scheduler_tail_large(Oid batch, int64 batch_rows)
+{
+	SpeedStatus st;
+
+	if (lambda_refresh_tail_fraction <= 0)
+		return false;
+	speed_status(batch, &st);
+	return st.attached && st.keys >= SCHEDULER_TAIL_MIN_KEYS &&
+		(double) st.keys > lambda_refresh_tail_fraction * (double) batch_rows;
+}
+
+/*
+ * One view's turn: frees what the speed layer no longer needs, then
+ * rebuilds, or refreshes when due, short of memory or its speed layer
+ * holds many keys for its size (scheduler_tail_large: batch_rows is its
+ * catalog's), unless may_refresh is false (its refreshes fail: waiting to
+ * try again). Returns whether it rebuilt or refreshed.
+ */
+static bool
+scheduler_view(Oid batch, bool due, bool memory_short, int64 batch_rows, bool may_refresh)
 {
 	ViewDef    *def;
 	bool		needs_rebuild;
 	bool		wants_refresh;
+	bool		tail_large = false;
 	bool		worked = false;
 
 	SetCurrentStatementStartTimestamp();
@@ -430,7 +455,9 @@ scheduler_view(Oid batch, bool due, bool memory_short, bool may_refresh)
 	if (def != NULL)
 	{
 		speed_maintain(def, &needs_rebuild, &wants_refresh);
-		worked = may_refresh && (needs_rebuild || wants_refresh || due || memory_short);
+		if (may_refresh && !needs_rebuild && !wants_refresh && !due && !memory_short)
+			tail_large = scheduler_tail_large(batch, batch_rows);
+		worked = may_refresh && (needs_rebuild || wants_refresh || due || memory_short || tail_large);
 		if (!may_refresh)
 			;
 		else if (needs_rebuild && !wants_refresh)
@@ -444,6 +471,8 @@ scheduler_view(Oid batch, bool due, bool memory_short, bool may_refresh)
 			batch_refresh(batch, false, "scheduled");
 		else if (memory_short)
 			batch_refresh(batch, false, "memory");
+		else if (tail_large)
+			batch_refresh(batch, false, "speed layer tail");
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -456,8 +485,8 @@ scheduler_view(Oid batch, bool due, bool memory_short, bool may_refresh)
  * whether a refresh elsewhere (REFRESH, recompute) succeeded meanwhile.
  */
 static void
-scheduler_turn(Oid dbid, Oid batch, bool due, bool memory_short, TimestampTz last_refresh,
-			   MemoryContext cxt)
+scheduler_turn(Oid dbid, Oid batch, bool due, bool memory_short, int64 batch_rows,
+			   TimestampTz last_refresh, MemoryContext cxt)
 {
 	PG_TRY();
 	{
@@ -468,7 +497,8 @@ scheduler_turn(Oid dbid, Oid batch, bool due, bool memory_short, TimestampTz las
 			scheduler_forget_failure(f);
 			f = NULL;
 		}
-		if (scheduler_view(batch, due, memory_short, f == NULL || GetCurrentTimestamp() >= f->retry_at) &&
+		if (scheduler_view(batch, due, memory_short, batch_rows,
+						   f == NULL || GetCurrentTimestamp() >= f->retry_at) &&
 			f != NULL)
 			scheduler_forget_failure(f);
 	}
@@ -520,12 +550,14 @@ lambda_scheduler_main(Datum arg)
 		List	   *views = NIL;
 		List	   *due = NIL;
 		List	   *refreshed = NIL;	/* last_refresh of each view */
+		List	   *rows = NIL;		/* batch_rows of each view */
 		long		wait_ms = 1000;
 		bool		installed;
 		bool		memory_short;
 		ListCell   *lc;
 		ListCell   *lc2;
 		ListCell   *lc3;
+		ListCell   *lc4;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -553,6 +585,7 @@ lambda_scheduler_main(Datum arg)
 				views = lappend_oid(views, sv->batch_relid);
 				due = lappend_int(due, sv->due);
 				refreshed = lappend(refreshed, t);
+				rows = lappend(rows, sv);
 			}
 			MemoryContextSwitchTo(old);
 		}
@@ -586,12 +619,13 @@ lambda_scheduler_main(Datum arg)
 			break;
 
 		memory_short = speed_memory_used() > (uint64) lambda_speed_layer_memory * 1024 * 1024 / 2;
-		forthree(lc, views, lc2, due, lc3, refreshed)
+		forfour(lc, views, lc2, due, lc3, refreshed, lc4, rows)
 		{
 			if (ShutdownRequestPending)
 				break;
 			pgstat_report_activity(STATE_RUNNING, "maintaining continuous views");
 			scheduler_turn(dbid, lfirst_oid(lc), lfirst_int(lc2) != 0, memory_short,
+						   ((CatalogViewSchedule *) lfirst(lc4))->batch_rows,
 						   *(TimestampTz *) lfirst(lc3), loop_cxt);
 		}
 		pgstat_report_activity(STATE_IDLE, NULL);

@@ -1,0 +1,115 @@
+-- Whole-view reads that merge count, sum(int4), min and max (int4, int8)
+-- straight from their states' bytes (mergestate.c: merge_state_fold_images),
+-- beside aggregates merged through their functions (avg, sum of int8), in
+-- both merged scans: probing the speed layer's copy by key image, and
+-- hashing the speed rows (numeric keys). Each answer is compared with the
+-- defining query's: keys in both layers, in one of them, in several
+-- generations, NULL keys, NULL states (a group whose x are all NULL), long
+-- keys, numeric keys equal but written differently (1.0 and 1.00).
+CREATE EXTENSION pg_lambda;
+SET timezone = 'UTC';
+CREATE FUNCTION same(q_view text, q_direct text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  nv bigint;
+  nd bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM (%s) q', q_view) INTO nv;
+  EXECUTE format('SELECT count(*) FROM (((%s) EXCEPT ALL (%s)) UNION ALL ((%s) EXCEPT ALL (%s))) d',
+                 q_view, q_direct, q_direct, q_view) INTO nd;
+  RETURN format('%s rows, %s differ', nv, nd);
+END
+$$;
+-- which merged scan answers q: by key image, hashing the speed rows, or none
+CREATE FUNCTION merged_by(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  merge boolean := false;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    IF line ~ 'Merged By Key Image' THEN
+      RETURN 'key image';
+    END IF;
+    merge := merge OR line ~ 'LambdaMerge';
+  END LOOP;
+  RETURN CASE WHEN merge THEN 'hashed speed rows' ELSE 'none' END;
+END
+$$;
+
+CREATE TABLE ev (k text, g int, x int, y bigint, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('ev', time_column => 'ts');
+INSERT INTO ev SELECT 'k' || (i % 40), i % 3, CASE WHEN i % 7 = 0 THEN NULL ELSE i - 300 END,
+                      (i - 300) * 10000000000, '2025-01-01'
+  FROM generate_series(1, 600) i;
+INSERT INTO ev VALUES ('nullx', 0, NULL, NULL, '2025-01-01'), (NULL, NULL, 5, 5, '2025-01-01'),
+                      (NULL, 1, NULL, NULL, '2025-01-01'), (repeat('L', 3000), 1, 7, 7, '2025-01-01'),
+                      ('batchonly', 1, 2147483647, 9223372036854775807, '2025-01-01');
+CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, g, count(*) AS n, count(x) AS nx, sum(x) AS sx, min(x) AS mnx, max(x) AS mxx,
+         min(y) AS mny, max(y) AS mxy, avg(x) AS ax, sum(y) AS sy
+    FROM ev GROUP BY k, g;
+CREATE VIEW v_direct AS
+  SELECT k, g, count(*) AS n, count(x) AS nx, sum(x) AS sx, min(x) AS mnx, max(x) AS mxx,
+         min(y) AS mny, max(y) AS mxy, avg(x) AS ax, sum(y) AS sy
+    FROM ev GROUP BY k, g;
+
+-- tail 0: batch rows alone
+SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
+-- a tail: keys in both layers (some with NULL x in one layer only), keys
+-- only in the speed layer, the NULL key and the long key in both, a state
+-- that becomes larger or smaller than the batch's
+INSERT INTO ev SELECT 'k' || (i % 60), i % 3, CASE WHEN i % 5 = 0 THEN NULL ELSE 1000 - i END,
+                      i * -20000000000, '2025-01-01'
+  FROM generate_series(1, 400) i;
+INSERT INTO ev VALUES ('nullx', 0, 3, 3, '2025-01-01'), (NULL, NULL, NULL, NULL, '2025-01-01'),
+                      (NULL, 1, -8, -8, '2025-01-01'), (repeat('L', 3000), 1, -2147483648, -9223372036854775808, '2025-01-01'),
+                      ('speedonly', 2, NULL, NULL, '2025-01-01');
+SELECT merged_by('SELECT * FROM v');
+SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
+SELECT same('SELECT k, sum(n), sum(sx), min(mnx), max(mxy) FROM v GROUP BY k',
+            'SELECT k, sum(n), sum(sx), min(mnx), max(mxy) FROM v_direct GROUP BY k');
+SELECT left(k, 9) AS k, length(k) AS len, g, n, nx, sx, mnx, mxx, mny, mxy, ax, sy FROM v
+  WHERE k IS NULL OR k IN ('nullx', 'speedonly', 'batchonly') OR length(k) > 100 ORDER BY k, g;
+-- several generations: a refresh that rolls back leaves its generation
+-- unfolded, so a key then has an entry in each, merged oldest first
+BEGIN;
+REFRESH MATERIALIZED VIEW v;
+ROLLBACK;
+INSERT INTO ev SELECT 'k' || (i % 70), i % 3, CASE WHEN i % 3 = 0 THEN NULL ELSE i * 7 END,
+                      i * 30000000000, '2025-01-01'
+  FROM generate_series(1, 300) i;
+INSERT INTO ev VALUES ('nullx', 0, NULL, NULL, '2025-01-01'), (NULL, 1, 100, 100, '2025-01-01'),
+                      (repeat('L', 3000), 1, 2147483647, 9223372036854775807, '2025-01-01');
+SELECT merged_by('SELECT * FROM v');
+SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
+SELECT same('SELECT g, sum(n), sum(nx), min(mny), max(mxx) FROM v GROUP BY g',
+            'SELECT g, sum(n), sum(nx), min(mny), max(mxx) FROM v_direct GROUP BY g');
+SELECT left(k, 9) AS k, length(k) AS len, g, n, nx, sx, mnx, mxx, mny, mxy, ax, sy FROM v
+  WHERE k IS NULL OR k IN ('nullx', 'speedonly', 'batchonly') OR length(k) > 100 ORDER BY k, g;
+-- after a refresh: the batch rows alone again
+REFRESH MATERIALIZED VIEW v;
+SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
+
+-- numeric keys (not compared by image): the merged scan hashes the speed
+-- rows; 1.0 in the batch table and 1.00 in the speed layer are one group
+CREATE TABLE nev (num numeric, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('nev', time_column => 'ts');
+INSERT INTO nev SELECT ((i % 10) || '.0')::numeric, i, '2025-01-01' FROM generate_series(1, 100) i;
+INSERT INTO nev VALUES (NULL, NULL, '2025-01-01');
+CREATE MATERIALIZED VIEW vn WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT num, count(*) AS n, sum(x) AS sx, min(x) AS mnx, max(x) AS mxx FROM nev GROUP BY num;
+INSERT INTO nev SELECT ((i % 12) || '.00')::numeric, CASE WHEN i % 4 = 0 THEN NULL ELSE -i END, '2025-01-01'
+  FROM generate_series(1, 100) i;
+INSERT INTO nev VALUES (NULL, 3, '2025-01-01');
+BEGIN;
+REFRESH MATERIALIZED VIEW vn;
+ROLLBACK;
+INSERT INTO nev VALUES (1.000, 1000, '2025-01-01'), (11, NULL, '2025-01-01');
+SELECT merged_by('SELECT * FROM vn');
+SELECT same('SELECT * FROM vn', 'SELECT num, count(*) AS n, sum(x) AS sx, min(x) AS mnx, max(x) AS mxx FROM nev GROUP BY num');
+SELECT round(num) AS num, n, sx, mnx, mxx FROM vn WHERE num IN (1, 11) OR num IS NULL ORDER BY num;
+
+DROP VIEW v_direct;
+DROP MATERIALIZED VIEW v, vn;
+DROP TABLE ev, nev;
+DROP FUNCTION same(text, text), merged_by(text);
+DROP EXTENSION pg_lambda;
