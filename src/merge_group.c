@@ -168,7 +168,7 @@ static const CustomExecMethods merge_group_exec_methods = {
  */
 
 /* The 0-based position of expr in exprs, or -1. */
-static int
+int
 merge_group_position(List *exprs, Node *expr)
 {
 	ListCell   *lc;
@@ -218,48 +218,33 @@ merge_group_is_merge(Aggref *aggref, ViewDef *def, List *inexprs, int *aggno, in
 }
 
 /*
- * Offers the merged scan for the grouping of a view's merged UNION ALL
- * (input_rel) when it can replace it; see the header.
+ * Whether the grouping of input_rel (into output_rel) is one a merged scan
+ * can take the place of (see MergeGrouping), and if so, fills g.
  */
-static void
-merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
+bool
+merge_group_grouping(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel,
+					 MergeGrouping *g)
 {
 	Query	   *parse = root->parse;
 	RangeTblEntry *rte;
 	RangeTblEntry *batch_leaf;
-	ViewDef    *def;
-	AppendPath *app;
 	Path	   *inpath;
-	List	   *inexprs;
-	List	   *keypos = NIL,
-			   *keyops = NIL,
-			   *keycolls = NIL,
-			   *colkind = NIL,
-			   *colidx = NIL,
-			   *aggpos = NIL,
-			   *aggnos = NIL;
 	ListCell   *lc;
-	int			speed_child = -1;
-	int			i;
-	List	   *imgkey = NIL;
-	double		inrows = 0;
-	Cost		total = 0;
-	Cost		startup = 0;
-	CustomPath *cp;
 
+	memset(g, 0, sizeof(MergeGrouping));
 	if (parse->groupingSets || parse->havingQual || parse->groupClause == NIL ||
 		!parse->hasAggs || parse->hasWindowFuncs || parse->hasTargetSRFs ||
 		output_rel->pathlist == NIL)
-		return;
+		return false;
 	if (input_rel->reloptkind != RELOPT_BASEREL || input_rel->rtekind != RTE_SUBQUERY)
-		return;
+		return false;
 	rte = planner_rt_fetch(input_rel->relid, root);
 	if (!rte->inh)
-		return;
-	def = view_stats_union_view(rte->subquery, &batch_leaf);
-	if (def == NULL || def->sliding || def->nkeys == 0 ||
-		list_length(parse->groupClause) != def->nkeys)
-		return;
+		return false;
+	g->def = view_stats_union_view(rte->subquery, &batch_leaf);
+	if (g->def == NULL || g->def->sliding || g->def->nkeys == 0 ||
+		list_length(parse->groupClause) != g->def->nkeys)
+		return false;
 	/*
 	 * The UNION ALL, or (since 17, when WHERE fixes a key and the grouping
 	 * reads its columns in another order) a projection of its columns over
@@ -270,15 +255,88 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	if (inpath != NULL && IsA(inpath, ProjectionPath))
 		inpath = ((ProjectionPath *) inpath)->subpath;
 	if (inpath == NULL || !IsA(inpath, AppendPath))
+		return false;
+	g->app = (AppendPath *) inpath;
+	if (g->app->path.param_info != NULL || g->app->subpaths == NIL)
+		return false;
+	g->inexprs = g->app->path.pathtarget->exprs;
+
+	/* the keys: every key of the view, each an input column */
+	foreach(lc, parse->groupClause)
+	{
+		TargetEntry *tle = get_sortgroupclause_tle(lfirst(lc), parse->targetList);
+		int			pos;
+
+		if (!IsA(tle->expr, Var) || (pos = merge_group_position(g->inexprs, (Node *) tle->expr)) < 0)
+			return false;
+		g->keypos = lappend_int(g->keypos, pos);
+	}
+
+	/* the output: keys, merge aggregates, constants */
+	foreach(lc, output_rel->reltarget->exprs)
+	{
+		Node	   *e = lfirst(lc);
+		int			aggno;
+		int			pos;
+
+		if (IsA(e, Const))
+		{
+			g->colkind = lappend_int(g->colkind, MG_CONST);
+			g->colidx = lappend_int(g->colidx, 0);
+		}
+		else if (IsA(e, Var))
+		{
+			int			k;
+
+			pos = merge_group_position(g->inexprs, e);
+			if (pos < 0 || !list_member_int(g->keypos, pos))
+				return false;
+			for (k = 0; list_nth_int(g->keypos, k) != pos; k++)
+				;
+			g->colkind = lappend_int(g->colkind, MG_KEY);
+			g->colidx = lappend_int(g->colidx, k);
+		}
+		else if (IsA(e, Aggref) && merge_group_is_merge((Aggref *) e, g->def, g->inexprs, &aggno, &pos))
+		{
+			g->colkind = lappend_int(g->colkind, MG_AGG);
+			g->colidx = lappend_int(g->colidx, list_length(g->aggpos));
+			g->aggpos = lappend_int(g->aggpos, pos);
+			g->aggnos = lappend_int(g->aggnos, aggno);
+		}
+		else
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Offers the merged scan for the grouping of a view's merged UNION ALL
+ * (input_rel) when it can replace it; see the header.
+ */
+static void
+merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
+{
+	Query	   *parse = root->parse;
+	MergeGrouping g;
+	ViewDef    *def;
+	List	   *keyops = NIL,
+			   *keycolls = NIL;
+	ListCell   *lc;
+	int			speed_child = -1;
+	int			i;
+	List	   *imgkey = NIL;
+	double		inrows = 0;
+	Cost		total = 0;
+	Cost		startup = 0;
+	CustomPath *cp;
+
+	if (!merge_group_grouping(root, input_rel, output_rel, &g))
 		return;
-	app = (AppendPath *) inpath;
-	if (app->path.param_info != NULL || app->subpaths == NIL)
-		return;
-	inexprs = app->path.pathtarget->exprs;
+	def = g.def;
 
 	/* the branches: the speed layer once, the rest the batch table */
 	i = 0;
-	foreach(lc, app->subpaths)
+	foreach(lc, g.app->subpaths)
 	{
 		Path	   *sub = lfirst(lc);
 		RangeTblEntry *srte;
@@ -286,7 +344,7 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 		Oid			relid;
 
 		if (sub->param_info != NULL || sub->parent->reloptkind != RELOPT_OTHER_MEMBER_REL ||
-			list_length(sub->pathtarget->exprs) != list_length(inexprs))
+			list_length(sub->pathtarget->exprs) != list_length(g.inexprs))
 			return;
 		/* a branch is its table, or a subquery reading it */
 		srte = planner_rt_fetch(sub->parent->relid, root);
@@ -300,56 +358,17 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 		i++;
 	}
 
-	/* the keys: every key of the view, each an input column */
+	/* the keys are hashed: their equality operators, hash functions, collations */
 	foreach(lc, parse->groupClause)
 	{
 		SortGroupClause *sgc = lfirst(lc);
 		TargetEntry *tle = get_sortgroupclause_tle(sgc, parse->targetList);
-		int			pos;
 		Oid			hashfn;
 
-		if (!IsA(tle->expr, Var) || !sgc->hashable ||
-			!get_op_hash_functions(sgc->eqop, &hashfn, NULL) ||
-			(pos = merge_group_position(inexprs, (Node *) tle->expr)) < 0)
+		if (!sgc->hashable || !get_op_hash_functions(sgc->eqop, &hashfn, NULL))
 			return;
-		keypos = lappend_int(keypos, pos);
 		keyops = lappend_oid(keyops, sgc->eqop);
 		keycolls = lappend_oid(keycolls, exprCollation((Node *) tle->expr));
-	}
-
-	/* the output: keys, merge aggregates, constants */
-	foreach(lc, output_rel->reltarget->exprs)
-	{
-		Node	   *e = lfirst(lc);
-		int			aggno;
-		int			pos;
-
-		if (IsA(e, Const))
-		{
-			colkind = lappend_int(colkind, MG_CONST);
-			colidx = lappend_int(colidx, 0);
-		}
-		else if (IsA(e, Var))
-		{
-			int			k;
-
-			pos = merge_group_position(inexprs, e);
-			if (pos < 0 || !list_member_int(keypos, pos))
-				return;
-			for (k = 0; list_nth_int(keypos, k) != pos; k++)
-				;
-			colkind = lappend_int(colkind, MG_KEY);
-			colidx = lappend_int(colidx, k);
-		}
-		else if (IsA(e, Aggref) && merge_group_is_merge((Aggref *) e, def, inexprs, &aggno, &pos))
-		{
-			colkind = lappend_int(colkind, MG_AGG);
-			colidx = lappend_int(colidx, list_length(aggpos));
-			aggpos = lappend_int(aggpos, pos);
-			aggnos = lappend_int(aggnos, aggno);
-		}
-		else
-			return;
 	}
 
 	/*
@@ -361,11 +380,11 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	 */
 	if (speed_child >= 0)
 	{
-		Path	   *sp = list_nth(app->subpaths, speed_child);
+		Path	   *sp = list_nth(g.app->subpaths, speed_child);
 		double		per_key = MAXALIGN(sizeof(MergeGroupEntry)) + sizeof(Datum) * (def->nkeys + def->naggs) +
 			sp->pathtarget->width + MERGE_GROUP_KEY_OVERHEAD;
 
-		imgkey = merge_image_keys(def, sp, keypos, keyops, keycolls, aggpos, aggnos);
+		imgkey = merge_image_keys(def, sp, g.keypos, keyops, keycolls, g.aggpos, g.aggnos);
 		if (imgkey == NIL && sp->rows * per_key > (double) get_hash_memory_limit())
 			return;
 		startup = sp->total_cost;
@@ -383,10 +402,10 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	cp->path.total_cost = total + inrows * cpu_tuple_cost;
 	cp->path.pathkeys = NIL;
 	cp->flags = 0;
-	cp->custom_paths = list_copy(app->subpaths);
+	cp->custom_paths = list_copy(g.app->subpaths);
 	cp->custom_private = list_make5(list_make2_int(speed_child, (int) def->batch_relid),
-									list_make3(keypos, keyops, keycolls),
-									colkind, colidx, list_make2(aggpos, aggnos));
+									list_make3(g.keypos, keyops, keycolls),
+									g.colkind, g.colidx, list_make2(g.aggpos, g.aggnos));
 	cp->custom_private = lappend(cp->custom_private, imgkey);
 	cp->methods = &merge_group_path_methods;
 	/* it does what the aggregation paths do, with less: they go */

@@ -83,6 +83,8 @@
 #include "catalog.h"
 #include "compat.h"
 #include "cview.h"
+#include "merge_group.h"
+#include "merge_image.h"
 #include "merge_order.h"
 #include "mergestate.h"
 #include "stateimage.h"
@@ -96,10 +98,6 @@
 /* the rows of a branch a LIMIT above the view is assumed to read */
 #define MERGE_ORDER_FIRST_ROWS 100.0
 
-/* What an output column is */
-#define MO_CONST	0			/* a constant (a column the query does not use) */
-#define MO_KEY		1			/* a key column */
-#define MO_AGG		2			/* a merge aggregate */
 
 static create_upper_paths_hook_type merge_order_prev_hook = NULL;
 
@@ -134,8 +132,8 @@ typedef struct MergeOrderState
 	SortSupport ssup;
 	List	   *ordernames;		/* for EXPLAIN */
 	int			ncols;
-	int		   *colkind;
-	int		   *colidx;
+	int		   *colkind;		/* MERGE_COL_* per output column */
+	int		   *colidx;			/* key number or aggregate number */
 	int			naggs;
 	int		   *aggpos;
 	AggMeta   **meta;
@@ -188,56 +186,6 @@ static const CustomExecMethods merge_order_exec_methods = {
  * ------------------------------------------------------------------------
  */
 
-/* The 0-based position of expr in exprs, or -1. */
-static int
-merge_order_position(List *exprs, Node *expr)
-{
-	ListCell   *lc;
-	int			i = 0;
-
-	foreach(lc, exprs)
-	{
-		if (equal(lfirst(lc), expr))
-			return i;
-		i++;
-	}
-	return -1;
-}
-
-/* Whether aggref is lambda_catalog.merge(batch, aggno, <input column>, NULL::t) of def. */
-static bool
-merge_order_is_merge(Aggref *aggref, ViewDef *def, List *inexprs, int *aggno, int *pos)
-{
-	TargetEntry *a1,
-			   *a2,
-			   *a3;
-	Const	   *c1,
-			   *c2;
-
-	if (aggref->aggfilter || aggref->aggdistinct || aggref->aggorder || aggref->aggstar ||
-		aggref->agglevelsup != 0 || aggref->aggkind != AGGKIND_NORMAL ||
-		list_length(aggref->args) != 4)
-		return false;
-	if (get_func_namespace(aggref->aggfnoid) != catalog_namespace() ||
-		strcmp(get_func_name(aggref->aggfnoid), "merge") != 0)
-		return false;
-	a1 = linitial(aggref->args);
-	a2 = lsecond(aggref->args);
-	a3 = lthird(aggref->args);
-	if (!IsA(a1->expr, Const) || !IsA(a2->expr, Const) || !IsA(a3->expr, Var))
-		return false;
-	c1 = (Const *) a1->expr;
-	c2 = (Const *) a2->expr;
-	if (c1->constisnull || c2->constisnull || c1->consttype != REGCLASSOID || c2->consttype != INT4OID ||
-		DatumGetObjectId(c1->constvalue) != def->batch_relid)
-		return false;
-	*aggno = DatumGetInt32(c2->constvalue);
-	if (*aggno < 1 || *aggno > def->naggs || aggref->aggtype != def->aggs[*aggno - 1].meta.resulttype)
-		return false;
-	*pos = merge_order_position(inexprs, (Node *) a3->expr);
-	return *pos >= 0;
-}
-
 /*
  * The input column (0-based position in inexprs) a pathkey orders by, or -1:
  * a member of its equivalence class that is one of the input columns.
@@ -254,7 +202,7 @@ merge_order_pathkey_pos(PathKey *pk, List *inexprs)
 
 		if (em->em_is_child || em->em_is_const)
 			continue;
-		if ((pos = merge_order_position(inexprs, (Node *) em->em_expr)) >= 0)
+		if ((pos = merge_group_position(inexprs, (Node *) em->em_expr)) >= 0)
 			return pos;
 	}
 	return -1;
@@ -631,17 +579,11 @@ static void
 merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *output_rel)
 {
 	Query	   *parse = root->parse;
-	RangeTblEntry *rte;
-	RangeTblEntry *batch_leaf;
+	MergeGrouping g;
 	ViewDef    *def;
 	AppendPath *app;
-	Path	   *inpath;
 	List	   *inexprs;
-	List	   *keypos = NIL,
-			   *colkind = NIL,
-			   *colidx = NIL,
-			   *aggpos = NIL,
-			   *aggnos = NIL;
+	List	   *keypos;
 	List	   *batch_children = NIL;	/* RelOptInfo, in branch order */
 	List	   *orders = NIL;
 	List	   *candidates = NIL;
@@ -649,37 +591,22 @@ merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outp
 	ListCell   *lc;
 	Path	   *speed_path = NULL;
 	double		rows;
-	if (parse->groupingSets || parse->havingQual || parse->groupClause == NIL ||
-		!parse->hasAggs || parse->hasWindowFuncs || parse->hasTargetSRFs ||
-		output_rel->pathlist == NIL || root->group_pathkeys == NIL)
-		return;
-	if (input_rel->reloptkind != RELOPT_BASEREL || input_rel->rtekind != RTE_SUBQUERY)
-		return;
+
 	/*
 	 * Only where an order of the view's rows can serve the query above it
 	 * (its ORDER BY, GROUP BY, DISTINCT ...): planning the orders' branches
 	 * again costs planning time that a read without one would pay for
 	 * nothing.
 	 */
-	if (root->parent_root == NULL || root->parent_root->query_pathkeys == NIL)
+	if (root->group_pathkeys == NIL || root->parent_root == NULL ||
+		root->parent_root->query_pathkeys == NIL)
 		return;
-	rte = planner_rt_fetch(input_rel->relid, root);
-	if (!rte->inh)
+	if (!merge_group_grouping(root, input_rel, output_rel, &g))
 		return;
-	def = view_stats_union_view(rte->subquery, &batch_leaf);
-	if (def == NULL || def->sliding || def->nkeys == 0 ||
-		list_length(parse->groupClause) != def->nkeys)
-		return;
-	/* the UNION ALL (or a projection of its columns over it, as merge_group.c reads it) */
-	inpath = input_rel->cheapest_total_path;
-	if (inpath != NULL && IsA(inpath, ProjectionPath))
-		inpath = ((ProjectionPath *) inpath)->subpath;
-	if (inpath == NULL || !IsA(inpath, AppendPath))
-		return;
-	app = (AppendPath *) inpath;
-	if (app->path.param_info != NULL || app->subpaths == NIL)
-		return;
-	inexprs = app->path.pathtarget->exprs;
+	def = g.def;
+	app = g.app;
+	inexprs = g.inexprs;
+	keypos = g.keypos;
 
 	/* the branches: the speed layer at most once, the rest the batch table */
 	foreach(lc, app->subpaths)
@@ -704,47 +631,6 @@ merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outp
 	}
 	if (batch_children == NIL)
 		return;
-
-	/* the keys: every key of the view, each an input column */
-	foreach(lc, parse->groupClause)
-	{
-		SortGroupClause *sgc = lfirst(lc);
-		TargetEntry *tle = get_sortgroupclause_tle(sgc, parse->targetList);
-		int			pos;
-
-		if (!IsA(tle->expr, Var) || (pos = merge_order_position(inexprs, (Node *) tle->expr)) < 0)
-			return;
-		keypos = lappend_int(keypos, pos);
-	}
-
-	/* the output: keys, merge aggregates, constants */
-	foreach(lc, output_rel->reltarget->exprs)
-	{
-		Node	   *e = lfirst(lc);
-		int			aggno;
-		int			pos;
-
-		if (IsA(e, Const))
-		{
-			colkind = lappend_int(colkind, MO_CONST);
-			colidx = lappend_int(colidx, 0);
-		}
-		else if (IsA(e, Var) && (pos = merge_order_position(inexprs, e)) >= 0 &&
-				 list_member_int(keypos, pos))
-		{
-			colkind = lappend_int(colkind, MO_KEY);
-			colidx = lappend_int(colidx, pos);
-		}
-		else if (IsA(e, Aggref) && merge_order_is_merge((Aggref *) e, def, inexprs, &aggno, &pos))
-		{
-			colkind = lappend_int(colkind, MO_AGG);
-			colidx = lappend_int(colidx, list_length(aggpos));
-			aggpos = lappend_int(aggpos, pos);
-			aggnos = lappend_int(aggnos, aggno);
-		}
-		else
-			return;
-	}
 
 	/* the orders: the grouping's, and each that an index of a batch branch gives */
 	foreach(lc, batch_children)
@@ -883,8 +769,8 @@ merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outp
 													   (int) def->batch_relid),
 										keypos,
 										list_make4(orderpos, sortops, colls, nullsfirst),
-										list_make2(colkind, colidx),
-										list_make2(aggpos, aggnos));
+										list_make2(g.colkind, g.colidx),
+										list_make2(g.aggpos, g.aggnos));
 		cp->custom_private = lappend(cp->custom_private,
 									 merge_order_names(parse, order, inexprs));
 		cp->methods = &merge_order_path_methods;
@@ -1190,23 +1076,19 @@ merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, MergeOrderRow **grp,
 
 		switch (s->colkind[c])
 		{
-			case MO_KEY:
+			case MERGE_COL_KEY:
 				if (batch)
 				{
-					out->tts_values[c] = batch->tts_values[idx];
-					out->tts_isnull[c] = batch->tts_isnull[idx];
+					out->tts_values[c] = batch->tts_values[s->keypos[idx]];
+					out->tts_isnull[c] = batch->tts_isnull[s->keypos[idx]];
 				}
 				else
 				{
-					int			k;
-
-					for (k = 0; s->keypos[k] != idx; k++)
-						;
-					out->tts_values[c] = grp[0]->keys[k];
-					out->tts_isnull[c] = grp[0]->keynulls[k];
+					out->tts_values[c] = grp[0]->keys[idx];
+					out->tts_isnull[c] = grp[0]->keynulls[idx];
 				}
 				break;
-			case MO_AGG:
+			case MERGE_COL_AGG:
 				{
 					MergeState st;
 					int64		r;
