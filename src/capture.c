@@ -21,11 +21,15 @@
  * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds
  * each row into the same state.
  *
- * Commit. At PRE_COMMIT each view's states are serialized (speed_blob) and
- * the speed layer's commit lock is taken shared; the COMMIT callback
- * applies them (speed_apply) and releases it, so that no refresh's cut
- * falls between the commit and the apply (see speed.c). An aborted
- * transaction's states are forgotten.
+ * Commit. At PRE_COMMIT the speed layer's commit lock is taken shared; the
+ * COMMIT callback applies each view's states and releases it, so that no
+ * refresh's cut falls between the commit and the apply (see speed.c).
+ * States whose images need no function of the aggregates (count, sum, min,
+ * max, avg, ...: states_image_plain) apply straight from the partial hash
+ * (speed_apply_partial); the others are serialized at PRE_COMMIT, where a
+ * serialization function's error still aborts the transaction (speed_blob),
+ * and applied from that blob (speed_apply). An aborted transaction's states
+ * are forgotten.
  *
  * Two-phase commit. At PRE_PREPARE the states become one image, which the
  * PREPARE callback keeps in shared memory under the transaction's GID
@@ -70,6 +74,7 @@
 #include "cview.h"
 #include "guc.h"
 #include "speed.h"
+#include "stateimage.h"
 
 /* States moved out of the backend (speed_spill_put), as a blob. */
 typedef struct Spill
@@ -87,7 +92,8 @@ typedef struct LocalDelta
 	PartialHash *ph;
 	List	   *spills;			/* of Spill: states moved out of ph */
 	bool		lost;			/* a spill did not fit: states unknown */
-	StringInfo	blob;			/* built at PRE_COMMIT */
+	StringInfo	blob;			/* built at PRE_COMMIT, unless the states
+								 * apply from ph (states_image_plain) */
 } LocalDelta;
 
 /*
@@ -564,7 +570,13 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* Serializes each view's states of the committing transaction (PRE_COMMIT). */
+/*
+ * Serializes the committing transaction's states (PRE_COMMIT) of each view
+ * whose states images need a function (an aggregate's serialization or send
+ * function, which may raise an error): there an error still aborts the
+ * transaction. The other views' states are applied at COMMIT straight from
+ * their partial hash (speed_apply_partial).
+ */
 static void
 capture_build_blobs(void)
 {
@@ -575,7 +587,7 @@ capture_build_blobs(void)
 	{
 		LocalDelta *d = lfirst(lc);
 
-		d->blob = speed_blob(d->def, d->ph);
+		d->blob = states_image_plain(d->def) ? NULL : speed_blob(d->def, d->ph);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -686,7 +698,10 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 					speed_apply_spill(MyDatabaseId, d->batch_relid, d->def, sp->p, sp->len);
 				}
 				d->spills = NIL;
-				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
+				if (d->blob)
+					speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
+				else
+					speed_apply_partial(MyDatabaseId, d->batch_relid, d->def, d->ph);
 			}
 			if (capture_holding_commit_lock)
 				speed_unlock_commit();

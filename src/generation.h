@@ -16,11 +16,14 @@
 
 #include "cview.h"
 #include "genlayout.h"
+#include "partial.h"
 
 extern void generation_clear(dsa_area *area, SpeedGen *g);
 extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
 extern bool generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 								  const char *blob, Size len, char *why, size_t whylen);
+extern bool generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,
+									 char *why, size_t whylen);
 extern bool generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 							 char *why, size_t whylen);
 

@@ -676,6 +676,33 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 }
 
 /*
+ * Applies a committed transaction's partial states to the view's open
+ * generation straight from its partial hash, without a blob: for views
+ * whose states images need no function (states_image_plain). Called after
+ * commit, like speed_apply: raises none.
+ */
+void
+speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph)
+{
+	SpeedView  *v;
+	SpeedGen   *g;
+	char		why[200];
+
+	v = speed_lock_view(dbid, batch_relid);
+	if (v == NULL)
+		return;					/* dropped meanwhile */
+	g = &v->gens[v->ngens - 1];
+	if (g->complete && partial_count(ph) > 0)
+	{
+		if (!generation_apply_partial(speed_area, g, def, ph, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, g, why);
+	}
+	v->transactions++;
+	v->last_apply = GetCurrentTimestamp();
+	LWLockRelease(&v->lock);
+}
+
+/*
  * Spilled states. A transaction whose states for a view outgrow
  * lambda.capture_memory while it runs moves them, as a blob, into the speed
  * layer's area (counted in lambda.speed_layer_memory), out of every
@@ -921,7 +948,8 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	int			j;
 	bool		ok;
 
-	blob = speed_blob(def, ph);
+	/* states that need a function to serialize: before taking the lock */
+	blob = states_image_plain(def) ? NULL : speed_blob(def, ph);
 
 	v = &speed_shared->views[idx];
 	memset(&g, 0, sizeof(g));
@@ -930,7 +958,10 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	g.complete = true;
 	g.buckets = InvalidDsaPointer;
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	ok = generation_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
+	if (blob)
+		ok = generation_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
+	else
+		ok = generation_apply_partial(speed_area, &g, def, ph, why, sizeof(why));
 	if (!ok)
 	{
 		generation_clear(speed_area, &g);

@@ -33,6 +33,7 @@ extern void speed_lock_commit(void);
 extern void speed_unlock_commit(void);
 extern StringInfo speed_blob(ViewDef *def, PartialHash *ph);
 extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len);
+extern void speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph);
 extern dsa_pointer speed_spill_put(const char *data, Size len);
 extern const char *speed_spill_data(dsa_pointer p);
 extern void speed_spill_free(dsa_pointer p);
