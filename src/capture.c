@@ -76,10 +76,15 @@
 #include "speed.h"
 #include "stateimage.h"
 
-/* States moved out of the backend (speed_spill_put), as a blob. */
+/*
+ * States moved out of the backend: a generation of their own
+ * (speed_spill_gen_put) when the view's states images need no function
+ * (states_image_plain), else a blob (speed_spill_put).
+ */
 typedef struct Spill
 {
-	dsa_pointer p;
+	SpeedGen   *gen;			/* or NULL: ... */
+	dsa_pointer p;				/* the blob */
 	Size		len;
 } Spill;
 
@@ -233,18 +238,29 @@ capture_bound(LocalDelta *d)
 		MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda spill",
 												  ALLOCSET_DEFAULT_SIZES);
 		StringInfo	blob;
-		dsa_pointer p;
+		dsa_pointer p = InvalidDsaPointer;
+		SpeedGen   *gen = NULL;
 
-		old = MemoryContextSwitchTo(tmp);
-		blob = speed_blob(d->def, d->ph);
-		p = speed_spill_put(blob->data, blob->len);
+		if (states_image_plain(d->def))
+		{
+			old = MemoryContextSwitchTo(TopTransactionContext);
+			gen = speed_spill_gen_put(d->def, d->ph);
+			blob = NULL;
+		}
+		else
+		{
+			old = MemoryContextSwitchTo(tmp);
+			blob = speed_blob(d->def, d->ph);
+			p = speed_spill_put(blob->data, blob->len);
+		}
 		MemoryContextSwitchTo(TopTransactionContext);
-		if (DsaPointerIsValid(p))
+		if (gen != NULL || DsaPointerIsValid(p))
 		{
 			Spill	   *sp = palloc(sizeof(Spill));
 
+			sp->gen = gen;
 			sp->p = p;
-			sp->len = blob->len;
+			sp->len = blob ? blob->len : 0;
 			d->spills = lappend(d->spills, sp);
 		}
 		else
@@ -263,7 +279,14 @@ capture_free_spills(LocalDelta *d)
 	ListCell   *lc;
 
 	foreach(lc, d->spills)
-		speed_spill_free(((Spill *) lfirst(lc))->p);
+	{
+		Spill	   *sp = lfirst(lc);
+
+		if (sp->gen)
+			speed_spill_gen_free(sp->gen);
+		else
+			speed_spill_free(sp->p);
+	}
 	d->spills = NIL;
 }
 
@@ -609,21 +632,26 @@ capture_stash_image(void)
 	{
 		LocalDelta *d = lfirst(lc);
 		StringInfo	blob = speed_blob(d->def, d->ph);
-		uint32		l = blob->len;
+		uint32		l = 0;
 		ListCell   *lc2;
+		int			lenpos;
 
 		/* spills first: blobs concatenated are one blob */
-		foreach(lc2, d->spills)
-			l += ((Spill *) lfirst(lc2))->len;
 		appendBinaryStringInfo(image, (char *) &d->batch_relid, sizeof(Oid));
+		lenpos = image->len;
 		appendBinaryStringInfo(image, (char *) &l, sizeof(uint32));
 		foreach(lc2, d->spills)
 		{
 			Spill	   *sp = lfirst(lc2);
 
-			appendBinaryStringInfo(image, speed_spill_data(sp->p), sp->len);
+			if (sp->gen)
+				speed_spill_gen_blob(sp->gen, image);
+			else
+				appendBinaryStringInfo(image, speed_spill_data(sp->p), sp->len);
 		}
 		appendBinaryStringInfo(image, blob->data, blob->len);
+		l = image->len - lenpos - sizeof(uint32);
+		memcpy(image->data + lenpos, &l, sizeof(uint32));
 		pfree(blob->data);
 		pfree(blob);
 	}
@@ -695,7 +723,10 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				{
 					Spill	   *sp = lfirst(lc2);
 
-					speed_apply_spill(MyDatabaseId, d->batch_relid, d->def, sp->p, sp->len);
+					if (sp->gen)
+						speed_apply_spill_gen(MyDatabaseId, d->batch_relid, d->def, sp->gen);
+					else
+						speed_apply_spill(MyDatabaseId, d->batch_relid, d->def, sp->p, sp->len);
 				}
 				d->spills = NIL;
 				if (d->blob)

@@ -46,6 +46,13 @@
 
 #define GENERATION_INITIAL_BUCKETS	1024
 
+/*
+ * Entries per bucket at most (on average) before the buckets double. A
+ * lookup walks a chain, one cache miss in the DSA area per entry: chains
+ * of at most one entry on average keep that near one miss for a key found.
+ */
+#define GENERATION_LOAD			1
+
 /* Chunks of new entries: sizes, and the largest entry carved from one */
 #define GENERATION_CHUNK_MIN	1024
 #define GENERATION_CHUNK_MAX	65536
@@ -134,8 +141,9 @@ generation_clear(dsa_area *area, SpeedGen *g)
 
 /*
  * Doubles the buckets (or makes the first ones), rehashing the entries, or
- * more than doubles them: to at least half of "entries" (chains of two on
- * average). Out of memory, keeps the old buckets: chains only get longer.
+ * more than doubles them: to at least "entries" / GENERATION_LOAD (chains
+ * of GENERATION_LOAD on average). Out of memory, keeps the old buckets:
+ * chains only get longer.
  */
 static void
 generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
@@ -145,7 +153,7 @@ generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
 	dsa_pointer *newb;
 	uint32		i;
 
-	while ((int64) n * 2 < entries && n < (uint32) 1 << 30)
+	while ((int64) n * GENERATION_LOAD < entries && n < (uint32) 1 << 30)
 		n *= 2;
 	nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
 										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
@@ -254,13 +262,14 @@ generation_entry_alloc(dsa_area *area, SpeedGen *g, Size size, int64 ahead, bool
 /*
  * Stores states for a key, whose link (generation_link) the caller found:
  * the states themselves for a new key, else the combination with what is
- * there. "ahead" is how many more keys the caller may add (chunk sizing).
- * False when memory ran out.
+ * there. "ahead" is how many more keys the caller may add (chunk sizing);
+ * "indexed": a new key goes into the column indexes (not in a transaction's
+ * spilled generation, which nobody reads). False when memory ran out.
  */
 static bool
 generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *link,
 					 uint32 hash, const char *key, uint32 keylen,
-					 const char *states, uint32 stateslen, int64 ahead)
+					 const char *states, uint32 stateslen, int64 ahead, bool indexed)
 {
 	SpeedEntry *e;
 	StringInfoData combined;
@@ -284,7 +293,8 @@ generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 		*link = p;
 		g->nentries++;
 		/* the read side's column indexes (speed_index.c) */
-		speed_index_add(area, g, def, key, keylen, hash);
+		if (indexed)
+			speed_index_add(area, g, def, key, keylen, hash);
 		return true;
 	}
 
@@ -338,7 +348,7 @@ generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 static void
 generation_reserve(dsa_area *area, SpeedGen *g, int64 more)
 {
-	if (!DsaPointerIsValid(g->buckets) || g->nentries + more > (int64) g->nbuckets * 2)
+	if (!DsaPointerIsValid(g->buckets) || g->nentries + more > (int64) g->nbuckets * GENERATION_LOAD)
 		generation_grow(area, g, g->nentries + more);
 }
 
@@ -352,12 +362,12 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 {
 	uint32		hash = key_hash(key, keylen);
 
-	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * 2)
+	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * GENERATION_LOAD)
 		generation_grow(area, g, 0);
 	if (!DsaPointerIsValid(g->buckets))
 		return false;
 	return generation_upsert_at(area, g, def, generation_link(area, g, hash, key, keylen),
-								hash, key, keylen, states, stateslen, ahead);
+								hash, key, keylen, states, stateslen, ahead, true);
 }
 
 /*
@@ -445,7 +455,7 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
  */
 bool
 generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,
-						 char *why, size_t whylen)
+						 bool indexed, char *why, size_t whylen)
 {
 	MemoryContext scratch = generation_scratch_cxt();
 	MemoryContext old = MemoryContextSwitchTo(scratch);
@@ -502,7 +512,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 				if (!generation_upsert_at(area, g, def,
 										  generation_link(area, g, e->key.hash, e->key.data, e->key.len),
 										  e->key.hash, e->key.data, e->key.len,
-										  img.data, img.len, left))
+										  img.data, img.len, left, indexed))
 				{
 					ok = false;
 					snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
@@ -527,24 +537,17 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 	return ok;
 }
 
-/*
- * Combines every entry of generation "from" into "into". False when memory
- * ran out or a combine function failed.
- */
-bool
-generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
-				 char *why, size_t whylen)
+/* Appends every entry of a generation to a blob of (key, states) pairs. */
+void
+generation_append_blob(dsa_area *area, SpeedGen *g, StringInfo blob)
 {
 	dsa_pointer *b;
 	uint32		i;
-	StringInfoData blob;
-	bool		ok;
 
-	if (!DsaPointerIsValid(from->buckets))
-		return true;
-	initStringInfo(&blob);
-	b = dsa_get_address(area, from->buckets);
-	for (i = 0; i < from->nbuckets; i++)
+	if (!DsaPointerIsValid(g->buckets))
+		return;
+	b = dsa_get_address(area, g->buckets);
+	for (i = 0; i < g->nbuckets; i++)
 	{
 		dsa_pointer p = b[i];
 
@@ -553,16 +556,139 @@ generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 			SpeedEntry *e = dsa_get_address(area, p);
 			uint32		l = e->keylen;
 
-			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
-			appendBinaryStringInfo(&blob, e->data, l);
+			appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(blob, e->data, l);
 			l = e->stateslen;
-			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
-			appendBinaryStringInfo(&blob, e->data + e->keylen, l);
+			appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(blob, e->data + e->keylen, l);
 			p = e->next;
 		}
 	}
+}
+
+/*
+ * Combines every entry of generation "from" into "into". False when memory
+ * ran out or a combine function failed.
+ */
+bool
+generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+				 char *why, size_t whylen)
+{
+	StringInfoData blob;
+	bool		ok;
+
+	if (!DsaPointerIsValid(from->buckets))
+		return true;
+	initStringInfo(&blob);
+	generation_append_blob(area, from, &blob);
 	ok = generation_apply_blob(area, into, def, blob.data, blob.len, why, whylen);
 	pfree(blob.data);
 	return ok;
 }
 
+/*
+ * Moves every entry of generation "from" (a transaction's spilled states,
+ * which nobody else reads) into "into": a key "into" lacks is linked there
+ * as it lies, without copying; a key it has is combined and its entry
+ * dropped. "from" is left empty, but its chunks now belong to "into" (an
+ * entry combined away leaves its room in them unused until "into" goes):
+ * the caller frees "from" with generation_clear in any case. False (and
+ * why) when memory ran out or a combine function failed; "into" must then
+ * be abandoned (generation_clear), as after generation_apply_blob.
+ */
+bool
+generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+				  char *why, size_t whylen)
+{
+	MemoryContext scratch = generation_scratch_cxt();
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	volatile bool ok = true;
+
+	/* the chunks first: whatever happens below, each entry has one owner */
+	while (DsaPointerIsValid(from->chunks))
+	{
+		GenerationChunk *ch = dsa_get_address(area, from->chunks);
+		dsa_pointer next = ch->next;
+
+		ch->next = into->chunks;
+		into->chunks = from->chunks;
+		into->bytes += ch->size;
+		from->bytes -= ch->size;
+		from->chunks = next;
+	}
+	from->chunk_free = InvalidDsaPointer;
+	from->chunk_left = 0;
+	if (!DsaPointerIsValid(from->buckets))
+	{
+		MemoryContextSwitchTo(old);
+		return true;
+	}
+
+	PG_TRY();
+	{
+		dsa_pointer *fb = dsa_get_address(area, from->buckets);
+		uint32		i;
+
+		generation_reserve(area, into, from->nentries);
+		if (!DsaPointerIsValid(into->buckets))
+		{
+			ok = false;
+			snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
+					 lambda_speed_layer_memory);
+		}
+		for (i = 0; ok && i < from->nbuckets; i++)
+		{
+			while (ok && DsaPointerIsValid(fb[i]))
+			{
+				dsa_pointer p = fb[i];
+				SpeedEntry *e = dsa_get_address(area, p);
+				dsa_pointer *link = generation_link(area, into, e->hash, e->data, e->keylen);
+				Size		own = MAXALIGN(offsetof(SpeedEntry, data) + e->keylen + ENTRY_CAP(e));
+
+				/* out of "from" first: it never reaches an entry twice */
+				fb[i] = e->next;
+				from->nentries--;
+				if (!DsaPointerIsValid(*link))
+				{
+					e->next = InvalidDsaPointer;
+					*link = p;
+					into->nentries++;
+					if (!(e->cap & GENERATION_CHUNKED))
+					{
+						into->bytes += own;
+						from->bytes -= own;
+					}
+					speed_index_add(area, into, def, e->data, e->keylen, e->hash);
+					continue;
+				}
+				if (!generation_upsert_at(area, into, def, link, e->hash, e->data, e->keylen,
+										  e->data + e->keylen, e->stateslen, 0, true))
+				{
+					ok = false;
+					snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
+							 lambda_speed_layer_memory);
+				}
+				if (!(e->cap & GENERATION_CHUNKED))
+				{
+					from->bytes -= own;
+					dsa_free(area, p);
+				}
+				MemoryContextReset(scratch);
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(scratch);
+		edata = CopyErrorData();
+		FlushErrorState();
+		snprintf(why, whylen, "combining states failed: %s", edata->message);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+	return ok;
+}

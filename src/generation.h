@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "utils/dsa.h"
 
 #include "cview.h"
@@ -23,7 +24,10 @@ extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, co
 extern bool generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 								  const char *blob, Size len, char *why, size_t whylen);
 extern bool generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,
-									 char *why, size_t whylen);
+									 bool indexed, char *why, size_t whylen);
+extern bool generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+							  char *why, size_t whylen);
+extern void generation_append_blob(dsa_area *area, SpeedGen *g, StringInfo blob);
 extern bool generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 							 char *why, size_t whylen);
 

@@ -694,7 +694,7 @@ speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph)
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && partial_count(ph) > 0)
 	{
-		if (!generation_apply_partial(speed_area, g, def, ph, why, sizeof(why)))
+		if (!generation_apply_partial(speed_area, g, def, ph, true, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
 	}
 	v->transactions++;
@@ -747,6 +747,70 @@ speed_apply_spill(Oid dbid, Oid batch_relid, ViewDef *def, dsa_pointer p, Size l
 {
 	speed_apply_blob(dbid, batch_relid, def, dsa_get_address(speed_area, p), len, false);
 	dsa_free(speed_area, p);
+}
+
+/*
+ * Spilled states as a generation of their own: for views whose states
+ * images need no function (states_image_plain), a transaction's states move
+ * into a generation that belongs to no view (the caller keeps it, in
+ * backend memory; its entries lie in the area), built like the open one
+ * from the partial hash. At commit its entries are linked into the view's
+ * open generation as they lie (speed_apply_spill_gen), without a blob in
+ * between or a copy.
+ */
+
+/* Moves ph's states into a new spilled generation; NULL when they do not fit. */
+SpeedGen *
+speed_spill_gen_put(ViewDef *def, PartialHash *ph)
+{
+	dsa_area   *area = speed_get_area();
+	SpeedGen   *sg = palloc0(sizeof(SpeedGen));
+	char		why[200];
+
+	sg->complete = true;
+	if (!generation_apply_partial(area, sg, def, ph, false, why, sizeof(why)))
+	{
+		generation_clear(area, sg);
+		pfree(sg);
+		return NULL;
+	}
+	return sg;
+}
+
+/* Frees a spilled generation (its entries and chunks; sg stays the caller's). */
+void
+speed_spill_gen_free(SpeedGen *sg)
+{
+	generation_clear(speed_get_area(), sg);
+}
+
+/* Appends a spilled generation's states to a blob (a prepared transaction's image). */
+void
+speed_spill_gen_blob(SpeedGen *sg, StringInfo blob)
+{
+	generation_append_blob(speed_get_area(), sg, blob);
+}
+
+/*
+ * Moves a spilled generation's states into the view's open generation and
+ * frees what is left of it: after commit, like speed_apply, raising no error.
+ */
+void
+speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg)
+{
+	SpeedView  *v;
+	SpeedGen   *g;
+	char		why[200];
+
+	v = speed_lock_view(dbid, batch_relid);
+	if (v != NULL)
+	{
+		g = &v->gens[v->ngens - 1];
+		if (g->complete && !generation_absorb(speed_area, g, def, sg, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, g, why);
+		LWLockRelease(&v->lock);
+	}
+	generation_clear(speed_get_area(), sg);
 }
 
 /* Marks the open generation of a view incomplete. */
@@ -961,7 +1025,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	if (blob)
 		ok = generation_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
 	else
-		ok = generation_apply_partial(speed_area, &g, def, ph, why, sizeof(why));
+		ok = generation_apply_partial(speed_area, &g, def, ph, true, why, sizeof(why));
 	if (!ok)
 	{
 		generation_clear(speed_area, &g);
