@@ -10,8 +10,10 @@
  * committing transaction's states, a rebuild's), generation_apply_blob a
  * blob of (key, states) pairs (speed_blob: spills, prepared transactions,
  * states that need a serialization function), combining states with the
- * view's combine functions; generation_merge folds one generation into
- * another; generation_link finds a key; generation_clear frees it all.
+ * view's combine functions; generation_absorb moves a transaction's
+ * spilled generation (one that belongs to no view) into a view's by linking
+ * its entries; generation_merge folds one generation into another;
+ * generation_link finds a key; generation_clear frees it all.
  *
  * New entries are carved out of chunks (GENERATION_CHUNK_MIN to _MAX bytes,
  * sized by how many groups the apply may still add) rather than allocated
