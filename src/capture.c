@@ -219,48 +219,64 @@ capture_local_delta(ViewDef *def)
 
 /*
  * Keeps the states of d within lambda.capture_memory: when they take more,
- * they move into the speed layer's shared memory as a blob (a spill, which
- * the commit applies before the rest) and d starts over empty. If the area
- * has no room for the blob, the states are dropped and the view's open
- * generation turns incomplete when the transaction commits (its readers
- * then read the events, and the scheduler rebuilds it): exact either way.
+ * they move into the speed layer's shared memory (a spill, which the commit
+ * applies before the rest) and d starts over empty. States that need no
+ * serialization function (states_image_plain) move into a generation of
+ * their own, one per level: every spill of the level goes into it, keys
+ * that come again combined there, so it holds each group once however
+ * often the states move (and the commit links its entries into the view's
+ * open generation). Other states move as a blob each time. If the area has
+ * no room, the states are dropped and the view's open generation turns
+ * incomplete when the transaction commits (its readers then read the
+ * events, and the scheduler rebuilds it): exact either way.
  */
 static void
 capture_bound(LocalDelta *d)
 {
-	MemoryContext old;
-
 	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
 		return;
-	if (!d->lost)
+	if (!d->lost && states_image_plain(d->def))
+	{
+		Spill	   *last = d->spills ? llast(d->spills) : NULL;
+
+		if (last && last->gen)
+		{
+			if (!speed_spill_gen_add(last->gen, d->def, d->ph))
+				d->lost = true;
+		}
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+			SpeedGen   *gen = speed_spill_gen_put(d->def, d->ph);
+
+			if (gen != NULL)
+			{
+				Spill	   *sp = palloc0(sizeof(Spill));
+
+				sp->gen = gen;
+				d->spills = lappend(d->spills, sp);
+			}
+			else
+				d->lost = true;
+			MemoryContextSwitchTo(old);
+		}
+	}
+	else if (!d->lost)
 	{
 		/* the blob, and whatever serializing states leaves, go with it */
 		MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda spill",
 												  ALLOCSET_DEFAULT_SIZES);
-		StringInfo	blob;
-		dsa_pointer p = InvalidDsaPointer;
-		SpeedGen   *gen = NULL;
+		MemoryContext old = MemoryContextSwitchTo(tmp);
+		StringInfo	blob = speed_blob(d->def, d->ph);
+		dsa_pointer p = speed_spill_put(blob->data, blob->len);
 
-		if (states_image_plain(d->def))
-		{
-			old = MemoryContextSwitchTo(TopTransactionContext);
-			gen = speed_spill_gen_put(d->def, d->ph);
-			blob = NULL;
-		}
-		else
-		{
-			old = MemoryContextSwitchTo(tmp);
-			blob = speed_blob(d->def, d->ph);
-			p = speed_spill_put(blob->data, blob->len);
-		}
 		MemoryContextSwitchTo(TopTransactionContext);
-		if (gen != NULL || DsaPointerIsValid(p))
+		if (DsaPointerIsValid(p))
 		{
-			Spill	   *sp = palloc(sizeof(Spill));
+			Spill	   *sp = palloc0(sizeof(Spill));
 
-			sp->gen = gen;
 			sp->p = p;
-			sp->len = blob ? blob->len : 0;
+			sp->len = blob->len;
 			d->spills = lappend(d->spills, sp);
 		}
 		else

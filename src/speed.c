@@ -777,6 +777,19 @@ speed_spill_gen_put(ViewDef *def, PartialHash *ph)
 	return sg;
 }
 
+/*
+ * Adds ph's states to a spilled generation, combining keys it has. False
+ * when memory ran out or a combine function failed: its states are then
+ * unknown (the caller frees it and marks the view's states lost).
+ */
+bool
+speed_spill_gen_add(SpeedGen *sg, ViewDef *def, PartialHash *ph)
+{
+	char		why[200];
+
+	return generation_apply_partial(speed_get_area(), sg, def, ph, false, why, sizeof(why));
+}
+
 /* Frees a spilled generation (its entries and chunks; sg stays the caller's). */
 void
 speed_spill_gen_free(SpeedGen *sg)

@@ -40,6 +40,7 @@ extern const char *speed_spill_data(dsa_pointer p);
 extern void speed_spill_free(dsa_pointer p);
 extern void speed_apply_spill(Oid dbid, Oid batch_relid, ViewDef *def, dsa_pointer p, Size len);
 extern SpeedGen *speed_spill_gen_put(ViewDef *def, PartialHash *ph);
+extern bool speed_spill_gen_add(SpeedGen *sg, ViewDef *def, PartialHash *ph);
 extern void speed_spill_gen_free(SpeedGen *sg);
 extern void speed_spill_gen_blob(SpeedGen *sg, StringInfo blob);
 extern void speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg);
