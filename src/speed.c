@@ -7,9 +7,11 @@
  * This file owns the speed layer's shared memory: a slot per continuous
  * view, the DSA area that holds the generations' tables (generation.c) and
  * the states of prepared transactions, and the locks below. It applies the
- * states capture.c hands it when a transaction commits (speed_apply), cuts
- * for a refresh (speed_cut, batch.c), installs what a rebuild computed
- * from the events (speed_install). speed_read.c reads the slots (copies for
+ * states capture.c hands it when a transaction commits (speed_apply_partial
+ * straight from the partial hash, speed_apply from a blob, and the states
+ * spilled while the transaction ran: speed_apply_spill_gen,
+ * speed_apply_spill), cuts for a refresh (speed_cut, batch.c), installs
+ * what a rebuild computed from the events (speed_install). speed_read.c reads the slots (copies for
  * queries and refreshes, the planner's figures, status and memory), under
  * the locking rules below; the slots' layout is in speed_slot.h. A view's
  * slot follows its view's transactions: made by CREATE (speed_view_created,
