@@ -21,11 +21,15 @@
  * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds
  * each row into the same state.
  *
- * Commit. At PRE_COMMIT each view's states are serialized (speed_blob) and
- * the speed layer's commit lock is taken shared; the COMMIT callback
- * applies them (speed_apply) and releases it, so that no refresh's cut
- * falls between the commit and the apply (see speed.c). An aborted
- * transaction's states are forgotten.
+ * Commit. At PRE_COMMIT the speed layer's commit lock is taken shared; the
+ * COMMIT callback applies each view's states and releases it, so that no
+ * refresh's cut falls between the commit and the apply (see speed.c).
+ * States whose images need no function of the aggregates (count, sum, min,
+ * max, avg, ...: states_image_plain) apply straight from the partial hash
+ * (speed_apply_partial); the others are serialized at PRE_COMMIT, where a
+ * serialization function's error still aborts the transaction (speed_blob),
+ * and applied from that blob (speed_apply). An aborted transaction's states
+ * are forgotten.
  *
  * Two-phase commit. At PRE_PREPARE the states become one image, which the
  * PREPARE callback keeps in shared memory under the transaction's GID
@@ -70,11 +74,17 @@
 #include "cview.h"
 #include "guc.h"
 #include "speed.h"
+#include "stateimage.h"
 
-/* States moved out of the backend (speed_spill_put), as a blob. */
+/*
+ * States moved out of the backend: a generation of their own
+ * (speed_spill_gen_put) when the view's states images need no function
+ * (states_image_plain), else a blob (speed_spill_put).
+ */
 typedef struct Spill
 {
-	dsa_pointer p;
+	SpeedGen   *gen;			/* or NULL: ... */
+	dsa_pointer p;				/* the blob */
 	Size		len;
 } Spill;
 
@@ -87,7 +97,8 @@ typedef struct LocalDelta
 	PartialHash *ph;
 	List	   *spills;			/* of Spill: states moved out of ph */
 	bool		lost;			/* a spill did not fit: states unknown */
-	StringInfo	blob;			/* built at PRE_COMMIT */
+	StringInfo	blob;			/* built at PRE_COMMIT, unless the states
+								 * apply from ph (states_image_plain) */
 } LocalDelta;
 
 /*
@@ -208,34 +219,61 @@ capture_local_delta(ViewDef *def)
 
 /*
  * Keeps the states of d within lambda.capture_memory: when they take more,
- * they move into the speed layer's shared memory as a blob (a spill, which
- * the commit applies before the rest) and d starts over empty. If the area
- * has no room for the blob, the states are dropped and the view's open
- * generation turns incomplete when the transaction commits (its readers
- * then read the events, and the scheduler rebuilds it): exact either way.
+ * they move into the speed layer's shared memory (a spill, which the commit
+ * applies before the rest) and d starts over empty. States that need no
+ * serialization function (states_image_plain) move into a generation of
+ * their own, one per level: every spill of the level goes into it, keys
+ * that come again combined there, so it holds each group once however
+ * often the states move (and the commit links its entries into the view's
+ * open generation). Other states move as a blob each time. If the area has
+ * no room, the states are dropped and the view's open generation turns
+ * incomplete when the transaction commits (its readers then read the
+ * events, and the scheduler rebuilds it): exact either way.
  */
 static void
 capture_bound(LocalDelta *d)
 {
-	MemoryContext old;
-
 	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
 		return;
-	if (!d->lost)
+	if (!d->lost && states_image_plain(d->def))
+	{
+		Spill	   *last = d->spills ? llast(d->spills) : NULL;
+
+		if (last && last->gen)
+		{
+			if (!speed_spill_gen_add(last->gen, d->def, d->ph))
+				d->lost = true;
+		}
+		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+			SpeedGen   *gen = speed_spill_gen_put(d->def, d->ph);
+
+			if (gen != NULL)
+			{
+				Spill	   *sp = palloc0(sizeof(Spill));
+
+				sp->gen = gen;
+				d->spills = lappend(d->spills, sp);
+			}
+			else
+				d->lost = true;
+			MemoryContextSwitchTo(old);
+		}
+	}
+	else if (!d->lost)
 	{
 		/* the blob, and whatever serializing states leaves, go with it */
 		MemoryContext tmp = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda spill",
 												  ALLOCSET_DEFAULT_SIZES);
-		StringInfo	blob;
-		dsa_pointer p;
+		MemoryContext old = MemoryContextSwitchTo(tmp);
+		StringInfo	blob = speed_blob(d->def, d->ph);
+		dsa_pointer p = speed_spill_put(blob->data, blob->len);
 
-		old = MemoryContextSwitchTo(tmp);
-		blob = speed_blob(d->def, d->ph);
-		p = speed_spill_put(blob->data, blob->len);
 		MemoryContextSwitchTo(TopTransactionContext);
 		if (DsaPointerIsValid(p))
 		{
-			Spill	   *sp = palloc(sizeof(Spill));
+			Spill	   *sp = palloc0(sizeof(Spill));
 
 			sp->p = p;
 			sp->len = blob->len;
@@ -257,7 +295,14 @@ capture_free_spills(LocalDelta *d)
 	ListCell   *lc;
 
 	foreach(lc, d->spills)
-		speed_spill_free(((Spill *) lfirst(lc))->p);
+	{
+		Spill	   *sp = lfirst(lc);
+
+		if (sp->gen)
+			speed_spill_gen_free(sp->gen);
+		else
+			speed_spill_free(sp->p);
+	}
 	d->spills = NIL;
 }
 
@@ -564,7 +609,13 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* Serializes each view's states of the committing transaction (PRE_COMMIT). */
+/*
+ * Serializes the committing transaction's states (PRE_COMMIT) of each view
+ * whose states images need a function (an aggregate's serialization or send
+ * function, which may raise an error): there an error still aborts the
+ * transaction. The other views' states are applied at COMMIT straight from
+ * their partial hash (speed_apply_partial).
+ */
 static void
 capture_build_blobs(void)
 {
@@ -575,7 +626,7 @@ capture_build_blobs(void)
 	{
 		LocalDelta *d = lfirst(lc);
 
-		d->blob = speed_blob(d->def, d->ph);
+		d->blob = states_image_plain(d->def) ? NULL : speed_blob(d->def, d->ph);
 	}
 	MemoryContextSwitchTo(old);
 }
@@ -597,21 +648,26 @@ capture_stash_image(void)
 	{
 		LocalDelta *d = lfirst(lc);
 		StringInfo	blob = speed_blob(d->def, d->ph);
-		uint32		l = blob->len;
+		uint32		l = 0;
 		ListCell   *lc2;
+		int			lenpos;
 
 		/* spills first: blobs concatenated are one blob */
-		foreach(lc2, d->spills)
-			l += ((Spill *) lfirst(lc2))->len;
 		appendBinaryStringInfo(image, (char *) &d->batch_relid, sizeof(Oid));
+		lenpos = image->len;
 		appendBinaryStringInfo(image, (char *) &l, sizeof(uint32));
 		foreach(lc2, d->spills)
 		{
 			Spill	   *sp = lfirst(lc2);
 
-			appendBinaryStringInfo(image, speed_spill_data(sp->p), sp->len);
+			if (sp->gen)
+				speed_spill_gen_blob(sp->gen, image);
+			else
+				appendBinaryStringInfo(image, speed_spill_data(sp->p), sp->len);
 		}
 		appendBinaryStringInfo(image, blob->data, blob->len);
+		l = image->len - lenpos - sizeof(uint32);
+		memcpy(image->data + lenpos, &l, sizeof(uint32));
 		pfree(blob->data);
 		pfree(blob);
 	}
@@ -683,10 +739,16 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				{
 					Spill	   *sp = lfirst(lc2);
 
-					speed_apply_spill(MyDatabaseId, d->batch_relid, d->def, sp->p, sp->len);
+					if (sp->gen)
+						speed_apply_spill_gen(MyDatabaseId, d->batch_relid, d->def, sp->gen);
+					else
+						speed_apply_spill(MyDatabaseId, d->batch_relid, d->def, sp->p, sp->len);
 				}
 				d->spills = NIL;
-				speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
+				if (d->blob)
+					speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
+				else
+					speed_apply_partial(MyDatabaseId, d->batch_relid, d->def, d->ph);
 			}
 			if (capture_holding_commit_lock)
 				speed_unlock_commit();

@@ -5,10 +5,24 @@
  *	  key image to states image in the speed layer's DSA area.
  *
  * A chained hash table whose bucket array and entries are DSA allocations,
- * so that every backend reads it. generation_apply_blob upserts a blob of
- * (key, states) pairs (speed_blob), combining states with the view's
- * combine functions; generation_merge folds one generation into another;
+ * so that every backend reads it. generation_apply_partial upserts the
+ * groups of a backend's partial aggregation straight from its hash (a
+ * committing transaction's states, a rebuild's), generation_apply_blob a
+ * blob of (key, states) pairs (speed_blob: spills, prepared transactions,
+ * states that need a serialization function), combining states with the
+ * view's combine functions; generation_absorb moves a transaction's
+ * spilled generation (one that belongs to no view) into a view's by linking
+ * its entries; generation_merge folds one generation into another;
  * generation_link finds a key; generation_clear frees it all.
+ *
+ * New entries are carved out of chunks (GENERATION_CHUNK_MIN to _MAX bytes,
+ * sized by how many groups the apply may still add) rather than allocated
+ * one by one: a DSA allocation costs more than the rest of a new group's
+ * apply. A chunk is freed only with its generation (generation_clear); an
+ * entry carved from one carries GENERATION_CHUNKED in its cap and is never
+ * freed alone: when its states outgrow it, it moves to an allocation of its
+ * own and its old room stays unused until the generation goes. The
+ * generation's bytes count whole chunks.
  *
  * Locking: none of its own. The caller (speed.c) holds the view's lock:
  * exclusively to change a generation, at least shared to read one. What
@@ -28,10 +42,42 @@
 #include "generation.h"
 #include "keyimage.h"
 #include "guc.h"
+#include "partial.h"
 #include "stateimage.h"
 #include "speed_index.h"
 
 #define GENERATION_INITIAL_BUCKETS	1024
+
+/*
+ * Entries per bucket at most (on average) before the buckets double. A
+ * lookup walks a chain, one cache miss in the DSA area per entry: chains
+ * of at most one entry on average keep that near one miss for a key found.
+ */
+#define GENERATION_LOAD			1
+
+/* Chunks of new entries: sizes, and the largest entry carved from one */
+#define GENERATION_CHUNK_MIN	1024
+#define GENERATION_CHUNK_MAX	65536
+#define GENERATION_CHUNK_ENTRY	(GENERATION_CHUNK_MAX / 8)
+
+/* In SpeedEntry.cap: the entry lies in a chunk (not an allocation of its own) */
+#define GENERATION_CHUNKED		((uint32) 1 << 31)
+#define ENTRY_CAP(e)			((e)->cap & ~GENERATION_CHUNKED)
+
+/* A chunk's header; the entries carved from it follow */
+typedef struct GenerationChunk
+{
+	dsa_pointer next;
+	Size		size;
+} GenerationChunk;
+
+/* How many groups ahead generation_apply_partial prefetches */
+#define GENERATION_PREFETCH		8
+#if defined(__GNUC__) || defined(__clang__)
+#define generation_prefetch(p)	__builtin_prefetch(p)
+#else
+#define generation_prefetch(p)	((void) (p))
+#endif
 
 /* An entry that grows is given at most this much room beyond its states */
 #define GENERATION_ENTRY_SLACK	1024
@@ -71,12 +117,22 @@ generation_clear(dsa_area *area, SpeedGen *g)
 				SpeedEntry *e = dsa_get_address(area, p);
 				dsa_pointer next = e->next;
 
-				dsa_free(area, p);
+				if (!(e->cap & GENERATION_CHUNKED))
+					dsa_free(area, p);
 				p = next;
 			}
 		}
 		dsa_free(area, g->buckets);
 	}
+	while (DsaPointerIsValid(g->chunks))
+	{
+		dsa_pointer next = ((GenerationChunk *) dsa_get_address(area, g->chunks))->next;
+
+		dsa_free(area, g->chunks);
+		g->chunks = next;
+	}
+	g->chunk_free = InvalidDsaPointer;
+	g->chunk_left = 0;
 	/* the read side's column indexes (speed_index.c) */
 	speed_index_clear(area, g);
 	g->buckets = InvalidDsaPointer;
@@ -87,8 +143,9 @@ generation_clear(dsa_area *area, SpeedGen *g)
 
 /*
  * Doubles the buckets (or makes the first ones), rehashing the entries, or
- * more than doubles them: to at least half of "entries" (chains of two on
- * average). Out of memory, keeps the old buckets: chains only get longer.
+ * more than doubles them: to at least "entries" / GENERATION_LOAD (chains
+ * of GENERATION_LOAD on average). Out of memory, keeps the old buckets:
+ * chains only get longer.
  */
 static void
 generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
@@ -98,7 +155,7 @@ generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
 	dsa_pointer *newb;
 	uint32		i;
 
-	while ((int64) n * 2 < entries && n < (uint32) 1 << 30)
+	while ((int64) n * GENERATION_LOAD < entries && n < (uint32) 1 << 30)
 		n *= 2;
 	nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
 										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
@@ -153,27 +210,77 @@ generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint3
 }
 
 /*
- * Stores states for a key: the states themselves for a new key, else the
- * combination with what is there. False when memory ran out.
+ * Room for a new entry of "size" bytes: carved from the generation's newest
+ * chunk, or from a new chunk sized for "ahead" more entries of this size
+ * (the groups the caller may still add), or, for a large entry or when no
+ * chunk fits in memory any more, an allocation of its own. *chunked says
+ * which. InvalidDsaPointer when memory ran out.
+ */
+static dsa_pointer
+generation_entry_alloc(dsa_area *area, SpeedGen *g, Size size, int64 ahead, bool *chunked)
+{
+	dsa_pointer p;
+
+	size = MAXALIGN(size);
+	*chunked = false;
+	if (size <= GENERATION_CHUNK_ENTRY)
+	{
+		if (size > g->chunk_left)
+		{
+			Size		want = Max(size * (Size) Min(Max(ahead, 1), GENERATION_CHUNK_MAX),
+								   GENERATION_CHUNK_MIN);
+			dsa_pointer c;
+
+			want = Min(want, GENERATION_CHUNK_MAX);
+			want = Max(want, MAXALIGN(sizeof(GenerationChunk)) + size);
+			c = dsa_allocate_extended(area, want, DSA_ALLOC_NO_OOM);
+			if (DsaPointerIsValid(c))
+			{
+				GenerationChunk *ch = dsa_get_address(area, c);
+
+				ch->next = g->chunks;
+				ch->size = want;
+				g->chunks = c;
+				g->chunk_free = c + MAXALIGN(sizeof(GenerationChunk));
+				g->chunk_left = want - MAXALIGN(sizeof(GenerationChunk));
+				g->bytes += want;
+			}
+		}
+		if (size <= g->chunk_left)
+		{
+			p = g->chunk_free;
+			g->chunk_free += size;
+			g->chunk_left -= size;
+			*chunked = true;
+			return p;
+		}
+	}
+	p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
+	if (DsaPointerIsValid(p))
+		g->bytes += size;
+	return p;
+}
+
+/*
+ * Stores states for a key, whose link (generation_link) the caller found:
+ * the states themselves for a new key, else the combination with what is
+ * there. "ahead" is how many more keys the caller may add (chunk sizing);
+ * "indexed": a new key goes into the column indexes (not in a transaction's
+ * spilled generation, which nobody reads). False when memory ran out.
  */
 static bool
-generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 keylen,
-				  const char *states, uint32 stateslen)
+generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *link,
+					 uint32 hash, const char *key, uint32 keylen,
+					 const char *states, uint32 stateslen, int64 ahead, bool indexed)
 {
-	uint32		hash = key_hash(key, keylen);
-	dsa_pointer *link;
 	SpeedEntry *e;
 	StringInfoData combined;
 
-	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * 2)
-		generation_grow(area, g, 0);
-	if (!DsaPointerIsValid(g->buckets))
-		return false;
-	link = generation_link(area, g, hash, key, keylen);
 	if (!DsaPointerIsValid(*link))
 	{
 		Size		size = offsetof(SpeedEntry, data) + keylen + stateslen;
-		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
+		bool		chunked;
+		dsa_pointer p = generation_entry_alloc(area, g, size, ahead, &chunked);
 
 		if (!DsaPointerIsValid(p))
 			return false;
@@ -182,14 +289,14 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 		e->hash = hash;
 		e->keylen = keylen;
 		e->stateslen = stateslen;
-		e->cap = stateslen;
+		e->cap = stateslen | (chunked ? GENERATION_CHUNKED : 0);
 		memcpy(e->data, key, keylen);
 		memcpy(e->data + keylen, states, stateslen);
 		*link = p;
 		g->nentries++;
-		g->bytes += size;
 		/* the read side's column indexes (speed_index.c) */
-		speed_index_add(area, g, def, key, keylen, hash);
+		if (indexed)
+			speed_index_add(area, g, def, key, keylen, hash);
 		return true;
 	}
 
@@ -199,7 +306,7 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 		return true;
 	initStringInfo(&combined);
 	states_combine_images(def, e->data + e->keylen, e->stateslen, states, stateslen, &combined);
-	if ((uint32) combined.len <= e->cap)
+	if ((uint32) combined.len <= ENTRY_CAP(e))
 	{
 		memcpy(e->data + e->keylen, combined.data, combined.len);
 		e->stateslen = combined.len;
@@ -208,7 +315,7 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 	{
 		/* room to grow, at most 1 kB: a sketch's entry stays near its bound */
 		uint32		cap = combined.len + Min(combined.len / 2, GENERATION_ENTRY_SLACK);
-		Size		size = offsetof(SpeedEntry, data) + keylen + cap;
+		Size		size = MAXALIGN(offsetof(SpeedEntry, data) + keylen + cap);
 		dsa_pointer p = dsa_allocate_extended(area, size, DSA_ALLOC_NO_OOM);
 		SpeedEntry *ne;
 		dsa_pointer oldp = *link;
@@ -225,10 +332,44 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 		memcpy(ne->data, key, keylen);
 		memcpy(ne->data + keylen, combined.data, combined.len);
 		*link = p;
-		g->bytes += size - (offsetof(SpeedEntry, data) + keylen + e->cap);
-		dsa_free(area, oldp);
+		g->bytes += size;
+		/* an entry of its own goes now; one in a chunk, with the chunk */
+		if (!(e->cap & GENERATION_CHUNKED))
+		{
+			g->bytes -= MAXALIGN(offsetof(SpeedEntry, data) + keylen + ENTRY_CAP(e));
+			dsa_free(area, oldp);
+		}
 	}
 	return true;
+}
+
+/*
+ * Makes room in the buckets for "more" keys at once rather than doubling as
+ * they come.
+ */
+static void
+generation_reserve(dsa_area *area, SpeedGen *g, int64 more)
+{
+	if (!DsaPointerIsValid(g->buckets) || g->nentries + more > (int64) g->nbuckets * GENERATION_LOAD)
+		generation_grow(area, g, g->nentries + more);
+}
+
+/*
+ * Stores states for a key (see generation_upsert_at). False when memory ran
+ * out.
+ */
+static bool
+generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 keylen,
+				  const char *states, uint32 stateslen, int64 ahead)
+{
+	uint32		hash = key_hash(key, keylen);
+
+	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * GENERATION_LOAD)
+		generation_grow(area, g, 0);
+	if (!DsaPointerIsValid(g->buckets))
+		return false;
+	return generation_upsert_at(area, g, def, generation_link(area, g, hash, key, keylen),
+								hash, key, keylen, states, stateslen, ahead, true);
 }
 
 /*
@@ -261,8 +402,7 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 			p += sizeof(uint32) + l;
 			npairs++;
 		}
-		if (g->nentries + npairs > (int64) g->nbuckets * 2)
-			generation_grow(area, g, g->nentries + npairs);
+		generation_reserve(area, g, npairs);
 		p = blob;
 		while (p < end && ok)
 		{
@@ -276,7 +416,7 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 			p += keylen;
 			memcpy(&stateslen, p, sizeof(uint32));
 			p += sizeof(uint32);
-			if (!generation_upsert(area, g, def, key, keylen, p, stateslen))
+			if (!generation_upsert(area, g, def, key, keylen, p, stateslen, npairs--))
 			{
 				ok = false;
 				snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
@@ -303,23 +443,113 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 }
 
 /*
- * Combines every entry of generation "from" into "into". False when memory
- * ran out or a combine function failed.
+ * Applies the groups of a partial aggregation to a generation, each group's
+ * states image made as it goes (no blob in between). The caller checked
+ * that the view's states images need no serialization function
+ * (states_image_plain). False (and why) when memory ran out or a combine
+ * function failed, as generation_apply_blob.
+ *
+ * The groups are walked in the order they were made, which is random in
+ * the generation's buckets: it prefetches the bucket of the group
+ * 2 * GENERATION_PREFETCH ahead and the first entry of the chain of the
+ * group GENERATION_PREFETCH ahead, so that the cache misses of a lookup
+ * overlap with the work on the groups before it.
  */
 bool
-generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
-				 char *why, size_t whylen)
+generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,
+						 bool indexed, char *why, size_t whylen)
+{
+	MemoryContext scratch = generation_scratch_cxt();
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		int64		left = partial_count(ph);
+		StringInfoData img;
+		PartialEntry *e;
+		PartialEntry *near = partial_first(ph);
+		PartialEntry *far = partial_first(ph);
+		dsa_pointer *b;
+		uint32		mask;
+		int			i;
+
+		generation_reserve(area, g, left);
+		if (!DsaPointerIsValid(g->buckets))
+		{
+			ok = false;
+			snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
+					 lambda_speed_layer_memory);
+		}
+		else
+		{
+			/* the buckets stay as they are from here on: no grow below */
+			b = dsa_get_address(area, g->buckets);
+			mask = g->nbuckets - 1;
+			for (i = 0; far && i < 2 * GENERATION_PREFETCH; i++)
+			{
+				generation_prefetch(&b[far->key.hash & mask]);
+				far = partial_next(far);
+			}
+			for (i = 0; near && i < GENERATION_PREFETCH; i++)
+				near = partial_next(near);
+			initStringInfo(&img);
+			for (e = partial_first(ph); e && ok; e = partial_next(e), left--)
+			{
+				if (far)
+				{
+					generation_prefetch(&b[far->key.hash & mask]);
+					far = partial_next(far);
+				}
+				if (near)
+				{
+					dsa_pointer q = b[near->key.hash & mask];
+
+					if (DsaPointerIsValid(q))
+						generation_prefetch(dsa_get_address(area, q));
+					near = partial_next(near);
+				}
+				resetStringInfo(&img);
+				states_image(def, e->values, e->nulls, &img);
+				if (!generation_upsert_at(area, g, def,
+										  generation_link(area, g, e->key.hash, e->key.data, e->key.len),
+										  e->key.hash, e->key.data, e->key.len,
+										  img.data, img.len, left, indexed))
+				{
+					ok = false;
+					snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
+							 lambda_speed_layer_memory);
+				}
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(scratch);
+		edata = CopyErrorData();
+		FlushErrorState();
+		snprintf(why, whylen, "combining states failed: %s", edata->message);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+	return ok;
+}
+
+/* Appends every entry of a generation to a blob of (key, states) pairs. */
+void
+generation_append_blob(dsa_area *area, SpeedGen *g, StringInfo blob)
 {
 	dsa_pointer *b;
 	uint32		i;
-	StringInfoData blob;
-	bool		ok;
 
-	if (!DsaPointerIsValid(from->buckets))
-		return true;
-	initStringInfo(&blob);
-	b = dsa_get_address(area, from->buckets);
-	for (i = 0; i < from->nbuckets; i++)
+	if (!DsaPointerIsValid(g->buckets))
+		return;
+	b = dsa_get_address(area, g->buckets);
+	for (i = 0; i < g->nbuckets; i++)
 	{
 		dsa_pointer p = b[i];
 
@@ -328,16 +558,139 @@ generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 			SpeedEntry *e = dsa_get_address(area, p);
 			uint32		l = e->keylen;
 
-			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
-			appendBinaryStringInfo(&blob, e->data, l);
+			appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(blob, e->data, l);
 			l = e->stateslen;
-			appendBinaryStringInfo(&blob, (char *) &l, sizeof(uint32));
-			appendBinaryStringInfo(&blob, e->data + e->keylen, l);
+			appendBinaryStringInfo(blob, (char *) &l, sizeof(uint32));
+			appendBinaryStringInfo(blob, e->data + e->keylen, l);
 			p = e->next;
 		}
 	}
+}
+
+/*
+ * Combines every entry of generation "from" into "into". False when memory
+ * ran out or a combine function failed.
+ */
+bool
+generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+				 char *why, size_t whylen)
+{
+	StringInfoData blob;
+	bool		ok;
+
+	if (!DsaPointerIsValid(from->buckets))
+		return true;
+	initStringInfo(&blob);
+	generation_append_blob(area, from, &blob);
 	ok = generation_apply_blob(area, into, def, blob.data, blob.len, why, whylen);
 	pfree(blob.data);
 	return ok;
 }
 
+/*
+ * Moves every entry of generation "from" (a transaction's spilled states,
+ * which nobody else reads) into "into": a key "into" lacks is linked there
+ * as it lies, without copying; a key it has is combined and its entry
+ * dropped. "from" is left empty, but its chunks now belong to "into" (an
+ * entry combined away leaves its room in them unused until "into" goes):
+ * the caller frees "from" with generation_clear in any case. False (and
+ * why) when memory ran out or a combine function failed; "into" must then
+ * be abandoned (generation_clear), as after generation_apply_blob.
+ */
+bool
+generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+				  char *why, size_t whylen)
+{
+	MemoryContext scratch = generation_scratch_cxt();
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	volatile bool ok = true;
+
+	/* the chunks first: whatever happens below, each entry has one owner */
+	while (DsaPointerIsValid(from->chunks))
+	{
+		GenerationChunk *ch = dsa_get_address(area, from->chunks);
+		dsa_pointer next = ch->next;
+
+		ch->next = into->chunks;
+		into->chunks = from->chunks;
+		into->bytes += ch->size;
+		from->bytes -= ch->size;
+		from->chunks = next;
+	}
+	from->chunk_free = InvalidDsaPointer;
+	from->chunk_left = 0;
+	if (!DsaPointerIsValid(from->buckets))
+	{
+		MemoryContextSwitchTo(old);
+		return true;
+	}
+
+	PG_TRY();
+	{
+		dsa_pointer *fb = dsa_get_address(area, from->buckets);
+		uint32		i;
+
+		generation_reserve(area, into, from->nentries);
+		if (!DsaPointerIsValid(into->buckets))
+		{
+			ok = false;
+			snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
+					 lambda_speed_layer_memory);
+		}
+		for (i = 0; ok && i < from->nbuckets; i++)
+		{
+			while (ok && DsaPointerIsValid(fb[i]))
+			{
+				dsa_pointer p = fb[i];
+				SpeedEntry *e = dsa_get_address(area, p);
+				dsa_pointer *link = generation_link(area, into, e->hash, e->data, e->keylen);
+				Size		own = MAXALIGN(offsetof(SpeedEntry, data) + e->keylen + ENTRY_CAP(e));
+
+				/* out of "from" first: it never reaches an entry twice */
+				fb[i] = e->next;
+				from->nentries--;
+				if (!DsaPointerIsValid(*link))
+				{
+					e->next = InvalidDsaPointer;
+					*link = p;
+					into->nentries++;
+					if (!(e->cap & GENERATION_CHUNKED))
+					{
+						into->bytes += own;
+						from->bytes -= own;
+					}
+					speed_index_add(area, into, def, e->data, e->keylen, e->hash);
+					continue;
+				}
+				if (!generation_upsert_at(area, into, def, link, e->hash, e->data, e->keylen,
+										  e->data + e->keylen, e->stateslen, 0, true))
+				{
+					ok = false;
+					snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
+							 lambda_speed_layer_memory);
+				}
+				if (!(e->cap & GENERATION_CHUNKED))
+				{
+					from->bytes -= own;
+					dsa_free(area, p);
+				}
+				MemoryContextReset(scratch);
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(scratch);
+		edata = CopyErrorData();
+		FlushErrorState();
+		snprintf(why, whylen, "combining states failed: %s", edata->message);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+	return ok;
+}

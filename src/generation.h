@@ -12,15 +12,22 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "utils/dsa.h"
 
 #include "cview.h"
 #include "genlayout.h"
+#include "partial.h"
 
 extern void generation_clear(dsa_area *area, SpeedGen *g);
 extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
 extern bool generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 								  const char *blob, Size len, char *why, size_t whylen);
+extern bool generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,
+									 bool indexed, char *why, size_t whylen);
+extern bool generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
+							  char *why, size_t whylen);
+extern void generation_append_blob(dsa_area *area, SpeedGen *g, StringInfo blob);
 extern bool generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 							 char *why, size_t whylen);
 

@@ -28,6 +28,10 @@ typedef struct SpeedGen
 	int64		nentries;
 	int64		bytes;			/* entries, buckets and index */
 	dsa_pointer index;			/* column indexes (speed_index.c), or invalid */
+	dsa_pointer chunks;			/* chunks new entries are carved from (a
+								 * list, see generation.c), or invalid */
+	dsa_pointer chunk_free;		/* the room left in the newest chunk ... */
+	uint32		chunk_left;		/* ... and its size in bytes */
 } SpeedGen;
 
 typedef struct SpeedEntry
@@ -36,7 +40,8 @@ typedef struct SpeedEntry
 	uint32		hash;
 	uint32		keylen;
 	uint32		stateslen;
-	uint32		cap;			/* room for states */
+	uint32		cap;			/* room for states; its top bit is
+								 * generation.c's (carved from a chunk) */
 	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
 } SpeedEntry;
 

@@ -7,9 +7,11 @@
  * This file owns the speed layer's shared memory: a slot per continuous
  * view, the DSA area that holds the generations' tables (generation.c) and
  * the states of prepared transactions, and the locks below. It applies the
- * states capture.c hands it when a transaction commits (speed_apply), cuts
- * for a refresh (speed_cut, batch.c), installs what a rebuild computed
- * from the events (speed_install). speed_read.c reads the slots (copies for
+ * states capture.c hands it when a transaction commits (speed_apply_partial
+ * straight from the partial hash, speed_apply from a blob, and the states
+ * spilled while the transaction ran: speed_apply_spill_gen,
+ * speed_apply_spill), cuts for a refresh (speed_cut, batch.c), installs
+ * what a rebuild computed from the events (speed_install). speed_read.c reads the slots (copies for
  * queries and refreshes, the planner's figures, status and memory), under
  * the locking rules below; the slots' layout is in speed_slot.h. A view's
  * slot follows its view's transactions: made by CREATE (speed_view_created,
@@ -676,6 +678,33 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 }
 
 /*
+ * Applies a committed transaction's partial states to the view's open
+ * generation straight from its partial hash, without a blob: for views
+ * whose states images need no function (states_image_plain). Called after
+ * commit, like speed_apply: raises none.
+ */
+void
+speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph)
+{
+	SpeedView  *v;
+	SpeedGen   *g;
+	char		why[200];
+
+	v = speed_lock_view(dbid, batch_relid);
+	if (v == NULL)
+		return;					/* dropped meanwhile */
+	g = &v->gens[v->ngens - 1];
+	if (g->complete && partial_count(ph) > 0)
+	{
+		if (!generation_apply_partial(speed_area, g, def, ph, true, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, g, why);
+	}
+	v->transactions++;
+	v->last_apply = GetCurrentTimestamp();
+	LWLockRelease(&v->lock);
+}
+
+/*
  * Spilled states. A transaction whose states for a view outgrow
  * lambda.capture_memory while it runs moves them, as a blob, into the speed
  * layer's area (counted in lambda.speed_layer_memory), out of every
@@ -720,6 +749,83 @@ speed_apply_spill(Oid dbid, Oid batch_relid, ViewDef *def, dsa_pointer p, Size l
 {
 	speed_apply_blob(dbid, batch_relid, def, dsa_get_address(speed_area, p), len, false);
 	dsa_free(speed_area, p);
+}
+
+/*
+ * Spilled states as a generation of their own: for views whose states
+ * images need no function (states_image_plain), a transaction's states move
+ * into a generation that belongs to no view (the caller keeps it, in
+ * backend memory; its entries lie in the area), built like the open one
+ * from the partial hash. At commit its entries are linked into the view's
+ * open generation as they lie (speed_apply_spill_gen), without a blob in
+ * between or a copy.
+ */
+
+/* Moves ph's states into a new spilled generation; NULL when they do not fit. */
+SpeedGen *
+speed_spill_gen_put(ViewDef *def, PartialHash *ph)
+{
+	dsa_area   *area = speed_get_area();
+	SpeedGen   *sg = palloc0(sizeof(SpeedGen));
+	char		why[200];
+
+	sg->complete = true;
+	if (!generation_apply_partial(area, sg, def, ph, false, why, sizeof(why)))
+	{
+		generation_clear(area, sg);
+		pfree(sg);
+		return NULL;
+	}
+	return sg;
+}
+
+/*
+ * Adds ph's states to a spilled generation, combining keys it has. False
+ * when memory ran out or a combine function failed: its states are then
+ * unknown (the caller frees it and marks the view's states lost).
+ */
+bool
+speed_spill_gen_add(SpeedGen *sg, ViewDef *def, PartialHash *ph)
+{
+	char		why[200];
+
+	return generation_apply_partial(speed_get_area(), sg, def, ph, false, why, sizeof(why));
+}
+
+/* Frees a spilled generation (its entries and chunks; sg stays the caller's). */
+void
+speed_spill_gen_free(SpeedGen *sg)
+{
+	generation_clear(speed_get_area(), sg);
+}
+
+/* Appends a spilled generation's states to a blob (a prepared transaction's image). */
+void
+speed_spill_gen_blob(SpeedGen *sg, StringInfo blob)
+{
+	generation_append_blob(speed_get_area(), sg, blob);
+}
+
+/*
+ * Moves a spilled generation's states into the view's open generation and
+ * frees what is left of it: after commit, like speed_apply, raising no error.
+ */
+void
+speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg)
+{
+	SpeedView  *v;
+	SpeedGen   *g;
+	char		why[200];
+
+	v = speed_lock_view(dbid, batch_relid);
+	if (v != NULL)
+	{
+		g = &v->gens[v->ngens - 1];
+		if (g->complete && !generation_absorb(speed_area, g, def, sg, why, sizeof(why)))
+			speed_abandon_gen(speed_area, v, g, why);
+		LWLockRelease(&v->lock);
+	}
+	generation_clear(speed_get_area(), sg);
 }
 
 /* Marks the open generation of a view incomplete. */
@@ -921,7 +1027,8 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	int			j;
 	bool		ok;
 
-	blob = speed_blob(def, ph);
+	/* states that need a function to serialize: before taking the lock */
+	blob = states_image_plain(def) ? NULL : speed_blob(def, ph);
 
 	v = &speed_shared->views[idx];
 	memset(&g, 0, sizeof(g));
@@ -930,7 +1037,10 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 	g.complete = true;
 	g.buckets = InvalidDsaPointer;
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
-	ok = generation_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
+	if (blob)
+		ok = generation_apply_blob(speed_area, &g, def, blob->data, blob->len, why, sizeof(why));
+	else
+		ok = generation_apply_partial(speed_area, &g, def, ph, true, why, sizeof(why));
 	if (!ok)
 	{
 		generation_clear(speed_area, &g);

@@ -17,6 +17,7 @@
 #include "utils/dsa.h"
 #include "utils/snapshot.h"
 
+#include "genlayout.h"
 #include "partial.h"
 
 extern void speed_init(void);
@@ -33,10 +34,16 @@ extern void speed_lock_commit(void);
 extern void speed_unlock_commit(void);
 extern StringInfo speed_blob(ViewDef *def, PartialHash *ph);
 extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len);
+extern void speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph);
 extern dsa_pointer speed_spill_put(const char *data, Size len);
 extern const char *speed_spill_data(dsa_pointer p);
 extern void speed_spill_free(dsa_pointer p);
 extern void speed_apply_spill(Oid dbid, Oid batch_relid, ViewDef *def, dsa_pointer p, Size len);
+extern SpeedGen *speed_spill_gen_put(ViewDef *def, PartialHash *ph);
+extern bool speed_spill_gen_add(SpeedGen *sg, ViewDef *def, PartialHash *ph);
+extern void speed_spill_gen_free(SpeedGen *sg);
+extern void speed_spill_gen_blob(SpeedGen *sg, StringInfo blob);
+extern void speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg);
 extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);
 extern void speed_mark_database_incomplete(Oid dbid, const char *why);
 extern bool speed_stash_put(const char *gid, const char *data, Size len);

@@ -125,6 +125,29 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 }
 
 /*
+ * Whether states_image writes the view's states without calling a function
+ * of the aggregates (no serialization or send function): every state by
+ * value, or a plain varlena (avg's array). Such images can be made after a
+ * transaction committed, where speed.c applies partial states directly.
+ */
+bool
+states_image_plain(ViewDef *def)
+{
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		if (m->internal)
+			return false;
+		if (!m->transbyval && !(m->translen == -1 && m->image->kind != IMAGE_SEND))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Combines states image b into states image a in place, when both have the
  * same form (the same NULL states, the same lengths) and every aggregate's
  * combine runs inline (aggmeta_combine_image_fast): count, sum, min, max,
