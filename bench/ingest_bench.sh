@@ -33,8 +33,8 @@
 # into an identical event table with the same views; "end to end" runs from
 # create_kafka_source (all messages already in the topic) until the last
 # batch is committed. It also prints the time until the first batch was
-# committed, the number of batches (see below) and the server's CPU per
-# million rows of each path.
+# committed, the number of batches (see below), and the server's CPU and
+# minor page faults per million rows of each path.
 # It also times kcat reading the whole topic: what the test broker (librdkafka's mock cluster)
 # can deliver at all, the ceiling for any consumer on this machine, and the
 # server's CPU time in each path (rows per CPU-second), which does not
