@@ -155,6 +155,31 @@ SELECT mp_same();
 COMMIT PREPARED 'lambda_write_path_mp';
 SELECT state FROM lambda.view_status WHERE view = 'mp'::regclass;
 SELECT mp_same(), mv_same();
+-- spills at several levels, NULL states among them: a released level's
+-- spills join its parent's (which goes on spilling into the last of them),
+-- a level rolled back to frees only its own
+BEGIN;
+INSERT INTO wev SELECT 20000 + i % 40000, i % 3, CASE WHEN i % 11 <> 0 THEN i % 900 END,
+  CASE WHEN i % 13 <> 0 THEN -i END, '2025-01-10' FROM generate_series(1, 90000) i;
+SAVEPOINT a;
+INSERT INTO wev SELECT 10000 + i % 50000, 4, NULL, CASE WHEN i % 2 = 0 THEN i * 7 END,
+  '2025-01-10' FROM generate_series(1, 90000) i;
+SAVEPOINT b;
+INSERT INTO wev SELECT i % 40000, 5, i % 17, NULL, '2025-01-10' FROM generate_series(1, 90000) i;
+RELEASE SAVEPOINT b;
+SAVEPOINT c;
+INSERT INTO wev SELECT i % 60000, 99, 777777, 777777, '2025-01-10' FROM generate_series(1, 90000) i;
+ROLLBACK TO SAVEPOINT c;
+INSERT INTO wev SELECT 30000 + i % 30000, 6, i % 5, i, '2025-01-10' FROM generate_series(1, 90000) i;
+RELEASE SAVEPOINT a;
+SAVEPOINT d;
+INSERT INTO wev SELECT i % 60000, 98, 888888, 888888, '2025-01-10' FROM generate_series(1, 90000) i;
+ROLLBACK TO SAVEPOINT d;
+INSERT INTO wev SELECT i % 60001, 8, CASE WHEN i % 3 = 0 THEN 1 END, i % 1000, '2025-01-10'
+  FROM generate_series(1, 90000) i;
+COMMIT;
+SELECT state FROM lambda.view_status WHERE view IN ('mp'::regclass, 'mv'::regclass);
+SELECT mp_same(), mv_same();
 RESET lambda.capture_memory;
 DROP MATERIALIZED VIEW mp;
 DROP FUNCTION mp_same();

@@ -647,11 +647,11 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 				dsa_pointer *link = generation_link(area, into, e->hash, e->data, e->keylen);
 				Size		own = MAXALIGN(offsetof(SpeedEntry, data) + e->keylen + ENTRY_CAP(e));
 
-				/* out of "from" first: it never reaches an entry twice */
-				fb[i] = e->next;
-				from->nentries--;
 				if (!DsaPointerIsValid(*link))
 				{
+					/* out of "from" first: it never reaches an entry twice */
+					fb[i] = e->next;
+					from->nentries--;
 					e->next = InvalidDsaPointer;
 					*link = p;
 					into->nentries++;
@@ -663,6 +663,10 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 					speed_index_add(area, into, def, e->data, e->keylen, e->hash);
 					continue;
 				}
+				/*
+				 * Out of "from" once combined: should the combine function
+				 * raise an error, the entry is still there, freed below.
+				 */
 				if (!generation_upsert_at(area, into, def, link, e->hash, e->data, e->keylen,
 										  e->data + e->keylen, e->stateslen, 0, true))
 				{
@@ -670,6 +674,8 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 					snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
 							 lambda_speed_layer_memory);
 				}
+				fb[i] = e->next;
+				from->nentries--;
 				if (!(e->cap & GENERATION_CHUNKED))
 				{
 					from->bytes -= own;
@@ -690,6 +696,34 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 		ok = false;
 	}
 	PG_END_TRY();
+
+	/*
+	 * Failed: the entries left in "from" go now, while the chunks they may
+	 * lie in (now "into"'s) are still there; the caller abandons "into",
+	 * which frees those chunks, before it frees "from".
+	 */
+	if (!ok)
+	{
+		dsa_pointer *fb = dsa_get_address(area, from->buckets);
+		uint32		i;
+
+		for (i = 0; i < from->nbuckets; i++)
+		{
+			while (DsaPointerIsValid(fb[i]))
+			{
+				dsa_pointer p = fb[i];
+				SpeedEntry *e = dsa_get_address(area, p);
+
+				fb[i] = e->next;
+				from->nentries--;
+				if (!(e->cap & GENERATION_CHUNKED))
+				{
+					from->bytes -= MAXALIGN(offsetof(SpeedEntry, data) + e->keylen + ENTRY_CAP(e));
+					dsa_free(area, p);
+				}
+			}
+		}
+	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(scratch);
 	return ok;

@@ -82,4 +82,96 @@ is(differing(), '0', 'the view equals its defining query');
 is(query('SELECT sum(n) FROM v'), '312000', 'every event is counted once');
 
 $node->stop;
+
+# A combine function that fails while the commit links a spilled generation
+# into the open one (generation_absorb): the view degrades, and the spilled
+# entries, including those left unlinked and the one whose combine failed
+# (a key of 500 kB, first in the statement so that the first spill takes
+# it: an entry of its own, not in a chunk), are freed: sixteen such commits
+# would otherwise leave more than lambda.speed_layer_memory behind, and the
+# later ones would find no room for their spills. (A combine function in
+# PL/pgSQL fails at commit anyway, for want of a snapshot; test.boom makes
+# it fail should it ever run there.)
+my $node2 = LambdaNode->new_node('spill_combine');
+$node2->append_conf('postgresql.conf', "lambda.speed_layer_memory = '6MB'");
+$node2->reload;
+
+sub query2 { return $node2->safe_psql('postgres', $_[0]); }
+
+query2(q{
+	CREATE FUNCTION boom_add(int8, int8) RETURNS int8 LANGUAGE plpgsql STRICT AS $$
+	BEGIN
+		IF current_setting('test.boom', true) = 'on' THEN
+			RAISE EXCEPTION 'boom';
+		END IF;
+		RETURN $1 + $2;
+	END $$;
+	CREATE AGGREGATE boom_sum(int8) (sfunc = int8pl, stype = int8, combinefunc = boom_add);
+	CREATE TABLE ev2 (k text, x int8, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('ev2', time_column => 'ts');
+	CREATE MATERIALIZED VIEW v2 WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+		SELECT k, boom_sum(x) AS s FROM ev2 GROUP BY k;
+});
+
+sub state2
+{
+	return query2(q{SELECT state FROM lambda.view_status WHERE view = 'v2'::regclass});
+}
+
+my $big = q{repeat('x', 500000)};
+my $failed = 0;
+for my $round (1 .. 16)
+{
+	query2(qq{INSERT INTO ev2 VALUES ($big, 1, '2025-01-05')});
+	$node2->psql('postgres', qq{
+		SET lambda.capture_memory = '1MB';
+		SET test.boom = 'on';
+		INSERT INTO ev2 SELECT $big, 1, '2025-01-05'::timestamptz
+			UNION ALL SELECT 'k' || i, 1, '2025-01-05' FROM generate_series(1, 30000) i;
+	}, stdout => \$stdout, stderr => \$stderr);
+	$failed++ if $stderr =~ /speed layer degraded: combining states failed/;
+	query2('REFRESH MATERIALIZED VIEW v2');
+}
+is($failed, 16, 'each combine that fails while spilled states are linked in degrades the view, never memory');
+is(state2(), 'active', 'a refresh makes the view active again');
+query2(qq{
+	SET lambda.capture_memory = '1MB';
+	INSERT INTO ev2 SELECT $big, 1, '2025-01-06'::timestamptz
+		UNION ALL SELECT 'k' || i, 1, '2025-01-06' FROM generate_series(1, 30000) i;
+});
+is(state2(), 'active', 'the same transaction fits again: the failed links left nothing behind');
+is(query2(q{SELECT s FROM v2 WHERE k = 'k1'}), '17', 'every event is counted once');
+is(query2(q{SELECT s FROM v2 WHERE length(k) = 500000}), '33', 'the large key too');
+
+# Prepared transactions whose states spilled (generations of their own,
+# copied into their images at PREPARE), across a crash that loses those
+# images: one commits after it, one rolls back. The view answers exactly
+# throughout and, once rebuilt from the events, is active again.
+my $def2 = 'SELECT k, boom_sum(x) AS s FROM ev2 GROUP BY k';
+sub differing2
+{
+	return query2("SELECT count(*) FROM ((TABLE v2 EXCEPT ALL $def2) UNION ALL ($def2 EXCEPT ALL TABLE v2)) d");
+}
+query2(q{
+	SET lambda.capture_memory = '1MB';
+	BEGIN;
+	INSERT INTO ev2 SELECT 'p' || i, 2, '2025-01-07' FROM generate_series(1, 30000) i;
+	PREPARE TRANSACTION 'spilled_commit';
+	BEGIN;
+	INSERT INTO ev2 SELECT 'k' || i, 1000, '2025-01-07' FROM generate_series(1, 30000) i;
+	PREPARE TRANSACTION 'spilled_rollback';
+});
+is(differing2(), '0', 'prepared transactions with spilled states pending: exact');
+$node2->stop('immediate');
+$node2->start;
+query2(q{COMMIT PREPARED 'spilled_commit'; ROLLBACK PREPARED 'spilled_rollback';});
+is(differing2(), '0', 'committed and rolled back after the crash: exact');
+is(query2(q{SELECT count(*), sum(s) FROM v2 WHERE k LIKE 'p%'}), '30000|60000',
+	'the committed transaction counts once');
+is(query2(q{SELECT s FROM v2 WHERE k = 'k1'}), '17', 'the rolled-back one does not count');
+ok(LambdaNode::wait_for($node2, q{SELECT state FROM lambda.view_status WHERE view = 'v2'::regclass}, 'active',
+	timeout => 60), 'the speed layer is rebuilt: active');
+is(differing2(), '0', 'rebuilt: exact');
+
+$node2->stop;
 done_testing();
