@@ -25,6 +25,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE ev (g int, h int, x int, ts timestamptz NOT NULL);
 	SELECT lambda.create_event_table('ev', time_column => 'ts');
 	INSERT INTO ev SELECT i % 500, i % 7, i, now() FROM generate_series(1, 20000) i;
+	INSERT INTO ev SELECT 1000 + i % 3, i % 7, (i * 7919) % 1000003, now() FROM generate_series(1, 20000) i;
 	CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
 	  SELECT g, h, count(*) AS n, sum(x) AS s FROM ev GROUP BY g, h;
 });
@@ -74,13 +75,41 @@ sub filenode
 	return $n->safe_psql('postgres', "SELECT relfilenode FROM pg_class WHERE oid = '$batch'::regclass");
 }
 
+# states stored out of line (in the TOAST table the swap exchanges too)
+$node->safe_psql('postgres', q{
+	CREATE MATERIALIZED VIEW vt WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+	  SELECT h, count(DISTINCT x) AS d, min(x) AS lo FROM ev GROUP BY h;
+});
+my $toast_sql = q{SELECT count(*) FROM (
+	  (SELECT h, d, lo FROM vt EXCEPT ALL SELECT h, count(DISTINCT x), min(x) FROM ev GROUP BY h)
+	  UNION ALL
+	  (SELECT h, count(DISTINCT x), min(x) FROM ev GROUP BY h EXCEPT ALL SELECT h, d, lo FROM vt)) d};
+sub toast_ok
+{
+	my ($n, $what) = @_;
+	is($n->safe_psql('postgres', $toast_sql), '0', "a view of out-of-line states answers its query ($what)");
+}
+ok($node->safe_psql('postgres', q{
+	SELECT pg_relation_size(reltoastrelid) > 0 FROM pg_class
+	 WHERE oid = (SELECT batch_table FROM lambda.views WHERE view = 'vt'::regclass)}) eq 't',
+	'the states of vt are out of line');
+
 my $before = filenode($node);
 $node->safe_psql('postgres', q{INSERT INTO ev SELECT i % 600, i % 7, i, now() FROM generate_series(1, 3000) i});
-$node->safe_psql('postgres', q{SELECT lambda.recompute('v')});
+$node->safe_psql('postgres', q{SELECT lambda.recompute('v'); SELECT lambda.recompute('vt')});
 isnt(filenode($node), $before, 'the recompute swapped new storage into the batch table');
 exact($node, 'after a recompute');
 indexes_ok($node, 'after a recompute');
 is(leftovers($node), '0', 'a recompute leaves no relation behind');
+toast_ok($node, 'after a recompute');
+
+# twice in one transaction
+$node->safe_psql('postgres', q{INSERT INTO ev SELECT i % 650, i % 7, i, now() FROM generate_series(1, 2000) i});
+$node->safe_psql('postgres', q{BEGIN; SELECT lambda.recompute('v'); SELECT lambda.recompute('v');
+	SELECT lambda.recompute('vt'); SELECT lambda.recompute('vt'); COMMIT});
+exact($node, 'two recomputes in one transaction');
+indexes_ok($node, 'two recomputes in one transaction');
+toast_ok($node, 'two recomputes in one transaction');
 
 # another session that read the view (and prepared a statement) before
 my $other = $node->background_psql('postgres');
@@ -138,12 +167,13 @@ exact($node, 'after a cancelled recompute');
 
 # an immediate shutdown right after a recompute
 $node->safe_psql('postgres', q{INSERT INTO ev SELECT i % 800, i % 7, i, now() FROM generate_series(1, 3000) i});
-$node->safe_psql('postgres', q{SELECT lambda.recompute('v')});
+$node->safe_psql('postgres', q{SELECT lambda.recompute('v'); SELECT lambda.recompute('vt')});
 $node->stop('immediate');
 $node->start;
 exact($node, 'a recompute, then an immediate shutdown');
 indexes_ok($node, 'a recompute, then an immediate shutdown');
 is(leftovers($node), '0', 'no relation left after a recompute and a crash');
+toast_ok($node, 'a recompute, then an immediate shutdown');
 
 # an immediate shutdown in the middle of one (swapped, not committed)
 $before = filenode($node);
@@ -169,7 +199,7 @@ my $sb = $standby->background_psql('postgres');
 $sb->query_safe(q{PREPARE p AS SELECT count(*), sum(n), sum(s) FROM v});
 $sb->query_safe(q{EXECUTE p});
 $node->safe_psql('postgres', q{INSERT INTO ev SELECT i % 900, i % 7, i, now() FROM generate_series(1, 3000) i});
-$node->safe_psql('postgres', q{SELECT lambda.recompute('v')});
+$node->safe_psql('postgres', q{SELECT lambda.recompute('v'); SELECT lambda.recompute('vt')});
 $node->wait_for_catchup($standby);
 is(filenode($standby), filenode($node), 'the standby replayed the swap');
 is($sb->query_safe(q{EXECUTE p}),
@@ -178,6 +208,7 @@ is($sb->query_safe(q{EXECUTE p}),
 $sb->quit;
 exact($standby, 'standby, after a recompute');
 indexes_ok($standby, 'standby, after a recompute');
+toast_ok($standby, 'standby, after a recompute');
 $standby->stop;
 $other->quit;
 
