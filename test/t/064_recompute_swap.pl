@@ -103,6 +103,15 @@ indexes_ok($node, 'after a recompute');
 is(leftovers($node), '0', 'a recompute leaves no relation behind');
 toast_ok($node, 'after a recompute');
 
+# the statistics of the storage go with it: the new rows are neither all
+# visible nor frozen yet (relallfrozen since 18)
+$node->safe_psql('postgres', "VACUUM (FREEZE) $batch");
+my $vis_sql = qq{SELECT relallvisible || ' ' || coalesce((to_jsonb(c) ->> 'relallfrozen')::int, relallvisible)
+	FROM pg_class c WHERE oid = '$batch'::regclass};
+like($node->safe_psql('postgres', $vis_sql), qr/^[1-9]\d* [1-9]\d*$/, 'VACUUM (FREEZE) marked the pages of the batch table');
+$node->safe_psql('postgres', q{SELECT lambda.recompute('v')});
+is($node->safe_psql('postgres', $vis_sql), '0 0', 'the swap gives the batch table the counts of its new pages');
+
 # twice in one transaction
 $node->safe_psql('postgres', q{INSERT INTO ev SELECT i % 650, i % 7, i, now() FROM generate_series(1, 2000) i});
 $node->safe_psql('postgres', q{BEGIN; SELECT lambda.recompute('v'); SELECT lambda.recompute('v');
@@ -110,6 +119,25 @@ $node->safe_psql('postgres', q{BEGIN; SELECT lambda.recompute('v'); SELECT lambd
 exact($node, 'two recomputes in one transaction');
 indexes_ok($node, 'two recomputes in one transaction');
 toast_ok($node, 'two recomputes in one transaction');
+
+# a swap rolled back with its savepoint: the transaction reads the old
+# storage again, through the heap and through the indexes
+$node->safe_psql('postgres', q{INSERT INTO ev SELECT i % 640, i % 7, i, now() FROM generate_series(1, 500) i});
+$before = filenode($node);
+like($node->safe_psql('postgres', qq{
+	BEGIN;
+	SAVEPOINT s;
+	SELECT lambda.recompute('v');
+	ROLLBACK TO SAVEPOINT s;
+	$diff_sql;
+	SET LOCAL enable_seqscan = off;
+	SET LOCAL enable_bitmapscan = off;
+	SELECT (SELECT count(*) FROM $batch WHERE g >= 0) = (SELECT count(*) FROM $batch WHERE h >= 0);
+	COMMIT}), qr/(^|\n)0\nt$/, 'a swap rolled back to a savepoint: the transaction reads the old batch layer');
+is(filenode($node), $before, 'the rolled back swap left the old storage');
+exact($node, 'a swap rolled back to a savepoint');
+indexes_ok($node, 'a swap rolled back to a savepoint');
+is(leftovers($node), '0', 'a swap rolled back to a savepoint leaves no relation behind');
 
 # another session that read the view (and prepared a statement) before
 my $other = $node->background_psql('postgres');
@@ -211,5 +239,31 @@ indexes_ok($standby, 'standby, after a recompute');
 toast_ok($standby, 'standby, after a recompute');
 $standby->stop;
 $other->quit;
+
+# wal_level = minimal: the swapped-in storage is new in the recompute's
+# transaction, written without WAL and synced at its commit; an immediate
+# shutdown right after loses nothing
+my $minimal = PostgreSQL::Test::Cluster->new('swap_minimal');
+$minimal->init;
+$minimal->append_conf('postgresql.conf', slurp_file("$FindBin::RealBin/../pg_lambda.conf"));
+$minimal->append_conf('postgresql.conf', "wal_level = minimal\nmax_wal_senders = 0\nwal_skip_threshold = 0");
+$minimal->start;
+$minimal->safe_psql('postgres', q{
+	CREATE EXTENSION pg_lambda;
+	CREATE TABLE ev (g int, h int, x int, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('ev', time_column => 'ts');
+	INSERT INTO ev SELECT i % 500, i % 7, i, now() FROM generate_series(1, 20000) i;
+	CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+	  SELECT g, h, count(*) AS n, sum(x) AS s FROM ev GROUP BY g, h;
+});
+$minimal->safe_psql('postgres', "CREATE INDEX v_batch_h ON $batch (h)");
+$minimal->safe_psql('postgres', q{INSERT INTO ev SELECT i % 900, i % 7, i, now() FROM generate_series(1, 3000) i});
+$minimal->safe_psql('postgres', q{SELECT lambda.recompute('v')});
+$minimal->stop('immediate');
+$minimal->start;
+exact($minimal, 'wal_level = minimal: a recompute, then an immediate shutdown');
+indexes_ok($minimal, 'wal_level = minimal: a recompute, then an immediate shutdown');
+is(leftovers($minimal), '0', 'wal_level = minimal: no relation left');
+$minimal->stop;
 
 done_testing();
