@@ -233,6 +233,17 @@ is(filenode($standby), filenode($node), 'the standby replayed the swap');
 is($sb->query_safe(q{EXECUTE p}),
 	$node->safe_psql('postgres', q{SELECT count(*), sum(n), sum(s) FROM v}),
 	'a standby session that read the view before reads the new batch layer');
+# a REPEATABLE READ snapshot of the standby taken before the recompute
+# replayed, reading the view only after: a serialization failure
+my $rr = $standby->background_psql('postgres', on_error_stop => 0);
+$rr->query_safe(q{BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1});
+$node->safe_psql('postgres', q{INSERT INTO ev SELECT i % 950, i % 7, i, now() FROM generate_series(1, 500) i});
+$node->safe_psql('postgres', q{SELECT lambda.recompute('v')});
+$node->wait_for_catchup($standby);
+$rr->query(q{SELECT count(*) FROM v});
+like($rr->{stderr}, qr/could not serialize access due to a concurrent recompute/,
+	'a standby snapshot older than the replayed recompute gets a serialization failure');
+$rr->quit;
 $sb->quit;
 exact($standby, 'standby, after a recompute');
 indexes_ok($standby, 'standby, after a recompute');
