@@ -693,7 +693,8 @@ build_lock_for_swap(Oid batch_relid)
  * Swaps the storage of relations r1 and r2 (two heaps, two TOAST tables or
  * two indexes of the same access method): their pg_class rows exchange
  * relfilenode and the statistics that describe the storage (relpages,
- * reltuples, relallvisible) and, for heaps, relfrozenxid and relminmxid.
+ * reltuples, relallvisible, since 18 relallfrozen) and, for heaps,
+ * relfrozenxid and relminmxid.
  * The update invalidates both relcache entries; r1's new storage counts as
  * new in this subtransaction, as after CLUSTER (with wal_level = minimal,
  * writes to it skip WAL and it is synced at commit). The caller holds
@@ -737,6 +738,7 @@ build_swap_storage(Oid r1, Oid r2)
 	allvisible = c1->relallvisible;
 	c1->relallvisible = c2->relallvisible;
 	c2->relallvisible = allvisible;
+	compat_swap_relallfrozen(c1, c2);
 	frozenxid = c1->relfrozenxid;
 	c1->relfrozenxid = c2->relfrozenxid;
 	c2->relfrozenxid = frozenxid;

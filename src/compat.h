@@ -47,6 +47,7 @@
  *	18		index_beginscan_bitmap() takes instrumentation;	macro;
  *			TID bitmaps are read through "private"			compat_tbm_blocks()
  *			iterators that fill a caller's result
+ *	18		pg_class.relallfrozen (pages all frozen)			compat_swap_relallfrozen()
  *	18		PathKey holds a CompareType, not a strategy;		compat_pathkey_strategy(),
  *			SortGroupClause says whether it sorts descending	compat_make_canonical_pathkey(),
  *																compat_sortgroupclause_reverse()
@@ -432,6 +433,21 @@ compat_tbm_blocks(TIDBitmap *tbm, int *n)
 #endif
 	return blocks;
 }
+
+/*
+ * Exchanges the counts of all-frozen pages of two pg_class rows (c1, c2:
+ * Form_pg_class), a column since 18, as a swap of their storage must.
+ */
+#if PG_VERSION_NUM >= 180000
+#define compat_swap_relallfrozen(c1, c2) \
+	do { \
+		int32		frozen_ = (c1)->relallfrozen; \
+		(c1)->relallfrozen = (c2)->relallfrozen; \
+		(c2)->relallfrozen = frozen_; \
+	} while (0)
+#else
+#define compat_swap_relallfrozen(c1, c2) ((void) 0)
+#endif
 
 /*
  * A pathkey's direction as a btree strategy: since 18 a PathKey holds a
