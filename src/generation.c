@@ -372,6 +372,28 @@ generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, ui
 								hash, key, keylen, states, stateslen, ahead, true);
 }
 
+/* The reason why an apply failed when the speed layer's memory ran out. */
+static void
+generation_out_of_memory(char *why, size_t whylen)
+{
+	snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted", lambda_speed_layer_memory);
+}
+
+/*
+ * In a PG_CATCH of an apply: takes the error a combine function raised
+ * (copied into scratch, then flushed) as the reason why the apply failed.
+ */
+static void
+generation_combine_failed(MemoryContext scratch, char *why, size_t whylen)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(scratch);
+	edata = CopyErrorData();
+	FlushErrorState();
+	snprintf(why, whylen, "combining states failed: %s", edata->message);
+}
+
 /*
  * Applies a blob of (key, states) pairs to a generation. False (and the
  * generation emptied and marked incomplete) when memory ran out or a combine
@@ -419,8 +441,7 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 			if (!generation_upsert(area, g, def, key, keylen, p, stateslen, npairs--))
 			{
 				ok = false;
-				snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
-						 lambda_speed_layer_memory);
+				generation_out_of_memory(why, whylen);
 			}
 			p += stateslen;
 			MemoryContextReset(scratch);
@@ -428,12 +449,7 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(scratch);
-		edata = CopyErrorData();
-		FlushErrorState();
-		snprintf(why, whylen, "combining states failed: %s", edata->message);
+		generation_combine_failed(scratch, why, whylen);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -478,8 +494,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		if (!DsaPointerIsValid(g->buckets))
 		{
 			ok = false;
-			snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
-					 lambda_speed_layer_memory);
+			generation_out_of_memory(why, whylen);
 		}
 		else
 		{
@@ -517,20 +532,14 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 										  img.data, img.len, left, indexed))
 				{
 					ok = false;
-					snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
-							 lambda_speed_layer_memory);
+					generation_out_of_memory(why, whylen);
 				}
 			}
 		}
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(scratch);
-		edata = CopyErrorData();
-		FlushErrorState();
-		snprintf(why, whylen, "combining states failed: %s", edata->message);
+		generation_combine_failed(scratch, why, whylen);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -635,8 +644,7 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 		if (!DsaPointerIsValid(into->buckets))
 		{
 			ok = false;
-			snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
-					 lambda_speed_layer_memory);
+			generation_out_of_memory(why, whylen);
 		}
 		for (i = 0; ok && i < from->nbuckets; i++)
 		{
@@ -671,8 +679,7 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 										  e->data + e->keylen, e->stateslen, 0, true))
 				{
 					ok = false;
-					snprintf(why, whylen, "lambda.speed_layer_memory (%d MB) is exhausted",
-							 lambda_speed_layer_memory);
+					generation_out_of_memory(why, whylen);
 				}
 				fb[i] = e->next;
 				from->nentries--;
@@ -687,12 +694,7 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(scratch);
-		edata = CopyErrorData();
-		FlushErrorState();
-		snprintf(why, whylen, "combining states failed: %s", edata->message);
+		generation_combine_failed(scratch, why, whylen);
 		ok = false;
 	}
 	PG_END_TRY();

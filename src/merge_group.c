@@ -106,21 +106,12 @@ typedef struct MergeGroupEntry
 typedef struct MergeGroupState
 {
 	CustomScanState css;
-	Oid			batch_relid;
-	int			speed_child;
-	int			nkeys;
-	int		   *keypos;			/* input column of each key */
+	MergeImageCols cols;		/* what it reads and returns */
 	FmgrInfo   *eqfn;
 	FmgrInfo   *hashfn;
 	Oid		   *keycoll;
 	int16	   *keylen;
 	bool	   *keybyval;
-	int			ncols;
-	int		   *colkind;		/* MG_* per output column */
-	int		   *colidx;			/* key number or aggregate column number */
-	int			naggs;
-	int		   *aggpos;			/* input column of each aggregate's state */
-	AggMeta   **meta;
 	bool	   *foldable;		/* per aggregate: merge_state_foldable */
 	/* execution */
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
@@ -472,23 +463,19 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 	ListCell   *lc;
 	int			i;
 
-	s->speed_child = linitial_int(head);
-	s->batch_relid = (Oid) lsecond_int(head);
-	s->nkeys = list_length(linitial(keys));
-	s->keypos = palloc(sizeof(int) * s->nkeys);
-	s->eqfn = palloc(sizeof(FmgrInfo) * s->nkeys);
-	s->hashfn = palloc(sizeof(FmgrInfo) * s->nkeys);
-	s->keycoll = palloc(sizeof(Oid) * s->nkeys);
-	s->keylen = palloc(sizeof(int16) * s->nkeys);
-	s->keybyval = palloc(sizeof(bool) * s->nkeys);
-	for (i = 0; i < s->nkeys; i++)
+	merge_cols_init(&s->cols, head, linitial(keys), colkind, colidx, aggpos, aggnos);
+	s->eqfn = palloc(sizeof(FmgrInfo) * s->cols.nkeys);
+	s->hashfn = palloc(sizeof(FmgrInfo) * s->cols.nkeys);
+	s->keycoll = palloc(sizeof(Oid) * s->cols.nkeys);
+	s->keylen = palloc(sizeof(int16) * s->cols.nkeys);
+	s->keybyval = palloc(sizeof(bool) * s->cols.nkeys);
+	for (i = 0; i < s->cols.nkeys; i++)
 	{
 		Oid			eqop = list_nth_oid(lsecond(keys), i);
 		Oid			hashfn;
 		Oid			lefttype;
 		Oid			righttype;
 
-		s->keypos[i] = list_nth_int(linitial(keys), i);
 		s->keycoll[i] = list_nth_oid(lthird(keys), i);
 		fmgr_info(get_opcode(eqop), &s->eqfn[i]);
 		if (!get_op_hash_functions(eqop, &hashfn, NULL))
@@ -497,33 +484,13 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		op_input_types(eqop, &lefttype, &righttype);
 		get_typlenbyval(lefttype, &s->keylen[i], &s->keybyval[i]);
 	}
-	s->ncols = list_length(colkind);
-	s->colkind = palloc(sizeof(int) * s->ncols);
-	s->colidx = palloc(sizeof(int) * s->ncols);
-	for (i = 0; i < s->ncols; i++)
-	{
-		s->colkind[i] = list_nth_int(colkind, i);
-		s->colidx[i] = list_nth_int(colidx, i);
-	}
-	s->naggs = list_length(aggpos);
-	s->aggpos = palloc(sizeof(int) * Max(s->naggs, 1));
-	s->meta = palloc(sizeof(AggMeta *) * Max(s->naggs, 1));
-	s->foldable = palloc(sizeof(bool) * Max(s->naggs, 1));
-	for (i = 0; i < s->naggs; i++)
-	{
-		s->aggpos[i] = list_nth_int(aggpos, i);
-		s->meta[i] = aggmeta_lookup(s->batch_relid, list_nth_int(aggnos, i));
-		s->foldable[i] = merge_state_foldable(s->meta[i]);
-	}
+	s->foldable = palloc(sizeof(bool) * Max(s->cols.naggs, 1));
+	for (i = 0; i < s->cols.naggs; i++)
+		s->foldable[i] = merge_state_foldable(s->cols.meta[i]);
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 	if (list_nth(cs->custom_private, 5) != NIL)
-	{
-		MergeImageCols cols = {s->batch_relid, s->speed_child, s->nkeys, s->keypos, s->ncols,
-		s->colkind, s->colidx, s->naggs, s->aggpos, s->meta};
-
-		s->image = merge_image_begin(node, &cols, list_nth(cs->custom_private, 5), aggnos);
-	}
+		s->image = merge_image_begin(node, &s->cols, list_nth(cs->custom_private, 5), aggnos);
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
 	s->phase = 0;
@@ -536,9 +503,9 @@ merge_group_hash(MergeGroupState *s, Datum *vals, bool *nulls, bool from_slot)
 	uint32		h = 0;
 	int			i;
 
-	for (i = 0; i < s->nkeys; i++)
+	for (i = 0; i < s->cols.nkeys; i++)
 	{
-		int			at = from_slot ? s->keypos[i] : i;
+		int			at = from_slot ? s->cols.keypos[i] : i;
 		uint32		kh = 0;
 
 		if (!nulls[at])
@@ -562,9 +529,9 @@ merge_group_find(MergeGroupState *s, Datum *vals, bool *nulls, uint32 h)
 
 		if (e->hash != h)
 			continue;
-		for (i = 0; i < s->nkeys; i++)
+		for (i = 0; i < s->cols.nkeys; i++)
 		{
-			int			at = s->keypos[i];
+			int			at = s->cols.keypos[i];
 
 			if (nulls[at] != e->keynulls[i])
 				break;
@@ -572,7 +539,7 @@ merge_group_find(MergeGroupState *s, Datum *vals, bool *nulls, uint32 h)
 				!DatumGetBool(FunctionCall2Coll(&s->eqfn[i], s->keycoll[i], e->keys[i], vals[at])))
 				break;
 		}
-		if (i == s->nkeys)
+		if (i == s->cols.nkeys)
 			return e;
 	}
 	return NULL;
@@ -611,9 +578,9 @@ merge_group_load_speed(MergeGroupState *s)
 	PlanState  *ps;
 	MemoryContext old;
 
-	if (s->speed_child < 0)
+	if (s->cols.speed_child < 0)
 		return;
-	ps = list_nth(s->css.custom_ps, s->speed_child);
+	ps = list_nth(s->css.custom_ps, s->cols.speed_child);
 	s->nbuckets = 256;
 	s->buckets = MemoryContextAllocZero(s->scancxt, sizeof(MergeGroupEntry *) * s->nbuckets);
 	for (;;)
@@ -637,27 +604,27 @@ merge_group_load_speed(MergeGroupState *s)
 		e = merge_group_find(s, vals, nulls, h);
 		if (e == NULL)
 		{
-			Size		sz = MAXALIGN(sizeof(MergeGroupEntry)) + MAXALIGN(sizeof(Datum) * s->nkeys);
+			Size		sz = MAXALIGN(sizeof(MergeGroupEntry)) + MAXALIGN(sizeof(Datum) * s->cols.nkeys);
 
-			e = palloc0(sz + sizeof(bool) * s->nkeys);
+			e = palloc0(sz + sizeof(bool) * s->cols.nkeys);
 			e->hash = h;
 			e->keys = (Datum *) ((char *) e + MAXALIGN(sizeof(MergeGroupEntry)));
 			e->keynulls = (bool *) ((char *) e + sz);
-			for (i = 0; i < s->nkeys; i++)
+			for (i = 0; i < s->cols.nkeys; i++)
 			{
-				e->keynulls[i] = nulls[s->keypos[i]];
+				e->keynulls[i] = nulls[s->cols.keypos[i]];
 				e->keys[i] = e->keynulls[i] ? (Datum) 0 :
-					datumCopy(vals[s->keypos[i]], s->keybyval[i], s->keylen[i]);
+					datumCopy(vals[s->cols.keypos[i]], s->keybyval[i], s->keylen[i]);
 			}
 			e->next = s->buckets[h & (s->nbuckets - 1)];
 			s->buckets[h & (s->nbuckets - 1)] = e;
 			if (++s->nentries > s->nbuckets * 2)
 				merge_group_grow(s);
 		}
-		row = palloc(offsetof(MergeGroupRow, states) + sizeof(Datum) * Max(s->naggs, 1));
+		row = palloc(offsetof(MergeGroupRow, states) + sizeof(Datum) * Max(s->cols.naggs, 1));
 		row->next = NULL;
-		for (i = 0; i < s->naggs; i++)
-			row->states[i] = nulls[s->aggpos[i]] ? (Datum) 0 : datumCopy(vals[s->aggpos[i]], false, -1);
+		for (i = 0; i < s->cols.naggs; i++)
+			row->states[i] = nulls[s->cols.aggpos[i]] ? (Datum) 0 : datumCopy(vals[s->cols.aggpos[i]], false, -1);
 		if (e->last)
 			e->last->next = row;
 		else
@@ -683,9 +650,9 @@ merge_group_fold(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, MergeG
 	int			n = 0;
 	MergeGroupRow *row;
 
-	if (bvals && !bnulls[s->aggpos[idx]])
+	if (bvals && !bnulls[s->cols.aggpos[idx]])
 	{
-		if (!merge_state_inline_bytes(bvals[s->aggpos[idx]], &images[n], &lens[n]))
+		if (!merge_state_inline_bytes(bvals[s->cols.aggpos[idx]], &images[n], &lens[n]))
 			return false;
 		n++;
 	}
@@ -698,7 +665,7 @@ merge_group_fold(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, MergeG
 			return false;
 		n++;
 	}
-	return merge_state_fold_images(s->meta[idx], images, lens, n, result, isnull);
+	return merge_state_fold_images(s->cols.meta[idx], images, lens, n, result, isnull);
 }
 
 /*
@@ -713,17 +680,17 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
 	int			c;
 
-	for (c = 0; c < s->ncols; c++)
+	for (c = 0; c < s->cols.ncols; c++)
 	{
-		int			idx = s->colidx[c];
+		int			idx = s->cols.colidx[c];
 
-		switch (s->colkind[c])
+		switch (s->cols.colkind[c])
 		{
 			case MG_KEY:
 				if (bvals)
 				{
-					out->tts_values[c] = bvals[s->keypos[idx]];
-					out->tts_isnull[c] = bnulls[s->keypos[idx]];
+					out->tts_values[c] = bvals[s->cols.keypos[idx]];
+					out->tts_isnull[c] = bnulls[s->cols.keypos[idx]];
 				}
 				else
 				{
@@ -740,9 +707,9 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 						merge_group_fold(s, idx, bvals, bnulls, e,
 										 &out->tts_values[c], &out->tts_isnull[c]))
 						break;
-					merge_state_init(&st, s->meta[idx], s->rowcxt);
-					if (bvals && !bnulls[s->aggpos[idx]])
-						merge_state_add(&st, bvals[s->aggpos[idx]], s->rowcxt);
+					merge_state_init(&st, s->cols.meta[idx], s->rowcxt);
+					if (bvals && !bnulls[s->cols.aggpos[idx]])
+						merge_state_add(&st, bvals[s->cols.aggpos[idx]], s->rowcxt);
 					for (row = e ? e->first : NULL; row; row = row->next)
 						if (row->states[idx] != (Datum) 0)
 							merge_state_add(&st, row->states[idx], s->rowcxt);
@@ -771,7 +738,7 @@ merge_group_next(ScanState *ss)
 	ExecClearTuple(out);
 	if (s->phase == 0)
 	{
-		merge_reader_check(s->batch_relid, GetUserId());
+		merge_reader_check(s->cols.batch_relid, GetUserId());
 		s->by_image = s->image && merge_image_load(s->image);
 		if (!s->by_image)
 			merge_group_load_speed(s);
@@ -796,7 +763,7 @@ merge_group_next(ScanState *ss)
 			s->iter_entry = NULL;
 			break;
 		}
-		if (s->child == s->speed_child)
+		if (s->child == s->cols.speed_child)
 		{
 			s->child++;
 			continue;

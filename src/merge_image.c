@@ -125,6 +125,41 @@ merge_image_keys(ViewDef *def, Path *sp, List *keypos, List *keyops, List *keyco
 }
 
 /*
+ * Fills cols from a merged scan's plan: head (the speed branch, the batch
+ * table), each key's input column, each output column's kind and index,
+ * each merge aggregate's input column and number in the view.
+ */
+void
+merge_cols_init(MergeImageCols *cols, List *head, List *keypos, List *colkind, List *colidx,
+				List *aggpos, List *aggnos)
+{
+	int			i;
+
+	cols->speed_child = linitial_int(head);
+	cols->batch_relid = (Oid) lsecond_int(head);
+	cols->nkeys = list_length(keypos);
+	cols->keypos = palloc(sizeof(int) * Max(cols->nkeys, 1));
+	for (i = 0; i < cols->nkeys; i++)
+		cols->keypos[i] = list_nth_int(keypos, i);
+	cols->ncols = list_length(colkind);
+	cols->colkind = palloc(sizeof(int) * Max(cols->ncols, 1));
+	cols->colidx = palloc(sizeof(int) * Max(cols->ncols, 1));
+	for (i = 0; i < cols->ncols; i++)
+	{
+		cols->colkind[i] = list_nth_int(colkind, i);
+		cols->colidx[i] = list_nth_int(colidx, i);
+	}
+	cols->naggs = list_length(aggpos);
+	cols->aggpos = palloc(sizeof(int) * Max(cols->naggs, 1));
+	cols->meta = palloc(sizeof(AggMeta *) * Max(cols->naggs, 1));
+	for (i = 0; i < cols->naggs; i++)
+	{
+		cols->aggpos[i] = list_nth_int(aggpos, i);
+		cols->meta[i] = aggmeta_lookup(cols->batch_relid, list_nth_int(aggnos, i));
+	}
+}
+
+/*
  * Sets up probing by image for a merged scan (node) whose columns are cols
  * and whose plan found the speed branch fit (imgkey: merge_image_keys; the
  * aggregates' numbers in the view, in the order of cols->aggpos).

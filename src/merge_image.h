@@ -40,6 +40,9 @@ typedef struct MergeImageCols
 
 typedef struct MergeImage MergeImage;
 
+extern void merge_cols_init(MergeImageCols *cols, List *head, List *keypos, List *colkind,
+							List *colidx, List *aggpos, List *aggnos);
+
 extern List *merge_image_keys(ViewDef *def, Path *sp, List *keypos, List *keyops, List *keycolls,
 							  List *aggpos, List *aggnos);
 extern MergeImage *merge_image_begin(CustomScanState *node, const MergeImageCols *cols,

@@ -86,6 +86,7 @@
 #include "merge_group.h"
 #include "merge_image.h"
 #include "merge_order.h"
+#include "merge_probe.h"
 #include "mergestate.h"
 #include "stateimage.h"
 #include "view_stats.h"
@@ -121,22 +122,13 @@ typedef struct MergeOrderRow
 typedef struct MergeOrderState
 {
 	CustomScanState css;
-	Oid			batch_relid;
-	int			speed_child;
-	int			nkeys;			/* input columns of the keys: all of them */
-	int		   *keypos;
+	MergeImageCols cols;		/* what it reads and returns (all the keys) */
 	int16	   *keylen;
 	bool	   *keybyval;
 	int			norder;			/* the order: keys (0-based) and comparators */
 	int		   *orderkey;
 	SortSupport ssup;
 	List	   *ordernames;		/* for EXPLAIN */
-	int			ncols;
-	int		   *colkind;		/* MERGE_COL_* per output column */
-	int		   *colidx;			/* key number or aggregate number */
-	int			naggs;
-	int		   *aggpos;
-	AggMeta   **meta;
 	/* execution */
 	bool		started;
 	int			nbatch;			/* the batch branches */
@@ -250,6 +242,14 @@ merge_order_complete(PlannerInfo *root, List *lead, List *inexprs, List *keypos)
 	return out;
 }
 
+/* Whether an index of a batch branch can give its rows in an order. */
+static bool
+merge_order_index_usable(IndexOptInfo *index)
+{
+	return index->sortopfamily != NULL && (index->indpred == NIL || index->predOK) &&
+		!index->hypothetical;
+}
+
 /*
  * The index scans of a batch branch in each direction a btree index of it
  * can be read (its pathkeys on the grouping's keys), beside the paths the
@@ -268,8 +268,7 @@ merge_order_index_paths(PlannerInfo *root, RelOptInfo *child)
 		IndexOptInfo *index = lfirst(lc);
 		int			d;
 
-		if (index->sortopfamily == NULL || (index->indpred != NIL && !index->predOK) ||
-			index->hypothetical)
+		if (!merge_order_index_usable(index))
 			continue;
 		for (d = 0; d < 2; d++)
 		{
@@ -350,8 +349,7 @@ merge_order_leaf_orders(PlannerInfo *root, RelOptInfo *child, List *inexprs)
 		IndexOptInfo *index = lfirst(lc);
 		int			d;
 
-		if (index->sortopfamily == NULL || (index->indpred != NIL && !index->predOK) ||
-			index->hypothetical)
+		if (!merge_order_index_usable(index))
 			continue;
 		for (d = 0; d < 2; d++)
 		{
@@ -411,24 +409,6 @@ merge_order_leaf_orders(PlannerInfo *root, RelOptInfo *child, List *inexprs)
 }
 
 /*
- * Whether a branch's conditions hold anything a copy of them could not be
- * planned again with: subqueries, parameters or columns of other levels,
- * PlaceHolderVars.
- */
-static bool
-merge_order_unsafe(Node *node, void *context)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, SubLink) || IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) ||
-		IsA(node, PlaceHolderVar) || IsA(node, Aggref) || IsA(node, WindowFunc) ||
-		(IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXEC) ||
-		(IsA(node, Var) && ((Var *) node)->varlevelsup != 0))
-		return true;
-	return expression_tree_walker(node, merge_order_unsafe, context);
-}
-
-/*
  * A batch branch planned as a subquery, planned again with ORDER BY the
  * order (its rows in that order, by an index where one gives it): its path
  * that returns the first rows soonest, and *subroot its planner state; NULL
@@ -458,7 +438,7 @@ merge_order_replan(PlannerInfo *root, RelOptInfo *child, List *order, List *inex
 	 * again and no path).
 	 */
 	moved = (List *) child->subroot->parse->jointree->quals;
-	if (moved != NIL && (!IsA(moved, List) || merge_order_unsafe((Node *) moved, NULL)))
+	if (moved != NIL && (!IsA(moved, List) || merge_probe_unsafe((Node *) moved, NULL)))
 		return NULL;
 	q->jointree->quals = moved == NIL ? NULL : (Node *) make_ands_explicit(copyObject(moved));
 	/*
@@ -847,46 +827,25 @@ merge_order_begin(CustomScanState *node, EState *estate, int eflags)
 	ListCell   *lc;
 	int			i;
 
-	s->speed_child = linitial_int(head);
-	s->batch_relid = (Oid) lsecond_int(head);
-	s->nkeys = list_length(keypos);
-	s->keypos = palloc(sizeof(int) * s->nkeys);
-	s->keylen = palloc(sizeof(int16) * s->nkeys);
-	s->keybyval = palloc(sizeof(bool) * s->nkeys);
+	merge_cols_init(&s->cols, head, keypos, linitial(cols), lsecond(cols), linitial(aggs), lsecond(aggs));
+	s->keylen = palloc(sizeof(int16) * s->cols.nkeys);
+	s->keybyval = palloc(sizeof(bool) * s->cols.nkeys);
 	s->norder = list_length(linitial(order));
 	s->orderkey = palloc(sizeof(int) * s->norder);
 	s->ssup = palloc0(sizeof(SortSupportData) * s->norder);
 	s->ordernames = list_nth(cs->custom_private, 5);
-	for (i = 0; i < s->nkeys; i++)
-		s->keypos[i] = list_nth_int(keypos, i);
 	for (i = 0; i < s->norder; i++)
 	{
 		int			pos = list_nth_int(linitial(order), i);
 		int			k;
 
-		for (k = 0; s->keypos[k] != pos; k++)
+		for (k = 0; s->cols.keypos[k] != pos; k++)
 			;
 		s->orderkey[i] = k;
 		s->ssup[i].ssup_cxt = CurrentMemoryContext;
 		s->ssup[i].ssup_collation = list_nth_oid(lthird(order), i);
 		s->ssup[i].ssup_nulls_first = list_nth_int(lfourth(order), i) != 0;
 		PrepareSortSupportFromOrderingOp(list_nth_oid(lsecond(order), i), &s->ssup[i]);
-	}
-	s->ncols = list_length(linitial(cols));
-	s->colkind = palloc(sizeof(int) * Max(s->ncols, 1));
-	s->colidx = palloc(sizeof(int) * Max(s->ncols, 1));
-	for (i = 0; i < s->ncols; i++)
-	{
-		s->colkind[i] = list_nth_int(linitial(cols), i);
-		s->colidx[i] = list_nth_int(lsecond(cols), i);
-	}
-	s->naggs = list_length(linitial(aggs));
-	s->aggpos = palloc(sizeof(int) * Max(s->naggs, 1));
-	s->meta = palloc(sizeof(AggMeta *) * Max(s->naggs, 1));
-	for (i = 0; i < s->naggs; i++)
-	{
-		s->aggpos[i] = list_nth_int(linitial(aggs), i);
-		s->meta[i] = aggmeta_lookup(s->batch_relid, list_nth_int(lsecond(aggs), i));
 	}
 	plan_ids = list_nth(cs->custom_private, 6);
 	s->batch = palloc(sizeof(PlanState *) * (list_length(cs->custom_plans) + list_length(plan_ids)));
@@ -897,7 +856,7 @@ merge_order_begin(CustomScanState *node, EState *estate, int eflags)
 		PlanState  *ps = ExecInitNode(lfirst(lc), estate, eflags);
 
 		node->custom_ps = lappend(node->custom_ps, ps);
-		if (i != s->speed_child)
+		if (i != s->cols.speed_child)
 			s->batch[s->nbatch++] = ps;
 		i++;
 	}
@@ -915,9 +874,9 @@ merge_order_begin(CustomScanState *node, EState *estate, int eflags)
 		node->custom_ps = lappend(node->custom_ps, ps);
 		s->batch[s->nbatch++] = ps;
 	}
-	for (i = 0; i < s->nkeys; i++)
+	for (i = 0; i < s->cols.nkeys; i++)
 	{
-		Oid			type = TupleDescAttr(ExecGetResultType(s->batch[0]), s->keypos[i])->atttypid;
+		Oid			type = TupleDescAttr(ExecGetResultType(s->batch[0]), s->cols.keypos[i])->atttypid;
 
 		get_typlenbyval(type, &s->keylen[i], &s->keybyval[i]);
 	}
@@ -935,8 +894,8 @@ merge_order_compare(MergeOrderState *s, Datum *av, bool *an, bool a_at_pos,
 	for (i = 0; i < s->norder; i++)
 	{
 		int			k = s->orderkey[i];
-		int			ai = a_at_pos ? s->keypos[k] : k;
-		int			bi = b_at_pos ? s->keypos[k] : k;
+		int			ai = a_at_pos ? s->cols.keypos[k] : k;
+		int			bi = b_at_pos ? s->cols.keypos[k] : k;
 		int			c = ApplySortComparator(av[ai], an[ai], bv[bi], bn[bi], &s->ssup[i]);
 
 		if (c != 0)
@@ -1004,9 +963,9 @@ merge_order_load_speed(MergeOrderState *s)
 	MemoryContext old;
 
 	s->nrows = 0;
-	if (s->speed_child < 0)
+	if (s->cols.speed_child < 0)
 		return;
-	ps = list_nth(s->css.custom_ps, s->speed_child);
+	ps = list_nth(s->css.custom_ps, s->cols.speed_child);
 	old = MemoryContextSwitchTo(s->scancxt);
 	s->rows = palloc(sizeof(MergeOrderRow *) * cap);
 	for (;;)
@@ -1023,20 +982,20 @@ merge_order_load_speed(MergeOrderState *s)
 			break;
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(in);
-		sz = MAXALIGN(offsetof(MergeOrderRow, states) + sizeof(Datum) * Max(s->naggs, 1));
-		r = palloc(sz + MAXALIGN(sizeof(Datum) * s->nkeys) + sizeof(bool) * s->nkeys);
+		sz = MAXALIGN(offsetof(MergeOrderRow, states) + sizeof(Datum) * Max(s->cols.naggs, 1));
+		r = palloc(sz + MAXALIGN(sizeof(Datum) * s->cols.nkeys) + sizeof(bool) * s->cols.nkeys);
 		r->seq = s->nrows;
 		r->keys = (Datum *) ((char *) r + sz);
-		r->keynulls = (bool *) ((char *) r->keys + MAXALIGN(sizeof(Datum) * s->nkeys));
-		for (i = 0; i < s->nkeys; i++)
+		r->keynulls = (bool *) ((char *) r->keys + MAXALIGN(sizeof(Datum) * s->cols.nkeys));
+		for (i = 0; i < s->cols.nkeys; i++)
 		{
-			r->keynulls[i] = in->tts_isnull[s->keypos[i]];
+			r->keynulls[i] = in->tts_isnull[s->cols.keypos[i]];
 			r->keys[i] = r->keynulls[i] ? (Datum) 0 :
-				datumCopy(in->tts_values[s->keypos[i]], s->keybyval[i], s->keylen[i]);
+				datumCopy(in->tts_values[s->cols.keypos[i]], s->keybyval[i], s->keylen[i]);
 		}
-		for (i = 0; i < s->naggs; i++)
-			r->states[i] = in->tts_isnull[s->aggpos[i]] ? (Datum) 0 :
-				datumCopy(in->tts_values[s->aggpos[i]], false, -1);
+		for (i = 0; i < s->cols.naggs; i++)
+			r->states[i] = in->tts_isnull[s->cols.aggpos[i]] ? (Datum) 0 :
+				datumCopy(in->tts_values[s->cols.aggpos[i]], false, -1);
 		if (s->nrows == cap)
 		{
 			cap *= 2;
@@ -1070,17 +1029,17 @@ merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, MergeOrderRow **grp,
 	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
 	int			c;
 
-	for (c = 0; c < s->ncols; c++)
+	for (c = 0; c < s->cols.ncols; c++)
 	{
-		int			idx = s->colidx[c];
+		int			idx = s->cols.colidx[c];
 
-		switch (s->colkind[c])
+		switch (s->cols.colkind[c])
 		{
 			case MERGE_COL_KEY:
 				if (batch)
 				{
-					out->tts_values[c] = batch->tts_values[s->keypos[idx]];
-					out->tts_isnull[c] = batch->tts_isnull[s->keypos[idx]];
+					out->tts_values[c] = batch->tts_values[s->cols.keypos[idx]];
+					out->tts_isnull[c] = batch->tts_isnull[s->cols.keypos[idx]];
 				}
 				else
 				{
@@ -1093,9 +1052,9 @@ merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, MergeOrderRow **grp,
 					MergeState st;
 					int64		r;
 
-					merge_state_init(&st, s->meta[idx], s->rowcxt);
-					if (batch && !batch->tts_isnull[s->aggpos[idx]])
-						merge_state_add(&st, batch->tts_values[s->aggpos[idx]], s->rowcxt);
+					merge_state_init(&st, s->cols.meta[idx], s->rowcxt);
+					if (batch && !batch->tts_isnull[s->cols.aggpos[idx]])
+						merge_state_add(&st, batch->tts_values[s->cols.aggpos[idx]], s->rowcxt);
 					for (r = 0; r < ng; r++)
 						if (grp[r]->states[idx] != (Datum) 0)
 							merge_state_add(&st, grp[r]->states[idx], s->rowcxt);
@@ -1142,7 +1101,7 @@ merge_order_next(ScanState *ss)
 	MemoryContextReset(s->rowcxt);
 	if (!s->started)
 	{
-		merge_reader_check(s->batch_relid, GetUserId());
+		merge_reader_check(s->cols.batch_relid, GetUserId());
 		merge_order_load_speed(s);
 		for (b = 0; b < s->nbatch; b++)
 			merge_order_advance(s, b);
@@ -1268,7 +1227,7 @@ merge_order_explain(CustomScanState *node, List *ancestors pg_attribute_unused()
 		appendStringInfoString(&names, strVal(lfirst(lc)));
 	}
 	ExplainPropertyText("Lambda Order", names.data, es);
-	if (es->analyze && s->speed_child >= 0)
+	if (es->analyze && s->cols.speed_child >= 0)
 		ExplainPropertyInteger("Speed Layer Rows Ordered", NULL, s->read, es);
 }
 

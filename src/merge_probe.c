@@ -190,11 +190,13 @@ merge_probe_key_column(Query *q, AttrNumber attno)
 }
 
 /*
- * Whether the conditions moved into the view's query hold anything a copy
- * of them could not be planned again with: subqueries, parameters or
- * columns of other levels, PlaceHolderVars (outer-join nullable expressions).
+ * Whether conditions PostgreSQL moved into a view's query (or a branch of
+ * it) hold anything a copy of them could not be planned again with:
+ * subqueries, parameters or columns of other levels, PlaceHolderVar nodes
+ * (the planner's wrapping of expressions an outer join can make NULL).
+ * Also for merge_order.c's branches planned again.
  */
-static bool
+bool
 merge_probe_unsafe(Node *node, void *context)
 {
 	if (node == NULL)
