@@ -28,3 +28,22 @@ pgbench_q() {
         { cat "$work/pgbench.err" >&2; exit 1; }
     median_p95 "$work/log_$1"
 }
+
+# The server settings every benchmark starts from (a script adds its own).
+bench_conf="shared_buffers = '1GB'
+maintenance_work_mem = '512MB'
+max_wal_size = '8GB'
+checkpoint_timeout = '30min'"
+
+# gen_events <file> <first id> <count> <seed>: CSV events (id, k in 1..KEYS,
+# two ints, a time in January 2025), readable by the server.
+gen_events() {
+    awk -v first="$2" -v n="$3" -v keys="$KEYS" -v seed="$4" 'BEGIN {
+        srand(seed);
+        for (i = 0; i < n; i++)
+            printf "%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", first + i,
+                1 + int(rand() * keys), int(rand() * 100), int(rand() * 1000),
+                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
+    }' > "$1"
+    chmod 644 "$1"
+}

@@ -51,23 +51,9 @@ port=${BENCH_PORT:-54352}
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/test/scratch.sh"
 . "$src/bench/lib.sh"
-conf="shared_buffers = '1GB'
-maintenance_work_mem = '512MB'
-max_wal_size = '8GB'
-checkpoint_timeout = '30min'
+conf="$bench_conf
 autovacuum = off
 client_min_messages = warning"
-
-gen_events() {
-    awk -v first="$2" -v n="$3" -v keys="$KEYS" -v seed="$4" 'BEGIN {
-        srand(seed);
-        for (i = 0; i < n; i++)
-            printf "%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", first + i,
-                1 + int(rand() * keys), int(rand() * 100), int(rand() * 1000),
-                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
-    }' > "$1"
-    chmod 644 "$1"
-}
 
 definition() {
     case $VIEW in

@@ -29,10 +29,7 @@ port=${BENCH_PORT:-54361}
 src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/test/scratch.sh"
 . "$src/bench/lib.sh"
-conf="shared_buffers = '1GB'
-maintenance_work_mem = '512MB'
-max_wal_size = '8GB'
-checkpoint_timeout = '30min'
+conf="$bench_conf
 client_min_messages = warning
 autovacuum = off"
 

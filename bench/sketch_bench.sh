@@ -102,10 +102,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/test/scratch.sh"
 . "$src/bench/lib.sh"
 has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
-conf="shared_buffers = '1GB'
-maintenance_work_mem = '512MB'
-max_wal_size = '8GB'
-checkpoint_timeout = '30min'
+conf="$bench_conf
 client_min_messages = warning"
 
 # val_ms <query>: "<the query's one value> <ms>"

@@ -95,24 +95,9 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 . "$src/bench/lib.sh"
 now_ms() { date +%s%3N; }
 has_part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
-conf="shared_buffers = '1GB'
-maintenance_work_mem = '512MB'
-max_wal_size = '8GB'
-checkpoint_timeout = '30min'
+conf="$bench_conf
 client_min_messages = warning"
 
-
-# gen_events <file> <first id> <count> <seed>: CSV events, readable by the server.
-gen_events() {
-    awk -v first="$2" -v n="$3" -v keys="$KEYS" -v seed="$4" 'BEGIN {
-        srand(seed);
-        for (i = 0; i < n; i++)
-            printf "%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", first + i,
-                1 + int(rand() * keys), int(rand() * 100), int(rand() * 1000),
-                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
-    }' > "$1"
-    chmod 644 "$1"
-}
 
 
 [ "${BENCH_PRIVATE:-}" = 1 ] && scratch_install_private
