@@ -49,6 +49,7 @@ OBJS = \
 	src/merge_group.o \
 	src/merge_order.o \
 	src/merge_probe.o \
+	src/merge_run.o \
 	src/merge_prune.o \
 	src/merge_image.o \
 	src/mergestate.o \

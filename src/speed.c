@@ -106,6 +106,7 @@ typedef struct SpeedShared
 	int			tranche;
 	dsa_handle	area;
 	dsa_pointer stash;			/* SpeedStash list */
+	pg_atomic_uint64 keys_base; /* where a new slot's keys_version starts */
 	int			nviews;
 	SpeedView	views[FLEXIBLE_ARRAY_MEMBER];
 } SpeedShared;
@@ -181,6 +182,7 @@ speed_shmem_startup(void)
 		speed_shared->tranche = LWLockNewTrancheId();
 		speed_shared->area = DSM_HANDLE_INVALID;
 		speed_shared->stash = InvalidDsaPointer;
+		pg_atomic_init_u64(&speed_shared->keys_base, 1);
 		speed_shared->nviews = lambda_max_continuous_views;
 		for (i = 0; i < speed_shared->nviews; i++)
 			LWLockInitialize(&speed_shared->views[i].lock, speed_shared->tranche);
@@ -396,6 +398,18 @@ speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * Gives a slot that starts a view's life a keys_version no slot had: the
+ * ordered runs of merge_run.c remember the version they were built at, and
+ * must not take a new view's keys for an old one's. Each slot counts up
+ * from its start (2^32 apart). Caller holds v->lock exclusively.
+ */
+static void
+speed_new_keys_version(SpeedView *v)
+{
+	v->keys_version = pg_atomic_fetch_add_u64(&speed_shared->keys_base, 1) << 32;
+}
+
 /* The cut generation the catalog records for a view (0 if none). */
 static int64
 speed_catalog_cut(Oid batch_relid)
@@ -484,6 +498,7 @@ speed_attach(ViewDef *def, bool created)
 		v->refresh_wanted = false;
 		v->last_apply = 0;
 		v->transactions = 0;
+		speed_new_keys_version(v);
 		speed_note(v, "%s", created ? "" : "rebuilding after a server start");
 		LWLockRelease(&v->lock);
 	}
@@ -656,8 +671,12 @@ speed_apply_blob(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && len > 0)
 	{
+		int64		had = g->nentries;
+
 		if (!generation_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
+		if (g->nentries != had)
+			v->keys_version++;
 	}
 	if (xact)
 	{
@@ -696,8 +715,12 @@ speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph)
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && partial_count(ph) > 0)
 	{
+		int64		had = g->nentries;
+
 		if (!generation_apply_partial(speed_area, g, def, ph, true, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
+		if (g->nentries != had)
+			v->keys_version++;
 	}
 	v->transactions++;
 	v->last_apply = GetCurrentTimestamp();
@@ -820,9 +843,14 @@ speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg)
 	v = speed_lock_view(dbid, batch_relid);
 	if (v != NULL)
 	{
+		int64		had;
+
 		g = &v->gens[v->ngens - 1];
+		had = g->nentries;
 		if (g->complete && !generation_absorb(speed_area, g, def, sg, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
+		if (g->nentries != had)
+			v->keys_version++;
 		LWLockRelease(&v->lock);
 	}
 	generation_clear(speed_get_area(), sg);
@@ -983,6 +1011,7 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 			generation_clear(speed_area, into);
 		into->first = from->first;
 		generation_clear(speed_area, from);
+		v->keys_version++;
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}
@@ -1071,6 +1100,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 		memcpy(v->gens, gens, sizeof(SpeedGen) * j);
 	}
 	v->ngens = j;
+	v->keys_version++;
 	v->rebuilding = false;
 	for (i = 0; i < v->ngens; i++)
 	{

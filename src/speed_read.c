@@ -2,7 +2,8 @@
  *
  * speed_read.c
  *	  Reading the speed layer: copies of a view's generations for queries
- *	  (speed_read, merge.c) and refreshes (speed_collect, batch.c), and what
+ *	  (speed_read, merge.c; the keys of an ordered run and their entries,
+ *	  merge_run.c and merge_order.c) and refreshes (speed_collect, batch.c), and what
  *	  the planner (speed_ndistinct, speed_selectivity) and lambda.view_status
  *	  (speed_status, speed_memory_used) read of it.
  *
@@ -231,6 +232,130 @@ speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, SpeedFilt
 		   SpeedSet *set)
 {
 	return speed_read_gens(def, after_gen, -1, key, keylen, f, set);
+}
+
+/*
+ * For an ordered run (merge_run.c): the view's keys_version (speed.c),
+ * read under the slot's lock. A run built at this version holds every key
+ * of the view's generations as long as it is still the version.
+ */
+uint64
+speed_keys_version(ViewDef *def)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	uint64		version;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	version = v->keys_version;
+	LWLockRelease(&v->lock);
+	return version;
+}
+
+/*
+ * For an ordered run: the key image of every entry of every generation the
+ * view has (whatever a reader's cut; a key may come once per generation),
+ * without states, and the keys_version they are the keys of.
+ */
+uint64
+speed_read_all_keys(ViewDef *def, SpeedSet *set)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	uint64		version;
+	int64		n = 0;
+	int			filled = 0;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	version = v->keys_version;
+	for (i = 0; i < v->ngens; i++)
+	{
+		n += v->gens[i].nentries;
+		/* a key may then be in the set once per generation */
+		if (v->gens[i].nentries > 0 && ++filled > 1)
+			speed_set_set_unique(set, false);
+	}
+	speed_set_reserve(set, n, 0);
+	for (i = 0; i < v->ngens; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+		dsa_pointer *b;
+		uint32		j;
+
+		if (!DsaPointerIsValid(g->buckets))
+			continue;
+		b = dsa_get_address(area, g->buckets);
+		for (j = 0; j < g->nbuckets; j++)
+		{
+			dsa_pointer p = b[j];
+
+			while (DsaPointerIsValid(p))
+			{
+				SpeedEntry *e = dsa_get_address(area, p);
+
+				speed_set_add(set, e->hash, e->data, e->keylen, e->data, 0);
+				p = e->next;
+			}
+		}
+	}
+	LWLockRelease(&v->lock);
+	return version;
+}
+
+/*
+ * For an ordered read: the entries of each of nkeys keys in every
+ * generation after after_gen, key by key (each key's generation by
+ * generation), all under one holding of the lock; ends[i] is the set's
+ * count after key i. False when a generation after the cut is missing or
+ * incomplete, as speed_read.
+ */
+bool
+speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *keys,
+				const uint32 *lens, SpeedSet *set, int64 *ends)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	int			first = -1;
+	int64		expect = after_gen + 1;
+	bool		ok = true;
+	int			i;
+	int			k;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	for (i = 0; i < v->ngens && ok; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+
+		if (g->gen <= after_gen)
+			continue;
+		if (first < 0)
+			first = i;
+		/* generations must follow the cut without a gap or an overlap */
+		if (g->first != expect || !g->complete)
+			ok = false;
+		expect = g->gen + 1;
+	}
+	if (first < 0)
+		ok = false;
+	for (k = 0; k < nkeys && ok; k++)
+	{
+		uint32		hash = key_hash(keys[k], lens[k]);
+
+		for (i = first; i < v->ngens; i++)
+		{
+			SpeedGen   *g = &v->gens[i];
+			dsa_pointer *link;
+
+			if (!DsaPointerIsValid(g->buckets))
+				continue;
+			link = generation_link(area, g, hash, keys[k], lens[k]);
+			if (DsaPointerIsValid(*link))
+				speed_read_entry(dsa_get_address(area, *link), set);
+		}
+		ends[k] = speed_set_count(set);
+	}
+	LWLockRelease(&v->lock);
+	return ok;
 }
 
 /*

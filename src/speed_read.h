@@ -40,6 +40,12 @@ extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keyle
 					   struct SpeedFilter *f, SpeedSet *set);
 extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedSet *set);
 
+/* Ordered runs (merge_run.c, merge_order.c) */
+extern uint64 speed_keys_version(ViewDef *def);
+extern uint64 speed_read_all_keys(ViewDef *def, SpeedSet *set);
+extern bool speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *keys,
+							const uint32 *lens, SpeedSet *set, int64 *ends);
+
 /* The planner (merge.c) */
 extern int64 speed_ndistinct(Oid batch_relid, int col);
 extern double speed_selectivity(ViewDef *def, struct SpeedColFilter *cf);

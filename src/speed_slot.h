@@ -41,6 +41,9 @@ typedef struct SpeedView
 	char		note[SPEED_NOTE_LEN];
 	TimestampTz last_apply;
 	int64		transactions;
+	uint64		keys_version;	/* changes whenever a generation may have
+								 * gained a key (ordered runs, merge_run.c);
+								 * unique across the slots' lives */
 } SpeedView;
 
 #endif							/* LAMBDA_SPEED_SLOT_H */

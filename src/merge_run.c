@@ -1,0 +1,429 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge_run.c
+ *	  Ordered runs: a backend's copy of a view's speed-layer keys in the
+ *	  order of an ordered merged scan (merge_order.c), kept between queries,
+ *	  so that "ORDER BY <keys> LIMIT n" over the whole view reads n keys of
+ *	  the speed layer rather than all of them.
+ *
+ * The ordered scan merges the batch table, read in an index's order, with
+ * the speed layer's keys in the same order. Reading every speed-layer key
+ * and state and ordering them (a heap) before the first row cost as much as
+ * the speed layer is large: 120 ms at 360,000 keys, however few rows the
+ * LIMIT took. A run is that order made once and kept:
+ *
+ *   - its keys are the key images of every entry of every generation the
+ *     view has when it is made (speed_read_all_keys: one copy under the
+ *     view's lock, without states), each decoded once; an image that
+ *     several generations hold is in the run once;
+ *   - they are ordered lazily: made a binary heap (about two comparisons a
+ *     key), and taken off it into the run's sorted part only as far as
+ *     readers go, so a reader that wants the first ten keys pays for ten
+ *     (and the first reader for the heap);
+ *   - a run holds no states: the scan probes the speed layer for each key
+ *     it takes from the run, in batches under one holding of the view's
+ *     lock (speed_read_keys), reading the generations after its own cut as
+ *     any read does. A key a refresh folded into the batch table since the
+ *     run was made returns nothing there and is passed over; a key whose
+ *     generations a reader's cut excludes likewise. So a run may hold more
+ *     keys than a reader's speed layer, never fewer, and that is all it
+ *     must do.
+ *
+ * When a run is out of date: its keys must include every key the view's
+ * generations hold. A generation gains keys only by a commit's apply, a
+ * rebuild (speed_install) or the merge of two (speed_cut), all under the
+ * view's lock held exclusively, and each of them moves the view's
+ * keys_version (speed.c: one increment per apply that added a key, nothing
+ * per row). A run remembers the version it was made at; merge_run_get
+ * compares it with the view's, and makes the run again when they differ.
+ * Commits that only update keys the speed layer has (the common case: a
+ * stream of events for known keys and hours) leave the version, and the
+ * run, as they are; keys dropped (a refresh's folded generations freed)
+ * leave it too, since a run may hold more keys than there are. Versions
+ * start at a value no earlier slot had (speed.c), so a run never outlives
+ * its view into another with the same batch table OID.
+ *
+ * A run is made at most once per version per backend and order; readers
+ * after it pay for what they read. A speed layer that gains keys between
+ * every two reads makes a run at each read: as costly as reading the
+ * speed layer whole (the old way), not more.
+ *
+ * Memory: runs live in a context of their own under TopMemoryContext, at
+ * most MERGE_RUN_MAX of them (the least recently used go first). A run in
+ * use by a scan is pinned; a pinned run that must be made again or evicted
+ * is unlinked and freed when its last scan lets go. Pins end with the
+ * transaction at the latest (a scan's end, or an error that ends no scan).
+ *
+ * Locks: the view's lock, shared, inside speed_read.c; nothing else. The
+ * cache is the backend's own.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+#include "utils/sortsupport.h"
+
+#include "keyimage.h"
+#include "merge_run.h"
+#include "speed_read.h"
+#include "speed_set.h"
+
+/* runs a backend keeps */
+#define MERGE_RUN_MAX 8
+
+struct MergeRun
+{
+	Oid			dbid;
+	Oid			batch_relid;
+	uint64		version;		/* the view's keys_version it holds */
+	int			nkeys;			/* key columns */
+	int			norder;
+	int		   *keycol;
+	Oid		   *sortop;
+	Oid		   *coll;
+	bool	   *nullsfirst;
+	SortSupport ssup;
+	MemoryContext cxt;			/* everything of the run */
+	MergeRunKey **sorted;		/* keys taken off the heap, in order */
+	int64		nsorted;
+	int64		sortedcap;
+	MergeRunKey **heap;			/* the rest: a binary heap, smallest first */
+	int64		nheap;
+	int64		nimages;		/* images read (a key once per generation) */
+	int			pins;
+	bool		linked;			/* in merge_runs */
+	uint64		used;			/* when last handed out (LRU) */
+};
+
+static List *merge_runs = NIL;	/* in TopMemoryContext */
+static List *merge_runs_held = NIL; /* out of the cache, still pinned */
+static uint64 merge_run_clock = 0;
+static uint64 merge_run_xacts = 0;	/* transactions ended */
+static bool merge_run_callback = false;
+
+/* Whether a run is of the view and order. */
+static bool
+merge_run_matches(MergeRun *run, ViewDef *def, const MergeRunOrder *order)
+{
+	int			i;
+
+	if (run->dbid != MyDatabaseId || run->batch_relid != def->batch_relid ||
+		run->nkeys != def->nkeys || run->norder != order->norder)
+		return false;
+	for (i = 0; i < order->norder; i++)
+	{
+		if (run->keycol[i] != order->keycol[i] || run->sortop[i] != order->sortop[i] ||
+			run->coll[i] != order->coll[i] || run->nullsfirst[i] != order->nullsfirst[i])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Compares two keys in the run's order, then by when they were first met:
+ * of keys that are equal in the order but not in image (numeric 1.0 and
+ * 1.00), the oldest generation's first, as a read of the speed layer's rows
+ * meets them.
+ */
+static int
+merge_run_cmp(MergeRun *run, MergeRunKey *a, MergeRunKey *b)
+{
+	int			i;
+	int			c;
+
+	for (i = 0; i < run->norder; i++)
+	{
+		int			k = run->keycol[i];
+
+		c = ApplySortComparator(a->values[k], a->nulls[k], b->values[k], b->nulls[k], &run->ssup[i]);
+		if (c != 0)
+			return c;
+	}
+	return a->seq < b->seq ? -1 : (a->seq > b->seq ? 1 : 0);
+}
+
+/* Moves the heap's key at i down to where it belongs. */
+static void
+merge_run_sift_down(MergeRun *run, int64 i)
+{
+	MergeRunKey **h = run->heap;
+	MergeRunKey *k = h[i];
+
+	for (;;)
+	{
+		int64		c = 2 * i + 1;
+
+		if (c >= run->nheap)
+			break;
+		if (c + 1 < run->nheap && merge_run_cmp(run, h[c + 1], h[c]) < 0)
+			c++;
+		if (merge_run_cmp(run, h[c], k) >= 0)
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = k;
+}
+
+/* Frees a run no scan uses any more and that is out of the cache. */
+static void
+merge_run_free(MergeRun *run)
+{
+	MemoryContextDelete(run->cxt);
+}
+
+/* Takes a run out of the cache; freed now, or by its last scan. */
+static void
+merge_run_unlink(MergeRun *run)
+{
+	MemoryContext old;
+
+	merge_runs = list_delete_ptr(merge_runs, run);
+	run->linked = false;
+	if (run->pins == 0)
+	{
+		merge_run_free(run);
+		return;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	merge_runs_held = lappend(merge_runs_held, run);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * At the end of a transaction its scans have ended (portals end before the
+ * transaction's callbacks run), or failed without ending: every pin ends,
+ * and runs out of the cache go. A scan that would let go later sees that
+ * its transaction is over (merge_run_release).
+ */
+static void
+merge_run_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	merge_run_xacts++;
+	foreach(lc, merge_runs)
+		((MergeRun *) lfirst(lc))->pins = 0;
+	foreach(lc, merge_runs_held)
+		merge_run_free(lfirst(lc));
+	list_free(merge_runs_held);
+	merge_runs_held = NIL;
+}
+
+/*
+ * Makes a run of the view's keys in the order: every key image its
+ * generations hold, decoded, made a heap. Built in a context under the
+ * caller's, so that an error on the way leaves nothing behind.
+ */
+static MergeRun *
+merge_run_build(ViewDef *def, const MergeRunOrder *order)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda ordered run",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	MergeRun   *run = palloc0(sizeof(MergeRun));
+	MemoryContext scratch = AllocSetContextCreate(cxt, "pg_lambda ordered run keys", ALLOCSET_DEFAULT_SIZES);
+	SpeedSet   *set = speed_set_create(scratch);
+	int64		n;
+	int64		i;
+	Size		per = MAXALIGN(offsetof(MergeRunKey, values) + sizeof(Datum) * def->nkeys +
+							   sizeof(bool) * def->nkeys);
+	char	   *block = NULL;
+	Size		left = 0;
+
+	run->cxt = cxt;
+	run->dbid = MyDatabaseId;
+	run->batch_relid = def->batch_relid;
+	run->nkeys = def->nkeys;
+	run->norder = order->norder;
+	run->keycol = palloc(sizeof(int) * order->norder);
+	run->sortop = palloc(sizeof(Oid) * order->norder);
+	run->coll = palloc(sizeof(Oid) * order->norder);
+	run->nullsfirst = palloc(sizeof(bool) * order->norder);
+	run->ssup = palloc0(sizeof(SortSupportData) * order->norder);
+	for (i = 0; i < order->norder; i++)
+	{
+		run->keycol[i] = order->keycol[i];
+		run->sortop[i] = order->sortop[i];
+		run->coll[i] = order->coll[i];
+		run->nullsfirst[i] = order->nullsfirst[i];
+		run->ssup[i].ssup_cxt = cxt;
+		run->ssup[i].ssup_collation = order->coll[i];
+		run->ssup[i].ssup_nulls_first = order->nullsfirst[i];
+		PrepareSortSupportFromOrderingOp(order->sortop[i], &run->ssup[i]);
+	}
+
+	run->version = speed_read_all_keys(def, set);
+	n = speed_set_count(set);
+	run->nimages = n;
+	run->heap = MemoryContextAllocHuge(cxt, sizeof(MergeRunKey *) * Max(n, 1));
+	/* an image that several generations hold: once, where first met */
+	if (!speed_set_unique(set))
+		speed_set_index(set);
+	for (i = 0; i < n; i++)
+	{
+		SpeedSetEntry *e = speed_set_get(set, i);
+		MergeRunKey *k;
+		char	   *img;
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!speed_set_unique(set))
+		{
+			uint64		pos = SPEED_SET_PROBE_START;
+
+			if (speed_set_lookup(set, e->hash, SPEED_SET_KEY(e), e->keylen, &pos) != e)
+				continue;
+		}
+		/* the keys and their images in blocks: one allocation per thousand */
+		if (left < per + MAXALIGN(e->keylen))
+		{
+			left = Max((per + MAXALIGN(e->keylen)) * 1024, (Size) 65536);
+			block = palloc(left);
+		}
+		k = (MergeRunKey *) block;
+		img = block + per;
+		block += per + MAXALIGN(e->keylen);
+		left -= per + MAXALIGN(e->keylen);
+		memcpy(img, SPEED_SET_KEY(e), e->keylen);
+		k->img = img;
+		k->len = e->keylen;
+		k->seq = i;
+		k->nulls = (bool *) ((char *) k + offsetof(MergeRunKey, values) + sizeof(Datum) * def->nkeys);
+		/* by-reference values point into the image or are palloc'd here */
+		key_decode(def, img, e->keylen, k->values, k->nulls);
+		run->heap[run->nheap++] = k;
+	}
+	MemoryContextDelete(scratch);
+	for (i = run->nheap / 2 - 1; i >= 0; i--)
+	{
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		merge_run_sift_down(run, i);
+	}
+	run->sortedcap = 64;
+	run->sorted = palloc(sizeof(MergeRunKey *) * run->sortedcap);
+	MemoryContextSwitchTo(old);
+	return run;
+}
+
+/*
+ * The view's run in the order, pinned for the caller (merge_run_release
+ * lets go): the cached one when the view's keys are still those it was
+ * made of, else one made now (*built true).
+ */
+MergeRun *
+merge_run_get(ViewDef *def, const MergeRunOrder *order, bool *built, uint64 *xact)
+{
+	uint64		version = speed_keys_version(def);
+	MergeRun   *run = NULL;
+	ListCell   *lc;
+
+	*built = false;
+	if (!merge_run_callback)
+	{
+		RegisterXactCallback(merge_run_xact_callback, NULL);
+		merge_run_callback = true;
+	}
+	foreach(lc, merge_runs)
+	{
+		MergeRun   *r = lfirst(lc);
+
+		if (merge_run_matches(r, def, order))
+		{
+			run = r;
+			break;
+		}
+	}
+	if (run != NULL && run->version != version)
+	{
+		merge_run_unlink(run);
+		run = NULL;
+	}
+	if (run == NULL)
+	{
+		MemoryContext old;
+
+		run = merge_run_build(def, order);
+		MemoryContextSetParent(run->cxt, TopMemoryContext);
+		/* room in the cache: the least recently used that no scan holds go */
+		while (list_length(merge_runs) >= MERGE_RUN_MAX)
+		{
+			MergeRun   *lru = NULL;
+
+			foreach(lc, merge_runs)
+			{
+				MergeRun   *r = lfirst(lc);
+
+				if (lru == NULL || r->used < lru->used)
+					lru = r;
+			}
+			merge_run_unlink(lru);
+		}
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		merge_runs = lappend(merge_runs, run);
+		MemoryContextSwitchTo(old);
+		run->linked = true;
+		*built = true;
+	}
+	run->used = ++merge_run_clock;
+	run->pins++;
+	*xact = merge_run_xacts;
+	return run;
+}
+
+/*
+ * The run's i-th key in its order (0-based), or NULL past its end: keys
+ * are taken off the heap as far as i.
+ */
+MergeRunKey *
+merge_run_at(MergeRun *run, int64 i)
+{
+	while (run->nsorted <= i && run->nheap > 0)
+	{
+		MergeRunKey *top = run->heap[0];
+
+		run->heap[0] = run->heap[--run->nheap];
+		if (run->nheap > 1)
+			merge_run_sift_down(run, 0);
+		if (run->nsorted == run->sortedcap)
+		{
+			run->sortedcap *= 2;
+			run->sorted = repalloc_huge(run->sorted, sizeof(MergeRunKey *) * run->sortedcap);
+		}
+		run->sorted[run->nsorted++] = top;
+	}
+	return i < run->nsorted ? run->sorted[i] : NULL;
+}
+
+/* The key images the run was made of (for EXPLAIN). */
+int64
+merge_run_size(MergeRun *run)
+{
+	return run->nimages;
+}
+
+/*
+ * The caller's scan is done with the run it was given in transaction
+ * "xact" (merge_run_get): nothing to do once that transaction has ended.
+ */
+void
+merge_run_release(MergeRun *run, uint64 xact)
+{
+	if (xact != merge_run_xacts)
+		return;
+	if (run->pins > 0)
+		run->pins--;
+	if (run->pins == 0 && !run->linked)
+	{
+		merge_runs_held = list_delete_ptr(merge_runs_held, run);
+		merge_run_free(run);
+	}
+}
