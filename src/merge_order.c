@@ -1144,7 +1144,7 @@ merge_order_start_speed(MergeOrderState *s)
 		merge_order_load_speed(s);
 		return;
 	}
-	s->run = merge_run_get(s->def, &s->runorder, &s->runbuilt, &s->runxact);
+	s->run = merge_run_get(s->def, s->cutgen, &s->runorder, &s->runbuilt, &s->runxact);
 	s->runsize = merge_run_size(s->run);
 	s->byrun = true;
 	s->runpos = 0;

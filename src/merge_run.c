@@ -12,9 +12,9 @@
  * the speed layer is large: 120 ms at 360,000 keys, however few rows the
  * LIMIT took. A run is that order made once and kept:
  *
- *   - its keys are the key images of every entry of every generation the
- *     view has when it is made (speed_read_all_keys: one copy under the
- *     view's lock, without states), each decoded once; an image that
+ *   - its keys are the key images of every entry of the generations after
+ *     a reader's cut when it is made (speed_read_all_keys: one copy under
+ *     the view's lock, without states), each decoded once; an image that
  *     several generations hold is in the run once;
  *   - they are ordered lazily: made a binary heap (about two comparisons a
  *     key), and taken off it into the run's sorted part only as far as
@@ -22,31 +22,35 @@
  *     (and the first reader for the heap);
  *   - a run holds no states: the scan probes the speed layer for each key
  *     it takes from the run, in batches under one holding of the view's
- *     lock (speed_read_keys), reading the generations after its own cut as
- *     any read does. A key a refresh folded into the batch table since the
- *     run was made returns nothing there and is passed over; a key whose
- *     generations a reader's cut excludes likewise. So a run may hold more
- *     keys than a reader's speed layer, never fewer, and that is all it
- *     must do.
+ *     lock (speed_read_keys), reading the generations after its cut as any
+ *     read does. A key whose entries went since the run was made returns
+ *     nothing there and is passed over. So a run may hold more keys than a
+ *     reader's speed layer, never fewer, and that is all it must do.
  *
- * When a run is out of date: its keys must include every key the view's
- * generations hold. A generation gains keys only by a commit's apply, a
- * rebuild (speed_install) or the merge of two (speed_cut), all under the
- * view's lock held exclusively, and each of them moves the view's
- * keys_version (speed.c: one increment per apply that added a key, nothing
- * per row). A run remembers the version it was made at; merge_run_get
- * compares it with the view's, and makes the run again when they differ.
- * Commits that only update keys the speed layer has (the common case: a
- * stream of events for known keys and hours) leave the version, and the
- * run, as they are; keys dropped (a refresh's folded generations freed)
- * leave it too, since a run may hold more keys than there are. Versions
- * start at a value no earlier slot had (speed.c), so a run never outlives
- * its view into another with the same batch table OID.
- *
- * A run is made at most once per version per backend and order; readers
- * after it pay for what they read. A speed layer that gains keys between
- * every two reads makes a run at each read: as costly as reading the
- * speed layer whole (the old way), not more.
+ * When a run serves a reader: when it was made for the reader's cut (the
+ * generation its snapshot's batch rows end at), and no generation has
+ * gained an entry since. A generation gains entries only by a commit's
+ * apply, a rebuild (speed_install) or the merge of two (speed_cut), all
+ * under the view's lock held exclusively, and each of them moves the view's
+ * keys_version (speed.c: one increment per apply that added an entry to a
+ * generation, nothing per row). A run remembers the cut and the version it
+ * was made at; merge_run_get compares them with the reader's and the
+ * view's, and makes the run again when they differ. So:
+ *   - commits that only update entries the open generation has (a stream
+ *     of events for known keys and hours) leave the run as it is;
+ *   - a commit that adds an entry (a new key, or a key's first since the
+ *     last refresh) makes the next reader make the run again: that costs
+ *     about what one read of the whole speed layer after the cut cost
+ *     before runs, and the readers after it pay for what they read;
+ *   - a refresh moves the readers' cut: their next run holds the
+ *     generations after the new cut only, not the keys just folded (which
+ *     the scan would otherwise probe one by one for nothing);
+ *   - entries freed (folded generations released) leave the version as it
+ *     is: a run may hold more keys than there are.
+ * Versions start at a value no earlier slot had (speed.c), so a run never
+ * outlives its view into another with the same batch table OID. Readers
+ * whose snapshots see different cuts (an old REPEATABLE READ transaction
+ * beside new ones) make runs in turn, each as costly as the old read.
  *
  * Memory: runs live in a context of their own under TopMemoryContext, at
  * most MERGE_RUN_MAX of them (the least recently used go first). A run in
@@ -79,6 +83,7 @@ struct MergeRun
 	Oid			dbid;
 	Oid			batch_relid;
 	uint64		version;		/* the view's keys_version it holds */
+	int64		cut;			/* the keys of the generations after this */
 	int			nkeys;			/* key columns */
 	int			norder;
 	int		   *keycol;
@@ -223,7 +228,7 @@ merge_run_xact_callback(XactEvent event, void *arg pg_attribute_unused())
  * caller's, so that an error on the way leaves nothing behind.
  */
 static MergeRun *
-merge_run_build(ViewDef *def, const MergeRunOrder *order)
+merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda ordered run",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -260,7 +265,8 @@ merge_run_build(ViewDef *def, const MergeRunOrder *order)
 		PrepareSortSupportFromOrderingOp(order->sortop[i], &run->ssup[i]);
 	}
 
-	run->version = speed_read_all_keys(def, set);
+	run->cut = cut;
+	run->version = speed_read_all_keys(def, cut, set);
 	n = speed_set_count(set);
 	run->nimages = n;
 	run->heap = MemoryContextAllocHuge(cxt, sizeof(MergeRunKey *) * Max(n, 1));
@@ -320,7 +326,7 @@ merge_run_build(ViewDef *def, const MergeRunOrder *order)
  * made of, else one made now (*built true).
  */
 MergeRun *
-merge_run_get(ViewDef *def, const MergeRunOrder *order, bool *built, uint64 *xact)
+merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *order, bool *built, uint64 *xact)
 {
 	uint64		version = speed_keys_version(def);
 	MergeRun   *run = NULL;
@@ -342,7 +348,7 @@ merge_run_get(ViewDef *def, const MergeRunOrder *order, bool *built, uint64 *xac
 			break;
 		}
 	}
-	if (run != NULL && run->version != version)
+	if (run != NULL && (run->version != version || run->cut != cut))
 	{
 		merge_run_unlink(run);
 		run = NULL;
@@ -351,7 +357,7 @@ merge_run_get(ViewDef *def, const MergeRunOrder *order, bool *built, uint64 *xac
 	{
 		MemoryContext old;
 
-		run = merge_run_build(def, order);
+		run = merge_run_build(def, cut, order);
 		MemoryContextSetParent(run->cxt, TopMemoryContext);
 		/* room in the cache: the least recently used that no scan holds go */
 		while (list_length(merge_runs) >= MERGE_RUN_MAX)

@@ -252,12 +252,12 @@ speed_keys_version(ViewDef *def)
 }
 
 /*
- * For an ordered run: the key image of every entry of every generation the
- * view has (whatever a reader's cut; a key may come once per generation),
+ * For an ordered run: the key image of every entry of every generation
+ * after after_gen (a reader's cut; a key may come once per generation),
  * without states, and the keys_version they are the keys of.
  */
 uint64
-speed_read_all_keys(ViewDef *def, SpeedSet *set)
+speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set)
 {
 	SpeedView  *v = speed_slot_attach(def);
 	dsa_area   *area = speed_dsa();
@@ -270,6 +270,8 @@ speed_read_all_keys(ViewDef *def, SpeedSet *set)
 	version = v->keys_version;
 	for (i = 0; i < v->ngens; i++)
 	{
+		if (v->gens[i].gen <= after_gen)
+			continue;
 		n += v->gens[i].nentries;
 		/* a key may then be in the set once per generation */
 		if (v->gens[i].nentries > 0 && ++filled > 1)
@@ -282,7 +284,7 @@ speed_read_all_keys(ViewDef *def, SpeedSet *set)
 		dsa_pointer *b;
 		uint32		j;
 
-		if (!DsaPointerIsValid(g->buckets))
+		if (g->gen <= after_gen || !DsaPointerIsValid(g->buckets))
 			continue;
 		b = dsa_get_address(area, g->buckets);
 		for (j = 0; j < g->nbuckets; j++)

@@ -42,7 +42,7 @@ extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedSe
 
 /* Ordered runs (merge_run.c, merge_order.c) */
 extern uint64 speed_keys_version(ViewDef *def);
-extern uint64 speed_read_all_keys(ViewDef *def, SpeedSet *set);
+extern uint64 speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set);
 extern bool speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *keys,
 							const uint32 *lens, SpeedSet *set, int64 *ends);
 
