@@ -1225,17 +1225,19 @@ merge_order_probe(MergeOrderState *s)
 		s->plens[n] = k->len;
 		n++;
 	}
-	if (n == 0)
-	{
-		s->rundone = true;
-		return;
-	}
+	/* with no key left too: the generations after the cut must be complete */
 	old = MemoryContextSwitchTo(s->probecxt);
 	set = speed_set_create(s->probecxt);
 	if (!speed_read_keys(s->def, s->cutgen, n, s->pimgs, s->plens, set, s->pends))
 	{
 		MemoryContextSwitchTo(old);
 		merge_order_fall_back(s);
+		return;
+	}
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		s->rundone = true;
 		return;
 	}
 	s->probed += n;
