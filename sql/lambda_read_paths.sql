@@ -529,6 +529,8 @@ SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
                   $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
 SELECT same_order($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 30$$,
                   $$SELECT * FROM vo_direct WHERE k >= 'c' ORDER BY k, h LIMIT 30$$);
+-- a condition the speed layer's scan checks: read whole, no run
+SELECT order_read($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 5$$);
 -- commits to keys the run holds: kept, their new states read
 INSERT INTO evo SELECT 'b' || (i % 20), 9, 1000 FROM generate_series(1, 50) i;
 SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
