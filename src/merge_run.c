@@ -78,6 +78,13 @@
 /* runs a backend keeps */
 #define MERGE_RUN_MAX 8
 
+/* A heap slot: a key, and its first order column abbreviated (SortSupport) */
+typedef struct MergeRunSlot
+{
+	Datum		abbrev;
+	MergeRunKey *key;
+} MergeRunSlot;
+
 struct MergeRun
 {
 	Oid			dbid;
@@ -95,7 +102,8 @@ struct MergeRun
 	MergeRunKey **sorted;		/* keys taken off the heap, in order */
 	int64		nsorted;
 	int64		sortedcap;
-	MergeRunKey **heap;			/* the rest: a binary heap, smallest first */
+	MergeRunSlot *heap;			/* the rest: a binary heap, smallest first */
+	bool		abbrev;			/* ssup[0] compares abbreviated keys */
 	int64		nheap;
 	int64		nimages;		/* images read (a key once per generation) */
 	int			pins;
@@ -150,12 +158,46 @@ merge_run_cmp(MergeRun *run, MergeRunKey *a, MergeRunKey *b)
 	return a->seq < b->seq ? -1 : (a->seq > b->seq ? 1 : 0);
 }
 
-/* Moves the heap's key at i down to where it belongs. */
+/*
+ * Compares two heap slots: by the abbreviated first column when the order
+ * has one (the slots hold it, so most comparisons read no key), else as
+ * merge_run_cmp. Abbreviated comparators tell only "less" and "greater"
+ * for sure: on a tie the full comparison of the first column decides.
+ */
+static inline int
+merge_run_slot_cmp(MergeRun *run, MergeRunSlot *a, MergeRunSlot *b)
+{
+	int			k;
+	int			c;
+	int			i;
+
+	if (!run->abbrev)
+		return merge_run_cmp(run, a->key, b->key);
+	k = run->keycol[0];
+	c = ApplySortComparator(a->abbrev, a->key->nulls[k], b->abbrev, b->key->nulls[k], &run->ssup[0]);
+	if (c != 0)
+		return c;
+	c = ApplySortAbbrevFullComparator(a->key->values[k], a->key->nulls[k],
+									  b->key->values[k], b->key->nulls[k], &run->ssup[0]);
+	if (c != 0)
+		return c;
+	for (i = 1; i < run->norder; i++)
+	{
+		k = run->keycol[i];
+		c = ApplySortComparator(a->key->values[k], a->key->nulls[k],
+								b->key->values[k], b->key->nulls[k], &run->ssup[i]);
+		if (c != 0)
+			return c;
+	}
+	return a->key->seq < b->key->seq ? -1 : (a->key->seq > b->key->seq ? 1 : 0);
+}
+
+/* Moves the heap's slot at i down to where it belongs. */
 static void
 merge_run_sift_down(MergeRun *run, int64 i)
 {
-	MergeRunKey **h = run->heap;
-	MergeRunKey *k = h[i];
+	MergeRunSlot *h = run->heap;
+	MergeRunSlot k = h[i];
 
 	for (;;)
 	{
@@ -163,9 +205,9 @@ merge_run_sift_down(MergeRun *run, int64 i)
 
 		if (c >= run->nheap)
 			break;
-		if (c + 1 < run->nheap && merge_run_cmp(run, h[c + 1], h[c]) < 0)
+		if (c + 1 < run->nheap && merge_run_slot_cmp(run, &h[c + 1], &h[c]) < 0)
 			c++;
-		if (merge_run_cmp(run, h[c], k) >= 0)
+		if (merge_run_slot_cmp(run, &h[c], &k) >= 0)
 			break;
 		h[i] = h[c];
 		i = c;
@@ -234,8 +276,7 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	MergeRun   *run = palloc0(sizeof(MergeRun));
-	MemoryContext scratch = AllocSetContextCreate(cxt, "pg_lambda ordered run keys", ALLOCSET_DEFAULT_SIZES);
-	SpeedSet   *set = speed_set_create(scratch);
+	SpeedSet   *set = speed_set_create(cxt);
 	int64		n;
 	int64		i;
 	Size		per = MAXALIGN(offsetof(MergeRunKey, values) + sizeof(Datum) * def->nkeys +
@@ -262,14 +303,17 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 		run->ssup[i].ssup_cxt = cxt;
 		run->ssup[i].ssup_collation = order->coll[i];
 		run->ssup[i].ssup_nulls_first = order->nullsfirst[i];
+		/* the first column abbreviated, where its type offers it */
+		run->ssup[i].abbreviate = (i == 0);
 		PrepareSortSupportFromOrderingOp(order->sortop[i], &run->ssup[i]);
 	}
+	run->abbrev = run->ssup[0].abbrev_converter != NULL;
 
 	run->cut = cut;
 	run->version = speed_read_all_keys(def, cut, set);
 	n = speed_set_count(set);
 	run->nimages = n;
-	run->heap = MemoryContextAllocHuge(cxt, sizeof(MergeRunKey *) * Max(n, 1));
+	run->heap = MemoryContextAllocHuge(cxt, sizeof(MergeRunSlot) * Max(n, 1));
 	/* an image that several generations hold: once, where first met */
 	if (!speed_set_unique(set))
 		speed_set_index(set);
@@ -277,7 +321,7 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 	{
 		SpeedSetEntry *e = speed_set_get(set, i);
 		MergeRunKey *k;
-		char	   *img;
+		MergeRunSlot *slot;
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -288,26 +332,27 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 			if (speed_set_lookup(set, e->hash, SPEED_SET_KEY(e), e->keylen, &pos) != e)
 				continue;
 		}
-		/* the keys and their images in blocks: one allocation per thousand */
-		if (left < per + MAXALIGN(e->keylen))
+		/* the keys in blocks, one allocation per thousand; images in the copy */
+		if (left < per)
 		{
-			left = Max((per + MAXALIGN(e->keylen)) * 1024, (Size) 65536);
+			left = per * 1024;
 			block = palloc(left);
 		}
 		k = (MergeRunKey *) block;
-		img = block + per;
-		block += per + MAXALIGN(e->keylen);
-		left -= per + MAXALIGN(e->keylen);
-		memcpy(img, SPEED_SET_KEY(e), e->keylen);
-		k->img = img;
+		block += per;
+		left -= per;
+		k->img = SPEED_SET_KEY(e);
 		k->len = e->keylen;
 		k->seq = i;
 		k->nulls = (bool *) ((char *) k + offsetof(MergeRunKey, values) + sizeof(Datum) * def->nkeys);
 		/* by-reference values point into the image or are palloc'd here */
-		key_decode(def, img, e->keylen, k->values, k->nulls);
-		run->heap[run->nheap++] = k;
+		key_decode(def, k->img, e->keylen, k->values, k->nulls);
+		slot = &run->heap[run->nheap++];
+		slot->key = k;
+		slot->abbrev = (Datum) 0;
+		if (run->abbrev && !k->nulls[run->keycol[0]])
+			slot->abbrev = run->ssup[0].abbrev_converter(k->values[run->keycol[0]], &run->ssup[0]);
 	}
-	MemoryContextDelete(scratch);
 	for (i = run->nheap / 2 - 1; i >= 0; i--)
 	{
 		if ((i & 1023) == 0)
@@ -394,7 +439,7 @@ merge_run_at(MergeRun *run, int64 i)
 {
 	while (run->nsorted <= i && run->nheap > 0)
 	{
-		MergeRunKey *top = run->heap[0];
+		MergeRunKey *top = run->heap[0].key;
 
 		run->heap[0] = run->heap[--run->nheap];
 		if (run->nheap > 1)

@@ -291,6 +291,9 @@ speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set)
 		{
 			dsa_pointer p = b[j];
 
+			/* the first entry of a bucket ahead, so that the misses overlap */
+			if (j + SPEED_READ_PREFETCH < g->nbuckets && DsaPointerIsValid(b[j + SPEED_READ_PREFETCH]))
+				speed_read_prefetch(dsa_get_address(area, b[j + SPEED_READ_PREFETCH]));
 			while (DsaPointerIsValid(p))
 			{
 				SpeedEntry *e = dsa_get_address(area, p);
