@@ -547,6 +547,12 @@ SELECT same_order($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 30$$,
 SELECT order_read($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 5$$);
 SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 30$$,
                   $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 30$$);
+-- new keys added to a run that reads went into: one before the part read,
+-- one after it (among the batch table's keys)
+INSERT INTO evo (k, h, x) VALUES ('d0', 1, 1), ('b999', 8, 2);
+SELECT order_read($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 200$$,
+                  $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 200$$);
 -- a refresh folds every key into the batch table: the run is kept, its
 -- keys probe nothing after the new cut
 REFRESH MATERIALIZED VIEW vo;

@@ -158,6 +158,7 @@ typedef struct MergeOrderState
 	uint64		runxact;
 	bool		runbuilt;		/* made by this scan (EXPLAIN) */
 	int64		runsize;		/* its key images (EXPLAIN) */
+	int64		runadded;		/* of them added for this scan (EXPLAIN) */
 	int64		runpos;			/* the run's next key to probe */
 	int			probebatch;		/* keys probed at once next */
 	int64		probed;			/* keys probed (EXPLAIN) */
@@ -1144,7 +1145,7 @@ merge_order_start_speed(MergeOrderState *s)
 		merge_order_load_speed(s);
 		return;
 	}
-	s->run = merge_run_get(s->def, s->cutgen, &s->runorder, &s->runbuilt, &s->runxact);
+	s->run = merge_run_get(s->def, s->cutgen, &s->runorder, &s->runbuilt, &s->runadded, &s->runxact);
 	s->runsize = merge_run_size(s->run);
 	s->byrun = true;
 	s->runpos = 0;
@@ -1570,8 +1571,14 @@ merge_order_explain(CustomScanState *node, List *ancestors pg_attribute_unused()
 		StringInfoData how;
 
 		initStringInfo(&how);
-		appendStringInfo(&how, "ordered run (" INT64_FORMAT " keys, %s), " INT64_FORMAT " probed",
-						 s->runsize, s->runbuilt ? "made now" : "kept", s->probed);
+		appendStringInfo(&how, "ordered run (" INT64_FORMAT " keys, ", s->runsize);
+		if (s->runbuilt)
+			appendStringInfoString(&how, "made now");
+		else if (s->runadded > 0)
+			appendStringInfo(&how, "kept, " INT64_FORMAT " new", s->runadded);
+		else
+			appendStringInfoString(&how, "kept");
+		appendStringInfo(&how, "), " INT64_FORMAT " probed", s->probed);
 		if (s->fellback)
 			appendStringInfoString(&how, ", then every row (the speed layer turned incomplete)");
 		ExplainPropertyText("Speed Layer Read", how.data, es);

@@ -89,8 +89,13 @@ struct MergeRun
 {
 	Oid			dbid;
 	Oid			batch_relid;
-	uint64		version;		/* the view's keys_version it holds */
+	SpeedKeysMark mark;			/* what its keys are (speed_read.c) */
 	int64		cut;			/* the keys of the generations after this */
+	int64		nextseq;		/* seq of the next key added */
+	Size		perkey;			/* a MergeRunKey's size */
+	char	   *block;			/* where keys are carved from ... */
+	Size		left;			/* ... and the room left there */
+	int64		heapcap;
 	int			nkeys;			/* key columns */
 	int			norder;
 	int		   *keycol;
@@ -151,7 +156,11 @@ merge_run_cmp(MergeRun *run, MergeRunKey *a, MergeRunKey *b)
 	{
 		int			k = run->keycol[i];
 
-		c = ApplySortComparator(a->values[k], a->nulls[k], b->values[k], b->nulls[k], &run->ssup[i]);
+		if (i == 0 && run->abbrev)
+			c = ApplySortAbbrevFullComparator(a->values[k], a->nulls[k], b->values[k], b->nulls[k],
+											  &run->ssup[i]);
+		else
+			c = ApplySortComparator(a->values[k], a->nulls[k], b->values[k], b->nulls[k], &run->ssup[i]);
 		if (c != 0)
 			return c;
 	}
@@ -213,6 +222,112 @@ merge_run_sift_down(MergeRun *run, int64 i)
 		i = c;
 	}
 	h[i] = k;
+}
+
+/*
+ * A key of the run for a copied entry (its image stays in the copy, which
+ * lives as long as the run), decoded; and its heap slot filled.
+ */
+static MergeRunKey *
+merge_run_key(MergeRun *run, ViewDef *def, SpeedSetEntry *e, MergeRunSlot *slot)
+{
+	MergeRunKey *k;
+
+	/* the keys in blocks, a thousand to an allocation */
+	if (run->left < run->perkey)
+	{
+		run->left = run->perkey * 1024;
+		run->block = MemoryContextAlloc(run->cxt, run->left);
+	}
+	k = (MergeRunKey *) run->block;
+	run->block += run->perkey;
+	run->left -= run->perkey;
+	k->img = SPEED_SET_KEY(e);
+	k->len = e->keylen;
+	k->seq = run->nextseq++;
+	k->nulls = (bool *) ((char *) k + offsetof(MergeRunKey, values) + sizeof(Datum) * def->nkeys);
+	/* by-reference values point into the image or are allocated in the run */
+	key_decode(def, k->img, e->keylen, k->values, k->nulls);
+	slot->key = k;
+	slot->abbrev = (Datum) 0;
+	if (run->abbrev && !k->nulls[run->keycol[0]])
+		slot->abbrev = run->ssup[0].abbrev_converter(k->values[run->keycol[0]], &run->ssup[0]);
+	return k;
+}
+
+/* Moves the heap's slot at i up to where it belongs. */
+static void
+merge_run_sift_up(MergeRun *run, int64 i)
+{
+	MergeRunSlot *h = run->heap;
+	MergeRunSlot k = h[i];
+
+	while (i > 0)
+	{
+		int64		parent = (i - 1) / 2;
+
+		if (merge_run_slot_cmp(run, &h[parent], &k) <= 0)
+			break;
+		h[i] = h[parent];
+		i = parent;
+	}
+	h[i] = k;
+}
+
+/*
+ * Adds keys a generation gained since the run was made (copied in set, in
+ * the run's memory): into the heap, or, for one that comes before keys
+ * already taken off it, into the sorted part where it belongs. Only for a
+ * run no scan is reading (its positions would move). The number added.
+ */
+static int64
+merge_run_add_keys(MergeRun *run, ViewDef *def, SpeedSet *set)
+{
+	int64		n = speed_set_count(set);
+	int64		i;
+	MemoryContext old = MemoryContextSwitchTo(run->cxt);
+
+	for (i = 0; i < n; i++)
+	{
+		MergeRunSlot slot;
+		MergeRunKey *k = merge_run_key(run, def, speed_set_get(set, i), &slot);
+
+		if (run->nsorted > 0 && merge_run_cmp(run, k, run->sorted[run->nsorted - 1]) < 0)
+		{
+			int64		lo = 0,
+						hi = run->nsorted - 1;
+
+			/* the first sorted key greater than k */
+			while (lo < hi)
+			{
+				int64		mid = lo + (hi - lo) / 2;
+
+				if (merge_run_cmp(run, run->sorted[mid], k) > 0)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			if (run->nsorted == run->sortedcap)
+			{
+				run->sortedcap *= 2;
+				run->sorted = repalloc_huge(run->sorted, sizeof(MergeRunKey *) * run->sortedcap);
+			}
+			memmove(&run->sorted[lo + 1], &run->sorted[lo], sizeof(MergeRunKey *) * (run->nsorted - lo));
+			run->sorted[lo] = k;
+			run->nsorted++;
+			continue;
+		}
+		if (run->nheap == run->heapcap)
+		{
+			run->heapcap *= 2;
+			run->heap = repalloc_huge(run->heap, sizeof(MergeRunSlot) * run->heapcap);
+		}
+		run->heap[run->nheap] = slot;
+		merge_run_sift_up(run, run->nheap++);
+	}
+	run->nimages += n;
+	MemoryContextSwitchTo(old);
+	return n;
 }
 
 /* Frees a run no scan uses any more and that is out of the cache. */
@@ -281,8 +396,6 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 	int64		i;
 	Size		per = MAXALIGN(offsetof(MergeRunKey, values) + sizeof(Datum) * def->nkeys +
 							   sizeof(bool) * def->nkeys);
-	char	   *block = NULL;
-	Size		left = 0;
 
 	run->cxt = cxt;
 	run->dbid = MyDatabaseId;
@@ -310,18 +423,18 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 	run->abbrev = run->ssup[0].abbrev_converter != NULL;
 
 	run->cut = cut;
-	run->version = speed_read_all_keys(def, cut, set);
+	speed_read_all_keys(def, cut, set, &run->mark);
 	n = speed_set_count(set);
 	run->nimages = n;
-	run->heap = MemoryContextAllocHuge(cxt, sizeof(MergeRunSlot) * Max(n, 1));
+	run->heapcap = Max(n, 16);
+	run->heap = MemoryContextAllocHuge(cxt, sizeof(MergeRunSlot) * run->heapcap);
+	run->perkey = per;
 	/* an image that several generations hold: once, where first met */
 	if (!speed_set_unique(set))
 		speed_set_index(set);
 	for (i = 0; i < n; i++)
 	{
 		SpeedSetEntry *e = speed_set_get(set, i);
-		MergeRunKey *k;
-		MergeRunSlot *slot;
 
 		if ((i & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -332,27 +445,11 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 			if (speed_set_lookup(set, e->hash, SPEED_SET_KEY(e), e->keylen, &pos) != e)
 				continue;
 		}
-		/* the keys in blocks, one allocation per thousand; images in the copy */
-		if (left < per)
-		{
-			left = per * 1024;
-			block = palloc(left);
-		}
-		k = (MergeRunKey *) block;
-		block += per;
-		left -= per;
-		k->img = SPEED_SET_KEY(e);
-		k->len = e->keylen;
-		k->seq = i;
-		k->nulls = (bool *) ((char *) k + offsetof(MergeRunKey, values) + sizeof(Datum) * def->nkeys);
-		/* by-reference values point into the image or are palloc'd here */
-		key_decode(def, k->img, e->keylen, k->values, k->nulls);
-		slot = &run->heap[run->nheap++];
-		slot->key = k;
-		slot->abbrev = (Datum) 0;
-		if (run->abbrev && !k->nulls[run->keycol[0]])
-			slot->abbrev = run->ssup[0].abbrev_converter(k->values[run->keycol[0]], &run->ssup[0]);
+		run->nextseq = i;
+		(void) merge_run_key(run, def, e, &run->heap[run->nheap]);
+		run->nheap++;
 	}
+	run->nextseq = n;
 	for (i = run->nheap / 2 - 1; i >= 0; i--)
 	{
 		if ((i & 1023) == 0)
@@ -371,13 +468,14 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
  * made of, else one made now (*built true).
  */
 MergeRun *
-merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *order, bool *built, uint64 *xact)
+merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *order, bool *built, int64 *added,
+			  uint64 *xact)
 {
-	uint64		version = speed_keys_version(def);
 	MergeRun   *run = NULL;
 	ListCell   *lc;
 
 	*built = false;
+	*added = 0;
 	if (!merge_run_callback)
 	{
 		RegisterXactCallback(merge_run_xact_callback, NULL);
@@ -393,10 +491,32 @@ merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *order, bool *built, 
 			break;
 		}
 	}
-	if (run != NULL && (run->version != version || run->cut != cut))
+	if (run != NULL && run->cut != cut)
 	{
 		merge_run_unlink(run);
 		run = NULL;
+	}
+	else if (run != NULL && run->pins > 0)
+	{
+		/* a scan reads it: kept only as it is */
+		if (speed_keys_version(def) != run->mark.version)
+		{
+			merge_run_unlink(run);
+			run = NULL;
+		}
+	}
+	else if (run != NULL)
+	{
+		SpeedSet   *set = speed_set_create(run->cxt);
+		int			r = speed_read_new_keys(def, cut, &run->mark, set);
+
+		if (r < 0)
+		{
+			merge_run_unlink(run);
+			run = NULL;
+		}
+		else if (r > 0)
+			*added = merge_run_add_keys(run, def, set);
 	}
 	if (run == NULL)
 	{

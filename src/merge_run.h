@@ -37,7 +37,7 @@ typedef struct MergeRunOrder
 } MergeRunOrder;
 
 extern MergeRun *merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *order,
-							   bool *built, uint64 *xact);
+							   bool *built, int64 *added, uint64 *xact);
 extern MergeRunKey *merge_run_at(MergeRun *run, int64 i);
 extern int64 merge_run_size(MergeRun *run);
 extern void merge_run_release(MergeRun *run, uint64 xact);

@@ -131,6 +131,7 @@ static List *speed_dropped = NIL;	/* batch relids dropped by this xact */
 static List *speed_created = NIL;	/* batch relids created by this xact */
 
 static void speed_release_locked(SpeedView *v, TransactionId horizon);
+static void speed_keys_moved(SpeedView *v);
 
 /* ------------------------------------------------------------------------
  * Shared memory
@@ -389,6 +390,7 @@ speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 	}
 	g->complete = false;
 	generation_clear(area, g);
+	speed_keys_moved(v);
 	v->refresh_wanted = true;
 	speed_note(v, "degraded: %s", why);
 }
@@ -408,6 +410,20 @@ static void
 speed_new_keys_version(SpeedView *v)
 {
 	v->keys_version = pg_atomic_fetch_add_u64(&speed_shared->keys_base, 1) << 32;
+	v->keys_moved = v->keys_version;
+}
+
+/*
+ * A generation of the view gained or lost entries otherwise than carved in
+ * order by an apply (generation_carved_since cannot tell them): a rebuild,
+ * a merge of two, a spilled generation absorbed, one abandoned. Caller
+ * holds v->lock exclusively.
+ */
+static void
+speed_keys_moved(SpeedView *v)
+{
+	v->keys_version++;
+	v->keys_moved = v->keys_version;
 }
 
 /* The cut generation the catalog records for a view (0 if none). */
@@ -843,14 +859,10 @@ speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg)
 	v = speed_lock_view(dbid, batch_relid);
 	if (v != NULL)
 	{
-		int64		had;
-
 		g = &v->gens[v->ngens - 1];
-		had = g->nentries;
 		if (g->complete && !generation_absorb(speed_area, g, def, sg, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
-		if (g->nentries != had)
-			v->keys_version++;
+		speed_keys_moved(v);
 		LWLockRelease(&v->lock);
 	}
 	generation_clear(speed_get_area(), sg);
@@ -1011,7 +1023,7 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 			generation_clear(speed_area, into);
 		into->first = from->first;
 		generation_clear(speed_area, from);
-		v->keys_version++;
+		speed_keys_moved(v);
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}
@@ -1100,7 +1112,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 		memcpy(v->gens, gens, sizeof(SpeedGen) * j);
 	}
 	v->ngens = j;
-	v->keys_version++;
+	speed_keys_moved(v);
 	v->rebuilding = false;
 	for (i = 0; i < v->ngens; i++)
 	{

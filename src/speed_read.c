@@ -254,24 +254,33 @@ speed_keys_version(ViewDef *def)
 /*
  * For an ordered run: the key image of every entry of every generation
  * after after_gen (a reader's cut; a key may come once per generation),
- * without states, and the keys_version they are the keys of.
+ * without states; *mark says what they are the keys of (the keys_version)
+ * and, when one generation follows the cut, where its next entries will be
+ * carved (speed_read_new_keys).
  */
-uint64
-speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set)
+void
+speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set, SpeedKeysMark *mark)
 {
 	SpeedView  *v = speed_slot_attach(def);
 	dsa_area   *area = speed_dsa();
-	uint64		version;
 	int64		n = 0;
 	int			filled = 0;
+	int			after = 0;
 	int			i;
 
 	LWLockAcquire(&v->lock, LW_SHARED);
-	version = v->keys_version;
+	memset(mark, 0, sizeof(SpeedKeysMark));
+	mark->version = v->keys_version;
 	for (i = 0; i < v->ngens; i++)
 	{
 		if (v->gens[i].gen <= after_gen)
 			continue;
+		if (after++ == 0)
+		{
+			mark->gen = v->gens[i].gen;
+			mark->nentries = v->gens[i].nentries;
+			mark->walkable = generation_carve_mark(area, &v->gens[i], &mark->chunk, &mark->at);
+		}
 		n += v->gens[i].nentries;
 		/* a key may then be in the set once per generation */
 		if (v->gens[i].nentries > 0 && ++filled > 1)
@@ -303,8 +312,65 @@ speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set)
 			}
 		}
 	}
+	if (after != 1)
+		mark->walkable = false;
 	LWLockRelease(&v->lock);
-	return version;
+}
+
+/* generation_carved_since's callback: a key image into the set */
+static void
+speed_read_add_key(void *arg, SpeedEntry *e)
+{
+	speed_set_add((SpeedSet *) arg, e->hash, e->data, e->keylen, e->data, 0);
+}
+
+/*
+ * For an ordered run made at *mark for a reader's cut after_gen: the keys
+ * its generations gained since, without reading the others. 0 when they
+ * gained none (the keys_version is the mark's); 1 when they are in set (and
+ * *mark is moved to now): one generation follows the cut, as when the mark
+ * was made, and every entry it gained since was carved after the mark's
+ * place (generation_carved_since, as many as its nentries grew by), so each
+ * is a key the run lacks; -1 when the run must be made again (entries came
+ * otherwise: keys_moved; another generation; an entry of its own).
+ */
+int
+speed_read_new_keys(ViewDef *def, int64 after_gen, SpeedKeysMark *mark, SpeedSet *set)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	SpeedGen   *g = NULL;
+	int			result = -1;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->keys_version == mark->version)
+		result = 0;
+	else if (mark->walkable && v->keys_moved <= mark->version)
+	{
+		for (i = 0; i < v->ngens; i++)
+		{
+			if (v->gens[i].gen <= after_gen)
+				continue;
+			if (g != NULL)
+			{
+				g = NULL;
+				break;
+			}
+			g = &v->gens[i];
+		}
+		if (g != NULL && g->gen == mark->gen && g->complete &&
+			generation_carved_since(area, g, mark->chunk, mark->at, speed_read_add_key, set) ==
+			g->nentries - mark->nentries)
+		{
+			mark->version = v->keys_version;
+			mark->nentries = g->nentries;
+			mark->walkable = generation_carve_mark(area, g, &mark->chunk, &mark->at);
+			result = 1;
+		}
+	}
+	LWLockRelease(&v->lock);
+	return result;
 }
 
 /*

@@ -44,6 +44,8 @@ typedef struct SpeedView
 	uint64		keys_version;	/* changes whenever a generation may have
 								 * gained a key (ordered runs, merge_run.c);
 								 * unique across the slots' lives */
+	uint64		keys_moved;		/* keys_version when entries last came
+								 * otherwise than carved by an apply */
 } SpeedView;
 
 #endif							/* LAMBDA_SPEED_SLOT_H */
