@@ -22,7 +22,11 @@
  * entry carved from one carries GENERATION_CHUNKED in its cap and is never
  * freed alone: when its states outgrow it, it moves to an allocation of its
  * own and its old room stays unused until the generation goes. The
- * generation's bytes count whole chunks.
+ * generation's bytes count whole chunks. Entries are carved in order,
+ * chunk after chunk (the newest first in the list); a chunk left for a
+ * newer one gets a marker where its entries end, so that a reader can walk
+ * the entries carved since a mark (generation_carve_mark,
+ * generation_carved_since: the keys an ordered run lacks, merge_run.c).
  *
  * Locking: none of its own. The caller (speed.c) holds the view's lock:
  * exclusively to change a generation, at least shared to read one. What

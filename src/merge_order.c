@@ -24,10 +24,21 @@
  *      incremental sort on the remaining keys when the index has only a
  *      leading part of them; a branch no index orders (the long keys'
  *      branch, a handful of rows) is sorted;
- *   2. the speed-layer branch is read whole into memory (its keys and
- *      states) and made a binary heap in that order, rows of one key in
- *      the order they came (generation by generation, oldest first): under
- *      a LIMIT only the first rows are taken off it;
+ *   2. the speed layer is read along an ordered run of its keys in that
+ *      order (merge_run.c), which the session keeps between queries: the
+ *      scan takes keys off the run as far as it reads, and probes the
+ *      speed layer for each (in batches under one holding of the view's
+ *      lock: speed_read_keys), whose entries in the generations after the
+ *      scan's cut are the key's rows, oldest first; a key with none (it
+ *      was folded since) has none. So under a LIMIT it reads about as many
+ *      speed-layer keys as it returns groups, not all of them. When the
+ *      speed branch has conditions of its own, or a probe finds the
+ *      generations after the cut incomplete (the branch then reads the
+ *      events; keys at or before the last group returned are left out),
+ *      the branch is read whole into memory (its keys and states) and made
+ *      a binary heap in that order, rows of one key in the order they came
+ *      (generation by generation, oldest first): under a LIMIT only the
+ *      first rows are taken off it;
  *   3. the streams are merged: the smallest key next; a batch row and the
  *      speed rows of its key are one group, combined batch state first and
  *      then the speed rows in their order, exactly as LambdaMerge and the
@@ -44,8 +55,19 @@
  * LAST), which the index's order and the sort of the speed rows share.
  *
  * EXPLAIN shows "Custom Scan (LambdaOrder)" with "Lambda Order: <keys>"
- * and the branches under it; with ANALYZE, how many speed-layer rows it
- * ordered ("Speed Layer Rows Ordered").
+ * and the branches under it; with ANALYZE, how it read the speed layer:
+ * "Speed Layer Read: ordered run (N keys, made now | kept | kept, M new),
+ * P probed", or how many speed-layer rows it ordered ("Speed Layer Rows
+ * Ordered").
+ *
+ * Exactness: every key of the generations after the scan's cut is in the
+ * run when the scan starts (merge_run.c), and each key's rows are read as
+ * any read of the speed layer reads them, whole generations after the cut
+ * under the view's lock. A key the speed layer gains while the scan runs
+ * is not returned (as a commit after the scan's start); the keys it returns
+ * have their states as their batch of probes finds them: the scan reads
+ * the speed layer over its course, not at one instant, as a join probing
+ * the view per outer row does (merge_probe.c).
  *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).

@@ -28,29 +28,41 @@
  *     reader's speed layer, never fewer, and that is all it must do.
  *
  * When a run serves a reader: when it was made for the reader's cut (the
- * generation its snapshot's batch rows end at), and no generation has
- * gained an entry since. A generation gains entries only by a commit's
- * apply, a rebuild (speed_install) or the merge of two (speed_cut), all
- * under the view's lock held exclusively, and each of them moves the view's
- * keys_version (speed.c: one increment per apply that added an entry to a
- * generation, nothing per row). A run remembers the cut and the version it
- * was made at; merge_run_get compares them with the reader's and the
- * view's, and makes the run again when they differ. So:
- *   - commits that only update entries the open generation has (a stream
- *     of events for known keys and hours) leave the run as it is;
- *   - a commit that adds an entry (a new key, or a key's first since the
- *     last refresh) makes the next reader make the run again: that costs
- *     about what one read of the whole speed layer after the cut cost
- *     before runs, and the readers after it pay for what they read;
- *   - a refresh moves the readers' cut: their next run holds the
- *     generations after the new cut only, not the keys just folded (which
- *     the scan would otherwise probe one by one for nothing);
- *   - entries freed (folded generations released) leave the version as it
- *     is: a run may hold more keys than there are.
- * Versions start at a value no earlier slot had (speed.c), so a run never
- * outlives its view into another with the same batch table OID. Readers
- * whose snapshots see different cuts (an old REPEATABLE READ transaction
- * beside new ones) make runs in turn, each as costly as the old read.
+ * generation its snapshot's batch rows end at), and it holds every key the
+ * generations after that cut have gained since. The view's keys_version
+ * (speed.c) moves whenever a generation gains an entry: by a commit's apply
+ * (one increment per apply that added one, nothing per row), a rebuild
+ * (speed_install), the merge of two (speed_cut), a transaction's spilled
+ * generation absorbed; the last three, and a generation abandoned, also set
+ * keys_moved, all under the view's lock held exclusively. A run remembers
+ * the cut and a mark (speed_read.c: the version, and when one generation
+ * follows the cut, that generation's entry count and where its next entry
+ * will be carved from its chunks). merge_run_get then:
+ *   - keeps the run as it is when the version is the mark's: commits that
+ *     only updated entries the generation has (events for known keys and
+ *     hours) change nothing here;
+ *   - takes the keys the generation gained since (speed_read_new_keys),
+ *     when one generation still follows the cut, nothing moved entries since
+ *     the mark, and the entries carved after the mark are as many as the
+ *     generation gained (none got an allocation of its own): entries are
+ *     carved from chunks in order, so those are exactly its new keys, none
+ *     of them in the run (generation_carved_since, which reads what the
+ *     write path wrote anyway, plus one marker per chunk). Each goes into
+ *     the heap, or, when it comes before keys readers already took off it,
+ *     into the sorted part where it belongs: a cost per new key, not per
+ *     key of the run;
+ *   - else makes the run again: after a refresh moved the readers' cut (the
+ *     next run holds the generations after the new cut only, not the keys
+ *     just folded, which the scan would otherwise probe one by one for
+ *     nothing), when two generations follow the cut (a refresh's cut not
+ *     yet visible to the reader, or one rolled back), after entries moved,
+ *     or while a scan of this backend still reads the run. That costs about
+ *     what one read of the whole speed layer after the cut cost before.
+ * Entries freed (folded generations released) leave a run as it is: it may
+ * hold more keys than there are. Versions start at a value no earlier slot
+ * had (speed.c), so a run never outlives its view into another with the
+ * same batch table OID. Readers whose snapshots see different cuts (an old
+ * REPEATABLE READ transaction beside new ones) make runs in turn.
  *
  * Memory: runs live in a context of their own under TopMemoryContext, at
  * most MERGE_RUN_MAX of them (the least recently used go first). A run in
@@ -463,9 +475,10 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 }
 
 /*
- * The view's run in the order, pinned for the caller (merge_run_release
- * lets go): the cached one when the view's keys are still those it was
- * made of, else one made now (*built true).
+ * The view's run in the order for a reader's cut, pinned for the caller
+ * (merge_run_release lets go): the cached one, with the keys its
+ * generation gained since (*added of them), or one made now (*built); see
+ * the header for when.
  */
 MergeRun *
 merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *order, bool *built, int64 *added,

@@ -63,6 +63,12 @@
  *   (The scheduler registry and the worker slots have locks of their own,
  *   in scheduler.c and launcher.c, never held with these.)
  *
+ * Each slot counts, in keys_version, the changes that may have given one of
+ * its generations an entry (an apply that added one, a rebuild, a merge, an
+ * absorbed spill), and remembers in keys_moved the last that did so
+ * otherwise than by carving entries in order: the ordered runs of readers
+ * (merge_run.c) tell from them whether to keep, extend or remake a run.
+ *
  * Applying happens after the transaction is committed, where an ERROR
  * would be a PANIC: allocations use DSA_ALLOC_NO_OOM, and errors of
  * aggregate combine functions (an overflow) are caught and turn the
