@@ -69,6 +69,11 @@ reads() { for _ in $(seq 1 "$1"); do echo "$q"; done; }
     echo "INSERT INTO ev VALUES (0, 'k-new', '2026-01-01', 1);"
     echo "\\echo step after an event of a new group"; reads 1
     echo "\\echo step reads after it"; reads "$REPEAT"
+    echo "\\echo step each after 100 new groups"
+    for i in $(seq 1 "$REPEAT"); do
+        echo "INSERT INTO ev SELECT 0, 'k-new$i-' || j, '2026-01-01', 1 FROM generate_series(1, 100) j;"
+        reads 1
+    done
     echo "REFRESH MATERIALIZED VIEW v;"
     echo "\\echo step after a refresh"; reads 1
     events_sql $((EVENTS + 1)) 1000
