@@ -500,8 +500,8 @@ SELECT same('SELECT k, sum(n), max(mx) FROM v GROUP BY k', 'SELECT k, sum(n), ma
 
 -- ORDER BY ... LIMIT reads the speed layer along an ordered run of its
 -- keys (merge_run.c), kept by the session between queries: made at the
--- first read, kept while commits only update keys it holds, made again
--- when a commit adds a key; keys folded by a refresh since are passed over
+-- first read, kept while commits only update keys it holds, given the keys
+-- commits add, made again after a refresh
 CREATE TABLE evo (k text, h int, x int, ts timestamptz NOT NULL DEFAULT '2025-01-01');
 SELECT lambda.create_event_table('evo', time_column => 'ts');
 CREATE MATERIALIZED VIEW vo WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
@@ -536,7 +536,7 @@ INSERT INTO evo SELECT 'b' || (i % 20), 9, 1000 FROM generate_series(1, 50) i;
 SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
 SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
                   $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
--- new keys, first in the order and among the run's: made again
+-- new keys, first in the order and among the run's: added to it
 INSERT INTO evo (k, h, x) VALUES ('a', 1, 5), ('b1', 8, 6), ('b10', 9, 7), ('c5', 7, 8);
 SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
 SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
@@ -553,8 +553,8 @@ INSERT INTO evo (k, h, x) VALUES ('d0', 1, 1), ('b999', 8, 2);
 SELECT order_read($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 5$$);
 SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 200$$,
                   $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 200$$);
--- a refresh folds every key into the batch table: the run is kept, its
--- keys probe nothing after the new cut
+-- a refresh folds every key into the batch table: a run of the keys
+-- after the new cut (none)
 REFRESH MATERIALIZED VIEW vo;
 SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
 SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
