@@ -170,7 +170,10 @@ generation_carved_since(dsa_area *area, SpeedGen *g, dsa_pointer chunk, dsa_poin
 		chunks[nchunks++] = c;
 	}
 	if (c != mark_chunk)
+	{
+		pfree(chunks);
 		return -1;
+	}
 	if (DsaPointerIsValid(mark_chunk))
 		chunks[nchunks++] = mark_chunk;
 	while (nchunks > 0)
