@@ -63,11 +63,13 @@
  * Exactness: every key of the generations after the scan's cut is in the
  * run when the scan starts (merge_run.c), and each key's rows are read as
  * any read of the speed layer reads them, whole generations after the cut
- * under the view's lock. A key the speed layer gains while the scan runs
- * is not returned (as a commit after the scan's start); the keys it returns
- * have their states as their batch of probes finds them: the scan reads
- * the speed layer over its course, not at one instant, as a join probing
- * the view per outer row does (merge_probe.c).
+ * under the view's lock. The first batch of probes (16 keys) reads keys
+ * and states at one instant: keys committed between taking the run and
+ * that probe are added to the run first. A key the speed layer gains after
+ * it is not returned (as a commit after the scan's start); the keys of
+ * later batches have their states as their batch finds them: past its
+ * first batch the scan reads the speed layer over its course, not at one
+ * instant, as a join probing the view per outer row does (merge_probe.c).
  *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).
@@ -1235,7 +1237,11 @@ merge_order_probe(MergeOrderState *s)
 	int			j;
 	int64		e;
 	Size		sz = MAXALIGN(offsetof(MergeOrderRow, states) + sizeof(Datum) * Max(s->cols.naggs, 1));
+	uint64		version;
+	int			tries = 0;
 
+again:
+	n = 0;
 	while (n < s->probebatch)
 	{
 		MergeRunKey *k = merge_run_at(s->run, s->runpos);
@@ -1251,11 +1257,30 @@ merge_order_probe(MergeOrderState *s)
 	/* with no key left too: the generations after the cut must be complete */
 	old = MemoryContextSwitchTo(s->probecxt);
 	set = speed_set_create(s->probecxt);
-	if (!speed_read_keys(s->def, s->cutgen, n, s->pimgs, s->plens, set, s->pends))
+	if (!speed_read_keys(s->def, s->cutgen, n, s->pimgs, s->plens, set, s->pends, &version))
 	{
 		MemoryContextSwitchTo(old);
 		merge_order_fall_back(s);
 		return;
+	}
+	/*
+	 * The first probe, before any row: keys committed since the run was
+	 * taken go into it first, so that the first batch reads the speed layer
+	 * at one instant, keys and states (a few tries, then on as it is).
+	 */
+	if (s->probed == 0 && version != merge_run_version(s->run) && tries++ < 3)
+	{
+		bool		built;
+		int64		added;
+
+		MemoryContextSwitchTo(old);
+		merge_run_release(s->run, s->runxact);
+		s->run = merge_run_get(s->def, s->cutgen, &s->runorder, &built, &added, &s->runxact);
+		s->runbuilt = s->runbuilt || built;
+		s->runadded += added;
+		s->runsize = merge_run_size(s->run);
+		s->runpos = 0;
+		goto again;
 	}
 	if (n == 0)
 	{

@@ -587,6 +587,13 @@ merge_run_at(MergeRun *run, int64 i)
 	return i < run->nsorted ? run->sorted[i] : NULL;
 }
 
+/* The view's keys_version whose keys the run holds. */
+uint64
+merge_run_version(MergeRun *run)
+{
+	return run->mark.version;
+}
+
 /* The key images the run was made of (for EXPLAIN). */
 int64
 merge_run_size(MergeRun *run)

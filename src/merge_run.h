@@ -40,6 +40,7 @@ extern MergeRun *merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *ord
 							   bool *built, int64 *added, uint64 *xact);
 extern MergeRunKey *merge_run_at(MergeRun *run, int64 i);
 extern int64 merge_run_size(MergeRun *run);
+extern uint64 merge_run_version(MergeRun *run);
 extern void merge_run_release(MergeRun *run, uint64 xact);
 
 #endif							/* LAMBDA_MERGE_RUN_H */

@@ -377,12 +377,12 @@ speed_read_new_keys(ViewDef *def, int64 after_gen, SpeedKeysMark *mark, SpeedSet
  * For an ordered read: the entries of each of nkeys keys in every
  * generation after after_gen, key by key (each key's generation by
  * generation), all under one holding of the lock; ends[i] is the set's
- * count after key i. False when a generation after the cut is missing or
- * incomplete, as speed_read.
+ * count after key i, *version the view's keys_version then. False when a
+ * generation after the cut is missing or incomplete, as speed_read.
  */
 bool
 speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *keys,
-				const uint32 *lens, SpeedSet *set, int64 *ends)
+				const uint32 *lens, SpeedSet *set, int64 *ends, uint64 *version)
 {
 	SpeedView  *v = speed_slot_attach(def);
 	dsa_area   *area = speed_dsa();
@@ -393,6 +393,7 @@ speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *key
 	int			k;
 
 	LWLockAcquire(&v->lock, LW_SHARED);
+	*version = v->keys_version;
 	for (i = 0; i < v->ngens && ok; i++)
 	{
 		SpeedGen   *g = &v->gens[i];

@@ -58,7 +58,7 @@ extern uint64 speed_keys_version(ViewDef *def);
 extern void speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set, SpeedKeysMark *mark);
 extern int	speed_read_new_keys(ViewDef *def, int64 after_gen, SpeedKeysMark *mark, SpeedSet *set);
 extern bool speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *keys,
-							const uint32 *lens, SpeedSet *set, int64 *ends);
+							const uint32 *lens, SpeedSet *set, int64 *ends, uint64 *version);
 
 /* The planner (merge.c) */
 extern int64 speed_ndistinct(Oid batch_relid, int col);
