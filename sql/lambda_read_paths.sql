@@ -530,7 +530,7 @@ SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
 SELECT same_order($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 30$$,
                   $$SELECT * FROM vo_direct WHERE k >= 'c' ORDER BY k, h LIMIT 30$$);
 -- a condition the speed layer's scan checks: read whole, no run (where
--- the planner takes the ordered scan for it at all: 15 does, 18 not)
+-- the planner takes the ordered scan for it at all: 15 does, 17 and 18 not)
 SELECT bool_and(r !~ 'ordered run') IS NOT FALSE AS no_run
   FROM order_read($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 5$$) r;
 -- commits to keys the run holds: kept, their new states read
