@@ -49,6 +49,7 @@ OBJS = \
 	src/merge_group.o \
 	src/merge_order.o \
 	src/merge_probe.o \
+	src/merge_run.o \
 	src/merge_prune.o \
 	src/merge_image.o \
 	src/mergestate.o \
@@ -100,7 +101,7 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CUR
 # exactness relies on (a commit racing a refresh's cut, two-phase commit and
 # subtransactions across a refresh, DROP racing a commit), run by
 # pg_isolation_regress against its own preloaded temp instance.
-ISOLATION = cut_race twophase_subxact drop_commit recompute_race redefine_race refresh_arrival recompute_snapshot
+ISOLATION = cut_race twophase_subxact drop_commit recompute_race redefine_race refresh_arrival recompute_snapshot order_run
 ISOLATION_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_iso
 
 # TAP tests (server lifecycle, Kafka) live in test/t; PGXS runs them with prove

@@ -498,6 +498,100 @@ SELECT same_order($$SELECT * FROM v ORDER BY k DESC, g DESC, hour DESC$$,
                   $$SELECT * FROM v_direct ORDER BY k DESC, g DESC, hour DESC$$);
 SELECT same('SELECT k, sum(n), max(mx) FROM v GROUP BY k', 'SELECT k, sum(n), max(mx) FROM v_direct GROUP BY k');
 
+-- ORDER BY ... LIMIT reads the speed layer along an ordered run of its
+-- keys (merge_run.c), kept by the session between queries: made at the
+-- first read, kept while commits only update keys it holds, given the keys
+-- commits add, made again after a refresh
+CREATE TABLE evo (k text, h int, x int, ts timestamptz NOT NULL DEFAULT '2025-01-01');
+SELECT lambda.create_event_table('evo', time_column => 'ts');
+CREATE MATERIALIZED VIEW vo WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, h, count(*) AS n, sum(x) AS s FROM evo GROUP BY k, h;
+CREATE VIEW vo_direct AS SELECT k, h, count(*) AS n, sum(x) AS s FROM evo GROUP BY k, h;
+INSERT INTO evo SELECT 'b' || (i % 3000), i % 7, i FROM generate_series(1, 20000) i;
+REFRESH MATERIALIZED VIEW vo;
+ANALYZE lambda_catalog.vo_batch;
+INSERT INTO evo SELECT 'c' || (i % 40), i % 3, i FROM generate_series(1, 200) i;
+INSERT INTO evo SELECT 'b' || (i % 20), 9, i FROM generate_series(1, 100) i;
+-- how the ordered scan (the only one that says so) read the speed layer
+CREATE FUNCTION order_read(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    CONTINUE WHEN line !~ 'Speed Layer Read|Speed Layer Rows Ordered';
+    RETURN NEXT btrim(line);
+  END LOOP;
+END
+$$;
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+SELECT same_order($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct WHERE k >= 'c' ORDER BY k, h LIMIT 30$$);
+-- a condition the speed layer's scan checks: read whole, no run (where
+-- the planner takes the ordered scan for it at all: 15 does, 17 and 18 not)
+SELECT bool_and(r !~ 'ordered run') IS NOT FALSE AS no_run
+  FROM order_read($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 5$$) r;
+-- commits to keys the run holds: kept, their new states read
+INSERT INTO evo SELECT 'b' || (i % 20), 9, 1000 FROM generate_series(1, 50) i;
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+-- new keys, first in the order and among the run's: added to it
+INSERT INTO evo (k, h, x) VALUES ('a', 1, 5), ('b1', 8, 6), ('b10', 9, 7), ('c5', 7, 8);
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+SELECT same_order($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct WHERE k >= 'c' ORDER BY k, h LIMIT 30$$);
+-- the other direction: a run of its own
+SELECT order_read($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 30$$);
+-- new keys added to a run that reads went into: one before the part read,
+-- one after it (among the batch table's keys)
+INSERT INTO evo (k, h, x) VALUES ('d0', 1, 1), ('b999', 8, 2);
+SELECT order_read($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 200$$,
+                  $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 200$$);
+-- a refresh folds every key into the batch table: a run of the keys
+-- after the new cut (none)
+REFRESH MATERIALIZED VIEW vo;
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 30$$);
+-- a key in two generations (a refresh rolled back between its commits)
+INSERT INTO evo (k, h, x) VALUES ('a', 1, 100), ('b1', 9, 200), ('d', 1, 1);
+BEGIN;
+REFRESH MATERIALIZED VIEW vo;
+ROLLBACK;
+INSERT INTO evo (k, h, x) VALUES ('a', 1, 1000), ('b1', 9, 2000), ('d', 1, 10), ('d', 2, 20);
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 30$$);
+-- a cursor reads on along its run while its transaction's refresh makes
+-- the next query a run of its own (the cursor's goes at commit)
+BEGIN;
+DECLARE c CURSOR FOR SELECT * FROM vo ORDER BY k, h LIMIT 30;
+FETCH 2 FROM c;
+REFRESH MATERIALIZED VIEW vo;
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+FETCH 2 FROM c;
+COMMIT;
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+DROP VIEW vo_direct;
+DROP MATERIALIZED VIEW vo;
+DROP TABLE evo;
+DROP FUNCTION order_read(text);
+
 DEALLOCATE q;
 DROP FUNCTION vq(text, timestamptz);
 DROP VIEW v_direct, vn_direct;

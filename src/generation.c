@@ -22,7 +22,11 @@
  * entry carved from one carries GENERATION_CHUNKED in its cap and is never
  * freed alone: when its states outgrow it, it moves to an allocation of its
  * own and its old room stays unused until the generation goes. The
- * generation's bytes count whole chunks.
+ * generation's bytes count whole chunks. Entries are carved in order,
+ * chunk after chunk (the newest first in the list); a chunk left for a
+ * newer one gets a marker where its entries end, so that a reader can walk
+ * the entries carved since a mark (generation_carve_mark,
+ * generation_carved_since: the keys an ordered run lacks, merge_run.c).
  *
  * Locking: none of its own. The caller (speed.c) holds the view's lock:
  * exclusively to change a generation, at least shared to read one. What
@@ -59,6 +63,13 @@
 #define GENERATION_CHUNK_MIN	1024
 #define GENERATION_CHUNK_MAX	65536
 #define GENERATION_CHUNK_ENTRY	(GENERATION_CHUNK_MAX / 8)
+
+/*
+ * In SpeedEntry.keylen at the end of what a chunk's entries took, when a
+ * newer chunk replaced it with room for a header left (see
+ * generation_carved_since)
+ */
+#define GENERATION_CHUNK_END	PG_UINT32_MAX
 
 /* In SpeedEntry.cap: the entry lies in a chunk (not an allocation of its own) */
 #define GENERATION_CHUNKED		((uint32) 1 << 31)
@@ -98,6 +109,104 @@ generation_scratch_cxt(void)
  * Generation tables (caller holds the view's lock)
  * ------------------------------------------------------------------------
  */
+
+/*
+ * Where the next entry carved from the generation's chunks will lie (its
+ * newest chunk and the room left there), for generation_carved_since; false
+ * when the generation's chunks are not in the order they were carved in (a
+ * transaction's spilled chunks were moved into it, generation_absorb, and
+ * the newest chunk of the list is one of those).
+ */
+bool
+generation_carve_mark(dsa_area *area, SpeedGen *g, dsa_pointer *chunk, dsa_pointer *at)
+{
+	GenerationChunk *ch;
+
+	*chunk = g->chunks;
+	*at = g->chunk_free;
+	if (!DsaPointerIsValid(g->chunks))
+		return true;
+	ch = dsa_get_address(area, g->chunks);
+	return g->chunk_free >= g->chunks + MAXALIGN(sizeof(GenerationChunk)) &&
+		g->chunk_free <= g->chunks + ch->size;
+}
+
+/*
+ * Calls fn for each entry carved from the generation's chunks since
+ * generation_carve_mark gave (chunk, at), oldest first: the keys it gained
+ * since, when no entry was moved into it meanwhile (generation_absorb) and
+ * none of them got an allocation of its own (a large one, or when no chunk
+ * fitted in memory): the caller checks that by counting (the generation's
+ * nentries grew by as many). Reads only: new entries are carved in order,
+ * chunk after chunk, the newest chunk first in the list, and what a chunk
+ * left unused ends with GENERATION_CHUNK_END (or lacks room for a header).
+ * The number of entries, or -1 when the chunks are not as that says (the
+ * mark's chunk is gone, or the newest chunk is not the one carved from).
+ */
+int64
+generation_carved_since(dsa_area *area, SpeedGen *g, dsa_pointer chunk, dsa_pointer at,
+						void (*fn) (void *arg, SpeedEntry *e), void *arg)
+{
+	dsa_pointer *chunks;
+	int			nchunks = 0;
+	int			cap = 16;
+	dsa_pointer c;
+	dsa_pointer mark_chunk = chunk;
+	dsa_pointer dummy;
+	int64		n = 0;
+
+	if (!generation_carve_mark(area, g, &c, &dummy))
+		return -1;
+	/* the chunks from the newest back to the mark's */
+	chunks = palloc(sizeof(dsa_pointer) * cap);
+	for (c = g->chunks; DsaPointerIsValid(c) && c != mark_chunk;
+		 c = ((GenerationChunk *) dsa_get_address(area, c))->next)
+	{
+		if (nchunks + 1 == cap)
+		{
+			cap *= 2;
+			chunks = repalloc(chunks, sizeof(dsa_pointer) * cap);
+		}
+		chunks[nchunks++] = c;
+	}
+	if (c != mark_chunk)
+	{
+		pfree(chunks);
+		return -1;
+	}
+	if (DsaPointerIsValid(mark_chunk))
+		chunks[nchunks++] = mark_chunk;
+	while (nchunks > 0)
+	{
+		GenerationChunk *ch;
+		dsa_pointer p;
+		dsa_pointer end;
+
+		c = chunks[--nchunks];
+		ch = dsa_get_address(area, c);
+		p = c == mark_chunk ? at : c + MAXALIGN(sizeof(GenerationChunk));
+		end = c == g->chunks ? g->chunk_free : c + ch->size;
+		while (p + offsetof(SpeedEntry, data) <= end)
+		{
+			SpeedEntry *e = dsa_get_address(area, p);
+			Size		size;
+
+			if (e->keylen == GENERATION_CHUNK_END)
+				break;
+			size = MAXALIGN(offsetof(SpeedEntry, data) + e->keylen + ENTRY_CAP(e));
+			if (!(e->cap & GENERATION_CHUNKED) || p + size > end)
+			{
+				pfree(chunks);
+				return -1;
+			}
+			fn(arg, e);
+			n++;
+			p += size;
+		}
+	}
+	pfree(chunks);
+	return n;
+}
 
 /* Frees the generation's entries and buckets, leaving it empty. */
 void
@@ -230,6 +339,10 @@ generation_entry_alloc(dsa_area *area, SpeedGen *g, Size size, int64 ahead, bool
 			Size		want = Max(size * (Size) Min(Max(ahead, 1), GENERATION_CHUNK_MAX),
 								   GENERATION_CHUNK_MIN);
 			dsa_pointer c;
+
+			/* where the carved entries end, for generation_carved_since */
+			if (DsaPointerIsValid(g->chunk_free) && g->chunk_left >= offsetof(SpeedEntry, data))
+				((SpeedEntry *) dsa_get_address(area, g->chunk_free))->keylen = GENERATION_CHUNK_END;
 
 			want = Min(want, GENERATION_CHUNK_MAX);
 			want = Max(want, MAXALIGN(sizeof(GenerationChunk)) + size);

@@ -21,6 +21,9 @@
 
 extern void generation_clear(dsa_area *area, SpeedGen *g);
 extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
+extern bool generation_carve_mark(dsa_area *area, SpeedGen *g, dsa_pointer *chunk, dsa_pointer *at);
+extern int64 generation_carved_since(dsa_area *area, SpeedGen *g, dsa_pointer chunk, dsa_pointer at,
+									 void (*fn) (void *arg, SpeedEntry *e), void *arg);
 extern bool generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 								  const char *blob, Size len, char *why, size_t whylen);
 extern bool generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,

@@ -1018,6 +1018,41 @@ merge_speed_set(PlanState *ps)
 	return s->set;
 }
 
+/*
+ * For the ordered scan (merge_order.c): whether ps is a scan of the speed
+ * table that returns every key of the view (no key looked up, no filter, no
+ * condition of its own), and then its view and the cut its snapshot sees
+ * (*cut_gen), so that the caller may read the speed layer key by key in
+ * its order instead of the scan's rows. False also when the cut is not
+ * found or was made elsewhere: the scan's own rows say what to do then
+ * (read the events, or the error). The scan is left as it is: the caller
+ * may still read its rows (merge_order.c does when the speed layer turns
+ * incomplete during its read).
+ */
+bool
+merge_speed_whole(PlanState *ps, ViewDef **def, int64 *cut_gen)
+{
+	ForeignScanState *node;
+	MergeScanState *s;
+	BatchCut	cut;
+
+	if (!IsA(ps, ForeignScanState))
+		return false;
+	node = (ForeignScanState *) ps;
+	if (node->fdwroutine == NULL || node->fdwroutine->IterateForeignScan != merge_fdw_iterate ||
+		ps->qual != NULL || node->fdw_state == NULL)
+		return false;
+	s = node->fdw_state;
+	if (s->point || s->filters != NIL || s->fetched)
+		return false;
+	catalog_read_cut(s->def->batch_relid, ps->state->es_snapshot, &cut);
+	if (!cut.found || cut.foreign)
+		return false;
+	*def = s->def;
+	*cut_gen = cut.gen;
+	return true;
+}
+
 /* ReScanForeignScan: fetch again (the parameters may have changed). */
 static void
 merge_fdw_rescan(ForeignScanState *node)

@@ -13,8 +13,10 @@
 
 #include "nodes/execnodes.h"
 
+#include "cview.h"
 #include "speed_set.h"
 
 extern SpeedSet *merge_speed_set(PlanState *ps);
+extern bool merge_speed_whole(PlanState *ps, ViewDef **def, int64 *cut_gen);
 
 #endif							/* LAMBDA_MERGE_H */

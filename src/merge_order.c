@@ -24,10 +24,21 @@
  *      incremental sort on the remaining keys when the index has only a
  *      leading part of them; a branch no index orders (the long keys'
  *      branch, a handful of rows) is sorted;
- *   2. the speed-layer branch is read whole into memory (its keys and
- *      states) and made a binary heap in that order, rows of one key in
- *      the order they came (generation by generation, oldest first): under
- *      a LIMIT only the first rows are taken off it;
+ *   2. the speed layer is read along an ordered run of its keys in that
+ *      order (merge_run.c), which the session keeps between queries: the
+ *      scan takes keys off the run as far as it reads, and probes the
+ *      speed layer for each (in batches under one holding of the view's
+ *      lock: speed_read_keys), whose entries in the generations after the
+ *      scan's cut are the key's rows, oldest first; a key with none (it
+ *      was folded since) has none. So under a LIMIT it reads about as many
+ *      speed-layer keys as it returns groups, not all of them. When the
+ *      speed branch has conditions of its own, or a probe finds the
+ *      generations after the cut incomplete (the branch then reads the
+ *      events; keys at or before the last group returned are left out),
+ *      the branch is read whole into memory (its keys and states) and made
+ *      a binary heap in that order, rows of one key in the order they came
+ *      (generation by generation, oldest first): under a LIMIT only the
+ *      first rows are taken off it;
  *   3. the streams are merged: the smallest key next; a batch row and the
  *      speed rows of its key are one group, combined batch state first and
  *      then the speed rows in their order, exactly as LambdaMerge and the
@@ -44,8 +55,21 @@
  * LAST), which the index's order and the sort of the speed rows share.
  *
  * EXPLAIN shows "Custom Scan (LambdaOrder)" with "Lambda Order: <keys>"
- * and the branches under it; with ANALYZE, how many speed-layer rows it
- * ordered ("Speed Layer Rows Ordered").
+ * and the branches under it; with ANALYZE, how it read the speed layer:
+ * "Speed Layer Read: ordered run (N keys, made now | kept | kept, M new),
+ * P probed", or how many speed-layer rows it ordered ("Speed Layer Rows
+ * Ordered").
+ *
+ * Exactness: every key of the generations after the scan's cut is in the
+ * run when the scan starts (merge_run.c), and each key's rows are read as
+ * any read of the speed layer reads them, whole generations after the cut
+ * under the view's lock. The first batch of probes (16 keys) reads keys
+ * and states at one instant: keys committed between taking the run and
+ * that probe are added to the run first. A key the speed layer gains after
+ * it is not returned (as a commit after the scan's start); the keys of
+ * later batches have their states as their batch finds them: past its
+ * first batch the scan reads the speed layer over its course, not at one
+ * instant, as a join probing the view per outer row does (merge_probe.c).
  *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).
@@ -86,8 +110,11 @@
 #include "merge_group.h"
 #include "merge_image.h"
 #include "merge_order.h"
+#include "merge.h"
 #include "merge_probe.h"
+#include "merge_run.h"
 #include "mergestate.h"
+#include "speed_read.h"
 #include "stateimage.h"
 #include "view_stats.h"
 
@@ -95,6 +122,10 @@
 
 /* orders offered per view grouping */
 #define MERGE_ORDER_MAX_PATHS 6
+
+/* keys of an ordered run probed at once: the first batch, and at most */
+#define MERGE_ORDER_PROBE_FIRST 16
+#define MERGE_ORDER_PROBE_MAX 1024
 
 /* the rows of a branch a LIMIT above the view is assumed to read */
 #define MERGE_ORDER_FIRST_ROWS 100.0
@@ -139,6 +170,35 @@ typedef struct MergeOrderState
 	MergeOrderRow **group;		/* the rows of the key being returned */
 	int64		groupcap;
 	int64		read;			/* for EXPLAIN ANALYZE */
+	/* the speed layer read key by key along an ordered run (merge_run.c) */
+	List	   *speedkeys;		/* view key column of each key, or NIL */
+	int		   *aggno;			/* view aggregate number of each aggregate */
+	MergeRunOrder runorder;
+	bool		byrun;			/* reading so */
+	bool		fellback;		/* ... until the speed layer turned incomplete */
+	ViewDef    *def;
+	int64		cutgen;			/* the cut the scan's snapshot sees */
+	MergeRun   *run;
+	uint64		runxact;
+	bool		runbuilt;		/* made by this scan (EXPLAIN) */
+	int64		runsize;		/* its key images (EXPLAIN) */
+	int64		runadded;		/* of them added for this scan (EXPLAIN) */
+	int64		runpos;			/* the run's next key to probe */
+	int			probebatch;		/* keys probed at once next */
+	int64		probed;			/* keys probed (EXPLAIN) */
+	bool		rundone;
+	int64		qhead;			/* byrun: rows[qhead .. nrows) not taken yet */
+	int64		rowscap;
+	MergeRunKey **pkeys;		/* a batch of probes */
+	const char **pimgs;
+	uint32	   *plens;
+	int64	   *pends;
+	MergeOrderRow *taking;		/* the group being taken, if any */
+	bool		haslast;		/* the last group returned: its keys */
+	Datum	   *lastkeys;
+	bool	   *lastnulls;
+	MemoryContext probecxt;		/* the rows probed */
+	MemoryContext lastcxt;
 	int			nowned;			/* custom_ps started (and ended) here */
 	int			pending;		/* batch branch to advance at the next row, or -1 */
 	MemoryContext scancxt;
@@ -514,6 +574,47 @@ merge_order_known(List *orders, List *order)
 	return false;
 }
 
+/*
+ * For each key (in the grouping's order) the view's key column the speed
+ * branch sp returns there, when sp is a scan of the speed table without
+ * conditions whose columns at the aggregates' positions are those
+ * aggregates' states: the scan may then read the speed layer key by key
+ * along an ordered run (merge_run.c). NIL otherwise.
+ */
+static List *
+merge_order_speed_keys(ViewDef *def, Path *sp, List *keypos, List *aggpos, List *aggnos)
+{
+	List	   *out = NIL;
+	Bitmapset  *seen = NULL;
+	ListCell   *lp,
+			   *lo;
+
+	if (!IsA(sp, ForeignPath) || sp->param_info != NULL || sp->parent->baserestrictinfo != NIL)
+		return NIL;
+	foreach(lp, keypos)
+	{
+		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
+		int			j;
+
+		if (!IsA(var, Var) || var->varno != (int) sp->parent->relid)
+			return NIL;
+		j = var->varattno - 1;
+		if (j < 0 || j >= def->nkeys || bms_is_member(j, seen))
+			return NIL;
+		seen = bms_add_member(seen, j);
+		out = lappend_int(out, j);
+	}
+	forboth(lp, aggpos, lo, aggnos)
+	{
+		Var		   *var = list_nth(sp->pathtarget->exprs, lfirst_int(lp));
+
+		if (!IsA(var, Var) || var->varno != (int) sp->parent->relid ||
+			var->varattno != def->nkeys + lfirst_int(lo))
+			return NIL;
+	}
+	return out;
+}
+
 /* The names of the order's columns and their direction, for EXPLAIN. */
 static List *
 merge_order_names(Query *parse, List *order, List *inexprs)
@@ -753,6 +854,9 @@ merge_order_add_paths(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outp
 										list_make2(g.aggpos, g.aggnos));
 		cp->custom_private = lappend(cp->custom_private,
 									 merge_order_names(parse, order, inexprs));
+		cp->custom_private = lappend(cp->custom_private,
+									 speed_path == NULL ? NIL :
+									 merge_order_speed_keys(def, speed_path, keypos, g.aggpos, g.aggnos));
 		cp->methods = &merge_order_path_methods;
 		add_path(output_rel, (Path *) cp);
 	}
@@ -847,7 +951,8 @@ merge_order_begin(CustomScanState *node, EState *estate, int eflags)
 		s->ssup[i].ssup_nulls_first = list_nth_int(lfourth(order), i) != 0;
 		PrepareSortSupportFromOrderingOp(list_nth_oid(lsecond(order), i), &s->ssup[i]);
 	}
-	plan_ids = list_nth(cs->custom_private, 6);
+	s->speedkeys = list_nth(cs->custom_private, 6);
+	plan_ids = list_nth(cs->custom_private, 7);
 	s->batch = palloc(sizeof(PlanState *) * (list_length(cs->custom_plans) + list_length(plan_ids)));
 	s->head = palloc0(sizeof(TupleTableSlot *) * (list_length(cs->custom_plans) + list_length(plan_ids)));
 	i = 0;
@@ -882,6 +987,34 @@ merge_order_begin(CustomScanState *node, EState *estate, int eflags)
 	}
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaOrder rows", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaOrder row", ALLOCSET_DEFAULT_SIZES);
+	if (s->speedkeys != NIL && s->cols.speed_child >= 0)
+	{
+		MergeRunOrder *ro = &s->runorder;
+
+		s->aggno = palloc(sizeof(int) * Max(s->cols.naggs, 1));
+		for (i = 0; i < s->cols.naggs; i++)
+			s->aggno[i] = list_nth_int(lsecond(aggs), i);
+		ro->norder = s->norder;
+		ro->keycol = palloc(sizeof(int) * s->norder);
+		ro->sortop = palloc(sizeof(Oid) * s->norder);
+		ro->coll = palloc(sizeof(Oid) * s->norder);
+		ro->nullsfirst = palloc(sizeof(bool) * s->norder);
+		for (i = 0; i < s->norder; i++)
+		{
+			ro->keycol[i] = list_nth_int(s->speedkeys, s->orderkey[i]);
+			ro->sortop[i] = list_nth_oid(lsecond(order), i);
+			ro->coll[i] = list_nth_oid(lthird(order), i);
+			ro->nullsfirst[i] = list_nth_int(lfourth(order), i) != 0;
+		}
+		s->pkeys = palloc(sizeof(MergeRunKey *) * MERGE_ORDER_PROBE_MAX);
+		s->pimgs = palloc(sizeof(char *) * MERGE_ORDER_PROBE_MAX);
+		s->plens = palloc(sizeof(uint32) * MERGE_ORDER_PROBE_MAX);
+		s->pends = palloc(sizeof(int64) * MERGE_ORDER_PROBE_MAX);
+		s->lastkeys = palloc(sizeof(Datum) * s->cols.nkeys);
+		s->lastnulls = palloc(sizeof(bool) * s->cols.nkeys);
+		s->probecxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaOrder probes", ALLOCSET_DEFAULT_SIZES);
+		s->lastcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaOrder last key", ALLOCSET_SMALL_SIZES);
+	}
 }
 
 /* Compares two keys (values at key number k in each) in the scan's order; ties 0. */
@@ -1018,6 +1151,219 @@ merge_order_load_speed(MergeOrderState *s)
 }
 
 /*
+ * Starts reading the speed layer along the view's ordered run in the scan's
+ * order (merge_run.c), when the speed branch returns every key of the view
+ * and its cut is known (merge_speed_whole); else reads the branch whole.
+ */
+static void
+merge_order_start_speed(MergeOrderState *s)
+{
+	PlanState  *ps;
+
+	s->byrun = false;
+	if (s->cols.speed_child < 0)
+		return;
+	ps = list_nth(s->css.custom_ps, s->cols.speed_child);
+	if (s->speedkeys == NIL || !merge_speed_whole(ps, &s->def, &s->cutgen))
+	{
+		merge_order_load_speed(s);
+		return;
+	}
+	s->run = merge_run_get(s->def, s->cutgen, &s->runorder, &s->runbuilt, &s->runadded, &s->runxact);
+	s->runsize = merge_run_size(s->run);
+	s->byrun = true;
+	s->runpos = 0;
+	s->probebatch = MERGE_ORDER_PROBE_FIRST;
+	s->rundone = false;
+	s->qhead = 0;
+	s->nrows = 0;
+	s->haslast = false;
+	s->taking = NULL;
+	if (s->rows == NULL)
+	{
+		s->rowscap = MERGE_ORDER_PROBE_FIRST;
+		s->rows = MemoryContextAlloc(s->scancxt, sizeof(MergeOrderRow *) * s->rowscap);
+	}
+}
+
+/*
+ * The speed layer turned incomplete during the scan (a generation after
+ * its cut lost states, or was dropped): the rest comes from the speed
+ * branch read whole, which then reads the events, without the keys the
+ * scan has returned or is taking (those at or before the last group's).
+ */
+static void
+merge_order_fall_back(MergeOrderState *s)
+{
+	merge_run_release(s->run, s->runxact);
+	s->run = NULL;
+	s->byrun = false;
+	s->fellback = true;
+	s->rows = NULL;
+	merge_order_load_speed(s);
+	while (s->nrows > 0)
+	{
+		MergeOrderRow *r = s->rows[0];
+		int			c;
+
+		if (s->taking)
+			c = merge_order_compare(s, r->keys, r->keynulls, false,
+									s->taking->keys, s->taking->keynulls, false);
+		else if (s->haslast)
+			c = merge_order_compare(s, r->keys, r->keynulls, false, s->lastkeys, s->lastnulls, false);
+		else
+			break;
+		if (c > 0)
+			break;
+		(void) merge_order_pop(s);
+	}
+}
+
+/*
+ * Probes the speed layer for the run's next keys, in one holding of the
+ * view's lock (speed_read_keys): each key's entries in the generations
+ * after the scan's cut become its rows, oldest first; a key with none (it
+ * was folded into the batch table since the run was made) has none. The
+ * batch doubles each time, to MERGE_ORDER_PROBE_MAX.
+ */
+static void
+merge_order_probe(MergeOrderState *s)
+{
+	MemoryContext old;
+	SpeedSet   *set;
+	const char **parts;
+	int		   *lens;
+	int			n = 0;
+	int			j;
+	int64		e;
+	Size		sz = MAXALIGN(offsetof(MergeOrderRow, states) + sizeof(Datum) * Max(s->cols.naggs, 1));
+	uint64		version;
+	int			tries = 0;
+
+again:
+	n = 0;
+	while (n < s->probebatch)
+	{
+		MergeRunKey *k = merge_run_at(s->run, s->runpos);
+
+		if (k == NULL)
+			break;
+		s->runpos++;
+		s->pkeys[n] = k;
+		s->pimgs[n] = k->img;
+		s->plens[n] = k->len;
+		n++;
+	}
+	/* with no key left too: the generations after the cut must be complete */
+	old = MemoryContextSwitchTo(s->probecxt);
+	set = speed_set_create(s->probecxt);
+	if (!speed_read_keys(s->def, s->cutgen, n, s->pimgs, s->plens, set, s->pends, &version))
+	{
+		MemoryContextSwitchTo(old);
+		merge_order_fall_back(s);
+		return;
+	}
+	/*
+	 * The first probe, before any row: keys committed since the run was
+	 * taken go into it first, so that the first batch reads the speed layer
+	 * at one instant, keys and states (a few tries, then on as it is).
+	 */
+	if (s->probed == 0 && version != merge_run_version(s->run) && tries++ < 3)
+	{
+		bool		built;
+		int64		added;
+
+		MemoryContextSwitchTo(old);
+		merge_run_release(s->run, s->runxact);
+		s->run = merge_run_get(s->def, s->cutgen, &s->runorder, &built, &added, &s->runxact);
+		s->runbuilt = s->runbuilt || built;
+		s->runadded += added;
+		s->runsize = merge_run_size(s->run);
+		s->runpos = 0;
+		goto again;
+	}
+	if (n == 0)
+	{
+		MemoryContextSwitchTo(old);
+		s->rundone = true;
+		return;
+	}
+	s->probed += n;
+	s->probebatch = Min(s->probebatch * 2, MERGE_ORDER_PROBE_MAX);
+	parts = palloc(sizeof(char *) * (s->def->naggs + 1));
+	lens = palloc(sizeof(int) * (s->def->naggs + 1));
+	for (j = 0, e = 0; j < n; j++)
+	{
+		for (; e < s->pends[j]; e++)
+		{
+			SpeedSetEntry *se = speed_set_get(set, e);
+			MergeOrderRow *r = palloc(sz + MAXALIGN(sizeof(Datum) * s->cols.nkeys) +
+									  sizeof(bool) * s->cols.nkeys);
+			int			i;
+
+			r->seq = 0;
+			r->keys = (Datum *) ((char *) r + sz);
+			r->keynulls = (bool *) ((char *) r->keys + MAXALIGN(sizeof(Datum) * s->cols.nkeys));
+			for (i = 0; i < s->cols.nkeys; i++)
+			{
+				int			col = list_nth_int(s->speedkeys, i);
+
+				r->keys[i] = s->pkeys[j]->values[col];
+				r->keynulls[i] = s->pkeys[j]->nulls[col];
+			}
+			states_split(s->def, SPEED_SET_STATES(se), se->stateslen, parts, lens);
+			for (i = 0; i < s->cols.naggs; i++)
+			{
+				int			a = s->aggno[i] - 1;
+				bytea	   *b;
+
+				if (parts[a] == NULL)
+				{
+					r->states[i] = (Datum) 0;
+					continue;
+				}
+				b = palloc(VARHDRSZ + lens[a]);
+				SET_VARSIZE(b, VARHDRSZ + lens[a]);
+				memcpy(VARDATA(b), parts[a], lens[a]);
+				r->states[i] = PointerGetDatum(b);
+			}
+			if (s->nrows == s->rowscap)
+			{
+				s->rowscap *= 2;
+				s->rows = repalloc_huge(s->rows, sizeof(MergeOrderRow *) * s->rowscap);
+			}
+			s->rows[s->nrows++] = r;
+		}
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* The speed layer's next row in the order (not taken), or NULL when done. */
+static MergeOrderRow *
+merge_order_speed_top(MergeOrderState *s)
+{
+	for (;;)
+	{
+		if (!s->byrun)
+			return s->nrows > 0 ? s->rows[0] : NULL;
+		if (s->qhead < s->nrows)
+			return s->rows[s->qhead];
+		if (s->rundone)
+			return NULL;
+		merge_order_probe(s);
+	}
+}
+
+/* Takes the speed layer's next row (merge_order_speed_top gave it). */
+static MergeOrderRow *
+merge_order_speed_take(MergeOrderState *s)
+{
+	if (!s->byrun)
+		return merge_order_pop(s);
+	return s->rows[s->qhead++];
+}
+
+/*
  * Fills the scan slot with one group: its keys (from the batch row's values
  * or the first speed row's), each aggregate merged from the batch state
  * (when given) and then the ng speed rows of grp, in their order.
@@ -1068,6 +1414,23 @@ merge_order_emit(MergeOrderState *s, TupleTableSlot *batch, MergeOrderRow **grp,
 		}
 	}
 	MemoryContextSwitchTo(old);
+	/* the group's keys, should the scan have to read the speed layer whole */
+	if (s->byrun)
+	{
+		int			k;
+
+		MemoryContextReset(s->lastcxt);
+		old = MemoryContextSwitchTo(s->lastcxt);
+		for (k = 0; k < s->cols.nkeys; k++)
+		{
+			Datum		v = batch ? batch->tts_values[s->cols.keypos[k]] : grp[0]->keys[k];
+
+			s->lastnulls[k] = batch ? batch->tts_isnull[s->cols.keypos[k]] : grp[0]->keynulls[k];
+			s->lastkeys[k] = s->lastnulls[k] ? (Datum) 0 : datumCopy(v, s->keybyval[k], s->keylen[k]);
+		}
+		MemoryContextSwitchTo(old);
+		s->haslast = true;
+	}
 	return ExecStoreVirtualTuple(out);
 }
 
@@ -1096,13 +1459,20 @@ merge_order_next(ScanState *ss)
 	int			min = -1;
 	int64		ng;
 	TupleTableSlot *batch = NULL;
+	MergeOrderRow *top;
 
 	ExecClearTuple(out);
 	MemoryContextReset(s->rowcxt);
+	if (s->byrun && s->qhead == s->nrows)
+	{
+		/* the rows probed so far are all returned */
+		MemoryContextReset(s->probecxt);
+		s->qhead = s->nrows = 0;
+	}
 	if (!s->started)
 	{
 		merge_reader_check(s->cols.batch_relid, GetUserId());
-		merge_order_load_speed(s);
+		merge_order_start_speed(s);
 		for (b = 0; b < s->nbatch; b++)
 			merge_order_advance(s, b);
 		s->started = true;
@@ -1123,11 +1493,11 @@ merge_order_next(ScanState *ss)
 								s->head[min]->tts_values, s->head[min]->tts_isnull, true) < 0)
 			min = b;
 	}
-	if (min >= 0 && s->nrows > 0)
+	top = merge_order_speed_top(s);
+	if (min >= 0 && top != NULL)
 	{
-		MergeOrderRow *r = s->rows[0];
 		int			c = merge_order_compare(s, s->head[min]->tts_values, s->head[min]->tts_isnull, true,
-											r->keys, r->keynulls, false);
+											top->keys, top->keynulls, false);
 
 		if (c <= 0)
 			batch = s->head[min];
@@ -1143,10 +1513,13 @@ merge_order_next(ScanState *ss)
 		s->pending = min;
 		return merge_order_emit(s, s->head[min], NULL, 0);
 	}
-	else if (s->nrows == 0)
+	else if (top == NULL)
 		return out;
 
-	/* the speed rows of the key (they leave the heap one after the other, oldest first) */
+	/*
+	 * The speed rows of the key (they leave the heap, or the run's probes,
+	 * one after the other, oldest first).
+	 */
 	ng = 0;
 	do
 	{
@@ -1156,10 +1529,12 @@ merge_order_next(ScanState *ss)
 			s->group = s->group ? repalloc(s->group, sizeof(MergeOrderRow *) * s->groupcap) :
 				MemoryContextAlloc(s->scancxt, sizeof(MergeOrderRow *) * s->groupcap);
 		}
-		s->group[ng++] = merge_order_pop(s);
-	} while (s->nrows > 0 &&
+		s->group[ng++] = merge_order_speed_take(s);
+		s->taking = s->group[0];
+	} while ((top = merge_order_speed_top(s)) != NULL &&
 			 merge_order_compare(s, s->group[0]->keys, s->group[0]->keynulls, false,
-								 s->rows[0]->keys, s->rows[0]->keynulls, false) == 0);
+								 top->keys, top->keynulls, false) == 0);
+	s->taking = NULL;
 	if (batch)
 		s->pending = min;
 	return merge_order_emit(s, batch, s->group, ng);
@@ -1183,6 +1558,14 @@ merge_order_rescan(CustomScanState *node)
 	MergeOrderState *s = (MergeOrderState *) node;
 	ListCell   *lc;
 
+	if (s->run)
+		merge_run_release(s->run, s->runxact);
+	s->run = NULL;
+	s->byrun = false;
+	s->fellback = false;
+	s->probed = 0;
+	if (s->probecxt)
+		MemoryContextReset(s->probecxt);
 	MemoryContextReset(s->scancxt);
 	MemoryContextReset(s->rowcxt);
 	s->rows = NULL;
@@ -1207,6 +1590,9 @@ merge_order_end(CustomScanState *node)
 	MergeOrderState *s = (MergeOrderState *) node;
 	int			i;
 
+	if (s->run)
+		merge_run_release(s->run, s->runxact);
+	s->run = NULL;
 	for (i = 0; i < s->nowned; i++)
 		ExecEndNode(list_nth(node->custom_ps, i));
 }
@@ -1227,7 +1613,24 @@ merge_order_explain(CustomScanState *node, List *ancestors pg_attribute_unused()
 		appendStringInfoString(&names, strVal(lfirst(lc)));
 	}
 	ExplainPropertyText("Lambda Order", names.data, es);
-	if (es->analyze && s->cols.speed_child >= 0)
+	if (es->analyze && s->cols.speed_child >= 0 && (s->byrun || s->fellback))
+	{
+		StringInfoData how;
+
+		initStringInfo(&how);
+		appendStringInfo(&how, "ordered run (" INT64_FORMAT " keys, ", s->runsize);
+		if (s->runbuilt)
+			appendStringInfoString(&how, "made now");
+		else if (s->runadded > 0)
+			appendStringInfo(&how, "kept, " INT64_FORMAT " new", s->runadded);
+		else
+			appendStringInfoString(&how, "kept");
+		appendStringInfo(&how, "), " INT64_FORMAT " probed", s->probed);
+		if (s->fellback)
+			appendStringInfoString(&how, ", then every row (the speed layer turned incomplete)");
+		ExplainPropertyText("Speed Layer Read", how.data, es);
+	}
+	if (es->analyze && s->cols.speed_child >= 0 && !s->byrun)
 		ExplainPropertyInteger("Speed Layer Rows Ordered", NULL, s->read, es);
 }
 

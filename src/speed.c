@@ -63,6 +63,12 @@
  *   (The scheduler registry and the worker slots have locks of their own,
  *   in scheduler.c and launcher.c, never held with these.)
  *
+ * Each slot counts, in keys_version, the changes that may have given one of
+ * its generations an entry (an apply that added one, a rebuild, a merge, an
+ * absorbed spill), and remembers in keys_moved the last that did so
+ * otherwise than by carving entries in order: the ordered runs of readers
+ * (merge_run.c) tell from them whether to keep, extend or remake a run.
+ *
  * Applying happens after the transaction is committed, where an ERROR
  * would be a PANIC: allocations use DSA_ALLOC_NO_OOM, and errors of
  * aggregate combine functions (an overflow) are caught and turn the
@@ -106,6 +112,7 @@ typedef struct SpeedShared
 	int			tranche;
 	dsa_handle	area;
 	dsa_pointer stash;			/* SpeedStash list */
+	pg_atomic_uint64 keys_base; /* where a new slot's keys_version starts */
 	int			nviews;
 	SpeedView	views[FLEXIBLE_ARRAY_MEMBER];
 } SpeedShared;
@@ -130,6 +137,7 @@ static List *speed_dropped = NIL;	/* batch relids dropped by this xact */
 static List *speed_created = NIL;	/* batch relids created by this xact */
 
 static void speed_release_locked(SpeedView *v, TransactionId horizon);
+static void speed_keys_moved(SpeedView *v);
 
 /* ------------------------------------------------------------------------
  * Shared memory
@@ -181,6 +189,7 @@ speed_shmem_startup(void)
 		speed_shared->tranche = LWLockNewTrancheId();
 		speed_shared->area = DSM_HANDLE_INVALID;
 		speed_shared->stash = InvalidDsaPointer;
+		pg_atomic_init_u64(&speed_shared->keys_base, 1);
 		speed_shared->nviews = lambda_max_continuous_views;
 		for (i = 0; i < speed_shared->nviews; i++)
 			LWLockInitialize(&speed_shared->views[i].lock, speed_shared->tranche);
@@ -387,6 +396,7 @@ speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
 	}
 	g->complete = false;
 	generation_clear(area, g);
+	speed_keys_moved(v);
 	v->refresh_wanted = true;
 	speed_note(v, "degraded: %s", why);
 }
@@ -395,6 +405,32 @@ speed_abandon_gen(dsa_area *area, SpeedView *v, SpeedGen *g, const char *why)
  * View slots
  * ------------------------------------------------------------------------
  */
+
+/*
+ * Gives a slot that starts a view's life a keys_version no slot had: the
+ * ordered runs of merge_run.c remember the version they were built at, and
+ * must not take a new view's keys for an old one's. Each slot counts up
+ * from its start (2^32 apart). Caller holds v->lock exclusively.
+ */
+static void
+speed_new_keys_version(SpeedView *v)
+{
+	v->keys_version = pg_atomic_fetch_add_u64(&speed_shared->keys_base, 1) << 32;
+	v->keys_moved = v->keys_version;
+}
+
+/*
+ * A generation of the view gained or lost entries otherwise than carved in
+ * order by an apply (generation_carved_since cannot tell them): a rebuild,
+ * a merge of two, a spilled generation absorbed, one abandoned. Caller
+ * holds v->lock exclusively.
+ */
+static void
+speed_keys_moved(SpeedView *v)
+{
+	v->keys_version++;
+	v->keys_moved = v->keys_version;
+}
 
 /* The cut generation the catalog records for a view (0 if none). */
 static int64
@@ -484,6 +520,7 @@ speed_attach(ViewDef *def, bool created)
 		v->refresh_wanted = false;
 		v->last_apply = 0;
 		v->transactions = 0;
+		speed_new_keys_version(v);
 		speed_note(v, "%s", created ? "" : "rebuilding after a server start");
 		LWLockRelease(&v->lock);
 	}
@@ -656,8 +693,12 @@ speed_apply_blob(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && len > 0)
 	{
+		int64		had = g->nentries;
+
 		if (!generation_apply_blob(speed_area, g, def, blob, len, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
+		if (g->nentries != had)
+			v->keys_version++;
 	}
 	if (xact)
 	{
@@ -696,8 +737,12 @@ speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph)
 	g = &v->gens[v->ngens - 1];
 	if (g->complete && partial_count(ph) > 0)
 	{
+		int64		had = g->nentries;
+
 		if (!generation_apply_partial(speed_area, g, def, ph, true, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
+		if (g->nentries != had)
+			v->keys_version++;
 	}
 	v->transactions++;
 	v->last_apply = GetCurrentTimestamp();
@@ -823,6 +868,7 @@ speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg)
 		g = &v->gens[v->ngens - 1];
 		if (g->complete && !generation_absorb(speed_area, g, def, sg, why, sizeof(why)))
 			speed_abandon_gen(speed_area, v, g, why);
+		speed_keys_moved(v);
 		LWLockRelease(&v->lock);
 	}
 	generation_clear(speed_get_area(), sg);
@@ -983,6 +1029,7 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 			generation_clear(speed_area, into);
 		into->first = from->first;
 		generation_clear(speed_area, from);
+		speed_keys_moved(v);
 		memmove(&v->gens[0], &v->gens[1], sizeof(SpeedGen) * (v->ngens - 1));
 		v->ngens--;
 	}
@@ -1071,6 +1118,7 @@ speed_install(ViewDef *def, int64 after_gen, int64 upto_gen, PartialHash *ph)
 		memcpy(v->gens, gens, sizeof(SpeedGen) * j);
 	}
 	v->ngens = j;
+	speed_keys_moved(v);
 	v->rebuilding = false;
 	for (i = 0; i < v->ngens; i++)
 	{

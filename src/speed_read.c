@@ -2,7 +2,8 @@
  *
  * speed_read.c
  *	  Reading the speed layer: copies of a view's generations for queries
- *	  (speed_read, merge.c) and refreshes (speed_collect, batch.c), and what
+ *	  (speed_read, merge.c; the keys of an ordered run and their entries,
+ *	  merge_run.c and merge_order.c) and refreshes (speed_collect, batch.c), and what
  *	  the planner (speed_ndistinct, speed_selectivity) and lambda.view_status
  *	  (speed_status, speed_memory_used) read of it.
  *
@@ -231,6 +232,202 @@ speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen, SpeedFilt
 		   SpeedSet *set)
 {
 	return speed_read_gens(def, after_gen, -1, key, keylen, f, set);
+}
+
+/*
+ * For an ordered run (merge_run.c): the view's keys_version (speed.c),
+ * read under the slot's lock. A run built at this version holds every key
+ * of the view's generations as long as it is still the version.
+ */
+uint64
+speed_keys_version(ViewDef *def)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	uint64		version;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	version = v->keys_version;
+	LWLockRelease(&v->lock);
+	return version;
+}
+
+/*
+ * For an ordered run: the key image of every entry of every generation
+ * after after_gen (a reader's cut; a key may come once per generation),
+ * without states; *mark says what they are the keys of (the keys_version)
+ * and, when one generation follows the cut, where its next entries will be
+ * carved (speed_read_new_keys).
+ */
+void
+speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set, SpeedKeysMark *mark)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	int64		n = 0;
+	int			filled = 0;
+	int			after = 0;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	memset(mark, 0, sizeof(SpeedKeysMark));
+	mark->version = v->keys_version;
+	for (i = 0; i < v->ngens; i++)
+	{
+		if (v->gens[i].gen <= after_gen)
+			continue;
+		if (after++ == 0)
+		{
+			mark->gen = v->gens[i].gen;
+			mark->nentries = v->gens[i].nentries;
+			mark->walkable = generation_carve_mark(area, &v->gens[i], &mark->chunk, &mark->at);
+		}
+		n += v->gens[i].nentries;
+		/* a key may then be in the set once per generation */
+		if (v->gens[i].nentries > 0 && ++filled > 1)
+			speed_set_set_unique(set, false);
+	}
+	speed_set_reserve(set, n, 0);
+	for (i = 0; i < v->ngens; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+		dsa_pointer *b;
+		uint32		j;
+
+		if (g->gen <= after_gen || !DsaPointerIsValid(g->buckets))
+			continue;
+		b = dsa_get_address(area, g->buckets);
+		for (j = 0; j < g->nbuckets; j++)
+		{
+			dsa_pointer p = b[j];
+
+			/* the first entry of a bucket ahead, so that the misses overlap */
+			if (j + SPEED_READ_PREFETCH < g->nbuckets && DsaPointerIsValid(b[j + SPEED_READ_PREFETCH]))
+				speed_read_prefetch(dsa_get_address(area, b[j + SPEED_READ_PREFETCH]));
+			while (DsaPointerIsValid(p))
+			{
+				SpeedEntry *e = dsa_get_address(area, p);
+
+				speed_set_add(set, e->hash, e->data, e->keylen, e->data, 0);
+				p = e->next;
+			}
+		}
+	}
+	if (after != 1)
+		mark->walkable = false;
+	LWLockRelease(&v->lock);
+}
+
+/* generation_carved_since's callback: a key image into the set */
+static void
+speed_read_add_key(void *arg, SpeedEntry *e)
+{
+	speed_set_add((SpeedSet *) arg, e->hash, e->data, e->keylen, e->data, 0);
+}
+
+/*
+ * For an ordered run made at *mark for a reader's cut after_gen: the keys
+ * its generations gained since, without reading the others. 0 when they
+ * gained none (the keys_version is the mark's); 1 when they are in set (and
+ * *mark is moved to now): one generation follows the cut, as when the mark
+ * was made, and every entry it gained since was carved after the mark's
+ * place (generation_carved_since, as many as its nentries grew by), so each
+ * is a key the run lacks; -1 when the run must be made again (entries came
+ * otherwise: keys_moved; another generation; an entry of its own).
+ */
+int
+speed_read_new_keys(ViewDef *def, int64 after_gen, SpeedKeysMark *mark, SpeedSet *set)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	SpeedGen   *g = NULL;
+	int			result = -1;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	if (v->keys_version == mark->version)
+		result = 0;
+	else if (mark->walkable && v->keys_moved <= mark->version)
+	{
+		for (i = 0; i < v->ngens; i++)
+		{
+			if (v->gens[i].gen <= after_gen)
+				continue;
+			if (g != NULL)
+			{
+				g = NULL;
+				break;
+			}
+			g = &v->gens[i];
+		}
+		if (g != NULL && g->gen == mark->gen && g->complete &&
+			generation_carved_since(area, g, mark->chunk, mark->at, speed_read_add_key, set) ==
+			g->nentries - mark->nentries)
+		{
+			mark->version = v->keys_version;
+			mark->nentries = g->nentries;
+			mark->walkable = generation_carve_mark(area, g, &mark->chunk, &mark->at);
+			result = 1;
+		}
+	}
+	LWLockRelease(&v->lock);
+	return result;
+}
+
+/*
+ * For an ordered read: the entries of each of nkeys keys in every
+ * generation after after_gen, key by key (each key's generation by
+ * generation), all under one holding of the lock; ends[i] is the set's
+ * count after key i, *version the view's keys_version then. False when a
+ * generation after the cut is missing or incomplete, as speed_read.
+ */
+bool
+speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *keys,
+				const uint32 *lens, SpeedSet *set, int64 *ends, uint64 *version)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	int			first = -1;
+	int64		expect = after_gen + 1;
+	bool		ok = true;
+	int			i;
+	int			k;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	*version = v->keys_version;
+	for (i = 0; i < v->ngens && ok; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+
+		if (g->gen <= after_gen)
+			continue;
+		if (first < 0)
+			first = i;
+		/* generations must follow the cut without a gap or an overlap */
+		if (g->first != expect || !g->complete)
+			ok = false;
+		expect = g->gen + 1;
+	}
+	if (first < 0)
+		ok = false;
+	for (k = 0; k < nkeys && ok; k++)
+	{
+		uint32		hash = key_hash(keys[k], lens[k]);
+
+		for (i = first; i < v->ngens; i++)
+		{
+			SpeedGen   *g = &v->gens[i];
+			dsa_pointer *link;
+
+			if (!DsaPointerIsValid(g->buckets))
+				continue;
+			link = generation_link(area, g, hash, keys[k], lens[k]);
+			if (DsaPointerIsValid(*link))
+				speed_read_entry(dsa_get_address(area, *link), set);
+		}
+		ends[k] = speed_set_count(set);
+	}
+	LWLockRelease(&v->lock);
+	return ok;
 }
 
 /*

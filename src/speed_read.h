@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "utils/dsa.h"
 #include "utils/timestamp.h"
 
 #include "cview.h"
@@ -39,6 +40,25 @@ struct SpeedColFilter;
 extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen,
 					   struct SpeedFilter *f, SpeedSet *set);
 extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedSet *set);
+
+/* Where an ordered run's keys were read up to (speed_read_all_keys) */
+typedef struct SpeedKeysMark
+{
+	uint64		version;		/* the view's keys_version */
+	bool		walkable;		/* one generation after the cut, whose next
+								 * entries are carved at ... */
+	int64		gen;
+	int64		nentries;		/* (it had this many) */
+	dsa_pointer chunk;			/* ... this chunk */
+	dsa_pointer at;				/* ... and place (generation_carve_mark) */
+} SpeedKeysMark;
+
+/* Ordered runs (merge_run.c, merge_order.c) */
+extern uint64 speed_keys_version(ViewDef *def);
+extern void speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set, SpeedKeysMark *mark);
+extern int	speed_read_new_keys(ViewDef *def, int64 after_gen, SpeedKeysMark *mark, SpeedSet *set);
+extern bool speed_read_keys(ViewDef *def, int64 after_gen, int nkeys, const char *const *keys,
+							const uint32 *lens, SpeedSet *set, int64 *ends, uint64 *version);
 
 /* The planner (merge.c) */
 extern int64 speed_ndistinct(Oid batch_relid, int col);

@@ -41,6 +41,11 @@ typedef struct SpeedView
 	char		note[SPEED_NOTE_LEN];
 	TimestampTz last_apply;
 	int64		transactions;
+	uint64		keys_version;	/* changes whenever a generation may have
+								 * gained a key (ordered runs, merge_run.c);
+								 * unique across the slots' lives */
+	uint64		keys_moved;		/* keys_version when entries last came
+								 * otherwise than carved by an apply */
 } SpeedView;
 
 #endif							/* LAMBDA_SPEED_SLOT_H */
