@@ -527,6 +527,16 @@ SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
 SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
 SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
                   $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+-- lambda.order_run_memory bounds what the session keeps: a run larger
+-- serves its query and is not kept (0: none is), and the order is the same
+SET lambda.order_run_memory = 0;
+SELECT order_read($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 5$$);
+SELECT order_read($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k DESC, h DESC LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k DESC, h DESC LIMIT 30$$);
+RESET lambda.order_run_memory;
+-- the run kept before is still there
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
 SELECT same_order($$SELECT * FROM vo WHERE k >= 'c' ORDER BY k, h LIMIT 30$$,
                   $$SELECT * FROM vo_direct WHERE k >= 'c' ORDER BY k, h LIMIT 30$$);
 -- a condition the speed layer's scan checks: read whole, no run (where

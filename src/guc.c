@@ -26,6 +26,7 @@ int			lambda_worker_restart_interval = 5;
 int			lambda_max_continuous_views = 64;
 int			lambda_speed_layer_memory = 256;
 int			lambda_capture_memory = 64 * 1024;
+int			lambda_order_run_memory = 64 * 1024;
 double		lambda_refresh_tail_fraction = 0;
 
 /*
@@ -85,6 +86,11 @@ guc_init(void)
 							"Memory a transaction's captured states of one continuous view may take in its backend.",
 							"Beyond it they move into the speed layer's shared memory until the transaction ends.",
 							&lambda_capture_memory, 64 * 1024, 1024, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("lambda.order_run_memory",
+							"Memory a session keeps in ordered runs of speed-layer keys between queries.",
+							"A run larger than this is made for its query and dropped after it; 0 keeps none.",
+							&lambda_order_run_memory, 64 * 1024, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomRealVariable("lambda.refresh_tail_fraction",
 							 "Refresh a continuous view early when its speed layer holds more keys than this fraction of its batch table's rows.",

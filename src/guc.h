@@ -17,6 +17,7 @@ extern int	lambda_worker_restart_interval;
 extern int	lambda_max_continuous_views;
 extern int	lambda_speed_layer_memory;
 extern int	lambda_capture_memory;
+extern int	lambda_order_run_memory;
 extern double lambda_refresh_tail_fraction;
 
 extern void guc_init(void);

@@ -65,7 +65,9 @@
  * REPEATABLE READ transaction beside new ones) make runs in turn.
  *
  * Memory: runs live in a context of their own under TopMemoryContext, at
- * most MERGE_RUN_MAX of them (the least recently used go first). A run in
+ * most MERGE_RUN_MAX of them and lambda.order_run_memory in all (the least
+ * recently used go first); a run larger than that setting serves its scan
+ * and goes when the scan lets go (merge_run_fit). A run in
  * use by a scan is pinned; a pinned run that must be made again or evicted
  * is unlinked and freed when its last scan lets go. Pins end with the
  * transaction at the latest (a scan's end, or an error that ends no scan).
@@ -82,6 +84,7 @@
 #include "utils/memutils.h"
 #include "utils/sortsupport.h"
 
+#include "guc.h"
 #include "keyimage.h"
 #include "merge_run.h"
 #include "speed_read.h"
@@ -474,6 +477,61 @@ merge_run_build(ViewDef *def, int64 cut, const MergeRunOrder *order)
 	return run;
 }
 
+/* The memory of the runs the cache keeps. */
+static Size
+merge_run_kept(void)
+{
+	Size		total = 0;
+	ListCell   *lc;
+
+	foreach(lc, merge_runs)
+		total += MemoryContextMemAllocated(((MergeRun *) lfirst(lc))->cxt, true);
+	return total;
+}
+
+/*
+ * Keeps run in the cache if it fits lambda.order_run_memory, dropping the
+ * least recently used others as needed (at most MERGE_RUN_MAX runs); a run
+ * larger than the setting serves its scan and goes when the scan lets go.
+ */
+static void
+merge_run_fit(MergeRun *run)
+{
+	Size		limit = (Size) lambda_order_run_memory * 1024;
+	Size		size = MemoryContextMemAllocated(run->cxt, true);
+	MemoryContext old;
+
+	if (run->linked)
+		merge_runs = list_delete_ptr(merge_runs, run);
+	else
+		merge_runs_held = list_delete_ptr(merge_runs_held, run);
+	run->linked = false;
+	while (merge_runs != NIL &&
+		   (list_length(merge_runs) >= MERGE_RUN_MAX || (size <= limit && merge_run_kept() + size > limit)))
+	{
+		MergeRun   *lru = NULL;
+		ListCell   *lc;
+
+		foreach(lc, merge_runs)
+		{
+			MergeRun   *r = lfirst(lc);
+
+			if (lru == NULL || r->used < lru->used)
+				lru = r;
+		}
+		merge_run_unlink(lru);
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	if (size <= limit)
+	{
+		merge_runs = lappend(merge_runs, run);
+		run->linked = true;
+	}
+	else
+		merge_runs_held = lappend(merge_runs_held, run);
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * The view's run in the order for a reader's cut, pinned for the caller
  * (merge_run_release lets go): the cached one, with the keys its
@@ -533,30 +591,11 @@ merge_run_get(ViewDef *def, int64 cut, const MergeRunOrder *order, bool *built, 
 	}
 	if (run == NULL)
 	{
-		MemoryContext old;
-
 		run = merge_run_build(def, cut, order);
 		MemoryContextSetParent(run->cxt, TopMemoryContext);
-		/* room in the cache: the least recently used that no scan holds go */
-		while (list_length(merge_runs) >= MERGE_RUN_MAX)
-		{
-			MergeRun   *lru = NULL;
-
-			foreach(lc, merge_runs)
-			{
-				MergeRun   *r = lfirst(lc);
-
-				if (lru == NULL || r->used < lru->used)
-					lru = r;
-			}
-			merge_run_unlink(lru);
-		}
-		old = MemoryContextSwitchTo(TopMemoryContext);
-		merge_runs = lappend(merge_runs, run);
-		MemoryContextSwitchTo(old);
-		run->linked = true;
 		*built = true;
 	}
+	merge_run_fit(run);
 	run->used = ++merge_run_clock;
 	run->pins++;
 	*xact = merge_run_xacts;
