@@ -65,11 +65,15 @@
  * swaps a new heap in, but with the indexes built before the swap rather
  * than under its lock. A snapshot older than the swap cannot see the new
  * rows: a read under one fails with a serialization error
- * (batch_build_check_snapshot) instead of answering wrongly. A batch table
- * whose rows need INSERT (_lambda_long, a trigger) or whose indexes read a
- * column of variable length (a value out of line would be read from the
- * TOAST table before its storage is swapped in) is recomputed in place:
- * DELETE, then INSERT ... SELECT, after its pages are pruned and their room
+ * (batch_build_check_snapshot) instead of answering wrongly. The new table
+ * keeps its own TOAST table, which the batch table takes at the swap (as
+ * REFRESH MATERIALIZED VIEW does), so that its indexes, those over a
+ * column of variable length included (a text key's, the indexes of long
+ * keys), read values out of line where they lie. The stored generated
+ * column _lambda_long (text keys) is computed by the build as INSERT
+ * computes it (build_generated_compute). A batch table with a trigger, or
+ * one a query of this session holds open, is recomputed in place: DELETE,
+ * then INSERT ... SELECT, after its pages are pruned and their room
  * recorded in the free space map (build_note_free_space), so that the new
  * rows take the room of the recompute before last.
  *
@@ -1090,9 +1094,10 @@ build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo par
  * MATERIALIZED VIEW and CLUSTER make one), indexed like it, whose storage
  * is then swapped in (build_swap): the old rows are neither deleted nor
  * indexed again, and readers read them until the swap. A batch table whose
- * rows need INSERT (a generated column, a trigger) has its rows deleted
- * and gets INSERT ... SELECT, whose rows other transactions do not see
- * before it commits, and whose old rows they keep reading meanwhile.
+ * rows need INSERT (a trigger) or that a query of this session holds open
+ * has its rows deleted and gets INSERT ... SELECT, whose rows other
+ * transactions do not see before it commits, and whose old rows they keep
+ * reading meanwhile.
  */
 int64
 batch_build(ViewDef *def, Snapshot snap, Datum horizon)
