@@ -31,25 +31,20 @@ REVOKE ALL ON FUNCTION lambda_catalog.batch_state_trans(internal, regclass, inte
 REVOKE ALL ON FUNCTION lambda_catalog.batch_state_trans(internal, regclass, integer, boolean, "any", "any") FROM PUBLIC;
 REVOKE ALL ON FUNCTION lambda_catalog.batch_state_trans(internal, regclass, integer, boolean, "any", "any", "any") FROM PUBLIC;
 
--- SSPACE: the planner's estimate of a group's state (the wrapped state and
--- the aggregate's own, e.g. avg's int8[]); without one it assumes 8 kB for an
--- "internal" state and, past ~100,000 groups, sorts the events for a
--- GroupAggregate where a hash aggregation fits in memory (which spills if
--- the states turn out larger).
 CREATE AGGREGATE lambda_catalog.batch_state(regclass, integer, boolean) (
-    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal, SSPACE = 128,
+    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal,
     FINALFUNC = lambda_catalog.batch_state_final, PARALLEL = RESTRICTED
 );
 CREATE AGGREGATE lambda_catalog.batch_state(regclass, integer, boolean, "any") (
-    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal, SSPACE = 128,
+    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal,
     FINALFUNC = lambda_catalog.batch_state_final, PARALLEL = RESTRICTED
 );
 CREATE AGGREGATE lambda_catalog.batch_state(regclass, integer, boolean, "any", "any") (
-    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal, SSPACE = 128,
+    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal,
     FINALFUNC = lambda_catalog.batch_state_final, PARALLEL = RESTRICTED
 );
 CREATE AGGREGATE lambda_catalog.batch_state(regclass, integer, boolean, "any", "any", "any") (
-    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal, SSPACE = 128,
+    SFUNC = lambda_catalog.batch_state_trans, STYPE = internal,
     FINALFUNC = lambda_catalog.batch_state_final, PARALLEL = RESTRICTED
 );
 REVOKE ALL ON FUNCTION lambda_catalog.batch_state(regclass, integer, boolean) FROM PUBLIC;
