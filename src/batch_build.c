@@ -541,8 +541,6 @@ struct BuildGenerated
 	int			n;
 	AttrNumber *attnums;
 	ExprState **exprs;
-	bool	   *byval;
-	int16	   *len;
 };
 
 /*
@@ -571,8 +569,6 @@ build_generated_init(Relation rel)
 			gen->estate = CreateExecutorState();
 			gen->attnums = palloc(sizeof(AttrNumber) * desc->natts);
 			gen->exprs = palloc(sizeof(ExprState *) * desc->natts);
-			gen->byval = palloc(sizeof(bool) * desc->natts);
-			gen->len = palloc(sizeof(int16) * desc->natts);
 		}
 		expr = (Expr *) build_column_default(rel, att->attnum);
 		if (expr == NULL)
@@ -580,8 +576,6 @@ build_generated_init(Relation rel)
 				 NameStr(att->attname), RelationGetRelationName(rel));
 		gen->attnums[gen->n] = att->attnum;
 		gen->exprs[gen->n] = ExecPrepareExpr(expr, gen->estate);
-		gen->byval[gen->n] = att->attbyval;
-		gen->len[gen->n] = att->attlen;
 		gen->n++;
 	}
 	return gen;
@@ -893,10 +887,10 @@ build_toast_index(Oid toastrelid)
  * storage of the two tables (their TOAST tables with it) and of each pair
  * of indexes, and drops newoid, which now holds the old storage (removed
  * at commit). The new indexes read the new rows where they lie, values out
- * of line included, in newoid's own TOAST table. Readers read the old batch layer until the
- * swap; one whose snapshot is older than the recompute's commit and
- * reads the view afterwards gets a serialization failure
- * (batch_build_check_snapshot).
+ * of line included, in newoid's own TOAST table. Readers read the old
+ * batch layer until the swap; one whose snapshot is older than the
+ * recompute's commit and reads the view afterwards gets a serialization
+ * failure (batch_build_check_snapshot).
  */
 static void
 build_swap(Oid batch_relid, Oid newoid, List *copies)
