@@ -22,6 +22,9 @@
 #   plain   SELECT k, date_trunc('day', ts) AS day, count(*), sum(x), avg(x),
 #           min(x), max(x) FROM events GROUP BY k, day
 #           (built-in aggregates; ~KEYS*28 groups at most)
+#   text    the same with a text key: SELECT 'https://example.com/page/' || k
+#           AS url, date_trunc('day', ts) AS day, ... GROUP BY url, day
+#           (a batch table with _lambda_long and indexes for long keys)
 #   sketch  SELECT g, count(*), count(DISTINCT k), percentile_cont(0.5)
 #           WITHIN GROUP (ORDER BY x) FROM events GROUP BY g
 #           (pg_lambda's exact distinct sets and quantile sketches)
@@ -68,6 +71,7 @@ client_min_messages = warning"
 keys() {
     case $1 in
         plain) echo "k, day" ;;
+        text) echo "url, day" ;;
         sketch) echo "g" ;;
     esac
 }
@@ -75,6 +79,7 @@ keys() {
 definition() {
     case $1 in
         plain) echo "SELECT k, date_trunc('day', ts) AS day, count(*), sum(x), avg(x), min(x), max(x) FROM $2 GROUP BY k, date_trunc('day', ts)" ;;
+        text) echo "SELECT 'https://example.com/page/' || k AS url, date_trunc('day', ts) AS day, count(*), sum(x), avg(x), min(x), max(x) FROM $2 GROUP BY 'https://example.com/page/' || k, date_trunc('day', ts)" ;;
         sketch) echo "SELECT g, count(*), count(DISTINCT k) AS users, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS median FROM $2 GROUP BY g" ;;
     esac
 }

@@ -115,7 +115,7 @@ BEGIN
     RETURN NEXT line;
   END LOOP;
 END $f$;
-SELECT count(*) AS scans_of_the_new_index
+SELECT count(*) > 0 AS scans_the_new_index
   FROM plan_lines($q$SELECT * FROM reports.hourly WHERE h = '2025-01-01 03:00+00'$q$) l
  WHERE l ~ 'Index Scan (using|on) hits_batch_h_idx';
 SELECT count(*) AS scans_of_the_new_index

@@ -124,14 +124,25 @@ RESET enable_bitmapscan;
 SELECT lambda.recompute('vi_build') FROM vi_build LIMIT 1;
 SELECT batch_diff('vi_inc', 'vi_build');
 -- an index that reads a column of variable length (here one an
--- administrator put on a state column) could meet values stored out of line
--- in the TOAST table that is swapped in only afterwards: such a batch table
--- is recomputed in place (INSERT ... SELECT), its storage kept
+-- administrator put on a state column) is built on the new table too, from
+-- the values where they lie (the new table's own TOAST table), and swapped
+-- in with the others
 CREATE INDEX vi_build_state_idx ON lambda_catalog.vi_build_batch (sx);
-SELECT h.relfilenode AS old_heap_file FROM pg_class h WHERE h.oid = 'lambda_catalog.vi_build_batch'::regclass \gset
+SELECT h.relfilenode AS old_heap_file, i.relfilenode AS old_index_file
+  FROM pg_class h, pg_class i
+ WHERE h.oid = 'lambda_catalog.vi_build_batch'::regclass AND i.oid = 'lambda_catalog.vi_build_state_idx'::regclass \gset
 SELECT lambda.recompute('vi_build');
 SELECT batch_diff('vi_inc', 'vi_build');
-SELECT relfilenode = :old_heap_file AS same_heap_storage FROM pg_class WHERE oid = 'lambda_catalog.vi_build_batch'::regclass;
+SELECT h.relfilenode <> :old_heap_file AS new_heap_storage, i.relfilenode <> :old_index_file AS new_index_storage
+  FROM pg_class h, pg_class i
+ WHERE h.oid = 'lambda_catalog.vi_build_batch'::regclass AND i.oid = 'lambda_catalog.vi_build_state_idx'::regclass;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS groups_with_sum,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM lambda_catalog.vi_build_batch b WHERE b.sx = v.sx)) AS found_by_state_index
+  FROM lambda_catalog.vi_build_batch v WHERE v.sx IS NOT NULL;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
 DROP INDEX lambda_catalog.vi_build_state_idx;
 DROP MATERIALIZED VIEW vi_inc, vi_build;
 
@@ -172,8 +183,8 @@ CREATE MATERIALIZED VIEW v_p WITH (lambda.continuous) AS SELECT k, count(*) AS n
 SELECT query_diff('v_p', 'SELECT k, count(*) AS n, avg(x) AS a FROM pev GROUP BY k');
 
 -- states stored out of line (exact sets of 10000 values): a recompute
--- writes them into the new table's TOAST table, whose storage is swapped in
--- with the table's, and the view reads them back exactly, after a refresh
+-- writes them into the new table's TOAST table, which the batch table takes
+-- with the new table's storage, and the view reads them back exactly, after a refresh
 -- combined new values into them too, and after a second recompute
 CREATE TABLE tev (g int, x int, ts timestamptz NOT NULL);
 SELECT lambda.create_event_table('tev', time_column => 'ts');
@@ -185,10 +196,11 @@ SELECT h.relfilenode AS old_heap_file, t.relfilenode AS old_toast_file, t.oid AS
  WHERE v.view = 'v_toast'::regclass \gset
 SELECT lambda.recompute('v_toast');
 SELECT h.relfilenode <> :old_heap_file AS new_heap_storage, t.relfilenode <> :old_toast_file AS new_toast_storage,
-       t.oid = :toast_oid AS same_toast_table
+       t.oid <> :toast_oid AS new_toast_table, t.relname = 'pg_toast_' || h.oid AS toast_name
   FROM lambda.views v JOIN pg_class h ON h.oid = v.batch_table JOIN pg_class t ON t.oid = h.reltoastrelid
  WHERE v.view = 'v_toast'::regclass;
-SELECT :toast_oid::regclass AS toast_table \gset
+SELECT h.reltoastrelid::regclass AS toast_table FROM lambda.views v JOIN pg_class h ON h.oid = v.batch_table
+ WHERE v.view = 'v_toast'::regclass \gset
 SELECT count(DISTINCT chunk_id) AS values_out_of_line FROM :toast_table;
 SELECT query_diff('v_toast', 'SELECT g, count(DISTINCT x) AS d, count(*) AS n FROM tev GROUP BY g');
 INSERT INTO tev SELECT i % 3, i, '2025-01-01' FROM generate_series(30001, 30030) i;
@@ -210,6 +222,93 @@ DROP TABLESPACE lambda_recompute_ts;
 RESET allow_in_place_tablespaces;
 DROP MATERIALIZED VIEW v_toast;
 DROP TABLE tev;
+
+-- text keys: the batch table has the generated column _lambda_long and
+-- the indexes of long keys (a hash index on the key and a btree index on
+-- key_hash(key), both WHERE _lambda_long, which read the key where it lies,
+-- out of line included). CREATE fills it by multi-insert and REINDEX, a
+-- recompute fills a new table, indexes it and swaps its storage and TOAST
+-- table in; _lambda_long is computed as INSERT computes it (the rows equal
+-- the incremental path's). Keys of 3,200 incompressible bytes, longer than
+-- the unique index holds, are stored out of line in the TOAST table.
+CREATE EXTENSION amcheck;
+CREATE TABLE lev (u text, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('lev', time_column => 'ts');
+CREATE FUNCTION long_key(i int) RETURNS text LANGUAGE sql IMMUTABLE AS
+  $$ SELECT string_agg(md5(i || '/' || j), '') FROM generate_series(1, 100) j $$;
+CREATE MATERIALIZED VIEW vl_inc WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT u, count(*) AS n, sum(x) AS sx, count(DISTINCT x) AS dx FROM lev GROUP BY u;
+INSERT INTO lev SELECT CASE WHEN i % 10 = 0 THEN long_key(i % 200) ELSE 'u' || (i % 50) END, i % 97, '2025-01-01'
+  FROM generate_series(1, 3000) i;
+INSERT INTO lev VALUES (NULL, 1, '2025-01-01');
+REFRESH MATERIALIZED VIEW vl_inc;
+CREATE MATERIALIZED VIEW vl_build WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT u, count(*) AS n, sum(x) AS sx, count(DISTINCT x) AS dx FROM lev GROUP BY u;
+SELECT batch_diff('vl_inc', 'vl_build');
+SELECT count(*) FILTER (WHERE _lambda_long) AS long_keys, count(*) FILTER (WHERE NOT _lambda_long) AS short_keys
+  FROM lambda_catalog.vl_build_batch;
+-- created over the events: indexed afterwards (new index storage, same heap)
+SELECT count(*) AS indexes, bool_and(i.relfilenode <> i.oid) AS indexed_after, bool_and(h.relfilenode = h.oid) AS same_heap
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class h ON h.oid = x.indrelid
+ WHERE x.indrelid = 'lambda_catalog.vl_build_batch'::regclass;
+SELECT string_agg(x.indexrelid::text || ':' || i.relfilenode, ',' ORDER BY x.indexrelid) AS old_index_files,
+       h.relfilenode AS old_heap_file, h.reltoastrelid AS old_toast
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class h ON h.oid = x.indrelid
+ WHERE x.indrelid = 'lambda_catalog.vl_build_batch'::regclass GROUP BY h.relfilenode, h.reltoastrelid \gset
+SELECT lambda.recompute('vl_build');
+-- the same relations (oids, names), new storage for the heap and each
+-- index, and another TOAST table, named as the one it replaced, holding
+-- the long keys
+SELECT count(*) AS indexes, bool_and(i.relfilenode <> i.oid) AS indexed_after,
+       bool_and(position(x.indexrelid::text || ':' || i.relfilenode IN :'old_index_files') = 0
+                AND position(x.indexrelid::text || ':' IN :'old_index_files') > 0) AS same_indexes_new_storage,
+       bool_and(h.relfilenode <> :old_heap_file) AS new_heap_storage,
+       bool_and(h.reltoastrelid <> :old_toast) AS new_toast_table,
+       bool_and(t.relname = 'pg_toast_' || h.oid) AS toast_name,
+       bool_and(EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = t.oid
+                          AND d.refobjid = h.oid AND d.deptype = 'i')) AS toast_depends_on_batch
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class h ON h.oid = x.indrelid
+  JOIN pg_class t ON t.oid = h.reltoastrelid
+ WHERE x.indrelid = 'lambda_catalog.vl_build_batch'::regclass;
+SELECT count(*) AS old_toast_left FROM pg_class WHERE oid = :old_toast;
+SELECT reltoastrelid::regclass AS toast_table FROM pg_class WHERE oid = 'lambda_catalog.vl_build_batch'::regclass \gset
+SELECT count(DISTINCT chunk_id) AS values_out_of_line FROM :toast_table;
+SELECT batch_diff('vl_inc', 'vl_build');
+SELECT query_diff('vl_build', 'SELECT u, count(*) AS n, sum(x) AS sx, count(DISTINCT x) AS dx FROM lev GROUP BY u');
+-- the btree indexes hold every row (amcheck), and each long key is found
+-- through the hash index and through key_hash
+SELECT count(*) AS btree_indexes_checked,
+       count(bt_index_check(x.indexrelid, true)) AS consistent
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam
+ WHERE x.indrelid = 'lambda_catalog.vl_build_batch'::regclass AND a.amname = 'btree';
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS long_keys,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM lambda_catalog.vl_build_batch b WHERE b._lambda_long AND b.u = q.u)) AS found_by_hash,
+       count(*) FILTER (WHERE EXISTS (SELECT FROM lambda_catalog.vl_build_batch b
+                                      WHERE b._lambda_long AND lambda_catalog.key_hash(b.u) = lambda_catalog.key_hash(q.u))) AS found_by_key_hash
+  FROM (SELECT DISTINCT u FROM lev WHERE octet_length(u) > 2048) q;
+SELECT n, sx FROM vl_build WHERE u = long_key(10);
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+-- a refresh updates long and short rows of the swapped-in table and adds
+-- new ones; a second recompute gives the same rows again
+INSERT INTO lev SELECT CASE WHEN i % 3 = 0 THEN long_key(i % 400) ELSE 'u' || (i % 70) END, i % 89, '2025-01-02'
+  FROM generate_series(1, 600) i;
+REFRESH MATERIALIZED VIEW vl_build;
+REFRESH MATERIALIZED VIEW vl_inc;
+SELECT batch_diff('vl_inc', 'vl_build');
+SELECT query_diff('vl_build', 'SELECT u, count(*) AS n, sum(x) AS sx, count(DISTINCT x) AS dx FROM lev GROUP BY u');
+SELECT lambda.recompute('vl_build');
+SELECT batch_diff('vl_inc', 'vl_build');
+SELECT query_diff('vl_build', 'SELECT u, count(*) AS n, sum(x) AS sx, count(DISTINCT x) AS dx FROM lev GROUP BY u');
+SELECT count(*) AS btree_indexes_checked, count(bt_index_check(x.indexrelid, true)) AS consistent
+  FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am a ON a.oid = i.relam
+ WHERE x.indrelid = 'lambda_catalog.vl_build_batch'::regclass AND a.amname = 'btree';
+DROP MATERIALIZED VIEW vl_inc, vl_build;
+DROP TABLE lev;
+DROP FUNCTION long_key(int);
+DROP EXTENSION amcheck;
 
 -- the statement's functions refuse what pg_lambda would not give them
 SELECT lambda_catalog.batch_image((SELECT batch_table FROM lambda.views WHERE view = 'v_build'::regclass), 1, 'x'::text);

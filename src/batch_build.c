@@ -65,11 +65,15 @@
  * swaps a new heap in, but with the indexes built before the swap rather
  * than under its lock. A snapshot older than the swap cannot see the new
  * rows: a read under one fails with a serialization error
- * (batch_build_check_snapshot) instead of answering wrongly. A batch table
- * whose rows need INSERT (_lambda_long, a trigger) or whose indexes read a
- * column of variable length (a value out of line would be read from the
- * TOAST table before its storage is swapped in) is recomputed in place:
- * DELETE, then INSERT ... SELECT, after its pages are pruned and their room
+ * (batch_build_check_snapshot) instead of answering wrongly. The new table
+ * keeps its own TOAST table, which the batch table takes at the swap (as
+ * REFRESH MATERIALIZED VIEW does), so that its indexes, those over a
+ * column of variable length included (a text key's, the indexes of long
+ * keys), read values out of line where they lie. The stored generated
+ * column _lambda_long (text keys) is computed by the build as INSERT
+ * computes it (build_generated_compute). A batch table with a trigger, or
+ * one a query of this session holds open, is recomputed in place: DELETE,
+ * then INSERT ... SELECT, after its pages are pruned and their room
  * recorded in the free space map (build_note_free_space), so that the new
  * rows take the room of the recompute before last.
  *
@@ -126,6 +130,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
 #include "utils/rls.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/plancache.h"
 #include "executor/executor.h"
 #include "tcop/dest.h"
@@ -178,6 +183,10 @@ static struct
 
 static double build_events_estimate(Oid relid);
 static void build_report(void);
+/* the generated columns a build computes (build_generated_init) */
+typedef struct BuildGenerated BuildGenerated;
+
+static void build_generated_compute(BuildGenerated *gen, TupleTableSlot *slot);
 
 /* How aggregate i of a view is computed by the statement. */
 static bool
@@ -386,6 +395,7 @@ typedef struct BuildReceiver
 	CommandId	cid;
 	AttrNumber *colmap;			/* batch attribute of each SELECT column */
 	int			ncols;
+	BuildGenerated *gen;		/* the generated columns it computes */
 	TupleTableSlot *slots[BUILD_MULTI_INSERT];
 	int			nslots;
 	int64		rows;
@@ -468,6 +478,8 @@ build_receiver_receive(TupleTableSlot *slot, DestReceiver *self)
 		dst->tts_isnull[r->colmap[i] - 1] = slot->tts_isnull[i];
 	}
 	ExecStoreVirtualTuple(dst);
+	if (r->gen != NULL)
+		build_generated_compute(r->gen, dst);
 	/* the values live in the statement's per-row memory: copy them */
 	ExecMaterializeSlot(dst);
 	if (++r->nslots == BUILD_MULTI_INSERT)
@@ -487,11 +499,11 @@ build_receiver_destroy(DestReceiver *self pg_attribute_unused())
 }
 
 /*
- * Whether the statement's rows can go into the batch table rel as they
- * are: it has nothing but the keys and states the statement returns (a
- * column it does not fill, _lambda_long, generated from the keys, needs
- * INSERT to compute it), no trigger that INSERT would fire, and no other
- * user in this session.
+ * Whether the statement's rows can go into the batch table rel without
+ * INSERT: it has nothing but the keys and states the statement returns and
+ * stored generated columns (_lambda_long, computed from the keys by
+ * build_generated_compute), no trigger that INSERT would fire, and no
+ * other user in this session.
  */
 static bool
 build_rows_fit(ViewDef *def, Relation rel)
@@ -509,10 +521,86 @@ build_rows_fit(ViewDef *def, Relation rel)
 		return false;
 	for (i = 0; i < desc->natts; i++)
 	{
-		if (!TupleDescAttr(desc, i)->attisdropped)
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && att->attgenerated != ATTRIBUTE_GENERATED_STORED)
 			ncols++;
 	}
 	return ncols == def->nkeys + def->naggs;
+}
+
+/*
+ * The stored generated columns of a batch table (_lambda_long), which a
+ * build that writes rows without INSERT computes itself, as INSERT would
+ * (ExecComputeStoredGenerated): each column's generation expression,
+ * evaluated over the row the statement returned.
+ */
+struct BuildGenerated
+{
+	EState	   *estate;
+	int			n;
+	AttrNumber *attnums;
+	ExprState **exprs;
+};
+
+/*
+ * The generated columns of rel, or NULL when it has none. The expressions
+ * are made ready here, by the caller (the catalog's owner, whose rights
+ * their functions are checked against), not as the statement's rows are
+ * computed with the view owner's.
+ */
+static BuildGenerated *
+build_generated_init(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	BuildGenerated *gen = NULL;
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Expr	   *expr;
+
+		if (att->attisdropped || att->attgenerated != ATTRIBUTE_GENERATED_STORED)
+			continue;
+		if (gen == NULL)
+		{
+			gen = palloc0(sizeof(BuildGenerated));
+			gen->estate = CreateExecutorState();
+			gen->attnums = palloc(sizeof(AttrNumber) * desc->natts);
+			gen->exprs = palloc(sizeof(ExprState *) * desc->natts);
+		}
+		expr = (Expr *) build_column_default(rel, att->attnum);
+		if (expr == NULL)
+			elog(ERROR, "no generation expression found for column \"%s\" of \"%s\"",
+				 NameStr(att->attname), RelationGetRelationName(rel));
+		gen->attnums[gen->n] = att->attnum;
+		gen->exprs[gen->n] = ExecPrepareExpr(expr, gen->estate);
+		gen->n++;
+	}
+	return gen;
+}
+
+/*
+ * Fills the generated columns of slot (virtual, every other column set) in
+ * per-row memory; the caller materializes the slot before the next row.
+ */
+static void
+build_generated_compute(BuildGenerated *gen, TupleTableSlot *slot)
+{
+	ExprContext *econtext = GetPerTupleExprContext(gen->estate);
+	int			i;
+
+	ResetExprContext(econtext);
+	econtext->ecxt_scantuple = slot;
+	for (i = 0; i < gen->n; i++)
+	{
+		bool		isnull;
+		Datum		value = ExecEvalExprSwitchContext(gen->exprs[i], econtext, &isnull);
+
+		slot->tts_values[gen->attnums[i] - 1] = value;
+		slot->tts_isnull[gen->attnums[i] - 1] = isnull;
+	}
 }
 
 /*
@@ -580,44 +668,10 @@ typedef struct BuildIndex
 } BuildIndex;
 
 /*
- * Whether index indexoid of heap reads a column of variable length (or the
- * whole row). Such a value can be out of line, in a TOAST table the new
- * table's rows name but whose storage is swapped in only afterwards
- * (build_swap): the index could not be built before the swap.
- */
-static bool
-build_index_reads_varlena(Relation heap, Oid indexoid)
-{
-	Relation	idx = index_open(indexoid, AccessShareLock);
-	Bitmapset  *atts = NULL;
-	bool		varlena = false;
-	int			i;
-
-	for (i = 0; i < idx->rd_index->indnatts; i++)
-	{
-		if (idx->rd_index->indkey.values[i] != 0)
-			atts = bms_add_member(atts, idx->rd_index->indkey.values[i] - FirstLowInvalidHeapAttributeNumber);
-	}
-	pull_varattnos((Node *) RelationGetIndexExpressions(idx), 1, &atts);
-	pull_varattnos((Node *) RelationGetIndexPredicate(idx), 1, &atts);
-	i = -1;
-	while ((i = bms_next_member(atts, i)) >= 0)
-	{
-		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
-
-		if (attno == 0 || (attno > 0 && TupleDescAttr(RelationGetDescr(heap), attno - 1)->attlen < 0))
-			varlena = true;
-	}
-	index_close(idx, AccessShareLock);
-	return varlena;
-}
-
-/*
  * The indexes of rel that a recompute can build anew on another table of
  * the same columns (a plain CREATE INDEX each, from pg_get_indexdef), or
  * NIL with *ok false when one cannot be: backing a constraint, not valid,
- * reading a column of variable length (build_index_reads_varlena), or a
- * definition that does not read as expected.
+ * or a definition that does not read as expected.
  */
 static List *
 build_index_copies(Relation rel, bool *ok)
@@ -648,8 +702,6 @@ build_index_copies(Relation rel, bool *ok)
 		*ok = form->indisvalid && form->indisready && form->indislive && !form->indisexclusion &&
 			!OidIsValid(get_index_constraint(idx));
 		ReleaseSysCache(tup);
-		if (*ok && build_index_reads_varlena(rel, idx))
-			*ok = false;
 		if (!*ok)
 			return NIL;
 		ddl = pg_get_indexdef_string(idx);
@@ -690,11 +742,32 @@ build_lock_for_swap(Oid batch_relid)
 }
 
 /*
- * Swaps the storage of relations r1 and r2 (two heaps, two TOAST tables or
- * two indexes of the same access method): their pg_class rows exchange
- * relfilenode and the statistics that describe the storage (relpages,
- * reltuples, relallvisible, since 18 relallfrozen) and, for heaps,
- * relfrozenxid and relminmxid.
+ * Makes TOAST table toastoid depend on relid (internally: dropped with it),
+ * replacing its one dependency, on the table it belonged to.
+ */
+static void
+build_toast_depends_on(Oid toastoid, Oid relid)
+{
+	ObjectAddress toast;
+	ObjectAddress owner;
+
+	if (deleteDependencyRecordsFor(RelationRelationId, toastoid, false) != 1)
+		elog(ERROR, "TOAST table %u does not have exactly one dependency", toastoid);
+	ObjectAddressSet(toast, RelationRelationId, toastoid);
+	ObjectAddressSet(owner, RelationRelationId, relid);
+	recordDependencyOn(&toast, &owner, DEPENDENCY_INTERNAL);
+}
+
+/*
+ * Swaps the storage of relations r1 and r2 (two heaps or two indexes of the
+ * same access method): their pg_class rows exchange relfilenode and the
+ * statistics that describe the storage (relpages, reltuples, relallvisible,
+ * since 18 relallfrozen) and, for heaps, relfrozenxid, relminmxid and their
+ * TOAST tables: each TOAST table goes with the rows whose TOAST pointers
+ * name it (the links are swapped, as REFRESH MATERIALIZED VIEW swaps them;
+ * CLUSTER's swap of their contents would need the new rows to name the
+ * batch table's TOAST table before the swap, where the new indexes could
+ * not read them), and its dependency follows it.
  * The update invalidates both relcache entries; r1's new storage counts as
  * new in this subtransaction, as after CLUSTER (with wal_level = minimal,
  * writes to it skip WAL and it is synced at commit). The caller holds
@@ -714,6 +787,7 @@ build_swap_storage(Oid r1, Oid r2)
 	int32		allvisible;
 	TransactionId frozenxid;
 	MultiXactId minmxid;
+	Oid			toast;
 	Relation	rel1;
 	Relation	rel2;
 
@@ -745,8 +819,22 @@ build_swap_storage(Oid r1, Oid r2)
 	minmxid = c1->relminmxid;
 	c1->relminmxid = c2->relminmxid;
 	c2->relminmxid = minmxid;
+	if (c1->relkind == RELKIND_RELATION)
+	{
+		if (OidIsValid(c1->reltoastrelid) != OidIsValid(c2->reltoastrelid))
+			elog(ERROR, "relations \"%s\" and \"%s\" differ in TOAST tables",
+				 NameStr(c1->relname), NameStr(c2->relname));
+		toast = c1->reltoastrelid;
+		c1->reltoastrelid = c2->reltoastrelid;
+		c2->reltoastrelid = toast;
+	}
 	CatalogTupleUpdate(pgclass, &t1->t_self, t1);
 	CatalogTupleUpdate(pgclass, &t2->t_self, t2);
+	if (c1->relkind == RELKIND_RELATION && OidIsValid(c1->reltoastrelid))
+	{
+		build_toast_depends_on(c1->reltoastrelid, r1);
+		build_toast_depends_on(c2->reltoastrelid, r2);
+	}
 	heap_freetuple(t1);
 	heap_freetuple(t2);
 	table_close(pgclass, RowExclusiveLock);
@@ -796,20 +884,20 @@ build_toast_index(Oid toastrelid)
  * newoid that the recompute filled (sorted builds, under no lock anyone
  * else wants: nobody else can see that table), then, in an instant of
  * ACCESS EXCLUSIVE on the batch table (build_lock_for_swap), swaps the
- * storage of the two tables, of their TOAST tables and TOAST indexes and
- * of each pair of indexes, and drops newoid, which now holds the old
- * storage (removed at commit). Readers read the old batch layer until the
- * swap; one whose snapshot is older than the recompute's commit and
- * reads the view afterwards gets a serialization failure
- * (batch_build_check_snapshot).
+ * storage of the two tables (their TOAST tables with it) and of each pair
+ * of indexes, and drops newoid, which now holds the old storage (removed
+ * at commit). The new indexes read the new rows where they lie, values out
+ * of line included, in newoid's own TOAST table. Readers read the old
+ * batch layer until the swap; one whose snapshot is older than the
+ * recompute's commit and reads the view afterwards gets a serialization
+ * failure (batch_build_check_snapshot).
  */
 static void
 build_swap(Oid batch_relid, Oid newoid, List *copies)
 {
 	Oid			nsp = get_rel_namespace(batch_relid);
 	char	   *newname = quote_qualified_identifier(get_namespace_name(nsp), get_rel_name(newoid));
-	Oid			oldtoast;
-	Oid			newtoast;
+	Oid			toast;
 	ListCell   *lc;
 	ObjectAddress obj;
 
@@ -828,15 +916,6 @@ build_swap(Oid batch_relid, Oid newoid, List *copies)
 	}
 	build_lock_for_swap(batch_relid);
 	build_swap_storage(batch_relid, newoid);
-	oldtoast = build_toast_of(batch_relid);
-	newtoast = build_toast_of(newoid);
-	if (OidIsValid(oldtoast) != OidIsValid(newtoast))
-		elog(ERROR, "batch table \"%s\" and its copy differ in TOAST tables", get_rel_name(batch_relid));
-	if (OidIsValid(oldtoast))
-	{
-		build_swap_storage(oldtoast, newtoast);
-		build_swap_storage(build_toast_index(oldtoast), build_toast_index(newtoast));
-	}
 	foreach(lc, copies)
 	{
 		BuildIndex *b = lfirst(lc);
@@ -848,6 +927,23 @@ build_swap(Oid batch_relid, Oid newoid, List *copies)
 	ObjectAddressSet(obj, RelationRelationId, newoid);
 	performDeletion(&obj, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
 	CommandCounterIncrement();
+
+	/*
+	 * The TOAST table the batch table took is named after the table that
+	 * was dropped: it gets the name of the one it replaces, as after
+	 * REFRESH MATERIALIZED VIEW (names only: everything finds it by oid).
+	 */
+	toast = build_toast_of(batch_relid);
+	if (OidIsValid(toast))
+	{
+		char		name[NAMEDATALEN];
+
+		snprintf(name, sizeof(name), "pg_toast_%u", batch_relid);
+		RenameRelationInternal(toast, name, true, false);
+		snprintf(name, sizeof(name), "pg_toast_%u_index", batch_relid);
+		RenameRelationInternal(build_toast_index(toast), name, true, true);
+		CommandCounterIncrement();
+	}
 }
 
 /*
@@ -992,9 +1088,10 @@ build_execute(SPIPlanPtr plan, const char *sql, Snapshot snap, ParamListInfo par
  * MATERIALIZED VIEW and CLUSTER make one), indexed like it, whose storage
  * is then swapped in (build_swap): the old rows are neither deleted nor
  * indexed again, and readers read them until the swap. A batch table whose
- * rows need INSERT (a generated column, a trigger) has its rows deleted
- * and gets INSERT ... SELECT, whose rows other transactions do not see
- * before it commits, and whose old rows they keep reading meanwhile.
+ * rows need INSERT (a trigger) or that a query of this session holds open
+ * has its rows deleted and gets INSERT ... SELECT, whose rows other
+ * transactions do not see before it commits, and whose old rows they keep
+ * reading meanwhile.
  */
 int64
 batch_build(ViewDef *def, Snapshot snap, Datum horizon)
@@ -1025,6 +1122,21 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	/* the hash aggregation spills where maintenance commands would */
 	mwm = psprintf("%dkB", maintenance_work_mem);
 	(void) set_config_option("work_mem", mwm, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * Grouped by hashing whenever the keys can be hashed: the planner knows
+	 * no size for batch_state's "internal" state and assumes 8 kB a group,
+	 * so past ~100,000 groups it costs a hash aggregation as spilling to
+	 * many partitions and, for keys it finds cheap to sort (text), sorts
+	 * every event instead: 20% more CPU for a recompute of 841,304 text
+	 * groups (docs/benchmarks.md). No size is declared for the state: the
+	 * hash aggregation planned with partitions holds fewer groups at once
+	 * and is faster for it than one planned to hold them all (30% of the
+	 * build's CPU time for 841,304 integer groups). Keys without a hash
+	 * function are still sorted (enable_sort only makes a sort costlier).
+	 */
+	(void) set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	/*
 	 * The new table's indexes go where the batch table's are: in the
@@ -1060,12 +1172,6 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 							   rel->rd_rel->relpersistence, ShareUpdateExclusiveLock);
 		CommandCounterIncrement();
 		target = table_open(newoid, AccessExclusiveLock);
-
-		/*
-		 * The rows' TOAST pointers name the batch table's TOAST table, whose
-		 * storage the new one's takes at the swap (as CLUSTER does).
-		 */
-		target->rd_toastoid = rel->rd_rel->reltoastrelid;
 	}
 	sql = build_sql(def, way == BUILD_INSERT);
 	ereport(DEBUG1, (errmsg_internal("pg_lambda batch build: %s", sql)));
@@ -1101,16 +1207,16 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		r->options = TABLE_INSERT_SKIP_FSM;
 		r->cid = GetCurrentCommandId(true);
 		r->cxt = CurrentMemoryContext;
+		r->gen = build_generated_init(rel);
 		(void) build_execute(plan, sql, snap, params, (DestReceiver *) r, build_view_owner(def));
 		FreeBulkInsertState(r->bistate);
+		if (r->gen != NULL)
+			FreeExecutorState(r->gen->estate);
 		for (i = 0; i < BUILD_MULTI_INSERT && r->slots[i] != NULL; i++)
 			ExecDropSingleTupleTableSlot(r->slots[i]);
 		rows = r->rows;
 		if (target != rel)
-		{
-			target->rd_toastoid = InvalidOid;
 			table_close(target, NoLock);
-		}
 		table_close(rel, NoLock);
 		CommandCounterIncrement();
 		/* the indexes, sorted from the rows just written */
