@@ -61,6 +61,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "batch.h"
 #include "catalog.h"
 #include "cview.h"
 #include "merge_group.h"
@@ -81,6 +82,10 @@
 #define MG_CONST	MERGE_COL_CONST /* a constant (a column the query does not use) */
 #define MG_KEY		MERGE_COL_KEY	/* a key column */
 #define MG_AGG		MERGE_COL_AGG	/* a merge aggregate */
+
+/* How a batch branch restricts the batch table (merge_group_split_kind) */
+#define MERGE_GROUP_SHORT	1		/* by NOT _lambda_long */
+#define MERGE_GROUP_LONG	2		/* by _lambda_long */
 
 static create_upper_paths_hook_type merge_group_prev_hook = NULL;
 
@@ -416,19 +421,134 @@ merge_group_upper_paths(PlannerInfo *root, UpperRelationKind stage, RelOptInfo *
 		merge_group_add_path(root, input_rel, output_rel);
 }
 
-/* PlanCustomPath: the scan returns the grouping's target, its branches below it */
+/*
+ * How a branch (path) of the merged scan restricts the batch table (of
+ * relid batch_relid, whose column _lambda_long is longatt):
+ * MERGE_GROUP_SHORT when by exactly "NOT _lambda_long", MERGE_GROUP_LONG
+ * when by exactly "_lambda_long", 0 otherwise (any other condition, or a
+ * branch of another shape). The branch is the batch table itself (a branch
+ * PostgreSQL pulled up) or a one-table subquery over it.
+ */
+static int
+merge_group_split_kind(PlannerInfo *root, Path *path, Oid batch_relid, AttrNumber longatt)
+{
+	RelOptInfo *rel = path->parent;
+	RangeTblEntry *rte = planner_rt_fetch(rel->relid, root);
+	RestrictInfo *ri;
+	Node	   *clause;
+	int			kind = MERGE_GROUP_LONG;
+
+	if (rte->rtekind == RTE_SUBQUERY)
+	{
+		Query	   *sq = rte->subquery;
+		RangeTblRef *rtr;
+
+		if (rel->baserestrictinfo != NIL || rel->subroot == NULL || sq->hasAggs ||
+			sq->groupClause != NIL || sq->havingQual != NULL || sq->setOperations != NULL ||
+			sq->limitCount != NULL || sq->limitOffset != NULL || sq->distinctClause != NIL ||
+			sq->sortClause != NIL || sq->hasWindowFuncs || sq->hasTargetSRFs || sq->rowMarks != NIL ||
+			list_length(sq->jointree->fromlist) != 1 || !IsA(linitial(sq->jointree->fromlist), RangeTblRef))
+			return 0;
+		rtr = linitial(sq->jointree->fromlist);
+		root = rel->subroot;
+		if (rtr->rtindex >= root->simple_rel_array_size || root->simple_rel_array[rtr->rtindex] == NULL)
+			return 0;
+		rel = root->simple_rel_array[rtr->rtindex];
+		rte = planner_rt_fetch(rel->relid, root);
+	}
+	if (rte->rtekind != RTE_RELATION || rte->relid != batch_relid || list_length(rel->baserestrictinfo) != 1)
+		return 0;
+	ri = linitial(rel->baserestrictinfo);
+	clause = (Node *) ri->clause;
+	if (is_notclause(clause))
+	{
+		clause = (Node *) get_notclausearg((Expr *) clause);
+		kind = MERGE_GROUP_SHORT;
+	}
+	if (!IsA(clause, Var) || ((Var *) clause)->varno != (int) rel->relid ||
+		((Var *) clause)->varattno != longatt || ((Var *) clause)->varlevelsup != 0)
+		return 0;
+	return kind;
+}
+
+/* A branch's sequential scan (through a Subquery Scan without conditions), or NULL. */
 static Plan *
-merge_group_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *rel pg_attribute_unused(),
+merge_group_branch_seqscan(Plan *plan)
+{
+	if (IsA(plan, SubqueryScan) && plan->qual == NIL)
+		plan = ((SubqueryScan *) plan)->subplan;
+	return IsA(plan, SeqScan) ? plan : NULL;
+}
+
+/*
+ * The batch table read once. A view whose keys can be long reads its batch
+ * table in two branches, "WHERE NOT _lambda_long" and "WHERE _lambda_long"
+ * (view_parts.c); when nothing else restricts either (a read of the whole
+ * view) and the first is a sequential scan, that scan without its filter
+ * returns the rows of both, each once: the second branch is left out of
+ * plans (custom_plans, the plans of paths) and speed_child moves to its
+ * place in what is left. The merged scan takes every batch row as a group
+ * of its own whichever branch it comes from (a key is in the batch table
+ * once), so the answer is the same, without the filter on every row.
+ */
+static List *
+merge_group_whole_batch(PlannerInfo *root, List *paths, List *plans, Oid batch_relid,
+						int *speed_child)
+{
+	AttrNumber	longatt = get_attnum(batch_relid, BATCH_LONG_COLUMN);
+	int			shortb = -1;
+	int			longb = -1;
+	Plan	   *seq;
+	ListCell   *lp,
+			   *lc;
+	int			i = 0;
+
+	if (longatt == InvalidAttrNumber)
+		return plans;
+	forboth(lp, paths, lc, plans)
+	{
+		int			kind = i == *speed_child ? 0 :
+			merge_group_split_kind(root, lfirst(lp), batch_relid, longatt);
+
+		if (kind == MERGE_GROUP_SHORT && shortb < 0 && merge_group_branch_seqscan(lfirst(lc)))
+			shortb = i;
+		else if (kind == MERGE_GROUP_LONG && longb < 0)
+			longb = i;
+		i++;
+	}
+	if (shortb < 0 || longb < 0)
+		return plans;
+	seq = merge_group_branch_seqscan(list_nth(plans, shortb));
+	if (list_length(seq->qual) != 1)
+		return plans;
+	seq->qual = NIL;
+	if (*speed_child > longb)
+		(*speed_child)--;
+	return list_delete_nth_cell(list_copy(plans), longb);
+}
+
+/*
+ * PlanCustomPath: the scan returns the grouping's target, its branches below
+ * it (the batch table's two branches as one when they read all of it:
+ * merge_group_whole_batch).
+ */
+static Plan *
+merge_group_plan(PlannerInfo *root, RelOptInfo *rel pg_attribute_unused(),
 				 CustomPath *best_path, List *tlist, List *clauses, List *custom_plans)
 {
 	CustomScan *cs = makeNode(CustomScan);
+	List	   *head = linitial(best_path->custom_private);
+	int			speed_child = linitial_int(head);
 
+	custom_plans = merge_group_whole_batch(root, best_path->custom_paths, custom_plans,
+										   (Oid) lsecond_int(head), &speed_child);
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.plan.qual = extract_actual_clauses(clauses, false);
 	cs->scan.scanrelid = 0;
 	cs->custom_plans = custom_plans;
 	cs->custom_scan_tlist = copyObject(tlist);
-	cs->custom_private = best_path->custom_private;
+	cs->custom_private = list_copy(best_path->custom_private);
+	linitial(cs->custom_private) = list_make2_int(speed_child, lsecond_int(head));
 	cs->flags = best_path->flags;
 	cs->methods = &merge_group_scan_methods;
 	return &cs->scan.plan;
@@ -669,6 +789,54 @@ merge_group_fold(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, MergeG
 }
 
 /*
+ * Aggregate idx of a batch row's group without speed-layer rows (the whole
+ * view just after a refresh), for a merge_state_foldable aggregate whose
+ * state lies in the row under a short header: the state's value itself when
+ * the aggregate starts from NULL (sum, min, max: merge_state_fold_images
+ * takes a first state as it is), else its combination with the initial
+ * state (count). False when the state is NULL or lies otherwise: the caller
+ * merges as for any group. Called per row, so it reads the bytes in place.
+ */
+static inline bool
+merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Datum *result,
+					 bool *isnull)
+{
+	AggMeta    *meta = s->cols.meta[idx];
+	int			at = s->cols.aggpos[idx];
+	struct varlena *v;
+	const char *image;
+	int			len;
+
+	if (bvals == NULL || bnulls[at])
+		return false;
+	v = (struct varlena *) DatumGetPointer(bvals[at]);
+	if (!VARATT_IS_SHORT(v) || VARSIZE_SHORT(v) - VARHDRSZ_SHORT != meta->translen)
+		return false;
+	image = VARDATA_SHORT(v);
+	if (!meta->initnull)
+	{
+		len = meta->translen;
+		return merge_state_fold_images(meta, &image, &len, 1, result, isnull);
+	}
+	*isnull = false;
+	if (meta->translen == sizeof(int64))
+	{
+		int64		x;
+
+		memcpy(&x, image, sizeof(int64));
+		*result = Int64GetDatum(x);
+	}
+	else
+	{
+		int32		x;
+
+		memcpy(&x, image, sizeof(int32));
+		*result = Int32GetDatum(x);
+	}
+	return true;
+}
+
+/*
  * Fills the scan slot with one group: its keys (from the batch row's values
  * or the entry's), each aggregate merged from the batch state (when given)
  * and then the entry's speed rows.
@@ -703,6 +871,10 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 					MergeState st;
 					MergeGroupRow *row;
 
+					if (e == NULL && s->foldable[idx] &&
+						merge_group_fold_one(s, idx, bvals, bnulls,
+											 &out->tts_values[c], &out->tts_isnull[c]))
+						break;
 					if (s->foldable[idx] &&
 						merge_group_fold(s, idx, bvals, bnulls, e,
 										 &out->tts_values[c], &out->tts_isnull[c]))
