@@ -810,7 +810,7 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
 	if (bvals == NULL || bnulls[at])
 		return false;
 	v = (struct varlena *) DatumGetPointer(bvals[at]);
-	if (!VARATT_IS_SHORT(v) || VARSIZE_SHORT(v) - VARHDRSZ_SHORT != meta->translen)
+	if (!VARATT_IS_SHORT(v) || (int) (VARSIZE_SHORT(v) - VARHDRSZ_SHORT) != meta->translen)
 		return false;
 	image = VARDATA_SHORT(v);
 	if (!meta->initnull)
