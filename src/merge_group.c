@@ -53,6 +53,7 @@
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
@@ -489,10 +490,11 @@ merge_group_branch_seqscan(Plan *plan)
  * plans (custom_plans, the plans of paths) and speed_child moves to its
  * place in what is left. The merged scan takes every batch row as a group
  * of its own whichever branch it comes from (a key is in the batch table
- * once), so the answer is the same, without the filter on every row.
+ * once), so the answer is the same, without the filter on every row. The
+ * second branch's path leaves *paths too.
  */
 static List *
-merge_group_whole_batch(PlannerInfo *root, List *paths, List *plans, Oid batch_relid,
+merge_group_whole_batch(PlannerInfo *root, List **paths, List *plans, Oid batch_relid,
 						int *speed_child)
 {
 	AttrNumber	longatt = get_attnum(batch_relid, BATCH_LONG_COLUMN);
@@ -505,7 +507,7 @@ merge_group_whole_batch(PlannerInfo *root, List *paths, List *plans, Oid batch_r
 
 	if (longatt == InvalidAttrNumber)
 		return plans;
-	forboth(lp, paths, lc, plans)
+	forboth(lp, *paths, lc, plans)
 	{
 		int			kind = i == *speed_child ? 0 :
 			merge_group_split_kind(root, lfirst(lp), batch_relid, longatt);
@@ -524,13 +526,105 @@ merge_group_whole_batch(PlannerInfo *root, List *paths, List *plans, Oid batch_r
 	seq->qual = NIL;
 	if (*speed_child > longb)
 		(*speed_child)--;
+	*paths = list_delete_nth_cell(list_copy(*paths), longb);
 	return list_delete_nth_cell(list_copy(plans), longb);
+}
+
+/* Whether each entry i (from 1) of tlist is a column i of relation varno. */
+static bool
+merge_group_tlist_in_order(List *tlist, Index varno)
+{
+	ListCell   *lc;
+	AttrNumber	i = 1;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Var		   *v = (Var *) tle->expr;
+
+		if (tle->resjunk || !IsA(v, Var) || v->varno != (int) varno || v->varattno != i ||
+			v->varlevelsup != 0)
+			return false;
+		i++;
+	}
+	return true;
+}
+
+/*
+ * A batch branch's sequential scan made to return the table's rows as they
+ * lie. PostgreSQL gives a scan of a UNION ALL branch a target list of the
+ * branch's columns (never the table's own, as for a table alone), so each
+ * row was projected, and projected again by the Subquery Scan of a branch it
+ * did not pull up. When the branch's columns are the table's first columns
+ * in order (a view's batch table begins with its keys and states, in the
+ * order of its branches), the scan takes the table's whole target list, and
+ * a Subquery Scan over it a list of all its columns in order, which
+ * set_plan_references then removes as trivial: the merged scan reads the
+ * branch's columns at the same positions, the rest after them unread.
+ * path is the branch's path, plan its plan (changed in place); the caller
+ * makes sure it is the only batch branch (the merged scan reads the rows of
+ * all batch branches into slots of the first one's kind).
+ */
+static void
+merge_group_physical(PlannerInfo *root, Path *path, Plan *plan)
+{
+	Plan	   *seq = plan;
+	PlannerInfo *subroot = root;
+	SubqueryScan *sqs = NULL;
+	Index		scanrelid;
+	List	   *phys;
+	List	   *outer = NIL;
+	ListCell   *lc;
+	AttrNumber	i = 1;
+
+	if (IsA(plan, SubqueryScan))
+	{
+		sqs = (SubqueryScan *) plan;
+		if (plan->qual != NIL || path->parent->subroot == NULL ||
+			!merge_group_tlist_in_order(plan->targetlist, sqs->scan.scanrelid))
+			return;
+		seq = sqs->subplan;
+		subroot = path->parent->subroot;
+	}
+	if (!IsA(seq, SeqScan))
+		return;
+	scanrelid = ((Scan *) seq)->scanrelid;
+	if (scanrelid >= (Index) subroot->simple_rel_array_size || subroot->simple_rel_array[scanrelid] == NULL)
+		return;
+	/* the scan's columns the branch returns: the table's first, in order */
+	if (sqs != NULL)
+	{
+		if (list_length(sqs->scan.plan.targetlist) > list_length(seq->targetlist) ||
+			!merge_group_tlist_in_order(list_truncate(list_copy(seq->targetlist),
+													  list_length(sqs->scan.plan.targetlist)),
+										scanrelid))
+			return;
+	}
+	else if (!merge_group_tlist_in_order(seq->targetlist, scanrelid))
+		return;
+	phys = build_physical_tlist(subroot, subroot->simple_rel_array[scanrelid]);
+	if (phys == NIL || list_length(phys) < list_length(seq->targetlist))
+		return;
+	seq->targetlist = phys;
+	if (sqs == NULL)
+		return;
+	foreach(lc, phys)
+	{
+		Node	   *e = (Node *) ((TargetEntry *) lfirst(lc))->expr;
+
+		outer = lappend(outer, makeTargetEntry((Expr *) makeVar(sqs->scan.scanrelid, i, exprType(e),
+																exprTypmod(e), exprCollation(e), 0),
+											   i, NULL, false));
+		i++;
+	}
+	plan->targetlist = outer;
 }
 
 /*
  * PlanCustomPath: the scan returns the grouping's target, its branches below
  * it (the batch table's two branches as one when they read all of it:
- * merge_group_whole_batch).
+ * merge_group_whole_batch; a batch branch's sequential scan not projecting
+ * its rows: merge_group_physical).
  */
 static Plan *
 merge_group_plan(PlannerInfo *root, RelOptInfo *rel pg_attribute_unused(),
@@ -540,8 +634,14 @@ merge_group_plan(PlannerInfo *root, RelOptInfo *rel pg_attribute_unused(),
 	List	   *head = linitial(best_path->custom_private);
 	int			speed_child = linitial_int(head);
 
-	custom_plans = merge_group_whole_batch(root, best_path->custom_paths, custom_plans,
-										   (Oid) lsecond_int(head), &speed_child);
+	List	   *paths = best_path->custom_paths;
+
+	custom_plans = merge_group_whole_batch(root, &paths, custom_plans, (Oid) lsecond_int(head),
+										   &speed_child);
+	/* one batch branch (branches of one shape are read into one kind of slot) */
+	if (list_length(custom_plans) == (speed_child >= 0 ? 2 : 1))
+		merge_group_physical(root, list_nth(paths, speed_child == 0 ? 1 : 0),
+							 list_nth(custom_plans, speed_child == 0 ? 1 : 0));
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.plan.qual = extract_actual_clauses(clauses, false);
 	cs->scan.scanrelid = 0;
