@@ -30,7 +30,12 @@
  * only when the planner's estimate of those keys fits in what a hash
  * aggregate may take (work_mem x hash_mem_multiplier); with a larger speed
  * layer the aggregation stays, which spills to disk. EXPLAIN shows
- * "Custom Scan (LambdaMerge)" with the branches under it.
+ * "Custom Scan (LambdaMerge)" with the branches under it: for a read of the
+ * whole view, one sequential scan of the batch table, without the filter
+ * that splits long keys from the others and without a projection
+ * (merge_group_whole_batch, merge_group_physical). A batch row without
+ * speed rows is finalized from its states' bytes in place
+ * (merge_group_fold_one).
  *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).
