@@ -62,6 +62,10 @@ SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
 EXPLAIN (COSTS OFF) SELECT * FROM v;
 EXPLAIN (COSTS OFF) SELECT k, sum(n) FROM v GROUP BY k;
 SELECT same('SELECT k, sum(n) FROM v GROUP BY k', 'SELECT k, sum(n) FROM v_direct GROUP BY k');
+-- columns read that are not the first ones: the scan returns the table's
+-- rows as they lie, a Subquery Scan picks the columns
+EXPLAIN (COSTS OFF, VERBOSE) SELECT k, sum(mxy) FROM v GROUP BY k;
+SELECT same('SELECT k, sum(mxy) FROM v GROUP BY k', 'SELECT k, sum(mxy) FROM v_direct GROUP BY k');
 SELECT same('SELECT k, g, n, nx FROM v', 'SELECT k, g, n, nx FROM v_direct');
 SELECT same('SELECT * FROM v WHERE g = 1', 'SELECT * FROM v_direct WHERE g = 1');
 -- a tail: keys in both layers (some with NULL x in one layer only), keys

@@ -560,12 +560,14 @@ merge_group_tlist_in_order(List *tlist, Index varno)
  * lie. PostgreSQL gives a scan of a UNION ALL branch a target list of the
  * branch's columns (never the table's own, as for a table alone), so each
  * row was projected, and projected again by the Subquery Scan of a branch it
- * did not pull up. When the branch's columns are the table's first columns
- * in order (a view's batch table begins with its keys and states, in the
- * order of its branches), the scan takes the table's whole target list, and
- * a Subquery Scan over it a list of all its columns in order, which
- * set_plan_references then removes as trivial: the merged scan reads the
- * branch's columns at the same positions, the rest after them unread.
+ * did not pull up. When the columns read are the table's at the same
+ * positions (a view's batch table begins with its keys and states, in the
+ * order of its branches), the scan takes the table's whole target list; a
+ * Subquery Scan over it that returns its first columns in order gets a list
+ * of all of them, which set_plan_references then removes as trivial: the
+ * merged scan reads the branch's columns at the same positions, the rest
+ * after them unread. (A Subquery Scan that skips a column, the query not
+ * using it, stays: one projection instead of two.)
  * path is the branch's path, plan its plan (changed in place); the caller
  * makes sure it is the only batch branch (the merged scan reads the rows of
  * all batch branches into slots of the first one's kind).
@@ -585,8 +587,7 @@ merge_group_physical(PlannerInfo *root, Path *path, Plan *plan)
 	if (IsA(plan, SubqueryScan))
 	{
 		sqs = (SubqueryScan *) plan;
-		if (plan->qual != NIL || path->parent->subroot == NULL ||
-			!merge_group_tlist_in_order(plan->targetlist, sqs->scan.scanrelid))
+		if (plan->qual != NIL || path->parent->subroot == NULL)
 			return;
 		seq = sqs->subplan;
 		subroot = path->parent->subroot;
@@ -596,14 +597,28 @@ merge_group_physical(PlannerInfo *root, Path *path, Plan *plan)
 	scanrelid = ((Scan *) seq)->scanrelid;
 	if (scanrelid >= (Index) subroot->simple_rel_array_size || subroot->simple_rel_array[scanrelid] == NULL)
 		return;
-	/* the scan's columns the branch returns: the table's first, in order */
+	/*
+	 * The scan's columns the branch returns are the table's at the same
+	 * positions: all of them in order, or (under a Subquery Scan) those the
+	 * Subquery Scan reads (the others are NULLs of columns the query does
+	 * not use, whatever they become).
+	 */
 	if (sqs != NULL)
 	{
-		if (list_length(sqs->scan.plan.targetlist) > list_length(seq->targetlist) ||
-			!merge_group_tlist_in_order(list_truncate(list_copy(seq->targetlist),
-													  list_length(sqs->scan.plan.targetlist)),
-										scanrelid))
-			return;
+		foreach(lc, sqs->scan.plan.targetlist)
+		{
+			TargetEntry *tle = lfirst(lc);
+			Var		   *v = (Var *) tle->expr;
+			TargetEntry *below;
+
+			if (tle->resjunk || !IsA(v, Var) || v->varno != (int) sqs->scan.scanrelid ||
+				v->varlevelsup != 0 || v->varattno < 1 || v->varattno > list_length(seq->targetlist))
+				return;
+			below = list_nth(seq->targetlist, v->varattno - 1);
+			if (below->resjunk || !IsA(below->expr, Var) || ((Var *) below->expr)->varno != (int) scanrelid ||
+				((Var *) below->expr)->varattno != v->varattno || ((Var *) below->expr)->varlevelsup != 0)
+				return;
+		}
 	}
 	else if (!merge_group_tlist_in_order(seq->targetlist, scanrelid))
 		return;
@@ -611,7 +626,8 @@ merge_group_physical(PlannerInfo *root, Path *path, Plan *plan)
 	if (phys == NIL || list_length(phys) < list_length(seq->targetlist))
 		return;
 	seq->targetlist = phys;
-	if (sqs == NULL)
+	/* a Subquery Scan of the columns in order: made trivial, so removed */
+	if (sqs == NULL || !merge_group_tlist_in_order(plan->targetlist, sqs->scan.scanrelid))
 		return;
 	foreach(lc, phys)
 	{
@@ -638,7 +654,6 @@ merge_group_plan(PlannerInfo *root, RelOptInfo *rel pg_attribute_unused(),
 	CustomScan *cs = makeNode(CustomScan);
 	List	   *head = linitial(best_path->custom_private);
 	int			speed_child = linitial_int(head);
-
 	List	   *paths = best_path->custom_paths;
 
 	custom_plans = merge_group_whole_batch(root, &paths, custom_plans, (Oid) lsecond_int(head),
