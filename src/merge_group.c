@@ -30,7 +30,12 @@
  * only when the planner's estimate of those keys fits in what a hash
  * aggregate may take (work_mem x hash_mem_multiplier); with a larger speed
  * layer the aggregation stays, which spills to disk. EXPLAIN shows
- * "Custom Scan (LambdaMerge)" with the branches under it.
+ * "Custom Scan (LambdaMerge)" with the branches under it: for a read of the
+ * whole view, one sequential scan of the batch table, without the filter
+ * that splits long keys from the others and without a projection
+ * (merge_group_whole_batch, merge_group_physical). A batch row without
+ * speed rows is finalized from its states' bytes in place
+ * (merge_group_fold_one).
  *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).
@@ -53,6 +58,7 @@
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
@@ -61,6 +67,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "batch.h"
 #include "catalog.h"
 #include "cview.h"
 #include "merge_group.h"
@@ -81,6 +88,10 @@
 #define MG_CONST	MERGE_COL_CONST /* a constant (a column the query does not use) */
 #define MG_KEY		MERGE_COL_KEY	/* a key column */
 #define MG_AGG		MERGE_COL_AGG	/* a merge aggregate */
+
+/* How a batch branch restricts the batch table (merge_group_split_kind) */
+#define MERGE_GROUP_SHORT	1		/* by NOT _lambda_long */
+#define MERGE_GROUP_LONG	2		/* by _lambda_long */
 
 static create_upper_paths_hook_type merge_group_prev_hook = NULL;
 
@@ -416,19 +427,248 @@ merge_group_upper_paths(PlannerInfo *root, UpperRelationKind stage, RelOptInfo *
 		merge_group_add_path(root, input_rel, output_rel);
 }
 
-/* PlanCustomPath: the scan returns the grouping's target, its branches below it */
+/*
+ * How a branch (path) of the merged scan restricts the batch table (of
+ * relid batch_relid, whose column _lambda_long is longatt):
+ * MERGE_GROUP_SHORT when by exactly "NOT _lambda_long", MERGE_GROUP_LONG
+ * when by exactly "_lambda_long", 0 otherwise (any other condition, or a
+ * branch of another shape). The branch is the batch table itself (a branch
+ * PostgreSQL pulled up) or a one-table subquery over it.
+ */
+static int
+merge_group_split_kind(PlannerInfo *root, Path *path, Oid batch_relid, AttrNumber longatt)
+{
+	RelOptInfo *rel = path->parent;
+	RangeTblEntry *rte = planner_rt_fetch(rel->relid, root);
+	RestrictInfo *ri;
+	Node	   *clause;
+	int			kind = MERGE_GROUP_LONG;
+
+	if (rte->rtekind == RTE_SUBQUERY)
+	{
+		Query	   *sq = rte->subquery;
+		RangeTblRef *rtr;
+
+		if (rel->baserestrictinfo != NIL || rel->subroot == NULL || sq->hasAggs ||
+			sq->groupClause != NIL || sq->havingQual != NULL || sq->setOperations != NULL ||
+			sq->limitCount != NULL || sq->limitOffset != NULL || sq->distinctClause != NIL ||
+			sq->sortClause != NIL || sq->hasWindowFuncs || sq->hasTargetSRFs || sq->rowMarks != NIL ||
+			list_length(sq->jointree->fromlist) != 1 || !IsA(linitial(sq->jointree->fromlist), RangeTblRef))
+			return 0;
+		rtr = linitial(sq->jointree->fromlist);
+		root = rel->subroot;
+		if (rtr->rtindex >= root->simple_rel_array_size || root->simple_rel_array[rtr->rtindex] == NULL)
+			return 0;
+		rel = root->simple_rel_array[rtr->rtindex];
+		rte = planner_rt_fetch(rel->relid, root);
+	}
+	if (rte->rtekind != RTE_RELATION || rte->relid != batch_relid || list_length(rel->baserestrictinfo) != 1)
+		return 0;
+	ri = linitial(rel->baserestrictinfo);
+	clause = (Node *) ri->clause;
+	if (is_notclause(clause))
+	{
+		clause = (Node *) get_notclausearg((Expr *) clause);
+		kind = MERGE_GROUP_SHORT;
+	}
+	if (!IsA(clause, Var) || ((Var *) clause)->varno != (int) rel->relid ||
+		((Var *) clause)->varattno != longatt || ((Var *) clause)->varlevelsup != 0)
+		return 0;
+	return kind;
+}
+
+/* A branch's sequential scan (through a Subquery Scan without conditions), or NULL. */
 static Plan *
-merge_group_plan(PlannerInfo *root pg_attribute_unused(), RelOptInfo *rel pg_attribute_unused(),
+merge_group_branch_seqscan(Plan *plan)
+{
+	if (IsA(plan, SubqueryScan) && plan->qual == NIL)
+		plan = ((SubqueryScan *) plan)->subplan;
+	return IsA(plan, SeqScan) ? plan : NULL;
+}
+
+/*
+ * The batch table read once. A view whose keys can be long reads its batch
+ * table in two branches, "WHERE NOT _lambda_long" and "WHERE _lambda_long"
+ * (view_parts.c); when nothing else restricts either (a read of the whole
+ * view) and the first is a sequential scan, that scan without its filter
+ * returns the rows of both, each once: the second branch is left out of
+ * plans (custom_plans, the plans of paths) and speed_child moves to its
+ * place in what is left. The merged scan takes every batch row as a group
+ * of its own whichever branch it comes from (a key is in the batch table
+ * once), so the answer is the same, without the filter on every row. The
+ * second branch's path leaves *paths too.
+ */
+static List *
+merge_group_whole_batch(PlannerInfo *root, List **paths, List *plans, Oid batch_relid,
+						int *speed_child)
+{
+	AttrNumber	longatt = get_attnum(batch_relid, BATCH_LONG_COLUMN);
+	int			shortb = -1;
+	int			longb = -1;
+	Plan	   *seq;
+	ListCell   *lp,
+			   *lc;
+	int			i = 0;
+
+	if (longatt == InvalidAttrNumber)
+		return plans;
+	forboth(lp, *paths, lc, plans)
+	{
+		int			kind = i == *speed_child ? 0 :
+			merge_group_split_kind(root, lfirst(lp), batch_relid, longatt);
+
+		if (kind == MERGE_GROUP_SHORT && shortb < 0 && merge_group_branch_seqscan(lfirst(lc)))
+			shortb = i;
+		else if (kind == MERGE_GROUP_LONG && longb < 0)
+			longb = i;
+		i++;
+	}
+	if (shortb < 0 || longb < 0)
+		return plans;
+	seq = merge_group_branch_seqscan(list_nth(plans, shortb));
+	if (list_length(seq->qual) != 1)
+		return plans;
+	seq->qual = NIL;
+	if (*speed_child > longb)
+		(*speed_child)--;
+	*paths = list_delete_nth_cell(list_copy(*paths), longb);
+	return list_delete_nth_cell(list_copy(plans), longb);
+}
+
+/* Whether each entry i (from 1) of tlist is a column i of relation varno. */
+static bool
+merge_group_tlist_in_order(List *tlist, Index varno)
+{
+	ListCell   *lc;
+	AttrNumber	i = 1;
+
+	foreach(lc, tlist)
+	{
+		TargetEntry *tle = lfirst(lc);
+		Var		   *v = (Var *) tle->expr;
+
+		if (tle->resjunk || !IsA(v, Var) || v->varno != (int) varno || v->varattno != i ||
+			v->varlevelsup != 0)
+			return false;
+		i++;
+	}
+	return true;
+}
+
+/*
+ * A batch branch's sequential scan made to return the table's rows as they
+ * lie. PostgreSQL gives a scan of a UNION ALL branch a target list of the
+ * branch's columns (never the table's own, as for a table alone), so each
+ * row was projected, and projected again by the Subquery Scan of a branch it
+ * did not pull up. When the columns read are the table's at the same
+ * positions (a view's batch table begins with its keys and states, in the
+ * order of its branches), the scan takes the table's whole target list; a
+ * Subquery Scan over it that returns its first columns in order gets a list
+ * of all of them, which set_plan_references then removes as trivial: the
+ * merged scan reads the branch's columns at the same positions, the rest
+ * after them unread. (A Subquery Scan that skips a column, the query not
+ * using it, stays: one projection instead of two.)
+ * path is the branch's path, plan its plan (changed in place); the caller
+ * makes sure it is the only batch branch (the merged scan reads the rows of
+ * all batch branches into slots of the first one's kind).
+ */
+static void
+merge_group_physical(PlannerInfo *root, Path *path, Plan *plan)
+{
+	Plan	   *seq = plan;
+	PlannerInfo *subroot = root;
+	SubqueryScan *sqs = NULL;
+	Index		scanrelid;
+	List	   *phys;
+	List	   *outer = NIL;
+	ListCell   *lc;
+	AttrNumber	i = 1;
+
+	if (IsA(plan, SubqueryScan))
+	{
+		sqs = (SubqueryScan *) plan;
+		if (plan->qual != NIL || path->parent->subroot == NULL)
+			return;
+		seq = sqs->subplan;
+		subroot = path->parent->subroot;
+	}
+	if (!IsA(seq, SeqScan))
+		return;
+	scanrelid = ((Scan *) seq)->scanrelid;
+	if (scanrelid >= (Index) subroot->simple_rel_array_size || subroot->simple_rel_array[scanrelid] == NULL)
+		return;
+	/*
+	 * The scan's columns the branch returns are the table's at the same
+	 * positions: all of them in order, or (under a Subquery Scan) those the
+	 * Subquery Scan reads (the others are NULLs of columns the query does
+	 * not use, whatever they become).
+	 */
+	if (sqs != NULL)
+	{
+		foreach(lc, sqs->scan.plan.targetlist)
+		{
+			TargetEntry *tle = lfirst(lc);
+			Var		   *v = (Var *) tle->expr;
+			TargetEntry *below;
+
+			if (tle->resjunk || !IsA(v, Var) || v->varno != (int) sqs->scan.scanrelid ||
+				v->varlevelsup != 0 || v->varattno < 1 || v->varattno > list_length(seq->targetlist))
+				return;
+			below = list_nth(seq->targetlist, v->varattno - 1);
+			if (below->resjunk || !IsA(below->expr, Var) || ((Var *) below->expr)->varno != (int) scanrelid ||
+				((Var *) below->expr)->varattno != v->varattno || ((Var *) below->expr)->varlevelsup != 0)
+				return;
+		}
+	}
+	else if (!merge_group_tlist_in_order(seq->targetlist, scanrelid))
+		return;
+	phys = build_physical_tlist(subroot, subroot->simple_rel_array[scanrelid]);
+	if (phys == NIL || list_length(phys) < list_length(seq->targetlist))
+		return;
+	seq->targetlist = phys;
+	/* a Subquery Scan of the columns in order: made trivial, so removed */
+	if (sqs == NULL || !merge_group_tlist_in_order(plan->targetlist, sqs->scan.scanrelid))
+		return;
+	foreach(lc, phys)
+	{
+		Node	   *e = (Node *) ((TargetEntry *) lfirst(lc))->expr;
+
+		outer = lappend(outer, makeTargetEntry((Expr *) makeVar(sqs->scan.scanrelid, i, exprType(e),
+																exprTypmod(e), exprCollation(e), 0),
+											   i, NULL, false));
+		i++;
+	}
+	plan->targetlist = outer;
+}
+
+/*
+ * PlanCustomPath: the scan returns the grouping's target, its branches below
+ * it (the batch table's two branches as one when they read all of it:
+ * merge_group_whole_batch; a batch branch's sequential scan not projecting
+ * its rows: merge_group_physical).
+ */
+static Plan *
+merge_group_plan(PlannerInfo *root, RelOptInfo *rel pg_attribute_unused(),
 				 CustomPath *best_path, List *tlist, List *clauses, List *custom_plans)
 {
 	CustomScan *cs = makeNode(CustomScan);
+	List	   *head = linitial(best_path->custom_private);
+	int			speed_child = linitial_int(head);
+	List	   *paths = best_path->custom_paths;
 
+	custom_plans = merge_group_whole_batch(root, &paths, custom_plans, (Oid) lsecond_int(head),
+										   &speed_child);
+	/* one batch branch (branches of one shape are read into one kind of slot) */
+	if (list_length(custom_plans) == (speed_child >= 0 ? 2 : 1))
+		merge_group_physical(root, list_nth(paths, speed_child == 0 ? 1 : 0),
+							 list_nth(custom_plans, speed_child == 0 ? 1 : 0));
 	cs->scan.plan.targetlist = tlist;
 	cs->scan.plan.qual = extract_actual_clauses(clauses, false);
 	cs->scan.scanrelid = 0;
 	cs->custom_plans = custom_plans;
 	cs->custom_scan_tlist = copyObject(tlist);
-	cs->custom_private = best_path->custom_private;
+	cs->custom_private = list_copy(best_path->custom_private);
+	linitial(cs->custom_private) = list_make2_int(speed_child, lsecond_int(head));
 	cs->flags = best_path->flags;
 	cs->methods = &merge_group_scan_methods;
 	return &cs->scan.plan;
@@ -669,6 +909,54 @@ merge_group_fold(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, MergeG
 }
 
 /*
+ * Aggregate idx of a batch row's group without speed-layer rows (the whole
+ * view just after a refresh), for a merge_state_foldable aggregate whose
+ * state lies in the row under a short header: the state's value itself when
+ * the aggregate starts from NULL (sum, min, max: merge_state_fold_images
+ * takes a first state as it is), else its combination with the initial
+ * state (count). False when the state is NULL or lies otherwise: the caller
+ * merges as for any group. Called per row, so it reads the bytes in place.
+ */
+static inline bool
+merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Datum *result,
+					 bool *isnull)
+{
+	AggMeta    *meta = s->cols.meta[idx];
+	int			at = s->cols.aggpos[idx];
+	struct varlena *v;
+	const char *image;
+	int			len;
+
+	if (bvals == NULL || bnulls[at])
+		return false;
+	v = (struct varlena *) DatumGetPointer(bvals[at]);
+	if (!VARATT_IS_SHORT(v) || (int) (VARSIZE_SHORT(v) - VARHDRSZ_SHORT) != meta->translen)
+		return false;
+	image = VARDATA_SHORT(v);
+	if (!meta->initnull)
+	{
+		len = meta->translen;
+		return merge_state_fold_images(meta, &image, &len, 1, result, isnull);
+	}
+	*isnull = false;
+	if (meta->translen == sizeof(int64))
+	{
+		int64		x;
+
+		memcpy(&x, image, sizeof(int64));
+		*result = Int64GetDatum(x);
+	}
+	else
+	{
+		int32		x;
+
+		memcpy(&x, image, sizeof(int32));
+		*result = Int32GetDatum(x);
+	}
+	return true;
+}
+
+/*
  * Fills the scan slot with one group: its keys (from the batch row's values
  * or the entry's), each aggregate merged from the batch state (when given)
  * and then the entry's speed rows.
@@ -703,6 +991,10 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 					MergeState st;
 					MergeGroupRow *row;
 
+					if (e == NULL && s->foldable[idx] &&
+						merge_group_fold_one(s, idx, bvals, bnulls,
+											 &out->tts_values[c], &out->tts_isnull[c]))
+						break;
 					if (s->foldable[idx] &&
 						merge_group_fold(s, idx, bvals, bnulls, e,
 										 &out->tts_values[c], &out->tts_isnull[c]))
