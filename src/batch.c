@@ -1084,14 +1084,18 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	for (g = 0; g < ngroups; g++)
 	{
 		PartialEntry *e = groups[g].entry;
-		MemoryContext old = MemoryContextSwitchTo(rowcxt);
+		MemoryContext old;
 		HeapTuple	tup;
 		int			update = COMPAT_INDEXES_ALL;
+		bool		exists;
 
 		CHECK_FOR_INTERRUPTS();
+		/* in the scan's context: it keeps what it allocates (killed items) */
 		batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
 		index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
-		if (index_getnext_slot(scan, ForwardScanDirection, found))
+		exists = index_getnext_slot(scan, ForwardScanDirection, found);
+		old = MemoryContextSwitchTo(rowcxt);
+		if (exists)
 		{
 			bool		changed = false;
 
