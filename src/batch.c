@@ -38,7 +38,8 @@
  * through a btree index on a 64-bit hash of the key (lambda_catalog.
  * key_hash, the key types' own hash functions) and a hash index per
  * variable-length key column (for point queries, view.c). Short keys are
- * upserted with INSERT ... ON CONFLICT; long ones by an UPDATE of the rows
+ * upserted with INSERT ... ON CONFLICT (batch tables without long keys
+ * directly instead: batch_direct_upsert); long ones by an UPDATE of the rows
  * whose hash and key are equal (a hash collision only costs a comparison)
  * and an INSERT of the others, which is safe because refreshes of a view
  * are serialized by their lock on the batch table.
