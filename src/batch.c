@@ -795,8 +795,8 @@ batch_chunk_flush(UpsertChunk *c, ViewDef *def, MemoryContext cxt)
 /* A group of a PartialHash with its key decoded, for sorting. */
 typedef struct SortedGroup
 {
-	Datum		first;			/* values[0], here to spare the sort a pointer */
-	bool		firstnull;
+	Datum		first[2];		/* values[0..1], here to spare the sort pointers */
+	bool		firstnull[2];
 	PartialEntry *entry;
 	Datum	   *values;
 	bool	   *nulls;
@@ -814,10 +814,14 @@ batch_group_cmp(const void *a, const void *b)
 	int			c;
 	int			i;
 
-	c = ApplySortComparator(x->first, x->firstnull, y->first, y->firstnull, &batch_sort_keys[0]);
-	if (c != 0)
-		return c;
-	for (i = 1; i < batch_sort_nkeys; i++)
+	for (i = 0; i < Min(batch_sort_nkeys, 2); i++)
+	{
+		c = ApplySortComparator(x->first[i], x->firstnull[i], y->first[i], y->firstnull[i],
+								&batch_sort_keys[i]);
+		if (c != 0)
+			return c;
+	}
+	for (i = 2; i < batch_sort_nkeys; i++)
 	{
 		c = ApplySortComparator(x->values[i], x->nulls[i], y->values[i], y->nulls[i],
 								&batch_sort_keys[i]);
@@ -843,17 +847,26 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 	PartialEntry *e;
 	long		g = 0;
 	int			i;
+	int			width = Max(def->nkeys, 1);
+	Datum	   *values;
+	bool	   *nulls;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
-	groups = palloc(sizeof(SortedGroup) * Max(n, 1));
+	/* one array each (more than 1 GB for tens of millions of groups) */
+	groups = MemoryContextAllocHuge(cxt, sizeof(SortedGroup) * Max(n, 1));
+	values = MemoryContextAllocHuge(cxt, sizeof(Datum) * width * Max(n, 1));
+	nulls = MemoryContextAllocHuge(cxt, sizeof(bool) * width * Max(n, 1));
 	for (e = partial_first(ph); e; e = partial_next(e))
 	{
 		groups[g].entry = e;
-		groups[g].values = palloc(sizeof(Datum) * (def->nkeys * 4 + 1));
-		groups[g].nulls = palloc(sizeof(bool) * (def->nkeys * 4 + 1));
+		groups[g].values = values + (Size) g * width;
+		groups[g].nulls = nulls + (Size) g * width;
 		key_decode(def, e->key.data, e->key.len, groups[g].values, groups[g].nulls);
-		groups[g].first = def->nkeys > 0 ? groups[g].values[0] : (Datum) 0;
-		groups[g].firstnull = def->nkeys > 0 ? groups[g].nulls[0] : true;
+		for (i = 0; i < 2; i++)
+		{
+			groups[g].first[i] = i < def->nkeys ? groups[g].values[i] : (Datum) 0;
+			groups[g].firstnull[i] = i < def->nkeys ? groups[g].nulls[i] : true;
+		}
 		g++;
 	}
 	Assert(g == n);
