@@ -117,5 +117,6 @@ SELECT indexes_ok('by_kd');
 
 DROP MATERIALIZED VIEW by_kd, whole, by_t, by_n;
 DROP TABLE ev;
+DROP FUNCTION differ(regclass, text), indexes_ok(regclass);
 DROP EXTENSION amcheck;
 DROP EXTENSION pg_lambda;

@@ -108,6 +108,14 @@
 
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
 
+/* How many groups ahead batch_direct_upsert prefetches (twice that: entries) */
+#define BATCH_PREFETCH	8
+#if defined(__GNUC__) || defined(__clang__)
+#define batch_prefetch(p)	__builtin_prefetch(p)
+#else
+#define batch_prefetch(p)	((void) (p))
+#endif
+
 PG_FUNCTION_INFO_V1(lambda_key_is_long);
 PG_FUNCTION_INFO_V1(lambda_key_hash);
 
@@ -1104,6 +1112,23 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 		bool		exists;
 
 		CHECK_FOR_INTERRUPTS();
+		/*
+		 * The groups are in key order, their entries and keys anywhere in
+		 * memory: ask for those of the groups ahead, each step a level
+		 * deeper (the entry, then what it points to), while this one waits
+		 * on the index.
+		 */
+		if (g + 2 * BATCH_PREFETCH < ngroups)
+			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
+		if (g + BATCH_PREFETCH < ngroups)
+		{
+			SortedGroup *ahead = &groups[g + BATCH_PREFETCH];
+
+			batch_prefetch(ahead->values);
+			batch_prefetch(ahead->nulls);
+			batch_prefetch(ahead->entry->values);
+			batch_prefetch(ahead->entry->nulls);
+		}
 		/* in the scan's context: it keeps what it allocates (killed items) */
 		batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
 		index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
