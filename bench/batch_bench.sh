@@ -16,6 +16,9 @@
 #   NEW     [1000000]    events inserted before the timed REFRESH
 #   ROUNDS  [3]          timings per operation (median reported)
 #   VIEWS   ["plain sketch"]  which definitions to run
+#   REFRESH_ONLY [unset]  1: time only the REFRESH after NEW events and the
+#                        query over them, ROUNDS times each (a fresh event
+#                        table and view per round), and skip the rest
 #
 # Every event is (id bigint, k int, g int, x int, ts timestamptz): k uniform
 # in 1..KEYS, g in 0..99, x in 0..999, ts in January 2025. Definitions:
@@ -124,6 +127,48 @@ echo "KEYS=$KEYS NEW=$NEW ROUNDS=$ROUNDS (medians; load average $(cut -d' ' -f1-
 exec 8>/tmp/pg_lambda_bench.lock
 lock() { [ -n "${BENCH_LOCKED:-}" ] || flock 8; }
 unlock() { [ -n "${BENCH_LOCKED:-}" ] || flock -u 8; }
+# refresh_only <definition> <events>: ROUNDS fresh views, each refreshed
+# once after NEW events; medians of the REFRESH and of the query over them
+refresh_only() {
+    local v=$1 n=$2 q r w c walls="" cpus="" nwalls="" ncpus="" mode diff
+    q=$(definition "$v" events)
+    for r in $(seq 1 "$ROUNDS"); do
+        psql_ <<SQL
+DROP TABLE IF EXISTS events CASCADE;
+CREATE TABLE events (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('events', time_column => 'ts') \g /dev/null
+COPY events FROM '$work/events.csv' (FORMAT csv);
+VACUUM ANALYZE events;
+CREATE MATERIALIZED VIEW lv WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS $q;
+COPY events FROM '$work/new.csv' (FORMAT csv);
+VACUUM ANALYZE events;
+SQL
+        lock
+        psql_ -c "CHECKPOINT"
+        read -r w c <<< "$(sql_wall_cpu "REFRESH MATERIALIZED VIEW lv")"
+        walls="$walls $w"; cpus="$cpus $c"
+        psql_ -c "CHECKPOINT"
+        read -r w c <<< "$(sql_wall_cpu "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $(definition "$v" news)")"
+        nwalls="$nwalls $w"; ncpus="$ncpus $c"
+        unlock
+        mode=$(psql_ -c "SELECT last_refresh_mode FROM lambda.view_status WHERE view = 'lv'::regclass")
+        echo "  round $r: REFRESH ($mode) $(echo "$walls" | awk '{ print $NF }') ms wall, $(echo "$cpus" | awk '{ print $NF }') ms CPU"
+    done
+    cols="*"; [ "$v" = sketch ] && cols="g, count, users"
+    diff=$(psql_ -c "SELECT count(*) FROM ((SELECT $cols FROM lv EXCEPT ALL SELECT $cols FROM ($q) q)
+                                           UNION ALL (SELECT $cols FROM ($q) q EXCEPT ALL SELECT $cols FROM lv)) d")
+    echo "$v, $n events, REFRESH after $NEW new: $q"
+    awk -v rf="$(echo "$walls" | median) $(echo "$cpus" | median)" -v nq="$(echo "$nwalls" | median) $(echo "$ncpus" | median)" -v diff="$diff" '
+    BEGIN {
+        split(rf, a, " "); split(nq, b, " ");
+        printf "  %-36s %9s %9s\n", "(medians)", "wall ms", "CPU ms";
+        printf "  %-36s %9.0f %9.0f  %5.2fx / %5.2fx query over the new events\n", "REFRESH", a[1], a[2], a[1] / b[1], a[2] / b[2];
+        printf "  %-36s %9.0f %9.0f\n", "query over the new events", b[1], b[2];
+        printf "  rows differing from the defining query: %s\n", diff;
+    }'
+    psql_ -c "DROP MATERIALIZED VIEW IF EXISTS lv"
+}
+
 for n in $EVENTS; do
     gen_events "$work/events.csv" 1 "$n" 21
     gen_events "$work/new.csv" $((n + 1)) "$NEW" 22
@@ -134,6 +179,10 @@ COPY news FROM '$work/new.csv' (FORMAT csv);
 VACUUM ANALYZE news;
 SQL
     for v in $VIEWS; do
+        if [ -n "${REFRESH_ONLY:-}" ]; then
+            refresh_only "$v" "$n"
+            continue
+        fi
         # a fresh event table per definition (event tables are append-only)
         psql_ <<SQL
 DROP TABLE IF EXISTS events CASCADE;

@@ -38,7 +38,8 @@
  * through a btree index on a 64-bit hash of the key (lambda_catalog.
  * key_hash, the key types' own hash functions) and a hash index per
  * variable-length key column (for point queries, view.c). Short keys are
- * upserted with INSERT ... ON CONFLICT; long ones by an UPDATE of the rows
+ * upserted with INSERT ... ON CONFLICT (batch tables without long keys
+ * directly instead: batch_direct_upsert); long ones by an UPDATE of the rows
  * whose hash and key are equal (a hash collision only costs a comparison)
  * and an INSERT of the others, which is safe because refreshes of a view
  * are serialized by their lock on the batch table.
@@ -49,6 +50,7 @@
 
 #include "access/detoast.h"
 #include "access/genam.h"
+#include "access/relscan.h"
 #include "access/itup.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
@@ -62,13 +64,17 @@
 #include "catalog/pg_inherits.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/tidbitmap.h"
+#include "parser/parse_coerce.h"
 #include "parser/parse_func.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
@@ -81,6 +87,7 @@
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
+#include "utils/sortsupport.h"
 #include "utils/datum.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
@@ -100,6 +107,14 @@
 #include "speed_read.h"
 
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
+
+/* How many groups ahead batch_direct_upsert prefetches (twice that: entries) */
+#define BATCH_PREFETCH	8
+#if defined(__GNUC__) || defined(__clang__)
+#define batch_prefetch(p)	__builtin_prefetch(p)
+#else
+#define batch_prefetch(p)	((void) (p))
+#endif
 
 PG_FUNCTION_INFO_V1(lambda_key_is_long);
 PG_FUNCTION_INFO_V1(lambda_key_hash);
@@ -785,6 +800,444 @@ batch_chunk_flush(UpsertChunk *c, ViewDef *def, MemoryContext cxt)
 	return inserted;
 }
 
+/* A group of a PartialHash with its key decoded, for sorting. */
+typedef struct SortedGroup
+{
+	Datum		first[2];		/* values[0..1], here to spare the sort pointers */
+	bool		firstnull[2];
+	PartialEntry *entry;
+	Datum	   *values;
+	bool	   *nulls;
+} SortedGroup;
+
+/* The comparators of batch_sorted_groups' qsort (one per key column). */
+static SortSupportData *batch_sort_keys;
+static int	batch_sort_nkeys;
+
+static int
+batch_group_cmp(const void *a, const void *b)
+{
+	const SortedGroup *x = a;
+	const SortedGroup *y = b;
+	int			c;
+	int			i;
+
+	for (i = 0; i < Min(batch_sort_nkeys, 2); i++)
+	{
+		c = ApplySortComparator(x->first[i], x->firstnull[i], y->first[i], y->firstnull[i],
+								&batch_sort_keys[i]);
+		if (c != 0)
+			return c;
+	}
+	for (i = 2; i < batch_sort_nkeys; i++)
+	{
+		c = ApplySortComparator(x->values[i], x->nulls[i], y->values[i], y->nulls[i],
+								&batch_sort_keys[i]);
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * ph's groups with their keys decoded (in cxt), sorted in the order of the
+ * batch table's unique index (each key type's default btree order in the
+ * key column's collation, NULLs last). The upsert then probes and inserts
+ * into the index, and appends to the table, in key order: each chunk's
+ * lookups descend to neighbouring leaf pages, which stay in the CPU's
+ * caches and the buffer pool, instead of a random page per group.
+ */
+static SortedGroup *
+batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngroups)
+{
+	long		n = partial_count(ph);
+	SortedGroup *groups;
+	PartialEntry *e;
+	long		g = 0;
+	int			i;
+	int			width = Max(def->nkeys, 1);
+	Datum	   *values;
+	bool	   *nulls;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	/* one array each (more than 1 GB for tens of millions of groups) */
+	groups = MemoryContextAllocHuge(cxt, sizeof(SortedGroup) * Max(n, 1));
+	values = MemoryContextAllocHuge(cxt, sizeof(Datum) * width * Max(n, 1));
+	nulls = MemoryContextAllocHuge(cxt, sizeof(bool) * width * Max(n, 1));
+	for (e = partial_first(ph); e; e = partial_next(e))
+	{
+		groups[g].entry = e;
+		groups[g].values = values + (Size) g * width;
+		groups[g].nulls = nulls + (Size) g * width;
+		key_decode(def, e->key.data, e->key.len, groups[g].values, groups[g].nulls);
+		for (i = 0; i < 2; i++)
+		{
+			groups[g].first[i] = i < def->nkeys ? groups[g].values[i] : (Datum) 0;
+			groups[g].firstnull[i] = i < def->nkeys ? groups[g].nulls[i] : true;
+		}
+		g++;
+	}
+	Assert(g == n);
+	*ngroups = g;
+	if (def->nkeys > 0 && g > 1)
+	{
+		batch_sort_keys = palloc0(sizeof(SortSupportData) * def->nkeys);
+		for (i = 0; i < def->nkeys; i++)
+		{
+			TypeCacheEntry *tc = lookup_type_cache(def->keytypes[i], TYPECACHE_LT_OPR);
+			SortSupport ssup = &batch_sort_keys[i];
+
+			/* a type without an order has no btree index either: leave them be */
+			if (!OidIsValid(tc->lt_opr))
+				break;
+			ssup->ssup_cxt = cxt;
+			ssup->ssup_collation = def->keycolls[i];
+			ssup->ssup_nulls_first = false;
+			PrepareSortSupportFromOrderingOp(tc->lt_opr, ssup);
+		}
+		batch_sort_nkeys = i;
+		if (batch_sort_nkeys > 0)
+			qsort(groups, g, sizeof(SortedGroup), batch_group_cmp);
+		batch_sort_keys = NULL;
+		batch_sort_nkeys = 0;
+	}
+	MemoryContextSwitchTo(old);
+	return groups;
+}
+
+/*
+ * The direct upsert: what batch_upsert's statements do for short keys,
+ * without the executor. Each group (in the unique index's order) is looked
+ * up in that index; a row found gets its states combined with the group's
+ * and is updated in place (a HOT update when its page has room: only
+ * unindexed state columns change), a group without one is inserted, and
+ * the indexes get entries as the executor would make them. It saves, per
+ * group, the statement's parameter arrays and unnest(), the speculative
+ * insertion of INSERT ... ON CONFLICT (a lookup before the insert, one
+ * more in it), and the combine_states() calls through the function
+ * manager. Refreshes and recomputes of a view are serialized by their lock
+ * on the batch table, so nobody else writes its rows meanwhile.
+ */
+typedef struct DirectUpsert
+{
+	Relation	rel;
+	Relation	index;			/* the unique index over the keys */
+	int			nattrs;			/* of the batch table */
+	AttrNumber *keyattr;		/* attribute number of each key column */
+	AttrNumber *aggattr;		/* and of each state column */
+	AttrNumber	globalattr;		/* _lambda_key of a view without keys */
+	ScanKeyData *skeys;			/* equality on each key (argument varies) */
+	RegProcedure *eqprocs;
+	Oid		   *eqcolls;
+} DirectUpsert;
+
+/*
+ * Prepares the direct upsert of def's batch table into d: false (nothing
+ * opened) when the table is one it does not handle, which batch_upsert's
+ * statements then do: long keys (the generated column _lambda_long and the
+ * partial unique index), keys with several images (their states are
+ * combined by the statement's GROUP BY), rules, triggers or row security
+ * (a statement obeys them), a column that is neither a key nor a state, or
+ * a unique index it cannot search with the keys' own types.
+ */
+static bool
+batch_direct_open(ViewDef *def, DirectUpsert *d)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	List	   *indexes;
+	ListCell   *lc;
+	int			covered = 0;
+	int			nidx = Max(def->nkeys, 1);
+	int			i;
+	int			a;
+
+	if (!def->keys_image_eq)
+		return false;
+	rel = table_open(def->batch_relid, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	if (rel->trigdesc != NULL || rel->rd_rules != NULL || rel->rd_rel->relrowsecurity ||
+		rel->rd_rel->relkind != RELKIND_RELATION ||
+		(def->nkeys > 0 && batch_has_long_keys(def->batch_relid)))
+	{
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
+	memset(d, 0, sizeof(*d));
+	d->rel = rel;
+	d->nattrs = desc->natts;
+	d->keyattr = palloc0(sizeof(AttrNumber) * Max(def->nkeys, 1));
+	d->aggattr = palloc0(sizeof(AttrNumber) * Max(def->naggs, 1));
+	for (a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+		const char *name = NameStr(att->attname);
+		bool		found = false;
+
+		if (att->attisdropped)
+			continue;
+		if (def->nkeys == 0 && strcmp(name, "_lambda_key") == 0 && att->atttypid == BOOLOID)
+		{
+			d->globalattr = att->attnum;
+			found = true;
+		}
+		for (i = 0; !found && i < def->nkeys; i++)
+			if (strcmp(name, def->keynames[i]) == 0 && att->atttypid == def->keytypes[i])
+			{
+				d->keyattr[i] = att->attnum;
+				found = true;
+			}
+		for (i = 0; !found && i < def->naggs; i++)
+			if (strcmp(name, def->aggnames[i]) == 0 && att->atttypid == BYTEAOID)
+			{
+				d->aggattr[i] = att->attnum;
+				found = true;
+			}
+		if (!found || att->attgenerated)
+			goto unhandled;
+		covered++;
+	}
+	if (covered != def->nkeys + def->naggs + (def->nkeys == 0 ? 1 : 0))
+		goto unhandled;
+
+	/* the unique index over exactly the keys, in their order */
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+		Form_pg_index ix = index->rd_index;
+		bool		match = ix->indisunique && ix->indimmediate && ix->indisvalid &&
+			ix->indnkeyatts == nidx && index->rd_indpred == NIL &&
+			RelationGetIndexExpressions(index) == NIL &&
+			index->rd_rel->relam == BTREE_AM_OID;
+
+		for (i = 0; match && i < nidx; i++)
+			match = ix->indkey.values[i] == (def->nkeys > 0 ? d->keyattr[i] : d->globalattr);
+		if (match)
+		{
+			d->index = index;
+			break;
+		}
+		index_close(index, RowExclusiveLock);
+	}
+	list_free(indexes);
+	if (d->index == NULL)
+		goto unhandled;
+	d->skeys = palloc0(sizeof(ScanKeyData) * nidx);
+	d->eqprocs = palloc0(sizeof(RegProcedure) * nidx);
+	d->eqcolls = palloc0(sizeof(Oid) * nidx);
+	for (i = 0; i < nidx; i++)
+	{
+		Oid			type = def->nkeys > 0 ? def->keytypes[i] : BOOLOID;
+		Oid			opcintype = d->index->rd_opcintype[i];
+		Oid			op = get_opfamily_member(d->index->rd_opfamily[i], opcintype, opcintype,
+											 BTEqualStrategyNumber);
+
+		/* the key compared as the opclass's type (varchar as text) */
+		if (!OidIsValid(op) || (type != opcintype && !IsBinaryCoercible(type, opcintype)))
+		{
+			index_close(d->index, RowExclusiveLock);
+			goto unhandled;
+		}
+		d->eqprocs[i] = get_opcode(op);
+		d->eqcolls[i] = d->index->rd_indcollation[i];
+	}
+	return true;
+
+unhandled:
+	table_close(rel, RowExclusiveLock);
+	return false;
+}
+
+/* The scan keys that find key values kv/kn in d's unique index. */
+static void
+batch_direct_keys(ViewDef *def, DirectUpsert *d, Datum *kv, bool *kn)
+{
+	int			i;
+
+	if (def->nkeys == 0)
+	{
+		ScanKeyInit(&d->skeys[0], 1, BTEqualStrategyNumber, d->eqprocs[0], BoolGetDatum(true));
+		d->skeys[0].sk_collation = d->eqcolls[0];
+		return;
+	}
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (kn[i])
+			/* NULLS NOT DISTINCT: the one row with a NULL here */
+			ScanKeyEntryInitialize(&d->skeys[i], SK_ISNULL | SK_SEARCHNULL, i + 1,
+								   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+		else
+			ScanKeyEntryInitialize(&d->skeys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+								   d->eqcolls[i], d->eqprocs[i], kv[i]);
+	}
+}
+
+/*
+ * Upserts groups (sorted in the unique index's order) into the batch table
+ * of d, which batch_direct_open prepared, and closes it. Returns the number
+ * of groups inserted.
+ */
+static int64
+batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *found = table_slot_create(d->rel, NULL);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
+	IndexScanDesc scan;
+	Snapshot	snap;
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert",
+												 ALLOCSET_DEFAULT_SIZES);
+	Datum	   *values = palloc(sizeof(Datum) * d->nattrs);
+	bool	   *nulls = palloc(sizeof(bool) * d->nattrs);
+	bool	   *replace = palloc(sizeof(bool) * d->nattrs);
+	int64		inserted = 0;
+	long		g;
+	int			i;
+
+	/* see what the statements before saw, this transaction's DELETE too */
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	InitResultRelInfo(rri, d->rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
+
+	for (g = 0; g < ngroups; g++)
+	{
+		PartialEntry *e = groups[g].entry;
+		MemoryContext old;
+		HeapTuple	tup;
+		int			update = COMPAT_INDEXES_ALL;
+		bool		exists;
+
+		CHECK_FOR_INTERRUPTS();
+		/*
+		 * The groups are in key order, their entries and keys anywhere in
+		 * memory: ask for those of the groups ahead, each step a level
+		 * deeper (the entry, then what it points to), while this one waits
+		 * on the index.
+		 */
+		if (g + 2 * BATCH_PREFETCH < ngroups)
+			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
+		if (g + BATCH_PREFETCH < ngroups)
+		{
+			SortedGroup *ahead = &groups[g + BATCH_PREFETCH];
+
+			batch_prefetch(ahead->values);
+			batch_prefetch(ahead->nulls);
+			batch_prefetch(ahead->entry->values);
+			batch_prefetch(ahead->entry->nulls);
+		}
+		/* in the scan's context: it keeps what it allocates (killed items) */
+		batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
+		index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
+		exists = index_getnext_slot(scan, ForwardScanDirection, found);
+		old = MemoryContextSwitchTo(rowcxt);
+		if (exists)
+		{
+			bool		changed = false;
+
+			/* combine the row's states with the group's: existing first */
+			slot_getallattrs(found);
+			memset(replace, 0, sizeof(bool) * d->nattrs);
+			for (i = 0; i < def->naggs; i++)
+			{
+				AggMeta    *m = &def->aggs[i].meta;
+				int			att = d->aggattr[i] - 1;
+				bytea	   *mine;
+				Datum		va;
+				bool		na = false;
+
+				if (e->nulls[i])
+					continue;
+				mine = aggmeta_serialize(m, e->values[i]);
+				changed = replace[att] = true;
+				if (found->tts_isnull[att])
+				{
+					values[att] = PointerGetDatum(mine);
+					nulls[att] = false;
+					continue;
+				}
+				{
+					bytea	   *theirs = DatumGetByteaPP(found->tts_values[att]);
+
+					va = aggmeta_deserialize(m, VARDATA_ANY(theirs), VARSIZE_ANY_EXHDR(theirs),
+											 CurrentMemoryContext);
+				}
+				aggmeta_combine(m, &va, &na,
+								aggmeta_deserialize(m, VARDATA_ANY(mine), VARSIZE_ANY_EXHDR(mine),
+													CurrentMemoryContext),
+								false, CurrentMemoryContext);
+				nulls[att] = na;
+				values[att] = na ? (Datum) 0 : PointerGetDatum(aggmeta_serialize(m, va));
+			}
+			if (changed)
+			{
+				bool		shouldfree;
+				HeapTuple	oldtup = ExecFetchSlotHeapTuple(found, false, &shouldfree);
+
+				tup = heap_modify_tuple(oldtup, RelationGetDescr(d->rel), values, nulls, replace);
+				update = compat_simple_heap_update(d->rel, &found->tts_tid, tup);
+				if (update != COMPAT_INDEXES_NONE)
+				{
+					ExecStoreHeapTuple(tup, slot, false);
+					/*
+					 * not flagged as an update: that hint (keys unchanged)
+					 * needs a range table, which this executor state has not
+					 */
+					(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL,
+												 update == COMPAT_INDEXES_SUMMARIZING);
+				}
+				if (shouldfree)
+					heap_freetuple(oldtup);
+			}
+		}
+		else
+		{
+			memset(nulls, 0, sizeof(bool) * d->nattrs);
+			if (def->nkeys == 0)
+				values[d->globalattr - 1] = BoolGetDatum(true);
+			for (i = 0; i < def->nkeys; i++)
+			{
+				values[d->keyattr[i] - 1] = groups[g].values[i];
+				nulls[d->keyattr[i] - 1] = groups[g].nulls[i];
+			}
+			for (i = 0; i < def->naggs; i++)
+			{
+				int			att = d->aggattr[i] - 1;
+
+				nulls[att] = e->nulls[i];
+				values[att] = e->nulls[i] ? (Datum) 0 :
+					PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
+			}
+			tup = heap_form_tuple(RelationGetDescr(d->rel), values, nulls);
+			simple_heap_insert(d->rel, tup);
+			ExecStoreHeapTuple(tup, slot, false);
+			(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
+			inserted++;
+		}
+		ExecClearTuple(slot);
+		ExecClearTuple(found);
+		ResetPerTupleExprContext(estate);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+
+	index_endscan(scan);
+	UnregisterSnapshot(snap);
+	ExecDropSingleTupleTableSlot(found);
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	MemoryContextDelete(rowcxt);
+	index_close(d->index, RowExclusiveLock);
+	table_close(d->rel, RowExclusiveLock);
+	/* the statements after this see the rows */
+	CommandCounterIncrement();
+	return inserted;
+}
+
 /*
  * Upserts ph's groups into the batch table, combining states with what is
  * there: short keys through the unique index, long ones (batch tables with
@@ -798,27 +1251,42 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 	bool		split = def->nkeys > 0 && batch_has_long_keys(def->batch_relid);
 	UpsertChunk shortc;
 	UpsertChunk longc;
-	PartialEntry *e;
 	int64		inserted = 0;
 	int			i;
 	MemoryContext chunk_cxt;
+	MemoryContext keys_cxt;
+	SortedGroup *groups;
+	long		ngroups;
+	long		g;
+	DirectUpsert direct;
 
 	if (partial_count(ph) == 0)
 		return 0;
+
+	if (batch_direct_open(def, &direct))
+	{
+		keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
+		groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups);
+		inserted = batch_direct_upsert(def, &direct, groups, ngroups);
+		MemoryContextDelete(keys_cxt);
+		return inserted;
+	}
 
 	batch_chunk_init(&shortc, def, batch_upsert_short_sql(def, batchname, split), false);
 	if (split)
 		batch_chunk_init(&longc, def, batch_upsert_long_sql(def, batchname), true);
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
+	keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
+	groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups);
 
-	for (e = partial_first(ph); e; e = partial_next(e))
+	for (g = 0; g < ngroups; g++)
 	{
-		Datum		kv[INDEX_MAX_KEYS * 4];
-		bool		kn[INDEX_MAX_KEYS * 4];
+		PartialEntry *e = groups[g].entry;
+		Datum	   *kv = groups[g].values;
+		bool	   *kn = groups[g].nulls;
 		UpsertChunk *c = &shortc;
 		MemoryContext old = MemoryContextSwitchTo(chunk_cxt);
 
-		key_decode(def, e->key.data, e->key.len, kv, kn);
 		if (split && batch_values_long(def->nkeys, def->keytypes, kv, kn))
 		{
 			c = &longc;
@@ -855,6 +1323,7 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 		SPI_freeplan(longc.plan);
 	}
 	MemoryContextDelete(chunk_cxt);
+	MemoryContextDelete(keys_cxt);
 	SPI_freeplan(shortc.plan);
 	return inserted;
 }

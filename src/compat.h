@@ -48,6 +48,9 @@
  *			TID bitmaps are read through "private"			compat_tbm_blocks()
  *			iterators that fill a caller's result
  *	18		pg_class.relallfrozen (pages all frozen)			compat_swap_relallfrozen()
+ *	16		simple_heap_update() says which indexes need		compat_simple_heap_update()
+ *			entries (TU_UpdateIndexes)
+ *	18		index_beginscan() takes instrumentation				compat_index_beginscan()
  *	18		PathKey holds a CompareType, not a strategy;		compat_pathkey_strategy(),
  *			SortGroupClause says whether it sorts descending	compat_make_canonical_pathkey(),
  *																compat_sortgroupclause_reverse()
@@ -69,6 +72,8 @@
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "nodes/tidbitmap.h"
@@ -390,6 +395,39 @@ compat_expand_virtual_columns(Query *query)
 #define compat_index_beginscan_bitmap(index, snapshot, nkeys) \
 	index_beginscan_bitmap(index, snapshot, nkeys)
 #endif
+
+/* An index scan (18 takes the scan's instrumentation, none here). */
+#if PG_VERSION_NUM >= 180000
+#define compat_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys)
+#else
+#define compat_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, nkeys, norderbys)
+#endif
+
+/*
+ * simple_heap_update() of tup at otid; returns which indexes need entries
+ * for the new version: COMPAT_INDEXES_NONE (a HOT update), _ALL, or (16 on)
+ * _SUMMARIZING (HOT, but summarizing indexes such as BRIN still do).
+ */
+#define COMPAT_INDEXES_NONE			0
+#define COMPAT_INDEXES_ALL			1
+#define COMPAT_INDEXES_SUMMARIZING	2
+static inline int
+compat_simple_heap_update(Relation rel, ItemPointer otid, HeapTuple tup)
+{
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update_indexes;
+
+	simple_heap_update(rel, otid, tup, &update_indexes);
+	return update_indexes == TU_None ? COMPAT_INDEXES_NONE :
+		update_indexes == TU_Summarizing ? COMPAT_INDEXES_SUMMARIZING : COMPAT_INDEXES_ALL;
+#else
+	/* heap_update marks the caller's tuple heap-only too */
+	simple_heap_update(rel, otid, tup);
+	return HeapTupleIsHeapOnly(tup) ? COMPAT_INDEXES_NONE : COMPAT_INDEXES_ALL;
+#endif
+}
 
 /*
  * The pages of a TID bitmap in increasing order, palloc'd; *n gets their

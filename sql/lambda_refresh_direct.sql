@@ -1,0 +1,122 @@
+-- An incremental REFRESH that changes many groups of a large part of the
+-- batch table: existing groups get their states combined in place, new ones
+-- are inserted, in the unique index's key order, without INSERT ... ON
+-- CONFLICT (docs/views.md, "Refreshes"). Views with NULL keys, a key of
+-- several columns, no key, count(DISTINCT) sets large enough to be TOASTed,
+-- a secondary index, and (through the statements instead) long keys and
+-- keys with several images; every answer is compared with the defining
+-- query, and amcheck verifies that every batch row has its index entries.
+CREATE EXTENSION pg_lambda;
+CREATE EXTENSION amcheck;
+CREATE TABLE ev (k int, t text, n numeric, ts timestamptz NOT NULL, x int, u int);
+SELECT lambda.create_event_table('ev', time_column => 'ts');
+
+-- compares a continuous view with its defining query (both ways)
+CREATE FUNCTION differ(v regclass, direct text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  nv bigint;
+  nd bigint;
+  diff bigint;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM %s', v) INTO nv;
+  EXECUTE format('SELECT count(*) FROM (%s) d', direct) INTO nd;
+  EXECUTE format('SELECT count(*) FROM ((SELECT * FROM %1$s EXCEPT ALL SELECT * FROM (%2$s) d)
+                   UNION ALL (SELECT * FROM (%2$s) d EXCEPT ALL SELECT * FROM %1$s)) x', v, direct)
+    INTO diff;
+  RETURN format('view %s rows, query %s rows, %s differ', nv, nd, diff);
+END $$;
+
+-- every index of a view's batch table holds every row (heapallindexed)
+CREATE FUNCTION indexes_ok(v regclass) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  i regclass;
+  n int := 0;
+BEGIN
+  FOR i IN SELECT indexrelid::regclass FROM pg_index
+            WHERE indrelid = (SELECT batch_table FROM lambda.views WHERE view = v)
+            ORDER BY indexrelid LOOP
+    IF (SELECT amname FROM pg_am a JOIN pg_class c ON c.relam = a.oid WHERE c.oid = i) = 'btree' THEN
+      PERFORM bt_index_check(i, true);
+      n := n + 1;
+    END IF;
+  END LOOP;
+  RETURN format('%s btree indexes checked', n);
+END $$;
+
+-- 3,000 groups of (k, day), k NULL for some; states of every kind
+INSERT INTO ev SELECT nullif(i % 1000, 7), 't' || (i % 13), (i % 5)::numeric / 2,
+       '2025-01-01 00:00+00'::timestamptz + (i % 3) * interval '1 day', i % 997, i % 301
+  FROM generate_series(1, 30000) i;
+CREATE MATERIALIZED VIEW by_kd WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, date_trunc('day', ts AT TIME ZONE 'UTC') AS day, count(*) AS n, sum(x) AS s,
+         avg(x) AS a, min(x) AS lo, max(x) AS hi, count(DISTINCT u) AS du
+  FROM ev GROUP BY k, date_trunc('day', ts AT TIME ZONE 'UTC');
+CREATE INDEX ON by_kd (day);
+-- one view without keys: a count(DISTINCT) set of thousands of values (TOASTed)
+CREATE MATERIALIZED VIEW whole WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT count(*) AS n, sum(x) AS s, count(DISTINCT x * 1000 + u) AS du FROM ev;
+-- text keys (long ones among them later) and numeric keys (1.0 and 1.00)
+CREATE MATERIALIZED VIEW by_t WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT t, count(*) AS n, sum(x) AS s FROM ev GROUP BY t;
+CREATE MATERIALIZED VIEW by_n WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT n, count(*) AS c, max(x) AS hi FROM ev GROUP BY n;
+SELECT view, batch_rows FROM lambda.view_status ORDER BY view::text;
+
+-- new events: half of them into existing groups, half into new ones (k
+-- beyond 1000, a new day), NULL keys of both kinds; a few groups get
+-- many new distinct values
+INSERT INTO ev SELECT CASE WHEN i % 2 = 0 THEN nullif(i % 1000, 7) ELSE 1000 + i % 1500 END,
+       't' || (i % 17), (i % 7)::numeric / 2 + CASE WHEN i % 2 = 0 THEN 0.00 ELSE 0.0 END,
+       '2025-01-01 00:00+00'::timestamptz + (i % 4) * interval '1 day', i % 991, i % 3001
+  FROM generate_series(1, 40000) i;
+INSERT INTO ev VALUES (NULL, NULL, NULL, '2025-01-09 00:00+00', 5, 5),
+                      (NULL, repeat(md5('long'), 100), NULL, '2025-01-01 00:00+00', 6, 6);
+REFRESH MATERIALIZED VIEW by_kd;
+REFRESH MATERIALIZED VIEW whole;
+REFRESH MATERIALIZED VIEW by_t;
+REFRESH MATERIALIZED VIEW by_n;
+SELECT view, last_refresh_mode, last_refresh_groups, batch_rows FROM lambda.view_status ORDER BY view::text;
+SELECT differ('by_kd', $$SELECT k, date_trunc('day', ts AT TIME ZONE 'UTC') AS day, count(*) AS n, sum(x) AS s,
+         avg(x) AS a, min(x) AS lo, max(x) AS hi, count(DISTINCT u) AS du
+  FROM ev GROUP BY k, date_trunc('day', ts AT TIME ZONE 'UTC')$$);
+SELECT differ('whole', 'SELECT count(*) AS n, sum(x) AS s, count(DISTINCT x * 1000 + u) AS du FROM ev');
+SELECT differ('by_t', 'SELECT t, count(*) AS n, sum(x) AS s FROM ev GROUP BY t');
+SELECT differ('by_n', 'SELECT n, count(*) AS c, max(x) AS hi FROM ev GROUP BY n');
+SELECT indexes_ok('by_kd'), indexes_ok('whole'), indexes_ok('by_t'), indexes_ok('by_n');
+-- the batch table alone (the speed layer is empty now) holds the answers:
+-- a point read through the unique index and one through the secondary one
+SET enable_seqscan = off;
+SELECT k, day, n, s, lo, hi, du FROM by_kd WHERE k IS NULL ORDER BY day;
+SELECT count(*), sum(n), sum(s) FROM by_kd WHERE day = '2025-01-04';
+SELECT count(*), sum(x) FROM ev WHERE date_trunc('day', ts AT TIME ZONE 'UTC') = '2025-01-04';
+RESET enable_seqscan;
+
+-- a second round into the rows the first one inserted and updated
+INSERT INTO ev SELECT 1000 + i % 2000, 't' || (i % 5), 1, '2025-01-04 00:00+00', i, i
+  FROM generate_series(1, 6000) i;
+REFRESH MATERIALIZED VIEW by_kd;
+REFRESH MATERIALIZED VIEW whole;
+SELECT differ('by_kd', $$SELECT k, date_trunc('day', ts AT TIME ZONE 'UTC') AS day, count(*) AS n, sum(x) AS s,
+         avg(x) AS a, min(x) AS lo, max(x) AS hi, count(DISTINCT u) AS du
+  FROM ev GROUP BY k, date_trunc('day', ts AT TIME ZONE 'UTC')$$);
+SELECT differ('whole', 'SELECT count(*) AS n, sum(x) AS s, count(DISTINCT x * 1000 + u) AS du FROM ev');
+SELECT indexes_ok('by_kd'), indexes_ok('whole');
+
+-- a refresh in a transaction that then rolls back leaves the rows as they were
+INSERT INTO ev SELECT i, 'r', 1, '2025-01-05 00:00+00', i, i FROM generate_series(1, 3000) i;
+BEGIN;
+REFRESH MATERIALIZED VIEW by_kd;
+SELECT count(*) FROM by_kd WHERE day = '2025-01-05';
+ROLLBACK;
+SELECT count(*) FROM by_kd WHERE day = '2025-01-05';
+REFRESH MATERIALIZED VIEW by_kd;
+SELECT differ('by_kd', $$SELECT k, date_trunc('day', ts AT TIME ZONE 'UTC') AS day, count(*) AS n, sum(x) AS s,
+         avg(x) AS a, min(x) AS lo, max(x) AS hi, count(DISTINCT u) AS du
+  FROM ev GROUP BY k, date_trunc('day', ts AT TIME ZONE 'UTC')$$);
+SELECT indexes_ok('by_kd');
+
+DROP MATERIALIZED VIEW by_kd, whole, by_t, by_n;
+DROP TABLE ev;
+DROP FUNCTION differ(regclass, text), indexes_ok(regclass);
+DROP EXTENSION amcheck;
+DROP EXTENSION pg_lambda;
