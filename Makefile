@@ -23,6 +23,7 @@ OBJS = \
 	src/aggstate.o \
 	src/batch.o \
 	src/batch_build.o \
+	src/batch_upsert.o \
 	src/capture.o \
 	src/catalog.o \
 	src/catalog_source.o \

@@ -26,6 +26,8 @@
 #define BATCH_LONG_COLUMN	"_lambda_long"
 #define BATCH_KEY_MAX_BYTES	(BLCKSZ / 4)
 
+extern char *batch_qualified_name(Oid relid);
+extern int64 batch_upsert(ViewDef *def, PartialHash *ph);
 extern bool batch_keys_may_be_long(ViewDef *def);
 extern bool batch_has_long_keys(Oid batch_relid);
 extern bool batch_key_surely_short(ViewDef *def, const int64 *maxbytes);

@@ -1,0 +1,1028 @@
+/*-------------------------------------------------------------------------
+ *
+ * batch_upsert.c
+ *	  A refresh's groups into the batch table, states combined with the
+ *	  rows there and new groups inserted; and the long keys that cannot be
+ *	  under the batch table's unique index.
+ *
+ * Long keys. A btree entry holds at most a third of a page, so a group key
+ * of any size cannot be under a unique btree index. When a view's keys can
+ * be long (a variable-length key column), its batch table has a stored
+ * generated column _lambda_long, true when the key's uncompressed size
+ * (batch_key_is_long) exceeds BATCH_KEY_MAX_BYTES; the unique index covers
+ * only the other rows (WHERE NOT _lambda_long), the long ones are found
+ * through a btree index on a 64-bit hash of the key (lambda_catalog.
+ * key_hash, the key types' own hash functions) and a hash index per
+ * variable-length key column (for point queries, view.c). Short keys are
+ * upserted with INSERT ... ON CONFLICT (batch tables without long keys
+ * directly instead: batch_direct_upsert); long ones by an UPDATE of the rows
+ * whose hash and key are equal (a hash collision only costs a comparison)
+ * and an INSERT of the others, which is safe because refreshes of a view
+ * are serialized by their lock on the batch table.
+ *
+ * Locks: the caller's (batch.c holds the batch table against other
+ * refreshes); the statements and the direct upsert take what writing the
+ * table takes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "catalog/pg_am.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/parse_coerce.h"
+#include "utils/builtins.h"
+#include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/typcache.h"
+
+#include "aggstate.h"
+#include "batch.h"
+#include "capture.h"
+#include "compat.h"
+#include "cview.h"
+#include "event_table.h"
+#include "keyimage.h"
+#include "partial.h"
+#include "privilege.h"
+#include "speed.h"
+#include "speed_read.h"
+
+#define BATCH_CHUNK		10000	/* groups per upsert statement */
+
+/* How many groups ahead batch_direct_upsert prefetches (twice that: entries) */
+#define BATCH_PREFETCH	8
+#if defined(__GNUC__) || defined(__clang__)
+#define batch_prefetch(p)	__builtin_prefetch(p)
+#else
+#define batch_prefetch(p)	((void) (p))
+#endif
+
+PG_FUNCTION_INFO_V1(lambda_key_is_long);
+PG_FUNCTION_INFO_V1(lambda_key_hash);
+
+/* ------------------------------------------------------------------------
+ * Long keys (see the file header)
+ * ------------------------------------------------------------------------
+ */
+
+/* A null key value's share of a key hash */
+#define BATCH_NULL_HASH		UINT64CONST(0x9E3779B97F4A7C15)
+
+/* The uncompressed size of a value of a type of length typlen. */
+static Size
+batch_value_bytes(Datum value, int16 typlen)
+{
+	if (typlen > 0)
+		return typlen;
+	if (typlen == -1)
+		return toast_raw_datum_size(value);
+	return strlen(DatumGetCString(value)) + 1;
+}
+
+/*
+ * Whether a key is too large for the unique btree index: its values'
+ * uncompressed sizes, each padded to the widest alignment, plus an index
+ * tuple header with a null bitmap, exceed BATCH_KEY_MAX_BYTES. The size of
+ * a value does not depend on how it is stored (compressed, out of line,
+ * short header), so one key image always gets the same answer.
+ */
+static bool
+batch_values_long(int n, const Oid *types, const Datum *values, const bool *nulls)
+{
+	Size		total = MAXALIGN(sizeof(IndexTupleData) + sizeof(IndexAttributeBitMapData));
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (!nulls[i])
+			total += MAXALIGN(batch_value_bytes(values[i], lookup_type_cache(types[i], 0)->typlen));
+	}
+	return total > BATCH_KEY_MAX_BYTES;
+}
+
+/*
+ * Whether no key of the view can be long whose column i (0-based) takes
+ * at most maxbytes[i] bytes (uncompressed, as batch_values_long counts
+ * them), or, where maxbytes[i] is negative, any value of the column's
+ * type: false when such a column has variable length.
+ */
+bool
+batch_key_surely_short(ViewDef *def, const int64 *maxbytes)
+{
+	Size		total = MAXALIGN(sizeof(IndexTupleData) + sizeof(IndexAttributeBitMapData));
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (maxbytes[i] >= 0)
+			total += MAXALIGN(maxbytes[i]);
+		else if (def->keylens[i] > 0)
+			total += MAXALIGN(def->keylens[i]);
+		else
+			return false;
+	}
+	return total <= BATCH_KEY_MAX_BYTES;
+}
+
+/* The uncompressed size of a value of key column col, as a key stores it. */
+int64
+batch_key_value_bytes(ViewDef *def, int col, Datum value)
+{
+	return (int64) batch_value_bytes(value, def->keylens[col]);
+}
+
+/*
+ * A 64-bit hash of a key, from each type's extended hash function under
+ * the column's collation, so that equal keys (as the type's equality, which
+ * GROUP BY uses, sees them) hash alike. A type without a hash function adds
+ * nothing: its keys then differ only by the other columns' hashes, and the
+ * comparison that follows every hash match tells them apart.
+ */
+static int64
+batch_values_hash(int n, const Oid *types, const Oid *colls, const Datum *values, const bool *nulls)
+{
+	uint64		h = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		uint64		c = 0;
+
+		if (nulls[i])
+			c = BATCH_NULL_HASH;
+		else
+		{
+			TypeCacheEntry *tc = lookup_type_cache(types[i], TYPECACHE_HASH_EXTENDED_PROC_FINFO);
+
+			if (OidIsValid(tc->hash_extended_proc_finfo.fn_oid))
+				c = DatumGetUInt64(FunctionCall2Coll(&tc->hash_extended_proc_finfo, colls[i],
+													 values[i], UInt64GetDatum(0)));
+		}
+		h = hash_combine64(h, c);
+	}
+	return (int64) h;
+}
+
+/*
+ * Reads the arguments of lambda_catalog.key_is_long / key_hash(VARIADIC
+ * "any"): values, nulls, types, and each argument's collation (from the
+ * call's expression: a column's own collation in an index or a generated
+ * column). Returns their number.
+ */
+static int
+batch_key_args(FunctionCallInfo fcinfo, Datum *values, bool *nulls, Oid *types, Oid *colls)
+{
+	Node	   *expr = fcinfo->flinfo->fn_expr;
+	List	   *args = (expr && IsA(expr, FuncExpr)) ? ((FuncExpr *) expr)->args : NIL;
+	int			n = PG_NARGS();
+	int			i;
+
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("pg_lambda key functions do not take a VARIADIC array"),
+				 errhint("Pass the key columns as separate arguments.")));
+	for (i = 0; i < n; i++)
+	{
+		types[i] = get_fn_expr_argtype(fcinfo->flinfo, i);
+		if (!OidIsValid(types[i]))
+			elog(ERROR, "could not determine the type of key argument %d", i + 1);
+		colls[i] = i < list_length(args) ? exprCollation(list_nth(args, i)) : PG_GET_COLLATION();
+		nulls[i] = PG_ARGISNULL(i);
+		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	return n;
+}
+
+/*
+ * lambda_catalog.key_is_long(VARIADIC "any"): whether a batch table's key
+ * is kept out of its unique index (the generated column _lambda_long).
+ */
+Datum
+lambda_key_is_long(PG_FUNCTION_ARGS)
+{
+	Datum		values[FUNC_MAX_ARGS];
+	bool		nulls[FUNC_MAX_ARGS];
+	Oid			types[FUNC_MAX_ARGS];
+	Oid			colls[FUNC_MAX_ARGS];
+	int			n = batch_key_args(fcinfo, values, nulls, types, colls);
+
+	PG_RETURN_BOOL(batch_values_long(n, types, values, nulls));
+}
+
+/*
+ * lambda_catalog.key_hash(VARIADIC "any"): the hash that indexes a batch
+ * table's long keys.
+ */
+Datum
+lambda_key_hash(PG_FUNCTION_ARGS)
+{
+	Datum		values[FUNC_MAX_ARGS];
+	bool		nulls[FUNC_MAX_ARGS];
+	Oid			types[FUNC_MAX_ARGS];
+	Oid			colls[FUNC_MAX_ARGS];
+	int			n = batch_key_args(fcinfo, values, nulls, types, colls);
+
+	PG_RETURN_INT64(batch_values_hash(n, types, colls, values, nulls));
+}
+
+/* Whether some key of the view can be too large for a btree entry. */
+bool
+batch_keys_may_be_long(ViewDef *def)
+{
+	Size		total = MAXALIGN(sizeof(IndexTupleData) + sizeof(IndexAttributeBitMapData));
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (def->keylens[i] < 0)
+			return true;
+		total += MAXALIGN(def->keylens[i]);
+	}
+	return total > BATCH_KEY_MAX_BYTES;
+}
+
+/* Whether a batch table keeps long keys apart (has _lambda_long). */
+bool
+batch_has_long_keys(Oid batch_relid)
+{
+	return get_attnum(batch_relid, BATCH_LONG_COLUMN) != InvalidAttrNumber;
+}
+
+/* ------------------------------------------------------------------------
+ * Upsert
+ * ------------------------------------------------------------------------
+ */
+
+/* One upsert statement and the chunk of groups it takes next. */
+typedef struct UpsertChunk
+{
+	SPIPlanPtr	plan;
+	int			ncols;			/* keys, states, and with long keys a hash */
+	Datum	  **cols;
+	bool	  **nulls;
+	int			n;
+} UpsertChunk;
+
+/*
+ * The groups an upsert statement reads: the parameter arrays unnested, the
+ * keys in their batch columns' collations, grouped by key when one key can
+ * have several images (combining their states). With hash, the key hashes
+ * come along as column h.
+ */
+static void
+batch_append_source(StringInfo sql, ViewDef *def, bool hash)
+{
+	int			ncols = def->nkeys + def->naggs + (hash ? 1 : 0);
+	int			i;
+	char	  **keyexpr = palloc(sizeof(char *) * (def->nkeys + 1));
+
+	for (i = 0; i < def->nkeys; i++)
+		keyexpr[i] = OidIsValid(def->keycolls[i]) ?
+			psprintf("u.k%d COLLATE %s", i + 1, generate_collation_name(def->keycolls[i])) :
+			psprintf("u.k%d", i + 1);
+	appendStringInfoString(sql, "SELECT ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(sql, "%s AS k%d, ", keyexpr[i], i + 1);
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (def->keys_image_eq)
+			appendStringInfo(sql, "u.s%d AS s%d", i + 1, i + 1);
+		else
+			appendStringInfo(sql, "lambda_catalog.combine_agg(%u, %d, u.s%d) AS s%d",
+							 def->batch_relid, i + 1, i + 1, i + 1);
+		appendStringInfoString(sql, i < def->naggs - 1 ? ", " : "");
+	}
+	if (hash)
+		appendStringInfoString(sql, ", u.h");
+	appendStringInfoString(sql, " FROM unnest(");
+	for (i = 0; i < ncols; i++)
+		appendStringInfo(sql, "$%d%s", i + 1, i < ncols - 1 ? ", " : ") AS u(");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(sql, "k%d, ", i + 1);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(sql, "s%d%s", i + 1, i < def->naggs - 1 ? ", " : "");
+	appendStringInfoString(sql, hash ? ", h)" : ")");
+	if (!def->keys_image_eq && def->nkeys > 0)
+	{
+		appendStringInfoString(sql, " GROUP BY ");
+		for (i = 0; i < def->nkeys; i++)
+			appendStringInfo(sql, "%s%s", i > 0 ? ", " : "", keyexpr[i]);
+		/* equal keys have equal hashes */
+		if (hash)
+			appendStringInfoString(sql, ", u.h");
+	}
+}
+
+/*
+ * The statement that upserts short keys (every key of a batch table
+ * without _lambda_long): INSERT ... ON CONFLICT on the unique index,
+ * returning for each group whether it was inserted.
+ */
+static char *
+batch_upsert_short_sql(ViewDef *def, const char *batchname, bool split)
+{
+	StringInfoData sql;
+	int			i;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "INSERT INTO %s AS b (", batchname);
+	if (def->nkeys == 0)
+		appendStringInfoString(&sql, "_lambda_key, ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : ") ");
+	appendStringInfoString(&sql, "SELECT ");
+	if (def->nkeys == 0)
+		appendStringInfoString(&sql, "true, ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "u.k%d, ", i + 1);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "u.s%d%s", i + 1, i < def->naggs - 1 ? ", " : " ");
+	appendStringInfoString(&sql, "FROM (");
+	batch_append_source(&sql, def, false);
+	appendStringInfoString(&sql, ") u ON CONFLICT (");
+	if (def->nkeys == 0)
+		appendStringInfoString(&sql, "_lambda_key");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "%s%s", quote_identifier(def->keynames[i]), i < def->nkeys - 1 ? ", " : "");
+	appendStringInfoString(&sql, ") ");
+	if (split)
+		appendStringInfoString(&sql, "WHERE NOT " BATCH_LONG_COLUMN " ");
+	appendStringInfoString(&sql, "DO UPDATE SET ");
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s = lambda_catalog.combine_states(%u, %d, b.%s, EXCLUDED.%s)%s",
+						 quote_identifier(def->aggnames[i]), def->batch_relid, i + 1,
+						 quote_identifier(def->aggnames[i]), quote_identifier(def->aggnames[i]),
+						 i < def->naggs - 1 ? ", " : " ");
+	appendStringInfoString(&sql, "RETURNING (b.xmax = 0)");
+	return sql.data;
+}
+
+/*
+ * The statement that upserts long keys: updates the long rows whose key
+ * hash and key are those of a group, and inserts the groups that have none
+ * (no unique index can check them). Its row count is the groups inserted.
+ */
+static char *
+batch_upsert_long_sql(ViewDef *def, const char *batchname)
+{
+	StringInfoData sql;
+	StringInfoData match;
+	int			i;
+
+	/* a long row of the batch table (b) with the key of group u */
+	initStringInfo(&match);
+	appendStringInfoString(&match, "b." BATCH_LONG_COLUMN " AND lambda_catalog.key_hash(");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&match, "%sb.%s", i > 0 ? ", " : "", quote_identifier(def->keynames[i]));
+	appendStringInfoString(&match, ") = u.h");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&match, " AND b.%s IS NOT DISTINCT FROM u.k%d",
+						 quote_identifier(def->keynames[i]), i + 1);
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "WITH u AS MATERIALIZED (");
+	batch_append_source(&sql, def, true);
+	appendStringInfo(&sql, "), upd AS (UPDATE %s b SET ", batchname);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s = lambda_catalog.combine_states(%u, %d, b.%s, u.s%d)%s",
+						 quote_identifier(def->aggnames[i]), def->batch_relid, i + 1,
+						 quote_identifier(def->aggnames[i]), i + 1, i < def->naggs - 1 ? ", " : " ");
+	appendStringInfo(&sql, "FROM u WHERE %s) ", match.data);
+	/* the statement's snapshot does not see the updates: these had no row */
+	appendStringInfo(&sql, "INSERT INTO %s (", batchname);
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "%s, ", quote_identifier(def->keynames[i]));
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "%s%s", quote_identifier(def->aggnames[i]), i < def->naggs - 1 ? ", " : ") ");
+	appendStringInfoString(&sql, "SELECT ");
+	for (i = 0; i < def->nkeys; i++)
+		appendStringInfo(&sql, "u.k%d, ", i + 1);
+	for (i = 0; i < def->naggs; i++)
+		appendStringInfo(&sql, "u.s%d%s", i + 1, i < def->naggs - 1 ? ", " : " ");
+	appendStringInfo(&sql, "FROM u WHERE NOT EXISTS (SELECT 1 FROM %s b WHERE %s)", batchname, match.data);
+	return sql.data;
+}
+
+/* Prepares an upsert statement and the arrays of its chunks. */
+static void
+batch_chunk_init(UpsertChunk *c, ViewDef *def, const char *sql, bool hash)
+{
+	Oid		   *argtypes;
+	int			i;
+
+	c->ncols = def->nkeys + def->naggs + (hash ? 1 : 0);
+	argtypes = palloc(sizeof(Oid) * c->ncols);
+	for (i = 0; i < def->nkeys; i++)
+		argtypes[i] = get_array_type(def->keytypes[i]);
+	for (i = 0; i < def->naggs; i++)
+		argtypes[def->nkeys + i] = BYTEAARRAYOID;
+	if (hash)
+		argtypes[c->ncols - 1] = INT8ARRAYOID;
+	/*
+	 * A generic plan: a custom one would first copy every chunk's arrays
+	 * (all the states, megabytes for count(DISTINCT) sets) into constants
+	 * and evaluate unnest() on them while planning; nothing in the plan
+	 * depends on their values.
+	 */
+	c->plan = SPI_prepare_cursor(sql, c->ncols, argtypes, CURSOR_OPT_GENERIC_PLAN);
+	if (c->plan == NULL)
+		elog(ERROR, "could not prepare batch upsert: %s", SPI_result_code_string(SPI_result));
+	c->cols = palloc(sizeof(Datum *) * c->ncols);
+	c->nulls = palloc(sizeof(bool *) * c->ncols);
+	for (i = 0; i < c->ncols; i++)
+	{
+		c->cols[i] = palloc(sizeof(Datum) * BATCH_CHUNK);
+		c->nulls[i] = palloc(sizeof(bool) * BATCH_CHUNK);
+	}
+	c->n = 0;
+}
+
+/*
+ * Runs an upsert statement over the groups of its chunk (arrays built in
+ * cxt) and empties the chunk. Returns the number of groups inserted.
+ */
+static int64
+batch_chunk_flush(UpsertChunk *c, ViewDef *def, MemoryContext cxt)
+{
+	Datum	   *args;
+	int			dims[1];
+	int			lbs[1] = {1};
+	int64		inserted = 0;
+	MemoryContext old;
+	int			i;
+	int			rc;
+
+	if (c->n == 0)
+		return 0;
+	old = MemoryContextSwitchTo(cxt);
+	args = palloc(sizeof(Datum) * c->ncols);
+	dims[0] = c->n;
+	for (i = 0; i < c->ncols; i++)
+	{
+		Oid			elemtype = i < def->nkeys ? def->keytypes[i] :
+			i < def->nkeys + def->naggs ? BYTEAOID : INT8OID;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+		args[i] = PointerGetDatum(construct_md_array(c->cols[i], c->nulls[i], 1, dims, lbs,
+													 elemtype, typlen, typbyval, typalign));
+	}
+	MemoryContextSwitchTo(old);
+	rc = SPI_execute_plan(c->plan, args, NULL, false, 0);
+	if (rc == SPI_OK_INSERT_RETURNING)
+	{
+		uint64		r;
+
+		for (r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+
+			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull)))
+				inserted++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	else if (rc == SPI_OK_INSERT)
+		inserted = (int64) SPI_processed;
+	else
+		elog(ERROR, "batch upsert failed: %s", SPI_result_code_string(rc));
+	c->n = 0;
+	return inserted;
+}
+
+/* A group of a PartialHash with its key decoded, for sorting. */
+typedef struct SortedGroup
+{
+	Datum		first[2];		/* values[0..1], here to spare the sort pointers */
+	bool		firstnull[2];
+	PartialEntry *entry;
+	Datum	   *values;
+	bool	   *nulls;
+} SortedGroup;
+
+/* The comparators of batch_sorted_groups' qsort (one per key column). */
+static SortSupportData *batch_sort_keys;
+static int	batch_sort_nkeys;
+
+static int
+batch_group_cmp(const void *a, const void *b)
+{
+	const SortedGroup *x = a;
+	const SortedGroup *y = b;
+	int			c;
+	int			i;
+
+	for (i = 0; i < Min(batch_sort_nkeys, 2); i++)
+	{
+		c = ApplySortComparator(x->first[i], x->firstnull[i], y->first[i], y->firstnull[i],
+								&batch_sort_keys[i]);
+		if (c != 0)
+			return c;
+	}
+	for (i = 2; i < batch_sort_nkeys; i++)
+	{
+		c = ApplySortComparator(x->values[i], x->nulls[i], y->values[i], y->nulls[i],
+								&batch_sort_keys[i]);
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * ph's groups with their keys decoded (in cxt), sorted in the order of the
+ * batch table's unique index (each key type's default btree order in the
+ * key column's collation, NULLs last). The upsert then probes and inserts
+ * into the index, and appends to the table, in key order: each chunk's
+ * lookups descend to neighbouring leaf pages, which stay in the CPU's
+ * caches and the buffer pool, instead of a random page per group.
+ */
+static SortedGroup *
+batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngroups)
+{
+	long		n = partial_count(ph);
+	SortedGroup *groups;
+	PartialEntry *e;
+	long		g = 0;
+	int			i;
+	int			width = Max(def->nkeys, 1);
+	Datum	   *values;
+	bool	   *nulls;
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	/* one array each (more than 1 GB for tens of millions of groups) */
+	groups = MemoryContextAllocHuge(cxt, sizeof(SortedGroup) * Max(n, 1));
+	values = MemoryContextAllocHuge(cxt, sizeof(Datum) * width * Max(n, 1));
+	nulls = MemoryContextAllocHuge(cxt, sizeof(bool) * width * Max(n, 1));
+	for (e = partial_first(ph); e; e = partial_next(e))
+	{
+		groups[g].entry = e;
+		groups[g].values = values + (Size) g * width;
+		groups[g].nulls = nulls + (Size) g * width;
+		key_decode(def, e->key.data, e->key.len, groups[g].values, groups[g].nulls);
+		for (i = 0; i < 2; i++)
+		{
+			groups[g].first[i] = i < def->nkeys ? groups[g].values[i] : (Datum) 0;
+			groups[g].firstnull[i] = i < def->nkeys ? groups[g].nulls[i] : true;
+		}
+		g++;
+	}
+	Assert(g == n);
+	*ngroups = g;
+	if (def->nkeys > 0 && g > 1)
+	{
+		batch_sort_keys = palloc0(sizeof(SortSupportData) * def->nkeys);
+		for (i = 0; i < def->nkeys; i++)
+		{
+			TypeCacheEntry *tc = lookup_type_cache(def->keytypes[i], TYPECACHE_LT_OPR);
+			SortSupport ssup = &batch_sort_keys[i];
+
+			/* a type without an order has no btree index either: leave them be */
+			if (!OidIsValid(tc->lt_opr))
+				break;
+			ssup->ssup_cxt = cxt;
+			ssup->ssup_collation = def->keycolls[i];
+			ssup->ssup_nulls_first = false;
+			PrepareSortSupportFromOrderingOp(tc->lt_opr, ssup);
+		}
+		batch_sort_nkeys = i;
+		if (batch_sort_nkeys > 0)
+			qsort(groups, g, sizeof(SortedGroup), batch_group_cmp);
+		batch_sort_keys = NULL;
+		batch_sort_nkeys = 0;
+	}
+	MemoryContextSwitchTo(old);
+	return groups;
+}
+
+/*
+ * The direct upsert: what batch_upsert's statements do for short keys,
+ * without the executor. Each group (in the unique index's order) is looked
+ * up in that index; a row found gets its states combined with the group's
+ * and is updated in place (a HOT update when its page has room: only
+ * unindexed state columns change), a group without one is inserted, and
+ * the indexes get entries as the executor would make them. It saves, per
+ * group, the statement's parameter arrays and unnest(), the speculative
+ * insertion of INSERT ... ON CONFLICT (a lookup before the insert, one
+ * more in it), and the combine_states() calls through the function
+ * manager. Refreshes and recomputes of a view are serialized by their lock
+ * on the batch table, so nobody else writes its rows meanwhile.
+ */
+typedef struct DirectUpsert
+{
+	Relation	rel;
+	Relation	index;			/* the unique index over the keys */
+	int			nattrs;			/* of the batch table */
+	AttrNumber *keyattr;		/* attribute number of each key column */
+	AttrNumber *aggattr;		/* and of each state column */
+	AttrNumber	globalattr;		/* _lambda_key of a view without keys */
+	ScanKeyData *skeys;			/* equality on each key (argument varies) */
+	RegProcedure *eqprocs;
+	Oid		   *eqcolls;
+} DirectUpsert;
+
+/*
+ * Prepares the direct upsert of def's batch table into d: false (nothing
+ * opened) when the table is one it does not handle, which batch_upsert's
+ * statements then do: long keys (the generated column _lambda_long and the
+ * partial unique index), keys with several images (their states are
+ * combined by the statement's GROUP BY), rules, triggers or row security
+ * (a statement obeys them), a column that is neither a key nor a state, or
+ * a unique index it cannot search with the keys' own types.
+ */
+static bool
+batch_direct_open(ViewDef *def, DirectUpsert *d)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	List	   *indexes;
+	ListCell   *lc;
+	int			covered = 0;
+	int			nidx = Max(def->nkeys, 1);
+	int			i;
+	int			a;
+
+	if (!def->keys_image_eq)
+		return false;
+	rel = table_open(def->batch_relid, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	if (rel->trigdesc != NULL || rel->rd_rules != NULL || rel->rd_rel->relrowsecurity ||
+		rel->rd_rel->relkind != RELKIND_RELATION ||
+		(def->nkeys > 0 && batch_has_long_keys(def->batch_relid)))
+	{
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
+	memset(d, 0, sizeof(*d));
+	d->rel = rel;
+	d->nattrs = desc->natts;
+	d->keyattr = palloc0(sizeof(AttrNumber) * Max(def->nkeys, 1));
+	d->aggattr = palloc0(sizeof(AttrNumber) * Max(def->naggs, 1));
+	for (a = 0; a < desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, a);
+		const char *name = NameStr(att->attname);
+		bool		found = false;
+
+		if (att->attisdropped)
+			continue;
+		if (def->nkeys == 0 && strcmp(name, "_lambda_key") == 0 && att->atttypid == BOOLOID)
+		{
+			d->globalattr = att->attnum;
+			found = true;
+		}
+		for (i = 0; !found && i < def->nkeys; i++)
+			if (strcmp(name, def->keynames[i]) == 0 && att->atttypid == def->keytypes[i])
+			{
+				d->keyattr[i] = att->attnum;
+				found = true;
+			}
+		for (i = 0; !found && i < def->naggs; i++)
+			if (strcmp(name, def->aggnames[i]) == 0 && att->atttypid == BYTEAOID)
+			{
+				d->aggattr[i] = att->attnum;
+				found = true;
+			}
+		if (!found || att->attgenerated)
+			goto unhandled;
+		covered++;
+	}
+	if (covered != def->nkeys + def->naggs + (def->nkeys == 0 ? 1 : 0))
+		goto unhandled;
+
+	/* the unique index over exactly the keys, in their order */
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+		Form_pg_index ix = index->rd_index;
+		bool		match = ix->indisunique && ix->indimmediate && ix->indisvalid &&
+			ix->indnkeyatts == nidx && index->rd_indpred == NIL &&
+			RelationGetIndexExpressions(index) == NIL &&
+			index->rd_rel->relam == BTREE_AM_OID;
+
+		for (i = 0; match && i < nidx; i++)
+			match = ix->indkey.values[i] == (def->nkeys > 0 ? d->keyattr[i] : d->globalattr);
+		if (match)
+		{
+			d->index = index;
+			break;
+		}
+		index_close(index, RowExclusiveLock);
+	}
+	list_free(indexes);
+	if (d->index == NULL)
+		goto unhandled;
+	d->skeys = palloc0(sizeof(ScanKeyData) * nidx);
+	d->eqprocs = palloc0(sizeof(RegProcedure) * nidx);
+	d->eqcolls = palloc0(sizeof(Oid) * nidx);
+	for (i = 0; i < nidx; i++)
+	{
+		Oid			type = def->nkeys > 0 ? def->keytypes[i] : BOOLOID;
+		Oid			opcintype = d->index->rd_opcintype[i];
+		Oid			op = get_opfamily_member(d->index->rd_opfamily[i], opcintype, opcintype,
+											 BTEqualStrategyNumber);
+
+		/* the key compared as the opclass's type (varchar as text) */
+		if (!OidIsValid(op) || (type != opcintype && !IsBinaryCoercible(type, opcintype)))
+		{
+			index_close(d->index, RowExclusiveLock);
+			goto unhandled;
+		}
+		d->eqprocs[i] = get_opcode(op);
+		d->eqcolls[i] = d->index->rd_indcollation[i];
+	}
+	return true;
+
+unhandled:
+	table_close(rel, RowExclusiveLock);
+	return false;
+}
+
+/* The scan keys that find key values kv/kn in d's unique index. */
+static void
+batch_direct_keys(ViewDef *def, DirectUpsert *d, Datum *kv, bool *kn)
+{
+	int			i;
+
+	if (def->nkeys == 0)
+	{
+		ScanKeyInit(&d->skeys[0], 1, BTEqualStrategyNumber, d->eqprocs[0], BoolGetDatum(true));
+		d->skeys[0].sk_collation = d->eqcolls[0];
+		return;
+	}
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (kn[i])
+			/* NULLS NOT DISTINCT: the one row with a NULL here */
+			ScanKeyEntryInitialize(&d->skeys[i], SK_ISNULL | SK_SEARCHNULL, i + 1,
+								   InvalidStrategy, InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+		else
+			ScanKeyEntryInitialize(&d->skeys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+								   d->eqcolls[i], d->eqprocs[i], kv[i]);
+	}
+}
+
+/*
+ * Upserts groups (sorted in the unique index's order) into the batch table
+ * of d, which batch_direct_open prepared, and closes it. Returns the number
+ * of groups inserted.
+ */
+static int64
+batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *found = table_slot_create(d->rel, NULL);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
+	IndexScanDesc scan;
+	Snapshot	snap;
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert",
+												 ALLOCSET_DEFAULT_SIZES);
+	Datum	   *values = palloc(sizeof(Datum) * d->nattrs);
+	bool	   *nulls = palloc(sizeof(bool) * d->nattrs);
+	bool	   *replace = palloc(sizeof(bool) * d->nattrs);
+	int64		inserted = 0;
+	long		g;
+	int			i;
+
+	/* see what the statements before saw, this transaction's DELETE too */
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	InitResultRelInfo(rri, d->rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
+
+	for (g = 0; g < ngroups; g++)
+	{
+		PartialEntry *e = groups[g].entry;
+		MemoryContext old;
+		HeapTuple	tup;
+		int			update = COMPAT_INDEXES_ALL;
+		bool		exists;
+
+		CHECK_FOR_INTERRUPTS();
+		/*
+		 * The groups are in key order, their entries and keys anywhere in
+		 * memory: ask for those of the groups ahead, each step a level
+		 * deeper (the entry, then what it points to), while this one waits
+		 * on the index.
+		 */
+		if (g + 2 * BATCH_PREFETCH < ngroups)
+			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
+		if (g + BATCH_PREFETCH < ngroups)
+		{
+			SortedGroup *ahead = &groups[g + BATCH_PREFETCH];
+
+			batch_prefetch(ahead->values);
+			batch_prefetch(ahead->nulls);
+			batch_prefetch(ahead->entry->values);
+			batch_prefetch(ahead->entry->nulls);
+		}
+		/* in the scan's context: it keeps what it allocates (killed items) */
+		batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
+		index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
+		exists = index_getnext_slot(scan, ForwardScanDirection, found);
+		old = MemoryContextSwitchTo(rowcxt);
+		if (exists)
+		{
+			bool		changed = false;
+
+			/* combine the row's states with the group's: existing first */
+			slot_getallattrs(found);
+			memset(replace, 0, sizeof(bool) * d->nattrs);
+			for (i = 0; i < def->naggs; i++)
+			{
+				AggMeta    *m = &def->aggs[i].meta;
+				int			att = d->aggattr[i] - 1;
+				bytea	   *mine;
+				Datum		va;
+				bool		na = false;
+
+				if (e->nulls[i])
+					continue;
+				mine = aggmeta_serialize(m, e->values[i]);
+				changed = replace[att] = true;
+				if (found->tts_isnull[att])
+				{
+					values[att] = PointerGetDatum(mine);
+					nulls[att] = false;
+					continue;
+				}
+				{
+					bytea	   *theirs = DatumGetByteaPP(found->tts_values[att]);
+
+					va = aggmeta_deserialize(m, VARDATA_ANY(theirs), VARSIZE_ANY_EXHDR(theirs),
+											 CurrentMemoryContext);
+				}
+				aggmeta_combine(m, &va, &na,
+								aggmeta_deserialize(m, VARDATA_ANY(mine), VARSIZE_ANY_EXHDR(mine),
+													CurrentMemoryContext),
+								false, CurrentMemoryContext);
+				nulls[att] = na;
+				values[att] = na ? (Datum) 0 : PointerGetDatum(aggmeta_serialize(m, va));
+			}
+			if (changed)
+			{
+				bool		shouldfree;
+				HeapTuple	oldtup = ExecFetchSlotHeapTuple(found, false, &shouldfree);
+
+				tup = heap_modify_tuple(oldtup, RelationGetDescr(d->rel), values, nulls, replace);
+				update = compat_simple_heap_update(d->rel, &found->tts_tid, tup);
+				if (update != COMPAT_INDEXES_NONE)
+				{
+					ExecStoreHeapTuple(tup, slot, false);
+					/*
+					 * not flagged as an update: that hint (keys unchanged)
+					 * needs a range table, which this executor state has not
+					 */
+					(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL,
+												 update == COMPAT_INDEXES_SUMMARIZING);
+				}
+				if (shouldfree)
+					heap_freetuple(oldtup);
+			}
+		}
+		else
+		{
+			memset(nulls, 0, sizeof(bool) * d->nattrs);
+			if (def->nkeys == 0)
+				values[d->globalattr - 1] = BoolGetDatum(true);
+			for (i = 0; i < def->nkeys; i++)
+			{
+				values[d->keyattr[i] - 1] = groups[g].values[i];
+				nulls[d->keyattr[i] - 1] = groups[g].nulls[i];
+			}
+			for (i = 0; i < def->naggs; i++)
+			{
+				int			att = d->aggattr[i] - 1;
+
+				nulls[att] = e->nulls[i];
+				values[att] = e->nulls[i] ? (Datum) 0 :
+					PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
+			}
+			tup = heap_form_tuple(RelationGetDescr(d->rel), values, nulls);
+			simple_heap_insert(d->rel, tup);
+			ExecStoreHeapTuple(tup, slot, false);
+			(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
+			inserted++;
+		}
+		ExecClearTuple(slot);
+		ExecClearTuple(found);
+		ResetPerTupleExprContext(estate);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+
+	index_endscan(scan);
+	UnregisterSnapshot(snap);
+	ExecDropSingleTupleTableSlot(found);
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+	MemoryContextDelete(rowcxt);
+	index_close(d->index, RowExclusiveLock);
+	table_close(d->rel, RowExclusiveLock);
+	/* the statements after this see the rows */
+	CommandCounterIncrement();
+	return inserted;
+}
+
+/*
+ * Upserts ph's groups into the batch table, combining states with what is
+ * there: short keys through the unique index, long ones (batch tables with
+ * _lambda_long) through their hash. Returns the number of groups inserted
+ * (new rows).
+ */
+int64
+batch_upsert(ViewDef *def, PartialHash *ph)
+{
+	char	   *batchname = batch_qualified_name(def->batch_relid);
+	bool		split = def->nkeys > 0 && batch_has_long_keys(def->batch_relid);
+	UpsertChunk shortc;
+	UpsertChunk longc;
+	int64		inserted = 0;
+	int			i;
+	MemoryContext chunk_cxt;
+	MemoryContext keys_cxt;
+	SortedGroup *groups;
+	long		ngroups;
+	long		g;
+	DirectUpsert direct;
+
+	if (partial_count(ph) == 0)
+		return 0;
+
+	if (batch_direct_open(def, &direct))
+	{
+		keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
+		groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups);
+		inserted = batch_direct_upsert(def, &direct, groups, ngroups);
+		MemoryContextDelete(keys_cxt);
+		return inserted;
+	}
+
+	batch_chunk_init(&shortc, def, batch_upsert_short_sql(def, batchname, split), false);
+	if (split)
+		batch_chunk_init(&longc, def, batch_upsert_long_sql(def, batchname), true);
+	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
+	keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
+	groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups);
+
+	for (g = 0; g < ngroups; g++)
+	{
+		PartialEntry *e = groups[g].entry;
+		Datum	   *kv = groups[g].values;
+		bool	   *kn = groups[g].nulls;
+		UpsertChunk *c = &shortc;
+		MemoryContext old = MemoryContextSwitchTo(chunk_cxt);
+
+		if (split && batch_values_long(def->nkeys, def->keytypes, kv, kn))
+		{
+			c = &longc;
+			c->cols[c->ncols - 1][c->n] = Int64GetDatum(batch_values_hash(def->nkeys, def->keytypes,
+																		  def->keycolls, kv, kn));
+			c->nulls[c->ncols - 1][c->n] = false;
+		}
+		for (i = 0; i < def->nkeys; i++)
+		{
+			c->cols[i][c->n] = kv[i];
+			c->nulls[i][c->n] = kn[i];
+		}
+		for (i = 0; i < def->naggs; i++)
+		{
+			c->nulls[def->nkeys + i][c->n] = e->nulls[i];
+			c->cols[def->nkeys + i][c->n] = e->nulls[i] ? (Datum) 0 :
+				PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
+		}
+		MemoryContextSwitchTo(old);
+		c->n++;
+		if (c->n == BATCH_CHUNK)
+		{
+			/* the other chunk's groups live in chunk_cxt too: flush both */
+			inserted += batch_chunk_flush(&shortc, def, chunk_cxt);
+			if (split)
+				inserted += batch_chunk_flush(&longc, def, chunk_cxt);
+			MemoryContextReset(chunk_cxt);
+		}
+	}
+	inserted += batch_chunk_flush(&shortc, def, chunk_cxt);
+	if (split)
+	{
+		inserted += batch_chunk_flush(&longc, def, chunk_cxt);
+		SPI_freeplan(longc.plan);
+	}
+	MemoryContextDelete(chunk_cxt);
+	MemoryContextDelete(keys_cxt);
+	SPI_freeplan(shortc.plan);
+	return inserted;
+}
