@@ -39,17 +39,9 @@
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
-#include "aggstate.h"
 #include "batch.h"
-#include "capture.h"
 #include "compat.h"
-#include "cview.h"
-#include "event_table.h"
 #include "keyimage.h"
-#include "partial.h"
-#include "privilege.h"
-#include "speed.h"
-#include "speed_read.h"
 
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
 
