@@ -76,6 +76,17 @@ typedef struct PartialSlot
 PartialHash *
 partial_create(ViewDef *def, MemoryContext parent)
 {
+	return partial_create_sized(def, parent, 0);
+}
+
+/*
+ * partial_create, with room in the hash for "groups" groups from the start
+ * (a statement's states that start over after they moved to shared memory
+ * expect as many as before): no growing and rehashing as they come.
+ */
+PartialHash *
+partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
+{
 	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda partial states", ALLOCSET_DEFAULT_SIZES);
 	PartialHash *ph = MemoryContextAllocZero(cxt, sizeof(PartialHash));
 	int			i;
@@ -84,10 +95,11 @@ partial_create(ViewDef *def, MemoryContext parent)
 	ph->cxt = cxt;
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
-	ph->groups = partial_groups_create(cxt, 32, NULL);
+	ph->groups = partial_groups_create(cxt, (uint32) Min(Max(groups, 32), PG_INT32_MAX), NULL);
 	/* the initial states a new group starts from: copied at once (most are by value) */
 	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
 	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
+	ph->copy = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
 	for (i = 0; i < def->naggs; i++)
 	{
 		AggMeta    *m = &def->aggs[i].meta;
@@ -95,7 +107,7 @@ partial_create(ViewDef *def, MemoryContext parent)
 		ph->initnulls[i] = m->initnull;
 		ph->initvals[i] = m->initnull ? (Datum) 0 : m->initval;
 		if (!m->initnull && !m->transbyval)
-			ph->initcopy = true;
+			ph->copy[ph->ncopy++] = i;
 	}
 	return ph;
 }
@@ -113,7 +125,7 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 		MAXALIGN(sizeof(bool) * n + keylen);
 	PartialEntry *e;
 	char	   *p;
-	int			i;
+	int			c;
 
 	if (ph->arena == NULL || (Size) (ph->arena_end - ph->arena) < size)
 	{
@@ -140,25 +152,21 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 	e->next = NULL;
 	memcpy(e->values, ph->initvals, sizeof(Datum) * def->naggs);
 	memcpy(e->nulls, ph->initnulls, sizeof(bool) * def->naggs);
-	if (ph->initcopy)
+	for (c = 0; c < ph->ncopy; c++)
 	{
-		for (i = 0; i < def->naggs; i++)
+		int			i = ph->copy[c];
+		AggMeta    *m = &def->aggs[i].meta;
+
+		if (m->translen == -1 && !VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
 		{
-			AggMeta    *m = &def->aggs[i].meta;
+			/* a plain varlena (avg's array): its bytes, copied */
+			Size		l = VARSIZE(DatumGetPointer(m->initval));
 
-			if (e->nulls[i] || m->transbyval)
-				continue;
-			if (m->translen == -1 && !VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
-			{
-				/* a plain varlena (avg's array): its bytes, copied */
-				Size		l = VARSIZE(DatumGetPointer(m->initval));
-
-				e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
-													  DatumGetPointer(m->initval), l));
-			}
-			else
-				aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
+			e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
+												  DatumGetPointer(m->initval), l));
 		}
+		else
+			aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
 	}
 	if (ph->last)
 		ph->last->next = e;

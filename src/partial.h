@@ -50,7 +50,8 @@ typedef struct PartialHash
 	bool		exact;			/* batch layer: distinct states keep every value */
 	Datum	   *initvals;		/* per aggregate: its initial state ... */
 	bool	   *initnulls;
-	bool		initcopy;		/* ... some of them to be copied (by reference) */
+	int			ncopy;			/* ... these of them to be copied (by reference) */
+	int		   *copy;
 } PartialHash;
 
 /*
@@ -74,6 +75,7 @@ typedef struct PartialShape
 #define partial_next(e)		((e)->next)
 
 extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
+extern PartialHash *partial_create_sized(ViewDef *def, MemoryContext parent, long groups);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);

@@ -21,6 +21,8 @@ extern AggMeta *aggmeta_lookup(Oid batch_relid, int aggno);
 /* States images */
 extern void states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf);
 extern bool states_image_plain(ViewDef *def);
+extern int	states_image_plain_len(ViewDef *def, Datum *values, bool *nulls);
+extern void states_image_write(ViewDef *def, Datum *values, bool *nulls, char *w);
 extern void states_decode(ViewDef *def, const char *data, int len,
 						  Datum *values, bool *nulls, MemoryContext cxt);
 extern bool states_combine_in_place(ViewDef *def, char *a, int alen, const char *b, int blen);
