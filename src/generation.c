@@ -162,9 +162,9 @@ generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
 
 	if (!DsaPointerIsValid(nb))
 		return;					/* keep the longer chains */
+	/* zeroed: every bucket is InvalidDsaPointer */
+	StaticAssertStmt(InvalidDsaPointer == 0, "buckets are zeroed");
 	newb = dsa_get_address(area, nb);
-	for (i = 0; i < n; i++)
-		newb[i] = InvalidDsaPointer;
 	if (DsaPointerIsValid(g->buckets))
 	{
 		dsa_pointer *old = dsa_get_address(area, g->buckets);
@@ -273,15 +273,33 @@ generation_entry_alloc(dsa_area *area, SpeedGen *g, Size size, int64 ahead, bool
 }
 
 /*
+ * For one apply that adds many entries: an entry carved from the chunk new
+ * entries are carved from, and its address in this backend. The next
+ * entries carved from the same chunk lie at the same distance from it in
+ * both (a chunk is one allocation), so their addresses need no
+ * dsa_get_address each. The chunk carved from changes only when a new one
+ * is made, which becomes the head of the generation's list (after
+ * generation_absorb the head may be another chunk, hence "head" rather
+ * than the chunk itself).
+ */
+typedef struct GenerationCarve
+{
+	dsa_pointer head;			/* g->chunks when "entry" was carved */
+	dsa_pointer entry;			/* or invalid */
+	char	   *addr;
+} GenerationCarve;
+
+/*
  * A new entry for a key whose link (generation_link) the caller found at
  * the chain's end, with room for stateslen bytes of states, which the
  * caller writes (e->data + keylen). See generation_upsert_at for "ahead"
- * and "indexed". NULL when memory ran out.
+ * and "indexed"; carve, when given, remembers where the chunk lies. NULL
+ * when memory ran out.
  */
 static SpeedEntry *
 generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *link,
 					 uint32 hash, const char *key, uint32 keylen,
-					 uint32 stateslen, int64 ahead, bool indexed)
+					 uint32 stateslen, int64 ahead, bool indexed, GenerationCarve *carve)
 {
 	Size		size = offsetof(SpeedEntry, data) + keylen + stateslen;
 	bool		chunked;
@@ -290,7 +308,18 @@ generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 
 	if (!DsaPointerIsValid(p))
 		return NULL;
-	e = dsa_get_address(area, p);
+	if (chunked && carve != NULL && DsaPointerIsValid(carve->entry) && carve->head == g->chunks)
+		e = (SpeedEntry *) (carve->addr + (p - carve->entry));
+	else
+	{
+		e = dsa_get_address(area, p);
+		if (chunked && carve != NULL)
+		{
+			carve->head = g->chunks;
+			carve->entry = p;
+			carve->addr = (char *) e;
+		}
+	}
 	e->next = InvalidDsaPointer;
 	e->hash = hash;
 	e->keylen = keylen;
@@ -322,7 +351,8 @@ generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 
 	if (!DsaPointerIsValid(*link))
 	{
-		e = generation_insert_at(area, g, def, link, hash, key, keylen, stateslen, ahead, indexed);
+		e = generation_insert_at(area, g, def, link, hash, key, keylen, stateslen, ahead,
+								 indexed, NULL);
 		if (e == NULL)
 			return false;
 		memcpy(e->data + keylen, states, stateslen);
@@ -517,6 +547,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		PartialEntry *far = partial_first(ph);
 		dsa_pointer *b;
 		dsa_pointer *link;
+		GenerationCarve carve = {InvalidDsaPointer, InvalidDsaPointer, NULL};
 		uint32		mask;
 		int			len;
 		int			i;
@@ -558,14 +589,15 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 				link = generation_link_in(area, b, mask, e->key.hash, e->key.data, e->key.len);
 				/* a new key: its states image written straight into its entry */
 				if (!DsaPointerIsValid(*link) &&
-					(len = states_image_plain_len(def, e->values, e->nulls)) >= 0)
+					(len = states_plan_len(ph->plan, def->naggs, e->values, e->nulls)) >= 0)
 				{
 					SpeedEntry *se = generation_insert_at(area, g, def, link, e->key.hash,
 														  e->key.data, e->key.len, len,
-														  left, indexed);
+														  left, indexed, &carve);
 
 					if (se != NULL)
-						states_image_write(def, e->values, e->nulls, se->data + e->key.len);
+						states_plan_write(ph->plan, def->naggs, e->values, e->nulls,
+										  se->data + e->key.len);
 					else
 					{
 						ok = false;

@@ -100,6 +100,8 @@ partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
 	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
 	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
 	ph->copy = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
+	ph->plan = MemoryContextAlloc(cxt, sizeof(int16) * (def->naggs + 1));
+	states_plan(def, ph->plan);
 	for (i = 0; i < def->naggs; i++)
 	{
 		AggMeta    *m = &def->aggs[i].meta;

@@ -52,6 +52,7 @@ typedef struct PartialHash
 	bool	   *initnulls;
 	int			ncopy;			/* ... these of them to be copied (by reference) */
 	int		   *copy;
+	int16	   *plan;			/* how states images are written (states_plan) */
 } PartialHash;
 
 /*

@@ -125,70 +125,28 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 }
 
 /*
- * The length of the states image of one group's states when every state
- * is by value or a varlena states_image copies as it lies (not toasted,
- * compressed or with a short header: the states of views whose images need
- * no function, states_image_plain); -1 otherwise (states_image then makes
- * the image, calling the function). With it, the
- * caller writes the image where it is to be kept (states_image_write)
- * rather than through a buffer.
- */
-int
-states_image_plain_len(ViewDef *def, Datum *values, bool *nulls)
-{
-	int			len = 0;
-	int			i;
-
-	for (i = 0; i < def->naggs; i++)
-	{
-		AggMeta    *m = &def->aggs[i].meta;
-
-		if (nulls[i])
-			len += 1;
-		else if (m->transbyval && !m->internal)
-			len += 1 + sizeof(uint32) + m->translen;
-		else if (m->internal || m->translen != -1 || m->image->kind == IMAGE_SEND ||
-				 VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
-			return -1;		/* states_image calls a function */
-		else
-			len += 1 + sizeof(uint32) + VARSIZE(DatumGetPointer(values[i]));
-	}
-	return len;
-}
-
-/*
- * Writes at w the states image whose length states_image_plain_len gave:
- * the same bytes as states_image.
+ * How states_image writes each of the view's states, for the callers that
+ * write images themselves (states_plan_len, states_plan_write): per
+ * aggregate, its length for a state by value, STATES_PLAN_VARLENA for a
+ * varlena copied as it lies (avg's array), STATES_PLAN_FUNCTION for a state
+ * that needs a function (serialization or send). plan has def->naggs
+ * elements.
  */
 void
-states_image_write(ViewDef *def, Datum *values, bool *nulls, char *w)
+states_plan(ViewDef *def, int16 *plan)
 {
 	int			i;
 
 	for (i = 0; i < def->naggs; i++)
 	{
 		AggMeta    *m = &def->aggs[i].meta;
-		uint32		l;
 
-		if (nulls[i])
-		{
-			*w++ = 0;
-			continue;
-		}
-		*w++ = 1;
 		if (m->transbyval && !m->internal)
-		{
-			l = m->translen;
-			memcpy(w, &l, sizeof(uint32));
-			store_att_byval(w + sizeof(uint32), values[i], l);
-		}
+			plan[i] = m->translen;
+		else if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND)
+			plan[i] = STATES_PLAN_VARLENA;
 		else
-		{
-			l = VARSIZE(DatumGetPointer(values[i]));
-			memcpy(w, &l, sizeof(uint32));
-			memcpy(w + sizeof(uint32), DatumGetPointer(values[i]), l);
-		}
-		w += sizeof(uint32) + l;
+			plan[i] = STATES_PLAN_FUNCTION;
 	}
 }
 
