@@ -79,6 +79,9 @@ typedef struct GenerationChunk
 #define generation_prefetch(p)	((void) (p))
 #endif
 
+/* The states images generation_apply_partial makes on the stack, at most */
+#define GENERATION_IMAGE_BUF	1024
+
 /* An entry that grows is given at most this much room beyond its states */
 #define GENERATION_ENTRY_SLACK	1024
 
@@ -404,9 +407,10 @@ generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 
 /*
  * Makes room in the buckets for "more" keys at once rather than doubling as
- * they come.
+ * they come (out of memory, the buckets stay as they are: chains only get
+ * longer).
  */
-static void
+void
 generation_reserve(dsa_area *area, SpeedGen *g, int64 more)
 {
 	if (!DsaPointerIsValid(g->buckets) || g->nentries + more > (int64) g->nbuckets * GENERATION_LOAD)
@@ -548,6 +552,8 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		dsa_pointer *b;
 		dsa_pointer *link;
 		GenerationCarve carve = {InvalidDsaPointer, InvalidDsaPointer, NULL};
+		char		image[GENERATION_IMAGE_BUF];
+		const char *states;
 		uint32		mask;
 		int			len;
 		int			i;
@@ -587,28 +593,34 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					near = partial_next(near);
 				}
 				link = generation_link_in(area, b, mask, e->key.hash, e->key.data, e->key.len);
-				/* a new key: its states image written straight into its entry */
-				if (!DsaPointerIsValid(*link) &&
-					(len = states_plan_len(ph->plan, def->naggs, e->values, e->nulls)) >= 0)
+				states = image;
+				len = states_plan_image(ph->plan, def->naggs, e->values, e->nulls,
+										image, sizeof(image));
+				if (len < 0)
 				{
+					/* a state that needs more (a function, room) */
+					resetStringInfo(&img);
+					states_image(def, e->values, e->nulls, &img);
+					states = img.data;
+					len = img.len;
+				}
+				if (!DsaPointerIsValid(*link))
+				{
+					/* a new key: carved where the apply carves, without a lookup of its address */
 					SpeedEntry *se = generation_insert_at(area, g, def, link, e->key.hash,
 														  e->key.data, e->key.len, len,
 														  left, indexed, &carve);
 
 					if (se != NULL)
-						states_plan_write(ph->plan, def->naggs, e->values, e->nulls,
-										  se->data + e->key.len);
+						memcpy(se->data + e->key.len, states, len);
 					else
 					{
 						ok = false;
 						generation_out_of_memory(why, whylen);
 					}
-					continue;
 				}
-				resetStringInfo(&img);
-				states_image(def, e->values, e->nulls, &img);
-				if (!generation_upsert_at(area, g, def, link, e->key.hash, e->key.data, e->key.len,
-										  img.data, img.len, left, indexed))
+				else if (!generation_upsert_at(area, g, def, link, e->key.hash, e->key.data,
+											   e->key.len, states, len, left, indexed))
 				{
 					ok = false;
 					generation_out_of_memory(why, whylen);

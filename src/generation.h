@@ -20,6 +20,7 @@
 #include "partial.h"
 
 extern void generation_clear(dsa_area *area, SpeedGen *g);
+extern void generation_reserve(dsa_area *area, SpeedGen *g, int64 more);
 extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
 extern bool generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 								  const char *blob, Size len, char *why, size_t whylen);

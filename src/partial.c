@@ -100,6 +100,7 @@ partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
 	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
 	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
 	ph->copy = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
+	ph->carve = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
 	ph->plan = MemoryContextAlloc(cxt, sizeof(int16) * (def->naggs + 1));
 	states_plan(def, ph->plan);
 	for (i = 0; i < def->naggs; i++)
@@ -108,7 +109,20 @@ partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
 
 		ph->initnulls[i] = m->initnull;
 		ph->initvals[i] = m->initnull ? (Datum) 0 : m->initval;
-		if (!m->initnull && !m->transbyval)
+		if (m->initnull || m->transbyval)
+			continue;
+		/*
+		 * avg(int4)'s array, whose built-in transition and combine change it
+		 * in place (they never return another, which agg_keep would free):
+		 * carved with each entry rather than allocated on its own
+		 */
+		if (m->fast == AGG_FAST_INT4_AVG && m->fastcombine && m->translen == -1 &&
+			!VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
+		{
+			ph->carve[ph->ncarve++] = i;
+			ph->carve_bytes += MAXALIGN(VARSIZE(DatumGetPointer(m->initval)));
+		}
+		else
 			ph->copy[ph->ncopy++] = i;
 	}
 	return ph;
@@ -124,7 +138,7 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 	ViewDef    *def = ph->def;
 	int			n = def->naggs + 1;
 	Size		size = MAXALIGN(sizeof(PartialEntry)) + MAXALIGN(sizeof(Datum) * n) +
-		MAXALIGN(sizeof(bool) * n + keylen);
+		MAXALIGN(sizeof(bool) * n + keylen) + ph->carve_bytes;
 	PartialEntry *e;
 	char	   *p;
 	int			c;
@@ -154,6 +168,16 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 	e->next = NULL;
 	memcpy(e->values, ph->initvals, sizeof(Datum) * def->naggs);
 	memcpy(e->nulls, ph->initnulls, sizeof(bool) * def->naggs);
+	/* states carved with the entry, after its key */
+	p = (char *) e + size - ph->carve_bytes;
+	for (c = 0; c < ph->ncarve; c++)
+	{
+		int			i = ph->carve[c];
+		Size		l = VARSIZE(DatumGetPointer(def->aggs[i].meta.initval));
+
+		e->values[i] = PointerGetDatum(memcpy(p, DatumGetPointer(def->aggs[i].meta.initval), l));
+		p += MAXALIGN(l);
+	}
 	for (c = 0; c < ph->ncopy; c++)
 	{
 		int			i = ph->copy[c];

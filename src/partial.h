@@ -52,6 +52,9 @@ typedef struct PartialHash
 	bool	   *initnulls;
 	int			ncopy;			/* ... these of them to be copied (by reference) */
 	int		   *copy;
+	int			ncarve;			/* ... and these carved with each entry */
+	int		   *carve;
+	Size		carve_bytes;	/* their room in an entry */
 	int16	   *plan;			/* how states images are written (states_plan) */
 } PartialHash;
 

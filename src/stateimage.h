@@ -36,67 +36,56 @@ extern int	states_split(ViewDef *def, const char *data, int len,
 #define STATES_PLAN_FUNCTION	((int16) 0)
 
 /*
- * The length of the states image of one group's n states, written as plan
- * (states_plan) says, when no state needs a function and every varlena lies
- * as is (not toasted, compressed or with a short header); -1 otherwise
- * (states_image then makes it). With it, the caller writes the image where
- * it is kept (states_plan_write) rather than through a buffer. Inline: the
- * speed layer's apply calls it for every new group.
+ * Writes into buf (size bytes) the states image of one group's n states,
+ * as plan (states_plan) says, in one pass: the same bytes as states_image.
+ * Returns its length, or -1 when a state needs a function, a varlena does
+ * not lie as is (toasted, compressed or with a short header) or the image
+ * does not fit (states_image then makes it). Inline: the speed layer's
+ * apply calls it for every group.
  */
 static inline int
-states_plan_len(const int16 *plan, int n, const Datum *values, const bool *nulls)
+states_plan_image(const int16 *plan, int n, const Datum *values, const bool *nulls,
+				  char *buf, int size)
 {
-	int			len = 0;
+	char	   *w = buf;
+	char	   *end = buf + size;
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
-		if (nulls[i])
-			len += 1;
-		else if (plan[i] > 0)
-			len += 1 + sizeof(uint32) + plan[i];
-		else if (plan[i] == STATES_PLAN_FUNCTION ||
-				 VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
-			return -1;
-		else
-			len += 1 + sizeof(uint32) + VARSIZE(DatumGetPointer(values[i]));
-	}
-	return len;
-}
-
-/*
- * Writes at w the states image whose length states_plan_len gave: the same
- * bytes as states_image.
- */
-static inline void
-states_plan_write(const int16 *plan, int n, const Datum *values, const bool *nulls, char *w)
-{
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
+		int16		p = plan[i];
 		uint32		l;
 
 		if (nulls[i])
 		{
+			if (w >= end)
+				return -1;
 			*w++ = 0;
 			continue;
 		}
-		*w++ = 1;
-		if (plan[i] > 0)
+		if (p > 0)
 		{
-			l = plan[i];
-			memcpy(w, &l, sizeof(uint32));
-			store_att_byval(w + sizeof(uint32), values[i], l);
+			l = p;
+			if (end - w < (long) (1 + sizeof(uint32) + sizeof(Datum)))
+				return -1;
+			*w = 1;
+			memcpy(w + 1, &l, sizeof(uint32));
+			store_att_byval(w + 1 + sizeof(uint32), values[i], l);
 		}
 		else
 		{
+			if (p == STATES_PLAN_FUNCTION || VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
+				return -1;
 			l = VARSIZE(DatumGetPointer(values[i]));
-			memcpy(w, &l, sizeof(uint32));
-			memcpy(w + sizeof(uint32), DatumGetPointer(values[i]), l);
+			if ((Size) (end - w) < 1 + sizeof(uint32) + l)
+				return -1;
+			*w = 1;
+			memcpy(w + 1, &l, sizeof(uint32));
+			memcpy(w + 1 + sizeof(uint32), DatumGetPointer(values[i]), l);
 		}
-		w += sizeof(uint32) + l;
+		w += 1 + sizeof(uint32) + l;
 	}
+	return w - buf;
 }
 
 #endif							/* LAMBDA_STATEIMAGE_H */
