@@ -299,7 +299,7 @@ typedef struct GenerationCarve
  * and "indexed"; carve, when given, remembers where the chunk lies. NULL
  * when memory ran out.
  */
-static SpeedEntry *
+static pg_attribute_always_inline SpeedEntry *
 generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *link,
 					 uint32 hash, const char *key, uint32 keylen,
 					 uint32 stateslen, int64 ahead, bool indexed, GenerationCarve *carve)
@@ -552,6 +552,8 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		dsa_pointer *b;
 		dsa_pointer *link;
 		GenerationCarve carve = {InvalidDsaPointer, InvalidDsaPointer, NULL};
+		/* new keys go into column indexes only where the view keeps them */
+		bool		index_new = indexed && speed_index_wanted(def);
 		char		image[GENERATION_IMAGE_BUF];
 		const char *states;
 		uint32		mask;
@@ -609,7 +611,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					/* a new key: carved where the apply carves, without a lookup of its address */
 					SpeedEntry *se = generation_insert_at(area, g, def, link, e->key.hash,
 														  e->key.data, e->key.len, len,
-														  left, indexed, &carve);
+														  left, index_new, &carve);
 
 					if (se != NULL)
 						memcpy(se->data + e->key.len, states, len);
@@ -620,7 +622,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					}
 				}
 				else if (!generation_upsert_at(area, g, def, link, e->key.hash, e->key.data,
-											   e->key.len, states, len, left, indexed))
+											   e->key.len, states, len, left, index_new))
 				{
 					ok = false;
 					generation_out_of_memory(why, whylen);

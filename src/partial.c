@@ -394,11 +394,14 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		if (!def->aggs[i].plain || def->aggs[i].meta.hasexact)
 			return NULL;
 	}
-	/* one piece: the header, the offsets, the lengths */
-	shape = palloc(MAXALIGN(sizeof(PartialShape)) + (sizeof(int32) + sizeof(int16)) * def->maxcol);
+	/* one piece: the header, the offsets, the lengths (columns', then arguments') */
+	shape = palloc(MAXALIGN(sizeof(PartialShape)) +
+				   (sizeof(int32) + sizeof(int16)) * (def->maxcol + def->naggs));
 	shape->maxcol = def->maxcol;
 	shape->attoff = (int32 *) ((char *) shape + MAXALIGN(sizeof(PartialShape)));
-	shape->attlen = (int16 *) (shape->attoff + def->maxcol);
+	shape->argoff = shape->attoff + def->maxcol;
+	shape->attlen = (int16 *) (shape->argoff + def->naggs);
+	shape->arglen = shape->attlen + def->maxcol;
 	for (i = 0; i < def->maxcol; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -413,6 +416,15 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		shape->attlen[i] = att->attlen;
 		shape->attoff[i] = off;
 		off += att->attlen;
+	}
+	/* each aggregate's argument, where it lies (one lookup less a row) */
+	for (i = 0; i < def->naggs; i++)
+	{
+		ViewAgg    *va = &def->aggs[i];
+		AttrNumber	c = va->nargs > 0 ? va->argcols[0] - 1 : -1;
+
+		shape->argoff[i] = c >= 0 ? shape->attoff[c] : -1;
+		shape->arglen[i] = c >= 0 ? shape->attlen[c] : 0;
 	}
 	return shape;
 }
@@ -466,8 +478,8 @@ partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 	for (i = 0; i < def->naggs; i++)
 	{
 		ViewAgg    *va = &def->aggs[i];
-		AttrNumber	c = va->nargs > 0 ? va->argcols[0] - 1 : -1;
-		Datum		arg = c >= 0 ? fetch_att(data + shape->attoff[c], true, shape->attlen[c]) : (Datum) 0;
+		int32		off = shape->argoff[i];
+		Datum		arg = off >= 0 ? fetch_att(data + off, true, shape->arglen[i]) : (Datum) 0;
 		MemoryContext old;
 
 		if (aggmeta_advance_fast(&va->meta, arg, false, &e->values[i], &e->nulls[i]))

@@ -73,6 +73,8 @@ typedef struct PartialShape
 	AttrNumber	maxcol;			/* the last column read */
 	int16	   *attlen;			/* per column 1..maxcol (index col - 1) */
 	int32	   *attoff;			/* its offset in the row's data */
+	int16	   *arglen;			/* per aggregate: its argument's length ... */
+	int32	   *argoff;			/* ... and offset, or -1: it takes none */
 } PartialShape;
 
 #define partial_first(ph)	((ph)->first)
