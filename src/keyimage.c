@@ -170,6 +170,55 @@ key_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 }
 
 /*
+ * key_image for keys that are all fixed-length and by value
+ * (ViewDef.keys_fixed), into out (room for 1 + sizeof(Datum) bytes per
+ * key) without a StringInfo: the same bytes. Returns their length.
+ */
+int
+key_image_fixed(ViewDef *def, Datum *values, bool *nulls, char *out)
+{
+	int			len = 0;
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		out[len++] = nulls[i] ? 0 : 1;
+		if (nulls[i])
+			continue;
+		switch (def->keylens[i])
+		{
+			case 1:
+				out[len] = DatumGetChar(values[i]);
+				break;
+			case 2:
+				{
+					int16		v = DatumGetInt16(values[i]);
+
+					memcpy(out + len, &v, 2);
+				}
+				break;
+			case 4:
+				{
+					int32		v = DatumGetInt32(values[i]);
+
+					memcpy(out + len, &v, 4);
+				}
+				break;
+			default:
+				{
+					char		tmp[sizeof(Datum)];
+
+					store_att_byval(tmp, values[i], def->keylens[i]);
+					memcpy(out + len, tmp, def->keylens[i]);
+				}
+				break;
+		}
+		len += def->keylens[i];
+	}
+	return len;
+}
+
+/*
  * Restores key values from a key image (in the current context). Key images
  * come from pg_lambda's own memory; the framing is checked all the same, so
  * that a wrong image is an error and never a read out of bounds.
