@@ -126,7 +126,7 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 
 /*
  * How states_image writes each of the view's states, for the callers that
- * write images themselves (states_plan_len, states_plan_write): per
+ * write images themselves (states_plan_image): per
  * aggregate, its length for a state by value, STATES_PLAN_VARLENA for a
  * varlena copied as it lies (avg's array), STATES_PLAN_FUNCTION for a state
  * that needs a function (serialization or send). plan has def->naggs
