@@ -184,6 +184,46 @@ RESET lambda.capture_memory;
 DROP MATERIALIZED VIEW mp;
 DROP FUNCTION mp_same();
 
+-- a transaction whose spilled states hold more keys than the view's open
+-- generation: at commit the two exchange their tables, so that the fewer
+-- entries are linked or combined one by one (here ms's 100 keys, which the
+-- spills hold too). m2 has two key columns and an empty open generation:
+-- its column indexes take every key of the spills, so that reads that fix
+-- one key column find them all
+CREATE MATERIALIZED VIEW ms WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, sum(x) AS s, min(y) AS lo, max(y) AS hi FROM wev GROUP BY k;
+INSERT INTO wev SELECT 70000 + i, 3, i, i, '2025-01-11' FROM generate_series(1, 100) i;
+CREATE MATERIALIZED VIEW m2 WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, g, count(*) AS n, sum(x) AS s, max(y) AS hi FROM wev GROUP BY k, g;
+CREATE FUNCTION ms_same() RETURNS text LANGUAGE sql AS $$
+  SELECT format('ms: %s rows, %s differ; m2: %s rows, %s differ',
+    (SELECT count(*) FROM ms),
+    (SELECT count(*) FROM ((SELECT * FROM ms EXCEPT ALL
+                            SELECT k, count(*), sum(x), min(y), max(y) FROM wev GROUP BY k)
+                           UNION ALL (SELECT k, count(*), sum(x), min(y), max(y) FROM wev GROUP BY k
+                                      EXCEPT ALL SELECT * FROM ms)) d),
+    (SELECT count(*) FROM m2),
+    (SELECT count(*) FROM ((SELECT * FROM m2 EXCEPT ALL
+                            SELECT k, g, count(*), sum(x), max(y) FROM wev GROUP BY k, g)
+                           UNION ALL (SELECT k, g, count(*), sum(x), max(y) FROM wev GROUP BY k, g
+                                      EXCEPT ALL SELECT * FROM m2)) d))
+$$;
+SET lambda.capture_memory = '1MB';
+INSERT INTO wev SELECT 70000 + i % 30000, i % 3, i % 1000, -i, '2025-01-11'
+  FROM generate_series(1, 90000) i;
+RESET lambda.capture_memory;
+SELECT view::text, state, speed_keys FROM lambda.view_status
+ WHERE view IN ('ms'::regclass, 'm2'::regclass) ORDER BY 1;
+SELECT ms_same();
+SELECT (SELECT (count(*), sum(n)::bigint, sum(s)::bigint) FROM m2 WHERE g = 1) =
+       (SELECT (count(DISTINCT k), count(*), sum(x)) FROM wev WHERE g = 1) AS one_column,
+       (SELECT (count(*), sum(n)::bigint, max(hi)) FROM m2 WHERE k = 70002) =
+       (SELECT (count(DISTINCT g), count(*), max(y)) FROM wev WHERE k = 70002) AS other_column,
+       (SELECT count(*) FROM m2 WHERE g = 2 AND k BETWEEN 75000 AND 75099) AS in_range;
+DROP MATERIALIZED VIEW ms;
+DROP MATERIALIZED VIEW m2;
+DROP FUNCTION ms_same();
+
 -- two views of one table are fed from one pass over a statement's rows: the
 -- first capture trigger reads them for both, the second finds its view
 -- done. A statement trigger that fires between the two (by name) inserts

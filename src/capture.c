@@ -233,6 +233,8 @@ capture_local_delta(ViewDef *def)
 static void
 capture_bound(LocalDelta *d)
 {
+	long		groups;
+
 	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
 		return;
 	if (!d->lost && states_image_plain(d->def))
@@ -284,8 +286,10 @@ capture_bound(LocalDelta *d)
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(tmp);
 	}
+	/* as many groups again, most likely: a hash of that size from the start */
+	groups = partial_count(d->ph);
 	partial_destroy(d->ph);
-	d->ph = partial_create(d->def, TopTransactionContext);
+	d->ph = partial_create_sized(d->def, TopTransactionContext, groups);
 }
 
 /* Frees the spills of d. */

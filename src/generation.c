@@ -90,6 +90,9 @@ typedef struct GenerationChunk
 #define generation_prefetch(p)	((void) (p))
 #endif
 
+/* The states images generation_apply_partial makes on the stack, at most */
+#define GENERATION_IMAGE_BUF	1024
+
 /* An entry that grows is given at most this much room beyond its states */
 #define GENERATION_ENTRY_SLACK	1024
 
@@ -271,9 +274,9 @@ generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
 
 	if (!DsaPointerIsValid(nb))
 		return;					/* keep the longer chains */
+	/* zeroed: every bucket is InvalidDsaPointer */
+	StaticAssertStmt(InvalidDsaPointer == 0, "buckets are zeroed");
 	newb = dsa_get_address(area, nb);
-	for (i = 0; i < n; i++)
-		newb[i] = InvalidDsaPointer;
 	if (DsaPointerIsValid(g->buckets))
 	{
 		dsa_pointer *old = dsa_get_address(area, g->buckets);
@@ -300,12 +303,15 @@ generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
 	g->bytes += sizeof(dsa_pointer) * n;
 }
 
-/* The link that points at the key's entry (or the chain's end). */
-dsa_pointer *
-generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen)
+/*
+ * generation_link, given the address of the generation's buckets and their
+ * mask (nbuckets - 1): for callers that look up many keys.
+ */
+static inline dsa_pointer *
+generation_link_in(dsa_area *area, dsa_pointer *b, uint32 mask, uint32 hash,
+				   const char *key, uint32 keylen)
 {
-	dsa_pointer *b = dsa_get_address(area, g->buckets);
-	dsa_pointer *link = &b[hash & (g->nbuckets - 1)];
+	dsa_pointer *link = &b[hash & mask];
 
 	while (DsaPointerIsValid(*link))
 	{
@@ -316,6 +322,14 @@ generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint3
 		link = &e->next;
 	}
 	return link;
+}
+
+/* The link that points at the key's entry (or the chain's end). */
+dsa_pointer *
+generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen)
+{
+	return generation_link_in(area, dsa_get_address(area, g->buckets), g->nbuckets - 1,
+							  hash, key, keylen);
 }
 
 /*
@@ -375,6 +389,68 @@ generation_entry_alloc(dsa_area *area, SpeedGen *g, Size size, int64 ahead, bool
 }
 
 /*
+ * For one apply that adds many entries: an entry carved from the chunk new
+ * entries are carved from, and its address in this backend. The next
+ * entries carved from the same chunk lie at the same distance from it in
+ * both (a chunk is one allocation), so their addresses need no
+ * dsa_get_address each. The chunk carved from changes only when a new one
+ * is made, which becomes the head of the generation's list (after
+ * generation_absorb the head may be another chunk, hence "head" rather
+ * than the chunk itself).
+ */
+typedef struct GenerationCarve
+{
+	dsa_pointer head;			/* g->chunks when "entry" was carved */
+	dsa_pointer entry;			/* or invalid */
+	char	   *addr;
+} GenerationCarve;
+
+/*
+ * A new entry for a key whose link (generation_link) the caller found at
+ * the chain's end, with room for stateslen bytes of states, which the
+ * caller writes (e->data + keylen). See generation_upsert_at for "ahead"
+ * and "indexed"; carve, when given, remembers where the chunk lies. NULL
+ * when memory ran out.
+ */
+static pg_attribute_always_inline SpeedEntry *
+generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *link,
+					 uint32 hash, const char *key, uint32 keylen,
+					 uint32 stateslen, int64 ahead, bool indexed, GenerationCarve *carve)
+{
+	Size		size = offsetof(SpeedEntry, data) + keylen + stateslen;
+	bool		chunked;
+	dsa_pointer p = generation_entry_alloc(area, g, size, ahead, &chunked);
+	SpeedEntry *e;
+
+	if (!DsaPointerIsValid(p))
+		return NULL;
+	if (chunked && carve != NULL && DsaPointerIsValid(carve->entry) && carve->head == g->chunks)
+		e = (SpeedEntry *) (carve->addr + (p - carve->entry));
+	else
+	{
+		e = dsa_get_address(area, p);
+		if (chunked && carve != NULL)
+		{
+			carve->head = g->chunks;
+			carve->entry = p;
+			carve->addr = (char *) e;
+		}
+	}
+	e->next = InvalidDsaPointer;
+	e->hash = hash;
+	e->keylen = keylen;
+	e->stateslen = stateslen;
+	e->cap = stateslen | (chunked ? GENERATION_CHUNKED : 0);
+	memcpy(e->data, key, keylen);
+	*link = p;
+	g->nentries++;
+	/* the read side's column indexes (speed_index.c) */
+	if (indexed)
+		speed_index_add(area, g, def, key, keylen, hash);
+	return e;
+}
+
+/*
  * Stores states for a key, whose link (generation_link) the caller found:
  * the states themselves for a new key, else the combination with what is
  * there. "ahead" is how many more keys the caller may add (chunk sizing);
@@ -391,25 +467,11 @@ generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 
 	if (!DsaPointerIsValid(*link))
 	{
-		Size		size = offsetof(SpeedEntry, data) + keylen + stateslen;
-		bool		chunked;
-		dsa_pointer p = generation_entry_alloc(area, g, size, ahead, &chunked);
-
-		if (!DsaPointerIsValid(p))
+		e = generation_insert_at(area, g, def, link, hash, key, keylen, stateslen, ahead,
+								 indexed, NULL);
+		if (e == NULL)
 			return false;
-		e = dsa_get_address(area, p);
-		e->next = InvalidDsaPointer;
-		e->hash = hash;
-		e->keylen = keylen;
-		e->stateslen = stateslen;
-		e->cap = stateslen | (chunked ? GENERATION_CHUNKED : 0);
-		memcpy(e->data, key, keylen);
 		memcpy(e->data + keylen, states, stateslen);
-		*link = p;
-		g->nentries++;
-		/* the read side's column indexes (speed_index.c) */
-		if (indexed)
-			speed_index_add(area, g, def, key, keylen, hash);
 		return true;
 	}
 
@@ -458,9 +520,10 @@ generation_upsert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 
 /*
  * Makes room in the buckets for "more" keys at once rather than doubling as
- * they come.
+ * they come (out of memory, the buckets stay as they are: chains only get
+ * longer).
  */
-static void
+void
 generation_reserve(dsa_area *area, SpeedGen *g, int64 more)
 {
 	if (!DsaPointerIsValid(g->buckets) || g->nentries + more > (int64) g->nbuckets * GENERATION_LOAD)
@@ -600,7 +663,14 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		PartialEntry *near = partial_first(ph);
 		PartialEntry *far = partial_first(ph);
 		dsa_pointer *b;
+		dsa_pointer *link;
+		GenerationCarve carve = {InvalidDsaPointer, InvalidDsaPointer, NULL};
+		/* new keys go into column indexes only where the view keeps them */
+		bool		index_new = indexed && speed_index_wanted(def);
+		char		image[GENERATION_IMAGE_BUF];
+		const char *states;
 		uint32		mask;
+		int			len;
 		int			i;
 
 		generation_reserve(area, g, left);
@@ -637,12 +707,35 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 						generation_prefetch(dsa_get_address(area, q));
 					near = partial_next(near);
 				}
-				resetStringInfo(&img);
-				states_image(def, e->values, e->nulls, &img);
-				if (!generation_upsert_at(area, g, def,
-										  generation_link(area, g, e->key.hash, e->key.data, e->key.len),
-										  e->key.hash, e->key.data, e->key.len,
-										  img.data, img.len, left, indexed))
+				link = generation_link_in(area, b, mask, e->key.hash, e->key.data, e->key.len);
+				states = image;
+				len = states_plan_image(ph->plan, def->naggs, e->values, e->nulls,
+										image, sizeof(image));
+				if (len < 0)
+				{
+					/* a state that needs more (a function, room) */
+					resetStringInfo(&img);
+					states_image(def, e->values, e->nulls, &img);
+					states = img.data;
+					len = img.len;
+				}
+				if (!DsaPointerIsValid(*link))
+				{
+					/* a new key: carved where the apply carves, without a lookup of its address */
+					SpeedEntry *se = generation_insert_at(area, g, def, link, e->key.hash,
+														  e->key.data, e->key.len, len,
+														  left, index_new, &carve);
+
+					if (se != NULL)
+						memcpy(se->data + e->key.len, states, len);
+					else
+					{
+						ok = false;
+						generation_out_of_memory(why, whylen);
+					}
+				}
+				else if (!generation_upsert_at(area, g, def, link, e->key.hash, e->key.data,
+											   e->key.len, states, len, left, index_new))
 				{
 					ok = false;
 					generation_out_of_memory(why, whylen);
@@ -711,14 +804,87 @@ generation_merge(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 }
 
 /*
+ * Before generation_absorb moves the entries of "from" into "into", when
+ * "from" holds more of them: the two exchange their tables (buckets and
+ * entries), so that the walk that links or combines entries one by one
+ * walks the fewer (the entries "into" had). Only where no column index
+ * would then miss or repeat a key: "into" keeps no index (one key column),
+ * or it is empty and every entry of "from" is added to its index here.
+ * The bytes follow: "into" counts the entries of "from" that are
+ * allocations of their own and its buckets, "from" those of "into" (the
+ * chunks already moved).
+ */
+static void
+generation_absorb_swap(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from)
+{
+	Size		own = 0;		/* of into's entries and buckets */
+	dsa_pointer t;
+	int64		n;
+	uint32		i;
+
+	if (from->nentries <= into->nentries ||
+		(into->nentries > 0 && speed_index_wanted(def)))
+		return;
+	if (DsaPointerIsValid(into->buckets))
+	{
+		dsa_pointer *b = dsa_get_address(area, into->buckets);
+
+		for (i = 0; i < into->nbuckets; i++)
+		{
+			dsa_pointer p = b[i];
+
+			while (DsaPointerIsValid(p))
+			{
+				SpeedEntry *e = dsa_get_address(area, p);
+
+				if (!(e->cap & GENERATION_CHUNKED))
+					own += MAXALIGN(offsetof(SpeedEntry, data) + e->keylen + ENTRY_CAP(e));
+				p = e->next;
+			}
+		}
+		own += sizeof(dsa_pointer) * into->nbuckets;
+	}
+	if (speed_index_wanted(def) && DsaPointerIsValid(from->buckets))
+	{
+		dsa_pointer *b = dsa_get_address(area, from->buckets);
+
+		for (i = 0; i < from->nbuckets; i++)
+		{
+			dsa_pointer p = b[i];
+
+			while (DsaPointerIsValid(p))
+			{
+				SpeedEntry *e = dsa_get_address(area, p);
+
+				speed_index_add(area, into, def, e->data, e->keylen, e->hash);
+				p = e->next;
+			}
+		}
+	}
+	t = into->buckets;
+	into->buckets = from->buckets;
+	from->buckets = t;
+	i = into->nbuckets;
+	into->nbuckets = from->nbuckets;
+	from->nbuckets = i;
+	n = into->nentries;
+	into->nentries = from->nentries;
+	from->nentries = n;
+	into->bytes += from->bytes - own;
+	from->bytes = own;
+}
+
+/*
  * Moves every entry of generation "from" (a transaction's spilled states,
  * which nobody else reads) into "into": a key "into" lacks is linked there
  * as it lies, without copying; a key it has is combined and its entry
- * dropped. "from" is left empty, but its chunks now belong to "into" (an
- * entry combined away leaves its room in them unused until "into" goes):
- * the caller frees "from" with generation_clear in any case. False (and
- * why) when memory ran out or a combine function failed; "into" must then
- * be abandoned (generation_clear), as after generation_apply_blob.
+ * dropped. When "from" has more entries, the two first exchange their
+ * tables (generation_absorb_swap), so that the fewer are walked. "from" is
+ * left empty, but its chunks now belong to "into" (an entry combined away
+ * leaves its room in them unused until "into" goes): the caller frees
+ * "from" with generation_clear in any case. False (and why) when memory ran
+ * out or a combine function failed; "into" must then be abandoned
+ * (generation_clear), as after generation_apply_blob.
  */
 bool
 generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
@@ -742,6 +908,7 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 	}
 	from->chunk_free = InvalidDsaPointer;
 	from->chunk_left = 0;
+	generation_absorb_swap(area, into, def, from);
 	if (!DsaPointerIsValid(from->buckets))
 	{
 		MemoryContextSwitchTo(old);
@@ -751,21 +918,26 @@ generation_absorb(dsa_area *area, SpeedGen *into, ViewDef *def, SpeedGen *from,
 	PG_TRY();
 	{
 		dsa_pointer *fb = dsa_get_address(area, from->buckets);
+		dsa_pointer *ib = NULL;
 		uint32		i;
 
+		/* the buckets of "into" stay as they are from here on */
 		generation_reserve(area, into, from->nentries);
 		if (!DsaPointerIsValid(into->buckets))
 		{
 			ok = false;
 			generation_out_of_memory(why, whylen);
 		}
+		else
+			ib = dsa_get_address(area, into->buckets);
 		for (i = 0; ok && i < from->nbuckets; i++)
 		{
 			while (ok && DsaPointerIsValid(fb[i]))
 			{
 				dsa_pointer p = fb[i];
 				SpeedEntry *e = dsa_get_address(area, p);
-				dsa_pointer *link = generation_link(area, into, e->hash, e->data, e->keylen);
+				dsa_pointer *link = generation_link_in(area, ib, into->nbuckets - 1,
+													   e->hash, e->data, e->keylen);
 				Size		own = MAXALIGN(offsetof(SpeedEntry, data) + e->keylen + ENTRY_CAP(e));
 
 				if (!DsaPointerIsValid(*link))

@@ -20,6 +20,7 @@
 #include "partial.h"
 
 extern void generation_clear(dsa_area *area, SpeedGen *g);
+extern void generation_reserve(dsa_area *area, SpeedGen *g, int64 more);
 extern dsa_pointer *generation_link(dsa_area *area, SpeedGen *g, uint32 hash, const char *key, uint32 keylen);
 extern bool generation_carve_mark(dsa_area *area, SpeedGen *g, dsa_pointer *chunk, dsa_pointer *at);
 extern int64 generation_carved_since(dsa_area *area, SpeedGen *g, dsa_pointer chunk, dsa_pointer at,

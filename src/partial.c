@@ -76,6 +76,17 @@ typedef struct PartialSlot
 PartialHash *
 partial_create(ViewDef *def, MemoryContext parent)
 {
+	return partial_create_sized(def, parent, 0);
+}
+
+/*
+ * partial_create, with room in the hash for "groups" groups from the start
+ * (a statement's states that start over after they moved to shared memory
+ * expect as many as before): no growing and rehashing as they come.
+ */
+PartialHash *
+partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
+{
 	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda partial states", ALLOCSET_DEFAULT_SIZES);
 	PartialHash *ph = MemoryContextAllocZero(cxt, sizeof(PartialHash));
 	int			i;
@@ -84,18 +95,35 @@ partial_create(ViewDef *def, MemoryContext parent)
 	ph->cxt = cxt;
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
-	ph->groups = partial_groups_create(cxt, 32, NULL);
+	ph->groups = partial_groups_create(cxt, (uint32) Min(Max(groups, 32), PG_INT32_MAX), NULL);
 	/* the initial states a new group starts from: copied at once (most are by value) */
 	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
 	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
+	ph->copy = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
+	ph->carve = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
+	ph->plan = MemoryContextAlloc(cxt, sizeof(int16) * (def->naggs + 1));
+	states_plan(def, ph->plan);
 	for (i = 0; i < def->naggs; i++)
 	{
 		AggMeta    *m = &def->aggs[i].meta;
 
 		ph->initnulls[i] = m->initnull;
 		ph->initvals[i] = m->initnull ? (Datum) 0 : m->initval;
-		if (!m->initnull && !m->transbyval)
-			ph->initcopy = true;
+		if (m->initnull || m->transbyval)
+			continue;
+		/*
+		 * avg(int4)'s array, whose built-in transition and combine change it
+		 * in place (they never return another, which agg_keep would free):
+		 * carved with each entry rather than allocated on its own
+		 */
+		if (m->fast == AGG_FAST_INT4_AVG && m->fastcombine && m->translen == -1 &&
+			!VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
+		{
+			ph->carve[ph->ncarve++] = i;
+			ph->carve_bytes += MAXALIGN(VARSIZE(DatumGetPointer(m->initval)));
+		}
+		else
+			ph->copy[ph->ncopy++] = i;
 	}
 	return ph;
 }
@@ -110,10 +138,10 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 	ViewDef    *def = ph->def;
 	int			n = def->naggs + 1;
 	Size		size = MAXALIGN(sizeof(PartialEntry)) + MAXALIGN(sizeof(Datum) * n) +
-		MAXALIGN(sizeof(bool) * n + keylen);
+		MAXALIGN(sizeof(bool) * n + keylen) + ph->carve_bytes;
 	PartialEntry *e;
 	char	   *p;
-	int			i;
+	int			c;
 
 	if (ph->arena == NULL || (Size) (ph->arena_end - ph->arena) < size)
 	{
@@ -140,25 +168,31 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 	e->next = NULL;
 	memcpy(e->values, ph->initvals, sizeof(Datum) * def->naggs);
 	memcpy(e->nulls, ph->initnulls, sizeof(bool) * def->naggs);
-	if (ph->initcopy)
+	/* states carved with the entry, after its key */
+	p = (char *) e + size - ph->carve_bytes;
+	for (c = 0; c < ph->ncarve; c++)
 	{
-		for (i = 0; i < def->naggs; i++)
+		int			i = ph->carve[c];
+		Size		l = VARSIZE(DatumGetPointer(def->aggs[i].meta.initval));
+
+		e->values[i] = PointerGetDatum(memcpy(p, DatumGetPointer(def->aggs[i].meta.initval), l));
+		p += MAXALIGN(l);
+	}
+	for (c = 0; c < ph->ncopy; c++)
+	{
+		int			i = ph->copy[c];
+		AggMeta    *m = &def->aggs[i].meta;
+
+		if (m->translen == -1 && !VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
 		{
-			AggMeta    *m = &def->aggs[i].meta;
+			/* a plain varlena (avg's array): its bytes, copied */
+			Size		l = VARSIZE(DatumGetPointer(m->initval));
 
-			if (e->nulls[i] || m->transbyval)
-				continue;
-			if (m->translen == -1 && !VARATT_IS_EXTENDED(DatumGetPointer(m->initval)))
-			{
-				/* a plain varlena (avg's array): its bytes, copied */
-				Size		l = VARSIZE(DatumGetPointer(m->initval));
-
-				e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
-													  DatumGetPointer(m->initval), l));
-			}
-			else
-				aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
+			e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
+												  DatumGetPointer(m->initval), l));
 		}
+		else
+			aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
 	}
 	if (ph->last)
 		ph->last->next = e;
@@ -360,11 +394,14 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		if (!def->aggs[i].plain || def->aggs[i].meta.hasexact)
 			return NULL;
 	}
-	/* one piece: the header, the offsets, the lengths */
-	shape = palloc(MAXALIGN(sizeof(PartialShape)) + (sizeof(int32) + sizeof(int16)) * def->maxcol);
+	/* one piece: the header, the offsets, the lengths (columns', then arguments') */
+	shape = palloc(MAXALIGN(sizeof(PartialShape)) +
+				   (sizeof(int32) + sizeof(int16)) * (def->maxcol + def->naggs));
 	shape->maxcol = def->maxcol;
 	shape->attoff = (int32 *) ((char *) shape + MAXALIGN(sizeof(PartialShape)));
-	shape->attlen = (int16 *) (shape->attoff + def->maxcol);
+	shape->argoff = shape->attoff + def->maxcol;
+	shape->attlen = (int16 *) (shape->argoff + def->naggs);
+	shape->arglen = shape->attlen + def->maxcol;
 	for (i = 0; i < def->maxcol; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -379,6 +416,15 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		shape->attlen[i] = att->attlen;
 		shape->attoff[i] = off;
 		off += att->attlen;
+	}
+	/* each aggregate's argument, where it lies (one lookup less a row) */
+	for (i = 0; i < def->naggs; i++)
+	{
+		ViewAgg    *va = &def->aggs[i];
+		AttrNumber	c = va->nargs > 0 ? va->argcols[0] - 1 : -1;
+
+		shape->argoff[i] = c >= 0 ? shape->attoff[c] : -1;
+		shape->arglen[i] = c >= 0 ? shape->attlen[c] : 0;
 	}
 	return shape;
 }
@@ -432,8 +478,8 @@ partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 	for (i = 0; i < def->naggs; i++)
 	{
 		ViewAgg    *va = &def->aggs[i];
-		AttrNumber	c = va->nargs > 0 ? va->argcols[0] - 1 : -1;
-		Datum		arg = c >= 0 ? fetch_att(data + shape->attoff[c], true, shape->attlen[c]) : (Datum) 0;
+		int32		off = shape->argoff[i];
+		Datum		arg = off >= 0 ? fetch_att(data + off, true, shape->arglen[i]) : (Datum) 0;
 		MemoryContext old;
 
 		if (aggmeta_advance_fast(&va->meta, arg, false, &e->values[i], &e->nulls[i]))

@@ -50,7 +50,12 @@ typedef struct PartialHash
 	bool		exact;			/* batch layer: distinct states keep every value */
 	Datum	   *initvals;		/* per aggregate: its initial state ... */
 	bool	   *initnulls;
-	bool		initcopy;		/* ... some of them to be copied (by reference) */
+	int			ncopy;			/* ... these of them to be copied (by reference) */
+	int		   *copy;
+	int			ncarve;			/* ... and these carved with each entry */
+	int		   *carve;
+	Size		carve_bytes;	/* their room in an entry */
+	int16	   *plan;			/* how states images are written (states_plan) */
 } PartialHash;
 
 /*
@@ -68,12 +73,15 @@ typedef struct PartialShape
 	AttrNumber	maxcol;			/* the last column read */
 	int16	   *attlen;			/* per column 1..maxcol (index col - 1) */
 	int32	   *attoff;			/* its offset in the row's data */
+	int16	   *arglen;			/* per aggregate: its argument's length ... */
+	int32	   *argoff;			/* ... and offset, or -1: it takes none */
 } PartialShape;
 
 #define partial_first(ph)	((ph)->first)
 #define partial_next(e)		((e)->next)
 
 extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
+extern PartialHash *partial_create_sized(ViewDef *def, MemoryContext parent, long groups);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);

@@ -815,6 +815,13 @@ speed_spill_gen_put(ViewDef *def, PartialHash *ph)
 	char		why[200];
 
 	sg->complete = true;
+
+	/*
+	 * Buckets for twice these groups from the start: a statement whose
+	 * states outgrew lambda.capture_memory once likely does again, and the
+	 * next spill then adds its groups without rehashing these.
+	 */
+	generation_reserve(area, sg, 2 * (int64) partial_count(ph));
 	if (!generation_apply_partial(area, sg, def, ph, false, why, sizeof(why)))
 	{
 		generation_clear(area, sg);

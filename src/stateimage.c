@@ -125,6 +125,32 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 }
 
 /*
+ * How states_image writes each of the view's states, for the callers that
+ * write images themselves (states_plan_image): per
+ * aggregate, its length for a state by value, STATES_PLAN_VARLENA for a
+ * varlena copied as it lies (avg's array), STATES_PLAN_FUNCTION for a state
+ * that needs a function (serialization or send). plan has def->naggs
+ * elements.
+ */
+void
+states_plan(ViewDef *def, int16 *plan)
+{
+	int			i;
+
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+
+		if (m->transbyval && !m->internal)
+			plan[i] = m->translen;
+		else if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND)
+			plan[i] = STATES_PLAN_VARLENA;
+		else
+			plan[i] = STATES_PLAN_FUNCTION;
+	}
+}
+
+/*
  * Whether states_image writes the view's states without calling a function
  * of the aggregates (no serialization or send function): every state by
  * value, or a plain varlena (avg's array). Such images can be made after a
