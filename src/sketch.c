@@ -92,7 +92,11 @@ typedef struct DistinctSlot
 /*
  * A set is the values of a serialized state as they were read ("packed":
  * sorted by hash, looked up by binary search, never unpacked) plus the
- * values added since, in a hash table.
+ * values added since, in a hash table. The table is open addressing with
+ * linear probing, a value's first slot given by the top bits of its hash:
+ * so its slots hold the values nearly in the order of their hashes, which
+ * serialization only has to finish sorting, and a bitmap of the slots in
+ * use keeps a probe to one cache miss, on the slot.
  */
 typedef struct DistinctState
 {
@@ -112,12 +116,15 @@ typedef struct DistinctState
 	/* values added since: open addressing on the hash */
 	uint32		nvalues;
 	uint32		nslots;			/* a power of 2, or 0 */
+	int			shift;			/* 64 - log2(nslots): a hash's first slot */
 	DistinctSlot *slots;
-	bool	   *used;
+	uint64	   *used;			/* a bit for each slot */
 	Size		bytes;			/* serialized size of all values */
 	/* the sketch */
 	uint8	   *regs;
 } DistinctState;
+
+#define DISTINCT_USED(s, i)	(((s)->used[(i) / 64] >> ((i) % 64)) & 1)
 
 /* format, flags, type, collation */
 #define DISTINCT_HEADER		10
@@ -442,7 +449,7 @@ distinct_to_sketch(DistinctState *s)
 		hll_add(s->regs, distinct_packed_hash(s, i));
 	for (i = 0; i < s->nslots; i++)
 	{
-		if (!s->used[i])
+		if (!DISTINCT_USED(s, i))
 			continue;
 		hll_add(s->regs, s->slots[i].hash);
 		if (!s->tce->typbyval)
@@ -465,27 +472,31 @@ distinct_to_sketch(DistinctState *s)
 	s->sketch = true;
 }
 
+/* Doubles the table (first 16 slots), the values in their new slots. */
 static void
 distinct_grow(DistinctState *s)
 {
 	uint32		oldn = s->nslots;
 	DistinctSlot *old = s->slots;
-	bool	   *oldused = s->used;
+	uint64	   *oldused = s->used;
 	uint32		i;
+	uint32		mask;
 
 	s->nslots = oldn ? oldn * 2 : 16;
+	s->shift = 64 - pg_leftmost_one_pos32(s->nslots);
+	mask = s->nslots - 1;
 	s->slots = MemoryContextAlloc(s->cxt, sizeof(DistinctSlot) * s->nslots);
-	s->used = MemoryContextAllocZero(s->cxt, sizeof(bool) * s->nslots);
+	s->used = MemoryContextAllocZero(s->cxt, sizeof(uint64) * ((s->nslots + 63) / 64));
 	for (i = 0; i < oldn; i++)
 	{
 		uint32		j;
 
-		if (!oldused[i])
+		if (!((oldused[i / 64] >> (i % 64)) & 1))
 			continue;
-		j = (uint32) old[i].hash & (s->nslots - 1);
-		while (s->used[j])
-			j = (j + 1) & (s->nslots - 1);
-		s->used[j] = true;
+		j = (uint32) (old[i].hash >> s->shift);
+		while (DISTINCT_USED(s, j))
+			j = (j + 1) & mask;
+		s->used[j / 64] |= UINT64CONST(1) << (j % 64);
 		s->slots[j] = old[i];
 	}
 	if (old)
@@ -517,10 +528,11 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 			pfree(DatumGetPointer(value));
 		return;
 	}
-	if ((s->nvalues + 1) * 2 > s->nslots)
+	/* at most 3/4 of the slots in use */
+	if ((uint64) (s->nvalues + 1) * 4 > (uint64) s->nslots * 3)
 		distinct_grow(s);
-	j = (uint32) hash & (s->nslots - 1);
-	while (s->used[j])
+	j = (uint32) (hash >> s->shift);
+	while (DISTINCT_USED(s, j))
 	{
 		if (s->slots[j].hash == hash &&
 			DatumGetBool(FunctionCall2Coll(&s->tce->eq_opr_finfo, s->collation,
@@ -539,7 +551,7 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 		value = datumCopy(value, s->tce->typbyval, s->tce->typlen);
 		MemoryContextSwitchTo(old);
 	}
-	s->used[j] = true;
+	s->used[j / 64] |= UINT64CONST(1) << (j % 64);
 	s->slots[j].hash = hash;
 	s->slots[j].value = value;
 	s->nvalues++;
@@ -578,7 +590,7 @@ distinct_merge(DistinctState *a, DistinctState *b)
 	}
 	for (i = 0; i < b->nslots; i++)
 	{
-		if (b->used[i])
+		if (DISTINCT_USED(b, i))
 			distinct_insert(a, b->slots[i].hash, b->slots[i].value, false);
 	}
 }
@@ -667,6 +679,60 @@ lambda_distinct_combine(PG_FUNCTION_ARGS)
 #define ST_SCOPE static
 #define ST_DEFINE
 #include "lib/sort_template.h"
+
+/*
+ * Copies the table's values into out in ascending order of hash; returns
+ * how many. The slots hold them nearly in that order (a value is at its
+ * first slot, given by the top bits of its hash, or a few after it), except
+ * for values whose probe wrapped around from the end of the table to its
+ * start: those are moved to the end, and an insertion sort finishes the
+ * order. Should it move values far (hashes that crowd), a full sort does.
+ */
+static uint32
+distinct_sorted_slots(DistinctState *s, DistinctSlot *out)
+{
+	uint32		n = 0;
+	uint32		w = 0;
+	uint32		nwrapped = 0;
+	uint32		i;
+	uint64		moves = 0;
+	uint64		budget = (uint64) s->nvalues * 8 + 64;
+
+	/* a value whose probe wrapped sits before its first slot */
+	for (i = 0; i < s->nslots && DISTINCT_USED(s, i); i++)
+		if ((uint32) (s->slots[i].hash >> s->shift) > i)
+			nwrapped++;
+	for (i = 0; i < s->nslots; i++)
+	{
+		if (!DISTINCT_USED(s, i))
+			continue;
+		if ((uint32) (s->slots[i].hash >> s->shift) > i)
+			out[s->nvalues - nwrapped + w++] = s->slots[i];
+		else
+			out[n++] = s->slots[i];
+	}
+	if (n + w != s->nvalues || w != nwrapped)
+		elog(ERROR, "distinct set of %u values has %u in its table", s->nvalues, n + w);
+	for (i = 1; i < s->nvalues; i++)
+	{
+		DistinctSlot x = out[i];
+		uint32		j = i;
+
+		while (j > 0 && out[j - 1].hash > x.hash)
+		{
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = x;
+		moves += i - j;
+		if (moves > budget)
+		{
+			distinct_sort_slots(out, s->nvalues);
+			break;
+		}
+	}
+	return s->nvalues;
+}
 
 /*
  * Writes one value's bytes at p, at most room of them (no length: offsets
@@ -764,10 +830,7 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 		char	   *vstart;
 		char	   *end = VARDATA(out) + total;
 
-		for (i = 0; i < s->nslots; i++)
-			if (s->used[i])
-				added[nadded++] = s->slots[i];
-		distinct_sort_slots(added, nadded);
+		nadded = distinct_sorted_slots(s, added);
 		memcpy(p, &n, sizeof(uint32));
 		hp = p + sizeof(uint32);
 		op = hp + (Size) n * sizeof(uint64);
