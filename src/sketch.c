@@ -1089,6 +1089,61 @@ distinct_run_has(DistinctState *a, uint32 i, uint32 iend,
 	return found;
 }
 
+/* Where sketch_distinct_union writes the union's hashes, offsets, values. */
+typedef struct DistinctRun
+{
+	char	   *hp;
+	char	   *op;				/* varlena/cstring */
+	char	   *vp;
+	char	   *vstart;
+	char	   *vend;
+	uint32		left;			/* values still to write */
+	bool		check;			/* check each value by its type's rule */
+} DistinctRun;
+
+/* Appends packed values from to to (exclusive) of s to the union. */
+static void
+distinct_copy_run(DistinctState *s, uint32 from, uint32 to, DistinctRun *r)
+{
+	uint32		cnt = to - from;
+	const char *src = distinct_packed_bytes(s, from);
+	Size		len;
+	uint32		k;
+
+	if (cnt > r->left)
+		elog(ERROR, "union of distinct sets overruns its %u values", cnt);
+	r->left -= cnt;
+	memcpy(r->hp, s->phashes + (Size) from * sizeof(uint64), (Size) cnt * sizeof(uint64));
+	r->hp += (Size) cnt * sizeof(uint64);
+	if (s->tce->typlen > 0)
+		len = (Size) cnt * s->tce->typlen;
+	else
+	{
+		uint32		base;
+		uint32		off;
+		uint32		u;
+
+		memcpy(&base, s->poffsets + (Size) from * sizeof(uint32), sizeof(uint32));
+		memcpy(&off, s->poffsets + (Size) to * sizeof(uint32), sizeof(uint32));
+		len = off - base;
+		for (k = from; k < to; k++)
+		{
+			memcpy(&off, s->poffsets + (Size) k * sizeof(uint32), sizeof(uint32));
+			u = off - base + (uint32) (r->vp - r->vstart);
+			memcpy(r->op, &u, sizeof(uint32));
+			r->op += sizeof(uint32);
+		}
+	}
+	if ((Size) (r->vend - r->vp) < len)
+		elog(ERROR, "union of distinct sets overruns its %zu bytes of values",
+			 (Size) (r->vend - r->vstart));
+	if (r->check)
+		for (k = from; k < to; k++)
+			image_check_content(s->img, distinct_packed_bytes(s, k), distinct_packed_len(s, k));
+	memcpy(r->vp, src, len);
+	r->vp += len;
+}
+
 /*
  * The union of two serialized count(DISTINCT) states of values of type
  * typid and collation collation (a's values first), serialized: what
@@ -1123,6 +1178,7 @@ sketch_distinct_union(const char *adata, Size alen, const char *bdata, Size blen
 	char	   *vp;
 	char	   *vstart;
 	uint32		u;
+	DistinctRun run;
 
 	if ((aflags & 1) || (bflags & 1) || ((aflags & 2) && (bflags & 2)))
 		return NULL;
@@ -1219,39 +1275,43 @@ sketch_distinct_union(const char *adata, Size alen, const char *bdata, Size blen
 	hp += DISTINCT_HEADER + sizeof(uint32);
 	op = hp + (Size) n * sizeof(uint64);
 	vstart = vp = op + (varlen ? ((Size) n + 1) * sizeof(uint32) : 0);
+	run.hp = hp;
+	run.op = op;
+	run.vp = vp;
+	run.vstart = vstart;
+	run.vend = vstart + valbytes;
+	run.left = n;
+	run.check = check;
 	for (i = 0, j = 0; i < a.npacked || j < b.npacked;)
 	{
-		DistinctState *from;
-		uint32		at;
-		uint32		len;
-		uint64		h;
+		uint32		iend = a.npacked;
 
 		if (j < b.npacked && dup && dup[j])
 		{
 			j++;
 			continue;
 		}
-		if (j >= b.npacked || (i < a.npacked && distinct_packed_hash(&a, i) <= distinct_packed_hash(&b, j)))
-			from = &a, at = i++;
-		else
-			from = &b, at = j++;
-		h = distinct_packed_hash(from, at);
-		len = distinct_packed_len(from, at);
-		if ((Size) (vp - vstart) + len > valbytes)
-			elog(ERROR, "union of distinct sets overruns its %zu bytes of values", valbytes);
-		if (check)
-			image_check_content(a.img, distinct_packed_bytes(from, at), len);
-		memcpy(hp, &h, sizeof(uint64));
-		hp += sizeof(uint64);
-		if (varlen)
+		/* a's values up to b's next new one, copied as one run */
+		if (j < b.npacked)
 		{
-			u = vp - vstart;
-			memcpy(op, &u, sizeof(uint32));
-			op += sizeof(uint32);
+			uint64		hb = distinct_packed_hash(&b, j);
+
+			for (iend = i; iend < a.npacked && distinct_packed_hash(&a, iend) <= hb; iend++)
+				;
 		}
-		memcpy(vp, distinct_packed_bytes(from, at), len);
-		vp += len;
+		if (iend > i)
+			distinct_copy_run(&a, i, iend, &run);
+		i = iend;
+		if (j < b.npacked)
+		{
+			distinct_copy_run(&b, j, j + 1, &run);
+			j++;
+		}
 	}
+	vp = run.vp;
+	op = run.op;
+	if (run.left != 0)
+		elog(ERROR, "union of distinct sets is %u values short of %u", run.left, n);
 	if ((Size) (vp - vstart) != valbytes)
 		elog(ERROR, "union of distinct sets has %zu bytes of values, not %zu", (Size) (vp - vstart), valbytes);
 	if (varlen)
