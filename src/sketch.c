@@ -39,6 +39,12 @@
  * read; values of types image.c cannot check in place are kept in their
  * binary send form (set format 2; format 1 is read for other types).
  *
+ * A refresh combines each group's stored set with its new values through
+ * combine_states (merge.c): two serialized sets are merged there as they
+ * are, in the order of their hashes, into the bytes of the union
+ * (sketch_distinct_union), checked as deserialization checks them, without
+ * building a state.
+ *
  * Locks: none.
  *
  *-------------------------------------------------------------------------
