@@ -1214,6 +1214,16 @@ merge_combine_serialized(FunctionCallInfo fcinfo, Oid batch_relid, int aggno,
 	Datum		va;
 	bool		na = false;
 
+	/* two sets of distinct values: merged as they are serialized */
+	if (m->kind == AGG_KIND_DISTINCT)
+	{
+		bytea	   *u = sketch_distinct_union(VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a),
+											  VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b),
+											  m->valuetype, m->collation);
+
+		if (u != NULL)
+			PG_RETURN_BYTEA_P(u);
+	}
 	va = aggmeta_deserialize(m, VARDATA_ANY(a), VARSIZE_ANY_EXHDR(a), CurrentMemoryContext);
 	aggmeta_combine(m, &va, &na,
 					aggmeta_deserialize(m, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b), CurrentMemoryContext),

@@ -39,6 +39,12 @@
  * read; values of types image.c cannot check in place are kept in their
  * binary send form (set format 2; format 1 is read for other types).
  *
+ * A refresh combines each group's stored set with its new values through
+ * combine_states (merge.c): two serialized sets are merged there as they
+ * are, in the order of their hashes, into the bytes of the union
+ * (sketch_distinct_union), checked as deserialization checks them, without
+ * building a state.
+ *
  * Locks: none.
  *
  *-------------------------------------------------------------------------
@@ -92,7 +98,11 @@ typedef struct DistinctSlot
 /*
  * A set is the values of a serialized state as they were read ("packed":
  * sorted by hash, looked up by binary search, never unpacked) plus the
- * values added since, in a hash table.
+ * values added since, in a hash table. The table is open addressing with
+ * linear probing, a value's first slot given by the top bits of its hash:
+ * so its slots hold the values nearly in the order of their hashes, which
+ * serialization only has to finish sorting, and a bitmap of the slots in
+ * use keeps a probe to one cache miss, on the slot.
  */
 typedef struct DistinctState
 {
@@ -112,12 +122,15 @@ typedef struct DistinctState
 	/* values added since: open addressing on the hash */
 	uint32		nvalues;
 	uint32		nslots;			/* a power of 2, or 0 */
+	int			shift;			/* 64 - log2(nslots): a hash's first slot */
 	DistinctSlot *slots;
-	bool	   *used;
+	uint64	   *used;			/* a bit for each slot */
 	Size		bytes;			/* serialized size of all values */
 	/* the sketch */
 	uint8	   *regs;
 } DistinctState;
+
+#define DISTINCT_USED(s, i)	(((s)->used[(i) / 64] >> ((i) % 64)) & 1)
 
 /* format, flags, type, collation */
 #define DISTINCT_HEADER		10
@@ -206,6 +219,31 @@ distinct_packed_hash(DistinctState *s, uint32 i)
 
 	memcpy(&h, s->phashes + (Size) i * sizeof(uint64), sizeof(uint64));
 	return h;
+}
+
+/* Bytes of packed value i (besides its hash and offset). */
+static inline uint32
+distinct_packed_len(DistinctState *s, uint32 i)
+{
+	uint32		off;
+	uint32		next;
+
+	if (s->tce->typlen > 0)
+		return s->tce->typlen;
+	memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
+	memcpy(&next, s->poffsets + (Size) (i + 1) * sizeof(uint32), sizeof(uint32));
+	return next - off;
+}
+
+static inline const char *
+distinct_packed_bytes(DistinctState *s, uint32 i)
+{
+	uint32		off;
+
+	if (s->tce->typlen > 0)
+		return s->pvalues + (Size) i * s->tce->typlen;
+	memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
+	return s->pvalues + off;
 }
 
 /*
@@ -417,7 +455,7 @@ distinct_to_sketch(DistinctState *s)
 		hll_add(s->regs, distinct_packed_hash(s, i));
 	for (i = 0; i < s->nslots; i++)
 	{
-		if (!s->used[i])
+		if (!DISTINCT_USED(s, i))
 			continue;
 		hll_add(s->regs, s->slots[i].hash);
 		if (!s->tce->typbyval)
@@ -440,27 +478,31 @@ distinct_to_sketch(DistinctState *s)
 	s->sketch = true;
 }
 
+/* Doubles the table (first 16 slots), the values in their new slots. */
 static void
 distinct_grow(DistinctState *s)
 {
 	uint32		oldn = s->nslots;
 	DistinctSlot *old = s->slots;
-	bool	   *oldused = s->used;
+	uint64	   *oldused = s->used;
 	uint32		i;
+	uint32		mask;
 
 	s->nslots = oldn ? oldn * 2 : 16;
+	s->shift = 64 - pg_leftmost_one_pos32(s->nslots);
+	mask = s->nslots - 1;
 	s->slots = MemoryContextAlloc(s->cxt, sizeof(DistinctSlot) * s->nslots);
-	s->used = MemoryContextAllocZero(s->cxt, sizeof(bool) * s->nslots);
+	s->used = MemoryContextAllocZero(s->cxt, sizeof(uint64) * ((s->nslots + 63) / 64));
 	for (i = 0; i < oldn; i++)
 	{
 		uint32		j;
 
-		if (!oldused[i])
+		if (!((oldused[i / 64] >> (i % 64)) & 1))
 			continue;
-		j = (uint32) old[i].hash & (s->nslots - 1);
-		while (s->used[j])
-			j = (j + 1) & (s->nslots - 1);
-		s->used[j] = true;
+		j = (uint32) (old[i].hash >> s->shift);
+		while (DISTINCT_USED(s, j))
+			j = (j + 1) & mask;
+		s->used[j / 64] |= UINT64CONST(1) << (j % 64);
 		s->slots[j] = old[i];
 	}
 	if (old)
@@ -492,10 +534,11 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 			pfree(DatumGetPointer(value));
 		return;
 	}
-	if ((s->nvalues + 1) * 2 > s->nslots)
+	/* at most 3/4 of the slots in use */
+	if ((uint64) (s->nvalues + 1) * 4 > (uint64) s->nslots * 3)
 		distinct_grow(s);
-	j = (uint32) hash & (s->nslots - 1);
-	while (s->used[j])
+	j = (uint32) (hash >> s->shift);
+	while (DISTINCT_USED(s, j))
 	{
 		if (s->slots[j].hash == hash &&
 			DatumGetBool(FunctionCall2Coll(&s->tce->eq_opr_finfo, s->collation,
@@ -514,7 +557,7 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 		value = datumCopy(value, s->tce->typbyval, s->tce->typlen);
 		MemoryContextSwitchTo(old);
 	}
-	s->used[j] = true;
+	s->used[j / 64] |= UINT64CONST(1) << (j % 64);
 	s->slots[j].hash = hash;
 	s->slots[j].value = value;
 	s->nvalues++;
@@ -553,7 +596,7 @@ distinct_merge(DistinctState *a, DistinctState *b)
 	}
 	for (i = 0; i < b->nslots; i++)
 	{
-		if (b->used[i])
+		if (DISTINCT_USED(b, i))
 			distinct_insert(a, b->slots[i].hash, b->slots[i].value, false);
 	}
 }
@@ -635,84 +678,171 @@ lambda_distinct_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(a);
 }
 
-static int
-distinct_slot_cmp(const void *a, const void *b)
-{
-	uint64		ha = ((const DistinctSlot *) a)->hash;
-	uint64		hb = ((const DistinctSlot *) b)->hash;
+/* distinct_sort_slots(): the added values in ascending order of hash */
+#define ST_SORT distinct_sort_slots
+#define ST_ELEMENT_TYPE DistinctSlot
+#define ST_COMPARE(a, b) ((a)->hash < (b)->hash ? -1 : (a)->hash > (b)->hash ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
-	return ha < hb ? -1 : ha > hb ? 1 : 0;
+/*
+ * Copies the table's values into out in ascending order of hash; returns
+ * how many. The slots hold them nearly in that order (a value is at its
+ * first slot, given by the top bits of its hash, or a few after it), except
+ * for values whose probe wrapped around from the end of the table to its
+ * start: those are moved to the end, and an insertion sort finishes the
+ * order. Should it move values far (hashes that crowd), a full sort does.
+ */
+static uint32
+distinct_sorted_slots(DistinctState *s, DistinctSlot *out)
+{
+	uint32		n = 0;
+	uint32		w = 0;
+	uint32		nwrapped = 0;
+	uint32		i;
+	uint64		moves = 0;
+	uint64		budget = (uint64) s->nvalues * 8 + 64;
+
+	/* a value whose probe wrapped sits before its first slot */
+	for (i = 0; i < s->nslots && DISTINCT_USED(s, i); i++)
+		if ((uint32) (s->slots[i].hash >> s->shift) > i)
+			nwrapped++;
+	for (i = 0; i < s->nslots; i++)
+	{
+		if (!DISTINCT_USED(s, i))
+			continue;
+		if ((uint32) (s->slots[i].hash >> s->shift) > i)
+			out[s->nvalues - nwrapped + w++] = s->slots[i];
+		else
+			out[n++] = s->slots[i];
+	}
+	if (n + w != s->nvalues || w != nwrapped)
+		elog(ERROR, "distinct set of %u values has %u in its table", s->nvalues, n + w);
+	for (i = 1; i < s->nvalues; i++)
+	{
+		DistinctSlot x = out[i];
+		uint32		j = i;
+
+		while (j > 0 && out[j - 1].hash > x.hash)
+		{
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = x;
+		moves += i - j;
+		if (moves > budget)
+		{
+			distinct_sort_slots(out, s->nvalues);
+			break;
+		}
+	}
+	return s->nvalues;
 }
 
-/* Appends one value's bytes (no length: offsets delimit variable ones). */
-static void
-distinct_append_value(DistinctState *s, StringInfo buf, Datum v)
+/*
+ * Writes one value's bytes at p, at most room of them (no length: offsets
+ * delimit variable ones); returns how many.
+ */
+static Size
+distinct_write_value(DistinctState *s, char *p, Size room, Datum v)
 {
 	int16		typlen = s->tce->typlen;
+	bytea	   *sent = NULL;
+	const char *from;
+	Size		len;
 
 	if (s->img->kind == IMAGE_SEND)
 	{
-		bytea	   *b = image_send(s->img, v);
-
-		appendBinaryStringInfo(buf, VARDATA(b), VARSIZE(b) - VARHDRSZ);
-		pfree(b);
+		sent = image_send(s->img, v);
+		from = VARDATA(sent);
+		len = VARSIZE(sent) - VARHDRSZ;
 	}
 	else if (typlen > 0 && s->tce->typbyval)
 	{
-		char		tmp[sizeof(Datum)];
-
-		store_att_byval(tmp, v, typlen);
-		appendBinaryStringInfo(buf, tmp, typlen);
+		if (room < (Size) typlen)
+			elog(ERROR, "distinct set overruns its serialized size");
+		store_att_byval(p, v, typlen);
+		return typlen;
 	}
 	else if (typlen > 0)
-		appendBinaryStringInfo(buf, DatumGetPointer(v), typlen);
+	{
+		from = DatumGetPointer(v);
+		len = typlen;
+	}
 	else if (typlen == -1)
-		appendBinaryStringInfo(buf, VARDATA_ANY(DatumGetPointer(v)), VARSIZE_ANY_EXHDR(DatumGetPointer(v)));
+	{
+		from = VARDATA_ANY(DatumGetPointer(v));
+		len = VARSIZE_ANY_EXHDR(DatumGetPointer(v));
+	}
 	else
-		appendBinaryStringInfo(buf, DatumGetCString(v), strlen(DatumGetCString(v)) + 1);
+	{
+		from = DatumGetCString(v);
+		len = strlen(from) + 1;
+	}
+	if (room < len)
+		elog(ERROR, "distinct set overruns its serialized size");
+	memcpy(p, from, len);
+	if (sent)
+		pfree(sent);
+	return len;
 }
 
 /*
  * The serialized form: the header (format, flags: 1 sketch, 2 capped; type;
  * collation), then the registers of a sketch, or the number of values,
  * their hashes in ascending order, for variable-length types the offsets
- * of each value and of the end, and the values.
+ * of each value and of the end, and the values. A set is written in place
+ * into a bytea of its size (known from s->bytes), the added values sorted
+ * by hash and merged with the packed ones, which are in that order.
  */
 Datum
 lambda_distinct_serialize(PG_FUNCTION_ARGS)
 {
 	DistinctState *s = (DistinctState *) PG_GETARG_POINTER(0);
-	StringInfoData buf;
 	uint8		flags = (s->sketch ? 1 : 0) | (s->capped ? 2 : 0);
+	bool		varlen = s->tce->typlen < 0;
+	uint32		n = s->npacked + s->nvalues;
+	Size		total;
+	bytea	   *out;
+	char	   *p;
 	uint32		u;
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, DISTINCT_FORMAT);
-	appendStringInfoChar(&buf, (char) flags);
-	u = s->typid;
-	appendBinaryStringInfo(&buf, (char *) &u, sizeof(uint32));
-	u = s->collation;
-	appendBinaryStringInfo(&buf, (char *) &u, sizeof(uint32));
 	if (s->sketch)
-		appendBinaryStringInfo(&buf, (char *) s->regs, SKETCH_HLL_REGISTERS);
+		total = DISTINCT_HEADER + SKETCH_HLL_REGISTERS;
+	else
+		total = DISTINCT_HEADER + sizeof(uint32) + s->bytes + (varlen ? sizeof(uint32) : 0);
+	out = palloc(VARHDRSZ + total);
+	SET_VARSIZE(out, VARHDRSZ + total);
+	p = VARDATA(out);
+	p[0] = DISTINCT_FORMAT;
+	p[1] = (char) flags;
+	u = s->typid;
+	memcpy(p + 2, &u, sizeof(uint32));
+	u = s->collation;
+	memcpy(p + 6, &u, sizeof(uint32));
+	p += DISTINCT_HEADER;
+	if (s->sketch)
+		memcpy(p, s->regs, SKETCH_HLL_REGISTERS);
 	else
 	{
 		DistinctSlot *added = palloc(sizeof(DistinctSlot) * (s->nvalues + 1));
-		uint32		n = s->npacked + s->nvalues;
 		uint32		nadded = 0;
 		uint32		i;
 		uint32		j;
-		bool		varlen = s->tce->typlen < 0;
-		StringInfoData offsets;
-		StringInfoData values;
+		char	   *hp;
+		char	   *op;
+		char	   *vp;
+		char	   *vstart;
+		char	   *end = VARDATA(out) + total;
 
-		for (i = 0; i < s->nslots; i++)
-			if (s->used[i])
-				added[nadded++] = s->slots[i];
-		qsort(added, nadded, sizeof(DistinctSlot), distinct_slot_cmp);
-		initStringInfo(&offsets);
-		initStringInfo(&values);
-		appendBinaryStringInfo(&buf, (char *) &n, sizeof(uint32));
+		nadded = distinct_sorted_slots(s, added);
+		memcpy(p, &n, sizeof(uint32));
+		hp = p + sizeof(uint32);
+		op = hp + (Size) n * sizeof(uint64);
+		vstart = vp = op + (varlen ? ((Size) n + 1) * sizeof(uint32) : 0);
+		if (vstart > end)
+			elog(ERROR, "distinct set of %u values overruns its serialized size", n);
 		/* merge the packed values and the added ones, both in hash order */
 		for (i = 0, j = 0; i < s->npacked || j < nadded;)
 		{
@@ -720,47 +850,41 @@ lambda_distinct_serialize(PG_FUNCTION_ARGS)
 				(i < s->npacked && distinct_packed_hash(s, i) <= added[j].hash);
 			uint64		h = packed ? distinct_packed_hash(s, i) : added[j].hash;
 
-			appendBinaryStringInfo(&buf, (char *) &h, sizeof(uint64));
+			memcpy(hp, &h, sizeof(uint64));
+			hp += sizeof(uint64);
 			if (varlen)
 			{
-				u = values.len;
-				appendBinaryStringInfo(&offsets, (char *) &u, sizeof(uint32));
+				u = vp - vstart;
+				memcpy(op, &u, sizeof(uint32));
+				op += sizeof(uint32);
 			}
-			if (packed && s->img->kind == IMAGE_SEND)
+			if (packed)
 			{
-				/* already in binary form: checked when it is received */
-				uint32		off;
-				uint32		next;
+				/* copied as it is: checked here, or (a send form) when received */
+				uint32		len = distinct_packed_len(s, i);
 
-				memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
-				memcpy(&next, s->poffsets + (Size) (i + 1) * sizeof(uint32), sizeof(uint32));
-				appendBinaryStringInfo(&values, s->pvalues + off, next - off);
-				i++;
-			}
-			else if (packed)
-			{
-				Datum		v = distinct_packed_value(s, i);
-
-				distinct_append_value(s, &values, v);
-				if (!s->tce->typbyval)
-					pfree(DatumGetPointer(v));
+				if ((Size) (end - vp) < len)
+					elog(ERROR, "distinct set overruns its serialized size");
+				if (s->img->kind != IMAGE_SEND && !s->tce->typbyval)
+					image_check_content(s->img, distinct_packed_bytes(s, i), len);
+				memcpy(vp, distinct_packed_bytes(s, i), len);
+				vp += len;
 				i++;
 			}
 			else
-				distinct_append_value(s, &values, added[j++].value);
+				vp += distinct_write_value(s, vp, end - vp, added[j++].value);
 		}
 		if (varlen)
 		{
-			u = values.len;
-			appendBinaryStringInfo(&offsets, (char *) &u, sizeof(uint32));
-			appendBinaryStringInfo(&buf, offsets.data, offsets.len);
+			u = vp - vstart;
+			memcpy(op, &u, sizeof(uint32));
 		}
-		appendBinaryStringInfo(&buf, values.data, values.len);
-		pfree(offsets.data);
-		pfree(values.data);
+		if (vp != end)
+			elog(ERROR, "distinct set of %u values has %zu bytes, not %zu",
+				 n, (Size) (vp - VARDATA(out)), total);
 		pfree(added);
 	}
-	PG_RETURN_BYTEA_P(sketch_bytea(&buf));
+	PG_RETURN_BYTEA_P(out);
 }
 
 /* Raises the error of a sketch state that fails a check. */
@@ -821,6 +945,66 @@ sketch_distinct_check_header(const char *data, Size len, Oid typid, Oid collatio
 }
 
 /*
+ * Points s's packed values at the set whose bytes (after the header) are the
+ * len bytes at p, after checking everything a later reader relies on: the
+ * count against the size, the hashes in order, the offsets in order and
+ * within the values. The values themselves are checked as they are decoded.
+ */
+static void
+distinct_read_set(DistinctState *s, const char *p, Size len)
+{
+	const char *end = p + len;
+	uint32		n;
+	Size		rest;
+	Size		need;
+	int16		typlen = s->tce->typlen;
+	uint32		i;
+	uint64		prevhash = 0;
+
+	sketch_truncated(p, end, sizeof(uint32));
+	memcpy(&n, p, sizeof(uint32));
+	p += sizeof(uint32);
+	rest = end - p;
+	if (n > SKETCH_DISTINCT_MAX_VALUES)
+		sketch_corrupted(psprintf("A set holds %u values, more than %d.", n, SKETCH_DISTINCT_MAX_VALUES));
+	need = (Size) n * sizeof(uint64) + (typlen > 0 ? (Size) n * typlen : ((Size) n + 1) * sizeof(uint32));
+	if (need > rest || (typlen > 0 && need != rest))
+		sketch_corrupted(psprintf("A set of %u values has %zu bytes for them.", n, rest));
+	s->npacked = n;
+	s->phashes = p;
+	for (i = 0; i < n; i++)
+	{
+		uint64		h = distinct_packed_hash(s, i);
+
+		if (h < prevhash)
+			sketch_corrupted(psprintf("The hashes of a set are not in order at value %u.", i));
+		prevhash = h;
+	}
+	if (typlen > 0)
+		s->pvalues = s->phashes + (Size) n * sizeof(uint64);
+	else
+	{
+		uint32		prev = 0;
+
+		s->poffsets = s->phashes + (Size) n * sizeof(uint64);
+		s->pvalues = s->poffsets + ((Size) n + 1) * sizeof(uint32);
+		for (i = 0; i <= n; i++)
+		{
+			uint32		off;
+
+			memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
+			if ((i == 0 && off != 0) || off < prev)
+				sketch_corrupted(psprintf("The offsets of a set are not in order at value %u.", i));
+			prev = off;
+		}
+		if ((Size) prev != rest - need)
+			sketch_corrupted(psprintf("The values of a set end at %u of %zu bytes.", prev, rest - need));
+	}
+	/* the serialized size of the values, as distinct_insert counts it */
+	s->bytes = rest - (typlen > 0 ? 0 : sizeof(uint32));
+}
+
+/*
  * Restores a state. A set's values stay packed in a copy of the bytes: no
  * value is decoded until one is looked up or the state is written again.
  * Everything a later reader relies on is checked here: the registers of a
@@ -866,11 +1050,7 @@ lambda_distinct_deserialize(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		uint32		n;
-		Size		rest;
-		Size		need;
-		int16		typlen = s->tce->typlen;
-		uint32		i;
+		Size		rest = end - p;
 
 		if (format == 1 && s->img->kind == IMAGE_SEND)
 			ereport(ERROR,
@@ -878,48 +1058,276 @@ lambda_distinct_deserialize(PG_FUNCTION_ARGS)
 					 errmsg("distinct values of type %s were kept by an older pg_lambda", format_type_be(typid)),
 					 errdetail("pg_lambda before 0.4.0 kept such values as raw bytes, which cannot be checked."),
 					 errhint("Run lambda.recompute() on the continuous view.")));
-		sketch_truncated(p, end, sizeof(uint32));
-		memcpy(&n, p, sizeof(uint32));
-		p += sizeof(uint32);
-		rest = end - p;
-		if (n > SKETCH_DISTINCT_MAX_VALUES)
-			sketch_corrupted(psprintf("A set holds %u values, more than %d.", n, SKETCH_DISTINCT_MAX_VALUES));
-		need = (Size) n * sizeof(uint64) + (typlen > 0 ? (Size) n * typlen : ((Size) n + 1) * sizeof(uint32));
-		if (need > rest || (typlen > 0 && need != rest))
-			sketch_corrupted(psprintf("A set of %u values has %zu bytes for them.", n, rest));
-		s->npacked = n;
 		s->packed = MemoryContextAlloc(cxt, rest + 1);
 		memcpy(s->packed, p, rest);
-		s->phashes = s->packed;
-		for (i = 1; i < n; i++)
-		{
-			if (distinct_packed_hash(s, i) < distinct_packed_hash(s, i - 1))
-				sketch_corrupted(psprintf("The hashes of a set are not in order at value %u.", i));
-		}
-		if (typlen > 0)
-			s->pvalues = s->phashes + (Size) n * sizeof(uint64);
-		else
-		{
-			uint32		prev = 0;
-
-			s->poffsets = s->phashes + (Size) n * sizeof(uint64);
-			s->pvalues = s->poffsets + ((Size) n + 1) * sizeof(uint32);
-			for (i = 0; i <= n; i++)
-			{
-				uint32		off;
-
-				memcpy(&off, s->poffsets + (Size) i * sizeof(uint32), sizeof(uint32));
-				if ((i == 0 && off != 0) || off < prev)
-					sketch_corrupted(psprintf("The offsets of a set are not in order at value %u.", i));
-				prev = off;
-			}
-			if ((Size) prev != rest - need)
-				sketch_corrupted(psprintf("The values of a set end at %u of %zu bytes.", prev, rest - need));
-		}
-		/* the serialized size of the values, as distinct_insert counts it */
-		s->bytes = rest - (typlen > 0 ? 0 : sizeof(uint32));
+		distinct_read_set(s, s->packed, rest);
 	}
 	PG_RETURN_POINTER(s);
+}
+
+/*
+ * Whether packed value j of b equals one of a's packed values from i to
+ * iend or b's from jfrom to j not marked dup (all of the same hash).
+ */
+static bool
+distinct_run_has(DistinctState *a, uint32 i, uint32 iend,
+				 DistinctState *b, uint32 jfrom, uint32 j, const bool *dup)
+{
+	Datum		v = distinct_packed_value(b, j);
+	bool		found = false;
+	uint32		k;
+
+	for (k = i; k < iend + (j - jfrom) && !found; k++)
+	{
+		bool		ina = k < iend;
+		uint32		at = ina ? k : jfrom + (k - iend);
+		Datum		w;
+
+		if (!ina && dup[at])
+			continue;
+		w = distinct_packed_value(ina ? a : b, at);
+		found = DatumGetBool(FunctionCall2Coll(&a->tce->eq_opr_finfo, a->collation, v, w));
+		if (!a->tce->typbyval)
+			pfree(DatumGetPointer(w));
+	}
+	if (!a->tce->typbyval)
+		pfree(DatumGetPointer(v));
+	return found;
+}
+
+/* Where sketch_distinct_union writes the union's hashes, offsets, values. */
+typedef struct DistinctRun
+{
+	char	   *hp;
+	char	   *op;				/* varlena/cstring */
+	char	   *vp;
+	char	   *vstart;
+	char	   *vend;
+	uint32		left;			/* values still to write */
+	bool		check;			/* check each value by its type's rule */
+} DistinctRun;
+
+/* Appends packed values from to to (exclusive) of s to the union. */
+static void
+distinct_copy_run(DistinctState *s, uint32 from, uint32 to, DistinctRun *r)
+{
+	uint32		cnt = to - from;
+	const char *src = distinct_packed_bytes(s, from);
+	Size		len;
+	uint32		k;
+
+	if (cnt > r->left)
+		elog(ERROR, "union of distinct sets overruns its %u values", cnt);
+	r->left -= cnt;
+	memcpy(r->hp, s->phashes + (Size) from * sizeof(uint64), (Size) cnt * sizeof(uint64));
+	r->hp += (Size) cnt * sizeof(uint64);
+	if (s->tce->typlen > 0)
+		len = (Size) cnt * s->tce->typlen;
+	else
+	{
+		uint32		base;
+		uint32		off;
+		uint32		u;
+
+		memcpy(&base, s->poffsets + (Size) from * sizeof(uint32), sizeof(uint32));
+		memcpy(&off, s->poffsets + (Size) to * sizeof(uint32), sizeof(uint32));
+		len = off - base;
+		for (k = from; k < to; k++)
+		{
+			memcpy(&off, s->poffsets + (Size) k * sizeof(uint32), sizeof(uint32));
+			u = off - base + (uint32) (r->vp - r->vstart);
+			memcpy(r->op, &u, sizeof(uint32));
+			r->op += sizeof(uint32);
+		}
+	}
+	if ((Size) (r->vend - r->vp) < len)
+		elog(ERROR, "union of distinct sets overruns its %zu bytes of values",
+			 (Size) (r->vend - r->vstart));
+	if (r->check)
+		for (k = from; k < to; k++)
+			image_check_content(s->img, distinct_packed_bytes(s, k), distinct_packed_len(s, k));
+	memcpy(r->vp, src, len);
+	r->vp += len;
+}
+
+/*
+ * The union of two serialized count(DISTINCT) states of values of type
+ * typid and collation collation (a's values first), serialized: what
+ * deserializing both, combining and serializing gives, made by one merge of
+ * the two hash-ordered sequences of values into the result's bytes, without
+ * decoding a value unless two hashes are equal. NULL when that does not
+ * apply (either is a sketch, or both are capped and so may become one, or
+ * the union would become one, or the values are kept in their send form):
+ * the caller then combines the states. Both are checked as
+ * lambda_distinct_deserialize checks a state.
+ */
+bytea *
+sketch_distinct_union(const char *adata, Size alen, const char *bdata, Size blen,
+					  Oid typid, Oid collation)
+{
+	uint8		aflags = distinct_check_header(adata, alen, typid, collation);
+	uint8		bflags = distinct_check_header(bdata, blen, typid, collation);
+	DistinctState a;
+	DistinctState b;
+	bool	   *dup = NULL;
+	uint32		n;
+	uint32		i;
+	uint32		j;
+	Size		bytes;
+	Size		valbytes;
+	Size		total;
+	bool		varlen;
+	bool		check;
+	bytea	   *out;
+	char	   *hp;
+	char	   *op;
+	char	   *vp;
+	char	   *vstart;
+	uint32		u;
+	DistinctRun run;
+
+	if ((aflags & 1) || (bflags & 1) || ((aflags & 2) && (bflags & 2)))
+		return NULL;
+	memset(&a, 0, sizeof(a));
+	a.typid = typid;
+	a.collation = collation;
+	a.tce = distinct_type(typid);
+	a.img = image_type_lookup(typid);
+	if (a.img->kind == IMAGE_SEND)
+		return NULL;
+	b = a;
+	distinct_read_set(&a, adata + DISTINCT_HEADER, alen - DISTINCT_HEADER);
+	distinct_read_set(&b, bdata + DISTINCT_HEADER, blen - DISTINCT_HEADER);
+	varlen = a.tce->typlen < 0;
+	/* values decoded by deserialization are checked by their type's rule */
+	check = !a.tce->typbyval;
+
+	/* first pass: which of b's values are new, the size of the union */
+	n = a.npacked;
+	bytes = a.bytes;
+	for (i = 0, j = 0; j < b.npacked;)
+	{
+		uint64		hb = distinct_packed_hash(&b, j);
+		uint64		ha = 0;
+
+		while (i < a.npacked && (ha = distinct_packed_hash(&a, i)) < hb)
+			i++;
+		if (i < a.npacked && ha == hb)
+		{
+			/* values of one hash on both sides: compare them */
+			uint32		iend = i;
+			uint32		jfrom = j;
+
+			while (iend < a.npacked && distinct_packed_hash(&a, iend) == hb)
+				iend++;
+			if (dup == NULL)
+				dup = palloc0(sizeof(bool) * b.npacked);
+			for (; j < b.npacked && distinct_packed_hash(&b, j) == hb; j++)
+			{
+				dup[j] = distinct_run_has(&a, i, iend, &b, jfrom, j, dup);
+				if (!dup[j])
+				{
+					n++;
+					bytes += sizeof(uint64) + distinct_packed_len(&b, j) + (varlen ? sizeof(uint32) : 0);
+				}
+			}
+			i = iend;
+			continue;
+		}
+		/* also within b, equal hashes are compared */
+		if (j > 0 && distinct_packed_hash(&b, j - 1) == hb)
+		{
+			if (dup == NULL)
+				dup = palloc0(sizeof(bool) * b.npacked);
+			{
+				uint32		jfrom = j;
+
+				while (jfrom > 0 && distinct_packed_hash(&b, jfrom - 1) == hb)
+					jfrom--;
+				dup[j] = distinct_run_has(&a, i, i, &b, jfrom, j, dup);
+			}
+			if (dup[j])
+			{
+				j++;
+				continue;
+			}
+		}
+		n++;
+		bytes += sizeof(uint64) + distinct_packed_len(&b, j) + (varlen ? sizeof(uint32) : 0);
+		j++;
+	}
+	/* a union too large to keep becomes a sketch: the caller makes it */
+	if (n > SKETCH_DISTINCT_MAX_VALUES || bytes > SKETCH_DISTINCT_MAX_BYTES)
+	{
+		if (dup)
+			pfree(dup);
+		return NULL;
+	}
+
+	/* second pass: the result's bytes, written in place */
+	valbytes = bytes - (Size) n * (sizeof(uint64) + (varlen ? sizeof(uint32) : 0));
+	total = DISTINCT_HEADER + sizeof(uint32) + (Size) n * sizeof(uint64) +
+		(varlen ? ((Size) n + 1) * sizeof(uint32) : 0) + valbytes;
+	out = palloc(VARHDRSZ + total);
+	SET_VARSIZE(out, VARHDRSZ + total);
+	hp = VARDATA(out);
+	hp[0] = DISTINCT_FORMAT;
+	hp[1] = 0;					/* a set, not capped */
+	u = typid;
+	memcpy(hp + 2, &u, sizeof(uint32));
+	u = collation;
+	memcpy(hp + 6, &u, sizeof(uint32));
+	memcpy(hp + DISTINCT_HEADER, &n, sizeof(uint32));
+	hp += DISTINCT_HEADER + sizeof(uint32);
+	op = hp + (Size) n * sizeof(uint64);
+	vstart = vp = op + (varlen ? ((Size) n + 1) * sizeof(uint32) : 0);
+	run.hp = hp;
+	run.op = op;
+	run.vp = vp;
+	run.vstart = vstart;
+	run.vend = vstart + valbytes;
+	run.left = n;
+	run.check = check;
+	for (i = 0, j = 0; i < a.npacked || j < b.npacked;)
+	{
+		uint32		iend = a.npacked;
+
+		if (j < b.npacked && dup && dup[j])
+		{
+			j++;
+			continue;
+		}
+		/* a's values up to b's next new one, copied as one run */
+		if (j < b.npacked)
+		{
+			uint64		hb = distinct_packed_hash(&b, j);
+
+			for (iend = i; iend < a.npacked && distinct_packed_hash(&a, iend) <= hb; iend++)
+				;
+		}
+		if (iend > i)
+			distinct_copy_run(&a, i, iend, &run);
+		i = iend;
+		if (j < b.npacked)
+		{
+			distinct_copy_run(&b, j, j + 1, &run);
+			j++;
+		}
+	}
+	vp = run.vp;
+	op = run.op;
+	if (run.left != 0)
+		elog(ERROR, "union of distinct sets is %u values short of %u", run.left, n);
+	if ((Size) (vp - vstart) != valbytes)
+		elog(ERROR, "union of distinct sets has %zu bytes of values, not %zu", (Size) (vp - vstart), valbytes);
+	if (varlen)
+	{
+		u = vp - vstart;
+		memcpy(op, &u, sizeof(uint32));
+	}
+	if (dup)
+		pfree(dup);
+	return out;
 }
 
 Datum

@@ -38,6 +38,8 @@ extern void sketch_distinct_uncap(Datum state);
 extern int64 sketch_distinct_serialized_count(const char *data, Size len, Size total,
 											   Oid typid, Oid collation);
 extern void sketch_distinct_check_header(const char *data, Size len, Oid typid, Oid collation);
+extern bytea *sketch_distinct_union(const char *adata, Size alen, const char *bdata, Size blen,
+									 Oid typid, Oid collation);
 
 /* Bytes at the start of a serialized distinct state that hold its count */
 #define SKETCH_DISTINCT_COUNT_PREFIX	14
