@@ -17,6 +17,8 @@
 #   PARTS       ["a b c d"] which parts to run (c and d run after b's load;
 #                           parts w and s run only when named: PARTS=w)
 #   W_ROWS      [1000000]   rows per COPY in part w
+#   W_CONFIGS   [all]       part w's configurations to run (names below;
+#                           keep "none", the baseline)
 #   BENCH_PRIVATE [unset]   1: install this tree into a private copy of
 #                           PostgreSQL first (test/scratch.sh), so that no
 #                           "make install" is needed
@@ -434,7 +436,7 @@ if has_part w; then
     }' > "$work/w.csv"
     chmod 644 "$work/w.csv"
     declare -A wms
-    wconfigs="none T g1k g100k g1m two distinct"
+    wconfigs="${W_CONFIGS:-none T g1k g100k g1m two distinct}"
     # two views of W_ROWS groups need more than the default 256 MB
     psql_ -c "ALTER SYSTEM SET lambda.speed_layer_memory = '2GB'" -c "SELECT pg_reload_conf()" >/dev/null
     psql_ -c "CREATE FUNCTION noop_trigger() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"

@@ -431,7 +431,7 @@ lambda_capture(PG_FUNCTION_ARGS)
 	Oid			batch_relid;
 	ViewDef    *def;
 	Tuplestorestate *ts;
-	TupleTableSlot *slot;
+	TupleTableSlot *ring[PARTIAL_BATCH];
 	LocalDelta *ds[CAPTURE_ONE_PASS];
 	TupleConversionMap *maps[CAPTURE_ONE_PASS];
 	PartialShape *shapes[CAPTURE_ONE_PASS];
@@ -439,6 +439,7 @@ lambda_capture(PG_FUNCTION_ARGS)
 	int			nviews = 0;
 	int			rp;
 	int			i;
+	int			j;
 	uint64		n = 0;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
@@ -504,30 +505,54 @@ lambda_capture(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 	}
 
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	/*
+	 * The rows, PARTIAL_BATCH at a time, each in a slot of its own: a slot
+	 * keeps its row (in the tuplestore's memory, or read back from its file
+	 * into memory the slot frees) until it takes the next one. Each view
+	 * folds a batch's rows in order, so that a group sees its rows in the
+	 * statement's order; the memory bound is checked every
+	 * CAPTURE_CHECK_ROWS rows (a multiple of PARTIAL_BATCH: at the end of a
+	 * batch) and at the end.
+	 */
+	StaticAssertStmt(CAPTURE_CHECK_ROWS % PARTIAL_BATCH == 0,
+					 "the memory bound is checked at the end of a batch");
+	for (j = 0; j < PARTIAL_BATCH; j++)
+		ring[j] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	rp = tuplestore_alloc_read_pointer(ts, 0);
 	tuplestore_select_read_pointer(ts, rp);
 	tuplestore_rescan(ts);
-	while (tuplestore_gettupleslot(ts, true, false, slot))
+	for (;;)
 	{
+		int			got = 0;
+
 		CHECK_FOR_INTERRUPTS();
-		n++;
+		while (got < PARTIAL_BATCH && tuplestore_gettupleslot(ts, true, false, ring[got]))
+			got++;
+		if (got == 0)
+			break;
+		n += got;
 		for (i = 0; i < nviews; i++)
 		{
 			LocalDelta *d = ds[i];
 
 			if (maps[i])
-				partial_add_slot(d->ph, execute_attr_map_slot(maps[i]->attrMap, slot, d->def->slot));
+			{
+				for (j = 0; j < got; j++)
+					partial_add_slot(d->ph, execute_attr_map_slot(maps[i]->attrMap, ring[j], d->def->slot));
+			}
 			else
-				partial_add_shaped(d->ph, slot, shapes[i]);
+				partial_add_shaped_batch(d->ph, ring, got, shapes[i]);
 			if (n % CAPTURE_CHECK_ROWS == 0)
 				capture_bound(d);
 		}
+		if (got < PARTIAL_BATCH)
+			break;
 	}
 	for (i = 0; i < nviews; i++)
 		capture_bound(ds[i]);
 	tuplestore_select_read_pointer(ts, 0);
-	ExecDropSingleTupleTableSlot(slot);
+	for (j = 0; j < PARTIAL_BATCH; j++)
+		ExecDropSingleTupleTableSlot(ring[j]);
 	for (i = 0; i < nviews; i++)
 	{
 		if (shapes[i])

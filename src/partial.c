@@ -68,6 +68,8 @@ typedef struct PartialSlot
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+#define partial_prefetch(p)	__builtin_prefetch(p)
+
 /* Arena blocks: the first is small (most transactions touch few groups) */
 #define PARTIAL_ARENA_MIN	(8 * 1024)
 #define PARTIAL_ARENA_MAX	(1024 * 1024)
@@ -430,51 +432,54 @@ partial_shape(ViewDef *def, TupleDesc desc)
 }
 
 /*
- * partial_add_slot for a view whose rows have this shape (partial_shape,
- * for the slot's tuple descriptor; NULL: none): when the slot holds a
- * minimal tuple without NULLs, the keys and the aggregates' arguments are
- * read at their offsets in it, without deforming the row into the slot, and
- * the aggregates run inline. Otherwise, or when an aggregate cannot run
- * inline on a state, as partial_add_slot.
+ * The key image of a row of this shape into "fixed", and where the row's
+ * data begins: its length, or -1 when the row must go the general way
+ * (partial_add_slot): no shape, batch layer, not a minimal tuple, NULLs, or
+ * fewer columns than the shape reads.
  */
-void
-partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape)
+static inline int
+partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape,
+				   char *fixed, const char **data)
 {
 	ViewDef    *def = ph->def;
 	MinimalTuple mt;
-	const char *data;
 	Datum		keyvals[INDEX_MAX_KEYS * 4];
 	bool		keynulls[INDEX_MAX_KEYS * 4];
-	char		fixed[INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
-	int			keylen;
+	int			i;
+
+	if (shape == NULL || ph->exact || !TTS_IS_MINIMALTUPLE(slot) || TTS_EMPTY(slot))
+		return -1;
+	mt = ((MinimalTupleTableSlot *) slot)->mintuple;
+	if ((mt->t_infomask & HEAP_HASNULL) ||
+		(mt->t_infomask2 & HEAP_NATTS_MASK) < shape->maxcol)
+		return -1;
+	/* a minimal tuple's t_hoff counts from where a heap tuple's header would begin */
+	*data = (const char *) mt - MINIMAL_TUPLE_OFFSET + mt->t_hoff;
+	for (i = 0; i < def->nkeys; i++)
+	{
+		AttrNumber	c = def->keycols[i] - 1;
+
+		keyvals[i] = fetch_att(*data + shape->attoff[c], true, shape->attlen[c]);
+		keynulls[i] = false;
+	}
+	return key_image_fixed(def, keyvals, keynulls, fixed);
+}
+
+/*
+ * Folds a row of this shape, whose key image (partial_shaped_key) and its
+ * hash are made, into its group.
+ */
+static inline void
+partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape,
+					const char *data, const char *fixed, int keylen, uint32 hash)
+{
+	ViewDef    *def = ph->def;
 	PartialEntry *e;
 	bool		found;
 	bool		deformed = false;
 	int			i;
 
-	if (shape == NULL || ph->exact || !TTS_IS_MINIMALTUPLE(slot) || TTS_EMPTY(slot))
-	{
-		partial_add_slot(ph, slot);
-		return;
-	}
-	mt = ((MinimalTupleTableSlot *) slot)->mintuple;
-	if ((mt->t_infomask & HEAP_HASNULL) ||
-		(mt->t_infomask2 & HEAP_NATTS_MASK) < shape->maxcol)
-	{
-		partial_add_slot(ph, slot);
-		return;
-	}
-	/* a minimal tuple's t_hoff counts from where a heap tuple's header would begin */
-	data = (const char *) mt - MINIMAL_TUPLE_OFFSET + mt->t_hoff;
-	for (i = 0; i < def->nkeys; i++)
-	{
-		AttrNumber	c = def->keycols[i] - 1;
-
-		keyvals[i] = fetch_att(data + shape->attoff[c], true, shape->attlen[c]);
-		keynulls[i] = false;
-	}
-	keylen = key_image_fixed(def, keyvals, keynulls, fixed);
-	e = partial_lookup_hash(ph, fixed, keylen, key_hash(fixed, keylen), &found);
+	e = partial_lookup_hash(ph, fixed, keylen, hash, &found);
 	for (i = 0; i < def->naggs; i++)
 	{
 		ViewAgg    *va = &def->aggs[i];
@@ -497,6 +502,80 @@ partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 		MemoryContextSwitchTo(old);
 	}
 	ph->rows++;
+}
+
+/*
+ * partial_add_slot for a view whose rows have this shape (partial_shape,
+ * for the slot's tuple descriptor; NULL: none): when the slot holds a
+ * minimal tuple without NULLs, the keys and the aggregates' arguments are
+ * read at their offsets in it, without deforming the row into the slot, and
+ * the aggregates run inline. Otherwise, or when an aggregate cannot run
+ * inline on a state, as partial_add_slot.
+ */
+void
+partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape)
+{
+	char		fixed[INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
+	const char *data = NULL;
+	int			keylen = partial_shaped_key(ph, slot, shape, fixed, &data);
+
+	if (keylen < 0)
+		partial_add_slot(ph, slot);
+	else
+		partial_fold_shaped(ph, slot, shape, data, fixed, keylen, key_hash(fixed, keylen));
+}
+
+/*
+ * partial_add_shaped for n rows (at most PARTIAL_BATCH), folded in their
+ * order, each exactly as partial_add_shaped would: the rows' groups are
+ * looked for in memory first, so that the cache misses of many groups
+ * overlap instead of following each other. Each row's key image and hash
+ * are made and its first slot in the hash prefetched; then, for each row,
+ * the entry that slot holds, when its hash is the row's; then each row is
+ * folded, its lines in cache by then (or on their way). The hash may grow
+ * while the rows are folded: a prefetch of where a slot was costs a little
+ * time, never a wrong result, as every row is looked up anew.
+ */
+void
+partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const PartialShape *shape)
+{
+	char		keys[PARTIAL_BATCH][INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
+	const char *datas[PARTIAL_BATCH];
+	int			lens[PARTIAL_BATCH];
+	uint32		hashes[PARTIAL_BATCH];
+	struct partial_groups_hash *tb = ph->groups;
+	int			j;
+
+	Assert(n <= PARTIAL_BATCH);
+	for (j = 0; j < n; j++)
+	{
+		lens[j] = partial_shaped_key(ph, slots[j], shape, keys[j], &datas[j]);
+		if (lens[j] < 0)
+			continue;
+		hashes[j] = key_hash(keys[j], lens[j]);
+		partial_prefetch(&tb->data[hashes[j] & tb->sizemask]);
+	}
+	for (j = 0; j < n; j++)
+	{
+		PartialSlot *s;
+
+		if (lens[j] < 0)
+			continue;
+		s = &tb->data[hashes[j] & tb->sizemask];
+		if (s->status == partial_groups_SH_IN_USE && s->hash == hashes[j])
+		{
+			/* the header, then the states and the key image after it */
+			partial_prefetch(s->entry);
+			partial_prefetch((char *) s->entry + 64);
+		}
+	}
+	for (j = 0; j < n; j++)
+	{
+		if (lens[j] < 0)
+			partial_add_slot(ph, slots[j]);
+		else
+			partial_fold_shaped(ph, slots[j], shape, datas[j], keys[j], lens[j], hashes[j]);
+	}
 }
 
 /* Combines a (key image, states image) pair into the partial states. */

@@ -77,6 +77,9 @@ typedef struct PartialShape
 	int32	   *argoff;			/* ... and offset, or -1: it takes none */
 } PartialShape;
 
+/* The most rows partial_add_shaped_batch folds at a time (divides 1,024) */
+#define PARTIAL_BATCH	16
+
 #define partial_first(ph)	((ph)->first)
 #define partial_next(e)		((e)->next)
 
@@ -87,6 +90,8 @@ extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);
 extern PartialShape *partial_shape(ViewDef *def, TupleDesc desc);
 extern void partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape);
+extern void partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n,
+									 const PartialShape *shape);
 extern PartialEntry *partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found);
 extern void partial_combine_image(PartialHash *ph, const char *key, int keylen,
 								  const char *states, int stateslen);
