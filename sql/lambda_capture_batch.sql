@@ -1,0 +1,96 @@
+-- Capture folds a statement's rows 16 at a time (partial_add_shaped_batch:
+-- views of plain columns, no WHERE), looking for each batch's groups in
+-- memory before it folds its rows. Every row must still be folded once, into
+-- its own group: statements of a size around the batch's, several views on
+-- one table, rows with NULLs (folded the general way) in the middle of a
+-- batch, rows read back from the transition table's file, and states moved
+-- to shared memory mid-statement. Every answer is compared with the
+-- defining query.
+CREATE EXTENSION pg_lambda;
+CREATE TABLE cb (k int, g int, x int, y bigint, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('cb', time_column => 'ts');
+
+-- two views that capture batches (one read of the rows feeds both), and one
+-- with a WHERE, which folds row by row
+CREATE MATERIALIZED VIEW cb_k WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, count(x) AS nx, sum(x) AS sx, min(x) AS lx, max(x) AS hx,
+         avg(x) AS ax, min(y) AS ly, max(y) AS hy
+    FROM cb GROUP BY k;
+CREATE MATERIALIZED VIEW cb_g WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT g, k, count(*) AS n, sum(x) AS sx, max(y) AS hy
+    FROM cb GROUP BY g, k;
+CREATE MATERIALIZED VIEW cb_w WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT g, count(*) AS n, sum(x) AS sx
+    FROM cb WHERE x > 3 GROUP BY g;
+CREATE FUNCTION cb_same() RETURNS text LANGUAGE sql AS $$
+  SELECT format('rows %s; k: %s differ; g: %s differ; w: %s differ',
+    (SELECT count(*) FROM cb),
+    (SELECT count(*) FROM ((SELECT * FROM cb_k EXCEPT ALL
+                              SELECT k, count(*), count(x), sum(x), min(x), max(x), avg(x), min(y), max(y)
+                                FROM cb GROUP BY k)
+                           UNION ALL
+                           (SELECT k, count(*), count(x), sum(x), min(x), max(x), avg(x), min(y), max(y)
+                              FROM cb GROUP BY k
+                            EXCEPT ALL SELECT * FROM cb_k)) d),
+    (SELECT count(*) FROM ((SELECT * FROM cb_g EXCEPT ALL
+                              SELECT g, k, count(*), sum(x), max(y) FROM cb GROUP BY g, k)
+                           UNION ALL
+                           (SELECT g, k, count(*), sum(x), max(y) FROM cb GROUP BY g, k
+                            EXCEPT ALL SELECT * FROM cb_g)) d),
+    (SELECT count(*) FROM ((SELECT * FROM cb_w EXCEPT ALL
+                              SELECT g, count(*), sum(x) FROM cb WHERE x > 3 GROUP BY g)
+                           UNION ALL
+                           (SELECT g, count(*), sum(x) FROM cb WHERE x > 3 GROUP BY g
+                            EXCEPT ALL SELECT * FROM cb_w)) d))
+$$;
+
+-- statements of 1, 15, 16, 17, 31, 32, 33 and 1,025 rows, each row of a
+-- statement with a value of its own (its position), groups of 1 to 7 rows;
+-- every row must be counted once, in its own group
+DO $$
+DECLARE
+  s int;
+  base int := 0;
+BEGIN
+  FOREACH s IN ARRAY ARRAY[1, 15, 16, 17, 31, 32, 33, 1025] LOOP
+    INSERT INTO cb SELECT (base + i) % (s % 7 + 1) + s * 10, i % 3, base + i, (base + i)::bigint * 1000000007, '2025-01-01'
+      FROM generate_series(1, s) i;
+    base := base + s;
+  END LOOP;
+END $$;
+SELECT cb_same();
+SELECT k, n, sx FROM cb_k WHERE k BETWEEN 10 AND 179 ORDER BY k;
+
+-- NULLs send single rows the general way: the first, the last, and rows in
+-- the middle of a batch; a NULL key (in both views) and a NULL argument
+INSERT INTO cb SELECT CASE WHEN i IN (1, 8, 33) THEN NULL ELSE i % 5 END, i % 2,
+                      CASE WHEN i IN (16, 17, 40) THEN NULL ELSE i END, i, '2025-01-02'
+  FROM generate_series(1, 40) i;
+SELECT cb_same();
+SELECT k, n, nx, sx FROM cb_k WHERE k IS NULL OR k BETWEEN 0 AND 4 ORDER BY k;
+
+-- one group taking every row: a batch's rows look for the same entry
+INSERT INTO cb SELECT 7, 7, i, i, '2025-01-03' FROM generate_series(1, 100) i;
+SELECT cb_same();
+
+-- the transition table past work_mem: its rows are read back from a file,
+-- each batch's rows held in slots of their own
+SET work_mem = '64kB';
+INSERT INTO cb SELECT i % 997 + 100000, i % 5, i, -i, '2025-01-04' FROM generate_series(1, 20000) i;
+RESET work_mem;
+SELECT cb_same();
+
+-- past lambda.capture_memory the states move to shared memory every 1,024
+-- rows, in the middle of the statement; the rows after that start new groups
+SET lambda.capture_memory = '1MB';
+BEGIN;
+INSERT INTO cb SELECT i + 200000, i % 3, i % 1000, i, '2025-01-05' FROM generate_series(1, 30001) i;
+INSERT INTO cb SELECT i + 200000, i % 3, -(i % 1000), -i, '2025-01-05' FROM generate_series(1, 30001, 7) i;
+COMMIT;
+RESET lambda.capture_memory;
+SELECT cb_same();
+
+DROP MATERIALIZED VIEW cb_k;
+DROP MATERIALIZED VIEW cb_g;
+DROP MATERIALIZED VIEW cb_w;
+DROP EXTENSION pg_lambda CASCADE;
