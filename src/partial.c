@@ -544,6 +544,10 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	int			lens[PARTIAL_BATCH];
 	uint32		hashes[PARTIAL_BATCH];
 	struct partial_groups_hash *tb = ph->groups;
+	int			nstates = ph->def->naggs + 1;
+	/* an entry's length but for its key's (partial_new_entry), give or take alignment */
+	Size		span = MAXALIGN(sizeof(PartialEntry)) + MAXALIGN(sizeof(Datum) * nstates) +
+		sizeof(bool) * nstates + ph->carve_bytes;
 	int			j;
 
 	Assert(n <= PARTIAL_BATCH);
@@ -564,9 +568,12 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 		s = &tb->data[hashes[j] & tb->sizemask];
 		if (s->status == partial_groups_SH_IN_USE && s->hash == hashes[j])
 		{
-			/* the header, then the states and the key image after it */
-			partial_prefetch(s->entry);
-			partial_prefetch((char *) s->entry + 64);
+			/* every line of the entry: its header, states, key, carved states */
+			char	   *p = (char *) ((uintptr_t) s->entry & ~(uintptr_t) 63);
+			char	   *end = (char *) s->entry + span + lens[j];
+
+			for (; p < end; p += 64)
+				partial_prefetch(p);
 		}
 	}
 	for (j = 0; j < n; j++)
