@@ -369,7 +369,7 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 
 /*
  * The shape of rows of desc for what def reads, when capture can read its
- * columns straight from a row (partial_add_shaped): no WHERE, no sliding
+ * columns straight from a row (partial_add_shaped_batch): no WHERE, no sliding
  * window, keys and aggregate arguments plain columns of fixed length and by
  * value, aggregates computed inline (ViewAgg.plain), and every column up to
  * the last one it reads fixed-length and by value, so that in a row without
@@ -505,31 +505,15 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 }
 
 /*
- * partial_add_slot for a view whose rows have this shape (partial_shape,
- * for the slot's tuple descriptor; NULL: none): when the slot holds a
- * minimal tuple without NULLs, the keys and the aggregates' arguments are
- * read at their offsets in it, without deforming the row into the slot, and
- * the aggregates run inline. Otherwise, or when an aggregate cannot run
- * inline on a state, as partial_add_slot.
- */
-void
-partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape)
-{
-	char		fixed[INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
-	const char *data = NULL;
-	int			keylen = partial_shaped_key(ph, slot, shape, fixed, &data);
-
-	if (keylen < 0)
-		partial_add_slot(ph, slot);
-	else
-		partial_fold_shaped(ph, slot, shape, data, fixed, keylen, key_hash(fixed, keylen));
-}
-
-/*
- * partial_add_shaped for n rows (at most PARTIAL_BATCH), folded in their
- * order, each exactly as partial_add_shaped would: the rows' groups are
- * looked for in memory first, so that the cache misses of many groups
- * overlap instead of following each other. Each row's key image and hash
+ * partial_add_slot for n rows (at most PARTIAL_BATCH) of a view whose rows
+ * have this shape (partial_shape, for the slots' tuple descriptor; NULL:
+ * none), folded in their order. When a slot holds a minimal tuple without
+ * NULLs, the keys and the aggregates' arguments are read at their offsets
+ * in it, without deforming the row into the slot, and the aggregates run
+ * inline; otherwise, or when an aggregate cannot run inline on a state, as
+ * partial_add_slot. The rows' groups are looked for in memory first, so
+ * that the cache misses of many groups overlap instead of following each
+ * other. Each row's key image and hash
  * are made and its first slot in the hash prefetched; then, for each row,
  * the entry that slot holds, when its hash is the row's; then each row is
  * folded, its lines in cache by then (or on their way). The hash may grow

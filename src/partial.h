@@ -66,7 +66,7 @@ typedef struct PartialHash
 /*
  * Where the columns a view reads lie in rows of one tuple descriptor, when
  * it reads plain fixed-length columns only (partial_shape): capture reads
- * them straight from a row without NULLs (partial_add_shaped).
+ * them straight from a row without NULLs (partial_add_shaped_batch).
  */
 typedef struct PartialShape
 {
@@ -77,7 +77,7 @@ typedef struct PartialShape
 	int32	   *argoff;			/* ... and offset, or -1: it takes none */
 } PartialShape;
 
-/* The most rows partial_add_shaped_batch folds at a time (divides 1,024) */
+/* The most rows partial_add_shaped_batch folds at a time */
 #define PARTIAL_BATCH	16
 
 #define partial_first(ph)	((ph)->first)
@@ -89,7 +89,6 @@ extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);
 extern PartialShape *partial_shape(ViewDef *def, TupleDesc desc);
-extern void partial_add_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape);
 extern void partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n,
 									 const PartialShape *shape);
 extern PartialEntry *partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found);
