@@ -127,18 +127,25 @@ echo "KEYS=$KEYS NEW=$NEW ROUNDS=$ROUNDS (medians; load average $(cut -d' ' -f1-
 exec 8>/tmp/pg_lambda_bench.lock
 lock() { [ -n "${BENCH_LOCKED:-}" ] || flock 8; }
 unlock() { [ -n "${BENCH_LOCKED:-}" ] || flock -u 8; }
+# fresh_events: a new event table "events" holding events.csv (event tables are append-only)
+fresh_events() {
+    psql_ <<SQL
+DROP TABLE IF EXISTS events CASCADE;
+CREATE TABLE events (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('events', time_column => 'ts') \g /dev/null
+COPY events FROM '$work/events.csv' (FORMAT csv);
+VACUUM ANALYZE events;
+SQL
+}
+
 # refresh_only <definition> <events>: ROUNDS fresh views, each refreshed
 # once after NEW events; medians of the REFRESH and of the query over them
 refresh_only() {
     local v=$1 n=$2 q r w c walls="" cpus="" nwalls="" ncpus="" mode diff
     q=$(definition "$v" events)
     for r in $(seq 1 "$ROUNDS"); do
+        fresh_events
         psql_ <<SQL
-DROP TABLE IF EXISTS events CASCADE;
-CREATE TABLE events (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
-SELECT lambda.create_event_table('events', time_column => 'ts') \g /dev/null
-COPY events FROM '$work/events.csv' (FORMAT csv);
-VACUUM ANALYZE events;
 CREATE MATERIALIZED VIEW lv WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS $q;
 COPY events FROM '$work/new.csv' (FORMAT csv);
 VACUUM ANALYZE events;
@@ -183,14 +190,7 @@ SQL
             refresh_only "$v" "$n"
             continue
         fi
-        # a fresh event table per definition (event tables are append-only)
-        psql_ <<SQL
-DROP TABLE IF EXISTS events CASCADE;
-CREATE TABLE events (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
-SELECT lambda.create_event_table('events', time_column => 'ts') \g /dev/null
-COPY events FROM '$work/events.csv' (FORMAT csv);
-VACUUM ANALYZE events;
-SQL
+        fresh_events
         q=$(definition "$v" events)
         lock
         read -r w_query c_query <<< "$(timed "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $q")"
