@@ -31,6 +31,7 @@
 #include "access/detoast.h"
 #include "catalog/pg_am.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_coerce.h"
@@ -654,6 +655,8 @@ batch_direct_open(ViewDef *def, DirectUpsert *d)
 		table_close(rel, RowExclusiveLock);
 		return false;
 	}
+	/* what the statements' executor checks: a publication needs the old row */
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
 	memset(d, 0, sizeof(*d));
 	d->rel = rel;
 	d->nattrs = desc->natts;

@@ -585,6 +585,12 @@ view_create(CreateTableAsStmt *ctas, QueryCompletion *qc)
 	catalog_begin(&scope);
 	view_exec(psprintf("CREATE TABLE %s (%s%s%s)", batch_rel, view_table_columns(tmp, true),
 					   long_keys ? ", " : "", long_keys ? view_long_column(tmp) : ""), SPI_OK_UTILITY);
+	/*
+	 * The refresh updates batch rows, which a publication that publishes
+	 * updates (FOR ALL TABLES) refuses without a replica identity; the keys
+	 * may be NULL, so no index can be it.
+	 */
+	view_exec(psprintf("ALTER TABLE %s REPLICA IDENTITY FULL", batch_rel), SPI_OK_UTILITY);
 	if (tmp->nkeys > 0)
 		view_create_key_indexes(tmp, batchname, long_keys);
 	/* count(DISTINCT) sets uncompressed, so that a read can fetch only their count */
