@@ -92,3 +92,6 @@ SELECT count(*) FROM ev;
 DROP PUBLICATION allpub;
 SET client_min_messages = warning;
 DROP EXTENSION pg_lambda CASCADE;
+RESET client_min_messages;
+DROP FUNCTION differ();
+DROP TABLE ev;
