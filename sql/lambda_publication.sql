@@ -14,6 +14,14 @@ ALTER EXTENSION pg_lambda UPDATE;
 SET client_min_messages = error;   -- wal_level's warning depends on the server
 CREATE PUBLICATION allpub FOR ALL TABLES;
 RESET client_min_messages;
+-- PostgreSQL 18 takes a stored generated column (vt's _lambda_long) into a
+-- replica identity only when the publication publishes them
+DO $$
+BEGIN
+  IF current_setting('server_version_num')::int >= 180000 THEN
+    EXECUTE 'ALTER PUBLICATION allpub SET (publish_generated_columns = stored)';
+  END IF;
+END $$;
 
 -- short integer keys (the direct upsert), text keys (the statements: a
 -- _lambda_long column), no key
