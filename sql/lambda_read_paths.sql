@@ -597,6 +597,27 @@ FETCH 2 FROM c;
 COMMIT;
 SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
                   $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+-- a session keeps at most eight runs, the least recently used dropped
+-- first: ten runs (five views, both directions), then the first of them is
+-- made again and the last is kept
+CREATE MATERIALIZED VIEW vo1 WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, h, count(*) AS n, sum(x) AS s FROM evo GROUP BY k, h;
+CREATE MATERIALIZED VIEW vo2 WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, h, count(*) AS n, sum(x) AS s FROM evo GROUP BY k, h;
+CREATE MATERIALIZED VIEW vo3 WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, h, count(*) AS n, sum(x) AS s FROM evo GROUP BY k, h;
+CREATE MATERIALIZED VIEW vo4 WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, h, count(*) AS n, sum(x) AS s FROM evo GROUP BY k, h;
+ANALYZE lambda_catalog.vo1_batch, lambda_catalog.vo2_batch, lambda_catalog.vo3_batch, lambda_catalog.vo4_batch;
+INSERT INTO evo (k, h, x) VALUES ('a', 1, 1), ('e', 2, 2);
+SELECT v, d, (SELECT string_agg(r, '; ') FROM order_read(format('SELECT * FROM %s ORDER BY k %s, h %2$s LIMIT 5', v, d)) r)
+  FROM unnest(ARRAY['vo', 'vo1', 'vo2', 'vo3', 'vo4']) v, unnest(ARRAY['ASC', 'DESC']) d
+ ORDER BY v, d;
+SELECT order_read($$SELECT * FROM vo4 ORDER BY k DESC, h DESC LIMIT 5$$);
+SELECT order_read($$SELECT * FROM vo ORDER BY k, h LIMIT 5$$);
+SELECT same_order($$SELECT * FROM vo ORDER BY k, h LIMIT 30$$,
+                  $$SELECT * FROM vo_direct ORDER BY k, h LIMIT 30$$);
+DROP MATERIALIZED VIEW vo1, vo2, vo3, vo4;
 DROP VIEW vo_direct;
 DROP MATERIALIZED VIEW vo;
 DROP TABLE evo;
