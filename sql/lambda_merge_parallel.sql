@@ -121,3 +121,9 @@ SELECT same('SELECT count(*), sum(n), sum(sx) FROM v', 'SELECT count(*), sum(n),
 -- without parallelism, the serial merged scan
 SET max_parallel_workers_per_gather = 0;
 EXPLAIN (COSTS OFF) SELECT count(*), sum(n), sum(sx) FROM v;
+
+DROP VIEW v_direct;
+DROP MATERIALIZED VIEW v;
+DROP TABLE ev, gs;
+DROP FUNCTION same(text, text), par_plan(text);
+DROP EXTENSION pg_lambda;
