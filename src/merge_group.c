@@ -37,10 +37,19 @@
  * speed rows is finalized from its states' bytes in place
  * (merge_group_fold_one).
  *
+ * When the query may run in parallel and the speed branch is probed by key
+ * image, a parallel-aware variant is offered too (merge_group_add_partial):
+ * under a Gather the batch table is split among the leader and the workers
+ * by a parallel sequential scan, the leader copies the speed layer once
+ * into the query's shared memory for all of them, and the last participant
+ * to finish its batch rows returns the keys only in the speed layer ("Parallel
+ * execution" below). The planner chooses it by cost, as for a table.
+ *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).
  *
- * Locks: none of its own; the branches take what their scans take.
+ * Locks: none of its own; the branches take what their scans take. A
+ * parallel scan's shared state is guarded by its spinlock (MergeGroupShared).
  *
  *-------------------------------------------------------------------------
  */
