@@ -98,6 +98,9 @@
 /* allocation headers and copies of a speed-layer key's datums, roughly */
 #define MERGE_GROUP_KEY_OVERHEAD 96
 
+/* a speed-layer entry copied into a parallel scan's shared memory, in cpu_tuple_cost */
+#define MERGE_GROUP_SHARE_COST	4.0
+
 /* states of one group that merge_group_fold merges at once */
 #define MERGE_GROUP_FOLD_MAX	8
 
@@ -186,6 +189,7 @@ static void merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 static TupleTableSlot *merge_group_exec(CustomScanState *node);
 static void merge_group_end(CustomScanState *node);
 static void merge_group_rescan(CustomScanState *node);
+static int	merge_group_split_kind(PlannerInfo *root, Path *path, Oid batch_relid, AttrNumber longatt);
 static Size merge_group_estimate_dsm(CustomScanState *node, ParallelContext *pcxt);
 static void merge_group_init_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate);
 static void merge_group_reinit_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate);
@@ -388,16 +392,45 @@ merge_group_add_partial(PlannerInfo *root, RelOptInfo *output_rel, CustomPath *s
 	Cost		total = 0;
 	int			workers = 0;
 	int			i = 0;
+	Oid			batch_relid = (Oid) lsecond_int(linitial(serial->custom_private));
+	AttrNumber	longatt = get_attnum(batch_relid, BATCH_LONG_COLUMN);
+	int			nshort = 0;
+	int			nlong = 0;
+	int			nbatch = 0;
+	Cost		share;
 
 	if (!root->glob->parallelModeOK || max_parallel_workers_per_gather <= 0 ||
 		!is_parallel_safe(root, (Node *) output_rel->reltarget->exprs))
 		return;
+
+	/*
+	 * The batch table in its two branches, NOT _lambda_long and _lambda_long,
+	 * and nothing else: the plan reads them in one scan
+	 * (merge_group_whole_batch), so the second costs nothing (its partial
+	 * path stays in the path, in case the plan reads it after all).
+	 */
+	if (longatt != InvalidAttrNumber)
+	{
+		foreach(lc, serial->custom_paths)
+		{
+			int			kind;
+
+			if (foreach_current_index(lc) == speed_child)
+				continue;
+			kind = merge_group_split_kind(root, lfirst(lc), batch_relid, longatt);
+			nshort += kind == MERGE_GROUP_SHORT;
+			nlong += kind == MERGE_GROUP_LONG;
+			nbatch++;
+		}
+	}
 	foreach(lc, serial->custom_paths)
 	{
 		Path	   *sub = lfirst(lc);
 		RelOptInfo *crel = sub->parent;
 		Path	   *pp;
+		Path	   *scan;
 		int			w;
+		bool		free_branch;
 
 		if (i++ == speed_child)
 		{
@@ -414,8 +447,7 @@ merge_group_add_partial(PlannerInfo *root, RelOptInfo *output_rel, CustomPath *s
 			w = compute_parallel_worker(crel, crel->pages, -1, max_parallel_workers_per_gather);
 			if (w <= 0)
 				return;
-			pp = create_seqscan_path(root, crel, NULL, w);
-			partial_rows += pp->rows;
+			pp = scan = create_seqscan_path(root, crel, NULL, w);
 		}
 		else if (crel->rtekind == RTE_SUBQUERY && crel->subroot != NULL)
 		{
@@ -429,7 +461,7 @@ merge_group_add_partial(PlannerInfo *root, RelOptInfo *output_rel, CustomPath *s
 			if (!subpp->parallel_safe || subpp->param_info != NULL || subpp->parallel_workers <= 0)
 				return;
 			pp = (Path *) create_subqueryscan_path(root, crel, subpp, false, NIL, NULL);
-			partial_rows += subpp->rows;
+			scan = subpp;
 		}
 		else
 			return;
@@ -439,9 +471,15 @@ merge_group_add_partial(PlannerInfo *root, RelOptInfo *output_rel, CustomPath *s
 		pp->parallel_safe = true;
 		w = pp->parallel_workers;
 		workers = Max(workers, w);
-		rows += sub->rows;
-		total += pp->total_cost;
 		paths = lappend(paths, pp);
+		free_branch = nbatch == 2 && nshort == 1 && nlong == 1 &&
+			merge_group_split_kind(root, sub, batch_relid, longatt) == MERGE_GROUP_LONG;
+		if (!free_branch)
+		{
+			rows += sub->rows;
+			partial_rows += scan->rows;
+			total += pp->total_cost;
+		}
 	}
 	if (workers == 0)
 		return;
@@ -452,8 +490,17 @@ merge_group_add_partial(PlannerInfo *root, RelOptInfo *output_rel, CustomPath *s
 	cp->path.parallel_workers = workers;
 	/* each participant's share of the groups; the speed layer read once */
 	cp->path.rows = clamp_row_est(serial->path.rows * (rows > 0 ? partial_rows / rows : 1));
-	cp->path.startup_cost = serial->path.startup_cost;
-	cp->path.total_cost = serial->path.startup_cost + total + partial_rows * cpu_tuple_cost;
+	/*
+	 * The leader's copy of the speed layer into shared memory, before the
+	 * workers start: a copy of each entry (with its share of the index),
+	 * in memory new to the process, and the workers' first touches of it.
+	 * Measured at about four times a row's cpu_tuple_cost per entry
+	 * (docs/benchmarks.md), which keeps a large speed layer serial.
+	 */
+	share = ((Path *) list_nth(serial->custom_paths, speed_child))->rows *
+		MERGE_GROUP_SHARE_COST * cpu_tuple_cost;
+	cp->path.startup_cost = serial->path.startup_cost + share;
+	cp->path.total_cost = cp->path.startup_cost + total + partial_rows * cpu_tuple_cost;
 	cp->custom_paths = paths;
 	cp->custom_private = list_copy(serial->custom_private);
 	output_rel->consider_parallel = true;
