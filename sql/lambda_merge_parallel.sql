@@ -118,6 +118,12 @@ REFRESH MATERIALIZED VIEW v;
 SELECT same('SELECT * FROM v', 'SELECT * FROM v_direct');
 SELECT same('SELECT count(*), sum(n), sum(sx) FROM v', 'SELECT count(*), sum(n), sum(sx) FROM v_direct');
 
+-- a speed layer larger than the batch table: the leader's copy of it would
+-- cost more than the workers save, so the merged scan stays serial
+INSERT INTO ev SELECT 'big' || i, i % 4, i, '2025-01-04' FROM generate_series(1, 40000) i;
+SELECT * FROM par_plan('SELECT count(*), sum(n), sum(sx) FROM v');
+SELECT same('SELECT count(*), sum(n), sum(sx) FROM v', 'SELECT count(*), sum(n), sum(sx) FROM v_direct');
+
 -- without parallelism, the serial merged scan
 SET max_parallel_workers_per_gather = 0;
 EXPLAIN (COSTS OFF) SELECT count(*), sum(n), sum(sx) FROM v;
