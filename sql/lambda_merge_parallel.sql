@@ -37,8 +37,8 @@ $$;
 
 CREATE TABLE ev (k text, g int, x int, ts timestamptz NOT NULL);
 SELECT lambda.create_event_table('ev', time_column => 'ts');
-INSERT INTO ev SELECT 'k' || (i % 10000), i % 4, i % 1000, '2025-01-01'
-  FROM generate_series(1, 100000) i;
+INSERT INTO ev SELECT 'k' || (i % 30000), i % 4, i % 1000, '2025-01-01'
+  FROM generate_series(1, 300000) i;
 INSERT INTO ev VALUES (NULL, 0, 5, '2025-01-01'), (NULL, NULL, 6, '2025-01-01'),
                       (repeat('L', 3000), 1, 7, '2025-01-01');
 CREATE MATERIALIZED VIEW v WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
