@@ -462,6 +462,21 @@ merge_group_add_partial(PlannerInfo *root, RelOptInfo *output_rel, CustomPath *s
 				return;
 			pp = (Path *) create_subqueryscan_path(root, crel, subpp, false, NIL, NULL);
 			scan = subpp;
+
+			/*
+			 * What the serial branch's Subquery Scan costs per row on top of
+			 * its subquery (nothing since 16 when it only passes the rows
+			 * on), the same for this one.
+			 */
+			if (IsA(sub, SubqueryScanPath))
+			{
+				Path	   *below = ((SubqueryScanPath *) sub)->subpath;
+				double		per_row = Max(sub->total_cost - below->total_cost, 0) /
+					Max(sub->rows, 1);
+
+				pp->startup_cost = subpp->startup_cost;
+				pp->total_cost = subpp->total_cost + per_row * subpp->rows;
+			}
 		}
 		else
 			return;
