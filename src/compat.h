@@ -23,6 +23,7 @@
  *			(columns read: compat_rte_selected_cols())
  *	16		ExecInitRangeTable() takes the permission infos		macro
  *	16		ExecInsertIndexTuples() takes onlySummarizing		macro
+ *	16		create_subqueryscan_path() takes trivial_pathtarget	macro
  *	16		RelationData.rd_firstRelfilenodeSubid became		macros
  *			rd_firstRelfilelocatorSubid (rd_newRelfilenodeSubid,
  *			RelationAssumeNewRelfilenode() likewise)
@@ -210,6 +211,13 @@ compat_copy_range_table(Query *dst, Query *src)
 #if PG_VERSION_NUM < 160000
 #define ExecGetRootToChildMap(resultRelInfo, estate) \
 	((void) (estate), (resultRelInfo)->ri_RootToPartitionMap)
+#endif
+
+/* create_subqueryscan_path(root, rel, subpath, trivial_pathtarget, ...), 16 */
+#if PG_VERSION_NUM < 160000
+#define create_subqueryscan_path(root, rel, subpath, trivial_pathtarget, pathkeys, \
+								 required_outer) \
+	create_subqueryscan_path((root), (rel), (subpath), (pathkeys), (required_outer))
 #endif
 
 /* ExecInsertIndexTuples(..., arbiterIndexes, onlySummarizing), 16 */

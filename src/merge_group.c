@@ -37,15 +37,25 @@
  * speed rows is finalized from its states' bytes in place
  * (merge_group_fold_one).
  *
+ * When the query may run in parallel and the speed branch is probed by key
+ * image, a parallel-aware variant is offered too (merge_group_add_partial):
+ * under a Gather the batch table is split among the leader and the workers
+ * by a parallel sequential scan, the leader copies the speed layer once
+ * into the query's shared memory for all of them, and the last participant
+ * to finish its batch rows returns the keys only in the speed layer ("Parallel
+ * execution" below). The planner chooses it by cost, as for a table.
+ *
  * Privileges: the scan combines a view's states only for a role that may
  * read the view, checked as the merge aggregate checks (mergestate.c).
  *
- * Locks: none of its own; the branches take what their scans take.
+ * Locks: none of its own; the branches take what their scans take. A
+ * parallel scan's shared state is guarded by its spinlock (MergeGroupShared).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/parallel.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -55,24 +65,31 @@
 #include "nodes/extensible.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "optimizer/restrictinfo.h"
 #include "optimizer/tlist.h"
 #include "parser/parsetree.h"
+#include "storage/spin.h"
 #include "utils/datum.h"
+#include "utils/dsa.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "batch.h"
 #include "catalog.h"
+#include "compat.h"
 #include "cview.h"
+#include "merge.h"
 #include "merge_group.h"
 #include "merge_image.h"
 #include "mergestate.h"
+#include "speed_set.h"
 #include "stateimage.h"
 #include "view_stats.h"
 
@@ -80,6 +97,9 @@
 
 /* allocation headers and copies of a speed-layer key's datums, roughly */
 #define MERGE_GROUP_KEY_OVERHEAD 96
+
+/* a speed-layer entry copied into a parallel scan's shared memory, in cpu_tuple_cost */
+#define MERGE_GROUP_SHARE_COST	4.0
 
 /* states of one group that merge_group_fold merges at once */
 #define MERGE_GROUP_FOLD_MAX	8
@@ -114,6 +134,25 @@ typedef struct MergeGroupEntry
 	MergeGroupRow *last;
 } MergeGroupEntry;
 
+/*
+ * What the participants of a parallel merged scan share (in the query's
+ * dynamic shared memory): the speed layer's copy, made once by the leader
+ * (merge_group_share), and who returns the keys only in the speed layer.
+ * The participants that read batch rows count themselves in "active" before
+ * their first row and out after their last; the one that counts out last
+ * takes "rest" and returns those keys. A participant that starts after
+ * that returns nothing (every batch row was read). No participant waits for
+ * another. mutex guards active and rest; set and nbytes are written by the
+ * leader before any worker starts.
+ */
+typedef struct MergeGroupShared
+{
+	slock_t		mutex;
+	int			active;			/* participants reading batch rows */
+	bool		rest;			/* the keys only in the speed layer are taken */
+	dsa_pointer set;			/* the flat copy (speed_set_flatten), or invalid */
+} MergeGroupShared;
+
 typedef struct MergeGroupState
 {
 	CustomScanState css;
@@ -136,6 +175,11 @@ typedef struct MergeGroupState
 	MemoryContext rowcxt;		/* one output row */
 	MergeImage *image;			/* probing by key image (merge_image.c), or NULL */
 	bool		by_image;		/* ... and this scan does */
+	/* a participant of a parallel scan */
+	MergeGroupShared *shared;	/* or NULL: the scan is not parallel */
+	SpeedSet   *shared_set;		/* the shared copy, or NULL when empty */
+	bool		joined;			/* counted in shared->active */
+	MemoryContext sharedcxt;	/* shared_set's head */
 } MergeGroupState;
 
 static Plan *merge_group_plan(PlannerInfo *root, RelOptInfo *rel, CustomPath *best_path,
@@ -145,6 +189,11 @@ static void merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 static TupleTableSlot *merge_group_exec(CustomScanState *node);
 static void merge_group_end(CustomScanState *node);
 static void merge_group_rescan(CustomScanState *node);
+static int	merge_group_split_kind(PlannerInfo *root, Path *path, Oid batch_relid, AttrNumber longatt);
+static Size merge_group_estimate_dsm(CustomScanState *node, ParallelContext *pcxt);
+static void merge_group_init_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate);
+static void merge_group_reinit_dsm(CustomScanState *node, ParallelContext *pcxt, void *coordinate);
+static void merge_group_init_worker(CustomScanState *node, shm_toc *toc, void *coordinate);
 
 static const CustomPathMethods merge_group_path_methods = {
 	.CustomName = MERGE_GROUP_NAME,
@@ -162,6 +211,10 @@ static const CustomExecMethods merge_group_exec_methods = {
 	.ExecCustomScan = merge_group_exec,
 	.EndCustomScan = merge_group_end,
 	.ReScanCustomScan = merge_group_rescan,
+	.EstimateDSMCustomScan = merge_group_estimate_dsm,
+	.InitializeDSMCustomScan = merge_group_init_dsm,
+	.ReInitializeDSMCustomScan = merge_group_reinit_dsm,
+	.InitializeWorkerCustomScan = merge_group_init_worker,
 };
 
 /* ------------------------------------------------------------------------
@@ -312,6 +365,164 @@ merge_group_grouping(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 }
 
 /*
+ * A parallel merged scan (see merge_group_share) beside the serial one
+ * (serial, whose speed branch is speed_child and which probes the speed
+ * layer's copy by key image): the same scan over a partial path of each
+ * batch branch, a parallel sequential scan, so that a Gather above it
+ * (PostgreSQL puts one where the view's rows are used, with partial
+ * aggregation for a rollup, when it costs less) splits the batch rows
+ * among the workers. The speed layer is read once, by the leader, whatever
+ * the number of workers. Offered when the query may run in parallel and
+ * every batch branch is the batch table itself (PostgreSQL pulled the
+ * branch up). The appendrel of the view's UNION ALL gets no partial paths
+ * of its own (its speed branch, a foreign table, may not run in a worker),
+ * so the batch branches' parallel scans are made here, and the grouping
+ * rel, whose only paths are the merged scan's, is marked as one that
+ * parallel plans may use.
+ */
+static void
+merge_group_add_partial(PlannerInfo *root, RelOptInfo *output_rel, CustomPath *serial,
+						int speed_child)
+{
+	CustomPath *cp;
+	List	   *paths = NIL;
+	ListCell   *lc;
+	double		rows = 0;
+	double		partial_rows = 0;
+	Cost		total = 0;
+	int			workers = 0;
+	int			i = 0;
+	Oid			batch_relid = (Oid) lsecond_int(linitial(serial->custom_private));
+	AttrNumber	longatt = get_attnum(batch_relid, BATCH_LONG_COLUMN);
+	int			nshort = 0;
+	int			nlong = 0;
+	int			nbatch = 0;
+	Cost		share;
+
+	if (!root->glob->parallelModeOK || max_parallel_workers_per_gather <= 0 ||
+		!is_parallel_safe(root, (Node *) output_rel->reltarget->exprs))
+		return;
+
+	/*
+	 * The batch table in its two branches, NOT _lambda_long and _lambda_long,
+	 * and nothing else: the plan reads them in one scan
+	 * (merge_group_whole_batch), so the second costs nothing (its partial
+	 * path stays in the path, in case the plan reads it after all).
+	 */
+	if (longatt != InvalidAttrNumber)
+	{
+		foreach(lc, serial->custom_paths)
+		{
+			int			kind;
+
+			if (foreach_current_index(lc) == speed_child)
+				continue;
+			kind = merge_group_split_kind(root, lfirst(lc), batch_relid, longatt);
+			nshort += kind == MERGE_GROUP_SHORT;
+			nlong += kind == MERGE_GROUP_LONG;
+			nbatch++;
+		}
+	}
+	foreach(lc, serial->custom_paths)
+	{
+		Path	   *sub = lfirst(lc);
+		RelOptInfo *crel = sub->parent;
+		Path	   *pp;
+		Path	   *scan;
+		int			w;
+		bool		free_branch;
+
+		if (i++ == speed_child)
+		{
+			paths = lappend(paths, sub);
+			continue;
+		}
+		if (crel->reloptkind != RELOPT_OTHER_MEMBER_REL ||
+			!is_parallel_safe(root, (Node *) crel->baserestrictinfo) ||
+			!is_parallel_safe(root, (Node *) crel->reltarget->exprs))
+			return;
+		if (crel->rtekind == RTE_RELATION)
+		{
+			/* a branch PostgreSQL pulled up: the batch table's own scan */
+			w = compute_parallel_worker(crel, crel->pages, -1, max_parallel_workers_per_gather);
+			if (w <= 0)
+				return;
+			pp = scan = create_seqscan_path(root, crel, NULL, w);
+		}
+		else if (crel->rtekind == RTE_SUBQUERY && crel->subroot != NULL)
+		{
+			/* a subquery (with a WHERE): its own cheapest partial path */
+			RelOptInfo *final = fetch_upper_rel(crel->subroot, UPPERREL_FINAL, NULL);
+			Path	   *subpp;
+
+			if (final->partial_pathlist == NIL)
+				return;
+			subpp = linitial(final->partial_pathlist);
+			if (!subpp->parallel_safe || subpp->param_info != NULL || subpp->parallel_workers <= 0)
+				return;
+			pp = (Path *) create_subqueryscan_path(root, crel, subpp, false, NIL, NULL);
+			scan = subpp;
+
+			/*
+			 * What the serial branch's Subquery Scan costs per row on top of
+			 * its subquery (nothing since 16 when it only passes the rows
+			 * on), the same for this one.
+			 */
+			if (IsA(sub, SubqueryScanPath))
+			{
+				Path	   *below = ((SubqueryScanPath *) sub)->subpath;
+				double		per_row = Max(sub->total_cost - below->total_cost, 0) /
+					Max(sub->rows, 1);
+
+				pp->startup_cost = subpp->startup_cost;
+				pp->total_cost = subpp->total_cost + per_row * subpp->rows;
+			}
+		}
+		else
+			return;
+		if (!equal(pp->pathtarget->exprs, sub->pathtarget->exprs))
+			return;
+		/* safe: the branch's conditions and columns are (checked above) */
+		pp->parallel_safe = true;
+		w = pp->parallel_workers;
+		workers = Max(workers, w);
+		paths = lappend(paths, pp);
+		free_branch = nbatch == 2 && nshort == 1 && nlong == 1 &&
+			merge_group_split_kind(root, sub, batch_relid, longatt) == MERGE_GROUP_LONG;
+		if (!free_branch)
+		{
+			rows += sub->rows;
+			partial_rows += scan->rows;
+			total += pp->total_cost;
+		}
+	}
+	if (workers == 0)
+		return;
+	cp = makeNode(CustomPath);
+	memcpy(cp, serial, sizeof(CustomPath));
+	cp->path.parallel_aware = true;
+	cp->path.parallel_safe = true;
+	cp->path.parallel_workers = workers;
+	/* each participant's share of the groups; the speed layer read once */
+	cp->path.rows = clamp_row_est(serial->path.rows * (rows > 0 ? partial_rows / rows : 1));
+	/*
+	 * The leader's copy of the speed layer into shared memory, before the
+	 * workers start: a copy of each entry (with its share of the index),
+	 * in memory new to the process, and the workers' first touches of it.
+	 * Measured at about four times a row's cpu_tuple_cost per entry
+	 * (docs/benchmarks.md), which keeps a large speed layer serial.
+	 */
+	share = ((Path *) list_nth(serial->custom_paths, speed_child))->rows *
+		MERGE_GROUP_SHARE_COST * cpu_tuple_cost;
+	cp->path.startup_cost = serial->path.startup_cost + share;
+	cp->path.total_cost = cp->path.startup_cost + total + partial_rows * cpu_tuple_cost;
+	cp->custom_paths = paths;
+	cp->custom_private = list_copy(serial->custom_private);
+	output_rel->consider_parallel = true;
+	add_partial_path(output_rel, (Path *) cp);
+}
+
+/*
  * Offers the merged scan for the grouping of a view's merged UNION ALL
  * (input_rel) when it can replace it; see the header.
  */
@@ -414,6 +625,8 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	output_rel->pathlist = NIL;
 	output_rel->partial_pathlist = NIL;
 	add_path(output_rel, (Path *) cp);
+	if (imgkey != NIL)
+		merge_group_add_partial(root, output_rel, cp, speed_child);
 }
 
 /* create_upper_paths_hook */
@@ -733,6 +946,7 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		s->image = merge_image_begin(node, &s->cols, list_nth(cs->custom_private, 5), aggnos);
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
+	s->sharedcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge shared", ALLOCSET_SMALL_SIZES);
 	s->phase = 0;
 }
 
@@ -1018,6 +1232,53 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 	return ExecStoreVirtualTuple(out);
 }
 
+/*
+ * A participant of a parallel scan counts itself in among those reading
+ * batch rows; false when the keys only in the speed layer are taken
+ * already, so that every batch row was read: it returns nothing.
+ */
+static bool
+merge_group_join(MergeGroupState *s)
+{
+	bool		late;
+
+	SpinLockAcquire(&s->shared->mutex);
+	late = s->shared->rest;
+	if (!late)
+		s->shared->active++;
+	SpinLockRelease(&s->shared->mutex);
+	s->joined = !late;
+	return !late;
+}
+
+/*
+ * A participant of a parallel scan has read its last batch row (and marked
+ * the speed-layer entries of the keys it merged): it counts itself out, and
+ * whether it returns the keys only in the speed layer, as the last one out.
+ * Every batch row was read by then (the batch scans hand out no more, and
+ * every participant that read one is counted out), and every entry merged
+ * with one is marked (the lock orders those marks before this). Serial: true.
+ */
+static bool
+merge_group_leave(MergeGroupState *s)
+{
+	bool		last;
+
+	if (s->shared == NULL)
+		return true;
+	if (!s->joined)
+		return false;
+	SpinLockAcquire(&s->shared->mutex);
+	Assert(s->shared->active > 0);
+	s->shared->active--;
+	last = s->shared->active == 0 && !s->shared->rest;
+	if (last)
+		s->shared->rest = true;
+	SpinLockRelease(&s->shared->mutex);
+	s->joined = false;
+	return last;
+}
+
 /* The next group: batch rows first, then the keys only in the speed layer. */
 static TupleTableSlot *
 merge_group_next(ScanState *ss)
@@ -1031,15 +1292,34 @@ merge_group_next(ScanState *ss)
 	if (s->phase == 0)
 	{
 		merge_reader_check(s->cols.batch_relid, GetUserId());
-		s->by_image = s->image && merge_image_load(s->image);
-		if (!s->by_image)
-			merge_group_load_speed(s);
+		if (s->shared)
+		{
+			/* a participant: the leader's copy, or none (an empty speed layer) */
+			if (!merge_group_join(s))
+			{
+				s->phase = 3;
+				return out;
+			}
+			s->by_image = s->shared_set != NULL;
+			if (s->by_image)
+				merge_image_load_shared(s->image, s->shared_set);
+		}
+		else
+		{
+			s->by_image = s->image && merge_image_load(s->image);
+			if (!s->by_image)
+				merge_group_load_speed(s);
+		}
 		s->phase = 1;
 		s->child = 0;
 	}
 	if (s->by_image)
 	{
 		if (merge_image_next(s->image, out, s->rowcxt))
+			return out;
+		if (merge_image_batch_done(s->image) &&
+			merge_image_rest_turn(s->image, merge_group_leave(s)) &&
+			merge_image_next(s->image, out, s->rowcxt))
 			return out;
 		s->phase = 3;
 		return out;
@@ -1050,7 +1330,7 @@ merge_group_next(ScanState *ss)
 
 		if (s->child >= nchildren)
 		{
-			s->phase = 2;
+			s->phase = s->shared && !merge_group_leave(s) ? 3 : 2;
 			s->iter_bucket = -1;
 			s->iter_entry = NULL;
 			break;
@@ -1130,9 +1410,123 @@ merge_group_reset(MergeGroupState *s)
 	if (s->image)
 		merge_image_reset(s->image);
 	s->by_image = false;
+	s->joined = false;
 	s->phase = 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Parallel execution
+ *
+ * Under a Gather, the leader and each worker run the scan, each with its
+ * share of the batch rows (the batch branches are parallel sequential
+ * scans). The speed layer is not MVCC: read twice, it may differ, so only
+ * the leader reads it, once, when the Gather sets up its shared memory
+ * (merge_group_share): it flattens its copy (speed_set_flatten) into the
+ * query's shared area, and every participant probes that copy and marks
+ * the entries of the keys it merges. The keys only in the speed layer are
+ * returned by the last participant to finish its batch rows
+ * (MergeGroupShared). Without the shared memory (a Gather run without
+ * workers' memory, or no Gather) the scan runs serially, as the plan's
+ * parallel scans then return every row.
+ * ------------------------------------------------------------------------
+ */
+
+static Size
+merge_group_estimate_dsm(CustomScanState *node pg_attribute_unused(),
+						 ParallelContext *pcxt pg_attribute_unused())
+{
+	return sizeof(MergeGroupShared);
+}
+
+/*
+ * The leader copies the speed layer, as its speed branch reads it (with the
+ * query's snapshot and cut; read again from the start), into the query's
+ * shared area; the shared state starts over. Without that area (no shared
+ * memory for the query, so no workers) the scan runs serially.
+ */
+static void
+merge_group_share(MergeGroupState *s, MergeGroupShared *shared)
+{
+	EState	   *estate = s->css.ss.ps.state;
+	dsa_area   *area = estate->es_query_dsa;
+	PlanState  *speed;
+	SpeedSet   *set;
+
+	s->shared = NULL;
+	s->shared_set = NULL;
+	s->joined = false;
+	MemoryContextReset(s->sharedcxt);
+	SpinLockInit(&shared->mutex);
+	shared->active = 0;
+	shared->rest = false;
+	shared->set = InvalidDsaPointer;
+	if (area == NULL)
+		return;
+	/* planned only so (merge_group_add_partial) */
+	if (s->image == NULL || s->cols.speed_child < 0)
+		elog(ERROR, "parallel merged scan without a speed branch read by key image");
+	merge_reader_check(s->cols.batch_relid, GetUserId());
+	speed = list_nth(s->css.custom_ps, s->cols.speed_child);
+	ExecReScan(speed);
+	set = merge_speed_set(speed);
+	if (set == NULL)
+		elog(ERROR, "parallel merged scan without a copy of the speed layer");
+	if (speed_set_count(set) > 0)
+	{
+		Size		size = speed_set_flat_size(set);
+		char	   *flat;
+
+		shared->set = dsa_allocate_extended(area, size, DSA_ALLOC_HUGE);
+		flat = dsa_get_address(area, shared->set);
+		speed_set_flatten(set, flat);
+		s->shared_set = speed_set_attach_flat(flat, s->sharedcxt);
+	}
+	s->shared = shared;
+}
+
+/* InitializeDSMCustomScan: see merge_group_share. */
+static void
+merge_group_init_dsm(CustomScanState *node, ParallelContext *pcxt pg_attribute_unused(),
+					 void *coordinate)
+{
+	merge_group_share((MergeGroupState *) node, coordinate);
+}
+
+/* ReInitializeDSMCustomScan (the Gather starts again): the last copy goes. */
+static void
+merge_group_reinit_dsm(CustomScanState *node, ParallelContext *pcxt pg_attribute_unused(),
+					   void *coordinate)
+{
+	MergeGroupShared *shared = coordinate;
+	dsa_area   *area = node->ss.ps.state->es_query_dsa;
+
+	if (area != NULL && DsaPointerIsValid(shared->set))
+		dsa_free(area, shared->set);
+	shared->set = InvalidDsaPointer;
+	merge_group_share((MergeGroupState *) node, shared);
+}
+
+/* InitializeWorkerCustomScan: a worker finds the leader's copy. */
+static void
+merge_group_init_worker(CustomScanState *node, shm_toc *toc pg_attribute_unused(),
+						void *coordinate)
+{
+	MergeGroupState *s = (MergeGroupState *) node;
+	MergeGroupShared *shared = coordinate;
+	EState	   *estate = node->ss.ps.state;
+
+	s->shared = shared;
+	s->shared_set = NULL;
+	s->joined = false;
+	if (DsaPointerIsValid(shared->set))
+		s->shared_set = speed_set_attach_flat(dsa_get_address(estate->es_query_dsa, shared->set),
+											  s->sharedcxt);
+}
+
+/*
+ * ReScanCustomScan. A parallel participant's shared state starts over when
+ * the Gather starts again (merge_group_reinit_dsm, before or after this).
+ */
 static void
 merge_group_rescan(CustomScanState *node)
 {

@@ -54,6 +54,7 @@ struct MergeImage
 	int		   *aggno;			/* view aggregate number of each aggregate */
 	SpeedSet   *set;			/* the copy */
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
+	bool		hold_rest;		/* stop before phase 2 (merge_image_rest_turn) */
 	int			child;			/* the batch branch being read */
 	int64		iter_item;		/* phase 2: the next entry */
 	TupleTableSlot **ahead;		/* batch rows read ahead (a ring) */
@@ -207,7 +208,48 @@ merge_image_load(MergeImage *mi)
 	mi->iter_item = 0;
 	mi->child = 0;
 	mi->phase = 1;
+	mi->hold_rest = false;
 	return true;
+}
+
+/*
+ * For a participant of a parallel merged scan (merge_group.c): probes set,
+ * the copy the leader made and shared (indexed; not empty), with this
+ * participant's share of the batch rows. After the last of them
+ * merge_image_next returns false and waits for merge_image_rest_turn to
+ * say whether this participant returns the keys only in the speed layer.
+ */
+void
+merge_image_load_shared(MergeImage *mi, SpeedSet *set)
+{
+	mi->set = set;
+	mi->iter_item = 0;
+	mi->child = 0;
+	mi->phase = 1;
+	mi->hold_rest = true;
+}
+
+/*
+ * Whether a participant of a parallel merged scan is done with its batch
+ * rows (merge_image_load_shared), and then (emit) whether it returns the
+ * keys only in the speed layer, which the next calls of merge_image_next do.
+ */
+bool
+merge_image_rest_turn(MergeImage *mi, bool emit)
+{
+	if (mi->phase != 2 || !mi->hold_rest)
+		return false;
+	mi->hold_rest = false;
+	if (!emit)
+		mi->phase = 3;
+	return true;
+}
+
+/* Whether a participant waits for merge_image_rest_turn. */
+bool
+merge_image_batch_done(MergeImage *mi)
+{
+	return mi->phase == 2 && mi->hold_rest;
 }
 
 /* Lets go of the rows read ahead (and the buffer pins that keep them). */
@@ -232,6 +274,7 @@ merge_image_reset(MergeImage *mi)
 	mi->batch_done = false;
 	mi->child = 0;
 	mi->phase = 0;
+	mi->hold_rest = false;
 }
 
 /*
@@ -546,7 +589,7 @@ merge_image_next(MergeImage *mi, TupleTableSlot *out, MemoryContext rowcxt)
 		merge_image_clear_ahead(mi);
 		mi->phase = 2;
 	}
-	if (mi->phase == 2)
+	if (mi->phase == 2 && !mi->hold_rest)
 	{
 		if (merge_image_rest(mi))
 			return true;

@@ -16,6 +16,7 @@
 #include "nodes/pathnodes.h"
 
 #include "cview.h"
+#include "speed_set.h"
 #include "stateimage.h"
 
 /* What an output column of the merged scan is */
@@ -48,6 +49,9 @@ extern List *merge_image_keys(ViewDef *def, Path *sp, List *keypos, List *keyops
 extern MergeImage *merge_image_begin(CustomScanState *node, const MergeImageCols *cols,
 									 List *imgkey, List *aggnos);
 extern bool merge_image_load(MergeImage *mi);
+extern void merge_image_load_shared(MergeImage *mi, SpeedSet *set);
+extern bool merge_image_batch_done(MergeImage *mi);
+extern bool merge_image_rest_turn(MergeImage *mi, bool emit);
 extern bool merge_image_next(MergeImage *mi, TupleTableSlot *out, MemoryContext rowcxt);
 extern void merge_image_reset(MergeImage *mi);
 extern void merge_image_end(MergeImage *mi);

@@ -15,7 +15,11 @@
  * anything again.
  *
  * A set lives in the memory context it was created in; it is freed with it.
- * Local memory only: no locks.
+ * Local memory, no locks; except a flat copy (speed_set_flatten), one block
+ * without pointers that a parallel merged scan puts in the query's shared
+ * memory: written once by the leader before the workers start, then only
+ * read but for the entries' "seen" flags, which participants set (to true
+ * only) and the last one reads after the others are done (merge_group.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,12 +31,31 @@
 
 #include "speed_set.h"
 
-/* A slot of the index: an entry and its hash (NULL entry: empty) */
+/*
+ * Where an entry lies: its address less the set's base (SpeedSet.base), 0
+ * for none. A set in local memory has base 0, so a reference is the
+ * entry's address; a flat set (speed_set_flatten) lies in memory that
+ * each process maps at its own address, so its references are offsets from
+ * its start.
+ */
+typedef uintptr_t SpeedSetRef;
+
+/* A slot of the index: an entry and its hash (ref 0: empty) */
 typedef struct SpeedSetSlot
 {
 	uint32		hash;
-	SpeedSetEntry *entry;
+	SpeedSetRef ref;
 } SpeedSetSlot;
+
+/* The head of a flat set; its items, index slots and entries follow */
+typedef struct SpeedSetFlat
+{
+	int64		n;
+	uint64		nslots;
+	bool		unique;
+} SpeedSetFlat;
+
+#define SPEED_SET_ENTRY(s, r)	((SpeedSetEntry *) ((s)->base + (r)))
 
 #if defined(__GNUC__) || defined(__clang__)
 #define speed_set_prefetch(p)	__builtin_prefetch(p)
@@ -53,12 +76,14 @@ struct SpeedSet
 	char	   *free;			/* the current block's free space */
 	Size		avail;
 	Size		bytes;			/* of the blocks */
-	SpeedSetEntry **items;		/* in copy order */
+	SpeedSetRef *items;			/* in copy order */
 	int64		n;
 	int64		cap;
 	SpeedSetSlot *slots;		/* the index, or NULL */
 	uint64		nslots;
 	bool		unique;			/* no key image more than once */
+	uintptr_t	base;			/* what references are relative to */
+	bool		flat;			/* a flat set: read only but for "seen" */
 };
 
 /*
@@ -106,8 +131,8 @@ speed_set_reserve(SpeedSet *s, int64 entries, Size bytes)
 		int64		cap = Max(s->n + entries, 64);
 
 		s->items = s->items ?
-			repalloc_huge(s->items, sizeof(SpeedSetEntry *) * cap) :
-			MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetEntry *) * cap);
+			repalloc_huge(s->items, sizeof(SpeedSetRef) * cap) :
+			MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetRef) * cap);
 		s->cap = cap;
 	}
 	if (need > s->avail)
@@ -139,11 +164,11 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 		int64		cap = Max(s->cap * 2, 64);
 
 		s->items = s->items ?
-			repalloc_huge(s->items, sizeof(SpeedSetEntry *) * cap) :
-			MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetEntry *) * cap);
+			repalloc_huge(s->items, sizeof(SpeedSetRef) * cap) :
+			MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetRef) * cap);
 		s->cap = cap;
 	}
-	Assert(s->slots == NULL);
+	Assert(s->slots == NULL && !s->flat);
 	e = (SpeedSetEntry *) s->free;
 	s->free += size;
 	s->avail -= size;
@@ -153,7 +178,7 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 	e->seen = false;
 	memcpy(e->data, key, keylen);
 	memcpy(e->data + keylen, states, stateslen);
-	s->items[s->n++] = e;
+	s->items[s->n++] = (SpeedSetRef) e;
 }
 
 /*
@@ -165,6 +190,7 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 void
 speed_set_set_unique(SpeedSet *s, bool unique)
 {
+	Assert(!s->flat);
 	s->unique = unique;
 }
 
@@ -187,14 +213,44 @@ SpeedSetEntry *
 speed_set_get(SpeedSet *s, int64 i)
 {
 	Assert(i >= 0 && i < s->n);
-	return s->items[i];
+	return SPEED_SET_ENTRY(s, s->items[i]);
 }
 
 /* Memory the set holds. */
 Size
 speed_set_bytes(SpeedSet *s)
 {
-	return s->bytes + sizeof(SpeedSetEntry *) * s->cap + sizeof(SpeedSetSlot) * s->nslots;
+	return s->bytes + sizeof(SpeedSetRef) * s->cap + sizeof(SpeedSetSlot) * s->nslots;
+}
+
+/* The index's slots for a set of entries entries (see speed_set_index). */
+static uint64
+speed_set_nslots(int64 entries)
+{
+	uint64		n = 16;
+
+	while (n < 2 * (uint64) entries)
+		n *= 2;
+	return n;
+}
+
+/* Fills the index slots (zeroed) with the set's items, in copy order. */
+static void
+speed_set_fill_index(SpeedSet *s)
+{
+	uint64		n = s->nslots;
+	int64		i;
+
+	for (i = 0; i < s->n; i++)
+	{
+		SpeedSetEntry *e = SPEED_SET_ENTRY(s, s->items[i]);
+		uint64		pos = e->hash & (n - 1);
+
+		while (s->slots[pos].ref != 0)
+			pos = (pos + 1) & (n - 1);
+		s->slots[pos].hash = e->hash;
+		s->slots[pos].ref = s->items[i];
+	}
 }
 
 /*
@@ -209,26 +265,99 @@ speed_set_bytes(SpeedSet *s)
 void
 speed_set_index(SpeedSet *s)
 {
-	uint64		n = 16;
-	int64		i;
+	uint64		n;
 
 	if (s->slots)
 		return;
-	while (n < 2 * (uint64) s->n)
-		n *= 2;
+	n = speed_set_nslots(s->n);
 	s->slots = speed_set_alloc_large(s, sizeof(SpeedSetSlot) * n);
 	memset(s->slots, 0, sizeof(SpeedSetSlot) * n);
 	s->nslots = n;
+	speed_set_fill_index(s);
+}
+
+/* Where a flat set's parts begin, from its start */
+#define SPEED_SET_FLAT_ITEMS		MAXALIGN(sizeof(SpeedSetFlat))
+#define SPEED_SET_FLAT_SLOTS(n)		(SPEED_SET_FLAT_ITEMS + MAXALIGN(sizeof(SpeedSetRef) * (n)))
+#define SPEED_SET_FLAT_ENTRIES(n, nslots) \
+	(SPEED_SET_FLAT_SLOTS(n) + MAXALIGN(sizeof(SpeedSetSlot) * (nslots)))
+
+/* The bytes of a flat copy of s (speed_set_flatten), at a MAXALIGNed address. */
+Size
+speed_set_flat_size(SpeedSet *s)
+{
+	Size		size = SPEED_SET_FLAT_ENTRIES(s->n, speed_set_nslots(s->n));
+	int64		i;
+
 	for (i = 0; i < s->n; i++)
 	{
-		SpeedSetEntry *e = s->items[i];
-		uint64		pos = e->hash & (n - 1);
+		SpeedSetEntry *e = speed_set_get(s, i);
 
-		while (s->slots[pos].entry != NULL)
-			pos = (pos + 1) & (n - 1);
-		s->slots[pos].hash = e->hash;
-		s->slots[pos].entry = e;
+		size += MAXALIGN(offsetof(SpeedSetEntry, data) + e->keylen + e->stateslen);
 	}
+	return size;
+}
+
+/*
+ * Copies s, indexed, into dst (speed_set_flat_size bytes at a MAXALIGNed
+ * address): one block that refers to nothing outside itself, so that other
+ * processes may map it anywhere (the parallel merged scan puts it in the
+ * query's dynamic shared memory, merge_group.c) and read it through
+ * speed_set_attach_flat. Its entries are not "seen".
+ */
+void
+speed_set_flatten(SpeedSet *s, char *dst)
+{
+	SpeedSetFlat *head = (SpeedSetFlat *) dst;
+	SpeedSet	view;
+	Size		at;
+	int64		i;
+
+	head->n = s->n;
+	head->nslots = speed_set_nslots(s->n);
+	head->unique = s->unique;
+	memset(&view, 0, sizeof(view));
+	view.base = (uintptr_t) dst;
+	view.n = s->n;
+	view.items = (SpeedSetRef *) (dst + SPEED_SET_FLAT_ITEMS);
+	view.slots = (SpeedSetSlot *) (dst + SPEED_SET_FLAT_SLOTS(s->n));
+	view.nslots = head->nslots;
+	at = SPEED_SET_FLAT_ENTRIES(s->n, head->nslots);
+	for (i = 0; i < s->n; i++)
+	{
+		SpeedSetEntry *e = speed_set_get(s, i);
+		Size		size = offsetof(SpeedSetEntry, data) + e->keylen + e->stateslen;
+
+		memcpy(dst + at, e, size);
+		((SpeedSetEntry *) (dst + at))->seen = false;
+		view.items[i] = at;
+		at += MAXALIGN(size);
+	}
+	memset(view.slots, 0, sizeof(SpeedSetSlot) * view.nslots);
+	speed_set_fill_index(&view);
+}
+
+/*
+ * A set that reads the flat copy at flat (speed_set_flatten), mapped in
+ * this process; its head is allocated in cxt. Indexed; nothing may be
+ * added. Marking an entry seen writes the copy (shared by every process
+ * that reads it).
+ */
+SpeedSet *
+speed_set_attach_flat(char *flat, MemoryContext cxt)
+{
+	SpeedSetFlat *head = (SpeedSetFlat *) flat;
+	SpeedSet   *s = MemoryContextAllocZero(cxt, sizeof(SpeedSet));
+
+	s->cxt = cxt;
+	s->flat = true;
+	s->base = (uintptr_t) flat;
+	s->n = s->cap = head->n;
+	s->unique = head->unique;
+	s->items = (SpeedSetRef *) (flat + SPEED_SET_FLAT_ITEMS);
+	s->slots = (SpeedSetSlot *) (flat + SPEED_SET_FLAT_SLOTS(head->n));
+	s->nslots = head->nslots;
+	return s;
 }
 
 /* Starts loading the index slot where a probe for hash begins. */
@@ -247,8 +376,8 @@ speed_set_prefetch_entry(SpeedSet *s, uint32 hash)
 {
 	SpeedSetSlot *slot = &s->slots[hash & (s->nslots - 1)];
 
-	if (slot->entry != NULL && slot->hash == hash)
-		speed_set_prefetch(slot->entry);
+	if (slot->ref != 0 && slot->hash == hash)
+		speed_set_prefetch(SPEED_SET_ENTRY(s, slot->ref));
 }
 
 /*
@@ -266,14 +395,15 @@ speed_set_lookup(SpeedSet *s, uint32 hash, const char *key, uint32 keylen, uint6
 	for (;; p = (p + 1) & mask)
 	{
 		SpeedSetSlot *slot = &s->slots[p];
+		SpeedSetEntry *e;
 
-		if (slot->entry == NULL)
+		if (slot->ref == 0)
 			return NULL;
-		if (slot->hash == hash && slot->entry->keylen == keylen &&
-			memcmp(slot->entry->data, key, keylen) == 0)
+		e = SPEED_SET_ENTRY(s, slot->ref);
+		if (slot->hash == hash && e->keylen == keylen && memcmp(e->data, key, keylen) == 0)
 		{
 			*pos = p;
-			return slot->entry;
+			return e;
 		}
 	}
 }

@@ -38,6 +38,9 @@ extern int64 speed_set_count(SpeedSet *s);
 extern SpeedSetEntry *speed_set_get(SpeedSet *s, int64 i);
 extern Size speed_set_bytes(SpeedSet *s);
 extern void speed_set_index(SpeedSet *s);
+extern Size speed_set_flat_size(SpeedSet *s);
+extern void speed_set_flatten(SpeedSet *s, char *dst);
+extern SpeedSet *speed_set_attach_flat(char *flat, MemoryContext cxt);
 extern SpeedSetEntry *speed_set_lookup(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 									   uint64 *pos);
 extern void speed_set_prefetch_slot(SpeedSet *s, uint32 hash);
