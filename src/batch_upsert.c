@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
+#include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "commands/defrem.h"
 #include "common/hashfn.h"
@@ -933,6 +934,10 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 {
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	ResultRelInfo *urri = makeNode(ResultRelInfo);
+	IndexInfo  *uinfo = NULL;
+	Datum		ivalues[INDEX_MAX_KEYS];
+	bool		inulls[INDEX_MAX_KEYS];
 	TupleTableSlot *found = table_slot_create(d->rel, NULL);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
 	IndexScanDesc scan = NULL;
@@ -953,6 +958,24 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	InitResultRelInfo(rri, d->rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
+	/*
+	 * A row updated off its page needs index entries for its new version.
+	 * Its key is the old version's, so the unique index gets its entry
+	 * without a uniqueness check (which would visit the old version in the
+	 * heap and, finding it, try a bottom-up deletion of versions that are
+	 * not dead yet); the other indexes (urri) as the executor would.
+	 */
+	InitResultRelInfo(urri, d->rel, 1, NULL, 0);
+	ExecOpenIndices(urri, false);
+	for (i = 0; i < urri->ri_NumIndices; i++)
+		if (urri->ri_IndexRelationDescs[i] != NULL &&
+			RelationGetRelid(urri->ri_IndexRelationDescs[i]) == RelationGetRelid(d->index))
+		{
+			uinfo = urri->ri_IndexRelationInfo[i];
+			index_close(urri->ri_IndexRelationDescs[i], RowExclusiveLock);
+			urri->ri_IndexRelationDescs[i] = NULL;
+		}
+	Assert(uinfo != NULL);
 	if (walking)
 	{
 		memset(&walk, 0, sizeof(walk));
@@ -1047,11 +1070,17 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 				if (update != COMPAT_INDEXES_NONE)
 				{
 					ExecStoreHeapTuple(tup, slot, false);
+					if (update == COMPAT_INDEXES_ALL && uinfo->ii_ReadyForInserts)
+					{
+						FormIndexDatum(uinfo, slot, estate, ivalues, inulls);
+						(void) index_insert(d->index, ivalues, inulls, &tup->t_self, d->rel,
+											UNIQUE_CHECK_NO, false, uinfo);
+					}
 					/*
 					 * not flagged as an update: that hint (keys unchanged)
 					 * needs a range table, which this executor state has not
 					 */
-					(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL,
+					(void) ExecInsertIndexTuples(urri, slot, estate, false, false, NULL, NIL,
 												 update == COMPAT_INDEXES_SUMMARIZING);
 				}
 				if (shouldfree)
@@ -1094,6 +1123,7 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(slot);
 	ExecCloseIndices(rri);
+	ExecCloseIndices(urri);
 	FreeExecutorState(estate);
 	MemoryContextDelete(rowcxt);
 	index_close(d->index, RowExclusiveLock);
