@@ -936,6 +936,8 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 	ResultRelInfo *urri = makeNode(ResultRelInfo);
 	IndexInfo  *uinfo = NULL;
+	Relation	urel = NULL;
+	int			uidx = 0;
 	Datum		ivalues[INDEX_MAX_KEYS];
 	bool		inulls[INDEX_MAX_KEYS];
 	TupleTableSlot *found = table_slot_create(d->rel, NULL);
@@ -968,14 +970,16 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	InitResultRelInfo(urri, d->rel, 1, NULL, 0);
 	ExecOpenIndices(urri, false);
 	for (i = 0; i < urri->ri_NumIndices; i++)
-		if (urri->ri_IndexRelationDescs[i] != NULL &&
-			RelationGetRelid(urri->ri_IndexRelationDescs[i]) == RelationGetRelid(d->index))
+		if (RelationGetRelid(urri->ri_IndexRelationDescs[i]) == RelationGetRelid(d->index))
 		{
+			/* set aside (ExecInsertIndexTuples passes over it), put back to close */
+			uidx = i;
+			urel = urri->ri_IndexRelationDescs[i];
 			uinfo = urri->ri_IndexRelationInfo[i];
-			index_close(urri->ri_IndexRelationDescs[i], RowExclusiveLock);
 			urri->ri_IndexRelationDescs[i] = NULL;
 		}
-	Assert(uinfo != NULL);
+	if (uinfo == NULL)
+		elog(ERROR, "unique index of the batch table not found among its indexes");
 	if (walking)
 	{
 		memset(&walk, 0, sizeof(walk));
@@ -1123,6 +1127,7 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(slot);
 	ExecCloseIndices(rri);
+	urri->ri_IndexRelationDescs[uidx] = urel;
 	ExecCloseIndices(urri);
 	FreeExecutorState(estate);
 	MemoryContextDelete(rowcxt);
