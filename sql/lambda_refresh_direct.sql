@@ -191,12 +191,23 @@ REFRESH MATERIALIZED VIEW w;
 SELECT stayed();
 SELECT reloptions FROM pg_class WHERE oid = :'w_batch'::regclass;
 SELECT w_differ(), indexes_ok('w');
+-- keys the sort compares as integers: negative smallints, dates, booleans, NULLs
+CREATE MATERIALIZED VIEW w2 WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT (a - 200)::smallint AS i, ('2000-01-01'::date + (x % 5) * 10000 - 20000) AS d, b % 2 = 0 AS f, count(*) AS n
+  FROM ev2 GROUP BY 1, 2, 3;
+INSERT INTO ev2 SELECT nullif(i % 430, 0), CASE WHEN i % 3 = 0 THEN NULL ELSE i % 7 END, '2025-01-07 00:00+00', i
+  FROM generate_series(1, 9000) i;
+REFRESH MATERIALIZED VIEW w2;
+SELECT differ('w2', $$SELECT (a - 200)::smallint AS i, ('2000-01-01'::date + (x % 5) * 10000 - 20000) AS d,
+                             b % 2 = 0 AS f, count(*) AS n FROM ev2 GROUP BY 1, 2, 3$$), indexes_ok('w2');
+SELECT count(*) FILTER (WHERE i < 0) > 0 AS negative, count(*) FILTER (WHERE d < '2000-01-01') > 0 AS early,
+       count(*) FILTER (WHERE f IS NULL) > 0 AS null_bool FROM w2;
 SET enable_seqscan = off;
 SELECT a, b, n, s, lo FROM w WHERE a IS NULL AND b IN (0, 3, 25, 26, 100) ORDER BY b;
 SELECT a, b, n, s, lo FROM w WHERE a = 400 ORDER BY b;
 RESET enable_seqscan;
 
-DROP MATERIALIZED VIEW by_kd, whole, by_t, by_n, w;
+DROP MATERIALIZED VIEW by_kd, whole, by_t, by_n, w, w2;
 DROP FUNCTION w_differ(), place(), stayed(), w_batch_rows();
 DROP TABLE ev, ev2;
 DROP FUNCTION differ(regclass, text), indexes_ok(regclass);

@@ -37,6 +37,7 @@
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_coerce.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
@@ -534,6 +535,103 @@ batch_group_cmp(const void *a, const void *b)
 }
 
 /*
+ * Whether a key type's default btree order is that of its values read as
+ * 64-bit integers (batch_int_key): the sort then compares them inline.
+ */
+static bool
+batch_type_is_int(Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case OIDOID:
+		case BOOLOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * A value of such a type as a 64-bit integer. Its Datum is the same (the
+ * narrower types' Datums are their values extended to 64 bits).
+ */
+static inline int64
+batch_int_key(Oid type, Datum d)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		case DATEOID:
+			return DatumGetDateADT(d);
+		case OIDOID:
+			return DatumGetObjectId(d);
+		case BOOLOID:
+			return DatumGetBool(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
+/* How many of the first two key columns batch_group_cmp_int compares inline */
+static int	batch_sort_nint;
+
+/*
+ * batch_group_cmp with the first batch_sort_nint columns' values (in
+ * first[], as batch_int_key made them) compared as integers, NULLs last.
+ */
+static inline int
+batch_group_cmp_int(const SortedGroup *x, const SortedGroup *y)
+{
+	int			i;
+
+	for (i = 0; i < batch_sort_nint; i++)
+	{
+		int64		a;
+		int64		b;
+
+		if (x->firstnull[i] || y->firstnull[i])
+		{
+			if (x->firstnull[i] && y->firstnull[i])
+				continue;
+			return x->firstnull[i] ? 1 : -1;
+		}
+		a = DatumGetInt64(x->first[i]);
+		b = DatumGetInt64(y->first[i]);
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	for (; i < batch_sort_nkeys; i++)
+	{
+		int			c;
+
+		c = i < 2 ?
+			ApplySortComparator(x->first[i], x->firstnull[i], y->first[i], y->firstnull[i],
+								&batch_sort_keys[i]) :
+			ApplySortComparator(x->values[i], x->nulls[i], y->values[i], y->nulls[i],
+								&batch_sort_keys[i]);
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+#define ST_SORT batch_sort_int
+#define ST_ELEMENT_TYPE SortedGroup
+#define ST_COMPARE(a, b) batch_group_cmp_int(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
  * ph's groups with their keys decoded (in cxt), sorted in the order of the
  * batch table's unique index (each key type's default btree order in the
  * key column's collation, NULLs last). The upsert then probes and inserts
@@ -557,6 +655,11 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 	bool	   *nulls;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 
+	/* leading integer-like key columns, compared inline by the sort */
+	batch_sort_nint = 0;
+	while (batch_sort_nint < Min(def->nkeys, 2) && batch_type_is_int(def->keytypes[batch_sort_nint]))
+		batch_sort_nint++;
+
 	/* one array each (more than 1 GB for tens of millions of groups) */
 	groups = MemoryContextAllocHuge(cxt, sizeof(SortedGroup) * Max(n, 1));
 	values = MemoryContextAllocHuge(cxt, sizeof(Datum) * width * Max(n, 1));
@@ -571,6 +674,8 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 		{
 			groups[g].first[i] = i < def->nkeys ? groups[g].values[i] : (Datum) 0;
 			groups[g].firstnull[i] = i < def->nkeys ? groups[g].nulls[i] : true;
+			if (i < batch_sort_nint && !groups[g].firstnull[i])
+				groups[g].first[i] = Int64GetDatum(batch_int_key(def->keytypes[i], groups[g].first[i]));
 		}
 		g++;
 	}
@@ -594,7 +699,10 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 			PrepareSortSupportFromOrderingOp(tc->lt_opr, ssup);
 		}
 		batch_sort_nkeys = i;
-		if (batch_sort_nkeys > 0 && g > 1)
+		/* the inline comparisons are the types' default btree order */
+		if (batch_sort_nkeys >= batch_sort_nint && batch_sort_nint > 0 && g > 1)
+			batch_sort_int(groups, g);
+		else if (batch_sort_nkeys > 0 && g > 1)
 			qsort(groups, g, sizeof(SortedGroup), batch_group_cmp);
 		/* every key in order: the caller may merge with the index */
 		if (batch_sort_nkeys == def->nkeys)
