@@ -29,13 +29,17 @@
 #include "postgres.h"
 
 #include "access/detoast.h"
+#include "catalog/index.h"
 #include "catalog/pg_am.h"
+#include "commands/defrem.h"
 #include "common/hashfn.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_coerce.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 #include "utils/typcache.h"
@@ -532,15 +536,115 @@ batch_group_cmp(const void *a, const void *b)
 }
 
 /*
+ * Whether a key type's default btree order is that of its values read as
+ * 64-bit integers (batch_int_key): the sort then compares them inline.
+ */
+static bool
+batch_type_is_int(Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case DATEOID:
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+		case OIDOID:
+		case BOOLOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * A value of such a type as a 64-bit integer. Its Datum is the same (the
+ * narrower types' Datums are their values extended to 64 bits).
+ */
+static inline int64
+batch_int_key(Oid type, Datum d)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		case DATEOID:
+			return DatumGetDateADT(d);
+		case OIDOID:
+			return DatumGetObjectId(d);
+		case BOOLOID:
+			return DatumGetBool(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
+/* How many of the first two key columns batch_group_cmp_int compares inline */
+static int	batch_sort_nint;
+
+/*
+ * batch_group_cmp with the first batch_sort_nint columns' values (in
+ * first[], as batch_int_key made them) compared as integers, NULLs last.
+ */
+static inline int
+batch_group_cmp_int(const SortedGroup *x, const SortedGroup *y)
+{
+	int			i;
+
+	for (i = 0; i < batch_sort_nint; i++)
+	{
+		int64		a;
+		int64		b;
+
+		if (x->firstnull[i] || y->firstnull[i])
+		{
+			if (x->firstnull[i] && y->firstnull[i])
+				continue;
+			return x->firstnull[i] ? 1 : -1;
+		}
+		a = DatumGetInt64(x->first[i]);
+		b = DatumGetInt64(y->first[i]);
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	for (; i < batch_sort_nkeys; i++)
+	{
+		int			c;
+
+		c = i < 2 ?
+			ApplySortComparator(x->first[i], x->firstnull[i], y->first[i], y->firstnull[i],
+								&batch_sort_keys[i]) :
+			ApplySortComparator(x->values[i], x->nulls[i], y->values[i], y->nulls[i],
+								&batch_sort_keys[i]);
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+#define ST_SORT batch_sort_int
+#define ST_ELEMENT_TYPE SortedGroup
+#define ST_COMPARE(a, b) batch_group_cmp_int(a, b)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
  * ph's groups with their keys decoded (in cxt), sorted in the order of the
  * batch table's unique index (each key type's default btree order in the
  * key column's collation, NULLs last). The upsert then probes and inserts
  * into the index, and appends to the table, in key order: each chunk's
  * lookups descend to neighbouring leaf pages, which stay in the CPU's
  * caches and the buffer pool, instead of a random page per group.
+ * *sortkeys gets the comparators (in cxt) when every key column has an
+ * order, else NULL.
  */
 static SortedGroup *
-batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngroups)
+batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngroups,
+					SortSupport *sortkeys)
 {
 	long		n = partial_count(ph);
 	SortedGroup *groups;
@@ -551,6 +655,11 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 	Datum	   *values;
 	bool	   *nulls;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
+
+	/* leading integer-like key columns, compared inline by the sort */
+	batch_sort_nint = 0;
+	while (batch_sort_nint < Min(def->nkeys, 2) && batch_type_is_int(def->keytypes[batch_sort_nint]))
+		batch_sort_nint++;
 
 	/* one array each (more than 1 GB for tens of millions of groups) */
 	groups = MemoryContextAllocHuge(cxt, sizeof(SortedGroup) * Max(n, 1));
@@ -566,12 +675,15 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 		{
 			groups[g].first[i] = i < def->nkeys ? groups[g].values[i] : (Datum) 0;
 			groups[g].firstnull[i] = i < def->nkeys ? groups[g].nulls[i] : true;
+			if (i < batch_sort_nint && !groups[g].firstnull[i])
+				groups[g].first[i] = Int64GetDatum(batch_int_key(def->keytypes[i], groups[g].first[i]));
 		}
 		g++;
 	}
 	Assert(g == n);
 	*ngroups = g;
-	if (def->nkeys > 0 && g > 1)
+	*sortkeys = NULL;
+	if (def->nkeys > 0)
 	{
 		batch_sort_keys = palloc0(sizeof(SortSupportData) * def->nkeys);
 		for (i = 0; i < def->nkeys; i++)
@@ -588,8 +700,14 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 			PrepareSortSupportFromOrderingOp(tc->lt_opr, ssup);
 		}
 		batch_sort_nkeys = i;
-		if (batch_sort_nkeys > 0)
+		/* the inline comparisons are the types' default btree order */
+		if (batch_sort_nkeys >= batch_sort_nint && batch_sort_nint > 0 && g > 1)
+			batch_sort_int(groups, g);
+		else if (batch_sort_nkeys > 0 && g > 1)
 			qsort(groups, g, sizeof(SortedGroup), batch_group_cmp);
+		/* every key in order: the caller may merge with the index */
+		if (batch_sort_nkeys == def->nkeys)
+			*sortkeys = batch_sort_keys;
 		batch_sort_keys = NULL;
 		batch_sort_nkeys = 0;
 	}
@@ -600,10 +718,11 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 /*
  * The direct upsert: what batch_upsert's statements do for short keys,
  * without the executor. Each group (in the unique index's order) is looked
- * up in that index; a row found gets its states combined with the group's
- * and is updated in place (a HOT update when its page has room: only
- * unindexed state columns change), a group without one is inserted, and
- * the indexes get entries as the executor would make them. It saves, per
+ * up in that index (or met walking it beside the groups, where its order
+ * allows: batch_walk_find); a row found gets its states combined with the
+ * group's and is updated in place (a HOT update when its page has room:
+ * only unindexed state columns change), a group without one is inserted,
+ * and the indexes get entries as the executor would make them. It saves, per
  * group, the statement's parameter arrays and unnest(), the speculative
  * insertion of INSERT ... ON CONFLICT (a lookup before the insert, one
  * more in it), and the combine_states() calls through the function
@@ -621,6 +740,8 @@ typedef struct DirectUpsert
 	ScanKeyData *skeys;			/* equality on each key (argument varies) */
 	RegProcedure *eqprocs;
 	Oid		   *eqcolls;
+	RegProcedure geproc;		/* >= on the first key, for a walk */
+	bool		ordered;		/* index in batch_sorted_groups' order */
 } DirectUpsert;
 
 /*
@@ -736,6 +857,31 @@ batch_direct_open(ViewDef *def, DirectUpsert *d)
 		d->eqprocs[i] = get_opcode(op);
 		d->eqcolls[i] = d->index->rd_indcollation[i];
 	}
+	/*
+	 * Whether the index orders keys as batch_sorted_groups sorts them: each
+	 * column ascending, NULLs last, in the default btree order of the key's
+	 * type under the key column's collation. Then the upsert can walk it.
+	 */
+	d->ordered = def->nkeys > 0;
+	for (i = 0; d->ordered && i < def->nkeys; i++)
+	{
+		Oid			opclass = GetDefaultOpClass(def->keytypes[i], BTREE_AM_OID);
+
+		d->ordered = OidIsValid(opclass) &&
+			get_opclass_family(opclass) == d->index->rd_opfamily[i] &&
+			d->index->rd_indcollation[i] == def->keycolls[i] &&
+			d->index->rd_indoption[i] == 0;
+	}
+	if (d->ordered)
+	{
+		Oid			opcintype = d->index->rd_opcintype[0];
+		Oid			op = get_opfamily_member(d->index->rd_opfamily[0], opcintype, opcintype,
+											 BTGreaterEqualStrategyNumber);
+
+		d->ordered = OidIsValid(op);
+		if (d->ordered)
+			d->geproc = get_opcode(op);
+	}
 	return true;
 
 unhandled:
@@ -768,18 +914,148 @@ batch_direct_keys(ViewDef *def, DirectUpsert *d, Datum *kv, bool *kn)
 }
 
 /*
+ * Walking the unique index. When it orders keys as the groups are sorted
+ * (DirectUpsert.ordered), the upsert need not descend it once per group:
+ * one scan walks its entries forward beside the groups, as a merge join
+ * would, comparing each entry's key (the index tuple, as an index-only
+ * scan returns it) with the group's, and fetches the heap row of an equal
+ * entry only (a dead version's entry is passed over: its row is not
+ * visible). A refresh's groups are often dense in the index (a fraction of
+ * its rows change); where they are not, a walk that passed
+ * BATCH_WALK_STEPS entries looking for one group descends once, to the
+ * first entry whose first key column is at least the group's (the scan's
+ * one key: a btree orders, and positions a scan, by its first column),
+ * and walks on from there: a group costs at most that many steps and one
+ * descent. A NULL first key (last in the order) is positioned with "IS
+ * NULL" instead, as ">=" passes over NULLs.
+ *
+ * The scan copies a leaf page's entries when it steps onto it, and the
+ * upsert's own new entries have keys at or before the group in hand, so
+ * the walk never meets them where it has still to look; a row updated
+ * here is not visible to the scan's snapshot (this command's).
+ */
+#define BATCH_WALK_STEPS	32
+
+typedef struct IndexWalk
+{
+	IndexScanDesc scan;			/* one scan key: the first column */
+	SortSupport sortkeys;		/* batch_sorted_groups' comparators */
+	ScanKeyData skey;
+	bool		positioned;
+	bool		nullscan;		/* positioned on "first key IS NULL" */
+	bool		have;			/* scan->xs_itup: an entry not yet compared */
+	bool		atend;
+} IndexWalk;
+
+/* Positions the walk w at the first entry that can hold group grp's key. */
+static void
+batch_walk_position(DirectUpsert *d, IndexWalk *w, SortedGroup *grp)
+{
+	if (grp->firstnull[0])
+		ScanKeyEntryInitialize(&w->skey, SK_ISNULL | SK_SEARCHNULL, 1, InvalidStrategy,
+							   InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+	else
+		ScanKeyEntryInitialize(&w->skey, 0, 1, BTGreaterEqualStrategyNumber, InvalidOid,
+							   d->eqcolls[0], d->geproc, grp->first[0]);
+	index_rescan(w->scan, &w->skey, 1, NULL, 0);
+	w->positioned = true;
+	w->nullscan = grp->firstnull[0];
+	w->have = false;
+	w->atend = false;
+}
+
+/* Group grp's key against the walk's current entry: <0, 0, >0. */
+static int
+batch_walk_cmp(ViewDef *def, IndexWalk *w, SortedGroup *grp)
+{
+	IndexTuple	itup = w->scan->xs_itup;
+	TupleDesc	desc = w->scan->xs_itupdesc;
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		bool		isnull;
+		Datum		v = index_getattr(itup, i + 1, desc, &isnull);
+		int			c = ApplySortComparator(grp->values[i], grp->nulls[i], v, isnull, &w->sortkeys[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * Walks w on to group grp (groups come in order): true with its visible
+ * row in found, or false when it has none.
+ */
+static bool
+batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
+				TupleTableSlot *found)
+{
+	int			steps = 0;
+	bool		descended = false;
+
+	if (!w->positioned || w->nullscan != grp->firstnull[0])
+	{
+		batch_walk_position(d, w, grp);
+		descended = true;
+	}
+	for (;;)
+	{
+		int			c;
+
+		if (!w->have)
+		{
+			if (w->atend)
+				return false;
+			if (index_getnext_tid(w->scan, ForwardScanDirection) == NULL)
+			{
+				w->atend = true;
+				return false;
+			}
+			w->have = true;
+		}
+		c = batch_walk_cmp(def, w, grp);
+		/* the entry is past the group (which has no row): keep it for the next */
+		if (c < 0)
+			return false;
+		w->have = false;
+		if (c == 0)
+		{
+			if (index_fetch_heap(w->scan, found))
+				return true;
+			continue;
+		}
+		if (++steps >= BATCH_WALK_STEPS && !descended)
+		{
+			batch_walk_position(d, w, grp);
+			descended = true;
+		}
+	}
+}
+
+/*
  * Upserts groups (sorted in the unique index's order) into the batch table
  * of d, which batch_direct_open prepared, and closes it. Returns the number
  * of groups inserted.
  */
 static int64
-batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups)
+batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups,
+					SortSupport sortkeys)
 {
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	ResultRelInfo *urri = makeNode(ResultRelInfo);
+	IndexInfo  *uinfo = NULL;
+	Relation	urel = NULL;
+	int			uidx = 0;
+	Datum		ivalues[INDEX_MAX_KEYS];
+	bool		inulls[INDEX_MAX_KEYS];
 	TupleTableSlot *found = table_slot_create(d->rel, NULL);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
-	IndexScanDesc scan;
+	IndexScanDesc scan = NULL;
+	IndexWalk	walk;
+	bool		walking = d->ordered && sortkeys != NULL;
 	Snapshot	snap;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -795,7 +1071,35 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	InitResultRelInfo(rri, d->rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
-	scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
+	/*
+	 * A row updated off its page needs index entries for its new version.
+	 * Its key is the old version's, so the unique index gets its entry
+	 * without a uniqueness check (which would visit the old version in the
+	 * heap and, finding it, try a bottom-up deletion of versions that are
+	 * not dead yet); the other indexes (urri) as the executor would.
+	 */
+	InitResultRelInfo(urri, d->rel, 1, NULL, 0);
+	ExecOpenIndices(urri, false);
+	for (i = 0; i < urri->ri_NumIndices; i++)
+		if (RelationGetRelid(urri->ri_IndexRelationDescs[i]) == RelationGetRelid(d->index))
+		{
+			/* set aside (ExecInsertIndexTuples passes over it), put back to close */
+			uidx = i;
+			urel = urri->ri_IndexRelationDescs[i];
+			uinfo = urri->ri_IndexRelationInfo[i];
+			urri->ri_IndexRelationDescs[i] = NULL;
+		}
+	if (uinfo == NULL)
+		elog(ERROR, "unique index of the batch table not found among its indexes");
+	if (walking)
+	{
+		memset(&walk, 0, sizeof(walk));
+		walk.scan = compat_index_beginscan(d->rel, d->index, snap, 1, 0);
+		walk.scan->xs_want_itup = true;
+		walk.sortkeys = sortkeys;
+	}
+	else
+		scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
 
 	for (g = 0; g < ngroups; g++)
 	{
@@ -824,9 +1128,14 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 			batch_prefetch(ahead->entry->nulls);
 		}
 		/* in the scan's context: it keeps what it allocates (killed items) */
-		batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
-		index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
-		exists = index_getnext_slot(scan, ForwardScanDirection, found);
+		if (walking)
+			exists = batch_walk_find(def, d, &walk, &groups[g], found);
+		else
+		{
+			batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
+			index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
+			exists = index_getnext_slot(scan, ForwardScanDirection, found);
+		}
 		old = MemoryContextSwitchTo(rowcxt);
 		if (exists)
 		{
@@ -876,11 +1185,17 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 				if (update != COMPAT_INDEXES_NONE)
 				{
 					ExecStoreHeapTuple(tup, slot, false);
+					if (update == COMPAT_INDEXES_ALL && uinfo->ii_ReadyForInserts)
+					{
+						FormIndexDatum(uinfo, slot, estate, ivalues, inulls);
+						(void) index_insert(d->index, ivalues, inulls, &tup->t_self, d->rel,
+											UNIQUE_CHECK_NO, false, uinfo);
+					}
 					/*
 					 * not flagged as an update: that hint (keys unchanged)
 					 * needs a range table, which this executor state has not
 					 */
-					(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL,
+					(void) ExecInsertIndexTuples(urri, slot, estate, false, false, NULL, NIL,
 												 update == COMPAT_INDEXES_SUMMARIZING);
 				}
 				if (shouldfree)
@@ -918,11 +1233,13 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 		MemoryContextReset(rowcxt);
 	}
 
-	index_endscan(scan);
+	index_endscan(walking ? walk.scan : scan);
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(slot);
 	ExecCloseIndices(rri);
+	urri->ri_IndexRelationDescs[uidx] = urel;
+	ExecCloseIndices(urri);
 	FreeExecutorState(estate);
 	MemoryContextDelete(rowcxt);
 	index_close(d->index, RowExclusiveLock);
@@ -953,6 +1270,7 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 	long		ngroups;
 	long		g;
 	DirectUpsert direct;
+	SortSupport sortkeys;
 
 	if (partial_count(ph) == 0)
 		return 0;
@@ -960,8 +1278,8 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 	if (batch_direct_open(def, &direct))
 	{
 		keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
-		groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups);
-		inserted = batch_direct_upsert(def, &direct, groups, ngroups);
+		groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups, &sortkeys);
+		inserted = batch_direct_upsert(def, &direct, groups, ngroups, sortkeys);
 		MemoryContextDelete(keys_cxt);
 		return inserted;
 	}
@@ -971,7 +1289,7 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 		batch_chunk_init(&longc, def, batch_upsert_long_sql(def, batchname), true);
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
 	keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
-	groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups);
+	groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups, &sortkeys);
 
 	for (g = 0; g < ngroups; g++)
 	{
