@@ -70,9 +70,15 @@ typedef struct PartialSlot
 
 #define partial_prefetch(p)	__builtin_prefetch(p)
 
-/* Arena blocks: the first is small (most transactions touch few groups) */
-#define PARTIAL_ARENA_MIN	(8 * 1024)
+/*
+ * Arena blocks: the first is small (most transactions touch few groups),
+ * small enough that with the hash's first slots it fits in the context's
+ * first block, which a reset keeps (partial_reset)
+ */
+#define PARTIAL_ARENA_MIN	(4 * 1024)
 #define PARTIAL_ARENA_MAX	(1024 * 1024)
+
+static PartialHash *partial_setup(ViewDef *def, MemoryContext cxt, long groups);
 
 /* A new, empty partial aggregation for def, in a context under parent. */
 PartialHash *
@@ -89,7 +95,33 @@ partial_create(ViewDef *def, MemoryContext parent)
 PartialHash *
 partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
 {
-	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda partial states", ALLOCSET_DEFAULT_SIZES);
+	return partial_setup(def, AllocSetContextCreate(parent, "pg_lambda partial states",
+													ALLOCSET_DEFAULT_SIZES), groups);
+}
+
+/*
+ * A partial aggregation emptied for another use, with the same definition:
+ * its memory is reset (its context's first block kept) rather than freed
+ * and allocated again, which is most of what a small transaction's partial
+ * hash costs. The old pointer is no longer valid.
+ */
+PartialHash *
+partial_reset(PartialHash *ph)
+{
+	ViewDef    *def = ph->def;
+	MemoryContext cxt = ph->cxt;
+	bool		exact = ph->exact;
+
+	MemoryContextReset(cxt);
+	ph = partial_setup(def, cxt, 0);
+	ph->exact = exact;
+	return ph;
+}
+
+/* An empty partial aggregation for def in cxt (see partial_create_sized). */
+static PartialHash *
+partial_setup(ViewDef *def, MemoryContext cxt, long groups)
+{
 	PartialHash *ph = MemoryContextAllocZero(cxt, sizeof(PartialHash));
 	int			i;
 

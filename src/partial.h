@@ -85,6 +85,7 @@ typedef struct PartialShape
 
 extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
 extern PartialHash *partial_create_sized(ViewDef *def, MemoryContext parent, long groups);
+extern PartialHash *partial_reset(PartialHash *ph);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);
