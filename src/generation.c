@@ -691,7 +691,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 			}
 			for (i = 0; near && i < GENERATION_PREFETCH; i++)
 				near = partial_next(near);
-			initStringInfo(&img);
+			img.data = NULL;	/* made when a states image needs it */
 			for (e = partial_first(ph); e && ok; e = partial_next(e), left--)
 			{
 				if (far)
@@ -714,6 +714,8 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 				if (len < 0)
 				{
 					/* a state that needs more (a function, room) */
+					if (img.data == NULL)
+						initStringInfo(&img);
 					resetStringInfo(&img);
 					states_image(def, e->values, e->nulls, &img);
 					states = img.data;

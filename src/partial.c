@@ -112,6 +112,22 @@ partial_reset(PartialHash *ph)
 	MemoryContext cxt = ph->cxt;
 	bool		exact = ph->exact;
 
+	/*
+	 * Only entries in the first arena block and the hash as made: emptied
+	 * where they lie (a small transaction's case)
+	 */
+	if (!ph->allocated && ph->arena_bytes <= PARTIAL_ARENA_MIN &&
+		ph->groups->size == ph->initial_slots)
+	{
+		partial_groups_reset(ph->groups);
+		ph->first = ph->last = NULL;
+		if (ph->arena_base)
+			ph->arena = ph->arena_base;
+		ph->rows = 0;
+		if (def->sliding)
+			ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
+		return ph;
+	}
 	MemoryContextReset(cxt);
 	ph = partial_setup(def, cxt, 0);
 	ph->exact = exact;
@@ -130,6 +146,7 @@ partial_setup(ViewDef *def, MemoryContext cxt, long groups)
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
 	ph->groups = partial_groups_create(cxt, (uint32) Min(Max(groups, 32), PG_INT32_MAX), NULL);
+	ph->initial_slots = ph->groups->size;
 	/* the initial states a new group starts from: copied at once (most are by value) */
 	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
 	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
@@ -184,6 +201,8 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 
 		block = Max(block, size);
 		ph->arena = MemoryContextAlloc(ph->cxt, block);
+		if (ph->arena_bytes == 0)
+			ph->arena_base = ph->arena;
 		ph->arena_end = ph->arena + block;
 		ph->arena_bytes += block;
 	}
@@ -222,11 +241,15 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 			/* a plain varlena (avg's array): its bytes, copied */
 			Size		l = VARSIZE(DatumGetPointer(m->initval));
 
+			ph->allocated = true;
 			e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
 												  DatumGetPointer(m->initval), l));
 		}
 		else
+		{
+			ph->allocated = true;
 			aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
+		}
 	}
 	if (ph->last)
 		ph->last->next = e;
@@ -293,6 +316,7 @@ partial_advance_agg(PartialHash *ph, ViewAgg *va, TupleTableSlot *slot, Datum *v
 	InitFunctionCallInfoData(*fcinfo,
 							 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
 							 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
+	ph->allocated = true;
 	aggmeta_advance(&va->meta, fcinfo, val, isnull, ph->cxt);
 }
 
@@ -613,6 +637,7 @@ partial_combine_image(PartialHash *ph, const char *key, int keylen,
 	int		   *lens = palloc(sizeof(int) * (def->naggs + 1));
 	int			i;
 
+	ph->allocated = true;
 	e = partial_lookup(ph, key, keylen, &found);
 	states_split(def, states, stateslen, parts, lens);
 	for (i = 0; i < def->naggs; i++)
@@ -636,6 +661,7 @@ partial_merge(PartialHash *into, PartialHash *from)
 	PartialEntry *fe;
 	ViewDef    *def = into->def;
 
+	into->allocated = true;
 	for (fe = partial_first(from); fe; fe = partial_next(fe))
 	{
 		bool		found;

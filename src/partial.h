@@ -56,6 +56,10 @@ typedef struct PartialHash
 	int		   *carve;
 	Size		carve_bytes;	/* their room in an entry */
 	int16	   *plan;			/* how states images are written (states_plan) */
+	/* for partial_reset */
+	char	   *arena_base;		/* the first arena block */
+	uint32		initial_slots;	/* the hash's slots as made */
+	bool		allocated;		/* states allocated in cxt beside the entries */
 } PartialHash;
 
 /*
