@@ -16,6 +16,13 @@
  * from the deformed row, see partial.c), and leaves the others a note
  * (capture_reads) on which they return at once. The note goes with a
  * subtransaction that aborts, and with the transaction.
+ * What a statement's capture needs of its relation (its views' definitions
+ * and speed-layer slots, the rows' shape, the slots rows are read into) is
+ * made by the first statement and kept for the next ones (CaptureRel)
+ * until a relcache invalidation or a definition dropped from cview.c's
+ * cache makes it stale; a small transaction's partial hash is kept for the
+ * next transaction and emptied where it lies (partial_reset): a small
+ * transaction pays for neither again.
  * Sessions running with session_replication_role = replica, logical
  * replication's apply workers among them, fire a row-level trigger instead
  * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds

@@ -56,6 +56,10 @@
  *                  ours except registry_lock and a view's lock.
  *   registry_lock  the view slots' in_use/dbid/batch_relid and the
  *                  prepared-transaction stash list; creating the DSA area.
+ *                  A slot's in_use/dbid/batch_relid change under its lock
+ *                  too, so a commit that kept the slot's number from
+ *                  capture checks them under the slot's lock alone
+ *                  (speed_lock_view_at).
  *   view->lock     everything else in a view slot and its generations'
  *                  tables: exclusive to apply, cut, install or free;
  *                  shared to read.
