@@ -573,12 +573,14 @@ speed_attach(ViewDef *def, bool created)
 /*
  * speed_attach for a caller that keeps the slot number it gave (capture.c,
  * from one statement to the next): when slot "hint" is still the view's,
- * nothing more (no lock, no catalog); else speed_attach.
+ * nothing more (no lock, no catalog, no name); else speed_attach.
  */
 int
 speed_attach_at(ViewDef *def, int hint)
 {
-	if (speed_area != NULL && speed_slot_is(hint, MyDatabaseId, def->batch_relid))
+	/* attached, and at the size lambda.speed_layer_memory now says */
+	(void) speed_get_area();
+	if (speed_slot_is(hint, MyDatabaseId, def->batch_relid))
 		return hint;
 	return speed_attach(def, false);
 }
