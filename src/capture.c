@@ -903,6 +903,7 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 	ViewDef    *def;
 	LocalDelta *d;
 	TupleTableSlot *slot;
+	uint64		epoch;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
@@ -942,7 +943,8 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 	def = cview_get(cache->batch_relid);
 	if (def == NULL)
 		return PointerGetDatum(NULL);		/* the view is being dropped */
-	d = capture_local_delta(def, cview_epoch(), speed_attach(def, false));
+	epoch = cview_epoch();		/* def is current as of now */
+	d = capture_local_delta(def, epoch, speed_attach(def, false));
 	slot = td->tg_trigslot;
 	if (cache->map)
 		slot = execute_attr_map_slot(cache->map->attrMap, slot, def->slot);
