@@ -12,8 +12,9 @@
 # [5] rows each (INSERT ... VALUES), counted as the whole session less the
 # same session without them; prints instructions per transaction (the
 # small-transaction path's fixed costs).
-# CG_DIR [unset] when set, the callgrind outputs (cg.CONFIG.out) are kept
-# there for callgrind_annotate.
+# CG_DIR [unset] when set, the callgrind outputs (cg.CONFIG.out, and with
+# XACTS the run without the transactions, cg.CONFIG.pre) are kept there for
+# callgrind_annotate.
 # ROWS [100000] rows per COPY, as in part w (k1 in 1..1000, k2 in 1..100000,
 # k3 unique, x in 0..999). Installs this tree into a private copy of
 # PostgreSQL (test/scratch.sh), makes a cluster with the event table, then
@@ -100,7 +101,8 @@ for c in none ${CONFIGS/none/}; do
         --callgrind-out-file="$work/cg.$c.out" \
         "$bindir/postgres" --single -D "$d" postgres < "$work/$c.sql" > "$work/$c.log" 2>&1)
     rm -rf "$d"
-    [ -n "${CG_DIR:-}" ] && mkdir -p "$CG_DIR" && cp "$work/cg.$c.out" "$CG_DIR/"
+    [ -n "${CG_DIR:-}" ] && mkdir -p "$CG_DIR" && cp "$work/cg.$c.out" "$CG_DIR/" &&
+        { [ ! -f "$work/cg.$c.pre" ] || cp "$work/cg.$c.pre" "$CG_DIR/"; }
     ann=$(callgrind_annotate --threshold=100 --inclusive=yes "$work/cg.$c.out" 2>/dev/null)
     tot=$(echo "$ann" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
     tot=$((tot - pre))

@@ -16,6 +16,13 @@
  * from the deformed row, see partial.c), and leaves the others a note
  * (capture_reads) on which they return at once. The note goes with a
  * subtransaction that aborts, and with the transaction.
+ * What a statement's capture needs of its relation (its views' definitions
+ * and speed-layer slots, the rows' shape, the slots rows are read into) is
+ * made by the first statement and kept for the next ones (CaptureRel)
+ * until a relcache invalidation or a definition dropped from cview.c's
+ * cache makes it stale; a small transaction's partial hash is kept for the
+ * next transaction and emptied where it lies (partial_reset): a small
+ * transaction pays for neither again.
  * Sessions running with session_replication_role = replica, logical
  * replication's apply workers among them, fire a row-level trigger instead
  * (lambda_catalog.capture_row, ENABLE REPLICA; see triggers.c), which folds
@@ -94,12 +101,17 @@ typedef struct LocalDelta
 	Oid			batch_relid;
 	int			nestlevel;
 	ViewDef    *def;
-	PartialHash *ph;
+	uint64		epoch;			/* cview_epoch() at which def was current */
+	int			slot;			/* the view's speed-layer slot (speed_attach) */
+	PartialHash *ph;			/* in capture_cxt */
 	List	   *spills;			/* of Spill: states moved out of ph */
 	bool		lost;			/* a spill did not fit: states unknown */
 	StringInfo	blob;			/* built at PRE_COMMIT, unless the states
 								 * apply from ph (states_image_plain) */
 } LocalDelta;
+
+/* The most views one pass over a transition table feeds (the rest: their own) */
+#define CAPTURE_ONE_PASS	16
 
 /*
  * A statement's transition table that one capture trigger read for every
@@ -110,16 +122,78 @@ typedef struct CaptureRead
 {
 	Tuplestorestate *ts;
 	int			nestlevel;
-	List	   *pending;		/* OIDs of the triggers still to fire */
+	int			npending;
+	Oid			pending[CAPTURE_ONE_PASS];	/* the triggers still to fire */
 } CaptureRead;
 
-/* The most views one pass over a transition table feeds (the rest: their own) */
-#define CAPTURE_ONE_PASS	16
+/*
+ * What the capture triggers of one relation need from one statement to the
+ * next, made by the first (capture_rel_get): the views a pass over the
+ * transition table feeds, checked (capture_check_trigger), each with its
+ * definition, speed-layer slot, the shape of the relation's rows for it
+ * (partial_shape) or the map of a partition's rows to the event table's;
+ * and the slots the rows are read into. Kept while nothing it was made
+ * from may have changed: no relcache invalidation came (of any relation:
+ * triggers added, dropped, enabled or disabled, columns added, a view
+ * dropped or renamed, a partition attached or detached) and no definition
+ * was dropped from cview.c's cache (cview_epoch); made for one trigger
+ * firing first and one session_replication_role.
+ */
+typedef struct CaptureView
+{
+	Oid			tgoid;			/* its capture trigger */
+	ViewDef    *def;
+	int			slot;			/* its speed-layer slot, as speed_attach gave it */
+	TupleConversionMap *map;	/* a partition's rows to the event table's
+								 * shape, or NULL */
+	PartialShape *shape;		/* or NULL */
+} CaptureView;
+
+typedef struct CaptureRel
+{
+	MemoryContext cxt;			/* holds it all */
+	Oid			relid;
+	Oid			tgoid;			/* the trigger that fires first */
+	int			role;			/* SessionReplicationRole */
+	uint64		epoch;			/* cview_epoch() when made */
+	uint64		inval;			/* capture_invals when made */
+	bool		dropping;		/* the first trigger's view is being dropped */
+	int			nviews;
+	CaptureView views[CAPTURE_ONE_PASS];
+	TupleDesc	desc;			/* the relation's, copied */
+	int			nring;			/* slots made so far */
+	TupleTableSlot *ring[PARTIAL_BATCH];
+} CaptureRel;
+
+/* How many relations' CaptureRel are kept */
+#define CAPTURE_RELS		8
+
+/* A partial hash kept for the next transaction at most this big */
+#define CAPTURE_SPARE_BYTES	(64 * 1024)
 
 /* How often (in rows) capture checks its memory against the bound */
 #define CAPTURE_CHECK_ROWS	1024
 
 static List *capture_deltas = NIL;	/* of LocalDelta, in TopTransactionContext */
+static MemoryContext capture_cxt = NULL;	/* partial hashes, CaptureRels */
+static CaptureRel *capture_rels[CAPTURE_RELS];
+static uint64 capture_invals = 0;	/* relcache invalidations seen */
+
+/*
+ * The CaptureRel a capture trigger reads rows with (its slots hold them),
+ * and the subtransaction level it does so at: an error there leaves the
+ * slots with rows whose memory the abort frees, so the abort drops it.
+ */
+static CaptureRel *capture_busy = NULL;
+static int	capture_busy_level = 0;
+
+/*
+ * Partial hashes of earlier transactions, emptied and made again at their
+ * next use (partial_reset), one per definition at most, in capture_cxt;
+ * kept while cview_epoch() is capture_spares_epoch.
+ */
+static List *capture_spares = NIL;
+static uint64 capture_spares_epoch = 0;
 static List *capture_reads = NIL;	/* of CaptureRead, in TopTransactionContext */
 static bool capture_holding_commit_lock = false;
 static char capture_prepare_gid[GIDSIZE];
@@ -154,11 +228,30 @@ PG_FUNCTION_INFO_V1(lambda_capture_row);
  * ------------------------------------------------------------------------
  */
 
-/* Empties the cache of resolved batch table names (a relcache callback). */
+/*
+ * Relcache callback: empties the cache of resolved batch table names and
+ * turns every CaptureRel stale (freed at the next look-up, when no trigger
+ * is reading rows with it).
+ */
 static void
 capture_names_invalidate(Datum arg pg_attribute_unused(), Oid relid pg_attribute_unused())
 {
 	capture_nnames = 0;
+	capture_invals++;
+}
+
+/* capture's long-lived memory (partial hashes, CaptureRels), made on first use */
+static void
+capture_memory_init(void)
+{
+	if (capture_cxt == NULL)
+		capture_cxt = AllocSetContextCreate(TopMemoryContext, "pg_lambda capture",
+											ALLOCSET_SMALL_SIZES);
+	if (!capture_names_registered)
+	{
+		CacheRegisterRelcacheCallback(capture_names_invalidate, (Datum) 0);
+		capture_names_registered = true;
+	}
 }
 
 /* The batch table a capture trigger's argument names. */
@@ -173,11 +266,7 @@ capture_batch_relid(const char *name)
 		if (strcmp(capture_names[i].name, name) == 0)
 			return capture_names[i].relid;
 	}
-	if (!capture_names_registered)
-	{
-		CacheRegisterRelcacheCallback(capture_names_invalidate, (Datum) 0);
-		capture_names_registered = true;
-	}
+	capture_memory_init();
 	relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(name)));
 	if (strlen(name) < sizeof(capture_names[0].name))
 	{
@@ -188,12 +277,84 @@ capture_batch_relid(const char *name)
 	return relid;
 }
 
+/* Frees the spare partial hashes. */
+static void
+capture_drop_spares(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, capture_spares)
+		partial_destroy(lfirst(lc));
+	list_free(capture_spares);
+	capture_spares = NIL;
+}
+
+/*
+ * An empty partial hash for def (current as of cview_epoch() "epoch"), in
+ * capture_cxt: a spare one of an earlier transaction, emptied, or a new one.
+ */
+static PartialHash *
+capture_new_partial(ViewDef *def, uint64 epoch)
+{
+	ListCell   *lc;
+
+	capture_memory_init();
+	if (capture_spares != NIL && capture_spares_epoch != epoch)
+		capture_drop_spares();
+	foreach(lc, capture_spares)
+	{
+		PartialHash *ph = lfirst(lc);
+
+		if (ph->def == def)
+		{
+			capture_spares = foreach_delete_current(capture_spares, lc);
+			return partial_reset(ph);
+		}
+	}
+	return partial_create(def, capture_cxt);
+}
+
+/*
+ * Done with a transaction's partial hash (it committed, aborted or was
+ * prepared): kept for the next transaction when it is small and its
+ * definition still current (at most one per definition), else freed.
+ */
+static void
+capture_done_partial(PartialHash *ph, uint64 epoch)
+{
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (epoch != cview_epoch() ||
+		MemoryContextMemAllocated(ph->cxt, true) > CAPTURE_SPARE_BYTES)
+	{
+		partial_destroy(ph);
+		return;
+	}
+	if (capture_spares != NIL && capture_spares_epoch != epoch)
+		capture_drop_spares();
+	foreach(lc, capture_spares)
+	{
+		if (((PartialHash *) lfirst(lc))->def == ph->def)
+		{
+			partial_destroy(ph);
+			return;
+		}
+	}
+	old = MemoryContextSwitchTo(capture_cxt);
+	capture_spares = lappend(capture_spares, ph);
+	capture_spares_epoch = epoch;
+	MemoryContextSwitchTo(old);
+}
+
 /*
  * The current transaction's states for view def at the current
- * subtransaction level, made on first use (in TopTransactionContext).
+ * subtransaction level, made on first use (in TopTransactionContext, its
+ * partial hash in capture_cxt). def is current as of cview_epoch() "epoch";
+ * "slot" is its speed-layer slot.
  */
 static LocalDelta *
-capture_local_delta(ViewDef *def)
+capture_local_delta(ViewDef *def, uint64 epoch, int slot)
 {
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
@@ -211,7 +372,9 @@ capture_local_delta(ViewDef *def)
 	d->batch_relid = def->batch_relid;
 	d->nestlevel = level;
 	d->def = def;
-	d->ph = partial_create(def, TopTransactionContext);
+	d->epoch = epoch;
+	d->slot = slot;
+	d->ph = capture_new_partial(def, epoch);
 	capture_deltas = lappend(capture_deltas, d);
 	MemoryContextSwitchTo(old);
 	return d;
@@ -234,6 +397,7 @@ static void
 capture_bound(LocalDelta *d)
 {
 	long		groups;
+	PartialHash *full;
 
 	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
 		return;
@@ -287,9 +451,10 @@ capture_bound(LocalDelta *d)
 		MemoryContextDelete(tmp);
 	}
 	/* as many groups again, most likely: a hash of that size from the start */
-	groups = partial_count(d->ph);
-	partial_destroy(d->ph);
-	d->ph = partial_create_sized(d->def, TopTransactionContext, groups);
+	full = d->ph;
+	groups = partial_count(full);
+	d->ph = partial_create_sized(d->def, capture_cxt, groups);
+	partial_destroy(full);
 }
 
 /* Frees the spills of d. */
@@ -407,15 +572,169 @@ capture_already_read(Tuplestorestate *ts, Oid tgoid)
 	foreach(lc, capture_reads)
 	{
 		CaptureRead *r = lfirst(lc);
+		int			i;
 
-		if (r->ts != ts || !list_member_oid(r->pending, tgoid))
+		if (r->ts != ts)
 			continue;
-		r->pending = list_delete_oid(r->pending, tgoid);
-		if (r->pending == NIL)
-			capture_reads = foreach_delete_current(capture_reads, lc);
-		return true;
+		for (i = 0; i < r->npending; i++)
+		{
+			if (r->pending[i] != tgoid)
+				continue;
+			r->pending[i] = r->pending[--r->npending];
+			if (r->npending == 0)
+				capture_reads = foreach_delete_current(capture_reads, lc);
+			return true;
+		}
 	}
 	return false;
+}
+
+/* Frees a CaptureRel (its slots' rows are not touched: see capture_busy). */
+static void
+capture_rel_free(CaptureRel *cr)
+{
+	int			i;
+
+	for (i = 0; i < CAPTURE_RELS; i++)
+	{
+		if (capture_rels[i] == cr)
+			capture_rels[i] = NULL;
+	}
+	MemoryContextDelete(cr->cxt);
+}
+
+/*
+ * Makes the CaptureRel of relation rel for its capture trigger "trig" (the
+ * one that fires first of the statement's), in a new context under the
+ * current one: the views it feeds in one pass, each checked and attached
+ * to its speed-layer slot.
+ */
+static CaptureRel *
+capture_rel_make(Relation rel, Trigger *trig, Oid fnoid)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda capture relation",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	CaptureRel *cr = palloc0(sizeof(CaptureRel));
+	ViewDef    *def;
+	int			i;
+
+	cr->cxt = cxt;
+	cr->relid = RelationGetRelid(rel);
+	cr->tgoid = trig->tgoid;
+	cr->role = SessionReplicationRole;
+	/* as they were before anything below: a change meanwhile makes it stale */
+	cr->epoch = cview_epoch();
+	cr->inval = capture_invals;
+	cr->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	def = cview_get(capture_batch_relid(trig->tgargs[0]));
+	if (def == NULL)
+	{
+		/* the view is being dropped */
+		cr->dropping = true;
+		MemoryContextSwitchTo(old);
+		return cr;
+	}
+	capture_check_trigger(rel, trig, fnoid, def);
+
+	/*
+	 * This trigger's view, then those of the capture triggers that fire after
+	 * it for the same statement, which find their view done
+	 * (capture_already_read).
+	 */
+	for (i = -1; i < (rel->trigdesc ? rel->trigdesc->numtriggers : 0) && cr->nviews < CAPTURE_ONE_PASS; i++)
+	{
+		Trigger    *t = i < 0 ? trig : &rel->trigdesc->triggers[i];
+		CaptureView *cv = &cr->views[cr->nviews];
+		ViewDef    *tdef = def;
+
+		if (i >= 0)
+		{
+			if (!capture_fires_with(t, trig, fnoid))
+				continue;
+			tdef = cview_get(capture_batch_relid(t->tgargs[0]));
+			if (tdef == NULL)
+				continue;
+			capture_check_trigger(rel, t, fnoid, tdef);
+		}
+		cv->tgoid = t->tgoid;
+		cv->def = tdef;
+		cv->slot = speed_attach(tdef, false);
+		/* a partition inserted into directly: its rows in the event table's shape */
+		cv->map = NULL;
+		if (cr->relid != tdef->event_relid)
+			cv->map = convert_tuples_by_name(cr->desc, tdef->slot->tts_tupleDescriptor);
+		/* plain fixed-length columns: read from the rows where they lie */
+		cv->shape = cv->map ? NULL : partial_shape(tdef, cr->desc);
+		cr->nviews++;
+	}
+	MemoryContextSwitchTo(old);
+	return cr;
+}
+
+/*
+ * The CaptureRel for a statement's capture trigger "trig" on rel, kept from
+ * an earlier statement or made now. *temporary: made for this statement
+ * only (the caller frees it), because another capture trigger is reading
+ * rows with a kept one (a capture inside a capture: an aggregate's
+ * transition function that inserts events).
+ */
+static CaptureRel *
+capture_rel_get(Relation rel, Trigger *trig, Oid fnoid, bool *temporary)
+{
+	Oid			relid = RelationGetRelid(rel);
+	CaptureRel *cr = NULL;
+	int			i;
+	int			empty = -1;
+
+	capture_memory_init();
+	*temporary = capture_busy != NULL;
+	if (*temporary)
+		return capture_rel_make(rel, trig, fnoid);
+	for (i = 0; i < CAPTURE_RELS; i++)
+	{
+		CaptureRel *c = capture_rels[i];
+
+		if (c == NULL)
+		{
+			empty = i;
+			continue;
+		}
+		if (c->inval != capture_invals || c->epoch != cview_epoch())
+		{
+			capture_rel_free(c);
+			empty = i;
+			continue;
+		}
+		if (c->relid == relid && c->tgoid == trig->tgoid && c->role == SessionReplicationRole)
+			cr = c;
+	}
+	if (cr)
+		return cr;
+	cr = capture_rel_make(rel, trig, fnoid);
+	MemoryContextSetParent(cr->cxt, capture_cxt);
+	if (empty < 0)
+	{
+		/* full: the first one goes */
+		empty = 0;
+		capture_rel_free(capture_rels[0]);
+	}
+	capture_rels[empty] = cr;
+	return cr;
+}
+
+/*
+ * Drops the CaptureRel whose slots a capture trigger was reading rows into
+ * when an error aborted the (sub)transaction at "level" or above: the rows
+ * are freed with the (sub)transaction, the slots not cleared.
+ */
+static void
+capture_busy_abort(int level)
+{
+	if (capture_busy == NULL || capture_busy_level < level)
+		return;
+	capture_rel_free(capture_busy);
+	capture_busy = NULL;
 }
 
 /*
@@ -428,15 +747,10 @@ lambda_capture(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	Relation	rel;
 	Oid			fnoid = fcinfo->flinfo->fn_oid;
-	Oid			batch_relid;
-	ViewDef    *def;
+	CaptureRel *cr;
+	bool		temporary;
 	Tuplestorestate *ts;
-	TupleTableSlot *ring[PARTIAL_BATCH];
 	LocalDelta *ds[CAPTURE_ONE_PASS];
-	TupleConversionMap *maps[CAPTURE_ONE_PASS];
-	PartialShape *shapes[CAPTURE_ONE_PASS];
-	List	   *pending = NIL;
-	int			nviews = 0;
 	int			rp;
 	int			i;
 	int			j;
@@ -455,54 +769,43 @@ lambda_capture(PG_FUNCTION_ARGS)
 	/* another capture trigger of this statement read the rows for this view too */
 	if (ts != NULL && capture_already_read(ts, td->tg_trigger->tgoid))
 		return PointerGetDatum(NULL);
-	batch_relid = capture_batch_relid(td->tg_trigger->tgargs[0]);
-	def = cview_get(batch_relid);
-	if (def == NULL)
-		return PointerGetDatum(NULL);		/* the view is being dropped */
-	capture_check_trigger(rel, td->tg_trigger, fnoid, def);
-	if (ts == NULL)
+	cr = capture_rel_get(rel, td->tg_trigger, fnoid, &temporary);
+	if (cr->dropping || ts == NULL)
+	{
+		if (temporary)
+			MemoryContextDelete(cr->cxt);
 		return PointerGetDatum(NULL);
+	}
 
 	/*
 	 * One pass over the rows for every view of the relation: this trigger's,
 	 * then those of the capture triggers that fire after it for the same
 	 * statement, which find their view done (capture_already_read).
 	 */
-	for (i = -1; i < (rel->trigdesc ? rel->trigdesc->numtriggers : 0) && nviews < CAPTURE_ONE_PASS; i++)
+	for (i = 0; i < cr->nviews; i++)
 	{
-		Trigger    *t = i < 0 ? td->tg_trigger : &rel->trigdesc->triggers[i];
-		ViewDef    *tdef = def;
+		CaptureView *cv = &cr->views[i];
 
-		if (i >= 0)
-		{
-			if (!capture_fires_with(t, td->tg_trigger, fnoid))
-				continue;
-			tdef = cview_get(capture_batch_relid(t->tgargs[0]));
-			if (tdef == NULL)
-				continue;
-			capture_check_trigger(rel, t, fnoid, tdef);
-			pending = lappend_oid(pending, t->tgoid);
-		}
-		(void) speed_attach(tdef, false);
-		ds[nviews] = capture_local_delta(tdef);
-		/* a partition inserted into directly: its rows in the event table's shape */
-		maps[nviews] = NULL;
-		if (RelationGetRelid(rel) != tdef->event_relid)
-			maps[nviews] = convert_tuples_by_name(RelationGetDescr(rel), tdef->slot->tts_tupleDescriptor);
-		/* plain fixed-length columns: read from the rows where they lie */
-		shapes[nviews] = maps[nviews] ? NULL : partial_shape(tdef, RelationGetDescr(rel));
-		nviews++;
+		cv->slot = speed_attach_at(cv->def, cv->slot);
+		ds[i] = capture_local_delta(cv->def, cr->epoch, cv->slot);
 	}
-	if (pending != NIL)
+	if (cr->nviews > 1)
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 		CaptureRead *r = palloc(sizeof(CaptureRead));
 
 		r->ts = ts;
 		r->nestlevel = GetCurrentTransactionNestLevel();
-		r->pending = list_copy(pending);
+		r->npending = cr->nviews - 1;
+		for (i = 1; i < cr->nviews; i++)
+			r->pending[i - 1] = cr->views[i].tgoid;
 		capture_reads = lappend(capture_reads, r);
 		MemoryContextSwitchTo(old);
+	}
+	if (!temporary)
+	{
+		capture_busy = cr;
+		capture_busy_level = GetCurrentTransactionNestLevel();
 	}
 
 	/*
@@ -512,12 +815,11 @@ lambda_capture(PG_FUNCTION_ARGS)
 	 * folds a batch's rows in order, so that a group sees its rows in the
 	 * statement's order; the memory bound is checked every
 	 * CAPTURE_CHECK_ROWS rows (a multiple of PARTIAL_BATCH: at the end of a
-	 * batch) and at the end.
+	 * batch) and at the end. The slots are the CaptureRel's, made as rows
+	 * first need them.
 	 */
 	StaticAssertStmt(CAPTURE_CHECK_ROWS % PARTIAL_BATCH == 0,
 					 "the memory bound is checked at the end of a batch");
-	for (j = 0; j < PARTIAL_BATCH; j++)
-		ring[j] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	rp = tuplestore_alloc_read_pointer(ts, 0);
 	tuplestore_select_read_pointer(ts, rp);
 	tuplestore_rescan(ts);
@@ -526,38 +828,51 @@ lambda_capture(PG_FUNCTION_ARGS)
 		int			got = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		while (got < PARTIAL_BATCH && tuplestore_gettupleslot(ts, true, false, ring[got]))
-			got++;
+		for (;;)
+		{
+			if (got == cr->nring)
+			{
+				MemoryContext old = MemoryContextSwitchTo(cr->cxt);
+
+				cr->ring[cr->nring++] = MakeSingleTupleTableSlot(cr->desc, &TTSOpsMinimalTuple);
+				MemoryContextSwitchTo(old);
+			}
+			if (!tuplestore_gettupleslot(ts, true, false, cr->ring[got]))
+				break;
+			if (++got == PARTIAL_BATCH)
+				break;
+		}
 		if (got == 0)
 			break;
 		n += got;
-		for (i = 0; i < nviews; i++)
+		for (i = 0; i < cr->nviews; i++)
 		{
 			LocalDelta *d = ds[i];
+			CaptureView *cv = &cr->views[i];
 
-			if (maps[i])
+			if (cv->map)
 			{
 				for (j = 0; j < got; j++)
-					partial_add_slot(d->ph, execute_attr_map_slot(maps[i]->attrMap, ring[j], d->def->slot));
+					partial_add_slot(d->ph, execute_attr_map_slot(cv->map->attrMap, cr->ring[j], d->def->slot));
 			}
 			else
-				partial_add_shaped_batch(d->ph, ring, got, shapes[i]);
+				partial_add_shaped_batch(d->ph, cr->ring, got, cv->shape);
 			if (n % CAPTURE_CHECK_ROWS == 0)
 				capture_bound(d);
 		}
 		if (got < PARTIAL_BATCH)
 			break;
 	}
-	for (i = 0; i < nviews; i++)
+	for (i = 0; i < cr->nviews; i++)
 		capture_bound(ds[i]);
 	tuplestore_select_read_pointer(ts, 0);
-	for (j = 0; j < PARTIAL_BATCH; j++)
-		ExecDropSingleTupleTableSlot(ring[j]);
-	for (i = 0; i < nviews; i++)
-	{
-		if (shapes[i])
-			pfree(shapes[i]);
-	}
+	/* the slots let go of the rows, which go with the statement */
+	for (j = 0; j < cr->nring; j++)
+		ExecClearTuple(cr->ring[j]);
+	if (temporary)
+		MemoryContextDelete(cr->cxt);
+	else
+		capture_busy = NULL;
 	return PointerGetDatum(NULL);
 }
 
@@ -588,6 +903,7 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 	ViewDef    *def;
 	LocalDelta *d;
 	TupleTableSlot *slot;
+	uint64		epoch;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
@@ -627,8 +943,8 @@ lambda_capture_row(PG_FUNCTION_ARGS)
 	def = cview_get(cache->batch_relid);
 	if (def == NULL)
 		return PointerGetDatum(NULL);		/* the view is being dropped */
-	(void) speed_attach(def, false);
-	d = capture_local_delta(def);
+	epoch = cview_epoch();		/* def is current as of now */
+	d = capture_local_delta(def, epoch, speed_attach(def, false));
 	slot = td->tg_trigslot;
 	if (cache->map)
 		slot = execute_attr_map_slot(cache->map->attrMap, slot, def->slot);
@@ -720,10 +1036,22 @@ capture_stash(void)
 							  "no memory to keep the states of a prepared transaction");
 }
 
-/* Forgets the transaction's captured states: it committed or aborted. */
+/*
+ * Forgets the transaction's captured states: it committed, aborted or was
+ * prepared. Their partial hashes are kept for the next transaction or freed
+ * (capture_done_partial).
+ */
 static void
 capture_reset_xact(void)
 {
+	ListCell   *lc;
+
+	foreach(lc, capture_deltas)
+	{
+		LocalDelta *d = lfirst(lc);
+
+		capture_done_partial(d->ph, d->epoch);
+	}
 	capture_deltas = NIL;
 	capture_reads = NIL;
 	capture_prepare_stash = NULL;
@@ -777,7 +1105,7 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				if (d->blob)
 					speed_apply(MyDatabaseId, d->batch_relid, d->def, d->blob->data, d->blob->len);
 				else
-					speed_apply_partial(MyDatabaseId, d->batch_relid, d->def, d->ph);
+					speed_apply_partial(MyDatabaseId, d->batch_relid, d->def, d->ph, d->slot);
 			}
 			if (capture_holding_commit_lock)
 				speed_unlock_commit();
@@ -818,6 +1146,7 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			capture_busy_abort(0);
 			capture_holding_commit_lock = false;	/* released with all LWLocks */
 			foreach(lc, capture_deltas)
 				capture_free_spills(lfirst(lc));
@@ -841,6 +1170,8 @@ capture_subxact_callback(SubXactEvent event, SubTransactionId mySubid pg_attribu
 	int			level = GetCurrentTransactionNestLevel();
 	ListCell   *lc;
 
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		capture_busy_abort(level);
 	/* transition tables read in the subtransaction: gone if it aborts */
 	foreach(lc, capture_reads)
 	{

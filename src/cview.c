@@ -80,8 +80,9 @@ static MemoryContext cview_cxt = NULL;
  * be in use: by the statement that was running when the invalidation
  * arrived, or by this transaction's captured deltas, which are applied at
  * COMMIT. No ViewDef pointer outlives the top-level transaction that got
- * it, so a retired definition is freed by the first cache call of a later
- * transaction.
+ * it (but those kept while cview_epoch() stands still, which a retirement
+ * moves), so a retired definition is freed by the first cache call of a
+ * later transaction.
  */
 typedef struct RetiredDef
 {
@@ -90,6 +91,14 @@ typedef struct RetiredDef
 } RetiredDef;
 
 static List *cview_retired = NIL;
+
+/*
+ * Counts the definitions dropped from the cache (cview_forget): a caller
+ * that keeps ViewDef pointers across transactions (capture.c) keeps them
+ * only while this count stands still, since a dropped definition is freed
+ * in a later transaction.
+ */
+static uint64 cview_forgotten = 0;
 
 /* ------------------------------------------------------------------------
  * Compiling
@@ -631,6 +640,7 @@ cview_forget(Oid batch_relid)
 	e = hash_search(cview_cache, &batch_relid, HASH_FIND, NULL);
 	if (e == NULL)
 		return;
+	cview_forgotten++;
 	old = MemoryContextSwitchTo(cview_cxt);
 	r = palloc(sizeof(RetiredDef));
 	r->cxt = e->def->cxt;
@@ -638,6 +648,17 @@ cview_forget(Oid batch_relid)
 	cview_retired = lappend(cview_retired, r);
 	MemoryContextSwitchTo(old);
 	(void) hash_search(cview_cache, &batch_relid, HASH_REMOVE, NULL);
+}
+
+/*
+ * How many definitions were dropped from this backend's cache so far: a
+ * ViewDef that cview_get returned stays valid, across transactions too,
+ * while this number does not change.
+ */
+uint64
+cview_epoch(void)
+{
+	return cview_forgotten;
 }
 
 /*

@@ -84,6 +84,7 @@ extern char *cview_window_sql(ViewDef *def, const char *col);
 extern Query *cview_parse_definition(const char *sql);
 extern Query *cview_parse_for_deparse(const char *sql);
 extern void cview_forget(Oid batch_relid);
+extern uint64 cview_epoch(void);
 extern Size cview_sketch_bytes_per_key(ViewDef *def);
 
 /*

@@ -644,8 +644,9 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
  * The groups are walked in the order they were made, which is random in
  * the generation's buckets: it prefetches the bucket of the group
  * 2 * GENERATION_PREFETCH ahead and the first entry of the chain of the
- * group GENERATION_PREFETCH ahead, so that the cache misses of a lookup
- * overlap with the work on the groups before it.
+ * group GENERATION_PREFETCH ahead (of the first GENERATION_PREFETCH groups,
+ * before it starts), so that the cache misses of a lookup overlap with the
+ * work on the groups before it.
  */
 bool
 generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,
@@ -691,7 +692,20 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 			}
 			for (i = 0; near && i < GENERATION_PREFETCH; i++)
 				near = partial_next(near);
-			initStringInfo(&img);
+
+			/*
+			 * The first entries of the chains of the groups before "near",
+			 * which the loop below does not prefetch: all the groups of a
+			 * small transaction (their buckets are on their way already)
+			 */
+			for (e = partial_first(ph); e && e != near; e = partial_next(e))
+			{
+				dsa_pointer q = b[e->key.hash & mask];
+
+				if (DsaPointerIsValid(q))
+					generation_prefetch(dsa_get_address(area, q));
+			}
+			img.data = NULL;	/* made when a states image needs it */
 			for (e = partial_first(ph); e && ok; e = partial_next(e), left--)
 			{
 				if (far)
@@ -714,6 +728,8 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 				if (len < 0)
 				{
 					/* a state that needs more (a function, room) */
+					if (img.data == NULL)
+						initStringInfo(&img);
 					resetStringInfo(&img);
 					states_image(def, e->values, e->nulls, &img);
 					states = img.data;

@@ -70,9 +70,15 @@ typedef struct PartialSlot
 
 #define partial_prefetch(p)	__builtin_prefetch(p)
 
-/* Arena blocks: the first is small (most transactions touch few groups) */
-#define PARTIAL_ARENA_MIN	(8 * 1024)
+/*
+ * Arena blocks: the first is small (most transactions touch few groups),
+ * small enough that with the hash's first slots it fits in the context's
+ * first block, which a reset keeps (partial_reset)
+ */
+#define PARTIAL_ARENA_MIN	(4 * 1024)
 #define PARTIAL_ARENA_MAX	(1024 * 1024)
+
+static PartialHash *partial_setup(ViewDef *def, MemoryContext cxt, long groups);
 
 /* A new, empty partial aggregation for def, in a context under parent. */
 PartialHash *
@@ -89,7 +95,49 @@ partial_create(ViewDef *def, MemoryContext parent)
 PartialHash *
 partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
 {
-	MemoryContext cxt = AllocSetContextCreate(parent, "pg_lambda partial states", ALLOCSET_DEFAULT_SIZES);
+	return partial_setup(def, AllocSetContextCreate(parent, "pg_lambda partial states",
+													ALLOCSET_DEFAULT_SIZES), groups);
+}
+
+/*
+ * A partial aggregation emptied for another use, with the same definition:
+ * its memory is reset (its context's first block kept) rather than freed
+ * and allocated again, which is most of what a small transaction's partial
+ * hash costs. The old pointer is no longer valid.
+ */
+PartialHash *
+partial_reset(PartialHash *ph)
+{
+	ViewDef    *def = ph->def;
+	MemoryContext cxt = ph->cxt;
+	bool		exact = ph->exact;
+
+	/*
+	 * Only entries in the first arena block and the hash as made: emptied
+	 * where they lie (a small transaction's case)
+	 */
+	if (!ph->allocated && ph->arena_bytes <= PARTIAL_ARENA_MIN &&
+		ph->groups->size == ph->initial_slots)
+	{
+		partial_groups_reset(ph->groups);
+		ph->first = ph->last = NULL;
+		if (ph->arena_base)
+			ph->arena = ph->arena_base;
+		ph->rows = 0;
+		if (def->sliding)
+			ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
+		return ph;
+	}
+	MemoryContextReset(cxt);
+	ph = partial_setup(def, cxt, 0);
+	ph->exact = exact;
+	return ph;
+}
+
+/* An empty partial aggregation for def in cxt (see partial_create_sized). */
+static PartialHash *
+partial_setup(ViewDef *def, MemoryContext cxt, long groups)
+{
 	PartialHash *ph = MemoryContextAllocZero(cxt, sizeof(PartialHash));
 	int			i;
 
@@ -98,6 +146,7 @@ partial_create_sized(ViewDef *def, MemoryContext parent, long groups)
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
 	ph->groups = partial_groups_create(cxt, (uint32) Min(Max(groups, 32), PG_INT32_MAX), NULL);
+	ph->initial_slots = ph->groups->size;
 	/* the initial states a new group starts from: copied at once (most are by value) */
 	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
 	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
@@ -152,6 +201,8 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 
 		block = Max(block, size);
 		ph->arena = MemoryContextAlloc(ph->cxt, block);
+		if (ph->arena_bytes == 0)
+			ph->arena_base = ph->arena;
 		ph->arena_end = ph->arena + block;
 		ph->arena_bytes += block;
 	}
@@ -190,11 +241,15 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 			/* a plain varlena (avg's array): its bytes, copied */
 			Size		l = VARSIZE(DatumGetPointer(m->initval));
 
+			ph->allocated = true;
 			e->values[i] = PointerGetDatum(memcpy(MemoryContextAlloc(ph->cxt, l),
 												  DatumGetPointer(m->initval), l));
 		}
 		else
+		{
+			ph->allocated = true;
 			aggmeta_initial(m, &e->values[i], &e->nulls[i], ph->cxt);
+		}
 	}
 	if (ph->last)
 		ph->last->next = e;
@@ -261,6 +316,7 @@ partial_advance_agg(PartialHash *ph, ViewAgg *va, TupleTableSlot *slot, Datum *v
 	InitFunctionCallInfoData(*fcinfo,
 							 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
 							 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
+	ph->allocated = true;
 	aggmeta_advance(&va->meta, fcinfo, val, isnull, ph->cxt);
 }
 
@@ -581,6 +637,7 @@ partial_combine_image(PartialHash *ph, const char *key, int keylen,
 	int		   *lens = palloc(sizeof(int) * (def->naggs + 1));
 	int			i;
 
+	ph->allocated = true;
 	e = partial_lookup(ph, key, keylen, &found);
 	states_split(def, states, stateslen, parts, lens);
 	for (i = 0; i < def->naggs; i++)
@@ -604,6 +661,7 @@ partial_merge(PartialHash *into, PartialHash *from)
 	PartialEntry *fe;
 	ViewDef    *def = into->def;
 
+	into->allocated = true;
 	for (fe = partial_first(from); fe; fe = partial_next(fe))
 	{
 		bool		found;

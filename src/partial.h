@@ -56,6 +56,10 @@ typedef struct PartialHash
 	int		   *carve;
 	Size		carve_bytes;	/* their room in an entry */
 	int16	   *plan;			/* how states images are written (states_plan) */
+	/* for partial_reset */
+	char	   *arena_base;		/* the first arena block */
+	uint32		initial_slots;	/* the hash's slots as made */
+	bool		allocated;		/* states allocated in cxt beside the entries */
 } PartialHash;
 
 /*
@@ -85,6 +89,7 @@ typedef struct PartialShape
 
 extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
 extern PartialHash *partial_create_sized(ViewDef *def, MemoryContext parent, long groups);
+extern PartialHash *partial_reset(PartialHash *ph);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);

@@ -56,6 +56,10 @@
  *                  ours except registry_lock and a view's lock.
  *   registry_lock  the view slots' in_use/dbid/batch_relid and the
  *                  prepared-transaction stash list; creating the DSA area.
+ *                  A slot's in_use/dbid/batch_relid change under its lock
+ *                  too, so a commit that kept the slot's number from
+ *                  capture checks them under the slot's lock alone
+ *                  (speed_lock_view_at).
  *   view->lock     everything else in a view slot and its generations'
  *                  tables: exclusive to apply, cut, install or free;
  *                  shared to read.
@@ -291,18 +295,55 @@ speed_free_slot(SpeedView *v)
 	LWLockRelease(&v->lock);
 }
 
-/* The slot of a view, locked exclusively, or NULL. */
-static SpeedView *
-speed_lock_view(Oid dbid, Oid batch_relid)
+/*
+ * Whether slot i is the view's: for a slot number a backend kept from
+ * speed_attach. Read without registry_lock it may be stale: a caller that
+ * holds the slot's lock reads it as it stands (whoever takes or frees a
+ * slot holds its lock too), one that does not gets an answer as good as
+ * speed_lookup's after it released registry_lock.
+ */
+static inline bool
+speed_slot_is(int i, Oid dbid, Oid batch_relid)
 {
 	SpeedView  *v;
 
+	if (i < 0 || i >= speed_shared->nviews)
+		return false;
+	v = &speed_shared->views[i];
+	return v->in_use && v->dbid == dbid && v->batch_relid == batch_relid;
+}
+
+/*
+ * The slot of a view, locked exclusively, or NULL. "hint": the slot number
+ * speed_attach gave (or -1): when it is still the view's, found without
+ * registry_lock, which every committing transaction would otherwise take.
+ */
+static SpeedView *
+speed_lock_view_at(Oid dbid, Oid batch_relid, int hint)
+{
+	SpeedView  *v;
+
+	if (hint >= 0 && hint < speed_shared->nviews)
+	{
+		v = &speed_shared->views[hint];
+		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
+		if (speed_slot_is(hint, dbid, batch_relid))
+			return v;
+		LWLockRelease(&v->lock);
+	}
 	LWLockAcquire(speed_shared->registry_lock, LW_SHARED);
 	v = speed_find(dbid, batch_relid);
 	if (v)
 		LWLockAcquire(&v->lock, LW_EXCLUSIVE);
 	LWLockRelease(speed_shared->registry_lock);
 	return v;
+}
+
+/* The slot of a view, locked exclusively, or NULL. */
+static SpeedView *
+speed_lock_view(Oid dbid, Oid batch_relid)
+{
+	return speed_lock_view_at(dbid, batch_relid, -1);
 }
 
 /* The slot of a view of this database, or NULL (not locked). */
@@ -530,6 +571,21 @@ speed_attach(ViewDef *def, bool created)
 }
 
 /*
+ * speed_attach for a caller that keeps the slot number it gave (capture.c,
+ * from one statement to the next): when slot "hint" is still the view's,
+ * nothing more (no lock, no catalog, no name); else speed_attach.
+ */
+int
+speed_attach_at(ViewDef *def, int hint)
+{
+	/* attached, and at the size lambda.speed_layer_memory now says */
+	(void) speed_get_area();
+	if (speed_slot_is(hint, MyDatabaseId, def->batch_relid))
+		return hint;
+	return speed_attach(def, false);
+}
+
+/*
  * CREATE established the cut: the slot starts complete after it. A slot
  * left by an earlier view with this OID is reset.
  */
@@ -721,17 +777,18 @@ speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len)
 /*
  * Applies a committed transaction's partial states to the view's open
  * generation straight from its partial hash, without a blob: for views
- * whose states images need no function (states_image_plain). Called after
- * commit, like speed_apply: raises none.
+ * whose states images need no function (states_image_plain). "slot": the
+ * view's slot number as speed_attach gave it, or -1. Called after commit,
+ * like speed_apply: raises none.
  */
 void
-speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph)
+speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph, int slot)
 {
 	SpeedView  *v;
 	SpeedGen   *g;
 	char		why[200];
 
-	v = speed_lock_view(dbid, batch_relid);
+	v = speed_lock_view_at(dbid, batch_relid, slot);
 	if (v == NULL)
 		return;					/* dropped meanwhile */
 	g = &v->gens[v->ngens - 1];

@@ -24,6 +24,7 @@ extern void speed_init(void);
 
 /* View slots (view.c, and the first capture or read after a restart) */
 extern int	speed_attach(ViewDef *def, bool created);
+extern int	speed_attach_at(ViewDef *def, int hint);
 extern void speed_view_created(ViewDef *def, int64 cut_gen);
 extern void speed_view_dropped(Oid batch_relid);
 extern int speed_release_stale(Oid dbid, List *live, bool all, Snapshot snap);
@@ -34,7 +35,8 @@ extern void speed_lock_commit(void);
 extern void speed_unlock_commit(void);
 extern StringInfo speed_blob(ViewDef *def, PartialHash *ph);
 extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len);
-extern void speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph);
+extern void speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph,
+								int slot);
 extern dsa_pointer speed_spill_put(const char *data, Size len);
 extern const char *speed_spill_data(dsa_pointer p);
 extern void speed_spill_free(dsa_pointer p);
