@@ -178,6 +178,7 @@ typedef struct MergeGroupState
 	/* a participant of a parallel scan */
 	MergeGroupShared *shared;	/* or NULL: the scan is not parallel */
 	SpeedSet   *shared_set;		/* the shared copy, or NULL when empty */
+	SpeedSet   *local_set;		/* the leader's own copy, until it starts */
 	bool		joined;			/* counted in shared->active */
 	MemoryContext sharedcxt;	/* shared_set's head */
 } MergeGroupState;
@@ -1294,6 +1295,12 @@ merge_group_next(ScanState *ss)
 		merge_reader_check(s->cols.batch_relid, GetUserId());
 		if (s->shared)
 		{
+			/* the leader reads the shared copy only: its own goes */
+			if (s->local_set)
+			{
+				speed_set_clear(s->local_set);
+				s->local_set = NULL;
+			}
 			/* a participant: the leader's copy, or none (an empty speed layer) */
 			if (!merge_group_join(s))
 			{
@@ -1411,6 +1418,8 @@ merge_group_reset(MergeGroupState *s)
 		merge_image_reset(s->image);
 	s->by_image = false;
 	s->joined = false;
+	/* a rescan of the speed branch frees it (merge_group_share makes another) */
+	s->local_set = NULL;
 	s->phase = 0;
 }
 
@@ -1454,6 +1463,7 @@ merge_group_share(MergeGroupState *s, MergeGroupShared *shared)
 
 	s->shared = NULL;
 	s->shared_set = NULL;
+	s->local_set = NULL;
 	s->joined = false;
 	MemoryContextReset(s->sharedcxt);
 	SpinLockInit(&shared->mutex);
@@ -1480,6 +1490,7 @@ merge_group_share(MergeGroupState *s, MergeGroupShared *shared)
 		flat = dsa_get_address(area, shared->set);
 		speed_set_flatten(set, flat);
 		s->shared_set = speed_set_attach_flat(flat, s->sharedcxt);
+		s->local_set = set;
 	}
 	s->shared = shared;
 }
@@ -1517,6 +1528,7 @@ merge_group_init_worker(CustomScanState *node, shm_toc *toc pg_attribute_unused(
 
 	s->shared = shared;
 	s->shared_set = NULL;
+	s->local_set = NULL;
 	s->joined = false;
 	if (DsaPointerIsValid(shared->set))
 		s->shared_set = speed_set_attach_flat(dsa_get_address(estate->es_query_dsa, shared->set),

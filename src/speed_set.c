@@ -72,10 +72,12 @@ typedef struct SpeedSetFlat
 
 struct SpeedSet
 {
-	MemoryContext cxt;
+	MemoryContext cxt;			/* the set's head */
+	MemoryContext arena;		/* its blocks and arrays (speed_set_mem), or NULL */
 	char	   *free;			/* the current block's free space */
 	Size		avail;
 	Size		bytes;			/* of the blocks */
+	Size		used;			/* of the entries, each MAXALIGNed */
 	SpeedSetRef *items;			/* in copy order */
 	int64		n;
 	int64		cap;
@@ -85,6 +87,18 @@ struct SpeedSet
 	uintptr_t	base;			/* what references are relative to */
 	bool		flat;			/* a flat set: read only but for "seen" */
 };
+
+/*
+ * Memory for the set's blocks and arrays: a context of their own, below the
+ * set's, made at the first need, so that speed_set_clear frees them at once.
+ */
+static void *
+speed_set_mem(SpeedSet *s, Size size)
+{
+	if (s->arena == NULL)
+		s->arena = AllocSetContextCreate(s->cxt, "speed-layer copy", ALLOCSET_DEFAULT_SIZES);
+	return MemoryContextAllocHuge(s->arena, size);
+}
 
 /*
  * Memory for the set's large arrays (a reserved block, the index). The
@@ -99,14 +113,14 @@ speed_set_alloc_large(SpeedSet *s, Size size)
 #ifdef MADV_HUGEPAGE
 	if (size >= SPEED_SET_HUGE_FROM)
 	{
-		char	   *p = MemoryContextAllocHuge(s->cxt, size + SPEED_SET_HUGE_PAGE);
+		char	   *p = speed_set_mem(s, size + SPEED_SET_HUGE_PAGE);
 		char	   *a = (char *) TYPEALIGN(SPEED_SET_HUGE_PAGE, p);
 
 		(void) madvise(a, TYPEALIGN_DOWN(SPEED_SET_HUGE_PAGE, size), MADV_HUGEPAGE);
 		return a;
 	}
 #endif
-	return MemoryContextAllocHuge(s->cxt, size);
+	return speed_set_mem(s, size);
 }
 
 /* An empty set in context cxt. */
@@ -132,7 +146,7 @@ speed_set_reserve(SpeedSet *s, int64 entries, Size bytes)
 
 		s->items = s->items ?
 			repalloc_huge(s->items, sizeof(SpeedSetRef) * cap) :
-			MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetRef) * cap);
+			speed_set_mem(s, sizeof(SpeedSetRef) * cap);
 		s->cap = cap;
 	}
 	if (need > s->avail)
@@ -155,7 +169,7 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 	{
 		Size		block = Max(size, SPEED_SET_BLOCK);
 
-		s->free = MemoryContextAllocHuge(s->cxt, block);
+		s->free = speed_set_mem(s, block);
 		s->avail = block;
 		s->bytes += block;
 	}
@@ -165,13 +179,14 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 
 		s->items = s->items ?
 			repalloc_huge(s->items, sizeof(SpeedSetRef) * cap) :
-			MemoryContextAllocHuge(s->cxt, sizeof(SpeedSetRef) * cap);
+			speed_set_mem(s, sizeof(SpeedSetRef) * cap);
 		s->cap = cap;
 	}
 	Assert(s->slots == NULL && !s->flat);
 	e = (SpeedSetEntry *) s->free;
 	s->free += size;
 	s->avail -= size;
+	s->used += size;
 	e->hash = hash;
 	e->keylen = keylen;
 	e->stateslen = stateslen;
@@ -179,6 +194,30 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 	memcpy(e->data, key, keylen);
 	memcpy(e->data + keylen, states, stateslen);
 	s->items[s->n++] = (SpeedSetRef) e;
+}
+
+/*
+ * Empties a set (not a flat one) and gives its memory back: a parallel
+ * merged scan's leader, once it copied the set into shared memory, reads
+ * only that copy (merge_group.c).
+ */
+void
+speed_set_clear(SpeedSet *s)
+{
+	Assert(!s->flat);
+	if (s->arena)
+		MemoryContextDelete(s->arena);
+	s->arena = NULL;
+	s->free = NULL;
+	s->avail = 0;
+	s->bytes = 0;
+	s->used = 0;
+	s->items = NULL;
+	s->n = 0;
+	s->cap = 0;
+	s->slots = NULL;
+	s->nslots = 0;
+	s->unique = true;
 }
 
 /*
@@ -286,16 +325,8 @@ speed_set_index(SpeedSet *s)
 Size
 speed_set_flat_size(SpeedSet *s)
 {
-	Size		size = SPEED_SET_FLAT_ENTRIES(s->n, speed_set_nslots(s->n));
-	int64		i;
-
-	for (i = 0; i < s->n; i++)
-	{
-		SpeedSetEntry *e = speed_set_get(s, i);
-
-		size += MAXALIGN(offsetof(SpeedSetEntry, data) + e->keylen + e->stateslen);
-	}
-	return size;
+	Assert(!s->flat);
+	return SPEED_SET_FLAT_ENTRIES(s->n, speed_set_nslots(s->n)) + s->used;
 }
 
 /*
@@ -303,38 +334,58 @@ speed_set_flat_size(SpeedSet *s)
  * address): one block that refers to nothing outside itself, so that other
  * processes may map it anywhere (the parallel merged scan puts it in the
  * query's dynamic shared memory, merge_group.c) and read it through
- * speed_set_attach_flat. Its entries are not "seen".
+ * speed_set_attach_flat. Its entries are not "seen". One pass: each entry
+ * goes into the index as it is copied (in copy order, as speed_set_index
+ * puts them), so the entries are read once.
+ *
+ * dst is usually memory new to the process, each of its pages faulted in
+ * at its first write: it is asked of the kernel at once, which faults them
+ * in without a trap per page (MADV_POPULATE_WRITE, Linux 5.14; where it is
+ * not, the writes fault them as before).
  */
 void
 speed_set_flatten(SpeedSet *s, char *dst)
 {
 	SpeedSetFlat *head = (SpeedSetFlat *) dst;
-	SpeedSet	view;
+	SpeedSetRef *items;
+	SpeedSetSlot *slots;
+	uint64		mask;
 	Size		at;
 	int64		i;
 
+#ifdef MADV_POPULATE_WRITE
+	{
+		char	   *from = (char *) TYPEALIGN(4096, dst);
+		char	   *to = (char *) TYPEALIGN_DOWN(4096, dst + speed_set_flat_size(s));
+
+		if (to > from)
+			(void) madvise(from, to - from, MADV_POPULATE_WRITE);
+	}
+#endif
 	head->n = s->n;
 	head->nslots = speed_set_nslots(s->n);
 	head->unique = s->unique;
-	memset(&view, 0, sizeof(view));
-	view.base = (uintptr_t) dst;
-	view.n = s->n;
-	view.items = (SpeedSetRef *) (dst + SPEED_SET_FLAT_ITEMS);
-	view.slots = (SpeedSetSlot *) (dst + SPEED_SET_FLAT_SLOTS(s->n));
-	view.nslots = head->nslots;
+	mask = head->nslots - 1;
+	items = (SpeedSetRef *) (dst + SPEED_SET_FLAT_ITEMS);
+	slots = (SpeedSetSlot *) (dst + SPEED_SET_FLAT_SLOTS(s->n));
+	memset(slots, 0, sizeof(SpeedSetSlot) * head->nslots);
 	at = SPEED_SET_FLAT_ENTRIES(s->n, head->nslots);
 	for (i = 0; i < s->n; i++)
 	{
 		SpeedSetEntry *e = speed_set_get(s, i);
 		Size		size = offsetof(SpeedSetEntry, data) + e->keylen + e->stateslen;
+		uint64		pos = e->hash & mask;
 
 		memcpy(dst + at, e, size);
 		((SpeedSetEntry *) (dst + at))->seen = false;
-		view.items[i] = at;
+		items[i] = at;
+		while (slots[pos].ref != 0)
+			pos = (pos + 1) & mask;
+		slots[pos].hash = e->hash;
+		slots[pos].ref = at;
 		at += MAXALIGN(size);
 	}
-	memset(view.slots, 0, sizeof(SpeedSetSlot) * view.nslots);
-	speed_set_fill_index(&view);
+	Assert(at == speed_set_flat_size(s));
 }
 
 /*

@@ -33,6 +33,7 @@ typedef struct SpeedSet SpeedSet;
 extern SpeedSet *speed_set_create(MemoryContext cxt);
 extern void speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 						  const char *states, uint32 stateslen);
+extern void speed_set_clear(SpeedSet *s);
 extern void speed_set_reserve(SpeedSet *s, int64 entries, Size bytes);
 extern int64 speed_set_count(SpeedSet *s);
 extern SpeedSetEntry *speed_set_get(SpeedSet *s, int64 i);
