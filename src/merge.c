@@ -105,6 +105,7 @@ typedef struct MergeScanState
 	bool		handed;			/* the merged scan took the set */
 	bool		fetched;
 	bool		from_events;
+	dsa_area   *share_area;		/* set for merge_speed_set_shared's read */
 	MemoryContext cxt;
 } MergeScanState;
 
@@ -892,7 +893,7 @@ merge_fdw_fetch(ForeignScanState *node, MergeScanState *s)
 				 errdetail("The batch layer's cut refers to transactions of the server or database it was copied from, and no scheduler runs in this database to recompute it."),
 				 errhint("Run SELECT lambda.recompute('%s'), which also starts the database's scheduler.",
 						 get_rel_name(s->def->view_relid))));
-	s->set = speed_set_create(s->cxt);
+	s->set = s->share_area ? speed_set_create_shared(s->cxt, s->share_area) : speed_set_create(s->cxt);
 	if (s->point && s->steps)
 	{
 		ListCell   *lc;
@@ -1016,6 +1017,42 @@ merge_speed_set(PlanState *ps)
 	}
 	s->handed = true;
 	return s->set;
+}
+
+/*
+ * For a parallel merged scan's leader (merge_group.c): as merge_speed_set,
+ * from a scan that starts again (the caller rescanned it), copying the
+ * speed layer straight into area when it can (speed_set_create_shared);
+ * *chunk is then where the flat set lies (and the returned set must not be
+ * used), else InvalidDsaPointer and the set is an ordinary one.
+ */
+SpeedSet *
+merge_speed_set_shared(PlanState *ps, dsa_area *area, dsa_pointer *chunk)
+{
+	MergeScanState *s;
+	SpeedSet   *set;
+
+	*chunk = InvalidDsaPointer;
+	if (!IsA(ps, ForeignScanState) || ((ForeignScanState *) ps)->fdw_state == NULL ||
+		((ForeignScanState *) ps)->fdwroutine == NULL ||
+		((ForeignScanState *) ps)->fdwroutine->IterateForeignScan != merge_fdw_iterate)
+		return merge_speed_set(ps);
+	s = ((ForeignScanState *) ps)->fdw_state;
+	s->share_area = s->fetched ? NULL : area;
+	PG_TRY();
+	{
+		set = merge_speed_set(ps);
+	}
+	PG_FINALLY();
+	{
+		s->share_area = NULL;
+	}
+	PG_END_TRY();
+	if (set != NULL && speed_set_count(set) > 0)
+		*chunk = speed_set_share_done(set);
+	else if (set != NULL)
+		(void) speed_set_share_done(set);
+	return set;
 }
 
 /*

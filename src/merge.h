@@ -17,6 +17,7 @@
 #include "speed_set.h"
 
 extern SpeedSet *merge_speed_set(PlanState *ps);
+extern SpeedSet *merge_speed_set_shared(PlanState *ps, dsa_area *area, dsa_pointer *chunk);
 extern bool merge_speed_whole(PlanState *ps, ViewDef **def, int64 *cut_gen);
 
 #endif							/* LAMBDA_MERGE_H */

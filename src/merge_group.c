@@ -1478,10 +1478,15 @@ merge_group_share(MergeGroupState *s, MergeGroupShared *shared)
 	merge_reader_check(s->cols.batch_relid, GetUserId());
 	speed = list_nth(s->css.custom_ps, s->cols.speed_child);
 	ExecReScan(speed);
-	set = merge_speed_set(speed);
+	set = merge_speed_set_shared(speed, area, &shared->set);
 	if (set == NULL)
 		elog(ERROR, "parallel merged scan without a copy of the speed layer");
-	if (speed_set_count(set) > 0)
+	if (DsaPointerIsValid(shared->set))
+	{
+		/* read straight into the area: the leader has no other copy */
+		s->shared_set = speed_set_attach_flat(dsa_get_address(area, shared->set), s->sharedcxt);
+	}
+	else if (speed_set_count(set) > 0)
 	{
 		Size		size = speed_set_flat_size(set);
 		char	   *flat;

@@ -182,6 +182,23 @@ speed_read_gens(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, 
 	int			filled = 0;
 
 	LWLockAcquire(&v->lock, LW_SHARED);
+	if (key == NULL && f == NULL)
+	{
+		/* room for every entry at once (a shared set takes it all then, speed_set.c) */
+		int64		n = 0;
+		Size		bytes = 0;
+
+		for (i = 0; i < v->ngens; i++)
+		{
+			SpeedGen   *g = &v->gens[i];
+
+			if (g->gen <= after_gen || (upto_gen >= 0 && g->gen > upto_gen))
+				continue;
+			n += g->nentries;
+			bytes += g->bytes;
+		}
+		speed_set_reserve(set, n, bytes);
+	}
 	for (i = 0; i < v->ngens && ok; i++)
 	{
 		SpeedGen   *g = &v->gens[i];

@@ -27,6 +27,7 @@
 
 #include <sys/mman.h>
 
+#include "utils/dsa.h"
 #include "utils/memutils.h"
 
 #include "speed_set.h"
@@ -52,8 +53,16 @@ typedef struct SpeedSetFlat
 {
 	int64		n;
 	uint64		nslots;
+	Size		items_at;		/* where the items and the slots begin */
+	Size		slots_at;
 	bool		unique;
 } SpeedSetFlat;
+
+/* Where a flat set's parts begin, from its start */
+#define SPEED_SET_FLAT_ITEMS		MAXALIGN(sizeof(SpeedSetFlat))
+#define SPEED_SET_FLAT_SLOTS(n)		(SPEED_SET_FLAT_ITEMS + MAXALIGN(sizeof(SpeedSetRef) * (n)))
+#define SPEED_SET_FLAT_ENTRIES(n, nslots) \
+	(SPEED_SET_FLAT_SLOTS(n) + MAXALIGN(sizeof(SpeedSetSlot) * (nslots)))
 
 #define SPEED_SET_ENTRY(s, r)	((SpeedSetEntry *) ((s)->base + (r)))
 
@@ -86,6 +95,9 @@ struct SpeedSet
 	bool		unique;			/* no key image more than once */
 	uintptr_t	base;			/* what references are relative to */
 	bool		flat;			/* a flat set: read only but for "seen" */
+	/* a set written straight into shared memory (speed_set_create_shared) */
+	dsa_area   *area;			/* or NULL */
+	dsa_pointer chunk;			/* the flat set, once reserved, or invalid */
 };
 
 /*
@@ -134,11 +146,97 @@ speed_set_create(MemoryContext cxt)
 	return s;
 }
 
+/*
+ * An empty set in context cxt that a parallel merged scan's leader fills
+ * with the speed layer for every participant (merge_group.c): its first
+ * reservation (speed_set_reserve, made for all the entries of a read of
+ * every key, speed_read.c) is a flat set in area, which the entries are
+ * copied into and speed_set_share_done indexes, so that the leader copies
+ * the speed layer once and keeps no other copy. A set filled otherwise
+ * (entries beyond the reservation, none reserved) turns into a local set
+ * as it goes, which the caller then flattens (speed_set_flatten).
+ */
+SpeedSet *
+speed_set_create_shared(MemoryContext cxt, dsa_area *area)
+{
+	SpeedSet   *s = speed_set_create(cxt);
+
+	s->area = area;
+	s->chunk = InvalidDsaPointer;
+	return s;
+}
+
+/* The index's slots for a set of entries entries (see speed_set_index). */
+static uint64
+speed_set_nslots(int64 entries)
+{
+	uint64		n = 16;
+
+	while (n < 2 * (uint64) entries)
+		n *= 2;
+	return n;
+}
+
+/*
+ * A set made by speed_set_create_shared turns into a local one: its items
+ * become addresses in this process (its entries stay where they are, in the
+ * area, which lasts as long as the query).
+ */
+static void
+speed_set_unshare(SpeedSet *s)
+{
+	if (s->area == NULL)
+		return;
+	if (DsaPointerIsValid(s->chunk))
+	{
+		int64		cap = Max(s->n * 2, 64);
+		SpeedSetRef *items = speed_set_mem(s, sizeof(SpeedSetRef) * cap);
+		int64		i;
+
+		for (i = 0; i < s->n; i++)
+			items[i] = s->base + s->items[i];
+		s->items = items;
+		s->cap = cap;
+		s->base = 0;
+	}
+	s->area = NULL;
+	s->chunk = InvalidDsaPointer;
+}
+
 /* Makes room for entries more entries of bytes bytes in all (key + states). */
 void
 speed_set_reserve(SpeedSet *s, int64 entries, Size bytes)
 {
 	Size		need = bytes + (Size) entries * MAXALIGN(offsetof(SpeedSetEntry, data) + MAXIMUM_ALIGNOF);
+
+	if (s->area && !DsaPointerIsValid(s->chunk) && s->n == 0 && entries > 0)
+	{
+		/* the flat set: head, items, index slots, then the entries */
+		Size		at = SPEED_SET_FLAT_ENTRIES(entries, speed_set_nslots(entries));
+		char	   *flat;
+
+		s->chunk = dsa_allocate_extended(s->area, at + need, DSA_ALLOC_HUGE);
+		flat = dsa_get_address(s->area, s->chunk);
+#ifdef MADV_POPULATE_WRITE
+		{
+			/* new memory: its pages faulted in at once (see speed_set_flatten) */
+			char	   *from = (char *) TYPEALIGN(4096, flat);
+			char	   *to = (char *) TYPEALIGN_DOWN(4096, flat + at + need);
+
+			if (to > from)
+				(void) madvise(from, to - from, MADV_POPULATE_WRITE);
+		}
+#endif
+		s->base = (uintptr_t) flat;
+		s->items = (SpeedSetRef *) (flat + SPEED_SET_FLAT_ITEMS);
+		s->cap = entries;
+		s->free = flat + at;
+		s->avail = need;
+		s->bytes = at + need;
+		return;
+	}
+	if (s->area && (s->n + entries > s->cap || need > s->avail))
+		speed_set_unshare(s);
 
 	if (s->n + entries > s->cap)
 	{
@@ -165,6 +263,8 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 	Size		size = MAXALIGN(offsetof(SpeedSetEntry, data) + keylen + stateslen);
 	SpeedSetEntry *e;
 
+	if (s->area && (s->n >= s->cap || size > s->avail))
+		speed_set_unshare(s);
 	if (size > s->avail)
 	{
 		Size		block = Max(size, SPEED_SET_BLOCK);
@@ -193,7 +293,7 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 	e->seen = false;
 	memcpy(e->data, key, keylen);
 	memcpy(e->data + keylen, states, stateslen);
-	s->items[s->n++] = (SpeedSetRef) e;
+	s->items[s->n++] = (SpeedSetRef) ((uintptr_t) e - s->base);
 }
 
 /*
@@ -262,16 +362,6 @@ speed_set_bytes(SpeedSet *s)
 	return s->bytes + sizeof(SpeedSetRef) * s->cap + sizeof(SpeedSetSlot) * s->nslots;
 }
 
-/* The index's slots for a set of entries entries (see speed_set_index). */
-static uint64
-speed_set_nslots(int64 entries)
-{
-	uint64		n = 16;
-
-	while (n < 2 * (uint64) entries)
-		n *= 2;
-	return n;
-}
 
 /* Fills the index slots (zeroed) with the set's items, in copy order. */
 static void
@@ -314,12 +404,6 @@ speed_set_index(SpeedSet *s)
 	s->nslots = n;
 	speed_set_fill_index(s);
 }
-
-/* Where a flat set's parts begin, from its start */
-#define SPEED_SET_FLAT_ITEMS		MAXALIGN(sizeof(SpeedSetFlat))
-#define SPEED_SET_FLAT_SLOTS(n)		(SPEED_SET_FLAT_ITEMS + MAXALIGN(sizeof(SpeedSetRef) * (n)))
-#define SPEED_SET_FLAT_ENTRIES(n, nslots) \
-	(SPEED_SET_FLAT_SLOTS(n) + MAXALIGN(sizeof(SpeedSetSlot) * (nslots)))
 
 /* The bytes of a flat copy of s (speed_set_flatten), at a MAXALIGNed address. */
 Size
@@ -364,6 +448,8 @@ speed_set_flatten(SpeedSet *s, char *dst)
 #endif
 	head->n = s->n;
 	head->nslots = speed_set_nslots(s->n);
+	head->items_at = SPEED_SET_FLAT_ITEMS;
+	head->slots_at = SPEED_SET_FLAT_SLOTS(s->n);
 	head->unique = s->unique;
 	mask = head->nslots - 1;
 	items = (SpeedSetRef *) (dst + SPEED_SET_FLAT_ITEMS);
@@ -389,6 +475,39 @@ speed_set_flatten(SpeedSet *s, char *dst)
 }
 
 /*
+ * Ends the filling of a set made by speed_set_create_shared: when it is
+ * still the flat set it was reserved as, writes its head and index and
+ * returns where it lies in the area (speed_set_attach_flat reads it; the
+ * set itself must not be used any more); otherwise (a local set now, or an
+ * empty one) returns InvalidDsaPointer and the set is a local set as any.
+ */
+dsa_pointer
+speed_set_share_done(SpeedSet *s)
+{
+	SpeedSetFlat *head;
+	dsa_pointer chunk = s->chunk;
+
+	if (s->area == NULL || !DsaPointerIsValid(chunk))
+	{
+		speed_set_unshare(s);
+		return InvalidDsaPointer;
+	}
+	head = (SpeedSetFlat *) s->base;
+	head->n = s->n;
+	head->nslots = speed_set_nslots(s->cap);
+	head->items_at = SPEED_SET_FLAT_ITEMS;
+	head->slots_at = SPEED_SET_FLAT_SLOTS(s->cap);
+	head->unique = s->unique;
+	s->slots = (SpeedSetSlot *) (s->base + head->slots_at);
+	s->nslots = head->nslots;
+	memset(s->slots, 0, sizeof(SpeedSetSlot) * s->nslots);
+	speed_set_fill_index(s);
+	s->flat = true;
+	s->area = NULL;
+	return chunk;
+}
+
+/*
  * A set that reads the flat copy at flat (speed_set_flatten), mapped in
  * this process; its head is allocated in cxt. Indexed; nothing may be
  * added. Marking an entry seen writes the copy (shared by every process
@@ -405,8 +524,8 @@ speed_set_attach_flat(char *flat, MemoryContext cxt)
 	s->base = (uintptr_t) flat;
 	s->n = s->cap = head->n;
 	s->unique = head->unique;
-	s->items = (SpeedSetRef *) (flat + SPEED_SET_FLAT_ITEMS);
-	s->slots = (SpeedSetSlot *) (flat + SPEED_SET_FLAT_SLOTS(head->n));
+	s->items = (SpeedSetRef *) (flat + head->items_at);
+	s->slots = (SpeedSetSlot *) (flat + head->slots_at);
 	s->nslots = head->nslots;
 	return s;
 }

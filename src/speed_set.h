@@ -12,6 +12,8 @@
 
 #include "postgres.h"
 
+#include "utils/dsa.h"
+
 /* One copied entry: its key image, then its states image, in data */
 typedef struct SpeedSetEntry
 {
@@ -31,6 +33,8 @@ typedef struct SpeedSet SpeedSet;
 #define SPEED_SET_PROBE_START	PG_UINT64_MAX
 
 extern SpeedSet *speed_set_create(MemoryContext cxt);
+extern SpeedSet *speed_set_create_shared(MemoryContext cxt, dsa_area *area);
+extern dsa_pointer speed_set_share_done(SpeedSet *s);
 extern void speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 						  const char *states, uint32 stateslen);
 extern void speed_set_clear(SpeedSet *s);
