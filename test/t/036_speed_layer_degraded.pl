@@ -44,5 +44,17 @@ is($node->safe_psql('postgres', q{
 	  (SELECT k, count(*), sum(x) FROM ev GROUP BY k EXCEPT ALL SELECT k, n, s FROM by_key)) d}),
 	'0', 'the degraded view answers exactly what its defining query answers');
 
+# a whole-view read in parallel (merge_group.c): the leader's read of the
+# speed layer into shared memory finds it degraded, reads the events, and
+# shares that copy instead
+my $par = q{SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+	SET min_parallel_table_scan_size = 0; SET cpu_tuple_cost = 0.0001;
+	SET max_parallel_workers_per_gather = 2;};
+like($node->safe_psql('postgres', $par . q{EXPLAIN (COSTS OFF) SELECT count(*), sum(n), sum(s) FROM by_key}),
+	qr/Parallel Custom Scan \(LambdaMerge\)/, 'the whole-view read is planned in parallel');
+is($node->safe_psql('postgres', $par . q{SELECT count(*), sum(n), sum(s) FROM by_key}),
+	$node->safe_psql('postgres', q{SELECT count(*), sum(n), sum(s) FROM (SELECT k, count(*) AS n, sum(x) AS s FROM ev GROUP BY k) d}),
+	'the parallel whole-view read of a degraded view answers what its defining query answers');
+
 $node->stop;
 done_testing();
