@@ -217,16 +217,6 @@ speed_set_reserve(SpeedSet *s, int64 entries, Size bytes)
 
 		s->chunk = dsa_allocate_extended(s->area, at + need, DSA_ALLOC_HUGE);
 		flat = dsa_get_address(s->area, s->chunk);
-#ifdef MADV_POPULATE_WRITE
-		{
-			/* new memory: its pages faulted in at once (see speed_set_flatten) */
-			char	   *from = (char *) TYPEALIGN(4096, flat);
-			char	   *to = (char *) TYPEALIGN_DOWN(4096, flat + at + need);
-
-			if (to > from)
-				(void) madvise(from, to - from, MADV_POPULATE_WRITE);
-		}
-#endif
 		s->base = (uintptr_t) flat;
 		s->items = (SpeedSetRef *) (flat + SPEED_SET_FLAT_ITEMS);
 		s->cap = entries;
@@ -421,11 +411,6 @@ speed_set_flat_size(SpeedSet *s)
  * speed_set_attach_flat. Its entries are not "seen". One pass: each entry
  * goes into the index as it is copied (in copy order, as speed_set_index
  * puts them), so the entries are read once.
- *
- * dst is usually memory new to the process, each of its pages faulted in
- * at its first write: it is asked of the kernel at once, which faults them
- * in without a trap per page (MADV_POPULATE_WRITE, Linux 5.14; where it is
- * not, the writes fault them as before).
  */
 void
 speed_set_flatten(SpeedSet *s, char *dst)
@@ -437,15 +422,6 @@ speed_set_flatten(SpeedSet *s, char *dst)
 	Size		at;
 	int64		i;
 
-#ifdef MADV_POPULATE_WRITE
-	{
-		char	   *from = (char *) TYPEALIGN(4096, dst);
-		char	   *to = (char *) TYPEALIGN_DOWN(4096, dst + speed_set_flat_size(s));
-
-		if (to > from)
-			(void) madvise(from, to - from, MADV_POPULATE_WRITE);
-	}
-#endif
 	head->n = s->n;
 	head->nslots = speed_set_nslots(s->n);
 	head->items_at = SPEED_SET_FLAT_ITEMS;
