@@ -1430,8 +1430,12 @@ merge_group_reset(MergeGroupState *s)
  * share of the batch rows (the batch branches are parallel sequential
  * scans). The speed layer is not MVCC: read twice, it may differ, so only
  * the leader reads it, once, when the Gather sets up its shared memory
- * (merge_group_share): it flattens its copy (speed_set_flatten) into the
- * query's shared area, and every participant probes that copy and marks
+ * (merge_group_share): a read of every key goes straight into the query's
+ * shared area, as one flat set sized for all the generations it reads
+ * (speed_set_create_shared), so the leader keeps no copy of its own;
+ * another read (the events', for a degraded speed layer) makes a local copy,
+ * which it flattens into the area (speed_set_flatten) and frees once it
+ * starts. Every participant probes the shared copy and marks
  * the entries of the keys it merges. The keys only in the speed layer are
  * returned by the last participant to finish its batch rows
  * (MergeGroupShared). Without the shared memory (a Gather run without

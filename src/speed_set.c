@@ -15,9 +15,10 @@
  * anything again.
  *
  * A set lives in the memory context it was created in; it is freed with it.
- * Local memory, no locks; except a flat copy (speed_set_flatten), one block
- * without pointers that a parallel merged scan puts in the query's shared
- * memory: written once by the leader before the workers start, then only
+ * Local memory, no locks; except a flat set (speed_set_flatten, or one
+ * filled in place: speed_set_create_shared), one block without pointers
+ * that a parallel merged scan puts in the query's shared memory: written
+ * once by the leader before the workers start, then only
  * read but for the entries' "seen" flags, which participants set (to true
  * only) and the last one reads after the others are done (merge_group.c).
  *
