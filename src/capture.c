@@ -399,7 +399,9 @@ capture_bound(LocalDelta *d)
 	long		groups;
 	PartialHash *full;
 
-	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
+	/* blocks kept for the groups to come (partial_restart) are not in use */
+	if (MemoryContextMemAllocated(d->ph->cxt, true) - partial_spare_bytes(d->ph) <=
+		(Size) lambda_capture_memory * 1024)
 		return;
 	if (!d->lost && states_image_plain(d->def))
 	{
@@ -450,7 +452,13 @@ capture_bound(LocalDelta *d)
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(tmp);
 	}
-	/* as many groups again, most likely: a hash of that size from the start */
+	/*
+	 * Its memory kept for the groups to come (partial_restart), within the
+	 * bound, or else, as many groups again most likely, a hash of that size
+	 * from the start
+	 */
+	if (partial_restart(d->ph, (Size) lambda_capture_memory * 1024))
+		return;
 	full = d->ph;
 	groups = partial_count(full);
 	d->ph = partial_create_sized(d->def, capture_cxt, groups);
