@@ -385,13 +385,14 @@ capture_local_delta(ViewDef *def, uint64 epoch, int slot)
  * they move into the speed layer's shared memory (a spill, which the commit
  * applies before the rest) and d starts over empty, in the memory it had
  * (partial_restart). States that need no serialization function
- * (states_image_plain) move into a generation of their own, one per
- * level: every spill of the level goes into it, keys that come again
- * combined there, so it holds each group once however often the states
- * move (and the commit links its entries into the view's open generation). Other states move as a blob each time. If the area has
- * no room, the states are dropped and the view's open generation turns
- * incomplete when the transaction commits (its readers then read the
- * events, and the scheduler rebuilds it): exact either way.
+ * (states_image_plain) move into a generation of their own, one per level:
+ * every spill of the level goes into it, keys that come again combined
+ * there, so it holds each group once however often the states move (and the
+ * commit links its entries into the view's open generation). Other states
+ * move as a blob each time. If the area has no room, the states are dropped
+ * and the view's open generation turns incomplete when the transaction
+ * commits (its readers then read the events, and the scheduler rebuilds
+ * it): exact either way.
  */
 static void
 capture_bound(LocalDelta *d)
