@@ -383,15 +383,16 @@ capture_local_delta(ViewDef *def, uint64 epoch, int slot)
 /*
  * Keeps the states of d within lambda.capture_memory: when they take more,
  * they move into the speed layer's shared memory (a spill, which the commit
- * applies before the rest) and d starts over empty. States that need no
- * serialization function (states_image_plain) move into a generation of
- * their own, one per level: every spill of the level goes into it, keys
- * that come again combined there, so it holds each group once however
- * often the states move (and the commit links its entries into the view's
- * open generation). Other states move as a blob each time. If the area has
- * no room, the states are dropped and the view's open generation turns
- * incomplete when the transaction commits (its readers then read the
- * events, and the scheduler rebuilds it): exact either way.
+ * applies before the rest) and d starts over empty, in the memory it had
+ * (partial_restart). States that need no serialization function
+ * (states_image_plain) move into a generation of their own, one per level:
+ * every spill of the level goes into it, keys that come again combined
+ * there, so it holds each group once however often the states move (and the
+ * commit links its entries into the view's open generation). Other states
+ * move as a blob each time. If the area has no room, the states are dropped
+ * and the view's open generation turns incomplete when the transaction
+ * commits (its readers then read the events, and the scheduler rebuilds
+ * it): exact either way.
  */
 static void
 capture_bound(LocalDelta *d)
@@ -399,7 +400,9 @@ capture_bound(LocalDelta *d)
 	long		groups;
 	PartialHash *full;
 
-	if (MemoryContextMemAllocated(d->ph->cxt, true) <= (Size) lambda_capture_memory * 1024)
+	/* blocks kept for the groups to come (partial_restart) are not in use */
+	if (MemoryContextMemAllocated(d->ph->cxt, true) - partial_spare_bytes(d->ph) <=
+		(Size) lambda_capture_memory * 1024)
 		return;
 	if (!d->lost && states_image_plain(d->def))
 	{
@@ -450,7 +453,13 @@ capture_bound(LocalDelta *d)
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(tmp);
 	}
-	/* as many groups again, most likely: a hash of that size from the start */
+	/*
+	 * Its memory kept for the groups to come (partial_restart), within the
+	 * bound, or else, as many groups again most likely, a hash of that size
+	 * from the start
+	 */
+	if (partial_restart(d->ph, (Size) lambda_capture_memory * 1024))
+		return;
 	full = d->ph;
 	groups = partial_count(full);
 	d->ph = partial_create_sized(d->def, capture_cxt, groups);

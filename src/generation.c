@@ -451,6 +451,65 @@ generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 }
 
 /*
+ * For generation_apply_partial: a new entry for partial entry pe, whose link
+ * the caller found at the chain's end, carved from the newest chunk with
+ * its states image written there as it is made (states_plan_image), rather
+ * than made elsewhere and copied. False, with nothing changed, when the
+ * image needs more (a function, room the chunk has not left): the caller
+ * then makes it and inserts it (generation_insert_at), which makes a new
+ * chunk if needed. The room past the newest chunk's carved entries is no
+ * entry's until carved (only the lock holder writes there; readers stop at
+ * g->chunk_free).
+ */
+static pg_attribute_always_inline bool
+generation_insert_plain(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *link,
+						PartialEntry *pe, const int16 *plan, bool indexed,
+						GenerationCarve *carve)
+{
+	Size		head = offsetof(SpeedEntry, data) + pe->key.len;
+	Size		room;
+	SpeedEntry *e;
+	dsa_pointer p;
+	Size		size;
+	int			len;
+
+	if (!DsaPointerIsValid(g->chunk_free) || g->chunk_left <= head)
+		return false;
+	room = Min(g->chunk_left, GENERATION_CHUNK_ENTRY) - head;
+	p = g->chunk_free;
+	if (DsaPointerIsValid(carve->entry) && carve->head == g->chunks)
+		e = (SpeedEntry *) (carve->addr + (p - carve->entry));
+	else
+	{
+		e = dsa_get_address(area, p);
+		carve->head = g->chunks;
+		carve->entry = p;
+		carve->addr = (char *) e;
+	}
+	len = states_plan_image(plan, def->naggs, pe->values, pe->nulls, e->data + pe->key.len,
+							(int) Min(room, (Size) PG_INT32_MAX));
+	if (len < 0)
+		return false;
+	/* chunk sizes and entries are MAXALIGNed: this fits in chunk_left */
+	size = MAXALIGN(head + len);
+	Assert(size <= g->chunk_left);
+	g->chunk_free += size;
+	g->chunk_left -= size;
+	e->next = InvalidDsaPointer;
+	e->hash = pe->key.hash;
+	e->keylen = pe->key.len;
+	e->stateslen = len;
+	e->cap = (uint32) len | GENERATION_CHUNKED;
+	memcpy(e->data, pe->key.data, pe->key.len);
+	*link = p;
+	g->nentries++;
+	/* the read side's column indexes (speed_index.c) */
+	if (indexed)
+		speed_index_add(area, g, def, pe->key.data, pe->key.len, pe->key.hash);
+	return true;
+}
+
+/*
  * Stores states for a key, whose link (generation_link) the caller found:
  * the states themselves for a new key, else the combination with what is
  * there. "ahead" is how many more keys the caller may add (chunk sizing);
@@ -722,6 +781,10 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					near = partial_next(near);
 				}
 				link = generation_link_in(area, b, mask, e->key.hash, e->key.data, e->key.len);
+				/* a new key, its image written where it is carved: no copy */
+				if (!DsaPointerIsValid(*link) &&
+					generation_insert_plain(area, g, def, link, e, ph->plan, index_new, &carve))
+					continue;
 				states = image;
 				len = states_plan_image(ph->plan, def->naggs, e->values, e->nulls,
 										image, sizeof(image));

@@ -78,6 +78,15 @@ typedef struct PartialSlot
 #define PARTIAL_ARENA_MIN	(4 * 1024)
 #define PARTIAL_ARENA_MAX	(1024 * 1024)
 
+/* An arena block's header: the entries carved from it follow */
+typedef struct PartialBlock
+{
+	struct PartialBlock *next;
+	Size		size;			/* of the block, header included */
+} PartialBlock;
+
+#define PARTIAL_BLOCK_HEADER	MAXALIGN(sizeof(PartialBlock))
+
 static PartialHash *partial_setup(ViewDef *def, MemoryContext cxt, long groups);
 
 /* A new, empty partial aggregation for def, in a context under parent. */
@@ -116,13 +125,13 @@ partial_reset(PartialHash *ph)
 	 * Only entries in the first arena block and the hash as made: emptied
 	 * where they lie (a small transaction's case)
 	 */
-	if (!ph->allocated && ph->arena_bytes <= PARTIAL_ARENA_MIN &&
+	if (!ph->allocated && ph->arena_bytes <= PARTIAL_ARENA_MIN && ph->spare == NULL &&
 		ph->groups->size == ph->initial_slots)
 	{
 		partial_groups_reset(ph->groups);
 		ph->first = ph->last = NULL;
 		if (ph->arena_base)
-			ph->arena = ph->arena_base;
+			ph->arena = ph->arena_base + PARTIAL_BLOCK_HEADER;
 		ph->rows = 0;
 		if (def->sliding)
 			ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
@@ -132,6 +141,57 @@ partial_reset(PartialHash *ph)
 	ph = partial_setup(def, cxt, 0);
 	ph->exact = exact;
 	return ph;
+}
+
+/*
+ * Empties a partial aggregation for more groups of the same statement (its
+ * states moved to shared memory, capture.c), keeping its memory: the
+ * hash's slots, emptied where they lie, and its arena blocks, which the
+ * groups to come are carved from before any new block is allocated. Memory
+ * freed and allocated again would be given back to the kernel and then
+ * faulted in page by page once more. Blocks are freed, the oldest (the
+ * smallest) first, until what its context holds is at most "keep" bytes.
+ * False, with ph unchanged, when states were allocated beside the entries
+ * (freed only with the context): the caller then makes a new one.
+ */
+bool
+partial_restart(PartialHash *ph, Size keep)
+{
+	if (ph->allocated)
+		return false;
+	partial_groups_reset(ph->groups);
+	ph->first = ph->last = NULL;
+	ph->rows = 0;
+	while (ph->blocks != NULL)
+	{
+		PartialBlock *b = ph->blocks;
+
+		ph->blocks = b->next;
+		b->next = ph->spare;
+		ph->spare = b;
+		ph->spare_bytes += b->size;
+	}
+	ph->arena = ph->arena_end = NULL;
+	ph->arena_bytes = 0;
+	while (ph->spare != NULL && MemoryContextMemAllocated(ph->cxt, true) > keep)
+	{
+		PartialBlock *b = ph->spare;
+
+		ph->spare = b->next;
+		ph->spare_bytes -= b->size;
+		pfree(b);
+	}
+	return true;
+}
+
+/*
+ * The bytes of the arena blocks partial_restart kept that no entry uses
+ * yet: allocated, but not in use.
+ */
+Size
+partial_spare_bytes(PartialHash *ph)
+{
+	return ph->spare_bytes;
 }
 
 /* An empty partial aggregation for def in cxt (see partial_create_sized). */
@@ -196,15 +256,31 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 
 	if (ph->arena == NULL || (Size) (ph->arena_end - ph->arena) < size)
 	{
-		Size		block = ph->arena_bytes == 0 ? PARTIAL_ARENA_MIN :
-			Min(ph->arena_bytes, PARTIAL_ARENA_MAX);
+		PartialBlock *b;
 
-		block = Max(block, size);
-		ph->arena = MemoryContextAlloc(ph->cxt, block);
+		if (ph->spare != NULL && ph->spare->size >= PARTIAL_BLOCK_HEADER + size)
+		{
+			/* a block partial_restart kept: its pages are in memory already */
+			b = ph->spare;
+			ph->spare = b->next;
+			ph->spare_bytes -= b->size;
+		}
+		else
+		{
+			Size		block = ph->arena_bytes == 0 ? PARTIAL_ARENA_MIN :
+				Min(ph->arena_bytes, PARTIAL_ARENA_MAX);
+
+			block = Max(block, PARTIAL_BLOCK_HEADER + size);
+			b = MemoryContextAlloc(ph->cxt, block);
+			b->size = block;
+		}
 		if (ph->arena_bytes == 0)
-			ph->arena_base = ph->arena;
-		ph->arena_end = ph->arena + block;
-		ph->arena_bytes += block;
+			ph->arena_base = (char *) b;
+		b->next = ph->blocks;
+		ph->blocks = b;
+		ph->arena = (char *) b + PARTIAL_BLOCK_HEADER;
+		ph->arena_end = (char *) b + b->size;
+		ph->arena_bytes += b->size;
 	}
 	p = ph->arena;
 	ph->arena += size;

@@ -56,6 +56,9 @@ typedef struct PartialHash
 	int		   *carve;
 	Size		carve_bytes;	/* their room in an entry */
 	int16	   *plan;			/* how states images are written (states_plan) */
+	struct PartialBlock *blocks;	/* the arena blocks in use, newest first */
+	struct PartialBlock *spare;	/* and those kept by partial_restart */
+	Size		spare_bytes;	/* ... their bytes */
 	/* for partial_reset */
 	char	   *arena_base;		/* the first arena block */
 	uint32		initial_slots;	/* the hash's slots as made */
@@ -90,6 +93,8 @@ typedef struct PartialShape
 extern PartialHash *partial_create(ViewDef *def, MemoryContext parent);
 extern PartialHash *partial_create_sized(ViewDef *def, MemoryContext parent, long groups);
 extern PartialHash *partial_reset(PartialHash *ph);
+extern bool partial_restart(PartialHash *ph, Size keep);
+extern Size partial_spare_bytes(PartialHash *ph);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);

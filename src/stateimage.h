@@ -40,10 +40,10 @@ extern int	states_split(ViewDef *def, const char *data, int len,
  * as plan (states_plan) says, in one pass: the same bytes as states_image.
  * Returns its length, or -1 when a state needs a function, a varlena does
  * not lie as is (toasted, compressed or with a short header) or the image
- * does not fit (states_image then makes it). Inline: the speed layer's
- * apply calls it for every group.
+ * does not fit (states_image then makes it). Always inline: the speed
+ * layer's apply calls it for every group, from two places.
  */
-static inline int
+static pg_attribute_always_inline int
 states_plan_image(const int16 *plan, int n, const Datum *values, const bool *nulls,
 				  char *buf, int size)
 {
