@@ -611,7 +611,22 @@ merge_group_add_path(PlannerInfo *root, RelOptInfo *input_rel, RelOptInfo *outpu
 	cp->path.parallel_aware = false;
 	cp->path.parallel_safe = false;
 	cp->path.parallel_workers = 0;
-	cp->path.rows = ((Path *) linitial(output_rel->pathlist))->rows;
+	/*
+	 * Its groups: every batch row is one (one row per key, in one branch),
+	 * and so is every speed-layer key; the two overlap by an unknown part.
+	 * PostgreSQL's estimate for the GROUP BY of the union (without column
+	 * statistics, at most a tenth of its rows) is raised to halfway between
+	 * the larger of the two and their sum, and kept below the sum.
+	 */
+	{
+		double		speedrows = speed_child >= 0 ?
+			((Path *) list_nth(g.app->subpaths, speed_child))->rows : 0;
+		double		batchrows = Max(inrows - speedrows, 0);
+		double		lower = Max(batchrows, speedrows);
+
+		cp->path.rows = ((Path *) linitial(output_rel->pathlist))->rows;
+		cp->path.rows = clamp_row_est(Min(Max(cp->path.rows, (lower + inrows) / 2), Max(inrows, 1)));
+	}
 	cp->path.startup_cost = startup;
 	cp->path.total_cost = total + inrows * cpu_tuple_cost;
 	cp->path.pathkeys = NIL;
