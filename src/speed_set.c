@@ -295,19 +295,14 @@ speed_set_add(SpeedSet *s, uint32 hash, const char *key, uint32 keylen,
 void
 speed_set_clear(SpeedSet *s)
 {
-	Assert(!s->flat);
+	MemoryContext cxt = s->cxt;
+
+	Assert(!s->flat && s->area == NULL);
 	if (s->arena)
 		MemoryContextDelete(s->arena);
-	s->arena = NULL;
-	s->free = NULL;
-	s->avail = 0;
-	s->bytes = 0;
-	s->used = 0;
-	s->items = NULL;
-	s->n = 0;
-	s->cap = 0;
-	s->slots = NULL;
-	s->nslots = 0;
+	/* as speed_set_create made it */
+	memset(s, 0, sizeof(SpeedSet));
+	s->cxt = cxt;
 	s->unique = true;
 }
 
