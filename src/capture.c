@@ -36,7 +36,10 @@
  * (speed_apply_partial); the others are serialized at PRE_COMMIT, where a
  * serialization function's error still aborts the transaction (speed_blob),
  * and applied from that blob (speed_apply). An aborted transaction's states
- * are forgotten.
+ * are forgotten. The COMMIT callback runs after the wait for the WAL flush,
+ * and first prefetches what every view's apply reaches first (its slot, open
+ * generation, partial hash, definition; capture_prefetch), so that those
+ * misses overlap rather than follow one another view after view.
  *
  * Two-phase commit. At PRE_PREPARE the states become one image, which the
  * PREPARE callback keeps in shared memory under the transaction's GID

@@ -64,6 +64,8 @@
  *                  tables: exclusive to apply, cut, install or free;
  *                  shared to read.
  *   Order: commit_lock, then registry_lock, then a view's lock.
+ *   One unlocked read: speed_prefetch_slot reads a slot's ngens to choose
+ *   which of the slot's own lines to prefetch, and nothing through it.
  *   (The scheduler registry and the worker slots have locks of their own,
  *   in scheduler.c and launcher.c, never held with these.)
  *
