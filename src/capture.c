@@ -36,7 +36,10 @@
  * (speed_apply_partial); the others are serialized at PRE_COMMIT, where a
  * serialization function's error still aborts the transaction (speed_blob),
  * and applied from that blob (speed_apply). An aborted transaction's states
- * are forgotten.
+ * are forgotten. The COMMIT callback runs after the wait for the WAL flush,
+ * and first prefetches what every view's apply reaches first (its slot, open
+ * generation, partial hash, definition; capture_prefetch), so that those
+ * misses overlap rather than follow one another view after view.
  *
  * Two-phase commit. At PRE_PREPARE the states become one image, which the
  * PREPARE callback keeps in shared memory under the transaction's GID
@@ -170,6 +173,12 @@ typedef struct CaptureRel
 
 /* A partial hash kept for the next transaction at most this big */
 #define CAPTURE_SPARE_BYTES	(64 * 1024)
+
+#if defined(__GNUC__) || defined(__clang__)
+#define capture_prefetch_line(p)	__builtin_prefetch(p)
+#else
+#define capture_prefetch_line(p)	((void) (p))
+#endif
 
 /* How often (in rows) capture checks its memory against the bound */
 #define CAPTURE_CHECK_ROWS	1024
@@ -986,6 +995,36 @@ capture_build_blobs(void)
 }
 
 /*
+ * At COMMIT, before the applies: everything they reach first (each view's
+ * speed-layer slot and open generation, its partial hash, its definition)
+ * requested from memory for every view at once. The applies run after the
+ * wait for the commit record's WAL flush, in which other backends ran, and
+ * would otherwise miss on these lines one after the other.
+ */
+static void
+capture_prefetch(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, capture_deltas)
+	{
+		LocalDelta *d = lfirst(lc);
+
+		speed_prefetch_slot(d->slot, false);
+		capture_prefetch_line(d->ph);
+		capture_prefetch_line(d->def);
+	}
+	foreach(lc, capture_deltas)
+	{
+		LocalDelta *d = lfirst(lc);
+
+		speed_prefetch_slot(d->slot, true);
+		capture_prefetch_line(d->ph->groups);
+		capture_prefetch_line(partial_first(d->ph));
+	}
+}
+
+/*
  * The states a prepared transaction leaves for COMMIT PREPARED: for each
  * view, its batch table's OID, the blob's length and the blob. Built at
  * PRE_PREPARE, where an error is still an ordinary one.
@@ -1089,6 +1128,7 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			}
 			break;
 		case XACT_EVENT_COMMIT:
+			capture_prefetch();
 			foreach(lc, capture_deltas)
 			{
 				LocalDelta *d = lfirst(lc);

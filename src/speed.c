@@ -64,6 +64,8 @@
  *                  tables: exclusive to apply, cut, install or free;
  *                  shared to read.
  *   Order: commit_lock, then registry_lock, then a view's lock.
+ *   One unlocked read: speed_prefetch_slot reads a slot's ngens to choose
+ *   which of the slot's own lines to prefetch, and nothing through it.
  *   (The scheduler registry and the worker slots have locks of their own,
  *   in scheduler.c and launcher.c, never held with these.)
  *
@@ -131,6 +133,12 @@ typedef struct SpeedStash
 	bool		lost;			/* some states could not be kept */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } SpeedStash;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define speed_prefetch(p)	__builtin_prefetch(p)
+#else
+#define speed_prefetch(p)	((void) (p))
+#endif
 
 static SpeedShared *speed_shared = NULL;
 static dsa_area *speed_area = NULL;
@@ -804,6 +812,46 @@ speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph, in
 	v->transactions++;
 	v->last_apply = GetCurrentTimestamp();
 	LWLockRelease(&v->lock);
+}
+
+/*
+ * Before a committed transaction's applies (speed_apply_partial), which run
+ * after the wait for the commit record's WAL flush and find the speed
+ * layer's lines cold: the lines of view slot "slot" (as speed_attach gave
+ * it) that the apply reads and writes before it reaches the generation's
+ * buckets, requested from memory at once for every view, so that their
+ * misses overlap instead of coming one after the other, view after view.
+ * "open": also its open generation (at the slot's generation count as it
+ * reads it now, unlocked: the addresses are the slot's own whatever it
+ * reads, and nothing is read through them). Only prefetches; changes and
+ * locks nothing.
+ */
+void
+speed_prefetch_slot(int slot, bool open)
+{
+	SpeedView  *v;
+
+	if (speed_shared == NULL || slot < 0 || slot >= speed_shared->nviews)
+		return;
+	v = &speed_shared->views[slot];
+	if (!open)
+	{
+		speed_prefetch(v);
+		speed_prefetch(&v->lock);
+		speed_prefetch(&v->ngens);
+		speed_prefetch(&v->last_apply);
+		speed_prefetch(&v->transactions);
+	}
+	else
+	{
+		int			n = v->ngens;
+
+		if (n >= 1 && n <= SPEED_MAX_GENS)
+		{
+			speed_prefetch(&v->gens[n - 1]);
+			speed_prefetch((char *) &v->gens[n] - 1);
+		}
+	}
 }
 
 /*

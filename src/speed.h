@@ -37,6 +37,7 @@ extern StringInfo speed_blob(ViewDef *def, PartialHash *ph);
 extern void speed_apply(Oid dbid, Oid batch_relid, ViewDef *def, const char *blob, Size len);
 extern void speed_apply_partial(Oid dbid, Oid batch_relid, ViewDef *def, PartialHash *ph,
 								int slot);
+extern void speed_prefetch_slot(int slot, bool open);
 extern dsa_pointer speed_spill_put(const char *data, Size len);
 extern const char *speed_spill_data(dsa_pointer p);
 extern void speed_spill_free(dsa_pointer p);
