@@ -1035,6 +1035,49 @@ batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
 }
 
 /*
+ * The indexes of result relation all other than unique (the batch table's
+ * unique index over the keys), into others, which shares their relations
+ * and IndexInfos with all (so others is never closed itself: closing all
+ * closes them). Returns the IndexInfo of unique.
+ *
+ * A row updated off its page needs index entries for its new version. Its
+ * key is the old version's, so the unique index gets its entry without a
+ * uniqueness check (which would visit the old version in the heap and,
+ * finding it, try a bottom-up deletion of versions that are not dead yet);
+ * the other indexes, which the owner may have added (partial, on
+ * expressions, with an exclusion constraint), get theirs through
+ * ExecInsertIndexTuples on others, exactly as the executor makes and checks
+ * them. A deferrable constraint has a trigger, and a batch table with
+ * triggers is not upserted directly (batch_direct_open).
+ */
+static IndexInfo *
+batch_other_indexes(ResultRelInfo *all, Relation unique, ResultRelInfo *others)
+{
+	IndexInfo  *uinfo = NULL;
+	int			n = 0;
+	int			i;
+
+	InitResultRelInfo(others, all->ri_RelationDesc, 1, NULL, 0);
+	others->ri_IndexRelationDescs = palloc(sizeof(Relation) * Max(all->ri_NumIndices, 1));
+	others->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * Max(all->ri_NumIndices, 1));
+	for (i = 0; i < all->ri_NumIndices; i++)
+	{
+		if (RelationGetRelid(all->ri_IndexRelationDescs[i]) == RelationGetRelid(unique))
+		{
+			uinfo = all->ri_IndexRelationInfo[i];
+			continue;
+		}
+		others->ri_IndexRelationDescs[n] = all->ri_IndexRelationDescs[i];
+		others->ri_IndexRelationInfo[n] = all->ri_IndexRelationInfo[i];
+		n++;
+	}
+	others->ri_NumIndices = n;
+	if (uinfo == NULL)
+		elog(ERROR, "unique index of the batch table not found among its indexes");
+	return uinfo;
+}
+
+/*
  * Upserts groups (sorted in the unique index's order) into the batch table
  * of d, which batch_direct_open prepared, and closes it. Returns the number
  * of groups inserted.
@@ -1045,10 +1088,8 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 {
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	ResultRelInfo *urri = makeNode(ResultRelInfo);
-	IndexInfo  *uinfo = NULL;
-	Relation	urel = NULL;
-	int			uidx = 0;
+	ResultRelInfo *others = makeNode(ResultRelInfo);
+	IndexInfo  *uinfo;
 	Datum		ivalues[INDEX_MAX_KEYS];
 	bool		inulls[INDEX_MAX_KEYS];
 	TupleTableSlot *found = table_slot_create(d->rel, NULL);
@@ -1071,26 +1112,7 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	InitResultRelInfo(rri, d->rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
-	/*
-	 * A row updated off its page needs index entries for its new version.
-	 * Its key is the old version's, so the unique index gets its entry
-	 * without a uniqueness check (which would visit the old version in the
-	 * heap and, finding it, try a bottom-up deletion of versions that are
-	 * not dead yet); the other indexes (urri) as the executor would.
-	 */
-	InitResultRelInfo(urri, d->rel, 1, NULL, 0);
-	ExecOpenIndices(urri, false);
-	for (i = 0; i < urri->ri_NumIndices; i++)
-		if (RelationGetRelid(urri->ri_IndexRelationDescs[i]) == RelationGetRelid(d->index))
-		{
-			/* set aside (ExecInsertIndexTuples passes over it), put back to close */
-			uidx = i;
-			urel = urri->ri_IndexRelationDescs[i];
-			uinfo = urri->ri_IndexRelationInfo[i];
-			urri->ri_IndexRelationDescs[i] = NULL;
-		}
-	if (uinfo == NULL)
-		elog(ERROR, "unique index of the batch table not found among its indexes");
+	uinfo = batch_other_indexes(rri, d->index, others);
 	if (walking)
 	{
 		memset(&walk, 0, sizeof(walk));
@@ -1195,8 +1217,9 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 					 * not flagged as an update: that hint (keys unchanged)
 					 * needs a range table, which this executor state has not
 					 */
-					(void) ExecInsertIndexTuples(urri, slot, estate, false, false, NULL, NIL,
-												 update == COMPAT_INDEXES_SUMMARIZING);
+					if (others->ri_NumIndices > 0)
+						(void) ExecInsertIndexTuples(others, slot, estate, false, false, NULL, NIL,
+													 update == COMPAT_INDEXES_SUMMARIZING);
 				}
 				if (shouldfree)
 					heap_freetuple(oldtup);
@@ -1237,9 +1260,8 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(slot);
+	/* others shares rri's indexes: closed once, here */
 	ExecCloseIndices(rri);
-	urri->ri_IndexRelationDescs[uidx] = urel;
-	ExecCloseIndices(urri);
 	FreeExecutorState(estate);
 	MemoryContextDelete(rowcxt);
 	index_close(d->index, RowExclusiveLock);
