@@ -501,6 +501,7 @@ typedef struct SortedGroup
 {
 	Datum		first[2];		/* values[0..1], here to spare the sort pointers */
 	bool		firstnull[2];
+	bool		found;			/* the direct upsert found its row */
 	PartialEntry *entry;
 	Datum	   *values;
 	bool	   *nulls;
@@ -918,21 +919,18 @@ batch_direct_keys(ViewDef *def, DirectUpsert *d, Datum *kv, bool *kn)
  * (DirectUpsert.ordered), the upsert need not descend it once per group:
  * one scan walks its entries forward beside the groups, as a merge join
  * would, comparing each entry's key (the index tuple, as an index-only
- * scan returns it) with the group's, and fetches the heap row of an equal
- * entry only (a dead version's entry is passed over: its row is not
- * visible). A refresh's groups are often dense in the index (a fraction of
- * its rows change); where they are not, a walk that passed
- * BATCH_WALK_STEPS entries looking for one group descends once, to the
- * first entry whose first key column is at least the group's (the scan's
- * one key: a btree orders, and positions a scan, by its first column),
- * and walks on from there: a group costs at most that many steps and one
- * descent. A NULL first key (last in the order) is positioned with "IS
- * NULL" instead, as ">=" passes over NULLs.
+ * scan returns it) with the group's, and notes the heap TID of each equal
+ * entry (batch_direct_upsert fetches them afterwards, in heap order; a
+ * dead version's entry then finds no visible row). A refresh's groups are
+ * often dense in the index (a fraction of its rows change); where they are
+ * not, a walk that passed BATCH_WALK_STEPS entries looking for one group
+ * descends once, to the first entry whose first key column is at least the
+ * group's (the scan's one key: a btree orders, and positions a scan, by its
+ * first column), and walks on from there: a group costs at most that many
+ * steps and one descent. A NULL first key (last in the order) is positioned
+ * with "IS NULL" instead, as ">=" passes over NULLs.
  *
- * The scan copies a leaf page's entries when it steps onto it, and the
- * upsert's own new entries have keys at or before the group in hand, so
- * the walk never meets them where it has still to look; a row updated
- * here is not visible to the scan's snapshot (this command's).
+ * The walk ends before the upsert writes anything.
  */
 #define BATCH_WALK_STEPS	32
 
@@ -946,6 +944,59 @@ typedef struct IndexWalk
 	bool		have;			/* scan->xs_itup: an entry not yet compared */
 	bool		atend;
 } IndexWalk;
+
+/*
+ * An index entry with a group's key: its heap TID as one number (block,
+ * then offset: sorted, they are in heap order) and the group's place in
+ * the sorted groups.
+ */
+typedef struct DirectMatch
+{
+	uint64		tid;
+	long		group;
+} DirectMatch;
+
+/* The index entries with the groups' keys, as they are found. */
+typedef struct DirectMatches
+{
+	DirectMatch *m;
+	long		n;
+	long		cap;
+} DirectMatches;
+
+static inline uint64
+batch_tid_number(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+batch_tid_from_number(uint64 n, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (n >> 16), (OffsetNumber) (n & 0xFFFF));
+}
+
+/* Notes that index entry tid has the key of group g. */
+static void
+batch_match_add(DirectMatches *ms, ItemPointer tid, long g)
+{
+	if (ms->n == ms->cap)
+	{
+		ms->cap *= 2;
+		ms->m = repalloc_huge(ms->m, sizeof(DirectMatch) * ms->cap);
+	}
+	ms->m[ms->n].tid = batch_tid_number(tid);
+	ms->m[ms->n].group = g;
+	ms->n++;
+}
+
+#define ST_SORT batch_sort_matches
+#define ST_ELEMENT_TYPE DirectMatch
+#define ST_COMPARE(a, b) ((a)->tid < (b)->tid ? -1 : (a)->tid > (b)->tid ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Positions the walk w at the first entry that can hold group grp's key. */
 static void
@@ -985,13 +1036,14 @@ batch_walk_cmp(ViewDef *def, IndexWalk *w, SortedGroup *grp)
 }
 
 /*
- * Walks w on to group grp (groups come in order): true with its visible
- * row in found, or false when it has none.
+ * Walks w on to group g (groups come in order), noting in ms every entry
+ * with its key.
  */
-static bool
-batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
-				TupleTableSlot *found)
+static void
+batch_walk_match(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *groups, long g,
+				 DirectMatches *ms)
 {
+	SortedGroup *grp = &groups[g];
 	int			steps = 0;
 	bool		descended = false;
 
@@ -1007,23 +1059,22 @@ batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
 		if (!w->have)
 		{
 			if (w->atend)
-				return false;
+				return;
 			if (index_getnext_tid(w->scan, ForwardScanDirection) == NULL)
 			{
 				w->atend = true;
-				return false;
+				return;
 			}
 			w->have = true;
 		}
 		c = batch_walk_cmp(def, w, grp);
-		/* the entry is past the group (which has no row): keep it for the next */
+		/* the entry is past the group: keep it for the next */
 		if (c < 0)
-			return false;
+			return;
 		w->have = false;
 		if (c == 0)
 		{
-			if (index_fetch_heap(w->scan, found))
-				return true;
+			batch_match_add(ms, &w->scan->xs_heaptid, g);
 			continue;
 		}
 		if (++steps >= BATCH_WALK_STEPS && !descended)
@@ -1032,6 +1083,58 @@ batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
 			descended = true;
 		}
 	}
+}
+
+/*
+ * The index entries of d's unique index with the keys of groups (in its
+ * order), into ms: walking the index beside them where its order allows,
+ * else one descent per group.
+ */
+static void
+batch_direct_matches(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups,
+					 SortSupport sortkeys, Snapshot snap, DirectMatches *ms)
+{
+	IndexWalk	walk;
+	IndexScanDesc scan;
+	bool		walking = d->ordered && sortkeys != NULL;
+	long		g;
+
+	ms->cap = Max(ngroups / 2, 64);
+	ms->m = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DirectMatch) * ms->cap);
+	ms->n = 0;
+	if (walking)
+	{
+		memset(&walk, 0, sizeof(walk));
+		walk.scan = compat_index_beginscan(d->rel, d->index, snap, 1, 0);
+		walk.scan->xs_want_itup = true;
+		walk.sortkeys = sortkeys;
+		scan = walk.scan;
+	}
+	else
+		scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
+
+	for (g = 0; g < ngroups; g++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		/* the groups are in key order, their keys anywhere in memory */
+		if (g + BATCH_PREFETCH < ngroups)
+		{
+			batch_prefetch(groups[g + BATCH_PREFETCH].values);
+			batch_prefetch(groups[g + BATCH_PREFETCH].nulls);
+		}
+		if (walking)
+			batch_walk_match(def, d, &walk, groups, g, ms);
+		else
+		{
+			ItemPointer tid;
+
+			batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
+			index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
+			while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+				batch_match_add(ms, tid, g);
+		}
+	}
+	index_endscan(scan);
 }
 
 /*
@@ -1078,9 +1181,85 @@ batch_other_indexes(ResultRelInfo *all, Relation unique, ResultRelInfo *others)
 }
 
 /*
+ * Combines the states of batch row found (visible, in its buffer) with
+ * those of group e and updates the row in place. Returns how the update
+ * went (COMPAT_INDEXES_*: which indexes need entries for the new version,
+ * *newtup, which has its TID), or -1 when the group had no state to add.
+ * Works in the current memory context, which the caller resets.
+ */
+static int
+batch_direct_combine(ViewDef *def, DirectUpsert *d, PartialEntry *e, TupleTableSlot *found,
+					 Datum *values, bool *nulls, bool *replace, HeapTuple *newtup)
+{
+	bool		changed = false;
+	bool		shouldfree;
+	HeapTuple	oldtup;
+	int			update;
+	int			i;
+
+	/* combine the row's states with the group's: existing first */
+	slot_getallattrs(found);
+	memset(replace, 0, sizeof(bool) * d->nattrs);
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+		int			att = d->aggattr[i] - 1;
+		bytea	   *mine;
+		bytea	   *theirs;
+		Datum		va;
+		bool		na = false;
+
+		if (e->nulls[i])
+			continue;
+		mine = aggmeta_serialize(m, e->values[i]);
+		changed = replace[att] = true;
+		if (found->tts_isnull[att])
+		{
+			values[att] = PointerGetDatum(mine);
+			nulls[att] = false;
+			continue;
+		}
+		theirs = DatumGetByteaPP(found->tts_values[att]);
+		va = aggmeta_deserialize(m, VARDATA_ANY(theirs), VARSIZE_ANY_EXHDR(theirs),
+								 CurrentMemoryContext);
+		aggmeta_combine(m, &va, &na,
+						aggmeta_deserialize(m, VARDATA_ANY(mine), VARSIZE_ANY_EXHDR(mine),
+											CurrentMemoryContext),
+						false, CurrentMemoryContext);
+		nulls[att] = na;
+		values[att] = na ? (Datum) 0 : PointerGetDatum(aggmeta_serialize(m, va));
+	}
+	if (!changed)
+		return -1;
+	oldtup = ExecFetchSlotHeapTuple(found, false, &shouldfree);
+	*newtup = heap_modify_tuple(oldtup, RelationGetDescr(d->rel), values, nulls, replace);
+	update = compat_simple_heap_update(d->rel, &found->tts_tid, *newtup);
+	if (shouldfree)
+		heap_freetuple(oldtup);
+	return update;
+}
+
+/*
  * Upserts groups (sorted in the unique index's order) into the batch table
  * of d, which batch_direct_open prepared, and closes it. Returns the number
  * of groups inserted.
+ *
+ * In three passes. The first finds the unique index's entries with the
+ * groups' keys (batch_direct_matches: in key order, no heap access). The
+ * second fetches their rows in heap order, so that the batch table is read
+ * page after page (one pin, one prune and at most one read of each page)
+ * rather than at random, which the key order is, as the table is in its
+ * build's order; a visible row gets its states combined with the group's and
+ * is updated in place, its new version's entries in the indexes other than
+ * the unique one made right away (they need the tuple). The third goes
+ * through the groups in key order: a row the second moved off its page gets
+ * its unique-index entry (its key, from the group), a group without a
+ * visible row is inserted with its index entries, so that the unique index
+ * is written leaf after leaf. Between the second and third passes the new
+ * versions of moved rows have no entry in the unique index; nobody reads it
+ * for them meanwhile (other transactions see the old versions until this
+ * one commits, and refreshes of a view are serialized), and the third pass
+ * looks only for the keys of groups without a row.
  */
 static int64
 batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups,
@@ -1094,9 +1273,9 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	bool		inulls[INDEX_MAX_KEYS];
 	TupleTableSlot *found = table_slot_create(d->rel, NULL);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
-	IndexScanDesc scan = NULL;
-	IndexWalk	walk;
-	bool		walking = d->ordered && sortkeys != NULL;
+	IndexFetchTableData *fetch;
+	DirectMatches ms;
+	ItemPointerData *moved;
 	Snapshot	snap;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -1105,6 +1284,7 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	bool	   *replace = palloc(sizeof(bool) * d->nattrs);
 	int64		inserted = 0;
 	long		g;
+	long		k;
 	int			i;
 
 	/* see what the statements before saw, this transaction's DELETE too */
@@ -1113,31 +1293,111 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	InitResultRelInfo(rri, d->rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
 	uinfo = batch_other_indexes(rri, d->index, others);
-	if (walking)
-	{
-		memset(&walk, 0, sizeof(walk));
-		walk.scan = compat_index_beginscan(d->rel, d->index, snap, 1, 0);
-		walk.scan->xs_want_itup = true;
-		walk.sortkeys = sortkeys;
-	}
-	else
-		scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
 
+	/* 1. the index entries with the groups' keys */
+	batch_direct_matches(def, d, groups, ngroups, sortkeys, snap, &ms);
+
+	/*
+	 * 2. their rows in heap order: a visible one (at most one a key) is
+	 * combined and updated. Rows updated here are not visible to snap (this
+	 * command's), nor are the versions of other entries' rows they replace
+	 * reached again (each entry is fetched once).
+	 */
+	batch_sort_matches(ms.m, ms.n);
+	moved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(ngroups, 1));
+	for (g = 0; g < ngroups; g++)
+	{
+		ItemPointerSetInvalid(&moved[g]);
+		groups[g].found = false;
+	}
+	fetch = table_index_fetch_begin(d->rel);
+	for (k = 0; k < ms.n; k++)
+	{
+		SortedGroup *grp = &groups[ms.m[k].group];
+		ItemPointerData tid;
+		bool		call_again = false;
+		HeapTuple	tup;
+		int			update;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the groups of the rows ahead are anywhere in memory */
+		if (k + 2 * BATCH_PREFETCH < ms.n)
+			batch_prefetch(&groups[ms.m[k + 2 * BATCH_PREFETCH].group]);
+		if (k + BATCH_PREFETCH < ms.n)
+		{
+			PartialEntry *ahead = groups[ms.m[k + BATCH_PREFETCH].group].entry;
+
+			batch_prefetch(ahead);
+			batch_prefetch(ahead->values);
+			batch_prefetch(ahead->nulls);
+		}
+		batch_tid_from_number(ms.m[k].tid, &tid);
+		if (!table_index_fetch_tuple(fetch, &tid, snap, found, &call_again, NULL))
+			continue;
+		if (grp->found)
+			elog(ERROR, "two visible batch rows for one key in \"%s\"", RelationGetRelationName(d->rel));
+		grp->found = true;
+		old = MemoryContextSwitchTo(rowcxt);
+		update = batch_direct_combine(def, d, grp->entry, found, values, nulls, replace, &tup);
+		if (update == COMPAT_INDEXES_ALL || update == COMPAT_INDEXES_SUMMARIZING)
+		{
+			if (update == COMPAT_INDEXES_ALL)
+				moved[ms.m[k].group] = tup->t_self;
+			if (others->ri_NumIndices > 0)
+			{
+				ExecStoreHeapTuple(tup, slot, false);
+				/*
+				 * not flagged as an update: that hint (keys unchanged)
+				 * needs a range table, which this executor state has not
+				 */
+				(void) ExecInsertIndexTuples(others, slot, estate, false, false, NULL, NIL,
+											 update == COMPAT_INDEXES_SUMMARIZING);
+				ExecClearTuple(slot);
+			}
+		}
+		ExecClearTuple(found);
+		ResetPerTupleExprContext(estate);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	table_index_fetch_end(fetch);
+	pfree(ms.m);
+
+	/*
+	 * 3. in key order: the unique-index entries of the rows moved, and the
+	 * groups without a row
+	 */
 	for (g = 0; g < ngroups; g++)
 	{
 		PartialEntry *e = groups[g].entry;
-		MemoryContext old;
 		HeapTuple	tup;
-		int			update = COMPAT_INDEXES_ALL;
-		bool		exists;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		/*
-		 * The groups are in key order, their entries and keys anywhere in
-		 * memory: ask for those of the groups ahead, each step a level
-		 * deeper (the entry, then what it points to), while this one waits
-		 * on the index.
-		 */
+		if (groups[g].found)
+		{
+			if (!ItemPointerIsValid(&moved[g]) || !uinfo->ii_ReadyForInserts)
+				continue;
+			/*
+			 * the index's columns are the keys (batch_direct_open); a key
+			 * has one image, so the group's values are the row's
+			 */
+			if (def->nkeys == 0)
+			{
+				ivalues[0] = BoolGetDatum(true);
+				inulls[0] = false;
+			}
+			for (i = 0; i < def->nkeys; i++)
+			{
+				ivalues[i] = groups[g].values[i];
+				inulls[i] = groups[g].nulls[i];
+			}
+			(void) index_insert(d->index, ivalues, inulls, &moved[g], d->rel,
+								UNIQUE_CHECK_NO, false, uinfo);
+			continue;
+		}
+		/* the entries and keys of the groups ahead (new ones are often many) */
 		if (g + 2 * BATCH_PREFETCH < ngroups)
 			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
 		if (g + BATCH_PREFETCH < ngroups)
@@ -1149,114 +1409,35 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 			batch_prefetch(ahead->entry->values);
 			batch_prefetch(ahead->entry->nulls);
 		}
-		/* in the scan's context: it keeps what it allocates (killed items) */
-		if (walking)
-			exists = batch_walk_find(def, d, &walk, &groups[g], found);
-		else
-		{
-			batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
-			index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
-			exists = index_getnext_slot(scan, ForwardScanDirection, found);
-		}
 		old = MemoryContextSwitchTo(rowcxt);
-		if (exists)
+		memset(nulls, 0, sizeof(bool) * d->nattrs);
+		if (def->nkeys == 0)
+			values[d->globalattr - 1] = BoolGetDatum(true);
+		for (i = 0; i < def->nkeys; i++)
 		{
-			bool		changed = false;
-
-			/* combine the row's states with the group's: existing first */
-			slot_getallattrs(found);
-			memset(replace, 0, sizeof(bool) * d->nattrs);
-			for (i = 0; i < def->naggs; i++)
-			{
-				AggMeta    *m = &def->aggs[i].meta;
-				int			att = d->aggattr[i] - 1;
-				bytea	   *mine;
-				Datum		va;
-				bool		na = false;
-
-				if (e->nulls[i])
-					continue;
-				mine = aggmeta_serialize(m, e->values[i]);
-				changed = replace[att] = true;
-				if (found->tts_isnull[att])
-				{
-					values[att] = PointerGetDatum(mine);
-					nulls[att] = false;
-					continue;
-				}
-				{
-					bytea	   *theirs = DatumGetByteaPP(found->tts_values[att]);
-
-					va = aggmeta_deserialize(m, VARDATA_ANY(theirs), VARSIZE_ANY_EXHDR(theirs),
-											 CurrentMemoryContext);
-				}
-				aggmeta_combine(m, &va, &na,
-								aggmeta_deserialize(m, VARDATA_ANY(mine), VARSIZE_ANY_EXHDR(mine),
-													CurrentMemoryContext),
-								false, CurrentMemoryContext);
-				nulls[att] = na;
-				values[att] = na ? (Datum) 0 : PointerGetDatum(aggmeta_serialize(m, va));
-			}
-			if (changed)
-			{
-				bool		shouldfree;
-				HeapTuple	oldtup = ExecFetchSlotHeapTuple(found, false, &shouldfree);
-
-				tup = heap_modify_tuple(oldtup, RelationGetDescr(d->rel), values, nulls, replace);
-				update = compat_simple_heap_update(d->rel, &found->tts_tid, tup);
-				if (update != COMPAT_INDEXES_NONE)
-				{
-					ExecStoreHeapTuple(tup, slot, false);
-					if (update == COMPAT_INDEXES_ALL && uinfo->ii_ReadyForInserts)
-					{
-						FormIndexDatum(uinfo, slot, estate, ivalues, inulls);
-						(void) index_insert(d->index, ivalues, inulls, &tup->t_self, d->rel,
-											UNIQUE_CHECK_NO, false, uinfo);
-					}
-					/*
-					 * not flagged as an update: that hint (keys unchanged)
-					 * needs a range table, which this executor state has not
-					 */
-					if (others->ri_NumIndices > 0)
-						(void) ExecInsertIndexTuples(others, slot, estate, false, false, NULL, NIL,
-													 update == COMPAT_INDEXES_SUMMARIZING);
-				}
-				if (shouldfree)
-					heap_freetuple(oldtup);
-			}
+			values[d->keyattr[i] - 1] = groups[g].values[i];
+			nulls[d->keyattr[i] - 1] = groups[g].nulls[i];
 		}
-		else
+		for (i = 0; i < def->naggs; i++)
 		{
-			memset(nulls, 0, sizeof(bool) * d->nattrs);
-			if (def->nkeys == 0)
-				values[d->globalattr - 1] = BoolGetDatum(true);
-			for (i = 0; i < def->nkeys; i++)
-			{
-				values[d->keyattr[i] - 1] = groups[g].values[i];
-				nulls[d->keyattr[i] - 1] = groups[g].nulls[i];
-			}
-			for (i = 0; i < def->naggs; i++)
-			{
-				int			att = d->aggattr[i] - 1;
+			int			att = d->aggattr[i] - 1;
 
-				nulls[att] = e->nulls[i];
-				values[att] = e->nulls[i] ? (Datum) 0 :
-					PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
-			}
-			tup = heap_form_tuple(RelationGetDescr(d->rel), values, nulls);
-			simple_heap_insert(d->rel, tup);
-			ExecStoreHeapTuple(tup, slot, false);
-			(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
-			inserted++;
+			nulls[att] = e->nulls[i];
+			values[att] = e->nulls[i] ? (Datum) 0 :
+				PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
 		}
+		tup = heap_form_tuple(RelationGetDescr(d->rel), values, nulls);
+		simple_heap_insert(d->rel, tup);
+		ExecStoreHeapTuple(tup, slot, false);
+		(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
+		inserted++;
 		ExecClearTuple(slot);
-		ExecClearTuple(found);
 		ResetPerTupleExprContext(estate);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
 
-	index_endscan(walking ? walk.scan : scan);
+	pfree(moved);
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(slot);
