@@ -501,11 +501,29 @@ typedef struct SortedGroup
 {
 	Datum		first[2];		/* values[0..1], here to spare the sort pointers */
 	bool		firstnull[2];
-	bool		found;			/* the direct upsert found its row */
 	PartialEntry *entry;
 	Datum	   *values;
 	bool	   *nulls;
 } SortedGroup;
+
+/*
+ * Key column i of group grp, as keys are stored. The first two are in
+ * first[] too, as batch_int_key made them where the sort compares them as
+ * integers: the same Datum where a Datum holds 64 bits.
+ */
+static inline Datum
+batch_group_value(SortedGroup *grp, int i, bool *isnull)
+{
+#if SIZEOF_DATUM == 8
+	if (i < 2)
+	{
+		*isnull = grp->firstnull[i];
+		return grp->first[i];
+	}
+#endif
+	*isnull = grp->nulls[i];
+	return grp->values[i];
+}
 
 /* The comparators of batch_sorted_groups' qsort (one per key column). */
 static SortSupportData *batch_sort_keys;
@@ -947,14 +965,21 @@ typedef struct IndexWalk
 
 /*
  * An index entry with a group's key: its heap TID as one number (block,
- * then offset: sorted, they are in heap order) and the group's place in
- * the sorted groups.
+ * then offset: sorted, they are in heap order), the group's place in the
+ * sorted groups and its states (here, as the second pass reads them in
+ * heap order, i.e. at random places of groups).
  */
 typedef struct DirectMatch
 {
 	uint64		tid;
+	PartialEntry *entry;
 	long		group;
 } DirectMatch;
+
+/* What the second pass of batch_direct_upsert did with a group's row */
+#define DIRECT_NONE		0		/* no visible row: the group is new */
+#define DIRECT_FOUND	1		/* updated in place, or nothing to add */
+#define DIRECT_MOVED	2		/* updated off its page: needs its entry */
 
 /* The index entries with the groups' keys, as they are found. */
 typedef struct DirectMatches
@@ -977,9 +1002,9 @@ batch_tid_from_number(uint64 n, ItemPointer tid)
 	ItemPointerSet(tid, (BlockNumber) (n >> 16), (OffsetNumber) (n & 0xFFFF));
 }
 
-/* Notes that index entry tid has the key of group g. */
+/* Notes that index entry tid has the key of group g (of groups). */
 static void
-batch_match_add(DirectMatches *ms, ItemPointer tid, long g)
+batch_match_add(DirectMatches *ms, ItemPointer tid, SortedGroup *groups, long g)
 {
 	if (ms->n == ms->cap)
 	{
@@ -987,6 +1012,7 @@ batch_match_add(DirectMatches *ms, ItemPointer tid, long g)
 		ms->m = repalloc_huge(ms->m, sizeof(DirectMatch) * ms->cap);
 	}
 	ms->m[ms->n].tid = batch_tid_number(tid);
+	ms->m[ms->n].entry = groups[g].entry;
 	ms->m[ms->n].group = g;
 	ms->n++;
 }
@@ -1027,7 +1053,9 @@ batch_walk_cmp(ViewDef *def, IndexWalk *w, SortedGroup *grp)
 	{
 		bool		isnull;
 		Datum		v = index_getattr(itup, i + 1, desc, &isnull);
-		int			c = ApplySortComparator(grp->values[i], grp->nulls[i], v, isnull, &w->sortkeys[i]);
+		bool		gnull;
+		Datum		gv = batch_group_value(grp, i, &gnull);
+		int			c = ApplySortComparator(gv, gnull, v, isnull, &w->sortkeys[i]);
 
 		if (c != 0)
 			return c;
@@ -1074,7 +1102,7 @@ batch_walk_match(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *group
 		w->have = false;
 		if (c == 0)
 		{
-			batch_match_add(ms, &w->scan->xs_heaptid, g);
+			batch_match_add(ms, &w->scan->xs_heaptid, groups, g);
 			continue;
 		}
 		if (++steps >= BATCH_WALK_STEPS && !descended)
@@ -1116,8 +1144,8 @@ batch_direct_matches(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ng
 	for (g = 0; g < ngroups; g++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		/* the groups are in key order, their keys anywhere in memory */
-		if (g + BATCH_PREFETCH < ngroups)
+		/* the groups are in key order, their keys past two anywhere in memory */
+		if (def->nkeys > 2 && g + BATCH_PREFETCH < ngroups)
 		{
 			batch_prefetch(groups[g + BATCH_PREFETCH].values);
 			batch_prefetch(groups[g + BATCH_PREFETCH].nulls);
@@ -1131,7 +1159,7 @@ batch_direct_matches(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ng
 			batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
 			index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
 			while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
-				batch_match_add(ms, tid, g);
+				batch_match_add(ms, tid, groups, g);
 		}
 	}
 	index_endscan(scan);
@@ -1276,6 +1304,7 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	IndexFetchTableData *fetch;
 	DirectMatches ms;
 	ItemPointerData *moved;
+	uint8	   *state;
 	Snapshot	snap;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -1304,16 +1333,12 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	 * reached again (each entry is fetched once).
 	 */
 	batch_sort_matches(ms.m, ms.n);
+	state = palloc0(Max(ngroups, 1));
 	moved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(ngroups, 1));
-	for (g = 0; g < ngroups; g++)
-	{
-		ItemPointerSetInvalid(&moved[g]);
-		groups[g].found = false;
-	}
 	fetch = table_index_fetch_begin(d->rel);
 	for (k = 0; k < ms.n; k++)
 	{
-		SortedGroup *grp = &groups[ms.m[k].group];
+		DirectMatch *m = &ms.m[k];
 		ItemPointerData tid;
 		bool		call_again = false;
 		HeapTuple	tup;
@@ -1321,29 +1346,32 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		/* the groups of the rows ahead are anywhere in memory */
+		/* the states of the rows ahead are anywhere in memory */
 		if (k + 2 * BATCH_PREFETCH < ms.n)
-			batch_prefetch(&groups[ms.m[k + 2 * BATCH_PREFETCH].group]);
+			batch_prefetch(ms.m[k + 2 * BATCH_PREFETCH].entry);
 		if (k + BATCH_PREFETCH < ms.n)
 		{
-			PartialEntry *ahead = groups[ms.m[k + BATCH_PREFETCH].group].entry;
+			DirectMatch *ahead = &ms.m[k + BATCH_PREFETCH];
 
-			batch_prefetch(ahead);
-			batch_prefetch(ahead->values);
-			batch_prefetch(ahead->nulls);
+			batch_prefetch(ahead->entry->values);
+			batch_prefetch(ahead->entry->nulls);
+			batch_prefetch(&state[ahead->group]);
 		}
-		batch_tid_from_number(ms.m[k].tid, &tid);
+		batch_tid_from_number(m->tid, &tid);
 		if (!table_index_fetch_tuple(fetch, &tid, snap, found, &call_again, NULL))
 			continue;
-		if (grp->found)
+		if (state[m->group] != DIRECT_NONE)
 			elog(ERROR, "two visible batch rows for one key in \"%s\"", RelationGetRelationName(d->rel));
-		grp->found = true;
+		state[m->group] = DIRECT_FOUND;
 		old = MemoryContextSwitchTo(rowcxt);
-		update = batch_direct_combine(def, d, grp->entry, found, values, nulls, replace, &tup);
+		update = batch_direct_combine(def, d, m->entry, found, values, nulls, replace, &tup);
 		if (update == COMPAT_INDEXES_ALL || update == COMPAT_INDEXES_SUMMARIZING)
 		{
 			if (update == COMPAT_INDEXES_ALL)
-				moved[ms.m[k].group] = tup->t_self;
+			{
+				state[m->group] = DIRECT_MOVED;
+				moved[m->group] = tup->t_self;
+			}
 			if (others->ri_NumIndices > 0)
 			{
 				ExecStoreHeapTuple(tup, slot, false);
@@ -1375,9 +1403,29 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		if (groups[g].found)
+		/* the keys of the groups ahead, and the states of new ones */
+		if (g + 2 * BATCH_PREFETCH < ngroups && state[g + 2 * BATCH_PREFETCH] == DIRECT_NONE)
+			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
+		if (g + BATCH_PREFETCH < ngroups)
 		{
-			if (!ItemPointerIsValid(&moved[g]) || !uinfo->ii_ReadyForInserts)
+			SortedGroup *ahead = &groups[g + BATCH_PREFETCH];
+
+			if (def->nkeys > 2)
+			{
+				batch_prefetch(ahead->values);
+				batch_prefetch(ahead->nulls);
+			}
+			if (state[g + BATCH_PREFETCH] == DIRECT_NONE)
+			{
+				batch_prefetch(ahead->entry->values);
+				batch_prefetch(ahead->entry->nulls);
+			}
+		}
+		if (state[g] == DIRECT_FOUND)
+			continue;
+		if (state[g] == DIRECT_MOVED)
+		{
+			if (!uinfo->ii_ReadyForInserts)
 				continue;
 			/*
 			 * the index's columns are the keys (batch_direct_open); a key
@@ -1389,35 +1437,17 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 				inulls[0] = false;
 			}
 			for (i = 0; i < def->nkeys; i++)
-			{
-				ivalues[i] = groups[g].values[i];
-				inulls[i] = groups[g].nulls[i];
-			}
+				ivalues[i] = batch_group_value(&groups[g], i, &inulls[i]);
 			(void) index_insert(d->index, ivalues, inulls, &moved[g], d->rel,
 								UNIQUE_CHECK_NO, false, uinfo);
 			continue;
-		}
-		/* the entries and keys of the groups ahead (new ones are often many) */
-		if (g + 2 * BATCH_PREFETCH < ngroups)
-			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
-		if (g + BATCH_PREFETCH < ngroups)
-		{
-			SortedGroup *ahead = &groups[g + BATCH_PREFETCH];
-
-			batch_prefetch(ahead->values);
-			batch_prefetch(ahead->nulls);
-			batch_prefetch(ahead->entry->values);
-			batch_prefetch(ahead->entry->nulls);
 		}
 		old = MemoryContextSwitchTo(rowcxt);
 		memset(nulls, 0, sizeof(bool) * d->nattrs);
 		if (def->nkeys == 0)
 			values[d->globalattr - 1] = BoolGetDatum(true);
 		for (i = 0; i < def->nkeys; i++)
-		{
-			values[d->keyattr[i] - 1] = groups[g].values[i];
-			nulls[d->keyattr[i] - 1] = groups[g].nulls[i];
-		}
+			values[d->keyattr[i] - 1] = batch_group_value(&groups[g], i, &nulls[d->keyattr[i] - 1]);
 		for (i = 0; i < def->naggs; i++)
 		{
 			int			att = d->aggattr[i] - 1;
@@ -1438,6 +1468,7 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	}
 
 	pfree(moved);
+	pfree(state);
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(slot);
