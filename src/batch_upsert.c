@@ -1268,6 +1268,88 @@ batch_direct_combine(ViewDef *def, DirectUpsert *d, PartialEntry *e, TupleTableS
 }
 
 /*
+ * The third pass of batch_direct_upsert: the groups after the last
+ * DIRECT_FOUND one in key order, pending (moved rows and new groups), and
+ * the new groups' rows, in slots.
+ */
+#define BATCH_MULTI_INSERT	1000	/* new rows inserted at once */
+#define BATCH_PENDING		4000	/* groups written at once */
+
+typedef struct DirectWrite
+{
+	ViewDef    *def;
+	DirectUpsert *d;
+	ResultRelInfo *rri;			/* every index of the batch table */
+	IndexInfo  *uinfo;			/* of the unique one */
+	EState	   *estate;
+	SortedGroup *groups;
+	uint8	   *state;
+	ItemPointerData *moved;
+	CommandId	cid;
+	MemoryContext cxt;			/* of the rows in slots */
+	TupleTableSlot *slots[BATCH_MULTI_INSERT];
+	int			nslots;
+	long		pending[BATCH_PENDING];
+	int			npending;
+} DirectWrite;
+
+/*
+ * Inserts w's new rows at once (table_multi_insert: a page's rows in one
+ * WAL record, under one buffer lock), then makes the pending groups' index
+ * entries in key order: a moved row's in the unique index (without a
+ * uniqueness check: its key is its old version's, see
+ * batch_other_indexes), a new row's in every index as the executor does.
+ */
+static void
+batch_direct_write(DirectWrite *w)
+{
+	ViewDef    *def = w->def;
+	Datum		ivalues[INDEX_MAX_KEYS];
+	bool		inulls[INDEX_MAX_KEYS];
+	int			s = 0;
+	int			p;
+	int			i;
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+
+	if (w->nslots > 0)
+		table_multi_insert(w->d->rel, w->slots, w->nslots, w->cid, 0, NULL);
+	for (p = 0; p < w->npending; p++)
+	{
+		long		g = w->pending[p];
+
+		if (w->state[g] == DIRECT_NONE)
+		{
+			(void) ExecInsertIndexTuples(w->rri, w->slots[s], w->estate, false, false, NULL, NIL, false);
+			ExecClearTuple(w->slots[s]);
+			s++;
+			ResetPerTupleExprContext(w->estate);
+			continue;
+		}
+		Assert(w->state[g] == DIRECT_MOVED);
+		if (!w->uinfo->ii_ReadyForInserts)
+			continue;
+		/*
+		 * the index's columns are the keys (batch_direct_open); a key has
+		 * one image, so the group's values are the row's
+		 */
+		if (def->nkeys == 0)
+		{
+			ivalues[0] = BoolGetDatum(true);
+			inulls[0] = false;
+		}
+		for (i = 0; i < def->nkeys; i++)
+			ivalues[i] = batch_group_value(&w->groups[g], i, &inulls[i]);
+		(void) index_insert(w->d->index, ivalues, inulls, &w->moved[g], w->d->rel,
+							UNIQUE_CHECK_NO, false, w->uinfo);
+	}
+	Assert(s == w->nslots);
+	w->nslots = 0;
+	w->npending = 0;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(w->cxt);
+}
+
+/*
  * Upserts groups (sorted in the unique index's order) into the batch table
  * of d, which batch_direct_open prepared, and closes it. Returns the number
  * of groups inserted.
@@ -1297,14 +1379,13 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 	ResultRelInfo *others = makeNode(ResultRelInfo);
 	IndexInfo  *uinfo;
-	Datum		ivalues[INDEX_MAX_KEYS];
-	bool		inulls[INDEX_MAX_KEYS];
 	TupleTableSlot *found = table_slot_create(d->rel, NULL);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
 	IndexFetchTableData *fetch;
 	DirectMatches ms;
 	ItemPointerData *moved;
 	uint8	   *state;
+	DirectWrite w;
 	Snapshot	snap;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -1394,8 +1475,22 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 
 	/*
 	 * 3. in key order: the unique-index entries of the rows moved, and the
-	 * groups without a row
+	 * groups without a row (batch_direct_write)
 	 */
+	w.def = def;
+	w.d = d;
+	w.rri = rri;
+	w.uinfo = uinfo;
+	w.estate = estate;
+	w.groups = groups;
+	w.state = state;
+	w.moved = moved;
+	w.cid = GetCurrentCommandId(true);
+	w.cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert rows",
+								  ALLOCSET_DEFAULT_SIZES);
+	memset(w.slots, 0, sizeof(w.slots));
+	w.nslots = 0;
+	w.npending = 0;
 	for (g = 0; g < ngroups; g++)
 	{
 		PartialEntry *e = groups[g].entry;
@@ -1423,49 +1518,42 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 		}
 		if (state[g] == DIRECT_FOUND)
 			continue;
-		if (state[g] == DIRECT_MOVED)
+		w.pending[w.npending++] = g;
+		if (state[g] == DIRECT_NONE)
 		{
-			if (!uinfo->ii_ReadyForInserts)
-				continue;
-			/*
-			 * the index's columns are the keys (batch_direct_open); a key
-			 * has one image, so the group's values are the row's
-			 */
+			old = MemoryContextSwitchTo(rowcxt);
+			memset(nulls, 0, sizeof(bool) * d->nattrs);
 			if (def->nkeys == 0)
-			{
-				ivalues[0] = BoolGetDatum(true);
-				inulls[0] = false;
-			}
+				values[d->globalattr - 1] = BoolGetDatum(true);
 			for (i = 0; i < def->nkeys; i++)
-				ivalues[i] = batch_group_value(&groups[g], i, &inulls[i]);
-			(void) index_insert(d->index, ivalues, inulls, &moved[g], d->rel,
-								UNIQUE_CHECK_NO, false, uinfo);
-			continue;
-		}
-		old = MemoryContextSwitchTo(rowcxt);
-		memset(nulls, 0, sizeof(bool) * d->nattrs);
-		if (def->nkeys == 0)
-			values[d->globalattr - 1] = BoolGetDatum(true);
-		for (i = 0; i < def->nkeys; i++)
-			values[d->keyattr[i] - 1] = batch_group_value(&groups[g], i, &nulls[d->keyattr[i] - 1]);
-		for (i = 0; i < def->naggs; i++)
-		{
-			int			att = d->aggattr[i] - 1;
+				values[d->keyattr[i] - 1] = batch_group_value(&groups[g], i, &nulls[d->keyattr[i] - 1]);
+			for (i = 0; i < def->naggs; i++)
+			{
+				int			att = d->aggattr[i] - 1;
 
-			nulls[att] = e->nulls[i];
-			values[att] = e->nulls[i] ? (Datum) 0 :
-				PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
+				nulls[att] = e->nulls[i];
+				values[att] = e->nulls[i] ? (Datum) 0 :
+					PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
+			}
+			MemoryContextSwitchTo(old);
+			/* the slots last till the end, their rows till the next write */
+			if (w.slots[w.nslots] == NULL)
+				w.slots[w.nslots] = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
+			MemoryContextSwitchTo(w.cxt);
+			tup = heap_form_tuple(RelationGetDescr(d->rel), values, nulls);
+			/* the slot owns it: nothing to copy when the insert materializes it */
+			ExecStoreHeapTuple(tup, w.slots[w.nslots++], true);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+			inserted++;
 		}
-		tup = heap_form_tuple(RelationGetDescr(d->rel), values, nulls);
-		simple_heap_insert(d->rel, tup);
-		ExecStoreHeapTuple(tup, slot, false);
-		(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
-		inserted++;
-		ExecClearTuple(slot);
-		ResetPerTupleExprContext(estate);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
+		if (w.nslots == BATCH_MULTI_INSERT || w.npending == BATCH_PENDING)
+			batch_direct_write(&w);
 	}
+	batch_direct_write(&w);
+	for (i = 0; i < BATCH_MULTI_INSERT && w.slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(w.slots[i]);
+	MemoryContextDelete(w.cxt);
 
 	pfree(moved);
 	pfree(state);
