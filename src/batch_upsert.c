@@ -736,12 +736,13 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 
 /*
  * The direct upsert: what batch_upsert's statements do for short keys,
- * without the executor. Each group (in the unique index's order) is looked
- * up in that index (or met walking it beside the groups, where its order
- * allows: batch_walk_find); a row found gets its states combined with the
- * group's and is updated in place (a HOT update when its page has room:
- * only unindexed state columns change), a group without one is inserted,
- * and the indexes get entries as the executor would make them. It saves, per
+ * without the executor. Each group's key (in the unique index's order) is
+ * looked up in that index (or met walking it beside the groups, where its
+ * order allows: batch_walk_match); a row found gets its states combined
+ * with the group's and is updated in place (a HOT update when its page has
+ * room: only unindexed state columns change), a group without one is
+ * inserted, and the indexes get entries as the executor would make them
+ * (batch_direct_upsert says in which order). It saves, per
  * group, the statement's parameter arrays and unnest(), the speculative
  * insertion of INSERT ... ON CONFLICT (a lookup before the insert, one
  * more in it), and the combine_states() calls through the function
