@@ -1415,7 +1415,8 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	 * reached again (each entry is fetched once).
 	 */
 	batch_sort_matches(ms.m, ms.n);
-	state = palloc0(Max(ngroups, 1));
+	state = MemoryContextAllocHuge(CurrentMemoryContext, Max(ngroups, 1));
+	memset(state, DIRECT_NONE, Max(ngroups, 1));
 	moved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(ngroups, 1));
 	fetch = table_index_fetch_begin(d->rel);
 	for (k = 0; k < ms.n; k++)
