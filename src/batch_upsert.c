@@ -506,6 +506,25 @@ typedef struct SortedGroup
 	bool	   *nulls;
 } SortedGroup;
 
+/*
+ * Key column i of group grp, as keys are stored. The first two are in
+ * first[] too, as batch_int_key made them where the sort compares them as
+ * integers: the same Datum where a Datum holds 64 bits.
+ */
+static inline Datum
+batch_group_value(SortedGroup *grp, int i, bool *isnull)
+{
+#if SIZEOF_DATUM == 8
+	if (i < 2)
+	{
+		*isnull = grp->firstnull[i];
+		return grp->first[i];
+	}
+#endif
+	*isnull = grp->nulls[i];
+	return grp->values[i];
+}
+
 /* The comparators of batch_sorted_groups' qsort (one per key column). */
 static SortSupportData *batch_sort_keys;
 static int	batch_sort_nkeys;
@@ -717,12 +736,13 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 
 /*
  * The direct upsert: what batch_upsert's statements do for short keys,
- * without the executor. Each group (in the unique index's order) is looked
- * up in that index (or met walking it beside the groups, where its order
- * allows: batch_walk_find); a row found gets its states combined with the
- * group's and is updated in place (a HOT update when its page has room:
- * only unindexed state columns change), a group without one is inserted,
- * and the indexes get entries as the executor would make them. It saves, per
+ * without the executor. Each group's key (in the unique index's order) is
+ * looked up in that index (or met walking it beside the groups, where its
+ * order allows: batch_walk_match); a row found gets its states combined
+ * with the group's and is updated in place (a HOT update when its page has
+ * room: only unindexed state columns change), a group without one is
+ * inserted, and the indexes get entries as the executor would make them
+ * (batch_direct_upsert says in which order). It saves, per
  * group, the statement's parameter arrays and unnest(), the speculative
  * insertion of INSERT ... ON CONFLICT (a lookup before the insert, one
  * more in it), and the combine_states() calls through the function
@@ -918,21 +938,18 @@ batch_direct_keys(ViewDef *def, DirectUpsert *d, Datum *kv, bool *kn)
  * (DirectUpsert.ordered), the upsert need not descend it once per group:
  * one scan walks its entries forward beside the groups, as a merge join
  * would, comparing each entry's key (the index tuple, as an index-only
- * scan returns it) with the group's, and fetches the heap row of an equal
- * entry only (a dead version's entry is passed over: its row is not
- * visible). A refresh's groups are often dense in the index (a fraction of
- * its rows change); where they are not, a walk that passed
- * BATCH_WALK_STEPS entries looking for one group descends once, to the
- * first entry whose first key column is at least the group's (the scan's
- * one key: a btree orders, and positions a scan, by its first column),
- * and walks on from there: a group costs at most that many steps and one
- * descent. A NULL first key (last in the order) is positioned with "IS
- * NULL" instead, as ">=" passes over NULLs.
+ * scan returns it) with the group's, and notes the heap TID of each equal
+ * entry (batch_direct_upsert fetches them afterwards, in heap order; a
+ * dead version's entry then finds no visible row). A refresh's groups are
+ * often dense in the index (a fraction of its rows change); where they are
+ * not, a walk that passed BATCH_WALK_STEPS entries looking for one group
+ * descends once, to the first entry whose first key column is at least the
+ * group's (the scan's one key: a btree orders, and positions a scan, by its
+ * first column), and walks on from there: a group costs at most that many
+ * steps and one descent. A NULL first key (last in the order) is positioned
+ * with "IS NULL" instead, as ">=" passes over NULLs.
  *
- * The scan copies a leaf page's entries when it steps onto it, and the
- * upsert's own new entries have keys at or before the group in hand, so
- * the walk never meets them where it has still to look; a row updated
- * here is not visible to the scan's snapshot (this command's).
+ * The walk ends before the upsert writes anything.
  */
 #define BATCH_WALK_STEPS	32
 
@@ -946,6 +963,67 @@ typedef struct IndexWalk
 	bool		have;			/* scan->xs_itup: an entry not yet compared */
 	bool		atend;
 } IndexWalk;
+
+/*
+ * An index entry with a group's key: its heap TID as one number (block,
+ * then offset: sorted, they are in heap order), the group's place in the
+ * sorted groups and its states (here, as the second pass reads them in
+ * heap order, i.e. at random places of groups).
+ */
+typedef struct DirectMatch
+{
+	uint64		tid;
+	PartialEntry *entry;
+	long		group;
+} DirectMatch;
+
+/* What the second pass of batch_direct_upsert did with a group's row */
+#define DIRECT_NONE		0		/* no visible row: the group is new */
+#define DIRECT_FOUND	1		/* updated in place, or nothing to add */
+#define DIRECT_MOVED	2		/* updated off its page: needs its entry */
+
+/* The index entries with the groups' keys, as they are found. */
+typedef struct DirectMatches
+{
+	DirectMatch *m;
+	long		n;
+	long		cap;
+} DirectMatches;
+
+static inline uint64
+batch_tid_number(ItemPointer tid)
+{
+	return ((uint64) ItemPointerGetBlockNumberNoCheck(tid) << 16) |
+		ItemPointerGetOffsetNumberNoCheck(tid);
+}
+
+static inline void
+batch_tid_from_number(uint64 n, ItemPointer tid)
+{
+	ItemPointerSet(tid, (BlockNumber) (n >> 16), (OffsetNumber) (n & 0xFFFF));
+}
+
+/* Notes that index entry tid has the key of group g (of groups). */
+static void
+batch_match_add(DirectMatches *ms, ItemPointer tid, SortedGroup *groups, long g)
+{
+	if (ms->n == ms->cap)
+	{
+		ms->cap *= 2;
+		ms->m = repalloc_huge(ms->m, sizeof(DirectMatch) * ms->cap);
+	}
+	ms->m[ms->n].tid = batch_tid_number(tid);
+	ms->m[ms->n].entry = groups[g].entry;
+	ms->m[ms->n].group = g;
+	ms->n++;
+}
+
+#define ST_SORT batch_sort_matches
+#define ST_ELEMENT_TYPE DirectMatch
+#define ST_COMPARE(a, b) ((a)->tid < (b)->tid ? -1 : (a)->tid > (b)->tid ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Positions the walk w at the first entry that can hold group grp's key. */
 static void
@@ -976,7 +1054,9 @@ batch_walk_cmp(ViewDef *def, IndexWalk *w, SortedGroup *grp)
 	{
 		bool		isnull;
 		Datum		v = index_getattr(itup, i + 1, desc, &isnull);
-		int			c = ApplySortComparator(grp->values[i], grp->nulls[i], v, isnull, &w->sortkeys[i]);
+		bool		gnull;
+		Datum		gv = batch_group_value(grp, i, &gnull);
+		int			c = ApplySortComparator(gv, gnull, v, isnull, &w->sortkeys[i]);
 
 		if (c != 0)
 			return c;
@@ -985,13 +1065,14 @@ batch_walk_cmp(ViewDef *def, IndexWalk *w, SortedGroup *grp)
 }
 
 /*
- * Walks w on to group grp (groups come in order): true with its visible
- * row in found, or false when it has none.
+ * Walks w on to group g (groups come in order), noting in ms every entry
+ * with its key.
  */
-static bool
-batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
-				TupleTableSlot *found)
+static void
+batch_walk_match(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *groups, long g,
+				 DirectMatches *ms)
 {
+	SortedGroup *grp = &groups[g];
 	int			steps = 0;
 	bool		descended = false;
 
@@ -1007,23 +1088,22 @@ batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
 		if (!w->have)
 		{
 			if (w->atend)
-				return false;
+				return;
 			if (index_getnext_tid(w->scan, ForwardScanDirection) == NULL)
 			{
 				w->atend = true;
-				return false;
+				return;
 			}
 			w->have = true;
 		}
 		c = batch_walk_cmp(def, w, grp);
-		/* the entry is past the group (which has no row): keep it for the next */
+		/* the entry is past the group: keep it for the next */
 		if (c < 0)
-			return false;
+			return;
 		w->have = false;
 		if (c == 0)
 		{
-			if (index_fetch_heap(w->scan, found))
-				return true;
+			batch_match_add(ms, &w->scan->xs_heaptid, groups, g);
 			continue;
 		}
 		if (++steps >= BATCH_WALK_STEPS && !descended)
@@ -1035,9 +1115,262 @@ batch_walk_find(ViewDef *def, DirectUpsert *d, IndexWalk *w, SortedGroup *grp,
 }
 
 /*
+ * The index entries of d's unique index with the keys of groups (in its
+ * order), into ms: walking the index beside them where its order allows,
+ * else one descent per group.
+ */
+static void
+batch_direct_matches(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups,
+					 SortSupport sortkeys, Snapshot snap, DirectMatches *ms)
+{
+	IndexWalk	walk;
+	IndexScanDesc scan;
+	bool		walking = d->ordered && sortkeys != NULL;
+	long		g;
+
+	ms->cap = Max(ngroups / 2, 64);
+	ms->m = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(DirectMatch) * ms->cap);
+	ms->n = 0;
+	if (walking)
+	{
+		memset(&walk, 0, sizeof(walk));
+		walk.scan = compat_index_beginscan(d->rel, d->index, snap, 1, 0);
+		walk.scan->xs_want_itup = true;
+		walk.sortkeys = sortkeys;
+		scan = walk.scan;
+	}
+	else
+		scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
+
+	for (g = 0; g < ngroups; g++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		/* the groups are in key order, their keys past two anywhere in memory */
+		if (def->nkeys > 2 && g + BATCH_PREFETCH < ngroups)
+		{
+			batch_prefetch(groups[g + BATCH_PREFETCH].values);
+			batch_prefetch(groups[g + BATCH_PREFETCH].nulls);
+		}
+		if (walking)
+			batch_walk_match(def, d, &walk, groups, g, ms);
+		else
+		{
+			ItemPointer tid;
+
+			batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
+			index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
+			while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
+				batch_match_add(ms, tid, groups, g);
+		}
+	}
+	index_endscan(scan);
+}
+
+/*
+ * The indexes of result relation all other than unique (the batch table's
+ * unique index over the keys), into others, which shares their relations
+ * and IndexInfos with all (so others is never closed itself: closing all
+ * closes them). Returns the IndexInfo of unique.
+ *
+ * A row updated off its page needs index entries for its new version. Its
+ * key is the old version's, so the unique index gets its entry without a
+ * uniqueness check (which would visit the old version in the heap and,
+ * finding it, try a bottom-up deletion of versions that are not dead yet);
+ * the other indexes, which the owner may have added (partial, on
+ * expressions, with an exclusion constraint), get theirs through
+ * ExecInsertIndexTuples on others, exactly as the executor makes and checks
+ * them. A deferrable constraint has a trigger, and a batch table with
+ * triggers is not upserted directly (batch_direct_open).
+ */
+static IndexInfo *
+batch_other_indexes(ResultRelInfo *all, Relation unique, ResultRelInfo *others)
+{
+	IndexInfo  *uinfo = NULL;
+	int			n = 0;
+	int			i;
+
+	InitResultRelInfo(others, all->ri_RelationDesc, 1, NULL, 0);
+	others->ri_IndexRelationDescs = palloc(sizeof(Relation) * Max(all->ri_NumIndices, 1));
+	others->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * Max(all->ri_NumIndices, 1));
+	for (i = 0; i < all->ri_NumIndices; i++)
+	{
+		if (RelationGetRelid(all->ri_IndexRelationDescs[i]) == RelationGetRelid(unique))
+		{
+			uinfo = all->ri_IndexRelationInfo[i];
+			continue;
+		}
+		others->ri_IndexRelationDescs[n] = all->ri_IndexRelationDescs[i];
+		others->ri_IndexRelationInfo[n] = all->ri_IndexRelationInfo[i];
+		n++;
+	}
+	others->ri_NumIndices = n;
+	if (uinfo == NULL)
+		elog(ERROR, "unique index of the batch table not found among its indexes");
+	return uinfo;
+}
+
+/*
+ * Combines the states of batch row found (visible, in its buffer) with
+ * those of group e and updates the row in place. Returns how the update
+ * went (COMPAT_INDEXES_*: which indexes need entries for the new version,
+ * *newtup, which has its TID), or -1 when the group had no state to add.
+ * Works in the current memory context, which the caller resets.
+ */
+static int
+batch_direct_combine(ViewDef *def, DirectUpsert *d, PartialEntry *e, TupleTableSlot *found,
+					 Datum *values, bool *nulls, bool *replace, HeapTuple *newtup)
+{
+	bool		changed = false;
+	bool		shouldfree;
+	HeapTuple	oldtup;
+	int			update;
+	int			i;
+
+	/* combine the row's states with the group's: existing first */
+	slot_getallattrs(found);
+	memset(replace, 0, sizeof(bool) * d->nattrs);
+	for (i = 0; i < def->naggs; i++)
+	{
+		AggMeta    *m = &def->aggs[i].meta;
+		int			att = d->aggattr[i] - 1;
+		bytea	   *mine;
+		bytea	   *theirs;
+		Datum		va;
+		bool		na = false;
+
+		if (e->nulls[i])
+			continue;
+		mine = aggmeta_serialize(m, e->values[i]);
+		changed = replace[att] = true;
+		if (found->tts_isnull[att])
+		{
+			values[att] = PointerGetDatum(mine);
+			nulls[att] = false;
+			continue;
+		}
+		theirs = DatumGetByteaPP(found->tts_values[att]);
+		va = aggmeta_deserialize(m, VARDATA_ANY(theirs), VARSIZE_ANY_EXHDR(theirs),
+								 CurrentMemoryContext);
+		aggmeta_combine(m, &va, &na,
+						aggmeta_deserialize(m, VARDATA_ANY(mine), VARSIZE_ANY_EXHDR(mine),
+											CurrentMemoryContext),
+						false, CurrentMemoryContext);
+		nulls[att] = na;
+		values[att] = na ? (Datum) 0 : PointerGetDatum(aggmeta_serialize(m, va));
+	}
+	if (!changed)
+		return -1;
+	oldtup = ExecFetchSlotHeapTuple(found, false, &shouldfree);
+	*newtup = heap_modify_tuple(oldtup, RelationGetDescr(d->rel), values, nulls, replace);
+	update = compat_simple_heap_update(d->rel, &found->tts_tid, *newtup);
+	if (shouldfree)
+		heap_freetuple(oldtup);
+	return update;
+}
+
+/*
+ * The third pass of batch_direct_upsert: the groups after the last
+ * DIRECT_FOUND one in key order, pending (moved rows and new groups), and
+ * the new groups' rows, in slots.
+ */
+#define BATCH_MULTI_INSERT	1000	/* new rows inserted at once */
+#define BATCH_PENDING		4000	/* groups written at once */
+
+typedef struct DirectWrite
+{
+	ViewDef    *def;
+	DirectUpsert *d;
+	ResultRelInfo *rri;			/* every index of the batch table */
+	IndexInfo  *uinfo;			/* of the unique one */
+	EState	   *estate;
+	SortedGroup *groups;
+	uint8	   *state;
+	ItemPointerData *moved;
+	CommandId	cid;
+	MemoryContext cxt;			/* of the rows in slots */
+	TupleTableSlot *slots[BATCH_MULTI_INSERT];
+	int			nslots;
+	long		pending[BATCH_PENDING];
+	int			npending;
+} DirectWrite;
+
+/*
+ * Inserts w's new rows at once (table_multi_insert: a page's rows in one
+ * WAL record, under one buffer lock), then makes the pending groups' index
+ * entries in key order: a moved row's in the unique index (without a
+ * uniqueness check: its key is its old version's, see
+ * batch_other_indexes), a new row's in every index as the executor does.
+ */
+static void
+batch_direct_write(DirectWrite *w)
+{
+	ViewDef    *def = w->def;
+	Datum		ivalues[INDEX_MAX_KEYS];
+	bool		inulls[INDEX_MAX_KEYS];
+	int			s = 0;
+	int			p;
+	int			i;
+	MemoryContext old = MemoryContextSwitchTo(w->cxt);
+
+	if (w->nslots > 0)
+		table_multi_insert(w->d->rel, w->slots, w->nslots, w->cid, 0, NULL);
+	for (p = 0; p < w->npending; p++)
+	{
+		long		g = w->pending[p];
+
+		if (w->state[g] == DIRECT_NONE)
+		{
+			(void) ExecInsertIndexTuples(w->rri, w->slots[s], w->estate, false, false, NULL, NIL, false);
+			ExecClearTuple(w->slots[s]);
+			s++;
+			ResetPerTupleExprContext(w->estate);
+			continue;
+		}
+		Assert(w->state[g] == DIRECT_MOVED);
+		if (!w->uinfo->ii_ReadyForInserts)
+			continue;
+		/*
+		 * the index's columns are the keys (batch_direct_open); a key has
+		 * one image, so the group's values are the row's
+		 */
+		if (def->nkeys == 0)
+		{
+			ivalues[0] = BoolGetDatum(true);
+			inulls[0] = false;
+		}
+		for (i = 0; i < def->nkeys; i++)
+			ivalues[i] = batch_group_value(&w->groups[g], i, &inulls[i]);
+		(void) index_insert(w->d->index, ivalues, inulls, &w->moved[g], w->d->rel,
+							UNIQUE_CHECK_NO, false, w->uinfo);
+	}
+	Assert(s == w->nslots);
+	w->nslots = 0;
+	w->npending = 0;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(w->cxt);
+}
+
+/*
  * Upserts groups (sorted in the unique index's order) into the batch table
  * of d, which batch_direct_open prepared, and closes it. Returns the number
  * of groups inserted.
+ *
+ * In three passes. The first finds the unique index's entries with the
+ * groups' keys (batch_direct_matches: in key order, no heap access). The
+ * second fetches their rows in heap order, so that the batch table is read
+ * page after page (one pin, one prune and at most one read of each page)
+ * rather than at random, which the key order is, as the table is in its
+ * build's order; a visible row gets its states combined with the group's and
+ * is updated in place, its new version's entries in the indexes other than
+ * the unique one made right away (they need the tuple). The third goes
+ * through the groups in key order: a row the second moved off its page gets
+ * its unique-index entry (its key, from the group), a group without a
+ * visible row is inserted with its index entries, so that the unique index
+ * is written leaf after leaf. Between the second and third passes the new
+ * versions of moved rows have no entry in the unique index; nobody reads it
+ * for them meanwhile (other transactions see the old versions until this
+ * one commits, and refreshes of a view are serialized), and the third pass
+ * looks only for the keys of groups without a row.
  */
 static int64
 batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngroups,
@@ -1045,17 +1378,15 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 {
 	EState	   *estate = CreateExecutorState();
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
-	ResultRelInfo *urri = makeNode(ResultRelInfo);
-	IndexInfo  *uinfo = NULL;
-	Relation	urel = NULL;
-	int			uidx = 0;
-	Datum		ivalues[INDEX_MAX_KEYS];
-	bool		inulls[INDEX_MAX_KEYS];
+	ResultRelInfo *others = makeNode(ResultRelInfo);
+	IndexInfo  *uinfo;
 	TupleTableSlot *found = table_slot_create(d->rel, NULL);
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
-	IndexScanDesc scan = NULL;
-	IndexWalk	walk;
-	bool		walking = d->ordered && sortkeys != NULL;
+	IndexFetchTableData *fetch;
+	DirectMatches ms;
+	ItemPointerData *moved;
+	uint8	   *state;
+	DirectWrite w;
 	Snapshot	snap;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -1064,6 +1395,7 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	bool	   *replace = palloc(sizeof(bool) * d->nattrs);
 	int64		inserted = 0;
 	long		g;
+	long		k;
 	int			i;
 
 	/* see what the statements before saw, this transaction's DELETE too */
@@ -1071,147 +1403,132 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 	snap = RegisterSnapshot(GetLatestSnapshot());
 	InitResultRelInfo(rri, d->rel, 1, NULL, 0);
 	ExecOpenIndices(rri, false);
-	/*
-	 * A row updated off its page needs index entries for its new version.
-	 * Its key is the old version's, so the unique index gets its entry
-	 * without a uniqueness check (which would visit the old version in the
-	 * heap and, finding it, try a bottom-up deletion of versions that are
-	 * not dead yet); the other indexes (urri) as the executor would.
-	 */
-	InitResultRelInfo(urri, d->rel, 1, NULL, 0);
-	ExecOpenIndices(urri, false);
-	for (i = 0; i < urri->ri_NumIndices; i++)
-		if (RelationGetRelid(urri->ri_IndexRelationDescs[i]) == RelationGetRelid(d->index))
-		{
-			/* set aside (ExecInsertIndexTuples passes over it), put back to close */
-			uidx = i;
-			urel = urri->ri_IndexRelationDescs[i];
-			uinfo = urri->ri_IndexRelationInfo[i];
-			urri->ri_IndexRelationDescs[i] = NULL;
-		}
-	if (uinfo == NULL)
-		elog(ERROR, "unique index of the batch table not found among its indexes");
-	if (walking)
-	{
-		memset(&walk, 0, sizeof(walk));
-		walk.scan = compat_index_beginscan(d->rel, d->index, snap, 1, 0);
-		walk.scan->xs_want_itup = true;
-		walk.sortkeys = sortkeys;
-	}
-	else
-		scan = compat_index_beginscan(d->rel, d->index, snap, Max(def->nkeys, 1), 0);
+	uinfo = batch_other_indexes(rri, d->index, others);
 
+	/* 1. the index entries with the groups' keys */
+	batch_direct_matches(def, d, groups, ngroups, sortkeys, snap, &ms);
+
+	/*
+	 * 2. their rows in heap order: a visible one (at most one a key) is
+	 * combined and updated. Rows updated here are not visible to snap (this
+	 * command's), nor are the versions of other entries' rows they replace
+	 * reached again (each entry is fetched once).
+	 */
+	batch_sort_matches(ms.m, ms.n);
+	state = MemoryContextAllocHuge(CurrentMemoryContext, Max(ngroups, 1));
+	memset(state, DIRECT_NONE, Max(ngroups, 1));
+	moved = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(ItemPointerData) * Max(ngroups, 1));
+	fetch = table_index_fetch_begin(d->rel);
+	for (k = 0; k < ms.n; k++)
+	{
+		DirectMatch *m = &ms.m[k];
+		ItemPointerData tid;
+		bool		call_again = false;
+		HeapTuple	tup;
+		int			update;
+		MemoryContext old;
+
+		CHECK_FOR_INTERRUPTS();
+		/* the states of the rows ahead are anywhere in memory */
+		if (k + 2 * BATCH_PREFETCH < ms.n)
+			batch_prefetch(ms.m[k + 2 * BATCH_PREFETCH].entry);
+		if (k + BATCH_PREFETCH < ms.n)
+		{
+			DirectMatch *ahead = &ms.m[k + BATCH_PREFETCH];
+
+			batch_prefetch(ahead->entry->values);
+			batch_prefetch(ahead->entry->nulls);
+			batch_prefetch(&state[ahead->group]);
+		}
+		batch_tid_from_number(m->tid, &tid);
+		if (!table_index_fetch_tuple(fetch, &tid, snap, found, &call_again, NULL))
+			continue;
+		if (state[m->group] != DIRECT_NONE)
+			elog(ERROR, "two visible batch rows for one key in \"%s\"", RelationGetRelationName(d->rel));
+		state[m->group] = DIRECT_FOUND;
+		old = MemoryContextSwitchTo(rowcxt);
+		update = batch_direct_combine(def, d, m->entry, found, values, nulls, replace, &tup);
+		if (update == COMPAT_INDEXES_ALL || update == COMPAT_INDEXES_SUMMARIZING)
+		{
+			if (update == COMPAT_INDEXES_ALL)
+			{
+				state[m->group] = DIRECT_MOVED;
+				moved[m->group] = tup->t_self;
+			}
+			if (others->ri_NumIndices > 0)
+			{
+				ExecStoreHeapTuple(tup, slot, false);
+				/*
+				 * not flagged as an update: that hint (keys unchanged)
+				 * needs a range table, which this executor state has not
+				 */
+				(void) ExecInsertIndexTuples(others, slot, estate, false, false, NULL, NIL,
+											 update == COMPAT_INDEXES_SUMMARIZING);
+				ExecClearTuple(slot);
+			}
+		}
+		ExecClearTuple(found);
+		ResetPerTupleExprContext(estate);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(rowcxt);
+	}
+	table_index_fetch_end(fetch);
+	pfree(ms.m);
+
+	/*
+	 * 3. in key order: the unique-index entries of the rows moved, and the
+	 * groups without a row (batch_direct_write)
+	 */
+	w.def = def;
+	w.d = d;
+	w.rri = rri;
+	w.uinfo = uinfo;
+	w.estate = estate;
+	w.groups = groups;
+	w.state = state;
+	w.moved = moved;
+	w.cid = GetCurrentCommandId(true);
+	w.cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda direct upsert rows",
+								  ALLOCSET_DEFAULT_SIZES);
+	memset(w.slots, 0, sizeof(w.slots));
+	w.nslots = 0;
+	w.npending = 0;
 	for (g = 0; g < ngroups; g++)
 	{
 		PartialEntry *e = groups[g].entry;
-		MemoryContext old;
 		HeapTuple	tup;
-		int			update = COMPAT_INDEXES_ALL;
-		bool		exists;
+		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		/*
-		 * The groups are in key order, their entries and keys anywhere in
-		 * memory: ask for those of the groups ahead, each step a level
-		 * deeper (the entry, then what it points to), while this one waits
-		 * on the index.
-		 */
-		if (g + 2 * BATCH_PREFETCH < ngroups)
+		/* the keys of the groups ahead, and the states of new ones */
+		if (g + 2 * BATCH_PREFETCH < ngroups && state[g + 2 * BATCH_PREFETCH] == DIRECT_NONE)
 			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
 		if (g + BATCH_PREFETCH < ngroups)
 		{
 			SortedGroup *ahead = &groups[g + BATCH_PREFETCH];
 
-			batch_prefetch(ahead->values);
-			batch_prefetch(ahead->nulls);
-			batch_prefetch(ahead->entry->values);
-			batch_prefetch(ahead->entry->nulls);
-		}
-		/* in the scan's context: it keeps what it allocates (killed items) */
-		if (walking)
-			exists = batch_walk_find(def, d, &walk, &groups[g], found);
-		else
-		{
-			batch_direct_keys(def, d, groups[g].values, groups[g].nulls);
-			index_rescan(scan, d->skeys, Max(def->nkeys, 1), NULL, 0);
-			exists = index_getnext_slot(scan, ForwardScanDirection, found);
-		}
-		old = MemoryContextSwitchTo(rowcxt);
-		if (exists)
-		{
-			bool		changed = false;
-
-			/* combine the row's states with the group's: existing first */
-			slot_getallattrs(found);
-			memset(replace, 0, sizeof(bool) * d->nattrs);
-			for (i = 0; i < def->naggs; i++)
+			if (def->nkeys > 2)
 			{
-				AggMeta    *m = &def->aggs[i].meta;
-				int			att = d->aggattr[i] - 1;
-				bytea	   *mine;
-				Datum		va;
-				bool		na = false;
-
-				if (e->nulls[i])
-					continue;
-				mine = aggmeta_serialize(m, e->values[i]);
-				changed = replace[att] = true;
-				if (found->tts_isnull[att])
-				{
-					values[att] = PointerGetDatum(mine);
-					nulls[att] = false;
-					continue;
-				}
-				{
-					bytea	   *theirs = DatumGetByteaPP(found->tts_values[att]);
-
-					va = aggmeta_deserialize(m, VARDATA_ANY(theirs), VARSIZE_ANY_EXHDR(theirs),
-											 CurrentMemoryContext);
-				}
-				aggmeta_combine(m, &va, &na,
-								aggmeta_deserialize(m, VARDATA_ANY(mine), VARSIZE_ANY_EXHDR(mine),
-													CurrentMemoryContext),
-								false, CurrentMemoryContext);
-				nulls[att] = na;
-				values[att] = na ? (Datum) 0 : PointerGetDatum(aggmeta_serialize(m, va));
+				batch_prefetch(ahead->values);
+				batch_prefetch(ahead->nulls);
 			}
-			if (changed)
+			if (state[g + BATCH_PREFETCH] == DIRECT_NONE)
 			{
-				bool		shouldfree;
-				HeapTuple	oldtup = ExecFetchSlotHeapTuple(found, false, &shouldfree);
-
-				tup = heap_modify_tuple(oldtup, RelationGetDescr(d->rel), values, nulls, replace);
-				update = compat_simple_heap_update(d->rel, &found->tts_tid, tup);
-				if (update != COMPAT_INDEXES_NONE)
-				{
-					ExecStoreHeapTuple(tup, slot, false);
-					if (update == COMPAT_INDEXES_ALL && uinfo->ii_ReadyForInserts)
-					{
-						FormIndexDatum(uinfo, slot, estate, ivalues, inulls);
-						(void) index_insert(d->index, ivalues, inulls, &tup->t_self, d->rel,
-											UNIQUE_CHECK_NO, false, uinfo);
-					}
-					/*
-					 * not flagged as an update: that hint (keys unchanged)
-					 * needs a range table, which this executor state has not
-					 */
-					(void) ExecInsertIndexTuples(urri, slot, estate, false, false, NULL, NIL,
-												 update == COMPAT_INDEXES_SUMMARIZING);
-				}
-				if (shouldfree)
-					heap_freetuple(oldtup);
+				batch_prefetch(ahead->entry->values);
+				batch_prefetch(ahead->entry->nulls);
 			}
 		}
-		else
+		if (state[g] == DIRECT_FOUND)
+			continue;
+		w.pending[w.npending++] = g;
+		if (state[g] == DIRECT_NONE)
 		{
+			old = MemoryContextSwitchTo(rowcxt);
 			memset(nulls, 0, sizeof(bool) * d->nattrs);
 			if (def->nkeys == 0)
 				values[d->globalattr - 1] = BoolGetDatum(true);
 			for (i = 0; i < def->nkeys; i++)
-			{
-				values[d->keyattr[i] - 1] = groups[g].values[i];
-				nulls[d->keyattr[i] - 1] = groups[g].nulls[i];
-			}
+				values[d->keyattr[i] - 1] = batch_group_value(&groups[g], i, &nulls[d->keyattr[i] - 1]);
 			for (i = 0; i < def->naggs; i++)
 			{
 				int			att = d->aggattr[i] - 1;
@@ -1220,26 +1537,33 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 				values[att] = e->nulls[i] ? (Datum) 0 :
 					PointerGetDatum(aggmeta_serialize(&def->aggs[i].meta, e->values[i]));
 			}
+			MemoryContextSwitchTo(old);
+			/* the slots last till the end, their rows till the next write */
+			if (w.slots[w.nslots] == NULL)
+				w.slots[w.nslots] = MakeSingleTupleTableSlot(RelationGetDescr(d->rel), &TTSOpsHeapTuple);
+			MemoryContextSwitchTo(w.cxt);
 			tup = heap_form_tuple(RelationGetDescr(d->rel), values, nulls);
-			simple_heap_insert(d->rel, tup);
-			ExecStoreHeapTuple(tup, slot, false);
-			(void) ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
+			/* the slot owns it: nothing to copy when the insert materializes it */
+			ExecStoreHeapTuple(tup, w.slots[w.nslots++], true);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
 			inserted++;
 		}
-		ExecClearTuple(slot);
-		ExecClearTuple(found);
-		ResetPerTupleExprContext(estate);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(rowcxt);
+		if (w.nslots == BATCH_MULTI_INSERT || w.npending == BATCH_PENDING)
+			batch_direct_write(&w);
 	}
+	batch_direct_write(&w);
+	for (i = 0; i < BATCH_MULTI_INSERT && w.slots[i] != NULL; i++)
+		ExecDropSingleTupleTableSlot(w.slots[i]);
+	MemoryContextDelete(w.cxt);
 
-	index_endscan(walking ? walk.scan : scan);
+	pfree(moved);
+	pfree(state);
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(slot);
+	/* others shares rri's indexes: closed once, here */
 	ExecCloseIndices(rri);
-	urri->ri_IndexRelationDescs[uidx] = urel;
-	ExecCloseIndices(urri);
 	FreeExecutorState(estate);
 	MemoryContextDelete(rowcxt);
 	index_close(d->index, RowExclusiveLock);
