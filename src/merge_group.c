@@ -163,6 +163,9 @@ typedef struct MergeGroupState
 	int16	   *keylen;
 	bool	   *keybyval;
 	bool	   *foldable;		/* per aggregate: merge_state_foldable */
+	bool	   *alone;			/* ... and a state alone is its result as it lies */
+	bool		allfold;		/* every aggregate is foldable */
+	int			natts;			/* the input columns read (keys, states) */
 	/* execution */
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
 	int			child;
@@ -954,8 +957,28 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		get_typlenbyval(lefttype, &s->keylen[i], &s->keybyval[i]);
 	}
 	s->foldable = palloc(sizeof(bool) * Max(s->cols.naggs, 1));
+	s->alone = palloc(sizeof(bool) * Max(s->cols.naggs, 1));
+	s->allfold = true;
+	s->natts = 0;
 	for (i = 0; i < s->cols.naggs; i++)
-		s->foldable[i] = merge_state_foldable(s->cols.meta[i]);
+	{
+		AggMeta    *meta = s->cols.meta[i];
+
+		s->foldable[i] = merge_state_foldable(meta);
+		s->allfold &= s->foldable[i];
+		/*
+		 * A group's only state is its result as it lies when the aggregate
+		 * starts from NULL (the strict combine function takes the first
+		 * state as it is: sum, min, max), or from 0 and adds (count).
+		 */
+		s->alone[i] = s->foldable[i] &&
+			(meta->initnull ||
+			 ((meta->fast == AGG_FAST_INT8INC || meta->fast == AGG_FAST_INT4_SUM) &&
+			  meta->translen == sizeof(int64) && DatumGetInt64(meta->initval) == 0));
+		s->natts = Max(s->natts, s->cols.aggpos[i] + 1);
+	}
+	for (i = 0; i < s->cols.nkeys; i++)
+		s->natts = Max(s->natts, s->cols.keypos[i] + 1);
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 	if (list_nth(cs->custom_private, 5) != NIL)
@@ -1142,10 +1165,10 @@ merge_group_fold(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, MergeG
  * Aggregate idx of a batch row's group without speed-layer rows (the whole
  * view just after a refresh), for a merge_state_foldable aggregate whose
  * state lies in the row under a short header: the state's value itself when
- * the aggregate starts from NULL (sum, min, max: merge_state_fold_images
- * takes a first state as it is), else its combination with the initial
- * state (count). False when the state is NULL or lies otherwise: the caller
- * merges as for any group. Called per row, so it reads the bytes in place.
+ * that is the result (MergeGroupState.alone: sum, min, max, count), else
+ * its combination with the initial state. False when the state is NULL or
+ * lies otherwise: the caller merges as for any group. Called per row, so it
+ * reads the bytes in place.
  */
 static inline bool
 merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Datum *result,
@@ -1163,7 +1186,7 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
 	if (!VARATT_IS_SHORT(v) || (int) (VARSIZE_SHORT(v) - VARHDRSZ_SHORT) != meta->translen)
 		return false;
 	image = VARDATA_SHORT(v);
-	if (!meta->initnull)
+	if (!s->alone[idx])
 	{
 		len = meta->translen;
 		return merge_state_fold_images(meta, &image, &len, 1, result, isnull);
@@ -1191,12 +1214,51 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
  * or the entry's), each aggregate merged from the batch state (when given)
  * and then the entry's speed rows.
  */
+/*
+ * Fills the scan slot with the group of a batch row without speed-layer
+ * rows, every aggregate foldable (merge_group_fold_one): no memory, no
+ * function call per state. False when a state cannot be read so (NULL, or
+ * lying otherwise): the caller fills the slot as for any group.
+ */
+static inline bool
+merge_group_emit_alone(MergeGroupState *s, Datum *bvals, bool *bnulls)
+{
+	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
+	int			c;
+
+	for (c = 0; c < s->cols.ncols; c++)
+	{
+		int			idx = s->cols.colidx[c];
+
+		switch (s->cols.colkind[c])
+		{
+			case MG_KEY:
+				out->tts_values[c] = bvals[s->cols.keypos[idx]];
+				out->tts_isnull[c] = bnulls[s->cols.keypos[idx]];
+				break;
+			case MG_AGG:
+				if (!merge_group_fold_one(s, idx, bvals, bnulls, &out->tts_values[c], &out->tts_isnull[c]))
+					return false;
+				break;
+			default:
+				out->tts_values[c] = (Datum) 0;
+				out->tts_isnull[c] = true;
+				break;
+		}
+	}
+	return true;
+}
+
 static TupleTableSlot *
 merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry *e)
 {
 	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
-	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+	MemoryContext old;
 	int			c;
+
+	if (e == NULL && bvals != NULL && s->allfold && merge_group_emit_alone(s, bvals, bnulls))
+		return ExecStoreVirtualTuple(out);
+	old = MemoryContextSwitchTo(s->rowcxt);
 
 	for (c = 0; c < s->cols.ncols; c++)
 	{
@@ -1303,7 +1365,9 @@ merge_group_next(ScanState *ss)
 	TupleTableSlot *out = ss->ss_ScanTupleSlot;
 	int			nchildren = list_length(s->css.custom_ps);
 
-	MemoryContextReset(s->rowcxt);
+	/* (a row folded in place leaves the row context empty) */
+	if (!s->rowcxt->isReset || s->rowcxt->firstchild != NULL)
+		MemoryContextReset(s->rowcxt);
 	ExecClearTuple(out);
 	if (s->phase == 0)
 	{
@@ -1368,7 +1432,7 @@ merge_group_next(ScanState *ss)
 			s->child++;
 			continue;
 		}
-		slot_getallattrs(in);
+		slot_getsomeattrs(in, s->natts);
 		{
 			MergeGroupEntry *e = NULL;
 
@@ -1413,9 +1477,19 @@ merge_group_recheck(ScanState *ss pg_attribute_unused(), TupleTableSlot *slot pg
 	return true;
 }
 
+/*
+ * ExecCustomScan. Without a condition or a projection of its own (the
+ * usual case: its target list is the grouping's) the scan returns its
+ * groups as merge_group_next makes them, as ExecScan would, without
+ * ExecScan's per-row work (the expression context's reset, which nothing
+ * here uses); under EvalPlanQual it goes through ExecScan.
+ */
 static TupleTableSlot *
 merge_group_exec(CustomScanState *node)
 {
+	if (node->ss.ps.qual == NULL && node->ss.ps.ps_ProjInfo == NULL &&
+		node->ss.ps.state->es_epq_active == NULL)
+		return merge_group_next(&node->ss);
 	return ExecScan(&node->ss, merge_group_next, merge_group_recheck);
 }
 
