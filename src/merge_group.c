@@ -153,6 +153,18 @@ typedef struct MergeGroupShared
 	dsa_pointer set;			/* the flat copy (speed_set_flatten), or invalid */
 } MergeGroupShared;
 
+/*
+ * An output column of a group of one batch row whose states are each its
+ * aggregate's result (merge_group_emit_alone): the input column it is
+ * (a key), or whose state's bytes it is (len: the state's length).
+ */
+typedef struct MergeGroupAloneCol
+{
+	int			out;			/* output column */
+	int			in;				/* input column */
+	int			len;			/* 0: a key; else sizeof(int32) or sizeof(int64) */
+} MergeGroupAloneCol;
+
 typedef struct MergeGroupState
 {
 	CustomScanState css;
@@ -164,7 +176,9 @@ typedef struct MergeGroupState
 	bool	   *keybyval;
 	bool	   *foldable;		/* per aggregate: merge_state_foldable */
 	bool	   *alone;			/* ... and a state alone is its result as it lies */
-	bool		allfold;		/* every aggregate is foldable */
+	bool		by_alone;		/* merge_group_emit_alone may fill the output */
+	MergeGroupAloneCol *alonecols;	/* ... its columns that are not constants */
+	int			nalonecols;
 	int			natts;			/* the input columns read (keys, states) */
 	/* execution */
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
@@ -958,14 +972,12 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 	}
 	s->foldable = palloc(sizeof(bool) * Max(s->cols.naggs, 1));
 	s->alone = palloc(sizeof(bool) * Max(s->cols.naggs, 1));
-	s->allfold = true;
 	s->natts = 0;
 	for (i = 0; i < s->cols.naggs; i++)
 	{
 		AggMeta    *meta = s->cols.meta[i];
 
 		s->foldable[i] = merge_state_foldable(meta);
-		s->allfold &= s->foldable[i];
 		/*
 		 * A group's only state is its result as it lies when the aggregate
 		 * starts from NULL (the strict combine function takes the first
@@ -979,6 +991,35 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 	}
 	for (i = 0; i < s->cols.nkeys; i++)
 		s->natts = Max(s->natts, s->cols.keypos[i] + 1);
+	/* a group of one batch row, when every aggregate's state is its result */
+	s->alonecols = palloc(sizeof(MergeGroupAloneCol) * Max(s->cols.ncols, 1));
+	s->nalonecols = 0;
+	s->by_alone = true;
+	for (i = 0; i < s->cols.ncols; i++)
+	{
+		int			idx = s->cols.colidx[i];
+		MergeGroupAloneCol *ac = &s->alonecols[s->nalonecols];
+
+		if (s->cols.colkind[i] == MG_KEY)
+		{
+			ac->in = s->cols.keypos[idx];
+			ac->len = 0;
+		}
+		else if (s->cols.colkind[i] == MG_AGG && s->alone[idx])
+		{
+			ac->in = s->cols.aggpos[idx];
+			ac->len = s->cols.meta[idx]->translen;
+		}
+		else if (s->cols.colkind[i] == MG_AGG)
+		{
+			s->by_alone = false;
+			break;
+		}
+		else
+			continue;			/* a constant: NULL (merge_group_next) */
+		ac->out = i;
+		s->nalonecols++;
+	}
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 	if (list_nth(cs->custom_private, 5) != NIL)
@@ -1216,37 +1257,69 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
  */
 /*
  * Fills the scan slot with the group of a batch row without speed-layer
- * rows, every aggregate foldable (merge_group_fold_one): no memory, no
- * function call per state. False when a state cannot be read so (NULL, or
- * lying otherwise): the caller fills the slot as for any group.
+ * rows when each aggregate's state is its result (MergeGroupState.alone):
+ * each key as the row has it, each state's value read from its bytes in
+ * place (as merge_group_fold_one), the constant columns NULL as they were
+ * set before the first row. False when a state lies otherwise (NULL,
+ * compressed, out of line, of another length): the caller fills the slot
+ * as for any group.
  */
 static inline bool
 merge_group_emit_alone(MergeGroupState *s, Datum *bvals, bool *bnulls)
+{
+	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
+	const MergeGroupAloneCol *ac = s->alonecols;
+	const MergeGroupAloneCol *end = ac + s->nalonecols;
+
+	for (; ac < end; ac++)
+	{
+		const struct varlena *v;
+
+		if (ac->len == 0)
+		{
+			out->tts_values[ac->out] = bvals[ac->in];
+			out->tts_isnull[ac->out] = bnulls[ac->in];
+			continue;
+		}
+		if (bnulls[ac->in])
+			return false;
+		v = (const struct varlena *) DatumGetPointer(bvals[ac->in]);
+		if (!VARATT_IS_SHORT(v) || (int) (VARSIZE_SHORT(v) - VARHDRSZ_SHORT) != ac->len)
+			return false;
+		if (ac->len == sizeof(int64))
+		{
+			int64		x;
+
+			memcpy(&x, VARDATA_SHORT(v), sizeof(int64));
+			out->tts_values[ac->out] = Int64GetDatum(x);
+		}
+		else
+		{
+			int32		x;
+
+			memcpy(&x, VARDATA_SHORT(v), sizeof(int32));
+			out->tts_values[ac->out] = Int32GetDatum(x);
+		}
+		out->tts_isnull[ac->out] = false;
+	}
+	return true;
+}
+
+/* The constant columns of the output (columns the query does not use): NULL. */
+static void
+merge_group_set_consts(MergeGroupState *s)
 {
 	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
 	int			c;
 
 	for (c = 0; c < s->cols.ncols; c++)
 	{
-		int			idx = s->cols.colidx[c];
-
-		switch (s->cols.colkind[c])
+		if (s->cols.colkind[c] == MG_CONST)
 		{
-			case MG_KEY:
-				out->tts_values[c] = bvals[s->cols.keypos[idx]];
-				out->tts_isnull[c] = bnulls[s->cols.keypos[idx]];
-				break;
-			case MG_AGG:
-				if (!merge_group_fold_one(s, idx, bvals, bnulls, &out->tts_values[c], &out->tts_isnull[c]))
-					return false;
-				break;
-			default:
-				out->tts_values[c] = (Datum) 0;
-				out->tts_isnull[c] = true;
-				break;
+			out->tts_values[c] = (Datum) 0;
+			out->tts_isnull[c] = true;
 		}
 	}
-	return true;
 }
 
 static TupleTableSlot *
@@ -1256,7 +1329,7 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 	MemoryContext old;
 	int			c;
 
-	if (e == NULL && bvals != NULL && s->allfold && merge_group_emit_alone(s, bvals, bnulls))
+	if (e == NULL && bvals != NULL && s->by_alone && merge_group_emit_alone(s, bvals, bnulls))
 		return ExecStoreVirtualTuple(out);
 	old = MemoryContextSwitchTo(s->rowcxt);
 
@@ -1396,6 +1469,7 @@ merge_group_next(ScanState *ss)
 			if (!s->by_image)
 				merge_group_load_speed(s);
 		}
+		merge_group_set_consts(s);
 		s->phase = 1;
 		s->child = 0;
 	}
