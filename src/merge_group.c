@@ -978,15 +978,7 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		AggMeta    *meta = s->cols.meta[i];
 
 		s->foldable[i] = merge_state_foldable(meta);
-		/*
-		 * A group's only state is its result as it lies when the aggregate
-		 * starts from NULL (the strict combine function takes the first
-		 * state as it is: sum, min, max), or from 0 and adds (count).
-		 */
-		s->alone[i] = s->foldable[i] &&
-			(meta->initnull ||
-			 ((meta->fast == AGG_FAST_INT8INC || meta->fast == AGG_FAST_INT4_SUM) &&
-			  meta->translen == sizeof(int64) && DatumGetInt64(meta->initval) == 0));
+		s->alone[i] = merge_state_alone(meta);
 		s->natts = Max(s->natts, s->cols.aggpos[i] + 1);
 	}
 	for (i = 0; i < s->cols.nkeys; i++)
@@ -1273,33 +1265,15 @@ merge_group_emit_alone(MergeGroupState *s, Datum *bvals, bool *bnulls)
 
 	for (; ac < end; ac++)
 	{
-		const struct varlena *v;
-
 		if (ac->len == 0)
 		{
 			out->tts_values[ac->out] = bvals[ac->in];
 			out->tts_isnull[ac->out] = bnulls[ac->in];
 			continue;
 		}
-		if (bnulls[ac->in])
+		if (bnulls[ac->in] ||
+			!merge_state_alone_value(bvals[ac->in], ac->len, &out->tts_values[ac->out]))
 			return false;
-		v = (const struct varlena *) DatumGetPointer(bvals[ac->in]);
-		if (!VARATT_IS_SHORT(v) || (int) (VARSIZE_SHORT(v) - VARHDRSZ_SHORT) != ac->len)
-			return false;
-		if (ac->len == sizeof(int64))
-		{
-			int64		x;
-
-			memcpy(&x, VARDATA_SHORT(v), sizeof(int64));
-			out->tts_values[ac->out] = Int64GetDatum(x);
-		}
-		else
-		{
-			int32		x;
-
-			memcpy(&x, VARDATA_SHORT(v), sizeof(int32));
-			out->tts_values[ac->out] = Int32GetDatum(x);
-		}
 		out->tts_isnull[ac->out] = false;
 	}
 	return true;
