@@ -1023,7 +1023,8 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 	 * not make its speed-layer slot (that reads the catalog's cut with a new
 	 * snapshot): the slot is made here, before the executor enters it.
 	 */
-	if (node->ss.ps.plan->parallel_aware && !IsParallelWorker() && s->cols.speed_child >= 0)
+	if (node->ss.ps.plan->parallel_aware && !IsParallelWorker() && s->cols.speed_child >= 0 &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 		(void) speed_attach(cview_get_required(s->cols.batch_relid), false);
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
@@ -1252,11 +1253,6 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
 }
 
 /*
- * Fills the scan slot with one group: its keys (from the batch row's values
- * or the entry's), each aggregate merged from the batch state (when given)
- * and then the entry's speed rows.
- */
-/*
  * Fills the scan slot with the group of a batch row without speed-layer
  * rows when each aggregate's state is its result (MergeGroupState.alone):
  * each key as the row has it, each state's value read from its bytes in
@@ -1305,6 +1301,11 @@ merge_group_set_consts(MergeGroupState *s)
 	}
 }
 
+/*
+ * Fills the scan slot with one group: its keys (from the batch row's values
+ * or the entry's), each aggregate merged from the batch state (when given)
+ * and then the entry's speed rows.
+ */
 static TupleTableSlot *
 merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry *e)
 {
