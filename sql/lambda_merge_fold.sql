@@ -67,6 +67,9 @@ SELECT same('SELECT k, sum(n) FROM v GROUP BY k', 'SELECT k, sum(n) FROM v_direc
 EXPLAIN (COSTS OFF, VERBOSE) SELECT k, sum(mxy) FROM v GROUP BY k;
 SELECT same('SELECT k, sum(mxy) FROM v GROUP BY k', 'SELECT k, sum(mxy) FROM v_direct GROUP BY k');
 SELECT same('SELECT k, g, n, nx FROM v', 'SELECT k, g, n, nx FROM v_direct');
+-- every aggregate foldable: each batch row's states read as they lie
+-- (count, sum(int4), min and max of int4 and int8), NULL states among them
+SELECT same('SELECT k, g, n, nx, sx, mnx, mxx, mny, mxy FROM v', 'SELECT k, g, n, nx, sx, mnx, mxx, mny, mxy FROM v_direct');
 SELECT same('SELECT * FROM v WHERE g = 1', 'SELECT * FROM v_direct WHERE g = 1');
 -- a tail: keys in both layers (some with NULL x in one layer only), keys
 -- only in the speed layer, the NULL key and the long key in both, a state

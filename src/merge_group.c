@@ -89,6 +89,7 @@
 #include "merge_group.h"
 #include "merge_image.h"
 #include "mergestate.h"
+#include "speed.h"
 #include "speed_set.h"
 #include "stateimage.h"
 #include "view_stats.h"
@@ -153,6 +154,18 @@ typedef struct MergeGroupShared
 	dsa_pointer set;			/* the flat copy (speed_set_flatten), or invalid */
 } MergeGroupShared;
 
+/*
+ * An output column of a group of one batch row whose states are each its
+ * aggregate's result (merge_group_emit_alone): the input column it is
+ * (a key), or whose state's bytes it is (len: the state's length).
+ */
+typedef struct MergeGroupAloneCol
+{
+	int			out;			/* output column */
+	int			in;				/* input column */
+	int			len;			/* 0: a key; else sizeof(int32) or sizeof(int64) */
+} MergeGroupAloneCol;
+
 typedef struct MergeGroupState
 {
 	CustomScanState css;
@@ -163,6 +176,11 @@ typedef struct MergeGroupState
 	int16	   *keylen;
 	bool	   *keybyval;
 	bool	   *foldable;		/* per aggregate: merge_state_foldable */
+	bool	   *alone;			/* ... and a state alone is its result as it lies */
+	bool		by_alone;		/* merge_group_emit_alone may fill the output */
+	MergeGroupAloneCol *alonecols;	/* ... its columns that are not constants */
+	int			nalonecols;
+	int			natts;			/* the input columns read (keys, states) */
 	/* execution */
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
 	int			child;
@@ -954,12 +972,60 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		get_typlenbyval(lefttype, &s->keylen[i], &s->keybyval[i]);
 	}
 	s->foldable = palloc(sizeof(bool) * Max(s->cols.naggs, 1));
+	s->alone = palloc(sizeof(bool) * Max(s->cols.naggs, 1));
+	s->natts = 0;
 	for (i = 0; i < s->cols.naggs; i++)
-		s->foldable[i] = merge_state_foldable(s->cols.meta[i]);
+	{
+		AggMeta    *meta = s->cols.meta[i];
+
+		s->foldable[i] = merge_state_foldable(meta);
+		s->alone[i] = merge_state_alone(meta);
+		s->natts = Max(s->natts, s->cols.aggpos[i] + 1);
+	}
+	for (i = 0; i < s->cols.nkeys; i++)
+		s->natts = Max(s->natts, s->cols.keypos[i] + 1);
+	/* a group of one batch row, when every aggregate's state is its result */
+	s->alonecols = palloc(sizeof(MergeGroupAloneCol) * Max(s->cols.ncols, 1));
+	s->nalonecols = 0;
+	s->by_alone = true;
+	for (i = 0; i < s->cols.ncols; i++)
+	{
+		int			idx = s->cols.colidx[i];
+		MergeGroupAloneCol *ac = &s->alonecols[s->nalonecols];
+
+		if (s->cols.colkind[i] == MG_KEY)
+		{
+			ac->in = s->cols.keypos[idx];
+			ac->len = 0;
+		}
+		else if (s->cols.colkind[i] == MG_AGG && s->alone[idx])
+		{
+			ac->in = s->cols.aggpos[idx];
+			ac->len = s->cols.meta[idx]->translen;
+		}
+		else if (s->cols.colkind[i] == MG_AGG)
+		{
+			s->by_alone = false;
+			break;
+		}
+		else
+			continue;			/* a constant: NULL (merge_group_next) */
+		ac->out = i;
+		s->nalonecols++;
+	}
 	foreach(lc, cs->custom_plans)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 	if (list_nth(cs->custom_private, 5) != NIL)
 		s->image = merge_image_begin(node, &s->cols, list_nth(cs->custom_private, 5), aggnos);
+	/*
+	 * The leader of a parallel scan reads the speed layer in parallel mode
+	 * (merge_group_share), where a view's first read since a restart could
+	 * not make its speed-layer slot (that reads the catalog's cut with a new
+	 * snapshot): the slot is made here, before the executor enters it.
+	 */
+	if (node->ss.ps.plan->parallel_aware && !IsParallelWorker() && s->cols.speed_child >= 0 &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+		(void) speed_attach(cview_get_required(s->cols.batch_relid), false);
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
 	s->sharedcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge shared", ALLOCSET_SMALL_SIZES);
@@ -1142,10 +1208,10 @@ merge_group_fold(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, MergeG
  * Aggregate idx of a batch row's group without speed-layer rows (the whole
  * view just after a refresh), for a merge_state_foldable aggregate whose
  * state lies in the row under a short header: the state's value itself when
- * the aggregate starts from NULL (sum, min, max: merge_state_fold_images
- * takes a first state as it is), else its combination with the initial
- * state (count). False when the state is NULL or lies otherwise: the caller
- * merges as for any group. Called per row, so it reads the bytes in place.
+ * that is the result (MergeGroupState.alone: sum, min, max, count), else
+ * its combination with the initial state. False when the state is NULL or
+ * lies otherwise: the caller merges as for any group. Called per row, so it
+ * reads the bytes in place.
  */
 static inline bool
 merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Datum *result,
@@ -1163,7 +1229,7 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
 	if (!VARATT_IS_SHORT(v) || (int) (VARSIZE_SHORT(v) - VARHDRSZ_SHORT) != meta->translen)
 		return false;
 	image = VARDATA_SHORT(v);
-	if (!meta->initnull)
+	if (!s->alone[idx])
 	{
 		len = meta->translen;
 		return merge_state_fold_images(meta, &image, &len, 1, result, isnull);
@@ -1187,6 +1253,55 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
 }
 
 /*
+ * Fills the scan slot with the group of a batch row without speed-layer
+ * rows when each aggregate's state is its result (MergeGroupState.alone):
+ * each key as the row has it, each state's value read from its bytes in
+ * place (as merge_group_fold_one), the constant columns NULL as they were
+ * set before the first row. False when a state lies otherwise (NULL,
+ * compressed, out of line, of another length): the caller fills the slot
+ * as for any group.
+ */
+static inline bool
+merge_group_emit_alone(MergeGroupState *s, Datum *bvals, bool *bnulls)
+{
+	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
+	const MergeGroupAloneCol *ac = s->alonecols;
+	const MergeGroupAloneCol *end = ac + s->nalonecols;
+
+	for (; ac < end; ac++)
+	{
+		if (ac->len == 0)
+		{
+			out->tts_values[ac->out] = bvals[ac->in];
+			out->tts_isnull[ac->out] = bnulls[ac->in];
+			continue;
+		}
+		if (bnulls[ac->in] ||
+			!merge_state_alone_value(bvals[ac->in], ac->len, &out->tts_values[ac->out]))
+			return false;
+		out->tts_isnull[ac->out] = false;
+	}
+	return true;
+}
+
+/* The constant columns of the output (columns the query does not use): NULL. */
+static void
+merge_group_set_consts(MergeGroupState *s)
+{
+	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
+	int			c;
+
+	for (c = 0; c < s->cols.ncols; c++)
+	{
+		if (s->cols.colkind[c] == MG_CONST)
+		{
+			out->tts_values[c] = (Datum) 0;
+			out->tts_isnull[c] = true;
+		}
+	}
+}
+
+/*
  * Fills the scan slot with one group: its keys (from the batch row's values
  * or the entry's), each aggregate merged from the batch state (when given)
  * and then the entry's speed rows.
@@ -1195,8 +1310,12 @@ static TupleTableSlot *
 merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry *e)
 {
 	TupleTableSlot *out = s->css.ss.ss_ScanTupleSlot;
-	MemoryContext old = MemoryContextSwitchTo(s->rowcxt);
+	MemoryContext old;
 	int			c;
+
+	if (e == NULL && bvals != NULL && s->by_alone && merge_group_emit_alone(s, bvals, bnulls))
+		return ExecStoreVirtualTuple(out);
+	old = MemoryContextSwitchTo(s->rowcxt);
 
 	for (c = 0; c < s->cols.ncols; c++)
 	{
@@ -1303,7 +1422,9 @@ merge_group_next(ScanState *ss)
 	TupleTableSlot *out = ss->ss_ScanTupleSlot;
 	int			nchildren = list_length(s->css.custom_ps);
 
-	MemoryContextReset(s->rowcxt);
+	/* (a row folded in place leaves the row context empty) */
+	if (!s->rowcxt->isReset || s->rowcxt->firstchild != NULL)
+		MemoryContextReset(s->rowcxt);
 	ExecClearTuple(out);
 	if (s->phase == 0)
 	{
@@ -1332,6 +1453,7 @@ merge_group_next(ScanState *ss)
 			if (!s->by_image)
 				merge_group_load_speed(s);
 		}
+		merge_group_set_consts(s);
 		s->phase = 1;
 		s->child = 0;
 	}
@@ -1368,7 +1490,7 @@ merge_group_next(ScanState *ss)
 			s->child++;
 			continue;
 		}
-		slot_getallattrs(in);
+		slot_getsomeattrs(in, s->natts);
 		{
 			MergeGroupEntry *e = NULL;
 
@@ -1413,9 +1535,19 @@ merge_group_recheck(ScanState *ss pg_attribute_unused(), TupleTableSlot *slot pg
 	return true;
 }
 
+/*
+ * ExecCustomScan. Without a condition or a projection of its own (the
+ * usual case: its target list is the grouping's) the scan returns its
+ * groups as merge_group_next makes them, as ExecScan would, without
+ * ExecScan's per-row work (the expression context's reset, which nothing
+ * here uses); under EvalPlanQual it goes through ExecScan.
+ */
 static TupleTableSlot *
 merge_group_exec(CustomScanState *node)
 {
+	if (node->ss.ps.qual == NULL && node->ss.ps.ps_ProjInfo == NULL &&
+		node->ss.ps.state->es_epq_active == NULL)
+		return merge_group_next(&node->ss);
 	return ExecScan(&node->ss, merge_group_next, merge_group_recheck);
 }
 

@@ -67,6 +67,7 @@ struct MergeImage
 	MemoryContext rowcxt;		/* and their memory */
 	MemoryContext cxt;			/* the scan's: the arrays below */
 	bool	   *foldable;		/* per aggregate: merge_state_foldable */
+	bool	   *alone;			/* per aggregate: merge_state_alone */
 	Datum	   *kvals;			/* a batch row's keys in view key order */
 	bool	   *knulls;
 	const char **parts;			/* the key's entries' states (emit) */
@@ -179,10 +180,12 @@ merge_image_begin(CustomScanState *node, const MergeImageCols *cols, List *imgke
 		mi->imgkey[i] = list_nth_int(imgkey, i);
 	mi->aggno = palloc(sizeof(int) * Max(cols->naggs, 1));
 	mi->foldable = palloc(sizeof(bool) * Max(cols->naggs, 1));
+	mi->alone = palloc(sizeof(bool) * Max(cols->naggs, 1));
 	for (i = 0; i < cols->naggs; i++)
 	{
 		mi->aggno[i] = list_nth_int(aggnos, i);
 		mi->foldable[i] = merge_state_foldable(cols->meta[i]);
+		mi->alone[i] = merge_state_alone(cols->meta[i]);
 	}
 	mi->kvals = palloc(sizeof(Datum) * mi->def->nkeys);
 	mi->knulls = palloc(sizeof(bool) * mi->def->nkeys);
@@ -344,7 +347,9 @@ merge_image_fold(MergeImage *mi, int idx, Datum bstate, bool bnull, int nmatch, 
  * the batch state (when given) and then the entries of the key, oldest
  * first (from first, found at probe position pos), which are marked merged.
  * Aggregates whose states fold as bytes (merge_state_foldable) are merged
- * without a Datum per state; the others through MergeState, in rowcxt.
+ * without a Datum per state (a batch state without entries, of
+ * merge_state_alone, is read in place); the others through MergeState, in
+ * rowcxt.
  */
 static void
 merge_image_emit(MergeImage *mi, Datum *bvals, bool *bnulls, SpeedSetEntry *first, uint64 pos)
@@ -407,6 +412,13 @@ merge_image_emit(MergeImage *mi, Datum *bvals, bool *bnulls, SpeedSetEntry *firs
 					bool		bnull = bvals == NULL || bnulls[mi->c.aggpos[idx]];
 					Datum		bstate = bnull ? (Datum) 0 : bvals[mi->c.aggpos[idx]];
 
+					/* a batch row's key without entries: its state, in place */
+					if (nmatch == 0 && !bnull && mi->alone[idx] &&
+						merge_state_alone_value(bstate, mi->c.meta[idx]->translen, &out->tts_values[c]))
+					{
+						out->tts_isnull[c] = false;
+						break;
+					}
 					if (mi->foldable[idx] &&
 						merge_image_fold(mi, idx, bstate, bnull, nmatch, a,
 										 &out->tts_values[c], &out->tts_isnull[c]))

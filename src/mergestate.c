@@ -145,6 +145,21 @@ merge_state_foldable(AggMeta *meta)
 }
 
 /*
+ * Whether a group's only state, of a merge_state_foldable aggregate, is its
+ * result as it lies (merge_state_alone_value): the aggregate starts from
+ * NULL (its strict combine function takes the first state as it is: sum,
+ * min, max), or from 0 and adds (count).
+ */
+bool
+merge_state_alone(AggMeta *meta)
+{
+	return merge_state_foldable(meta) &&
+		(meta->initnull ||
+		 ((meta->fast == AGG_FAST_INT8INC || meta->fast == AGG_FAST_INT4_SUM) &&
+		  meta->translen == sizeof(int64) && DatumGetInt64(meta->initval) == 0));
+}
+
+/*
  * Merges n serialized non-NULL states (their bytes, in the order a
  * MergeState would take them) of a merge_state_foldable aggregate into its
  * result, as merge_state_init, merge_state_add and merge_state_result do:

@@ -56,5 +56,24 @@ is($node->safe_psql('postgres', $par . q{SELECT count(*), sum(n), sum(s) FROM by
 	$node->safe_psql('postgres', q{SELECT count(*), sum(n), sum(s) FROM (SELECT k, count(*) AS n, sum(x) AS s FROM ev GROUP BY k) d}),
 	'the parallel whole-view read of a degraded view answers what its defining query answers');
 
+# after a restart a view has no speed-layer slot until the scheduler
+# rebuilds it or a read makes it; a parallel read's leader, which reads the
+# speed layer in parallel mode, still answers (the slot is made before the
+# executor enters parallel mode). With one worker process (pg_lambda's
+# launcher), no scheduler starts to make the slot first; the Gather runs
+# without workers, its leader reading the speed layer in parallel mode all
+# the same.
+$node->safe_psql('postgres', q{
+	CREATE TABLE ev3 (k text, x int, ts timestamptz NOT NULL);
+	SELECT lambda.create_event_table('ev3', time_column => 'ts');
+	CREATE MATERIALIZED VIEW fresh WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+	  SELECT k, count(*) AS n, sum(x) AS s FROM ev3 GROUP BY k;
+	INSERT INTO ev3 SELECT 'k' || (i % 100), i, now() FROM generate_series(1, 1000) i;
+});
+$node->append_conf('postgresql.conf', 'max_worker_processes = 1');
+$node->restart;
+is($node->safe_psql('postgres', $par . q{SELECT count(*), sum(n), sum(s) FROM fresh}),
+	'100|1000|500500', 'the first parallel whole-view read after a restart answers what its defining query answers');
+
 $node->stop;
 done_testing();
