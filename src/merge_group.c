@@ -89,7 +89,6 @@
 #include "merge_group.h"
 #include "merge_image.h"
 #include "mergestate.h"
-#include "speed.h"
 #include "speed_set.h"
 #include "stateimage.h"
 #include "view_stats.h"
@@ -1017,15 +1016,6 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 	if (list_nth(cs->custom_private, 5) != NIL)
 		s->image = merge_image_begin(node, &s->cols, list_nth(cs->custom_private, 5), aggnos);
-	/*
-	 * The leader of a parallel scan reads the speed layer in parallel mode
-	 * (merge_group_share), where a view's first read since a restart could
-	 * not make its speed-layer slot (that reads the catalog's cut with a new
-	 * snapshot): the slot is made here, before the executor enters it.
-	 */
-	if (node->ss.ps.plan->parallel_aware && !IsParallelWorker() && s->cols.speed_child >= 0 &&
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-		(void) speed_attach(cview_get_required(s->cols.batch_relid), false);
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
 	s->sharedcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge shared", ALLOCSET_SMALL_SIZES);

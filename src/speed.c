@@ -481,13 +481,22 @@ speed_keys_moved(SpeedView *v)
 	v->keys_moved = v->keys_version;
 }
 
-/* The cut generation the catalog records for a view (0 if none). */
+/*
+ * The cut generation the catalog records for a view (0 if none), for a slot
+ * speed_attach makes. Read with the latest snapshot; in parallel mode (the
+ * leader of a parallel query reading the view), where no new snapshot can
+ * be taken, with the query's own, which sees the same cut: a live view has
+ * no slot only after a server start, before anything attached it, and no
+ * cut commits without its slot (a refresh cuts in the slot first), so every
+ * cut was committed before the server started, before any snapshot taken
+ * since.
+ */
 static int64
 speed_catalog_cut(Oid batch_relid)
 {
 	BatchCut	cut;
 
-	catalog_read_cut(batch_relid, GetLatestSnapshot(), &cut);
+	catalog_read_cut(batch_relid, IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot(), &cut);
 	return cut.found ? cut.gen : 0;
 }
 

@@ -58,8 +58,8 @@ is($node->safe_psql('postgres', $par . q{SELECT count(*), sum(n), sum(s) FROM by
 
 # after a restart a view has no speed-layer slot until the scheduler
 # rebuilds it or a read makes it; a parallel read's leader, which reads the
-# speed layer in parallel mode, still answers (the slot is made before the
-# executor enters parallel mode). With one worker process (pg_lambda's
+# speed layer in parallel mode, still answers (the slot made there reads the
+# catalog's cut with the query's snapshot). With one worker process (pg_lambda's
 # launcher), no scheduler starts to make the slot first; the Gather runs
 # without workers, its leader reading the speed layer in parallel mode all
 # the same.
@@ -69,11 +69,26 @@ $node->safe_psql('postgres', q{
 	CREATE MATERIALIZED VIEW fresh WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
 	  SELECT k, count(*) AS n, sum(x) AS s FROM ev3 GROUP BY k;
 	INSERT INTO ev3 SELECT 'k' || (i % 100), i, now() FROM generate_series(1, 1000) i;
+	CREATE TABLE big AS SELECT 'k' || (i % 200) AS k FROM generate_series(1, 20000) i;
+	ANALYZE big;
 });
 $node->append_conf('postgresql.conf', 'max_worker_processes = 1');
 $node->restart;
 is($node->safe_psql('postgres', $par . q{SELECT count(*), sum(n), sum(s) FROM fresh}),
 	'100|1000|500500', 'the first parallel whole-view read after a restart answers what its defining query answers');
+
+# the same for any read of the view by the leader of a parallel query: a
+# join whose other side is read in parallel under a Gather (the executor
+# is in parallel mode throughout), the view read serially beside it (this
+# failed with "cannot update SecondarySnapshot during a parallel operation")
+$node->restart;
+my $join = q{SELECT count(*), sum(f.n), sum(f.s) FROM big b JOIN %s f ON f.k = b.k WHERE f.k IN ('k5', 'k7')};
+is($node->safe_psql('postgres', $par . sprintf($join, 'fresh')),
+	$node->safe_psql('postgres', sprintf($join, '(SELECT k, count(*) AS n, sum(x) AS s FROM ev3 GROUP BY k)')),
+	'the first read after a restart by a parallel query\'s leader answers what its defining query answers');
+like($node->safe_psql('postgres', $par . 'EXPLAIN (COSTS OFF) ' . sprintf($join, 'fresh')),
+	qr/Gather.*Parallel Seq Scan on big.*Foreign Scan on fresh_speed/s,
+	'that join reads the other table in parallel, the view serially');
 
 $node->stop;
 done_testing();
