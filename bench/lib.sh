@@ -47,3 +47,26 @@ gen_events() {
     }' > "$1"
     chmod 644 "$1"
 }
+
+# smalltx_setup: the tables of the small-transaction runs (view_bench.sh
+# part s, smalltx_cpu.sh): event tables s_none (no view) and s_two (two
+# views of count(*), sum(x), avg(x), min(x), max(x), by k1 and by k2), and
+# a pgbench script $work/s_<table>.sql for each, one INSERT of 1-10 rows.
+smalltx_setup() {
+    local c sel five="count(*), sum(x), avg(x), min(x), max(x)"
+    for c in none two; do
+        psql_ <<SQL
+CREATE TABLE s_$c (id bigint, k1 int, k2 int, k3 int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('s_$c', time_column => 'ts') \g /dev/null
+SQL
+        cat > "$work/s_$c.sql" <<SQL
+\set n random(1, 10)
+INSERT INTO s_$c SELECT i, 1 + (random() * 999)::int, 1 + (random() * 99999)::int, i,
+  (random() * 999)::int, '2025-01-05 10:00:00+00' FROM generate_series(1, :n) i;
+SQL
+        chmod 644 "$work/s_$c.sql"
+    done
+    for sel in k1 k2; do
+        psql_ -c "CREATE MATERIALIZED VIEW s_$sel WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel, $five FROM s_two GROUP BY 1"
+    done
+}

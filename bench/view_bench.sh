@@ -506,23 +506,8 @@ fi
 if has_part s; then
     S_CLIENTS=${S_CLIENTS:-"4 16"}
     S_SECONDS=${S_SECONDS:-10}
-    five="count(*), sum(x), avg(x), min(x), max(x)"
     declare -A stps sp99
-    for c in none two; do
-        psql_ <<SQL
-CREATE TABLE s_$c (id bigint, k1 int, k2 int, k3 int, x int, ts timestamptz NOT NULL);
-SELECT lambda.create_event_table('s_$c', time_column => 'ts') \g /dev/null
-SQL
-        cat > "$work/s_$c.sql" <<SQL
-\set n random(1, 10)
-INSERT INTO s_$c SELECT i, 1 + (random() * 999)::int, 1 + (random() * 99999)::int, i,
-  (random() * 999)::int, '2025-01-05 10:00:00+00' FROM generate_series(1, :n) i;
-SQL
-        chmod 644 "$work/s_$c.sql"
-    done
-    for sel in k1 k2; do
-        psql_ -c "CREATE MATERIALIZED VIEW s_$sel WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel, $five FROM s_two GROUP BY 1"
-    done
+    smalltx_setup
     for cl in $S_CLIENTS; do
         for r in $(seq 1 "$ROUNDS"); do
             order="none two"
