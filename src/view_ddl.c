@@ -498,6 +498,10 @@ view_ddl_process_utility(PlannedStmt **pstmt_p, QueryCompletion *qc)
 	Oid			relid;
 	Oid			batch;
 
+	/* the statements below only (BEGIN and COMMIT pay no catalog look-up) */
+	if (!IsA(stmt, CommentStmt) && !IsA(stmt, AlterObjectSchemaStmt) &&
+		!IsA(stmt, IndexStmt) && !IsA(stmt, DropStmt))
+		return false;
 	if (!catalog_has(CATALOG_VIEWS))
 		return false;
 	if (IsA(stmt, CommentStmt) && ((CommentStmt *) stmt)->objtype == OBJECT_MATVIEW)
