@@ -519,25 +519,28 @@ speed_set_attach_flat(char *flat, MemoryContext cxt)
 
 /*
  * Starts loading the index slot where a probe for hash begins, and the next
- * one, which the probe reads when the first holds another key's entry (in
- * the same cache line but for the last slot of a line).
+ * one when it lies in another cache line: the probe reads it when the first
+ * holds another key's entry.
  */
 void
 speed_set_prefetch_slot(SpeedSet *s, uint32 hash)
 {
 	uint64		mask = s->nslots - 1;
+	SpeedSetSlot *first = &s->slots[hash & mask];
+	SpeedSetSlot *next = &s->slots[(hash + 1) & mask];
 
-	speed_set_prefetch(&s->slots[hash & mask]);
-	speed_set_prefetch(&s->slots[(hash + 1) & mask]);
+	speed_set_prefetch(first);
+	if ((uintptr_t) next / SPEED_SET_LINE != (uintptr_t) first / SPEED_SET_LINE)
+		speed_set_prefetch(next);
 }
 
 /*
  * Starts loading the first entry a probe for hash would compare (after
  * speed_set_prefetch_slot, the slot where that probe begins is near): the
  * first slot of the probe with this hash, each cache line its entry spans,
- * up to SPEED_SET_PREFETCH_LINES. The probe's first slot holds another
- * key's entry for about one key in six at the index's fill (half full at
- * most); such a probe's entry is loaded too. Entries lie one after the
+ * up to SPEED_SET_PREFETCH_LINES. The probe's first slot may hold another
+ * key's entry (for one key in six with 360,000 entries in 2^20 slots):
+ * such a probe's entry is loaded too. Entries lie one after the
  * other, so most span two lines, and a probe reads all of an entry it finds
  * (its key to compare, then its states to merge).
  */
