@@ -406,9 +406,10 @@ cut_include_own(Snapshot snap, CatalogRefresh *r)
 
 /* speed_collect's callback: an entry of the speed layer into the partial hash */
 static void
-batch_fold_entry(void *arg, const char *key, uint32 keylen, const char *states, uint32 stateslen)
+batch_fold_entry(void *arg, const char *key, uint32 keylen, uint32 hash,
+				 const char *states, uint32 stateslen)
 {
-	partial_combine_image((PartialHash *) arg, key, keylen, states, stateslen);
+	partial_combine_image((PartialHash *) arg, key, keylen, hash, states, stateslen);
 }
 
 /*
@@ -467,7 +468,9 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 		full = true;
 	}
 	snap = speed_cut(def, &closed);
-	ph = partial_create(def, CurrentMemoryContext);
+	/* incremental: room for the groups of the generations' entries at once */
+	ph = partial_create_sized(def, CurrentMemoryContext,
+							  full ? 0 : (long) speed_collect_count(def, old.gen, closed));
 	/* folded from events, distinct states keep every value */
 	ph->exact = true;
 

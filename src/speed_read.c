@@ -3,7 +3,8 @@
  * speed_read.c
  *	  Reading the speed layer: copies of a view's generations for queries
  *	  (speed_read, merge.c; the keys of an ordered run and their entries,
- *	  merge_run.c and merge_order.c) and refreshes (speed_collect, batch.c), and what
+ *	  merge_run.c and merge_order.c), their entries a batch at a time for
+ *	  refreshes (speed_collect, batch.c), and what
  *	  the planner (speed_ndistinct, speed_selectivity) and lambda.view_status
  *	  (speed_status, speed_memory_used) read of it.
  *
@@ -18,7 +19,11 @@
  *
  * Exactness: a read takes the generations after the reader's cut in one
  * holding of the lock, so it sees each transaction's states whole and once
- * (a commit applies under the lock held exclusively).
+ * (a commit applies under the lock held exclusively). A refresh reads only
+ * closed generations, which commits no longer change, and in batches
+ * (speed_collect): copying all of them first would cost as much memory
+ * again, and the fold runs aggregate functions, which should not run under
+ * an LWLock.
  *
  *-------------------------------------------------------------------------
  */
@@ -238,6 +243,7 @@ speed_read_gens(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, 
 
 typedef struct SpeedBatchEntry
 {
+	uint32		hash;
 	uint32		keylen;
 	uint32		stateslen;
 	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
@@ -293,6 +299,7 @@ speed_collect_batch(dsa_area *area, SpeedGen *g, uint32 *next, StringInfo buf)
 		len = MAXALIGN(offsetof(SpeedBatchEntry, data) + e->keylen + e->stateslen);
 		enlargeStringInfo(buf, len);
 		c = (SpeedBatchEntry *) (buf->data + buf->len);
+		c->hash = e->hash;
 		c->keylen = e->keylen;
 		c->stateslen = e->stateslen;
 		memcpy(c->data, e->data, e->keylen + e->stateslen);
@@ -317,7 +324,7 @@ speed_collect_batch(dsa_area *area, SpeedGen *g, uint32 *next, StringInfo buf)
  */
 bool
 speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen,
-			  void (*fn) (void *arg, const char *key, uint32 keylen,
+			  void (*fn) (void *arg, const char *key, uint32 keylen, uint32 hash,
 						  const char *states, uint32 stateslen),
 			  void *arg)
 {
@@ -381,7 +388,7 @@ speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen,
 			{
 				SpeedBatchEntry *c = (SpeedBatchEntry *) p;
 
-				fn(arg, c->data, c->keylen, c->data + c->keylen, c->stateslen);
+				fn(arg, c->data, c->keylen, c->hash, c->data + c->keylen, c->stateslen);
 				p += MAXALIGN(offsetof(SpeedBatchEntry, data) + c->keylen + c->stateslen);
 			}
 		}
@@ -396,6 +403,27 @@ speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen,
 	}
 	pfree(buf.data);
 	return false;
+}
+
+/*
+ * For a refresh, before speed_collect: how many entries generations
+ * (after_gen, upto_gen] hold (a key in several counts once in each).
+ */
+int64
+speed_collect_count(ViewDef *def, int64 after_gen, int64 upto_gen)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	int64		n = 0;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	for (i = 0; i < v->ngens; i++)
+	{
+		if (v->gens[i].gen > after_gen && v->gens[i].gen <= upto_gen)
+			n += v->gens[i].nentries;
+	}
+	LWLockRelease(&v->lock);
+	return n;
 }
 
 /*

@@ -40,9 +40,10 @@ struct SpeedColFilter;
 extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen,
 					   struct SpeedFilter *f, SpeedSet *set);
 extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen,
-						  void (*fn) (void *arg, const char *key, uint32 keylen,
+						  void (*fn) (void *arg, const char *key, uint32 keylen, uint32 hash,
 									  const char *states, uint32 stateslen),
 						  void *arg);
+extern int64 speed_collect_count(ViewDef *def, int64 after_gen, int64 upto_gen);
 
 /* Where an ordered run's keys were read up to (speed_read_all_keys) */
 typedef struct SpeedKeysMark
