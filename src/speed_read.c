@@ -323,17 +323,16 @@ speed_collect_batch(dsa_area *area, SpeedGen *g, uint32 *next, StringInfo buf)
  * must read the events instead (fn may have been called on some entries).
  */
 bool
-speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen,
-			  void (*fn) (void *arg, const char *key, uint32 keylen, uint32 hash,
-						  const char *states, uint32 stateslen),
-			  void *arg)
+speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedCollectFn fn, void *arg)
 {
 	SpeedView  *v = speed_slot_attach(def);
 	dsa_area   *area = speed_dsa();
 	StringInfoData buf;
 	int64		gen = after_gen;
 
+	/* room for a batch and the chains that end it: no palloc under the lock, usually */
 	initStringInfo(&buf);
+	enlargeStringInfo(&buf, 2 * SPEED_COLLECT_BATCH);
 	for (;;)
 	{
 		SpeedGen	seen;
