@@ -738,6 +738,17 @@ partial_combine_image(PartialHash *ph, const char *key, int keylen, uint32 hash,
 			continue;
 		in = aggmeta_deserialize(m, parts[i], lens[i], ph->cxt);
 		aggmeta_combine(m, &e->values[i], &e->nulls[i], in, false, ph->cxt);
+
+		/*
+		 * A flat state by reference is kept as a copy (aggmeta_combine's
+		 * datumCopy, agg_keep), never as "in": its chunk goes (one a group
+		 * and aggregate otherwise, e.g. avg's array). A received one
+		 * (IMAGE_SEND) is left to the context, being the receive
+		 * function's.
+		 */
+		if (!m->transbyval && !m->internal && m->image->kind != IMAGE_SEND &&
+			(e->nulls[i] || DatumGetPointer(e->values[i]) != DatumGetPointer(in)))
+			pfree(DatumGetPointer(in));
 	}
 	if (parts != parts_local)
 	{
