@@ -404,6 +404,14 @@ cut_include_own(Snapshot snap, CatalogRefresh *r)
 	r->xmax = xid_full(newest);
 }
 
+/* speed_collect's callback: an entry of the speed layer into the partial hash */
+static void
+batch_fold_entry(void *arg, const char *key, uint32 keylen, uint32 hash,
+				 const char *states, uint32 stateslen)
+{
+	partial_combine_image((PartialHash *) arg, key, keylen, hash, states, stateslen);
+}
+
 /*
  * Refreshes a view's batch table: incrementally from the speed layer's
  * closed generations, or from the events after the cut when those are
@@ -460,7 +468,9 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 		full = true;
 	}
 	snap = speed_cut(def, &closed);
-	ph = partial_create(def, CurrentMemoryContext);
+	/* incremental: room for the groups of the generations' entries at once */
+	ph = partial_create_sized(def, CurrentMemoryContext,
+							  full ? 0 : (long) speed_collect_count(def, old.gen, closed));
 	/* folded from events, distinct states keep every value */
 	ph->exact = true;
 
@@ -474,28 +484,15 @@ batch_refresh(Oid batch_relid, bool full, const char *why)
 	}
 	else
 	{
-		SpeedSet   *rows = speed_set_create(CurrentMemoryContext);
-
-		mode = NULL;
-		if (speed_collect(def, old.gen, closed, rows))
+		mode = "incremental";
+		/* a group whose distinct values became a sketch: read them again */
+		if (!speed_collect(def, old.gen, closed, batch_fold_entry, ph) || !partial_for_batch(ph))
 		{
-			int64		i;
-
-			mode = "incremental";
-			for (i = 0; i < speed_set_count(rows); i++)
-			{
-				SpeedSetEntry *r = speed_set_get(rows, i);
-
-				partial_combine_image(ph, SPEED_SET_KEY(r), r->keylen, SPEED_SET_STATES(r), r->stateslen);
-			}
-			/* a group whose distinct values became a sketch: read them again */
-			if (!partial_for_batch(ph))
-			{
-				partial_destroy(ph);
-				ph = partial_create(def, CurrentMemoryContext);
-				ph->exact = true;
-				mode = NULL;
-			}
+			/* what was folded of the generations goes */
+			partial_destroy(ph);
+			ph = partial_create(def, CurrentMemoryContext);
+			ph->exact = true;
+			mode = NULL;
 		}
 		if (mode == NULL)
 		{

@@ -38,6 +38,9 @@
 #include "sketch.h"
 #include "stateimage.h"
 
+/* aggregates (and one) whose states images partial_combine_image splits without palloc */
+#define PARTIAL_IMAGE_AGGS	32
+
 /*
  * The groups' hash table: a simplehash of (hash, entry) slots, open
  * addressing, so that a lookup touches the slot array and then the one
@@ -701,20 +704,30 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	}
 }
 
-/* Combines a (key image, states image) pair into the partial states. */
+/*
+ * Combines a (key image, states image) pair into the partial states; hash
+ * is the key image's (key_hash), as the speed layer keeps it.
+ */
 void
-partial_combine_image(PartialHash *ph, const char *key, int keylen,
+partial_combine_image(PartialHash *ph, const char *key, int keylen, uint32 hash,
 					  const char *states, int stateslen)
 {
 	ViewDef    *def = ph->def;
 	PartialEntry *e;
 	bool		found;
-	const char **parts = palloc(sizeof(char *) * (def->naggs + 1));
-	int		   *lens = palloc(sizeof(int) * (def->naggs + 1));
+	const char *parts_local[PARTIAL_IMAGE_AGGS];
+	int			lens_local[PARTIAL_IMAGE_AGGS];
+	const char **parts = parts_local;
+	int		   *lens = lens_local;
 	int			i;
 
+	if (def->naggs + 1 > PARTIAL_IMAGE_AGGS)
+	{
+		parts = palloc(sizeof(char *) * (def->naggs + 1));
+		lens = palloc(sizeof(int) * (def->naggs + 1));
+	}
 	ph->allocated = true;
-	e = partial_lookup(ph, key, keylen, &found);
+	e = partial_lookup_hash(ph, key, keylen, hash, &found);
 	states_split(def, states, stateslen, parts, lens);
 	for (i = 0; i < def->naggs; i++)
 	{
@@ -725,9 +738,23 @@ partial_combine_image(PartialHash *ph, const char *key, int keylen,
 			continue;
 		in = aggmeta_deserialize(m, parts[i], lens[i], ph->cxt);
 		aggmeta_combine(m, &e->values[i], &e->nulls[i], in, false, ph->cxt);
+
+		/*
+		 * A flat state by reference is kept as a copy (aggmeta_combine's
+		 * datumCopy, agg_keep), never as "in": its chunk goes (one a group
+		 * and aggregate otherwise, e.g. avg's array). A received one
+		 * (IMAGE_SEND) is left to the context, being the receive
+		 * function's.
+		 */
+		if (!m->transbyval && !m->internal && m->image->kind != IMAGE_SEND &&
+			(e->nulls[i] || DatumGetPointer(e->values[i]) != DatumGetPointer(in)))
+			pfree(DatumGetPointer(in));
 	}
-	pfree(parts);
-	pfree(lens);
+	if (parts != parts_local)
+	{
+		pfree(parts);
+		pfree(lens);
+	}
 }
 
 /* Combines every group of "from" into "into". */

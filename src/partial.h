@@ -102,7 +102,7 @@ extern PartialShape *partial_shape(ViewDef *def, TupleDesc desc);
 extern void partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n,
 									 const PartialShape *shape);
 extern PartialEntry *partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found);
-extern void partial_combine_image(PartialHash *ph, const char *key, int keylen,
+extern void partial_combine_image(PartialHash *ph, const char *key, int keylen, uint32 hash,
 								  const char *states, int stateslen);
 extern void partial_merge(PartialHash *into, PartialHash *from);
 extern long partial_count(PartialHash *ph);

@@ -3,7 +3,8 @@
  * speed_read.c
  *	  Reading the speed layer: copies of a view's generations for queries
  *	  (speed_read, merge.c; the keys of an ordered run and their entries,
- *	  merge_run.c and merge_order.c) and refreshes (speed_collect, batch.c), and what
+ *	  merge_run.c and merge_order.c), their entries a batch at a time for
+ *	  refreshes (speed_collect, batch.c), and what
  *	  the planner (speed_ndistinct, speed_selectivity) and lambda.view_status
  *	  (speed_status, speed_memory_used) read of it.
  *
@@ -18,13 +19,19 @@
  *
  * Exactness: a read takes the generations after the reader's cut in one
  * holding of the lock, so it sees each transaction's states whole and once
- * (a commit applies under the lock held exclusively).
+ * (a commit applies under the lock held exclusively). A refresh reads only
+ * closed generations, which commits no longer change, and in batches
+ * (speed_collect): copying all of them first would cost as much memory
+ * again, and the fold runs aggregate functions, which should not run under
+ * an LWLock.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/transam.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "storage/lwlock.h"
 #include "utils/dsa.h"
 
@@ -229,13 +236,193 @@ speed_read_gens(ViewDef *def, int64 after_gen, int64 upto_gen, const char *key, 
 }
 
 /*
- * For a refresh: the entries of generations (after_gen, upto_gen]; false
- * when the refresh must read the events instead (see speed_read_gens).
+ * A refresh's fold (speed_collect): the entries copied under one holding of
+ * the lock, in a buffer the fold reuses, so that it stays in the cache.
+ */
+#define SPEED_COLLECT_BATCH		(128 * 1024)
+
+typedef struct SpeedBatchEntry
+{
+	uint32		hash;
+	uint32		keylen;
+	uint32		stateslen;
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* key, then states */
+} SpeedBatchEntry;
+
+/*
+ * Copies the entries of generation g's chains from bucket *next on into buf
+ * (entries SpeedBatchEntry, MAXALIGNed, from buf->len on) until about
+ * SPEED_COLLECT_BATCH bytes are there, whole chains only (so that nothing
+ * read here is needed after the lock is released), prefetching as
+ * speed_read_gen does; *next is left at the first bucket not read.
+ */
+static void
+speed_collect_batch(dsa_area *area, SpeedGen *g, uint32 *next, StringInfo buf)
+{
+	dsa_pointer *b = dsa_get_address(area, g->buckets);
+	SpeedEntry *ring[SPEED_READ_PREFETCH];
+	int			head = 0;
+	int			count = 0;
+	uint32		i = *next;
+
+	for (;;)
+	{
+		SpeedEntry *e;
+		SpeedBatchEntry *c;
+		Size		len;
+
+		while (count < SPEED_READ_PREFETCH && i < g->nbuckets && buf->len < SPEED_COLLECT_BATCH)
+		{
+			dsa_pointer p = b[i++];
+
+			if (DsaPointerIsValid(p))
+			{
+				e = dsa_get_address(area, p);
+				speed_read_prefetch(e);
+				speed_read_prefetch((char *) e + 64);
+				ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = e;
+			}
+		}
+		if (count == 0)
+			break;
+		e = ring[head];
+		head = (head + 1) & (SPEED_READ_PREFETCH - 1);
+		count--;
+		if (DsaPointerIsValid(e->next))
+		{
+			SpeedEntry *n = dsa_get_address(area, e->next);
+
+			speed_read_prefetch(n);
+			speed_read_prefetch((char *) n + 64);
+			ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = n;
+		}
+		len = MAXALIGN(offsetof(SpeedBatchEntry, data) + e->keylen + e->stateslen);
+		enlargeStringInfo(buf, len);
+		c = (SpeedBatchEntry *) (buf->data + buf->len);
+		c->hash = e->hash;
+		c->keylen = e->keylen;
+		c->stateslen = e->stateslen;
+		memcpy(c->data, e->data, e->keylen + e->stateslen);
+		buf->len += len;
+	}
+	*next = i;
+}
+
+/*
+ * For a refresh: calls fn on the entries of generations (after_gen,
+ * upto_gen], without copying them all: a batch of entries at a time is
+ * copied under the slot's lock held shared, and fn (which may run aggregate
+ * functions) is called on them after it is released, so that commits
+ * waiting to apply (and interrupts) wait for one batch only. A refresh runs
+ * with its batch table locked against other refreshes and rebuilds, the
+ * only ones that change or free a closed generation above the batch table's
+ * cut (speed_cut's merge, speed_install; speed_release_locked frees only
+ * folded ones, commits apply to the open one); still, each batch checks
+ * under the lock that its generation is the one the fold started reading.
+ * False when one of them is missing, incomplete or changed: the caller
+ * must read the events instead (fn may have been called on some entries).
  */
 bool
-speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedSet *set)
+speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedCollectFn fn, void *arg)
 {
-	return speed_read_gens(def, after_gen, upto_gen, NULL, 0, NULL, set);
+	SpeedView  *v = speed_slot_attach(def);
+	dsa_area   *area = speed_dsa();
+	StringInfoData buf;
+	int64		gen = after_gen;
+
+	/* room for a batch and the chains that end it: no palloc under the lock, usually */
+	initStringInfo(&buf);
+	enlargeStringInfo(&buf, 2 * SPEED_COLLECT_BATCH);
+	for (;;)
+	{
+		SpeedGen	seen;
+		uint32		next = 0;
+		int			i;
+		bool		ok = false;
+
+		/* the generation after gen: it must follow without a gap */
+		LWLockAcquire(&v->lock, LW_SHARED);
+		for (i = 0; i < v->ngens; i++)
+		{
+			SpeedGen   *g = &v->gens[i];
+
+			if (g->gen <= gen)
+				continue;
+			if (g->gen <= upto_gen && g->first == gen + 1 && g->complete)
+			{
+				seen = *g;
+				ok = true;
+			}
+			break;
+		}
+		LWLockRelease(&v->lock);
+		if (!ok)
+			break;
+		while (DsaPointerIsValid(seen.buckets) && next < seen.nbuckets)
+		{
+			char	   *p;
+
+			CHECK_FOR_INTERRUPTS();
+			resetStringInfo(&buf);
+			ok = false;
+			LWLockAcquire(&v->lock, LW_SHARED);
+			for (i = 0; i < v->ngens; i++)
+			{
+				SpeedGen   *g = &v->gens[i];
+
+				if (g->gen == seen.gen)
+				{
+					ok = g->first == seen.first && g->complete &&
+						g->buckets == seen.buckets && g->nbuckets == seen.nbuckets &&
+						g->nentries == seen.nentries;
+					if (ok)
+						speed_collect_batch(area, g, &next, &buf);
+					break;
+				}
+			}
+			LWLockRelease(&v->lock);
+			if (!ok)
+				break;
+			for (p = buf.data; p < buf.data + buf.len;)
+			{
+				SpeedBatchEntry *c = (SpeedBatchEntry *) p;
+
+				fn(arg, c->data, c->keylen, c->hash, c->data + c->keylen, c->stateslen);
+				p += MAXALIGN(offsetof(SpeedBatchEntry, data) + c->keylen + c->stateslen);
+			}
+		}
+		if (!ok)
+			break;
+		gen = seen.gen;
+		if (gen == upto_gen)
+		{
+			pfree(buf.data);
+			return true;
+		}
+	}
+	pfree(buf.data);
+	return false;
+}
+
+/*
+ * For a refresh, before speed_collect: how many entries generations
+ * (after_gen, upto_gen] hold (a key in several counts once in each).
+ */
+int64
+speed_collect_count(ViewDef *def, int64 after_gen, int64 upto_gen)
+{
+	SpeedView  *v = speed_slot_attach(def);
+	int64		n = 0;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	for (i = 0; i < v->ngens; i++)
+	{
+		if (v->gens[i].gen > after_gen && v->gens[i].gen <= upto_gen)
+			n += v->gens[i].nentries;
+	}
+	LWLockRelease(&v->lock);
+	return n;
 }
 
 /*

@@ -39,7 +39,12 @@ struct SpeedColFilter;
 /* Reads (merge.c) and refreshes (batch.c) */
 extern bool speed_read(ViewDef *def, int64 after_gen, const char *key, int keylen,
 					   struct SpeedFilter *f, SpeedSet *set);
-extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedSet *set);
+/* What a refresh does with each entry speed_collect hands it (hash: key_hash's) */
+typedef void (*SpeedCollectFn) (void *arg, const char *key, uint32 keylen, uint32 hash,
+								const char *states, uint32 stateslen);
+extern bool speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedCollectFn fn,
+						  void *arg);
+extern int64 speed_collect_count(ViewDef *def, int64 after_gen, int64 upto_gen);
 
 /* Where an ordered run's keys were read up to (speed_read_all_keys) */
 typedef struct SpeedKeysMark
