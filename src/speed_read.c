@@ -59,6 +59,67 @@ speed_read_entry(SpeedEntry *e, SpeedSet *set)
 }
 
 /*
+ * Every entry of a generation, chain by chain: a ring of the next
+ * SPEED_READ_PREFETCH entries to read, each prefetched when it goes in (two
+ * cache lines: an entry's header, key and states take about 64 to 128
+ * bytes). A bucket's chain goes on in the ring (an entry's successor takes
+ * its place at the end) while the next buckets' chains start, so that the
+ * cache misses of many chains overlap, links within a chain included. The
+ * order is not the buckets' (a generation holds a key once, so it does not
+ * matter).
+ */
+typedef struct SpeedChainWalk
+{
+	SpeedEntry *ring[SPEED_READ_PREFETCH];
+	int			head;
+	int			count;
+	uint32		next;			/* the first bucket not started */
+} SpeedChainWalk;
+
+static inline void
+speed_walk_begin(SpeedChainWalk *w, uint32 bucket)
+{
+	w->head = 0;
+	w->count = 0;
+	w->next = bucket;
+}
+
+static inline void
+speed_walk_push(SpeedChainWalk *w, SpeedEntry *e)
+{
+	speed_read_prefetch(e);
+	speed_read_prefetch((char *) e + 64);
+	w->ring[(w->head + w->count++) & (SPEED_READ_PREFETCH - 1)] = e;
+}
+
+/*
+ * The next entry of generation g (buckets b) in walk w, or NULL at the end;
+ * with more false, no further bucket's chain is started (the chains begun
+ * are finished, then NULL).
+ */
+static inline SpeedEntry *
+speed_walk_next(dsa_area *area, SpeedGen *g, dsa_pointer *b, SpeedChainWalk *w, bool more)
+{
+	SpeedEntry *e;
+
+	while (more && w->count < SPEED_READ_PREFETCH && w->next < g->nbuckets)
+	{
+		dsa_pointer p = b[w->next++];
+
+		if (DsaPointerIsValid(p))
+			speed_walk_push(w, dsa_get_address(area, p));
+	}
+	if (w->count == 0)
+		return NULL;
+	e = w->ring[w->head];
+	w->head = (w->head + 1) & (SPEED_READ_PREFETCH - 1);
+	w->count--;
+	if (DsaPointerIsValid(e->next))
+		speed_walk_push(w, dsa_get_address(area, e->next));
+	return e;
+}
+
+/*
  * Copies a generation's entries: only the key's, when key is given; only
  * those that meet filter f, when it is given (through the generation's
  * column indexes when it has them, see speed_index.c).
@@ -68,7 +129,6 @@ speed_read_gen(dsa_area *area, ViewDef *def, SpeedGen *g, const char *key, int k
 			   SpeedFilter *f, SpeedSet *set)
 {
 	dsa_pointer *b;
-	uint32		i;
 
 	if (!DsaPointerIsValid(g->buckets))
 		return;
@@ -119,51 +179,14 @@ speed_read_gen(dsa_area *area, ViewDef *def, SpeedGen *g, const char *key, int k
 	}
 	else
 		speed_set_reserve(set, g->nentries, g->bytes);
-	/*
-	 * Every entry, chain by chain: a ring of the next SPEED_READ_PREFETCH
-	 * entries to read, each prefetched when it goes in (two cache lines: an
-	 * entry's header, key and states take about 64 to 128 bytes). A bucket's chain
-	 * goes on in the ring (an entry's successor takes its place at the
-	 * end) while the next buckets' chains start, so that the cache misses
-	 * of many chains overlap, links within a chain included. The order is
-	 * not the buckets' (a generation holds a key once, so it does not
-	 * matter).
-	 */
+	/* every entry, chain by chain (SpeedChainWalk) */
 	{
-		SpeedEntry *ring[SPEED_READ_PREFETCH];
-		int			head = 0;
-		int			count = 0;
+		SpeedChainWalk w;
+		SpeedEntry *e;
 
-		i = 0;
-		for (;;)
+		speed_walk_begin(&w, 0);
+		while ((e = speed_walk_next(area, g, b, &w, true)) != NULL)
 		{
-			SpeedEntry *e;
-
-			while (count < SPEED_READ_PREFETCH && i < g->nbuckets)
-			{
-				dsa_pointer p = b[i++];
-
-				if (DsaPointerIsValid(p))
-				{
-					e = dsa_get_address(area, p);
-					speed_read_prefetch(e);
-					speed_read_prefetch((char *) e + 64);
-					ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = e;
-				}
-			}
-			if (count == 0)
-				break;
-			e = ring[head];
-			head = (head + 1) & (SPEED_READ_PREFETCH - 1);
-			count--;
-			if (DsaPointerIsValid(e->next))
-			{
-				SpeedEntry *next = dsa_get_address(area, e->next);
-
-				speed_read_prefetch(next);
-				speed_read_prefetch((char *) next + 64);
-				ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = next;
-			}
 			if (f == NULL || (f->keys_read++, speed_filter_match(def, f, e->data, e->keylen)))
 				speed_read_entry(e, set);
 		}
@@ -260,43 +283,15 @@ static void
 speed_collect_batch(dsa_area *area, SpeedGen *g, uint32 *next, StringInfo buf)
 {
 	dsa_pointer *b = dsa_get_address(area, g->buckets);
-	SpeedEntry *ring[SPEED_READ_PREFETCH];
-	int			head = 0;
-	int			count = 0;
-	uint32		i = *next;
+	SpeedChainWalk w;
+	SpeedEntry *e;
 
-	for (;;)
+	speed_walk_begin(&w, *next);
+	while ((e = speed_walk_next(area, g, b, &w, buf->len < SPEED_COLLECT_BATCH)) != NULL)
 	{
-		SpeedEntry *e;
+		Size		len = MAXALIGN(offsetof(SpeedBatchEntry, data) + e->keylen + e->stateslen);
 		SpeedBatchEntry *c;
-		Size		len;
 
-		while (count < SPEED_READ_PREFETCH && i < g->nbuckets && buf->len < SPEED_COLLECT_BATCH)
-		{
-			dsa_pointer p = b[i++];
-
-			if (DsaPointerIsValid(p))
-			{
-				e = dsa_get_address(area, p);
-				speed_read_prefetch(e);
-				speed_read_prefetch((char *) e + 64);
-				ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = e;
-			}
-		}
-		if (count == 0)
-			break;
-		e = ring[head];
-		head = (head + 1) & (SPEED_READ_PREFETCH - 1);
-		count--;
-		if (DsaPointerIsValid(e->next))
-		{
-			SpeedEntry *n = dsa_get_address(area, e->next);
-
-			speed_read_prefetch(n);
-			speed_read_prefetch((char *) n + 64);
-			ring[(head + count++) & (SPEED_READ_PREFETCH - 1)] = n;
-		}
-		len = MAXALIGN(offsetof(SpeedBatchEntry, data) + e->keylen + e->stateslen);
 		enlargeStringInfo(buf, len);
 		c = (SpeedBatchEntry *) (buf->data + buf->len);
 		c->hash = e->hash;
@@ -305,7 +300,7 @@ speed_collect_batch(dsa_area *area, SpeedGen *g, uint32 *next, StringInfo buf)
 		memcpy(c->data, e->data, e->keylen + e->stateslen);
 		buf->len += len;
 	}
-	*next = i;
+	*next = w.next;
 }
 
 /*
