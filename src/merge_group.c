@@ -1537,7 +1537,11 @@ merge_group_exec(CustomScanState *node)
 {
 	if (node->ss.ps.qual == NULL && node->ss.ps.ps_ProjInfo == NULL &&
 		node->ss.ps.state->es_epq_active == NULL)
+	{
+		/* as ExecScan does per row: the speed-only keys read no child */
+		CHECK_FOR_INTERRUPTS();
 		return merge_group_next(&node->ss);
+	}
 	return ExecScan(&node->ss, merge_group_next, merge_group_recheck);
 }
 
