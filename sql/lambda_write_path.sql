@@ -184,6 +184,30 @@ RESET lambda.capture_memory;
 DROP MATERIALIZED VIEW mp;
 DROP FUNCTION mp_same();
 
+-- a statement of many groups under a larger bound: once its states take a
+-- few MB, its arena blocks grow up to an eighth of the bound and its slot
+-- arrays and blocks ask for huge pages; it spills on the way, keeps its memory
+-- near the bound, and stays exact
+CREATE TABLE wbig (k int, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('wbig', time_column => 'ts');
+CREATE MATERIALIZED VIEW wb WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, sum(x) AS s, avg(x) AS a, min(x) AS lo, max(x) AS hi FROM wbig GROUP BY k;
+SET lambda.capture_memory = '32MB';
+BEGIN;
+INSERT INTO wbig SELECT i, i % 1000, '2025-01-12' FROM generate_series(1, 400000) i;
+INSERT INTO wbig SELECT i * 7, -i, '2025-01-12' FROM generate_series(1, 50000) i;
+SELECT sum(total_bytes) <= 40 * 1024 * 1024 AS within_bound,
+       sum(total_bytes) > 16 * 1024 * 1024 AS large
+  FROM pg_backend_memory_contexts WHERE name = 'pg_lambda partial states';
+COMMIT;
+RESET lambda.capture_memory;
+SELECT state, speed_keys FROM lambda.view_status WHERE view = 'wb'::regclass;
+SELECT count(*) AS differ FROM ((SELECT * FROM wb EXCEPT ALL
+    SELECT k, count(*), sum(x), avg(x), min(x), max(x) FROM wbig GROUP BY k)
+  UNION ALL (SELECT k, count(*), sum(x), avg(x), min(x), max(x) FROM wbig GROUP BY k
+    EXCEPT ALL SELECT * FROM wb)) d;
+DROP TABLE wbig CASCADE;
+
 -- a transaction whose spilled states hold more keys than the view's open
 -- generation: at commit the two exchange their tables, so that the fewer
 -- entries are linked or combined one by one (here ms's 100 keys, which the

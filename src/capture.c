@@ -306,21 +306,27 @@ static PartialHash *
 capture_new_partial(ViewDef *def, uint64 epoch)
 {
 	ListCell   *lc;
+	PartialHash *ph;
 
 	capture_memory_init();
 	if (capture_spares != NIL && capture_spares_epoch != epoch)
 		capture_drop_spares();
 	foreach(lc, capture_spares)
 	{
-		PartialHash *ph = lfirst(lc);
+		PartialHash *spare = lfirst(lc);
 
-		if (ph->def == def)
+		if (spare->def == def)
 		{
 			capture_spares = foreach_delete_current(capture_spares, lc);
-			return partial_reset(ph);
+			ph = partial_reset(spare);
+			partial_limit_blocks(ph, (Size) lambda_capture_memory * 1024);
+			return ph;
 		}
 	}
-	return partial_create(def, capture_cxt);
+	ph = partial_create(def, capture_cxt);
+	/* its blocks small enough for capture_bound to keep it near the bound */
+	partial_limit_blocks(ph, (Size) lambda_capture_memory * 1024);
+	return ph;
 }
 
 /*
@@ -472,6 +478,7 @@ capture_bound(LocalDelta *d)
 	full = d->ph;
 	groups = partial_count(full);
 	d->ph = partial_create_sized(d->def, capture_cxt, groups);
+	partial_limit_blocks(d->ph, (Size) lambda_capture_memory * 1024);
 	partial_destroy(full);
 }
 

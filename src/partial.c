@@ -25,6 +25,8 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
+
 #include "access/htup_details.h"
 #include "access/tupmacs.h"
 #include "access/xact.h"
@@ -67,6 +69,7 @@ typedef struct PartialSlot
 #define SH_STORE_HASH
 #define SH_GET_HASH(tb, a)	((a)->hash)
 #define SH_SCOPE		static inline
+#define SH_USE_NONDEFAULT_ALLOCATOR
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
@@ -81,6 +84,24 @@ typedef struct PartialSlot
 #define PARTIAL_ARENA_MIN	(4 * 1024)
 #define PARTIAL_ARENA_MAX	(1024 * 1024)
 
+/*
+ * A statement of many groups (a COPY, a refresh's fold) probes its hash's
+ * slots and entries at random, once or twice a row, and touches each of
+ * their pages for the first time: with 4 kB pages, a TLB miss on most
+ * probes and a page fault every few dozen new groups. So its large memory
+ * asks for transparent huge pages where the kernel offers them (a hint:
+ * without them the pages are ordinary ones): the 2 MB pages that lie wholly
+ * inside slot arrays of PARTIAL_HUGE_FROM bytes or more, and inside the
+ * arena's blocks once it holds that much, which then double in size up to
+ * PARTIAL_HUGE_BLOCK bytes (at least 8 MB of whole huge pages, wherever
+ * the block lies), or the smaller block_max of a bounded hash
+ * (partial_limit_blocks). Nothing more is allocated than is used: the
+ * advice only changes how the pages are made.
+ */
+#define PARTIAL_HUGE_PAGE	(2 * 1024 * 1024)
+#define PARTIAL_HUGE_FROM	(2 * PARTIAL_HUGE_PAGE)
+#define PARTIAL_HUGE_BLOCK	(5 * PARTIAL_HUGE_PAGE)
+
 /* An arena block's header: the entries carved from it follow */
 typedef struct PartialBlock
 {
@@ -91,6 +112,42 @@ typedef struct PartialBlock
 #define PARTIAL_BLOCK_HEADER	MAXALIGN(sizeof(PartialBlock))
 
 static PartialHash *partial_setup(ViewDef *def, MemoryContext cxt, long groups);
+
+/* Advises the whole huge pages within p .. p + size (see PARTIAL_HUGE_FROM). */
+static void
+partial_advise_huge(void *p, Size size)
+{
+#ifdef MADV_HUGEPAGE
+	char	   *start = (char *) TYPEALIGN(PARTIAL_HUGE_PAGE, p);
+	char	   *end = (char *) TYPEALIGN_DOWN(PARTIAL_HUGE_PAGE, (char *) p + size);
+
+	if (end > start)
+		(void) madvise(start, end - start, MADV_HUGEPAGE);
+#endif
+}
+
+/*
+ * The hash's slot arrays (simplehash's allocator), zeroed, large ones after
+ * the advice, so that their pages are made huge as they are zeroed.
+ */
+static inline void *
+partial_groups_allocate(partial_groups_hash *type, Size size)
+{
+	void	   *p;
+
+	if (size < PARTIAL_HUGE_FROM)
+		return MemoryContextAllocExtended(type->ctx, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	p = MemoryContextAllocHuge(type->ctx, size);
+	partial_advise_huge(p, size);
+	memset(p, 0, size);
+	return p;
+}
+
+static inline void
+partial_groups_free(partial_groups_hash *type pg_attribute_unused(), void *pointer)
+{
+	pfree(pointer);
+}
 
 /* A new, empty partial aggregation for def, in a context under parent. */
 PartialHash *
@@ -188,6 +245,17 @@ partial_restart(PartialHash *ph, Size keep)
 }
 
 /*
+ * Keeps the arena's blocks at most an eighth of "bound", the memory the
+ * caller keeps ph within (capture.c), and at least PARTIAL_ARENA_MAX: a
+ * block comes whole, and the caller sees it only once allocated.
+ */
+void
+partial_limit_blocks(PartialHash *ph, Size bound)
+{
+	ph->block_max = Max(Min(bound / 8, PARTIAL_HUGE_BLOCK), PARTIAL_ARENA_MAX);
+}
+
+/*
  * The bytes of the arena blocks partial_restart kept that no entry uses
  * yet: allocated, but not in use.
  */
@@ -210,6 +278,7 @@ partial_setup(ViewDef *def, MemoryContext cxt, long groups)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
 	ph->groups = partial_groups_create(cxt, (uint32) Min(Max(groups, 32), PG_INT32_MAX), NULL);
 	ph->initial_slots = ph->groups->size;
+	ph->block_max = PARTIAL_HUGE_BLOCK;
 	/* the initial states a new group starts from: copied at once (most are by value) */
 	ph->initvals = MemoryContextAlloc(cxt, sizeof(Datum) * (def->naggs + 1));
 	ph->initnulls = MemoryContextAlloc(cxt, sizeof(bool) * (def->naggs + 1));
@@ -273,9 +342,13 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 			Size		block = ph->arena_bytes == 0 ? PARTIAL_ARENA_MIN :
 				Min(ph->arena_bytes, PARTIAL_ARENA_MAX);
 
+			if (ph->arena_bytes >= PARTIAL_HUGE_FROM && ph->block_max > PARTIAL_ARENA_MAX)
+				block = Min(ph->arena_bytes, ph->block_max);
 			block = Max(block, PARTIAL_BLOCK_HEADER + size);
-			b = MemoryContextAlloc(ph->cxt, block);
+			b = MemoryContextAllocHuge(ph->cxt, block);
 			b->size = block;
+			if (block >= PARTIAL_HUGE_FROM)
+				partial_advise_huge(b, block);
 		}
 		if (ph->arena_bytes == 0)
 			ph->arena_base = (char *) b;

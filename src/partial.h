@@ -59,6 +59,7 @@ typedef struct PartialHash
 	struct PartialBlock *blocks;	/* the arena blocks in use, newest first */
 	struct PartialBlock *spare;	/* and those kept by partial_restart */
 	Size		spare_bytes;	/* ... their bytes */
+	Size		block_max;		/* the largest arena block (partial_limit_blocks) */
 	/* for partial_reset */
 	char	   *arena_base;		/* the first arena block */
 	uint32		initial_slots;	/* the hash's slots as made */
@@ -95,6 +96,7 @@ extern PartialHash *partial_create_sized(ViewDef *def, MemoryContext parent, lon
 extern PartialHash *partial_reset(PartialHash *ph);
 extern bool partial_restart(PartialHash *ph, Size keep);
 extern Size partial_spare_bytes(PartialHash *ph);
+extern void partial_limit_blocks(PartialHash *ph, Size bound);
 extern void partial_add_slot(PartialHash *ph, TupleTableSlot *slot);
 extern void partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot,
 								 const char *only, int onlylen);
