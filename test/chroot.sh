@@ -112,7 +112,7 @@ healthy() {
 # Undo this run's mounts (they would go with the namespace anyway; removing
 # a chroot needs them gone first).
 unmount_ours() {
-    for m in "$root/var/cache/pg_lambda/kafka" "$root/dev/pts" "$root/dev/shm" "$root/proc"; do
+    for m in "$root/var/cache/pg_lambda/kafka" "$root/dev/pts" "$root/dev/shm" "$root/sys" "$root/proc"; do
         if grep -q " $m " /proc/mounts; then umount "$m" || die "cannot unmount $m"; fi
     done
 }
@@ -150,11 +150,13 @@ fi
 for d in null zero random urandom; do
     [ -c "$root/dev/$d" ] || die "$root/dev/$d is not a device node (debootstrap could not mknod?)"
 done
-mkdir -p "$root/dev/shm" "$root/dev/pts" "$root/proc"
-# /proc for this namespace's processes; POSIX shared memory (PostgreSQL's
-# dynamic shared memory) in a tmpfs of its own; ptys in a devpts instance of
-# their own. All vanish with the namespace.
+mkdir -p "$root/dev/shm" "$root/dev/pts" "$root/proc" "$root/sys"
+# /proc for this namespace's processes; /sys read-only (the kernel's
+# settings a test reads, such as transparent huge pages); POSIX shared
+# memory (PostgreSQL's dynamic shared memory) in a tmpfs of its own; ptys in
+# a devpts instance of their own. All vanish with the namespace.
 mount -t proc proc "$root/proc"
+mount -t sysfs -o ro sysfs "$root/sys"
 mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts"
 [ -e "$root/dev/ptmx" ] || ln -s pts/ptmx "$root/dev/ptmx"
