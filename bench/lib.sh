@@ -48,6 +48,20 @@ gen_events() {
     chmod 644 "$1"
 }
 
+# gen_wrows <file> <count>: the CSV rows of view_bench.sh part w (id, k1 in
+# 1..1000, k2 in 1..100000, k3 unique in a scrambled order, x, a time in
+# January 2025), readable by the server.
+gen_wrows() {
+    awk -v n="$2" 'BEGIN {
+        srand(31);
+        for (i = 0; i < n; i++)
+            printf "%d,%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", i + 1,
+                1 + int(rand() * 1000), 1 + int(rand() * 100000), (i * 7919) % n + 1, int(rand() * 1000),
+                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
+    }' > "$1"
+    chmod 644 "$1"
+}
+
 # smalltx_setup: the tables of the small-transaction runs (view_bench.sh
 # part s, smalltx_cpu.sh): event tables s_none (no view) and s_two (two
 # views of count(*), sum(x), avg(x), min(x), max(x), by k1 and by k2), and

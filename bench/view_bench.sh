@@ -427,14 +427,7 @@ fi
 # w. The write path: what each view shape costs a COPY, as a ratio
 if has_part w; then
     W_ROWS=${W_ROWS:-1000000}
-    awk -v n="$W_ROWS" 'BEGIN {
-        srand(31);
-        for (i = 0; i < n; i++)
-            printf "%d,%d,%d,%d,%d,2025-01-%02d %02d:%02d:%02d+00\n", i + 1,
-                1 + int(rand() * 1000), 1 + int(rand() * 100000), (i * 7919) % n + 1, int(rand() * 1000),
-                1 + int(rand() * 28), int(rand() * 24), int(rand() * 60), int(rand() * 60);
-    }' > "$work/w.csv"
-    chmod 644 "$work/w.csv"
+    gen_wrows "$work/w.csv" "$W_ROWS"
     declare -A wms
     wconfigs="${W_CONFIGS:-none T g1k g100k g1m two distinct}"
     # two views of W_ROWS groups need more than the default 256 MB
