@@ -34,6 +34,8 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 trees=("$(cd "$1" && pwd)" "$(cd "$2" && pwd)")
 state=$(mktemp -d /tmp/pg_lambda_abcpu.XXXXXX)
 chmod 755 "$state"
+run=""
+[ "$(id -u)" -eq 0 ] && run="runuser -u postgres --"
 
 # one kept server per tree (test/scratch.sh, in a subshell each)
 stop_all() {
@@ -41,7 +43,7 @@ stop_all() {
     for f in "$state"/srv_*; do
         [ -f "$f" ] || continue
         read -r w b p < "$f"
-        runuser -u postgres -- "$b/pg_ctl" -D "$w/data" -m fast stop >/dev/null 2>&1 || true
+        $run "$b/pg_ctl" -D "$w/data" -m fast stop >/dev/null 2>&1 || true
         rm -rf "$w" "$p"
     done
     rm -rf "$state"
@@ -65,7 +67,7 @@ done
 q() {   # q <server 0|1>: runs standard input there, prints the rows
     local w b p
     read -r w b p < "$state/srv_$1"
-    runuser -u postgres -- "$b/psql" -X -At -q -h "$w" -p "$((54431 + $1))" -d postgres -v ON_ERROR_STOP=1 2>"$state/err" ||
+    $run "$b/psql" -X -At -q -h "$w" -p "$((54431 + $1))" -d postgres -v ON_ERROR_STOP=1 2>"$state/err" ||
         { cat "$state/err" >&2; exit 1; }
 }
 mark="SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1) || ' ' || split_part(pg_read_file('/proc/self/stat'), ' ', 10);"
