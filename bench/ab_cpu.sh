@@ -82,22 +82,16 @@ else
     CONFIGS=refresh
 fi
 
-five="count(*), sum(x), avg(x), min(x), max(x)"
-views() {   # the CREATE statements of configuration $1 on table t
-    local v="" i=1
+views() {   # the CREATE statements of configuration $1 on table t (w_selects)
+    local i=1 sel
     case $1 in
-        none) return ;;
-        g1k) v="k1, $five" ;;
-        g100k) v="k2, $five" ;;
-        g1m) v="k3, $five" ;;
-        two) v="k2, $five|k3, $five" ;;
-        distinct) v="k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
+        none|g1k|g100k|g1m|two|distinct) ;;
         *) echo "unknown configuration $1" >&2; exit 2 ;;
     esac
-    echo "$v" | tr '|' '\n' | while read -r sel; do
+    while read -r sel; do
         echo "CREATE MATERIALIZED VIEW v$i WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t GROUP BY 1;"
         i=$((i + 1))
-    done
+    done < <(w_selects "$1")
 }
 round_sql() {   # the statements of configuration $1, the two marks around the one measured
     if [ "$1" = refresh ]; then

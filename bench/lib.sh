@@ -62,6 +62,20 @@ gen_wrows() {
     chmod 644 "$1"
 }
 
+# w_selects <configuration>: the select lists of view_bench.sh part w's
+# views of that configuration over gen_wrows' rows, one a line (g1k, g100k,
+# g1m, two, distinct; none for none, or any other name).
+w_selects() {
+    local five="count(*), sum(x), avg(x), min(x), max(x)"
+    case $1 in
+        g1k) echo "k1, $five" ;;
+        g100k) echo "k2, $five" ;;
+        g1m) echo "k3, $five" ;;
+        two) echo "k2, $five"; echo "k3, $five" ;;
+        distinct) echo "k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
+    esac
+}
+
 # smalltx_setup: the tables of the small-transaction runs (view_bench.sh
 # part s, smalltx_cpu.sh): event tables s_none (no view) and s_two (two
 # views of count(*), sum(x), avg(x), min(x), max(x), by k1 and by k2), and

@@ -433,9 +433,12 @@ if has_part w; then
     # two views of W_ROWS groups need more than the default 256 MB
     psql_ -c "ALTER SYSTEM SET lambda.speed_layer_memory = '2GB'" -c "SELECT pg_reload_conf()" >/dev/null
     psql_ -c "CREATE FUNCTION noop_trigger() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"
-    five="count(*), sum(x), avg(x), min(x), max(x)"
-    wview() {   # wview <name> <table> <select list>
-        psql_ -c "CREATE MATERIALIZED VIEW $1 WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $3 FROM $2 GROUP BY 1"
+    wviews() {   # wviews <configuration> <table>: its views, wv1_<c> and wv2_<c>
+        local n=1 sel
+        while read -r sel; do
+            psql_ -c "CREATE MATERIALIZED VIEW wv${n}_$1 WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM $2 GROUP BY 1"
+            n=$((n + 1))
+        done < <(w_selects "$1")
     }
     for r in $(seq 1 "$ROUNDS"); do
         # rotate the order so that no configuration always goes first; each
@@ -446,15 +449,9 @@ if has_part w; then
 CREATE TABLE w_$c (id bigint, k1 int, k2 int, k3 int, x int, ts timestamptz NOT NULL);
 SELECT lambda.create_event_table('w_$c', time_column => 'ts') \g /dev/null
 SQL
-            case $c in
-                T) psql_ -c "CREATE TRIGGER noop AFTER INSERT ON w_$c REFERENCING NEW TABLE AS new
-                    FOR EACH STATEMENT EXECUTE FUNCTION noop_trigger()" ;;
-                g1k) wview wv1_$c w_$c "k1, $five" ;;
-                g100k) wview wv1_$c w_$c "k2, $five" ;;
-                g1m) wview wv1_$c w_$c "k3, $five" ;;
-                two) wview wv1_$c w_$c "k2, $five"; wview wv2_$c w_$c "k3, $five" ;;
-                distinct) wview wv1_$c w_$c "k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
-            esac
+            [ "$c" = T ] && psql_ -c "CREATE TRIGGER noop AFTER INSERT ON w_$c REFERENCING NEW TABLE AS new
+                    FOR EACH STATEMENT EXECUTE FUNCTION noop_trigger()"
+            wviews "$c" "w_$c"
             psql_ -c "CHECKPOINT"
             wms[$c,$r]=$(sql_ms "COPY w_$c FROM '$work/w.csv' (FORMAT csv)")
             for v in wv1_$c wv2_$c; do

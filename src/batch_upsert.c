@@ -47,16 +47,12 @@
 #include "batch.h"
 #include "compat.h"
 #include "keyimage.h"
+#include "memhint.h"
 
 #define BATCH_CHUNK		10000	/* groups per upsert statement */
 
 /* How many groups ahead batch_direct_upsert prefetches (twice that: entries) */
 #define BATCH_PREFETCH	8
-#if defined(__GNUC__) || defined(__clang__)
-#define batch_prefetch(p)	__builtin_prefetch(p)
-#else
-#define batch_prefetch(p)	((void) (p))
-#endif
 
 PG_FUNCTION_INFO_V1(lambda_key_is_long);
 PG_FUNCTION_INFO_V1(lambda_key_hash);
@@ -1148,8 +1144,8 @@ batch_direct_matches(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ng
 		/* the groups are in key order, their keys past two anywhere in memory */
 		if (def->nkeys > 2 && g + BATCH_PREFETCH < ngroups)
 		{
-			batch_prefetch(groups[g + BATCH_PREFETCH].values);
-			batch_prefetch(groups[g + BATCH_PREFETCH].nulls);
+			lambda_prefetch(groups[g + BATCH_PREFETCH].values);
+			lambda_prefetch(groups[g + BATCH_PREFETCH].nulls);
 		}
 		if (walking)
 			batch_walk_match(def, d, &walk, groups, g, ms);
@@ -1431,20 +1427,25 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 		CHECK_FOR_INTERRUPTS();
 		/* the states of the rows ahead are anywhere in memory */
 		if (k + 2 * BATCH_PREFETCH < ms.n)
-			batch_prefetch(ms.m[k + 2 * BATCH_PREFETCH].entry);
+			lambda_prefetch(ms.m[k + 2 * BATCH_PREFETCH].entry);
 		if (k + BATCH_PREFETCH < ms.n)
 		{
 			DirectMatch *ahead = &ms.m[k + BATCH_PREFETCH];
 
-			batch_prefetch(ahead->entry->values);
-			batch_prefetch(ahead->entry->nulls);
-			batch_prefetch(&state[ahead->group]);
+			lambda_prefetch(ahead->entry->values);
+			lambda_prefetch(ahead->entry->nulls);
+			lambda_prefetch(&state[ahead->group]);
 		}
 		batch_tid_from_number(m->tid, &tid);
 		if (!table_index_fetch_tuple(fetch, &tid, snap, found, &call_again, NULL))
 			continue;
 		if (state[m->group] != DIRECT_NONE)
-			elog(ERROR, "two visible batch rows for one key in \"%s\"", RelationGetRelationName(d->rel));
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("batch table \"%s\" has two visible rows for one key",
+							RelationGetRelationName(d->rel)),
+					 errdetail("Its unique index over the keys found both; nothing was refreshed."),
+					 errhint("Rebuild it from the events with lambda.recompute() on its continuous view.")));
 		state[m->group] = DIRECT_FOUND;
 		old = MemoryContextSwitchTo(rowcxt);
 		update = batch_direct_combine(def, d, m->entry, found, values, nulls, replace, &tup);
@@ -1502,20 +1503,20 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 		CHECK_FOR_INTERRUPTS();
 		/* the keys of the groups ahead, and the states of new ones */
 		if (g + 2 * BATCH_PREFETCH < ngroups && state[g + 2 * BATCH_PREFETCH] == DIRECT_NONE)
-			batch_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
+			lambda_prefetch(groups[g + 2 * BATCH_PREFETCH].entry);
 		if (g + BATCH_PREFETCH < ngroups)
 		{
 			SortedGroup *ahead = &groups[g + BATCH_PREFETCH];
 
 			if (def->nkeys > 2)
 			{
-				batch_prefetch(ahead->values);
-				batch_prefetch(ahead->nulls);
+				lambda_prefetch(ahead->values);
+				lambda_prefetch(ahead->nulls);
 			}
 			if (state[g + BATCH_PREFETCH] == DIRECT_NONE)
 			{
-				batch_prefetch(ahead->entry->values);
-				batch_prefetch(ahead->entry->nulls);
+				lambda_prefetch(ahead->entry->values);
+				lambda_prefetch(ahead->entry->nulls);
 			}
 		}
 		if (state[g] == DIRECT_FOUND)

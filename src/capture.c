@@ -72,6 +72,7 @@
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "memhint.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -174,11 +175,6 @@ typedef struct CaptureRel
 /* A partial hash kept for the next transaction at most this big */
 #define CAPTURE_SPARE_BYTES	(64 * 1024)
 
-#if defined(__GNUC__) || defined(__clang__)
-#define capture_prefetch_line(p)	__builtin_prefetch(p)
-#else
-#define capture_prefetch_line(p)	((void) (p))
-#endif
 
 /* How often (in rows) capture checks its memory against the bound */
 #define CAPTURE_CHECK_ROWS	1024
@@ -1018,16 +1014,16 @@ capture_prefetch(void)
 		LocalDelta *d = lfirst(lc);
 
 		speed_prefetch_slot(d->slot, false);
-		capture_prefetch_line(d->ph);
-		capture_prefetch_line(d->def);
+		lambda_prefetch(d->ph);
+		lambda_prefetch(d->def);
 	}
 	foreach(lc, capture_deltas)
 	{
 		LocalDelta *d = lfirst(lc);
 
 		speed_prefetch_slot(d->slot, true);
-		capture_prefetch_line(d->ph->groups);
-		capture_prefetch_line(partial_first(d->ph));
+		lambda_prefetch(d->ph->groups);
+		lambda_prefetch(partial_first(d->ph));
 	}
 }
 

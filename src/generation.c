@@ -46,6 +46,7 @@
 #include "generation.h"
 #include "keyimage.h"
 #include "guc.h"
+#include "memhint.h"
 #include "partial.h"
 #include "stateimage.h"
 #include "speed_index.h"
@@ -84,11 +85,6 @@ typedef struct GenerationChunk
 
 /* How many groups ahead generation_apply_partial prefetches */
 #define GENERATION_PREFETCH		8
-#if defined(__GNUC__) || defined(__clang__)
-#define generation_prefetch(p)	__builtin_prefetch(p)
-#else
-#define generation_prefetch(p)	((void) (p))
-#endif
 
 /* The states images generation_apply_partial makes on the stack, at most */
 #define GENERATION_IMAGE_BUF	1024
@@ -746,7 +742,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 			mask = g->nbuckets - 1;
 			for (i = 0; far && i < 2 * GENERATION_PREFETCH; i++)
 			{
-				generation_prefetch(&b[far->key.hash & mask]);
+				lambda_prefetch(&b[far->key.hash & mask]);
 				far = partial_next(far);
 			}
 			for (i = 0; near && i < GENERATION_PREFETCH; i++)
@@ -762,14 +758,14 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 				dsa_pointer q = b[e->key.hash & mask];
 
 				if (DsaPointerIsValid(q))
-					generation_prefetch(dsa_get_address(area, q));
+					lambda_prefetch(dsa_get_address(area, q));
 			}
 			img.data = NULL;	/* made when a states image needs it */
 			for (e = partial_first(ph); e && ok; e = partial_next(e), left--)
 			{
 				if (far)
 				{
-					generation_prefetch(&b[far->key.hash & mask]);
+					lambda_prefetch(&b[far->key.hash & mask]);
 					far = partial_next(far);
 				}
 				if (near)
@@ -777,7 +773,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					dsa_pointer q = b[near->key.hash & mask];
 
 					if (DsaPointerIsValid(q))
-						generation_prefetch(dsa_get_address(area, q));
+						lambda_prefetch(dsa_get_address(area, q));
 					near = partial_next(near);
 				}
 				link = generation_link_in(area, b, mask, e->key.hash, e->key.data, e->key.len);

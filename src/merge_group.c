@@ -1215,31 +1215,19 @@ merge_group_fold_one(MergeGroupState *s, int idx, Datum *bvals, bool *bnulls, Da
 
 	if (bvals == NULL || bnulls[at])
 		return false;
+	if (s->alone[idx])
+	{
+		if (!merge_state_alone_value(bvals[at], meta->translen, result))
+			return false;
+		*isnull = false;
+		return true;
+	}
 	v = (struct varlena *) DatumGetPointer(bvals[at]);
 	if (!VARATT_IS_SHORT(v) || (int) (VARSIZE_SHORT(v) - VARHDRSZ_SHORT) != meta->translen)
 		return false;
 	image = VARDATA_SHORT(v);
-	if (!s->alone[idx])
-	{
-		len = meta->translen;
-		return merge_state_fold_images(meta, &image, &len, 1, result, isnull);
-	}
-	*isnull = false;
-	if (meta->translen == sizeof(int64))
-	{
-		int64		x;
-
-		memcpy(&x, image, sizeof(int64));
-		*result = Int64GetDatum(x);
-	}
-	else
-	{
-		int32		x;
-
-		memcpy(&x, image, sizeof(int32));
-		*result = Int32GetDatum(x);
-	}
-	return true;
+	len = meta->translen;
+	return merge_state_fold_images(meta, &image, &len, 1, result, isnull);
 }
 
 /*

@@ -25,8 +25,6 @@
  */
 #include "postgres.h"
 
-#include <sys/mman.h>
-
 #include "access/htup_details.h"
 #include "access/tupmacs.h"
 #include "access/xact.h"
@@ -36,6 +34,7 @@
 
 #include "aggstate.h"
 #include "keyimage.h"
+#include "memhint.h"
 #include "partial.h"
 #include "sketch.h"
 #include "stateimage.h"
@@ -74,7 +73,6 @@ typedef struct PartialSlot
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
-#define partial_prefetch(p)	__builtin_prefetch(p)
 
 /*
  * Arena blocks: the first is small (most transactions touch few groups),
@@ -98,9 +96,8 @@ typedef struct PartialSlot
  * (partial_limit_blocks). Nothing more is allocated than is used: the
  * advice only changes how the pages are made.
  */
-#define PARTIAL_HUGE_PAGE	(2 * 1024 * 1024)
-#define PARTIAL_HUGE_FROM	(2 * PARTIAL_HUGE_PAGE)
-#define PARTIAL_HUGE_BLOCK	(5 * PARTIAL_HUGE_PAGE)
+#define PARTIAL_HUGE_FROM	(2 * LAMBDA_HUGE_PAGE)
+#define PARTIAL_HUGE_BLOCK	(5 * LAMBDA_HUGE_PAGE)
 
 /* An arena block's header: the entries carved from it follow */
 typedef struct PartialBlock
@@ -112,19 +109,6 @@ typedef struct PartialBlock
 #define PARTIAL_BLOCK_HEADER	MAXALIGN(sizeof(PartialBlock))
 
 static PartialHash *partial_setup(ViewDef *def, MemoryContext cxt, long groups);
-
-/* Advises the whole huge pages within p .. p + size (see PARTIAL_HUGE_FROM). */
-static void
-partial_advise_huge(void *p, Size size)
-{
-#ifdef MADV_HUGEPAGE
-	char	   *start = (char *) TYPEALIGN(PARTIAL_HUGE_PAGE, p);
-	char	   *end = (char *) TYPEALIGN_DOWN(PARTIAL_HUGE_PAGE, (char *) p + size);
-
-	if (end > start)
-		(void) madvise(start, end - start, MADV_HUGEPAGE);
-#endif
-}
 
 /*
  * The hash's slot arrays (simplehash's allocator), zeroed, large ones after
@@ -138,7 +122,7 @@ partial_groups_allocate(partial_groups_hash *type, Size size)
 	if (size < PARTIAL_HUGE_FROM)
 		return MemoryContextAllocExtended(type->ctx, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	p = MemoryContextAllocHuge(type->ctx, size);
-	partial_advise_huge(p, size);
+	lambda_advise_huge(p, size);
 	memset(p, 0, size);
 	return p;
 }
@@ -348,7 +332,7 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 			b = MemoryContextAllocHuge(ph->cxt, block);
 			b->size = block;
 			if (block >= PARTIAL_HUGE_FROM)
-				partial_advise_huge(b, block);
+				lambda_advise_huge(b, block);
 		}
 		if (ph->arena_bytes == 0)
 			ph->arena_base = (char *) b;
@@ -749,7 +733,7 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 		if (lens[j] < 0)
 			continue;
 		hashes[j] = key_hash(keys[j], lens[j]);
-		partial_prefetch(&tb->data[hashes[j] & tb->sizemask]);
+		lambda_prefetch(&tb->data[hashes[j] & tb->sizemask]);
 	}
 	for (j = 0; j < n; j++)
 	{
@@ -765,7 +749,7 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 			char	   *end = (char *) s->entry + span + lens[j];
 
 			for (; p < end; p += 64)
-				partial_prefetch(p);
+				lambda_prefetch(p);
 		}
 	}
 	for (j = 0; j < n; j++)

@@ -88,6 +88,7 @@
 #include "access/twophase.h"
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "memhint.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -134,11 +135,6 @@ typedef struct SpeedStash
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } SpeedStash;
 
-#if defined(__GNUC__) || defined(__clang__)
-#define speed_prefetch(p)	__builtin_prefetch(p)
-#else
-#define speed_prefetch(p)	((void) (p))
-#endif
 
 static SpeedShared *speed_shared = NULL;
 static dsa_area *speed_area = NULL;
@@ -845,11 +841,11 @@ speed_prefetch_slot(int slot, bool open)
 	v = &speed_shared->views[slot];
 	if (!open)
 	{
-		speed_prefetch(v);
-		speed_prefetch(&v->lock);
-		speed_prefetch(&v->ngens);
-		speed_prefetch(&v->last_apply);
-		speed_prefetch(&v->transactions);
+		lambda_prefetch(v);
+		lambda_prefetch(&v->lock);
+		lambda_prefetch(&v->ngens);
+		lambda_prefetch(&v->last_apply);
+		lambda_prefetch(&v->transactions);
 	}
 	else
 	{
@@ -857,8 +853,8 @@ speed_prefetch_slot(int slot, bool open)
 
 		if (n >= 1 && n <= SPEED_MAX_GENS)
 		{
-			speed_prefetch(&v->gens[n - 1]);
-			speed_prefetch((char *) &v->gens[n] - 1);
+			lambda_prefetch(&v->gens[n - 1]);
+			lambda_prefetch((char *) &v->gens[n] - 1);
 		}
 	}
 }

@@ -31,6 +31,7 @@
 
 #include "access/transam.h"
 #include "lib/stringinfo.h"
+#include "memhint.h"
 #include "miscadmin.h"
 #include "storage/lwlock.h"
 #include "utils/dsa.h"
@@ -45,11 +46,6 @@
 /* entries a read of every key has in flight (a power of two) */
 #define SPEED_READ_PREFETCH		16
 
-#if defined(__GNUC__) || defined(__clang__)
-#define speed_read_prefetch(p)	__builtin_prefetch(p)
-#else
-#define speed_read_prefetch(p)	((void) (p))
-#endif
 
 /* Appends a copy of an entry to the set. */
 static inline void
@@ -87,8 +83,8 @@ speed_walk_begin(SpeedChainWalk *w, uint32 bucket)
 static inline void
 speed_walk_push(SpeedChainWalk *w, SpeedEntry *e)
 {
-	speed_read_prefetch(e);
-	speed_read_prefetch((char *) e + 64);
+	lambda_prefetch(e);
+	lambda_prefetch((char *) e + 64);
 	w->ring[(w->head + w->count++) & (SPEED_READ_PREFETCH - 1)] = e;
 }
 
@@ -304,6 +300,63 @@ speed_collect_batch(dsa_area *area, SpeedGen *g, uint32 *next, StringInfo buf)
 }
 
 /*
+ * The generation of v after "gen" (through upto_gen) into *seen, as it is
+ * now; false when it is missing (a gap), incomplete or past upto_gen.
+ */
+static bool
+speed_collect_next(SpeedView *v, int64 gen, int64 upto_gen, SpeedGen *seen)
+{
+	bool		ok = false;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	for (i = 0; i < v->ngens; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+
+		if (g->gen <= gen)
+			continue;
+		if (g->gen <= upto_gen && g->first == gen + 1 && g->complete)
+		{
+			*seen = *g;
+			ok = true;
+		}
+		break;
+	}
+	LWLockRelease(&v->lock);
+	return ok;
+}
+
+/*
+ * Under v's lock held shared: the next batch of generation seen's entries
+ * into buf (speed_collect_batch), if v still holds that generation as it
+ * was seen; false if not.
+ */
+static bool
+speed_collect_locked(SpeedView *v, dsa_area *area, const SpeedGen *seen, uint32 *next,
+					 StringInfo buf)
+{
+	bool		ok = false;
+	int			i;
+
+	LWLockAcquire(&v->lock, LW_SHARED);
+	for (i = 0; i < v->ngens; i++)
+	{
+		SpeedGen   *g = &v->gens[i];
+
+		if (g->gen != seen->gen)
+			continue;
+		ok = g->first == seen->first && g->complete && g->buckets == seen->buckets &&
+			g->nbuckets == seen->nbuckets && g->nentries == seen->nentries;
+		if (ok)
+			speed_collect_batch(area, g, next, buf);
+		break;
+	}
+	LWLockRelease(&v->lock);
+	return ok;
+}
+
+/*
  * For a refresh: calls fn on the entries of generations (after_gen,
  * upto_gen], without copying them all: a batch of entries at a time is
  * copied under the slot's lock held shared, and fn (which may run aggregate
@@ -323,62 +376,26 @@ speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedCollectFn fn, 
 	SpeedView  *v = speed_slot_attach(def);
 	dsa_area   *area = speed_dsa();
 	StringInfoData buf;
+	SpeedGen	seen;
 	int64		gen = after_gen;
+	bool		done = false;
 
 	/* room for a batch and the chains that end it: no palloc under the lock, usually */
 	initStringInfo(&buf);
 	enlargeStringInfo(&buf, 2 * SPEED_COLLECT_BATCH);
-	for (;;)
+	while (!done && speed_collect_next(v, gen, upto_gen, &seen))
 	{
-		SpeedGen	seen;
 		uint32		next = 0;
-		int			i;
-		bool		ok = false;
+		bool		ok = true;
 
-		/* the generation after gen: it must follow without a gap */
-		LWLockAcquire(&v->lock, LW_SHARED);
-		for (i = 0; i < v->ngens; i++)
-		{
-			SpeedGen   *g = &v->gens[i];
-
-			if (g->gen <= gen)
-				continue;
-			if (g->gen <= upto_gen && g->first == gen + 1 && g->complete)
-			{
-				seen = *g;
-				ok = true;
-			}
-			break;
-		}
-		LWLockRelease(&v->lock);
-		if (!ok)
-			break;
-		while (DsaPointerIsValid(seen.buckets) && next < seen.nbuckets)
+		while (ok && DsaPointerIsValid(seen.buckets) && next < seen.nbuckets)
 		{
 			char	   *p;
 
 			CHECK_FOR_INTERRUPTS();
 			resetStringInfo(&buf);
-			ok = false;
-			LWLockAcquire(&v->lock, LW_SHARED);
-			for (i = 0; i < v->ngens; i++)
-			{
-				SpeedGen   *g = &v->gens[i];
-
-				if (g->gen == seen.gen)
-				{
-					ok = g->first == seen.first && g->complete &&
-						g->buckets == seen.buckets && g->nbuckets == seen.nbuckets &&
-						g->nentries == seen.nentries;
-					if (ok)
-						speed_collect_batch(area, g, &next, &buf);
-					break;
-				}
-			}
-			LWLockRelease(&v->lock);
-			if (!ok)
-				break;
-			for (p = buf.data; p < buf.data + buf.len;)
+			ok = speed_collect_locked(v, area, &seen, &next, &buf);
+			for (p = buf.data; ok && p < buf.data + buf.len;)
 			{
 				SpeedBatchEntry *c = (SpeedBatchEntry *) p;
 
@@ -389,14 +406,10 @@ speed_collect(ViewDef *def, int64 after_gen, int64 upto_gen, SpeedCollectFn fn, 
 		if (!ok)
 			break;
 		gen = seen.gen;
-		if (gen == upto_gen)
-		{
-			pfree(buf.data);
-			return true;
-		}
+		done = gen == upto_gen;
 	}
 	pfree(buf.data);
-	return false;
+	return done;
 }
 
 /*
@@ -501,7 +514,7 @@ speed_read_all_keys(ViewDef *def, int64 after_gen, SpeedSet *set, SpeedKeysMark 
 
 			/* the first entry of a bucket ahead, so that the misses overlap */
 			if (j + SPEED_READ_PREFETCH < g->nbuckets && DsaPointerIsValid(b[j + SPEED_READ_PREFETCH]))
-				speed_read_prefetch(dsa_get_address(area, b[j + SPEED_READ_PREFETCH]));
+				lambda_prefetch(dsa_get_address(area, b[j + SPEED_READ_PREFETCH]));
 			while (DsaPointerIsValid(p))
 			{
 				SpeedEntry *e = dsa_get_address(area, p);

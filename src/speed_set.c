@@ -26,11 +26,10 @@
  */
 #include "postgres.h"
 
-#include <sys/mman.h>
-
 #include "utils/dsa.h"
 #include "utils/memutils.h"
 
+#include "memhint.h"
 #include "speed_set.h"
 
 /*
@@ -72,11 +71,6 @@ typedef struct SpeedSetFlat
 
 #define SPEED_SET_ENTRY(s, r)	((SpeedSetEntry *) ((s)->base + (r)))
 
-#if defined(__GNUC__) || defined(__clang__)
-#define speed_set_prefetch(p)	__builtin_prefetch(p)
-#else
-#define speed_set_prefetch(p)	((void) (p))
-#endif
 
 /*
  * Cache lines of an entry that speed_set_prefetch_entry loads, at most, and
@@ -87,8 +81,7 @@ typedef struct SpeedSetFlat
 #define SPEED_SET_LINE				64
 
 /* allocations from this size on ask the kernel for huge pages */
-#define SPEED_SET_HUGE_PAGE		(2 * 1024 * 1024)
-#define SPEED_SET_HUGE_FROM		(4 * SPEED_SET_HUGE_PAGE)
+#define SPEED_SET_HUGE_FROM		(4 * LAMBDA_HUGE_PAGE)
 
 /* the arena's blocks, unless a reservation asks for more */
 #define SPEED_SET_BLOCK		(256 * 1024)
@@ -139,10 +132,10 @@ speed_set_alloc_large(SpeedSet *s, Size size)
 #ifdef MADV_HUGEPAGE
 	if (size >= SPEED_SET_HUGE_FROM)
 	{
-		char	   *p = speed_set_mem(s, size + SPEED_SET_HUGE_PAGE);
-		char	   *a = (char *) TYPEALIGN(SPEED_SET_HUGE_PAGE, p);
+		char	   *p = speed_set_mem(s, size + LAMBDA_HUGE_PAGE);
+		char	   *a = (char *) TYPEALIGN(LAMBDA_HUGE_PAGE, p);
 
-		(void) madvise(a, TYPEALIGN_DOWN(SPEED_SET_HUGE_PAGE, size), MADV_HUGEPAGE);
+		lambda_advise_huge(a, size);
 		return a;
 	}
 #endif
@@ -529,9 +522,9 @@ speed_set_prefetch_slot(SpeedSet *s, uint32 hash)
 	SpeedSetSlot *first = &s->slots[hash & mask];
 	SpeedSetSlot *next = &s->slots[(hash + 1) & mask];
 
-	speed_set_prefetch(first);
+	lambda_prefetch(first);
 	if ((uintptr_t) next / SPEED_SET_LINE != (uintptr_t) first / SPEED_SET_LINE)
-		speed_set_prefetch(next);
+		lambda_prefetch(next);
 }
 
 /*
@@ -565,7 +558,7 @@ speed_set_prefetch_entry(SpeedSet *s, uint32 hash)
 	line = (uintptr_t) SPEED_SET_ENTRY(s, slot->ref) & ~(uintptr_t) (SPEED_SET_LINE - 1);
 	last = (uintptr_t) SPEED_SET_ENTRY(s, slot->ref) + slot->size - 1;
 	for (n = 0; n < SPEED_SET_PREFETCH_LINES && line <= last; n++, line += SPEED_SET_LINE)
-		speed_set_prefetch((const void *) line);
+		lambda_prefetch((const void *) line);
 }
 
 /*
