@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "access/tableam.h"
+#include "executor/executor.h"
 #include "nodes/execnodes.h"
 
 #include "cview.h"
@@ -19,5 +21,33 @@
 extern SpeedSet *merge_speed_set(PlanState *ps);
 extern SpeedSet *merge_speed_set_shared(PlanState *ps, dsa_area *area, dsa_pointer *chunk);
 extern bool merge_speed_whole(PlanState *ps, ViewDef **def, int64 *cut_gen);
+
+/*
+ * The next row of a merged scan's batch branch (NULL after the last). A
+ * sequential scan with no condition, projection or instrumentation of its
+ * own (the whole batch table read unprojected, as a whole-view read plans
+ * it) hands its rows straight from the table access method into its own
+ * slot, as ExecSeqScan would, without the node's per-row dispatch and
+ * expression-context reset; its first row goes through the node, which
+ * opens the scan (or finds the parallel scan's). Anything else, EXPLAIN
+ * ANALYZE, EvalPlanQual and a pending rescan included, goes through
+ * ExecProcNode.
+ */
+static inline TupleTableSlot *
+merge_batch_next(PlanState *ps)
+{
+	ScanState  *ss = (ScanState *) ps;
+
+	if (IsA(ps, SeqScanState) && ss->ss_currentScanDesc != NULL && ps->chgParam == NULL &&
+		ps->qual == NULL && ps->ps_ProjInfo == NULL && ps->instrument == NULL &&
+		ps->state->es_epq_active == NULL)
+	{
+		if (table_scan_getnextslot(ss->ss_currentScanDesc, ps->state->es_direction,
+								   ss->ss_ScanTupleSlot))
+			return ss->ss_ScanTupleSlot;
+		return NULL;
+	}
+	return ExecProcNode(ps);
+}
 
 #endif							/* LAMBDA_MERGE_H */

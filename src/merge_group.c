@@ -1462,7 +1462,7 @@ merge_group_next(ScanState *ss)
 			s->child++;
 			continue;
 		}
-		in = ExecProcNode(list_nth(s->css.custom_ps, s->child));
+		in = merge_batch_next(list_nth(s->css.custom_ps, s->child));
 		if (TupIsNull(in))
 		{
 			s->child++;

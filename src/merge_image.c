@@ -468,7 +468,7 @@ merge_image_pull(MergeImage *mi)
 			mi->child++;
 			continue;
 		}
-		in = ExecProcNode(list_nth(mi->node->custom_ps, mi->child));
+		in = merge_batch_next(list_nth(mi->node->custom_ps, mi->child));
 		if (!TupIsNull(in))
 			return in;
 		mi->child++;
