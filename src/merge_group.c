@@ -1291,8 +1291,6 @@ merge_group_emit(MergeGroupState *s, Datum *bvals, bool *bnulls, MergeGroupEntry
 	MemoryContext old;
 	int			c;
 
-	if (e == NULL && bvals != NULL && s->by_alone && merge_group_emit_alone(s, bvals, bnulls))
-		return ExecStoreVirtualTuple(out);
 	old = MemoryContextSwitchTo(s->rowcxt);
 
 	for (c = 0; c < s->cols.ncols; c++)
@@ -1485,6 +1483,8 @@ merge_group_next(ScanState *ss)
 
 			if (e)
 				e->emitted = true;
+			else if (s->by_alone && merge_group_emit_alone(s, in->tts_values, in->tts_isnull))
+				return ExecStoreVirtualTuple(out);
 			return merge_group_emit(s, in->tts_values, in->tts_isnull, e);
 		}
 	}
