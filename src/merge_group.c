@@ -934,6 +934,41 @@ merge_group_create_state(CustomScan *cscan pg_attribute_unused())
 	return (Node *) s;
 }
 
+/*
+ * Whether the scan's target list is its scan tuple but for the columns the
+ * query does not use, which PostgreSQL made NULL constants (and which the
+ * scan tuple holds as NULL: merge_group_set_consts). PostgreSQL projects
+ * every row of such a scan (a constant is not a column of the scan tuple);
+ * the begin function drops that projection, so that a rollup of some of the
+ * view's columns takes the groups as merge_group_next makes them.
+ */
+static bool
+merge_group_tlist_is_scan(MergeGroupState *s, List *tlist, TupleDesc scandesc)
+{
+	ListCell   *lc;
+	int			i = 0;
+
+	if (list_length(tlist) != scandesc->natts || scandesc->natts != s->cols.ncols)
+		return false;
+	foreach(lc, tlist)
+	{
+		Expr	   *e = ((TargetEntry *) lfirst(lc))->expr;
+		Form_pg_attribute att = TupleDescAttr(scandesc, i);
+
+		if (IsA(e, Var) && ((Var *) e)->varno == INDEX_VAR && ((Var *) e)->varattno == i + 1 &&
+			((Var *) e)->vartype == att->atttypid &&
+			(((Var *) e)->vartypmod == att->atttypmod || att->atttypmod == -1))
+			;
+		else if (IsA(e, Const) && ((Const *) e)->constisnull &&
+				 ((Const *) e)->consttype == att->atttypid && s->cols.colkind[i] == MG_CONST)
+			;
+		else
+			return false;
+		i++;
+	}
+	return true;
+}
+
 static void
 merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 {
@@ -1016,6 +1051,10 @@ merge_group_begin(CustomScanState *node, EState *estate, int eflags)
 		node->custom_ps = lappend(node->custom_ps, ExecInitNode(lfirst(lc), estate, eflags));
 	if (list_nth(cs->custom_private, 5) != NIL)
 		s->image = merge_image_begin(node, &s->cols, list_nth(cs->custom_private, 5), aggnos);
+	if (node->ss.ps.ps_ProjInfo != NULL &&
+		merge_group_tlist_is_scan(s, cs->scan.plan.targetlist,
+								  node->ss.ss_ScanTupleSlot->tts_tupleDescriptor))
+		node->ss.ps.ps_ProjInfo = NULL;
 	s->scancxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge keys", ALLOCSET_DEFAULT_SIZES);
 	s->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge row", ALLOCSET_DEFAULT_SIZES);
 	s->sharedcxt = AllocSetContextCreate(CurrentMemoryContext, "LambdaMerge shared", ALLOCSET_SMALL_SIZES);
