@@ -158,7 +158,9 @@ tail_now=0
 for t in $TAILS; do
     [ "$t" -gt "$tail_now" ] && insert_events "$next" $((t - tail_now))
     next=$((next + t - tail_now)); tail_now=$t
-    psql_ -c "REFRESH MATERIALIZED VIEW mv" -c "ANALYZE ev" -c "ANALYZE mv"
+    # the materialized view's new heap vacuumed, as the batch table's was:
+    # a scan of pages not yet all-visible checks each row's visibility
+    psql_ -c "REFRESH MATERIALIZED VIEW mv" -c "ANALYZE ev" -c "VACUUM ANALYZE mv"
     read -r keys state <<EOF
 $(psql_ -F ' ' -c "SELECT speed_keys, state FROM lambda.view_status WHERE view = 'v'::regclass")
 EOF
