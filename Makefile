@@ -109,8 +109,9 @@ ISOLATION_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(C
 # after the pg_regress suite in "make installcheck".
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
-# Our Perl test helpers (broker, preloaded node) live beside the tests.
-PROVE_FLAGS = -I $(srcdir)/test/perl
+# Our Perl test helpers (broker, preloaded node) live beside the tests; each
+# test's time is shown as it ends.
+PROVE_FLAGS = -I $(srcdir)/test/perl --timer
 
 # librdkafka through pkg-config (only src/kafka.c includes its header).
 RDKAFKA_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
