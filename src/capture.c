@@ -202,6 +202,8 @@ static uint64 capture_spares_epoch = 0;
 static List *capture_reads = NIL;	/* of CaptureRead, in TopTransactionContext */
 static bool capture_holding_commit_lock = false;
 static char capture_prepare_gid[GIDSIZE];
+/* the xid of the transaction being prepared (PRE_PREPARE to PREPARE) */
+static TransactionId capture_prepare_xid = InvalidTransactionId;
 static StringInfo capture_prepare_stash = NULL;	/* built at PRE_PREPARE */
 
 /* finishing a prepared transaction */
@@ -1165,6 +1167,8 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			capture_reset_xact();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
+			/* the transaction's xid, which PREPARE's callback may not see */
+			capture_prepare_xid = GetTopTransactionIdIfAny();
 			if (capture_deltas != NIL || OidIsValid(catalog_namespace()))
 			{
 				capture_prepare_stash = capture_stash_image();
@@ -1180,7 +1184,8 @@ capture_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 				if (capture_prepare_gid[0] == '\0')
 				{
 					foreach(lc, capture_deltas)
-						speed_mark_incomplete(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
+						speed_prepared_unseen(MyDatabaseId, ((LocalDelta *) lfirst(lc))->batch_relid,
+											  capture_prepare_xid,
 											  "a transaction was prepared by a path pg_lambda does not see");
 				}
 				else

@@ -37,7 +37,9 @@
  * it stands for. It is not after a restart (shared memory is lost: the first
  * generation after the recorded cut is created incomplete), when applying a
  * transaction failed for lack of memory (lambda.speed_layer_memory) and when
- * a prepared transaction committed whose states were lost. Readers then
+ * a prepared transaction committed whose states were lost; nor is one
+ * opened while a transaction prepared past pg_lambda's hooks is still
+ * prepared (speed_unseen). Readers then
  * answer the tail from the event table (exact, slower), and the scheduler
  * rebuilds the generation from the events (speed_install) or refreshes.
  *
@@ -152,12 +154,52 @@ static void speed_keys_moved(SpeedView *v);
  * ------------------------------------------------------------------------
  */
 
-/* Size of the speed layer's shared structure. */
+/*
+ * Size of the speed layer's shared structure: its header, the view slots,
+ * then for each slot room for the xids of max_prepared_xacts transactions
+ * prepared unseen (speed_unseen).
+ */
 static Size
 speed_shmem_size(void)
 {
-	return add_size(offsetof(SpeedShared, views),
-					mul_size(sizeof(SpeedView), lambda_max_continuous_views));
+	return add_size(add_size(offsetof(SpeedShared, views),
+							 mul_size(sizeof(SpeedView), lambda_max_continuous_views)),
+					mul_size(mul_size(sizeof(TransactionId), Max(max_prepared_xacts, 1)),
+							 lambda_max_continuous_views));
+}
+
+/*
+ * The xids of the transactions that wrote events of view slot v and were
+ * prepared by a path pg_lambda does not see (v->nunseen of them; under v's
+ * lock). Such a transaction's states are lost at PREPARE, so its commit
+ * applies nothing: the generation open when it commits must be incomplete,
+ * whichever that is. PREPARE marks the open one incomplete
+ * (speed_prepared_unseen); a cut whose snapshot does not see the
+ * transaction leaves the new open one incomplete too (speed_cut), until a
+ * cut sees it ended. At most max_prepared_xacts are prepared at once, and
+ * one that ended leaves when the next is recorded or at the next cut.
+ */
+static TransactionId *
+speed_unseen(SpeedView *v)
+{
+	char	   *base = (char *) speed_shared + offsetof(SpeedShared, views) +
+		sizeof(SpeedView) * speed_shared->nviews;
+
+	return (TransactionId *) base + (v - speed_shared->views) * Max(max_prepared_xacts, 1);
+}
+
+/* Forgets the unseen prepared transactions of v that no longer run (under v's lock). */
+static void
+speed_unseen_prune(SpeedView *v)
+{
+	TransactionId *xids = speed_unseen(v);
+	int			i;
+	int			n = 0;
+
+	for (i = 0; i < v->nunseen; i++)
+		if (TransactionIdIsInProgress(xids[i]))
+			xids[n++] = xids[i];
+	v->nunseen = n;
 }
 
 /*
@@ -574,6 +616,7 @@ speed_attach(ViewDef *def, bool created)
 		v->refresh_wanted = false;
 		v->last_apply = 0;
 		v->transactions = 0;
+		v->nunseen = 0;
 		speed_new_keys_version(v);
 		speed_note(v, "%s", created ? "" : "rebuilding after a server start");
 		LWLockRelease(&v->lock);
@@ -1006,6 +1049,30 @@ speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why)
 }
 
 /*
+ * A transaction xid that wrote events of the view was prepared by a path
+ * pg_lambda does not see (its states are lost): the open generation turns
+ * incomplete, and the transaction is recorded so that every cut that does
+ * not see it leaves the next open generation incomplete too (speed_cut),
+ * as its commit will apply nothing to any.
+ */
+void
+speed_prepared_unseen(Oid dbid, Oid batch_relid, TransactionId xid, const char *why)
+{
+	SpeedView  *v;
+
+	(void) speed_get_area();
+	v = speed_lock_view(dbid, batch_relid);
+	if (v == NULL)
+		return;
+	speed_unseen_prune(v);
+	/* (those left are prepared, as xid is: there is room) */
+	if (TransactionIdIsValid(xid) && v->nunseen < Max(max_prepared_xacts, 1))
+		speed_unseen(v)[v->nunseen++] = xid;
+	speed_abandon_gen(speed_area, v, &v->gens[v->ngens - 1], why);
+	LWLockRelease(&v->lock);
+}
+
+/*
  * Marks the open generation of every view of database dbid incomplete: a
  * transaction whose states are unknown committed there.
  */
@@ -1169,6 +1236,48 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 	v->gens[v->ngens].buckets = InvalidDsaPointer;
 	v->ngens++;
 	snap = RegisterSnapshot(GetLatestSnapshot());
+	/*
+	 * The first cut since the server started: the transactions still
+	 * prepared (in progress without a backend: BackendXidGetPid finds none)
+	 * may have been prepared before it, their states lost with the shared
+	 * memory, and may be committed by a path pg_lambda does not see (a
+	 * subscription's apply worker): they count as prepared unseen. (One
+	 * prepared since, with its states kept, only makes the view read its
+	 * events from the event table until it ends.)
+	 */
+	if (v->rebuilding && max_prepared_xacts > 0)
+	{
+		TransactionId *xids = speed_unseen(v);
+		uint32		i;
+		int			j;
+
+		for (i = 0; i < snap->xcnt && v->nunseen < Max(max_prepared_xacts, 1); i++)
+		{
+			for (j = 0; j < v->nunseen && xids[j] != snap->xip[i]; j++)
+				;
+			if (j == v->nunseen && BackendXidGetPid(snap->xip[i]) == 0)
+				xids[v->nunseen++] = snap->xip[i];
+		}
+	}
+	/*
+	 * A transaction prepared unseen that this snapshot does not see commits
+	 * after the cut, into the new generation, applying nothing: it is
+	 * incomplete from the start (no warning: PREPARE gave one). Those that
+	 * ended before the snapshot are forgotten.
+	 */
+	if (v->nunseen > 0)
+	{
+		TransactionId *xids = speed_unseen(v);
+		int			i;
+
+		for (i = 0; i < v->nunseen; i++)
+			if (XidInMVCCSnapshot(xids[i], snap))
+				v->gens[v->ngens - 1].complete = false;
+		if (v->gens[v->ngens - 1].complete)
+			speed_unseen_prune(v);
+		else
+			speed_note(v, "%s", "degraded: a transaction prepared by a path pg_lambda does not see is still prepared");
+	}
 	LWLockRelease(&v->lock);
 	LWLockRelease(speed_shared->commit_lock);
 	return snap;
@@ -1354,10 +1463,17 @@ speed_maintain(ViewDef *def, bool *needs_rebuild, bool *wants_refresh)
 	LWLockAcquire(&v->lock, LW_EXCLUSIVE);
 	speed_release_locked(v, horizon);
 	*needs_rebuild = false;
+	/*
+	 * While a transaction prepared unseen is still prepared, a rebuild of
+	 * the open generation would leave it incomplete again (speed_cut): the
+	 * readers read its events from the event table until it ends.
+	 */
+	speed_unseen_prune(v);
 	for (i = 0; i < v->ngens; i++)
 	{
 		if (!v->gens[i].complete && v->gens[i].gen > v->folded_upto &&
-			!(TransactionIdIsValid(v->free_xid) && v->gens[i].gen <= v->free_upto))
+			!(TransactionIdIsValid(v->free_xid) && v->gens[i].gen <= v->free_upto) &&
+			!(i == v->ngens - 1 && v->nunseen > 0))
 			*needs_rebuild = true;
 	}
 	*wants_refresh = v->refresh_wanted;

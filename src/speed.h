@@ -48,6 +48,7 @@ extern void speed_spill_gen_free(SpeedGen *sg);
 extern void speed_spill_gen_blob(SpeedGen *sg, StringInfo blob);
 extern void speed_apply_spill_gen(Oid dbid, Oid batch_relid, ViewDef *def, SpeedGen *sg);
 extern void speed_mark_incomplete(Oid dbid, Oid batch_relid, const char *why);
+extern void speed_prepared_unseen(Oid dbid, Oid batch_relid, TransactionId xid, const char *why);
 extern void speed_mark_database_incomplete(Oid dbid, const char *why);
 extern bool speed_stash_put(const char *gid, const char *data, Size len);
 extern char *speed_stash_take(const char *gid, Size *len);

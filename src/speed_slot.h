@@ -46,6 +46,8 @@ typedef struct SpeedView
 								 * unique across the slots' lives */
 	uint64		keys_moved;		/* keys_version when entries last came
 								 * otherwise than carved by an apply */
+	int			nunseen;		/* transactions prepared unseen (their xids:
+								 * speed.c's speed_unseen) */
 } SpeedView;
 
 #endif							/* LAMBDA_SPEED_SLOT_H */

@@ -206,11 +206,42 @@ $pub->safe_psql('postgres', q{
 	INSERT INTO pev VALUES (41000, 'k2pc', 1, '2027-08-01');
 	PREPARE TRANSACTION 'cdc_2pc';
 });
+# The subscriber's apply worker prepares it too, a way that leaves its
+# states unknown to pg_lambda (the views read its events from the event
+# table once it commits). A refresh (as the scheduler may run one) while it
+# is prepared cuts before it: its events come after that cut, though its
+# commit applies nothing to the speed layer.
+$sub->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pg_prepared_xacts')
+  or die 'the subscriber did not prepare the transaction';
+$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
 $pub->safe_psql('postgres', q{COMMIT PREPARED 'cdc_2pc'});
 $pub->wait_for_catchup('s3');
 is($sub->safe_psql('postgres', "SELECT count(*) FROM ev WHERE k = 'k2pc'"), '100',
 	'two-phase: the prepared transaction arrived');
 check_views('two-phase');
+$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+check_views('two-phase, refreshed after the commit');
+
+# One the apply worker prepared before the subscriber restarted (its states
+# went with the shared memory) and commits after: the first cut after the
+# start (here a refresh; else the scheduler's rebuild) finds it prepared.
+$pub->safe_psql('postgres', q{
+	BEGIN;
+	INSERT INTO ev SELECT i, 'k2pcr', i, '2025-08-02' FROM generate_series(42000, 42049) i;
+	INSERT INTO pev VALUES (42000, 'k2pcr', 1, '2027-08-02');
+	PREPARE TRANSACTION 'cdc_2pc_restart';
+});
+$sub->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pg_prepared_xacts')
+  or die 'the subscriber did not prepare the transaction';
+$sub->restart;
+$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+$pub->safe_psql('postgres', q{COMMIT PREPARED 'cdc_2pc_restart'});
+$pub->wait_for_catchup('s3');
+is($sub->safe_psql('postgres', "SELECT count(*) FROM ev WHERE k = 'k2pcr'"), '50',
+	'two-phase across a restart: the prepared transaction arrived');
+check_views('two-phase across a restart');
+$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+check_views('two-phase across a restart, refreshed after the commit');
 $sub->safe_psql('postgres', 'DROP SUBSCRIPTION s3');
 
 # ---------------------------------------------------------------------------
