@@ -109,9 +109,6 @@ ISOLATION_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(C
 # after the pg_regress suite in "make installcheck".
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
-# Our Perl test helpers (broker, preloaded node) live beside the tests; each
-# test's time is shown as it ends.
-PROVE_FLAGS = -I $(srcdir)/test/perl --timer
 
 # librdkafka through pkg-config (only src/kafka.c includes its header).
 RDKAFKA_CFLAGS := $(shell pkg-config --cflags rdkafka 2>/dev/null)
@@ -143,6 +140,10 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
 include $(PGXS)
 -include $(OBJS:.o=.d)
+# Our Perl test helpers (broker, preloaded node) live beside the tests; prove
+# shows each test's time as it ends. (Set after PGXS, whose Makefile.global
+# empties PROVE_FLAGS.)
+PROVE_FLAGS = -I $(srcdir)/test/perl --timer
 endif
 
 # PGXS's uninstall removes DOCS by their path in this tree rather than by the
