@@ -71,13 +71,17 @@ is(differing(), '0', 'the degraded view answers exactly what its defining query 
 # a refresh folds the events; what the moves took is free again
 query('REFRESH MATERIALIZED VIEW v');
 is(state(), 'active', 'after a refresh the view is active again');
+my $refreshed = query(q{SELECT last_refresh FROM lambda.view_status WHERE view = 'v'::regclass});
 query(q{
 	SET lambda.capture_memory = '1MB';
 	INSERT INTO ev SELECT i, i % 1000, '2025-01-07' FROM generate_series(1, 6000) i;
 });
 is(state(), 'active', 'the same transaction fits again: nothing stayed behind');
-is(query(q{SELECT speed_keys FROM lambda.view_status WHERE view = 'v'::regclass}), '6000',
-	'its groups are in the speed layer');
+# (they hold more than half of lambda.speed_layer_memory, so the scheduler
+# may have refreshed them into the batch table already)
+is(query(qq{SELECT speed_keys = 6000 OR (speed_keys = 0 AND last_refresh > '$refreshed')
+	FROM lambda.view_status WHERE view = 'v'::regclass}), 't',
+	'its groups are in the speed layer (or a refresh since folded them)');
 is(differing(), '0', 'the view equals its defining query');
 is(query('SELECT sum(n) FROM v'), '312000', 'every event is counted once');
 
