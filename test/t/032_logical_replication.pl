@@ -214,6 +214,10 @@ $pub->safe_psql('postgres', q{
 $sub->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pg_prepared_xacts')
   or die 'the subscriber did not prepare the transaction';
 $sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+is( $sub->safe_psql('postgres',
+		q{SELECT string_agg(DISTINCT state || ' (' || note || ')', ', ') FROM lambda.view_status WHERE view::text LIKE 'v\_%'}),
+	'degraded (degraded: a transaction prepared by a path pg_lambda does not see is still prepared)',
+	'two-phase: while it is prepared the views say why they read their recent events from the event table');
 $pub->safe_psql('postgres', q{COMMIT PREPARED 'cdc_2pc'});
 $pub->wait_for_catchup('s3');
 is($sub->safe_psql('postgres', "SELECT count(*) FROM ev WHERE k = 'k2pc'"), '100',
