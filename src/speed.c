@@ -188,6 +188,20 @@ speed_unseen(SpeedView *v)
 	return (TransactionId *) base + (v - speed_shared->views) * Max(max_prepared_xacts, 1);
 }
 
+/* Records xid as prepared unseen in v, once, while there is room (under v's lock). */
+static void
+speed_unseen_add(SpeedView *v, TransactionId xid)
+{
+	TransactionId *xids = speed_unseen(v);
+	int			i;
+
+	for (i = 0; i < v->nunseen; i++)
+		if (xids[i] == xid)
+			return;
+	if (TransactionIdIsValid(xid) && v->nunseen < Max(max_prepared_xacts, 1))
+		xids[v->nunseen++] = xid;
+}
+
 /* Forgets the unseen prepared transactions of v that no longer run (under v's lock). */
 static void
 speed_unseen_prune(SpeedView *v)
@@ -1066,8 +1080,7 @@ speed_prepared_unseen(Oid dbid, Oid batch_relid, TransactionId xid, const char *
 		return;
 	speed_unseen_prune(v);
 	/* (those left are prepared, as xid is: there is room) */
-	if (TransactionIdIsValid(xid) && v->nunseen < Max(max_prepared_xacts, 1))
-		speed_unseen(v)[v->nunseen++] = xid;
+	speed_unseen_add(v, xid);
 	speed_abandon_gen(speed_area, v, &v->gens[v->ngens - 1], why);
 	LWLockRelease(&v->lock);
 }
@@ -1247,17 +1260,11 @@ speed_cut(ViewDef *def, int64 *closed_gen)
 	 */
 	if (v->rebuilding && max_prepared_xacts > 0)
 	{
-		TransactionId *xids = speed_unseen(v);
 		uint32		i;
-		int			j;
 
-		for (i = 0; i < snap->xcnt && v->nunseen < Max(max_prepared_xacts, 1); i++)
-		{
-			for (j = 0; j < v->nunseen && xids[j] != snap->xip[i]; j++)
-				;
-			if (j == v->nunseen && BackendXidGetPid(snap->xip[i]) == 0)
-				xids[v->nunseen++] = snap->xip[i];
-		}
+		for (i = 0; i < snap->xcnt; i++)
+			if (BackendXidGetPid(snap->xip[i]) == 0)
+				speed_unseen_add(v, snap->xip[i]);
 	}
 	/*
 	 * A transaction prepared unseen that this snapshot does not see commits

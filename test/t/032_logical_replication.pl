@@ -69,6 +69,12 @@ sub check_views
 	}
 }
 
+# Refreshes every view now (as the scheduler may at any time).
+sub refresh_views
+{
+	$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+}
+
 # The subscriber's events, for comparing before and after a refused change.
 my $events_sql = q{SELECT count(*) || ' ' || coalesce(string_agg(id || ':' || x || ':' || ts, ',' ORDER BY id, ts), '')
 	FROM (SELECT id, x, ts FROM ev UNION ALL SELECT id, x, ts FROM pev) e};
@@ -213,7 +219,7 @@ $pub->safe_psql('postgres', q{
 # commit applies nothing to the speed layer.
 $sub->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pg_prepared_xacts')
   or die 'the subscriber did not prepare the transaction';
-$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+refresh_views();
 is( $sub->safe_psql('postgres',
 		q{SELECT string_agg(DISTINCT state || ' (' || note || ')', ', ') FROM lambda.view_status WHERE view::text LIKE 'v\_%'}),
 	'degraded (degraded: a transaction prepared by a path pg_lambda does not see is still prepared)',
@@ -223,7 +229,7 @@ $pub->wait_for_catchup('s3');
 is($sub->safe_psql('postgres', "SELECT count(*) FROM ev WHERE k = 'k2pc'"), '100',
 	'two-phase: the prepared transaction arrived');
 check_views('two-phase');
-$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+refresh_views();
 check_views('two-phase, refreshed after the commit');
 
 # One the apply worker prepared before the subscriber restarted (its states
@@ -238,13 +244,13 @@ $pub->safe_psql('postgres', q{
 $sub->poll_query_until('postgres', 'SELECT count(*) = 1 FROM pg_prepared_xacts')
   or die 'the subscriber did not prepare the transaction';
 $sub->restart;
-$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+refresh_views();
 $pub->safe_psql('postgres', q{COMMIT PREPARED 'cdc_2pc_restart'});
 $pub->wait_for_catchup('s3');
 is($sub->safe_psql('postgres', "SELECT count(*) FROM ev WHERE k = 'k2pcr'"), '50',
 	'two-phase across a restart: the prepared transaction arrived');
 check_views('two-phase across a restart');
-$sub->safe_psql('postgres', "REFRESH MATERIALIZED VIEW $_") for sort keys %views;
+refresh_views();
 check_views('two-phase across a restart, refreshed after the commit');
 $sub->safe_psql('postgres', 'DROP SUBSCRIPTION s3');
 
