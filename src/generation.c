@@ -266,13 +266,15 @@ generation_grow(dsa_area *area, SpeedGen *g, int64 entries)
 	while ((int64) n * GENERATION_LOAD < entries && n < (uint32) 1 << 30)
 		n *= 2;
 	nb = dsa_allocate_extended(area, sizeof(dsa_pointer) * n,
-										   DSA_ALLOC_NO_OOM | DSA_ALLOC_ZERO | DSA_ALLOC_HUGE);
+							   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE);
 
 	if (!DsaPointerIsValid(nb))
 		return;					/* keep the longer chains */
-	/* zeroed: every bucket is InvalidDsaPointer */
+	/* zeroed, its pages mapped at once first: every bucket is InvalidDsaPointer */
 	StaticAssertStmt(InvalidDsaPointer == 0, "buckets are zeroed");
 	newb = dsa_get_address(area, nb);
+	lambda_populate_write(newb, sizeof(dsa_pointer) * n);
+	memset(newb, 0, sizeof(dsa_pointer) * n);
 	if (DsaPointerIsValid(g->buckets))
 	{
 		dsa_pointer *old = dsa_get_address(area, g->buckets);
@@ -361,6 +363,8 @@ generation_entry_alloc(dsa_area *area, SpeedGen *g, Size size, int64 ahead, bool
 			{
 				GenerationChunk *ch = dsa_get_address(area, c);
 
+				/* its entries are written now: their pages at once */
+				lambda_populate_write(ch, want);
 				ch->next = g->chunks;
 				ch->size = want;
 				g->chunks = c;

@@ -934,7 +934,12 @@ speed_spill_put(const char *data, Size len)
 	dsa_pointer p = dsa_allocate_extended(area, Max(len, 1), DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE);
 
 	if (DsaPointerIsValid(p))
-		memcpy(dsa_get_address(area, p), data, len);
+	{
+		char	   *dst = dsa_get_address(area, p);
+
+		lambda_populate_write(dst, len);
+		memcpy(dst, data, len);
+	}
 	return p;
 }
 

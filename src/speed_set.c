@@ -224,6 +224,8 @@ speed_set_reserve(SpeedSet *s, int64 entries, Size bytes)
 
 		s->chunk = dsa_allocate_extended(s->area, at + need, DSA_ALLOC_HUGE);
 		flat = dsa_get_address(s->area, s->chunk);
+		/* the whole set is written now, into the query's new segments */
+		lambda_populate_write(flat, at + need);
 		s->base = (uintptr_t) flat;
 		s->items = (SpeedSetRef *) (flat + SPEED_SET_FLAT_ITEMS);
 		s->cap = entries;
