@@ -22,7 +22,6 @@
 #include "postgres.h"
 
 #include "access/tupmacs.h"
-#include "common/hashfn.h"
 #include "utils/memutils.h"
 
 #include "image.h"
@@ -409,9 +408,3 @@ key_column_decode(ViewDef *def, int col, const char *data, int len, Datum *value
 	}
 }
 
-/* The hash of a key image, for hash tables of groups. */
-uint32
-key_hash(const char *data, int len)
-{
-	return DatumGetUInt32(hash_any((const unsigned char *) data, len));
-}
