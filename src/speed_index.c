@@ -46,6 +46,7 @@
 #include "cview.h"
 #include "genlayout.h"
 #include "keyimage.h"
+#include "memhint.h"
 #include "speed_index.h"
 
 #define SPEED_INDEX_INITIAL_BUCKETS	64
@@ -117,6 +118,7 @@ speed_index_grow(dsa_area *area, SpeedGen *g, SpeedIndexCol *c)
 	if (!DsaPointerIsValid(nb))
 		return false;
 	newb = dsa_get_address(area, nb);
+	lambda_populate_write(newb, sizeof(dsa_pointer) * n);
 	for (i = 0; i < n; i++)
 		newb[i] = InvalidDsaPointer;
 	if (DsaPointerIsValid(c->buckets))
