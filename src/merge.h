@@ -30,24 +30,32 @@ extern bool merge_speed_whole(PlanState *ps, ViewDef **def, int64 *cut_gen);
  * slot, as ExecSeqScan would, without the node's per-row dispatch and
  * expression-context reset; its first row goes through the node, which
  * opens the scan (or finds the parallel scan's). Anything else, EXPLAIN
- * ANALYZE, EvalPlanQual and a pending rescan included, goes through
- * ExecProcNode.
+ * ANALYZE and a pending rescan included, goes through ExecProcNode.
+ *
+ * *direct is the caller's note of the branch found fit for that, so that
+ * the test runs until it passes rather than per row: what it reads does
+ * not change while the branch is read (a node's open scan stays open, a
+ * parameter changes only at the merged scan's rescan, and EvalPlanQual
+ * runs a copy of the plan in an executor state of its own). The caller
+ * forgets it (NULL) whenever it starts reading its branches again.
  */
 static inline TupleTableSlot *
-merge_batch_next(PlanState *ps)
+merge_batch_next(PlanState *ps, PlanState **direct)
 {
 	ScanState  *ss = (ScanState *) ps;
 
-	if (IsA(ps, SeqScanState) && ss->ss_currentScanDesc != NULL && ps->chgParam == NULL &&
-		ps->qual == NULL && ps->ps_ProjInfo == NULL && ps->instrument == NULL &&
-		ps->state->es_epq_active == NULL)
+	if (*direct != ps)
 	{
-		if (table_scan_getnextslot(ss->ss_currentScanDesc, ps->state->es_direction,
-								   ss->ss_ScanTupleSlot))
-			return ss->ss_ScanTupleSlot;
-		return NULL;
+		if (!IsA(ps, SeqScanState) || ss->ss_currentScanDesc == NULL || ps->chgParam != NULL ||
+			ps->qual != NULL || ps->ps_ProjInfo != NULL || ps->instrument != NULL ||
+			ps->state->es_epq_active != NULL)
+			return ExecProcNode(ps);
+		*direct = ps;
 	}
-	return ExecProcNode(ps);
+	if (table_scan_getnextslot(ss->ss_currentScanDesc, ps->state->es_direction,
+							   ss->ss_ScanTupleSlot))
+		return ss->ss_ScanTupleSlot;
+	return NULL;
 }
 
 #endif							/* LAMBDA_MERGE_H */

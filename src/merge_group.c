@@ -183,6 +183,7 @@ typedef struct MergeGroupState
 	/* execution */
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
 	int			child;
+	PlanState  *direct;			/* the branch read from its access method (merge_batch_next) */
 	MergeGroupEntry **buckets;
 	int			nbuckets;
 	int			nentries;
@@ -1471,6 +1472,7 @@ merge_group_next(ScanState *ss)
 		merge_group_set_consts(s);
 		s->phase = 1;
 		s->child = 0;
+		s->direct = NULL;
 	}
 	if (s->by_image)
 	{
@@ -1499,7 +1501,7 @@ merge_group_next(ScanState *ss)
 			s->child++;
 			continue;
 		}
-		in = merge_batch_next(list_nth(s->css.custom_ps, s->child));
+		in = merge_batch_next(list_nth(s->css.custom_ps, s->child), &s->direct);
 		if (TupIsNull(in))
 		{
 			s->child++;

@@ -56,6 +56,7 @@ struct MergeImage
 	int			phase;			/* 0 not started, 1 batch, 2 speed only, 3 done */
 	bool		hold_rest;		/* stop before phase 2 (merge_image_rest_turn) */
 	int			child;			/* the batch branch being read */
+	PlanState  *direct;			/* the branch read from its access method (merge_batch_next) */
 	int64		iter_item;		/* phase 2: the next entry */
 	TupleTableSlot **ahead;		/* batch rows read ahead (a ring) */
 	StringInfoData *aheadimg;	/* their key images */
@@ -210,6 +211,7 @@ merge_image_load(MergeImage *mi)
 	speed_set_index(mi->set);
 	mi->iter_item = 0;
 	mi->child = 0;
+	mi->direct = NULL;
 	mi->phase = 1;
 	mi->hold_rest = false;
 	return true;
@@ -228,6 +230,7 @@ merge_image_load_shared(MergeImage *mi, SpeedSet *set)
 	mi->set = set;
 	mi->iter_item = 0;
 	mi->child = 0;
+	mi->direct = NULL;
 	mi->phase = 1;
 	mi->hold_rest = true;
 }
@@ -276,6 +279,7 @@ merge_image_reset(MergeImage *mi)
 	mi->aheadcount = 0;
 	mi->batch_done = false;
 	mi->child = 0;
+	mi->direct = NULL;
 	mi->phase = 0;
 	mi->hold_rest = false;
 }
@@ -468,7 +472,7 @@ merge_image_pull(MergeImage *mi)
 			mi->child++;
 			continue;
 		}
-		in = merge_batch_next(list_nth(mi->node->custom_ps, mi->child));
+		in = merge_batch_next(list_nth(mi->node->custom_ps, mi->child), &mi->direct);
 		if (!TupIsNull(in))
 			return in;
 		mi->child++;
