@@ -41,7 +41,7 @@ static inline uint32
 key_hash(const char *data, int len)
 {
 	uint64		h = UINT64CONST(0x9E3779B97F4A7C15) * ((uint64) len + 1);
-	uint64		w = 0;
+	uint64		w;
 
 	while (len > 8)
 	{
@@ -55,6 +55,7 @@ key_hash(const char *data, int len)
 		memcpy(&w, data, sizeof(uint64));
 	else
 	{
+		/* the bytes left, packed (their count is in h already) */
 		w = 0;
 		if (len & 4)
 		{

@@ -5,8 +5,8 @@
  *	  cache line (the hot loops that read shared memory, partial hashes and
  *	  index slots at random), and transparent huge pages for large memory
  *	  probed at random (partial.c, speed_set.c), and page tables made at once
- *	  for shared memory about to be written (generation.c, speed.c,
- *	  speed_set.c). Hints only: without them (another compiler, a kernel
+ *	  for shared memory about to be written (generation.c, speed_index.c,
+ *	  speed.c, speed_set.c). Hints only: without them (another compiler, a kernel
  *	  without transparent huge pages or without MADV_POPULATE_WRITE) the
  *	  code does the same, more slowly.
  *
