@@ -407,7 +407,8 @@ typedef struct GenerationCarve
 
 /*
  * A new entry for a key whose link (generation_link) the caller found at
- * the chain's end, with room for stateslen bytes of states, which the
+ * the chain's end (or, for a key it knows is not there, its bucket: the
+ * entry goes first in the chain), with room for stateslen bytes of states, which the
  * caller writes (e->data + keylen). See generation_upsert_at for "ahead"
  * and "indexed"; carve, when given, remembers where the chunk lies. NULL
  * when memory ran out.
@@ -436,7 +437,7 @@ generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 			carve->addr = (char *) e;
 		}
 	}
-	e->next = InvalidDsaPointer;
+	e->next = *link;			/* InvalidDsaPointer but at a chain's head */
 	e->hash = hash;
 	e->keylen = keylen;
 	e->stateslen = stateslen;
@@ -452,7 +453,8 @@ generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 
 /*
  * For generation_apply_partial: a new entry for partial entry pe, whose link
- * the caller found at the chain's end, carved from the newest chunk with
+ * the caller found at the chain's end (or its bucket, as for
+ * generation_insert_at), carved from the newest chunk with
  * its states image written there as it is made (states_plan_image), rather
  * than made elsewhere and copied. False, with nothing changed, when the
  * image needs more (a function, room the chunk has not left): the caller
@@ -495,7 +497,7 @@ generation_insert_plain(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *
 	Assert(size <= g->chunk_left);
 	g->chunk_free += size;
 	g->chunk_left -= size;
-	e->next = InvalidDsaPointer;
+	e->next = *link;			/* InvalidDsaPointer but at a chain's head */
 	e->hash = pe->key.hash;
 	e->keylen = pe->key.len;
 	e->stateslen = len;
@@ -727,6 +729,14 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		GenerationCarve carve = {InvalidDsaPointer, InvalidDsaPointer, NULL};
 		/* new keys go into column indexes only where the view keeps them */
 		bool		index_new = indexed && speed_index_wanted(def);
+
+		/*
+		 * Into an empty generation (a spill's own, or the open one just
+		 * after a cut) every key of ph is new, and ph holds each once: each
+		 * goes first in its chain, without walking it.
+		 */
+		bool		fresh = g->nentries == 0;
+		bool		isnew;
 		char		image[GENERATION_IMAGE_BUF];
 		const char *states;
 		uint32		mask;
@@ -772,7 +782,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					lambda_prefetch(&b[far->key.hash & mask]);
 					far = partial_next(far);
 				}
-				if (near)
+				if (near && !fresh)
 				{
 					dsa_pointer q = b[near->key.hash & mask];
 
@@ -780,9 +790,13 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 						lambda_prefetch(dsa_get_address(area, q));
 					near = partial_next(near);
 				}
-				link = generation_link_in(area, b, mask, e->key.hash, e->key.data, e->key.len);
+				if (fresh)
+					link = &b[e->key.hash & mask];
+				else
+					link = generation_link_in(area, b, mask, e->key.hash, e->key.data, e->key.len);
+				isnew = fresh || !DsaPointerIsValid(*link);
 				/* a new key, its image written where it is carved: no copy */
-				if (!DsaPointerIsValid(*link) &&
+				if (isnew &&
 					generation_insert_plain(area, g, def, link, e, ph->plan, index_new, &carve))
 					continue;
 				states = image;
@@ -798,7 +812,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					states = img.data;
 					len = img.len;
 				}
-				if (!DsaPointerIsValid(*link))
+				if (isnew)
 				{
 					/* a new key: carved where the apply carves, without a lookup of its address */
 					SpeedEntry *se = generation_insert_at(area, g, def, link, e->key.hash,
