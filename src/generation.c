@@ -408,10 +408,10 @@ typedef struct GenerationCarve
 /*
  * A new entry for a key whose link (generation_link) the caller found at
  * the chain's end (or, for a key it knows is not there, its bucket: the
- * entry goes first in the chain), with room for stateslen bytes of states, which the
- * caller writes (e->data + keylen). See generation_upsert_at for "ahead"
- * and "indexed"; carve, when given, remembers where the chunk lies. NULL
- * when memory ran out.
+ * entry goes first in the chain), with room for stateslen bytes of states,
+ * which the caller writes (e->data + keylen). See generation_upsert_at for
+ * "ahead" and "indexed"; carve, when given, remembers where the chunk
+ * lies. NULL when memory ran out.
  */
 static pg_attribute_always_inline SpeedEntry *
 generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *link,
@@ -454,8 +454,8 @@ generation_insert_at(dsa_area *area, SpeedGen *g, ViewDef *def, dsa_pointer *lin
 /*
  * For generation_apply_partial: a new entry for partial entry pe, whose link
  * the caller found at the chain's end (or its bucket, as for
- * generation_insert_at), carved from the newest chunk with
- * its states image written there as it is made (states_plan_image), rather
+ * generation_insert_at), carved from the newest chunk with its states
+ * image written there as it is made (states_plan_image), rather
  * than made elsewhere and copied. False, with nothing changed, when the
  * image needs more (a function, room the chunk has not left): the caller
  * then makes it and inserts it (generation_insert_at), which makes a new
