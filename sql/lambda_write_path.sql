@@ -199,11 +199,13 @@ INSERT INTO wbig SELECT i * 7, -i, '2025-01-12' FROM generate_series(1, 50000) i
 SELECT sum(total_bytes) <= 40 * 1024 * 1024 AS within_bound,
        sum(total_bytes) > 16 * 1024 * 1024 AS large
   FROM pg_backend_memory_contexts WHERE name = 'pg_lambda partial states';
--- on huge pages, unless the kernel offers none (or says nothing of them)
+-- advised for huge pages (a mapping flagged "hg"), unless the kernel offers
+-- none (or says nothing of them); whether it then finds free huge pages for
+-- them at that moment is the kernel's affair (under memory pressure it falls
+-- back to small pages), so AnonHugePages is not what this checks
 SELECT coalesce(pg_read_file('/sys/kernel/mm/transparent_hugepage/enabled', 0, 200, true),
                 '[never]') LIKE '%[never]%'
-    OR substring(pg_read_file('/proc/' || pg_backend_pid() || '/smaps_rollup')
-                 FROM 'AnonHugePages:\s+(\d+) kB')::bigint > 0 AS huge_pages;
+    OR pg_read_file('/proc/' || pg_backend_pid() || '/smaps') ~ 'VmFlags:[^\n]* hg' AS huge_pages;
 COMMIT;
 RESET lambda.capture_memory;
 SELECT state, speed_keys FROM lambda.view_status WHERE view = 'wb'::regclass;
