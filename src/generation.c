@@ -722,20 +722,21 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		int64		left = partial_count(ph);
 		StringInfoData img;
 		PartialEntry *e;
-		PartialEntry *near = partial_first(ph);
+
+		/*
+		 * Into an empty generation (a spill's own, or the open one just
+		 * after a cut) every key of ph is new, and ph holds each once: each
+		 * goes first in its chain, without walking it, and no chain's first
+		 * entry is prefetched ("near" stays NULL).
+		 */
+		bool		fresh = g->nentries == 0;
+		PartialEntry *near = fresh ? NULL : partial_first(ph);
 		PartialEntry *far = partial_first(ph);
 		dsa_pointer *b;
 		dsa_pointer *link;
 		GenerationCarve carve = {InvalidDsaPointer, InvalidDsaPointer, NULL};
 		/* new keys go into column indexes only where the view keeps them */
 		bool		index_new = indexed && speed_index_wanted(def);
-
-		/*
-		 * Into an empty generation (a spill's own, or the open one just
-		 * after a cut) every key of ph is new, and ph holds each once: each
-		 * goes first in its chain, without walking it.
-		 */
-		bool		fresh = g->nentries == 0;
 		bool		isnew;
 		char		image[GENERATION_IMAGE_BUF];
 		const char *states;
@@ -765,9 +766,10 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 			/*
 			 * The first entries of the chains of the groups before "near",
 			 * which the loop below does not prefetch: all the groups of a
-			 * small transaction (their buckets are on their way already)
+			 * small transaction (their buckets are on their way already);
+			 * none into an empty generation
 			 */
-			for (e = partial_first(ph); e && e != near; e = partial_next(e))
+			for (e = fresh ? NULL : partial_first(ph); e && e != near; e = partial_next(e))
 			{
 				dsa_pointer q = b[e->key.hash & mask];
 
@@ -782,7 +784,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					lambda_prefetch(&b[far->key.hash & mask]);
 					far = partial_next(far);
 				}
-				if (near && !fresh)
+				if (near)
 				{
 					dsa_pointer q = b[near->key.hash & mask];
 

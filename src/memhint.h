@@ -6,9 +6,9 @@
  *	  index slots at random), and transparent huge pages for large memory
  *	  probed at random (partial.c, speed_set.c), and page tables made at once
  *	  for shared memory about to be written (generation.c, speed_index.c,
- *	  speed.c, speed_set.c). Hints only: without them (another compiler, a kernel
- *	  without transparent huge pages or without MADV_POPULATE_WRITE) the
- *	  code does the same, more slowly.
+ *	  speed.c, speed_set.c). Hints only: without them (another compiler, a
+ *	  kernel without transparent huge pages or without MADV_POPULATE_WRITE)
+ *	  the code does the same, more slowly.
  *
  *-------------------------------------------------------------------------
  */
@@ -49,6 +49,11 @@ lambda_advise_huge(void *p, Size size)
 /* The smallest page size; the Linux page size of x86-64, and of arm64's usual kernels */
 #define LAMBDA_PAGE			4096
 
+/* Linux 5.14's advice (<linux/mman.h>), for C libraries that do not name it yet */
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23
+#endif
+
 /*
  * Asks the kernel to map, in this process and at once, the pages of shared
  * memory within p .. p + size that it is about to write for the first time
@@ -65,10 +70,7 @@ lambda_advise_huge(void *p, Size size)
 static inline void
 lambda_populate_write(void *p, Size size)
 {
-#if defined(__linux__)
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23	/* <linux/mman.h>, for older C libraries */
-#endif
+#ifdef MADV_POPULATE_WRITE
 	char	   *start = (char *) TYPEALIGN(LAMBDA_PAGE, p);
 	char	   *end = (char *) TYPEALIGN_DOWN(LAMBDA_PAGE, (char *) p + size);
 
