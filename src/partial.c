@@ -97,6 +97,15 @@ typedef struct PartialSlot
  * advice only changes how the pages are made.
  */
 #define PARTIAL_HUGE_FROM	(2 * LAMBDA_HUGE_PAGE)
+
+/*
+ * New memory of the hash (its slot arrays, its arena blocks) of at least
+ * this size is mapped at once (lambda_populate_write), being written next:
+ * a COPY of 100,000 groups otherwise takes ~3,000 page faults in it, each
+ * on a virtual machine several microseconds more than the write. Smaller
+ * pieces (a small transaction's) are left to fault in as they are touched.
+ */
+#define PARTIAL_POPULATE_FROM	(64 * 1024)
 #define PARTIAL_HUGE_BLOCK	(5 * LAMBDA_HUGE_PAGE)
 
 /* An arena block's header: the entries carved from it follow */
@@ -111,25 +120,63 @@ typedef struct PartialBlock
 static PartialHash *partial_setup(ViewDef *def, MemoryContext cxt, long groups);
 
 /*
- * The hash's slot arrays (simplehash's allocator), zeroed, large ones after
- * the advice, so that their pages are made huge as they are zeroed.
+ * The hash's slot arrays (simplehash's allocator), zeroed. A large one is
+ * mapped at once before it is zeroed (lambda_populate_write: one call
+ * instead of a page fault per 4 kB page), and from the size of a huge page
+ * on it begins on a huge page boundary, advised, so that all of it is made
+ * of huge pages (its first and last 2 MB would not be otherwise, and an
+ * array of 2 to 4 MB would have none). Where such an array's allocation
+ * begins is noted in its PartialHash (private_data: two at most, the old
+ * and the new while the hash grows) for partial_groups_free.
  */
 static inline void *
 partial_groups_allocate(partial_groups_hash *type, Size size)
 {
-	void	   *p;
+	PartialHash *ph = type->private_data;
+	char	   *raw;
+	char	   *p;
+	int			i;
 
-	if (size < PARTIAL_HUGE_FROM)
+	if (size < PARTIAL_POPULATE_FROM)
 		return MemoryContextAllocExtended(type->ctx, size, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	p = MemoryContextAllocHuge(type->ctx, size);
-	lambda_advise_huge(p, size);
+	if (size < LAMBDA_HUGE_PAGE)
+		raw = p = MemoryContextAllocHuge(type->ctx, size);
+	else
+	{
+		for (i = 0; i < PARTIAL_SLOT_ARRAYS; i++)
+		{
+			if (ph->slots_at[i] == NULL)
+				break;
+		}
+		if (i == PARTIAL_SLOT_ARRAYS)
+			elog(ERROR, "a partial hash's slot arrays are already all noted");
+		raw = MemoryContextAllocHuge(type->ctx, size + LAMBDA_HUGE_PAGE);
+		p = (char *) TYPEALIGN(LAMBDA_HUGE_PAGE, raw);
+		ph->slots_at[i] = p;
+		ph->slots_raw[i] = raw;
+		lambda_advise_huge(p, size);
+	}
+	lambda_populate_write(p, size);
 	memset(p, 0, size);
 	return p;
 }
 
 static inline void
-partial_groups_free(partial_groups_hash *type pg_attribute_unused(), void *pointer)
+partial_groups_free(partial_groups_hash *type, void *pointer)
 {
+	PartialHash *ph = type->private_data;
+	int			i;
+
+	for (i = 0; i < PARTIAL_SLOT_ARRAYS; i++)
+	{
+		if (ph->slots_at[i] == pointer)
+		{
+			pointer = ph->slots_raw[i];
+			ph->slots_at[i] = NULL;
+			ph->slots_raw[i] = NULL;
+			break;
+		}
+	}
 	pfree(pointer);
 }
 
@@ -260,7 +307,7 @@ partial_setup(ViewDef *def, MemoryContext cxt, long groups)
 	ph->cxt = cxt;
 	if (def->sliding)
 		ph->horizon = cview_step_horizon(def, GetCurrentTransactionStartTimestamp(), 1);
-	ph->groups = partial_groups_create(cxt, (uint32) Min(Max(groups, 32), PG_INT32_MAX), NULL);
+	ph->groups = partial_groups_create(cxt, (uint32) Min(Max(groups, 32), PG_INT32_MAX), ph);
 	ph->initial_slots = ph->groups->size;
 	ph->block_max = PARTIAL_HUGE_BLOCK;
 	/* the initial states a new group starts from: copied at once (most are by value) */
@@ -333,6 +380,8 @@ partial_new_entry(PartialHash *ph, const char *key, int keylen, uint32 hash)
 			b->size = block;
 			if (block >= PARTIAL_HUGE_FROM)
 				lambda_advise_huge(b, block);
+			if (block >= PARTIAL_POPULATE_FROM)
+				lambda_populate_write(b, block);
 		}
 		if (ph->arena_bytes == 0)
 			ph->arena_base = (char *) b;

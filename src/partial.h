@@ -34,6 +34,9 @@ typedef struct PartialEntry
 
 struct partial_groups_hash;		/* partial.c's simplehash table */
 
+/* The slot arrays of a hash at once: the old and the new while it grows */
+#define PARTIAL_SLOT_ARRAYS	2
+
 /* Partial aggregation: group key image -> transition states. */
 typedef struct PartialHash
 {
@@ -64,6 +67,9 @@ typedef struct PartialHash
 	char	   *arena_base;		/* the first arena block */
 	uint32		initial_slots;	/* the hash's slots as made */
 	bool		allocated;		/* states allocated in cxt beside the entries */
+	/* slot arrays begun on a huge page boundary: there, and their allocation */
+	void	   *slots_at[PARTIAL_SLOT_ARRAYS];
+	void	   *slots_raw[PARTIAL_SLOT_ARRAYS];
 } PartialHash;
 
 /*
