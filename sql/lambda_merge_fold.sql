@@ -136,8 +136,38 @@ SELECT merged_by('SELECT * FROM vn');
 SELECT same('SELECT * FROM vn', 'SELECT num, count(*) AS n, sum(x) AS sx, min(x) AS mnx, max(x) AS mxx FROM nev GROUP BY num');
 SELECT round(num) AS num, n, sx, mnx, mxx FROM vn WHERE num IN (1, 11) OR num IS NULL ORDER BY num;
 
-DROP VIEW v_direct;
-DROP MATERIALIZED VIEW v, vn;
-DROP TABLE ev, nev;
+-- Whole-view reads of a speed layer whose entries were carved in order,
+-- then partly moved (their states outgrew their room: max(t) growing), then
+-- joined by a large statement's spilled generation (absorbed at its
+-- commit), then after a refresh. Each answer is the defining query's.
+CREATE TABLE sev (k int, t text, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('sev', time_column => 'ts');
+CREATE MATERIALIZED VIEW vs WITH (lambda.continuous, lambda.refresh_interval = '1 day') AS
+  SELECT k, count(*) AS n, sum(x) AS sx, max(t) AS mt FROM sev GROUP BY k;
+CREATE VIEW vs_direct AS SELECT k, count(*) AS n, sum(x) AS sx, max(t) AS mt FROM sev GROUP BY k;
+INSERT INTO sev SELECT i % 500, 'a', i, '2025-01-01' FROM generate_series(1, 2000) i;
+INSERT INTO sev SELECT i % 700, 'b', -i, '2025-01-01' FROM generate_series(1, 1400) i;
+SELECT merged_by('SELECT * FROM vs');
+SELECT same('SELECT * FROM vs', 'SELECT * FROM vs_direct');
+SELECT same('SELECT sum(n), sum(sx), max(mt), count(*) FROM vs', 'SELECT sum(n), sum(sx), max(mt), count(*) FROM vs_direct');
+-- a third of the groups' states outgrow their room and move
+INSERT INTO sev SELECT i, repeat('z', 100 + i % 50), 1000000 + i, '2025-01-01'
+  FROM generate_series(0, 699, 3) i;
+SELECT same('SELECT * FROM vs', 'SELECT * FROM vs_direct');
+SELECT k, n, sx, length(mt) AS len FROM vs WHERE k IN (0, 1, 3, 699) ORDER BY k;
+-- a large statement's states spilled, then absorbed at its commit
+SET lambda.capture_memory = '1MB';
+INSERT INTO sev SELECT 1000 + i % 30000, 'c', i, '2025-01-01' FROM generate_series(1, 60000) i;
+RESET lambda.capture_memory;
+SELECT same('SELECT * FROM vs', 'SELECT * FROM vs_direct');
+-- after a refresh, new keys and old ones
+REFRESH MATERIALIZED VIEW vs;
+INSERT INTO sev SELECT 50000 + i, 'd', i, '2025-01-01' FROM generate_series(1, 300) i;
+INSERT INTO sev SELECT i, 'e', i, '2025-01-01' FROM generate_series(1, 40) i;
+SELECT same('SELECT * FROM vs', 'SELECT * FROM vs_direct');
+
+DROP VIEW v_direct, vs_direct;
+DROP MATERIALIZED VIEW v, vn, vs;
+DROP TABLE ev, nev, sev;
 DROP FUNCTION same(text, text), merged_by(text);
 DROP EXTENSION pg_lambda;

@@ -4,9 +4,10 @@
  *	  Hints about memory, to the CPU and to the kernel: a prefetch of a
  *	  cache line (the hot loops that read shared memory, partial hashes and
  *	  index slots at random), and transparent huge pages for large memory
- *	  probed at random (partial.c, speed_set.c), and page tables made at once
- *	  for shared memory about to be written (generation.c, speed_index.c,
- *	  speed.c, speed_set.c). Hints only: without them (another compiler, a
+ *	  probed at random (partial.c, speed_set.c), and pages mapped at once
+ *	  where memory is about to be written for the first time (shared memory:
+ *	  generation.c, speed_index.c, speed.c, speed_set.c; a backend's large
+ *	  partial hashes: partial.c). Hints only: without them (another compiler, a
  *	  kernel without transparent huge pages or without MADV_POPULATE_WRITE)
  *	  the code does the same, more slowly.
  *
@@ -55,17 +56,20 @@ lambda_advise_huge(void *p, Size size)
 #endif
 
 /*
- * Asks the kernel to map, in this process and at once, the pages of shared
- * memory within p .. p + size that it is about to write for the first time
- * (a new chunk or array of the speed layer's DSA area, or of a parallel
- * query's). Every page of a DSM segment that a process touches first is
+ * Asks the kernel to map, in this process and at once, the pages within p
+ * .. p + size that it is about to write for the first time (a new chunk or
+ * array of the speed layer's DSA area, or of a parallel query's; a large
+ * partial hash's new memory, below). Every page of a DSM segment that a process touches first is
  * otherwise a page fault of its own, one per 4 kB: many thousands for a
  * statement that adds a million groups, and on a virtual machine each
  * fault costs several microseconds more than the write itself. The pages
  * of a DSM segment are already allocated (PostgreSQL reserves them when it
  * makes the segment), so this only makes this process's page table
- * entries, writable, in one call. Linux 5.14 or later; elsewhere, or when
- * the kernel refuses, the first writes fault in the pages as before.
+ * entries, writable, in one call. In a backend's own memory (a large
+ * partial hash's new slot array or arena block) it also allocates the
+ * pages, which the writes that follow would have done one fault at a
+ * time. Linux 5.14 or later; elsewhere, or when the kernel refuses, the
+ * first writes fault in the pages as before.
  */
 static inline void
 lambda_populate_write(void *p, Size size)
