@@ -59,10 +59,11 @@ lambda_advise_huge(void *p, Size size)
  * Asks the kernel to map, in this process and at once, the pages within p
  * .. p + size that it is about to write for the first time (a new chunk or
  * array of the speed layer's DSA area, or of a parallel query's; a large
- * partial hash's new memory, below). Every page of a DSM segment that a process touches first is
- * otherwise a page fault of its own, one per 4 kB: many thousands for a
- * statement that adds a million groups, and on a virtual machine each
- * fault costs several microseconds more than the write itself. The pages
+ * partial hash's new memory, below). Every page of a DSM segment that a
+ * process touches first is otherwise a page fault of its own, one per 4 kB:
+ * many thousands for a statement that adds a million groups, and on a
+ * virtual machine each fault costs several microseconds more than the
+ * write itself. The pages
  * of a DSM segment are already allocated (PostgreSQL reserves them when it
  * makes the segment), so this only makes this process's page table
  * entries, writable, in one call. In a backend's own memory (a large

@@ -88,25 +88,25 @@ typedef struct PartialSlot
  * their pages for the first time: with 4 kB pages, a TLB miss on most
  * probes and a page fault every few dozen new groups. So its large memory
  * asks for transparent huge pages where the kernel offers them (a hint:
- * without them the pages are ordinary ones): the 2 MB pages that lie wholly
- * inside slot arrays of PARTIAL_HUGE_FROM bytes or more, and inside the
- * arena's blocks once it holds that much, which then double in size up to
+ * without them the pages are ordinary ones): slot arrays of a huge page or
+ * more, which begin on a huge page boundary (partial_groups_allocate), and
+ * the 2 MB pages that lie wholly inside the arena's blocks once it holds
+ * PARTIAL_HUGE_FROM bytes, which then double in size up to
  * PARTIAL_HUGE_BLOCK bytes (at least 8 MB of whole huge pages, wherever
  * the block lies), or the smaller block_max of a bounded hash
- * (partial_limit_blocks). Nothing more is allocated than is used: the
- * advice only changes how the pages are made.
+ * (partial_limit_blocks).
+ *
+ * And new slot arrays and arena blocks of PARTIAL_POPULATE_FROM bytes or
+ * more are mapped at once (lambda_populate_write), being written next: a
+ * COPY of 100,000 groups otherwise takes ~3,000 page faults in them, each
+ * on a virtual machine several microseconds more than the write. A block
+ * so mapped is resident whole from the start, though the entries fill it
+ * as they come. Smaller pieces (a small transaction's) fault in as they
+ * are touched.
  */
 #define PARTIAL_HUGE_FROM	(2 * LAMBDA_HUGE_PAGE)
-
-/*
- * New memory of the hash (its slot arrays, its arena blocks) of at least
- * this size is mapped at once (lambda_populate_write), being written next:
- * a COPY of 100,000 groups otherwise takes ~3,000 page faults in it, each
- * on a virtual machine several microseconds more than the write. Smaller
- * pieces (a small transaction's) are left to fault in as they are touched.
- */
-#define PARTIAL_POPULATE_FROM	(64 * 1024)
 #define PARTIAL_HUGE_BLOCK	(5 * LAMBDA_HUGE_PAGE)
+#define PARTIAL_POPULATE_FROM	(64 * 1024)
 
 /* An arena block's header: the entries carved from it follow */
 typedef struct PartialBlock
