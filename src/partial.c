@@ -517,29 +517,27 @@ partial_add_slot(PartialHash *ph, TupleTableSlot *slot)
 }
 
 /*
- * partial_add_slot, folding the event only when its group's key image is
- * "only" (when given): a single-key lookup skips the other groups' work.
+ * A row's key image the general way: its WHERE, its keys (columns of the
+ * row, deformed once, or expressions), a sliding window's horizon. Into
+ * "fixed" when the keys are of fixed length (key_image_fixed), else into
+ * def->keybuf; *key is where. Returns the image's length, or -1 when the
+ * row is not folded. Leaves the slot deformed up to the last column the
+ * view reads, the expression context's scan tuple the row.
  */
-void
-partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, int onlylen)
+static inline int
+partial_slot_key(PartialHash *ph, TupleTableSlot *slot, char *fixed, const char **key)
 {
 	ViewDef    *def = ph->def;
 	ExprContext *econtext = def->econtext;
 	MemoryContext old;
 	Datum		keyvals[INDEX_MAX_KEYS * 4];
 	bool		keynulls[INDEX_MAX_KEYS * 4];
-	char		fixed[INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
-	const char *key;
 	int			keylen;
-	StringInfo	buf = def->keybuf;
-	PartialEntry *e;
-	bool		found;
 	int			i;
 
-	ResetExprContext(econtext);
 	econtext->ecxt_scantuple = slot;
 	if (def->where && !ExecQual(def->where, econtext))
-		return;
+		return -1;
 
 	old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	/* keys and arguments that are plain columns: read from the row, deformed once */
@@ -565,28 +563,45 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 		if (keynulls[k] || DatumGetTimestamp(keyvals[k]) < DatumGetTimestamp(ph->horizon))
 		{
 			MemoryContextSwitchTo(old);
-			return;
+			return -1;
 		}
 	}
 	if (def->keys_fixed)
 	{
 		keylen = key_image_fixed(def, keyvals, keynulls, fixed);
-		key = fixed;
+		*key = fixed;
 	}
 	else
 	{
+		StringInfo	buf = def->keybuf;
+
 		resetStringInfo(buf);
 		key_image(def, keyvals, keynulls, buf);
-		key = buf->data;
+		*key = buf->data;
 		keylen = buf->len;
 	}
-	if (only && (keylen != onlylen || memcmp(key, only, onlylen) != 0))
-	{
-		MemoryContextSwitchTo(old);
-		return;
-	}
-	e = partial_lookup_hash(ph, key, keylen, key_hash(key, keylen), &found);
+	MemoryContextSwitchTo(old);
+	return keylen;
+}
 
+/*
+ * Folds a row whose key image (partial_slot_key) and its hash are made into
+ * its group: each aggregate's FILTER and transition, its arguments read
+ * from the row (deformed) or evaluated.
+ */
+static inline void
+partial_fold_slot(PartialHash *ph, TupleTableSlot *slot, const char *key, int keylen,
+				  uint32 hash)
+{
+	ViewDef    *def = ph->def;
+	MemoryContext old;
+	PartialEntry *e;
+	bool		found;
+	int			i;
+
+	def->econtext->ecxt_scantuple = slot;
+	old = MemoryContextSwitchTo(def->econtext->ecxt_per_tuple_memory);
+	e = partial_lookup_hash(ph, key, keylen, hash, &found);
 	for (i = 0; i < def->naggs; i++)
 	{
 		ViewAgg    *va = &def->aggs[i];
@@ -606,6 +621,26 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 	}
 	MemoryContextSwitchTo(old);
 	ph->rows++;
+}
+
+/*
+ * partial_add_slot, folding the event only when its group's key image is
+ * "only" (when given): a single-key lookup skips the other groups' work.
+ */
+void
+partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, int onlylen)
+{
+	char		fixed[INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
+	const char *key;
+	int			keylen;
+
+	ResetExprContext(ph->def->econtext);
+	keylen = partial_slot_key(ph, slot, fixed, &key);
+	if (keylen < 0)
+		return;
+	if (only && (keylen != onlylen || memcmp(key, only, onlylen) != 0))
+		return;
+	partial_fold_slot(ph, slot, key, keylen, key_hash(key, keylen));
 }
 
 /*
@@ -745,21 +780,30 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 	ph->rows++;
 }
 
+/* How partial_add_shaped_batch folds a row */
+#define PARTIAL_ROW_SKIP		(-1)	/* not at all (WHERE, expired window) */
+#define PARTIAL_ROW_ALONE		(-2)	/* as partial_add_slot, by itself */
+
 /*
- * partial_add_slot for n rows (at most PARTIAL_BATCH) of a view whose rows
- * have this shape (partial_shape, for the slots' tuple descriptor; NULL:
- * none), folded in their order. When a slot holds a minimal tuple without
- * NULLs, the keys and the aggregates' arguments are read at their offsets
- * in it, without deforming the row into the slot, and the aggregates run
- * inline; otherwise, or when an aggregate cannot run inline on a state, as
- * partial_add_slot. The rows' groups are looked for in memory first, so
- * that the cache misses of many groups overlap instead of following each
- * other. Each row's key image and hash
+ * partial_add_slot for n rows (at most PARTIAL_BATCH), folded in their
+ * order, of a view whose rows have this shape (partial_shape, for the
+ * slots' tuple descriptor; NULL: none). When a slot holds a minimal tuple
+ * without NULLs, the keys and the aggregates' arguments are read at their
+ * offsets in it, without deforming the row into the slot, and the
+ * aggregates run inline; otherwise the row goes the general way (its
+ * WHERE, keys and arguments from the deformed row or evaluated), and so
+ * does an aggregate that cannot run inline on a state. The rows' groups
+ * are looked for in memory first, so that the cache misses of many groups
+ * overlap instead of following each other: each row's key image and hash
  * are made and its first slot in the hash prefetched; then, for each row,
  * the entry that slot holds, when its hash is the row's; then each row is
  * folded, its lines in cache by then (or on their way). The hash may grow
  * while the rows are folded: a prefetch of where a slot was costs a little
- * time, never a wrong result, as every row is looked up anew.
+ * time, never a wrong result, as every row is looked up anew. Keys of
+ * variable length (made in the view's one buffer) are made and folded a
+ * row at a time. The general way's keys and WHERE are evaluated for every
+ * row before the first is folded, all in the expression context's
+ * per-tuple memory, reset once a batch.
  */
 void
 partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const PartialShape *shape)
@@ -773,6 +817,8 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	/* an entry's length but for its key's (partial_new_entry), give or take alignment */
 	Size		span = MAXALIGN(sizeof(PartialEntry)) + MAXALIGN(sizeof(Datum) * nstates) +
 		sizeof(bool) * nstates + ph->carve_bytes;
+	bool		general = ph->def->keys_fixed;
+	bool		reset = false;
 	int			j;
 
 	Assert(n <= PARTIAL_BATCH);
@@ -780,7 +826,25 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	{
 		lens[j] = partial_shaped_key(ph, slots[j], shape, keys[j], &datas[j]);
 		if (lens[j] < 0)
-			continue;
+		{
+			const char *key;
+
+			if (!general)
+			{
+				lens[j] = PARTIAL_ROW_ALONE;
+				continue;
+			}
+			if (!reset)
+			{
+				ResetExprContext(ph->def->econtext);
+				reset = true;
+			}
+			lens[j] = partial_slot_key(ph, slots[j], keys[j], &key);
+			if (lens[j] < 0)
+				continue;
+			Assert(key == keys[j]);
+			datas[j] = NULL;
+		}
 		hashes[j] = key_hash(keys[j], lens[j]);
 		lambda_prefetch(&tb->data[hashes[j] & tb->sizemask]);
 	}
@@ -803,8 +867,12 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	}
 	for (j = 0; j < n; j++)
 	{
-		if (lens[j] < 0)
+		if (lens[j] == PARTIAL_ROW_ALONE)
 			partial_add_slot(ph, slots[j]);
+		else if (lens[j] < 0)
+			continue;
+		else if (datas[j] == NULL)
+			partial_fold_slot(ph, slots[j], keys[j], lens[j], hashes[j]);
 		else
 			partial_fold_shaped(ph, slots[j], shape, datas[j], keys[j], lens[j], hashes[j]);
 	}
