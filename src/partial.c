@@ -316,6 +316,7 @@ partial_setup(ViewDef *def, MemoryContext cxt, long groups)
 	ph->copy = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
 	ph->carve = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
 	ph->plan = MemoryContextAlloc(cxt, sizeof(int16) * (def->naggs + 1));
+	ph->deref = MemoryContextAlloc(cxt, sizeof(int) * (def->naggs + 1));
 	states_plan(def, ph->plan);
 	for (i = 0; i < def->naggs; i++)
 	{
@@ -323,6 +324,9 @@ partial_setup(ViewDef *def, MemoryContext cxt, long groups)
 
 		ph->initnulls[i] = m->initnull;
 		ph->initvals[i] = m->initnull ? (Datum) 0 : m->initval;
+		/* states apart from the entry: internal ones, and by reference but carved */
+		if (m->internal || (m->initnull && !m->transbyval))
+			ph->deref[ph->nderef++] = i;
 		if (m->initnull || m->transbyval)
 			continue;
 		/*
@@ -337,7 +341,10 @@ partial_setup(ViewDef *def, MemoryContext cxt, long groups)
 			ph->carve_bytes += MAXALIGN(VARSIZE(DatumGetPointer(m->initval)));
 		}
 		else
+		{
 			ph->copy[ph->ncopy++] = i;
+			ph->deref[ph->nderef++] = i;
+		}
 	}
 	return ph;
 }
@@ -780,6 +787,38 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 	ph->rows++;
 }
 
+/*
+ * The states of the group of this hash that lie apart from its entry
+ * (count(DISTINCT)'s sets, other internal states, by-reference states not
+ * carved with the entry): their first two lines prefetched, when the group
+ * is there and its entry is in cache by now (or on its way).
+ */
+static inline void
+partial_prefetch_states(PartialHash *ph, uint32 hash)
+{
+	struct partial_groups_hash *tb = ph->groups;
+	PartialSlot *s = &tb->data[hash & tb->sizemask];
+	int			k;
+
+	if (s->status != partial_groups_SH_IN_USE || s->hash != hash)
+		return;
+	for (k = 0; k < ph->nderef; k++)
+	{
+		int			i = ph->deref[k];
+
+		if (!s->entry->nulls[i])
+		{
+			char	   *p = DatumGetPointer(s->entry->values[i]);
+
+			lambda_prefetch(p);
+			lambda_prefetch(p + 64);
+		}
+	}
+}
+
+/* Rows ahead of the one folded whose states apart from the entry are prefetched */
+#define PARTIAL_STATES_AHEAD	4
+
 /* How partial_add_shaped_batch folds a row */
 #define PARTIAL_ROW_SKIP		(-1)	/* not at all (WHERE, expired window) */
 #define PARTIAL_ROW_ALONE		(-2)	/* as partial_add_slot, by itself */
@@ -865,8 +904,16 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 				lambda_prefetch(p);
 		}
 	}
+	if (ph->nderef > 0)
+	{
+		for (j = 0; j < Min(n, PARTIAL_STATES_AHEAD); j++)
+			if (lens[j] >= 0)
+				partial_prefetch_states(ph, hashes[j]);
+	}
 	for (j = 0; j < n; j++)
 	{
+		if (ph->nderef > 0 && j + PARTIAL_STATES_AHEAD < n && lens[j + PARTIAL_STATES_AHEAD] >= 0)
+			partial_prefetch_states(ph, hashes[j + PARTIAL_STATES_AHEAD]);
 		if (lens[j] == PARTIAL_ROW_ALONE)
 			partial_add_slot(ph, slots[j]);
 		else if (lens[j] < 0)

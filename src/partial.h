@@ -54,6 +54,9 @@ typedef struct PartialHash
 	Datum	   *initvals;		/* per aggregate: its initial state ... */
 	bool	   *initnulls;
 	int			ncopy;			/* ... these of them to be copied (by reference) */
+	int		   *deref;			/* aggregates whose states lie apart from the
+								 * entries (internal, by reference not carved) */
+	int			nderef;
 	int		   *copy;
 	int			ncarve;			/* ... and these carved with each entry */
 	int		   *carve;

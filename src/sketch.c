@@ -112,25 +112,34 @@ typedef struct DistinctState
 	const ImageType *img;		/* how its values are checked, or sent */
 	bool		capped;			/* a speed-layer state: may become a sketch */
 	bool		sketch;			/* registers valid, values gone */
+	int			shift;			/* 64 - log2(nslots): a hash's first slot */
 	MemoryContext cxt;
 	/* values read from a serialized state */
 	uint32		npacked;
+	/* values added since: open addressing on the hash */
+	uint32		nvalues;
 	char	   *packed;			/* the buffer they are in */
 	const char *phashes;		/* npacked uint64, ascending */
 	const char *poffsets;		/* varlena/cstring: npacked + 1 uint32 */
 	const char *pvalues;
-	/* values added since: open addressing on the hash */
-	uint32		nvalues;
 	uint32		nslots;			/* a power of 2, or 0 */
-	int			shift;			/* 64 - log2(nslots): a hash's first slot */
 	DistinctSlot *slots;
-	uint64	   *used;			/* a bit for each slot */
+	uint64	   *used;			/* a bit for each slot: used_inline up to 64 */
 	Size		bytes;			/* serialized size of all values */
 	/* the sketch */
 	uint8	   *regs;
+	uint64		used_inline;
 } DistinctState;
 
 #define DISTINCT_USED(s, i)	(((s)->used[(i) / 64] >> ((i) % 64)) & 1)
+
+/*
+ * A state of a group of a few values (most groups of most views) is two
+ * chunks of 128 and 256 bytes, the smallest of allocation set sizes that
+ * hold it: the state with the bitmap of a table up to 64 slots, and 16
+ * slots (the first table)
+ */
+StaticAssertDecl(sizeof(DistinctState) <= 128, "a distinct state fits a 128-byte chunk");
 
 /* format, flags, type, collation */
 #define DISTINCT_HEADER		10
@@ -464,7 +473,8 @@ distinct_to_sketch(DistinctState *s)
 	if (s->slots)
 	{
 		pfree(s->slots);
-		pfree(s->used);
+		if (s->used != &s->used_inline)
+			pfree(s->used);
 	}
 	if (s->packed)
 		pfree(s->packed);
@@ -478,13 +488,17 @@ distinct_to_sketch(DistinctState *s)
 	s->sketch = true;
 }
 
-/* Doubles the table (first 16 slots), the values in their new slots. */
+/*
+ * Doubles the table (first 16 slots), the values in their new slots; the
+ * bitmap of up to 64 slots is the state's own.
+ */
 static void
 distinct_grow(DistinctState *s)
 {
 	uint32		oldn = s->nslots;
 	DistinctSlot *old = s->slots;
-	uint64	   *oldused = s->used;
+	uint64		inline_used = s->used_inline;
+	uint64	   *oldused = s->used == &s->used_inline ? &inline_used : s->used;
 	uint32		i;
 	uint32		mask;
 
@@ -492,7 +506,13 @@ distinct_grow(DistinctState *s)
 	s->shift = 64 - pg_leftmost_one_pos32(s->nslots);
 	mask = s->nslots - 1;
 	s->slots = MemoryContextAlloc(s->cxt, sizeof(DistinctSlot) * s->nslots);
-	s->used = MemoryContextAllocZero(s->cxt, sizeof(uint64) * ((s->nslots + 63) / 64));
+	if (s->nslots <= 64)
+	{
+		s->used_inline = 0;
+		s->used = &s->used_inline;
+	}
+	else
+		s->used = MemoryContextAllocZero(s->cxt, sizeof(uint64) * ((s->nslots + 63) / 64));
 	for (i = 0; i < oldn; i++)
 	{
 		uint32		j;
@@ -508,7 +528,8 @@ distinct_grow(DistinctState *s)
 	if (old)
 	{
 		pfree(old);
-		pfree(oldused);
+		if (oldused != &inline_used)
+			pfree(oldused);
 	}
 }
 
