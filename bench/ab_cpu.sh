@@ -85,11 +85,11 @@ fi
 views() {   # the CREATE statements of configuration $1 on table t (w_selects)
     local i=1 sel
     case $1 in
-        none|g1k|g100k|g1m|two|distinct) ;;
+        none|g1k|g100k|g1m|two|distinct|day) ;;
         *) echo "unknown configuration $1" >&2; exit 2 ;;
     esac
     while read -r sel; do
-        echo "CREATE MATERIALIZED VIEW v$i WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t GROUP BY 1;"
+        echo "CREATE MATERIALIZED VIEW v$i WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS $(w_query "$sel" t);"
         i=$((i + 1))
     done < <(w_selects "$1")
 }

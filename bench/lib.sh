@@ -64,7 +64,9 @@ gen_wrows() {
 
 # w_selects <configuration>: the select lists of view_bench.sh part w's
 # views of that configuration over gen_wrows' rows, one a line (g1k, g100k,
-# g1m, two, distinct; none for none, or any other name).
+# g1m, two, distinct, day; none for none, or any other name). A line
+# "list|groups" is grouped by those columns, any other by its first one
+# (w_query).
 w_selects() {
     local five="count(*), sum(x), avg(x), min(x), max(x)"
     case $1 in
@@ -73,7 +75,18 @@ w_selects() {
         g1m) echo "k3, $five" ;;
         two) echo "k2, $five"; echo "k3, $five" ;;
         distinct) echo "k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
+        # a key and a time bucket, both expressions (~270k groups of 1M rows)
+        day) echo "k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five|1, 2" ;;
     esac
+}
+
+# w_query <line of w_selects> <table>: that view's defining query
+w_query() {
+    local sel=$1 groups=1
+    case $sel in
+        *"|"*) groups=${sel#*|}; sel=${sel%%|*} ;;
+    esac
+    echo "SELECT $sel FROM $2 GROUP BY $groups"
 }
 
 # smalltx_setup: the tables of the small-transaction runs (view_bench.sh
