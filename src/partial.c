@@ -817,7 +817,7 @@ partial_prefetch_states(PartialHash *ph, uint32 hash)
 }
 
 /* Rows ahead of the one folded whose states apart from the entry are prefetched */
-#define PARTIAL_STATES_AHEAD	4
+#define PARTIAL_STATES_AHEAD	8
 
 /* How partial_add_shaped_batch folds a row */
 #define PARTIAL_ROW_SKIP		(-1)	/* not at all (WHERE, expired window) */

@@ -70,6 +70,7 @@
 
 #include "compat.h"
 #include "image.h"
+#include "memhint.h"
 #include "sketch.h"
 
 PG_FUNCTION_INFO_V1(lambda_distinct_add);
@@ -112,6 +113,7 @@ typedef struct DistinctState
 	const ImageType *img;		/* how its values are checked, or sent */
 	bool		capped;			/* a speed-layer state: may become a sketch */
 	bool		sketch;			/* registers valid, values gone */
+	bool		pooled;			/* slots carved from a pool (never freed) */
 	int			shift;			/* 64 - log2(nslots): a hash's first slot */
 	MemoryContext cxt;
 	/* values read from a serialized state */
@@ -166,11 +168,104 @@ distinct_type(Oid typid)
 	return tce;
 }
 
+/*
+ * Pools of a memory context: new states and their first tables carved one
+ * after the other from blocks of the context, so that a group's state and
+ * table share lines and pages, and so that the many small sets of a large
+ * aggregation (a COPY into a count(DISTINCT) view of 100,000 groups makes
+ * as many) take memory a large block at a time, mapped at once
+ * (lambda_populate_write) and from several megabytes on advised for huge
+ * pages, rather than one page fault for every few sets. Blocks double from
+ * DISTINCT_POOL_MIN, so a set or two cost no more than before. What is
+ * carved is freed with the context, never by itself (a set's first table,
+ * replaced when the set grows, stays unused). A pool is found by its
+ * context among the DISTINCT_POOLS last ones (a statement feeds one to
+ * each view), and forgotten when the context is reset or deleted.
+ */
+#define DISTINCT_POOLS			8
+#define DISTINCT_POOL_MIN		(2 * 1024)
+#define DISTINCT_POOL_MAX		(8 * 1024 * 1024)
+#define DISTINCT_POOL_POPULATE	(64 * 1024)
+
+typedef struct DistinctPool
+{
+	MemoryContext cxt;
+	char	   *free;			/* the room left in the newest block */
+	char	   *end;
+	Size		next;			/* the size of the next block */
+	MemoryContextCallback gone;
+} DistinctPool;
+
+static DistinctPool *distinct_pools[DISTINCT_POOLS];
+static int	distinct_pool_turn;
+
+/* A reset or delete callback: the pool's context lets its memory go. */
+static void
+distinct_pool_gone(void *arg)
+{
+	int			i;
+
+	for (i = 0; i < DISTINCT_POOLS; i++)
+		if (distinct_pools[i] == arg)
+			distinct_pools[i] = NULL;
+}
+
+/* size bytes (MAXALIGNed) from the pool of cxt, made if it has none. */
+static void *
+distinct_pool_alloc(MemoryContext cxt, Size size)
+{
+	DistinctPool *p = NULL;
+	char	   *r;
+	int			i;
+	int			empty = -1;
+
+	for (i = 0; i < DISTINCT_POOLS; i++)
+	{
+		if (distinct_pools[i] == NULL)
+			empty = empty < 0 ? i : empty;
+		else if (distinct_pools[i]->cxt == cxt)
+		{
+			p = distinct_pools[i];
+			break;
+		}
+	}
+	if (p == NULL)
+	{
+		p = MemoryContextAllocZero(cxt, sizeof(DistinctPool));
+		p->cxt = cxt;
+		p->next = DISTINCT_POOL_MIN;
+		p->gone.func = distinct_pool_gone;
+		p->gone.arg = p;
+		MemoryContextRegisterResetCallback(cxt, &p->gone);
+		/* one forgotten for it: its carved memory stays its context's */
+		if (empty < 0)
+			empty = distinct_pool_turn++ % DISTINCT_POOLS;
+		distinct_pools[empty] = p;
+	}
+	size = MAXALIGN(size);
+	if ((Size) (p->end - p->free) < size)
+	{
+		Size		block = Max(p->next, size);
+
+		p->free = MemoryContextAllocHuge(cxt, block);
+		p->end = p->free + block;
+		p->next = Min(block * 2, DISTINCT_POOL_MAX);
+		if (block >= 2 * LAMBDA_HUGE_PAGE)
+			lambda_advise_huge(p->free, block);
+		if (block >= DISTINCT_POOL_POPULATE)
+			lambda_populate_write(p->free, block);
+	}
+	r = p->free;
+	p->free += size;
+	return r;
+}
+
 static DistinctState *
 distinct_new(Oid typid, Oid collation, bool capped, MemoryContext cxt)
 {
-	DistinctState *s = MemoryContextAllocZero(cxt, sizeof(DistinctState));
+	DistinctState *s = distinct_pool_alloc(cxt, sizeof(DistinctState));
 
+	memset(s, 0, sizeof(DistinctState));
 	s->typid = typid;
 	s->collation = collation;
 	s->tce = distinct_type(typid);
@@ -472,7 +567,8 @@ distinct_to_sketch(DistinctState *s)
 	}
 	if (s->slots)
 	{
-		pfree(s->slots);
+		if (!s->pooled)
+			pfree(s->slots);
 		if (s->used != &s->used_inline)
 			pfree(s->used);
 	}
@@ -481,6 +577,7 @@ distinct_to_sketch(DistinctState *s)
 	s->packed = NULL;
 	s->npacked = 0;
 	s->slots = NULL;
+	s->pooled = false;
 	s->used = NULL;
 	s->nslots = 0;
 	s->nvalues = 0;
@@ -502,10 +599,17 @@ distinct_grow(DistinctState *s)
 	uint32		i;
 	uint32		mask;
 
+	bool		oldpooled = s->pooled;
+
 	s->nslots = oldn ? oldn * 2 : 16;
 	s->shift = 64 - pg_leftmost_one_pos32(s->nslots);
 	mask = s->nslots - 1;
-	s->slots = MemoryContextAlloc(s->cxt, sizeof(DistinctSlot) * s->nslots);
+	/* the first table beside the state, in its pool; the larger ones alone */
+	s->pooled = oldn == 0;
+	if (s->pooled)
+		s->slots = distinct_pool_alloc(s->cxt, sizeof(DistinctSlot) * s->nslots);
+	else
+		s->slots = MemoryContextAlloc(s->cxt, sizeof(DistinctSlot) * s->nslots);
 	if (s->nslots <= 64)
 	{
 		s->used_inline = 0;
@@ -527,7 +631,8 @@ distinct_grow(DistinctState *s)
 	}
 	if (old)
 	{
-		pfree(old);
+		if (!oldpooled)
+			pfree(old);
 		if (oldused != &inline_used)
 			pfree(oldused);
 	}
