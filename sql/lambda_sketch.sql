@@ -201,5 +201,44 @@ INSERT INTO mg SELECT 'large', i, '2025-01-04' FROM generate_series(39000, 41000
 REFRESH MATERIALIZED VIEW mgv;
 SELECT mg_same();
 
+-- ten count(DISTINCT) views on one event table, fed by the same statements:
+-- each view's sets come from a pool of its own memory (more views than the
+-- pools a backend keeps), of int and text values, sets of a few values and
+-- of hundreds (tables beyond the first, bitmaps apart from the state), a
+-- statement rolled back to a savepoint between two that count
+CREATE TABLE tv (k int, x int, t text, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('tv', time_column => 'ts') \g /dev/null
+DO $$
+BEGIN
+  FOR i IN 1..10 LOOP
+    EXECUTE format('CREATE MATERIALIZED VIEW tv%s WITH (lambda.continuous, lambda.refresh_interval = ''1 hour'') AS '
+                   'SELECT k %% %s AS g, count(*) AS n, count(DISTINCT x) AS dx, count(DISTINCT t) AS dt FROM tv GROUP BY 1',
+                   i, i * 97);
+  END LOOP;
+END $$;
+CREATE FUNCTION tv_differ() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  total bigint := 0;
+  d bigint;
+BEGIN
+  FOR i IN 1..10 LOOP
+    EXECUTE format('SELECT count(*) FROM ((SELECT * FROM tv%s EXCEPT ALL '
+                   'SELECT k %% %s, count(*), count(DISTINCT x), count(DISTINCT t) FROM tv GROUP BY 1) UNION ALL '
+                   '(SELECT k %% %s, count(*), count(DISTINCT x), count(DISTINCT t) FROM tv GROUP BY 1 EXCEPT ALL '
+                   'SELECT * FROM tv%s)) d', i, i * 97, i * 97, i) INTO d;
+    total := total + d;
+  END LOOP;
+  RETURN total;
+END $$;
+BEGIN;
+INSERT INTO tv SELECT i, (i * 7) % 300, 'v' || ((i * 13) % 500), '2025-01-01' FROM generate_series(1, 20000) i;
+SAVEPOINT s;
+INSERT INTO tv SELECT i, 100000 + i, 'gone' || i, '2025-01-01' FROM generate_series(1, 5000) i;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO tv SELECT i % 50, i, 'w' || (i % 700), '2025-01-01' FROM generate_series(1, 20000) i;
+COMMIT;
+SELECT tv_differ() AS rows_differing, (SELECT count(*) FROM tv10) AS groups_tv10;
+SELECT max(dx) > 64 AS beyond_64_values FROM tv10;
+
 DROP EXTENSION pg_lambda CASCADE;
-DROP TABLE ev, lat, quiet, mev, mg CASCADE;
+DROP TABLE ev, lat, quiet, mev, mg, tv CASCADE;
