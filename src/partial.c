@@ -527,12 +527,13 @@ partial_add_slot(PartialHash *ph, TupleTableSlot *slot)
  * A row's key image the general way: its WHERE, its keys (columns of the
  * row, deformed once, or expressions), a sliding window's horizon. Into
  * "fixed" when the keys are of fixed length (key_image_fixed), else into
- * def->keybuf; *key is where. Returns the image's length, or -1 when the
- * row is not folded. Leaves the slot deformed up to the last column the
- * view reads, the expression context's scan tuple the row.
+ * buf; *key is where. Returns the image's length, or -1 when the row is
+ * not folded. Leaves the slot deformed up to the last column the view
+ * reads, the expression context's scan tuple the row.
  */
 static inline int
-partial_slot_key(PartialHash *ph, TupleTableSlot *slot, char *fixed, const char **key)
+partial_slot_key(PartialHash *ph, TupleTableSlot *slot, char *fixed, StringInfo buf,
+				 const char **key)
 {
 	ViewDef    *def = ph->def;
 	ExprContext *econtext = def->econtext;
@@ -580,8 +581,6 @@ partial_slot_key(PartialHash *ph, TupleTableSlot *slot, char *fixed, const char 
 	}
 	else
 	{
-		StringInfo	buf = def->keybuf;
-
 		resetStringInfo(buf);
 		key_image(def, keyvals, keynulls, buf);
 		*key = buf->data;
@@ -642,7 +641,7 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 	int			keylen;
 
 	ResetExprContext(ph->def->econtext);
-	keylen = partial_slot_key(ph, slot, fixed, &key);
+	keylen = partial_slot_key(ph, slot, fixed, ph->def->keybuf, &key);
 	if (keylen < 0)
 		return;
 	if (only && (keylen != onlylen || memcmp(key, only, onlylen) != 0))
@@ -819,10 +818,6 @@ partial_prefetch_states(PartialHash *ph, uint32 hash)
 /* Rows ahead of the one folded whose states apart from the entry are prefetched */
 #define PARTIAL_STATES_AHEAD	8
 
-/* How partial_add_shaped_batch folds a row */
-#define PARTIAL_ROW_SKIP		(-1)	/* not at all (WHERE, expired window) */
-#define PARTIAL_ROW_ALONE		(-2)	/* as partial_add_slot, by itself */
-
 /*
  * partial_add_slot for n rows (at most PARTIAL_BATCH), folded in their
  * order, of a view whose rows have this shape (partial_shape, for the
@@ -836,18 +831,20 @@ partial_prefetch_states(PartialHash *ph, uint32 hash)
  * overlap instead of following each other: each row's key image and hash
  * are made and its first slot in the hash prefetched; then, for each row,
  * the entry that slot holds, when its hash is the row's; then each row is
- * folded, its lines in cache by then (or on their way). The hash may grow
- * while the rows are folded: a prefetch of where a slot was costs a little
- * time, never a wrong result, as every row is looked up anew. Keys of
- * variable length (made in the view's one buffer) are made and folded a
- * row at a time. The general way's keys and WHERE are evaluated for every
- * row before the first is folded, all in the expression context's
- * per-tuple memory, reset once a batch.
+ * folded, its lines in cache by then (or on their way), and the states of
+ * the row PARTIAL_STATES_AHEAD after it that lie apart from its entry
+ * prefetched. The hash may grow while the rows are folded: a prefetch of
+ * where a slot was costs a little time, never a wrong result, as every row
+ * is looked up anew. The general way's keys and WHERE are evaluated for
+ * every row before the first is folded, all in the expression context's
+ * per-tuple memory, reset once a batch; key images of variable length go
+ * into buffers of the batch's own (ph->batchkeys).
  */
 void
 partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const PartialShape *shape)
 {
 	char		keys[PARTIAL_BATCH][INDEX_MAX_KEYS * 4 * (1 + sizeof(Datum))];
+	const char *keyat[PARTIAL_BATCH];
 	const char *datas[PARTIAL_BATCH];
 	int			lens[PARTIAL_BATCH];
 	uint32		hashes[PARTIAL_BATCH];
@@ -856,35 +853,43 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	/* an entry's length but for its key's (partial_new_entry), give or take alignment */
 	Size		span = MAXALIGN(sizeof(PartialEntry)) + MAXALIGN(sizeof(Datum) * nstates) +
 		sizeof(bool) * nstates + ph->carve_bytes;
-	bool		general = ph->def->keys_fixed;
 	bool		reset = false;
 	int			j;
 
 	Assert(n <= PARTIAL_BATCH);
 	for (j = 0; j < n; j++)
 	{
+		keyat[j] = keys[j];
 		lens[j] = partial_shaped_key(ph, slots[j], shape, keys[j], &datas[j]);
 		if (lens[j] < 0)
 		{
-			const char *key;
+			StringInfo	buf = NULL;
 
-			if (!general)
-			{
-				lens[j] = PARTIAL_ROW_ALONE;
-				continue;
-			}
 			if (!reset)
 			{
 				ResetExprContext(ph->def->econtext);
 				reset = true;
 			}
-			lens[j] = partial_slot_key(ph, slots[j], keys[j], &key);
+			if (!ph->def->keys_fixed)
+			{
+				if (ph->batchkeys == NULL)
+					ph->batchkeys = MemoryContextAllocZero(ph->cxt,
+														   sizeof(StringInfoData) * PARTIAL_BATCH);
+				buf = &ph->batchkeys[j];
+				if (buf->data == NULL)
+				{
+					MemoryContext old = MemoryContextSwitchTo(ph->cxt);
+
+					initStringInfo(buf);
+					MemoryContextSwitchTo(old);
+				}
+			}
+			lens[j] = partial_slot_key(ph, slots[j], keys[j], buf, &keyat[j]);
 			if (lens[j] < 0)
 				continue;
-			Assert(key == keys[j]);
 			datas[j] = NULL;
 		}
-		hashes[j] = key_hash(keys[j], lens[j]);
+		hashes[j] = key_hash(keyat[j], lens[j]);
 		lambda_prefetch(&tb->data[hashes[j] & tb->sizemask]);
 	}
 	for (j = 0; j < n; j++)
@@ -896,9 +901,12 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 		s = &tb->data[hashes[j] & tb->sizemask];
 		if (s->status == partial_groups_SH_IN_USE && s->hash == hashes[j])
 		{
-			/* every line of the entry: its header, states, key, carved states */
+			/*
+			 * every line of the entry: its header, states, key, carved
+			 * states (of a long key, its first 256 bytes)
+			 */
 			char	   *p = (char *) ((uintptr_t) s->entry & ~(uintptr_t) 63);
-			char	   *end = (char *) s->entry + span + lens[j];
+			char	   *end = (char *) s->entry + span + Min(lens[j], 256);
 
 			for (; p < end; p += 64)
 				lambda_prefetch(p);
@@ -914,12 +922,10 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	{
 		if (ph->nderef > 0 && j + PARTIAL_STATES_AHEAD < n && lens[j + PARTIAL_STATES_AHEAD] >= 0)
 			partial_prefetch_states(ph, hashes[j + PARTIAL_STATES_AHEAD]);
-		if (lens[j] == PARTIAL_ROW_ALONE)
-			partial_add_slot(ph, slots[j]);
-		else if (lens[j] < 0)
+		if (lens[j] < 0)
 			continue;
 		else if (datas[j] == NULL)
-			partial_fold_slot(ph, slots[j], keys[j], lens[j], hashes[j]);
+			partial_fold_slot(ph, slots[j], keyat[j], lens[j], hashes[j]);
 		else
 			partial_fold_shaped(ph, slots[j], shape, datas[j], keys[j], lens[j], hashes[j]);
 	}

@@ -54,6 +54,8 @@ typedef struct PartialHash
 	Datum	   *initvals;		/* per aggregate: its initial state ... */
 	bool	   *initnulls;
 	int			ncopy;			/* ... these of them to be copied (by reference) */
+	StringInfoData *batchkeys;	/* PARTIAL_BATCH key images of variable
+								 * length (partial_add_shaped_batch), or NULL */
 	int		   *deref;			/* aggregates whose states lie apart from the
 								 * entries (internal, by reference not carved) */
 	int			nderef;
