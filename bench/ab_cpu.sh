@@ -85,7 +85,7 @@ fi
 views() {   # the CREATE statements of configuration $1 on table t (w_selects)
     local i=1 sel
     case $1 in
-        none|g1k|g100k|g1m|two|distinct|day) ;;
+        none|g1k|g100k|g1m|two|distinct|day|url) ;;
         *) echo "unknown configuration $1" >&2; exit 2 ;;
     esac
     while read -r sel; do
