@@ -324,7 +324,11 @@ partial_setup(ViewDef *def, MemoryContext cxt, long groups)
 
 		ph->initnulls[i] = m->initnull;
 		ph->initvals[i] = m->initnull ? (Datum) 0 : m->initval;
-		/* states apart from the entry: internal ones, and by reference but carved */
+		/*
+		 * states that lie apart from the entry: internal ones, those by
+		 * reference that the transition makes (starting NULL), and those
+		 * copied rather than carved (below)
+		 */
 		if (m->internal || (m->initnull && !m->transbyval))
 			ph->deref[ph->nderef++] = i;
 		if (m->initnull || m->transbyval)
