@@ -138,7 +138,11 @@ batch_tail_pages(Relation rel, Snapshot snap, BatchCut *cut, int *npages)
  * event when cut is NULL); only the group with key image "only" when given.
  * With a cut, reads only the pages its arrival index points to (see
  * batch_tail_pages), each run of consecutive pages by a TID range scan.
- * Returns the number of events read (tested against the cut or not).
+ * The events of a relation in the event table's shape are folded
+ * PARTIAL_BATCH at a time, each copied into a slot of its own (their groups
+ * looked up together, partial_add_shaped_batch); a partition's rows
+ * converted to that shape, and a single group's, one at a time. Returns the number of
+ * events read (tested against the cut or not).
  */
 int64
 batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
@@ -155,20 +159,25 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 	{
 		Relation	rel;
 		TableScanDesc scan = NULL;
-		TupleTableSlot *slot;
+		TupleTableSlot *ring[PARTIAL_BATCH];
+		int			nring;
+		int			got = 0;
 		TupleConversionMap *map;
 		BlockNumber *pages = NULL;
 		int			npages = 0;
 		int			run = 0;
+		int			i;
 
 		if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
 			continue;
 		rel = table_open(lfirst_oid(lc), AccessShareLock);
 		if (cut && cut->has_snapshot)
 			pages = batch_tail_pages(rel, snap, cut, &npages);
-		slot = table_slot_create(rel, NULL);
 		/* partitions' rows in the event table's shape */
 		map = convert_tuples_by_name(RelationGetDescr(rel), def->slot->tts_tupleDescriptor);
+		nring = map == NULL && only == NULL ? PARTIAL_BATCH : 1;
+		for (i = 0; i < nring; i++)
+			ring[i] = table_slot_create(rel, NULL);
 		for (;;)
 		{
 			if (pages)
@@ -191,9 +200,11 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 			}
 			else
 				scan = table_beginscan(rel, snap, 0, NULL);
-			while (pages ? table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot) :
-				   table_scan_getnextslot(scan, ForwardScanDirection, slot))
+			while (pages ? table_scan_getnextslot_tidrange(scan, ForwardScanDirection, ring[got]) :
+				   table_scan_getnextslot(scan, ForwardScanDirection, ring[got]))
 			{
+				TupleTableSlot *slot = ring[got];
+
 				CHECK_FOR_INTERRUPTS();
 				nread++;
 				if (cut)
@@ -207,13 +218,31 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 					if (seen)
 						continue;
 				}
-				partial_add_slot_key(ph, map ? execute_attr_map_slot(map->attrMap, slot, def->slot) : slot,
-									 only, onlylen);
+				if (nring == 1)
+				{
+					partial_add_slot_key(ph, map ? execute_attr_map_slot(map->attrMap, slot, def->slot) : slot,
+										 only, onlylen);
+					continue;
+				}
+				/* its own copy: a heap scan's slot points at the scan's tuple */
+				ExecMaterializeSlot(slot);
+				if (++got == nring)
+				{
+					partial_add_shaped_batch(ph, ring, got, NULL);
+					got = 0;
+				}
+			}
+			/* the rows of this run before the next one's */
+			if (got > 0)
+			{
+				partial_add_shaped_batch(ph, ring, got, NULL);
+				got = 0;
 			}
 			if (!pages)
 				break;
 		}
-		ExecDropSingleTupleTableSlot(slot);
+		for (i = 0; i < nring; i++)
+			ExecDropSingleTupleTableSlot(ring[i]);
 		if (scan)
 			table_endscan(scan);
 		table_close(rel, AccessShareLock);
