@@ -134,14 +134,22 @@ batch_tail_pages(Relation rel, Snapshot snap, BatchCut *cut, int *npages)
 }
 
 /*
+ * The groups from which batch_tail_scan folds events a batch at a time:
+ * below, its hash and entries are in cache, and a row's copy would cost
+ * more than the misses it overlaps
+ */
+#define BATCH_SCAN_BATCHED_FROM	8192
+
+/*
  * Folds into ph every event that snap sees and the cut does not (every
  * event when cut is NULL); only the group with key image "only" when given.
  * With a cut, reads only the pages its arrival index points to (see
  * batch_tail_pages), each run of consecutive pages by a TID range scan.
- * The events of a relation in the event table's shape are folded
- * PARTIAL_BATCH at a time, each copied into a slot of its own (their groups
- * looked up together, partial_add_shaped_batch); a partition's rows
- * converted to that shape, and a single group's, one at a time. Returns the number of
+ * Once ph holds BATCH_SCAN_BATCHED_FROM groups, the events of a relation
+ * in the event table's shape are folded PARTIAL_BATCH at a time, each
+ * copied into a slot of its own (their groups looked up together,
+ * partial_add_shaped_batch); before, and a partition's rows converted to
+ * that shape, and a single group's, one at a time. Returns the number of
  * events read (tested against the cut or not).
  */
 int64
@@ -218,7 +226,7 @@ batch_tail_scan(ViewDef *def, Snapshot snap, BatchCut *cut, PartialHash *ph,
 					if (seen)
 						continue;
 				}
-				if (nring == 1)
+				if (nring == 1 || (got == 0 && partial_count(ph) < BATCH_SCAN_BATCHED_FROM))
 				{
 					partial_add_slot_key(ph, map ? execute_attr_map_slot(map->attrMap, slot, def->slot) : slot,
 										 only, onlylen);
