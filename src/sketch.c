@@ -136,10 +136,9 @@ typedef struct DistinctState
 #define DISTINCT_USED(s, i)	(((s)->used[(i) / 64] >> ((i) % 64)) & 1)
 
 /*
- * A state of a group of a few values (most groups of most views) is two
- * chunks of 128 and 256 bytes, the smallest of allocation set sizes that
- * hold it: the state with the bitmap of a table up to 64 slots, and 16
- * slots (the first table)
+ * A set of a few values (most groups of most views) is its state, with the
+ * bitmap of a table up to 64 slots, and its first table of 16 slots: 128
+ * and 256 bytes, carved one after the other from a pool (below)
  */
 StaticAssertDecl(sizeof(DistinctState) <= 128, "a distinct state fits a 128-byte chunk");
 
@@ -197,7 +196,7 @@ typedef struct DistinctPool
 } DistinctPool;
 
 static DistinctPool *distinct_pools[DISTINCT_POOLS];
-static int	distinct_pool_turn;
+static uint32 distinct_pool_turn;
 
 /* A reset or delete callback: the pool's context lets its memory go. */
 static void
@@ -596,10 +595,9 @@ distinct_grow(DistinctState *s)
 	DistinctSlot *old = s->slots;
 	uint64		inline_used = s->used_inline;
 	uint64	   *oldused = s->used == &s->used_inline ? &inline_used : s->used;
+	bool		oldpooled = s->pooled;
 	uint32		i;
 	uint32		mask;
-
-	bool		oldpooled = s->pooled;
 
 	s->nslots = oldn ? oldn * 2 : 16;
 	s->shift = 64 - pg_leftmost_one_pos32(s->nslots);
