@@ -65,7 +65,7 @@ gen_wrows() {
 # w_selects <configuration>: the select lists of view_bench.sh part w's
 # views of that configuration over gen_wrows' rows, one a line (g1k, g100k,
 # g1m, two, distinct, day, url; none for none, or any other name). A line
-# "list|groups" is grouped by those columns, any other by its first one
+# "list#groups" is grouped by those columns, any other by its first one
 # (w_query).
 w_selects() {
     local five="count(*), sum(x), avg(x), min(x), max(x)"
@@ -76,7 +76,7 @@ w_selects() {
         two) echo "k2, $five"; echo "k3, $five" ;;
         distinct) echo "k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
         # a key and a time bucket, both expressions (~270k groups of 1M rows)
-        day) echo "k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five|1, 2" ;;
+        day) echo "k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five#1, 2" ;;
         # a text key of ~30 bytes (100k groups)
         url) echo "'https://example.com/page/' || k2 AS url, $five" ;;
     esac
@@ -86,7 +86,7 @@ w_selects() {
 w_query() {
     local sel=$1 groups=1
     case $sel in
-        *"|"*) groups=${sel#*|}; sel=${sel%%|*} ;;
+        *"#"*) groups=${sel#*#}; sel=${sel%%#*} ;;
     esac
     echo "SELECT $sel FROM $2 GROUP BY $groups"
 }
