@@ -240,5 +240,22 @@ COMMIT;
 SELECT tv_differ() AS rows_differing, (SELECT count(*) FROM tv10) AS groups_tv10;
 SELECT max(dx) > 64 AS beyond_64_values FROM tv10;
 
+-- a refresh from events of many groups (the tail scan folds the events a
+-- batch at a time once it holds 8,192 groups): one group's distinct values
+-- become a sketch in the speed layer, 20,000 others get a few each, text
+-- keys with NULLs among them
+CREATE TABLE fe (k text, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('fe', time_column => 'ts') \g /dev/null
+CREATE MATERIALIZED VIEW fev WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, count(DISTINCT x) AS dx, sum(x) AS sx FROM fe GROUP BY k;
+INSERT INTO fe SELECT CASE WHEN i % 997 = 0 THEN NULL ELSE 'key' || (i % 20000) END, i % 7, '2025-01-01'
+  FROM generate_series(1, 60000) i;
+INSERT INTO fe SELECT 'big', i, '2025-01-01' FROM generate_series(1, 5000) i;
+REFRESH MATERIALIZED VIEW fev;
+SELECT last_refresh_mode, last_refresh_groups FROM lambda.view_status WHERE view = 'fev'::regclass;
+SELECT count(*) AS rows_differing
+  FROM ((SELECT * FROM fev EXCEPT ALL SELECT k, count(*), count(DISTINCT x), sum(x) FROM fe GROUP BY k)
+        UNION ALL (SELECT k, count(*), count(DISTINCT x), sum(x) FROM fe GROUP BY k EXCEPT ALL SELECT * FROM fev)) d;
+
 DROP EXTENSION pg_lambda CASCADE;
-DROP TABLE ev, lat, quiet, mev, mg, tv CASCADE;
+DROP TABLE ev, lat, quiet, mev, mg, tv, fe CASCADE;
