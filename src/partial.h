@@ -54,15 +54,16 @@ typedef struct PartialHash
 	Datum	   *initvals;		/* per aggregate: its initial state ... */
 	bool	   *initnulls;
 	int			ncopy;			/* ... these of them to be copied (by reference) */
-	StringInfoData *batchkeys;	/* PARTIAL_BATCH key images of variable
-								 * length (partial_add_shaped_batch), or NULL */
-	int		   *deref;			/* aggregates whose states lie apart from the
-								 * entries (internal, by reference not carved) */
-	int			nderef;
 	int		   *copy;
 	int			ncarve;			/* ... and these carved with each entry */
 	int		   *carve;
 	Size		carve_bytes;	/* their room in an entry */
+	int			nderef;			/* aggregates whose states lie apart from the
+								 * entries (internal, by reference not
+								 * carved) ... */
+	int		   *deref;
+	StringInfoData *batchkeys;	/* PARTIAL_BATCH key images of variable
+								 * length (partial_add_shaped_batch), or NULL */
 	int16	   *plan;			/* how states images are written (states_plan) */
 	struct PartialBlock *blocks;	/* the arena blocks in use, newest first */
 	struct PartialBlock *spare;	/* and those kept by partial_restart */
