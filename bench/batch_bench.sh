@@ -52,6 +52,10 @@
 # are inserted (COPY) and it times, once, REFRESH of the continuous view
 # (its mode, from lambda.view_status), the defining query over just those
 # NEW events (a table holding only them) and the plain REFRESH over all.
+# Last, NEW/10 more events go into the view's speed layer and it times a read
+# of the whole view (EXPLAIN ANALYZE of SELECT * FROM it: batch rows merged
+# with the speed layer's states, every group finalized) beside the defining
+# query over all events, ROUNDS times each.
 # The server is a throwaway one (fsync on, shared_buffers = 1GB,
 # maintenance_work_mem = 512MB); VACUUM ANALYZE and CHECKPOINT run before
 # each timing. Timings are taken under flock /tmp/pg_lambda_bench.lock
@@ -179,6 +183,7 @@ SQL
 for n in $EVENTS; do
     gen_events "$work/events.csv" 1 "$n" 21
     gen_events "$work/new.csv" $((n + 1)) "$NEW" 22
+    gen_events "$work/tail.csv" $((n + NEW + 1)) $((NEW / 10)) 23
     psql_ <<SQL
 DROP TABLE IF EXISTS news;
 CREATE TABLE news (id bigint, k int, g int, x int, ts timestamptz NOT NULL);
@@ -215,6 +220,13 @@ SQL
         read -r w_newquery c_newquery <<< "$(sql_wall_cpu "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $(definition "$v" news)")"
         read -r w_prefresh2 c_prefresh2 <<< "$(timed "REFRESH MATERIALIZED VIEW m")"
         unlock
+        # a whole-view read with NEW/10 events in the speed layer
+        psql_ -c "COPY events FROM '$work/tail.csv' (FORMAT csv)"
+        psql_ -c "VACUUM ANALYZE events"
+        lock
+        read -r w_read c_read <<< "$(timed "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) SELECT * FROM lv")"
+        read -r w_allq c_allq <<< "$(timed "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $q")"
+        unlock
         # the view answers what the defining query answers (but for the
         # median, which comes from a quantile sketch)
         cols="*"; [ "$v" = sketch ] && cols="g, count, users"
@@ -225,7 +237,8 @@ SQL
         echo "  (wall ms, then the backend's CPU ms; x: the ratio of each)"
         awk -v q="$w_query $c_query" -v pc="$w_pcreate $c_pcreate" -v pr="$w_prefresh $c_prefresh" \
             -v pri="$w_prefreshi $c_prefreshi" -v lc="$w_lcreate $c_lcreate" -v lr="$w_recompute $c_recompute" -v rf="$w_lrefresh $c_lrefresh" \
-            -v nq="$w_newquery $c_newquery" -v pr2="$w_prefresh2 $c_prefresh2" -v mode="$mode" -v new="$NEW" -v diff="$diff" '
+            -v nq="$w_newquery $c_newquery" -v pr2="$w_prefresh2 $c_prefresh2" -v mode="$mode" -v new="$NEW" -v diff="$diff" \
+            -v rd="$w_read $c_read" -v aq="$w_allq $c_allq" '
         function row(name, t) { split(t, a, " "); printf "  %-36s %9.0f %9.0f\n", name, a[1], a[2]; }
         function rel(name, t, ref, refname, ref2, refname2) {
             split(t, a, " "); split(ref, b, " "); split(ref2, c, " ");
@@ -244,6 +257,8 @@ SQL
             rel(sprintf("REFRESH after %d new (%s)", new, mode), rf, nq, "query over the new events", pr2, "plain REFRESH");
             row("query over the new events", nq);
             row("plain REFRESH after them", pr2);
+            rel(sprintf("read of the view, %d in speed layer", new / 10), rd, aq, "query over all events", "", "");
+            row("query over all events", aq);
             printf "  rows differing from the defining query: %s\n", diff;
         }'
         psql_ -c "DROP MATERIALIZED VIEW IF EXISTS lv" -c "DROP MATERIALIZED VIEW IF EXISTS m"
