@@ -191,6 +191,32 @@ DEALLOCATE by_url_at;
 DROP FUNCTION plan_lines(text);
 SELECT n, s FROM by_url WHERE url = 'u3';
 
+-- a refresh writes the groups of short keys straight into the batch table,
+-- and those of long keys through statements: each short key's row is under
+-- the unique index (it is NOT _lambda_long), every btree index holds every
+-- row it covers, and rows updated and inserted beside long keys are right
+INSERT INTO hits SELECT 'bulk' || i, i % 3, '["t1"]', '2025-01-01 00:00+00', i, i
+  FROM generate_series(4000, 6000) i;
+INSERT INTO hits VALUES (long_text(3200, 6), 2, '["t1"]', '2025-01-02 01:30+00', 1, 1),
+                        (long_text(3200, 2), 2, '["t1"]', '2025-01-02 01:30+00', 2, 2);
+REFRESH MATERIALIZED VIEW by_url;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS short_keys, count(b.url) AS found_through_the_unique_index
+  FROM (SELECT DISTINCT url FROM hits WHERE url IS NOT NULL AND NOT lambda_catalog.key_is_long(url)) h
+  LEFT JOIN LATERAL (SELECT b.url FROM lambda_catalog.by_url_batch b
+                      WHERE b.url = h.url AND NOT b._lambda_long) b ON true;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+CREATE EXTENSION amcheck;
+SELECT c.relname, bt_index_check(c.oid, true)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+  WHERE i.indrelid = 'lambda_catalog.by_url_batch'::regclass AND a.amname = 'btree'
+  ORDER BY 1;
+DROP EXTENSION amcheck;
+SELECT count(*) FILTER (WHERE _lambda_long) AS long_rows, count(*) AS rows
+  FROM lambda_catalog.by_url_batch;
+
 SELECT differ('by_url', 'SELECT url, count(*) AS n, sum(x) AS s, count(DISTINCT u) AS du FROM hits GROUP BY url');
 SELECT by_all_same();
 

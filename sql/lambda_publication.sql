@@ -23,12 +23,15 @@ BEGIN
   END IF;
 END $$;
 
--- short integer keys (the direct upsert), text keys (the statements: a
--- _lambda_long column), no key
+-- short integer keys and text keys (the direct upsert; the text keys'
+-- table has a _lambda_long column), numeric keys (the statements: 1.0 and
+-- 1.00 are one group), no key
 CREATE MATERIALIZED VIEW vk WITH (lambda.continuous) AS
   SELECT k, count(*) AS n, sum(x) AS sx FROM ev GROUP BY k;
 CREATE MATERIALIZED VIEW vt WITH (lambda.continuous) AS
   SELECT t, count(*) AS n, max(x) AS mx FROM ev GROUP BY t;
+CREATE MATERIALIZED VIEW vn WITH (lambda.continuous) AS
+  SELECT (k % 30)::numeric / 2 AS h, count(*) AS n FROM ev GROUP BY (k % 30)::numeric / 2;
 CREATE MATERIALIZED VIEW vall WITH (lambda.continuous) AS
   SELECT count(*) AS n, sum(x) AS sx FROM ev;
 SELECT v.view, c.relreplident
@@ -44,6 +47,9 @@ CREATE FUNCTION differ() RETURNS TABLE (view text, differ bigint) LANGUAGE sql A
   SELECT 'vt', count(*) FROM ((TABLE vt EXCEPT ALL SELECT t, count(*), max(x) FROM ev GROUP BY t)
     UNION ALL (SELECT t, count(*), max(x) FROM ev GROUP BY t EXCEPT ALL TABLE vt)) d
   UNION ALL
+  SELECT 'vn', count(*) FROM ((TABLE vn EXCEPT ALL SELECT (k % 30)::numeric / 2, count(*) FROM ev GROUP BY 1)
+    UNION ALL (SELECT (k % 30)::numeric / 2, count(*) FROM ev GROUP BY 1 EXCEPT ALL TABLE vn)) d
+  UNION ALL
   SELECT 'vall', count(*) FROM ((TABLE vall EXCEPT ALL SELECT count(*), sum(x) FROM ev)
     UNION ALL (SELECT count(*), sum(x) FROM ev EXCEPT ALL TABLE vall)) d
 $$;
@@ -54,24 +60,28 @@ INSERT INTO ev SELECT i % 50, 't' || (i % 40), '2026-01-01'::timestamptz + i * i
 REFRESH MATERIALIZED VIEW vold;
 REFRESH MATERIALIZED VIEW vk;
 REFRESH MATERIALIZED VIEW vt;
+REFRESH MATERIALIZED VIEW vn;
 REFRESH MATERIALIZED VIEW vall;
 INSERT INTO ev SELECT i % 60, 't' || (i % 45), '2026-01-03'::timestamptz + i * interval '1 minute', i
   FROM generate_series(1, 2000) i;
 REFRESH MATERIALIZED VIEW vold;
 REFRESH MATERIALIZED VIEW vk;
 REFRESH MATERIALIZED VIEW vt;
+REFRESH MATERIALIZED VIEW vn;
 REFRESH MATERIALIZED VIEW vall;
 SELECT * FROM differ();
 SELECT last_refresh_mode, count(*) FROM lambda.view_status GROUP BY 1 ORDER BY 1;
 
 SELECT lambda.recompute('vk');
 SELECT lambda.recompute('vt');
+SELECT lambda.recompute('vn');
 SELECT v.view, c.relreplident     -- kept by the recompute's storage swap
   FROM lambda.views v JOIN pg_class c ON c.oid = v.batch_table ORDER BY v.view::text;
 INSERT INTO ev SELECT i % 70, 't' || (i % 50), '2026-01-05'::timestamptz + i * interval '1 minute', i
   FROM generate_series(1, 500) i;
 REFRESH MATERIALIZED VIEW vk;
 REFRESH MATERIALIZED VIEW vt;
+REFRESH MATERIALIZED VIEW vn;
 SELECT * FROM differ();
 
 -- an owner's own choice is obeyed: without a replica identity the refresh
@@ -79,14 +89,18 @@ SELECT * FROM differ();
 \set VERBOSITY terse
 ALTER TABLE lambda_catalog.vk_batch REPLICA IDENTITY NOTHING;
 ALTER TABLE lambda_catalog.vt_batch REPLICA IDENTITY NOTHING;
+ALTER TABLE lambda_catalog.vn_batch REPLICA IDENTITY NOTHING;
 INSERT INTO ev VALUES (1, 't1', '2026-01-06', 1);
 REFRESH MATERIALIZED VIEW vk;
 REFRESH MATERIALIZED VIEW vt;
+REFRESH MATERIALIZED VIEW vn;
 SELECT * FROM differ();
 ALTER TABLE lambda_catalog.vk_batch REPLICA IDENTITY FULL;
 ALTER TABLE lambda_catalog.vt_batch REPLICA IDENTITY FULL;
+ALTER TABLE lambda_catalog.vn_batch REPLICA IDENTITY FULL;
 REFRESH MATERIALIZED VIEW vk;
 REFRESH MATERIALIZED VIEW vt;
+REFRESH MATERIALIZED VIEW vn;
 SELECT * FROM differ();
 
 -- retention deletes events: a published event table needs a replica

@@ -76,6 +76,8 @@ batch_value_bytes(Datum value, int16 typlen)
 	return strlen(DatumGetCString(value)) + 1;
 }
 
+static bool batch_lens_long(int n, const int16 *typlens, const Datum *values, const bool *nulls);
+
 /*
  * Whether a key is too large for the unique btree index: its values'
  * uncompressed sizes, each padded to the widest alignment, plus an index
@@ -86,13 +88,28 @@ batch_value_bytes(Datum value, int16 typlen)
 static bool
 batch_values_long(int n, const Oid *types, const Datum *values, const bool *nulls)
 {
+	int16	   *typlens = palloc(sizeof(int16) * Max(n, 1));
+	bool		islong;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		typlens[i] = lookup_type_cache(types[i], 0)->typlen;
+	islong = batch_lens_long(n, typlens, values, nulls);
+	pfree(typlens);
+	return islong;
+}
+
+/* batch_values_long with the key types' lengths */
+static bool
+batch_lens_long(int n, const int16 *typlens, const Datum *values, const bool *nulls)
+{
 	Size		total = MAXALIGN(sizeof(IndexTupleData) + sizeof(IndexAttributeBitMapData));
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
 		if (!nulls[i])
-			total += MAXALIGN(batch_value_bytes(values[i], lookup_type_cache(types[i], 0)->typlen));
+			total += MAXALIGN(batch_value_bytes(values[i], typlens[i]));
 	}
 	return total > BATCH_KEY_MAX_BYTES;
 }
@@ -497,6 +514,7 @@ typedef struct SortedGroup
 {
 	Datum		first[2];		/* values[0..1], here to spare the sort pointers */
 	bool		firstnull[2];
+	bool		islong;			/* a long key (batch_values_long), if asked */
 	PartialEntry *entry;
 	Datum	   *values;
 	bool	   *nulls;
@@ -655,10 +673,12 @@ batch_group_cmp_int(const SortedGroup *x, const SortedGroup *y)
  * lookups descend to neighbouring leaf pages, which stay in the CPU's
  * caches and the buffer pool, instead of a random page per group.
  * *sortkeys gets the comparators (in cxt) when every key column has an
- * order, else NULL.
+ * order, else NULL. With split, each group's islong says whether its key is
+ * long (tested here, where the key was just decoded, rather than by a later
+ * pass that would miss the cache on every key again).
  */
 static SortedGroup *
-batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngroups,
+batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, bool split, long *ngroups,
 					SortSupport *sortkeys)
 {
 	long		n = partial_count(ph);
@@ -686,6 +706,7 @@ batch_sorted_groups(ViewDef *def, PartialHash *ph, MemoryContext cxt, long *ngro
 		groups[g].values = values + (Size) g * width;
 		groups[g].nulls = nulls + (Size) g * width;
 		key_decode(def, e->key.data, e->key.len, groups[g].values, groups[g].nulls);
+		groups[g].islong = split && batch_lens_long(def->nkeys, def->keylens, groups[g].values, groups[g].nulls);
 		for (i = 0; i < 2; i++)
 		{
 			groups[g].first[i] = i < def->nkeys ? groups[g].values[i] : (Datum) 0;
@@ -753,6 +774,7 @@ typedef struct DirectUpsert
 	AttrNumber *keyattr;		/* attribute number of each key column */
 	AttrNumber *aggattr;		/* and of each state column */
 	AttrNumber	globalattr;		/* _lambda_key of a view without keys */
+	AttrNumber	longattr;		/* _lambda_long of a table with long keys */
 	ScanKeyData *skeys;			/* equality on each key (argument varies) */
 	RegProcedure *eqprocs;
 	Oid		   *eqcolls;
@@ -761,13 +783,34 @@ typedef struct DirectUpsert
 } DirectUpsert;
 
 /*
+ * Whether index covers the rows the direct upsert writes: every row, or
+ * with _lambda_long those WHERE NOT _lambda_long (short keys).
+ */
+static bool
+batch_direct_short_rows(DirectUpsert *d, Relation index)
+{
+	List	   *pred = RelationGetIndexPredicate(index);
+	Node	   *arg;
+
+	if (pred == NIL)
+		return true;
+	if (d->longattr == InvalidAttrNumber || list_length(pred) != 1 ||
+		!is_notclause(linitial(pred)))
+		return false;
+	arg = (Node *) get_notclausearg(linitial(pred));
+	return IsA(arg, Var) && ((Var *) arg)->varattno == d->longattr;
+}
+
+/*
  * Prepares the direct upsert of def's batch table into d: false (nothing
  * opened) when the table is one it does not handle, which batch_upsert's
- * statements then do: long keys (the generated column _lambda_long and the
- * partial unique index), keys with several images (their states are
- * combined by the statement's GROUP BY), rules, triggers or row security
- * (a statement obeys them), a column that is neither a key nor a state, or
- * a unique index it cannot search with the keys' own types.
+ * statements then do: keys with several images (their states are combined
+ * by the statement's GROUP BY), rules, triggers or row security (a
+ * statement obeys them), a column that is neither a key nor a state (but
+ * _lambda_long, which a table whose keys can be long has), or a unique
+ * index it cannot search with the keys' own types. With _lambda_long, the
+ * unique index covers the rows WHERE NOT _lambda_long, and the direct
+ * upsert takes only groups with short keys (batch_upsert).
  */
 static bool
 batch_direct_open(ViewDef *def, DirectUpsert *d)
@@ -786,8 +829,7 @@ batch_direct_open(ViewDef *def, DirectUpsert *d)
 	rel = table_open(def->batch_relid, RowExclusiveLock);
 	desc = RelationGetDescr(rel);
 	if (rel->trigdesc != NULL || rel->rd_rules != NULL || rel->rd_rel->relrowsecurity ||
-		rel->rd_rel->relkind != RELKIND_RELATION ||
-		(def->nkeys > 0 && batch_has_long_keys(def->batch_relid)))
+		rel->rd_rel->relkind != RELKIND_RELATION)
 	{
 		table_close(rel, RowExclusiveLock);
 		return false;
@@ -811,6 +853,13 @@ batch_direct_open(ViewDef *def, DirectUpsert *d)
 		{
 			d->globalattr = att->attnum;
 			found = true;
+		}
+		/* computed by the key_is_long() that batch_upsert splits groups by */
+		if (def->nkeys > 0 && strcmp(name, BATCH_LONG_COLUMN) == 0 && att->atttypid == BOOLOID &&
+			att->attgenerated == ATTRIBUTE_GENERATED_STORED)
+		{
+			d->longattr = att->attnum;
+			continue;
 		}
 		for (i = 0; !found && i < def->nkeys; i++)
 			if (strcmp(name, def->keynames[i]) == 0 && att->atttypid == def->keytypes[i])
@@ -838,7 +887,7 @@ batch_direct_open(ViewDef *def, DirectUpsert *d)
 		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
 		Form_pg_index ix = index->rd_index;
 		bool		match = ix->indisunique && ix->indimmediate && ix->indisvalid &&
-			ix->indnkeyatts == nidx && index->rd_indpred == NIL &&
+			ix->indnkeyatts == nidx && batch_direct_short_rows(d, index) &&
 			RelationGetIndexExpressions(index) == NIL &&
 			index->rd_rel->relam == BTREE_AM_OID;
 
@@ -1528,6 +1577,9 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 			memset(nulls, 0, sizeof(bool) * d->nattrs);
 			if (def->nkeys == 0)
 				values[d->globalattr - 1] = BoolGetDatum(true);
+			/* the groups here have short keys (batch_upsert) */
+			if (d->longattr != InvalidAttrNumber)
+				values[d->longattr - 1] = BoolGetDatum(false);
 			for (i = 0; i < def->nkeys; i++)
 				values[d->keyattr[i] - 1] = batch_group_value(&groups[g], i, &nulls[d->keyattr[i] - 1]);
 			for (i = 0; i < def->naggs; i++)
@@ -1575,46 +1627,25 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 }
 
 /*
- * Upserts ph's groups into the batch table, combining states with what is
- * there: short keys through the unique index, long ones (batch tables with
- * _lambda_long) through their hash. Returns the number of groups inserted
- * (new rows).
+ * Upserts groups through statements: short keys by INSERT ... ON CONFLICT
+ * on the unique index, long ones (split: a batch table with _lambda_long)
+ * by their hash. Returns the number of groups inserted.
  */
-int64
-batch_upsert(ViewDef *def, PartialHash *ph)
+static int64
+batch_upsert_statements(ViewDef *def, bool split, SortedGroup *groups, long ngroups)
 {
 	char	   *batchname = batch_qualified_name(def->batch_relid);
-	bool		split = def->nkeys > 0 && batch_has_long_keys(def->batch_relid);
 	UpsertChunk shortc;
 	UpsertChunk longc;
 	int64		inserted = 0;
 	int			i;
 	MemoryContext chunk_cxt;
-	MemoryContext keys_cxt;
-	SortedGroup *groups;
-	long		ngroups;
 	long		g;
-	DirectUpsert direct;
-	SortSupport sortkeys;
-
-	if (partial_count(ph) == 0)
-		return 0;
-
-	if (batch_direct_open(def, &direct))
-	{
-		keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
-		groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups, &sortkeys);
-		inserted = batch_direct_upsert(def, &direct, groups, ngroups, sortkeys);
-		MemoryContextDelete(keys_cxt);
-		return inserted;
-	}
 
 	batch_chunk_init(&shortc, def, batch_upsert_short_sql(def, batchname, split), false);
 	if (split)
 		batch_chunk_init(&longc, def, batch_upsert_long_sql(def, batchname), true);
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
-	keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
-	groups = batch_sorted_groups(def, ph, keys_cxt, &ngroups, &sortkeys);
 
 	for (g = 0; g < ngroups; g++)
 	{
@@ -1624,7 +1655,7 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 		UpsertChunk *c = &shortc;
 		MemoryContext old = MemoryContextSwitchTo(chunk_cxt);
 
-		if (split && batch_values_long(def->nkeys, def->keytypes, kv, kn))
+		if (groups[g].islong)
 		{
 			c = &longc;
 			c->cols[c->ncols - 1][c->n] = Int64GetDatum(batch_values_hash(def->nkeys, def->keytypes,
@@ -1660,7 +1691,66 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 		SPI_freeplan(longc.plan);
 	}
 	MemoryContextDelete(chunk_cxt);
-	MemoryContextDelete(keys_cxt);
 	SPI_freeplan(shortc.plan);
+	return inserted;
+}
+
+/*
+ * Upserts ph's groups into the batch table, combining states with what is
+ * there: short keys through the unique index (directly where
+ * batch_direct_open can, else by statements), long ones (batch tables with
+ * _lambda_long) through their hash, by statements. Returns the number of
+ * groups inserted (new rows).
+ */
+int64
+batch_upsert(ViewDef *def, PartialHash *ph)
+{
+	bool		split = def->nkeys > 0 && batch_has_long_keys(def->batch_relid);
+	int64		inserted = 0;
+	MemoryContext keys_cxt;
+	SortedGroup *groups;
+	long		ngroups;
+	DirectUpsert direct;
+	SortSupport sortkeys;
+
+	if (partial_count(ph) == 0)
+		return 0;
+
+	keys_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert keys", ALLOCSET_DEFAULT_SIZES);
+	if (batch_direct_open(def, &direct))
+	{
+		long		nlong = 0;
+		SortedGroup *longs = NULL;
+
+		groups = batch_sorted_groups(def, ph, keys_cxt, split, &ngroups, &sortkeys);
+		/* the long keys out, the short ones kept in their order */
+		if (split)
+		{
+			long		nshort = 0;
+			long		g;
+
+			for (g = 0; g < ngroups; g++)
+			{
+				if (!groups[g].islong)
+				{
+					groups[nshort++] = groups[g];
+					continue;
+				}
+				if (longs == NULL)
+					longs = MemoryContextAllocHuge(keys_cxt, sizeof(SortedGroup) * (ngroups - g));
+				longs[nlong++] = groups[g];
+			}
+			ngroups = nshort;
+		}
+		inserted = batch_direct_upsert(def, &direct, groups, ngroups, sortkeys);
+		if (nlong > 0)
+			inserted += batch_upsert_statements(def, true, longs, nlong);
+	}
+	else
+	{
+		groups = batch_sorted_groups(def, ph, keys_cxt, split, &ngroups, &sortkeys);
+		inserted = batch_upsert_statements(def, split, groups, ngroups);
+	}
+	MemoryContextDelete(keys_cxt);
 	return inserted;
 }
