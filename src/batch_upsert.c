@@ -76,30 +76,14 @@ batch_value_bytes(Datum value, int16 typlen)
 	return strlen(DatumGetCString(value)) + 1;
 }
 
-static bool batch_lens_long(int n, const int16 *typlens, const Datum *values, const bool *nulls);
-
 /*
  * Whether a key is too large for the unique btree index: its values'
  * uncompressed sizes, each padded to the widest alignment, plus an index
  * tuple header with a null bitmap, exceed BATCH_KEY_MAX_BYTES. The size of
  * a value does not depend on how it is stored (compressed, out of line,
- * short header), so one key image always gets the same answer.
+ * short header), so one key image always gets the same answer. typlens:
+ * the key types' lengths.
  */
-static bool
-batch_values_long(int n, const Oid *types, const Datum *values, const bool *nulls)
-{
-	int16	   *typlens = palloc(sizeof(int16) * Max(n, 1));
-	bool		islong;
-	int			i;
-
-	for (i = 0; i < n; i++)
-		typlens[i] = lookup_type_cache(types[i], 0)->typlen;
-	islong = batch_lens_long(n, typlens, values, nulls);
-	pfree(typlens);
-	return islong;
-}
-
-/* batch_values_long with the key types' lengths */
 static bool
 batch_lens_long(int n, const int16 *typlens, const Datum *values, const bool *nulls)
 {
@@ -112,6 +96,21 @@ batch_lens_long(int n, const int16 *typlens, const Datum *values, const bool *nu
 			total += MAXALIGN(batch_value_bytes(values[i], typlens[i]));
 	}
 	return total > BATCH_KEY_MAX_BYTES;
+}
+
+/* batch_lens_long of keys of the given types */
+static bool
+batch_values_long(int n, const Oid *types, const Datum *values, const bool *nulls)
+{
+	int16	   *typlens = palloc(sizeof(int16) * Max(n, 1));
+	bool		islong;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		typlens[i] = lookup_type_cache(types[i], 0)->typlen;
+	islong = batch_lens_long(n, typlens, values, nulls);
+	pfree(typlens);
+	return islong;
 }
 
 /*
