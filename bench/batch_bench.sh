@@ -57,7 +57,7 @@
 # with the speed layer's states, every group finalized) beside the defining
 # query over all events, ROUNDS times each.
 # The server is a throwaway one (fsync on, shared_buffers = 1GB,
-# maintenance_work_mem = 512MB); VACUUM ANALYZE and CHECKPOINT run before
+# maintenance_work_mem = 512MB, lambda.speed_layer_memory = 1GB); VACUUM ANALYZE and CHECKPOINT run before
 # each timing. Timings are taken under flock /tmp/pg_lambda_bench.lock
 # (BENCH_LOCKED=1 when the caller holds it).
 set -eu
