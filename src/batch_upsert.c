@@ -98,18 +98,23 @@ batch_lens_long(int n, const int16 *typlens, const Datum *values, const bool *nu
 	return total > BATCH_KEY_MAX_BYTES;
 }
 
-/* batch_lens_long of keys of the given types */
+/*
+ * batch_lens_long of keys of the given types (a generated column calls it
+ * for every row a build writes: no allocation for a batch table's keys)
+ */
 static bool
 batch_values_long(int n, const Oid *types, const Datum *values, const bool *nulls)
 {
-	int16	   *typlens = palloc(sizeof(int16) * Max(n, 1));
+	int16		local[INDEX_MAX_KEYS];
+	int16	   *typlens = n <= INDEX_MAX_KEYS ? local : palloc(sizeof(int16) * n);
 	bool		islong;
 	int			i;
 
 	for (i = 0; i < n; i++)
 		typlens[i] = lookup_type_cache(types[i], 0)->typlen;
 	islong = batch_lens_long(n, typlens, values, nulls);
-	pfree(typlens);
+	if (typlens != local)
+		pfree(typlens);
 	return islong;
 }
 
