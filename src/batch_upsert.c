@@ -518,7 +518,7 @@ typedef struct SortedGroup
 {
 	Datum		first[2];		/* values[0..1], here to spare the sort pointers */
 	bool		firstnull[2];
-	bool		islong;			/* a long key (batch_values_long), if asked */
+	bool		islong;			/* a long key (batch_lens_long), if asked */
 	PartialEntry *entry;
 	Datum	   *values;
 	bool	   *nulls;
@@ -1632,11 +1632,12 @@ batch_direct_upsert(ViewDef *def, DirectUpsert *d, SortedGroup *groups, long ngr
 
 /*
  * Upserts groups through statements: short keys by INSERT ... ON CONFLICT
- * on the unique index, long ones (split: a batch table with _lambda_long)
- * by their hash. Returns the number of groups inserted.
+ * on the unique index (prepared only when shorts: some may be short), long
+ * ones (split: a batch table with _lambda_long) by their hash. Returns the
+ * number of groups inserted.
  */
 static int64
-batch_upsert_statements(ViewDef *def, bool split, SortedGroup *groups, long ngroups)
+batch_upsert_statements(ViewDef *def, bool shorts, bool split, SortedGroup *groups, long ngroups)
 {
 	char	   *batchname = batch_qualified_name(def->batch_relid);
 	UpsertChunk shortc;
@@ -1646,7 +1647,11 @@ batch_upsert_statements(ViewDef *def, bool split, SortedGroup *groups, long ngro
 	MemoryContext chunk_cxt;
 	long		g;
 
-	batch_chunk_init(&shortc, def, batch_upsert_short_sql(def, batchname, split), false);
+	Assert(shorts || split);
+	shortc.n = 0;
+	shortc.plan = NULL;
+	if (shorts)
+		batch_chunk_init(&shortc, def, batch_upsert_short_sql(def, batchname, split), false);
 	if (split)
 		batch_chunk_init(&longc, def, batch_upsert_long_sql(def, batchname), true);
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda upsert", ALLOCSET_DEFAULT_SIZES);
@@ -1666,6 +1671,7 @@ batch_upsert_statements(ViewDef *def, bool split, SortedGroup *groups, long ngro
 																		  def->keycolls, kv, kn));
 			c->nulls[c->ncols - 1][c->n] = false;
 		}
+		Assert(c->plan != NULL);
 		for (i = 0; i < def->nkeys; i++)
 		{
 			c->cols[i][c->n] = kv[i];
@@ -1695,8 +1701,37 @@ batch_upsert_statements(ViewDef *def, bool split, SortedGroup *groups, long ngro
 		SPI_freeplan(longc.plan);
 	}
 	MemoryContextDelete(chunk_cxt);
-	SPI_freeplan(shortc.plan);
+	if (shorts)
+		SPI_freeplan(shortc.plan);
 	return inserted;
+}
+
+/*
+ * Moves the groups with long keys (islong) out of groups into a new array
+ * in cxt, returned with their number in *nlong (NULL, 0 when none); the
+ * others stay, in their order, *ngroups of them.
+ */
+static SortedGroup *
+batch_take_long(SortedGroup *groups, long *ngroups, MemoryContext cxt, long *nlong)
+{
+	SortedGroup *longs = NULL;
+	long		nshort = 0;
+	long		g;
+
+	*nlong = 0;
+	for (g = 0; g < *ngroups; g++)
+	{
+		if (!groups[g].islong)
+			groups[nshort++] = groups[g];
+		else
+		{
+			if (longs == NULL)
+				longs = MemoryContextAllocHuge(cxt, sizeof(SortedGroup) * (*ngroups - g));
+			longs[(*nlong)++] = groups[g];
+		}
+	}
+	*ngroups = nshort;
+	return longs;
 }
 
 /*
@@ -1727,33 +1762,16 @@ batch_upsert(ViewDef *def, PartialHash *ph)
 		SortedGroup *longs = NULL;
 
 		groups = batch_sorted_groups(def, ph, keys_cxt, split, &ngroups, &sortkeys);
-		/* the long keys out, the short ones kept in their order */
 		if (split)
-		{
-			long		nshort = 0;
-			long		g;
-
-			for (g = 0; g < ngroups; g++)
-			{
-				if (!groups[g].islong)
-				{
-					groups[nshort++] = groups[g];
-					continue;
-				}
-				if (longs == NULL)
-					longs = MemoryContextAllocHuge(keys_cxt, sizeof(SortedGroup) * (ngroups - g));
-				longs[nlong++] = groups[g];
-			}
-			ngroups = nshort;
-		}
+			longs = batch_take_long(groups, &ngroups, keys_cxt, &nlong);
 		inserted = batch_direct_upsert(def, &direct, groups, ngroups, sortkeys);
 		if (nlong > 0)
-			inserted += batch_upsert_statements(def, true, longs, nlong);
+			inserted += batch_upsert_statements(def, false, true, longs, nlong);
 	}
 	else
 	{
 		groups = batch_sorted_groups(def, ph, keys_cxt, split, &ngroups, &sortkeys);
-		inserted = batch_upsert_statements(def, split, groups, ngroups);
+		inserted = batch_upsert_statements(def, true, split, groups, ngroups);
 	}
 	MemoryContextDelete(keys_cxt);
 	return inserted;

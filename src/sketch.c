@@ -135,6 +135,9 @@ typedef struct DistinctState
 
 #define DISTINCT_USED(s, i)	(((s)->used[(i) / 64] >> ((i) % 64)) & 1)
 
+/* Whether a table of nslots slots holds n values: at most 3/4 of it in use */
+#define DISTINCT_ROOM(n, nslots)	((uint64) (n) * 4 <= (uint64) (nslots) * 3)
+
 /*
  * A set of a few values (most groups of most views) is its state, with the
  * bitmap of a table up to 64 slots, and its first table of 16 slots: 128
@@ -637,15 +640,8 @@ distinct_resize(DistinctState *s, uint32 nslots)
 	}
 }
 
-/* Doubles the table (first 16 slots). */
-static void
-distinct_grow(DistinctState *s)
-{
-	distinct_resize(s, s->nslots ? s->nslots * 2 : 16);
-}
-
 /*
- * Makes the table large enough for n values at most 3/4 full, before they
+ * Makes the table large enough for n values (DISTINCT_ROOM) before they
  * are added. Values that come from another set's table or packed form come
  * in the order of their hashes, and a value's first slot is given by its
  * hash's top bits: while this table is smaller than the whole of them, the
@@ -660,12 +656,11 @@ distinct_reserve(DistinctState *s, uint64 n)
 	uint64		nslots = Max(s->nslots, 16);
 
 	n = Min(n, (uint64) SKETCH_DISTINCT_MAX_VALUES + 1);
-	if (n * 4 <= (uint64) s->nslots * 3)
+	if (DISTINCT_ROOM(n, s->nslots))
 		return;
-	while (n * 4 > nslots * 3)
+	while (!DISTINCT_ROOM(n, nslots))
 		nslots *= 2;
-	if (nslots > s->nslots)
-		distinct_resize(s, (uint32) nslots);
+	distinct_resize(s, (uint32) nslots);
 }
 
 /*
@@ -690,9 +685,8 @@ distinct_insert(DistinctState *s, uint64 hash, Datum value, bool owned)
 			pfree(DatumGetPointer(value));
 		return;
 	}
-	/* at most 3/4 of the slots in use */
-	if ((uint64) (s->nvalues + 1) * 4 > (uint64) s->nslots * 3)
-		distinct_grow(s);
+	if (!DISTINCT_ROOM(s->nvalues + 1, s->nslots))
+		distinct_resize(s, s->nslots ? s->nslots * 2 : 16);
 	j = (uint32) (hash >> s->shift);
 	while (DISTINCT_USED(s, j))
 	{
