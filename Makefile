@@ -45,6 +45,7 @@ OBJS = \
 	src/ingest_route.o \
 	src/kafka.o \
 	src/keyimage.o \
+	src/keytrunc.o \
 	src/launcher.o \
 	src/merge.o \
 	src/merge_group.o \
@@ -93,7 +94,7 @@ DATA_built = $(UPGRADE_0_4_0)
 DOCS = docs/monitoring/pg_lambda-prometheus-queries.yaml docs/monitoring/pg_lambda-grafana-dashboard.json
 
 # pg_regress inputs are sql/<name>.sql with expected output expected/<name>.out.
-REGRESS = event_table event_table_errors event_table_partitioned event_table_retention event_table_paths_errors kafka_source kafka_source_errors kafka_source_alter kafka_source_alter_errors kafka_dead_letters kafka_dead_letters_errors lambda_view lambda_view_errors lambda_view_paths lambda_sketch lambda_sliding lambda_privileges lambda_privileges_errors event_table_drop event_table_drop_errors lambda_cache lambda_long_keys lambda_images lambda_images_fuzz lambda_read_paths lambda_recompute lambda_refresh_arrival lambda_refresh_arrival_errors lambda_write_path lambda_capture_batch lambda_capture_cache lambda_ddl lambda_redefine lambda_rollup lambda_merge_fold lambda_merge_parallel lambda_refresh_direct lambda_publication lambda_ddl_errors
+REGRESS = event_table event_table_errors event_table_partitioned event_table_retention event_table_paths_errors kafka_source kafka_source_errors kafka_source_alter kafka_source_alter_errors kafka_dead_letters kafka_dead_letters_errors lambda_view lambda_view_errors lambda_view_paths lambda_sketch lambda_sliding lambda_privileges lambda_privileges_errors event_table_drop event_table_drop_errors lambda_cache lambda_long_keys lambda_images lambda_images_fuzz lambda_read_paths lambda_recompute lambda_refresh_arrival lambda_refresh_arrival_errors lambda_write_path lambda_capture_batch lambda_capture_cache lambda_ddl lambda_redefine lambda_rollup lambda_merge_fold lambda_merge_parallel lambda_refresh_direct lambda_publication lambda_key_trunc lambda_ddl_errors
 # The regression tests start their own server with the library preloaded
 # (pg_lambda refuses to load any other way), as pg_cron's do.
 REGRESS_OPTS = --temp-config=$(srcdir)/test/pg_lambda.conf --temp-instance=$(CURDIR)/tmp_check_regress

@@ -49,6 +49,9 @@
  *			TID bitmaps are read through "private"			compat_tbm_blocks()
  *			iterators that fill a caller's result
  *	18		pg_class.relallfrozen (pages all frozen)			compat_swap_relallfrozen()
+ *	17		a zone name as timestamptz_trunc_zone() & co. read	compat_lookup_zone()
+ *			it: DecodeTimezoneNameToTz(), before 17 written
+ *			out in each of those functions
  *	16		simple_heap_update() says which indexes need		compat_simple_heap_update()
  *			entries (TU_UpdateIndexes)
  *	18		index_beginscan() takes instrumentation				compat_index_beginscan()
@@ -83,9 +86,11 @@
 #include "optimizer/planner.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
+#include "parser/scansup.h"
 #include "rewrite/rewriteHandler.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -513,5 +518,31 @@ compat_tbm_blocks(TIDBitmap *tbm, int *n)
 	make_canonical_pathkey((root), (ec), (opfamily), \
 						   (desc) ? BTGreaterStrategyNumber : BTLessStrategyNumber, (nulls_first))
 #endif
+
+/*
+ * The zone a zone name given to date_trunc(), AT TIME ZONE & co. means, as
+ * those functions look it up: an abbreviation of timezone_abbreviations
+ * first (a fixed offset, or the zone a dynamic one refers to), then a zone
+ * name. Errors as they do for a name that is neither (17 and later; NULL
+ * before 17, where the callers report it themselves).
+ */
+static inline pg_tz *
+compat_lookup_zone(const char *tzname)
+{
+#if PG_VERSION_NUM >= 170000
+	return DecodeTimezoneNameToTz(tzname);
+#else
+	char	   *lowzone = downcase_truncate_identifier(tzname, strlen(tzname), false);
+	int			val;
+	pg_tz	   *tzp = NULL;
+	int			type = DecodeTimezoneAbbrev(0, lowzone, &val, &tzp);
+
+	if (type == TZ || type == DTZ)
+		return pg_tzset_offset(-val);
+	if (type == DYNTZ)
+		return tzp;
+	return pg_tzset(tzname);
+#endif
+}
 
 #endif							/* LAMBDA_COMPAT_H */

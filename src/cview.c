@@ -62,6 +62,7 @@
 #include "compat.h"
 #include "cview.h"
 #include "cview_validate.h"
+#include "keytrunc.h"
 #include "quantile.h"
 #include "sketch.h"
 
@@ -486,6 +487,18 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 		names[nnames++] = def->keynames[i];
 		def->keyexprs[i] = cview_init_expr(tle->expr);
 		def->keycols[i] = cview_plain_column(def, tle->expr);
+		if (def->keycols[i] == 0)
+		{
+			KeyTrunc   *kt = keytrunc_match(expression_planner(copyObject(tle->expr)));
+
+			if (kt != NULL)
+			{
+				if (def->keytrunc == NULL)
+					def->keytrunc = palloc0(sizeof(KeyTrunc *) * (def->nkeys + 1));
+				def->keytrunc[i] = kt;
+				def->maxcol = Max(def->maxcol, kt->col);
+			}
+		}
 		i++;
 	}
 

@@ -34,6 +34,7 @@
 
 #include "aggstate.h"
 #include "keyimage.h"
+#include "keytrunc.h"
 #include "memhint.h"
 #include "partial.h"
 #include "sketch.h"
@@ -564,6 +565,12 @@ partial_slot_key(PartialHash *ph, TupleTableSlot *slot, char *fixed, StringInfo 
 			keyvals[i] = slot->tts_values[col - 1];
 			keynulls[i] = slot->tts_isnull[col - 1];
 		}
+		else if (def->keytrunc && def->keytrunc[i] &&
+				 !slot->tts_isnull[def->keytrunc[i]->col - 1] &&
+				 keytrunc_value(def->keytrunc[i],
+								DatumGetTimestamp(slot->tts_values[def->keytrunc[i]->col - 1]),
+								&keyvals[i]))
+			keynulls[i] = false;
 		else
 			keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
 	}
@@ -645,6 +652,8 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 	int			keylen;
 
 	ResetExprContext(ph->def->econtext);
+	if (ph->def->keytrunc)
+		keytrunc_prepare_keys(ph->def->keytrunc, ph->def->nkeys);
 	keylen = partial_slot_key(ph, slot, fixed, ph->def->keybuf, &key);
 	if (keylen < 0)
 		return;
@@ -656,10 +665,12 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 /*
  * The shape of rows of desc for what def reads, when capture can read its
  * columns straight from a row (partial_add_shaped_batch): no WHERE, no sliding
- * window, keys and aggregate arguments plain columns of fixed length and by
- * value, aggregates computed inline (ViewAgg.plain), and every column up to
- * the last one it reads fixed-length and by value, so that in a row without
- * NULLs each lies at an offset known in advance. NULL otherwise. Allocated
+ * window, keys plain columns or date_trunc()s of columns that keytrunc.c
+ * computes, all of fixed length and by value, aggregate arguments plain
+ * columns of fixed length and by value, aggregates computed inline
+ * (ViewAgg.plain), and every column up to the last one it reads
+ * fixed-length and by value, so that in a row without NULLs each lies at an
+ * offset known in advance. NULL otherwise. Allocated
  * in the current memory context.
  */
 PartialShape *
@@ -674,7 +685,7 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		return NULL;
 	for (i = 0; i < def->nkeys; i++)
 	{
-		if (def->keycols[i] <= 0)
+		if (def->keycols[i] <= 0 && (def->keytrunc == NULL || def->keytrunc[i] == NULL))
 			return NULL;
 	}
 	for (i = 0; i < def->naggs; i++)
@@ -745,8 +756,20 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 	{
 		AttrNumber	c = def->keycols[i] - 1;
 
-		keyvals[i] = fetch_att(*data + shape->attoff[c], true, shape->attlen[c]);
 		keynulls[i] = false;
+		if (c >= 0)
+			keyvals[i] = fetch_att(*data + shape->attoff[c], true, shape->attlen[c]);
+		else
+		{
+			/* a date_trunc of a column (partial_shape): the general way where it has to be */
+			const KeyTrunc *kt = def->keytrunc[i];
+
+			c = kt->col - 1;
+			if (!keytrunc_value(kt, DatumGetTimestamp(fetch_att(*data + shape->attoff[c], true,
+																 shape->attlen[c])),
+								&keyvals[i]))
+				return -1;
+		}
 	}
 	return key_image_fixed(def, keyvals, keynulls, fixed);
 }
@@ -861,6 +884,8 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	int			j;
 
 	Assert(n <= PARTIAL_BATCH);
+	if (ph->def->keytrunc)
+		keytrunc_prepare_keys(ph->def->keytrunc, ph->def->nkeys);
 	for (j = 0; j < n; j++)
 	{
 		keyat[j] = keys[j];

@@ -1,0 +1,238 @@
+/*-------------------------------------------------------------------------
+ *
+ * keytrunc.c
+ *	  Grouping keys that truncate the event time, computed by arithmetic.
+ *
+ * A view grouped by date_trunc('day', ts), date_trunc('hour', ts, 'UTC')
+ * or date_trunc('minute', ts) over a timestamp column calls the function
+ * for every event it captures: it breaks the time into fields in the zone,
+ * clears the small ones and puts them together again, and the form with a
+ * zone argument looks the zone up by name each time (for 'UTC' a fixed
+ * offset's zone built by name in a hash table). In a zone with a single
+ * UTC offset at all times (UTC, Etc/GMT-3, fixed abbreviations such as EST)
+ * and for units of a day or less, all of that is a floor to a multiple of
+ * the unit in local time: trunc(ts) = floor((ts + off) / unit) * unit - off.
+ * Capture computes such keys so (keytrunc_value), for the timestamps well
+ * inside the range; every other value, zone and unit goes to the function
+ * itself, with its errors.
+ *
+ * The zone is what the function would use at the moment: the session's
+ * TimeZone (date_trunc(unit, timestamptz)), or the named zone as looked up
+ * under timezone_abbreviations and, since 18, the TimeZone's own
+ * abbreviations. keytrunc_prepare resolves it again whenever either setting
+ * is not the one it was resolved under; capture calls it before each batch
+ * of rows and before each single row.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "keytrunc.h"
+
+/*
+ * The truncation expr is, when capture can compute it: date_trunc of a
+ * timestamp or timestamptz column of the event table, to a constant unit of
+ * a day or less, with no zone, the session's or a constant one. NULL
+ * otherwise. Allocated in the current memory context.
+ */
+KeyTrunc *
+keytrunc_match(Expr *expr)
+{
+	FuncExpr   *fe;
+	KeyTruncZone zone;
+	Oid			argtype;
+	Node	   *unitarg;
+	Node	   *colarg;
+	Var		   *var;
+	char	   *lowunits;
+	text	   *units;
+	int			type;
+	int			val;
+	int64		unit;
+	KeyTrunc   *kt;
+
+	if (expr == NULL || !IsA(expr, FuncExpr))
+		return NULL;
+	fe = (FuncExpr *) expr;
+	switch (fe->funcid)
+	{
+		case F_DATE_TRUNC_TEXT_TIMESTAMP:
+			zone = KEYTRUNC_NONE;
+			argtype = TIMESTAMPOID;
+			break;
+		case F_DATE_TRUNC_TEXT_TIMESTAMPTZ:
+			zone = KEYTRUNC_SESSION;
+			argtype = TIMESTAMPTZOID;
+			break;
+		case F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT:
+			zone = KEYTRUNC_NAMED;
+			argtype = TIMESTAMPTZOID;
+			break;
+		default:
+			return NULL;
+	}
+	if (list_length(fe->args) != (zone == KEYTRUNC_NAMED ? 3 : 2))
+		return NULL;
+	unitarg = linitial(fe->args);
+	colarg = lsecond(fe->args);
+	if (!IsA(unitarg, Const) || ((Const *) unitarg)->constisnull ||
+		((Const *) unitarg)->consttype != TEXTOID)
+		return NULL;
+	if (!IsA(colarg, Var))
+		return NULL;
+	var = (Var *) colarg;
+	if (var->varno != 1 || var->varlevelsup != 0 || var->varattno <= 0 ||
+		var->vartype != argtype)
+		return NULL;
+	if (zone == KEYTRUNC_NAMED)
+	{
+		Node	   *zonearg = lthird(fe->args);
+
+		if (!IsA(zonearg, Const) || ((Const *) zonearg)->constisnull ||
+			((Const *) zonearg)->consttype != TEXTOID)
+			return NULL;
+	}
+
+	/* the unit as the function reads it */
+	units = DatumGetTextPP(((Const *) unitarg)->constvalue);
+	lowunits = downcase_truncate_identifier(VARDATA_ANY(units), VARSIZE_ANY_EXHDR(units), false);
+	type = DecodeUnits(0, lowunits, &val);
+	if (type != UNITS)
+		return NULL;
+	switch (val)
+	{
+		case DTK_DAY:
+			unit = USECS_PER_DAY;
+			break;
+		case DTK_HOUR:
+			unit = USECS_PER_HOUR;
+			break;
+		case DTK_MINUTE:
+			unit = USECS_PER_MINUTE;
+			break;
+		case DTK_SECOND:
+			unit = USECS_PER_SEC;
+			break;
+		case DTK_MILLISEC:
+			unit = 1000;
+			break;
+		case DTK_MICROSEC:
+			unit = 1;
+			break;
+		default:
+			/* weeks, months and up follow the calendar */
+			return NULL;
+	}
+
+	kt = palloc0(sizeof(KeyTrunc));
+	kt->col = var->varattno;
+	kt->unit = unit;
+	kt->zone = zone;
+	if (zone == KEYTRUNC_NAMED)
+	{
+		char		tzname[TZ_STRLEN_MAX + 1];
+
+		/* as the function reads it: at most TZ_STRLEN_MAX bytes */
+		text_to_cstring_buffer(DatumGetTextPP(((Const *) lthird(fe->args))->constvalue),
+							   tzname, sizeof(tzname));
+		kt->zonename = pstrdup(tzname);
+	}
+	if (zone == KEYTRUNC_NONE)
+	{
+		kt->resolved = true;
+		kt->fixed = true;
+		kt->offset = 0;
+	}
+	return kt;
+}
+
+/*
+ * The zone named, or NULL when it is no zone (the function reports that
+ * itself, for the first event it truncates).
+ */
+static pg_tz *
+keytrunc_lookup_zone(const char *tzname)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	pg_tz	   *volatile tz = NULL;
+
+	PG_TRY();
+	{
+		tz = compat_lookup_zone(tzname);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		tz = NULL;
+	}
+	PG_END_TRY();
+	return tz;
+}
+
+/*
+ * Resolves kt's zone for the current TimeZone and timezone_abbreviations,
+ * unless it was resolved under the same ones: whether it has a single UTC
+ * offset at all times (and no leap seconds), and which.
+ */
+void
+keytrunc_prepare(KeyTrunc *kt)
+{
+	const char *abbrevs = "";
+	pg_tz	   *tz;
+	long		gmtoff;
+
+	if (kt->zone == KEYTRUNC_NONE)
+		return;
+	if (kt->zone == KEYTRUNC_NAMED)
+	{
+		abbrevs = GetConfigOption("timezone_abbreviations", true, false);
+		if (abbrevs == NULL)
+			abbrevs = "";
+	}
+	if (kt->resolved && kt->under_tz == session_timezone &&
+		(kt->zone == KEYTRUNC_SESSION || strcmp(kt->under_abbrevs, abbrevs) == 0))
+		return;
+
+	kt->resolved = false;
+	kt->fixed = false;
+	if (kt->zone == KEYTRUNC_SESSION)
+		tz = session_timezone;
+	else
+		tz = keytrunc_lookup_zone(kt->zonename);
+	if (tz != NULL && pg_tz_acceptable(tz) && pg_get_timezone_offset(tz, &gmtoff) &&
+		gmtoff > -SECS_PER_DAY && gmtoff < SECS_PER_DAY)
+	{
+		kt->fixed = true;
+		kt->offset = (int64) gmtoff * USECS_PER_SEC;
+	}
+	if (kt->zone == KEYTRUNC_NAMED)
+	{
+		MemoryContext cxt = GetMemoryChunkContext(kt);
+
+		if (kt->under_abbrevs)
+			pfree(kt->under_abbrevs);
+		kt->under_abbrevs = MemoryContextStrdup(cxt, abbrevs);
+	}
+	kt->under_tz = session_timezone;
+	kt->resolved = true;
+}
+
+/* keytrunc_prepare for each of n keys that is a truncation (kts[i] not NULL) */
+void
+keytrunc_prepare_keys(KeyTrunc **kts, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (kts[i] != NULL)
+			keytrunc_prepare(kts[i]);
+}

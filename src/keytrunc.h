@@ -1,0 +1,78 @@
+/*-------------------------------------------------------------------------
+ *
+ * keytrunc.h
+ *	  Grouping keys that truncate the event time, date_trunc(unit, column
+ *	  [, zone]), computed by arithmetic where that gives exactly what the
+ *	  function gives (see keytrunc.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef LAMBDA_KEYTRUNC_H
+#define LAMBDA_KEYTRUNC_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "nodes/primnodes.h"
+#include "pgtime.h"
+
+/* Which zone a truncation is made in */
+typedef enum KeyTruncZone
+{
+	KEYTRUNC_NONE,				/* date_trunc(unit, timestamp): no zone */
+	KEYTRUNC_SESSION,			/* date_trunc(unit, timestamptz): TimeZone */
+	KEYTRUNC_NAMED				/* date_trunc(unit, timestamptz, 'zone') */
+} KeyTruncZone;
+
+typedef struct KeyTrunc
+{
+	AttrNumber	col;			/* the event table column truncated */
+	int64		unit;			/* the unit, in microseconds */
+	KeyTruncZone zone;
+	char	   *zonename;		/* KEYTRUNC_NAMED: the zone as written */
+	/* the zone as resolved under the settings noted (keytrunc_prepare) */
+	bool		resolved;
+	pg_tz	   *under_tz;		/* session_timezone then */
+	char	   *under_abbrevs;	/* timezone_abbreviations then (NAMED) */
+	bool		fixed;			/* one UTC offset at every time: arithmetic */
+	int64		offset;			/* that offset, microseconds east of UTC */
+} KeyTrunc;
+
+/*
+ * Timestamps the arithmetic takes: three days inside the range on each
+ * side, so that neither the local time (a fixed offset is under a day) nor
+ * the result can leave it. Others are left to the function (and its
+ * errors).
+ */
+#define KEYTRUNC_LOW	(MIN_TIMESTAMP + 3 * USECS_PER_DAY)
+#define KEYTRUNC_HIGH	(END_TIMESTAMP - 3 * USECS_PER_DAY)
+
+extern KeyTrunc *keytrunc_match(Expr *expr);
+extern void keytrunc_prepare(KeyTrunc *kt);
+extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
+
+/*
+ * The truncation of ts into *result, when the zone has one offset at all
+ * times and ts lies well inside the range (keytrunc_prepare must have
+ * resolved the zone for the current settings); false otherwise, the
+ * function to be called instead. In local time every unit taken here (a
+ * day or less) divides a day and starts at the local epoch, so the
+ * truncation is a floor to a multiple of the unit.
+ */
+static inline bool
+keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
+{
+	int64		local;
+	int64		q;
+
+	if (!kt->fixed || ts < KEYTRUNC_LOW || ts >= KEYTRUNC_HIGH)
+		return false;
+	local = ts + kt->offset;
+	q = local / kt->unit;
+	if (local % kt->unit < 0)
+		q--;
+	*result = Int64GetDatum(q * kt->unit - kt->offset);
+	return true;
+}
+
+#endif							/* LAMBDA_KEYTRUNC_H */
