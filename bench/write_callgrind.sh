@@ -7,7 +7,9 @@
 #   (run as root or as a user that can run initdb; needs valgrind)
 #
 # CONFIGS ["g1k g100k guniq two distinct"] which configurations to
-# run (none, the baseline, always runs first).
+# run (none, the baseline, always runs first); also "day" (ab_cpu.sh's: by
+# k2 / 10 and date_trunc('day', ts, 'UTC')) and "hour" (by k2 and
+# date_trunc('hour', ts) in the server's TimeZone: count, max).
 # XACTS [0] when set, instead of the COPY: XACTS transactions of XACT_ROWS
 # [5] rows each (INSERT ... VALUES), counted as the whole session less the
 # same session without them; prints instructions per transaction (the
@@ -57,6 +59,10 @@ views[g100k]="k2, $five"
 views[guniq]="k3, $five"
 views[two]="k2, $five|k3, $five"
 views[distinct]="k2, count(*) AS n, count(DISTINCT x) AS nx"
+# after '#': the GROUP BY when it is not "1" (the keys of ab_cpu.sh's "day"
+# and of view_bench.sh's views by hour)
+views[day]="k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five#1, 2"
+views[hour]="k2, date_trunc('hour', ts) AS hour, count(*), max(x)#1, 2"
 per=row
 [ "${XACTS:-0}" -gt 0 ] && per=xact
 printf "%-10s %14s %7s %14s %14s %14s\n" config instructions ratio "capture/$per" "commit/$per" "other/$per"
@@ -69,7 +75,9 @@ for c in none ${CONFIGS/none/}; do
     IFS='|' read -ra sels <<< "${views[$c]}"
     for sel in "${sels[@]}"; do
         n=$((n + 1))
-        echo "CREATE MATERIALIZED VIEW v$n WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t GROUP BY 1;" >> "$work/$c.sql"
+        group=1
+        case $sel in *'#'*) group=${sel#*#}; sel=${sel%%#*} ;; esac
+        echo "CREATE MATERIALIZED VIEW v$n WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t GROUP BY $group;" >> "$work/$c.sql"
     done
     toggle="--collect-atstart=no --toggle-collect=DoCopy --toggle-collect=capture_xact_callback"
     pre=0
