@@ -1,5 +1,6 @@
--- Grouping keys that truncate the event time (date_trunc(unit, ts [, zone])),
--- which capture computes by arithmetic in a zone of one UTC offset
+-- Grouping keys that truncate the event time (date_trunc(unit, ts [, zone]),
+-- date_trunc(unit, ts AT TIME ZONE zone), ts AT TIME ZONE zone), which
+-- capture computes by arithmetic in a zone of one UTC offset
 -- (src/keytrunc.c) and leaves to the function otherwise: every unit from
 -- microseconds to a day and beyond, no zone (timestamp), the session's
 -- TimeZone and named zones (UTC, a fixed abbreviation, a POSIX offset of
@@ -43,6 +44,10 @@ CREATE MATERIALIZED VIEW v_abbrev WITH (lambda.continuous) AS
 CREATE MATERIALIZED VIEW v_dst WITH (lambda.continuous) AS
   SELECT date_trunc('day', ts, 'Europe/Berlin') AS d, date_trunc('hour', ts, 'America/St_Johns') AS h,
          count(*) AS n FROM ev GROUP BY 1, 2;
+CREATE MATERIALIZED VIEW v_local WITH (lambda.continuous) AS
+  SELECT date_trunc('hour', ts AT TIME ZONE 'UTC') AS h, date_trunc('day', ts AT TIME ZONE '<+0530>-05:30') AS d,
+         ts AT TIME ZONE 'EST' AS l, date_trunc('hour', ts AT TIME ZONE 'America/St_Johns') AS hdst,
+         count(*) AS n FROM ev GROUP BY 1, 2, 3, 4;
 CREATE MATERIALIZED VIEW v_calendar WITH (lambda.continuous) AS
   SELECT date_trunc('week', ts, 'UTC') AS w, date_trunc('month', ts) AS mo, date_trunc('year', t) AS y,
          count(*) AS n FROM ev WHERE k <> 3 GROUP BY 1, 2, 3;
@@ -63,6 +68,9 @@ BEGIN
     $q$SELECT date_trunc('day', ts, 'EST'), ts, count(*) FROM ev GROUP BY 1, 2$q$);
   RETURN NEXT 'v_dst: ' || same('SELECT * FROM v_dst',
     $q$SELECT date_trunc('day', ts, 'Europe/Berlin'), date_trunc('hour', ts, 'America/St_Johns'), count(*) FROM ev GROUP BY 1, 2$q$);
+  RETURN NEXT 'v_local: ' || same('SELECT * FROM v_local',
+    $q$SELECT date_trunc('hour', ts AT TIME ZONE 'UTC'), date_trunc('day', ts AT TIME ZONE '<+0530>-05:30'),
+              ts AT TIME ZONE 'EST', date_trunc('hour', ts AT TIME ZONE 'America/St_Johns'), count(*) FROM ev GROUP BY 1, 2, 3, 4$q$);
   RETURN NEXT 'v_calendar: ' || same('SELECT * FROM v_calendar',
     $q$SELECT date_trunc('week', ts, 'UTC'), date_trunc('month', ts), date_trunc('year', t), count(*) FROM ev WHERE k <> 3 GROUP BY 1, 2, 3$q$);
   RETURN NEXT 'v_where: ' || same('SELECT * FROM v_where',
@@ -111,6 +119,7 @@ REFRESH MATERIALIZED VIEW v_units_ts;
 REFRESH MATERIALIZED VIEW v_half_hour_zone;
 REFRESH MATERIALIZED VIEW v_abbrev;
 REFRESH MATERIALIZED VIEW v_dst;
+REFRESH MATERIALIZED VIEW v_local;
 REFRESH MATERIALIZED VIEW v_calendar;
 REFRESH MATERIALIZED VIEW v_where;
 SELECT * FROM check_all();
@@ -137,7 +146,8 @@ SELECT lambda.create_event_table('ev2', time_column => 'ts');
 CREATE MATERIALIZED VIEW v_session WITH (lambda.continuous) AS
   SELECT tag, date_trunc('hour', ts) AS h, date_trunc('day', ts) AS d, count(*) AS n FROM ev2 GROUP BY 1, 2, 3;
 CREATE MATERIALIZED VIEW v_named WITH (lambda.continuous) AS
-  SELECT tag, date_trunc('hour', ts, 'IST') AS h, count(*) AS n FROM ev2 GROUP BY 1, 2;
+  SELECT tag, date_trunc('hour', ts, 'IST') AS h, date_trunc('minute', ts AT TIME ZONE 'IST') AS lm,
+         count(*) AS n FROM ev2 GROUP BY 1, 2, 3;
 CREATE FUNCTION ev2_rows(t int) RETURNS TABLE (tag int, ts timestamptz, x int) LANGUAGE sql AS $$
   SELECT t, '2026-01-01 00:00:00+00'::timestamptz + i * interval '7 minutes 11 seconds', i
   FROM generate_series(1, 500) i
@@ -166,8 +176,9 @@ SELECT same('SELECT * FROM v_session',
   $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), count(*)
      FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3$q$) AS v_session;
 SELECT same('SELECT * FROM v_named',
-  $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)
-     FROM ev2 GROUP BY 1, 2$q$) AS v_named;
+  $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END),
+            date_trunc('minute', ts AT TIME ZONE CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)
+     FROM ev2 GROUP BY 1, 2, 3$q$) AS v_named;
 -- the groups differ between the zones (a wrong offset could not pass)
 SELECT count(DISTINCT h) AS hours_of_tags_1_2_3 FROM v_session WHERE tag IN (1, 2, 3);
 SELECT count(DISTINCT h) AS hours_of_tags_5_6 FROM v_named WHERE tag IN (5, 6);
@@ -177,8 +188,9 @@ SELECT same('SELECT * FROM v_session',
   $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), count(*)
      FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3$q$) AS v_session_refreshed;
 SELECT same('SELECT * FROM v_named',
-  $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)
-     FROM ev2 GROUP BY 1, 2$q$) AS v_named_refreshed;
+  $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END),
+            date_trunc('minute', ts AT TIME ZONE CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)
+     FROM ev2 GROUP BY 1, 2, 3$q$) AS v_named_refreshed;
 
 -- 6. A zone of one UTC offset that counts leap seconds (right/UTC, where
 -- the system's time zone data has it; lambda_key_trunc_1.out where not):
@@ -195,9 +207,9 @@ SELECT zone_known('right/UTC') AS has_leap_second_zones \gset
 SELECT :'has_leap_second_zones' AS has_leap_second_zones;
 \if :has_leap_second_zones
 CREATE MATERIALIZED VIEW v_leap WITH (lambda.continuous) AS
-  SELECT date_trunc('minute', ts, 'right/UTC') AS m, count(*) AS n FROM ev2 GROUP BY 1;
+  SELECT date_trunc('minute', ts, 'right/UTC') AS m, ts AT TIME ZONE 'right/UTC' AS l, count(*) AS n FROM ev2 GROUP BY 1, 2;
 INSERT INTO ev2 SELECT 8, ts, x FROM ev2_rows(8);
-SELECT same('SELECT * FROM v_leap', $q$SELECT date_trunc('minute', ts, 'right/UTC'), count(*) FROM ev2 GROUP BY 1$q$) AS v_leap,
+SELECT same('SELECT * FROM v_leap', $q$SELECT date_trunc('minute', ts, 'right/UTC'), ts AT TIME ZONE 'right/UTC', count(*) FROM ev2 GROUP BY 1, 2$q$) AS v_leap,
        (SELECT count(*) FROM ev2 WHERE date_trunc('minute', ts, 'right/UTC') <> date_trunc('minute', ts, 'UTC')) AS minutes_unlike_utc;
 \endif
 

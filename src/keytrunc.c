@@ -14,7 +14,10 @@
  * the unit in local time: trunc(ts) = floor((ts + off) / unit) * unit - off.
  * Capture computes such keys so (keytrunc_value), for the timestamps well
  * inside the range; every other value, zone and unit goes to the function
- * itself, with its errors.
+ * itself, with its errors. The same holds of a column's local time in such
+ * a zone, ts AT TIME ZONE 'UTC' (ts + off), and of its truncation,
+ * date_trunc('hour', ts AT TIME ZONE 'UTC'), the spelling of a time bucket
+ * that CREATE's TimeZone warning suggests.
  *
  * The zone is what the function would use at the moment: the session's
  * TimeZone (date_trunc(unit, timestamptz)), or the named zone as looked up
@@ -37,11 +40,59 @@
 #include "compat.h"
 #include "keytrunc.h"
 
+/* A column of the event table of type type (a Var of its row): into *col. */
+static bool
+keytrunc_match_column(Node *node, Oid type, AttrNumber *col)
+{
+	Var		   *var;
+
+	if (node == NULL || !IsA(node, Var))
+		return false;
+	var = (Var *) node;
+	if (var->varno != 1 || var->varlevelsup != 0 || var->varattno <= 0 || var->vartype != type)
+		return false;
+	*col = var->varattno;
+	return true;
+}
+
 /*
- * The truncation expr is, when capture can compute it: date_trunc of a
- * timestamp or timestamptz column of the event table, to a constant unit of
- * a day or less, with no zone, the session's or a constant one. NULL
- * otherwise. Allocated in the current memory context.
+ * A timestamptz column of the event table shifted to a constant zone's
+ * local time, "column AT TIME ZONE 'zone'" (timezone(zone, column)): the
+ * column into *col and the zone into *zone; false for anything else.
+ */
+static bool
+keytrunc_match_at_zone(Node *node, AttrNumber *col, char **zone)
+{
+	FuncExpr   *fe;
+	Node	   *zonearg;
+	Node	   *colarg;
+	char		tzname[TZ_STRLEN_MAX + 1];
+
+	if (node == NULL || !IsA(node, FuncExpr))
+		return false;
+	fe = (FuncExpr *) node;
+	if (fe->funcid != F_TIMEZONE_TEXT_TIMESTAMPTZ || list_length(fe->args) != 2)
+		return false;
+	zonearg = linitial(fe->args);
+	colarg = lsecond(fe->args);
+	if (!IsA(zonearg, Const) || ((Const *) zonearg)->constisnull ||
+		((Const *) zonearg)->consttype != TEXTOID)
+		return false;
+	if (!keytrunc_match_column(colarg, TIMESTAMPTZOID, col))
+		return false;
+	/* as the function reads it: at most TZ_STRLEN_MAX bytes */
+	text_to_cstring_buffer(DatumGetTextPP(((Const *) zonearg)->constvalue), tzname, sizeof(tzname));
+	*zone = pstrdup(tzname);
+	return true;
+}
+
+/*
+ * What capture computes of expr (a planned grouping key), or NULL:
+ * date_trunc of a timestamp or timestamptz column of the event table to a
+ * constant unit of a day or less, with no zone, the session's or a
+ * constant one; date_trunc of such a column's local time in a constant
+ * zone (date_trunc(unit, ts AT TIME ZONE 'zone')); that local time itself.
+ * Allocated in the current memory context.
  */
 KeyTrunc *
 keytrunc_match(Expr *expr)
@@ -51,7 +102,9 @@ keytrunc_match(Expr *expr)
 	Oid			argtype;
 	Node	   *unitarg;
 	Node	   *colarg;
-	Var		   *var;
+	AttrNumber	col;
+	char	   *zonename = NULL;
+	bool		local = false;
 	char	   *lowunits;
 	text	   *units;
 	int			type;
@@ -62,6 +115,14 @@ keytrunc_match(Expr *expr)
 	if (expr == NULL || !IsA(expr, FuncExpr))
 		return NULL;
 	fe = (FuncExpr *) expr;
+	if (keytrunc_match_at_zone((Node *) expr, &col, &zonename))
+	{
+		/* the local time alone: a truncation to the microsecond */
+		unit = 1;
+		zone = KEYTRUNC_NAMED;
+		local = true;
+		goto matched;
+	}
 	switch (fe->funcid)
 	{
 		case F_DATE_TRUNC_TEXT_TIMESTAMP:
@@ -86,19 +147,26 @@ keytrunc_match(Expr *expr)
 	if (!IsA(unitarg, Const) || ((Const *) unitarg)->constisnull ||
 		((Const *) unitarg)->consttype != TEXTOID)
 		return NULL;
-	if (!IsA(colarg, Var))
+	if (zone == KEYTRUNC_NONE && keytrunc_match_at_zone(colarg, &col, &zonename))
+	{
+		/* date_trunc(unit, ts AT TIME ZONE 'zone'): in that zone's local time */
+		zone = KEYTRUNC_NAMED;
+		local = true;
+	}
+	else if (!keytrunc_match_column(colarg, argtype, &col))
 		return NULL;
-	var = (Var *) colarg;
-	if (var->varno != 1 || var->varlevelsup != 0 || var->varattno <= 0 ||
-		var->vartype != argtype)
-		return NULL;
-	if (zone == KEYTRUNC_NAMED)
+	if (zone == KEYTRUNC_NAMED && !local)
 	{
 		Node	   *zonearg = lthird(fe->args);
+		char		tzname[TZ_STRLEN_MAX + 1];
 
 		if (!IsA(zonearg, Const) || ((Const *) zonearg)->constisnull ||
 			((Const *) zonearg)->consttype != TEXTOID)
 			return NULL;
+		/* as the function reads it: at most TZ_STRLEN_MAX bytes */
+		text_to_cstring_buffer(DatumGetTextPP(((Const *) zonearg)->constvalue),
+							   tzname, sizeof(tzname));
+		zonename = pstrdup(tzname);
 	}
 
 	/* the unit as the function reads it */
@@ -132,19 +200,13 @@ keytrunc_match(Expr *expr)
 			return NULL;
 	}
 
+matched:
 	kt = palloc0(sizeof(KeyTrunc));
-	kt->col = var->varattno;
+	kt->col = col;
 	kt->unit = unit;
 	kt->zone = zone;
-	if (zone == KEYTRUNC_NAMED)
-	{
-		char		tzname[TZ_STRLEN_MAX + 1];
-
-		/* as the function reads it: at most TZ_STRLEN_MAX bytes */
-		text_to_cstring_buffer(DatumGetTextPP(((Const *) lthird(fe->args))->constvalue),
-							   tzname, sizeof(tzname));
-		kt->zonename = pstrdup(tzname);
-	}
+	kt->zonename = zonename;
+	kt->local = local;
 	if (zone == KEYTRUNC_NONE)
 	{
 		kt->resolved = true;

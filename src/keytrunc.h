@@ -30,6 +30,8 @@ typedef struct KeyTrunc
 	int64		unit;			/* the unit, in microseconds */
 	KeyTruncZone zone;
 	char	   *zonename;		/* KEYTRUNC_NAMED: the zone as written */
+	bool		local;			/* of the column's local time in that zone
+								 * (ts AT TIME ZONE 'zone'): a timestamp */
 	/* the zone as resolved under the settings noted (keytrunc_prepare) */
 	bool		resolved;
 	pg_tz	   *under_tz;		/* session_timezone then */
@@ -57,7 +59,8 @@ extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
  * resolved the zone for the current settings); false otherwise, the
  * function to be called instead. In local time every unit taken here (a
  * day or less) divides a day and starts at the local epoch, so the
- * truncation is a floor to a multiple of the unit.
+ * truncation is a floor to a multiple of the unit; it is that local time
+ * (kt->local), or the instant it is.
  */
 static inline bool
 keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
@@ -71,7 +74,7 @@ keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
 	q = local / kt->unit;
 	if (local % kt->unit < 0)
 		q--;
-	*result = Int64GetDatum(q * kt->unit - kt->offset);
+	*result = Int64GetDatum(kt->local ? q * kt->unit : q * kt->unit - kt->offset);
 	return true;
 }
 
