@@ -1,11 +1,12 @@
 -- Grouping keys that truncate the event time (date_trunc(unit, ts [, zone]),
--- date_trunc(unit, ts AT TIME ZONE zone), ts AT TIME ZONE zone), which
--- capture computes by arithmetic in a zone of one UTC offset
+-- date_trunc(unit, ts AT TIME ZONE zone), ts AT TIME ZONE zone, date_bin),
+-- which capture computes by arithmetic in a zone of one UTC offset
 -- (src/keytrunc.c) and leaves to the function otherwise: every unit from
 -- microseconds to a day and beyond, no zone (timestamp), the session's
 -- TimeZone and named zones (UTC, a fixed abbreviation, a POSIX offset of
 -- +05:30, a zone with DST), timestamps before 2000 and 1970, BC, near both
--- ends of the range, at unit boundaries, infinite and NULL; rows read at
+-- ends of the range, at unit boundaries, before and after date_bin's
+-- origin, infinite and NULL; rows read at
 -- their offsets (no NULLs) and the general way; TimeZone and
 -- timezone_abbreviations changed between statements, a truncation the
 -- function refuses. Each view is compared with its defining query before
@@ -48,6 +49,9 @@ CREATE MATERIALIZED VIEW v_local WITH (lambda.continuous) AS
   SELECT date_trunc('hour', ts AT TIME ZONE 'UTC') AS h, date_trunc('day', ts AT TIME ZONE '<+0530>-05:30') AS d,
          ts AT TIME ZONE 'EST' AS l, date_trunc('hour', ts AT TIME ZONE 'America/St_Johns') AS hdst,
          count(*) AS n FROM ev GROUP BY 1, 2, 3, 4;
+CREATE MATERIALIZED VIEW v_bin WITH (lambda.continuous) AS
+  SELECT k, date_bin('15 minutes', ts, '2001-01-01 00:07:00+00') AS b,
+         date_bin('1 day 2 hours 3.5 seconds', t, '2000-01-01') AS bt, count(*) AS n FROM ev GROUP BY 1, 2, 3;
 CREATE MATERIALIZED VIEW v_calendar WITH (lambda.continuous) AS
   SELECT date_trunc('week', ts, 'UTC') AS w, date_trunc('month', ts) AS mo, date_trunc('year', t) AS y,
          count(*) AS n FROM ev WHERE k <> 3 GROUP BY 1, 2, 3;
@@ -71,6 +75,9 @@ BEGIN
   RETURN NEXT 'v_local: ' || same('SELECT * FROM v_local',
     $q$SELECT date_trunc('hour', ts AT TIME ZONE 'UTC'), date_trunc('day', ts AT TIME ZONE '<+0530>-05:30'),
               ts AT TIME ZONE 'EST', date_trunc('hour', ts AT TIME ZONE 'America/St_Johns'), count(*) FROM ev GROUP BY 1, 2, 3, 4$q$);
+  RETURN NEXT 'v_bin: ' || same('SELECT * FROM v_bin',
+    $q$SELECT k, date_bin('15 minutes', ts, '2001-01-01 00:07:00+00'), date_bin('1 day 2 hours 3.5 seconds', t, '2000-01-01'),
+              count(*) FROM ev GROUP BY 1, 2, 3$q$);
   RETURN NEXT 'v_calendar: ' || same('SELECT * FROM v_calendar',
     $q$SELECT date_trunc('week', ts, 'UTC'), date_trunc('month', ts), date_trunc('year', t), count(*) FROM ev WHERE k <> 3 GROUP BY 1, 2, 3$q$);
   RETURN NEXT 'v_where: ' || same('SELECT * FROM v_where',
@@ -99,7 +106,7 @@ INSERT INTO ev (k, ts, t, x) VALUES
   (1, '1970-01-01 00:00:00+00', '1970-01-01 00:00:00', 2),
   (2, '0001-12-31 23:59:59.999999+00 BC', '0001-12-31 23:59:59.999999 BC', 3),
   (2, '0001-01-01 00:00:00+00', '0001-01-01 00:00:00', 4),
-  (3, '4714-11-29 12:34:56.789012+00 BC', '4714-11-24 00:00:00 BC', 5),
+  (3, '4714-11-29 12:34:56.789012+00 BC', '4714-11-26 00:00:00 BC', 5),
   (3, '294276-12-25 23:59:59.999999+00', '294276-12-31 23:59:59.999999', 6),
   (4, '1000-06-15 07:30:00+00 BC', '1000-06-15 07:30:00 BC', 7);
 SELECT * FROM check_all();
@@ -120,6 +127,7 @@ REFRESH MATERIALIZED VIEW v_half_hour_zone;
 REFRESH MATERIALIZED VIEW v_abbrev;
 REFRESH MATERIALIZED VIEW v_dst;
 REFRESH MATERIALIZED VIEW v_local;
+REFRESH MATERIALIZED VIEW v_bin;
 REFRESH MATERIALIZED VIEW v_calendar;
 REFRESH MATERIALIZED VIEW v_where;
 SELECT * FROM check_all();
@@ -213,4 +221,10 @@ SELECT same('SELECT * FROM v_leap', $q$SELECT date_trunc('minute', ts, 'right/UT
        (SELECT count(*) FROM ev2 WHERE date_trunc('minute', ts, 'right/UTC') <> date_trunc('minute', ts, 'UTC')) AS minutes_unlike_utc;
 \endif
 
+SET client_min_messages = warning;
 DROP EXTENSION pg_lambda CASCADE;
+RESET client_min_messages;
+RESET timezone;
+DROP VIEW zone_of;
+DROP TABLE ev, ev2;
+DROP FUNCTION same(text, text), check_all(), ev2_rows(int), zone_known(text);

@@ -17,7 +17,8 @@
  * itself, with its errors. The same holds of a column's local time in such
  * a zone, ts AT TIME ZONE 'UTC' (ts + off), and of its truncation,
  * date_trunc('hour', ts AT TIME ZONE 'UTC'), the spelling of a time bucket
- * that CREATE's TimeZone warning suggests.
+ * that CREATE's TimeZone warning suggests; and of date_bin('5 minutes', ts,
+ * origin), which involves no zone, for times at or after the origin.
  *
  * The zone is what the function would use at the moment: the session's
  * TimeZone (date_trunc(unit, timestamptz)), or the named zone as looked up
@@ -87,12 +88,55 @@ keytrunc_match_at_zone(Node *node, AttrNumber *col, char **zone)
 }
 
 /*
+ * date_bin(stride, column, origin) of a timestamp or timestamptz column
+ * with a constant stride of days and time (no months), greater than zero,
+ * and a finite constant origin: the stride and origin into *stride and
+ * *origin. false for anything else, and for what the function refuses.
+ */
+static bool
+keytrunc_match_bin(Expr *expr, AttrNumber *col, int64 *stride, int64 *origin)
+{
+	FuncExpr   *fe = (FuncExpr *) expr;
+	Oid			type;
+	Node	   *stridearg;
+	Node	   *originarg;
+	Interval   *iv;
+	Timestamp	o;
+
+	if (fe->funcid == F_DATE_BIN_INTERVAL_TIMESTAMP_TIMESTAMP)
+		type = TIMESTAMPOID;
+	else if (fe->funcid == F_DATE_BIN_INTERVAL_TIMESTAMPTZ_TIMESTAMPTZ)
+		type = TIMESTAMPTZOID;
+	else
+		return false;
+	if (list_length(fe->args) != 3)
+		return false;
+	stridearg = linitial(fe->args);
+	originarg = lthird(fe->args);
+	if (!IsA(stridearg, Const) || ((Const *) stridearg)->constisnull ||
+		((Const *) stridearg)->consttype != INTERVALOID ||
+		!IsA(originarg, Const) || ((Const *) originarg)->constisnull ||
+		((Const *) originarg)->consttype != type ||
+		!keytrunc_match_column(lsecond(fe->args), type, col))
+		return false;
+	iv = DatumGetIntervalP(((Const *) stridearg)->constvalue);
+	o = DatumGetTimestamp(((Const *) originarg)->constvalue);
+	if (iv->month != 0 || TIMESTAMP_NOT_FINITE(o) ||
+		pg_mul_s64_overflow(iv->day, USECS_PER_DAY, stride) ||
+		pg_add_s64_overflow(*stride, iv->time, stride) || *stride <= 0)
+		return false;
+	*origin = o;
+	return true;
+}
+
+/*
  * What capture computes of expr (a planned grouping key), or NULL:
  * date_trunc of a timestamp or timestamptz column of the event table to a
  * constant unit of a day or less, with no zone, the session's or a
  * constant one; date_trunc of such a column's local time in a constant
- * zone (date_trunc(unit, ts AT TIME ZONE 'zone')); that local time itself.
- * Allocated in the current memory context.
+ * zone (date_trunc(unit, ts AT TIME ZONE 'zone')); that local time itself;
+ * date_bin of a column with a constant stride and origin (a sliding
+ * window's step key among them). Allocated in the current memory context.
  */
 KeyTrunc *
 keytrunc_match(Expr *expr)
@@ -105,6 +149,8 @@ keytrunc_match(Expr *expr)
 	AttrNumber	col;
 	char	   *zonename = NULL;
 	bool		local = false;
+	bool		bin = false;
+	int64		origin = 0;
 	char	   *lowunits;
 	text	   *units;
 	int			type;
@@ -115,6 +161,12 @@ keytrunc_match(Expr *expr)
 	if (expr == NULL || !IsA(expr, FuncExpr))
 		return NULL;
 	fe = (FuncExpr *) expr;
+	if (keytrunc_match_bin(expr, &col, &unit, &origin))
+	{
+		zone = KEYTRUNC_NONE;
+		bin = true;
+		goto matched;
+	}
 	if (keytrunc_match_at_zone((Node *) expr, &col, &zonename))
 	{
 		/* the local time alone: a truncation to the microsecond */
@@ -207,6 +259,8 @@ matched:
 	kt->zone = zone;
 	kt->zonename = zonename;
 	kt->local = local;
+	kt->bin = bin;
+	kt->origin = origin;
 	if (zone == KEYTRUNC_NONE)
 	{
 		kt->resolved = true;

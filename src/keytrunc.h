@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "common/int.h"
 #include "datatype/timestamp.h"
 #include "nodes/primnodes.h"
 #include "pgtime.h"
@@ -32,6 +33,8 @@ typedef struct KeyTrunc
 	char	   *zonename;		/* KEYTRUNC_NAMED: the zone as written */
 	bool		local;			/* of the column's local time in that zone
 								 * (ts AT TIME ZONE 'zone'): a timestamp */
+	bool		bin;			/* date_bin(unit, column, origin) */
+	int64		origin;			/* its origin */
 	/* the zone as resolved under the settings noted (keytrunc_prepare) */
 	bool		resolved;
 	pg_tz	   *under_tz;		/* session_timezone then */
@@ -60,7 +63,8 @@ extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
  * function to be called instead. In local time every unit taken here (a
  * day or less) divides a day and starts at the local epoch, so the
  * truncation is a floor to a multiple of the unit; it is that local time
- * (kt->local), or the instant it is.
+ * (kt->local), or the instant it is. date_bin is a floor to a multiple of
+ * the stride after the origin, in no zone.
  */
 static inline bool
 keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
@@ -70,6 +74,19 @@ keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
 
 	if (!kt->fixed || ts < KEYTRUNC_LOW || ts >= KEYTRUNC_HIGH)
 		return false;
+	if (kt->bin)
+	{
+		int64		diff;
+
+		/*
+		 * date_bin at or after its origin: every major rounds the same way
+		 * there (15 rounds times before it differently from 16 on)
+		 */
+		if (ts < kt->origin || pg_sub_s64_overflow(ts, kt->origin, &diff))
+			return false;
+		*result = Int64GetDatum(kt->origin + (diff - diff % kt->unit));
+		return true;
+	}
 	local = ts + kt->offset;
 	q = local / kt->unit;
 	if (local % kt->unit < 0)
