@@ -54,9 +54,9 @@ typedef struct ViewDef
 	bool		keys_image_eq;	/* equal keys always have equal images */
 	ExprState **keyexprs;
 	AttrNumber *keycols;		/* per key: as ViewAgg.argcols */
-	struct KeyTrunc **keytrunc; /* per key: a date_trunc capture computes
-								 * itself (keytrunc.c), or NULL; NULL when
-								 * no key is one */
+	struct KeyTrunc **keytrunc; /* per key: a time bucket of a column that
+								 * capture computes itself (keytrunc.c), or
+								 * NULL; NULL when no key is one */
 	AttrNumber	maxcol;			/* the last column keycols/argcols name */
 	bool		keys_fixed;		/* every key fixed-length and by value */
 	ExprState  *where;

@@ -22,10 +22,10 @@
  *
  * The zone is what the function would use at the moment: the session's
  * TimeZone (date_trunc(unit, timestamptz)), or the named zone as looked up
- * under timezone_abbreviations and, since 18, the TimeZone's own
- * abbreviations. keytrunc_prepare resolves it again whenever either setting
- * is not the one it was resolved under; capture calls it before each batch
- * of rows and before each single row.
+ * under timezone_abbreviations (and TimeZone, whose own abbreviations the
+ * newest majors consult first). keytrunc_prepare resolves it again whenever
+ * either setting is not the one it was resolved under; capture calls it
+ * before each batch of rows and before each single row.
  *
  *-------------------------------------------------------------------------
  */

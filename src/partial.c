@@ -665,12 +665,12 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 /*
  * The shape of rows of desc for what def reads, when capture can read its
  * columns straight from a row (partial_add_shaped_batch): no WHERE, no sliding
- * window, keys plain columns or date_trunc()s of columns that keytrunc.c
- * computes, all of fixed length and by value, aggregate arguments plain
- * columns of fixed length and by value, aggregates computed inline
- * (ViewAgg.plain), and every column up to the last one it reads
- * fixed-length and by value, so that in a row without NULLs each lies at an
- * offset known in advance. NULL otherwise. Allocated
+ * window, keys plain columns or time buckets of columns that keytrunc.c
+ * computes (date_trunc, date_bin, AT TIME ZONE), all of fixed length and by
+ * value, aggregate arguments plain columns of fixed length and by value,
+ * aggregates computed inline (ViewAgg.plain), and every column up to the
+ * last one it reads fixed-length and by value, so that in a row without
+ * NULLs each lies at an offset known in advance. NULL otherwise. Allocated
  * in the current memory context.
  */
 PartialShape *
@@ -761,7 +761,7 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 			keyvals[i] = fetch_att(*data + shape->attoff[c], true, shape->attlen[c]);
 		else
 		{
-			/* a date_trunc of a column (partial_shape): the general way where it has to be */
+			/* a time bucket of a column (partial_shape): the general way where it must be */
 			const KeyTrunc *kt = def->keytrunc[i];
 
 			c = kt->col - 1;
