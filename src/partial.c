@@ -664,8 +664,9 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 
 /*
  * The shape of rows of desc for what def reads, when capture can read its
- * columns straight from a row (partial_add_shaped_batch): no WHERE, no sliding
- * window, keys plain columns or time buckets of columns that keytrunc.c
+ * columns straight from a row (partial_add_shaped_batch): no WHERE, a
+ * sliding window's step key only if keytrunc.c computes it, keys plain
+ * columns or time buckets of columns that keytrunc.c
  * computes (date_trunc, date_bin, AT TIME ZONE), all of fixed length and by
  * value, aggregate arguments plain columns of fixed length and by value,
  * aggregates computed inline (ViewAgg.plain), and every column up to the
@@ -680,7 +681,10 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	int32		off = 0;
 	int			i;
 
-	if (def->where != NULL || def->sliding || !def->keys_fixed ||
+	/* a sliding window's step key (the last) is a date_bin keytrunc.c computes */
+	if (def->sliding && (def->keytrunc == NULL || def->keytrunc[def->nkeys - 1] == NULL))
+		return NULL;
+	if (def->where != NULL || !def->keys_fixed ||
 		def->maxcol <= 0 || desc->natts < def->maxcol)
 		return NULL;
 	for (i = 0; i < def->nkeys; i++)
@@ -771,6 +775,10 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 				return -1;
 		}
 	}
+	/* a step that has expired: the general way leaves the row out */
+	if (def->sliding &&
+		DatumGetTimestamp(keyvals[def->nkeys - 1]) < DatumGetTimestamp(ph->horizon))
+		return -1;
 	return key_image_fixed(def, keyvals, keynulls, fixed);
 }
 
