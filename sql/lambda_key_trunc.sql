@@ -1,5 +1,6 @@
 -- Grouping keys that truncate the event time (date_trunc(unit, ts [, zone]),
--- date_trunc(unit, ts AT TIME ZONE zone), ts AT TIME ZONE zone, date_bin),
+-- date_trunc(unit, ts AT TIME ZONE zone), ts AT TIME ZONE zone, ts::date,
+-- (ts AT TIME ZONE zone)::date, date_bin),
 -- which capture computes by arithmetic in a zone of one UTC offset
 -- (src/keytrunc.c) and leaves to the function otherwise: every unit from
 -- microseconds to a day and beyond, no zone (timestamp), the session's
@@ -48,7 +49,8 @@ CREATE MATERIALIZED VIEW v_dst WITH (lambda.continuous) AS
 CREATE MATERIALIZED VIEW v_local WITH (lambda.continuous) AS
   SELECT date_trunc('hour', ts AT TIME ZONE 'UTC') AS h, date_trunc('day', ts AT TIME ZONE '<+0530>-05:30') AS d,
          ts AT TIME ZONE 'EST' AS l, date_trunc('hour', ts AT TIME ZONE 'America/St_Johns') AS hdst,
-         count(*) AS n FROM ev GROUP BY 1, 2, 3, 4;
+         ts::date AS dd, (ts AT TIME ZONE '<+0530>-05:30')::date AS dz, t::date AS dt,
+         count(*) AS n FROM ev GROUP BY 1, 2, 3, 4, 5, 6, 7;
 CREATE MATERIALIZED VIEW v_bin WITH (lambda.continuous) AS
   SELECT k, date_bin('15 minutes', ts, '2001-01-01 00:07:00+00') AS b,
          date_bin('1 day 2 hours 3.5 seconds', t, '2000-01-01') AS bt, count(*) AS n FROM ev GROUP BY 1, 2, 3;
@@ -74,7 +76,8 @@ BEGIN
     $q$SELECT date_trunc('day', ts, 'Europe/Berlin'), date_trunc('hour', ts, 'America/St_Johns'), count(*) FROM ev GROUP BY 1, 2$q$);
   RETURN NEXT 'v_local: ' || same('SELECT * FROM v_local',
     $q$SELECT date_trunc('hour', ts AT TIME ZONE 'UTC'), date_trunc('day', ts AT TIME ZONE '<+0530>-05:30'),
-              ts AT TIME ZONE 'EST', date_trunc('hour', ts AT TIME ZONE 'America/St_Johns'), count(*) FROM ev GROUP BY 1, 2, 3, 4$q$);
+              ts AT TIME ZONE 'EST', date_trunc('hour', ts AT TIME ZONE 'America/St_Johns'),
+              ts::date, (ts AT TIME ZONE '<+0530>-05:30')::date, t::date, count(*) FROM ev GROUP BY 1, 2, 3, 4, 5, 6, 7$q$);
   RETURN NEXT 'v_bin: ' || same('SELECT * FROM v_bin',
     $q$SELECT k, date_bin('15 minutes', ts, '2001-01-01 00:07:00+00'), date_bin('1 day 2 hours 3.5 seconds', t, '2000-01-01'),
               count(*) FROM ev GROUP BY 1, 2, 3$q$);
@@ -152,7 +155,8 @@ SELECT * FROM check_all();
 CREATE TABLE ev2 (tag int NOT NULL, ts timestamptz NOT NULL, x int NOT NULL);
 SELECT lambda.create_event_table('ev2', time_column => 'ts');
 CREATE MATERIALIZED VIEW v_session WITH (lambda.continuous) AS
-  SELECT tag, date_trunc('hour', ts) AS h, date_trunc('day', ts) AS d, count(*) AS n FROM ev2 GROUP BY 1, 2, 3;
+  SELECT tag, date_trunc('hour', ts) AS h, date_trunc('day', ts) AS d, ts::date AS dd, count(*) AS n
+    FROM ev2 GROUP BY 1, 2, 3, 4;
 CREATE MATERIALIZED VIEW v_named WITH (lambda.continuous) AS
   SELECT tag, date_trunc('hour', ts, 'IST') AS h, date_trunc('minute', ts AT TIME ZONE 'IST') AS lm,
          count(*) AS n FROM ev2 GROUP BY 1, 2, 3;
@@ -181,8 +185,8 @@ CREATE VIEW zone_of(tag, zone) AS
   VALUES (1, 'Etc/GMT+3'), (2, '<+0530>-05:30'), (3, 'Asia/Kathmandu'), (4, 'Etc/GMT+3'),
          (5, 'Etc/GMT+3'), (6, 'Etc/GMT+3'), (7, 'Etc/GMT+3');
 SELECT same('SELECT * FROM v_session',
-  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), count(*)
-     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3$q$) AS v_session;
+  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), (ts AT TIME ZONE zone)::date, count(*)
+     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3, 4$q$) AS v_session;
 SELECT same('SELECT * FROM v_named',
   $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END),
             date_trunc('minute', ts AT TIME ZONE CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)
@@ -193,8 +197,8 @@ SELECT count(DISTINCT h) AS hours_of_tags_5_6 FROM v_named WHERE tag IN (5, 6);
 REFRESH MATERIALIZED VIEW v_session;
 REFRESH MATERIALIZED VIEW v_named;
 SELECT same('SELECT * FROM v_session',
-  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), count(*)
-     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3$q$) AS v_session_refreshed;
+  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), (ts AT TIME ZONE zone)::date, count(*)
+     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3, 4$q$) AS v_session_refreshed;
 SELECT same('SELECT * FROM v_named',
   $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END),
             date_trunc('minute', ts AT TIME ZONE CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)

@@ -17,7 +17,8 @@
  * itself, with its errors. The same holds of a column's local time in such
  * a zone, ts AT TIME ZONE 'UTC' (ts + off), and of its truncation,
  * date_trunc('hour', ts AT TIME ZONE 'UTC'), the spelling of a time bucket
- * that CREATE's TimeZone warning suggests; and of date_bin('5 minutes', ts,
+ * that CREATE's TimeZone warning suggests; of the date of a column's time,
+ * ts::date, (ts AT TIME ZONE 'UTC')::date; and of date_bin('5 minutes', ts,
  * origin), which involves no zone, for times at or after the origin.
  *
  * The zone is what the function would use at the moment: the session's
@@ -135,6 +136,7 @@ keytrunc_match_bin(Expr *expr, AttrNumber *col, int64 *stride, int64 *origin)
  * constant unit of a day or less, with no zone, the session's or a
  * constant one; date_trunc of such a column's local time in a constant
  * zone (date_trunc(unit, ts AT TIME ZONE 'zone')); that local time itself;
+ * the date of either (ts::date, (ts AT TIME ZONE 'zone')::date);
  * date_bin of a column with a constant stride and origin (a sliding
  * window's step key among them). Allocated in the current memory context.
  */
@@ -149,6 +151,7 @@ keytrunc_match(Expr *expr)
 	AttrNumber	col;
 	char	   *zonename = NULL;
 	bool		local = false;
+	bool		todate = false;
 	bool		bin = false;
 	int64		origin = 0;
 	char	   *lowunits;
@@ -165,6 +168,28 @@ keytrunc_match(Expr *expr)
 	{
 		zone = KEYTRUNC_NONE;
 		bin = true;
+		goto matched;
+	}
+	if ((fe->funcid == F_DATE_TIMESTAMPTZ || fe->funcid == F_DATE_TIMESTAMP) &&
+		list_length(fe->args) == 1)
+	{
+		/*
+		 * the date of the column: in the session's TimeZone (ts::date), of a
+		 * timestamp, of a local time in a zone ((ts AT TIME ZONE 'z')::date)
+		 */
+		Node	   *arg = linitial(fe->args);
+
+		if (fe->funcid == F_DATE_TIMESTAMPTZ && keytrunc_match_column(arg, TIMESTAMPTZOID, &col))
+			zone = KEYTRUNC_SESSION;
+		else if (fe->funcid == F_DATE_TIMESTAMP && keytrunc_match_column(arg, TIMESTAMPOID, &col))
+			zone = KEYTRUNC_NONE;
+		else if (fe->funcid == F_DATE_TIMESTAMP && keytrunc_match_at_zone(arg, &col, &zonename))
+			zone = KEYTRUNC_NAMED;
+		else
+			return NULL;
+		unit = USECS_PER_DAY;
+		local = true;
+		todate = true;
 		goto matched;
 	}
 	if (keytrunc_match_at_zone((Node *) expr, &col, &zonename))
@@ -259,6 +284,7 @@ matched:
 	kt->zone = zone;
 	kt->zonename = zonename;
 	kt->local = local;
+	kt->todate = todate;
 	kt->bin = bin;
 	kt->origin = origin;
 	if (zone == KEYTRUNC_NONE)

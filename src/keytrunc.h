@@ -16,6 +16,7 @@
 #include "datatype/timestamp.h"
 #include "nodes/primnodes.h"
 #include "pgtime.h"
+#include "utils/date.h"
 
 /* Which zone a truncation is made in */
 typedef enum KeyTruncZone
@@ -33,6 +34,7 @@ typedef struct KeyTrunc
 	char	   *zonename;		/* KEYTRUNC_NAMED: the zone as written */
 	bool		local;			/* of the column's local time in that zone
 								 * (ts AT TIME ZONE 'zone'): a timestamp */
+	bool		todate;			/* the local time's date (ts::date) */
 	bool		bin;			/* date_bin(unit, column, origin) */
 	int64		origin;			/* its origin */
 	/* the zone as resolved under the settings noted (keytrunc_prepare) */
@@ -63,8 +65,9 @@ extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
  * function to be called instead. In local time every unit taken here (a
  * day or less) divides a day and starts at the local epoch, so the
  * truncation is a floor to a multiple of the unit; it is that local time
- * (kt->local), or the instant it is. date_bin is a floor to a multiple of
- * the stride after the origin, in no zone.
+ * (kt->local), or the instant it is, or the day of that local time
+ * (kt->todate). date_bin is a floor to a multiple of the stride after the
+ * origin, in no zone.
  */
 static inline bool
 keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
@@ -91,6 +94,12 @@ keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
 	q = local / kt->unit;
 	if (local % kt->unit < 0)
 		q--;
+	if (kt->todate)
+	{
+		/* days since 2000-01-01 (unit is a day) */
+		*result = DateADTGetDatum((DateADT) q);
+		return true;
+	}
 	*result = Int64GetDatum(kt->local ? q * kt->unit : q * kt->unit - kt->offset);
 	return true;
 }
