@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * keytrunc.h
- *	  Grouping keys that truncate the event time, date_trunc(unit, column
- *	  [, zone]), computed by arithmetic where that gives exactly what the
- *	  function gives (see keytrunc.c).
+ *	  Grouping keys that bucket the event time (date_trunc, AT TIME ZONE,
+ *	  ::date, date_bin of a column), computed by arithmetic where that gives
+ *	  exactly what the function gives (see keytrunc.c).
  *
  *-------------------------------------------------------------------------
  */

@@ -664,15 +664,15 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 
 /*
  * The shape of rows of desc for what def reads, when capture can read its
- * columns straight from a row (partial_add_shaped_batch): no WHERE, a
- * sliding window's step key only if keytrunc.c computes it, keys plain
- * columns or time buckets of columns that keytrunc.c
- * computes (date_trunc, date_bin, AT TIME ZONE), all of fixed length and by
- * value, aggregate arguments plain columns of fixed length and by value,
- * aggregates computed inline (ViewAgg.plain), and every column up to the
- * last one it reads fixed-length and by value, so that in a row without
- * NULLs each lies at an offset known in advance. NULL otherwise. Allocated
- * in the current memory context.
+ * columns straight from a row (partial_add_shaped_batch): no WHERE; keys
+ * plain columns or time buckets of columns that keytrunc.c computes
+ * (date_trunc, AT TIME ZONE, ::date, date_bin; a sliding window's step key
+ * must be one), all of fixed length and by value; aggregate arguments plain
+ * columns of fixed length and by value, aggregates computed inline
+ * (ViewAgg.plain); and every column up to the last one it reads
+ * fixed-length and by value, so that in a row without NULLs each lies at
+ * an offset known in advance. NULL otherwise. Allocated in the current
+ * memory context.
  */
 PartialShape *
 partial_shape(ViewDef *def, TupleDesc desc)
