@@ -46,6 +46,10 @@ CREATE MATERIALIZED VIEW v_abbrev WITH (lambda.continuous) AS
 CREATE MATERIALIZED VIEW v_dst WITH (lambda.continuous) AS
   SELECT date_trunc('day', ts, 'Europe/Berlin') AS d, date_trunc('hour', ts, 'America/St_Johns') AS h,
          count(*) AS n FROM ev GROUP BY 1, 2;
+CREATE MATERIALIZED VIEW v_dst_hours WITH (lambda.continuous) AS
+  SELECT date_trunc('hour', ts, 'Europe/Berlin') AS hb, date_trunc('minute', ts, 'Australia/Lord_Howe') AS ml,
+         date_trunc('hour', ts AT TIME ZONE 'America/New_York') AS hn, (ts AT TIME ZONE 'Europe/Berlin')::date AS db,
+         ts AT TIME ZONE 'MSK' AS lmsk, count(*) AS n FROM ev GROUP BY 1, 2, 3, 4, 5;
 CREATE MATERIALIZED VIEW v_local WITH (lambda.continuous) AS
   SELECT date_trunc('hour', ts AT TIME ZONE 'UTC') AS h, date_trunc('day', ts AT TIME ZONE '<+0530>-05:30') AS d,
          ts AT TIME ZONE 'EST' AS l, date_trunc('hour', ts AT TIME ZONE 'America/St_Johns') AS hdst,
@@ -74,6 +78,10 @@ BEGIN
     $q$SELECT date_trunc('day', ts, 'EST'), ts, count(*) FROM ev GROUP BY 1, 2$q$);
   RETURN NEXT 'v_dst: ' || same('SELECT * FROM v_dst',
     $q$SELECT date_trunc('day', ts, 'Europe/Berlin'), date_trunc('hour', ts, 'America/St_Johns'), count(*) FROM ev GROUP BY 1, 2$q$);
+  RETURN NEXT 'v_dst_hours: ' || same('SELECT * FROM v_dst_hours',
+    $q$SELECT date_trunc('hour', ts, 'Europe/Berlin'), date_trunc('minute', ts, 'Australia/Lord_Howe'),
+              date_trunc('hour', ts AT TIME ZONE 'America/New_York'), (ts AT TIME ZONE 'Europe/Berlin')::date,
+              ts AT TIME ZONE 'MSK', count(*) FROM ev GROUP BY 1, 2, 3, 4, 5$q$);
   RETURN NEXT 'v_local: ' || same('SELECT * FROM v_local',
     $q$SELECT date_trunc('hour', ts AT TIME ZONE 'UTC'), date_trunc('day', ts AT TIME ZONE '<+0530>-05:30'),
               ts AT TIME ZONE 'EST', date_trunc('hour', ts AT TIME ZONE 'America/St_Johns'),
@@ -102,6 +110,18 @@ SELECT b % 50, base + d * interval '1 microsecond', (base + d * interval '1 micr
 FROM (SELECT b, '1999-12-31 00:00:00+00'::timestamptz + b * interval '30 minutes' AS base
       FROM generate_series(-200, 200) b) s,
      (VALUES (-1), (0), (1)) v(d);
+-- six hours around changes of daylight saving time (Berlin, St. John's,
+-- Lord Howe's half hour, New York in 1970 and 2100), and around 1850,
+-- before zones' first transitions; MSK is a dynamic abbreviation (Moscow's
+-- standard time, also while Moscow kept summer time: not the zone's offset)
+INSERT INTO ev (k, ts, t, x)
+SELECT 8, t0 + i * interval '7 minutes 13.000007 seconds',
+       (t0 + i * interval '7 minutes 13.000007 seconds') AT TIME ZONE 'UTC', i
+FROM (SELECT c - interval '3 hours' AS t0
+      FROM (VALUES ('2026-03-29 01:00+00'::timestamptz), ('2026-10-25 01:00+00'), ('2026-03-08 05:30+00'),
+                   ('2026-11-01 04:30+00'), ('2026-04-05 15:00+00'), ('2026-10-04 15:30+00'),
+                   ('1970-04-26 07:00+00'), ('2100-11-07 06:00+00'), ('1850-06-01 00:00+00')) v(c)) s,
+     generate_series(0, 50) i;
 -- 1969/1970, 1 BC / 1 AD, near the start of the range and its end (k = 3,
 -- which v_calendar leaves out: a month or year of them is out of range)
 INSERT INTO ev (k, ts, t, x) VALUES
@@ -129,6 +149,7 @@ REFRESH MATERIALIZED VIEW v_units_ts;
 REFRESH MATERIALIZED VIEW v_half_hour_zone;
 REFRESH MATERIALIZED VIEW v_abbrev;
 REFRESH MATERIALIZED VIEW v_dst;
+REFRESH MATERIALIZED VIEW v_dst_hours;
 REFRESH MATERIALIZED VIEW v_local;
 REFRESH MATERIALIZED VIEW v_bin;
 REFRESH MATERIALIZED VIEW v_calendar;
@@ -172,6 +193,11 @@ SET timezone = 'Asia/Kathmandu';
 INSERT INTO ev2 SELECT * FROM ev2_rows(3);
 SET timezone = 'Etc/GMT+3';
 INSERT INTO ev2 SELECT * FROM ev2_rows(4);
+-- a zone with daylight saving time, across its change back to standard time
+SET timezone = 'America/New_York';
+INSERT INTO ev2 SELECT 9, '2026-11-01 03:00+00'::timestamptz + i * interval '3 minutes 7 seconds', i
+  FROM generate_series(1, 200) i;
+SET timezone = 'Etc/GMT+3';
 -- timezone_abbreviations: IST is Israel's +02 in the default set, India's
 -- +05:30 in "India"
 RESET timezone_abbreviations;
@@ -183,7 +209,7 @@ INSERT INTO ev2 SELECT * FROM ev2_rows(7);
 SET timezone = 'UTC';
 CREATE VIEW zone_of(tag, zone) AS
   VALUES (1, 'Etc/GMT+3'), (2, '<+0530>-05:30'), (3, 'Asia/Kathmandu'), (4, 'Etc/GMT+3'),
-         (5, 'Etc/GMT+3'), (6, 'Etc/GMT+3'), (7, 'Etc/GMT+3');
+         (5, 'Etc/GMT+3'), (6, 'Etc/GMT+3'), (7, 'Etc/GMT+3'), (9, 'America/New_York');
 SELECT same('SELECT * FROM v_session',
   $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), (ts AT TIME ZONE zone)::date, count(*)
      FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3, 4$q$) AS v_session;

@@ -50,8 +50,8 @@
  *			iterators that fill a caller's result
  *	18		pg_class.relallfrozen (pages all frozen)			compat_swap_relallfrozen()
  *	17		a zone name as timestamptz_trunc_zone() & co. read	compat_lookup_zone()
- *			it: DecodeTimezoneNameToTz(), before 17 written
- *			out in each of those functions
+ *			it: DecodeTimezoneName(), before 17 written out
+ *			in each of those functions
  *	16		simple_heap_update() says which indexes need		compat_simple_heap_update()
  *			entries (TU_UpdateIndexes)
  *	18		index_beginscan() takes instrumentation				compat_index_beginscan()
@@ -522,21 +522,27 @@ compat_tbm_blocks(TIDBitmap *tbm, int *n)
 /*
  * The zone a zone name given to date_trunc(), AT TIME ZONE & co. means, as
  * those functions look it up: an abbreviation of timezone_abbreviations
- * first (a fixed offset, or the zone a dynamic one refers to), then a zone
- * name. Errors as they do for a name that is neither (17 and later; NULL
- * before 17, where the callers report it themselves).
+ * first (a fixed offset, or the zone a dynamic one refers to: *dynamic),
+ * then a zone name. Errors as they do for a name that is neither (17 and
+ * later; NULL before 17, where the callers report it themselves).
  */
 static inline pg_tz *
-compat_lookup_zone(const char *tzname)
+compat_lookup_zone(const char *tzname, bool *dynamic)
 {
-#if PG_VERSION_NUM >= 170000
-	return DecodeTimezoneNameToTz(tzname);
-#else
-	char	   *lowzone = downcase_truncate_identifier(tzname, strlen(tzname), false);
 	int			val;
 	pg_tz	   *tzp = NULL;
+#if PG_VERSION_NUM >= 170000
+	int			type = DecodeTimezoneName(tzname, &val, &tzp);
+
+	*dynamic = type == TZNAME_DYNTZ;
+	if (type == TZNAME_FIXED_OFFSET)
+		return pg_tzset_offset(-val);
+	return tzp;
+#else
+	char	   *lowzone = downcase_truncate_identifier(tzname, strlen(tzname), false);
 	int			type = DecodeTimezoneAbbrev(0, lowzone, &val, &tzp);
 
+	*dynamic = type == DYNTZ;
 	if (type == TZ || type == DTZ)
 		return pg_tzset_offset(-val);
 	if (type == DYNTZ)

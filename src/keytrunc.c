@@ -301,14 +301,14 @@ matched:
  * itself, for the first event it truncates).
  */
 static pg_tz *
-keytrunc_lookup_zone(const char *tzname)
+keytrunc_lookup_zone(const char *tzname, bool *dynamic)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	pg_tz	   *volatile tz = NULL;
 
 	PG_TRY();
 	{
-		tz = compat_lookup_zone(tzname);
+		tz = compat_lookup_zone(tzname, dynamic);
 	}
 	PG_CATCH();
 	{
@@ -331,6 +331,7 @@ keytrunc_prepare(KeyTrunc *kt)
 	const char *abbrevs = "";
 	pg_tz	   *tz;
 	long		gmtoff;
+	bool		dynamic = false;
 
 	if (kt->zone == KEYTRUNC_NONE)
 		return;
@@ -346,15 +347,33 @@ keytrunc_prepare(KeyTrunc *kt)
 
 	kt->resolved = false;
 	kt->fixed = false;
+	kt->tz = NULL;
+	kt->span_from = kt->span_to = 0;
 	if (kt->zone == KEYTRUNC_SESSION)
 		tz = session_timezone;
 	else
-		tz = keytrunc_lookup_zone(kt->zonename);
-	if (tz != NULL && pg_tz_acceptable(tz) && pg_get_timezone_offset(tz, &gmtoff) &&
-		gmtoff > -SECS_PER_DAY && gmtoff < SECS_PER_DAY)
+		tz = keytrunc_lookup_zone(kt->zonename, &dynamic);
+	/*
+	 * a local time in a zone named by a dynamic abbreviation takes the
+	 * abbreviation's offset at each time (AT TIME ZONE), not the zone's
+	 */
+	if (tz != NULL && pg_tz_acceptable(tz) && !(dynamic && kt->local))
 	{
-		kt->fixed = true;
-		kt->offset = (int64) gmtoff * USECS_PER_SEC;
+		if (pg_get_timezone_offset(tz, &gmtoff) &&
+			gmtoff > -SECS_PER_DAY && gmtoff < SECS_PER_DAY)
+		{
+			kt->fixed = true;
+			kt->offset = (int64) gmtoff * USECS_PER_SEC;
+		}
+		else if (kt->local || kt->unit <= USECS_PER_HOUR)
+		{
+			/*
+			 * a local time, or a truncation to an hour or less, which takes
+			 * the offset at ts itself; a day's takes that of the local
+			 * midnight (the function looks it up), unless the zone has one
+			 */
+			kt->tz = tz;
+		}
 	}
 	if (kt->zone == KEYTRUNC_NAMED)
 	{
@@ -377,4 +396,43 @@ keytrunc_prepare_keys(KeyTrunc **kts, int n)
 	for (i = 0; i < n; i++)
 		if (kts[i] != NULL)
 			keytrunc_prepare(kts[i]);
+}
+
+/*
+ * The UTC offset of kt->tz at ts, as the functions take it (the local time
+ * of ts's second: timestamp2tm), noted with the stretch of time that has it
+ * up to the zone's next transition (kt->span_*). False where that is not
+ * plain: ts's second is itself a transition, the two lookups disagree, the
+ * offset is a day or more, or the zone library fails.
+ */
+bool
+keytrunc_offset_at(KeyTrunc *kt, Timestamp ts)
+{
+	const int64 shift = (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
+	int64		secs = ts / USECS_PER_SEC;
+	pg_time_t	t;
+	struct pg_tm *tm;
+	long		before_off;
+	long		after_off;
+	int			before_dst;
+	int			after_dst;
+	pg_time_t	boundary;
+	int			r;
+
+	if (ts % USECS_PER_SEC < 0)
+		secs--;
+	t = (pg_time_t) (secs + shift);
+	tm = pg_localtime(&t, kt->tz);
+	if (tm == NULL || tm->tm_gmtoff <= -SECS_PER_DAY || tm->tm_gmtoff >= SECS_PER_DAY)
+		return false;
+	r = pg_next_dst_boundary(&t, &before_off, &before_dst, &boundary, &after_off, &after_dst, kt->tz);
+	if (r < 0 || before_off != tm->tm_gmtoff || (r == 1 && boundary <= t))
+		return false;
+	kt->span_from = secs * USECS_PER_SEC;
+	if (r == 0 || boundary - shift >= KEYTRUNC_HIGH / USECS_PER_SEC)
+		kt->span_to = KEYTRUNC_HIGH;
+	else
+		kt->span_to = (int64) (boundary - shift) * USECS_PER_SEC;
+	kt->span_off = (int64) tm->tm_gmtoff * USECS_PER_SEC;
+	return true;
 }

@@ -43,6 +43,16 @@ typedef struct KeyTrunc
 	char	   *under_abbrevs;	/* timezone_abbreviations then (NAMED) */
 	bool		fixed;			/* one UTC offset at every time: arithmetic */
 	int64		offset;			/* that offset, microseconds east of UTC */
+	/*
+	 * A zone whose offset changes (daylight saving time), where the result
+	 * depends only on the offset at ts itself (units of an hour or less, or
+	 * a local time): the offset looked up once for the stretch of time
+	 * around ts that has it (keytrunc_offset_at)
+	 */
+	pg_tz	   *tz;				/* the zone, when it is such (else NULL) */
+	Timestamp	span_from;		/* [span_from, span_to) has offset span_off */
+	Timestamp	span_to;
+	int64		span_off;
 } KeyTrunc;
 
 /*
@@ -57,12 +67,14 @@ typedef struct KeyTrunc
 extern KeyTrunc *keytrunc_match(Expr *expr);
 extern void keytrunc_prepare(KeyTrunc *kt);
 extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
+extern bool keytrunc_offset_at(KeyTrunc *kt, Timestamp ts);
 
 /*
  * The truncation of ts into *result, when the zone has one offset at all
- * times and ts lies well inside the range (keytrunc_prepare must have
- * resolved the zone for the current settings); false otherwise, the
- * function to be called instead. In local time every unit taken here (a
+ * times or the result depends only on the offset at ts (kt->tz), and ts
+ * lies well inside the range (keytrunc_prepare must have resolved the zone
+ * for the current settings); false otherwise, the function to be called
+ * instead. In local time every unit taken here (a
  * day or less) divides a day and starts at the local epoch, so the
  * truncation is a floor to a multiple of the unit; it is that local time
  * (kt->local), or the instant it is, or the day of that local time
@@ -70,12 +82,21 @@ extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
  * origin, in no zone.
  */
 static inline bool
-keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
+keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
 {
+	int64		offset;
 	int64		local;
 	int64		q;
 
-	if (!kt->fixed || ts < KEYTRUNC_LOW || ts >= KEYTRUNC_HIGH)
+	if (ts < KEYTRUNC_LOW || ts >= KEYTRUNC_HIGH)
+		return false;
+	if (kt->fixed)
+		offset = kt->offset;
+	else if (kt->tz == NULL)
+		return false;
+	else if ((ts >= kt->span_from && ts < kt->span_to) || keytrunc_offset_at(kt, ts))
+		offset = kt->span_off;
+	else
 		return false;
 	if (kt->bin)
 	{
@@ -90,7 +111,7 @@ keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
 		*result = Int64GetDatum(kt->origin + (diff - diff % kt->unit));
 		return true;
 	}
-	local = ts + kt->offset;
+	local = ts + offset;
 	q = local / kt->unit;
 	if (local % kt->unit < 0)
 		q--;
@@ -100,7 +121,7 @@ keytrunc_value(const KeyTrunc *kt, Timestamp ts, Datum *result)
 		*result = DateADTGetDatum((DateADT) q);
 		return true;
 	}
-	*result = Int64GetDatum(kt->local ? q * kt->unit : q * kt->unit - kt->offset);
+	*result = Int64GetDatum(kt->local ? q * kt->unit : q * kt->unit - offset);
 	return true;
 }
 

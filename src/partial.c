@@ -766,7 +766,7 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 		else
 		{
 			/* a time bucket of a column (partial_shape): the general way where it must be */
-			const KeyTrunc *kt = def->keytrunc[i];
+			KeyTrunc   *kt = def->keytrunc[i];
 
 			c = kt->col - 1;
 			if (!keytrunc_value(kt, DatumGetTimestamp(fetch_att(*data + shape->attoff[c], true,
