@@ -61,6 +61,10 @@ CREATE MATERIALIZED VIEW v_bin WITH (lambda.continuous) AS
 CREATE MATERIALIZED VIEW v_calendar WITH (lambda.continuous) AS
   SELECT date_trunc('week', ts, 'UTC') AS w, date_trunc('month', ts) AS mo, date_trunc('year', t) AS y,
          count(*) AS n FROM ev WHERE k <> 3 GROUP BY 1, 2, 3;
+CREATE MATERIALIZED VIEW v_calendar_zones WITH (lambda.continuous) AS
+  SELECT date_trunc('month', ts, 'Europe/Berlin') AS mb, date_trunc('quarter', ts AT TIME ZONE 'America/New_York') AS qn,
+         date_trunc('millennium', t) AS mil, date_trunc('week', ts, '<+0530>-05:30') AS wk, date_trunc('decade', ts) AS dec,
+         count(*) AS n FROM ev WHERE k <> 3 GROUP BY 1, 2, 3, 4, 5;
 CREATE MATERIALIZED VIEW v_where WITH (lambda.continuous) AS
   SELECT date_trunc('minute', ts, 'UTC') AS m, count(*) AS n FROM ev WHERE x % 3 <> 1 GROUP BY 1;
 
@@ -91,6 +95,10 @@ BEGIN
               count(*) FROM ev GROUP BY 1, 2, 3$q$);
   RETURN NEXT 'v_calendar: ' || same('SELECT * FROM v_calendar',
     $q$SELECT date_trunc('week', ts, 'UTC'), date_trunc('month', ts), date_trunc('year', t), count(*) FROM ev WHERE k <> 3 GROUP BY 1, 2, 3$q$);
+  RETURN NEXT 'v_calendar_zones: ' || same('SELECT * FROM v_calendar_zones',
+    $q$SELECT date_trunc('month', ts, 'Europe/Berlin'), date_trunc('quarter', ts AT TIME ZONE 'America/New_York'),
+              date_trunc('millennium', t), date_trunc('week', ts, '<+0530>-05:30'), date_trunc('decade', ts),
+              count(*) FROM ev WHERE k <> 3 GROUP BY 1, 2, 3, 4, 5$q$);
   RETURN NEXT 'v_where: ' || same('SELECT * FROM v_where',
     $q$SELECT date_trunc('minute', ts, 'UTC'), count(*) FROM ev WHERE x % 3 <> 1 GROUP BY 1$q$);
 END
@@ -153,6 +161,7 @@ REFRESH MATERIALIZED VIEW v_dst_hours;
 REFRESH MATERIALIZED VIEW v_local;
 REFRESH MATERIALIZED VIEW v_bin;
 REFRESH MATERIALIZED VIEW v_calendar;
+REFRESH MATERIALIZED VIEW v_calendar_zones;
 REFRESH MATERIALIZED VIEW v_where;
 SELECT * FROM check_all();
 INSERT INTO ev (k, ts, t, x) SELECT i % 7, '2026-03-29 00:00:00+00'::timestamptz + i * interval '17 minutes 3.000001 seconds',
@@ -176,8 +185,9 @@ SELECT * FROM check_all();
 CREATE TABLE ev2 (tag int NOT NULL, ts timestamptz NOT NULL, x int NOT NULL);
 SELECT lambda.create_event_table('ev2', time_column => 'ts');
 CREATE MATERIALIZED VIEW v_session WITH (lambda.continuous) AS
-  SELECT tag, date_trunc('hour', ts) AS h, date_trunc('day', ts) AS d, ts::date AS dd, count(*) AS n
-    FROM ev2 GROUP BY 1, 2, 3, 4;
+  SELECT tag, date_trunc('hour', ts) AS h, date_trunc('day', ts) AS d, ts::date AS dd,
+         date_trunc('week', ts) AS w, count(*) AS n
+    FROM ev2 GROUP BY 1, 2, 3, 4, 5;
 CREATE MATERIALIZED VIEW v_named WITH (lambda.continuous) AS
   SELECT tag, date_trunc('hour', ts, 'IST') AS h, date_trunc('minute', ts AT TIME ZONE 'IST') AS lm,
          count(*) AS n FROM ev2 GROUP BY 1, 2, 3;
@@ -197,6 +207,12 @@ INSERT INTO ev2 SELECT * FROM ev2_rows(4);
 SET timezone = 'America/New_York';
 INSERT INTO ev2 SELECT 9, '2026-11-01 03:00+00'::timestamptz + i * interval '3 minutes 7 seconds', i
   FROM generate_series(1, 200) i;
+-- one instant on the same local date in two zones, whose weeks begin at
+-- different instants
+SET timezone = 'Etc/GMT+3';
+INSERT INTO ev2 VALUES (10, '2026-01-07 12:00+00', 1);
+SET timezone = '<+0530>-05:30';
+INSERT INTO ev2 VALUES (11, '2026-01-07 12:00+00', 1);
 SET timezone = 'Etc/GMT+3';
 -- timezone_abbreviations: IST is Israel's +02 in the default set, India's
 -- +05:30 in "India"
@@ -209,10 +225,12 @@ INSERT INTO ev2 SELECT * FROM ev2_rows(7);
 SET timezone = 'UTC';
 CREATE VIEW zone_of(tag, zone) AS
   VALUES (1, 'Etc/GMT+3'), (2, '<+0530>-05:30'), (3, 'Asia/Kathmandu'), (4, 'Etc/GMT+3'),
-         (5, 'Etc/GMT+3'), (6, 'Etc/GMT+3'), (7, 'Etc/GMT+3'), (9, 'America/New_York');
+         (5, 'Etc/GMT+3'), (6, 'Etc/GMT+3'), (7, 'Etc/GMT+3'), (9, 'America/New_York'),
+         (10, 'Etc/GMT+3'), (11, '<+0530>-05:30');
 SELECT same('SELECT * FROM v_session',
-  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), (ts AT TIME ZONE zone)::date, count(*)
-     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3, 4$q$) AS v_session;
+  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), (ts AT TIME ZONE zone)::date,
+            date_trunc('week', ts, zone), count(*)
+     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3, 4, 5$q$) AS v_session;
 SELECT same('SELECT * FROM v_named',
   $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END),
             date_trunc('minute', ts AT TIME ZONE CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)
@@ -223,8 +241,9 @@ SELECT count(DISTINCT h) AS hours_of_tags_5_6 FROM v_named WHERE tag IN (5, 6);
 REFRESH MATERIALIZED VIEW v_session;
 REFRESH MATERIALIZED VIEW v_named;
 SELECT same('SELECT * FROM v_session',
-  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), (ts AT TIME ZONE zone)::date, count(*)
-     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3, 4$q$) AS v_session_refreshed;
+  $q$SELECT tag, date_trunc('hour', ts, zone), date_trunc('day', ts, zone), (ts AT TIME ZONE zone)::date,
+            date_trunc('week', ts, zone), count(*)
+     FROM ev2 JOIN zone_of USING (tag) GROUP BY 1, 2, 3, 4, 5$q$) AS v_session_refreshed;
 SELECT same('SELECT * FROM v_named',
   $q$SELECT tag, date_trunc('hour', ts, CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END),
             date_trunc('minute', ts AT TIME ZONE CASE tag WHEN 6 THEN '<+0530>-05:30' ELSE '<+02>-02' END), count(*)

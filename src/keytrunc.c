@@ -21,6 +21,14 @@
  * ts::date, (ts AT TIME ZONE 'UTC')::date; and of date_bin('5 minutes', ts,
  * origin), which involves no zone, for times at or after the origin.
  *
+ * In a zone whose offset changes, the local time of ts takes the offset at
+ * ts: truncations to an hour or less and local times are computed with it
+ * (looked up once for the stretch of time up to the zone's next
+ * transition). A truncation to a day there, and to a week or a longer unit
+ * anywhere, takes the offset at the local midnight it gives; it depends
+ * on the local date alone, so the function's result for the last local
+ * date is kept and the function called again only for a new date.
+ *
  * The zone is what the function would use at the moment: the session's
  * TimeZone (date_trunc(unit, timestamptz)), or the named zone as looked up
  * under timezone_abbreviations (and TimeZone, whose own abbreviations the
@@ -34,6 +42,7 @@
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -146,13 +155,14 @@ keytrunc_match(Expr *expr)
 	FuncExpr   *fe;
 	KeyTruncZone zone;
 	Oid			argtype;
-	Node	   *unitarg;
+	Node	   *unitarg = NULL;
 	Node	   *colarg;
 	AttrNumber	col;
 	char	   *zonename = NULL;
 	bool		local = false;
 	bool		todate = false;
 	bool		bin = false;
+	bool		calendar = false;
 	int64		origin = 0;
 	char	   *lowunits;
 	text	   *units;
@@ -272,8 +282,18 @@ keytrunc_match(Expr *expr)
 		case DTK_MICROSEC:
 			unit = 1;
 			break;
+		case DTK_WEEK:
+		case DTK_MONTH:
+		case DTK_QUARTER:
+		case DTK_YEAR:
+		case DTK_DECADE:
+		case DTK_CENTURY:
+		case DTK_MILLENNIUM:
+			/* the calendar's: the function's result kept per local date */
+			unit = USECS_PER_DAY;
+			calendar = true;
+			break;
 		default:
-			/* weeks, months and up follow the calendar */
 			return NULL;
 	}
 
@@ -287,11 +307,25 @@ matched:
 	kt->todate = todate;
 	kt->bin = bin;
 	kt->origin = origin;
+	kt->calendar = calendar;
+	if (unitarg != NULL && unit == USECS_PER_DAY)
+	{
+		/* what a new local date calls (keytrunc_memo) */
+		Oid			fn = local ? F_DATE_TRUNC_TEXT_TIMESTAMP : fe->funcid;
+
+		fmgr_info(fn, &kt->flinfo);
+		kt->unitarg = datumCopy(((Const *) unitarg)->constvalue, false, -1);
+		if (fn == F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT)
+			kt->zonearg = datumCopy(((Const *) lthird(fe->args))->constvalue, false, -1);
+		kt->scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda time bucket",
+											ALLOCSET_SMALL_SIZES);
+	}
 	if (zone == KEYTRUNC_NONE)
 	{
 		kt->resolved = true;
 		kt->fixed = true;
 		kt->offset = 0;
+		kt->memo = calendar;
 	}
 	return kt;
 }
@@ -349,6 +383,8 @@ keytrunc_prepare(KeyTrunc *kt)
 	kt->fixed = false;
 	kt->tz = NULL;
 	kt->span_from = kt->span_to = 0;
+	kt->memo = false;
+	kt->memo_valid = false;
 	if (kt->zone == KEYTRUNC_SESSION)
 		tz = session_timezone;
 	else
@@ -364,15 +400,19 @@ keytrunc_prepare(KeyTrunc *kt)
 		{
 			kt->fixed = true;
 			kt->offset = (int64) gmtoff * USECS_PER_SEC;
+			kt->memo = kt->calendar;
 		}
-		else if (kt->local || kt->unit <= USECS_PER_HOUR)
+		else
 		{
 			/*
-			 * a local time, or a truncation to an hour or less, which takes
-			 * the offset at ts itself; a day's takes that of the local
-			 * midnight (the function looks it up), unless the zone has one
+			 * The local date and time of ts take the offset at ts itself.
+			 * A truncation to an hour or less and a local time are
+			 * computed; a day's and the calendar's take the offset at the
+			 * local midnight they give, which the function looks up: its
+			 * result is kept per local date.
 			 */
 			kt->tz = tz;
+			kt->memo = kt->calendar || (!kt->local && kt->unit == USECS_PER_DAY && !kt->todate);
 		}
 	}
 	if (kt->zone == KEYTRUNC_NAMED)
@@ -435,4 +475,30 @@ keytrunc_offset_at(KeyTrunc *kt, Timestamp ts)
 		kt->span_to = (int64) (boundary - shift) * USECS_PER_SEC;
 	kt->span_off = (int64) tm->tm_gmtoff * USECS_PER_SEC;
 	return true;
+}
+
+/*
+ * The function's result for ts, whose local time (local) falls on the
+ * local date day, kept for the next events of that date: a truncation to a
+ * day or a unit of the calendar depends on the local date alone (the
+ * fields timestamp2tm gives, truncated, and the offset at the local time
+ * they make). Errors as the function does.
+ */
+Datum
+keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 day)
+{
+	MemoryContext old = MemoryContextSwitchTo(kt->scratch);
+	Datum		r;
+
+	if (kt->flinfo.fn_oid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT)
+		r = FunctionCall3(&kt->flinfo, kt->unitarg, TimestampTzGetDatum(ts), kt->zonearg);
+	else
+		r = FunctionCall2(&kt->flinfo, kt->unitarg,
+						  TimestampGetDatum(kt->local ? local : ts));
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(kt->scratch);
+	kt->memo_day = day;
+	kt->memo_result = r;
+	kt->memo_valid = true;
+	return r;
 }

@@ -14,6 +14,7 @@
 
 #include "common/int.h"
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "pgtime.h"
 #include "utils/date.h"
@@ -53,6 +54,21 @@ typedef struct KeyTrunc
 	Timestamp	span_from;		/* [span_from, span_to) has offset span_off */
 	Timestamp	span_to;
 	int64		span_off;
+
+	/*
+	 * Units of the calendar (a week and up; a day in a zone whose offset
+	 * changes): the result depends only on the local date, so the
+	 * function's result for the last local date is kept (keytrunc_memo)
+	 */
+	bool		calendar;		/* a week or a longer unit */
+	bool		memo;			/* results of the function kept per date */
+	FmgrInfo	flinfo;			/* the date_trunc to call for a new date */
+	Datum		unitarg;		/* its unit */
+	Datum		zonearg;		/* and zone (date_trunc(unit, ts, zone)) */
+	MemoryContext scratch;		/* for its call, reset after it */
+	bool		memo_valid;
+	int64		memo_day;		/* the local date (days since 2000-01-01) */
+	Datum		memo_result;	/* and the function's result for it */
 } KeyTrunc;
 
 /*
@@ -68,6 +84,7 @@ extern KeyTrunc *keytrunc_match(Expr *expr);
 extern void keytrunc_prepare(KeyTrunc *kt);
 extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
 extern bool keytrunc_offset_at(KeyTrunc *kt, Timestamp ts);
+extern Datum keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 day);
 
 /*
  * The truncation of ts into *result, when the zone has one offset at all
@@ -78,8 +95,9 @@ extern bool keytrunc_offset_at(KeyTrunc *kt, Timestamp ts);
  * day or less) divides a day and starts at the local epoch, so the
  * truncation is a floor to a multiple of the unit; it is that local time
  * (kt->local), or the instant it is, or the day of that local time
- * (kt->todate). date_bin is a floor to a multiple of the stride after the
- * origin, in no zone.
+ * (kt->todate). A unit of the calendar takes the function's result for the
+ * local date, kept while events fall on that date (kt->memo). date_bin is
+ * a floor to a multiple of the stride after the origin, in no zone.
  */
 static inline bool
 keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
@@ -119,6 +137,13 @@ keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
 	{
 		/* days since 2000-01-01 (unit is a day) */
 		*result = DateADTGetDatum((DateADT) q);
+		return true;
+	}
+	if (kt->memo)
+	{
+		/* the local date's (unit is a day) */
+		*result = kt->memo_valid && kt->memo_day == q ? kt->memo_result :
+			keytrunc_memo(kt, ts, local, q);
 		return true;
 	}
 	*result = Int64GetDatum(kt->local ? q * kt->unit : q * kt->unit - offset);
