@@ -11,7 +11,8 @@
 # k2 / 10 and date_trunc('day', ts, 'UTC')) and "hour" (by k2 and
 # date_trunc('hour', ts) in the server's TimeZone: count, max), "bin"
 # (the same by date_bin('5 minutes', ts, '2000-01-01 00:00+00')) and
-# "hourdst" (by date_trunc('hour', ts, 'Europe/Berlin')).
+# "hourdst" and "monthdst" (by date_trunc('hour' or 'month', ts,
+# 'Europe/Berlin')).
 # XACTS [0] when set, instead of the COPY: XACTS transactions of XACT_ROWS
 # [5] rows each (INSERT ... VALUES), counted as the whole session less the
 # same session without them; prints instructions per transaction (the
@@ -67,6 +68,7 @@ views[day]="k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five#1, 2"
 views[hour]="k2, date_trunc('hour', ts) AS hour, count(*), max(x)#1, 2"
 views[bin]="k2, date_bin('5 minutes', ts, '2000-01-01 00:00+00') AS bin, count(*), max(x)#1, 2"
 views[hourdst]="k2, date_trunc('hour', ts, 'Europe/Berlin') AS hour, count(*), max(x)#1, 2"
+views[monthdst]="k2, date_trunc('month', ts, 'Europe/Berlin') AS month, count(*), max(x)#1, 2"
 per=row
 [ "${XACTS:-0}" -gt 0 ] && per=xact
 printf "%-10s %14s %7s %14s %14s %14s\n" config instructions ratio "capture/$per" "commit/$per" "other/$per"

@@ -26,8 +26,9 @@
  * (looked up once for the stretch of time up to the zone's next
  * transition). A truncation to a day there, and to a week or a longer unit
  * anywhere, takes the offset at the local midnight it gives; it depends
- * on the local date alone, so the function's result for the last local
- * date is kept and the function called again only for a new date.
+ * on the local date alone, and dates of one day, week, month, quarter or
+ * year truncate alike, so the function's result for the last such bucket
+ * is kept and the function called again only for a new one.
  *
  * The zone is what the function would use at the moment: the session's
  * TimeZone (date_trunc(unit, timestamptz)), or the named zone as looked up
@@ -163,6 +164,7 @@ keytrunc_match(Expr *expr)
 	bool		todate = false;
 	bool		bin = false;
 	bool		calendar = false;
+	int			field = DTK_DAY;
 	int64		origin = 0;
 	char	   *lowunits;
 	text	   *units;
@@ -289,13 +291,14 @@ keytrunc_match(Expr *expr)
 		case DTK_DECADE:
 		case DTK_CENTURY:
 		case DTK_MILLENNIUM:
-			/* the calendar's: the function's result kept per local date */
+			/* the calendar's: the function's result kept per bucket */
 			unit = USECS_PER_DAY;
 			calendar = true;
 			break;
 		default:
 			return NULL;
 	}
+	field = val;
 
 matched:
 	kt = palloc0(sizeof(KeyTrunc));
@@ -308,6 +311,7 @@ matched:
 	kt->bin = bin;
 	kt->origin = origin;
 	kt->calendar = calendar;
+	kt->field = field;
 	if (unitarg != NULL && unit == USECS_PER_DAY)
 	{
 		/* what a new local date calls (keytrunc_memo) */
@@ -478,14 +482,15 @@ keytrunc_offset_at(KeyTrunc *kt, Timestamp ts)
 }
 
 /*
- * The function's result for ts, whose local time (local) falls on the
- * local date day, kept for the next events of that date: a truncation to a
- * day or a unit of the calendar depends on the local date alone (the
- * fields timestamp2tm gives, truncated, and the offset at the local time
- * they make). Errors as the function does.
+ * The function's result for ts, whose local time (local) falls in the
+ * bucket key of its local date (keytrunc_bucket), kept for the next events
+ * of that bucket: a truncation to a day or a unit of the calendar depends
+ * on the local date alone (the fields timestamp2tm gives, truncated, and
+ * the offset at the local time they make), and dates of one bucket
+ * truncate to the same fields. Errors as the function does.
  */
 Datum
-keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 day)
+keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 key)
 {
 	MemoryContext old = MemoryContextSwitchTo(kt->scratch);
 	Datum		r;
@@ -497,7 +502,7 @@ keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 day)
 						  TimestampGetDatum(kt->local ? local : ts));
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(kt->scratch);
-	kt->memo_day = day;
+	kt->memo_key = key;
 	kt->memo_result = r;
 	kt->memo_valid = true;
 	return r;

@@ -18,6 +18,7 @@
 #include "nodes/primnodes.h"
 #include "pgtime.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 
 /* Which zone a truncation is made in */
 typedef enum KeyTruncZone
@@ -61,13 +62,14 @@ typedef struct KeyTrunc
 	 * function's result for the last local date is kept (keytrunc_memo)
 	 */
 	bool		calendar;		/* a week or a longer unit */
-	bool		memo;			/* results of the function kept per date */
+	int			field;			/* the unit (DTK_DAY, DTK_WEEK, ...) */
+	bool		memo;			/* results of the function kept per bucket */
 	FmgrInfo	flinfo;			/* the date_trunc to call for a new date */
 	Datum		unitarg;		/* its unit */
 	Datum		zonearg;		/* and zone (date_trunc(unit, ts, zone)) */
 	MemoryContext scratch;		/* for its call, reset after it */
 	bool		memo_valid;
-	int64		memo_day;		/* the local date (days since 2000-01-01) */
+	int64		memo_key;		/* the local date's bucket (keytrunc_bucket) */
 	Datum		memo_result;	/* and the function's result for it */
 } KeyTrunc;
 
@@ -84,7 +86,36 @@ extern KeyTrunc *keytrunc_match(Expr *expr);
 extern void keytrunc_prepare(KeyTrunc *kt);
 extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
 extern bool keytrunc_offset_at(KeyTrunc *kt, Timestamp ts);
-extern Datum keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 day);
+extern Datum keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 key);
+
+/*
+ * Which bucket of its unit a local date (days since 2000-01-01) falls in:
+ * dates of one bucket truncate alike (the day itself; the ISO week, from
+ * Monday; the month; the quarter; the year, for a year and longer units).
+ */
+static inline int64
+keytrunc_bucket(int field, int64 day)
+{
+	int			y;
+	int			m;
+	int			d;
+
+	if (field == DTK_DAY)
+		return day;
+	if (field == DTK_WEEK)
+	{
+		/* 2000-01-03, day 2, was a Monday */
+		int64		w = day - 2;
+
+		return w >= 0 ? w / 7 : -((-w + 6) / 7);
+	}
+	j2date((int) (day + POSTGRES_EPOCH_JDATE), &y, &m, &d);
+	if (field == DTK_MONTH)
+		return (int64) y * 12 + m;
+	if (field == DTK_QUARTER)
+		return (int64) y * 4 + (m - 1) / 3;
+	return y;
+}
 
 /*
  * The truncation of ts into *result, when the zone has one offset at all
@@ -96,7 +127,7 @@ extern Datum keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 da
  * truncation is a floor to a multiple of the unit; it is that local time
  * (kt->local), or the instant it is, or the day of that local time
  * (kt->todate). A unit of the calendar takes the function's result for the
- * local date, kept while events fall on that date (kt->memo). date_bin is
+ * local date's bucket, kept while events fall in it (kt->memo). date_bin is
  * a floor to a multiple of the stride after the origin, in no zone.
  */
 static inline bool
@@ -141,9 +172,11 @@ keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
 	}
 	if (kt->memo)
 	{
-		/* the local date's (unit is a day) */
-		*result = kt->memo_valid && kt->memo_day == q ? kt->memo_result :
-			keytrunc_memo(kt, ts, local, q);
+		/* the local date's bucket's (unit is a day) */
+		int64		key = keytrunc_bucket(kt->field, q);
+
+		*result = kt->memo_valid && kt->memo_key == key ? kt->memo_result :
+			keytrunc_memo(kt, ts, local, key);
 		return true;
 	}
 	*result = Int64GetDatum(kt->local ? q * kt->unit : q * kt->unit - offset);
