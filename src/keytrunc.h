@@ -46,10 +46,9 @@ typedef struct KeyTrunc
 	bool		fixed;			/* one UTC offset at every time: arithmetic */
 	int64		offset;			/* that offset, microseconds east of UTC */
 	/*
-	 * A zone whose offset changes (daylight saving time), where the result
-	 * depends only on the offset at ts itself (units of an hour or less, or
-	 * a local time): the offset looked up once for the stretch of time
-	 * around ts that has it (keytrunc_offset_at)
+	 * A zone whose offset changes (daylight saving time): the offset at ts,
+	 * which gives its local time and date, looked up once for the stretch
+	 * of time around ts that has it (keytrunc_offset_at)
 	 */
 	pg_tz	   *tz;				/* the zone, when it is such (else NULL) */
 	Timestamp	span_from;		/* [span_from, span_to) has offset span_off */
@@ -58,13 +57,13 @@ typedef struct KeyTrunc
 
 	/*
 	 * Units of the calendar (a week and up; a day in a zone whose offset
-	 * changes): the result depends only on the local date, so the
-	 * function's result for the last local date is kept (keytrunc_memo)
+	 * changes): the result depends only on the local date's bucket, so the
+	 * function's result for the last bucket is kept (keytrunc_memo)
 	 */
 	bool		calendar;		/* a week or a longer unit */
 	int			field;			/* the unit (DTK_DAY, DTK_WEEK, ...) */
 	bool		memo;			/* results of the function kept per bucket */
-	FmgrInfo	flinfo;			/* the date_trunc to call for a new date */
+	FmgrInfo	flinfo;			/* the date_trunc to call for a new bucket */
 	Datum		unitarg;		/* its unit */
 	Datum		zonearg;		/* and zone (date_trunc(unit, ts, zone)) */
 	MemoryContext scratch;		/* for its call, reset after it */
