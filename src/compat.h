@@ -49,6 +49,8 @@
  *			TID bitmaps are read through "private"			compat_tbm_blocks()
  *			iterators that fill a caller's result
  *	18		pg_class.relallfrozen (pages all frozen)			compat_swap_relallfrozen()
+ *	16		get_guc_variables() returns their number;		compat_guc_string_variable()
+ *			find_option() exported since 17
  *	17		a zone name as timestamptz_trunc_zone() & co. read	compat_lookup_zone()
  *			it: DecodeTimezoneName(), before 17 written out
  *			in each of those functions
@@ -91,6 +93,7 @@
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/datetime.h"
+#include "utils/guc_tables.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -549,6 +552,35 @@ compat_lookup_zone(const char *tzname, bool *dynamic)
 		return tzp;
 	return pg_tzset(tzname);
 #endif
+}
+
+/*
+ * Where the string setting name keeps its value (the variable its
+ * assignments write), or NULL when there is no such setting.
+ */
+static inline char **
+compat_guc_string_variable(const char *name)
+{
+	struct config_generic *gen = NULL;
+#if PG_VERSION_NUM >= 170000
+	gen = find_option(name, false, true, DEBUG5);
+#else
+	int			n;
+	int			i;
+#if PG_VERSION_NUM >= 160000
+	struct config_generic **vars = get_guc_variables(&n);
+#else
+	struct config_generic **vars = get_guc_variables();
+
+	n = GetNumConfigOptions();
+#endif
+	for (i = 0; i < n && gen == NULL; i++)
+		if (pg_strcasecmp(vars[i]->name, name) == 0)
+			gen = vars[i];
+#endif
+	if (gen == NULL || gen->vartype != PGC_STRING)
+		return NULL;
+	return ((struct config_string *) gen)->variable;
 }
 
 #endif							/* LAMBDA_COMPAT_H */

@@ -471,6 +471,7 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 	{
 		SortGroupClause *sgc = lfirst(lc);
 		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+		Expr	   *planned;
 
 		def->keytypes[i] = exprType((Node *) tle->expr);
 		def->keycolls[i] = exprCollation((Node *) tle->expr);
@@ -485,11 +486,12 @@ cview_compile(Oid batch_relid, Oid view_relid, Oid event_relid, Oid speed_relid,
 			def->keynames[i] = cview_column_name(!tle->resjunk && tle->resname ? tle->resname :
 												 psprintf("key_%d", i + 1), names, nnames);
 		names[nnames++] = def->keynames[i];
-		def->keyexprs[i] = cview_init_expr(tle->expr);
+		planned = expression_planner(tle->expr);
+		def->keyexprs[i] = ExecInitExpr(planned, NULL);
 		def->keycols[i] = cview_plain_column(def, tle->expr);
 		if (def->keycols[i] == 0)
 		{
-			KeyTrunc   *kt = keytrunc_match(expression_planner(copyObject(tle->expr)));
+			KeyTrunc   *kt = keytrunc_match(planned);
 
 			if (kt != NULL)
 			{

@@ -76,6 +76,9 @@ typedef struct ViewDef
 	StringInfo	keybuf;			/* scratch for key images */
 } ViewDef;
 
+/* Key i's time bucket that capture computes (keytrunc.c), or NULL */
+#define CVIEW_KEYTRUNC(def, i)	((def)->keytrunc ? (def)->keytrunc[i] : NULL)
+
 /* Definitions */
 extern ViewDef *cview_get(Oid batch_relid);
 extern ViewDef *cview_get_required(Oid batch_relid);

@@ -27,15 +27,17 @@
  * transition). A truncation to a day there, and to a week or a longer unit
  * anywhere, takes the offset at the local midnight it gives; it depends
  * on the local date alone, and dates of one day, week, month, quarter or
- * year truncate alike, so the function's result for the last such bucket
- * is kept and the function called again only for a new one.
+ * year truncate alike, so the value of the view's key expression for the
+ * last such bucket is kept (keytrunc_remember) and the expression evaluated
+ * again only for a new one.
  *
  * The zone is what the function would use at the moment: the session's
  * TimeZone (date_trunc(unit, timestamptz)), or the named zone as looked up
  * under timezone_abbreviations (and TimeZone, whose own abbreviations the
  * newest majors consult first). keytrunc_prepare resolves it again whenever
- * either setting is not the one it was resolved under; capture calls it
- * before each batch of rows and before each single row.
+ * either setting is not the one it was resolved under (a pointer and a
+ * short string compared); capture calls it before each batch of rows and
+ * before each single row.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,10 +45,8 @@
 
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -67,6 +67,27 @@ keytrunc_match_column(Node *node, Oid type, AttrNumber *col)
 	return true;
 }
 
+/* node as a non-null text constant, or NULL */
+static text *
+keytrunc_text_const(Node *node)
+{
+	Const	   *c = (Const *) node;
+
+	if (node == NULL || !IsA(node, Const) || c->constisnull || c->consttype != TEXTOID)
+		return NULL;
+	return DatumGetTextPP(c->constvalue);
+}
+
+/* A zone name as the functions read it: at most TZ_STRLEN_MAX bytes */
+static char *
+keytrunc_zone_name(text *zone)
+{
+	char		tzname[TZ_STRLEN_MAX + 1];
+
+	text_to_cstring_buffer(zone, tzname, sizeof(tzname));
+	return pstrdup(tzname);
+}
+
 /*
  * A timestamptz column of the event table shifted to a constant zone's
  * local time, "column AT TIME ZONE 'zone'" (timezone(zone, column)): the
@@ -75,26 +96,15 @@ keytrunc_match_column(Node *node, Oid type, AttrNumber *col)
 static bool
 keytrunc_match_at_zone(Node *node, AttrNumber *col, char **zone)
 {
-	FuncExpr   *fe;
-	Node	   *zonearg;
-	Node	   *colarg;
-	char		tzname[TZ_STRLEN_MAX + 1];
+	FuncExpr   *fe = (FuncExpr *) node;
+	text	   *name;
 
-	if (node == NULL || !IsA(node, FuncExpr))
+	if (node == NULL || !IsA(node, FuncExpr) ||
+		fe->funcid != F_TIMEZONE_TEXT_TIMESTAMPTZ || list_length(fe->args) != 2 ||
+		(name = keytrunc_text_const(linitial(fe->args))) == NULL ||
+		!keytrunc_match_column(lsecond(fe->args), TIMESTAMPTZOID, col))
 		return false;
-	fe = (FuncExpr *) node;
-	if (fe->funcid != F_TIMEZONE_TEXT_TIMESTAMPTZ || list_length(fe->args) != 2)
-		return false;
-	zonearg = linitial(fe->args);
-	colarg = lsecond(fe->args);
-	if (!IsA(zonearg, Const) || ((Const *) zonearg)->constisnull ||
-		((Const *) zonearg)->consttype != TEXTOID)
-		return false;
-	if (!keytrunc_match_column(colarg, TIMESTAMPTZOID, col))
-		return false;
-	/* as the function reads it: at most TZ_STRLEN_MAX bytes */
-	text_to_cstring_buffer(DatumGetTextPP(((Const *) zonearg)->constvalue), tzname, sizeof(tzname));
-	*zone = pstrdup(tzname);
+	*zone = keytrunc_zone_name(name);
 	return true;
 }
 
@@ -156,18 +166,16 @@ keytrunc_match(Expr *expr)
 	FuncExpr   *fe;
 	KeyTruncZone zone;
 	Oid			argtype;
-	Node	   *unitarg = NULL;
 	Node	   *colarg;
 	AttrNumber	col;
 	char	   *zonename = NULL;
 	bool		local = false;
 	bool		todate = false;
 	bool		bin = false;
-	bool		calendar = false;
 	int			field = DTK_DAY;
 	int64		origin = 0;
 	char	   *lowunits;
-	text	   *units;
+	text	   *units = NULL;
 	int			type;
 	int			val;
 	int64		unit;
@@ -231,10 +239,9 @@ keytrunc_match(Expr *expr)
 	}
 	if (list_length(fe->args) != (zone == KEYTRUNC_NAMED ? 3 : 2))
 		return NULL;
-	unitarg = linitial(fe->args);
+	units = keytrunc_text_const(linitial(fe->args));
 	colarg = lsecond(fe->args);
-	if (!IsA(unitarg, Const) || ((Const *) unitarg)->constisnull ||
-		((Const *) unitarg)->consttype != TEXTOID)
+	if (units == NULL)
 		return NULL;
 	if (zone == KEYTRUNC_NONE && keytrunc_match_at_zone(colarg, &col, &zonename))
 	{
@@ -246,20 +253,14 @@ keytrunc_match(Expr *expr)
 		return NULL;
 	if (zone == KEYTRUNC_NAMED && !local)
 	{
-		Node	   *zonearg = lthird(fe->args);
-		char		tzname[TZ_STRLEN_MAX + 1];
+		text	   *name = keytrunc_text_const(lthird(fe->args));
 
-		if (!IsA(zonearg, Const) || ((Const *) zonearg)->constisnull ||
-			((Const *) zonearg)->consttype != TEXTOID)
+		if (name == NULL)
 			return NULL;
-		/* as the function reads it: at most TZ_STRLEN_MAX bytes */
-		text_to_cstring_buffer(DatumGetTextPP(((Const *) zonearg)->constvalue),
-							   tzname, sizeof(tzname));
-		zonename = pstrdup(tzname);
+		zonename = keytrunc_zone_name(name);
 	}
 
 	/* the unit as the function reads it */
-	units = DatumGetTextPP(((Const *) unitarg)->constvalue);
 	lowunits = downcase_truncate_identifier(VARDATA_ANY(units), VARSIZE_ANY_EXHDR(units), false);
 	type = DecodeUnits(0, lowunits, &val);
 	if (type != UNITS)
@@ -291,9 +292,8 @@ keytrunc_match(Expr *expr)
 		case DTK_DECADE:
 		case DTK_CENTURY:
 		case DTK_MILLENNIUM:
-			/* the calendar's: the function's result kept per bucket */
+			/* the calendar's: the key's value kept per bucket */
 			unit = USECS_PER_DAY;
-			calendar = true;
 			break;
 		default:
 			return NULL;
@@ -310,26 +310,13 @@ matched:
 	kt->todate = todate;
 	kt->bin = bin;
 	kt->origin = origin;
-	kt->calendar = calendar;
 	kt->field = field;
-	if (unitarg != NULL && unit == USECS_PER_DAY)
-	{
-		/* what a new local date calls (keytrunc_memo) */
-		Oid			fn = local ? F_DATE_TRUNC_TEXT_TIMESTAMP : fe->funcid;
-
-		fmgr_info(fn, &kt->flinfo);
-		kt->unitarg = datumCopy(((Const *) unitarg)->constvalue, false, -1);
-		if (fn == F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT)
-			kt->zonearg = datumCopy(((Const *) lthird(fe->args))->constvalue, false, -1);
-		kt->scratch = AllocSetContextCreate(CurrentMemoryContext, "pg_lambda time bucket",
-											ALLOCSET_SMALL_SIZES);
-	}
 	if (zone == KEYTRUNC_NONE)
 	{
 		kt->resolved = true;
 		kt->fixed = true;
 		kt->offset = 0;
-		kt->memo = calendar;
+		kt->memo = KEYTRUNC_CALENDAR(kt);
 	}
 	return kt;
 }
@@ -359,6 +346,21 @@ keytrunc_lookup_zone(const char *tzname, bool *dynamic)
 }
 
 /*
+ * timezone_abbreviations' value, read where the setting keeps it (found
+ * once): a lookup by name costs a search of all settings, and partitions'
+ * rows come here one at a time.
+ */
+static const char *
+keytrunc_abbreviations(void)
+{
+	static char **variable = NULL;
+
+	if (variable == NULL)
+		variable = compat_guc_string_variable("timezone_abbreviations");
+	return variable && *variable ? *variable : "";
+}
+
+/*
  * Resolves kt's zone for the current TimeZone and timezone_abbreviations,
  * unless it was resolved under the same ones: whether it has a single UTC
  * offset at all times (and no leap seconds), and which.
@@ -374,11 +376,7 @@ keytrunc_prepare(KeyTrunc *kt)
 	if (kt->zone == KEYTRUNC_NONE)
 		return;
 	if (kt->zone == KEYTRUNC_NAMED)
-	{
-		abbrevs = GetConfigOption("timezone_abbreviations", true, false);
-		if (abbrevs == NULL)
-			abbrevs = "";
-	}
+		abbrevs = keytrunc_abbreviations();
 	if (kt->resolved && kt->under_tz == session_timezone &&
 		(kt->zone == KEYTRUNC_SESSION || strcmp(kt->under_abbrevs, abbrevs) == 0))
 		return;
@@ -404,7 +402,7 @@ keytrunc_prepare(KeyTrunc *kt)
 		{
 			kt->fixed = true;
 			kt->offset = (int64) gmtoff * USECS_PER_SEC;
-			kt->memo = kt->calendar;
+			kt->memo = KEYTRUNC_CALENDAR(kt);
 		}
 		else
 		{
@@ -413,10 +411,11 @@ keytrunc_prepare(KeyTrunc *kt)
 			 * A truncation to an hour or less and a local time are
 			 * computed; a day's and the calendar's take the offset at the
 			 * local midnight they give, which the function looks up: its
-			 * result is kept per local date.
+			 * result is kept per bucket of the local date.
 			 */
 			kt->tz = tz;
-			kt->memo = kt->calendar || (!kt->local && kt->unit == USECS_PER_DAY && !kt->todate);
+			kt->memo = KEYTRUNC_CALENDAR(kt) ||
+				(!kt->local && kt->unit == USECS_PER_DAY && !kt->todate);
 		}
 	}
 	if (kt->zone == KEYTRUNC_NAMED)
@@ -479,31 +478,4 @@ keytrunc_offset_at(KeyTrunc *kt, Timestamp ts)
 		kt->span_to = (int64) (boundary - shift) * USECS_PER_SEC;
 	kt->span_off = (int64) tm->tm_gmtoff * USECS_PER_SEC;
 	return true;
-}
-
-/*
- * The function's result for ts, whose local time (local) falls in the
- * bucket key of its local date (keytrunc_bucket), kept for the next events
- * of that bucket: a truncation to a day or a unit of the calendar depends
- * on the local date alone (the fields timestamp2tm gives, truncated, and
- * the offset at the local time they make), and dates of one bucket
- * truncate to the same fields. Errors as the function does.
- */
-Datum
-keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 key)
-{
-	MemoryContext old = MemoryContextSwitchTo(kt->scratch);
-	Datum		r;
-
-	if (kt->flinfo.fn_oid == F_DATE_TRUNC_TEXT_TIMESTAMPTZ_TEXT)
-		r = FunctionCall3(&kt->flinfo, kt->unitarg, TimestampTzGetDatum(ts), kt->zonearg);
-	else
-		r = FunctionCall2(&kt->flinfo, kt->unitarg,
-						  TimestampGetDatum(kt->local ? local : ts));
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(kt->scratch);
-	kt->memo_key = key;
-	kt->memo_result = r;
-	kt->memo_valid = true;
-	return r;
 }

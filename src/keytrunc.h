@@ -14,7 +14,6 @@
 
 #include "common/int.h"
 #include "datatype/timestamp.h"
-#include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "pgtime.h"
 #include "utils/date.h"
@@ -58,18 +57,14 @@ typedef struct KeyTrunc
 	/*
 	 * Units of the calendar (a week and up; a day in a zone whose offset
 	 * changes): the result depends only on the local date's bucket, so the
-	 * function's result for the last bucket is kept (keytrunc_memo)
+	 * key expression's result for the last bucket is kept
+	 * (keytrunc_remember)
 	 */
-	bool		calendar;		/* a week or a longer unit */
 	int			field;			/* the unit (DTK_DAY, DTK_WEEK, ...) */
-	bool		memo;			/* results of the function kept per bucket */
-	FmgrInfo	flinfo;			/* the date_trunc to call for a new bucket */
-	Datum		unitarg;		/* its unit */
-	Datum		zonearg;		/* and zone (date_trunc(unit, ts, zone)) */
-	MemoryContext scratch;		/* for its call, reset after it */
+	bool		memo;			/* results kept per bucket */
 	bool		memo_valid;
 	int64		memo_key;		/* the local date's bucket (keytrunc_bucket) */
-	Datum		memo_result;	/* and the function's result for it */
+	Datum		memo_result;	/* and the key's value for it */
 } KeyTrunc;
 
 /*
@@ -81,11 +76,13 @@ typedef struct KeyTrunc
 #define KEYTRUNC_LOW	(MIN_TIMESTAMP + 3 * USECS_PER_DAY)
 #define KEYTRUNC_HIGH	(END_TIMESTAMP - 3 * USECS_PER_DAY)
 
+/* A unit of the calendar: a week or longer (whose unit field is a day) */
+#define KEYTRUNC_CALENDAR(kt)	((kt)->unit == USECS_PER_DAY && (kt)->field != DTK_DAY)
+
 extern KeyTrunc *keytrunc_match(Expr *expr);
 extern void keytrunc_prepare(KeyTrunc *kt);
 extern void keytrunc_prepare_keys(KeyTrunc **kts, int n);
 extern bool keytrunc_offset_at(KeyTrunc *kt, Timestamp ts);
-extern Datum keytrunc_memo(KeyTrunc *kt, Timestamp ts, Timestamp local, int64 key);
 
 /*
  * Which bucket of its unit a local date (days since 2000-01-01) falls in:
@@ -117,17 +114,45 @@ keytrunc_bucket(int field, int64 day)
 }
 
 /*
- * The truncation of ts into *result, when the zone has one offset at all
- * times or the result depends only on the offset at ts (kt->tz), and ts
- * lies well inside the range (keytrunc_prepare must have resolved the zone
- * for the current settings); false otherwise, the function to be called
- * instead. In local time every unit taken here (a
- * day or less) divides a day and starts at the local epoch, so the
- * truncation is a floor to a multiple of the unit; it is that local time
- * (kt->local), or the instant it is, or the day of that local time
- * (kt->todate). A unit of the calendar takes the function's result for the
- * local date's bucket, kept while events fall in it (kt->memo). date_bin is
- * a floor to a multiple of the stride after the origin, in no zone.
+ * The UTC offset at ts that the functions take, into *offset, when kt's
+ * zone has one at all times or it is known for the stretch of time around
+ * ts (kt->tz), and ts lies well inside the range; false otherwise.
+ * keytrunc_prepare must have resolved the zone for the current settings.
+ */
+static inline bool
+keytrunc_offset(KeyTrunc *kt, Timestamp ts, int64 *offset)
+{
+	if (ts < KEYTRUNC_LOW || ts >= KEYTRUNC_HIGH)
+		return false;
+	if (kt->fixed)
+		*offset = kt->offset;
+	else if (kt->tz != NULL &&
+			 ((ts >= kt->span_from && ts < kt->span_to) || keytrunc_offset_at(kt, ts)))
+		*offset = kt->span_off;
+	else
+		return false;
+	return true;
+}
+
+/* The local date of ts (days since 2000-01-01), at that offset */
+static inline int64
+keytrunc_day(Timestamp local)
+{
+	int64		q = local / USECS_PER_DAY;
+
+	return local % USECS_PER_DAY < 0 ? q - 1 : q;
+}
+
+/*
+ * The key of ts into *result where kt computes it; false otherwise, the
+ * key expression to be evaluated instead (and, for a unit of the calendar,
+ * its value then noted by keytrunc_remember). In local time every unit
+ * computed (a day or less) divides a day and starts at the local epoch, so
+ * the truncation is a floor to a multiple of the unit; it is that local
+ * time (kt->local), or the instant it is, or the day of that local time
+ * (kt->todate). A unit of the calendar takes the value kept for the local
+ * date's bucket (kt->memo). date_bin is a floor to a multiple of the
+ * stride after the origin, in no zone.
  */
 static inline bool
 keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
@@ -136,15 +161,7 @@ keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
 	int64		local;
 	int64		q;
 
-	if (ts < KEYTRUNC_LOW || ts >= KEYTRUNC_HIGH)
-		return false;
-	if (kt->fixed)
-		offset = kt->offset;
-	else if (kt->tz == NULL)
-		return false;
-	else if ((ts >= kt->span_from && ts < kt->span_to) || keytrunc_offset_at(kt, ts))
-		offset = kt->span_off;
-	else
+	if (!keytrunc_offset(kt, ts, &offset))
 		return false;
 	if (kt->bin)
 	{
@@ -160,6 +177,13 @@ keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
 		return true;
 	}
 	local = ts + offset;
+	if (kt->memo)
+	{
+		if (!kt->memo_valid || kt->memo_key != keytrunc_bucket(kt->field, keytrunc_day(local)))
+			return false;
+		*result = kt->memo_result;
+		return true;
+	}
 	q = local / kt->unit;
 	if (local % kt->unit < 0)
 		q--;
@@ -169,17 +193,27 @@ keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
 		*result = DateADTGetDatum((DateADT) q);
 		return true;
 	}
-	if (kt->memo)
-	{
-		/* the local date's bucket's (unit is a day) */
-		int64		key = keytrunc_bucket(kt->field, q);
-
-		*result = kt->memo_valid && kt->memo_key == key ? kt->memo_result :
-			keytrunc_memo(kt, ts, local, key);
-		return true;
-	}
 	*result = Int64GetDatum(kt->local ? q * kt->unit : q * kt->unit - offset);
 	return true;
+}
+
+/*
+ * Notes value, the key expression's for ts, as the value of ts's local
+ * date's bucket (kt->memo): a truncation to a day or a unit of the
+ * calendar depends on the local date alone (the fields timestamp2tm gives,
+ * truncated, and the offset at the local time they make), and the dates of
+ * one bucket truncate to the same fields.
+ */
+static inline void
+keytrunc_remember(KeyTrunc *kt, Timestamp ts, Datum value)
+{
+	int64		offset;
+
+	if (!kt->memo || !keytrunc_offset(kt, ts, &offset))
+		return;
+	kt->memo_key = keytrunc_bucket(kt->field, keytrunc_day(ts + offset));
+	kt->memo_result = value;
+	kt->memo_valid = true;
 }
 
 #endif							/* LAMBDA_KEYTRUNC_H */

@@ -565,14 +565,22 @@ partial_slot_key(PartialHash *ph, TupleTableSlot *slot, char *fixed, StringInfo 
 			keyvals[i] = slot->tts_values[col - 1];
 			keynulls[i] = slot->tts_isnull[col - 1];
 		}
-		else if (def->keytrunc && def->keytrunc[i] &&
-				 !slot->tts_isnull[def->keytrunc[i]->col - 1] &&
-				 keytrunc_value(def->keytrunc[i],
-								DatumGetTimestamp(slot->tts_values[def->keytrunc[i]->col - 1]),
-								&keyvals[i]))
-			keynulls[i] = false;
 		else
+		{
+			/* a time bucket keytrunc.c computes, else the expression */
+			KeyTrunc   *kt = CVIEW_KEYTRUNC(def, i);
+			bool		ts_known = kt && !slot->tts_isnull[kt->col - 1];
+			Timestamp	ts = ts_known ? DatumGetTimestamp(slot->tts_values[kt->col - 1]) : 0;
+
+			if (ts_known && keytrunc_value(kt, ts, &keyvals[i]))
+			{
+				keynulls[i] = false;
+				continue;
+			}
 			keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
+			if (ts_known && !keynulls[i])
+				keytrunc_remember(kt, ts, keyvals[i]);
+		}
 	}
 	if (def->sliding)
 	{
@@ -682,14 +690,14 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	int			i;
 
 	/* a sliding window's step key (the last) is a date_bin keytrunc.c computes */
-	if (def->sliding && (def->keytrunc == NULL || def->keytrunc[def->nkeys - 1] == NULL))
+	if (def->sliding && CVIEW_KEYTRUNC(def, def->nkeys - 1) == NULL)
 		return NULL;
 	if (def->where != NULL || !def->keys_fixed ||
 		def->maxcol <= 0 || desc->natts < def->maxcol)
 		return NULL;
 	for (i = 0; i < def->nkeys; i++)
 	{
-		if (def->keycols[i] <= 0 && (def->keytrunc == NULL || def->keytrunc[i] == NULL))
+		if (def->keycols[i] <= 0 && CVIEW_KEYTRUNC(def, i) == NULL)
 			return NULL;
 	}
 	for (i = 0; i < def->naggs; i++)
