@@ -55,6 +55,20 @@ if [ $status -ne 0 ]; then
         echo "----- $f (last 40 lines) -----"
         tail -n 40 "$f"
     done
+    # What failed, once more at the end: CI may keep only the output's tail.
+    echo "=========== pg_lambda: what failed ==========="
+    for f in regression.diffs output_iso/regression.diffs; do
+        [ -f "$f" ] || continue
+        echo "----- $f (first 60 lines) -----"
+        head -n 60 "$f"
+    done
+    for f in tmp_check/log/regress_log_*; do
+        [ -f "$f" ] || continue
+        grep -q '^not ok\|^# Looks like\|died\|^Bail out' "$f" || continue
+        echo "----- $f: failed assertions -----"
+        grep -A 12 '^not ok\|^Bail out' "$f" | head -n 60
+        grep 'died\|exited with' "$f" | head -n 5
+    done
 fi
 [ "$run_dir" != "$src" ] && [ $status -eq 0 ] && rm -rf "$run_dir"
 exit $status
