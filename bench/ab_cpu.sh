@@ -18,6 +18,9 @@
 #              in UTC) after EVENTS [1000000] new events over as many old
 #              ones (KEYS [100000] keys; a new event table each round).
 # ROUNDS [7]
+# SQL_A, SQL_B [unset]  statements run before the measured one on A, on B
+#              (e.g. SQL_B="SET work_mem = '1GB'" with the same tree as A
+#              and B: a setting's effect)
 #
 # Prints each round's CPU ms and minor page faults of the backend (from
 # /proc/self/schedstat and /proc/self/stat, read by the backend itself
@@ -93,7 +96,9 @@ views() {   # the CREATE statements of configuration $1 on table t (w_selects)
         i=$((i + 1))
     done < <(w_selects "$1")
 }
-round_sql() {   # the statements of configuration $1, the two marks around the one measured
+round_sql() {   # the statements of configuration $1 on build $2, the two marks around the one measured
+    local pre
+    if [ "$2" = 0 ]; then pre=${SQL_A:-}; else pre=${SQL_B:-}; fi
     if [ "$1" = refresh ]; then
         cat <<SQL
 DROP TABLE IF EXISTS events CASCADE;
@@ -106,6 +111,7 @@ CREATE MATERIALIZED VIEW lv WITH (lambda.continuous, lambda.refresh_interval = '
 COPY events FROM '$state/new.csv' (FORMAT csv);
 VACUUM ANALYZE events;
 CHECKPOINT;
+$pre
 $mark
 REFRESH MATERIALIZED VIEW lv;
 $mark
@@ -117,6 +123,7 @@ CREATE TABLE t (id bigint, k1 int, k2 int, k3 int, x int, ts timestamptz NOT NUL
 SELECT lambda.create_event_table('t', time_column => 'ts') \g /dev/null
 $(views "$1")
 CHECKPOINT;
+$pre
 $mark
 COPY t FROM '$state/w.csv' (FORMAT csv);
 $mark
@@ -129,7 +136,7 @@ echo "round configuration build cpu_ms minor_faults"
 for r in $(seq 1 "$ROUNDS"); do
     for c in $CONFIGS; do
         for i in 0 1; do
-            set -- $(round_sql "$c" | q "$i")
+            set -- $(round_sql "$c" "$i" | q "$i")
             echo "$r $c $(echo AB | cut -c$((i + 1))) $((($3 - $1) / 1000000)) $(($4 - $2))"
         done
     done

@@ -20,6 +20,8 @@
 # CG_DIR [unset] when set, the callgrind outputs (cg.CONFIG.out, and with
 # XACTS the run without the transactions, cg.CONFIG.pre) are kept there for
 # callgrind_annotate.
+# WORK_MEM [unset] when set, the COPY runs with this work_mem (the
+# transition table's tuplestore spills to a temporary file beyond it).
 # ROWS [100000] rows per COPY, as in part w (k1 in 1..1000, k2 in 1..100000,
 # k3 unique, x in 0..999). Installs this tree into a private copy of
 # PostgreSQL (test/scratch.sh), makes a cluster with the event table, then
@@ -108,6 +110,7 @@ for c in none ${CONFIGS/none/}; do
             }
         }' >> "$work/$c.sql"
     else
+        [ -n "${WORK_MEM:-}" ] && echo "SET work_mem = '$WORK_MEM';" >> "$work/$c.sql"
         echo "COPY t FROM '$work/w.csv' (FORMAT csv);" >> "$work/$c.sql"
     fi
     chmod 644 "$work/$c.sql"

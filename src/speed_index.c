@@ -18,15 +18,28 @@
  * checking every condition on the key image. The executor checks them all
  * again.
  *
- *   SpeedIndex        per generation: broken flag, and per key column:
+ *   SpeedIndex        per generation: broken flag, its chunks, and per key
+ *                     column:
  *     buckets         dsa_pointer[nbuckets] of SpeedIndexValue chains
  *   SpeedIndexValue   a column image, and an array of uint32 whole-key
- *                     hashes (nposts, cap; doubled as it fills)
+ *                     hashes (nposts, cap): the first few in the value
+ *                     itself, then an array twice as large each time it
+ *                     fills
+ *
+ * Values and their larger arrays are carved one after the other from chunks
+ * of the DSA area (16 kB, doubling to 1 MB), not allocated one by one: a
+ * generation gains a key per row of a view grouped by key and hour, and a
+ * DSA allocation for each of its values and arrays cost more than the rest
+ * of the key's apply (and its chain walks and misses). An array outgrown is
+ * left in its chunk, so the arrays take at most four times the 4 bytes of
+ * each key a column holds; a value with no more keys than its own room (the
+ * usual case for the column with many values) has no array at all.
  *
  * Keys are only ever added to a generation (a merge adds the other
  * generation's keys; entries whose states grow move, but keep their hash),
  * so the index is maintained by one call where generation.c adds a key
- * (speed_index_add) and freed with the generation (speed_index_clear). Two
+ * (speed_index_add) and freed with the generation (speed_index_clear): its
+ * buckets and its chunks, without a walk of its values. Two
  * keys may share a hash; a read dedupes hashes and checks each entry it
  * finds under one. Out of memory, the index is marked broken and readers
  * filter every key of the generation instead: the index never makes a read
@@ -50,7 +63,11 @@
 #include "speed_index.h"
 
 #define SPEED_INDEX_INITIAL_BUCKETS	64
-#define SPEED_INDEX_INITIAL_POSTS	4
+#define SPEED_INDEX_INLINE_POSTS	4
+#define SPEED_INDEX_CHUNK_MIN		(16 * 1024)
+#define SPEED_INDEX_CHUNK_MAX		(1024 * 1024)
+/* a chunk begins with the previous chunk's pointer */
+#define SPEED_INDEX_CHUNK_HEAD		MAXALIGN(sizeof(dsa_pointer))
 
 typedef struct SpeedIndexCol
 {
@@ -63,19 +80,75 @@ typedef struct SpeedIndex
 {
 	bool		broken;			/* out of memory once: do not use */
 	int			ncols;
+	dsa_pointer chunks;			/* the newest chunk, or invalid */
+	dsa_pointer chunk_free;		/* its room not carved yet ... */
+	uint32		chunk_left;		/* ... in bytes */
+	uint32		chunk_size;		/* the newest chunk's size */
 	SpeedIndexCol cols[FLEXIBLE_ARRAY_MEMBER];
 } SpeedIndex;
 
 typedef struct SpeedIndexValue
 {
 	dsa_pointer next;
+	dsa_pointer posts;			/* uint32[cap], or invalid: the first
+								 * SPEED_INDEX_INLINE_POSTS in the value */
 	uint32		hash;			/* of the column image */
 	uint32		len;
-	uint32		nposts;
+	uint32		nposts;			/* hashes of whole keys */
 	uint32		cap;
-	dsa_pointer posts;			/* uint32[cap]: hashes of whole keys */
-	char		data[FLEXIBLE_ARRAY_MEMBER];	/* the column image */
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* the column image, then
+												 * the inline hashes */
 } SpeedIndexValue;
+
+/* Where a value's inline hashes begin, past its column image. */
+#define SPEED_INDEX_INLINE_OFF(len) INTALIGN(offsetof(SpeedIndexValue, data) + (len))
+
+/* The hashes of the keys that hold value v. */
+static inline uint32 *
+speed_index_posts(dsa_area *area, SpeedIndexValue *v)
+{
+	if (DsaPointerIsValid(v->posts))
+		return dsa_get_address(area, v->posts);
+	return (uint32 *) ((char *) v + SPEED_INDEX_INLINE_OFF(v->len));
+}
+
+/*
+ * Carves size bytes (MAXALIGNed) from the index's newest chunk, making a
+ * new chunk when it has not that much room left; the size is added to the
+ * generation's bytes a chunk at a time. InvalidDsaPointer when out of
+ * memory.
+ */
+static dsa_pointer
+speed_index_carve(dsa_area *area, SpeedGen *g, SpeedIndex *ix, Size size)
+{
+	dsa_pointer p;
+
+	size = MAXALIGN(size);
+	if (!DsaPointerIsValid(ix->chunks) || ix->chunk_left < size)
+	{
+		Size		csize = ix->chunk_size == 0 ? SPEED_INDEX_CHUNK_MIN :
+			Min((Size) ix->chunk_size * 2, SPEED_INDEX_CHUNK_MAX);
+		dsa_pointer c;
+
+		/* a large array gets a chunk of its own size */
+		csize = Max(csize, SPEED_INDEX_CHUNK_HEAD + size);
+		if (csize > PG_UINT32_MAX)
+			return InvalidDsaPointer;
+		c = dsa_allocate_extended(area, csize, DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE);
+		if (!DsaPointerIsValid(c))
+			return InvalidDsaPointer;
+		*(dsa_pointer *) dsa_get_address(area, c) = ix->chunks;
+		ix->chunks = c;
+		ix->chunk_size = (uint32) csize;
+		ix->chunk_free = c + SPEED_INDEX_CHUNK_HEAD;
+		ix->chunk_left = (uint32) (csize - SPEED_INDEX_CHUNK_HEAD);
+		g->bytes += csize;
+	}
+	p = ix->chunk_free;
+	ix->chunk_free += size;
+	ix->chunk_left -= (uint32) size;
+	return p;
+}
 
 /* Whether generations of this view keep column indexes. */
 bool
@@ -85,9 +158,13 @@ speed_index_wanted(ViewDef *def)
 	return def->nkeys >= 2;
 }
 
-/* The value node of a column image, or InvalidDsaPointer. */
+/*
+ * The value node of a column image (its address in *vp, when vp is not
+ * NULL), or InvalidDsaPointer.
+ */
 static dsa_pointer
-speed_index_find(dsa_area *area, SpeedIndexCol *c, const char *img, uint32 len, uint32 hash)
+speed_index_find(dsa_area *area, SpeedIndexCol *c, const char *img, uint32 len, uint32 hash,
+				 SpeedIndexValue **vp)
 {
 	dsa_pointer p;
 
@@ -99,7 +176,11 @@ speed_index_find(dsa_area *area, SpeedIndexCol *c, const char *img, uint32 len, 
 		SpeedIndexValue *v = dsa_get_address(area, p);
 
 		if (v->hash == hash && v->len == len && memcmp(v->data, img, len) == 0)
+		{
+			if (vp)
+				*vp = v;
 			return p;
+		}
 		p = v->next;
 	}
 	return InvalidDsaPointer;
@@ -150,59 +231,53 @@ speed_index_grow(dsa_area *area, SpeedGen *g, SpeedIndexCol *c)
 
 /* Adds a key's hash under one column image. False: out of memory. */
 static bool
-speed_index_add_col(dsa_area *area, SpeedGen *g, SpeedIndexCol *c,
+speed_index_add_col(dsa_area *area, SpeedGen *g, SpeedIndex *ix, SpeedIndexCol *c,
 					const char *img, uint32 len, uint32 keyhash)
 {
 	uint32		hash = key_hash(img, len);
-	dsa_pointer p = speed_index_find(area, c, img, len, hash);
-	SpeedIndexValue *v;
-	uint32	   *posts;
+	SpeedIndexValue *v = NULL;
+	dsa_pointer p = speed_index_find(area, c, img, len, hash, &v);
 
 	if (!DsaPointerIsValid(p))
 	{
 		dsa_pointer *b;
 
-		if ((!DsaPointerIsValid(c->buckets) || c->nvalues > (int64) c->nbuckets * 2) &&
+		/* at most one value a bucket on average: a chain is a miss a step */
+		if ((!DsaPointerIsValid(c->buckets) || c->nvalues >= (int64) c->nbuckets) &&
 			!speed_index_grow(area, g, c) && !DsaPointerIsValid(c->buckets))
 			return false;
-		p = dsa_allocate_extended(area, offsetof(SpeedIndexValue, data) + len, DSA_ALLOC_NO_OOM);
+		p = speed_index_carve(area, g, ix, SPEED_INDEX_INLINE_OFF(len) +
+							  sizeof(uint32) * SPEED_INDEX_INLINE_POSTS);
 		if (!DsaPointerIsValid(p))
 			return false;
 		v = dsa_get_address(area, p);
 		v->hash = hash;
 		v->len = len;
 		v->nposts = 0;
-		v->cap = 0;
+		v->cap = SPEED_INDEX_INLINE_POSTS;
 		v->posts = InvalidDsaPointer;
 		memcpy(v->data, img, len);
 		b = dsa_get_address(area, c->buckets);
 		v->next = b[hash & (c->nbuckets - 1)];
 		b[hash & (c->nbuckets - 1)] = p;
 		c->nvalues++;
-		g->bytes += offsetof(SpeedIndexValue, data) + len;
 	}
-	v = dsa_get_address(area, p);
 	if (v->nposts == v->cap)
 	{
-		uint32		cap = v->cap ? v->cap * 2 : SPEED_INDEX_INITIAL_POSTS;
-		dsa_pointer np = dsa_allocate_extended(area, sizeof(uint32) * (Size) cap,
-											   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE);
+		uint32		cap = v->cap * 2;
+		dsa_pointer np;
 
+		if (v->cap > PG_UINT32_MAX / 2 / sizeof(uint32))
+			return false;
+		np = speed_index_carve(area, g, ix, sizeof(uint32) * (Size) cap);
 		if (!DsaPointerIsValid(np))
 			return false;
-		v = dsa_get_address(area, p);
-		if (DsaPointerIsValid(v->posts))
-		{
-			memcpy(dsa_get_address(area, np), dsa_get_address(area, v->posts),
-				   sizeof(uint32) * v->nposts);
-			dsa_free(area, v->posts);
-		}
+		memcpy(dsa_get_address(area, np), speed_index_posts(area, v),
+			   sizeof(uint32) * v->nposts);
 		v->posts = np;
-		g->bytes += sizeof(uint32) * (int64) (cap - v->cap);
 		v->cap = cap;
 	}
-	posts = dsa_get_address(area, v->posts);
-	posts[v->nposts++] = keyhash;
+	speed_index_posts(area, v)[v->nposts++] = keyhash;
 	return true;
 }
 
@@ -229,6 +304,8 @@ speed_index_add(dsa_area *area, SpeedGen *g, ViewDef *def,
 			return;				/* no index: readers filter every key */
 		ix = dsa_get_address(area, g->index);
 		ix->ncols = def->nkeys;
+		ix->chunks = InvalidDsaPointer;
+		ix->chunk_free = InvalidDsaPointer;
 		for (i = 0; i < def->nkeys; i++)
 			ix->cols[i].buckets = InvalidDsaPointer;
 		g->bytes += size;
@@ -244,13 +321,11 @@ speed_index_add(dsa_area *area, SpeedGen *g, ViewDef *def,
 		int			len;
 
 		if (!key_column_span(def, key, keylen, i, &off, &len) ||
-			!speed_index_add_col(area, g, &ix->cols[i], key + off, len, hash))
+			!speed_index_add_col(area, g, ix, &ix->cols[i], key + off, len, hash))
 		{
-			ix = dsa_get_address(area, g->index);
 			ix->broken = true;
 			return;
 		}
-		ix = dsa_get_address(area, g->index);
 	}
 }
 
@@ -259,6 +334,7 @@ void
 speed_index_clear(dsa_area *area, SpeedGen *g)
 {
 	SpeedIndex *ix;
+	dsa_pointer c;
 	int			i;
 
 	if (!DsaPointerIsValid(g->index))
@@ -266,29 +342,17 @@ speed_index_clear(dsa_area *area, SpeedGen *g)
 	ix = dsa_get_address(area, g->index);
 	for (i = 0; i < ix->ncols; i++)
 	{
-		SpeedIndexCol *c = &ix->cols[i];
-		dsa_pointer *b;
-		uint32		j;
+		if (DsaPointerIsValid(ix->cols[i].buckets))
+			dsa_free(area, ix->cols[i].buckets);
+	}
+	/* the values and their arrays: the chunks they were carved from */
+	c = ix->chunks;
+	while (DsaPointerIsValid(c))
+	{
+		dsa_pointer prev = *(dsa_pointer *) dsa_get_address(area, c);
 
-		if (!DsaPointerIsValid(c->buckets))
-			continue;
-		b = dsa_get_address(area, c->buckets);
-		for (j = 0; j < c->nbuckets; j++)
-		{
-			dsa_pointer p = b[j];
-
-			while (DsaPointerIsValid(p))
-			{
-				SpeedIndexValue *v = dsa_get_address(area, p);
-				dsa_pointer next = v->next;
-
-				if (DsaPointerIsValid(v->posts))
-					dsa_free(area, v->posts);
-				dsa_free(area, p);
-				p = next;
-			}
-		}
-		dsa_free(area, c->buckets);
+		dsa_free(area, c);
+		c = prev;
 	}
 	dsa_free(area, g->index);
 	g->index = InvalidDsaPointer;
@@ -430,7 +494,7 @@ speed_index_candidates(dsa_area *area, SpeedGen *g, ViewDef *def, SpeedFilter *f
 		for (j = 0; j < cf->nvals; j++)
 		{
 			dsa_pointer p = speed_index_find(area, c, cf->vals[j], cf->vlens[j],
-											 key_hash(cf->vals[j], cf->vlens[j]));
+											 key_hash(cf->vals[j], cf->vlens[j]), NULL);
 
 			if (DsaPointerIsValid(p))
 				cost += ((SpeedIndexValue *) dsa_get_address(area, p))->nposts;
@@ -471,7 +535,7 @@ speed_index_candidates(dsa_area *area, SpeedGen *g, ViewDef *def, SpeedFilter *f
 			for (i = 0; i < cf->nvals; i++)
 			{
 				dsa_pointer p = speed_index_find(area, c, cf->vals[i], cf->vlens[i],
-												 key_hash(cf->vals[i], cf->vlens[i]));
+												 key_hash(cf->vals[i], cf->vlens[i]), NULL);
 				int			j;
 
 				/* an IN list may name a value twice */
@@ -522,7 +586,7 @@ speed_index_candidates(dsa_area *area, SpeedGen *g, ViewDef *def, SpeedFilter *f
 	{
 		SpeedIndexValue *v = dsa_get_address(area, nodes[i]);
 
-		memcpy(h + n, dsa_get_address(area, v->posts), sizeof(uint32) * v->nposts);
+		memcpy(h + n, speed_index_posts(area, v), sizeof(uint32) * v->nposts);
 		n += v->nposts;
 	}
 	pfree(nodes);
