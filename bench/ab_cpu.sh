@@ -11,8 +11,9 @@
 #
 # MODE [copy]  copy: a COPY of W_ROWS [1000000] rows (view_bench.sh part w's
 #              rows) into a new event table with the views of each of
-#              CONFIGS [none g100k g1m] (part w's names: none, g1k, g100k,
-#              g1m, two, distinct); each is also given as a ratio to the
+#              CONFIGS [none g100k g1m] (bench/lib.sh w_selects' names:
+#              none, g1k, g100k, g1m, two, distinct, day, hour, url); each
+#              is also given as a ratio to the
 #              plain COPY (none) of the same build and round.
 #              refresh: REFRESH of batch_bench.sh's "plain" view (its day
 #              in UTC) after EVENTS [1000000] new events over as many old
@@ -88,7 +89,7 @@ fi
 views() {   # the CREATE statements of configuration $1 on table t (w_selects)
     local i=1 sel
     case $1 in
-        none|g1k|g100k|g1m|two|distinct|day|url) ;;
+        none|g1k|g100k|g1m|two|distinct|day|hour|url) ;;
         *) echo "unknown configuration $1" >&2; exit 2 ;;
     esac
     while read -r sel; do

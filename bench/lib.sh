@@ -64,7 +64,7 @@ gen_wrows() {
 
 # w_selects <configuration>: the select lists of view_bench.sh part w's
 # views of that configuration over gen_wrows' rows, one a line (g1k, g100k,
-# g1m, two, distinct, day, url; none for none, or any other name). A line
+# g1m, two, distinct, day, hour, url; none for none, or any other name). A line
 # "list#groups" is grouped by those columns, any other by its first one
 # (w_query).
 w_selects() {
@@ -77,6 +77,9 @@ w_selects() {
         distinct) echo "k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
         # a key and a time bucket, both expressions (~270k groups of 1M rows)
         day) echo "k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five#1, 2" ;;
+        # a key and the hour (~1M groups of 1M rows: nearly every row a new
+        # group, each in the speed layer's column indexes)
+        hour) echo "k2, date_trunc('hour', ts) AS hour, count(*), max(x)#1, 2" ;;
         # a text key of ~30 bytes (100k groups)
         url) echo "'https://example.com/page/' || k2 AS url, $five" ;;
     esac
