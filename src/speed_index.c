@@ -26,14 +26,15 @@
  *                     itself, then an array twice as large each time it
  *                     fills
  *
- * Values and their larger arrays are carved one after the other from chunks
- * of the DSA area (16 kB, doubling to 1 MB), not allocated one by one: a
- * generation gains a key per row of a view grouped by key and hour, and a
- * DSA allocation for each of its values and arrays cost more than the rest
- * of the key's apply (and its chain walks and misses). An array outgrown is
- * left in its chunk, so the arrays take at most four times the 4 bytes of
- * each key a column holds; a value with no more keys than its own room (the
- * usual case for the column with many values) has no array at all.
+ * Values and their arrays of up to SPEED_INDEX_OWN_POSTS hashes are carved
+ * one after the other from chunks of the DSA area (16 kB, doubling to 1 MB),
+ * not allocated one by one: a generation gains a key per row of a view
+ * grouped by key and hour, and a DSA allocation for each of its values and
+ * arrays cost more than the rest of the key's apply. A value with no more
+ * keys than its own room (the usual case in the column with many values)
+ * has no array at all; the next two (8 and 16 hashes) stay in their chunk
+ * when outgrown; larger arrays are allocated on their own and freed when
+ * outgrown, so they take at most twice the 4 bytes of each key.
  *
  * Keys are only ever added to a generation (a merge adds the other
  * generation's keys; entries whose states grow move, but keep their hash),
@@ -64,6 +65,8 @@
 
 #define SPEED_INDEX_INITIAL_BUCKETS	64
 #define SPEED_INDEX_INLINE_POSTS	4
+/* arrays larger than this many hashes are DSA allocations of their own */
+#define SPEED_INDEX_OWN_POSTS		16
 #define SPEED_INDEX_CHUNK_MIN		(16 * 1024)
 #define SPEED_INDEX_CHUNK_MAX		(1024 * 1024)
 /* a chunk begins with the previous chunk's pointer */
@@ -84,6 +87,7 @@ typedef struct SpeedIndex
 	dsa_pointer chunk_free;		/* its room not carved yet ... */
 	uint32		chunk_left;		/* ... in bytes */
 	uint32		chunk_size;		/* the newest chunk's size */
+	int64		nown;			/* arrays allocated on their own */
 	SpeedIndexCol cols[FLEXIBLE_ARRAY_MEMBER];
 } SpeedIndex;
 
@@ -242,8 +246,7 @@ speed_index_add_col(dsa_area *area, SpeedGen *g, SpeedIndex *ix, SpeedIndexCol *
 	{
 		dsa_pointer *b;
 
-		/* at most one value a bucket on average: a chain is a miss a step */
-		if ((!DsaPointerIsValid(c->buckets) || c->nvalues >= (int64) c->nbuckets) &&
+		if ((!DsaPointerIsValid(c->buckets) || c->nvalues > (int64) c->nbuckets * 2) &&
 			!speed_index_grow(area, g, c) && !DsaPointerIsValid(c->buckets))
 			return false;
 		p = speed_index_carve(area, g, ix, SPEED_INDEX_INLINE_OFF(len) +
@@ -269,11 +272,26 @@ speed_index_add_col(dsa_area *area, SpeedGen *g, SpeedIndex *ix, SpeedIndexCol *
 
 		if (v->cap > PG_UINT32_MAX / 2 / sizeof(uint32))
 			return false;
-		np = speed_index_carve(area, g, ix, sizeof(uint32) * (Size) cap);
+		if (cap > SPEED_INDEX_OWN_POSTS)
+			np = dsa_allocate_extended(area, sizeof(uint32) * (Size) cap,
+									   DSA_ALLOC_NO_OOM | DSA_ALLOC_HUGE);
+		else
+			np = speed_index_carve(area, g, ix, sizeof(uint32) * (Size) cap);
 		if (!DsaPointerIsValid(np))
 			return false;
 		memcpy(dsa_get_address(area, np), speed_index_posts(area, v),
 			   sizeof(uint32) * v->nposts);
+		if (cap > SPEED_INDEX_OWN_POSTS)
+		{
+			if (v->cap > SPEED_INDEX_OWN_POSTS)
+			{
+				dsa_free(area, v->posts);
+				g->bytes -= sizeof(uint32) * (int64) v->cap;
+			}
+			else
+				ix->nown++;
+			g->bytes += sizeof(uint32) * (int64) cap;
+		}
 		v->posts = np;
 		v->cap = cap;
 	}
@@ -306,6 +324,7 @@ speed_index_add(dsa_area *area, SpeedGen *g, ViewDef *def,
 		ix->ncols = def->nkeys;
 		ix->chunks = InvalidDsaPointer;
 		ix->chunk_free = InvalidDsaPointer;
+		ix->nown = 0;
 		for (i = 0; i < def->nkeys; i++)
 			ix->cols[i].buckets = InvalidDsaPointer;
 		g->bytes += size;
@@ -342,8 +361,31 @@ speed_index_clear(dsa_area *area, SpeedGen *g)
 	ix = dsa_get_address(area, g->index);
 	for (i = 0; i < ix->ncols; i++)
 	{
-		if (DsaPointerIsValid(ix->cols[i].buckets))
-			dsa_free(area, ix->cols[i].buckets);
+		SpeedIndexCol *col = &ix->cols[i];
+		dsa_pointer *b;
+		uint32		j;
+
+		if (!DsaPointerIsValid(col->buckets))
+			continue;
+		/* the arrays allocated on their own, found through their values */
+		b = dsa_get_address(area, col->buckets);
+		for (j = 0; ix->nown > 0 && j < col->nbuckets; j++)
+		{
+			dsa_pointer p = b[j];
+
+			while (DsaPointerIsValid(p))
+			{
+				SpeedIndexValue *v = dsa_get_address(area, p);
+
+				if (v->cap > SPEED_INDEX_OWN_POSTS)
+				{
+					dsa_free(area, v->posts);
+					ix->nown--;
+				}
+				p = v->next;
+			}
+		}
+		dsa_free(area, col->buckets);
 	}
 	/* the values and their arrays: the chunks they were carved from */
 	c = ix->chunks;
