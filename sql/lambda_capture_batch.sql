@@ -1,17 +1,19 @@
 -- Capture folds a statement's rows 16 at a time (partial_add_shaped_batch:
--- views of plain columns, no WHERE), looking for each batch's groups in
--- memory before it folds its rows. Every row must still be folded once, into
--- its own group: statements of a size around the batch's, several views on
--- one table, rows with NULLs (folded the general way) in the middle of a
--- batch, rows read back from the transition table's file, and states moved
--- to shared memory mid-statement. Every answer is compared with the
--- defining query.
+-- views of fixed-length columns, their WHERE and key expressions evaluated
+-- over the columns they read), looking for each batch's groups in memory
+-- before it folds its rows. Every row must still be folded once, into its
+-- own group: statements of a size around the batch's, several views on one
+-- table, rows with NULLs (folded the general way) in the middle of a batch,
+-- rows the WHERE leaves out, rows read back from the transition table's
+-- file, and states moved to shared memory mid-statement. Every answer is
+-- compared with the defining query.
 CREATE EXTENSION pg_lambda;
 CREATE TABLE cb (k int, g int, x int, y bigint, ts timestamptz NOT NULL);
 SELECT lambda.create_event_table('cb', time_column => 'ts');
 
--- two views that capture batches (one read of the rows feeds both), and one
--- with a WHERE, which folds row by row
+-- views that capture batches (one read of the rows feeds them all): by
+-- columns, with a WHERE, and by expressions (one of them NULL for some rows)
+-- under a WHERE on a column nothing else reads
 CREATE MATERIALIZED VIEW cb_k WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
   SELECT k, count(*) AS n, count(x) AS nx, sum(x) AS sx, min(x) AS lx, max(x) AS hx,
          avg(x) AS ax, min(y) AS ly, max(y) AS hy
@@ -22,8 +24,12 @@ CREATE MATERIALIZED VIEW cb_g WITH (lambda.continuous, lambda.refresh_interval =
 CREATE MATERIALIZED VIEW cb_w WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
   SELECT g, count(*) AS n, sum(x) AS sx
     FROM cb WHERE x > 3 GROUP BY g;
+CREATE MATERIALIZED VIEW cb_e WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k / 10 AS kd, g % 2 AS gm, x > 100 AS big, nullif(k % 3, 0) AS nz,
+         width_bucket(x, 0, 1000, 10) AS wb, count(*) AS n, sum(x) AS sx, max(y) AS hy
+    FROM cb WHERE y % 3 <> 0 AND ts >= '2025-01-02' GROUP BY 1, 2, 3, 4, 5;
 CREATE FUNCTION cb_same() RETURNS text LANGUAGE sql AS $$
-  SELECT format('rows %s; k: %s differ; g: %s differ; w: %s differ',
+  SELECT format('rows %s; k: %s differ; g: %s differ; w: %s differ; e: %s differ',
     (SELECT count(*) FROM cb),
     (SELECT count(*) FROM ((SELECT * FROM cb_k EXCEPT ALL
                               SELECT k, count(*), count(x), sum(x), min(x), max(x), avg(x), min(y), max(y)
@@ -41,7 +47,14 @@ CREATE FUNCTION cb_same() RETURNS text LANGUAGE sql AS $$
                               SELECT g, count(*), sum(x) FROM cb WHERE x > 3 GROUP BY g)
                            UNION ALL
                            (SELECT g, count(*), sum(x) FROM cb WHERE x > 3 GROUP BY g
-                            EXCEPT ALL SELECT * FROM cb_w)) d))
+                            EXCEPT ALL SELECT * FROM cb_w)) d),
+    (SELECT count(*) FROM ((SELECT * FROM cb_e EXCEPT ALL
+                              SELECT k / 10, g % 2, x > 100, nullif(k % 3, 0), width_bucket(x, 0, 1000, 10), count(*), sum(x), max(y)
+                                FROM cb WHERE y % 3 <> 0 AND ts >= '2025-01-02' GROUP BY 1, 2, 3, 4, 5)
+                           UNION ALL
+                           (SELECT k / 10, g % 2, x > 100, nullif(k % 3, 0), width_bucket(x, 0, 1000, 10), count(*), sum(x), max(y)
+                              FROM cb WHERE y % 3 <> 0 AND ts >= '2025-01-02' GROUP BY 1, 2, 3, 4, 5
+                            EXCEPT ALL SELECT * FROM cb_e)) d))
 $$;
 
 -- statements of 1, 15, 16, 17, 31, 32, 33 and 1,025 rows, each row of a
@@ -90,7 +103,23 @@ COMMIT;
 RESET lambda.capture_memory;
 SELECT cb_same();
 
+SELECT count(*) AS groups, sum(n) AS n, count(*) FILTER (WHERE nz IS NULL) AS null_groups FROM cb_e;
+
+-- a key expression's error is the expression's own, the statement's rows
+-- none of the view's; the view's rows before it stay
+CREATE TABLE co (k int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('co', time_column => 'ts');
+CREATE MATERIALIZED VIEW co_v WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k * 1000000 AS big, count(*) AS n FROM co WHERE k <> 7 GROUP BY 1;
+INSERT INTO co SELECT i % 20, '2025-01-01' FROM generate_series(1, 100) i;
+INSERT INTO co SELECT CASE WHEN i = 40 THEN 5000 ELSE i % 20 END, '2025-01-01' FROM generate_series(1, 100) i;
+SELECT count(*) AS groups, sum(n) AS n FROM co_v;
+SELECT big, n FROM co_v ORDER BY big LIMIT 3;
+
+DROP MATERIALIZED VIEW co_v;
+DROP TABLE co;
 DROP MATERIALIZED VIEW cb_k;
 DROP MATERIALIZED VIEW cb_g;
 DROP MATERIALIZED VIEW cb_w;
+DROP MATERIALIZED VIEW cb_e;
 DROP EXTENSION pg_lambda CASCADE;

@@ -29,6 +29,7 @@
 #include "access/tupmacs.h"
 #include "access/xact.h"
 #include "executor/executor.h"
+#include "nodes/nodeFuncs.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -670,50 +671,86 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 	partial_fold_slot(ph, slot, key, keylen, key_hash(key, keylen));
 }
 
+/* What partial_shape_vars collects: the columns an expression reads. */
+typedef struct PartialShapeVars
+{
+	Bitmapset  *cols;			/* attribute numbers */
+	bool		other;			/* a system column, whole row, or outer Var */
+} PartialShapeVars;
+
+static bool
+partial_shape_vars(Node *node, PartialShapeVars *v)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+
+		if (var->varno != 1 || var->varlevelsup != 0 || var->varattno <= 0)
+			v->other = true;
+		else
+			v->cols = bms_add_member(v->cols, var->varattno);
+		return false;
+	}
+	return expression_tree_walker(node, partial_shape_vars, (void *) v);
+}
+
 /*
  * The shape of rows of desc for what def reads, when capture can read its
- * columns straight from a row (partial_add_shaped_batch): no WHERE; keys
- * plain columns or time buckets of columns that keytrunc.c computes
- * (date_trunc, AT TIME ZONE, ::date, date_bin; a sliding window's step key
- * must be one), all of fixed length and by value; aggregate arguments plain
- * columns of fixed length and by value, aggregates computed inline
- * (ViewAgg.plain); and every column up to the last one it reads
- * fixed-length and by value, so that in a row without NULLs each lies at
- * an offset known in advance. NULL otherwise. Allocated in the current
- * memory context.
+ * columns straight from a row (partial_add_shaped_batch): keys of fixed
+ * length and by value (plain columns, time buckets keytrunc.c computes, or
+ * other expressions of columns; a sliding window's step key must be a
+ * date_bin keytrunc.c computes); aggregate arguments plain columns,
+ * aggregates computed inline (ViewAgg.plain); and every column up to the
+ * last one that they or the WHERE read fixed-length and by value, so that in
+ * a row without NULLs each lies at an offset known in advance. The WHERE
+ * and the key expressions are evaluated over a virtual row of just the
+ * columns they read. NULL otherwise. Allocated in the current memory
+ * context.
  */
 PartialShape *
 partial_shape(ViewDef *def, TupleDesc desc)
 {
 	PartialShape *shape;
+	PartialShapeVars vars = {NULL, false};
+	AttrNumber	maxcol = def->maxcol;
 	int32		off = 0;
 	int			i;
 
 	/* a sliding window's step key (the last) is a date_bin keytrunc.c computes */
 	if (def->sliding && CVIEW_KEYTRUNC(def, def->nkeys - 1) == NULL)
 		return NULL;
-	if (def->where != NULL || !def->keys_fixed ||
-		def->maxcol <= 0 || desc->natts < def->maxcol)
+	if (!def->keys_fixed)
 		return NULL;
-	for (i = 0; i < def->nkeys; i++)
-	{
-		if (def->keycols[i] <= 0 && CVIEW_KEYTRUNC(def, i) == NULL)
-			return NULL;
-	}
 	for (i = 0; i < def->naggs; i++)
 	{
 		if (!def->aggs[i].plain || def->aggs[i].meta.hasexact)
 			return NULL;
 	}
+	/* the columns the WHERE and the key expressions read */
+	if (def->where != NULL)
+		(void) partial_shape_vars((Node *) def->where->expr, &vars);
+	for (i = 0; i < def->nkeys; i++)
+	{
+		if (def->keycols[i] <= 0)
+			(void) partial_shape_vars((Node *) def->keyexprs[i]->expr, &vars);
+	}
+	if (vars.other)
+		return NULL;
+	if (!bms_is_empty(vars.cols))
+		maxcol = Max(maxcol, (AttrNumber) bms_prev_member(vars.cols, -1));
+	if (maxcol <= 0 || desc->natts < maxcol)
+		return NULL;
 	/* one piece: the header, the offsets, the lengths (columns', then arguments') */
-	shape = palloc(MAXALIGN(sizeof(PartialShape)) +
-				   (sizeof(int32) + sizeof(int16)) * (def->maxcol + def->naggs));
-	shape->maxcol = def->maxcol;
+	shape = palloc0(MAXALIGN(sizeof(PartialShape)) +
+					(sizeof(int32) + sizeof(int16)) * (maxcol + def->naggs));
+	shape->maxcol = maxcol;
 	shape->attoff = (int32 *) ((char *) shape + MAXALIGN(sizeof(PartialShape)));
-	shape->argoff = shape->attoff + def->maxcol;
+	shape->argoff = shape->attoff + maxcol;
 	shape->attlen = (int16 *) (shape->argoff + def->naggs);
-	shape->arglen = shape->attlen + def->maxcol;
-	for (i = 0; i < def->maxcol; i++)
+	shape->arglen = shape->attlen + maxcol;
+	for (i = 0; i < maxcol; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
@@ -737,20 +774,38 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		shape->argoff[i] = c >= 0 ? shape->attoff[c] : -1;
 		shape->arglen[i] = c >= 0 ? shape->attlen[c] : 0;
 	}
+	/* the expressions' virtual row: a copy of desc, so that nothing pins it */
+	if (!bms_is_empty(vars.cols))
+	{
+		int			c = -1;
+
+		shape->vslot = MakeSingleTupleTableSlot(CreateTupleDescCopy(desc), &TTSOpsVirtual);
+		ExecStoreVirtualTuple(shape->vslot);	/* every column valid, none NULL */
+		shape->exprcols = palloc(sizeof(AttrNumber) * bms_num_members(vars.cols));
+		while ((c = bms_next_member(vars.cols, c)) >= 0)
+			shape->exprcols[shape->nexprcols++] = (AttrNumber) (c - 1);
+	}
+	bms_free(vars.cols);
 	return shape;
 }
 
+/* partial_shaped_key's result for a row the WHERE leaves out */
+#define PARTIAL_ROW_OUT		(-2)
+
 /*
  * The key image of a row of this shape into "fixed", and where the row's
- * data begins: its length, or -1 when the row must go the general way
- * (partial_add_slot): no shape, batch layer, not a minimal tuple, NULLs, or
- * fewer columns than the shape reads.
+ * data begins: its length; PARTIAL_ROW_OUT when the WHERE leaves the row
+ * out; or -1 when the row must go the general way (partial_add_slot): no
+ * shape, batch layer, not a minimal tuple, NULLs, or fewer columns than
+ * the shape reads. The WHERE and key expressions are evaluated in the
+ * expression context's per-tuple memory, which the caller resets.
  */
 static inline int
 partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape,
 				   char *fixed, const char **data)
 {
 	ViewDef    *def = ph->def;
+	ExprContext *econtext = def->econtext;
 	MinimalTuple mt;
 	Datum		keyvals[INDEX_MAX_KEYS * 4];
 	bool		keynulls[INDEX_MAX_KEYS * 4];
@@ -764,6 +819,27 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 		return -1;
 	/* a minimal tuple's t_hoff counts from where a heap tuple's header would begin */
 	*data = (const char *) mt - MINIMAL_TUPLE_OFFSET + mt->t_hoff;
+	if (shape->vslot)
+	{
+		/* the columns the WHERE and key expressions read, into their virtual row */
+		for (i = 0; i < shape->nexprcols; i++)
+		{
+			AttrNumber	c = shape->exprcols[i];
+
+			shape->vslot->tts_values[c] = fetch_att(*data + shape->attoff[c], true,
+													shape->attlen[c]);
+		}
+		econtext->ecxt_scantuple = shape->vslot;
+		if (def->where)
+		{
+			MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			bool		pass = ExecQual(def->where, econtext);
+
+			MemoryContextSwitchTo(old);
+			if (!pass)
+				return PARTIAL_ROW_OUT;
+		}
+	}
 	for (i = 0; i < def->nkeys; i++)
 	{
 		AttrNumber	c = def->keycols[i] - 1;
@@ -773,14 +849,24 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 			keyvals[i] = fetch_att(*data + shape->attoff[c], true, shape->attlen[c]);
 		else
 		{
-			/* a time bucket of a column (partial_shape): the general way where it must be */
-			KeyTrunc   *kt = def->keytrunc[i];
+			/* a time bucket keytrunc.c computes, else the expression */
+			KeyTrunc   *kt = CVIEW_KEYTRUNC(def, i);
+			Timestamp	ts = 0;
+			MemoryContext old;
 
-			c = kt->col - 1;
-			if (!keytrunc_value(kt, DatumGetTimestamp(fetch_att(*data + shape->attoff[c], true,
-																 shape->attlen[c])),
-								&keyvals[i]))
-				return -1;
+			if (kt)
+			{
+				c = kt->col - 1;
+				ts = DatumGetTimestamp(fetch_att(*data + shape->attoff[c], true,
+												 shape->attlen[c]));
+				if (keytrunc_value(kt, ts, &keyvals[i]))
+					continue;
+			}
+			old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
+			MemoryContextSwitchTo(old);
+			if (kt && !keynulls[i])
+				keytrunc_remember(kt, ts, keyvals[i]);
 		}
 	}
 	/* a step that has expired: the general way leaves the row out */
@@ -902,10 +988,20 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	Assert(n <= PARTIAL_BATCH);
 	if (ph->def->keytrunc)
 		keytrunc_prepare_keys(ph->def->keytrunc, ph->def->nkeys);
+	if (shape && shape->vslot)
+	{
+		ResetExprContext(ph->def->econtext);
+		reset = true;
+	}
 	for (j = 0; j < n; j++)
 	{
 		keyat[j] = keys[j];
 		lens[j] = partial_shaped_key(ph, slots[j], shape, keys[j], &datas[j]);
+		if (lens[j] == PARTIAL_ROW_OUT)
+		{
+			lens[j] = -1;
+			continue;
+		}
 		if (lens[j] < 0)
 		{
 			StringInfo	buf = NULL;

@@ -85,8 +85,9 @@ typedef struct PartialHash
  */
 /*
  * Where the columns a view reads lie in rows of one tuple descriptor, when
- * it reads plain fixed-length columns only (partial_shape): capture reads
- * them straight from a row without NULLs (partial_add_shaped_batch).
+ * it reads fixed-length columns only (partial_shape): capture reads them
+ * straight from a row without NULLs (partial_add_shaped_batch), and
+ * evaluates its WHERE and key expressions over just those columns.
  */
 typedef struct PartialShape
 {
@@ -95,6 +96,11 @@ typedef struct PartialShape
 	int32	   *attoff;			/* its offset in the row's data */
 	int16	   *arglen;			/* per aggregate: its argument's length ... */
 	int32	   *argoff;			/* ... and offset, or -1: it takes none */
+	/* the WHERE and key expressions, when there are any: */
+	TupleTableSlot *vslot;		/* a virtual row of the columns they read,
+								 * or NULL */
+	int			nexprcols;		/* those columns (index col - 1) */
+	AttrNumber *exprcols;
 } PartialShape;
 
 /* The most rows partial_add_shaped_batch folds at a time */
