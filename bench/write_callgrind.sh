@@ -12,7 +12,7 @@
 # date_trunc('hour', ts) in the server's TimeZone: count, max), "bin"
 # (the same by date_bin('5 minutes', ts, '2000-01-01 00:00+00')) and
 # "hourdst" and "monthdst" (by date_trunc('hour' or 'month', ts,
-# 'Europe/Berlin')).
+# 'Europe/Berlin')), and "where" (g100k's view WHERE x < 900).
 # XACTS [0] when set, instead of the COPY: XACTS transactions of XACT_ROWS
 # [5] rows each (INSERT ... VALUES), counted as the whole session less the
 # same session without them; prints instructions per transaction (the
@@ -70,6 +70,8 @@ views[day]="k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five#1, 2"
 views[hour]="k2, date_trunc('hour', ts) AS hour, count(*), max(x)#1, 2"
 views[bin]="k2, date_bin('5 minutes', ts, '2000-01-01 00:00+00') AS bin, count(*), max(x)#1, 2"
 views[hourdst]="k2, date_trunc('hour', ts, 'Europe/Berlin') AS hour, count(*), max(x)#1, 2"
+# after a second '#': a WHERE
+views[where]="k2, $five#1#x < 900"
 views[monthdst]="k2, date_trunc('month', ts, 'Europe/Berlin') AS month, count(*), max(x)#1, 2"
 per=row
 [ "${XACTS:-0}" -gt 0 ] && per=xact
@@ -84,8 +86,10 @@ for c in none ${CONFIGS/none/}; do
     for sel in "${sels[@]}"; do
         n=$((n + 1))
         group=1
+        where=""
         case $sel in *'#'*) group=${sel#*#}; sel=${sel%%#*} ;; esac
-        echo "CREATE MATERIALIZED VIEW v$n WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t GROUP BY $group;" >> "$work/$c.sql"
+        case $group in *'#'*) where=" WHERE ${group#*#}"; group=${group%%#*} ;; esac
+        echo "CREATE MATERIALIZED VIEW v$n WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS SELECT $sel FROM t$where GROUP BY $group;" >> "$work/$c.sql"
     done
     toggle="--collect-atstart=no --toggle-collect=DoCopy --toggle-collect=capture_xact_callback"
     pre=0
