@@ -304,6 +304,35 @@ key_column_image(ViewDef *def, int col, Datum value, bool isnull, StringInfo buf
 }
 
 /*
+ * Steps over key column i's part of a key image that begins at *p: false
+ * when the image is too short for it.
+ */
+static inline bool
+key_column_step(ViewDef *def, const char *data, int len, int i, int *p)
+{
+	int16		typlen = def->keylens[i];
+
+	if (*p >= len)
+		return false;
+	if (data[(*p)++] == 0)
+		;						/* NULL: the flag only */
+	else if (typlen > 0)
+		*p += typlen;
+	else
+	{
+		uint32		l;
+
+		if (len - *p < (int) sizeof(uint32))
+			return false;
+		memcpy(&l, data + *p, sizeof(uint32));
+		if ((uint32) (len - *p - sizeof(uint32)) < l)
+			return false;
+		*p += sizeof(uint32) + l;
+	}
+	return *p <= len;
+}
+
+/*
  * Finds key column col's part of a key image: sets *off and *len and
  * returns true, or false when the image is too short for it (only a wrong
  * image is; callers treat that as "does not match").
@@ -314,35 +343,34 @@ key_column_span(ViewDef *def, const char *data, int len, int col, int *off, int 
 	int			p = 0;
 	int			i;
 
-	for (i = 0; i <= col; i++)
+	for (i = 0; i < col; i++)
 	{
-		int			start = p;
-		int16		typlen = def->keylens[i];
-
-		if (p >= len)
+		if (!key_column_step(def, data, len, i, &p))
 			return false;
-		if (data[p++] == 0)
-			;					/* NULL: the flag only */
-		else if (typlen > 0)
-			p += typlen;
-		else
-		{
-			uint32		l;
+	}
+	*off = p;
+	if (!key_column_step(def, data, len, col, &p))
+		return false;
+	*partlen = p - *off;
+	return true;
+}
 
-			if (len - p < (int) sizeof(uint32))
-				return false;
-			memcpy(&l, data + p, sizeof(uint32));
-			if ((uint32) (len - p - sizeof(uint32)) < l)
-				return false;
-			p += sizeof(uint32) + l;
-		}
-		if (p > len)
+/*
+ * key_column_span for every key column at once, into offs[] and lens[]
+ * (def->nkeys each).
+ */
+bool
+key_column_spans(ViewDef *def, const char *data, int len, int *offs, int *lens)
+{
+	int			p = 0;
+	int			i;
+
+	for (i = 0; i < def->nkeys; i++)
+	{
+		offs[i] = p;
+		if (!key_column_step(def, data, len, i, &p))
 			return false;
-		if (i == col)
-		{
-			*off = start;
-			*partlen = p - start;
-		}
+		lens[i] = p - offs[i];
 	}
 	return true;
 }

@@ -19,6 +19,7 @@ extern int	key_image_fixed(ViewDef *def, Datum *values, bool *nulls, char *out);
 extern void key_decode(ViewDef *def, const char *data, int len, Datum *values, bool *nulls);
 extern void key_column_image(ViewDef *def, int col, Datum value, bool isnull, StringInfo buf);
 extern bool key_column_span(ViewDef *def, const char *data, int len, int col, int *off, int *partlen);
+extern bool key_column_spans(ViewDef *def, const char *data, int len, int *offs, int *lens);
 extern void key_column_decode(ViewDef *def, int col, const char *data, int len, Datum *value, bool *isnull);
 
 /*

@@ -733,7 +733,8 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		(void) partial_shape_vars((Node *) def->where->expr, &vars);
 	for (i = 0; i < def->nkeys; i++)
 	{
-		if (def->keycols[i] <= 0)
+		/* (a time bucket keytrunc.c computes reads its column from the row) */
+		if (def->keycols[i] <= 0 && CVIEW_KEYTRUNC(def, i) == NULL)
 			(void) partial_shape_vars((Node *) def->keyexprs[i]->expr, &vars);
 	}
 	if (vars.other)
@@ -847,26 +848,24 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
 		keynulls[i] = false;
 		if (c >= 0)
 			keyvals[i] = fetch_att(*data + shape->attoff[c], true, shape->attlen[c]);
+		else if (CVIEW_KEYTRUNC(def, i))
+		{
+			/* a time bucket of a column: the general way where keytrunc.c cannot */
+			KeyTrunc   *kt = def->keytrunc[i];
+
+			c = kt->col - 1;
+			if (!keytrunc_value(kt, DatumGetTimestamp(fetch_att(*data + shape->attoff[c], true,
+																 shape->attlen[c])),
+								&keyvals[i]))
+				return -1;
+		}
 		else
 		{
-			/* a time bucket keytrunc.c computes, else the expression */
-			KeyTrunc   *kt = CVIEW_KEYTRUNC(def, i);
-			Timestamp	ts = 0;
-			MemoryContext old;
+			/* an expression, over the columns it reads (partial_shape) */
+			MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 
-			if (kt)
-			{
-				c = kt->col - 1;
-				ts = DatumGetTimestamp(fetch_att(*data + shape->attoff[c], true,
-												 shape->attlen[c]));
-				if (keytrunc_value(kt, ts, &keyvals[i]))
-					continue;
-			}
-			old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 			keyvals[i] = ExecEvalExpr(def->keyexprs[i], econtext, &keynulls[i]);
 			MemoryContextSwitchTo(old);
-			if (kt && !keynulls[i])
-				keytrunc_remember(kt, ts, keyvals[i]);
 		}
 	}
 	/* a step that has expired: the general way leaves the row out */

@@ -309,6 +309,8 @@ speed_index_add(dsa_area *area, SpeedGen *g, ViewDef *def,
 				const char *key, uint32 keylen, uint32 hash)
 {
 	SpeedIndex *ix;
+	int			offs[INDEX_MAX_KEYS * 4];
+	int			lens[INDEX_MAX_KEYS * 4];
 	int			i;
 
 	if (!speed_index_wanted(def))
@@ -334,13 +336,14 @@ speed_index_add(dsa_area *area, SpeedGen *g, ViewDef *def,
 	ix = dsa_get_address(area, g->index);
 	if (ix->broken || ix->ncols != def->nkeys)
 		return;
+	if (!key_column_spans(def, key, keylen, offs, lens))
+	{
+		ix->broken = true;
+		return;
+	}
 	for (i = 0; i < def->nkeys; i++)
 	{
-		int			off;
-		int			len;
-
-		if (!key_column_span(def, key, keylen, i, &off, &len) ||
-			!speed_index_add_col(area, g, ix, &ix->cols[i], key + off, len, hash))
+		if (!speed_index_add_col(area, g, ix, &ix->cols[i], key + offs[i], lens[i], hash))
 		{
 			ix->broken = true;
 			return;
