@@ -714,6 +714,7 @@ partial_shape(ViewDef *def, TupleDesc desc)
 {
 	PartialShape *shape;
 	PartialShapeVars vars = {NULL, false};
+	bool		exprs = def->where != NULL;
 	AttrNumber	maxcol = def->maxcol;
 	int32		off = 0;
 	int			i;
@@ -735,7 +736,10 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	{
 		/* (a time bucket keytrunc.c computes reads its column from the row) */
 		if (def->keycols[i] <= 0 && CVIEW_KEYTRUNC(def, i) == NULL)
+		{
 			(void) partial_shape_vars((Node *) def->keyexprs[i]->expr, &vars);
+			exprs = true;
+		}
 	}
 	if (vars.other)
 		return NULL;
@@ -775,8 +779,11 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		shape->argoff[i] = c >= 0 ? shape->attoff[c] : -1;
 		shape->arglen[i] = c >= 0 ? shape->attlen[c] : 0;
 	}
-	/* the expressions' virtual row: a copy of desc, so that nothing pins it */
-	if (!bms_is_empty(vars.cols))
+	/*
+	 * the expressions' virtual row (also for expressions that read no
+	 * column): a copy of desc, so that nothing pins it
+	 */
+	if (exprs)
 	{
 		int			c = -1;
 
