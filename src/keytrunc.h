@@ -134,14 +134,17 @@ keytrunc_offset(KeyTrunc *kt, Timestamp ts, int64 *offset)
 	return true;
 }
 
-/* The local date of ts (days since 2000-01-01), at that offset */
+/* a / b rounded down (b > 0) */
 static inline int64
-keytrunc_day(Timestamp local)
+keytrunc_floor_div(int64 a, int64 b)
 {
-	int64		q = local / USECS_PER_DAY;
+	int64		q = a / b;
 
-	return local % USECS_PER_DAY < 0 ? q - 1 : q;
+	return a % b < 0 ? q - 1 : q;
 }
+
+/* The local date of a local time (days since 2000-01-01) */
+#define keytrunc_day(local)	keytrunc_floor_div((local), USECS_PER_DAY)
 
 /*
  * The key of ts into *result where kt computes it; false otherwise, the
@@ -184,9 +187,7 @@ keytrunc_value(KeyTrunc *kt, Timestamp ts, Datum *result)
 		*result = kt->memo_result;
 		return true;
 	}
-	q = local / kt->unit;
-	if (local % kt->unit < 0)
-		q--;
+	q = keytrunc_floor_div(local, kt->unit);
 	if (kt->todate)
 	{
 		/* days since 2000-01-01 (unit is a day) */

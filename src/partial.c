@@ -29,7 +29,7 @@
 #include "access/tupmacs.h"
 #include "access/xact.h"
 #include "executor/executor.h"
-#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -671,31 +671,6 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 	partial_fold_slot(ph, slot, key, keylen, key_hash(key, keylen));
 }
 
-/* What partial_shape_vars collects: the columns an expression reads. */
-typedef struct PartialShapeVars
-{
-	Bitmapset  *cols;			/* attribute numbers */
-	bool		other;			/* a system column, whole row, or outer Var */
-} PartialShapeVars;
-
-static bool
-partial_shape_vars(Node *node, PartialShapeVars *v)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-	{
-		Var		   *var = (Var *) node;
-
-		if (var->varno != 1 || var->varlevelsup != 0 || var->varattno <= 0)
-			v->other = true;
-		else
-			v->cols = bms_add_member(v->cols, var->varattno);
-		return false;
-	}
-	return expression_tree_walker(node, partial_shape_vars, (void *) v);
-}
-
 /*
  * The shape of rows of desc for what def reads, when capture can read its
  * columns straight from a row (partial_add_shaped_batch): keys of fixed
@@ -713,7 +688,8 @@ PartialShape *
 partial_shape(ViewDef *def, TupleDesc desc)
 {
 	PartialShape *shape;
-	PartialShapeVars vars = {NULL, false};
+	Bitmapset  *attrs = NULL;	/* offset by FirstLowInvalidHeapAttributeNumber */
+	Bitmapset  *cols = NULL;
 	bool		exprs = def->where != NULL;
 	AttrNumber	maxcol = def->maxcol;
 	int32		off = 0;
@@ -731,20 +707,28 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	}
 	/* the columns the WHERE and the key expressions read */
 	if (def->where != NULL)
-		(void) partial_shape_vars((Node *) def->where->expr, &vars);
+		pull_varattnos((Node *) def->where->expr, 1, &attrs);
 	for (i = 0; i < def->nkeys; i++)
 	{
 		/* (a time bucket keytrunc.c computes reads its column from the row) */
 		if (def->keycols[i] <= 0 && CVIEW_KEYTRUNC(def, i) == NULL)
 		{
-			(void) partial_shape_vars((Node *) def->keyexprs[i]->expr, &vars);
+			pull_varattnos((Node *) def->keyexprs[i]->expr, 1, &attrs);
 			exprs = true;
 		}
 	}
-	if (vars.other)
-		return NULL;
-	if (!bms_is_empty(vars.cols))
-		maxcol = Max(maxcol, (AttrNumber) bms_prev_member(vars.cols, -1));
+	/* a system column or the whole row is not read from the row's data */
+	i = -1;
+	while ((i = bms_next_member(attrs, i)) >= 0)
+	{
+		AttrNumber	att = i + FirstLowInvalidHeapAttributeNumber;
+
+		if (att <= 0)
+			return NULL;
+		cols = bms_add_member(cols, att);
+		maxcol = Max(maxcol, att);
+	}
+	bms_free(attrs);
 	if (maxcol <= 0 || desc->natts < maxcol)
 		return NULL;
 	/* one piece: the header, the offsets, the lengths (columns', then arguments') */
@@ -789,11 +773,11 @@ partial_shape(ViewDef *def, TupleDesc desc)
 
 		shape->vslot = MakeSingleTupleTableSlot(CreateTupleDescCopy(desc), &TTSOpsVirtual);
 		ExecStoreVirtualTuple(shape->vslot);	/* every column valid, none NULL */
-		shape->exprcols = palloc(sizeof(AttrNumber) * bms_num_members(vars.cols));
-		while ((c = bms_next_member(vars.cols, c)) >= 0)
+		shape->exprcols = palloc(sizeof(AttrNumber) * Max(bms_num_members(cols), 1));
+		while ((c = bms_next_member(cols, c)) >= 0)
 			shape->exprcols[shape->nexprcols++] = (AttrNumber) (c - 1);
 	}
-	bms_free(vars.cols);
+	bms_free(cols);
 	return shape;
 }
 

@@ -134,7 +134,7 @@ speed_index_carve(dsa_area *area, SpeedGen *g, SpeedIndex *ix, Size size)
 			Min((Size) ix->chunk_size * 2, SPEED_INDEX_CHUNK_MAX);
 		dsa_pointer c;
 
-		/* a large array gets a chunk of its own size */
+		/* a long column image gets a chunk of its own size */
 		csize = Max(csize, SPEED_INDEX_CHUNK_HEAD + size);
 		if (csize > PG_UINT32_MAX)
 			return InvalidDsaPointer;
