@@ -905,6 +905,38 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 	ph->rows++;
 }
 
+/* Slots a look ahead (partial_peek) reads at most */
+#define PARTIAL_PEEK_SLOTS	8
+
+/*
+ * The entry of the group of this hash, as far as a look at the slots from
+ * its first one tells (the first slot with its hash; or NULL), for a
+ * prefetch of the entry before its lookup: in this open-addressing hash,
+ * filled up to nine tenths, a group lies past its first slot about as
+ * often as in it, and a look at the first slot alone left those groups'
+ * entries to be missed in the lookup. Reads at most PARTIAL_PEEK_SLOTS
+ * slots, stopping at an empty one; a key of another group with the same
+ * hash only costs a prefetch of the wrong entry.
+ */
+static inline PartialEntry *
+partial_peek(struct partial_groups_hash *tb, uint32 hash)
+{
+	uint32		i = hash & tb->sizemask;
+	int			k;
+
+	for (k = 0; k < PARTIAL_PEEK_SLOTS; k++)
+	{
+		PartialSlot *s = &tb->data[i];
+
+		if (s->status != partial_groups_SH_IN_USE)
+			return NULL;
+		if (s->hash == hash)
+			return s->entry;
+		i = (i + 1) & tb->sizemask;
+	}
+	return NULL;
+}
+
 /*
  * The states of the group of this hash that lie apart from its entry
  * (count(DISTINCT)'s sets, other internal states, by-reference states not
@@ -914,19 +946,18 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 static inline void
 partial_prefetch_states(PartialHash *ph, uint32 hash)
 {
-	struct partial_groups_hash *tb = ph->groups;
-	PartialSlot *s = &tb->data[hash & tb->sizemask];
+	PartialEntry *e = partial_peek(ph->groups, hash);
 	int			k;
 
-	if (s->status != partial_groups_SH_IN_USE || s->hash != hash)
+	if (e == NULL)
 		return;
 	for (k = 0; k < ph->nderef; k++)
 	{
 		int			i = ph->deref[k];
 
-		if (!s->entry->nulls[i])
+		if (!e->nulls[i])
 		{
-			char	   *p = DatumGetPointer(s->entry->values[i]);
+			char	   *p = DatumGetPointer(e->values[i]);
 
 			lambda_prefetch(p);
 			lambda_prefetch(p + 64);
@@ -1021,23 +1052,25 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 			datas[j] = NULL;
 		}
 		hashes[j] = key_hash(keyat[j], lens[j]);
+		/* the first slot's line, and the next one when the slot ends it */
 		lambda_prefetch(&tb->data[hashes[j] & tb->sizemask]);
+		lambda_prefetch((char *) &tb->data[hashes[j] & tb->sizemask] + sizeof(PartialSlot));
 	}
 	for (j = 0; j < n; j++)
 	{
-		PartialSlot *s;
+		PartialEntry *e;
 
 		if (lens[j] < 0)
 			continue;
-		s = &tb->data[hashes[j] & tb->sizemask];
-		if (s->status == partial_groups_SH_IN_USE && s->hash == hashes[j])
+		e = partial_peek(tb, hashes[j]);
+		if (e != NULL)
 		{
 			/*
 			 * every line of the entry: its header, states, key, carved
 			 * states (of a long key, its first 256 bytes)
 			 */
-			char	   *p = (char *) ((uintptr_t) s->entry & ~(uintptr_t) 63);
-			char	   *end = (char *) s->entry + span + Min(lens[j], 256);
+			char	   *p = (char *) ((uintptr_t) e & ~(uintptr_t) 63);
+			char	   *end = (char *) e + span + Min(lens[j], 256);
 
 			for (; p < end; p += 64)
 				lambda_prefetch(p);
