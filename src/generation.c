@@ -706,8 +706,10 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
  * the generation's buckets: it prefetches the bucket of the group
  * 2 * GENERATION_PREFETCH ahead and the first entry of the chain of the
  * group GENERATION_PREFETCH ahead (of the first GENERATION_PREFETCH groups,
- * before it starts), so that the cache misses of a lookup overlap with the
- * work on the groups before it.
+ * before it starts), and, for the group GENERATION_PREFETCH / 2 ahead
+ * whose chain's first entry (on its way by then) is another key's, the
+ * chain's second entry, so that the cache misses of a lookup overlap with
+ * the work on the groups before it.
  */
 bool
 generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash *ph,
@@ -731,6 +733,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 		 */
 		bool		fresh = g->nentries == 0;
 		PartialEntry *near = fresh ? NULL : partial_first(ph);
+		PartialEntry *mid = near;
 		PartialEntry *far = partial_first(ph);
 		dsa_pointer *b;
 		dsa_pointer *link;
@@ -762,6 +765,8 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 			}
 			for (i = 0; near && i < GENERATION_PREFETCH; i++)
 				near = partial_next(near);
+			for (i = 0; mid && i < GENERATION_PREFETCH / 2; i++)
+				mid = partial_next(mid);
 
 			/*
 			 * The first entries of the chains of the groups before "near",
@@ -791,6 +796,19 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 					if (DsaPointerIsValid(q))
 						lambda_prefetch(dsa_get_address(area, q));
 					near = partial_next(near);
+				}
+				if (mid)
+				{
+					dsa_pointer q = b[mid->key.hash & mask];
+
+					if (DsaPointerIsValid(q))
+					{
+						SpeedEntry *first = dsa_get_address(area, q);
+
+						if (first->hash != mid->key.hash && DsaPointerIsValid(first->next))
+							lambda_prefetch(dsa_get_address(area, first->next));
+					}
+					mid = partial_next(mid);
 				}
 				if (fresh)
 					link = &b[e->key.hash & mask];
