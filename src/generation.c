@@ -631,10 +631,48 @@ generation_combine_failed(MemoryContext scratch, char *why, size_t whylen)
 	snprintf(why, whylen, "combining states failed: %s", edata->message);
 }
 
+/* The (key, states) pair of a blob after the one at p. */
+static inline const char *
+generation_blob_next(const char *p)
+{
+	uint32		l;
+
+	memcpy(&l, p, sizeof(uint32));
+	p += sizeof(uint32) + l;
+	memcpy(&l, p, sizeof(uint32));
+	return p + sizeof(uint32) + l;
+}
+
+/*
+ * For generation_apply_blob, ahead of the pair at p: its key's bucket, or
+ * (chain) the first entry of its bucket's chain, as the generation's
+ * buckets are now (a grow in between only makes a prefetch useless).
+ */
+static inline void
+generation_blob_prefetch(dsa_area *area, SpeedGen *g, const char *p, bool chain)
+{
+	uint32		keylen;
+	dsa_pointer *b;
+	uint32		h;
+
+	if (!DsaPointerIsValid(g->buckets))
+		return;
+	memcpy(&keylen, p, sizeof(uint32));
+	h = key_hash(p + sizeof(uint32), keylen) & (g->nbuckets - 1);
+	b = dsa_get_address(area, g->buckets);
+	if (!chain)
+		lambda_prefetch(&b[h]);
+	else if (DsaPointerIsValid(b[h]))
+		lambda_prefetch(dsa_get_address(area, b[h]));
+}
+
 /*
  * Applies a blob of (key, states) pairs to a generation. False (and the
  * generation emptied and marked incomplete) when memory ran out or a combine
- * function failed.
+ * function failed. The pairs lie in no order of the buckets: as
+ * generation_apply_partial does, it prefetches the bucket of the pair
+ * 2 * GENERATION_PREFETCH ahead and the first entry of the chain of the
+ * pair GENERATION_PREFETCH ahead.
  */
 bool
 generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
@@ -648,27 +686,39 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 	{
 		const char *p = blob;
 		const char *end = blob + len;
+		const char *far = blob;
+		const char *near = blob;
 		int64		npairs = 0;
+		int			i;
 
 		/* room for every key in one step rather than doubling as they come */
-		while (p < end)
-		{
-			uint32		l;
-
-			memcpy(&l, p, sizeof(uint32));
-			p += sizeof(uint32) + l;
-			memcpy(&l, p, sizeof(uint32));
-			p += sizeof(uint32) + l;
+		for (; p < end; p = generation_blob_next(p))
 			npairs++;
-		}
 		generation_reserve(area, g, npairs);
 		p = blob;
+		for (i = 0; far < end && i < 2 * GENERATION_PREFETCH; i++)
+		{
+			generation_blob_prefetch(area, g, far, false);
+			far = generation_blob_next(far);
+		}
+		for (i = 0; near < end && i < GENERATION_PREFETCH; i++)
+			near = generation_blob_next(near);
 		while (p < end && ok)
 		{
 			uint32		keylen;
 			uint32		stateslen;
 			const char *key;
 
+			if (far < end)
+			{
+				generation_blob_prefetch(area, g, far, false);
+				far = generation_blob_next(far);
+			}
+			if (near < end)
+			{
+				generation_blob_prefetch(area, g, near, true);
+				near = generation_blob_next(near);
+			}
 			memcpy(&keylen, p, sizeof(uint32));
 			p += sizeof(uint32);
 			key = p;
