@@ -85,6 +85,8 @@ typedef struct GenerationChunk
 
 /* How many groups ahead generation_apply_partial prefetches */
 #define GENERATION_PREFETCH		8
+/* the hashes of the pairs a blob's apply has read ahead (and the one at hand) */
+#define GENERATION_BLOB_RING	(4 * GENERATION_PREFETCH)
 
 /* The states images generation_apply_partial makes on the stack, at most */
 #define GENERATION_IMAGE_BUF	1024
@@ -592,15 +594,13 @@ generation_reserve(dsa_area *area, SpeedGen *g, int64 more)
 }
 
 /*
- * Stores states for a key (see generation_upsert_at). False when memory ran
- * out.
+ * Stores states for a key whose hash (key_hash) the caller has (see
+ * generation_upsert_at). False when memory ran out.
  */
 static bool
-generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, const char *key, uint32 keylen,
-				  const char *states, uint32 stateslen, int64 ahead)
+generation_upsert(dsa_area *area, SpeedGen *g, ViewDef *def, uint32 hash, const char *key,
+				  uint32 keylen, const char *states, uint32 stateslen, int64 ahead)
 {
-	uint32		hash = key_hash(key, keylen);
-
 	if (!DsaPointerIsValid(g->buckets) || g->nentries > (int64) g->nbuckets * GENERATION_LOAD)
 		generation_grow(area, g, 0);
 	if (!DsaPointerIsValid(g->buckets))
@@ -643,27 +643,43 @@ generation_blob_next(const char *p)
 	return p + sizeof(uint32) + l;
 }
 
+/* The first entry of the chain of this hash, prefetched (buckets b, mask) */
+static inline void
+generation_prefetch_chain(dsa_area *area, dsa_pointer *b, uint32 mask, uint32 hash)
+{
+	dsa_pointer q = b[hash & mask];
+
+	if (DsaPointerIsValid(q))
+		lambda_prefetch(dsa_get_address(area, q));
+}
+
 /*
- * For generation_apply_blob, ahead of the pair at p: its key's bucket, or
+ * For generation_apply_blob, ahead of a pair of this hash: its bucket, or
  * (chain) the first entry of its bucket's chain, as the generation's
  * buckets are now (a grow in between only makes a prefetch useless).
  */
 static inline void
-generation_blob_prefetch(dsa_area *area, SpeedGen *g, const char *p, bool chain)
+generation_blob_prefetch(dsa_area *area, SpeedGen *g, uint32 hash, bool chain)
 {
-	uint32		keylen;
 	dsa_pointer *b;
-	uint32		h;
 
 	if (!DsaPointerIsValid(g->buckets))
 		return;
-	memcpy(&keylen, p, sizeof(uint32));
-	h = key_hash(p + sizeof(uint32), keylen) & (g->nbuckets - 1);
 	b = dsa_get_address(area, g->buckets);
-	if (!chain)
-		lambda_prefetch(&b[h]);
-	else if (DsaPointerIsValid(b[h]))
-		lambda_prefetch(dsa_get_address(area, b[h]));
+	if (chain)
+		generation_prefetch_chain(area, b, g->nbuckets - 1, hash);
+	else
+		lambda_prefetch(&b[hash & (g->nbuckets - 1)]);
+}
+
+/* The hash of the key of the blob's pair at p */
+static inline uint32
+generation_blob_hash(const char *p)
+{
+	uint32		keylen;
+
+	memcpy(&keylen, p, sizeof(uint32));
+	return key_hash(p + sizeof(uint32), keylen);
 }
 
 /*
@@ -672,7 +688,8 @@ generation_blob_prefetch(dsa_area *area, SpeedGen *g, const char *p, bool chain)
  * function failed. The pairs lie in no order of the buckets: as
  * generation_apply_partial does, it prefetches the bucket of the pair
  * 2 * GENERATION_PREFETCH ahead and the first entry of the chain of the
- * pair GENERATION_PREFETCH ahead.
+ * pair GENERATION_PREFETCH ahead; each key is hashed once, when its bucket
+ * is prefetched (the hashes wait in a ring of the pairs ahead).
  */
 bool
 generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
@@ -687,45 +704,48 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 		const char *p = blob;
 		const char *end = blob + len;
 		const char *far = blob;
-		const char *near = blob;
 		int64		npairs = 0;
-		int			i;
+		int64		at = 0;		/* the pair at p */
+		int64		ahead = 0;	/* the pair at far */
+		uint32		hashes[GENERATION_BLOB_RING];
 
 		/* room for every key in one step rather than doubling as they come */
 		for (; p < end; p = generation_blob_next(p))
 			npairs++;
 		generation_reserve(area, g, npairs);
 		p = blob;
-		for (i = 0; far < end && i < 2 * GENERATION_PREFETCH; i++)
+		for (; far < end && ahead < 2 * GENERATION_PREFETCH; ahead++)
 		{
-			generation_blob_prefetch(area, g, far, false);
+			hashes[ahead % GENERATION_BLOB_RING] = generation_blob_hash(far);
+			generation_blob_prefetch(area, g, hashes[ahead % GENERATION_BLOB_RING], false);
 			far = generation_blob_next(far);
 		}
-		for (i = 0; near < end && i < GENERATION_PREFETCH; i++)
-			near = generation_blob_next(near);
 		while (p < end && ok)
 		{
 			uint32		keylen;
 			uint32		stateslen;
 			const char *key;
+			uint32		hash = hashes[at % GENERATION_BLOB_RING];
 
 			if (far < end)
 			{
-				generation_blob_prefetch(area, g, far, false);
+				hashes[ahead % GENERATION_BLOB_RING] = generation_blob_hash(far);
+				generation_blob_prefetch(area, g, hashes[ahead % GENERATION_BLOB_RING], false);
 				far = generation_blob_next(far);
+				ahead++;
 			}
-			if (near < end)
-			{
-				generation_blob_prefetch(area, g, near, true);
-				near = generation_blob_next(near);
-			}
+			if (at + GENERATION_PREFETCH < ahead)
+				generation_blob_prefetch(area, g,
+										 hashes[(at + GENERATION_PREFETCH) % GENERATION_BLOB_RING],
+										 true);
+			at++;
 			memcpy(&keylen, p, sizeof(uint32));
 			p += sizeof(uint32);
 			key = p;
 			p += keylen;
 			memcpy(&stateslen, p, sizeof(uint32));
 			p += sizeof(uint32);
-			if (!generation_upsert(area, g, def, key, keylen, p, stateslen, npairs--))
+			if (!generation_upsert(area, g, def, hash, key, keylen, p, stateslen, npairs--))
 			{
 				ok = false;
 				generation_out_of_memory(why, whylen);
@@ -825,12 +845,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 			 * none into an empty generation
 			 */
 			for (e = fresh ? NULL : partial_first(ph); e && e != near; e = partial_next(e))
-			{
-				dsa_pointer q = b[e->key.hash & mask];
-
-				if (DsaPointerIsValid(q))
-					lambda_prefetch(dsa_get_address(area, q));
-			}
+				generation_prefetch_chain(area, b, mask, e->key.hash);
 			img.data = NULL;	/* made when a states image needs it */
 			for (e = partial_first(ph); e && ok; e = partial_next(e), left--)
 			{
@@ -841,10 +856,7 @@ generation_apply_partial(dsa_area *area, SpeedGen *g, ViewDef *def, PartialHash 
 				}
 				if (near)
 				{
-					dsa_pointer q = b[near->key.hash & mask];
-
-					if (DsaPointerIsValid(q))
-						lambda_prefetch(dsa_get_address(area, q));
+					generation_prefetch_chain(area, b, mask, near->key.hash);
 					near = partial_next(near);
 				}
 				if (mid)
