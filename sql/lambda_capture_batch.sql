@@ -28,8 +28,15 @@ CREATE MATERIALIZED VIEW cb_e WITH (lambda.continuous, lambda.refresh_interval =
   SELECT k / 10 AS kd, g % 2 AS gm, x > 100 AS big, nullif(k % 3, 0) AS nz,
          width_bucket(x, 0, 1000, 10) AS wb, count(*) AS n, sum(x) AS sx, max(y) AS hy
     FROM cb WHERE y % 3 <> 0 AND ts >= '2025-01-02' GROUP BY 1, 2, 3, 4, 5;
+-- aggregates that are not computed inline but take columns only: their
+-- transition functions are called with the columns read where they lie in
+-- the row (sets of distinct values, numeric and int128 states)
+CREATE MATERIALIZED VIEW cb_d WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, count(DISTINCT x) AS dx, count(DISTINCT g) AS dg, sum(y) AS sy,
+         stddev_samp(x) AS sdx
+    FROM cb GROUP BY k;
 CREATE FUNCTION cb_same() RETURNS text LANGUAGE sql AS $$
-  SELECT format('rows %s; k: %s differ; g: %s differ; w: %s differ; e: %s differ',
+  SELECT format('rows %s; k: %s differ; g: %s differ; w: %s differ; e: %s differ; d: %s differ',
     (SELECT count(*) FROM cb),
     (SELECT count(*) FROM ((SELECT * FROM cb_k EXCEPT ALL
                               SELECT k, count(*), count(x), sum(x), min(x), max(x), avg(x), min(y), max(y)
@@ -54,7 +61,14 @@ CREATE FUNCTION cb_same() RETURNS text LANGUAGE sql AS $$
                            UNION ALL
                            (SELECT k / 10, g % 2, x > 100, nullif(k % 3, 0), width_bucket(x, 0, 1000, 10), count(*), sum(x), max(y)
                               FROM cb WHERE y % 3 <> 0 AND ts >= '2025-01-02' GROUP BY 1, 2, 3, 4, 5
-                            EXCEPT ALL SELECT * FROM cb_e)) d))
+                            EXCEPT ALL SELECT * FROM cb_e)) d),
+    (SELECT count(*) FROM ((SELECT * FROM cb_d EXCEPT ALL
+                              SELECT k, count(*), count(DISTINCT x), count(DISTINCT g), sum(y), stddev_samp(x)
+                                FROM cb GROUP BY k)
+                           UNION ALL
+                           (SELECT k, count(*), count(DISTINCT x), count(DISTINCT g), sum(y), stddev_samp(x)
+                              FROM cb GROUP BY k
+                            EXCEPT ALL SELECT * FROM cb_d)) d))
 $$;
 
 -- statements of 1, 15, 16, 17, 31, 32, 33 and 1,025 rows, each row of a
@@ -133,4 +147,5 @@ DROP MATERIALIZED VIEW cb_k;
 DROP MATERIALIZED VIEW cb_g;
 DROP MATERIALIZED VIEW cb_w;
 DROP MATERIALIZED VIEW cb_e;
+DROP MATERIALIZED VIEW cb_d;
 DROP EXTENSION pg_lambda CASCADE;

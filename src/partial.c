@@ -672,12 +672,34 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 }
 
 /*
+ * Whether aggregate va's transition can be called with its arguments as a
+ * row of some shape holds them (partial_fold_shaped): no FILTER, each
+ * argument a column of the event table.
+ */
+static bool
+partial_agg_colfed(const ViewAgg *va)
+{
+	int			j;
+
+	if (va->filter != NULL)
+		return false;
+	for (j = 0; j < va->nargs; j++)
+	{
+		if (va->argcols[j] <= 0)
+			return false;
+	}
+	return true;
+}
+
+/*
  * The shape of rows of desc for what def reads, when capture can read its
  * columns straight from a row (partial_add_shaped_batch): keys of fixed
  * length and by value (plain columns, time buckets keytrunc.c computes, or
  * other expressions of columns; a sliding window's step key must be a
- * date_bin keytrunc.c computes); aggregate arguments plain columns,
- * aggregates computed inline (ViewAgg.plain); and every column up to the
+ * date_bin keytrunc.c computes); aggregates computed inline
+ * (ViewAgg.plain) or without FILTER over plain columns, whose transition
+ * functions then take the columns where they lie (partial_agg_colfed:
+ * count(DISTINCT x), sum(bigint), stddev(x), ...); and every column up to the
  * last one that they or the WHERE read fixed-length and by value, so that in
  * a row without NULLs each lies at an offset known in advance. The WHERE
  * and the key expressions are evaluated over a virtual row of just the
@@ -700,9 +722,15 @@ partial_shape(ViewDef *def, TupleDesc desc)
 		return NULL;
 	if (!def->keys_fixed)
 		return NULL;
+	/*
+	 * aggregates computed inline, or whose transition takes columns only
+	 * (count(DISTINCT x), sum(bigint), ...): the rows' columns are read at
+	 * their offsets either way, never deformed; an exact state
+	 * (meta.hasexact) is the general way's (partial_shaped_key)
+	 */
 	for (i = 0; i < def->naggs; i++)
 	{
-		if (!def->aggs[i].plain || def->aggs[i].meta.hasexact)
+		if (!def->aggs[i].plain && !partial_agg_colfed(&def->aggs[i]))
 			return NULL;
 	}
 	/* the columns the WHERE and the key expressions read */
@@ -731,14 +759,19 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	bms_free(attrs);
 	if (maxcol <= 0 || desc->natts < maxcol)
 		return NULL;
-	/* one piece: the header, the offsets, the lengths (columns', then arguments') */
+	/*
+	 * one piece: the header, the offsets, the lengths (columns', then
+	 * arguments'), which aggregates are fed columns
+	 */
 	shape = palloc0(MAXALIGN(sizeof(PartialShape)) +
-					(sizeof(int32) + sizeof(int16)) * (maxcol + def->naggs));
+					(sizeof(int32) + sizeof(int16)) * (maxcol + def->naggs) +
+					sizeof(bool) * def->naggs);
 	shape->maxcol = maxcol;
 	shape->attoff = (int32 *) ((char *) shape + MAXALIGN(sizeof(PartialShape)));
 	shape->argoff = shape->attoff + maxcol;
 	shape->attlen = (int16 *) (shape->argoff + def->naggs);
 	shape->arglen = shape->attlen + maxcol;
+	shape->colfed = (bool *) (shape->arglen + def->naggs);
 	for (i = 0; i < maxcol; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -762,6 +795,7 @@ partial_shape(ViewDef *def, TupleDesc desc)
 
 		shape->argoff[i] = c >= 0 ? shape->attoff[c] : -1;
 		shape->arglen[i] = c >= 0 ? shape->attlen[c] : 0;
+		shape->colfed[i] = partial_agg_colfed(va);
 	}
 	/*
 	 * the expressions' virtual row (also for expressions that read no
@@ -878,6 +912,7 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 	PartialEntry *e;
 	bool		found;
 	bool		deformed = false;
+	bool		reset = false;
 	int			i;
 
 	e = partial_lookup_hash(ph, fixed, keylen, hash, &found);
@@ -888,13 +923,45 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 		Datum		arg = off >= 0 ? fetch_att(data + off, true, shape->arglen[i]) : (Datum) 0;
 		MemoryContext old;
 
-		if (aggmeta_advance_fast(&va->meta, arg, false, &e->values[i], &e->nulls[i]))
+		if (va->meta.fast != AGG_FAST_NONE &&
+			aggmeta_advance_fast(&va->meta, arg, false, &e->values[i], &e->nulls[i]))
 			continue;
+		if (shape->colfed[i])
+		{
+			/* the transition function, its arguments read where they lie */
+			LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+			int			j;
+
+			if (!reset)
+			{
+				ResetExprContext(def->econtext);
+				reset = true;
+			}
+			for (j = 0; j < va->nargs; j++)
+			{
+				AttrNumber	c = va->argcols[j] - 1;
+
+				fcinfo->args[j + 1].value = fetch_att(data + shape->attoff[c], true,
+													  shape->attlen[c]);
+				fcinfo->args[j + 1].isnull = false;
+			}
+			InitFunctionCallInfoData(*fcinfo, &va->meta.transfn, va->meta.ntransargs + 1,
+									 va->meta.collation, NULL, NULL);
+			ph->allocated = true;
+			old = MemoryContextSwitchTo(def->econtext->ecxt_per_tuple_memory);
+			aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
+			MemoryContextSwitchTo(old);
+			continue;
+		}
 		/* a state the inline transition does not take: the function, from the slot */
 		if (!deformed)
 		{
 			slot_getsomeattrs(slot, def->maxcol);
-			ResetExprContext(def->econtext);
+			if (!reset)
+			{
+				ResetExprContext(def->econtext);
+				reset = true;
+			}
 			def->econtext->ecxt_scantuple = slot;
 			deformed = true;
 		}
