@@ -723,14 +723,15 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	if (!def->keys_fixed)
 		return NULL;
 	/*
-	 * aggregates computed inline, or whose transition takes columns only
-	 * (count(DISTINCT x), sum(bigint), ...): the rows' columns are read at
-	 * their offsets either way, never deformed; an exact state
-	 * (meta.hasexact) is the general way's (partial_shaped_key)
+	 * aggregates without FILTER over columns, computed inline or by their
+	 * transition functions (count(DISTINCT x), sum(bigint), ...): the
+	 * rows' columns are read at their offsets either way, never deformed;
+	 * an exact state (meta.hasexact) is the general way's
+	 * (partial_shaped_key)
 	 */
 	for (i = 0; i < def->naggs; i++)
 	{
-		if (!def->aggs[i].plain && !partial_agg_colfed(&def->aggs[i]))
+		if (!partial_agg_colfed(&def->aggs[i]))
 			return NULL;
 	}
 	/* the columns the WHERE and the key expressions read */
@@ -759,19 +760,14 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	bms_free(attrs);
 	if (maxcol <= 0 || desc->natts < maxcol)
 		return NULL;
-	/*
-	 * one piece: the header, the offsets, the lengths (columns', then
-	 * arguments'), which aggregates are fed columns
-	 */
+	/* one piece: the header, the offsets, the lengths (columns', then arguments') */
 	shape = palloc0(MAXALIGN(sizeof(PartialShape)) +
-					(sizeof(int32) + sizeof(int16)) * (maxcol + def->naggs) +
-					sizeof(bool) * def->naggs);
+					(sizeof(int32) + sizeof(int16)) * (maxcol + def->naggs));
 	shape->maxcol = maxcol;
 	shape->attoff = (int32 *) ((char *) shape + MAXALIGN(sizeof(PartialShape)));
 	shape->argoff = shape->attoff + maxcol;
 	shape->attlen = (int16 *) (shape->argoff + def->naggs);
 	shape->arglen = shape->attlen + maxcol;
-	shape->colfed = (bool *) (shape->arglen + def->naggs);
 	for (i = 0; i < maxcol; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -795,7 +791,6 @@ partial_shape(ViewDef *def, TupleDesc desc)
 
 		shape->argoff[i] = c >= 0 ? shape->attoff[c] : -1;
 		shape->arglen[i] = c >= 0 ? shape->attlen[c] : 0;
-		shape->colfed[i] = partial_agg_colfed(va);
 	}
 	/*
 	 * the expressions' virtual row (also for expressions that read no
@@ -905,13 +900,12 @@ partial_shaped_key(PartialHash *ph, TupleTableSlot *slot, const PartialShape *sh
  * hash are made, into its group.
  */
 static inline void
-partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *shape,
-					const char *data, const char *fixed, int keylen, uint32 hash)
+partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data,
+					const char *fixed, int keylen, uint32 hash)
 {
 	ViewDef    *def = ph->def;
 	PartialEntry *e;
 	bool		found;
-	bool		deformed = false;
 	bool		reset = false;
 	int			i;
 
@@ -920,53 +914,39 @@ partial_fold_shaped(PartialHash *ph, TupleTableSlot *slot, const PartialShape *s
 	{
 		ViewAgg    *va = &def->aggs[i];
 		int32		off = shape->argoff[i];
-		Datum		arg = off >= 0 ? fetch_att(data + off, true, shape->arglen[i]) : (Datum) 0;
+		LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
 		MemoryContext old;
+		int			j;
 
 		if (va->meta.fast != AGG_FAST_NONE &&
-			aggmeta_advance_fast(&va->meta, arg, false, &e->values[i], &e->nulls[i]))
+			aggmeta_advance_fast(&va->meta,
+								 off >= 0 ? fetch_att(data + off, true, shape->arglen[i]) : (Datum) 0,
+								 false, &e->values[i], &e->nulls[i]))
 			continue;
-		if (shape->colfed[i])
-		{
-			/* the transition function, its arguments read where they lie */
-			LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
-			int			j;
 
-			if (!reset)
-			{
-				ResetExprContext(def->econtext);
-				reset = true;
-			}
-			for (j = 0; j < va->nargs; j++)
-			{
-				AttrNumber	c = va->argcols[j] - 1;
-
-				fcinfo->args[j + 1].value = fetch_att(data + shape->attoff[c], true,
-													  shape->attlen[c]);
-				fcinfo->args[j + 1].isnull = false;
-			}
-			InitFunctionCallInfoData(*fcinfo, &va->meta.transfn, va->meta.ntransargs + 1,
-									 va->meta.collation, NULL, NULL);
-			ph->allocated = true;
-			old = MemoryContextSwitchTo(def->econtext->ecxt_per_tuple_memory);
-			aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
-			MemoryContextSwitchTo(old);
-			continue;
-		}
-		/* a state the inline transition does not take: the function, from the slot */
-		if (!deformed)
+		/*
+		 * a state the inline transition does not take, or an aggregate that
+		 * has none: its transition function, the arguments (columns, see
+		 * partial_shape) read where they lie
+		 */
+		Assert(partial_agg_colfed(va));
+		if (!reset)
 		{
-			slot_getsomeattrs(slot, def->maxcol);
-			if (!reset)
-			{
-				ResetExprContext(def->econtext);
-				reset = true;
-			}
-			def->econtext->ecxt_scantuple = slot;
-			deformed = true;
+			ResetExprContext(def->econtext);
+			reset = true;
 		}
+		for (j = 0; j < va->nargs; j++)
+		{
+			AttrNumber	c = va->argcols[j] - 1;
+
+			fcinfo->args[j + 1].value = fetch_att(data + shape->attoff[c], true, shape->attlen[c]);
+			fcinfo->args[j + 1].isnull = false;
+		}
+		InitFunctionCallInfoData(*fcinfo, &va->meta.transfn, va->meta.ntransargs + 1,
+								 va->meta.collation, NULL, NULL);
+		ph->allocated = true;
 		old = MemoryContextSwitchTo(def->econtext->ecxt_per_tuple_memory);
-		partial_advance_agg(ph, va, slot, &e->values[i], &e->nulls[i]);
+		aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
 		MemoryContextSwitchTo(old);
 	}
 	ph->rows++;
@@ -1158,7 +1138,7 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 		else if (datas[j] == NULL)
 			partial_fold_slot(ph, slots[j], keyat[j], lens[j], hashes[j]);
 		else
-			partial_fold_shaped(ph, slots[j], shape, datas[j], keys[j], lens[j], hashes[j]);
+			partial_fold_shaped(ph, shape, datas[j], keys[j], lens[j], hashes[j]);
 	}
 }
 

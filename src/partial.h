@@ -96,9 +96,6 @@ typedef struct PartialShape
 	int32	   *attoff;			/* its offset in the row's data */
 	int16	   *arglen;			/* per aggregate: its argument's length ... */
 	int32	   *argoff;			/* ... and offset, or -1: it takes none */
-	bool	   *colfed;			/* per aggregate: without FILTER, every
-								 * argument a column (its transition is
-								 * called with them read at their offsets) */
 	/* the WHERE and key expressions, when there are any: */
 	TupleTableSlot *vslot;		/* a virtual row of the columns they read,
 								 * or NULL */
