@@ -12,7 +12,8 @@
 # MODE [copy]  copy: a COPY of W_ROWS [1000000] rows (view_bench.sh part w's
 #              rows) into a new event table with the views of each of
 #              CONFIGS [none g100k g1m] (bench/lib.sh w_selects' names:
-#              none, g1k, g100k, g1m, two, distinct, day, hour, url); each
+#              none, g1k, g100k, g1m, two, distinct, filter, day, hour,
+#              url); each
 #              is also given as a ratio to the
 #              plain COPY (none) of the same build and round.
 #              refresh: REFRESH of batch_bench.sh's "plain" view (its day
@@ -89,7 +90,7 @@ fi
 views() {   # the CREATE statements of configuration $1 on table t (w_selects)
     local i=1 sel
     case $1 in
-        none|g1k|g100k|g1m|two|distinct|day|hour|url) ;;
+        none|g1k|g100k|g1m|two|distinct|filter|day|hour|url) ;;
         *) echo "unknown configuration $1" >&2; exit 2 ;;
     esac
     while read -r sel; do

@@ -64,7 +64,8 @@ gen_wrows() {
 
 # w_selects <configuration>: the select lists of view_bench.sh part w's
 # views of that configuration over gen_wrows' rows, one a line (g1k, g100k,
-# g1m, two, distinct, day, hour, url; none for none, or any other name). A line
+# g1m, two, distinct, filter, day, hour, url; none for none, or any other
+# name). A line
 # "list#groups" is grouped by those columns, any other by its first one
 # (w_query).
 w_selects() {
@@ -75,6 +76,8 @@ w_selects() {
         g1m) echo "k3, $five" ;;
         two) echo "k2, $five"; echo "k3, $five" ;;
         distinct) echo "k2, count(*) AS n, count(DISTINCT x) AS nx" ;;
+        # aggregates with FILTER clauses (100k groups)
+        filter) echo "k2, count(*) AS n, count(*) FILTER (WHERE x > 500) AS big, sum(x) FILTER (WHERE k1 < 500) AS s1, max(x) FILTER (WHERE x % 3 = 0) AS m3" ;;
         # a key and a time bucket, both expressions (~270k groups of 1M rows)
         day) echo "k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five#1, 2" ;;
         # a key and the hour (~1M groups of 1M rows: nearly every row a new

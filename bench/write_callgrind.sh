@@ -12,7 +12,8 @@
 # date_trunc('hour', ts) in the server's TimeZone: count, max), "bin"
 # (the same by date_bin('5 minutes', ts, '2000-01-01 00:00+00')) and
 # "hourdst" and "monthdst" (by date_trunc('hour' or 'month', ts,
-# 'Europe/Berlin')), and "where" (g100k's view WHERE x < 900).
+# 'Europe/Berlin')), "where" (g100k's view WHERE x < 900) and "filter"
+# (by k2: count(*), and three aggregates with FILTER clauses).
 # XACTS [0] when set, instead of the COPY: XACTS transactions of XACT_ROWS
 # [5] rows each (INSERT ... VALUES), counted as the whole session less the
 # same session without them; prints instructions per transaction (the
@@ -64,6 +65,7 @@ views[g100k]="k2, $five"
 views[guniq]="k3, $five"
 views[two]="k2, $five|k3, $five"
 views[distinct]="k2, count(*) AS n, count(DISTINCT x) AS nx"
+views[filter]="k2, count(*) AS n, count(*) FILTER (WHERE x > 500) AS big, sum(x) FILTER (WHERE k1 < 500) AS s1, max(x) FILTER (WHERE x % 3 = 0) AS m3"
 # after '#': the GROUP BY when it is not "1" (the keys of ab_cpu.sh's "day"
 # and of view_bench.sh's views by hour)
 views[day]="k2 / 10 AS k, date_trunc('day', ts, 'UTC') AS day, $five#1, 2"

@@ -35,8 +35,14 @@ CREATE MATERIALIZED VIEW cb_d WITH (lambda.continuous, lambda.refresh_interval =
   SELECT k, count(*) AS n, count(DISTINCT x) AS dx, count(DISTINCT g) AS dg, sum(y) AS sy,
          stddev_samp(x) AS sdx
     FROM cb GROUP BY k;
+-- FILTER clauses on the shaped path too: evaluated over the columns they
+-- read, of the row being folded (not of the batch's last row)
+CREATE MATERIALIZED VIEW cb_f2 WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT k, count(*) AS n, count(*) FILTER (WHERE x > 500) AS big, sum(x) FILTER (WHERE g = 1) AS s1,
+         count(DISTINCT x) FILTER (WHERE y % 2 = 0) AS dx, max(y) FILTER (WHERE x % 3 = 0) AS hy
+    FROM cb GROUP BY k;
 CREATE FUNCTION cb_same() RETURNS text LANGUAGE sql AS $$
-  SELECT format('rows %s; k: %s differ; g: %s differ; w: %s differ; e: %s differ; d: %s differ',
+  SELECT format('rows %s; k: %s differ; g: %s differ; w: %s differ; e: %s differ; d: %s differ; f: %s differ',
     (SELECT count(*) FROM cb),
     (SELECT count(*) FROM ((SELECT * FROM cb_k EXCEPT ALL
                               SELECT k, count(*), count(x), sum(x), min(x), max(x), avg(x), min(y), max(y)
@@ -68,7 +74,16 @@ CREATE FUNCTION cb_same() RETURNS text LANGUAGE sql AS $$
                            UNION ALL
                            (SELECT k, count(*), count(DISTINCT x), count(DISTINCT g), sum(y), stddev_samp(x)
                               FROM cb GROUP BY k
-                            EXCEPT ALL SELECT * FROM cb_d)) d))
+                            EXCEPT ALL SELECT * FROM cb_d)) d),
+    (SELECT count(*) FROM ((SELECT * FROM cb_f2 EXCEPT ALL
+                              SELECT k, count(*), count(*) FILTER (WHERE x > 500), sum(x) FILTER (WHERE g = 1),
+                                     count(DISTINCT x) FILTER (WHERE y % 2 = 0), max(y) FILTER (WHERE x % 3 = 0)
+                                FROM cb GROUP BY k)
+                           UNION ALL
+                           (SELECT k, count(*), count(*) FILTER (WHERE x > 500), sum(x) FILTER (WHERE g = 1),
+                                   count(DISTINCT x) FILTER (WHERE y % 2 = 0), max(y) FILTER (WHERE x % 3 = 0)
+                              FROM cb GROUP BY k
+                            EXCEPT ALL SELECT * FROM cb_f2)) d))
 $$;
 
 -- statements of 1, 15, 16, 17, 31, 32, 33 and 1,025 rows, each row of a
@@ -172,4 +187,5 @@ DROP MATERIALIZED VIEW cb_g;
 DROP MATERIALIZED VIEW cb_w;
 DROP MATERIALIZED VIEW cb_e;
 DROP MATERIALIZED VIEW cb_d;
+DROP MATERIALIZED VIEW cb_f2;
 DROP EXTENSION pg_lambda CASCADE;

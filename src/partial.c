@@ -673,16 +673,15 @@ partial_add_slot_key(PartialHash *ph, TupleTableSlot *slot, const char *only, in
 
 /*
  * Whether aggregate va's transition can be called with its arguments as a
- * row of some shape holds them (partial_fold_shaped): no FILTER, each
- * argument a column of the event table.
+ * row of some shape holds them (partial_fold_shaped): each argument a
+ * column of the event table (its FILTER, if any, is evaluated over the
+ * shape's virtual row).
  */
 static bool
 partial_agg_colfed(const ViewAgg *va)
 {
 	int			j;
 
-	if (va->filter != NULL)
-		return false;
 	for (j = 0; j < va->nargs; j++)
 	{
 		if (va->argcols[j] <= 0)
@@ -696,15 +695,15 @@ partial_agg_colfed(const ViewAgg *va)
  * columns straight from a row (partial_add_shaped_batch): keys of fixed
  * length and by value (plain columns, time buckets keytrunc.c computes, or
  * other expressions of columns; a sliding window's step key must be a
- * date_bin keytrunc.c computes); aggregates computed inline
- * (ViewAgg.plain) or without FILTER over plain columns, whose transition
- * functions then take the columns where they lie (partial_agg_colfed:
- * count(DISTINCT x), sum(bigint), stddev(x), ...); and every column up to the
- * last one that they or the WHERE read fixed-length and by value, so that in
- * a row without NULLs each lies at an offset known in advance. The WHERE
- * and the key expressions are evaluated over a virtual row of just the
- * columns they read. NULL otherwise. Allocated in the current memory
- * context.
+ * date_bin keytrunc.c computes); aggregates over plain columns, computed
+ * inline (ViewAgg.plain) or by transition functions that then take the
+ * columns where they lie (partial_agg_colfed: count(DISTINCT x),
+ * sum(bigint), stddev(x), ...); and every column up to the last one that
+ * they, the FILTERs or the WHERE read fixed-length and by value, so that in
+ * a row without NULLs each lies at an offset known in advance. The WHERE,
+ * the key expressions and the FILTERs are evaluated over a virtual row of
+ * just the columns they read. NULL otherwise. Allocated in the current
+ * memory context.
  */
 PartialShape *
 partial_shape(ViewDef *def, TupleDesc desc)
@@ -723,20 +722,27 @@ partial_shape(ViewDef *def, TupleDesc desc)
 	if (!def->keys_fixed)
 		return NULL;
 	/*
-	 * aggregates without FILTER over columns, computed inline or by their
-	 * transition functions (count(DISTINCT x), sum(bigint), ...): the
-	 * rows' columns are read at their offsets either way, never deformed;
-	 * an exact state (meta.hasexact) is the general way's
-	 * (partial_shaped_key)
+	 * aggregates over columns, computed inline or by their transition
+	 * functions (count(DISTINCT x), sum(bigint), ...): the rows' columns
+	 * are read at their offsets either way, never deformed; an exact state
+	 * (meta.hasexact) is the general way's (partial_shaped_key)
 	 */
 	for (i = 0; i < def->naggs; i++)
 	{
 		if (!partial_agg_colfed(&def->aggs[i]))
 			return NULL;
 	}
-	/* the columns the WHERE and the key expressions read */
+	/* the columns the WHERE, the FILTERs and the key expressions read */
 	if (def->where != NULL)
 		pull_varattnos((Node *) def->where->expr, 1, &attrs);
+	for (i = 0; i < def->naggs; i++)
+	{
+		if (def->aggs[i].filter != NULL)
+		{
+			pull_varattnos((Node *) def->aggs[i].filter->expr, 1, &attrs);
+			exprs = true;
+		}
+	}
 	for (i = 0; i < def->nkeys; i++)
 	{
 		/* (a time bucket keytrunc.c computes reads its column from the row) */
@@ -907,6 +913,7 @@ partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data
 	PartialEntry *e;
 	bool		found;
 	bool		reset = false;
+	bool		vloaded = false;
 	int			i;
 
 	e = partial_lookup_hash(ph, fixed, keylen, hash, &found);
@@ -918,6 +925,35 @@ partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data
 		MemoryContext old;
 		int			j;
 
+		if (va->filter != NULL)
+		{
+			ExprContext *econtext = def->econtext;
+			bool		pass;
+
+			/* the columns it reads, into the virtual row (the batch's last row is there) */
+			if (!vloaded)
+			{
+				for (j = 0; j < shape->nexprcols; j++)
+				{
+					AttrNumber	c = shape->exprcols[j];
+
+					shape->vslot->tts_values[c] = fetch_att(data + shape->attoff[c], true,
+															shape->attlen[c]);
+				}
+				vloaded = true;
+			}
+			if (!reset)
+			{
+				ResetExprContext(econtext);
+				reset = true;
+			}
+			econtext->ecxt_scantuple = shape->vslot;
+			old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+			pass = ExecQual(va->filter, econtext);
+			MemoryContextSwitchTo(old);
+			if (!pass)
+				continue;
+		}
 		if (va->meta.fast != AGG_FAST_NONE &&
 			aggmeta_advance_fast(&va->meta,
 								 off >= 0 ? fetch_att(data + off, true, shape->arglen[i]) : (Datum) 0,
