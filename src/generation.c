@@ -631,16 +631,20 @@ generation_combine_failed(MemoryContext scratch, char *why, size_t whylen)
 	snprintf(why, whylen, "combining states failed: %s", edata->message);
 }
 
-/* The (key, states) pair of a blob after the one at p. */
+/*
+ * The (key, states) pair of a blob at p: each a uint32 length, then its
+ * bytes. Returns the pair after it.
+ */
 static inline const char *
-generation_blob_next(const char *p)
+generation_blob_pair(const char *p, const char **key, uint32 *keylen,
+					 const char **states, uint32 *stateslen)
 {
-	uint32		l;
-
-	memcpy(&l, p, sizeof(uint32));
-	p += sizeof(uint32) + l;
-	memcpy(&l, p, sizeof(uint32));
-	return p + sizeof(uint32) + l;
+	memcpy(keylen, p, sizeof(uint32));
+	*key = p + sizeof(uint32);
+	p = *key + *keylen;
+	memcpy(stateslen, p, sizeof(uint32));
+	*states = p + sizeof(uint32);
+	return *states + *stateslen;
 }
 
 /* The first entry of the chain of this hash, prefetched (buckets b, mask) */
@@ -672,14 +676,26 @@ generation_blob_prefetch(dsa_area *area, SpeedGen *g, uint32 hash, bool chain)
 		lambda_prefetch(&b[hash & (g->nbuckets - 1)]);
 }
 
-/* The hash of the key of the blob's pair at p */
-static inline uint32
-generation_blob_hash(const char *p)
+/*
+ * For generation_apply_blob: the pair at *far read ahead, its key hashed
+ * into the ring (at *ahead) and its bucket prefetched; *far and *ahead move
+ * on to the next pair.
+ */
+static inline void
+generation_blob_read_ahead(dsa_area *area, SpeedGen *g, const char **far, int64 *ahead,
+						   uint32 *hashes)
 {
+	const char *key;
+	const char *states;
 	uint32		keylen;
+	uint32		stateslen;
+	uint32		hash;
 
-	memcpy(&keylen, p, sizeof(uint32));
-	return key_hash(p + sizeof(uint32), keylen);
+	*far = generation_blob_pair(*far, &key, &keylen, &states, &stateslen);
+	hash = key_hash(key, keylen);
+	hashes[*ahead % GENERATION_BLOB_RING] = hash;
+	generation_blob_prefetch(area, g, hash, false);
+	(*ahead)++;
 }
 
 /*
@@ -710,47 +726,41 @@ generation_apply_blob(dsa_area *area, SpeedGen *g, ViewDef *def,
 		uint32		hashes[GENERATION_BLOB_RING];
 
 		/* room for every key in one step rather than doubling as they come */
-		for (; p < end; p = generation_blob_next(p))
-			npairs++;
-		generation_reserve(area, g, npairs);
-		p = blob;
-		for (; far < end && ahead < 2 * GENERATION_PREFETCH; ahead++)
+		while (p < end)
 		{
-			hashes[ahead % GENERATION_BLOB_RING] = generation_blob_hash(far);
-			generation_blob_prefetch(area, g, hashes[ahead % GENERATION_BLOB_RING], false);
-			far = generation_blob_next(far);
-		}
-		while (p < end && ok)
-		{
+			const char *key;
+			const char *states;
 			uint32		keylen;
 			uint32		stateslen;
+
+			p = generation_blob_pair(p, &key, &keylen, &states, &stateslen);
+			npairs++;
+		}
+		generation_reserve(area, g, npairs);
+		p = blob;
+		while (far < end && ahead < 2 * GENERATION_PREFETCH)
+			generation_blob_read_ahead(area, g, &far, &ahead, hashes);
+		while (p < end && ok)
+		{
 			const char *key;
+			const char *states;
+			uint32		keylen;
+			uint32		stateslen;
 			uint32		hash = hashes[at % GENERATION_BLOB_RING];
 
 			if (far < end)
-			{
-				hashes[ahead % GENERATION_BLOB_RING] = generation_blob_hash(far);
-				generation_blob_prefetch(area, g, hashes[ahead % GENERATION_BLOB_RING], false);
-				far = generation_blob_next(far);
-				ahead++;
-			}
+				generation_blob_read_ahead(area, g, &far, &ahead, hashes);
 			if (at + GENERATION_PREFETCH < ahead)
 				generation_blob_prefetch(area, g,
 										 hashes[(at + GENERATION_PREFETCH) % GENERATION_BLOB_RING],
 										 true);
 			at++;
-			memcpy(&keylen, p, sizeof(uint32));
-			p += sizeof(uint32);
-			key = p;
-			p += keylen;
-			memcpy(&stateslen, p, sizeof(uint32));
-			p += sizeof(uint32);
-			if (!generation_upsert(area, g, def, hash, key, keylen, p, stateslen, npairs--))
+			p = generation_blob_pair(p, &key, &keylen, &states, &stateslen);
+			if (!generation_upsert(area, g, def, hash, key, keylen, states, stateslen, npairs--))
 			{
 				ok = false;
 				generation_out_of_memory(why, whylen);
 			}
-			p += stateslen;
 			MemoryContextReset(scratch);
 		}
 	}

@@ -481,6 +481,22 @@ partial_lookup(PartialHash *ph, const char *key, int keylen, bool *found)
 }
 
 /*
+ * Calls aggregate va's transition function (the exact one where the states
+ * are the batch layer's) on the state at val/isnull, with the arguments
+ * fcinfo->args[1..] holds; what it allocates in the current memory context
+ * goes with the caller's reset.
+ */
+static inline void
+partial_transition(PartialHash *ph, ViewAgg *va, FunctionCallInfo fcinfo, Datum *val, bool *isnull)
+{
+	InitFunctionCallInfoData(*fcinfo,
+							 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
+							 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
+	ph->allocated = true;
+	aggmeta_advance(&va->meta, fcinfo, val, isnull, ph->cxt);
+}
+
+/*
  * Folds one event into one aggregate's state, in general: its FILTER, its
  * arguments, then its transition (inline when aggmeta_advance_fast can).
  */
@@ -511,11 +527,7 @@ partial_advance_agg(PartialHash *ph, ViewAgg *va, TupleTableSlot *slot, Datum *v
 							 va->nargs > 0 ? fcinfo->args[1].isnull : false,
 							 val, isnull))
 		return;
-	InitFunctionCallInfoData(*fcinfo,
-							 ph->exact && va->meta.hasexact ? &va->meta.exacttransfn : &va->meta.transfn,
-							 va->meta.ntransargs + 1, va->meta.collation, NULL, NULL);
-	ph->allocated = true;
-	aggmeta_advance(&va->meta, fcinfo, val, isnull, ph->cxt);
+	partial_transition(ph, va, fcinfo, val, isnull);
 }
 
 /*
@@ -910,9 +922,9 @@ partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data
 					const char *fixed, int keylen, uint32 hash)
 {
 	ViewDef    *def = ph->def;
+	ExprContext *econtext = def->econtext;
 	PartialEntry *e;
 	bool		found;
-	bool		reset = false;
 	bool		vloaded = false;
 	int			i;
 
@@ -927,7 +939,6 @@ partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data
 
 		if (va->filter != NULL)
 		{
-			ExprContext *econtext = def->econtext;
 			bool		pass;
 
 			/* the columns it reads, into the virtual row (the batch's last row is there) */
@@ -941,11 +952,6 @@ partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data
 															shape->attlen[c]);
 				}
 				vloaded = true;
-			}
-			if (!reset)
-			{
-				ResetExprContext(econtext);
-				reset = true;
 			}
 			econtext->ecxt_scantuple = shape->vslot;
 			old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
@@ -966,11 +972,6 @@ partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data
 		 * partial_shape) read where they lie
 		 */
 		Assert(partial_agg_colfed(va));
-		if (!reset)
-		{
-			ResetExprContext(def->econtext);
-			reset = true;
-		}
 		for (j = 0; j < va->nargs; j++)
 		{
 			AttrNumber	c = va->argcols[j] - 1;
@@ -978,11 +979,8 @@ partial_fold_shaped(PartialHash *ph, const PartialShape *shape, const char *data
 			fcinfo->args[j + 1].value = fetch_att(data + shape->attoff[c], true, shape->attlen[c]);
 			fcinfo->args[j + 1].isnull = false;
 		}
-		InitFunctionCallInfoData(*fcinfo, &va->meta.transfn, va->meta.ntransargs + 1,
-								 va->meta.collation, NULL, NULL);
-		ph->allocated = true;
-		old = MemoryContextSwitchTo(def->econtext->ecxt_per_tuple_memory);
-		aggmeta_advance(&va->meta, fcinfo, &e->values[i], &e->nulls[i], ph->cxt);
+		old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+		partial_transition(ph, va, fcinfo, &e->values[i], &e->nulls[i]);
 		MemoryContextSwitchTo(old);
 	}
 	ph->rows++;
@@ -1056,10 +1054,10 @@ partial_prefetch_states(PartialHash *ph, uint32 hash)
  * order, of a view whose rows have this shape (partial_shape, for the
  * slots' tuple descriptor; NULL: none). When a slot holds a minimal tuple
  * without NULLs, the keys and the aggregates' arguments are read at their
- * offsets in it, without deforming the row into the slot, and the
- * aggregates run inline; otherwise the row goes the general way (its
- * WHERE, keys and arguments from the deformed row or evaluated), and so
- * does an aggregate that cannot run inline on a state. The rows' groups
+ * offsets in it, without deforming the row into the slot, and each
+ * aggregate runs inline or its transition function is called with them
+ * (partial_fold_shaped); otherwise the row goes the general way (its
+ * WHERE, keys and arguments from the deformed row or evaluated). The rows' groups
  * are looked for in memory first, so that the cache misses of many groups
  * overlap instead of following each other: each row's key image and hash
  * are made and its first slot in the hash prefetched; then, for each row,
@@ -1070,7 +1068,8 @@ partial_prefetch_states(PartialHash *ph, uint32 hash)
  * where a slot was costs a little time, never a wrong result, as every row
  * is looked up anew. The general way's keys and WHERE are evaluated for
  * every row before the first is folded, all in the expression context's
- * per-tuple memory, reset once a batch; key images of variable length go
+ * per-tuple memory, reset once a batch (what the FILTERs and transition
+ * functions of its rows leave there too); key images of variable length go
  * into buffers of the batch's own (ph->batchkeys).
  */
 void
@@ -1086,17 +1085,15 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 	/* an entry's length but for its key's (partial_new_entry), give or take alignment */
 	Size		span = MAXALIGN(sizeof(PartialEntry)) + MAXALIGN(sizeof(Datum) * nstates) +
 		sizeof(bool) * nstates + ph->carve_bytes;
-	bool		reset = false;
 	int			j;
 
 	Assert(n <= PARTIAL_BATCH);
 	if (ph->def->keytrunc)
 		keytrunc_prepare_keys(ph->def->keytrunc, ph->def->nkeys);
-	if (shape && shape->vslot)
-	{
+	/* what the batch before evaluated and its transition functions left */
+	if (!ph->def->econtext->ecxt_per_tuple_memory->isReset ||
+		ph->def->econtext->ecxt_per_tuple_memory->firstchild != NULL)
 		ResetExprContext(ph->def->econtext);
-		reset = true;
-	}
 	for (j = 0; j < n; j++)
 	{
 		keyat[j] = keys[j];
@@ -1110,11 +1107,6 @@ partial_add_shaped_batch(PartialHash *ph, TupleTableSlot **slots, int n, const P
 		{
 			StringInfo	buf = NULL;
 
-			if (!reset)
-			{
-				ResetExprContext(ph->def->econtext);
-				reset = true;
-			}
 			if (!ph->def->keys_fixed)
 			{
 				if (ph->batchkeys == NULL)
