@@ -474,8 +474,10 @@ is(query(q{SELECT refresh_interval FROM lambda.view_status WHERE view = 'v_filte
 
 # While the sessions insert, this process produces Kafka messages in chunks
 # and refreshes or recomputes one view after another (v_filtered is left to
-# the scheduler).
-my ($sessions, $sess_n, $sess_s) = start_sessions(2, 4, 1000);
+# the scheduler). The sessions have enough transactions to outlast several
+# rounds on a fast machine too (with 1,000 each, PostgreSQL 17's run once
+# saw them end after 4 rounds).
+my ($sessions, $sess_n, $sess_s) = start_sessions(2, 4, 3000);
 my @ops = (
 	'REFRESH MATERIALIZED VIEW v_hourly',
 	q{SELECT lambda.recompute('v_expr')},
