@@ -51,7 +51,15 @@
 # the plain CREATE / REFRESH, and for sketch by the query). Then NEW events
 # are inserted (COPY) and it times, once, REFRESH of the continuous view
 # (its mode, from lambda.view_status), the defining query over just those
-# NEW events (a table holding only them) and the plain REFRESH over all.
+# NEW events (a table holding only them) and the plain REFRESH over all,
+# and, once each, what PostgreSQL itself takes to write the groups of those
+# NEW events (the floor of any refresh that puts them into an indexed
+# table): CREATE TABLE AS the query over them (no index), INSERT of its rows
+# in key order into an empty table with a unique index on the keys, and,
+# but for sketch, INSERT ... ON CONFLICT DO UPDATE of them in key order
+# into a summary table of the older events' groups with that index (avg as
+# a sum and a count: incremental maintenance written in plain SQL); the
+# REFRESH is also given as a ratio to each (REFRESH_ONLY too).
 # Last, NEW/10 more events go into the view's speed layer and it times a read
 # of the whole view (EXPLAIN ANALYZE of SELECT * FROM it: batch rows merged
 # with the speed layer's states, every group finalized) beside the defining
@@ -146,6 +154,73 @@ VACUUM ANALYZE events;
 SQL
 }
 
+# summary <definition> <table> [where]: the definition as a summary table a
+# PostgreSQL user would keep up to date with INSERT ... ON CONFLICT: avg as
+# its sum and count (sum(x) and count(x)); nothing for sketch, whose
+# count(DISTINCT) and percentile cannot be combined so
+summary() {
+    local key
+    case $1 in
+        plain) key="k, date_trunc('day', ts) AS day" ;;
+        text) key="'https://example.com/page/' || k AS url, date_trunc('day', ts) AS day" ;;
+        *) return 0 ;;
+    esac
+    echo "SELECT $key, count(*) AS n, sum(x) AS s, count(x) AS ac, min(x) AS mi, max(x) AS ma FROM $2 ${3:-} GROUP BY 1, 2"
+}
+
+# floors <definition> <old events>: what PostgreSQL itself takes to write
+# the groups of the new events (table news), one run each after a
+# CHECKPOINT, "wall cpu" three times: (a) CREATE TABLE AS the defining
+# query over them (the groups written, no index); (b) INSERT of the same
+# rows in key order into an empty table with a unique index on the keys, as
+# the batch table has one; (c) INSERT ... ON CONFLICT DO UPDATE of the
+# summary over them, in key order, into a summary table of the old events'
+# groups with that index (incremental maintenance in plain SQL; "- -" for
+# sketch). Takes the lock's place of the caller (called under it).
+floors() {
+    local v=$1 n=$2 w c out="" sum
+    psql_ -c "DROP TABLE IF EXISTS w_ctas, w_idx, w_sum" >/dev/null
+    psql_ -c "CHECKPOINT"
+    read -r w c <<< "$(sql_wall_cpu "CREATE TABLE w_ctas AS $(definition "$v" news)")"
+    out="$w $c"
+    psql_ -c "CREATE TABLE w_idx (LIKE w_ctas)" -c "CREATE UNIQUE INDEX ON w_idx ($(keys "$v"))" -c "CHECKPOINT"
+    read -r w c <<< "$(sql_wall_cpu "INSERT INTO w_idx $(definition "$v" news) ORDER BY $(keys "$v")")"
+    out="$out $w $c"
+    sum=$(summary "$v" news)
+    if [ -n "$sum" ]; then
+        psql_ -c "CREATE TABLE w_sum AS $(summary "$v" events "WHERE id <= $n")" \
+              -c "CREATE UNIQUE INDEX ON w_sum ($(keys "$v"))" -c "VACUUM ANALYZE w_sum" -c "CHECKPOINT"
+        read -r w c <<< "$(sql_wall_cpu "INSERT INTO w_sum AS t $sum ORDER BY $(keys "$v") ON CONFLICT ($(keys "$v")) DO UPDATE
+            SET n = t.n + excluded.n, s = t.s + excluded.s, ac = t.ac + excluded.ac,
+                mi = least(t.mi, excluded.mi), ma = greatest(t.ma, excluded.ma)")"
+        out="$out $w $c"
+    else
+        out="$out - -"
+    fi
+    psql_ -c "DROP TABLE IF EXISTS w_ctas, w_idx, w_sum" >/dev/null
+    echo "$out"
+}
+
+# floor_rows <refresh "wall cpu"> <query "wall cpu"> <floors' output>: the
+# lines that print them beside the REFRESH
+floor_rows() {
+    awk -v rf="$1" -v nq="$2" -v fl="$3" '
+    function show(name, w, c) {
+        split(nq, q, " ");
+        if (w == "-") { printf "  %-36s %9s %9s\n", name, "-", "-"; return }
+        printf "  %-36s %9.0f %9.0f  %5.2fx / %5.2fx query over the new events", name, w, c, w / q[1], c / q[2];
+        split(rf, r, " ");
+        printf "  REFRESH %5.2fx / %5.2fx of it\n", r[1] / w, r[2] / c;
+    }
+    BEGIN {
+        split(fl, f, " ");
+        print "  PostgreSQL writing the same groups:";
+        show("  CREATE TABLE AS (no index)", f[1], f[2]);
+        show("  INSERT, key order, unique index", f[3], f[4]);
+        show("  upsert into the old groups", f[5], f[6]);
+    }'
+}
+
 # refresh_only <definition> <events>: ROUNDS fresh views, each refreshed
 # once after NEW events; medians of the REFRESH and of the query over them
 refresh_only() {
@@ -165,6 +240,7 @@ SQL
         psql_ -c "CHECKPOINT"
         read -r w c <<< "$(sql_wall_cpu "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $(definition "$v" news)")"
         nwalls="$nwalls $w"; ncpus="$ncpus $c"
+        [ "$r" = "$ROUNDS" ] && fl=$(floors "$v" "$n")
         unlock
         mode=$(psql_ -c "SELECT last_refresh_mode FROM lambda.view_status WHERE view = 'lv'::regclass")
         echo "  round $r: REFRESH ($mode) $(echo "$walls" | awk '{ print $NF }') ms wall, $(echo "$cpus" | awk '{ print $NF }') ms CPU"
@@ -181,6 +257,7 @@ SQL
         printf "  %-36s %9.0f %9.0f\n", "query over the new events", b[1], b[2];
         printf "  rows differing from the defining query: %s\n", diff;
     }'
+    floor_rows "$(echo "$walls" | median) $(echo "$cpus" | median)" "$(echo "$nwalls" | median) $(echo "$ncpus" | median)" "$fl"
     psql_ -c "DROP MATERIALIZED VIEW IF EXISTS lv"
 }
 
@@ -223,6 +300,7 @@ SQL
         psql_ -c "CHECKPOINT"
         read -r w_newquery c_newquery <<< "$(sql_wall_cpu "EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) $(definition "$v" news)")"
         read -r w_prefresh2 c_prefresh2 <<< "$(timed "REFRESH MATERIALIZED VIEW m")"
+        fl=$(floors "$v" "$n")
         unlock
         # a whole-view read with NEW/10 events in the speed layer
         psql_ -c "COPY events FROM '$work/tail.csv' (FORMAT csv)"
@@ -265,6 +343,7 @@ SQL
             row("query over all events", aq);
             printf "  rows differing from the defining query: %s\n", diff;
         }'
+        floor_rows "$w_lrefresh $c_lrefresh" "$w_newquery $c_newquery" "$fl"
         psql_ -c "DROP MATERIALIZED VIEW IF EXISTS lv" -c "DROP MATERIALIZED VIEW IF EXISTS m"
     done
 done
