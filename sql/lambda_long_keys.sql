@@ -254,6 +254,87 @@ END $$;
 SELECT state, speed_keys, last_refresh_mode FROM lambda.view_status WHERE view = 'by_all'::regclass;
 SELECT by_all_same();
 
+-- the indexes of long keys of a view built over many short keys are made
+-- while its batch table is empty and left so, at CREATE and at a recompute
+-- (a hash index sized for no row, not for every short key); a long key that
+-- comes later is found through each of them; a recompute or a CREATE over a
+-- long key builds them from the rows
+CREATE TABLE pages (url text, x int, ts timestamptz NOT NULL);
+SELECT lambda.create_event_table('pages', time_column => 'ts');
+INSERT INTO pages SELECT 'p' || i, i, '2025-01-01 00:00+00' FROM generate_series(1, 20000) i;
+CREATE MATERIALIZED VIEW by_page WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT url, count(*) AS n, sum(x) AS s FROM pages GROUP BY url;
+-- each index of long keys: its kind and whether it holds a page or two
+CREATE FUNCTION long_indexes(batch regclass) RETURNS TABLE (am name, small boolean) LANGUAGE sql AS $$
+  SELECT a.amname, pg_relation_size(c.oid) <= 4 * current_setting('block_size')::int
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+   WHERE i.indrelid = batch AND pg_get_expr(i.indpred, i.indrelid) = '_lambda_long'
+   ORDER BY 1
+$$;
+-- each long row of a batch table (read from its heap) looked up through the
+-- hash index on its url and through the btree index of its key hash (keys:
+-- the view's key columns); and amcheck's check of every btree index of the
+-- table against its rows
+CREATE FUNCTION long_rows_found(batch regclass, keys text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  nlong bigint;
+  by_hash bigint;
+  by_key_hash bigint;
+BEGIN
+  EXECUTE format('CREATE TEMP TABLE long_rows AS SELECT url, lambda_catalog.key_hash(%2$s) AS h, b::text AS r
+                    FROM %1$s b WHERE _lambda_long', batch, keys);
+  SET LOCAL enable_seqscan = off;
+  SET LOCAL enable_bitmapscan = off;
+  EXECUTE format('SELECT count(*),
+                         count(*) FILTER (WHERE EXISTS (SELECT FROM %1$s b WHERE b._lambda_long AND b.url = l.url
+                                                           AND b::text = l.r)),
+                         count(*) FILTER (WHERE EXISTS (SELECT FROM %1$s b WHERE b._lambda_long
+                                                           AND lambda_catalog.key_hash(%2$s) = l.h AND b::text = l.r))
+                    FROM long_rows l', batch, keys)
+    INTO nlong, by_hash, by_key_hash;
+  SET LOCAL enable_seqscan = on;
+  SET LOCAL enable_bitmapscan = on;
+  DROP TABLE long_rows;
+  PERFORM bt_index_check(i.indexrelid, true)
+     FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+    WHERE i.indrelid = batch AND a.amname = 'btree';
+  RETURN format('%s long rows, %s found through the hash index, %s through the key hashes, btree indexes checked',
+                nlong, by_hash, by_key_hash);
+END $$;
+CREATE EXTENSION amcheck;
+SELECT * FROM long_indexes('lambda_catalog.by_page_batch');
+SELECT lambda.recompute('by_page');
+SELECT * FROM long_indexes('lambda_catalog.by_page_batch');
+INSERT INTO pages VALUES (long_text(91, 7), 1, '2025-01-01 01:00+00'), (long_text(91, 7), 2, '2025-01-01 02:00+00'),
+                         (long_text(3200, 8), 3, '2025-01-01 03:00+00');
+REFRESH MATERIALIZED VIEW by_page;
+SELECT long_rows_found('lambda_catalog.by_page_batch', 'b.url');
+-- (the look-ups read those indexes)
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SET plan_cache_mode = force_generic_plan;
+PREPARE by_url(text) AS SELECT n FROM lambda_catalog.by_page_batch WHERE _lambda_long AND url = $1;
+PREPARE by_key_hash(text) AS SELECT n FROM lambda_catalog.by_page_batch
+  WHERE _lambda_long AND lambda_catalog.key_hash(url) = lambda_catalog.key_hash($1);
+EXPLAIN (COSTS OFF) EXECUTE by_url(long_text(91, 7));
+EXPLAIN (COSTS OFF) EXECUTE by_key_hash(long_text(91, 7));
+DEALLOCATE by_url;
+DEALLOCATE by_key_hash;
+RESET plan_cache_mode;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT lambda.recompute('by_page');
+SELECT long_rows_found('lambda_catalog.by_page_batch', 'b.url');
+SELECT differ('by_page', 'SELECT url, count(*) AS n, sum(x) AS s FROM pages GROUP BY url');
+CREATE MATERIALIZED VIEW by_page_x WITH (lambda.continuous, lambda.refresh_interval = '1 hour') AS
+  SELECT url, x % 2 AS odd, count(*) AS n FROM pages GROUP BY url, x % 2;
+SELECT long_rows_found('lambda_catalog.by_page_x_batch', 'b.url, b.odd');
+SELECT n FROM by_page_x WHERE url = long_text(91, 7) ORDER BY odd;
+DROP EXTENSION amcheck;
+DROP FUNCTION long_rows_found(regclass, text);
+DROP FUNCTION long_indexes(regclass);
+DROP TABLE pages CASCADE;
+
 DROP FUNCTION by_all_same();
 DROP TABLE hits CASCADE;
 DROP FUNCTION differ(regclass, text, text[]);

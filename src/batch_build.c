@@ -71,7 +71,10 @@
  * column of variable length included (a text key's, the indexes of long
  * keys), read values out of line where they lie. The stored generated
  * column _lambda_long (text keys) is computed by the build as INSERT
- * computes it (build_generated_compute). A batch table with a trigger, or
+ * computes it (build_generated_compute); the indexes of long keys (WHERE
+ * _lambda_long) are made or left while the table is empty, and built from
+ * the rows only when one of them has a long key (build_index_pred_column).
+ * A batch table with a trigger, or
  * one a query of this session holds open, is recomputed in place: DELETE,
  * then INSERT ... SELECT, after its pages are pruned and their room
  * recorded in the free space map (build_note_free_space), so that the new
@@ -541,6 +544,8 @@ struct BuildGenerated
 	int			n;
 	AttrNumber *attnums;
 	ExprState **exprs;
+	bool	   *isbool;			/* the column is boolean ... */
+	bool	   *anytrue;		/* ... and a row the build wrote has it true */
 };
 
 /*
@@ -569,6 +574,8 @@ build_generated_init(Relation rel)
 			gen->estate = CreateExecutorState();
 			gen->attnums = palloc(sizeof(AttrNumber) * desc->natts);
 			gen->exprs = palloc(sizeof(ExprState *) * desc->natts);
+			gen->isbool = palloc0(sizeof(bool) * desc->natts);
+			gen->anytrue = palloc0(sizeof(bool) * desc->natts);
 		}
 		expr = (Expr *) build_column_default(rel, att->attnum);
 		if (expr == NULL)
@@ -576,6 +583,7 @@ build_generated_init(Relation rel)
 				 NameStr(att->attname), RelationGetRelationName(rel));
 		gen->attnums[gen->n] = att->attnum;
 		gen->exprs[gen->n] = ExecPrepareExpr(expr, gen->estate);
+		gen->isbool[gen->n] = (att->atttypid == BOOLOID);
 		gen->n++;
 	}
 	return gen;
@@ -600,7 +608,42 @@ build_generated_compute(BuildGenerated *gen, TupleTableSlot *slot)
 
 		slot->tts_values[gen->attnums[i] - 1] = value;
 		slot->tts_isnull[gen->attnums[i] - 1] = isnull;
+		if (gen->isbool[i] && !isnull && DatumGetBool(value))
+			gen->anytrue[i] = true;
 	}
+}
+
+/*
+ * Which of gen's columns index idx's predicate is, when the predicate is a
+ * boolean generated column alone (a batch table's indexes of long keys,
+ * WHERE _lambda_long), or -1. An index over no row but those with that
+ * column true, empty before a build whose rows all have it false or NULL
+ * (gen->anytrue), is empty after it: it needs no build from the rows.
+ */
+static int
+build_index_pred_column(Oid idx, BuildGenerated *gen)
+{
+	Relation	irel;
+	List	   *pred;
+	int			col = -1;
+	int			i;
+
+	if (gen == NULL)
+		return -1;
+	irel = index_open(idx, AccessShareLock);
+	pred = RelationGetIndexPredicate(irel);
+	if (list_length(pred) == 1 && IsA(linitial(pred), Var))
+	{
+		Var		   *v = linitial(pred);
+
+		for (i = 0; i < gen->n; i++)
+		{
+			if (gen->isbool[i] && gen->attnums[i] == v->varattno)
+				col = i;
+		}
+	}
+	index_close(irel, AccessShareLock);
+	return col;
 }
 
 /*
@@ -665,6 +708,8 @@ typedef struct BuildIndex
 								 * ON table " */
 	bool		unique;
 	Oid			newoid;
+	int			predcol;		/* build_index_pred_column, made on the empty
+								 * new table before its rows when >= 0 */
 } BuildIndex;
 
 /*
@@ -713,6 +758,7 @@ build_index_copies(Relation rel, bool *ok)
 			return NIL;
 		}
 		b->rest = ddl + strlen(prefix);
+		b->predcol = -1;
 		copies = lappend(copies, b);
 	}
 	return copies;
@@ -879,6 +925,35 @@ build_toast_index(Oid toastrelid)
 	return idx;
 }
 
+/* Builds index b of the batch table anew on table newoid (b->newoid). */
+static void
+build_copy_index(BuildIndex *b, Oid newoid)
+{
+	Oid			nsp = get_rel_namespace(newoid);
+	char	   *idxname = ChooseRelationName(b->oldname, NULL, "new", nsp, false);
+
+	if (SPI_execute(psprintf("CREATE %sINDEX %s ON %s %s", b->unique ? "UNIQUE " : "",
+							 quote_identifier(idxname),
+							 quote_qualified_identifier(get_namespace_name(nsp), get_rel_name(newoid)),
+							 b->rest),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not build index \"%s\" anew", b->oldname);
+	b->newoid = get_relname_relid(idxname, nsp);
+	if (!OidIsValid(b->newoid))
+		elog(ERROR, "index \"%s\" was not created", idxname);
+}
+
+/* Builds index idx from its table's rows (REINDEX INDEX). */
+static void
+build_reindex(Oid idx)
+{
+	if (SPI_execute(psprintf("REINDEX INDEX %s",
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(idx)),
+														get_rel_name(idx))),
+					false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not build index \"%s\"", get_rel_name(idx));
+}
+
 /*
  * A recompute's swap: indexes each like the batch table's on the table
  * newoid that the recompute filled (sorted builds, under no lock anyone
@@ -887,16 +962,16 @@ build_toast_index(Oid toastrelid)
  * storage of the two tables (their TOAST tables with it) and of each pair
  * of indexes, and drops newoid, which now holds the old storage (removed
  * at commit). The new indexes read the new rows where they lie, values out
- * of line included, in newoid's own TOAST table. Readers read the old
+ * of line included, in newoid's own TOAST table. The indexes of long keys
+ * were made on newoid while it was empty (b->predcol): built from the rows
+ * only if one has a long key (gen). Readers read the old
  * batch layer until the swap; one whose snapshot is older than the
  * recompute's commit and reads the view afterwards gets a serialization
  * failure (batch_build_check_snapshot).
  */
 static void
-build_swap(Oid batch_relid, Oid newoid, List *copies)
+build_swap(Oid batch_relid, Oid newoid, List *copies, BuildGenerated *gen)
 {
-	Oid			nsp = get_rel_namespace(batch_relid);
-	char	   *newname = quote_qualified_identifier(get_namespace_name(nsp), get_rel_name(newoid));
 	Oid			toast;
 	ListCell   *lc;
 	ObjectAddress obj;
@@ -904,15 +979,11 @@ build_swap(Oid batch_relid, Oid newoid, List *copies)
 	foreach(lc, copies)
 	{
 		BuildIndex *b = lfirst(lc);
-		char	   *idxname = ChooseRelationName(b->oldname, NULL, "new", nsp, false);
 
-		if (SPI_execute(psprintf("CREATE %sINDEX %s ON %s %s", b->unique ? "UNIQUE " : "",
-								 quote_identifier(idxname), newname, b->rest),
-						false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not build index \"%s\" anew", b->oldname);
-		b->newoid = get_relname_relid(idxname, nsp);
-		if (!OidIsValid(b->newoid))
-			elog(ERROR, "index \"%s\" was not created", idxname);
+		if (b->predcol < 0)
+			build_copy_index(b, newoid);
+		else if (gen->anytrue[b->predcol])
+			build_reindex(b->newoid);
 	}
 	build_lock_for_swap(batch_relid);
 	build_swap_storage(batch_relid, newoid);
@@ -1106,6 +1177,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 	Oid			newoid = InvalidOid;
 	BuildWay	way;
 	List	   *copies = NIL;
+	List	   *indexes;
+	BuildGenerated *gen = NULL;
 	int64		rows;
 
 	build_progress.running = true;
@@ -1166,11 +1239,30 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 			elog(ERROR, "could not empty the batch table of \"%s\"", get_rel_name(def->view_relid));
 		build_note_free_space(rel);
 	}
-	else if (way == BUILD_SWAP)
+	else
+		gen = build_generated_init(rel);
+	if (way == BUILD_SWAP)
 	{
+		ListCell   *lc;
+
 		newoid = make_new_heap(def->batch_relid, rel->rd_rel->reltablespace, rel->rd_rel->relam,
 							   rel->rd_rel->relpersistence, ShareUpdateExclusiveLock);
 		CommandCounterIncrement();
+
+		/*
+		 * The indexes of long keys (WHERE _lambda_long), made while the new
+		 * table is empty: with no long key among the rows (nearly always)
+		 * they are done, rather than each reading all the rows afterwards
+		 * (and a hash index sized for them all, empty).
+		 */
+		foreach(lc, copies)
+		{
+			BuildIndex *b = lfirst(lc);
+
+			b->predcol = build_index_pred_column(b->oldoid, gen);
+			if (b->predcol >= 0)
+				build_copy_index(b, newoid);
+		}
 		target = table_open(newoid, AccessExclusiveLock);
 	}
 	sql = build_sql(def, way == BUILD_INSERT);
@@ -1207,7 +1299,7 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		r->options = TABLE_INSERT_SKIP_FSM;
 		r->cid = GetCurrentCommandId(true);
 		r->cxt = CurrentMemoryContext;
-		r->gen = build_generated_init(rel);
+		r->gen = gen;
 		(void) build_execute(plan, sql, snap, params, (DestReceiver *) r, build_view_owner(def));
 		FreeBulkInsertState(r->bistate);
 		if (r->gen != NULL)
@@ -1215,6 +1307,7 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		for (i = 0; i < BUILD_MULTI_INSERT && r->slots[i] != NULL; i++)
 			ExecDropSingleTupleTableSlot(r->slots[i]);
 		rows = r->rows;
+		indexes = RelationGetIndexList(rel);
 		if (target != rel)
 			table_close(target, NoLock);
 		table_close(rel, NoLock);
@@ -1223,12 +1316,25 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 		build_progress.phase = "indexing";
 		build_report();
 		if (way == BUILD_SWAP)
-			build_swap(def->batch_relid, newoid, copies);
-		else if (SPI_execute(psprintf("REINDEX TABLE %s",
-								 quote_qualified_identifier(get_namespace_name(get_rel_namespace(def->batch_relid)),
-															get_rel_name(def->batch_relid))),
-						false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not index the batch table of \"%s\"", get_rel_name(def->view_relid));
+			build_swap(def->batch_relid, newoid, copies, gen);
+		else
+		{
+			ListCell   *lc;
+
+			/*
+			 * Each index of the new storage but those of long keys with no
+			 * long key written, which were empty and stay so (the TOAST
+			 * table's index was kept up to date as values went out of line)
+			 */
+			foreach(lc, indexes)
+			{
+				Oid			idx = lfirst_oid(lc);
+				int			col = build_index_pred_column(idx, gen);
+
+				if (col < 0 || gen->anytrue[col])
+					build_reindex(idx);
+			}
+		}
 	}
 	else
 	{
