@@ -73,6 +73,10 @@ typedef struct AggMeta
 	bool		initnull;
 	Oid			resulttype;
 	const ImageType *image;		/* how states are checked (not internal) */
+	Oid			compactelem;	/* int8 or float8: arrays of it are serialized
+								 * compact (IMAGE_ARRAY_TAG), or InvalidOid */
+	int			compactn;		/* ... of this many elements (the initial
+								 * state's) */
 	Oid			valuetype;		/* AGG_KIND_DISTINCT: the values' type */
 } AggMeta;
 

@@ -51,6 +51,14 @@ typedef struct ImageType
  * byte of an uncompressed varlena, which is what older versions stored.
  */
 #define IMAGE_SEND_TAG	0x42
+/*
+ * The batch table's compact form of a state that is a one-dimensional array
+ * of int8 or float8 without NULLs and with lower bound 1 (avg's {count,
+ * sum}, the float accumulators of avg, variance and regr_*): this tag, then
+ * the elements' bytes (aggmeta_serialize). A whole array's image begins
+ * with its 4-byte varlena header, whose first byte cannot be this one.
+ */
+#define IMAGE_ARRAY_TAG	0x43
 
 extern const ImageType *image_type_lookup(Oid typid);
 extern void image_type_check_supported(Oid typid, const char *what);
