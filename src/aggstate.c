@@ -23,7 +23,7 @@
  * accumulators): only its elements, behind IMAGE_ARRAY_TAG (17 bytes for
  * avg(int4) instead of 40); the whole array's bytes, which rows written
  * before hold, are read too. The speed layer keeps one group's states
- * together in a states image (stateimage.c), such arrays whole.
+ * together in a states image (stateimage.c), such arrays compact as well.
  *
  * Serialized states can come from anyone who calls lambda_catalog.merge or
  * combine_states, so each is checked (image.c's rules, or the aggregate's
@@ -414,6 +414,19 @@ aggmeta_combine_image_fast(AggMeta *m, char *a, const char *b, uint32 len, bool 
 				int64		x[2];
 				int64		y[2];
 
+				if (len == 1 + 2 * sizeof(int64) && m->compactn == 2 &&
+					(uint8) a[0] == IMAGE_ARRAY_TAG && (uint8) b[0] == IMAGE_ARRAY_TAG)
+				{
+					/* both compact (aggmeta_serialize): the elements after the tag */
+					if (check)
+						return true;
+					memcpy(x, a + 1, sizeof(x));
+					memcpy(y, b + 1, sizeof(y));
+					x[0] += y[0];
+					x[1] += y[1];
+					memcpy(a + 1, x, sizeof(x));
+					return true;
+				}
 				if (len != hdr + 2 * sizeof(int64) || memcmp(a, b, hdr) != 0)
 					return false;
 				memcpy(&h, a, sizeof(ArrayType));

@@ -92,7 +92,20 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 			continue;
 		}
 		buf->len = w - buf->data;
-		if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND &&
+		if (OidIsValid(m->compactelem) && states_compact_fits(DatumGetPointer(values[i]), m->compactn))
+		{
+			/* an array of 8-byte elements (avg's): a tag, then the elements */
+			l = 1 + m->compactn * sizeof(int64);
+			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
+				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
+			w = buf->data + buf->len;
+			*w++ = 1;
+			memcpy(w, &l, sizeof(uint32));
+			w[sizeof(uint32)] = IMAGE_ARRAY_TAG;
+			memcpy(w + sizeof(uint32) + 1, ARR_DATA_PTR((ArrayType *) DatumGetPointer(values[i])), l - 1);
+			buf->len += 1 + sizeof(uint32) + l;
+		}
+		else if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND &&
 			!VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
 		{
 			/* a plain varlena (avg's array, numeric): its bytes, header included */
@@ -143,6 +156,8 @@ states_plan(ViewDef *def, int16 *plan)
 
 		if (m->transbyval && !m->internal)
 			plan[i] = m->translen;
+		else if (OidIsValid(m->compactelem))
+			plan[i] = STATES_PLAN_COMPACT(m->compactn);
 		else if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND)
 			plan[i] = STATES_PLAN_VARLENA;
 		else

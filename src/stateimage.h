@@ -13,9 +13,11 @@
 
 #include "access/tupmacs.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 
 #include "aggstate.h"
 #include "cview.h"
+#include "image.h"
 
 extern AggMeta *aggmeta_lookup(Oid batch_relid, int aggno);
 
@@ -31,9 +33,29 @@ extern void states_combine_images(ViewDef *def, const char *a, int alen,
 extern int	states_split(ViewDef *def, const char *data, int len,
 						 const char **parts, int *lens);
 
-/* In a plan (states_plan): a varlena copied as it lies; a function's state */
+/*
+ * In a plan (states_plan): a varlena copied as it lies; a function's state;
+ * below STATES_PLAN_VARLENA, an array of STATES_PLAN_ELEMENTS(p) 8-byte
+ * elements written compact (AggMeta.compactelem: a tag, then the elements)
+ */
 #define STATES_PLAN_VARLENA		((int16) -1)
 #define STATES_PLAN_FUNCTION	((int16) 0)
+#define STATES_PLAN_COMPACT(n)	((int16) (-1 - (n)))
+#define STATES_PLAN_ELEMENTS(p)	(-1 - (int) (p))
+
+/*
+ * Whether varlena state v is the array a compact plan (STATES_PLAN_COMPACT)
+ * of n elements writes compact: one dimension of n elements from 1, no
+ * NULLs, in place (not toasted).
+ */
+static inline bool
+states_compact_fits(const void *v, int n)
+{
+	const ArrayType *a = (const ArrayType *) v;
+
+	return !VARATT_IS_EXTENDED(v) && ARR_NDIM(a) == 1 && !ARR_HASNULL(a) &&
+		ARR_DIMS(a)[0] == n && ARR_LBOUND(a)[0] == 1;
+}
 
 /*
  * Writes into buf (size bytes) the states image of one group's n states,
@@ -71,6 +93,21 @@ states_plan_image(const int16 *plan, int n, const Datum *values, const bool *nul
 			*w = 1;
 			memcpy(w + 1, &l, sizeof(uint32));
 			store_att_byval(w + 1 + sizeof(uint32), values[i], l);
+		}
+		else if (p < STATES_PLAN_VARLENA)
+		{
+			int			nel = STATES_PLAN_ELEMENTS(p);
+			const void *v = DatumGetPointer(values[i]);
+
+			if (!states_compact_fits(v, nel))
+				return -1;
+			l = 1 + nel * sizeof(int64);
+			if ((Size) (end - w) < 1 + sizeof(uint32) + l)
+				return -1;
+			*w = 1;
+			memcpy(w + 1, &l, sizeof(uint32));
+			w[1 + sizeof(uint32)] = IMAGE_ARRAY_TAG;
+			memcpy(w + 2 + sizeof(uint32), ARR_DATA_PTR((const ArrayType *) v), l - 1);
 		}
 		else
 		{
