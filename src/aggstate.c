@@ -234,8 +234,7 @@ aggmeta_init(AggMeta *m, Aggref *aggref, MemoryContext cxt)
 
 		/* a state of a fixed number of 8-byte elements: avg's, float8_accum's, ... */
 		if ((elem == INT8OID || elem == FLOAT8OID) && ARR_NDIM(init) == 1 &&
-			!ARR_HASNULL(init) && ARR_ELEMTYPE(init) == elem && ARR_LBOUND(init)[0] == 1 &&
-			ARR_DIMS(init)[0] > 0)
+			ARR_DIMS(init)[0] > 0 && image_array_compact_fits(init, ARR_DIMS(init)[0]))
 		{
 			m->compactelem = elem;
 			m->compactn = ARR_DIMS(init)[0];
@@ -414,7 +413,7 @@ aggmeta_combine_image_fast(AggMeta *m, char *a, const char *b, uint32 len, bool 
 				int64		x[2];
 				int64		y[2];
 
-				if (len == 1 + 2 * sizeof(int64) && m->compactn == 2 &&
+				if (len == IMAGE_ARRAY_COMPACT_SIZE(2) && m->compactn == 2 &&
 					(uint8) a[0] == IMAGE_ARRAY_TAG && (uint8) b[0] == IMAGE_ARRAY_TAG)
 				{
 					/* both compact (aggmeta_serialize): the elements after the tag */
@@ -523,15 +522,11 @@ aggmeta_serialize(AggMeta *m, Datum val)
 		ArrayType  *a = DatumGetArrayTypeP(val);
 
 		/* an array of 8-byte elements: only they, behind a tag (image.h) */
-		if (ARR_NDIM(a) == 1 && !ARR_HASNULL(a) && ARR_ELEMTYPE(a) == m->compactelem &&
-			ARR_LBOUND(a)[0] == 1 && ARR_DIMS(a)[0] == m->compactn)
+		if (image_array_compact_fits(a, m->compactn))
 		{
-			Size		n = (Size) ARR_DIMS(a)[0] * sizeof(int64);
-
-			out = palloc(VARHDRSZ + 1 + n);
-			SET_VARSIZE(out, VARHDRSZ + 1 + n);
-			*VARDATA(out) = IMAGE_ARRAY_TAG;
-			memcpy(VARDATA(out) + 1, ARR_DATA_PTR(a), n);
+			out = palloc(VARHDRSZ + IMAGE_ARRAY_COMPACT_SIZE(m->compactn));
+			SET_VARSIZE(out, VARHDRSZ + IMAGE_ARRAY_COMPACT_SIZE(m->compactn));
+			image_array_compact_write(VARDATA(out), a, m->compactn);
 			return out;
 		}
 	}

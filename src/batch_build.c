@@ -647,6 +647,17 @@ build_index_pred_column(Oid idx, BuildGenerated *gen)
 }
 
 /*
+ * Whether an index whose predicate is gen's column col
+ * (build_index_pred_column), made while the table was empty, is still
+ * empty: no row the build wrote has that column true.
+ */
+static inline bool
+build_index_stays_empty(BuildGenerated *gen, int col)
+{
+	return col >= 0 && !gen->anytrue[col];
+}
+
+/*
  * Whether the storage of the batch table rel was created by this
  * transaction (CREATE over existing events) and is empty: no other
  * transaction can read it, so it can be filled without its indexes and
@@ -982,7 +993,7 @@ build_swap(Oid batch_relid, Oid newoid, List *copies, BuildGenerated *gen)
 
 		if (b->predcol < 0)
 			build_copy_index(b, newoid);
-		else if (gen->anytrue[b->predcol])
+		else if (!build_index_stays_empty(gen, b->predcol))
 			build_reindex(b->newoid);
 	}
 	build_lock_for_swap(batch_relid);
@@ -1329,9 +1340,8 @@ batch_build(ViewDef *def, Snapshot snap, Datum horizon)
 			foreach(lc, indexes)
 			{
 				Oid			idx = lfirst_oid(lc);
-				int			col = build_index_pred_column(idx, gen);
 
-				if (col < 0 || gen->anytrue[col])
+				if (!build_index_stays_empty(gen, build_index_pred_column(idx, gen)))
 					build_reindex(idx);
 			}
 		}

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/array.h"
 
 /* How the images of a type are checked (see image.c) */
 typedef enum ImageKind
@@ -52,13 +53,37 @@ typedef struct ImageType
  */
 #define IMAGE_SEND_TAG	0x42
 /*
- * The batch table's compact form of a state that is a one-dimensional array
- * of int8 or float8 without NULLs and with lower bound 1 (avg's {count,
- * sum}, the float accumulators of avg, variance and regr_*): this tag, then
- * the elements' bytes (aggmeta_serialize). A whole array's image begins
- * with its 4-byte varlena header, whose first byte cannot be this one.
+ * The compact form of a state that is a one-dimensional array of int8 or
+ * float8 without NULLs and with lower bound 1 (avg's {count, sum}, the
+ * float accumulators of avg, variance and regr_*), in the batch table
+ * (aggmeta_serialize) and in the speed layer's states images
+ * (stateimage.h): this tag, then the elements' bytes. A whole array's
+ * image begins with its 4-byte varlena header, whose first byte cannot be
+ * this one.
  */
 #define IMAGE_ARRAY_TAG	0x43
+
+/* The bytes of the compact form of an array of n elements, tag included */
+#define IMAGE_ARRAY_COMPACT_SIZE(n)	(1 + (Size) (n) * sizeof(int64))
+
+/*
+ * Whether array a (detoasted) has the compact form's shape: one dimension
+ * of n elements from 1, no NULLs (its element type is the state type's).
+ */
+static inline bool
+image_array_compact_fits(const ArrayType *a, int n)
+{
+	return ARR_NDIM(a) == 1 && !ARR_HASNULL(a) && ARR_DIMS(a)[0] == n &&
+		ARR_LBOUND(a)[0] == 1;
+}
+
+/* Writes the compact form of a (image_array_compact_fits, n) at dst */
+static inline void
+image_array_compact_write(char *dst, const ArrayType *a, int n)
+{
+	dst[0] = IMAGE_ARRAY_TAG;
+	memcpy(dst + 1, ARR_DATA_PTR(a), (Size) n * sizeof(int64));
+}
 
 extern const ImageType *image_type_lookup(Oid typid);
 extern void image_type_check_supported(Oid typid, const char *what);

@@ -75,6 +75,7 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 	{
 		AggMeta    *m = &def->aggs[i].meta;
 		uint32		l;
+		bool		compact;
 
 		if (nulls[i])
 		{
@@ -92,30 +93,25 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 			continue;
 		}
 		buf->len = w - buf->data;
-		if (OidIsValid(m->compactelem) && states_compact_fits(DatumGetPointer(values[i]), m->compactn))
+		compact = OidIsValid(m->compactelem) && states_compact_fits(DatumGetPointer(values[i]), m->compactn);
+		if (compact || (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND &&
+						!VARATT_IS_EXTENDED(DatumGetPointer(values[i]))))
 		{
-			/* an array of 8-byte elements (avg's): a tag, then the elements */
-			l = 1 + m->compactn * sizeof(int64);
+			/*
+			 * An array of 8-byte elements (avg's): a tag, then the elements;
+			 * another plain varlena (numeric): its bytes, header included
+			 */
+			l = compact ? IMAGE_ARRAY_COMPACT_SIZE(m->compactn) : VARSIZE(DatumGetPointer(values[i]));
 			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
 				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
 			w = buf->data + buf->len;
 			*w++ = 1;
 			memcpy(w, &l, sizeof(uint32));
-			w[sizeof(uint32)] = IMAGE_ARRAY_TAG;
-			memcpy(w + sizeof(uint32) + 1, ARR_DATA_PTR((ArrayType *) DatumGetPointer(values[i])), l - 1);
-			buf->len += 1 + sizeof(uint32) + l;
-		}
-		else if (!m->internal && m->translen == -1 && m->image->kind != IMAGE_SEND &&
-			!VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
-		{
-			/* a plain varlena (avg's array, numeric): its bytes, header included */
-			l = VARSIZE(DatumGetPointer(values[i]));
-			if (buf->len + 1 + sizeof(uint32) + l >= (Size) buf->maxlen)
-				enlargeStringInfo(buf, 1 + sizeof(uint32) + l);
-			w = buf->data + buf->len;
-			*w++ = 1;
-			memcpy(w, &l, sizeof(uint32));
-			memcpy(w + sizeof(uint32), DatumGetPointer(values[i]), l);
+			if (compact)
+				image_array_compact_write(w + sizeof(uint32), (ArrayType *) DatumGetPointer(values[i]),
+										  m->compactn);
+			else
+				memcpy(w + sizeof(uint32), DatumGetPointer(values[i]), l);
 			buf->len += 1 + sizeof(uint32) + l;
 		}
 		else
@@ -140,8 +136,9 @@ states_image(ViewDef *def, Datum *values, bool *nulls, StringInfo buf)
 /*
  * How states_image writes each of the view's states, for the callers that
  * write images themselves (states_plan_image): per
- * aggregate, its length for a state by value, STATES_PLAN_VARLENA for a
- * varlena copied as it lies (avg's array), STATES_PLAN_FUNCTION for a state
+ * aggregate, its length for a state by value, STATES_PLAN_COMPACT for an
+ * array of 8-byte elements written compact (avg's), STATES_PLAN_VARLENA for
+ * another varlena copied as it lies (numeric), STATES_PLAN_FUNCTION for a state
  * that needs a function (serialization or send). plan has def->naggs
  * elements.
  */
@@ -168,8 +165,9 @@ states_plan(ViewDef *def, int16 *plan)
 /*
  * Whether states_image writes the view's states without calling a function
  * of the aggregates (no serialization or send function): every state by
- * value, or a plain varlena (avg's array). Such images can be made after a
- * transaction committed, where speed.c applies partial states directly.
+ * value, or a plain varlena (avg's array, written compact). Such images
+ * can be made after a transaction committed, where speed.c applies partial
+ * states directly.
  */
 bool
 states_image_plain(ViewDef *def)

@@ -13,7 +13,6 @@
 
 #include "access/tupmacs.h"
 #include "lib/stringinfo.h"
-#include "utils/array.h"
 
 #include "aggstate.h"
 #include "cview.h"
@@ -44,17 +43,14 @@ extern int	states_split(ViewDef *def, const char *data, int len,
 #define STATES_PLAN_ELEMENTS(p)	(-1 - (int) (p))
 
 /*
- * Whether varlena state v is the array a compact plan (STATES_PLAN_COMPACT)
- * of n elements writes compact: one dimension of n elements from 1, no
- * NULLs, in place (not toasted).
+ * Whether varlena state v is an array that a compact plan
+ * (STATES_PLAN_COMPACT) of n elements writes compact: in place (not
+ * toasted) and of the compact form's shape (image_array_compact_fits).
  */
 static inline bool
 states_compact_fits(const void *v, int n)
 {
-	const ArrayType *a = (const ArrayType *) v;
-
-	return !VARATT_IS_EXTENDED(v) && ARR_NDIM(a) == 1 && !ARR_HASNULL(a) &&
-		ARR_DIMS(a)[0] == n && ARR_LBOUND(a)[0] == 1;
+	return !VARATT_IS_EXTENDED(v) && image_array_compact_fits((const ArrayType *) v, n);
 }
 
 /*
@@ -94,31 +90,24 @@ states_plan_image(const int16 *plan, int n, const Datum *values, const bool *nul
 			memcpy(w + 1, &l, sizeof(uint32));
 			store_att_byval(w + 1 + sizeof(uint32), values[i], l);
 		}
-		else if (p < STATES_PLAN_VARLENA)
-		{
-			int			nel = STATES_PLAN_ELEMENTS(p);
-			const void *v = DatumGetPointer(values[i]);
-
-			if (!states_compact_fits(v, nel))
-				return -1;
-			l = 1 + nel * sizeof(int64);
-			if ((Size) (end - w) < 1 + sizeof(uint32) + l)
-				return -1;
-			*w = 1;
-			memcpy(w + 1, &l, sizeof(uint32));
-			w[1 + sizeof(uint32)] = IMAGE_ARRAY_TAG;
-			memcpy(w + 2 + sizeof(uint32), ARR_DATA_PTR((const ArrayType *) v), l - 1);
-		}
 		else
 		{
-			if (p == STATES_PLAN_FUNCTION || VARATT_IS_EXTENDED(DatumGetPointer(values[i])))
+			/* a varlena: compact (an array of nel 8-byte elements) or as it lies */
+			const void *v = DatumGetPointer(values[i]);
+			int			nel = p < STATES_PLAN_VARLENA ? STATES_PLAN_ELEMENTS(p) : 0;
+
+			if (p == STATES_PLAN_FUNCTION || VARATT_IS_EXTENDED(v) ||
+				(nel > 0 && !image_array_compact_fits((const ArrayType *) v, nel)))
 				return -1;
-			l = VARSIZE(DatumGetPointer(values[i]));
+			l = nel > 0 ? IMAGE_ARRAY_COMPACT_SIZE(nel) : VARSIZE(v);
 			if ((Size) (end - w) < 1 + sizeof(uint32) + l)
 				return -1;
 			*w = 1;
 			memcpy(w + 1, &l, sizeof(uint32));
-			memcpy(w + 1 + sizeof(uint32), DatumGetPointer(values[i]), l);
+			if (nel > 0)
+				image_array_compact_write(w + 1 + sizeof(uint32), (const ArrayType *) v, nel);
+			else
+				memcpy(w + 1 + sizeof(uint32), v, l);
 		}
 		w += 1 + sizeof(uint32) + l;
 	}
